@@ -1,0 +1,44 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from './config.js';
+import { ConfigError } from './errors.js';
+
+describe('loadConfig', () => {
+  it('defaults to the embedded store under .secondread', () => {
+    const c = loadConfig({ env: {} });
+    expect(c.home).toBe(resolve('.secondread'));
+    expect(c.database.url).toBeUndefined();
+    expect(c.database.sqlitePath).toBe(resolve('.secondread/secondread.db'));
+    expect(c.objectStore.url).toBe(`file://${resolve('.secondread/objects')}`);
+    expect(c.http.port).toBe(8080);
+  });
+
+  it('lets environment variables override the YAML file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sr-config-'));
+    const file = join(dir, 'secondread.yaml');
+    writeFileSync(file, 'home: /data/sr\nhttp:\n  port: 9000\nlogLevel: debug\n');
+    const c = loadConfig({ file, env: { PORT: '9100', DATABASE_URL: 'postgres://u@h/db' } });
+    expect(c.home).toBe('/data/sr');
+    expect(c.http.port).toBe(9100);
+    expect(c.logLevel).toBe('debug');
+    expect(c.database.url).toBe('postgres://u@h/db');
+  });
+
+  it('names the offending key when a value is invalid', () => {
+    expect(() => loadConfig({ env: { LOG_LEVEL: 'loud' } })).toThrow(/logLevel/);
+    expect(() => loadConfig({ env: { PORT: 'eighty' } })).toThrow(ConfigError);
+  });
+
+  it('rejects unknown keys and non-mapping files', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sr-config-'));
+    const typo = join(dir, 'typo.yaml');
+    writeFileSync(typo, 'hom: /x\n');
+    expect(() => loadConfig({ file: typo, env: {} })).toThrow(/hom/);
+    const list = join(dir, 'list.yaml');
+    writeFileSync(list, '- a\n- b\n');
+    expect(() => loadConfig({ file: list, env: {} })).toThrow(/mapping/);
+    expect(() => loadConfig({ file: join(dir, 'absent.yaml'), env: {} })).toThrow(/does not exist/);
+  });
+});

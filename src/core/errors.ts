@@ -1,0 +1,70 @@
+// Typed errors: every failure a user can cause carries a stable code, a user-facing message and the
+// HTTP status the API maps it to. Nothing throws strings; callers match on `code`, not on text.
+
+export class SecondreadError extends Error {
+  readonly code: string;
+  readonly httpStatus: number;
+  readonly details?: Record<string, unknown>;
+
+  constructor(code: string, message: string, httpStatus = 500, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+    this.httpStatus = httpStatus;
+    this.details = details;
+  }
+
+  /** The body an API or CLI shows: never a stack trace. */
+  toJSON(): { code: string; message: string; details?: Record<string, unknown> } {
+    return this.details ? { code: this.code, message: this.message, details: this.details } : { code: this.code, message: this.message };
+  }
+}
+
+export class ConfigError extends SecondreadError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('config_invalid', message, 500, details);
+  }
+}
+
+export class ValidationError extends SecondreadError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('invalid_input', message, 400, details);
+  }
+}
+
+export class NotFoundError extends SecondreadError {
+  constructor(what: string, id: string) {
+    super('not_found', `${what} '${id}' was not found`, 404, { what, id });
+  }
+}
+
+export class ConflictError extends SecondreadError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('conflict', message, 409, details);
+  }
+}
+
+export class InvalidImageError extends SecondreadError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('invalid_image', message, 422, details);
+  }
+}
+
+export class UnsafeArchiveError extends SecondreadError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('unsafe_archive', message, 422, details);
+  }
+}
+
+export class StorageError extends SecondreadError {
+  constructor(message: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+    super('storage_error', message, 503, details, options);
+  }
+}
+
+/** A one-line description of any thrown value, for logs and CLI output. */
+export function describeError(err: unknown): string {
+  if (err instanceof SecondreadError) return `${err.message} [${err.code}]`;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
