@@ -1,0 +1,75 @@
+// Image decoding shared by the ETL (decode-check), the training cache and serving: one place decides
+// which formats are accepted and how a broken file is reported.
+import sharp, { type Metadata, type Sharp } from 'sharp';
+import { InvalidImageError } from '../../core/errors.js';
+
+export const SUPPORTED_IMAGE_FORMATS = ['png', 'jpeg'] as const;
+export type ImageFormat = (typeof SUPPORTED_IMAGE_FORMATS)[number];
+
+/** Larger images are refused before decoding (a 40 000² PNG would need gigabytes). */
+export const MAX_IMAGE_PIXELS = 8192 * 8192;
+
+export interface ImageHeader {
+  format: ImageFormat;
+  width: number;
+  height: number;
+  channels: number;
+  /** 8 or 16 bits per sample. */
+  bitDepth: number;
+}
+
+/** Reads the header only (cheap); InvalidImageError for anything that is not a PNG or JPEG we accept. */
+export async function readImageHeader(bytes: Uint8Array): Promise<ImageHeader> {
+  let meta: Metadata;
+  try {
+    meta = await sharp(bytes).metadata();
+  } catch (err) {
+    throw new InvalidImageError(`not a readable image: ${firstLine(err)}`);
+  }
+  const format = meta.format as string;
+  if (!(SUPPORTED_IMAGE_FORMATS as readonly string[]).includes(format)) {
+    throw new InvalidImageError(`unsupported image format '${format}' (supported: PNG 8/16-bit, JPEG)`, { format });
+  }
+  const { width, height } = meta;
+  if (!width || !height) throw new InvalidImageError('image has no dimensions');
+  if (width * height > MAX_IMAGE_PIXELS) throw new InvalidImageError(`image is ${width}×${height}, over the ${MAX_IMAGE_PIXELS}-pixel limit`, { width, height });
+  return { format: format as ImageFormat, width, height, channels: meta.channels ?? 1, bitDepth: meta.depth === 'ushort' ? 16 : 8 };
+}
+
+/**
+ * A sharp pipeline over a validated image that fails on truncated or corrupt data (instead of
+ * quietly returning grey pixels), with alpha flattened onto black.
+ */
+export function strictPipeline(bytes: Uint8Array): Sharp {
+  return sharp(bytes, { failOn: 'truncated', limitInputPixels: MAX_IMAGE_PIXELS }).flatten({ background: '#000000' });
+}
+
+/** Runs a sharp operation, turning decoder failures into InvalidImageError. */
+export async function decodeOrThrow<T>(op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    throw new InvalidImageError(`image cannot be decoded: ${firstLine(err)}`);
+  }
+}
+
+export interface GrayscaleImage {
+  width: number;
+  height: number;
+  /** 8-bit luminance, row-major; 16-bit inputs are scaled to 0…255. */
+  data: Uint8Array;
+}
+
+/** Fully decodes to 8-bit grayscale at native size: the decode-check every dataset image passes. */
+export async function decodeGrayscale(bytes: Uint8Array): Promise<GrayscaleImage & { header: ImageHeader }> {
+  const header = await readImageHeader(bytes);
+  const { data, info } = await decodeOrThrow(() => strictPipeline(bytes).toColourspace('b-w').raw().toBuffer({ resolveWithObject: true }));
+  if (info.channels !== 1 || data.length !== info.width * info.height) {
+    throw new InvalidImageError(`decoder returned ${info.channels} channels for a grayscale request`);
+  }
+  return { width: info.width, height: info.height, data, header };
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
+}
