@@ -38,9 +38,9 @@ export async function writeTestTarGz(file: string, entries: TestTarEntry[]): Pro
   const done = pipeline(pack, createGzip(), createWriteStream(file));
   for (const e of entries) {
     const type = e.type ?? 'file';
-    const data = type === 'file' ? Buffer.from(e.data ?? '') : undefined;
+    const data = type === 'file' ? Buffer.from(e.data ?? '') : Buffer.alloc(0);
     await new Promise<void>((resolve, reject) =>
-      pack.entry({ name: e.name, type, linkname: e.linkname, size: data?.length ?? 0, mode: type === 'directory' ? 0o755 : 0o644 }, data, (err) => (err ? reject(err) : resolve())),
+      pack.entry({ name: e.name, type, linkname: e.linkname, size: data.length, mode: type === 'directory' ? 0o755 : 0o644 }, data, (err) => (err ? reject(err) : resolve())),
     );
   }
   pack.finalize();
