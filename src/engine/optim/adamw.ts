@@ -1,0 +1,81 @@
+// AdamW (Loshchilov & Hutter 2019) with decoupled weight decay and bias correction, in the same arithmetic order as
+// torch.optim.AdamW so the two agree to rounding:
+//   p ← p·(1 − lr·wd)                      (decoupled decay, only for params the filter selects)
+//   m ← β1·m + (1 − β1)·g
+//   v ← β2·v + (1 − β2)·g²
+//   p ← p − (lr / (1 − β1ᵗ)) · m / (√v / √(1 − β2ᵗ) + ε)
+// lr·wd, lr/(1−β1ᵗ) and 1/√(1−β2ᵗ) are scalar inputs computed in float64 each step (t = step + 1).
+import { EngineError } from '../errors.js';
+import type { Graph, TensorRef } from '../graph.js';
+import { type DecayFilter, type Optimizer, type OptimizerUpdate, type ParamGrad, commonDtype, decayMatricesOnly } from './optimizer.js';
+
+export interface AdamWOptions {
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  /** Decoupled weight decay (default 0.01, PyTorch's default). */
+  weightDecay?: number;
+  /** Which parameters decay (default: rank >= 2). */
+  decay?: DecayFilter;
+}
+
+const INPUT = { decay: 'adamw.decay_factor', stepSize: 'adamw.step_size', invBc2Sqrt: 'adamw.inv_bias_correction2_sqrt' };
+
+export function adamw(opts: AdamWOptions = {}): Optimizer {
+  const beta1 = opts.beta1 ?? 0.9;
+  const beta2 = opts.beta2 ?? 0.999;
+  const eps = opts.eps ?? 1e-8;
+  const weightDecay = opts.weightDecay ?? 0.01;
+  const decays = opts.decay ?? decayMatricesOnly;
+  for (const [k, v] of Object.entries({ beta1, beta2 })) {
+    if (!(v >= 0 && v < 1)) throw new EngineError('invalid_argument', `adamw: ${k} must be in [0, 1), got ${v}`);
+  }
+  if (!(eps > 0)) throw new EngineError('invalid_argument', `adamw: eps must be > 0, got ${eps}`);
+  if (!(weightDecay >= 0)) throw new EngineError('invalid_argument', `adamw: weightDecay must be >= 0, got ${weightDecay}`);
+
+  return {
+    name: 'adamw',
+    config: { beta1, beta2, eps, weightDecay },
+
+    build(g: Graph, pairs: readonly ParamGrad[], { gradScale }: { gradScale?: TensorRef } = {}): OptimizerUpdate {
+      const dtype = commonDtype(pairs, 'adamw');
+      const decayFactor = g.input(INPUT.decay, dtype, []);
+      const stepSize = g.input(INPUT.stepSize, dtype, []);
+      const invBc2Sqrt = g.input(INPUT.invBc2Sqrt, dtype, []);
+      // Gradient scaling folds into the moment coefficients: (1−β1)·s·g and (1−β2)·s²·g².
+      let c1 = g.scalar(1 - beta1, dtype);
+      let c2 = g.scalar(1 - beta2, dtype);
+      if (gradScale) {
+        c1 = g.op('Mul', [c1, gradScale]);
+        c2 = g.op('Mul', [c2, g.op('Mul', [gradScale, gradScale])]);
+      }
+      const b1 = g.scalar(beta1, dtype);
+      const b2 = g.scalar(beta2, dtype);
+      const epsT = g.scalar(eps, dtype);
+
+      const update: OptimizerUpdate = { params: new Map(), state: [], scalarInputs: Object.values(INPUT) };
+      for (const { param, grad } of pairs) {
+        const shape = param.shape;
+        const m = g.input(`adamw.m.${param.name}`, dtype, shape);
+        const v = g.input(`adamw.v.${param.name}`, dtype, shape);
+        const m1 = g.op('Add', [g.op('Mul', [m, b1]), g.op('Mul', [grad, c1])]);
+        const v1 = g.op('Add', [g.op('Mul', [v, b2]), g.op('Mul', [g.op('Mul', [grad, grad]), c2])]);
+        const denom = g.op('Add', [g.op('Mul', [g.op('Sqrt', [v1]), invBc2Sqrt]), epsT]);
+        const step = g.op('Mul', [g.op('Div', [m1, denom]), stepSize]);
+        const decayed = weightDecay > 0 && decays(param.name, shape.map(Number)) ? g.op('Mul', [param, decayFactor]) : param;
+        update.params.set(param.name, g.op('Sub', [decayed, step]));
+        update.state.push({ input: m, updated: m1, param: param.name }, { input: v, updated: v1, param: param.name });
+      }
+      return update;
+    },
+
+    scalars(step: number, lr: number): Record<string, number> {
+      const t = step + 1;
+      return {
+        [INPUT.decay]: 1 - lr * weightDecay,
+        [INPUT.stepSize]: lr / (1 - beta1 ** t),
+        [INPUT.invBc2Sqrt]: 1 / Math.sqrt(1 - beta2 ** t),
+      };
+    },
+  };
+}

@@ -1,0 +1,57 @@
+// The optimizer contract: an optimizer appends its update rule to the training graph as ordinary ONNX ops, so
+// forward, backward and update run as one ONNX Runtime session. Its state (momentum, Adam moments) lives in graph
+// inputs and comes back as `<state>.updated` outputs; per-step numbers (learning rate, bias corrections) are scalar
+// graph inputs computed in float64 in JS each step, so schedules never change the graph.
+import { EngineError } from '../errors.js';
+import type { DType, Graph, TensorRef } from '../graph.js';
+
+export interface ParamGrad {
+  param: TensorRef;
+  grad: TensorRef;
+}
+
+/** One optimizer state tensor: a graph input (zeros at step 0) and its new value. */
+export interface StateSlot {
+  /** The graph input; its name is the checkpoint key, e.g. `adamw.m.blocks.0.attn.qkv.weight`. */
+  input: TensorRef;
+  updated: TensorRef;
+  /** The parameter this slot belongs to. */
+  param: string;
+}
+
+export interface OptimizerUpdate {
+  /** Parameter name → its value after the step. */
+  params: Map<string, TensorRef>;
+  state: StateSlot[];
+  /** Names of the scalar graph inputs that `scalars()` fills. */
+  scalarInputs: string[];
+}
+
+export interface Optimizer {
+  readonly name: string;
+  /** Hyper-parameters (recorded in checkpoints and run metadata). */
+  readonly config: Readonly<Record<string, number | boolean | string>>;
+  /**
+   * Appends the update of every (param, grad) pair to `g`. `gradScale`, when given, is a scalar every gradient is
+   * multiplied by first (global-norm clipping); optimizers fold it into their scalar factors where they can.
+   */
+  build(g: Graph, pairs: readonly ParamGrad[], opts?: { gradScale?: TensorRef }): OptimizerUpdate;
+  /** Values of the scalar inputs for the 0-based step `step` taken with learning rate `lr`. */
+  scalars(step: number, lr: number): Record<string, number>;
+}
+
+/** Which parameters get weight decay. Default (timm's convention): weights of rank >= 2, not biases or norms. */
+export type DecayFilter = (name: string, shape: readonly number[]) => boolean;
+
+export const decayMatricesOnly: DecayFilter = (_name, shape) => shape.length >= 2;
+
+/** The dtype all parameters share (scalars are fed in it); mixed float32/float64 models are refused. */
+export function commonDtype(pairs: readonly ParamGrad[], who: string): DType {
+  const d = pairs[0]?.param.dtype ?? 'float32';
+  for (const { param, grad } of pairs) {
+    if (param.dtype !== d || grad.dtype !== d) {
+      throw new EngineError('invalid_argument', `${who}: every parameter and gradient must share one dtype (${param.name} is ${param.dtype}, ${d} expected)`);
+    }
+  }
+  return d;
+}

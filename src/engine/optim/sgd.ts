@@ -1,0 +1,56 @@
+// SGD with momentum, PyTorch's formulation (torch.optim.SGD, dampening 0):
+//   g ← g + wd·p                 (coupled L2 weight decay, only for params the filter selects)
+//   b ← μ·b + g                  (b starts at 0, so the first step gives b = g exactly as PyTorch's lazy init)
+//   p ← p − lr·(g + μ·b)  if nesterov, else  p − lr·b
+// Without momentum (μ = 0) it keeps no state. lr is a scalar input fed each step.
+import { EngineError } from '../errors.js';
+import type { Graph, TensorRef } from '../graph.js';
+import { type DecayFilter, type Optimizer, type OptimizerUpdate, type ParamGrad, commonDtype, decayMatricesOnly } from './optimizer.js';
+
+export interface SgdOptions {
+  momentum?: number;
+  nesterov?: boolean;
+  weightDecay?: number;
+  decay?: DecayFilter;
+}
+
+const LR = 'sgd.lr';
+
+export function sgd(opts: SgdOptions = {}): Optimizer {
+  const momentum = opts.momentum ?? 0.9;
+  const nesterov = opts.nesterov ?? false;
+  const weightDecay = opts.weightDecay ?? 0;
+  const decays = opts.decay ?? decayMatricesOnly;
+  if (!(momentum >= 0 && momentum < 1)) throw new EngineError('invalid_argument', `sgd: momentum must be in [0, 1), got ${momentum}`);
+  if (nesterov && momentum === 0) throw new EngineError('invalid_argument', 'sgd: nesterov needs momentum > 0');
+  if (!(weightDecay >= 0)) throw new EngineError('invalid_argument', `sgd: weightDecay must be >= 0, got ${weightDecay}`);
+
+  return {
+    name: 'sgd',
+    config: { momentum, nesterov, weightDecay },
+
+    build(g: Graph, pairs: readonly ParamGrad[], { gradScale }: { gradScale?: TensorRef } = {}): OptimizerUpdate {
+      const dtype = commonDtype(pairs, 'sgd');
+      const lr = g.input(LR, dtype, []);
+      const mu = g.scalar(momentum, dtype);
+      const wd = g.scalar(weightDecay, dtype);
+      const update: OptimizerUpdate = { params: new Map(), state: [], scalarInputs: [LR] };
+      for (const { param, grad } of pairs) {
+        let d = gradScale ? g.op('Mul', [grad, gradScale]) : grad;
+        if (weightDecay > 0 && decays(param.name, param.shape.map(Number))) d = g.op('Add', [d, g.op('Mul', [param, wd])]);
+        if (momentum > 0) {
+          const b = g.input(`sgd.momentum.${param.name}`, dtype, param.shape);
+          const b1 = g.op('Add', [g.op('Mul', [b, mu]), d]);
+          update.state.push({ input: b, updated: b1, param: param.name });
+          d = nesterov ? g.op('Add', [d, g.op('Mul', [b1, mu])]) : b1;
+        }
+        update.params.set(param.name, g.op('Sub', [param, g.op('Mul', [d, lr])]));
+      }
+      return update;
+    },
+
+    scalars(_step: number, lr: number): Record<string, number> {
+      return { [LR]: lr };
+    },
+  };
+}
