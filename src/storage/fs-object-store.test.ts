@@ -20,7 +20,7 @@ afterAll(async () => {
   for (const r of roots) await rm(r, { recursive: true, force: true });
 });
 
-describeObjectStoreContract('filesystem', freshStore, { atomicCreate: true });
+describeObjectStoreContract('filesystem', freshStore, { atomicCreate: true, byteOrderAcrossSlash: true });
 
 describe('FsObjectStore', () => {
   it('lays keys out as files under the root and describes itself as a file:// URL', async () => {

@@ -116,18 +116,19 @@ export class S3ObjectStore implements ObjectStore {
       throw new ConflictError(`object '${key}' already exists`, { key });
     }
     let size = 0;
+    let bodyError: unknown;
     let source: Readable | Uint8Array | string = body;
     if (body instanceof Readable) {
       // Count bytes on the way through. pipeline() passes an error in the body on to the counter,
-      // where Upload sees it and aborts the multipart upload, so no object appears; its own promise
-      // is settled by then and only needs its rejection observed.
+      // where Upload sees it and aborts the multipart upload, so no object appears. The body's
+      // error is kept: it is the cause to report, even when the abort itself fails too.
       const counter = new Transform({
         transform(chunk: Buffer, _enc, cb) {
           size += chunk.length;
           cb(null, chunk);
         },
       });
-      pipeline(body, counter).catch(() => undefined);
+      pipeline(body, counter).catch((err: unknown) => (bodyError = err));
       source = counter;
     } else {
       size = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
@@ -152,7 +153,7 @@ export class S3ObjectStore implements ObjectStore {
       if (opts.ifNotExists && (httpStatus(err) === 412 || errorName(err) === 'ConditionalRequestConflict')) {
         throw new ConflictError(`object '${key}' already exists`, { key });
       }
-      throw wrap(err, `writing object '${key}'`, key);
+      throw wrap(bodyError ?? err, `writing object '${key}'`, key);
     }
   }
 
