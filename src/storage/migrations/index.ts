@@ -1,5 +1,8 @@
 // The ordered list of migrations. Names sort in the order they must run; a migration, once released,
 // is never edited: add a new one.
 import type { Migration } from 'kysely';
+import { datasetsMigration } from './0001_datasets.js';
 
-export const migrations: Record<string, Migration> = {};
+export const migrations: Record<string, Migration> = {
+  '0001_datasets': datasetsMigration,
+};
