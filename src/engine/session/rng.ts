@@ -20,15 +20,22 @@ export class SessionRng {
 
   nextU32(): number {
     const s = this.s;
-    const s1 = s[1] as number;
+    let s0 = s[0] as number;
+    let s1 = s[1] as number;
+    let s2 = s[2] as number;
+    let s3 = s[3] as number;
     const r = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
     const t = s1 << 9;
-    s[2] ^= s[0] as number;
-    s[3] ^= s1;
-    s[1] = s1 ^ (s[2] as number);
-    s[0] ^= s[3] as number;
-    s[2] ^= t;
-    s[3] = rotl(s[3] as number, 11);
+    s2 ^= s0;
+    s3 ^= s1;
+    s1 ^= s2;
+    s0 ^= s3;
+    s2 ^= t;
+    s3 = rotl(s3, 11);
+    s[0] = s0;
+    s[1] = s1;
+    s[2] = s2;
+    s[3] = s3;
     return r;
   }
 

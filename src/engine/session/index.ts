@@ -1,0 +1,7 @@
+export { TrainSession, type TrainSessionOptions, type StepResult } from './train-session.js';
+export { EvalSession, type EvalSessionOptions, type EvalResult, type StateSource } from './eval-session.js';
+export { buildTrainGraph, type TrainGraph, type TrainGraphOptions } from './train-graph.js';
+export type { Batch, FeedTensor, ModelBuilder, ModelOutputs } from './model.js';
+export type { ExecutionOptions, ExecutionProvider } from './execution.js';
+export type { StateKind } from './state.js';
+export { fedDropout, quantizedDropRatio, noiseInputs } from './fed-dropout.js';

@@ -1,0 +1,166 @@
+// Vision Transformer with a convolutional stem (Dosovitskiy et al. 2021, "An Image is Worth 16x16 Words";
+// conv stem after Xiao et al. 2021, "Early Convolutions Help Transformers See Better"), written on the engine's
+// graph builder. One function builds both graphs: in a 'train' graph BatchNorm uses batch statistics (and records
+// its running-stat updates) and dropout is active; in an 'eval' graph BatchNorm uses the running statistics and
+// dropout disappears.
+//
+//   image [B, C, H, W]
+//   → stem: 3 × (Conv 3×3 → BatchNorm → ReLU), strides 2, 2, 1      → [B, 128, H/4, W/4]
+//   → patch embedding: Conv p×p stride p                             → [B, D, g, g] → tokens [B, g², D]
+//   → prepend [CLS], add learnable positional embeddings            → [B, g² + 1, D]
+//   → depth × pre-LN block: x += Drop(MSA(LN(x))); x += Drop(MLP(LN(x)))
+//   → LN([CLS]) → Linear → logits [B, classes]
+//
+// Parameter names equal the PyTorch peer's state_dict keys (bench/peers/vit_torch.py) so weights move between the
+// two as one safetensors file; Linear weights are [in, out] here (x·W), PyTorch's transposed.
+import { type Dim, EngineError, type Graph, type TensorRef, fedDropout, init, ops } from '../engine/index.js';
+
+const { batchNorm, concat, conv2d, gelu, layerNorm, linear, relu, reshape, slice, softmax, split, transpose } = ops;
+const { kaimingNormal, ones, truncatedNormal, zeros } = init;
+
+export interface ViTConfig {
+  name: string;
+  /** Square input side in pixels. */
+  imageSize: number;
+  inChannels: number;
+  /** Output channels of the three stem convolutions. */
+  stemChannels: number[];
+  /** Strides of the stem convolutions (product = stem downsampling). */
+  stemStrides: number[];
+  /** Side of a patch on the stem's output grid. */
+  patchSize: number;
+  dim: number;
+  depth: number;
+  heads: number;
+  mlpDim: number;
+  numClasses: number;
+  /** Dropout on both residual branches of every block. */
+  dropout: number;
+  layerNormEps: number;
+  batchNormEps: number;
+  /** PyTorch convention: weight of the new batch statistic in the running average. */
+  batchNormMomentum: number;
+}
+
+const COMMON = { inChannels: 1, stemStrides: [2, 2, 1], layerNormEps: 1e-5, batchNormEps: 1e-5, batchNormMomentum: 0.1 };
+
+export const VIT_CONFIGS = {
+  /** Small enough to train in seconds (tests, examples). */
+  'vit-tiny': { ...COMMON, name: 'vit-tiny', imageSize: 32, stemChannels: [8, 16, 32], patchSize: 2, dim: 32, depth: 2, heads: 2, mlpDim: 64, numClasses: 9, dropout: 0.1 },
+  /** The reference model of the benchmarks: 64×64×1, ≈2.0M parameters. */
+  'vit-small': { ...COMMON, name: 'vit-small', imageSize: 64, stemChannels: [32, 64, 128], patchSize: 2, dim: 192, depth: 6, heads: 6, mlpDim: 384, numClasses: 9, dropout: 0.1 },
+  /** The seed model: 128×128×1, ≈5.0M parameters. */
+  'vit-seed': { ...COMMON, name: 'vit-seed', imageSize: 128, stemChannels: [32, 64, 128], patchSize: 2, dim: 256, depth: 6, heads: 8, mlpDim: 1024, numClasses: 9, dropout: 0.1 },
+} as const satisfies Record<string, ViTConfig>;
+
+export type ViTName = keyof typeof VIT_CONFIGS;
+
+/** A named configuration with optional overrides (e.g. `{ numClasses: 2 }`), validated. */
+export function vitConfig(name: ViTName | string, overrides: Partial<ViTConfig> = {}): ViTConfig {
+  const base = (VIT_CONFIGS as Record<string, ViTConfig>)[name];
+  if (!base) throw new EngineError('invalid_argument', `unknown ViT config '${name}' (known: ${Object.keys(VIT_CONFIGS).join(', ')})`);
+  const cfg: ViTConfig = { ...base, stemChannels: [...base.stemChannels], stemStrides: [...base.stemStrides], ...overrides };
+  validate(cfg);
+  return cfg;
+}
+
+function validate(cfg: ViTConfig): void {
+  const bad = (msg: string): never => {
+    throw new EngineError('invalid_argument', `ViT config '${cfg.name}': ${msg}`);
+  };
+  if (cfg.stemChannels.length !== cfg.stemStrides.length || cfg.stemChannels.length === 0) bad('stemChannels and stemStrides must be non-empty and of equal length');
+  const down = cfg.stemStrides.reduce((a, b) => a * b, 1) * cfg.patchSize;
+  if (cfg.imageSize % down !== 0) bad(`imageSize ${cfg.imageSize} is not divisible by stem stride × patch size = ${down}`);
+  if (cfg.dim % cfg.heads !== 0) bad(`dim ${cfg.dim} is not divisible by heads ${cfg.heads}`);
+  if (!(cfg.numClasses >= 2)) bad('numClasses must be >= 2');
+  if (!(cfg.dropout >= 0 && cfg.dropout < 1)) bad('dropout must be in [0, 1)');
+}
+
+/** Tokens per image, [CLS] included. */
+export function sequenceLength(cfg: ViTConfig): number {
+  const grid = cfg.imageSize / cfg.stemStrides.reduce((a, b) => a * b, 1) / cfg.patchSize;
+  return grid * grid + 1;
+}
+
+const linearInit = truncatedNormal(0.02);
+
+/** Linear layer `name` (weight [in, out], bias [out]). */
+function dense(g: Graph, name: string, x: TensorRef, inDim: number, outDim: number): TensorRef {
+  return g.scope(name, () => linear(g, x, g.param('weight', [inDim, outDim], linearInit), g.param('bias', [outDim], zeros())));
+}
+
+function norm(g: Graph, name: string, x: TensorRef, dim: number, eps: number): TensorRef {
+  return g.scope(name, () => layerNorm(g, x, g.param('weight', [dim], ones()), g.param('bias', [dim], zeros()), { eps }));
+}
+
+function convBnRelu(g: Graph, x: TensorRef, cin: number, cout: number, stride: number, cfg: ViTConfig): TensorRef {
+  const w = g.param('conv.weight', [cout, cin, 3, 3], kaimingNormal({ mode: 'fanOut' }));
+  const y = conv2d(g, x, w, undefined, { stride, padding: 1 });
+  const bn = g.scope('bn', () => ({
+    scale: g.param('weight', [cout], ones()),
+    bias: g.param('bias', [cout], zeros()),
+    runningMean: g.buffer('running_mean', [cout], zeros()),
+    runningVar: g.buffer('running_var', [cout], ones()),
+  }));
+  return relu(g, batchNorm(g, y, bn, { eps: cfg.batchNormEps, momentum: cfg.batchNormMomentum }));
+}
+
+/** Multi-head self-attention over x [B, T, D]. */
+function attention(g: Graph, x: TensorRef, cfg: ViTConfig): TensorRef {
+  const [b, t, d] = x.shape as [Dim, number, number];
+  const h = cfg.heads;
+  const dh = d / h;
+  const qkv = reshape(g, dense(g, 'qkv', x, d, 3 * d), [b, t, 3, h, dh]);
+  const [q, k, v] = split(g, qkv, [1, 1, 1], 2).map((u: TensorRef) => reshape(g, u, [b, t, h, dh])) as [TensorRef, TensorRef, TensorRef];
+  // Scores softmax(q·kᵀ/√dh): the scale is applied to q ([B,H,T,dh]), cheaper than to the [B,H,T,T] scores.
+  const qh = g.op('Mul', [transpose(g, q, [0, 2, 1, 3]), g.scalar(1 / Math.sqrt(dh), x)]);
+  const kT = transpose(g, k, [0, 2, 3, 1]);
+  const attn = softmax(g, g.op('MatMul', [qh, kT]), -1);
+  const y = g.op('MatMul', [attn, transpose(g, v, [0, 2, 1, 3])]);
+  return dense(g, 'proj', reshape(g, transpose(g, y, [0, 2, 1, 3]), [b, t, d]), d, d);
+}
+
+function block(g: Graph, x: TensorRef, cfg: ViTConfig): TensorRef {
+  const eps = cfg.layerNormEps;
+  const a = g.scope('attn', () => attention(g, norm(g, 'ln1', x, cfg.dim, eps), cfg));
+  const x1 = g.op('Add', [x, fedDropout(g, a, cfg.dropout)]);
+  const m = g.scope('mlp', () => dense(g, 'fc2', gelu(g, dense(g, 'fc1', norm(g, 'ln2', x1, cfg.dim, eps), cfg.dim, cfg.mlpDim)), cfg.mlpDim, cfg.dim));
+  return g.op('Add', [x1, fedDropout(g, m, cfg.dropout)]);
+}
+
+/** The ViT applied to images [B, C, H, W] (B may be symbolic); returns logits [B, numClasses]. */
+export function vit(g: Graph, images: TensorRef, cfg: ViTConfig): TensorRef {
+  validate(cfg);
+  const [batch, c, hgt, wid] = images.shape;
+  if (c !== cfg.inChannels || hgt !== cfg.imageSize || wid !== cfg.imageSize) {
+    throw new EngineError('shape_mismatch', `${cfg.name} expects images [B, ${cfg.inChannels}, ${cfg.imageSize}, ${cfg.imageSize}], got [${images.shape.join(', ')}]`);
+  }
+  const b = batch as Dim;
+  const chans = [cfg.inChannels, ...cfg.stemChannels];
+  let x = images;
+  cfg.stemStrides.forEach((s, i) => {
+    x = g.scope(`stem.${i}`, () => convBnRelu(g, x, chans[i] as number, chans[i + 1] as number, s, cfg));
+  });
+
+  const d = cfg.dim;
+  const p = cfg.patchSize;
+  const patches = g.scope('patch', () =>
+    conv2d(g, x, g.param('weight', [d, chans[chans.length - 1] as number, p, p], truncatedNormal(0.02)), g.param('bias', [d], zeros()), { stride: p }),
+  );
+  const n = sequenceLength(cfg) - 1;
+  const tokens = transpose(g, reshape(g, patches, [b, d, n]), [0, 2, 1]); // [B, n, D]
+
+  // [CLS] is one learned token broadcast over the batch: Expand to the runtime batch size.
+  const cls = g.param('cls_token', [1, 1, d], truncatedNormal(0.02));
+  const clsShape = concat(g, [slice(g, g.op('Shape', [tokens]), { starts: [0], ends: [1] }), g.ints([1, d])], 0);
+  const seq = concat(g, [g.op('Expand', [cls, clsShape]), tokens], 1);
+  x = g.op('Add', [seq, g.param('pos_embed', [1, n + 1, d], truncatedNormal(0.02))]);
+
+  for (let i = 0; i < cfg.depth; i++) {
+    const xi = x;
+    x = g.scope(`blocks.${i}`, () => block(g, xi, cfg));
+  }
+  // LayerNorm is per token, so normalizing only [CLS] equals normalizing all tokens and taking [CLS].
+  const clsOut = reshape(g, slice(g, x, { starts: [0], ends: [1], axes: [1] }), [b, d]);
+  return dense(g, 'head', norm(g, 'norm', clsOut, d, cfg.layerNormEps), d, cfg.numClasses);
+}
