@@ -3,57 +3,153 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationResultSet } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteAdapter, SqliteDialect, sql, type Migration, type MigrationResultSet } from 'kysely';
 import pg from 'pg';
 import { StorageError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { migrations } from './migrations/index.js';
+import { migrations as allMigrations } from './migrations/index.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
 export type DbDialect = 'sqlite' | 'postgres';
+export type Migrations = Record<string, Migration>;
 
 export interface DatabaseOptions {
   /** postgres:// or postgresql:// URL; when absent, SQLite at `sqlitePath`. */
   url?: string;
   sqlitePath: string;
+  /** PostgreSQL only: the schema to work in (first on search_path), e.g. one throwaway schema per test run. */
+  schema?: string;
+  /** PostgreSQL only: connections in the pool. */
+  poolSize?: number;
+  /** Receives errors of idle pooled connections (PostgreSQL restarts, network drops). */
+  logger?: Logger;
 }
 
-// int8 (COUNT(*), SUM) comes back as a string from pg; our values fit in a double.
+// int8 (COUNT(*), SUM of integers) comes back as a string from pg; our values fit in a double
+// (exact below 2^53), and SQLite returns numbers for the same queries.
 pg.types.setTypeParser(20, (v: string) => Number(v));
 
-export function dialectOf(opts: DatabaseOptions): DbDialect {
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export function dialectOf(opts: Pick<DatabaseOptions, 'url'>): DbDialect {
   return opts.url && /^postgres(ql)?:\/\//.test(opts.url) ? 'postgres' : 'sqlite';
 }
 
 /** Opens the database (no migrations run: see `migrateToLatest`). */
 export function openDatabase(opts: DatabaseOptions): Db {
   if (opts.url && dialectOf(opts) !== 'postgres') {
+    // Only the scheme is echoed: the rest of a URL may hold a password.
     throw new StorageError(`DATABASE_URL must start with postgres:// or postgresql:// (got '${opts.url.split(':')[0]}:…')`);
   }
-  if (dialectOf(opts) === 'postgres') {
-    return new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: opts.url, max: 10 }) }) });
+  return dialectOf(opts) === 'postgres' ? openPostgres(opts) : openSqlite(opts.sqlitePath);
+}
+
+function openPostgres(opts: DatabaseOptions): Db {
+  if (opts.schema !== undefined && !SCHEMA_NAME.test(opts.schema)) {
+    throw new StorageError(`invalid PostgreSQL schema name '${opts.schema}' (lower-case letters, digits, '_')`);
   }
-  if (opts.sqlitePath !== ':memory:') mkdirSync(dirname(opts.sqlitePath), { recursive: true });
-  const sqlite = new BetterSqlite3(opts.sqlitePath);
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma('busy_timeout = 5000');
+  const pool = new pg.Pool({
+    connectionString: opts.url,
+    max: opts.poolSize ?? 10,
+    options: opts.schema ? `-c search_path=${opts.schema}` : undefined,
+  });
+  // Without a listener, an idle client's error (server restart) would crash the process; the pool
+  // drops that client and the next query opens a fresh one.
+  pool.on('error', (err) => opts.logger?.warn({ err: err.message }, 'idle PostgreSQL connection failed'));
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+function openSqlite(path: string): Db {
+  let sqlite: BetterSqlite3.Database;
+  try {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    sqlite = new BetterSqlite3(path);
+  } catch (err) {
+    throw new StorageError(`cannot open SQLite database '${path}': ${(err as Error).message}`, { path }, { cause: err });
+  }
+  try {
+    // WAL: readers never block the writer and a crash never corrupts; other processes (the worker,
+    // a CLI command) can use the same file concurrently.
+    const mode = String(sqlite.pragma('journal_mode = WAL', { simple: true }));
+    if (path !== ':memory:' && mode.toLowerCase() !== 'wal') {
+      throw new Error(`the filesystem does not support WAL mode (journal_mode stayed '${mode}')`);
+    }
+    sqlite.pragma('synchronous = NORMAL'); // durable with WAL except for the last commits on power loss
+    sqlite.pragma('foreign_keys = ON');
+    sqlite.pragma('busy_timeout = 5000'); // wait for another process's write instead of failing at once
+  } catch (err) {
+    sqlite.close();
+    throw new StorageError(`cannot use SQLite database '${path}': ${(err as Error).message}`, { path }, { cause: err });
+  }
   return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
 }
 
-/** Brings the schema to the latest migration; throws a StorageError naming the failing migration. */
-export async function migrateToLatest(db: Db, logger?: Logger): Promise<MigrationResultSet> {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
-  const result = await migrator.migrateToLatest();
-  for (const r of result.results ?? []) {
-    if (r.status === 'Success') logger?.info({ migration: r.migrationName }, 'migration applied');
-    if (r.status === 'Error') logger?.error({ migration: r.migrationName }, 'migration failed');
+/**
+ * Brings the schema to the latest migration (`list` defaults to the application's migrations);
+ * throws a StorageError naming the failing migration. All pending migrations run in one
+ * transaction on both dialects, so a failure leaves the schema as it was, and processes that start
+ * together (API, worker) apply each migration once: PostgreSQL serializes them with an advisory
+ * lock, SQLite with `BEGIN IMMEDIATE` (the others wait up to busy_timeout).
+ */
+export async function migrateToLatest(db: Db, logger?: Logger, list: Migrations = allMigrations): Promise<MigrationResultSet> {
+  const provider = { getMigrations: async () => list };
+  const sqlite = db.getExecutor().adapter instanceof SqliteAdapter;
+  const result = await (sqlite ? migrateSqliteAtomically(db, provider) : migratePostgres(db, provider));
+  if (!result.error) {
+    for (const r of result.results ?? []) logger?.info({ migration: r.migrationName }, 'migration applied');
+    return result;
   }
-  if (result.error) {
-    const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? '(unknown)';
-    throw new StorageError(`database migration '${failed}' failed: ${(result.error as Error).message ?? result.error}`, { migration: failed }, { cause: result.error });
+  // The transaction rolled back: results marked 'Success' before the failure were undone too.
+  const message = result.error instanceof Error ? result.error.message : String(result.error);
+  const failed = result.results?.find((r) => r.status === 'Error')?.migrationName;
+  logger?.error({ migration: failed, err: message }, 'migration failed; pending migrations rolled back');
+  if (failed === undefined) {
+    throw new StorageError(`database migration failed before any migration ran: ${message}`, undefined, { cause: result.error });
   }
-  return result;
+  throw new StorageError(`database migration '${failed}' failed: ${message}`, { migration: failed }, { cause: result.error });
+}
+
+/**
+ * Kysely decides whether its bookkeeping tables exist by looking in every schema; with another
+ * schema already holding them (another deployment, a parallel test run) it would skip creating
+ * ours. Pinning them to the current schema (first on search_path) keeps each schema self-contained.
+ */
+async function migratePostgres(db: Db, provider: { getMigrations(): Promise<Migrations> }): Promise<MigrationResultSet> {
+  let schema: string | null | undefined;
+  try {
+    schema = (await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db)).rows[0]?.schema;
+  } catch (err) {
+    return { error: err };
+  }
+  if (!schema) return { error: new Error('no schema on search_path exists (check the schema / search_path setting)') };
+  return new Migrator({ db, provider, migrationTableSchema: schema }).migrateToLatest();
+}
+
+/**
+ * Kysely runs SQLite migrations without a transaction (its adapter declares no transactional DDL,
+ * though SQLite has it) and without a cross-process lock. Run them on one connection inside
+ * BEGIN IMMEDIATE, which takes the write lock up front: atomic, and serialized between processes.
+ */
+async function migrateSqliteAtomically(db: Db, provider: { getMigrations(): Promise<Migrations> }): Promise<MigrationResultSet> {
+  return db.connection().execute(async (conn) => {
+    try {
+      await sql`begin immediate`.execute(conn);
+    } catch (err) {
+      return { error: err };
+    }
+    let result: MigrationResultSet;
+    try {
+      result = await new Migrator({ db: conn, provider }).migrateToLatest();
+    } catch (err) {
+      result = { error: err };
+    }
+    if (!result.error) {
+      await sql`commit`.execute(conn);
+    } else {
+      // Some errors (disk full, I/O) make SQLite roll back by itself; then there is nothing to undo.
+      await sql`rollback`.execute(conn).catch(() => undefined);
+    }
+    return result;
+  });
 }

@@ -1,0 +1,82 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sql } from 'kysely';
+import { afterAll, describe, expect, it } from 'vitest';
+import { StorageError } from '../core/errors.js';
+import { describeDatabaseContract } from '../../test/integration/helpers/db-contract.js';
+import { dialectOf, migrateToLatest, openDatabase } from './db.js';
+import { openTestDatabase } from './testing.js';
+
+describeDatabaseContract('sqlite', (migrate) => openTestDatabase('sqlite', { migrate }));
+
+const dirs: string[] = [];
+async function tempDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'secondread-dbtest-'));
+  dirs.push(d);
+  return d;
+}
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+describe('openDatabase (SQLite)', () => {
+  it('creates the file and its directory, in WAL mode with foreign keys on', async () => {
+    const path = join(await tempDir(), 'nested', 'dir', 'secondread.db');
+    const db = openDatabase({ sqlitePath: path });
+    try {
+      const mode = await sql<{ journal_mode: string }>`pragma journal_mode`.execute(db);
+      expect(mode.rows[0]?.journal_mode).toBe('wal');
+      const fk = await sql<{ foreign_keys: number }>`pragma foreign_keys`.execute(db);
+      expect(fk.rows[0]?.foreign_keys).toBe(1);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('applies the application migrations idempotently (whatever the list holds today)', async () => {
+    const t = await openTestDatabase('sqlite');
+    try {
+      expect((await migrateToLatest(t.db)).results).toEqual([]);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('wraps an unusable path in a StorageError naming it', async () => {
+    const dir = await tempDir();
+    const notADb = join(dir, 'garbage.db');
+    await writeFile(notADb, 'this is not a database, just text that is long enough to be read as a header');
+    expect(() => openDatabase({ sqlitePath: notADb })).toThrow(StorageError);
+    expect(() => openDatabase({ sqlitePath: notADb })).toThrow(/garbage\.db/);
+    expect(() => openDatabase({ sqlitePath: join(notADb, 'below-a-file.db') })).toThrow(StorageError);
+  });
+
+  it('rejects a non-PostgreSQL DATABASE_URL without echoing its credentials', () => {
+    expect(dialectOf({ url: 'postgresql://x' })).toBe('postgres');
+    expect(dialectOf({})).toBe('sqlite');
+    expect(() => openDatabase({ url: 'mysql://root:hunter2@db/x', sqlitePath: '' })).toThrow(StorageError);
+    expect(() => openDatabase({ url: 'mysql://root:hunter2@db/x', sqlitePath: '' })).not.toThrow(/hunter2/);
+    expect(() => openDatabase({ url: 'postgres://db/x', sqlitePath: '', schema: 'Bad-Name' })).toThrow(/schema name/);
+  });
+
+  it('processes that migrate the same file at once apply each migration exactly once', async () => {
+    const path = join(await tempDir(), 'shared.db');
+    const child = fileURLToPath(new URL('./testdata/migrate-child.ts', import.meta.url));
+    const runs = await Promise.all(
+      Array.from({ length: 3 }, () => new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+        const p = spawn(process.execPath, ['--import', 'tsx', child, path], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let err = '';
+        p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+        p.on('exit', (code) => resolve({ code, out, err }));
+      })),
+    );
+    for (const r of runs) expect(r.code, r.err).toBe(0);
+    const applied = runs.flatMap((r) => JSON.parse(r.out) as string[]).sort();
+    expect(applied).toEqual(['0001_a', '0002_b', '0003_c']);
+  });
+});
