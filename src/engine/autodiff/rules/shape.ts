@@ -1,0 +1,111 @@
+// Vector-Jacobian rules of shape ops: they move values without changing them, so the cotangent is moved
+// back (reshape back, inverse transpose, split, pad, scatter-add).
+import { EngineError } from '../../errors.js';
+import type { TensorRef } from '../../graph.js';
+import { normAxis } from '../../ops/shape-util.js';
+import { expandLike, invertPerm, reshapeLike, unbroadcast, zerosLike } from '../helpers.js';
+import { type GradContext, registerGradient } from '../registry.js';
+
+// Reshape/Flatten/Squeeze/Unsqueeze keep the elements in order: dx = reshape(dy, shape(x))
+const reshapeBack = (ctx: GradContext): (TensorRef | undefined)[] => [reshapeLike(ctx.g, ctx.dy, ctx.x(0))];
+for (const op of ['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze']) registerGradient(op, reshapeBack);
+
+// y = transpose(x, p): dx = transpose(dy, p⁻¹)
+registerGradient('Transpose', (ctx) => {
+  const perm = ctx.ints('perm') ?? ctx.x(0).shape.map((_, i, s) => s.length - 1 - i);
+  return [ctx.g.op('Transpose', [ctx.dy], { perm: invertPerm(perm) })];
+});
+
+// y = expand(x): dx = Σ dy over the broadcast dims
+registerGradient('Expand', (ctx) => [unbroadcast(ctx.g, ctx.dy, ctx.x(0))]);
+
+// y = concat(xᵢ, axis): dxᵢ = split(dy, sizes, axis)
+registerGradient('Concat', (ctx) => {
+  const { g, dy, inputs, needs } = ctx;
+  const axis = normAxis('Concat', ctx.int('axis', 0), dy.shape.length);
+  const sizes = inputs.map((t) => t!.shape[axis]);
+  if (!sizes.every((s): s is number => typeof s === 'number')) throw new EngineError('unsupported_op', 'Concat gradient: the concatenated dim must be static');
+  const parts = g.node('Split', [dy, g.ints(sizes)], { axis }, sizes.length);
+  return parts.map((p, i) => (needs[i] ? p : undefined));
+});
+
+// [yᵢ] = split(x): dx = concat(dyᵢ) with zeros for outputs that do not reach the loss
+registerGradient('Split', (ctx) => {
+  const { g } = ctx;
+  const axis = normAxis('Split', ctx.int('axis', 0), ctx.x(0).shape.length);
+  const parts = ctx.outputs.map((o, i) => ctx.dOutputs[i] ?? zerosLike(g, o));
+  return [g.op('Concat', parts, { axis })];
+});
+
+/** Static starts/ends/axes/steps of a Slice node, normalized against x's static dims. */
+function sliceSpec(ctx: GradContext): { axis: number; start: number; end: number; step: number }[] {
+  const { g } = ctx;
+  const x = ctx.x(0);
+  const vals = (i: number): number[] | undefined => {
+    const t = ctx.inputs[i];
+    const v = t ? g.valueOf(t) : undefined;
+    if (t && !v) throw new EngineError('unsupported_op', 'Slice gradient: starts/ends/axes/steps must be constants');
+    return v?.map(Number);
+  };
+  const starts = vals(1)!;
+  const ends = vals(2)!;
+  const axes = vals(3) ?? starts.map((_, i) => i);
+  const steps = vals(4) ?? starts.map(() => 1);
+  return axes.map((a, i) => {
+    const axis = normAxis('Slice', a, x.shape.length);
+    const dim = x.shape[axis];
+    if (typeof dim !== 'number') throw new EngineError('unsupported_op', `Slice gradient: sliced dim ${axis} must be static`);
+    const step = steps[i] as number;
+    const norm = (v: number, lo: number, hi: number): number => Math.min(Math.max(v < 0 ? v + dim : v, lo), hi);
+    return step > 0
+      ? { axis, start: norm(starts[i] as number, 0, dim), end: norm(ends[i] as number, 0, dim), step }
+      : { axis, start: norm(starts[i] as number, 0, dim - 1), end: norm(ends[i] as number, -1, dim - 1), step };
+  });
+}
+
+// y = x[start:end] (step 1): dx = pad(dy, start before, dim − end after) with zeros
+registerGradient('Slice', (ctx) => {
+  const { g, dy } = ctx;
+  const x = ctx.x(0);
+  const spec = sliceSpec(ctx);
+  if (spec.some((s) => s.step !== 1)) throw new EngineError('unsupported_op', 'Slice gradient: only step 1 is supported');
+  const r = x.shape.length;
+  const pads = new Array<number>(2 * r).fill(0);
+  for (const s of spec) {
+    pads[s.axis] = s.start;
+    pads[s.axis + r] = Math.max((x.shape[s.axis] as number) - Math.max(s.end, s.start), 0);
+  }
+  return [g.op('Pad', [dy, g.ints(pads)])];
+});
+
+// y = pad(x, constant): dx = dy sliced back to x's window (non-negative pads)
+registerGradient('Pad', (ctx) => {
+  const { g, dy } = ctx;
+  const x = ctx.x(0);
+  const pads = ctx.inputs[1] ? g.valueOf(ctx.inputs[1])?.map(Number) : undefined;
+  if (!pads || pads.some((p) => p < 0) || ctx.string('mode', 'constant') !== 'constant') {
+    throw new EngineError('unsupported_op', 'Pad gradient: needs constant, non-negative pads in constant mode');
+  }
+  const r = x.shape.length;
+  const axes = x.shape.map((_, i) => i).filter((i) => pads[i] !== 0 || pads[i + r] !== 0);
+  const starts = axes.map((i) => pads[i] as number);
+  const ends = axes.map((i) => -(pads[i + r] as number) || 2 ** 62);
+  return [g.op('Slice', [dy, g.ints(starts), g.ints(ends), g.ints(axes)])];
+});
+
+// y = gather(x, idx, axis): dx = scatter-add of dy into zeros at idx along axis (repeated indices add up)
+registerGradient('Gather', (ctx) => {
+  const { g, dy } = ctx;
+  const [x, idx] = [ctx.x(0), ctx.x(1)];
+  const axis = normAxis('Gather', ctx.int('axis', 0), x.shape.length);
+  const n = idx.shape.reduce<number | undefined>((p, d) => (typeof d === 'number' && p !== undefined ? p * d : undefined), 1);
+  if (n === undefined) throw new EngineError('unsupported_op', 'Gather gradient: the indices must have a static shape');
+  // Flatten the index dims of dy to one axis of length n, then ScatterElements along `axis`.
+  const outer = x.shape.slice(0, axis);
+  const inner = x.shape.slice(axis + 1);
+  const updShape = [...outer, n, ...inner];
+  const upd = reshapeLike(g, dy, { ...dy, shape: updShape });
+  const flatIdx = g.op('Reshape', [idx, g.ints(updShape.map((_, i) => (i === axis ? n : 1)))]);
+  const indices = expandLike(g, idx.dtype === 'int64' ? flatIdx : g.op('Cast', [flatIdx], { to: 7 }), upd);
+  return [g.op('ScatterElements', [zerosLike(g, x), indices, upd], { axis, reduction: 'add' }), undefined];
+});

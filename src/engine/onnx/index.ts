@@ -1,0 +1,3 @@
+export * from './dtype.js';
+export * from './serialize.js';
+export * from './deserialize.js';

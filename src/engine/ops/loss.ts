@@ -1,0 +1,57 @@
+// Softmax cross-entropy. Without label smoothing it is ONNX's SoftmaxCrossEntropyLoss (one kernel; its
+// log_prob output is reused by the gradient rule). ONNX's op has no label smoothing, so with smoothing the
+// loss is a composite of LogSoftmax, a one-hot target and reductions, differentiated through the rules of
+// those primitives. Both follow PyTorch's cross_entropy(weight, label_smoothing, reduction) semantics.
+import { EngineError } from '../errors.js';
+import type { Graph, TensorRef } from '../graph.js';
+import { ONNX_DTYPE } from '../onnx/dtype.js';
+import { registerShape } from './registry.js';
+
+registerShape('SoftmaxCrossEntropyLoss', (ctx) => {
+  const [x, labels, w] = [ctx.input(0), ctx.input(1), ctx.optional(2)];
+  if (x.shape.length < 2) throw ctx.error('scores must be [N, C, …]');
+  if (labels.dtype !== 'int64' && labels.dtype !== 'int32') throw ctx.error('labels must be int64 or int32');
+  const expected = [x.shape[0], ...x.shape.slice(2)];
+  if (labels.shape.length !== expected.length || labels.shape.some((d, i) => typeof d === 'number' && typeof expected[i] === 'number' && d !== expected[i])) {
+    throw ctx.error(`labels must be [${expected.join(', ')}]`);
+  }
+  if (w && (w.shape.length !== 1 || w.shape[0] !== x.shape[1])) throw ctx.error(`weights must be [${x.shape[1]}]`);
+  const reduction = ctx.string('reduction', 'mean');
+  return [{ dtype: x.dtype, shape: reduction === 'none' ? [...labels.shape] : [] }, { dtype: x.dtype, shape: [...x.shape] }];
+});
+
+export interface CrossEntropyOptions {
+  /** Per-class weights [C], same dtype as the logits. */
+  weights?: TensorRef;
+  /** PyTorch's label_smoothing ε: the target is (1 − ε)·onehot + ε/C. */
+  labelSmoothing?: number;
+  reduction?: 'mean' | 'sum' | 'none';
+}
+
+/** Cross-entropy of logits [N, C] (or [N, C, d…] without smoothing) against int64 labels [N] (or [N, d…]). */
+export function softmaxCrossEntropy(g: Graph, logits: TensorRef, labels: TensorRef, opts: CrossEntropyOptions = {}): TensorRef {
+  const eps = opts.labelSmoothing ?? 0;
+  const reduction = opts.reduction ?? 'mean';
+  if (!(eps >= 0 && eps <= 1)) throw new EngineError('invalid_argument', `labelSmoothing must be in [0, 1], got ${eps}`);
+  if (eps === 0) {
+    const [loss] = g.node('SoftmaxCrossEntropyLoss', [logits, labels, opts.weights], { reduction }, 2);
+    return loss as TensorRef;
+  }
+  if (logits.shape.length !== 2) throw new EngineError('invalid_argument', `label smoothing needs logits [N, C], got rank ${logits.shape.length}`);
+  const c = logits.shape[1];
+  if (typeof c !== 'number') throw new EngineError('invalid_argument', 'the class dim must be static');
+  const logp = g.op('LogSoftmax', [logits], { axis: 1 });
+  const classes = g.constant(Array.from({ length: c }, (_, i) => i), [1, c], 'int64');
+  const labels64 = labels.dtype === 'int64' ? labels : g.op('Cast', [labels], { to: ONNX_DTYPE.int64 });
+  const onehot = g.op('Cast', [g.op('Equal', [g.op('Unsqueeze', [labels64, g.ints([1])]), classes])], { to: ONNX_DTYPE[logits.dtype] });
+  // Target weights T[i, c] = (1 − ε)·w_y·onehot + (ε/C)·w_c (w ≡ 1 without class weights).
+  const wy = opts.weights ? g.op('Mul', [onehot, opts.weights]) : onehot;
+  const smooth = opts.weights ? g.op('Mul', [opts.weights, g.scalar(eps / c, logits)]) : g.scalar(eps / c, logits);
+  const target = g.op('Add', [g.op('Mul', [wy, g.scalar(1 - eps, logits)]), smooth]);
+  const perSample = g.op('Neg', [g.op('ReduceSum', [g.op('Mul', [target, logp]), g.ints([1])], { keepdims: 0 })]);
+  if (reduction === 'none') return perSample;
+  const total = g.op('ReduceSum', [perSample], { keepdims: 0 });
+  if (reduction === 'sum') return total;
+  // mean: normalized by Σ w_y (PyTorch), which is N without class weights.
+  return g.op('Div', [total, g.op('ReduceSum', [wy], { keepdims: 0 })]);
+}

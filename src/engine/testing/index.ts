@@ -1,0 +1,2 @@
+export * from './gradcheck.js';
+export * from './ort.js';
