@@ -1,0 +1,135 @@
+// `data build`: archives + config → an immutable dataset version.
+//
+// Protocol (interruption-safe; docs/datasets.md):
+//   1. hash every archive; id = hash(canonical config + archive sha256s). A ready version with that id
+//      means there is nothing to do: return it (a rerun is a no-op).
+//   2. record the version as `building` (an earlier interrupted or failed attempt is reset);
+//   3. scan: stream archives, dedupe, decode-check, upload images under datasets/<id>/… — keys are
+//      deterministic, so objects an interrupted run already wrote are found by head() and kept;
+//   4. split (patient-grouped, stratified, seeded) and ASSERT no patient or image spans two splits;
+//   5. remove objects under the version's prefix that this run did not produce (none, unless the
+//      store holds debris), write manifest.jsonl and report.json;
+//   6. in ONE transaction: delete any rows of the version, insert the manifest rows, mark `ready`.
+// A crash anywhere before 6 leaves a `building` row that the next run resets; after 6 the version
+// is complete. Two concurrent builds of the same version are not supported.
+import { stat } from 'node:fs/promises';
+import { SecondreadError, describeError } from '../../core/errors.js';
+import { systemClock, type Clock } from '../../core/clock.js';
+import type { ProgressFn } from '../../core/progress.js';
+import type { Db } from '../../storage/db.js';
+import type { ObjectStore } from '../../storage/object-store.js';
+import { beginBuild, completeBuild, failBuild, findVersion } from '../datasets/repository.js';
+import { encodeManifest } from '../datasets/manifest.js';
+import type { DatasetVersion, ManifestImage } from '../datasets/types.js';
+import { findLeaks } from '../validate/leakage.js';
+import type { DatasetConfig } from './config.js';
+import { datasetPrefix, manifestKey, reportKey } from './naming.js';
+import { buildReport, type BuildReport } from './report.js';
+import { scanSources, type ScannedImage } from './scan.js';
+import { assignSplits } from './split.js';
+import { sha256File, versionIdOf, versionInputs } from './version-id.js';
+
+export interface BuildOptions {
+  db: Db;
+  objects: ObjectStore;
+  config: DatasetConfig;
+  onProgress?: ProgressFn;
+  /** Decode-checks and uploads in flight (default 3). */
+  concurrency?: number;
+  clock?: Clock;
+}
+
+export interface BuildResult {
+  versionId: string;
+  /** False when the version was already ready (nothing was done). */
+  built: boolean;
+  version: DatasetVersion;
+  report: BuildReport;
+}
+
+/** The version id a config would build, without building (hashes the archives). */
+export async function resolveVersionId(config: DatasetConfig, onProgress?: ProgressFn): Promise<{ id: string; inputs: Record<string, unknown>; sha256: string[]; sizes: number[] }> {
+  const sizes = await Promise.all(config.sources.map(async (s) => (await stat(s.archivePath)).size));
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const sha256: string[] = [];
+  let before = 0;
+  for (const [i, s] of config.sources.entries()) {
+    sha256.push(await sha256File(s.archivePath, (n) => onProgress?.({ phase: 'hash', done: Math.floor((100 * (before + n)) / Math.max(total, 1)), total: 100 })));
+    before += sizes[i]!;
+  }
+  onProgress?.({ phase: 'hash', done: 100, total: 100 });
+  const inputs = versionInputs(config, sha256);
+  return { id: versionIdOf(inputs), inputs, sha256, sizes };
+}
+
+export async function buildDataset(opts: BuildOptions): Promise<BuildResult> {
+  const clock = opts.clock ?? systemClock;
+  const t0 = Date.now();
+  const { id, inputs, sha256, sizes } = await resolveVersionId(opts.config, opts.onProgress);
+  const timingsMs: Record<string, number> = { hash: Date.now() - t0 };
+
+  const existing = await findVersion(opts.db, id);
+  if (existing?.status === 'ready') {
+    return { versionId: id, built: false, version: existing, report: existing.report as unknown as BuildReport };
+  }
+  await beginBuild(opts.db, { id, name: opts.config.name ?? null, inputs, now: clock.now().toISOString() });
+  try {
+    let t = Date.now();
+    const scan = await scanSources({
+      versionId: id,
+      config: opts.config,
+      archiveSha256: sha256,
+      archiveSizes: sizes,
+      objects: opts.objects,
+      concurrency: opts.concurrency ?? 3,
+      onProgress: opts.onProgress,
+    });
+    timingsMs.scan = Date.now() - t;
+
+    t = Date.now();
+    const images = splitImages(scan.images, opts.config);
+    timingsMs.split = Date.now() - t;
+
+    t = Date.now();
+    const removed = await removeStrayObjects(opts.objects, id, new Set([...images.map((i) => i.objectKey), ...scan.quarantined.map((q) => q.objectKey)]));
+    const report = buildReport({ version: id, name: opts.config.name ?? null, scan, images, removed, timingsMs: { ...timingsMs } });
+    await opts.objects.put(manifestKey(id), encodeManifest(images), { contentType: 'application/x-ndjson' });
+    await opts.objects.put(reportKey(id), `${JSON.stringify(report, null, 2)}\n`, { contentType: 'application/json' });
+    opts.onProgress?.({ phase: 'publish', done: 0, total: images.length });
+    await completeBuild(opts.db, id, images, report, clock.now().toISOString());
+    opts.onProgress?.({ phase: 'publish', done: images.length, total: images.length });
+    timingsMs.publish = Date.now() - t;
+    timingsMs.total = Date.now() - t0;
+    const version = (await findVersion(opts.db, id))!;
+    return { versionId: id, built: true, version, report: { ...report, timingsMs } };
+  } catch (err) {
+    await failBuild(opts.db, id, describeError(err)).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Assigns splits and asserts the invariants the whole platform relies on. */
+export function splitImages(scanned: readonly ScannedImage[], config: DatasetConfig): ManifestImage[] {
+  const assignment = assignSplits(scanned, config.split, config.seed);
+  const images = scanned
+    .map((s): ManifestImage => {
+      const a = assignment.get(s.sha256);
+      if (!a) throw new SecondreadError('split_invariant', `internal error: image ${s.sha256} received no split`);
+      return { ...s, split: a.split, finalEval: a.finalEval };
+    })
+    .sort((a, b) => (a.objectKey < b.objectKey ? -1 : a.objectKey > b.objectKey ? 1 : 0));
+  const leaks = findLeaks(images);
+  if (leaks.length > 0) {
+    throw new SecondreadError('split_invariant', `internal error: the split leaks (${leaks.length} violations, first: ${leaks[0]!.kind} ${leaks[0]!.key})`, 500, { leaks: leaks.slice(0, 20) });
+  }
+  return images;
+}
+
+/** Deletes objects under the version's prefix that are not part of it (debris of an earlier, different run). */
+async function removeStrayObjects(objects: ObjectStore, id: string, keep: Set<string>): Promise<number> {
+  const fixed = new Set([manifestKey(id), reportKey(id)]);
+  const stray: string[] = [];
+  for await (const o of objects.list(datasetPrefix(id))) if (!keep.has(o.key) && !fixed.has(o.key)) stray.push(o.key);
+  for (const key of stray) await objects.delete(key);
+  return stray.length;
+}

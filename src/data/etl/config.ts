@@ -1,0 +1,205 @@
+// The dataset build config (datasets.yaml): which archives, how their folders map to the nine
+// secondread classes, how patients are recognised, split ratios, seed and extraction limits.
+// Validated with zod; every mistake is reported with its YAML path (sources.1.classes.0.class: …).
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError, ValidationError } from '../../core/errors.js';
+import { SECONDREAD_CLASSES, type SecondreadClass } from '../classes.js';
+import { ARCHIVE_FORMATS, type ArchiveFormat, type ArchiveLimits } from '../archive/index.js';
+import { globToRegExp } from './glob.js';
+
+const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes (e.g. kermany-oct2017)');
+
+const classRule = z
+  .object({
+    /** The dataset's own class name (folder name), kept in the manifest for traceability. */
+    source: z.string().min(1),
+    class: z.enum(SECONDREAD_CLASSES, { error: (iss) => `unknown class '${String(iss.input)}' (known: ${SECONDREAD_CLASSES.join(', ')})` }),
+    glob: z.string().min(1).optional(),
+    regex: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((r) => (r.glob === undefined) !== (r.regex === undefined), 'give exactly one of glob or regex');
+
+const patientRule = z
+  .object({
+    /** Applied to the entry's file name; capture group 1 is the patient id. */
+    regex: z.string().min(1),
+    /** Prefix of the patient key (`<namespace>:<id>`); sources sharing a namespace share patients. */
+    namespace: slug.optional(),
+  })
+  .strict();
+
+const sourceSchema = z
+  .object({
+    dataset: slug,
+    archive: z.string().min(1),
+    format: z.enum(ARCHIVE_FORMATS as [ArchiveFormat, ...ArchiveFormat[]]),
+    classes: z.array(classRule).min(1),
+    exclude: z.array(z.string().min(1)).default(['**/__MACOSX/**', '**/._*']),
+    patient: patientRule.optional(),
+  })
+  .strict();
+
+const ratio = z.number().min(0).max(1);
+
+const configSchema = z
+  .object({
+    name: z.string().min(1).max(200).optional(),
+    /** Base directory for relative archive paths (default: the config file's directory). */
+    raw_dir: z.string().min(1).optional(),
+    seed: z.number().int().default(42),
+    split: z
+      .object({ train: ratio, val: ratio, test: ratio, final_eval_fraction: ratio.default(0.5) })
+      .strict()
+      .default({ train: 0.7, val: 0.2, test: 0.1, final_eval_fraction: 0.5 })
+      .refine((s) => Math.abs(s.train + s.val + s.test - 1) < 1e-9, { message: 'train + val + test must add up to 1' })
+      .refine((s) => s.train > 0, { message: 'train must be greater than 0' }),
+    limits: z
+      .object({
+        max_entries: z.number().int().positive().optional(),
+        max_entry_bytes: z.number().int().positive().optional(),
+        max_total_bytes: z.number().int().positive().optional(),
+        max_compression_ratio: z.number().positive().optional(),
+      })
+      .strict()
+      .default({}),
+    sources: z.array(sourceSchema).min(1),
+  })
+  .strict();
+
+export type RawDatasetConfig = z.infer<typeof configSchema>;
+
+export interface ClassRule {
+  source: string;
+  class: SecondreadClass;
+  pattern: string;
+  kind: 'glob' | 'regex';
+  test(path: string): boolean;
+}
+
+export interface SourceConfig {
+  dataset: string;
+  /** Absolute path of the archive file. */
+  archivePath: string;
+  format: ArchiveFormat;
+  classes: ClassRule[];
+  exclude: string[];
+  isExcluded(path: string): boolean;
+  patient?: { regex: RegExp; pattern: string; namespace: string };
+}
+
+export interface SplitRatios {
+  train: number;
+  val: number;
+  test: number;
+  /** Share of val ∪ test (per class and split) flagged final_eval. */
+  finalEvalFraction: number;
+}
+
+export interface DatasetConfig {
+  name?: string;
+  seed: number;
+  split: SplitRatios;
+  limits: Partial<ArchiveLimits>;
+  sources: SourceConfig[];
+}
+
+export interface LoadDatasetConfigOptions {
+  /** Overrides `raw_dir` (CLI --raw-dir). */
+  rawDir?: string;
+  /** Skip the archive-existence check (tests of the schema alone). */
+  checkArchives?: boolean;
+}
+
+function compile(path: string, pattern: string, kind: 'glob' | 'regex'): RegExp {
+  try {
+    return kind === 'glob' ? globToRegExp(pattern) : new RegExp(pattern);
+  } catch (err) {
+    throw new ConfigError(`${path}: invalid ${kind} '${pattern}': ${(err as Error).message}`);
+  }
+}
+
+/** Parses and checks a config object; `baseDir` resolves relative archive paths. */
+export function parseDatasetConfig(raw: unknown, baseDir: string, opts: LoadDatasetConfigOptions = {}): DatasetConfig {
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    const issues = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`invalid dataset config: ${issues.join('; ')}`, { issues });
+  }
+  const c = result.data;
+  const root = opts.rawDir ? resolve(opts.rawDir) : c.raw_dir ? resolve(baseDir, c.raw_dir) : baseDir;
+  const seen = new Set<string>();
+  const sources = c.sources.map((s, si): SourceConfig => {
+    if (seen.has(s.dataset)) throw new ConfigError(`sources.${si}.dataset: '${s.dataset}' is listed twice`);
+    seen.add(s.dataset);
+    const archivePath = isAbsolute(s.archive) ? s.archive : resolve(root, s.archive);
+    if (opts.checkArchives !== false && !existsSync(archivePath)) {
+      throw new ConfigError(`sources.${si}.archive: file not found: ${archivePath}${opts.rawDir || c.raw_dir ? '' : ' (relative paths resolve against the config file; set raw_dir or pass --raw-dir)'}`, {
+        archive: archivePath,
+      });
+    }
+    const classes = s.classes.map((r, ri): ClassRule => {
+      const kind = r.glob !== undefined ? 'glob' : 'regex';
+      const pattern = (r.glob ?? r.regex)!;
+      const re = compile(`sources.${si}.classes.${ri}`, pattern, kind);
+      return { source: r.source, class: r.class, pattern, kind, test: (p) => re.test(p) };
+    });
+    const excludes = s.exclude.map((g, gi) => compile(`sources.${si}.exclude.${gi}`, g, 'glob'));
+    let patient: SourceConfig['patient'];
+    if (s.patient) {
+      const regex = compile(`sources.${si}.patient.regex`, s.patient.regex, 'regex');
+      patient = { regex, pattern: s.patient.regex, namespace: s.patient.namespace ?? s.dataset };
+    }
+    return { dataset: s.dataset, archivePath, format: s.format, classes, exclude: s.exclude, isExcluded: (p) => excludes.some((re) => re.test(p)), patient };
+  });
+  return {
+    name: c.name,
+    seed: c.seed,
+    split: { train: c.split.train, val: c.split.val, test: c.split.test, finalEvalFraction: c.split.final_eval_fraction },
+    limits: {
+      ...(c.limits.max_entries !== undefined && { maxEntries: c.limits.max_entries }),
+      ...(c.limits.max_entry_bytes !== undefined && { maxEntryBytes: c.limits.max_entry_bytes }),
+      ...(c.limits.max_total_bytes !== undefined && { maxTotalBytes: c.limits.max_total_bytes }),
+      ...(c.limits.max_compression_ratio !== undefined && { maxCompressionRatio: c.limits.max_compression_ratio }),
+    },
+    sources,
+  };
+}
+
+/** Reads a datasets.yaml file: file-not-found, YAML syntax and schema errors all become ConfigError. */
+export function loadDatasetConfig(file: string, opts: LoadDatasetConfigOptions = {}): DatasetConfig {
+  const path = resolve(file);
+  if (!existsSync(path)) throw new ConfigError(`dataset config not found: ${path}`);
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`dataset config '${path}' is not valid YAML: ${(err as Error).message}`);
+  }
+  return parseDatasetConfig(raw, dirname(path), opts);
+}
+
+/** Which rule of a source claims an entry: undefined when none, ValidationError when several do. */
+export function matchClass(source: SourceConfig, path: string): ClassRule | undefined {
+  if (source.isExcluded(path)) return undefined;
+  const hits = source.classes.filter((r) => r.test(path));
+  if (hits.length > 1) {
+    throw new ValidationError(`dataset '${source.dataset}': entry '${path}' matches several class rules (${hits.map((h) => `${h.source}: ${h.pattern}`).join('; ')}); make the patterns disjoint`, {
+      dataset: source.dataset,
+      entry: path,
+    });
+  }
+  return hits[0];
+}
+
+/** The patient key of an entry (`<namespace>:<id>`), or undefined for a source without patient ids. */
+export function patientKeyOf(source: SourceConfig, path: string): string | null | undefined {
+  if (!source.patient) return undefined;
+  const base = path.slice(path.lastIndexOf('/') + 1);
+  const id = source.patient.regex.exec(base)?.[1];
+  return id ? `${source.patient.namespace}:${id}` : null;
+}
+
