@@ -1,1 +1,2 @@
-export {};
+export { EXPORT_METADATA, type ExportOptions, type ExportedModel, exportInferenceModel } from './inference.js';
+export { foldBatchNorm } from './fold-batch-norm.js';
