@@ -24,7 +24,7 @@ export async function withContext<T>(fn: (ctx: CliContext) => Promise<T>): Promi
     logger,
     db: async () => {
       if (!db) {
-        db = openDatabase(config.database);
+        db = openDatabase({ ...config.database, logger });
         await migrateToLatest(db, logger);
       }
       return db;

@@ -8,7 +8,7 @@ import { dirname, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { ConflictError, NotFoundError, SecondreadError, StorageError } from '../core/errors.js';
-import { assertValidKey, assertValidPrefix, compareKeys, RESERVED_TOP_SEGMENT } from './object-key.js';
+import { assertValidKey, assertValidPrefix, compareKeys, isValidKey, RESERVED_TOP_SEGMENT } from './object-key.js';
 import type { ObjectBody, ObjectInfo, ObjectStore, PutOptions } from './object-store.js';
 
 /** Temp files older than this are leftovers of crashed writers, removed on the first write. */
@@ -234,15 +234,6 @@ export class FsObjectStore implements ObjectStore {
 
 function isAbsent(err: unknown): boolean {
   return errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR';
-}
-
-function isValidKey(key: string): boolean {
-  try {
-    assertValidKey(key);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Typed errors pass through; anything else becomes a StorageError that says what was being done. */

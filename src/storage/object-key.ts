@@ -49,6 +49,16 @@ export function assertValidKey(key: string): string {
   return key;
 }
 
+/** Whether `key` passes assertValidKey, e.g. to skip foreign names found by a listing. */
+export function isValidKey(key: string): boolean {
+  try {
+    assertValidKey(key);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Throws ValidationError unless `prefix` is a valid list prefix: empty (everything), or the start of
  * a valid key. Only the last segment may be empty (`a/b/`) or partial (`a/b/im`).

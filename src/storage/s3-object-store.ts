@@ -19,7 +19,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ConfigError, ConflictError, NotFoundError, SecondreadError, StorageError } from '../core/errors.js';
-import { assertValidKey, assertValidPrefix } from './object-key.js';
+import { assertValidKey, assertValidPrefix, isValidKey } from './object-key.js';
 import type { ObjectBody, ObjectInfo, ObjectStore, PutOptions } from './object-store.js';
 
 export type ConditionalWrites = 'native' | 'emulated';
@@ -234,15 +234,6 @@ export class S3ObjectStore implements ObjectStore {
 
   async close(): Promise<void> {
     this.client.destroy();
-  }
-}
-
-function isValidKey(key: string): boolean {
-  try {
-    assertValidKey(key);
-    return true;
-  } catch {
-    return false;
   }
 }
 
