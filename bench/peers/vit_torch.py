@@ -102,8 +102,9 @@ class ViT(nn.Module):
         x = x.flatten(2).transpose(1, 2)  # [B, g*g, D]
         cls = self.cls_token.expand(x.shape[0], -1, -1)
         x = torch.cat([cls, x], dim=1) + self.pos_embed
-        x = self.norm(self.blocks(x))
-        return self.head(x[:, 0])
+        x = self.blocks(x)
+        # LayerNorm is per token: normalizing only [CLS] equals normalizing all tokens, as src/models/vit.ts does.
+        return self.head(self.norm(x[:, 0]))
 
 
 def engine_transposed(model):

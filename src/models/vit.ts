@@ -13,7 +13,7 @@
 //
 // Parameter names equal the PyTorch peer's state_dict keys (bench/peers/vit_torch.py) so weights move between the
 // two as one safetensors file; Linear weights are [in, out] here (x·W), PyTorch's transposed.
-import { type Dim, EngineError, type Graph, type TensorRef, fedDropout, init, ops } from '../engine/index.js';
+import { type Dim, EngineError, type Graph, type ModelBuilder, type TensorRef, fedDropout, init, ops } from '../engine/index.js';
 
 const { batchNorm, concat, conv2d, gelu, layerNorm, linear, relu, reshape, slice, softmax, split, transpose } = ops;
 const { kaimingNormal, ones, truncatedNormal, zeros } = init;
@@ -163,4 +163,26 @@ export function vit(g: Graph, images: TensorRef, cfg: ViTConfig): TensorRef {
   // LayerNorm is per token, so normalizing only [CLS] equals normalizing all tokens and taking [CLS].
   const clsOut = reshape(g, slice(g, x, { starts: [0], ends: [1], axes: [1] }), [b, d]);
   return dense(g, 'head', norm(g, 'norm', clsOut, d, cfg.layerNormEps), d, cfg.numClasses);
+}
+
+export interface ClassifierOptions {
+  /** Name of the image input (default 'images'); labels are 'labels' (int64 [batch]). */
+  input?: string;
+  labelSmoothing?: number;
+}
+
+/**
+ * The ViT as a session model: declares `images` [batch, C, H, W] (float32) and, in train mode, `labels`
+ * [batch] (int64) with a softmax cross-entropy loss.
+ */
+export function vitClassifier(cfg: ViTConfig, opts: ClassifierOptions = {}): ModelBuilder {
+  validate(cfg);
+  const inputName = opts.input ?? 'images';
+  return (g: Graph) => {
+    const images = g.input(inputName, 'float32', ['batch', cfg.inChannels, cfg.imageSize, cfg.imageSize]);
+    const logits = vit(g, images, cfg);
+    if (g.mode === 'eval') return { logits };
+    const labels = g.input('labels', 'int64', ['batch']);
+    return { logits, loss: ops.softmaxCrossEntropy(g, logits, labels, { labelSmoothing: opts.labelSmoothing }) };
+  };
 }
