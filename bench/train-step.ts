@@ -1,0 +1,201 @@
+// `npm run bench -- train-step [options]`: the reference vit-small (64×64×1, batch 32, AdamW) trained by the engine
+// (one ONNX Runtime session per step) and by PyTorch eager on the same machine in the same run, plus the engine's
+// exported inference model vs PyTorch eager eval at batch 1 and 32. Prints images/s side by side with ratios.
+//
+// Fairness: both use 2 intra-op threads (--threads), float32, identical architecture and batch; PyTorch is
+// Debian's python3-torch with libopenblas0-pthread (/usr/bin/python3). This machine is shared, so --rounds R runs
+// everything R times, alternating engine and PyTorch, and reports each side's best round.
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ort from 'onnxruntime-node';
+import { TrainSession, adamw, exportInferenceModel, latestProfile, readProfile, type Batch } from '../src/engine/index.js';
+import { type ViTConfig, vitClassifier, vitConfig } from '../src/models/vit.js';
+
+interface Options {
+  model: string;
+  steps: number;
+  warmup: number;
+  batch: number;
+  threads: number;
+  rounds: number;
+  evalImages: number;
+  torch: boolean;
+  profile: boolean;
+  json: boolean;
+}
+
+const USAGE = `usage: npm run bench -- train-step [--model vit-small] [--steps 20] [--warmup 3] [--batch 32] [--threads 2]
+                                    [--rounds 1] [--eval-images 256] [--no-torch] [--profile] [--json]`;
+
+function parseArgs(args: string[]): Options {
+  const o: Options = { model: 'vit-small', steps: 20, warmup: 3, batch: 32, threads: 2, rounds: 1, evalImages: 256, torch: true, profile: false, json: false };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    const num = (): number => {
+      const v = Number(args[++i]);
+      if (!Number.isInteger(v) || v < 0) throw new Error(`${a} needs a non-negative integer\n${USAGE}`);
+      return v;
+    };
+    if (a === '--model') o.model = String(args[++i]);
+    else if (a === '--steps') o.steps = num();
+    else if (a === '--warmup') o.warmup = num();
+    else if (a === '--batch') o.batch = num();
+    else if (a === '--threads') o.threads = num();
+    else if (a === '--rounds') o.rounds = Math.max(1, num());
+    else if (a === '--eval-images') o.evalImages = num();
+    else if (a === '--no-torch') o.torch = false;
+    else if (a === '--profile') o.profile = true;
+    else if (a === '--json') o.json = true;
+    else throw new Error(`unknown option ${a}\n${USAGE}`);
+  }
+  if (o.steps < 1 || o.batch < 1) throw new Error(`--steps and --batch must be >= 1\n${USAGE}`);
+  return o;
+}
+
+/** Deterministic pseudo-random batch (the content does not matter for speed, only its shape). */
+function randomBatch(cfg: ViTConfig, n: number, seed: number): Batch {
+  let s = seed >>> 0;
+  const next = (): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const images = new Float32Array(n * cfg.inChannels * cfg.imageSize * cfg.imageSize).map(() => next() * 2 - 1);
+  const labels = BigInt64Array.from({ length: n }, () => BigInt(Math.floor(next() * cfg.numClasses)));
+  return { images: { data: images, shape: [n, cfg.inChannels, cfg.imageSize, cfg.imageSize] }, labels: { data: labels, shape: [n] } };
+}
+
+interface EvalFigure {
+  batch: number;
+  images_per_s: number;
+}
+interface Figures {
+  train: number;
+  eval: EvalFigure[];
+}
+
+async function engineTrain(cfg: ViTConfig, o: Options, profilePrefix?: string): Promise<{ imagesPerS: number; session: TrainSession }> {
+  const session = await TrainSession.create(vitClassifier(cfg), {
+    optimizer: adamw({ weightDecay: 0.05 }),
+    lr: 1e-4,
+    execution: { intraOpThreads: o.threads, enableProfiling: profilePrefix !== undefined, profilePrefix },
+  });
+  const batch = randomBatch(cfg, o.batch, 1);
+  for (let i = 0; i < o.warmup; i++) await session.step(batch);
+  const t0 = performance.now();
+  for (let i = 0; i < o.steps; i++) await session.step(batch);
+  const secs = (performance.now() - t0) / 1000;
+  return { imagesPerS: (o.batch * o.steps) / secs, session };
+}
+
+async function engineEval(cfg: ViTConfig, session: TrainSession, o: Options): Promise<EvalFigure[]> {
+  const exported = exportInferenceModel(vitClassifier(cfg), { weights: session.stateTensors(['param', 'buffer']) });
+  const served = await ort.InferenceSession.create(exported.bytes, {
+    intraOpNumThreads: o.threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+  });
+  const out: EvalFigure[] = [];
+  for (const b of [1, 32]) {
+    const { images } = randomBatch(cfg, b, 2);
+    const feed = { images: new ort.Tensor('float32', images!.data as Float32Array, [...images!.shape]) };
+    const runs = Math.max(3, Math.floor(o.evalImages / b));
+    for (let i = 0; i < 2; i++) await served.run(feed);
+    const t0 = performance.now();
+    for (let i = 0; i < runs; i++) await served.run(feed);
+    out.push({ batch: b, images_per_s: (b * runs) / ((performance.now() - t0) / 1000) });
+  }
+  await served.release();
+  return out;
+}
+
+async function torchPeer(cfg: ViTConfig, o: Options, dir: string): Promise<Figures & { torch: string }> {
+  const configPath = join(dir, 'config.json');
+  await writeFile(configPath, JSON.stringify(cfg));
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'peers', 'vit_torch.py');
+  const args = [script, 'bench', '--config', configPath, '--batch', String(o.batch), '--steps', String(o.steps), '--warmup', String(o.warmup)];
+  args.push('--threads', String(o.threads), '--eval-batches', '1,32', '--eval-images', String(o.evalImages));
+  const stdout = await new Promise<string>((resolve, reject) => {
+    const p = spawn('/usr/bin/python3', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.on('error', reject);
+    p.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`PyTorch peer failed (exit ${code}): ${err.trim()}`))));
+  });
+  const r = JSON.parse(stdout.trim().split('\n').pop() as string) as { torch: string; train: { images_per_s: number }; eval: EvalFigure[] };
+  return { torch: r.torch, train: r.train.images_per_s, eval: r.eval };
+}
+
+const fmt = (v: number | undefined): string => (v === undefined ? '-' : v.toFixed(1).padStart(8));
+const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined ? '   -' : `${(a / b).toFixed(2)}×`);
+
+export async function main(args: string[]): Promise<void> {
+  const o = parseArgs(args);
+  const cfg = vitConfig(o.model);
+  const dir = await mkdtemp(join(tmpdir(), 'bench-train-step-'));
+  const best: { engine?: Figures; torch?: Figures } = {};
+  let torchVersion = '';
+  const keepBest = (side: 'engine' | 'torch', f: Figures): void => {
+    const cur = best[side];
+    best[side] = {
+      train: Math.max(cur?.train ?? 0, f.train),
+      eval: f.eval.map((e, i) => ({ batch: e.batch, images_per_s: Math.max(cur?.eval[i]?.images_per_s ?? 0, e.images_per_s) })),
+    };
+  };
+  try {
+    for (let r = 0; r < o.rounds; r++) {
+      const prefix = o.profile && r === 0 ? join(dir, 'ort-profile') : undefined;
+      const { imagesPerS, session } = await engineTrain(cfg, o, prefix);
+      const evalFigures = await engineEval(cfg, session, o);
+      await session.release();
+      keepBest('engine', { train: imagesPerS, eval: evalFigures });
+      if (prefix) await printProfile(await latestProfile(prefix), o.steps + o.warmup);
+      if (o.torch) {
+        const t = await torchPeer(cfg, o, dir);
+        torchVersion = t.torch;
+        keepBest('torch', t);
+      }
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  const e = best.engine as Figures;
+  const t = best.torch;
+  const result = {
+    model: cfg.name,
+    batch: o.batch,
+    steps: o.steps,
+    threads: o.threads,
+    rounds: o.rounds,
+    torch: torchVersion || undefined,
+    engine: e,
+    pytorch: t,
+    ratios: t ? { train: e.train / t.train, eval: e.eval.map((x, i) => ({ batch: x.batch, ratio: x.images_per_s / (t.eval[i]?.images_per_s ?? NaN) })) } : undefined,
+  };
+  if (o.json) {
+    console.log(JSON.stringify(result, null, 2));
+    return;
+  }
+  console.log(`${cfg.name}: batch ${o.batch}, ${o.steps} timed steps after ${o.warmup} warm-up, ${o.threads} threads, best of ${o.rounds} round(s)`);
+  console.log(`                              engine   pytorch   ratio   goal`);
+  console.log(`train (AdamW) images/s     ${fmt(e.train)}  ${fmt(t?.train)}   ${ratio(e.train, t?.train)}   ≥1.5× (floor 1.0×)`);
+  for (const [i, x] of e.eval.entries()) {
+    const goal = x.batch === 32 ? '≥3× vs eager' : '';
+    console.log(`inference b${String(x.batch).padEnd(2)} images/s     ${fmt(x.images_per_s)}  ${fmt(t?.eval[i]?.images_per_s)}   ${ratio(x.images_per_s, t?.eval[i]?.images_per_s)}   ${goal}`);
+  }
+  if (torchVersion) console.log(`(PyTorch ${torchVersion}, eager, torch.set_num_threads(${o.threads}); engine inference = exported ONNX in onnxruntime-node)`);
+}
+
+async function printProfile(path: string, runs: number): Promise<void> {
+  const p = await readProfile(path);
+  console.log(`\nONNX Runtime profile (${runs} training steps, ${(p.kernelMs / runs).toFixed(1)} ms kernel time per step): top op types`);
+  for (const op of p.byOp.slice(0, 15)) {
+    console.log(`  ${op.key.padEnd(28)} ${(op.totalMs / runs).toFixed(2).padStart(8)} ms/step  ${(op.share * 100).toFixed(1).padStart(5)}%  ${op.calls / runs} calls/step`);
+  }
+  console.log('top nodes:');
+  for (const n of p.byNode.slice(0, 15)) console.log(`  ${n.key.padEnd(60)} ${(n.totalMs / runs).toFixed(2).padStart(8)} ms/step`);
+  console.log('');
+}
