@@ -122,9 +122,10 @@ function attention(g: Graph, x: TensorRef, cfg: ViTConfig): TensorRef {
 
 function block(g: Graph, x: TensorRef, cfg: ViTConfig): TensorRef {
   const eps = cfg.layerNormEps;
-  const a = g.scope('attn', () => attention(g, norm(g, 'ln1', x, cfg.dim, eps), cfg));
-  const x1 = g.op('Add', [x, fedDropout(g, a, cfg.dropout)]);
-  const m = g.scope('mlp', () => dense(g, 'fc2', gelu(g, dense(g, 'fc1', norm(g, 'ln2', x1, cfg.dim, eps), cfg.dim, cfg.mlpDim)), cfg.mlpDim, cfg.dim));
+  const h = norm(g, 'ln1', x, cfg.dim, eps);
+  const x1 = g.op('Add', [x, fedDropout(g, g.scope('attn', () => attention(g, h, cfg)), cfg.dropout)]);
+  const h1 = norm(g, 'ln2', x1, cfg.dim, eps);
+  const m = g.scope('mlp', () => dense(g, 'fc2', gelu(g, dense(g, 'fc1', h1, cfg.dim, cfg.mlpDim)), cfg.mlpDim, cfg.dim));
   return g.op('Add', [x1, fedDropout(g, m, cfg.dropout)]);
 }
 
