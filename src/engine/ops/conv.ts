@@ -124,8 +124,9 @@ function poolAttrs(x: TensorRef, opts: PoolOptions): Record<string, number[]> {
   return { kernel_shape: kernel, strides: perDim(opts.stride ?? opts.kernel, r, 1), pads: pad.length === 2 * r ? pad : [...pad, ...pad] };
 }
 
+/** Max pooling; in train mode the argmax indices (output 1) are kept for the gradient. */
 export function maxPool2d(g: Graph, x: TensorRef, opts: PoolOptions): TensorRef {
-  return g.op('MaxPool', [x], poolAttrs(x, opts));
+  return g.node('MaxPool', [x], poolAttrs(x, opts), g.mode === 'train' ? 2 : 1)[0] as TensorRef;
 }
 
 /** Average pooling; padded cells count in the mean by default (PyTorch's count_include_pad = True; ONNX's default is 0). */

@@ -26,7 +26,9 @@ registerShape('LayerNormalization', (ctx) => {
   if (scale.shape.length > normalized.length || scale.shape.some((d, i) => d !== 1 && d !== normalized[normalized.length - scale.shape.length + i])) {
     throw ctx.error(`Scale must broadcast to the normalized dims [${normalized.join(', ')}]`);
   }
-  const stat = { dtype: x.dtype, shape: x.shape.map((d, i) => (i < axis ? d : 1)) };
+  // Mean and InvStdDev are in the stash type (float32 by default, also for float64 inputs).
+  const stash = ctx.int('stash_type', 1);
+  const stat = { dtype: stash === 1 ? ('float32' as const) : x.dtype, shape: x.shape.map((d, i) => (i < axis ? d : 1)) };
   return [{ dtype: x.dtype, shape: [...x.shape] }, stat, stat];
 });
 

@@ -153,3 +153,13 @@ export async function checkGradients(spec: GradCheckSpec): Promise<GradCheckRepo
     await bwd.release();
   }
 }
+
+/** Runs checkGradients and throws a readable report when any input's relative error exceeds `tol`. */
+export async function assertGradients(spec: GradCheckSpec, tol: number): Promise<GradCheckReport> {
+  const report = await checkGradients(spec);
+  if (!(report.worst <= tol)) {
+    const lines = report.inputs.map((r) => `  ${r.name}: rel ${r.relError.toExponential(2)}, abs ${r.maxAbsError.toExponential(2)} (${r.checked} elements)`);
+    throw new Error(`gradient check failed (tolerance ${tol}):\n${lines.join('\n')}`);
+  }
+  return report;
+}

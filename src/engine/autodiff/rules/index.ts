@@ -5,3 +5,5 @@ import './matmul.js';
 import './reduce.js';
 import './shape.js';
 import './loss.js';
+import './conv.js';
+import './norm.js';

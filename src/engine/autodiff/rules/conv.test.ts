@@ -1,0 +1,51 @@
+// Finite-difference proofs of Conv and pooling rules. ORT's CPU Conv, ConvTranspose, AveragePool and
+// GlobalAveragePool have float32 kernels only, so these run in float32. Conv is linear in X and in W, so a
+// large step (0.1) has no truncation error and keeps float32 rounding small: tolerance 1e-3.
+import { describe, expect, it } from 'vitest';
+import { Graph } from '../../graph.js';
+import * as ops from '../../ops/index.js';
+import { assertGradients, type GradCheckSpec } from '../../testing/gradcheck.js';
+import { gradients } from '../gradients.js';
+
+const F32 = 1e-3;
+const conv = (x: number[], w: number[], opts: ops.ConvOptions, bias = true): GradCheckSpec => ({
+  dtype: 'float32',
+  eps: 0.1,
+  maxElements: 24,
+  inputs: { x: { shape: x }, w: { shape: w }, ...(bias ? { b: { shape: [w[0]!] } } : {}) },
+  build: (g, t) => ops.conv2d(g, t.x!, t.w!, t.b, opts),
+});
+
+const cases: [string, GradCheckSpec, number][] = [
+  ['Conv 3×3, pad 1', conv([2, 3, 5, 5], [4, 3, 3, 3], { padding: 1 }), F32],
+  ['Conv stride 2, extent not divisible (sliced weight grad)', conv([2, 2, 6, 7], [3, 2, 3, 3], { stride: 2, padding: 1 }), F32],
+  ['Conv 4×4 patchify, stride 4 (ViT stem)', conv([2, 3, 8, 8], [5, 3, 4, 4], { stride: 4 }), F32],
+  ['Conv dilation 2', conv([1, 2, 7, 7], [3, 2, 3, 3], { dilation: 2, padding: 2 }), F32],
+  ['Conv groups 2', conv([2, 4, 5, 5], [6, 2, 3, 3], { groups: 2, padding: 1 }), F32],
+  ['Conv depthwise (groups = C)', conv([2, 3, 5, 5], [3, 1, 3, 3], { groups: 3, padding: 1 }, false), F32],
+  ['Conv groups 2 + dilation 2 + stride 2 + asymmetric pads', conv([2, 4, 9, 8], [4, 2, 3, 2], { groups: 2, dilation: [2, 1], stride: [2, 3], padding: [1, 0, 2, 1] }), F32],
+  ['MaxPool 2×2', { dtype: 'float32', eps: 1e-3, inputs: { x: { shape: [2, 2, 4, 4] } }, build: (g, t) => ops.maxPool2d(g, t.x!, { kernel: 2 }) }, 1e-2],
+  ['MaxPool 3×3 stride 2 pad 1 (overlapping windows)', { dtype: 'float32', eps: 1e-3, inputs: { x: { shape: [1, 2, 5, 5] } }, build: (g, t) => ops.maxPool2d(g, t.x!, { kernel: 3, stride: 2, padding: 1 }) }, 1e-2],
+  ['AveragePool 3×3 stride 2 pad 1', { dtype: 'float32', eps: 0.1, inputs: { x: { shape: [2, 2, 5, 6] } }, build: (g, t) => ops.avgPool2d(g, t.x!, { kernel: 3, stride: 2, padding: 1 }) }, F32],
+  ['GlobalAveragePool', { dtype: 'float32', eps: 0.1, inputs: { x: { shape: [2, 3, 4, 4] } }, build: (g, t) => ops.globalAvgPool(g, t.x!) }, F32],
+];
+
+describe('conv gradient rules', () => {
+  it.each(cases)('%s', async (_, spec, tol) => {
+    await assertGradients(spec, tol);
+  });
+
+  it('builds dX with one ConvTranspose and dW with one Conv for a batch-symbolic input', () => {
+    const g = new Graph('conv', { mode: 'train' });
+    const x = g.input('x', 'float32', ['batch', 4, 8, 8]);
+    const w = g.input('w', 'float32', [6, 2, 3, 3]);
+    const loss = ops.reduceSum(g, ops.conv2d(g, x, w, undefined, { groups: 2, stride: 2, padding: 1 }));
+    const before = g.nodes().length;
+    const grads = gradients(g, loss, [x, w]);
+    const added = g.nodes().slice(before).map((n) => n.opType);
+    expect(added.filter((t) => t === 'ConvTranspose')).toHaveLength(1);
+    expect(added.filter((t) => t === 'Conv')).toHaveLength(1);
+    expect(grads.get('x')!.shape).toEqual(['batch', 4, 8, 8]);
+    expect(grads.get('w')!.shape).toEqual([6, 2, 3, 3]);
+  });
+});
