@@ -63,7 +63,9 @@ export class InferCtx {
   }
 
   error(message: string): EngineError {
-    const shapes = this.inputs.map((t) => (t ? describe(t) : '∅')).join(', ');
+    let n = this.inputs.length;
+    while (n > 0 && !this.inputs[n - 1]) n--;
+    const shapes = this.inputs.slice(0, n).map((t) => (t ? describe(t) : '∅')).join(', ');
     return new EngineError('shape_mismatch', `${this.opType}(${shapes}): ${message}`, { op: this.opType });
   }
 }
