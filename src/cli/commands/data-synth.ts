@@ -1,0 +1,94 @@
+// `secondread data synth`: writes deterministic synthetic phantom archives in the public
+// datasets' layouts (the real archives cannot be downloaded here), for the ETL, tests and demos.
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { SYNTH_DATASETS, SYNTH_DEFAULTS, synthesizeArchives, isSynthDataset, type SynthDataset, type SynthResult } from '../../data/synth/index.js';
+import { createProgressRenderer } from '../progress.js';
+import { dataCommand } from './data-group.js';
+
+function integer(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`${name} must be a whole number`);
+    return n;
+  };
+}
+
+function fraction(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError('must be a number such as 0.02');
+  return n;
+}
+
+function datasetList(value: string): SynthDataset[] {
+  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = names.filter((n) => !isSynthDataset(n));
+  if (bad.length > 0 || names.length === 0) throw new InvalidArgumentError(`expected a comma-separated list of ${SYNTH_DATASETS.join(', ')}${bad.length ? ` (unknown: ${bad.join(', ')})` : ''}`);
+  return names as SynthDataset[];
+}
+
+const HELP_AFTER = `
+Archives written (exact layouts of the public datasets):
+  COVID-19_Radiography_Dataset.zip    COVID/images/COVID-1.png, Normal/images/Normal-1.png,
+                                      Viral Pneumonia/images/Viral Pneumonia-1.png, Lung_Opacity/images/Lung_Opacity-1.png
+  TB_Chest_Radiography_Database.zip   TB_Chest_Radiography_Database/{Tuberculosis,Normal}/<Class>-<n>.png
+  OCT2017.tar.gz                      OCT2017/{train,test}/{CNV,DME,DRUSEN,NORMAL}/<CLASS>-<patientId>-<n>.jpeg
+  synth-manifest.json                 ground truth for tests (seed, options, counts, flipped labels); not read by the ETL
+
+--per-class N gives N images per secondread class; lung-normal is split 2/3 COVID-19 database, 1/3 TB
+database when both are written. The same seed and options give byte-identical archives.
+Difficulty knobs, class appearances and nuisances: docs/synthetic-data.md.
+
+Examples:
+  secondread data synth --out /tmp/raw --per-class 300
+  secondread data synth --out /tmp/small --per-class 20 --cxr-size 256 --oct-width 128 --oct-height 124 --datasets covid,oct
+`;
+
+function formatBytes(n: number): string {
+  if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(n / 1024).toFixed(1)} KiB`;
+}
+
+/** The end-of-run table: one row per archive and class folder. */
+export function formatSynthSummary(result: SynthResult, seconds: number): string {
+  const rows: string[][] = [['archive', 'folder', 'images']];
+  for (const a of result.archives) {
+    for (const [folder, n] of Object.entries(a.folders)) rows.push([a.path.split('/').pop() ?? a.path, folder, String(n)]);
+  }
+  const widths = [0, 1, 2].map((c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  const line = (r: string[]) => `  ${(r[0] ?? '').padEnd(widths[0] ?? 0)}  ${(r[1] ?? '').padEnd(widths[1] ?? 0)}  ${(r[2] ?? '').padStart(widths[2] ?? 0)}`;
+  const out = [line(rows[0] as string[]), ...rows.slice(1).map(line), ''];
+  for (const a of result.archives) out.push(`  ${a.path}  ${a.entries} images, ${formatBytes(a.bytes)}, sha256 ${a.sha256.slice(0, 16)}…`);
+  const m = result.manifest;
+  if (m.oct) out.push(`  OCT: ${m.oct.patients} patients (${m.oct.multiClassPatients} in two classes, ${m.oct.crossSplitPatients} in both splits), ${m.oct.images.train} train / ${m.oct.images.test} test images`);
+  out.push(`  flipped labels: ${m.flipped.length} (label noise ${m.options.labelNoise})`, `  manifest: ${result.manifestPath}`, `  done in ${seconds.toFixed(1)} s`);
+  return `${out.join('\n')}\n`;
+}
+
+export function registerDataSynth(program: Command): void {
+  dataCommand(program)
+    .command('synth')
+    .description('write synthetic chest X-ray and OCT phantom archives in the public datasets\' layouts (seeded, reproducible)')
+    .requiredOption('--out <dir>', 'output directory (created if missing; must be empty unless --force)')
+    .option('--per-class <n>', 'images per secondread class', integer('--per-class'), SYNTH_DEFAULTS.perClass)
+    .option('--seed <n>', 'random seed (same seed + options = byte-identical archives)', integer('--seed'), SYNTH_DEFAULTS.seed)
+    .option('--label-noise <p>', 'share of images filed under another class of the same modality', fraction, SYNTH_DEFAULTS.labelNoise)
+    .option('--cxr-size <px>', 'chest X-ray width and height', integer('--cxr-size'), SYNTH_DEFAULTS.cxrSize)
+    .option('--oct-width <px>', 'OCT B-scan width', integer('--oct-width'), SYNTH_DEFAULTS.octWidth)
+    .option('--oct-height <px>', 'OCT B-scan height', integer('--oct-height'), SYNTH_DEFAULTS.octHeight)
+    .addOption(new Option('--datasets <list>', 'which archives to write').argParser(datasetList).default([...SYNTH_DATASETS], SYNTH_DATASETS.join(',')))
+    .option('--workers <n>', 'render threads (0 = main thread only; default: one per core, at most 4)', integer('--workers'))
+    .option('--force', 'write into a non-empty output directory, replacing archives of the same name', false)
+    .addHelpText('after', HELP_AFTER)
+    .action(async (opts: { out: string; perClass: number; seed: number; labelNoise: number; cxrSize: number; octWidth: number; octHeight: number; datasets: SynthDataset[]; workers?: number; force: boolean }) => {
+      const progress = createProgressRenderer();
+      const started = performance.now();
+      let result: SynthResult;
+      try {
+        result = await synthesizeArchives({ outDir: opts.out, ...opts, onProgress: progress.onProgress });
+      } finally {
+        progress.stop();
+      }
+      process.stdout.write(formatSynthSummary(result, (performance.now() - started) / 1000));
+    });
+}

@@ -1,0 +1,19 @@
+// Renders one planned image by class and sub-seed: the unit of work the workers run.
+import { CLASS_MODALITY, type SecondreadClass } from '../classes.js';
+import { renderCxr } from './cxr.js';
+import { renderOct } from './oct.js';
+import { Rng } from './rng.js';
+import type { RenderedImage } from './types.js';
+
+export interface RenderTask {
+  cls: SecondreadClass;
+  seed: number;
+  width: number;
+  height: number;
+}
+
+export function renderTask(task: RenderTask): RenderedImage {
+  const rng = new Rng(task.seed);
+  const opts = { width: task.width, height: task.height };
+  return CLASS_MODALITY[task.cls] === 'cxr' ? renderCxr(task.cls, rng, opts) : renderOct(task.cls, rng, opts);
+}

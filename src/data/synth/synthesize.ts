@@ -1,0 +1,200 @@
+// Writes the synthetic archives (in the public datasets' layouts) and a ground-truth manifest.
+// Images are rendered on worker threads, encoded by sharp (off the JS thread) and appended to
+// streaming archive writers in plan order, with a bounded number in flight.
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ConflictError, ValidationError } from '../../core/errors.js';
+import { noProgress, type ProgressFn } from '../../core/progress.js';
+import { createWorkerPool, defaultWorkerCount, siblingModule, type WorkerPool } from '../../core/workers.js';
+import type { SecondreadClass } from '../classes.js';
+import { createTarGzWriter, createZipWriter, type ArchiveWriter } from './archive-writer.js';
+import { encodeGray } from './encode.js';
+import { LAYOUTS, SYNTH_DATASETS, type SynthDataset } from './layouts.js';
+import { planSynthesis, type PlannedImage } from './plan.js';
+import { renderTask, type RenderTask } from './render.js';
+import type { RenderedImage } from './types.js';
+
+export interface SynthOptions {
+  outDir: string;
+  /** Images per secondread class (lung-normal is shared between the two CXR databases). */
+  perClass?: number;
+  seed?: number;
+  /** Probability an image is filed under another class of the same modality (default 0.02). */
+  labelNoise?: number;
+  /** CXR width = height in pixels (default 1024). */
+  cxrSize?: number;
+  octWidth?: number;
+  octHeight?: number;
+  datasets?: readonly SynthDataset[];
+  /** Render threads; 0 renders on the calling thread (default: one per core, at most 4). */
+  workers?: number;
+  /** Write into a non-empty directory (replacing same-named archives). */
+  force?: boolean;
+  onProgress?: ProgressFn;
+}
+
+export const SYNTH_DEFAULTS = { perClass: 300, seed: 1, labelNoise: 0.02, cxrSize: 1024, octWidth: 512, octHeight: 496 } as const;
+
+export interface SynthArchive {
+  dataset: SynthDataset;
+  path: string;
+  /** Image entries (directories not counted). */
+  entries: number;
+  bytes: number;
+  sha256: string;
+  /** Images per dataset class folder, as filed. */
+  folders: Record<string, number>;
+}
+
+export interface FlippedLabel {
+  archive: string;
+  entry: string;
+  filedAs: SecondreadClass;
+  shows: SecondreadClass;
+}
+
+export interface SynthManifest {
+  generator: 'secondread-synth/1';
+  seed: number;
+  options: { perClass: number; labelNoise: number; cxrSize: number; octWidth: number; octHeight: number; datasets: SynthDataset[] };
+  archives: Array<Omit<SynthArchive, 'path'> & { file: string }>;
+  /** Images filed under each secondread class, over all archives. */
+  classCounts: Partial<Record<SecondreadClass, number>>;
+  flipped: FlippedLabel[];
+  oct?: { patients: number; multiClassPatients: number; crossSplitPatients: number; images: { train: number; test: number } };
+}
+
+export interface SynthResult {
+  archives: SynthArchive[];
+  manifestPath: string;
+  manifest: SynthManifest;
+}
+
+const MANIFEST_FILE = 'synth-manifest.json';
+
+function resolveOptions(o: SynthOptions) {
+  const r = {
+    perClass: o.perClass ?? SYNTH_DEFAULTS.perClass,
+    seed: o.seed ?? SYNTH_DEFAULTS.seed,
+    labelNoise: o.labelNoise ?? SYNTH_DEFAULTS.labelNoise,
+    cxrSize: o.cxrSize ?? SYNTH_DEFAULTS.cxrSize,
+    octWidth: o.octWidth ?? SYNTH_DEFAULTS.octWidth,
+    octHeight: o.octHeight ?? SYNTH_DEFAULTS.octHeight,
+    datasets: SYNTH_DATASETS.filter((d) => (o.datasets ?? SYNTH_DATASETS).includes(d)),
+  };
+  const int = (name: string, v: number, lo: number, hi: number) => {
+    if (!Number.isInteger(v) || v < lo || v > hi) throw new ValidationError(`${name} must be an integer from ${lo} to ${hi}, got ${v}`, { [name]: v });
+  };
+  int('perClass', r.perClass, 1, 1_000_000);
+  int('seed', r.seed, 0, 2 ** 32 - 1);
+  int('cxrSize', r.cxrSize, 32, 4096);
+  int('octWidth', r.octWidth, 32, 4096);
+  int('octHeight', r.octHeight, 32, 4096);
+  if (!(r.labelNoise >= 0 && r.labelNoise <= 0.5)) throw new ValidationError(`labelNoise must be between 0 and 0.5, got ${r.labelNoise}`);
+  if (r.datasets.length === 0) throw new ValidationError(`datasets must name at least one of ${SYNTH_DATASETS.join(', ')}`);
+  return r;
+}
+
+async function assertWritableDir(dir: string, force: boolean): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const existing = await readdir(dir);
+  if (existing.length > 0 && !force) {
+    throw new ConflictError(`output directory ${dir} is not empty (${existing.length} entries); use --force to write into it anyway`, { dir });
+  }
+}
+
+/** Renders images through the pool (or inline) and encodes them, at most `window` at a time, in order. */
+function orderedImages(
+  images: readonly PlannedImage[],
+  toTask: (im: PlannedImage) => RenderTask,
+  encoding: 'png' | 'jpeg',
+  pool: WorkerPool<RenderTask, RenderedImage> | undefined,
+  window: number,
+): AsyncGenerator<{ image: PlannedImage; bytes: Buffer }> {
+  const start = (im: PlannedImage): Promise<Buffer> => {
+    const rendered = pool ? pool.run(toTask(im)) : Promise.resolve().then(() => renderTask(toTask(im)));
+    return rendered.then((r) => encodeGray(r, encoding));
+  };
+  return (async function* () {
+    const inFlight: Array<Promise<Buffer>> = [];
+    let next = 0;
+    for (let i = 0; i < images.length; i++) {
+      while (next < images.length && next - i < window) {
+        const p = start(images[next++] as PlannedImage);
+        p.catch(() => {}); // awaited below in order; this only stops an early failure from being "unhandled"
+        inFlight.push(p);
+      }
+      const bytes = await (inFlight.shift() as Promise<Buffer>);
+      yield { image: images[i] as PlannedImage, bytes };
+    }
+  })();
+}
+
+export async function synthesizeArchives(options: SynthOptions): Promise<SynthResult> {
+  const o = resolveOptions(options);
+  const onProgress = options.onProgress ?? noProgress;
+  await assertWritableDir(options.outDir, options.force ?? false);
+
+  const plan = planSynthesis(o);
+  const total = o.datasets.reduce((n, d) => n + (plan[d]?.length ?? 0), 0);
+  const workerCount = options.workers ?? defaultWorkerCount();
+  const pool = workerCount > 0 ? createWorkerPool<RenderTask, RenderedImage>(siblingModule(import.meta.url, 'render-worker'), workerCount) : undefined;
+  const window = Math.max(2, 2 * workerCount + 2);
+
+  const archives: SynthArchive[] = [];
+  const flipped: FlippedLabel[] = [];
+  const classCounts: Partial<Record<SecondreadClass, number>> = {};
+  let done = 0;
+  try {
+    for (const ds of o.datasets) {
+      const layout = LAYOUTS[ds];
+      const images = plan[ds] ?? [];
+      const path = join(options.outDir, layout.archive);
+      const writer: ArchiveWriter = layout.format === 'zip' ? createZipWriter(path) : createTarGzWriter(path);
+      const toTask = (im: PlannedImage): RenderTask =>
+        ds === 'oct' ? { cls: im.shownClass, seed: im.seed, width: o.octWidth, height: o.octHeight } : { cls: im.shownClass, seed: im.seed, width: o.cxrSize, height: o.cxrSize };
+      const folders: Record<string, number> = {};
+      for await (const { image, bytes } of orderedImages(images, toTask, layout.encoding, pool, window)) {
+        await writer.add(image.entry, bytes);
+        const folder = layout.folders[image.filedClass] as string;
+        folders[folder] = (folders[folder] ?? 0) + 1;
+        classCounts[image.filedClass] = (classCounts[image.filedClass] ?? 0) + 1;
+        if (image.shownClass !== image.filedClass) flipped.push({ archive: layout.archive, entry: image.entry, filedAs: image.filedClass, shows: image.shownClass });
+        onProgress({ phase: 'synth', done: ++done, total, info: { archive: layout.archive } });
+      }
+      const summary = await writer.finish();
+      archives.push({ dataset: ds, path, entries: images.length, ...summary, folders });
+    }
+  } finally {
+    await pool?.close();
+  }
+
+  const manifest: SynthManifest = {
+    generator: 'secondread-synth/1',
+    seed: o.seed,
+    options: { perClass: o.perClass, labelNoise: o.labelNoise, cxrSize: o.cxrSize, octWidth: o.octWidth, octHeight: o.octHeight, datasets: o.datasets },
+    archives: archives.map(({ path: _path, ...a }) => ({ file: LAYOUTS[a.dataset].archive, ...a })),
+    classCounts,
+    flipped,
+    ...(plan.oct ? { oct: octSummary(plan.oct) } : {}),
+  };
+  const manifestPath = join(options.outDir, MANIFEST_FILE);
+  await writeFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+  return { archives, manifestPath, manifest };
+}
+
+function octSummary(images: readonly PlannedImage[]): NonNullable<SynthManifest['oct']> {
+  const classes = new Map<string, Set<SecondreadClass>>();
+  const splits = new Map<string, Set<string>>();
+  for (const im of images) {
+    const id = im.patientId as string;
+    classes.set(id, (classes.get(id) ?? new Set()).add(im.filedClass));
+    splits.set(id, (splits.get(id) ?? new Set()).add(im.split as string));
+  }
+  return {
+    patients: classes.size,
+    multiClassPatients: [...classes.values()].filter((s) => s.size > 1).length,
+    crossSplitPatients: [...splits.values()].filter((s) => s.size > 1).length,
+    images: { train: images.filter((i) => i.split === 'train').length, test: images.filter((i) => i.split === 'test').length },
+  };
+}
