@@ -195,6 +195,7 @@ async function printProfile(path: string, runs: number): Promise<void> {
   for (const op of p.byOp.slice(0, 15)) {
     console.log(`  ${op.key.padEnd(28)} ${(op.totalMs / runs).toFixed(2).padStart(8)} ms/step  ${(op.share * 100).toFixed(1).padStart(5)}%  ${op.calls / runs} calls/step`);
   }
+  console.log(`phases: ${p.byPhase.map((x) => `${x.key} ${(x.totalMs / runs).toFixed(1)} ms (${(x.share * 100).toFixed(0)}%)`).join(', ')}`);
   console.log('top nodes:');
   for (const n of p.byNode.slice(0, 15)) console.log(`  ${n.key.padEnd(60)} ${(n.totalMs / runs).toFixed(2).padStart(8)} ms/step`);
   console.log('');

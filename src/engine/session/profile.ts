@@ -23,6 +23,14 @@ export interface ProfileSummary {
   kernelMs: number;
   byOp: OpTime[];
   byNode: OpTime[];
+  /** Training-step phases by node-name scope: backward (grad.*), update (optim.*, clip.*), forward (the rest). */
+  byPhase: OpTime[];
+}
+
+function phaseOf(node: string): string {
+  if (node.startsWith('grad.')) return 'backward';
+  if (node.startsWith('optim.') || node.startsWith('clip.')) return 'update';
+  return 'forward';
 }
 
 function rank(map: Map<string, { calls: number; us: number }>, totalUs: number): OpTime[] {
@@ -34,20 +42,22 @@ function rank(map: Map<string, { calls: number; us: number }>, totalUs: number):
 export function summarizeProfile(events: readonly TraceEvent[]): ProfileSummary {
   const byOp = new Map<string, { calls: number; us: number }>();
   const byNode = new Map<string, { calls: number; us: number }>();
+  const byPhase = new Map<string, { calls: number; us: number }>();
   let total = 0;
   for (const e of events) {
     if (e.cat !== 'Node' || !e.name?.endsWith('_kernel_time') || typeof e.dur !== 'number') continue;
     total += e.dur;
     const op = e.args?.op_name ?? '?';
-    const node = `${e.name.slice(0, -'_kernel_time'.length)} (${op})`;
-    for (const [map, key] of [[byOp, op], [byNode, node]] as const) {
+    const nodeName = e.name.slice(0, -'_kernel_time'.length);
+    const node = `${nodeName} (${op})`;
+    for (const [map, key] of [[byOp, op], [byNode, node], [byPhase, phaseOf(nodeName)]] as const) {
       const cur = map.get(key) ?? { calls: 0, us: 0 };
       cur.calls++;
       cur.us += e.dur;
       map.set(key, cur);
     }
   }
-  return { kernelMs: total / 1000, byOp: rank(byOp, total), byNode: rank(byNode, total) };
+  return { kernelMs: total / 1000, byOp: rank(byOp, total), byNode: rank(byNode, total), byPhase: rank(byPhase, total) };
 }
 
 /** The newest profile file ORT wrote for `prefix` (it appends a timestamp and `.json`). */

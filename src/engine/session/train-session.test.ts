@@ -58,6 +58,15 @@ describe('TrainSession', () => {
     await s.release();
   });
 
+  it('takes batches of another size (a last partial batch) in the same session', async () => {
+    const s = await TrainSession.create(mlp, options());
+    await s.step(batch(0, 12));
+    const small = await s.step(batch(1, 5));
+    expect(small.logitsShape).toEqual([5, 3]);
+    expect(Number.isFinite(small.loss)).toBe(true);
+    await s.release();
+  });
+
   it('swaps two preallocated buffers per state tensor instead of allocating new ones', async () => {
     const s = await TrainSession.create(mlp, options());
     const seen = new Set<ArrayBufferLike>();
