@@ -1,6 +1,6 @@
 // Dataset versions in the metadata DB. A version moves building → ready (or failed); once ready it is
 // immutable: nothing here updates a ready version or its images.
-import { ConflictError, NotFoundError } from '../../core/errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.js';
 import type { Db } from '../../storage/db.js';
 import type { DatasetImagesTable, DatasetVersionsTable } from '../../storage/schema.js';
 import type { SecondreadClass } from '../classes.js';
@@ -159,7 +159,12 @@ export async function listImages(db: Db, versionId: string, q: ImageQuery = {}):
   return rows.map(fromImageRow);
 }
 
-export async function versionStatusOf(db: Db, id: string): Promise<VersionStatus | undefined> {
-  const row = await db.selectFrom('dataset_versions').select('status').where('id', '=', id).executeTakeFirst();
-  return row?.status as VersionStatus | undefined;
+/** Accepts a full version id or an unambiguous prefix of one (`ds-3f9a`), as users type them. */
+export async function resolveVersionRef(db: Db, idOrPrefix: string): Promise<string> {
+  if (await findVersion(db, idOrPrefix)) return idOrPrefix;
+  // A handful of versions per installation: filtering ids in JS avoids LIKE-escaping differences.
+  const rows = (await db.selectFrom('dataset_versions').select('id').execute()).filter((r) => r.id.startsWith(idOrPrefix));
+  if (rows.length === 1) return rows[0]!.id;
+  if (rows.length > 1) throw new ValidationError(`'${idOrPrefix}' matches ${rows.length} dataset versions (${rows.map((r) => r.id).join(', ')}): give more characters`);
+  throw new NotFoundError('dataset version', idOrPrefix);
 }

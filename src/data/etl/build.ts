@@ -48,7 +48,7 @@ export interface BuildResult {
 }
 
 /** The version id a config would build, without building (hashes the archives). */
-export async function resolveVersionId(config: DatasetConfig, onProgress?: ProgressFn): Promise<{ id: string; inputs: Record<string, unknown>; sha256: string[]; sizes: number[] }> {
+export async function computeVersionId(config: DatasetConfig, onProgress?: ProgressFn): Promise<{ id: string; inputs: Record<string, unknown>; sha256: string[]; sizes: number[] }> {
   const sizes = await Promise.all(config.sources.map(async (s) => (await stat(s.archivePath)).size));
   const total = sizes.reduce((a, b) => a + b, 0);
   const sha256: string[] = [];
@@ -65,7 +65,7 @@ export async function resolveVersionId(config: DatasetConfig, onProgress?: Progr
 export async function buildDataset(opts: BuildOptions): Promise<BuildResult> {
   const clock = opts.clock ?? systemClock;
   const t0 = Date.now();
-  const { id, inputs, sha256, sizes } = await resolveVersionId(opts.config, opts.onProgress);
+  const { id, inputs, sha256, sizes } = await computeVersionId(opts.config, opts.onProgress);
   const timingsMs: Record<string, number> = { hash: Date.now() - t0 };
 
   const existing = await findVersion(opts.db, id);

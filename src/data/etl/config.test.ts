@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, ValidationError } from '../../core/errors.js';
+import { ValidationError } from '../../core/errors.js';
 import { loadDatasetConfig, matchClass, parseDatasetConfig, patientKeyOf } from './config.js';
 
 const EXAMPLE = resolve(import.meta.dirname, '../../../examples/datasets.yaml');
@@ -61,7 +61,7 @@ describe('dataset config', () => {
         return e;
       }
     })();
-    expect(err).toBeInstanceOf(ConfigError);
+    expect(err).toBeInstanceOf(ValidationError);
     expect((err as Error).message).toMatch(message);
   });
 

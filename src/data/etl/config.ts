@@ -1,11 +1,11 @@
 // The dataset build config (datasets.yaml): which archives, how their folders map to the nine
 // secondread classes, how patients are recognised, split ratios, seed and extraction limits.
-// Validated with zod; every mistake is reported with its YAML path (sources.1.classes.0.class: …).
+// Validated with zod; every mistake is a ValidationError (user input: exit 2, HTTP 400) naming its YAML path.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ConfigError, ValidationError } from '../../core/errors.js';
+import { ValidationError } from '../../core/errors.js';
 import { SECONDREAD_CLASSES, type SecondreadClass } from '../classes.js';
 import { ARCHIVE_FORMATS, type ArchiveFormat, type ArchiveLimits } from '../archive/index.js';
 import { globToRegExp } from './glob.js';
@@ -118,7 +118,7 @@ function compile(path: string, pattern: string, kind: 'glob' | 'regex'): RegExp 
   try {
     return kind === 'glob' ? globToRegExp(pattern) : new RegExp(pattern);
   } catch (err) {
-    throw new ConfigError(`${path}: invalid ${kind} '${pattern}': ${(err as Error).message}`);
+    throw new ValidationError(`${path}: invalid ${kind} '${pattern}': ${(err as Error).message}`);
   }
 }
 
@@ -127,17 +127,17 @@ export function parseDatasetConfig(raw: unknown, baseDir: string, opts: LoadData
   const result = configSchema.safeParse(raw);
   if (!result.success) {
     const issues = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new ConfigError(`invalid dataset config: ${issues.join('; ')}`, { issues });
+    throw new ValidationError(`invalid dataset config: ${issues.join('; ')}`, { issues });
   }
   const c = result.data;
   const root = opts.rawDir ? resolve(opts.rawDir) : c.raw_dir ? resolve(baseDir, c.raw_dir) : baseDir;
   const seen = new Set<string>();
   const sources = c.sources.map((s, si): SourceConfig => {
-    if (seen.has(s.dataset)) throw new ConfigError(`sources.${si}.dataset: '${s.dataset}' is listed twice`);
+    if (seen.has(s.dataset)) throw new ValidationError(`sources.${si}.dataset: '${s.dataset}' is listed twice`);
     seen.add(s.dataset);
     const archivePath = isAbsolute(s.archive) ? s.archive : resolve(root, s.archive);
     if (opts.checkArchives !== false && !existsSync(archivePath)) {
-      throw new ConfigError(`sources.${si}.archive: file not found: ${archivePath}${opts.rawDir || c.raw_dir ? '' : ' (relative paths resolve against the config file; set raw_dir or pass --raw-dir)'}`, {
+      throw new ValidationError(`sources.${si}.archive: file not found: ${archivePath}${opts.rawDir || c.raw_dir ? '' : ' (relative paths resolve against the config file; set raw_dir or pass --raw-dir)'}`, {
         archive: archivePath,
       });
     }
@@ -169,15 +169,15 @@ export function parseDatasetConfig(raw: unknown, baseDir: string, opts: LoadData
   };
 }
 
-/** Reads a datasets.yaml file: file-not-found, YAML syntax and schema errors all become ConfigError. */
+/** Reads a datasets.yaml file: file-not-found, YAML syntax and schema errors all become ValidationError. */
 export function loadDatasetConfig(file: string, opts: LoadDatasetConfigOptions = {}): DatasetConfig {
   const path = resolve(file);
-  if (!existsSync(path)) throw new ConfigError(`dataset config not found: ${path}`);
+  if (!existsSync(path)) throw new ValidationError(`dataset config not found: ${path}`);
   let raw: unknown;
   try {
     raw = parseYaml(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new ConfigError(`dataset config '${path}' is not valid YAML: ${(err as Error).message}`);
+    throw new ValidationError(`dataset config '${path}' is not valid YAML: ${(err as Error).message}`);
   }
   return parseDatasetConfig(raw, dirname(path), opts);
 }

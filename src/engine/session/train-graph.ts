@@ -1,6 +1,8 @@
 // The training graph: the model's forward pass, its reverse-mode gradients, optional global-norm clipping and the
 // optimizer update, in one ONNX model. Every parameter, buffer and optimizer slot is a graph input with a matching
-// `<name>.updated` output, so one ORT run is one complete training step.
+// output carrying its new value, so one ORT run is one complete training step. Those outputs keep the name of the
+// node that computes them: renaming through an Identity node would make ONNX Runtime copy every parameter-sized
+// tensor once more per step.
 import { gradients } from '../autodiff/gradients.js';
 import { EngineError } from '../errors.js';
 import { Graph, type TensorRef } from '../graph.js';
@@ -67,7 +69,7 @@ export function buildTrainGraph(build: ModelBuilder, opts: TrainGraphOptions): T
   g.output(logits, OUTPUT.logits);
   const state: StateSpec[] = [];
   for (const p of params) {
-    const out = g.output(update.params.get(p.name) as TensorRef, `${p.name}.updated`);
+    const out = g.output(update.params.get(p.name) as TensorRef);
     state.push({ name: p.name, kind: 'param', dtype: p.dtype, shape: p.shape, updatedOutput: out.name, initial: p.values() });
   }
   const bufferOut = new Map(g.bufferUpdates().map((u) => [u.buffer, u.value.name]));
@@ -75,7 +77,7 @@ export function buildTrainGraph(build: ModelBuilder, opts: TrainGraphOptions): T
     state.push({ name: b.name, kind: 'buffer', dtype: b.dtype, shape: b.shape, updatedOutput: bufferOut.get(b.name), initial: b.values() });
   }
   for (const slot of update.state) {
-    const out = g.output(slot.updated, `${slot.input.name}.updated`);
+    const out = g.output(slot.updated);
     const shape = slot.input.shape.map(Number);
     state.push({ name: slot.input.name, kind: 'optimizer', dtype: slot.input.dtype, shape, updatedOutput: out.name, initial: allocData(slot.input.dtype, shape.reduce((a, b) => a * b, 1)) });
   }
