@@ -1,6 +1,7 @@
 // Every CLI command, in the order `secondread --help` lists them. One module per command (group).
 import type { Command } from 'commander';
 import { registerStart } from './start.js';
+import { registerDataSynth } from './data-synth.js';
 import { registerDataBuild } from './data-build.js';
 import { registerDataValidate } from './data-validate.js';
 import { registerDataCache } from './data-cache.js';
@@ -9,6 +10,7 @@ import { registerDataStats } from './data-stats.js';
 
 export function registerCommands(program: Command): void {
   registerStart(program);
+  registerDataSynth(program);
   registerDataBuild(program);
   registerDataValidate(program);
   registerDataCache(program);
