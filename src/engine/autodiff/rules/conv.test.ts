@@ -21,6 +21,7 @@ const cases: [string, GradCheckSpec, number][] = [
   ['Conv stride 2, extent not divisible (sliced weight grad)', conv([2, 2, 6, 7], [3, 2, 3, 3], { stride: 2, padding: 1 }), F32],
   ['Conv 4×4 patchify, stride 4 (ViT stem)', conv([2, 3, 8, 8], [5, 3, 4, 4], { stride: 4 }), F32],
   ['Conv dilation 2', conv([1, 2, 7, 7], [3, 2, 3, 3], { dilation: 2, padding: 2 }), F32],
+  ['Conv stride 1, dilation [1, 2], asymmetric pads (flipped-kernel dX)', conv([2, 2, 6, 7], [3, 2, 3, 3], { dilation: [1, 2], padding: [0, 1, 2, 3] }), F32],
   ['Conv groups 2', conv([2, 4, 5, 5], [6, 2, 3, 3], { groups: 2, padding: 1 }), F32],
   ['Conv depthwise (groups = C)', conv([2, 3, 5, 5], [3, 1, 3, 3], { groups: 3, padding: 1 }, false), F32],
   ['Conv groups 2 + dilation 2 + stride 2 + asymmetric pads', conv([2, 4, 9, 8], [4, 2, 3, 2], { groups: 2, dilation: [2, 1], stride: [2, 3], padding: [1, 0, 2, 1] }), F32],
@@ -35,17 +36,37 @@ describe('conv gradient rules', () => {
     await assertGradients(spec, tol);
   });
 
-  it('builds dX with one ConvTranspose and dW with one Conv for a batch-symbolic input', () => {
+  const backwardOps = (opts: ops.ConvOptions, wShape: number[]): string[] => {
     const g = new Graph('conv', { mode: 'train' });
     const x = g.input('x', 'float32', ['batch', 4, 8, 8]);
-    const w = g.input('w', 'float32', [6, 2, 3, 3]);
-    const loss = ops.reduceSum(g, ops.conv2d(g, x, w, undefined, { groups: 2, stride: 2, padding: 1 }));
+    const w = g.input('w', 'float32', wShape);
+    const loss = ops.reduceSum(g, ops.conv2d(g, x, w, undefined, opts));
     const before = g.nodes().length;
     const grads = gradients(g, loss, [x, w]);
-    const added = g.nodes().slice(before).map((n) => n.opType);
-    expect(added.filter((t) => t === 'ConvTranspose')).toHaveLength(1);
-    expect(added.filter((t) => t === 'Conv')).toHaveLength(1);
     expect(grads.get('x')!.shape).toEqual(['batch', 4, 8, 8]);
-    expect(grads.get('w')!.shape).toEqual([6, 2, 3, 3]);
+    expect(grads.get('w')!.shape).toEqual(wShape);
+    return g.nodes().slice(before).map((n) => n.opType);
+  };
+  const count = (list: string[], op: string): number => list.filter((t) => t === op).length;
+
+  it('strided conv: dX is one ConvTranspose, dW one im2col product (a batched MatMul with groups)', () => {
+    const added = backwardOps({ groups: 2, stride: 2, padding: 1 }, [6, 2, 3, 3]);
+    expect(count(added, 'ConvTranspose')).toBe(1);
+    expect(count(added, 'Conv')).toBe(0);
+    expect(count(added, 'MatMul')).toBe(1);
+    expect(count(added, 'Slice')).toBe(9);
+  });
+
+  it('stride-1 conv: dX is a Conv with the flipped kernel, dW one Gemm', () => {
+    const added = backwardOps({ padding: 1 }, [5, 4, 3, 3]);
+    expect(count(added, 'ConvTranspose')).toBe(0);
+    expect(count(added, 'Conv')).toBe(1);
+    expect(count(added, 'Gemm')).toBe(1);
+  });
+
+  it('non-overlapping patches: im2col is a Reshape + Transpose (no slices)', () => {
+    const added = backwardOps({ stride: 2 }, [5, 4, 2, 2]);
+    expect(count(added, 'Slice')).toBe(0);
+    expect(count(added, 'Gemm')).toBe(1);
   });
 });
