@@ -34,7 +34,7 @@ export function registerDataBuild(program: Command): void {
     .description('build an immutable dataset version from archives (extract, map classes, dedupe, decode-check, split)')
     .requiredOption('-c, --config <file>', 'dataset config (YAML), e.g. examples/datasets.yaml')
     .option('--raw-dir <dir>', 'folder holding the archives (overrides raw_dir in the config)')
-    .option('--concurrency <n>', 'decode-checks and uploads in flight', (v) => Number(v), 3)
+    .option('--concurrency <n>', 'decode-checks in flight (uploads: 8)', (v) => Number(v), 3)
     .option('--json', 'print the build result as JSON')
     .action(async (opts: { config: string; rawDir?: string; concurrency: number; json?: boolean }) => {
       if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1 || opts.concurrency > 32) throw new ValidationError('--concurrency must be an integer in 1…32');

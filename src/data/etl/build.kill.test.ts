@@ -49,7 +49,7 @@ describe('interrupted build', () => {
     const versionId = row!.id;
     const before: string[] = [];
     for await (const o of fx.objects.list(`datasets/${versionId}/images/`)) before.push(o.key);
-    expect(before.length).toBeGreaterThanOrEqual(30); // the child really was mid-upload
+    expect(before.length).toBeGreaterThanOrEqual(20); // the child really was mid-upload
     expect(await listImages(fx.db, versionId)).toHaveLength(0);
     // Debris under the version's prefix (e.g. from a run with different code) is cleaned up too.
     await fx.objects.put(`datasets/${versionId}/images/lung-covid/stray.png`, 'x');

@@ -34,8 +34,10 @@ export interface BuildOptions {
   objects: ObjectStore;
   config: DatasetConfig;
   onProgress?: ProgressFn;
-  /** Decode-checks and uploads in flight (default 3). */
+  /** Decode-checks in flight (default 3). */
   concurrency?: number;
+  /** Uploads in flight (default 8). */
+  uploadConcurrency?: number;
   clock?: Clock;
 }
 
@@ -82,6 +84,7 @@ export async function buildDataset(opts: BuildOptions): Promise<BuildResult> {
       archiveSizes: sizes,
       objects: opts.objects,
       concurrency: opts.concurrency ?? 3,
+      uploadConcurrency: opts.uploadConcurrency ?? 8,
       onProgress: opts.onProgress,
     });
     timingsMs.scan = Date.now() - t;

@@ -71,7 +71,10 @@ export interface ScanOptions {
   archiveSha256: readonly string[];
   archiveSizes: readonly number[];
   objects: ObjectStore;
+  /** Decode-checks in flight (CPU-bound: about the core count). */
   concurrency: number;
+  /** Uploads in flight (I/O-bound: a filesystem store fsyncs every object, S3 waits on the network). */
+  uploadConcurrency: number;
   onProgress?: ProgressFn;
 }
 
@@ -80,6 +83,7 @@ export async function scanSources(opts: ScanOptions): Promise<ScanResult> {
   const firstSeen = new Map<string, { dataset: string; entry: string; class: SecondreadClass }>();
   const claimedNames = new Map<string, string>(); // `${class}/${fileName}` → sha256
   const pool = new TaskPool(opts.concurrency);
+  const uploads = new TaskPool(opts.uploadConcurrency);
   const started = Date.now();
   let processed = 0;
 
@@ -119,15 +123,20 @@ export async function scanSources(opts: ScanOptions): Promise<ScanResult> {
         const fileName = claimName(claimedNames, rule.class, imageFileName(source.dataset, rule.class, path), sha256);
         const base = { sha256, fileName, dataset: source.dataset, sourceArchive: archive, archiveSha256, entryPath: path, sourceClass: rule.source, class: rule.class };
         await pool.run(async () => {
-          await processImage(opts, source, base, data, result);
+          await processImage(opts, source, base, data, result, uploads);
           processed += 1;
         });
       },
     }).catch(async (err: unknown) => {
       await pool.settle(); // no task may outlive the failed scan
+      await uploads.settle();
       throw err;
     });
-    await pool.drain();
+    await pool.drain().catch(async (err: unknown) => {
+      await uploads.settle();
+      throw err;
+    });
+    await uploads.drain();
     report(size, true);
     if (summary.selected === 0) {
       throw new ValidationError(
@@ -150,11 +159,14 @@ function claimName(claimed: Map<string, string>, cls: SecondreadClass, fileName:
 
 type ImageBase = Pick<ScannedImage, 'sha256' | 'fileName' | 'dataset' | 'sourceArchive' | 'archiveSha256' | 'entryPath' | 'sourceClass' | 'class'>;
 
-async function processImage(opts: ScanOptions, source: SourceConfig, base: ImageBase, data: Buffer, result: ScanResult): Promise<void> {
+/** Decode-checks one image, then hands its upload to the upload pool (freeing the decode slot). */
+async function processImage(opts: ScanOptions, source: SourceConfig, base: ImageBase, data: Buffer, result: ScanResult, uploads: TaskPool): Promise<void> {
   const quarantine = async (reason: string) => {
     const objectKey = quarantineKey(opts.versionId, `${base.sha256.slice(0, 12)}-${base.fileName}`);
-    await putIfAbsent(opts.objects, objectKey, data, 'application/octet-stream', result.uploads);
-    result.quarantined.push({ dataset: base.dataset, entry: base.entryPath, reason, objectKey });
+    await uploads.run(async () => {
+      await putIfAbsent(opts.objects, objectKey, data, 'application/octet-stream', result.uploads);
+      result.quarantined.push({ dataset: base.dataset, entry: base.entryPath, reason, objectKey });
+    });
   };
   const patientKey = patientKeyOf(source, base.entryPath);
   if (patientKey === null) {
@@ -171,8 +183,7 @@ async function processImage(opts: ScanOptions, source: SourceConfig, base: Image
   }
   const stats = intensityStats(decoded.data);
   const objectKey = imageKey(opts.versionId, base.class, base.fileName);
-  await putIfAbsent(opts.objects, objectKey, data, contentTypeOf(decoded.header.format), result.uploads);
-  result.images.push({
+  const image: ScannedImage = {
     ...base,
     objectKey,
     patientKey: patientKey ?? null,
@@ -183,5 +194,9 @@ async function processImage(opts: ScanOptions, source: SourceConfig, base: Image
     bitDepth: decoded.header.bitDepth,
     meanIntensity: stats.mean,
     stdIntensity: stats.std,
+  };
+  await uploads.run(async () => {
+    await putIfAbsent(opts.objects, objectKey, data, contentTypeOf(image.format), result.uploads);
+    result.images.push(image); // recorded only once its object is stored
   });
 }
