@@ -155,8 +155,12 @@ export async function checkGradients(spec: GradCheckSpec): Promise<GradCheckRepo
 }
 
 /** Runs checkGradients and throws a readable report when any input's relative error exceeds `tol`. */
-export async function assertGradients(spec: GradCheckSpec, tol: number): Promise<GradCheckReport> {
+export async function assertGradients(spec: GradCheckSpec, tol: number, label?: string): Promise<GradCheckReport> {
   const report = await checkGradients(spec);
+  // ENGINE_GRADCHECK_REPORT=1 prints one JSON line per check (how docs/engine.md's error table is made).
+  if (process.env.ENGINE_GRADCHECK_REPORT) {
+    console.log(JSON.stringify({ label, dtype: spec.dtype ?? 'float64', tol, worst: report.worst, backwardNodes: report.backwardNodes }));
+  }
   if (!(report.worst <= tol)) {
     const lines = report.inputs.map((r) => `  ${r.name}: rel ${r.relError.toExponential(2)}, abs ${r.maxAbsError.toExponential(2)} (${r.checked} elements)`);
     throw new Error(`gradient check failed (tolerance ${tol}):\n${lines.join('\n')}`);

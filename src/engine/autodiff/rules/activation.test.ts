@@ -21,8 +21,8 @@ const cases: [string, GradCheckSpec, number][] = [
 ];
 
 describe('activation gradient rules', () => {
-  it.each(cases)('%s', async (_, spec, tol) => {
-    await assertGradients(spec, tol);
+  it.each(cases)('%s', async (name, spec, tol) => {
+    await assertGradients(spec, tol, name);
   });
 
   it('Gelu composite reuses the forward 1 + erf(x/√2) (one Erf in the whole graph)', () => {

@@ -25,6 +25,16 @@ const cases: [string, GradCheckSpec, number][] = [
   ['Conv groups 2', conv([2, 4, 5, 5], [6, 2, 3, 3], { groups: 2, padding: 1 }), F32],
   ['Conv depthwise (groups = C)', conv([2, 3, 5, 5], [3, 1, 3, 3], { groups: 3, padding: 1 }, false), F32],
   ['Conv groups 2 + dilation 2 + stride 2 + asymmetric pads', conv([2, 4, 9, 8], [4, 2, 3, 2], { groups: 2, dilation: [2, 1], stride: [2, 3], padding: [1, 0, 2, 1] }), F32],
+  ['ConvTranspose stride 2, output_padding 1', {
+    dtype: 'float32', eps: 0.1, maxElements: 24,
+    inputs: { x: { shape: [2, 4, 3, 3] }, w: { shape: [4, 3, 3, 3] }, b: { shape: [3] } },
+    build: (g, t) => ops.convTranspose2d(g, t.x!, t.w!, t.b, { stride: 2, padding: 1, outputPadding: 1 }),
+  }, F32],
+  ['ConvTranspose groups 2, dilation 2', {
+    dtype: 'float32', eps: 0.1, maxElements: 24,
+    inputs: { x: { shape: [2, 4, 4, 4] }, w: { shape: [4, 1, 2, 3] } },
+    build: (g, t) => ops.convTranspose2d(g, t.x!, t.w!, undefined, { groups: 2, dilation: 2, padding: [1, 0, 0, 1] }),
+  }, F32],
   ['MaxPool 2×2', { dtype: 'float32', eps: 1e-3, inputs: { x: { shape: [2, 2, 4, 4] } }, build: (g, t) => ops.maxPool2d(g, t.x!, { kernel: 2 }) }, 1e-2],
   ['MaxPool 3×3 stride 2 pad 1 (overlapping windows)', { dtype: 'float32', eps: 1e-3, inputs: { x: { shape: [1, 2, 5, 5] } }, build: (g, t) => ops.maxPool2d(g, t.x!, { kernel: 3, stride: 2, padding: 1 }) }, 1e-2],
   ['AveragePool 3×3 stride 2 pad 1', { dtype: 'float32', eps: 0.1, inputs: { x: { shape: [2, 2, 5, 6] } }, build: (g, t) => ops.avgPool2d(g, t.x!, { kernel: 3, stride: 2, padding: 1 }) }, F32],
@@ -32,8 +42,8 @@ const cases: [string, GradCheckSpec, number][] = [
 ];
 
 describe('conv gradient rules', () => {
-  it.each(cases)('%s', async (_, spec, tol) => {
-    await assertGradients(spec, tol);
+  it.each(cases)('%s', async (name, spec, tol) => {
+    await assertGradients(spec, tol, name);
   });
 
   const backwardOps = (opts: ops.ConvOptions, wShape: number[]): string[] => {

@@ -1,4 +1,4 @@
-// Vector-Jacobian rules of Conv and pooling (any spatial rank; explicit pads). For Y = Conv(X, W), stride s,
+// Vector-Jacobian rules of Conv, ConvTranspose and pooling (any spatial rank; explicit pads). For Y = Conv(X, W), stride s,
 // pads (pb, pe), dilation d, groups G, X [N, C, H…], W [M, C/G, K…], Y [N, M, OH…]:
 //   dX = ConvTranspose(dY, W; s, pads, d, G, output_padding = H + pb + pe − (s·(OH−1) + d·(K−1) + 1));
 //        with stride 1 it is the plain Conv of dY with the flipped, channel-swapped kernel and pads d·(K−1) − p
@@ -95,6 +95,27 @@ function im2col(g: Graph, x: TensorRef, geo: ConvGeometry, spatialIn: number[], 
   return g.op('Reshape', [g.op('Concat', slices, { axis: 1 }), g.ints([c * kSize, -1])]); // [C·K…, N·OH…]
 }
 
+/**
+ * dW[m, c, k] = Σ_n Σ_o dOut[n, m, o]·input_pad[n, c, o·s + k·d] for W [M, C/G, K…]: im2col of `input` and one
+ * Gemm (a batched MatMul over groups).
+ */
+function weightGrad(g: Graph, input: TensorRef, dOut: TensorRef, w: TensorRef, geo: ConvGeometry, spatialIn: number[], spatialOut: number[]): TensorRef {
+  const [m, cg] = [w.shape[0] as number, w.shape[1] as number];
+  const { r, group, kernel } = geo;
+  const spatial = Array.from({ length: r }, (_, i) => i + 2);
+  const kSize = kernel.reduce((a, b) => a * b, 1);
+  const cols = im2col(g, input, geo, spatialIn, spatialOut);
+  const dMat = g.op('Reshape', [g.op('Transpose', [dOut], { perm: [1, 0, ...spatial] }), g.ints([m, -1])]); // [M, N·OH…]
+  let flat: TensorRef;
+  if (group === 1) flat = g.op('Gemm', [dMat, cols], { transB: 1 });
+  else {
+    const dG = g.op('Reshape', [dMat, g.ints([group, m / group, -1])]);
+    const colsG = g.op('Reshape', [cols, g.ints([group, cg * kSize, -1])]);
+    flat = g.op('MatMul', [dG, g.op('Transpose', [colsG], { perm: [0, 2, 1] })]);
+  }
+  return g.op('Reshape', [flat, g.ints([m, cg, ...kernel])]);
+}
+
 registerGradient('Conv', (ctx) => {
   const { g, dy, needs } = ctx;
   const [x, w, b] = [ctx.x(0), ctx.x(1), ctx.inputs[2]];
@@ -109,20 +130,24 @@ registerGradient('Conv', (ctx) => {
     const stride1 = geo.strides.every((s) => s === 1) && geo.pads.every((p, i) => p <= geo.dilations[i % r]! * (kernel[i % r]! - 1));
     dx = stride1 ? inputGradStride1(g, dy, w, geo) : inputGradTransposed(g, dy, w, geo, spatialIn, spatialOut);
   }
-  if (needs[1]) {
-    const [m, cg] = [w.shape[0] as number, w.shape[1] as number];
-    const kSize = kernel.reduce((a, b2) => a * b2, 1);
-    const cols = im2col(g, x, geo, spatialIn, spatialOut);
-    const dyMat = g.op('Reshape', [g.op('Transpose', [dy], { perm: [1, 0, ...spatial] }), g.ints([m, -1])]); // [M, N·OH…]
-    let flat: TensorRef;
-    if (group === 1) flat = g.op('Gemm', [dyMat, cols], { transB: 1 });
-    else {
-      const dyG = g.op('Reshape', [dyMat, g.ints([group, m / group, -1])]);
-      const colsG = g.op('Reshape', [cols, g.ints([group, cg * kSize, -1])]);
-      flat = g.op('MatMul', [dyG, g.op('Transpose', [colsG], { perm: [0, 2, 1] })]);
-    }
-    dw = g.op('Reshape', [flat, g.ints([m, cg, ...kernel])]);
-  }
+  if (needs[1]) dw = weightGrad(g, x, dy, w, geo, spatialIn, spatialOut);
+  const db = b && needs[2] ? g.op('ReduceSum', [dy, g.ints([0, ...spatial])], { keepdims: 0 }) : undefined;
+  return [dx, dw, db];
+});
+
+// Y = ConvTranspose(X, W) is the adjoint of Conv with the same W: ⟨dY, ConvT_W(X)⟩ = ⟨Conv_W(dY), X⟩, so
+//   dX = Conv(dY, W; same strides, pads, dilations, group),
+//   dW = the Conv weight gradient with input dY and output cotangent X (W [C, M/G, K…] is Conv's layout).
+registerGradient('ConvTranspose', (ctx) => {
+  const { g, dy, needs } = ctx;
+  const [x, w, b] = [ctx.x(0), ctx.x(1), ctx.inputs[2]];
+  if (ctx.ints('output_shape')) throw new EngineError('unsupported_op', 'ConvTranspose gradient: give output_padding instead of output_shape');
+  const geo = geometry(ctx, staticDims(w, 2, 'ConvTranspose gradient'));
+  const spatial = Array.from({ length: geo.r }, (_, i) => i + 2);
+  const dx = needs[0]
+    ? g.op('Conv', [dy, w], { kernel_shape: geo.kernel, strides: geo.strides, pads: geo.pads, dilations: geo.dilations, group: geo.group })
+    : undefined;
+  const dw = needs[1] ? weightGrad(g, dy, x, w, geo, staticDims(dy, 2, 'ConvTranspose gradient'), staticDims(x, 2, 'ConvTranspose gradient')) : undefined;
   const db = b && needs[2] ? g.op('ReduceSum', [dy, g.ints([0, ...spatial])], { keepdims: 0 }) : undefined;
   return [dx, dw, db];
 });

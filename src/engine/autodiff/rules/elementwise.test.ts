@@ -19,6 +19,8 @@ const cases: [string, GradCheckSpec, number][] = [
   ['Abs', { inputs: { a: { shape: [6], margin: 0.1 } }, build: (g, x) => ops.abs(g, x.a!) }, F64],
   ['Identity', { inputs: { a: { shape: [6] } }, build: (g, x) => ops.identity(g, x.a!) }, F64],
   ['Sum (three inputs, broadcast)', { inputs: { a: { shape: [2, 3] }, b: { shape: [3] }, c: { shape: [2, 1] } }, build: (g, x) => ops.sum(g, [x.a!, x.b!, x.c!]) }, F64],
+  ['Max (broadcast)', { inputs: { a: { shape: [2, 3] }, b: { shape: [3] } }, build: (g, x) => g.op('Max', [x.a!, x.b!]) }, F64],
+  ['Min', { inputs: { a: { shape: [5] }, b: { shape: [5] } }, build: (g, x) => g.op('Min', [x.a!, x.b!]) }, F64],
   ['Where (condition from a non-differentiated input)', {
     inputs: { a: { shape: [2, 3] }, b: { shape: [3] }, m: { shape: [2, 3], wrt: false } },
     build: (g, x) => ops.where(g, ops.greater(g, x.m!, 0), x.a!, x.b!),
@@ -30,7 +32,7 @@ const cases: [string, GradCheckSpec, number][] = [
 ];
 
 describe('elementwise gradient rules', () => {
-  it.each(cases)('%s', async (_, spec, tol) => {
-    await assertGradients(spec, tol);
+  it.each(cases)('%s', async (name, spec, tol) => {
+    await assertGradients(spec, tol, name);
   });
 });

@@ -1,4 +1,5 @@
 // Vector-Jacobian rules of elementwise ops. Broadcast inputs get their gradient summed back (unbroadcast).
+import { EngineError } from '../../errors.js';
 import { ONNX_DTYPE } from '../../onnx/dtype.js';
 import { unbroadcast } from '../helpers.js';
 import { registerGradient } from '../registry.js';
@@ -82,3 +83,17 @@ registerGradient('Where', ({ g, dy, inputs: [c, a, b], needs }) => {
     needs[2] ? unbroadcast(g, g.op('Where', [c!, zero, dy]), b!) : undefined,
   ];
 });
+
+// y = max(a, b) / min(a, b): the cotangent goes to the selected operand (a on ties)
+for (const [op, pick] of [['Max', 'GreaterOrEqual'], ['Min', 'LessOrEqual']] as const) {
+  registerGradient(op, ({ g, dy, inputs, needs }) => {
+    if (inputs.length !== 2) throw new EngineError('unsupported_op', `${op} gradient: exactly two inputs`);
+    const [a, b] = [inputs[0]!, inputs[1]!];
+    const takeA = g.op(pick, [a, b]);
+    const zero = g.scalar(0, dy);
+    return [
+      needs[0] ? unbroadcast(g, g.op('Where', [takeA, dy, zero]), a) : undefined,
+      needs[1] ? unbroadcast(g, g.op('Where', [takeA, zero, dy]), b) : undefined,
+    ];
+  });
+}

@@ -65,8 +65,8 @@ function reference(x: number[][], labels: number[], w: number[] | undefined, eps
 }
 
 describe('loss gradient rules', () => {
-  it.each(cases)('%s', async (_, spec, tol) => {
-    await assertGradients(spec, tol);
+  it.each(cases)('%s', async (name, spec, tol) => {
+    await assertGradients(spec, tol, name);
   });
 
   it.each([

@@ -29,8 +29,8 @@ const cases: [string, GradCheckSpec, number][] = [
 ];
 
 describe('matmul gradient rules', () => {
-  it.each(cases)('%s', async (_, spec, tol) => {
-    await assertGradients(spec, tol);
+  it.each(cases)('%s', async (name, spec, tol) => {
+    await assertGradients(spec, tol, name);
   });
 
   it('uses one Gemm (no batched MatMul + ReduceSum) for a token-batched weight gradient', () => {

@@ -40,8 +40,8 @@ const cases: [string, GradCheckSpec, number][] = [
 ];
 
 describe('normalization gradient rules', () => {
-  it.each(cases)('%s', async (_, spec, tol) => {
-    await assertGradients(spec, tol);
+  it.each(cases)('%s', async (name, spec, tol) => {
+    await assertGradients(spec, tol, name);
   });
 
   it('training batch norm updates running stats with momentum and the unbiased variance (PyTorch)', async () => {

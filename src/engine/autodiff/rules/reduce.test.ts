@@ -17,7 +17,7 @@ const cases: [string, GradCheckSpec, number][] = [
 ];
 
 describe('reduce gradient rules', () => {
-  it.each(cases)('%s', async (_, spec, tol) => {
-    await assertGradients(spec, tol);
+  it.each(cases)('%s', async (name, spec, tol) => {
+    await assertGradients(spec, tol, name);
   });
 });

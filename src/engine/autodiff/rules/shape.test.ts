@@ -21,6 +21,9 @@ const cases: [string, GradCheckSpec, number][] = [
   }), F64],
   ['Slice (negative bounds, subset of axes)', one([4, 5], (g, x) => ops.slice(g, x.a!, { starts: [1, -4], ends: [3, -1], axes: [0, 1] })), F64],
   ['Slice (end past the dim)', one([3, 4], (g, x) => ops.slice(g, x.a!, { starts: [2], ends: [100], axes: [1] })), F64],
+  ['Slice step 2', one([3, 7], (g, x) => ops.slice(g, x.a!, { starts: [1], ends: [7], axes: [1], steps: [2] })), F64],
+  ['Slice step 3 on two axes, end clamped', one([5, 8], (g, x) => ops.slice(g, x.a!, { starts: [0, 2], ends: [100, 8], axes: [0, 1], steps: [3, 3] })), F64],
+  ['Slice negative steps (reversal and stride -2)', one([4, 6], (g, x) => ops.slice(g, x.a!, { starts: [-1, 5], ends: [-100, 0], axes: [0, 1], steps: [-1, -2] })), F64],
   ['Pad', one([2, 3], (g, x) => g.op('Pad', [x.a!, g.ints([1, 0, 0, 2])])), F64],
   ['Gather axis 0, repeated indices', {
     inputs: { a: { shape: [4, 3] }, i: { shape: [2, 2], dtype: 'int64', values: [1, 3, 1, -1] } },
@@ -35,7 +38,7 @@ const cases: [string, GradCheckSpec, number][] = [
 ];
 
 describe('shape gradient rules', () => {
-  it.each(cases)('%s', async (_, spec, tol) => {
-    await assertGradients(spec, tol);
+  it.each(cases)('%s', async (name, spec, tol) => {
+    await assertGradients(spec, tol, name);
   });
 });

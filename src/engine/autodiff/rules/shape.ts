@@ -63,19 +63,52 @@ function sliceSpec(ctx: GradContext): { axis: number; start: number; end: number
   });
 }
 
-// y = x[start:end] (step 1): dx = pad(dy, start before, dim − end after) with zeros
+/**
+ * Spreads the cotangent of a stepped slice along one axis back to the sliced positions: reversed first for a
+ * negative step, then zeros interleaved (Unsqueeze, Pad st − 1 zeros after each element, Reshape) so element
+ * k lands at first + k·|st|. Returns the spread tensor, which starts at `first` and may run past the dim.
+ */
+function interleave(g: GradContext['g'], d: TensorRef, axis: number, step: number): TensorRef {
+  const st = Math.abs(step);
+  if (step < 0) d = g.op('Slice', [d, g.ints([-1]), g.ints([-(2 ** 62)]), g.ints([axis]), g.ints([-1])]);
+  if (st === 1) return d;
+  const r = d.shape.length;
+  const u = g.op('Unsqueeze', [d, g.ints([axis + 1])]);
+  const pads = new Array<number>(2 * (r + 1)).fill(0);
+  pads[axis + 1 + r + 1] = st - 1;
+  const padded = g.op('Pad', [u, g.ints(pads)]);
+  const n = d.shape[axis] as number;
+  const target = d.shape.map((dim, i) => (i === axis ? n * st : typeof dim === 'number' ? dim : i < axis ? 0 : -1));
+  return g.op('Reshape', [padded, g.ints(target)]);
+}
+
+// y = x[start:end:step]: dx = dy put back at the sliced positions, zeros elsewhere (Pad; zeros interleaved
+// between elements for |step| > 1, reversed for step < 0)
 registerGradient('Slice', (ctx) => {
-  const { g, dy } = ctx;
+  const { g } = ctx;
   const x = ctx.x(0);
-  const spec = sliceSpec(ctx);
-  if (spec.some((s) => s.step !== 1)) throw new EngineError('unsupported_op', 'Slice gradient: only step 1 is supported');
+  let d = ctx.dy;
   const r = x.shape.length;
   const pads = new Array<number>(2 * r).fill(0);
-  for (const s of spec) {
-    pads[s.axis] = s.start;
-    pads[s.axis + r] = Math.max((x.shape[s.axis] as number) - Math.max(s.end, s.start), 0);
+  for (const s of sliceSpec(ctx)) {
+    const dim = x.shape[s.axis] as number;
+    const n = d.shape[s.axis] as number;
+    if (n === 0) {
+      pads[s.axis] = dim;
+      continue;
+    }
+    // First (lowest) index the slice touches, then the spread cotangent starting there.
+    const first = s.step > 0 ? s.start : s.start + (n - 1) * s.step;
+    d = interleave(g, d, s.axis, s.step);
+    let extent = d.shape[s.axis] as number;
+    if (first + extent > dim) {
+      d = g.op('Slice', [d, g.ints([0]), g.ints([dim - first]), g.ints([s.axis])]);
+      extent = dim - first;
+    }
+    pads[s.axis] = first;
+    pads[s.axis + r] = dim - first - extent;
   }
-  return [g.op('Pad', [dy, g.ints(pads)])];
+  return [pads.some((p) => p !== 0) ? g.op('Pad', [d, g.ints(pads)]) : d];
 });
 
 // y = pad(x, constant): dx = dy sliced back to x's window (non-negative pads)
