@@ -1,13 +1,13 @@
 // Finite-difference proofs of Conv and pooling rules. ORT's CPU Conv, ConvTranspose, AveragePool and
 // GlobalAveragePool have float32 kernels only, so these run in float32. Conv is linear in X and in W, so a
-// large step (0.1) has no truncation error and keeps float32 rounding small: tolerance 1e-3.
+// large step (0.1) has no truncation error and keeps float32 rounding small: tolerance 1e-4 (measured ≤ 2e-6).
 import { describe, expect, it } from 'vitest';
 import { Graph } from '../../graph.js';
 import * as ops from '../../ops/index.js';
 import { assertGradients, type GradCheckSpec } from '../../testing/gradcheck.js';
 import { gradients } from '../gradients.js';
 
-const F32 = 1e-3;
+const F32 = 1e-4;
 const conv = (x: number[], w: number[], opts: ops.ConvOptions, bias = true): GradCheckSpec => ({
   dtype: 'float32',
   eps: 0.1,
@@ -35,8 +35,8 @@ const cases: [string, GradCheckSpec, number][] = [
     inputs: { x: { shape: [2, 4, 4, 4] }, w: { shape: [4, 1, 2, 3] } },
     build: (g, t) => ops.convTranspose2d(g, t.x!, t.w!, undefined, { groups: 2, dilation: 2, padding: [1, 0, 0, 1] }),
   }, F32],
-  ['MaxPool 2×2', { dtype: 'float32', eps: 1e-3, inputs: { x: { shape: [2, 2, 4, 4] } }, build: (g, t) => ops.maxPool2d(g, t.x!, { kernel: 2 }) }, 1e-2],
-  ['MaxPool 3×3 stride 2 pad 1 (overlapping windows)', { dtype: 'float32', eps: 1e-3, inputs: { x: { shape: [1, 2, 5, 5] } }, build: (g, t) => ops.maxPool2d(g, t.x!, { kernel: 3, stride: 2, padding: 1 }) }, 1e-2],
+  ['MaxPool 2×2', { dtype: 'float32', eps: 1e-3, inputs: { x: { shape: [2, 2, 4, 4] } }, build: (g, t) => ops.maxPool2d(g, t.x!, { kernel: 2 }) }, 1e-3],
+  ['MaxPool 3×3 stride 2 pad 1 (overlapping windows)', { dtype: 'float32', eps: 1e-3, inputs: { x: { shape: [1, 2, 5, 5] } }, build: (g, t) => ops.maxPool2d(g, t.x!, { kernel: 3, stride: 2, padding: 1 }) }, 1e-3],
   ['AveragePool 3×3 stride 2 pad 1', { dtype: 'float32', eps: 0.1, inputs: { x: { shape: [2, 2, 5, 6] } }, build: (g, t) => ops.avgPool2d(g, t.x!, { kernel: 3, stride: 2, padding: 1 }) }, F32],
   ['GlobalAveragePool', { dtype: 'float32', eps: 0.1, inputs: { x: { shape: [2, 3, 4, 4] } }, build: (g, t) => ops.globalAvgPool(g, t.x!) }, F32],
 ];
