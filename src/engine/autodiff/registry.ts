@@ -1,21 +1,24 @@
 // The gradient registry: one vector-Jacobian rule per op type (ONNX op or composite), keyed by name.
 import { EngineError } from '../errors.js';
 import type { Attr, Graph, TensorRef } from '../graph.js';
+import { AttrView } from '../ops/attrs.js';
 
-export class GradContext {
+export class GradContext extends AttrView {
   constructor(
     readonly g: Graph,
     readonly opType: string,
     readonly inputs: readonly (TensorRef | undefined)[],
     readonly outputs: readonly TensorRef[],
-    readonly attrs: Readonly<Record<string, Attr>>,
+    attrs: Readonly<Record<string, Attr>>,
     /** Cotangent of each output; undefined where the output does not reach the loss. */
     readonly dOutputs: readonly (TensorRef | undefined)[],
     /** Whether input i needs a gradient; a rule may skip the others. */
     readonly needs: readonly boolean[],
     /** Forward intermediates a composite saved for its rule. */
     readonly saved: Readonly<Record<string, TensorRef>> = {},
-  ) {}
+  ) {
+    super(attrs);
+  }
 
   /** Cotangent of output 0 (present whenever the rule runs for a single-output op). */
   get dy(): TensorRef {
@@ -40,26 +43,6 @@ export class GradContext {
     const t = this.saved[name];
     if (!t) throw new EngineError('invalid_argument', `${this.opType}: saved tensor '${name}' is missing`);
     return t;
-  }
-
-  int(name: string, dflt: number): number {
-    const a = this.attrs[name];
-    return a?.type === 'int' ? a.value : dflt;
-  }
-
-  float(name: string, dflt: number): number {
-    const a = this.attrs[name];
-    return a?.type === 'float' ? a.value : dflt;
-  }
-
-  ints(name: string): readonly number[] | undefined {
-    const a = this.attrs[name];
-    return a?.type === 'ints' ? a.value : undefined;
-  }
-
-  string(name: string, dflt: string): string {
-    const a = this.attrs[name];
-    return a?.type === 'string' ? a.value : dflt;
   }
 }
 

@@ -1,6 +1,7 @@
 // Shape inference registry: one function per ONNX op type, run by Graph.node for every node it adds.
 import { EngineError } from '../errors.js';
 import type { Attr, Dim, DType, Graph, TensorRef } from '../graph.js';
+import { AttrView } from './attrs.js';
 import { describe } from './shape-util.js';
 
 export interface OutputSpec {
@@ -10,14 +11,16 @@ export interface OutputSpec {
   value?: Dim[];
 }
 
-export class InferCtx {
+export class InferCtx extends AttrView {
   constructor(
     readonly g: Graph,
     readonly opType: string,
     readonly inputs: readonly (TensorRef | undefined)[],
-    readonly attrs: Readonly<Record<string, Attr>>,
+    attrs: Readonly<Record<string, Attr>>,
     readonly nOutputs: number | undefined,
-  ) {}
+  ) {
+    super(attrs);
+  }
 
   /** A required input. */
   input(i: number): TensorRef {
@@ -28,26 +31,6 @@ export class InferCtx {
 
   optional(i: number): TensorRef | undefined {
     return this.inputs[i];
-  }
-
-  int(name: string, dflt: number): number {
-    const a = this.attrs[name];
-    return a?.type === 'int' ? a.value : dflt;
-  }
-
-  float(name: string, dflt: number): number {
-    const a = this.attrs[name];
-    return a?.type === 'float' ? a.value : dflt;
-  }
-
-  ints(name: string): readonly number[] | undefined {
-    const a = this.attrs[name];
-    return a?.type === 'ints' ? a.value : undefined;
-  }
-
-  string(name: string, dflt: string): string {
-    const a = this.attrs[name];
-    return a?.type === 'string' ? a.value : dflt;
   }
 
   /** Values of an integer input known at build time; throws if they are not. */
