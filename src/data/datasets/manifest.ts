@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { ValidationError } from '../../core/errors.js';
 import { SECONDREAD_CLASSES } from '../classes.js';
+import { fromImageRow, toImageRow } from './rows.js';
 import { SPLITS, type ManifestImage } from './types.js';
 
 const lineSchema = z
@@ -30,31 +31,10 @@ const lineSchema = z
   })
   .strict();
 
-type ManifestLine = z.infer<typeof lineSchema>;
-
+/** A manifest line is a DB row without the version id, with final_eval as a JSON boolean. */
 export function toManifestLine(i: ManifestImage): string {
-  const line: ManifestLine = {
-    sha256: i.sha256,
-    object_key: i.objectKey,
-    file_name: i.fileName,
-    dataset: i.dataset,
-    source_archive: i.sourceArchive,
-    archive_sha256: i.archiveSha256,
-    entry_path: i.entryPath,
-    source_class: i.sourceClass,
-    class: i.class,
-    split: i.split,
-    final_eval: i.finalEval,
-    patient_key: i.patientKey,
-    width: i.width,
-    height: i.height,
-    bytes: i.bytes,
-    format: i.format,
-    bit_depth: i.bitDepth,
-    mean_intensity: i.meanIntensity,
-    std_intensity: i.stdIntensity,
-  };
-  return JSON.stringify(line);
+  const { version_id: _v, final_eval: _f, ...row } = toImageRow('', i);
+  return JSON.stringify({ ...row, final_eval: i.finalEval });
 }
 
 export function encodeManifest(images: readonly ManifestImage[]): string {
@@ -78,28 +58,7 @@ export function parseManifest(text: string, source = 'manifest.jsonl'): Manifest
       const issue = r.error.issues[0]!;
       throw new ValidationError(`${source}:${n + 1}: ${issue.path.join('.') || '(line)'}: ${issue.message}`);
     }
-    const l = r.data;
-    out.push({
-      sha256: l.sha256,
-      objectKey: l.object_key,
-      fileName: l.file_name,
-      dataset: l.dataset,
-      sourceArchive: l.source_archive,
-      archiveSha256: l.archive_sha256,
-      entryPath: l.entry_path,
-      sourceClass: l.source_class,
-      class: l.class,
-      split: l.split,
-      finalEval: l.final_eval,
-      patientKey: l.patient_key,
-      width: l.width,
-      height: l.height,
-      bytes: l.bytes,
-      format: l.format,
-      bitDepth: l.bit_depth,
-      meanIntensity: l.mean_intensity,
-      stdIntensity: l.std_intensity,
-    });
+    out.push(fromImageRow({ ...r.data, version_id: '', final_eval: r.data.final_eval ? 1 : 0 }));
   });
   return out;
 }

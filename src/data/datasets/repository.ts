@@ -2,8 +2,9 @@
 // immutable: nothing here updates a ready version or its images.
 import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.js';
 import type { Db } from '../../storage/db.js';
-import type { DatasetImagesTable, DatasetVersionsTable } from '../../storage/schema.js';
+import type { DatasetVersionsTable } from '../../storage/schema.js';
 import type { SecondreadClass } from '../classes.js';
+import { fromImageRow, toImageRow } from './rows.js';
 import type { DatasetVersion, ManifestImage, Split, VersionStatus } from './types.js';
 
 /** Rows per INSERT: 20 columns × 500 stays under SQLite's and PostgreSQL's bound-parameter limits. */
@@ -20,55 +21,6 @@ function toVersion(r: DatasetVersionsTable): DatasetVersion {
     error: r.error,
     createdAt: r.created_at,
     completedAt: r.completed_at,
-  };
-}
-
-export function toImageRow(versionId: string, i: ManifestImage): DatasetImagesTable {
-  return {
-    version_id: versionId,
-    sha256: i.sha256,
-    object_key: i.objectKey,
-    file_name: i.fileName,
-    dataset: i.dataset,
-    source_archive: i.sourceArchive,
-    archive_sha256: i.archiveSha256,
-    entry_path: i.entryPath,
-    source_class: i.sourceClass,
-    class: i.class,
-    split: i.split,
-    final_eval: i.finalEval ? 1 : 0,
-    patient_key: i.patientKey,
-    width: i.width,
-    height: i.height,
-    bytes: i.bytes,
-    format: i.format,
-    bit_depth: i.bitDepth,
-    mean_intensity: i.meanIntensity,
-    std_intensity: i.stdIntensity,
-  };
-}
-
-export function fromImageRow(r: DatasetImagesTable): ManifestImage {
-  return {
-    sha256: r.sha256,
-    objectKey: r.object_key,
-    fileName: r.file_name,
-    dataset: r.dataset,
-    sourceArchive: r.source_archive,
-    archiveSha256: r.archive_sha256,
-    entryPath: r.entry_path,
-    sourceClass: r.source_class,
-    class: r.class as SecondreadClass,
-    split: r.split as Split,
-    finalEval: Number(r.final_eval) === 1,
-    patientKey: r.patient_key,
-    width: Number(r.width),
-    height: Number(r.height),
-    bytes: Number(r.bytes),
-    format: r.format,
-    bitDepth: Number(r.bit_depth),
-    meanIntensity: Number(r.mean_intensity),
-    stdIntensity: Number(r.std_intensity),
   };
 }
 

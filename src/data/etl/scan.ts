@@ -9,6 +9,7 @@ import type { ProgressFn } from '../../core/progress.js';
 import type { ObjectStore } from '../../storage/object-store.js';
 import { readArchive, type ArchiveSummary } from '../archive/index.js';
 import type { SecondreadClass } from '../classes.js';
+import type { ManifestImage } from '../datasets/types.js';
 import { decodeGrayscale } from '../images/decode.js';
 import { intensityStats } from '../images/intensity.js';
 import { matchClass, patientKeyOf, type DatasetConfig, type SourceConfig } from './config.js';
@@ -17,25 +18,7 @@ import { TaskPool } from './pool.js';
 import { contentTypeOf, putIfAbsent, type UploadCounts } from './upload.js';
 
 /** An accepted image, before the split is known. */
-export interface ScannedImage {
-  sha256: string;
-  objectKey: string;
-  fileName: string;
-  dataset: string;
-  sourceArchive: string;
-  archiveSha256: string;
-  entryPath: string;
-  sourceClass: string;
-  class: SecondreadClass;
-  patientKey: string | null;
-  width: number;
-  height: number;
-  bytes: number;
-  format: string;
-  bitDepth: number;
-  meanIntensity: number;
-  stdIntensity: number;
-}
+export type ScannedImage = Omit<ManifestImage, 'split' | 'finalEval'>;
 
 export interface DuplicateEntry {
   sha256: string;
