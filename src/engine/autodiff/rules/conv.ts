@@ -122,7 +122,7 @@ registerGradient('Conv', (ctx) => {
   const geo = geometry(ctx, staticDims(w, 2, 'Conv gradient'));
   const spatialIn = staticDims(x, 2, 'Conv gradient');
   const spatialOut = staticDims(dy, 2, 'Conv gradient');
-  const { r, group, kernel } = geo;
+  const { r, kernel } = geo;
   const spatial = Array.from({ length: r }, (_, i) => i + 2);
   let dx: TensorRef | undefined;
   let dw: TensorRef | undefined;
