@@ -21,6 +21,7 @@ const cases: [string, GradCheckSpec, number][] = [
   ['Sum (three inputs, broadcast)', { inputs: { a: { shape: [2, 3] }, b: { shape: [3] }, c: { shape: [2, 1] } }, build: (g, x) => ops.sum(g, [x.a!, x.b!, x.c!]) }, F64],
   ['Max (broadcast)', { inputs: { a: { shape: [2, 3] }, b: { shape: [3] } }, build: (g, x) => g.op('Max', [x.a!, x.b!]) }, F64],
   ['Min', { inputs: { a: { shape: [5] }, b: { shape: [5] } }, build: (g, x) => g.op('Min', [x.a!, x.b!]) }, F64],
+  ['Clip (both bounds)', { inputs: { a: { shape: [8], low: -2, high: 2 } }, build: (g, x) => g.op('Clip', [x.a!, g.scalar(-1, x.a!), g.scalar(1, x.a!)]) }, F64],
   ['Where (condition from a non-differentiated input)', {
     inputs: { a: { shape: [2, 3] }, b: { shape: [3] }, m: { shape: [2, 3], wrt: false } },
     build: (g, x) => ops.where(g, ops.greater(g, x.m!, 0), x.a!, x.b!),

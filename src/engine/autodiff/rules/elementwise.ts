@@ -1,5 +1,6 @@
 // Vector-Jacobian rules of elementwise ops. Broadcast inputs get their gradient summed back (unbroadcast).
 import { EngineError } from '../../errors.js';
+import type { TensorRef } from '../../graph.js';
 import { ONNX_DTYPE } from '../../onnx/dtype.js';
 import { unbroadcast } from '../helpers.js';
 import { registerGradient } from '../registry.js';
@@ -97,3 +98,14 @@ for (const [op, pick] of [['Max', 'GreaterOrEqual'], ['Min', 'LessOrEqual']] as 
     ];
   });
 }
+
+// y = clip(x, lo, hi): dx = dy where lo < x < hi (constant bounds only)
+registerGradient('Clip', ({ g, dy, inputs: [x, lo, hi] }) => {
+  let inside: TensorRef | undefined;
+  if (lo) inside = g.op('Greater', [x!, lo]);
+  if (hi) {
+    const below = g.op('Less', [x!, hi]);
+    inside = inside ? g.op('And', [inside, below]) : below;
+  }
+  return [inside ? g.op('Where', [inside, dy, g.scalar(0, dy)]) : dy, undefined, undefined];
+});

@@ -2,7 +2,7 @@
 import { EngineError } from '../../errors.js';
 import type { Graph, TensorRef } from '../../graph.js';
 import { ONNX_DTYPE } from '../../onnx/dtype.js';
-import { axesAsInput } from '../../ops/reduce.js';
+import { axesAsInput, reduce } from '../../ops/reduce.js';
 import { normAxis } from '../../ops/shape-util.js';
 import { expandLike } from '../helpers.js';
 import { type GradContext, registerGradient } from '../registry.js';
@@ -43,3 +43,16 @@ registerGradient('ReduceMean', (ctx) => {
   }
   return [g.op('Div', [spread(g, ctx, axes), n])];
 });
+
+// y = max_axes x (min likewise): dy shared evenly by the elements equal to the extreme (PyTorch's amax/amin)
+for (const op of ['ReduceMax', 'ReduceMin']) {
+  registerGradient(op, (ctx) => {
+    const { g } = ctx;
+    const x = ctx.x(0);
+    const axes = reducedAxes(ctx);
+    const keep = (t: TensorRef): TensorRef => (ctx.int('keepdims', 1) ? t : g.op('Unsqueeze', [t, g.ints(axes)]));
+    const hit = g.op('Cast', [g.op('Equal', [x, keep(ctx.y())])], { to: ONNX_DTYPE[x.dtype] });
+    const ties = reduce(g, 'ReduceSum', hit, axes, true);
+    return [g.op('Mul', [hit, g.op('Div', [keep(ctx.dy), ties])])];
+  });
+}

@@ -34,6 +34,12 @@ const cases: [string, GradCheckSpec, number][] = [
     build: (g, x) => ops.gather(g, x.a!, x.i!, 1),
   }, F64],
   ['Gather scalar index (class token)', one([2, 4, 3], (g, x) => ops.gather(g, x.a!, 0, 1)), F64],
+  ['GatherElements (repeated indices)', {
+    inputs: { a: { shape: [3, 4] }, i: { shape: [3, 2], dtype: 'int64', values: [0, 3, 3, 3, 1, 0] } },
+    build: (g, x) => g.op('GatherElements', [x.a!, x.i!], { axis: 1 }),
+  }, F64],
+  ['Tile', one([2, 3], (g, x) => g.op('Tile', [x.a!, g.ints([2, 1])])), F64],
+  ['Tile on both axes', one([2, 3], (g, x) => g.op('Tile', [x.a!, g.ints([3, 2])])), F64],
   ['Expand', one([3, 1], (g, x) => ops.expand(g, x.a!, [2, 3, 4])), F64],
 ];
 

@@ -142,3 +142,27 @@ registerGradient('Gather', (ctx) => {
   const indices = expandLike(g, idx.dtype === 'int64' ? flatIdx : g.op('Cast', [flatIdx], { to: 7 }), upd);
   return [g.op('ScatterElements', [zerosLike(g, x), indices, upd], { axis, reduction: 'add' }), undefined];
 });
+
+// y = gatherElements(x, idx, axis): dx = scatter-add of dy into zeros at idx along axis
+registerGradient('GatherElements', (ctx) => {
+  const { g, dy } = ctx;
+  const [x, idx] = [ctx.x(0), ctx.x(1)];
+  const axis = normAxis('GatherElements', ctx.int('axis', 0), x.shape.length);
+  return [g.op('ScatterElements', [zerosLike(g, x), idx, dy], { axis, reduction: 'add' }), undefined];
+});
+
+// y = tile(x, r): dy viewed as [r₀, d₀, r₁, d₁, …] summed over the repeat axes
+registerGradient('Tile', (ctx) => {
+  const { g, dy } = ctx;
+  const x = ctx.x(0);
+  const reps = ctx.inputs[1] ? g.valueOf(ctx.inputs[1])?.map(Number) : undefined;
+  if (!reps) throw new EngineError('unsupported_op', 'Tile gradient: repeats must be a constant');
+  if (reps.every((r) => r === 1)) return [dy, undefined];
+  const symbolic = x.shape.filter((d) => typeof d !== 'number').length;
+  if (symbolic > 1 || x.shape.some((d, i) => typeof d !== 'number' && reps[i] !== 1)) {
+    throw new EngineError('unsupported_op', 'Tile gradient: repeated dims must be static');
+  }
+  const split = g.op('Reshape', [dy, g.ints(x.shape.flatMap((d, i) => [reps[i]!, typeof d === 'number' ? d : -1]))]);
+  const axes = x.shape.map((_, i) => 2 * i).filter((a) => reps[a / 2] !== 1);
+  return [reshapeLike(g, g.op('ReduceSum', [split, g.ints(axes)], { keepdims: 0 }), x), undefined];
+});
