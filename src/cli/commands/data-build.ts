@@ -46,7 +46,8 @@ export function registerDataBuild(program: Command): void {
         try {
           const db = await ctx.db();
           result = await buildDataset({ db, objects: ctx.objects(), config, concurrency: opts.concurrency, onProgress: progress.onProgress });
-          validation = await validateVersion(db, result.versionId, { objects: ctx.objects(), onProgress: progress.onProgress });
+          // Objects are checked right after writing them; a no-op rerun only re-checks the manifest.
+          validation = await validateVersion(db, result.versionId, { objects: result.built ? ctx.objects() : undefined, onProgress: progress.onProgress });
         } finally {
           progress.stop();
         }
