@@ -146,6 +146,10 @@ export async function main(args: string[]): Promise<void> {
   };
   try {
     for (let r = 0; r < o.rounds; r++) {
+      const progress = (what: string): void => {
+        if (!o.json) process.stderr.write(`round ${r + 1}/${o.rounds}: ${what}\n`);
+      };
+      progress('engine training + exported-model inference');
       const prefix = o.profile && r === 0 ? join(dir, 'ort-profile') : undefined;
       const { imagesPerS, session } = await engineTrain(cfg, o, prefix);
       const evalFigures = await engineEval(cfg, session, o);
@@ -153,6 +157,7 @@ export async function main(args: string[]): Promise<void> {
       keepBest('engine', { train: imagesPerS, eval: evalFigures });
       if (prefix) await printProfile(await latestProfile(prefix), o.steps + o.warmup);
       if (o.torch) {
+        progress('PyTorch training + eager inference');
         const t = await torchPeer(cfg, o, dir);
         torchVersion = t.torch;
         keepBest('torch', t);
