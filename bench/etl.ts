@@ -95,6 +95,7 @@ export async function main(args: string[]): Promise<void> {
     const config = loadDatasetConfig(EXAMPLE, { rawDir: raw });
 
     log('building …');
+    const rssBefore = process.memoryUsage().rss;
     const rss = rssSampler();
     const [build, buildSeconds] = await timed(() => buildDataset({ db, objects, config, concurrency: o.concurrency }));
     const peakRss = rss.stop();
@@ -120,6 +121,7 @@ export async function main(args: string[]): Promise<void> {
       cacheSeconds: cacheSeconds === undefined ? undefined : +cacheSeconds.toFixed(2),
       cacheImagesPerSecond: cacheSeconds === undefined ? undefined : +(images / cacheSeconds).toFixed(1),
       peakRssMB: Math.round(peakRss / 1e6),
+      rssBeforeBuildMB: Math.round(rssBefore / 1e6),
       synthSeconds: synthSeconds === undefined ? undefined : +synthSeconds.toFixed(1),
     };
     if (o.json) {
@@ -129,16 +131,16 @@ export async function main(args: string[]): Promise<void> {
     const p = result.phasesSeconds;
     process.stdout.write(
       [
-        `ETL benchmark: ${images} images, ${result.archiveMB} MB of archives, ${o.concurrency} decode/upload in flight`,
+        `ETL benchmark: ${images} images, ${result.archiveMB} MB of archives, ${o.concurrency} decode-checks + 8 uploads in flight`,
         `  data build        ${result.buildSeconds.toFixed(2).padStart(8)} s   ${String(result.imagesPerSecond).padStart(7)} images/s`,
         `    hash archives   ${String(p.hash?.toFixed(2)).padStart(8)} s`,
-        `    scan (extract + sha256 + decode-check + upload)  ${p.scan?.toFixed(2)} s`,
+        `    scan            ${String(p.scan?.toFixed(2)).padStart(8)} s   (extract + sha256 + decode-check + upload)`,
         `    split + assert  ${String(p.split?.toFixed(2)).padStart(8)} s`,
-        `    publish (manifest.jsonl + DB rows)  ${p.publish?.toFixed(2)} s`,
+        `    publish         ${String(p.publish?.toFixed(2)).padStart(8)} s   (manifest.jsonl + DB rows in one transaction)`,
         `  rerun (no-op)     ${result.rerunNoopSeconds.toFixed(2).padStart(8)} s`,
         `  data validate     ${result.validateSeconds.toFixed(2).padStart(8)} s   (${validation.ok ? 'OK' : 'INVALID'})`,
         cacheSeconds === undefined ? '' : `  data cache ${o.cacheSize}²    ${cacheSeconds.toFixed(2).padStart(8)} s   ${String(result.cacheImagesPerSecond).padStart(7)} images/s`,
-        `  peak RSS during build: ${result.peakRssMB} MB`,
+        `  peak RSS during build: ${result.peakRssMB} MB (${result.rssBeforeBuildMB} MB before it started${synthSeconds === undefined ? '' : ', incl. the in-process synthesis'})`,
         synthSeconds === undefined ? '' : `  (synthesis, not part of the ETL: ${result.synthSeconds} s)`,
       ]
         .filter(Boolean)
