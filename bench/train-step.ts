@@ -128,8 +128,8 @@ async function torchPeer(cfg: ViTConfig, o: Options, dir: string): Promise<Figur
   return { torch: r.torch, train: r.train.images_per_s, eval: r.eval };
 }
 
-const fmt = (v: number | undefined): string => (v === undefined ? '-' : v.toFixed(1).padStart(8));
-const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined ? '   -' : `${(a / b).toFixed(2)}×`);
+const fmt = (v: number | undefined): string => (v === undefined ? '-' : v.toFixed(1)).padStart(8);
+const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined ? '-' : `${(a / b).toFixed(2)}×`).padStart(6);
 
 export async function main(args: string[]): Promise<void> {
   const o = parseArgs(args);
