@@ -9,9 +9,9 @@ import { gradients } from '../autodiff/gradients.js';
 import { Graph } from '../graph.js';
 import * as init from '../init.js';
 import * as ops from '../ops/index.js';
+import { PYTHON, pythonHas } from '../../../test/integration/helpers/peers.js';
 
-const PYTHON = '/usr/bin/python3';
-const hasOnnx = spawnSync(PYTHON, ['-c', 'import onnx'], { encoding: 'utf8' }).status === 0;
+const hasOnnx = pythonHas('onnx');
 const dir = mkdtempSync(join(tmpdir(), 'engine-checker-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

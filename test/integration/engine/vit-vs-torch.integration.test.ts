@@ -2,7 +2,7 @@
 // parameter gradients and BatchNorm running-stat updates as the same architecture in PyTorch autograd
 // (bench/peers/vit_torch.py, float64), from the same weights and inputs. Tolerance: relative error ≤ 1e-4
 // (per tensor, ‖ours − torch‖ / ‖torch‖; the engine runs in float32).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,9 +10,9 @@ import ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Graph, type StoredTensor, decodeSafetensors, encodeSafetensors, gradients, serialize } from '../../../src/engine/index.js';
 import { vitClassifier, vitConfig } from '../../../src/models/vit.js';
+import { PYTHON, pythonHas } from '../helpers/peers.js';
 
-const PYTHON = '/usr/bin/python3';
-const hasTorch = spawnSync(PYTHON, ['-c', 'import torch, numpy'], { stdio: 'ignore' }).status === 0;
+const hasTorch = pythonHas('torch', 'numpy');
 const PEER = join(import.meta.dirname, '..', '..', '..', 'bench', 'peers', 'vit_torch.py');
 
 const dir = await mkdtemp(join(tmpdir(), 'vit-vs-torch-'));

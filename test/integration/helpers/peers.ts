@@ -1,0 +1,16 @@
+// Python peers (Debian's PyTorch and onnx under /usr/bin/python3) for integration tests. Where a run
+// says the peers must be there ($CI set, as .ci/run does), a missing one fails the run instead of
+// silently skipping the comparison.
+import { spawnSync } from 'node:child_process';
+
+export const PYTHON = process.env.SECONDREAD_PYTHON ?? '/usr/bin/python3';
+
+/** True when `/usr/bin/python3 -c "import <modules>"` works; throws under CI when it does not. */
+export function pythonHas(...modules: string[]): boolean {
+  const r = spawnSync(PYTHON, ['-c', `import ${modules.join(', ')}`], { encoding: 'utf8' });
+  if (r.status === 0) return true;
+  const reason = `${PYTHON} cannot import ${modules.join(', ')}: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`;
+  if (process.env.CI) throw new Error(`${reason} (CI is set, so this is a failure, not a skip)`);
+  console.warn(`SKIPPING: ${reason}. Install python3-torch python3-onnx libopenblas0-pthread to run it.`);
+  return false;
+}
