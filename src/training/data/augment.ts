@@ -1,0 +1,127 @@
+// Training-time augmentation of one cached uint8 image into normalized float32 model input, as ONE inverse-mapped
+// affine resample (random resized crop + rotation + optional horizontal flip, bilinear, black outside the image —
+// the same black the letterbox pads with) followed by brightness/contrast jitter and normalization.
+//
+// Horizontal flips are OFF by default: a mirrored chest X-ray shows the heart on the right (situs inversus is a
+// finding, not a variant), and a mirrored OCT B-scan swaps nasal and temporal sides. Both are label-relevant
+// orientation cues real images never lose, so flipping would teach the model an image that does not occur.
+import type { Rng } from '../../data/synth/rng.js';
+
+export interface AugmentConfig {
+  /** Random resized crop: crop area as a share of the image, drawn uniformly in [minScale, 1]. 1 disables. */
+  cropMinScale: number;
+  /** Aspect ratio of the crop, log-uniform in [1/maxAspect, maxAspect]. */
+  cropMaxAspect: number;
+  /** Rotation, uniform in ±degrees. */
+  rotateDegrees: number;
+  /** Brightness factor, uniform in [1 − b, 1 + b]. */
+  brightness: number;
+  /** Contrast factor around the image mean, uniform in [1 − c, 1 + c]. */
+  contrast: number;
+  /** Mirror left-right with probability 1/2. */
+  hflip: boolean;
+}
+
+export const DEFAULT_AUGMENT: AugmentConfig = { cropMinScale: 0.75, cropMaxAspect: 4 / 3, rotateDegrees: 10, brightness: 0.2, contrast: 0.2, hflip: false };
+
+/** Pixel normalization: x = (v / 255 − mean) / std. */
+export interface Normalization {
+  mean: number;
+  std: number;
+}
+
+/** The random draw for one image (kept separate so tests can pin it). */
+export interface AugmentParams {
+  /** Crop size in pixels of the source (width, height) and its centre. */
+  cropW: number;
+  cropH: number;
+  cx: number;
+  cy: number;
+  /** Radians. */
+  angle: number;
+  flip: boolean;
+  brightness: number;
+  contrast: number;
+}
+
+export function drawAugment(rng: Rng, size: number, cfg: AugmentConfig): AugmentParams {
+  const area = rng.uniform(Math.min(1, cfg.cropMinScale), 1);
+  const logR = Math.log(Math.max(1, cfg.cropMaxAspect));
+  const ratio = Math.exp(rng.uniform(-logR, logR));
+  const cropW = Math.min(size, size * Math.sqrt(area * ratio));
+  const cropH = Math.min(size, size * Math.sqrt(area / ratio));
+  const cx = rng.uniform(cropW / 2, size - cropW / 2);
+  const cy = rng.uniform(cropH / 2, size - cropH / 2);
+  const angle = (rng.uniform(-1, 1) * cfg.rotateDegrees * Math.PI) / 180;
+  const flip = cfg.hflip && rng.chance(0.5);
+  const brightness = 1 + rng.uniform(-1, 1) * cfg.brightness;
+  const contrast = 1 + rng.uniform(-1, 1) * cfg.contrast;
+  return { cropW, cropH, cx, cy, angle, flip, brightness, contrast };
+}
+
+export const IDENTITY_PARAMS = (size: number): AugmentParams => ({ cropW: size, cropH: size, cx: size / 2, cy: size / 2, angle: 0, flip: false, brightness: 1, contrast: 1 });
+
+/**
+ * Writes the augmented, normalized image into out[offset … offset + size²). For output pixel centre (u, v) the
+ * source point is c + R(θ)·(u − size/2, v − size/2)·(crop / size); it is sampled bilinearly (0 outside).
+ */
+export function augmentInto(src: Uint8Array, size: number, p: AugmentParams, norm: Normalization, out: Float32Array, offset: number): void {
+  const sx = p.cropW / size;
+  const sy = p.cropH / size;
+  const cos = Math.cos(p.angle);
+  const sin = Math.sin(p.angle);
+  const half = size / 2;
+  let sum = 0;
+  for (let v = 0; v < size; v++) {
+    const yo = v + 0.5 - half;
+    for (let u = 0; u < size; u++) {
+      const xo = (p.flip ? half - (u + 0.5) : u + 0.5 - half) * sx;
+      const ys = yo * sy;
+      // Source coordinates in pixel-centre units (pixel i covers [i, i+1), its centre is i + 0.5).
+      const x = p.cx + cos * xo - sin * ys - 0.5;
+      const y = p.cy + sin * xo + cos * ys - 0.5;
+      const value = bilinear(src, size, x, y) * p.brightness;
+      out[offset + v * size + u] = value;
+      sum += value;
+    }
+  }
+  const mean = sum / (size * size);
+  const scale = 1 / (255 * norm.std);
+  for (let i = offset; i < offset + size * size; i++) {
+    const v = Math.min(255, Math.max(0, ((out[i] as number) - mean) * p.contrast + mean));
+    out[i] = v * scale - norm.mean / norm.std;
+  }
+}
+
+/** Normalization only (evaluation, serving): x = (v / 255 − mean) / std. */
+export function normalizeInto(src: Uint8Array, norm: Normalization, out: Float32Array, offset: number): void {
+  const scale = 1 / (255 * norm.std);
+  const shift = norm.mean / norm.std;
+  for (let i = 0; i < src.length; i++) out[offset + i] = (src[i] as number) * scale - shift;
+}
+
+function bilinear(src: Uint8Array, size: number, x: number, y: number): number {
+  const x0 = Math.floor(x);
+  const y0 = Math.floor(y);
+  const fx = x - x0;
+  const fy = y - y0;
+  const at = (xi: number, yi: number): number => (xi >= 0 && yi >= 0 && xi < size && yi < size ? (src[yi * size + xi] as number) : 0);
+  const top = at(x0, y0) * (1 - fx) + at(x0 + 1, y0) * fx;
+  const bottom = at(x0, y0 + 1) * (1 - fx) + at(x0 + 1, y0 + 1) * fx;
+  return top * (1 - fy) + bottom * fy;
+}
+
+/** Mean and standard deviation of all pixels (0…1 scale): the normalization a model is trained with. */
+export function pixelStats(images: Uint8Array): Normalization {
+  let sum = 0;
+  let sq = 0;
+  for (let i = 0; i < images.length; i++) {
+    const v = (images[i] as number) / 255;
+    sum += v;
+    sq += v * v;
+  }
+  const n = Math.max(1, images.length);
+  const mean = sum / n;
+  const std = Math.sqrt(Math.max(0, sq / n - mean * mean));
+  return { mean, std: std > 1e-6 ? std : 1 };
+}
