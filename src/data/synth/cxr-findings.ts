@@ -41,7 +41,7 @@ function covid(a: CxrAnatomy, s: number, rng: Rng): Raster {
       const y = zoneY(lung, 0.35 + 0.6 * Math.sqrt(rng.next()));
       const x = lateralBorderX(lung, y) - lung.side * rng.uniform(0.015, 0.06) * W;
       const sx = (0.03 + 0.045 * s * rng.uniform(0.6, 1.2)) * W;
-      addGaussian(f, x, y, sx, sx * rng.uniform(1.2, 1.9), (0.035 + 0.09 * s) * rng.uniform(0.75, 1.2), rng.normal(0, 0.2));
+      addGaussian(f, x, y, sx, sx * rng.uniform(1.2, 1.9), (0.02 + 0.1 * s) * rng.uniform(0.75, 1.2), rng.normal(0, 0.2));
     }
   }
   mottle(f, 0.55, 0.03 * W, rng);
@@ -57,7 +57,7 @@ function viralPneumonia(a: CxrAnatomy, s: number, rng: Rng): Raster {
   // Reticulation: ridges of smooth noise (where it crosses zero) form a fine network of lines.
   const n1 = valueNoise(W, H, 0.03 * W, rng);
   const n2 = valueNoise(W, H, 0.014 * W, rng);
-  const amp = 0.03 + 0.09 * s;
+  const amp = 0.015 + 0.1 * s;
   const [l0, l1] = a.lungs;
   const spread = (0.13 + 0.08 * s) * W;
   for (let y = 0; y < H; y++) {
@@ -99,7 +99,7 @@ function lungOpacity(a: CxrAnatomy, s: number, rng: Rng): Raster {
   const cy = lobe === 'upper' ? zoneY(lung, rng.uniform(0.15, 0.35)) : lobe === 'middle' ? zoneY(lung, rng.uniform(0.55, 0.7)) : zoneY(lung, rng.uniform(0.65, 0.85));
   const cxp = lobe === 'middle' ? medialX + lung.side * rng.uniform(0.02, 0.06) * W : (lateralBorderX(lung, cy) + medialX) / 2;
   const extent = (0.05 + 0.13 * s) * W;
-  const density = (0.1 + 0.24 * s) * rng.uniform(0.85, 1.15);
+  const density = (0.05 + 0.28 * s) * rng.uniform(0.85, 1.15);
   const edge = W / 300;
   const e = lung.ellipse;
   const x0 = Math.max(0, Math.floor(e.cx - e.rx));
@@ -147,11 +147,11 @@ function tuberculosis(a: CxrAnatomy, s: number, rng: Rng): Raster {
     const cx = (lateralBorderX(lung, cy) + lung.hilumX) / 2 + rng.normal(0, 0.02 * W);
     const spread = (0.03 + 0.04 * s) * W;
     // Hazy infiltrate around the cluster (acinar shadows merging).
-    addGaussian(f, cx, cy, spread * 1.3, spread * 1.1, 0.03 + 0.07 * s);
-    const nodules = 4 + Math.round(s * 18);
+    addGaussian(f, cx, cy, spread * 1.3, spread * 1.1, 0.015 + 0.08 * s);
+    const nodules = 2 + Math.round(s * 18);
     for (let k = 0; k < nodules; k++) {
       const r = (0.006 + 0.01 * rng.next()) * W;
-      addEllipse(f, cx + rng.normal(0, spread), cy + rng.normal(0, spread * 0.8), r, r * rng.uniform(0.8, 1.2), (0.04 + 0.1 * s) * rng.uniform(0.7, 1.2), { edge: 0.7 });
+      addEllipse(f, cx + rng.normal(0, spread), cy + rng.normal(0, spread * 0.8), r, r * rng.uniform(0.8, 1.2), (0.025 + 0.11 * s) * rng.uniform(0.7, 1.2), { edge: 0.7 });
     }
     for (let k = 0; k < 2 + Math.round(5 * s); k++) {
       // Fibrotic strands, slightly kinked, pulling towards the hilum.
@@ -165,7 +165,7 @@ function tuberculosis(a: CxrAnatomy, s: number, rng: Rng): Raster {
       addSegment(f, x0, y0, mx, my, 0.004 * W, 0.003 * W, a, a * 0.6);
       addSegment(f, mx, my, tx, ty, 0.003 * W, 0.002 * W, a * 0.6, 0.005);
     }
-    if (rng.chance(0.25 + 0.45 * s)) {
+    if (rng.chance(0.1 + 0.6 * s)) {
       // Cavity: a thick-walled ring with air inside.
       const r = (0.018 + 0.022 * s) * W;
       const kx = cx + rng.normal(0, spread * 0.5);

@@ -42,9 +42,9 @@ function cnv(s: number, rng: Rng): OctFinding {
       const W = layout.width;
       const H = layout.height;
       lesion = { x: layout.foveaX + rng.normal(0, 0.05 * W), halfWidth: (0.05 + 0.09 * s) * W * rng.uniform(0.8, 1.2) };
-      const height = (0.012 + 0.07 * s) * H * rng.uniform(0.7, 1.2);
+      const height = (0.004 + 0.075 * s) * H * rng.uniform(0.7, 1.2);
       const second = { dx: rng.normal(0, 0.5) * lesion.halfWidth, h: rng.uniform(0.3, 0.8) };
-      const fluidH = rng.chance(0.8) ? (0.008 + 0.05 * s) * H * rng.uniform(0.6, 1.2) : 0;
+      const fluidH = rng.chance(0.8) ? (0.003 + 0.05 * s) * H * rng.uniform(0.6, 1.2) : 0;
       const fluidW = lesion.halfWidth * rng.uniform(1.1, 1.7);
       const fluidX = lesion.x + rng.normal(0, 0.3) * lesion.halfWidth;
       const refl = rng.uniform(0.3, 0.55);
@@ -77,7 +77,7 @@ function dme(s: number, rng: Rng): OctFinding {
       const W = layout.width;
       const centre = layout.foveaX + rng.normal(0, 0.03 * W);
       const halfWidth = rng.uniform(0.2, 0.32) * W;
-      const swell = (0.25 + 1.1 * s) * rng.uniform(0.8, 1.2);
+      const swell = (0.05 + 1.2 * s) * rng.uniform(0.8, 1.2);
       for (let x = 0; x < W; x++) {
         const g = 1 + swell * dome(x, centre, halfWidth, 1.5);
         for (const l of ['inl', 'opl', 'onl'] as const) layout.thickness[l][x] = (layout.thickness[l][x] as number) * g;
@@ -93,7 +93,7 @@ function dme(s: number, rng: Rng): OctFinding {
       }
     },
     drawInto(r, layout) {
-      drawCysts(r, layout, rng, 2 + Math.round(10 * s * rng.uniform(0.6, 1.2)), 0.11 * r.width, (0.012 + 0.035 * s) * r.height);
+      drawCysts(r, layout, rng, 1 + Math.round(10 * s * rng.uniform(0.6, 1.2)), 0.11 * r.width, (0.006 + 0.035 * s) * r.height);
       if (layout.tops && rng.chance(0.5)) {
         for (let k = rng.int(2, 8); k > 0; k--) {
           const x = Math.round(Math.min(r.width - 1, Math.max(0, layout.foveaX + rng.normal(0, 0.15 * r.width))));
@@ -117,7 +117,7 @@ function drusen(s: number, rng: Rng): OctFinding {
       for (let k = 0; k < n; k++) {
         const c = layout.foveaX + rng.normal(0, 0.14 * W);
         const hw = (0.018 + 0.03 * rng.next()) * W * (0.6 + 0.7 * s);
-        const h = (0.006 + 0.03 * s) * H * rng.uniform(0.6, 1.2);
+        const h = (0.003 + 0.03 * s) * H * rng.uniform(0.6, 1.2);
         for (let x = Math.max(0, Math.floor(c - hw)); x <= Math.min(W - 1, Math.ceil(c + hw)); x++) {
           const lift = h * dome(x, c, hw, 0.7);
           if (lift > (layout.rpeLift[x] as number)) {

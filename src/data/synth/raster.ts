@@ -346,7 +346,8 @@ function downsample(r: Raster, f: number): Raster {
  * interpolates back up, a fraction of the cost of a full-resolution blur and visually the same.
  */
 export function blurredCopy(r: Raster, sigma: number): Raster {
-  const f = Math.max(1, Math.floor(sigma / 3));
+  // Keep the reduced sigma at 5 px or more so the box-radius rounding stays small.
+  const f = Math.max(1, Math.floor(sigma / 5));
   if (f === 1) {
     const copy: Raster = { width: r.width, height: r.height, data: r.data.slice() };
     blur(copy, sigma);
