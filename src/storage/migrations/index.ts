@@ -2,7 +2,9 @@
 // is never edited: add a new one.
 import type { Migration } from 'kysely';
 import { datasetsMigration } from './0001_datasets.js';
+import { trackingMigration } from './0002_tracking.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_datasets': datasetsMigration,
+  '0002_tracking': trackingMigration,
 };
