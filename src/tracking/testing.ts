@@ -6,6 +6,10 @@ import type { Clock } from '../core/clock.js';
 import type { DbDialect } from '../storage/db.js';
 import { FsObjectStore } from '../storage/fs-object-store.js';
 import { openTestDatabase, type TestDatabase } from '../storage/testing.js';
+import { PREPROCESS_POLICY } from '../data/images/preprocess.js';
+import { Graph, exportInferenceModel, type StoredTensor } from '../engine/index.js';
+import { vitClassifier, vitConfig } from '../models/vit.js';
+import { TEMPERATURE_METADATA_KEY } from './model-metadata.js';
 import { Tracker } from './tracker.js';
 
 export interface TrackingFixture {
@@ -31,4 +35,52 @@ export async function openTrackingFixture(dialect: DbDialect = 'sqlite', clock?:
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Class names of the small test models (3 classes keeps them tiny). */
+export const TEST_CLASSES = ['lung-normal', 'lung-covid', 'oct-cnv'] as const;
+
+export interface TinyModelOptions {
+  classes?: readonly string[];
+  /** Normalization the "training" used. */
+  mean?: number;
+  std?: number;
+  temperature?: number;
+  seed?: number;
+  /** Leave out metadata_props, as a model exported by another tool would. */
+  bare?: boolean;
+}
+
+/** An untrained vit-tiny exported by our engine, with the metadata the trainer writes. */
+export function tinyVitOnnx(o: TinyModelOptions = {}): { bytes: Uint8Array; size: number; classes: readonly string[] } {
+  const classes = o.classes ?? TEST_CLASSES;
+  const cfg = vitConfig('vit-tiny', { numClasses: classes.length, dropout: 0 });
+  const build = vitClassifier(cfg);
+  const g = new Graph('init', { mode: 'eval', seed: o.seed ?? 3 });
+  build(g);
+  const weights = new Map<string, StoredTensor>(g.state().map((p) => [p.name, { dtype: p.dtype, shape: [...p.shape], data: p.values() }]));
+  const exported = exportInferenceModel(build, {
+    weights,
+    ...(o.bare
+      ? {}
+      : {
+          classNames: classes,
+          preprocessing: { policy: PREPROCESS_POLICY.name, policyVersion: PREPROCESS_POLICY.version, size: cfg.imageSize, channels: 1, layout: 'NCHW', dtype: 'float32', scale: 1 / 255, mean: o.mean ?? 0.3, std: o.std ?? 0.2 },
+          model: cfg,
+          metadata: { [TEMPERATURE_METADATA_KEY]: JSON.stringify(o.temperature ?? 1.5) },
+        }),
+  });
+  return { bytes: exported.bytes, size: cfg.imageSize, classes };
+}
+
+/** A finished run holding model.onnx (a tiny ViT) and a metrics.json shaped like the trainer's. */
+export async function finishedRunWithModel(tracker: Tracker, o: TinyModelOptions & { datasetVersion?: string } = {}): Promise<string> {
+  const model = tinyVitOnnx(o);
+  const run = await tracker.startRun({ experiment: 'registry-test', params: { model: 'vit-tiny', epochs: 1 }, datasetVersion: o.datasetVersion ?? 'ds_test' });
+  await tracker.putArtifact(run.id, 'model.onnx', model.bytes);
+  const perClass = model.classes.map((c, i) => ({ class: c, precision: 0.9 - 0.1 * i, recall: 0.95 - 0.1 * i, f1: 0.9 - 0.1 * i, auc: 0.97, support: 40 - 15 * i, predicted: 40 }));
+  const report = { count: 90, accuracy: 0.86, macroF1: 0.8, macroAuc: 0.97, nll: 0.41, ece: 0.03, eceUncalibrated: 0.09, temperature: o.temperature ?? 1.5, perClass };
+  await tracker.putArtifact(run.id, 'metrics.json', JSON.stringify({ calibration: { temperature: o.temperature ?? 1.5, nllBefore: 0.5, nllAfter: 0.41, fittedOn: 'val' }, val: report, test: report, finalEval: null }));
+  await tracker.finishRun(run.id, 'finished', { test_accuracy: 0.86 });
+  return run.id;
 }

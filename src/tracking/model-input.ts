@@ -1,0 +1,45 @@
+// Image bytes → the model's input tensor, using THE preprocessing function (the one the training
+// cache used) and the normalization stored with the model version.
+import { preprocessImage } from '../data/images/preprocess.js';
+import type { Preprocessing } from './model-metadata.js';
+
+function perChannel(v: number | number[], c: number): number {
+  return Array.isArray(v) ? (v.length === 1 ? v[0]! : v[c]!) : v;
+}
+
+/** Normalizes size×size uint8 gray pixels into `out` at `offset` as [channels, size, size]. */
+export function normalizePixels(pixels: Uint8Array, p: Preprocessing, out: Float32Array, offset = 0): void {
+  const plane = p.size * p.size;
+  for (let c = 0; c < p.channels; c++) {
+    const mean = perChannel(p.mean, c);
+    const std = perChannel(p.std, c);
+    // x = (v·scale − mean) / std, folded into one multiply-add per pixel.
+    const a = p.scale / std;
+    const b = mean / std;
+    const base = offset + c * plane;
+    for (let i = 0; i < plane; i++) out[base + i] = pixels[i]! * a - b;
+  }
+}
+
+/** One image → Float32Array [channels, size, size]. InvalidImageError for undecodable input. */
+export async function imageToInput(image: Uint8Array, p: Preprocessing): Promise<Float32Array> {
+  const pixels = await preprocessImage(image, p.size);
+  const out = new Float32Array(p.channels * p.size * p.size);
+  normalizePixels(pixels, p, out);
+  return out;
+}
+
+/** Softmax of each row of logits / temperature (max-subtracted: no overflow for large logits). */
+export function softmax(logits: ArrayLike<number>, classes: number, temperature = 1): Float64Array {
+  const rows = logits.length / classes;
+  const out = new Float64Array(logits.length);
+  for (let r = 0; r < rows; r++) {
+    const o = r * classes;
+    let max = -Infinity;
+    for (let c = 0; c < classes; c++) max = Math.max(max, Number(logits[o + c]) / temperature);
+    let sum = 0;
+    for (let c = 0; c < classes; c++) sum += out[o + c] = Math.exp(Number(logits[o + c]) / temperature - max);
+    for (let c = 0; c < classes; c++) out[o + c] = out[o + c]! / sum;
+  }
+  return out;
+}
