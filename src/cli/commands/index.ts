@@ -7,6 +7,8 @@ import { registerDataValidate } from './data-validate.js';
 import { registerDataCache } from './data-cache.js';
 import { registerDataLs } from './data-ls.js';
 import { registerDataStats } from './data-stats.js';
+import { registerRuns } from './runs.js';
+import { registerModels } from './models.js';
 
 export function registerCommands(program: Command): void {
   registerStart(program);
@@ -16,4 +18,6 @@ export function registerCommands(program: Command): void {
   registerDataCache(program);
   registerDataLs(program);
   registerDataStats(program);
+  registerRuns(program);
+  registerModels(program);
 }

@@ -1,0 +1,199 @@
+// `secondread models …`: the model registry — register a run's model, import an ONNX classifier,
+// list / show versions, promote and roll back aliases, show the alias history, predict one image.
+import { readFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { ValidationError } from '../../core/errors.js';
+import { renderTable } from '../../data/validate/table.js';
+import { ALIASES, ModelRegistry, Tracker, type ModelVersion } from '../../tracking/index.js';
+import { withContext, type CliContext } from '../context.js';
+import { fmtNumber } from './runs.js';
+
+const print = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
+const printJson = (v: unknown): void => print(JSON.stringify(v, null, 2));
+const when = (iso: string): string => iso.replace('T', ' ').slice(0, 19);
+
+async function registry(ctx: CliContext): Promise<ModelRegistry> {
+  const db = await ctx.db();
+  return new ModelRegistry(db, ctx.objects(), new Tracker(db, ctx.objects()));
+}
+
+/** Who is acting: --by, else the OS user. */
+function actor(by: string | undefined): string {
+  if (by) return by;
+  try {
+    return userInfo().username || 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+function parseVersion(v: string, what = 'version'): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < 1) throw new ValidationError(`${what} must be a positive integer, got '${v}'`);
+  return n;
+}
+
+function versionSummary(mv: ModelVersion): string {
+  return `${mv.name} version ${mv.version} (${mv.source === 'run' ? `run ${mv.runId}` : 'imported'}; ${mv.metadata.classes.length} classes, input ${mv.metadata.preprocessing.channels}×${mv.metadata.preprocessing.size}×${mv.metadata.preprocessing.size}; ${mv.onnxKey})`;
+}
+
+async function readJsonFile(path: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new ValidationError(`cannot read ${what} '${path}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new ValidationError(`${what} '${path}' is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+export function registerModels(program: Command): void {
+  const models = program.command('models').description(`model registry: register, import, list, promote (${ALIASES.join(', ')}), roll back, predict`);
+
+  models
+    .command('register <run>')
+    .description("register a finished run's exported model as a new version (with a model card)")
+    .requiredOption('--name <name>', 'model name (lower-case letters, digits, - _ .)')
+    .option('--artifact <name>', 'the run artifact holding the ONNX model', 'model.onnx')
+    .option('--notes <text>', 'free-text notes stored with the version')
+    .option('--by <user>', 'who registers (default: the OS user)')
+    .option('--json', 'print as JSON')
+    .action(async (run: string, opts: { name: string; artifact: string; notes?: string; by?: string; json?: boolean }) => {
+      await withContext(async (ctx) => {
+        const mv = await (await registry(ctx)).register({ runId: run, name: opts.name, onnxArtifact: opts.artifact, by: actor(opts.by), notes: opts.notes });
+        if (opts.json) return printJson(mv);
+        print(`registered ${versionSummary(mv)}\nmodel card: ${mv.cardMarkdownKey}`);
+      });
+    });
+
+  models
+    .command('import <file>')
+    .description('import an ONNX classifier exported elsewhere (e.g. PyTorch), validated by loading, shape checks and a smoke inference')
+    .requiredOption('--name <name>', 'model name (lower-case letters, digits, - _ .)')
+    .requiredOption('--meta <meta.json>', 'class names, input shape [1|batch, C, H, W], preprocessing {size, channels, mean, std, scale}, optional temperature')
+    .option('--notes <text>', 'free-text notes stored with the version')
+    .option('--by <user>', 'who imports (default: the OS user)')
+    .option('--json', 'print as JSON')
+    .action(async (file: string, opts: { name: string; meta: string; notes?: string; by?: string; json?: boolean }) => {
+      const meta = await readJsonFile(opts.meta, 'meta file');
+      await withContext(async (ctx) => {
+        const mv = await (await registry(ctx)).importOnnx({ name: opts.name, file, meta, by: actor(opts.by), notes: opts.notes });
+        if (opts.json) return printJson(mv);
+        print(`imported ${versionSummary(mv)}\nmodel card: ${mv.cardMarkdownKey}`);
+      });
+    });
+
+  models
+    .command('ls')
+    .description('registered models with their latest version and aliases')
+    .option('--json', 'print as JSON')
+    .action(async (opts: { json?: boolean }) => {
+      await withContext(async (ctx) => {
+        const list = await (await registry(ctx)).listModels();
+        if (opts.json) return printJson(list);
+        if (list.length === 0) return print('no models yet: register one with `secondread models register <run> --name <name>`');
+        print(renderTable(['model', 'latest', ...ALIASES, 'created (UTC)'], list.map((m) => [m.name, m.latestVersion, ...ALIASES.map((a) => (m.aliases[a] !== undefined ? `v${m.aliases[a]}` : '')), when(m.createdAt)])));
+      });
+    });
+
+  models
+    .command('show <name>')
+    .description('a model: its versions, or one version with its model card')
+    .option('--version <n>', 'show this version with its model card')
+    .option('--json', 'print as JSON')
+    .action(async (name: string, opts: { version?: string; json?: boolean }) => {
+      await withContext(async (ctx) => {
+        const reg = await registry(ctx);
+        const aliases = await reg.aliases(name);
+        if (opts.version !== undefined) {
+          const mv = await reg.resolve(name, { version: parseVersion(opts.version) });
+          if (opts.json) return printJson({ ...mv, aliases: Object.entries(aliases).filter(([, v]) => v === mv.version).map(([a]) => a), card: await reg.modelCard(name, mv.version) });
+          print((await ctx.objects().getBytes(mv.cardMarkdownKey)).toString('utf8'));
+          return;
+        }
+        const versions = await reg.listVersions(name);
+        if (opts.json) return printJson({ name, aliases, versions });
+        const tagged = (v: number) => Object.entries(aliases).filter(([, x]) => x === v).map(([a]) => a).join(', ');
+        print(
+          renderTable(
+            ['version', 'aliases', 'source', 'run', 'dataset', 'classes', 'input', 'T', 'created (UTC)', 'by'],
+            versions.map((v) => [v.version, tagged(v.version), v.source, v.runId ?? '', v.datasetVersion ?? '', v.metadata.classes.length, `${v.metadata.preprocessing.channels}×${v.metadata.preprocessing.size}²`, fmtNumber(v.metadata.temperature), when(v.createdAt), v.createdBy]),
+          ),
+        );
+      });
+    });
+
+  models
+    .command('history <name>')
+    .description('every alias change: who, when, why (append-only)')
+    .option('--alias <alias>', `only this alias (${ALIASES.join(', ')})`)
+    .option('--json', 'print as JSON')
+    .action(async (name: string, opts: { alias?: string; json?: boolean }) => {
+      await withContext(async (ctx) => {
+        const events = await (await registry(ctx)).aliasHistory(name, opts.alias);
+        if (opts.json) return printJson(events);
+        if (events.length === 0) return print(`no alias changes for ${name} yet`);
+        print(renderTable(['#', 'when (UTC)', 'alias', 'action', 'from', 'to', 'by', 'reason'], events.map((e) => [e.seq, when(e.at), e.alias, e.action, e.previousVersion === null ? '—' : `v${e.previousVersion}`, `v${e.version}`, e.by, e.reason])));
+      });
+    });
+
+  models
+    .command('promote <name> <version>')
+    .description('point an alias at a version (recorded with who, when, why)')
+    .requiredOption('--to <alias>', `alias to move (${ALIASES.join(', ')})`)
+    .requiredOption('--reason <text>', 'why (kept in the alias history)')
+    .option('--by <user>', 'who promotes (default: the OS user)')
+    .action(async (name: string, version: string, opts: { to: string; reason: string; by?: string }) => {
+      const v = parseVersion(version);
+      await withContext(async (ctx) => {
+        await (await registry(ctx)).setAlias(name, opts.to, v, { by: actor(opts.by), reason: opts.reason });
+        print(`${name}@${opts.to} → version ${v}`);
+      });
+    });
+
+  models
+    .command('rollback <name>')
+    .description('move an alias back to the version it pointed at before its latest promotion')
+    .requiredOption('--alias <alias>', `alias to roll back (${ALIASES.join(', ')})`)
+    .option('--reason <text>', 'why (kept in the alias history)', 'rollback')
+    .option('--by <user>', 'who rolls back (default: the OS user)')
+    .action(async (name: string, opts: { alias: string; reason: string; by?: string }) => {
+      await withContext(async (ctx) => {
+        const r = await (await registry(ctx)).rollback(name, opts.alias, { by: actor(opts.by), reason: opts.reason });
+        print(`${name}@${opts.alias} rolled back: version ${r.from} → version ${r.to}`);
+      });
+    });
+
+  models
+    .command('predict <name> <image>')
+    .description('classify one image (PNG/JPEG) with a registered model')
+    .option('--version <n>', 'this version (default: latest)')
+    .option('--alias <alias>', 'the version this alias points at')
+    .option('--json', 'print as JSON')
+    .action(async (name: string, image: string, opts: { version?: string; alias?: string; json?: boolean }) => {
+      let bytes: Buffer;
+      try {
+        bytes = await readFile(image);
+      } catch (err) {
+        throw new ValidationError(`cannot read image '${image}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+      await withContext(async (ctx) => {
+        const ref = { version: opts.version !== undefined ? parseVersion(opts.version) : undefined, alias: opts.alias };
+        const model = await (await registry(ctx)).loadForInference(name, ref, { cacheDir: join(ctx.config.home, 'model-cache') });
+        try {
+          const p = await model.predict(bytes);
+          if (opts.json) return printJson({ model: model.name, version: model.version, ...p });
+          print(`${model.name} v${model.version}: ${p.top.class} (${(100 * p.top.probability).toFixed(1)}%)`);
+          print(renderTable(['class', 'probability'], p.classes.map((c) => [c.class, c.probability.toFixed(4)])));
+        } finally {
+          await model.close();
+        }
+      });
+    });
+}
