@@ -8,6 +8,9 @@ export function buildProgram(): Command {
   const program = new Command('secondread')
     .description('secondread: an AI second reader for double-read chest X-ray and retinal OCT')
     .version('0.1.0')
+    // Root options (--version) only before the subcommand, so a subcommand may have its own
+    // --version (`models show <name> --version 3`).
+    .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerCommands(program);
