@@ -3,14 +3,14 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../core/config.js';
 import { grayPng } from '../../data/images/testing.js';
 import { migrateToLatest, openDatabase } from '../../storage/db.js';
 import { openObjectStore } from '../../storage/open-object-store.js';
 import { Tracker } from '../../tracking/index.js';
 import { finishedRunWithModel, TEST_CLASSES, tinyVitOnnx } from '../../tracking/testing.js';
-import { main } from '../main.js';
+import { runCli } from '../testing.js';
 
 let dir: string;
 const saved = { home: process.env.SECONDREAD_HOME, log: process.env.LOG_LEVEL };
@@ -35,17 +35,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    const code = await main(['node', 'secondread', ...args]);
-    return { code, out: out.mock.calls.map((c) => String(c[0])).join(''), err: err.mock.calls.map((c) => String(c[0])).join('') };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+const run = runCli;
 
 describe('secondread runs …', () => {
   it('ls, show and compare print readable tables and JSON', async () => {

@@ -8,11 +8,8 @@ import { ValidationError } from '../../core/errors.js';
 import { renderTable } from '../../data/validate/table.js';
 import { ALIASES, ModelRegistry, Tracker, type ModelVersion } from '../../tracking/index.js';
 import { withContext, type CliContext } from '../context.js';
-import { fmtNumber } from './runs.js';
+import { fmtNumber, print, printJson, when } from './runs.js';
 
-const print = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
-const printJson = (v: unknown): void => print(JSON.stringify(v, null, 2));
-const when = (iso: string): string => iso.replace('T', ' ').slice(0, 19);
 
 async function registry(ctx: CliContext): Promise<ModelRegistry> {
   const db = await ctx.db();

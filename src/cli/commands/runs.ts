@@ -6,9 +6,10 @@ import { compareRuns, flattenParams, formatDuration, runDetails } from '../../tr
 import { ValidationError } from '../../core/errors.js';
 import { withContext, type CliContext } from '../context.js';
 
-const print = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
-const printJson = (v: unknown): void => print(JSON.stringify(v, null, 2));
-const when = (iso: string | null): string => (iso ? iso.replace('T', ' ').slice(0, 19) : '');
+export const print = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
+export const printJson = (v: unknown): void => print(JSON.stringify(v, null, 2));
+/** An ISO timestamp as 'YYYY-MM-DD hh:mm:ss' (UTC). */
+export const when = (iso: string | null): string => (iso ? iso.replace('T', ' ').slice(0, 19) : '');
 /** Figures with 4 significant digits; integers as they are. */
 export const fmtNumber = (v: number | null | undefined): string => (v === null || v === undefined ? '—' : Number.isInteger(v) ? String(v) : Number.isFinite(v) ? String(Number(v.toPrecision(4))) : String(v));
 
