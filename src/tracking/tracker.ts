@@ -199,7 +199,11 @@ export class Tracker {
   /** The value at the highest step of every metric key (with its split, when it has one). */
   async latestMetrics(runId: string): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
-    for (const p of await this.metrics(runId)) out[p.split ? `${p.key}[${p.split}]` : p.key] = p.value; // ordered by step: last wins
+    for (const p of await this.metrics(runId)) {
+      // The split is named only when the key does not already say it ('val/loss' of split 'val').
+      const name = p.split && !p.key.startsWith(`${p.split}/`) ? `${p.key}[${p.split}]` : p.key;
+      out[name] = p.value; // ordered by step: the last wins
+    }
     return out;
   }
 
