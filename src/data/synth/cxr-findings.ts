@@ -134,7 +134,7 @@ function lungOpacity(a: CxrAnatomy, s: number, rng: Rng): Raster {
     const start = rng.uniform(0.5, 1) * extent;
     grow(cxp - Math.cos(away) * start + rng.normal(0, 0.01 * W), cy - Math.sin(away) * start + rng.normal(0, 0.01 * W), away + rng.normal(0, 0.35), extent * 0.6, 0.003 * W, 2);
   }
-  for (let i = 0; i < f.data.length; i++) f.data[i] = (f.data[i] as number) * (1 - 0.45 * Math.min(1, bronchi.data[i] as number));
+  for (let i = 0; i < f.data.length; i++) f.data[i] = (f.data[i] as number) * (1 - 0.3 * Math.min(1, bronchi.data[i] as number));
   return f;
 }
 

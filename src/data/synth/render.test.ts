@@ -48,7 +48,7 @@ describe('renderCxr', () => {
   });
 
   it('refuses OCT classes and unknown scanner styles with typed errors', () => {
-    expect(() => cxr('oct-dme', 1)).toThrow(/cannot draw/);
+    expect(() => cxr('oct-dme', 1)).toThrow(/CXR renderer cannot draw/);
     expect(() => renderCxr('lung-normal', new Rng(1), { width: S, height: S, scanner: 'xray-9000' })).toThrow(/unknown CXR scanner/);
   });
 
