@@ -14,6 +14,9 @@ export function registerStart(program: Command): void {
         '  npx secondread data synth --out /tmp/raw --per-class 300   synthetic phantom archives in the real datasets\' layouts',
         '  npx secondread data build --config examples/datasets.yaml   ETL into an immutable, validated dataset version',
         '  npx secondread data ls | validate <version> | stats <version> | cache <version>',
+        '  npx secondread train --dataset <version> --model vit-small      train a ViT (tracked run, exported ONNX)',
+        '  npx secondread runs ls | show <run> | compare <run> <run>        experiment tracking',
+        '  npx secondread models register | import | promote | rollback    model registry with alias history',
         '',
         'Run `npx secondread --help` for every command.',
       ];
