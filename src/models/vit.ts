@@ -170,6 +170,8 @@ export interface ClassifierOptions {
   /** Name of the image input (default 'images'); labels are 'labels' (int64 [batch]). */
   input?: string;
   labelSmoothing?: number;
+  /** Per-class loss weights [numClasses] (class balancing); unweighted when absent. */
+  classWeights?: readonly number[];
 }
 
 /**
@@ -179,11 +181,16 @@ export interface ClassifierOptions {
 export function vitClassifier(cfg: ViTConfig, opts: ClassifierOptions = {}): ModelBuilder {
   validate(cfg);
   const inputName = opts.input ?? 'images';
+  const cw = opts.classWeights;
+  if (cw && (cw.length !== cfg.numClasses || cw.some((w) => !(w >= 0) || !Number.isFinite(w)))) {
+    throw new EngineError('invalid_argument', `classWeights must be ${cfg.numClasses} finite numbers >= 0`);
+  }
   return (g: Graph) => {
     const images = g.input(inputName, 'float32', ['batch', cfg.inChannels, cfg.imageSize, cfg.imageSize]);
     const logits = vit(g, images, cfg);
     if (g.mode === 'eval') return { logits };
     const labels = g.input('labels', 'int64', ['batch']);
-    return { logits, loss: ops.softmaxCrossEntropy(g, logits, labels, { labelSmoothing: opts.labelSmoothing }) };
+    const weights = cw ? g.constant([...cw], [cfg.numClasses], 'float32') : undefined;
+    return { logits, loss: ops.softmaxCrossEntropy(g, logits, labels, { labelSmoothing: opts.labelSmoothing, weights }) };
   };
 }

@@ -10,5 +10,6 @@ export interface LoaderTask {
 
 serveWorkerTasks<LoaderTask, PreparedBatch>((task) => {
   const batch = prepareBatch(task.set, task.req);
-  return { result: batch, transfer: [batch.images.buffer, batch.labels.buffer] };
+  // Freshly allocated (never shared) buffers: transferring them moves ownership without a copy.
+  return { result: batch, transfer: [batch.images.buffer as ArrayBuffer, batch.labels.buffer as ArrayBuffer] };
 });

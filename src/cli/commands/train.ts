@@ -1,0 +1,142 @@
+// `secondread train`: trains a ViT on a dataset version (docs/training.md), tracked as a run with checkpoints,
+// metrics and the exported model as artifacts. `--resume <run>` continues a run from its last checkpoint;
+// `--from-model <name[:version|@alias]>` retrains a registered model on more data as a child run.
+import { join } from 'node:path';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { ValidationError } from '../../core/errors.js';
+import { SECONDREAD_CLASSES } from '../../data/classes.js';
+import { VIT_CONFIGS } from '../../models/vit.js';
+import { ModelRegistry, Tracker } from '../../tracking/index.js';
+import { BALANCE_MODES } from '../../training/data/sampler.js';
+import { type FinalMetrics, type TrainOptionsInput, type TrainResult, resumeTraining, startTraining, trainOptionsSchema } from '../../training/index.js';
+import { withContext } from '../context.js';
+import { createProgressRenderer } from '../progress.js';
+
+const DEFAULTS = trainOptionsSchema.parse({});
+
+function number(flag: string, check: (n: number) => boolean = Number.isFinite) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || !check(n)) throw new InvalidArgumentError(`${flag} must be a number${check === Number.isFinite ? '' : ' in range'}`);
+    return n;
+  };
+}
+const int = (flag: string) => number(flag, (n) => Number.isInteger(n) && n >= 0);
+
+/** CLI flag → option key; only flags the user gave are passed on, so the defaults live in one place (options.ts). */
+const FLAG_KEYS = [
+  'dataset', 'model', 'size', 'epochs', 'batchSize', 'lr', 'minLrRatio', 'weightDecay', 'warmupEpochs', 'clipGradNorm', 'labelSmoothing',
+  'dropout', 'seed', 'patience', 'balance', 'augment', 'hflip', 'cropMinScale', 'rotateDegrees', 'brightness', 'contrast',
+  'checkpointEvery', 'logEvery', 'evalBatchSize', 'workers', 'threads', 'experiment', 'name', 'fromModel', 'addFinalEvalFraction',
+] as const;
+
+type CliOptions = Partial<Record<(typeof FLAG_KEYS)[number], unknown>> & { resume?: string; json?: boolean };
+
+const duration = (s: number) => (s < 120 ? `${s.toFixed(1)} s` : `${(s / 60).toFixed(1)} min`);
+const pct = (v: number | null | undefined) => (v === null || v === undefined ? '—' : `${(100 * v).toFixed(1)}%`);
+
+/** The confusion matrix as an aligned text table (rows = truth, columns = prediction, numbered as the rows). */
+export function formatConfusion(cm: readonly (readonly number[])[], classes: readonly string[]): string {
+  const w = Math.max(4, ...cm.flat().map((v) => String(v).length + 1));
+  const nameW = Math.max(...classes.map((c) => c.length)) + 4;
+  const head = `${'truth \\ predicted'.padEnd(nameW)}${classes.map((_, j) => String(j + 1).padStart(w)).join('')}`;
+  const rows = cm.map((row, i) => `${`${i + 1} ${classes[i]}`.padEnd(nameW)}${row.map((v) => String(v).padStart(w)).join('')}`);
+  return [head, ...rows].join('\n');
+}
+
+export function formatTrainResult(r: TrainResult): string {
+  if (r.status === 'killed' || !r.metrics) return `run ${r.run.id} interrupted: checkpointed; continue with: secondread train --resume ${r.run.id}\n`;
+  const m: FinalMetrics = r.metrics;
+  const lines = [
+    `run ${r.run.id} finished (experiment ${r.run.params.experiment as string}, dataset ${m.datasetVersion}, ${m.model.name} ${m.model.imageSize}×${m.model.imageSize})`,
+    `  trained ${m.epochsTrained} epoch${m.epochsTrained === 1 ? '' : 's'}${m.stoppedEarly ? ' (stopped early)' : ''}, best epoch ${m.bestEpoch ?? '—'}, ${m.training.steps} steps in ${duration(m.training.seconds)} (${m.training.imagesPerSecond.toFixed(0)} img/s)`,
+    `  temperature ${m.calibration.temperature.toFixed(3)} (val NLL ${m.calibration.nllBefore.toFixed(4)} → ${m.calibration.nllAfter.toFixed(4)})`,
+  ];
+  for (const [name, rep] of [['val', m.val], ['test', m.test], ['final_eval', m.finalEval]] as const) {
+    if (rep) lines.push(`  ${name.padEnd(10)} n=${String(rep.count).padStart(5)}  accuracy ${pct(rep.accuracy)}  macro-F1 ${pct(rep.macroF1)}  macro-AUC ${rep.macroAuc?.toFixed(3) ?? '—'}  ECE ${rep.ece.toFixed(3)} (uncalibrated ${rep.eceUncalibrated.toFixed(3)})`);
+  }
+  const shown = m.test ?? m.val;
+  lines.push('', `${m.test ? 'test' : 'val'} confusion matrix:`, formatConfusion(shown.confusion, SECONDREAD_CLASSES), '');
+  lines.push(`artifacts: model.onnx, metrics.json, confusion-matrix.png, curves.png, checkpoints (secondread runs show ${r.run.id})`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function registerTrain(program: Command): void {
+  program
+    .command('train')
+    .description('train a ViT classifier on a dataset version (tracked run: checkpoints, metrics, exported ONNX)')
+    .option('--dataset <version>', 'dataset version id or unique prefix (default with --from-model: the base model\'s)')
+    .addOption(new Option('--model <name>', `architecture (default ${'vit-small'}; with --from-model: the base model's)`).choices(Object.keys(VIT_CONFIGS)))
+    .option('--size <px>', 'input side in pixels (default: the model\'s)', int('--size'))
+    .option('--epochs <n>', `epochs (default ${DEFAULTS.epochs})`, int('--epochs'))
+    .option('--batch-size <n>', `batch size (default ${DEFAULTS.batchSize})`, int('--batch-size'))
+    .option('--lr <rate>', `peak learning rate (default ${DEFAULTS.lr})`, number('--lr'))
+    .option('--min-lr-ratio <r>', `cosine floor as a fraction of --lr (default ${DEFAULTS.minLrRatio})`, number('--min-lr-ratio'))
+    .option('--weight-decay <wd>', `AdamW weight decay (default ${DEFAULTS.weightDecay})`, number('--weight-decay'))
+    .option('--warmup-epochs <n>', `linear warm-up, in epochs (default ${DEFAULTS.warmupEpochs})`, number('--warmup-epochs'))
+    .option('--clip-grad-norm <c>', `global gradient-norm clip (default ${DEFAULTS.clipGradNorm})`, number('--clip-grad-norm'))
+    .option('--label-smoothing <e>', `label smoothing (default ${DEFAULTS.labelSmoothing})`, number('--label-smoothing'))
+    .option('--dropout <p>', 'dropout in the transformer blocks (default: the model config\'s, 0.1)', number('--dropout'))
+    .option('--seed <n>', `seed of initialization, shuffling, augmentation and dropout (default ${DEFAULTS.seed})`, int('--seed'))
+    .option('--patience <n>', `early stopping: epochs without val-loss improvement (0 = off; default ${DEFAULTS.patience})`, int('--patience'))
+    .addOption(new Option('--balance <mode>', `class balancing (default ${DEFAULTS.balance})`).choices(BALANCE_MODES))
+    .option('--hflip', 'augment with horizontal flips (off by default: laterality matters in CXR and OCT)')
+    .option('--no-hflip', 'no horizontal flips')
+    .option('--no-augment', 'no augmentation at all')
+    .option('--crop-min-scale <s>', `random resized crop: smallest crop area share (default ${DEFAULTS.cropMinScale})`, number('--crop-min-scale'))
+    .option('--rotate-degrees <d>', `random rotation ±degrees (default ${DEFAULTS.rotateDegrees})`, number('--rotate-degrees'))
+    .option('--brightness <b>', `brightness jitter ±b (default ${DEFAULTS.brightness})`, number('--brightness'))
+    .option('--contrast <c>', `contrast jitter ±c (default ${DEFAULTS.contrast})`, number('--contrast'))
+    .option('--checkpoint-every <steps>', 'also checkpoint every N steps (default: at epoch ends only)', int('--checkpoint-every'))
+    .option('--log-every <steps>', `log train metrics every N steps (default ${DEFAULTS.logEvery})`, int('--log-every'))
+    .option('--eval-batch-size <n>', `evaluation batch size (default ${DEFAULTS.evalBatchSize})`, int('--eval-batch-size'))
+    .option('--workers <n>', `batch-preparation threads (0 = main thread; default ${DEFAULTS.workers})`, int('--workers'))
+    .option('--threads <n>', `ONNX Runtime intra-op threads (default ${DEFAULTS.threads})`, int('--threads'))
+    .option('--experiment <name>', `experiment (default ${DEFAULTS.experiment})`)
+    .option('--name <name>', 'run name')
+    .option('--from-model <ref>', 'retrain a registered model: name, name:version or name@alias (child run)')
+    .option('--add-final-eval-fraction <f>', 'with --from-model: move this share of the base version\'s final_eval images into training', number('--add-final-eval-fraction'))
+    .option('--resume <run>', 'continue an interrupted run from its last checkpoint (other options come from the run)')
+    .option('--json', 'print the final metrics as JSON')
+    .action(async (opts: CliOptions) => {
+      const given: Record<string, unknown> = {};
+      for (const k of FLAG_KEYS) if (opts[k] !== undefined) given[k] = opts[k];
+      // --no-augment/--no-hflip defaults (true / undefined) are commander's, not the user's choice.
+      if (opts.augment === true) delete given.augment;
+      if (opts.resume && Object.keys(given).length > 0) throw new ValidationError(`--resume continues a run with its own options; do not pass ${Object.keys(given).map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}`);
+      await withContext(async (ctx) => {
+        const db = await ctx.db();
+        const objects = ctx.objects();
+        const tracker = new Tracker(db, objects);
+        const progress = createProgressRenderer();
+        const abort = new AbortController();
+        const onSignal = (sig: NodeJS.Signals) => {
+          if (abort.signal.aborted) process.exit(130); // second signal: give up without checkpointing
+          process.stderr.write(`\n${sig}: stopping after the current step and checkpointing (again to quit at once)\n`);
+          abort.abort();
+        };
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
+        const deps = {
+          db,
+          objects,
+          tracker,
+          registry: new ModelRegistry(db, objects, tracker),
+          cacheDir: join(ctx.config.home, 'cache'),
+          onProgress: progress.onProgress,
+          signal: abort.signal,
+          onRunStarted: (run: { id: string }) => process.stderr.write(`run ${run.id}\n`),
+        };
+        let result: TrainResult;
+        try {
+          result = opts.resume ? await resumeTraining(deps, opts.resume) : await startTraining(deps, given as TrainOptionsInput);
+        } finally {
+          progress.stop();
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+        }
+        process.stdout.write(opts.json ? `${JSON.stringify({ run: result.run.id, status: result.status, metrics: result.metrics ?? null }, null, 2)}\n` : formatTrainResult(result));
+        if (result.status === 'killed') process.exitCode = 130;
+      });
+    });
+}

@@ -1,0 +1,218 @@
+// The training loop, reading like the algorithm:
+//
+//   for each epoch (from where the last checkpoint left off):
+//     order ← shuffle (or balanced draw) of the training set, seeded by (seed, epoch)
+//     for each batch (prepared on a worker thread while the previous step runs):
+//       one ONNX Runtime step: forward, backward, clip, AdamW with warm-up + cosine LR
+//       every logEvery steps: log train loss/accuracy, lr, images/s, CPU/RSS
+//       every checkpointEvery steps: checkpoint
+//     evaluate on val; log; keep the best weights (lowest val loss); checkpoint
+//     stop early after `patience` epochs without improvement
+//
+// Everything the loop carries between steps (position, running sums, early-stopping state) is in TrainerProgress
+// and goes into every checkpoint, so a run killed anywhere continues exactly where its last checkpoint was; metric
+// points are keyed by step and upserted, so replayed steps never add rows.
+import type { ProgressFn } from '../core/progress.js';
+import { SECONDREAD_CLASSES } from '../data/classes.js';
+import { EvalSession, type StoredTensor, TrainSession, encodeCheckpoint } from '../engine/index.js';
+import type { MetricPoint, Tracker } from '../tracking/index.js';
+import type { AugmentConfig, Normalization } from './data/augment.js';
+import type { ImageSet, PreparedBatch } from './data/batch.js';
+import { createBatchLoader } from './data/loader.js';
+import { type BalanceMode, epochOrder } from './data/sampler.js';
+import { predictSet } from './evaluate.js';
+import { accuracy, classFigures, confusionMatrix, macroF1 } from './metrics/index.js';
+import { argmaxRow } from './metrics/confusion.js';
+import { ARTIFACTS } from './retrain.js';
+import { type Accumulator, type CheckpointConfig, CHECKPOINT_KIND, type TrainerProgress, emptyAccumulator } from './state.js';
+import type { ViTConfig } from '../models/vit.js';
+
+export interface LoopSettings {
+  epochs: number;
+  batchSize: number;
+  seed: number;
+  patience: number;
+  balance: BalanceMode;
+  augment: AugmentConfig | null;
+  checkpointEvery: number;
+  logEvery: number;
+  evalBatchSize: number;
+  workers: number;
+}
+
+export interface LoopContext {
+  runId: string;
+  tracker: Tracker;
+  session: TrainSession;
+  evalSession: EvalSession;
+  model: ViTConfig;
+  norm: Normalization;
+  train: ImageSet;
+  val: ImageSet;
+  settings: LoopSettings;
+  progress: TrainerProgress;
+  onProgress?: ProgressFn;
+  signal?: AbortSignal;
+}
+
+const NUM_CLASSES = SECONDREAD_CLASSES.length;
+
+export function stepsPerEpoch(trainCount: number, batchSize: number): number {
+  // The last incomplete batch is dropped (a batch of 1-2 images makes BatchNorm statistics meaningless), unless
+  // the set is smaller than one batch.
+  return Math.max(1, Math.floor(trainCount / batchSize));
+}
+
+function checkpointConfig(ctx: LoopContext): CheckpointConfig {
+  return { kind: CHECKPOINT_KIND, model: ctx.model, norm: ctx.norm, progress: structuredClone(ctx.progress) };
+}
+
+export async function saveLastCheckpoint(ctx: LoopContext): Promise<void> {
+  await ctx.tracker.putArtifact(ctx.runId, ARTIFACTS.last, encodeCheckpoint(ctx.session.checkpoint(checkpointConfig(ctx))));
+}
+
+async function saveBestWeights(ctx: LoopContext): Promise<void> {
+  const tensors = new Map<string, StoredTensor>();
+  for (const [name, t] of ctx.session.stateTensors(['param', 'buffer'])) tensors.set(name, { ...t, data: t.data.slice() });
+  await ctx.tracker.putArtifact(ctx.runId, ARTIFACTS.best, encodeCheckpoint({ tensors, step: ctx.session.steps, config: checkpointConfig(ctx) }));
+}
+
+function add(acc: Accumulator, loss: number, images: number, correct: number): void {
+  acc.steps += 1;
+  acc.images += images;
+  acc.lossSum += loss * images;
+  acc.correct += correct;
+}
+
+function countCorrect(logits: ArrayLike<number>, labels: BigInt64Array): number {
+  let correct = 0;
+  for (let i = 0; i < labels.length; i++) if (BigInt(argmaxRow(logits, i * NUM_CLASSES, NUM_CLASSES)) === labels[i]) correct++;
+  return correct;
+}
+
+export type LoopOutcome = 'completed' | 'stopped_early' | 'interrupted';
+
+/** Trains until the last epoch, early stopping, or `signal` (then it checkpoints and returns 'interrupted'). */
+export async function runLoop(ctx: LoopContext): Promise<LoopOutcome> {
+  const { session, settings: s, progress: p, train } = ctx;
+  const batch = Math.min(s.batchSize, train.count);
+  const perEpoch = stepsPerEpoch(train.count, batch);
+  const loader = createBatchLoader(train, { workers: s.workers });
+  let windowStart = performance.now();
+  let lastLr = 0;
+  try {
+    while (p.epoch < s.epochs && !p.stoppedEarly) {
+      const epoch = p.epoch;
+      const order = epochOrder(train.labels.subarray(0, train.count), NUM_CLASSES, s.balance, s.seed, epoch);
+      const request = (b: number): Promise<PreparedBatch> =>
+        loader.request({ rows: order.subarray(b * batch, (b + 1) * batch), augment: s.augment, norm: ctx.norm, seed: s.seed, epoch, position: b * batch });
+      let next = p.batch < perEpoch ? request(p.batch) : undefined;
+      const epochClock = { start: performance.now(), images: 0 }; // throughput shown on the bar, this process only
+      while (p.batch < perEpoch) {
+        const t0 = performance.now();
+        const prepared = await (next as Promise<PreparedBatch>);
+        next = p.batch + 1 < perEpoch ? request(p.batch + 1) : undefined; // overlaps the step below
+        const r = await session.step({
+          images: { data: prepared.images, shape: [prepared.labels.length, 1, train.size, train.size] },
+          labels: { data: prepared.labels, shape: [prepared.labels.length] },
+        });
+        p.trainSeconds += (performance.now() - t0) / 1000;
+        p.imagesSeen += prepared.labels.length;
+        lastLr = r.lr;
+        const correct = countCorrect(r.logits, prepared.labels);
+        add(p.window, r.loss, prepared.labels.length, correct);
+        add(p.epochTotals, r.loss, prepared.labels.length, correct);
+        epochClock.images += prepared.labels.length;
+        p.batch += 1;
+        const step = session.steps;
+        if (step % s.logEvery === 0) {
+          const seconds = (performance.now() - windowStart) / 1000;
+          await logWindow(ctx, step, epoch, r.lr, seconds);
+          windowStart = performance.now();
+        }
+        ctx.onProgress?.({
+          phase: `epoch ${epoch + 1}/${s.epochs}`,
+          done: p.batch,
+          total: perEpoch,
+          info: { loss: p.epochTotals.lossSum / p.epochTotals.images, acc: p.epochTotals.correct / p.epochTotals.images, 'img/s': Math.round((1000 * epochClock.images) / Math.max(1, performance.now() - epochClock.start)) },
+        });
+        if (ctx.signal?.aborted) {
+          await next?.catch(() => undefined);
+          await saveLastCheckpoint(ctx);
+          return 'interrupted';
+        }
+        if (s.checkpointEvery > 0 && step % s.checkpointEvery === 0 && p.batch < perEpoch) await saveLastCheckpoint(ctx);
+      }
+      await endEpoch(ctx, epoch, lastLr);
+      await saveLastCheckpoint(ctx);
+    }
+    return p.stoppedEarly ? 'stopped_early' : 'completed';
+  } finally {
+    await loader.close();
+  }
+}
+
+async function logWindow(ctx: LoopContext, step: number, epoch: number, lr: number, seconds: number): Promise<void> {
+  const w = ctx.progress.window;
+  if (w.images === 0) return;
+  const points: MetricPoint[] = [
+    { key: 'train/loss', value: w.lossSum / w.images, step, epoch, split: 'train' },
+    { key: 'train/accuracy', value: w.correct / w.images, step, epoch, split: 'train' },
+    { key: 'lr', value: lr, step, epoch },
+    { key: 'images_per_second', value: w.images / Math.max(seconds, 1e-9), step, epoch },
+  ];
+  await ctx.tracker.logMetrics(ctx.runId, points);
+  await ctx.tracker.logSystemMetrics(ctx.runId, step);
+  ctx.progress.window = emptyAccumulator();
+}
+
+async function endEpoch(ctx: LoopContext, epoch: number, lr: number): Promise<void> {
+  const { progress: p, settings: s } = ctx;
+  const step = ctx.session.steps;
+  ctx.onProgress?.({ phase: `validate ${epoch + 1}/${s.epochs}`, done: 0, total: ctx.val.count });
+  const val = await predictSet(ctx.evalSession, ctx.val, ctx.norm, NUM_CLASSES, s.evalBatchSize);
+  const predicted = Array.from({ length: ctx.val.count }, (_, i) => argmaxRow(val.logits, i * NUM_CLASSES, NUM_CLASSES));
+  const cm = confusionMatrix(val.labels, predicted, NUM_CLASSES);
+  const valAccuracy = accuracy(cm);
+  const valMacroF1 = macroF1(classFigures(cm));
+  const t = p.epochTotals;
+  const record = {
+    epoch: epoch + 1,
+    step,
+    trainLoss: t.images ? t.lossSum / t.images : Number.NaN,
+    trainAccuracy: t.images ? t.correct / t.images : Number.NaN,
+    valLoss: val.loss,
+    valAccuracy,
+    valMacroF1,
+    lr,
+  };
+  const points: MetricPoint[] = [
+    { key: 'train/epoch_loss', value: record.trainLoss, step, epoch: epoch + 1, split: 'train' },
+    { key: 'train/epoch_accuracy', value: record.trainAccuracy, step, epoch: epoch + 1, split: 'train' },
+    { key: 'val/loss', value: val.loss, step, epoch: epoch + 1, split: 'val' },
+    { key: 'val/accuracy', value: valAccuracy, step, epoch: epoch + 1, split: 'val' },
+  ];
+  if (valMacroF1 !== null) points.push({ key: 'val/macro_f1', value: valMacroF1, step, epoch: epoch + 1, split: 'val' });
+  await ctx.tracker.logMetrics(ctx.runId, points);
+  ctx.onProgress?.({ phase: `validate ${epoch + 1}/${s.epochs}`, done: ctx.val.count, total: ctx.val.count, info: { 'val loss': val.loss, 'val acc': valAccuracy } });
+
+  const improved = p.bestValLoss === null || val.loss < p.bestValLoss;
+  p.history = [...p.history.filter((h) => h.epoch !== record.epoch), record];
+  p.epoch = epoch + 1;
+  p.batch = 0;
+  p.epochTotals = emptyAccumulator();
+  if (improved) {
+    p.bestValLoss = val.loss;
+    p.bestEpoch = epoch + 1;
+    p.epochsWithoutImprovement = 0;
+    await saveBestWeights(ctx);
+  } else {
+    p.epochsWithoutImprovement += 1;
+    if (s.patience > 0 && p.epochsWithoutImprovement >= s.patience) p.stoppedEarly = true;
+  }
+}
+
+/** Creates the eval session that reads a live training session's weights (no copy). */
+export function liveEval(build: Parameters<typeof EvalSession.create>[0], session: TrainSession, execution: Parameters<typeof EvalSession.create>[1]['execution']): Promise<EvalSession> {
+  return EvalSession.create(build, { state: () => session.stateTensors(['param', 'buffer']), execution });
+}

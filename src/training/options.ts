@@ -1,0 +1,70 @@
+// The options of a training run, validated once (CLI, API or a resumed run's stored params all pass through
+// here) and stored verbatim as the run's params, so `--resume` rebuilds exactly the same run.
+import { z } from 'zod';
+import { ValidationError } from '../core/errors.js';
+import { VIT_CONFIGS } from '../models/vit.js';
+import { DEFAULT_AUGMENT } from './data/augment.js';
+import { BALANCE_MODES } from './data/sampler.js';
+
+const positiveInt = z.number().int().positive();
+const rate = z.number().finite().nonnegative();
+
+export const trainOptionsSchema = z
+  .object({
+    /** Dataset version id or unique prefix; with --from-model it defaults to the base model's version. */
+    dataset: z.string().min(1).optional(),
+    model: z.enum(Object.keys(VIT_CONFIGS) as [string, ...string[]]).optional(),
+    /** Input side in pixels; default: the model config's. */
+    size: positiveInt.optional(),
+    epochs: positiveInt.default(30),
+    batchSize: positiveInt.default(32),
+    lr: z.number().finite().positive().default(1e-3),
+    /** Floor of the cosine decay, as a fraction of lr. */
+    minLrRatio: z.number().min(0).max(1).default(0.01),
+    weightDecay: rate.default(0.05),
+    warmupEpochs: z.number().finite().nonnegative().default(1),
+    clipGradNorm: z.number().finite().positive().default(1),
+    labelSmoothing: z.number().min(0).max(0.5).default(0),
+    dropout: z.number().min(0).lt(1).optional(),
+    seed: z.number().int().nonnegative().default(1),
+    /** Epochs without a validation-loss improvement before stopping; 0 disables early stopping. */
+    patience: z.number().int().nonnegative().default(5),
+    balance: z.enum(BALANCE_MODES).default('weights'),
+    augment: z.boolean().default(true),
+    hflip: z.boolean().default(DEFAULT_AUGMENT.hflip),
+    cropMinScale: z.number().gt(0).max(1).default(DEFAULT_AUGMENT.cropMinScale),
+    rotateDegrees: z.number().min(0).max(180).default(DEFAULT_AUGMENT.rotateDegrees),
+    brightness: z.number().min(0).lt(1).default(DEFAULT_AUGMENT.brightness),
+    contrast: z.number().min(0).lt(1).default(DEFAULT_AUGMENT.contrast),
+    /** Also checkpoint every N optimizer steps (0: at epoch ends only). */
+    checkpointEvery: z.number().int().nonnegative().default(0),
+    /** Log train metrics every N steps. */
+    logEvery: positiveInt.default(10),
+    evalBatchSize: positiveInt.default(128),
+    /** Batch-preparation worker threads (0: on the main thread). */
+    workers: z.number().int().min(0).max(8).default(1),
+    /** ONNX Runtime intra-op threads. */
+    threads: positiveInt.default(2),
+    experiment: z.string().min(1).default('default'),
+    name: z.string().min(1).optional(),
+    /** Registered model to start from: name, name:version or name@alias. */
+    fromModel: z.string().min(1).optional(),
+    /** Share of the base dataset version's final_eval images moved into training (needs fromModel). */
+    addFinalEvalFraction: z.number().min(0).max(1).default(0),
+  })
+  .strict();
+
+export type TrainOptions = z.infer<typeof trainOptionsSchema>;
+export type TrainOptionsInput = z.input<typeof trainOptionsSchema>;
+
+export function parseTrainOptions(input: unknown): TrainOptions {
+  const r = trainOptionsSchema.safeParse(input);
+  if (!r.success) {
+    const issues = r.error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`);
+    throw new ValidationError(`invalid training options: ${issues.join('; ')}`, { issues });
+  }
+  const o = r.data;
+  if (!o.dataset && !o.fromModel) throw new ValidationError('a dataset version is required (--dataset), unless retraining a registered model (--from-model)');
+  if (o.addFinalEvalFraction > 0 && !o.fromModel) throw new ValidationError('--add-final-eval-fraction moves the base model\'s final_eval images into training: it needs --from-model');
+  return o;
+}

@@ -1,0 +1,77 @@
+// A run's plan: validated options plus everything resolved from them (dataset version ids, model config, the base
+// model when retraining). The plan is stored as the run's params — flat options for `runs show` / `runs compare`,
+// plus `model_config` and `lineage` — and rebuilt from them by `--resume`, which must never re-resolve an alias
+// that may have moved since the run started.
+import { ValidationError } from '../core/errors.js';
+import { resolveVersionRef } from '../data/datasets/repository.js';
+import { type ViTConfig, vitConfig } from '../models/vit.js';
+import type { Db } from '../storage/db.js';
+import { type TrainOptions, parseTrainOptions, trainOptionsSchema } from './options.js';
+import type { BaseModel } from './retrain.js';
+
+export interface Lineage {
+  from_model: string;
+  base_model: string;
+  base_version: number;
+  base_run: string;
+  base_dataset: string | null;
+  add_final_eval_fraction: number;
+}
+
+export interface RunPlan {
+  options: TrainOptions & { dataset: string; model: string; size: number };
+  model: ViTConfig;
+  /** The base version whose train split (and final_eval share) joins training; undefined without retraining. */
+  baseDataset?: string;
+  lineage?: Lineage;
+}
+
+export async function planRun(db: Db, options: TrainOptions, base?: BaseModel): Promise<RunPlan> {
+  const baseCfg = base?.config.model;
+  const datasetRef = options.dataset ?? base?.datasetVersion ?? undefined;
+  if (!datasetRef) throw new ValidationError('the base model\'s run records no dataset version: pass --dataset');
+  const dataset = await resolveVersionRef(db, datasetRef);
+  if (baseCfg && options.model && options.model !== baseCfg.name) {
+    throw new ValidationError(`--model ${options.model} differs from the base model's architecture ${baseCfg.name}: retraining keeps the architecture`);
+  }
+  if (baseCfg && options.size && options.size !== baseCfg.imageSize) {
+    throw new ValidationError(`--size ${options.size} differs from the base model's input size ${baseCfg.imageSize}`);
+  }
+  const name = options.model ?? baseCfg?.name ?? 'vit-small';
+  const overrides: Partial<ViTConfig> = {};
+  if (options.size !== undefined) overrides.imageSize = options.size;
+  if (options.dropout !== undefined) overrides.dropout = options.dropout;
+  const model = baseCfg ? { ...baseCfg, ...overrides } : vitConfig(name, overrides);
+  const plan: RunPlan = { options: { ...options, dataset, model: name, size: model.imageSize }, model };
+  if (base) {
+    plan.baseDataset = base.datasetVersion ?? undefined;
+    plan.lineage = {
+      from_model: base.ref,
+      base_model: base.name,
+      base_version: base.version,
+      base_run: base.runId,
+      base_dataset: base.datasetVersion,
+      add_final_eval_fraction: options.addFinalEvalFraction,
+    };
+  }
+  return plan;
+}
+
+export function planToParams(plan: RunPlan, extra: Record<string, unknown>): Record<string, unknown> {
+  return { ...plan.options, model_config: plan.model, ...(plan.lineage ? { lineage: plan.lineage } : {}), ...extra };
+}
+
+/** The plan of a stored run (its params), exactly as it was started. */
+export function planFromParams(params: Record<string, unknown>): RunPlan {
+  const keys = Object.keys(trainOptionsSchema.shape);
+  const options = parseTrainOptions(Object.fromEntries(Object.entries(params).filter(([k]) => keys.includes(k))));
+  const model = params.model_config as ViTConfig | undefined;
+  if (!model || !options.dataset || !options.model || !options.size) throw new ValidationError('the run\'s params are not those of a secondread training run');
+  const lineage = params.lineage as Lineage | undefined;
+  const plan: RunPlan = { options: { ...options, dataset: options.dataset, model: options.model, size: options.size }, model };
+  if (lineage) {
+    plan.lineage = lineage;
+    plan.baseDataset = lineage.base_dataset ?? undefined;
+  }
+  return plan;
+}

@@ -1,0 +1,64 @@
+// What a checkpoint carries besides the tensors (its `config` metadata): the model config and normalization the
+// weights belong to, and where the trainer stood, so a resumed run continues the same epoch at the same batch with
+// the same early-stopping bookkeeping and partial averages.
+import { ValidationError } from '../core/errors.js';
+import type { ViTConfig } from '../models/vit.js';
+import type { Normalization } from './data/augment.js';
+
+export const CHECKPOINT_KIND = 'secondread.trainer/1';
+
+/** Sums over a stretch of training steps (the current log window, or the current epoch). */
+export interface Accumulator {
+  steps: number;
+  images: number;
+  lossSum: number;
+  correct: number;
+}
+
+export const emptyAccumulator = (): Accumulator => ({ steps: 0, images: 0, lossSum: 0, correct: 0 });
+
+export interface EpochRecord {
+  epoch: number;
+  step: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  valLoss: number;
+  valAccuracy: number;
+  valMacroF1: number | null;
+  lr: number;
+}
+
+export interface TrainerProgress {
+  /** 0-based epoch being trained (= epochs completed). */
+  epoch: number;
+  /** Next batch of that epoch. */
+  batch: number;
+  bestValLoss: number | null;
+  bestEpoch: number | null;
+  epochsWithoutImprovement: number;
+  stoppedEarly: boolean;
+  window: Accumulator;
+  epochTotals: Accumulator;
+  history: EpochRecord[];
+  /** Seconds spent in training steps so far (over all sessions of the run). */
+  trainSeconds: number;
+  /** Training images processed so far (steps × batch). */
+  imagesSeen: number;
+}
+
+export interface CheckpointConfig {
+  kind: typeof CHECKPOINT_KIND;
+  model: ViTConfig;
+  norm: Normalization;
+  progress: TrainerProgress;
+}
+
+export function initialProgress(): TrainerProgress {
+  return { epoch: 0, batch: 0, bestValLoss: null, bestEpoch: null, epochsWithoutImprovement: 0, stoppedEarly: false, window: emptyAccumulator(), epochTotals: emptyAccumulator(), history: [], trainSeconds: 0, imagesSeen: 0 };
+}
+
+export function readCheckpointConfig(config: unknown, source: string): CheckpointConfig {
+  const c = config as Partial<CheckpointConfig> | undefined;
+  if (!c || c.kind !== CHECKPOINT_KIND || !c.model || !c.norm || !c.progress) throw new ValidationError(`${source} is not a secondread trainer checkpoint`);
+  return c as CheckpointConfig;
+}

@@ -1,0 +1,169 @@
+// Starting and resuming training runs: resolve the plan, load the data, create the sessions (fresh, from a
+// registered model's weights, or from the run's last checkpoint), run the loop, finalize, and record the run's
+// status in the tracker. A failure marks the run failed; an interruption (signal) checkpoints and marks it killed;
+// a crash (kill -9) leaves it running — `resumeTraining` continues it.
+import { ConflictError, SecondreadError } from '../core/errors.js';
+import type { ProgressFn } from '../core/progress.js';
+import { SECONDREAD_CLASSES } from '../data/classes.js';
+import { type ExecutionOptions, TrainSession, adamw, decodeCheckpoint, warmupCosine } from '../engine/index.js';
+import { vitClassifier } from '../models/vit.js';
+import type { Db } from '../storage/db.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import type { RunRecord, Tracker } from '../tracking/index.js';
+import { pixelStats } from './data/augment.js';
+import { inverseFrequencyWeights } from './data/sampler.js';
+import { type TrainingData, loadTrainingData } from './dataset.js';
+import { type FinalMetrics, finalizeRun, runSummary } from './finalize.js';
+import { type LoopSettings, liveEval, runLoop, stepsPerEpoch } from './loop.js';
+import { type TrainOptionsInput, parseTrainOptions } from './options.js';
+import { type RunPlan, planFromParams, planRun, planToParams } from './plan.js';
+import { ARTIFACTS, type ModelResolver, type RunWeights, loadBaseModel, loadRunWeights } from './retrain.js';
+import { type CheckpointConfig, initialProgress, readCheckpointConfig } from './state.js';
+
+export interface TrainerDeps {
+  db: Db;
+  objects: ObjectStore;
+  tracker: Tracker;
+  /** Needed only for --from-model. */
+  registry?: ModelResolver;
+  /** Root of the training caches (`$SECONDREAD_HOME/cache`). */
+  cacheDir: string;
+  onProgress?: ProgressFn;
+  /** Called once the run exists (before any training), e.g. to print its id. */
+  onRunStarted?: (run: RunRecord) => void;
+  /** Abort = stop after the current step, checkpoint, mark the run killed. */
+  signal?: AbortSignal;
+  /** Execution provider and threads (default: CPU, options.threads). */
+  execution?: ExecutionOptions;
+}
+
+export interface TrainResult {
+  run: RunRecord;
+  status: 'finished' | 'killed';
+  metrics?: FinalMetrics;
+}
+
+export async function startTraining(deps: TrainerDeps, input: TrainOptionsInput): Promise<TrainResult> {
+  const options = parseTrainOptions(input);
+  let base;
+  if (options.fromModel) {
+    if (!deps.registry) throw new SecondreadError('internal', 'retraining needs the model registry', 500);
+    base = await loadBaseModel(deps.registry, deps.tracker, options.fromModel);
+  }
+  const plan = await planRun(deps.db, options, base);
+  const data = await loadData(deps, plan);
+  const run = await deps.tracker.startRun({
+    experiment: plan.options.experiment,
+    name: plan.options.name,
+    params: planToParams(plan, { data: { ...data.counts, added_final_eval: data.addedFinalEval } }),
+    datasetVersion: plan.options.dataset,
+    parentRunId: base?.runId,
+    tags: plan.lineage ? { retrain_of: plan.lineage.from_model } : undefined,
+  });
+  deps.onRunStarted?.(run);
+  return trainRun(deps, run, plan, data, base);
+}
+
+export async function resumeTraining(deps: TrainerDeps, runId: string): Promise<TrainResult> {
+  const stored = await deps.tracker.getRun(runId);
+  if (stored.status === 'finished') throw new ConflictError(`run '${runId}' already finished; start a new run (or retrain from its registered model)`, { run: runId });
+  const plan = planFromParams(stored.params);
+  const data = await loadData(deps, plan);
+  const run = await deps.tracker.resumeRun(runId);
+  deps.onRunStarted?.(run);
+  return trainRun(deps, run, plan, data);
+}
+
+function loadData(deps: TrainerDeps, plan: RunPlan): Promise<TrainingData> {
+  return loadTrainingData({
+    db: deps.db,
+    objects: deps.objects,
+    cacheDir: deps.cacheDir,
+    size: plan.options.size,
+    version: plan.options.dataset,
+    baseVersion: plan.baseDataset,
+    addFinalEvalFraction: plan.options.addFinalEvalFraction,
+    seed: plan.options.seed,
+    onProgress: deps.onProgress,
+  });
+}
+
+/**
+ * Trains an existing run on already-loaded data (startTraining and resumeTraining end here; tests call it with
+ * in-memory sets). Marks the run failed if anything throws.
+ */
+export async function trainRun(deps: TrainerDeps, run: RunRecord, plan: RunPlan, data: TrainingData, base?: RunWeights): Promise<TrainResult> {
+  try {
+    return await train(deps, run, plan, data, base);
+  } catch (err) {
+    await deps.tracker.finishRun(run.id, 'failed').catch(() => undefined);
+    throw err;
+  }
+}
+
+async function train(deps: TrainerDeps, run: RunRecord, plan: RunPlan, data: TrainingData, startFrom: RunWeights | undefined): Promise<TrainResult> {
+  const o = plan.options;
+  const { tracker } = deps;
+  const last = (await tracker.hasArtifact(run.id, ARTIFACTS.last)) ? decodeCheckpoint(await tracker.getArtifact(run.id, ARTIFACTS.last), ARTIFACTS.last) : undefined;
+  const lastConfig: CheckpointConfig | undefined = last ? readCheckpointConfig(last.config, `run ${run.id}'s ${ARTIFACTS.last}`) : undefined;
+  // A retraining run that crashed before its first checkpoint starts again from the base weights.
+  const base = startFrom ?? (!last && plan.lineage ? await loadRunWeights(tracker, plan.lineage.base_run) : undefined);
+  // The parent's normalization: its weights expect inputs scaled the way it was trained.
+  const norm = lastConfig?.norm ?? base?.config.norm ?? pixelStats(data.train.images);
+
+  const classWeights = o.balance === 'weights' ? inverseFrequencyWeights(data.train.labels, SECONDREAD_CLASSES.length) : undefined;
+  const build = vitClassifier(plan.model, { classWeights, labelSmoothing: o.labelSmoothing });
+  const batch = Math.min(o.batchSize, data.train.count);
+  const perEpoch = stepsPerEpoch(data.train.count, batch);
+  const totalSteps = perEpoch * o.epochs;
+  const warmupSteps = Math.min(totalSteps, Math.round(o.warmupEpochs * perEpoch));
+  const execution: ExecutionOptions = deps.execution ?? { provider: 'cpu', intraOpThreads: o.threads };
+  const session = await TrainSession.create(build, {
+    optimizer: adamw({ weightDecay: o.weightDecay }),
+    lr: warmupCosine({ peakLr: o.lr, warmupSteps, totalSteps, minLr: o.lr * o.minLrRatio }),
+    clipGradNorm: o.clipGradNorm,
+    seed: o.seed,
+    execution,
+    initialState: last ? undefined : base?.weights,
+  });
+  if (last) await session.restore(last);
+  const evalSession = await liveEval(build, session, execution);
+  const progress = lastConfig?.progress ?? initialProgress();
+  const settings: LoopSettings = {
+    epochs: o.epochs,
+    batchSize: batch,
+    seed: o.seed,
+    patience: o.patience,
+    balance: o.balance,
+    augment: o.augment ? { cropMinScale: o.cropMinScale, cropMaxAspect: 4 / 3, rotateDegrees: o.rotateDegrees, brightness: o.brightness, contrast: o.contrast, hflip: o.hflip } : null,
+    checkpointEvery: o.checkpointEvery,
+    logEvery: o.logEvery,
+    evalBatchSize: o.evalBatchSize,
+    workers: o.workers,
+  };
+  try {
+    const outcome = await runLoop({ runId: run.id, tracker, session, evalSession, model: plan.model, norm, train: data.train, val: data.val, settings, progress, onProgress: deps.onProgress, signal: deps.signal });
+    if (outcome === 'interrupted') {
+      await tracker.finishRun(run.id, 'killed');
+      return { run: await tracker.getRun(run.id), status: 'killed' };
+    }
+    const metrics = await finalizeRun({
+      runId: run.id,
+      tracker,
+      build,
+      model: plan.model,
+      norm,
+      data,
+      datasetVersion: o.dataset,
+      progress,
+      steps: session.steps,
+      evalBatchSize: o.evalBatchSize,
+      execution,
+      onProgress: (phase) => deps.onProgress?.({ phase, done: 0 }),
+    });
+    await tracker.finishRun(run.id, 'finished', runSummary(metrics));
+    return { run: await tracker.getRun(run.id), status: 'finished', metrics };
+  } finally {
+    await Promise.all([session.release(), evalSession.release()]);
+  }
+}
