@@ -9,6 +9,7 @@ import { registerDataLs } from './data-ls.js';
 import { registerDataStats } from './data-stats.js';
 import { registerRuns } from './runs.js';
 import { registerModels } from './models.js';
+import { registerTrain } from './train.js';
 
 export function registerCommands(program: Command): void {
   registerStart(program);
@@ -18,6 +19,7 @@ export function registerCommands(program: Command): void {
   registerDataCache(program);
   registerDataLs(program);
   registerDataStats(program);
+  registerTrain(program);
   registerRuns(program);
   registerModels(program);
 }
