@@ -1,5 +1,6 @@
-// kill -9 in the middle of an epoch, then `secondread train --resume <run>`: the run continues from its last
-// checkpoint and ends with exactly one metric row per logged step and per epoch. Steps the killed process had
+// kill -9 in the middle of an epoch, then `secondread train --resume <run>` (itself interrupted once by SIGINT,
+// which checkpoints and marks the run killed, and resumed again): the run continues from its last checkpoint and
+// ends with exactly one metric row per logged step and per epoch. Steps the killed process had
 // already logged after its last checkpoint are replayed, and the replay logs the same values (data order,
 // augmentation and dropout are functions of the seed and position, and the RNG state is in the checkpoint).
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -11,7 +12,7 @@ import { readCheckpointConfig } from './state.js';
 import { openTrainingFixture, type TrainingFixture } from './testing.js';
 
 const BIN = resolve(import.meta.dirname, '../../bin/secondread.js');
-const EPOCHS = 4;
+const EPOCHS = 8;
 
 let fx: TrainingFixture;
 beforeAll(async () => {
@@ -66,10 +67,20 @@ describe('secondread train: kill -9 and --resume', () => {
     expect(resumeFrom.progress.batch).toBeGreaterThan(0); // mid-epoch
     expect(replayed.length).toBeGreaterThan(0);
 
+    // Resume, then interrupt politely (SIGINT): it checkpoints where it is and marks the run killed.
     const second = cli(['train', '--resume', runId]);
-    const done = await second.exit;
-    expect(done.code, second.stderr()).toBe(0);
-    expect(second.stdout()).toMatch(new RegExp(`run ${runId} finished`));
+    while (second.child.exitCode === null && Math.max(...(await fx.tracker.metrics(runId, 'train/loss')).map((p) => p.step)) <= Math.max(...before.keys()) + 2) await sleep(20);
+    second.child.kill('SIGINT');
+    expect((await second.exit).code, second.stdout() + second.stderr()).toBe(2);
+    expect((await fx.tracker.getRun(runId)).status).toBe('killed');
+    expect(second.stderr()).toMatch(/interrupted: checkpointed; continue with: secondread train --resume/);
+    const interruptedAt = (await fx.tracker.metrics(runId, 'train/loss')).map((p) => p.step);
+    expect((await lastCheckpoint(runId)).step).toBe(Math.max(...interruptedAt));
+
+    const third = cli(['train', '--resume', runId]);
+    const done = await third.exit;
+    expect(done.code, third.stderr()).toBe(0);
+    expect(third.stdout()).toMatch(new RegExp(`run ${runId} finished`));
 
     const run = await fx.tracker.getRun(runId);
     expect(run.status).toBe('finished');

@@ -53,14 +53,21 @@ export async function openTrainingFixture(o: FixtureOptions = {}): Promise<Train
     await migrateToLatest(db);
     const tracker = new Tracker(db, objects);
     if (o.dataset === false) return { home, db, objects, tracker, cacheDir: join(home, 'cache'), versionId: '', close };
-    const size = o.imageSize ?? 64;
-    await synthesizeArchives({ outDir: join(home, 'raw'), perClass: o.perClass ?? 40, seed: o.seed, cxrSize: size, octWidth: size, octHeight: size - 2, workers: 0 });
-    const built = await buildDataset({ db, objects, config: loadDatasetConfig(EXAMPLE_CONFIG, { rawDir: join(home, 'raw') }) });
-    return { home, db, objects, tracker, cacheDir: join(home, 'cache'), versionId: built.versionId, close };
+    const versionId = await buildSyntheticVersion({ db, objects, home }, o);
+    return { home, db, objects, tracker, cacheDir: join(home, 'cache'), versionId, close };
   } catch (err) {
     await close();
     throw err;
   }
+}
+
+/** Synthesizes phantom archives (under home/raw-<seed>) and builds them into a dataset version; returns its id. */
+export async function buildSyntheticVersion(fx: Pick<TrainingFixture, 'db' | 'objects' | 'home'>, o: FixtureOptions = {}): Promise<string> {
+  const size = o.imageSize ?? 64;
+  const raw = join(fx.home, `raw-${o.seed ?? 1}`);
+  await synthesizeArchives({ outDir: raw, perClass: o.perClass ?? 40, seed: o.seed, cxrSize: size, octWidth: size, octHeight: size - 2, workers: 0 });
+  const built = await buildDataset({ db: fx.db, objects: fx.objects, config: loadDatasetConfig(EXAMPLE_CONFIG, { rawDir: raw }) });
+  return built.versionId;
 }
 
 export interface PhantomSetOptions {

@@ -8,7 +8,7 @@ import { EXPORT_METADATA, decodeCheckpoint, decodeModel } from '../engine/index.
 import { ModelRegistry } from '../tracking/index.js';
 import { ARTIFACTS, type FinalMetrics, TRAINER_METADATA, resumeTraining, startTraining } from './index.js';
 import { readCheckpointConfig } from './state.js';
-import { openTrainingFixture, type TrainingFixture } from './testing.js';
+import { buildSyntheticVersion, openTrainingFixture, type TrainingFixture } from './testing.js';
 
 let fx: TrainingFixture;
 beforeAll(async () => {
@@ -88,6 +88,18 @@ describe('startTraining on a built dataset version', () => {
     // Moved images train the child, so they leave its evaluation sets.
     expect(m.finalEval!.count).toBe(baseFinal - m.data.addedFinalEval);
     expect(m.data.train.reduce((a, b) => a + b, 0)).toBe(metrics.data.train.reduce((a, b) => a + b, 0) + m.data.addedFinalEval);
+  });
+
+  it('retrains on another dataset version: base train ∪ new train, evaluated on the new version', async () => {
+    const v2 = await buildSyntheticVersion(fx, { perClass: 6, imageSize: 64, seed: 7 });
+    const r = await startTraining(deps(), { fromModel: 'tiny-cxr-oct', dataset: v2.slice(0, 10), epochs: 1, batchSize: 16, experiment: 'trainer-test' });
+    expect(r.run).toMatchObject({ status: 'finished', datasetVersion: v2, parentRunId: runId });
+    expect(r.run.params).toMatchObject({ dataset: v2, lineage: { base_dataset: fx.versionId, base_run: runId } });
+    const m = r.metrics!;
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    const v2Counts = (await fx.db.selectFrom('dataset_images').select(['split']).where('version_id', '=', v2).execute()).reduce<Record<string, number>>((acc, row) => ({ ...acc, [row.split]: (acc[row.split] ?? 0) + 1 }), {});
+    expect(sum(m.data.train)).toBe(sum(metrics.data.train) + v2Counts.train!);
+    expect(m.test!.count).toBe(v2Counts.test);
   });
 
   it('refuses to resume a finished run, and reports bad options as validation errors', async () => {

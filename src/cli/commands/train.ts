@@ -3,7 +3,7 @@
 // `--from-model <name[:version|@alias]>` retrains a registered model on more data as a child run.
 import { join } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { ValidationError } from '../../core/errors.js';
+import { SecondreadError, ValidationError } from '../../core/errors.js';
 import { SECONDREAD_CLASSES } from '../../data/classes.js';
 import { VIT_CONFIGS } from '../../models/vit.js';
 import { ModelRegistry, Tracker } from '../../tracking/index.js';
@@ -38,8 +38,9 @@ const pct = (v: number | null | undefined) => (v === null || v === undefined ? '
 /** The confusion matrix as an aligned text table (rows = truth, columns = prediction, numbered as the rows). */
 export function formatConfusion(cm: readonly (readonly number[])[], classes: readonly string[]): string {
   const w = Math.max(4, ...cm.flat().map((v) => String(v).length + 1));
-  const nameW = Math.max(...classes.map((c) => c.length)) + 4;
-  const head = `${'truth \\ predicted'.padEnd(nameW)}${classes.map((_, j) => String(j + 1).padStart(w)).join('')}`;
+  const corner = 'truth \\ predicted';
+  const nameW = Math.max(corner.length, ...classes.map((c, i) => `${i + 1} ${c}`.length)) + 1;
+  const head = `${corner.padEnd(nameW)}${classes.map((_, j) => String(j + 1).padStart(w)).join('')}`;
   const rows = cm.map((row, i) => `${`${i + 1} ${classes[i]}`.padEnd(nameW)}${row.map((v) => String(v).padStart(w)).join('')}`);
   return [head, ...rows].join('\n');
 }
@@ -135,8 +136,9 @@ export function registerTrain(program: Command): void {
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
         }
+        // An interrupted run is not a success: a non-zero exit (via the error path) tells scripts to resume it.
+        if (result.status === 'killed') throw new SecondreadError('interrupted', formatTrainResult(result).trim(), 409, { run: result.run.id });
         process.stdout.write(opts.json ? `${JSON.stringify({ run: result.run.id, status: result.status, metrics: result.metrics ?? null }, null, 2)}\n` : formatTrainResult(result));
-        if (result.status === 'killed') process.exitCode = 130;
       });
     });
 }
