@@ -3,10 +3,10 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSeedArchives } from '../../data/etl/testing.js';
 import { openDatabase } from '../../storage/db.js';
-import { main } from '../main.js';
+import { runCli } from '../testing.js';
 
 const EXAMPLE = resolve(import.meta.dirname, '../../../examples/datasets.yaml');
 let dir: string;
@@ -25,61 +25,50 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    const code = await main(['node', 'secondread', ...args]);
-    return { code, out: out.mock.calls.map((c) => String(c[0])).join(''), err: err.mock.calls.map((c) => String(c[0])).join('') };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 describe('secondread data …', () => {
   let version = '';
 
   it('build: builds and validates, prints the id; a rerun is a no-op with the same id', async () => {
-    const first = await run('data', 'build', '--config', EXAMPLE, '--raw-dir', join(dir, 'raw'));
+    const first = await runCli('data', 'build', '--config', EXAMPLE, '--raw-dir', join(dir, 'raw'));
     expect(first.code).toBe(0);
     version = /built dataset version (ds-[0-9a-f]{20})/.exec(first.out)![1]!;
     expect(first.out).toContain(`dataset version ${version}: 48 images — OK`);
     expect(first.out.trim().split('\n').at(-1)).toBe(version);
-    const again = await run('data', 'build', '--config', EXAMPLE, '--raw-dir', join(dir, 'raw'), '--json');
+    const again = await runCli('data', 'build', '--config', EXAMPLE, '--raw-dir', join(dir, 'raw'), '--json');
     expect(again.code).toBe(0);
     expect(JSON.parse(again.out)).toMatchObject({ version, built: false, validation: { ok: true } });
   });
 
   it('build: a clear error and exit 2 for a config that points at missing archives', async () => {
-    const r = await run('data', 'build', '--config', EXAMPLE, '--raw-dir', join(dir, 'nowhere'));
+    const r = await runCli('data', 'build', '--config', EXAMPLE, '--raw-dir', join(dir, 'nowhere'));
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/file not found: .*COVID-19_Radiography_Dataset\.zip/);
     expect(r.err).not.toMatch(/at .*\.ts:\d+/);
   });
 
   it('ls, stats and cache', async () => {
-    expect((await run('data', 'ls')).out).toMatch(new RegExp(`${version}\\s+ready\\s+48`));
-    const stats = await run('data', 'stats', version.slice(0, 8));
+    expect((await runCli('data', 'ls')).out).toMatch(new RegExp(`${version}\\s+ready\\s+48`));
+    const stats = await runCli('data', 'stats', version.slice(0, 8));
     expect(stats.code).toBe(0);
     expect(stats.out).toMatch(/lung-tuberculosis\s+\d+\s+\d+\s+\d+\s+4/);
     expect(stats.out).toContain('ignored');
-    const cache = await run('data', 'cache', version, '--size', '16', '--json');
+    const cache = await runCli('data', 'cache', version, '--size', '16', '--json');
     expect(cache.code).toBe(0);
     const files = JSON.parse(cache.out).files as { split: string; count: number }[];
     expect(files.reduce((n, f) => n + f.count, 0)).toBe(48);
-    expect((await run('data', 'cache', version, '--size', '3')).code).toBe(2);
+    expect((await runCli('data', 'cache', version, '--size', '3')).code).toBe(2);
   });
 
   it('validate: exit 0 when clean, non-zero with the leak named when the manifest is corrupted', async () => {
-    expect((await run('data', 'validate', version)).code).toBe(0);
+    expect((await runCli('data', 'validate', version)).code).toBe(0);
     const db = openDatabase({ sqlitePath: join(dir, 'home', 'secondread.db') });
     try {
       const rows = await db.selectFrom('dataset_images').select(['object_key', 'patient_key', 'split']).where('patient_key', 'is not', null).execute();
       const a = rows[0]!;
       const other = a.split === 'train' ? 'test' : 'train';
       await db.updateTable('dataset_images').set({ split: other }).where('object_key', '=', a.object_key).execute();
-      const r = await run('data', 'validate', version, '--json');
+      const r = await runCli('data', 'validate', version, '--json');
       expect(r.code).not.toBe(0);
       expect(JSON.parse(r.out).leaks[0]).toMatchObject({ kind: 'patient_in_several_splits', key: a.patient_key });
       expect(r.err).toMatch(/failed validation/);

@@ -1,24 +1,13 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
-import { main } from '../main.js';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../testing.js';
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    const code = await main(['node', 'secondread', ...args]);
-    return { code, out: out.mock.calls.map((c) => String(c[0])).join(''), err: err.mock.calls.map((c) => String(c[0])).join('') };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 describe('secondread data synth', () => {
   it('documents its options and the archive layouts in --help', async () => {
-    const { code, out } = await run(['data', 'synth', '--help']);
+    const { code, out } = await runCli('data', 'synth', '--help');
     expect(code).toBe(0);
     for (const text of ['--per-class', '--label-noise', '--cxr-size', '--oct-width', '--datasets', '--force', 'COVID-19_Radiography_Dataset.zip', 'OCT2017.tar.gz', 'docs/synthetic-data.md']) {
       expect(out).toContain(text);
@@ -29,25 +18,25 @@ describe('secondread data synth', () => {
     const dir = await mkdtemp(join(tmpdir(), 'secondread-synth-cli-'));
     try {
       const args = ['data', 'synth', '--out', dir, '--per-class', '3', '--cxr-size', '40', '--oct-width', '40', '--oct-height', '38', '--workers', '0'];
-      const first = await run(args);
+      const first = await runCli(...args);
       expect(first.code).toBe(0);
       expect(first.out).toMatch(/COVID-19_Radiography_Dataset\.zip\s+Viral Pneumonia\s+3/);
       expect(first.out).toMatch(/OCT2017\.tar\.gz\s+DRUSEN\s+3/);
       expect((await readdir(dir)).sort()).toEqual(['COVID-19_Radiography_Dataset.zip', 'OCT2017.tar.gz', 'TB_Chest_Radiography_Database.zip', 'synth-manifest.json']);
-      const again = await run(args);
+      const again = await runCli(...args);
       expect(again.code).toBe(2);
       expect(again.err).toMatch(/not empty.*--force/);
-      expect((await run([...args, '--force'])).code).toBe(0);
+      expect((await runCli(...args, '--force')).code).toBe(0);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   });
 
   it('rejects bad option values without a stack trace', async () => {
-    const bad = await run(['data', 'synth', '--out', '/tmp/never', '--datasets', 'covid,mnist']);
+    const bad = await runCli('data', 'synth', '--out', '/tmp/never', '--datasets', 'covid,mnist');
     expect(bad.code).not.toBe(0);
     expect(bad.err).toMatch(/unknown: mnist/);
     expect(bad.err).not.toMatch(/at .*\.ts:\d+/);
-    expect((await run(['data', 'synth', '--out', '/tmp/never', '--per-class', 'many'])).code).not.toBe(0);
+    expect((await runCli('data', 'synth', '--out', '/tmp/never', '--per-class', 'many')).code).not.toBe(0);
   });
 });
