@@ -102,10 +102,12 @@ describe('S3ObjectStore on s3rver', () => {
       });
       expect(got.result).toEqual({ n: size, digest: body.digest() });
       // Parts being assembled and in flight (about 2 × partSize here, plus SDK copies) bound memory,
-      // not the object size; measured ~20 MiB for the put, ~2 MiB for the get.
+      // not the object size; measured 20–26 MiB for the put, 2–20 MiB for the get (socket buffers fill
+      // up when the consumer is slowed by a loaded machine). Buffering the whole object would exceed
+      // both bounds.
       console.info(`50 MB object: peak live memory growth put ${(put.growth / MIB).toFixed(1)} MiB, get ${(got.growth / MIB).toFixed(1)} MiB`);
       expect(put.growth).toBeLessThan(size * 0.75);
-      expect(got.growth).toBeLessThan(size * 0.25);
+      expect(got.growth).toBeLessThan(size * 0.6);
     } finally {
       await store.close();
     }
