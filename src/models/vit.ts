@@ -16,7 +16,7 @@
 import { type Dim, EngineError, type Graph, type ModelBuilder, type TensorRef, fedDropout, init, ops } from '../engine/index.js';
 
 const { batchNorm, concat, conv2d, gelu, layerNorm, linear, relu, reshape, slice, softmax, split, transpose } = ops;
-const { kaimingNormal, ones, truncatedNormal, zeros } = init;
+const { kaimingNormal, ones, truncatedNormal, uniform, zeros } = init;
 
 export interface ViTConfig {
   name: string;
@@ -40,7 +40,16 @@ export interface ViTConfig {
   batchNormEps: number;
   /** PyTorch convention: weight of the new batch statistic in the running average. */
   batchNormMomentum: number;
+  /**
+   * Initialization of the Linear layers. 'trunc-normal' (default): timm's ViT, weights N(0, 0.02²) truncated at
+   * ±2σ, zero bias. 'fan-in-uniform': PyTorch nn.Linear's default, weight and bias U(±1/√fan_in) — on small data
+   * the model leaves the "modality only" plateau of the tiny init far sooner (docs/training.md, Limits).
+   */
+  linearInit?: LinearInit;
 }
+
+export const LINEAR_INITS = ['trunc-normal', 'fan-in-uniform'] as const;
+export type LinearInit = (typeof LINEAR_INITS)[number];
 
 const COMMON = { inChannels: 1, stemStrides: [2, 2, 1], layerNormEps: 1e-5, batchNormEps: 1e-5, batchNormMomentum: 0.1 };
 
@@ -74,6 +83,7 @@ function validate(cfg: ViTConfig): void {
   if (cfg.dim % cfg.heads !== 0) bad(`dim ${cfg.dim} is not divisible by heads ${cfg.heads}`);
   if (!(cfg.numClasses >= 2)) bad('numClasses must be >= 2');
   if (!(cfg.dropout >= 0 && cfg.dropout < 1)) bad('dropout must be in [0, 1)');
+  if (cfg.linearInit !== undefined && !(LINEAR_INITS as readonly string[]).includes(cfg.linearInit)) bad(`linearInit must be one of ${LINEAR_INITS.join(', ')}`);
 }
 
 /** Tokens per image, [CLS] included. */
@@ -82,11 +92,11 @@ export function sequenceLength(cfg: ViTConfig): number {
   return grid * grid + 1;
 }
 
-const linearInit = truncatedNormal(0.02);
-
 /** Linear layer `name` (weight [in, out], bias [out]). */
-function dense(g: Graph, name: string, x: TensorRef, inDim: number, outDim: number): TensorRef {
-  return g.scope(name, () => linear(g, x, g.param('weight', [inDim, outDim], linearInit), g.param('bias', [outDim], zeros())));
+function dense(g: Graph, name: string, x: TensorRef, inDim: number, outDim: number, cfg: ViTConfig): TensorRef {
+  const bound = 1 / Math.sqrt(inDim);
+  const [w, b] = cfg.linearInit === 'fan-in-uniform' ? [uniform(-bound, bound), uniform(-bound, bound)] : [truncatedNormal(0.02), zeros()];
+  return g.scope(name, () => linear(g, x, g.param('weight', [inDim, outDim], w), g.param('bias', [outDim], b)));
 }
 
 function norm(g: Graph, name: string, x: TensorRef, dim: number, eps: number): TensorRef {
@@ -110,14 +120,14 @@ function attention(g: Graph, x: TensorRef, cfg: ViTConfig): TensorRef {
   const [b, t, d] = x.shape as [Dim, number, number];
   const h = cfg.heads;
   const dh = d / h;
-  const qkv = reshape(g, dense(g, 'qkv', x, d, 3 * d), [b, t, 3, h, dh]);
+  const qkv = reshape(g, dense(g, 'qkv', x, d, 3 * d, cfg), [b, t, 3, h, dh]);
   const [q, k, v] = split(g, qkv, [1, 1, 1], 2).map((u: TensorRef) => reshape(g, u, [b, t, h, dh])) as [TensorRef, TensorRef, TensorRef];
   // Scores softmax(q·kᵀ/√dh): the scale is applied to q ([B,H,T,dh]), cheaper than to the [B,H,T,T] scores.
   const qh = g.op('Mul', [transpose(g, q, [0, 2, 1, 3]), g.scalar(1 / Math.sqrt(dh), x)]);
   const kT = transpose(g, k, [0, 2, 3, 1]);
   const attn = softmax(g, g.op('MatMul', [qh, kT]), -1);
   const y = g.op('MatMul', [attn, transpose(g, v, [0, 2, 1, 3])]);
-  return dense(g, 'proj', reshape(g, transpose(g, y, [0, 2, 1, 3]), [b, t, d]), d, d);
+  return dense(g, 'proj', reshape(g, transpose(g, y, [0, 2, 1, 3]), [b, t, d]), d, d, cfg);
 }
 
 function block(g: Graph, x: TensorRef, cfg: ViTConfig): TensorRef {
@@ -125,7 +135,7 @@ function block(g: Graph, x: TensorRef, cfg: ViTConfig): TensorRef {
   const h = norm(g, 'ln1', x, cfg.dim, eps);
   const x1 = g.op('Add', [x, fedDropout(g, g.scope('attn', () => attention(g, h, cfg)), cfg.dropout)]);
   const h1 = norm(g, 'ln2', x1, cfg.dim, eps);
-  const m = g.scope('mlp', () => dense(g, 'fc2', gelu(g, dense(g, 'fc1', h1, cfg.dim, cfg.mlpDim)), cfg.mlpDim, cfg.dim));
+  const m = g.scope('mlp', () => dense(g, 'fc2', gelu(g, dense(g, 'fc1', h1, cfg.dim, cfg.mlpDim, cfg)), cfg.mlpDim, cfg.dim, cfg));
   return g.op('Add', [x1, fedDropout(g, m, cfg.dropout)]);
 }
 
@@ -163,7 +173,7 @@ export function vit(g: Graph, images: TensorRef, cfg: ViTConfig): TensorRef {
   }
   // LayerNorm is per token, so normalizing only [CLS] equals normalizing all tokens and taking [CLS].
   const clsOut = reshape(g, slice(g, x, { starts: [0], ends: [1], axes: [1] }), [b, d]);
-  return dense(g, 'head', norm(g, 'norm', clsOut, d, cfg.layerNormEps), d, cfg.numClasses);
+  return dense(g, 'head', norm(g, 'norm', clsOut, d, cfg.layerNormEps), d, cfg.numClasses, cfg);
 }
 
 export interface ClassifierOptions {

@@ -99,7 +99,6 @@ export async function runLoop(ctx: LoopContext): Promise<LoopOutcome> {
   const perEpoch = stepsPerEpoch(train.count, batch);
   const loader = createBatchLoader(train, { workers: s.workers });
   let windowStart = performance.now();
-  let lastLr = 0;
   try {
     while (p.epoch < s.epochs && !p.stoppedEarly) {
       const epoch = p.epoch;
@@ -118,7 +117,7 @@ export async function runLoop(ctx: LoopContext): Promise<LoopOutcome> {
         });
         p.trainSeconds += (performance.now() - t0) / 1000;
         p.imagesSeen += prepared.labels.length;
-        lastLr = r.lr;
+        p.lastLr = r.lr;
         const correct = countCorrect(r.logits, prepared.labels);
         add(p.window, r.loss, prepared.labels.length, correct);
         add(p.epochTotals, r.loss, prepared.labels.length, correct);
@@ -143,7 +142,7 @@ export async function runLoop(ctx: LoopContext): Promise<LoopOutcome> {
         }
         if (s.checkpointEvery > 0 && step % s.checkpointEvery === 0 && p.batch < perEpoch) await saveLastCheckpoint(ctx);
       }
-      await endEpoch(ctx, epoch, lastLr);
+      await endEpoch(ctx, epoch, p.lastLr);
       await saveLastCheckpoint(ctx);
     }
     return p.stoppedEarly ? 'stopped_early' : 'completed';

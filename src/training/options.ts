@@ -2,7 +2,7 @@
 // here) and stored verbatim as the run's params, so `--resume` rebuilds exactly the same run.
 import { z } from 'zod';
 import { ValidationError } from '../core/errors.js';
-import { VIT_CONFIGS } from '../models/vit.js';
+import { LINEAR_INITS, VIT_CONFIGS } from '../models/vit.js';
 import { DEFAULT_AUGMENT } from './data/augment.js';
 import { BALANCE_MODES } from './data/sampler.js';
 
@@ -26,6 +26,11 @@ export const trainOptionsSchema = z
     clipGradNorm: z.number().finite().positive().default(1),
     labelSmoothing: z.number().min(0).max(0.5).default(0),
     dropout: z.number().min(0).lt(1).optional(),
+    /**
+     * Linear-layer initialization of a fresh model (src/models/vit.ts). PyTorch's fan-in uniform by default: with
+     * timm's trunc-normal(0.02) the ViT sits on a modality-only plateau for many epochs on datasets of this size.
+     */
+    linearInit: z.enum(LINEAR_INITS).default('fan-in-uniform'),
     seed: z.number().int().nonnegative().default(1),
     /** Epochs without a validation-loss improvement before stopping; 0 disables early stopping. */
     patience: z.number().int().nonnegative().default(5),

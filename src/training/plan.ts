@@ -41,6 +41,7 @@ export async function planRun(db: Db, options: TrainOptions, base?: BaseModel): 
   const overrides: Partial<ViTConfig> = {};
   if (options.size !== undefined) overrides.imageSize = options.size;
   if (options.dropout !== undefined) overrides.dropout = options.dropout;
+  if (!baseCfg) overrides.linearInit = options.linearInit; // a retrained model keeps its weights, so its init is moot
   const model = baseCfg ? { ...baseCfg, ...overrides } : vitConfig(name, overrides);
   const plan: RunPlan = { options: { ...options, dataset, model: name, size: model.imageSize }, model };
   if (base) {

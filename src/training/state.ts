@@ -44,6 +44,8 @@ export interface TrainerProgress {
   trainSeconds: number;
   /** Training images processed so far (steps × batch). */
   imagesSeen: number;
+  /** Learning rate of the last step taken. */
+  lastLr: number;
 }
 
 export interface CheckpointConfig {
@@ -54,7 +56,7 @@ export interface CheckpointConfig {
 }
 
 export function initialProgress(): TrainerProgress {
-  return { epoch: 0, batch: 0, bestValLoss: null, bestEpoch: null, epochsWithoutImprovement: 0, stoppedEarly: false, window: emptyAccumulator(), epochTotals: emptyAccumulator(), history: [], trainSeconds: 0, imagesSeen: 0 };
+  return { epoch: 0, batch: 0, bestValLoss: null, bestEpoch: null, epochsWithoutImprovement: 0, stoppedEarly: false, window: emptyAccumulator(), epochTotals: emptyAccumulator(), history: [], trainSeconds: 0, imagesSeen: 0, lastLr: 0 };
 }
 
 export function readCheckpointConfig(config: unknown, source: string): CheckpointConfig {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { SecondreadError, ValidationError } from '../../core/errors.js';
 import { SECONDREAD_CLASSES } from '../../data/classes.js';
-import { VIT_CONFIGS } from '../../models/vit.js';
+import { LINEAR_INITS, VIT_CONFIGS } from '../../models/vit.js';
 import { ModelRegistry, Tracker } from '../../tracking/index.js';
 import { BALANCE_MODES } from '../../training/data/sampler.js';
 import { type FinalMetrics, type TrainOptionsInput, type TrainResult, resumeTraining, startTraining, trainOptionsSchema } from '../../training/index.js';
@@ -26,7 +26,7 @@ const int = (flag: string) => number(flag, (n) => Number.isInteger(n) && n >= 0)
 /** CLI flag → option key; only flags the user gave are passed on, so the defaults live in one place (options.ts). */
 const FLAG_KEYS = [
   'dataset', 'model', 'size', 'epochs', 'batchSize', 'lr', 'minLrRatio', 'weightDecay', 'warmupEpochs', 'clipGradNorm', 'labelSmoothing',
-  'dropout', 'seed', 'patience', 'balance', 'augment', 'hflip', 'cropMinScale', 'rotateDegrees', 'brightness', 'contrast',
+  'dropout', 'linearInit', 'seed', 'patience', 'balance', 'augment', 'hflip', 'cropMinScale', 'rotateDegrees', 'brightness', 'contrast',
   'checkpointEvery', 'logEvery', 'evalBatchSize', 'workers', 'threads', 'experiment', 'name', 'fromModel', 'addFinalEvalFraction',
 ] as const;
 
@@ -78,6 +78,7 @@ export function registerTrain(program: Command): void {
     .option('--clip-grad-norm <c>', `global gradient-norm clip (default ${DEFAULTS.clipGradNorm})`, number('--clip-grad-norm'))
     .option('--label-smoothing <e>', `label smoothing (default ${DEFAULTS.labelSmoothing})`, number('--label-smoothing'))
     .option('--dropout <p>', 'dropout in the transformer blocks (default: the model config\'s, 0.1)', number('--dropout'))
+    .addOption(new Option('--linear-init <kind>', `Linear-layer init of a fresh model (default ${DEFAULTS.linearInit}; trunc-normal = timm's 0.02)`).choices(LINEAR_INITS))
     .option('--seed <n>', `seed of initialization, shuffling, augmentation and dropout (default ${DEFAULTS.seed})`, int('--seed'))
     .option('--patience <n>', `early stopping: epochs without val-loss improvement (0 = off; default ${DEFAULTS.patience})`, int('--patience'))
     .addOption(new Option('--balance <mode>', `class balancing (default ${DEFAULTS.balance})`).choices(BALANCE_MODES))
