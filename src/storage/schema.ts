@@ -54,6 +54,11 @@ export interface Database {
   registered_models: RegisteredModelsTable;
   model_versions: ModelVersionsTable;
   model_alias_events: ModelAliasEventsTable;
+  jobs: JobsTable;
+  evaluations: EvaluationsTable;
+  users: UsersTable;
+  api_tokens: ApiTokensTable;
+  shadow_comparisons: ShadowComparisonsTable;
 }
 
 // ---- Tracking and registry (src/tracking, migration 0002_tracking) ----
@@ -146,5 +151,83 @@ export interface ModelAliasEventsTable {
   previous_version: number | null;
   by: string;
   reason: string;
+  at: string;
+}
+
+/** A background job (evaluation, batch inference, …). status: queued | running | succeeded | failed | cancelled. */
+export interface JobsTable {
+  id: string;
+  kind: string;
+  payload_json: string;
+  status: string;
+  /** 0…1. */
+  progress: number;
+  result_json: string | null;
+  /** `{code, message}` of a failed job (never a stack trace). */
+  error_json: string | null;
+  attempts: number;
+  created_by: string;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  /** Worker that holds the job (host:pid:queue), and its last heartbeat: a running job whose worker died is re-queued. */
+  locked_by: string | null;
+  heartbeat_at: string | null;
+}
+
+/** An evaluation of a registered model version on one split of a dataset version. */
+export interface EvaluationsTable {
+  id: string;
+  job_id: string;
+  model_name: string;
+  model_version: number;
+  dataset_version: string;
+  split: string;
+  /** queued | running | succeeded | failed (mirrors the job). */
+  status: string;
+  images: number | null;
+  accuracy: number | null;
+  macro_f1: number | null;
+  /** Per-class precision/recall/F1/support, confusion matrix, AUC, ECE (JSON). */
+  report_json: string | null;
+  created_by: string;
+  created_at: string;
+  finished_at: string | null;
+}
+
+/** A person or service using the API. role: reader | adjudicator | ml-engineer | admin. */
+export interface UsersTable {
+  id: string;
+  name: string;
+  role: string;
+  created_at: string;
+  disabled_at: string | null;
+}
+
+/** An API token: only its sha256 is stored; the token itself is shown once when created. */
+export interface ApiTokensTable {
+  id: string;
+  user_id: string;
+  token_sha256: string;
+  label: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+/** One request scored by both production and the shadow version of a model. */
+export interface ShadowComparisonsTable {
+  id: string;
+  model_name: string;
+  production_version: number;
+  shadow_version: number;
+  request_id: string;
+  study_id: string | null;
+  production_class: string;
+  production_probability: number;
+  shadow_class: string;
+  shadow_probability: number;
+  /** 1 when both top classes are equal. */
+  agree: number;
   at: string;
 }
