@@ -12,3 +12,4 @@ export * from './optim/index.js';
 export * from './session/index.js';
 export * from './checkpoint/index.js';
 export * from './export/index.js';
+export * from './quantize/index.js';
