@@ -1,0 +1,294 @@
+// `npm run bench -- serve [options]`: secondread's HTTP server vs the seed's serving style, side by side in one run.
+//
+// Servers, each started as its own process and measured alone (one at a time on this 2-core machine):
+//   secondread (batching on)   `secondread serve`, dynamic batcher with its defaults
+//   secondread (batching off)  `secondread serve --no-batching` (every request is its own batch of 1)
+//   FastAPI peer               bench/peers/fastapi_vit.py: FastAPI + uvicorn, PIL decode, one PyTorch forward per request
+// All serve vit-small (64×64×1, same architecture; random seeded weights: speed does not depend on them) and all get
+// the same requests: multipart uploads of 1024×1024 chest X-ray phantom PNGs, driven by autocannon at each concurrency.
+// Latency percentiles are computed from every response's time (autocannon's own summary has no p95).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { SECONDREAD_CLASSES } from '../src/data/classes.js';
+import { PREPROCESS_POLICY } from '../src/data/images/preprocess.js';
+import { encodeGray } from '../src/data/synth/encode.js';
+import { renderCxr } from '../src/data/synth/cxr.js';
+import { Rng } from '../src/data/synth/rng.js';
+import { Graph, exportInferenceModel, type StoredTensor } from '../src/engine/index.js';
+import { vitClassifier, vitConfig } from '../src/models/vit.js';
+import { FsObjectStore } from '../src/storage/fs-object-store.js';
+import { migrateToLatest, openDatabase } from '../src/storage/db.js';
+import { ModelRegistry, Tracker } from '../src/tracking/index.js';
+import { UserStore } from '../src/workflow/users.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const PYTHON = '/usr/bin/python3';
+const MODEL = 'bench-vit-small';
+
+interface Options {
+  connections: number[];
+  duration: number;
+  images: number;
+  threads: number;
+  peer: boolean;
+  json: boolean;
+}
+
+const USAGE = `usage: npm run bench -- serve [--connections 1,8,32,64] [--duration 10] [--images 8] [--threads 2] [--no-peer] [--json]`;
+
+function parseArgs(args: string[]): Options {
+  const o: Options = { connections: [1, 8, 32, 64], duration: 10, images: 8, threads: 2, peer: true, json: false };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    const num = (v: string | undefined): number => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new Error(`${a} needs a positive integer\n${USAGE}`);
+      return n;
+    };
+    if (a === '--connections') o.connections = String(args[++i]).split(',').map(num);
+    else if (a === '--duration') o.duration = num(args[++i]);
+    else if (a === '--images') o.images = num(args[++i]);
+    else if (a === '--threads') o.threads = num(args[++i]);
+    else if (a === '--no-peer') o.peer = false;
+    else if (a === '--json') o.json = true;
+    else throw new Error(`unknown option ${a}\n${USAGE}`);
+  }
+  return o;
+}
+
+/** A random vit-small exported by the engine, registered and promoted to production; plus an admin token. */
+async function prepareStore(home: string, threads: number): Promise<{ token: string }> {
+  const db = openDatabase({ sqlitePath: join(home, 'secondread.db') });
+  await migrateToLatest(db);
+  const objects = new FsObjectStore(join(home, 'objects'));
+  try {
+    const cfg = vitConfig('vit-small', { dropout: 0 });
+    const build = vitClassifier(cfg);
+    const g = new Graph('init', { mode: 'eval', seed: 7 });
+    build(g);
+    const weights = new Map<string, StoredTensor>(g.state().map((p) => [p.name, { dtype: p.dtype, shape: [...p.shape], data: p.values() }]));
+    const exported = exportInferenceModel(build, {
+      weights,
+      classNames: SECONDREAD_CLASSES,
+      preprocessing: { policy: PREPROCESS_POLICY.name, policyVersion: PREPROCESS_POLICY.version, size: cfg.imageSize, channels: 1, layout: 'NCHW', dtype: 'float32', scale: 1 / 255, mean: 0.5, std: 0.25 },
+      model: cfg,
+    });
+    const tracker = new Tracker(db, objects);
+    const run = await tracker.startRun({ experiment: 'bench-serve', params: { model: 'vit-small', threads } });
+    await tracker.putArtifact(run.id, 'model.onnx', exported.bytes);
+    await tracker.finishRun(run.id, 'finished');
+    const registry = new ModelRegistry(db, objects, tracker);
+    const mv = await registry.register({ runId: run.id, name: MODEL, by: 'bench' });
+    await registry.setAlias(MODEL, 'production', mv.version, { by: 'bench', reason: 'serving benchmark' });
+    const { token } = await new UserStore(db).addUser({ name: 'bench', role: 'admin' });
+    return { token };
+  } finally {
+    await objects.close();
+    await db.destroy();
+  }
+}
+
+async function phantomPngs(n: number): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  for (let i = 0; i < n; i++) {
+    const cls = SECONDREAD_CLASSES.filter((c) => c.startsWith('lung-'))[i % 5]!;
+    const img = renderCxr(cls, new Rng(1000 + i), { width: 1024, height: 1024 });
+    out.push(await encodeGray(img, 'png'));
+  }
+  return out;
+}
+
+function multipart(png: Buffer, boundary: string): Buffer {
+  const head = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="cxr.png"\r\nContent-Type: image/png\r\n\r\n`;
+  return Buffer.concat([Buffer.from(head), png, Buffer.from(`\r\n--${boundary}--\r\n`)]);
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+async function waitFor(url: string, child: ChildProcess, log: () => string, timeoutMs = 120_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${log()}`);
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`server did not become ready at ${url} within ${timeoutMs / 1000} s:\n${log()}`);
+}
+
+interface Server {
+  label: string;
+  url: string;
+  headers: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+function startProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; log: () => string } {
+  const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const keep = (d: Buffer): void => {
+    out = (out + d.toString()).slice(-4000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  return { child, log: () => out };
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const done = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await done;
+  clearTimeout(timer);
+}
+
+async function startSecondread(label: string, home: string, token: string, o: Options, extra: string[]): Promise<Server> {
+  const port = await freePort();
+  const args = ['bin/secondread.js', 'serve', '--port', String(port), '--threads', String(o.threads), '--preload', `${MODEL}@production`, ...extra];
+  const p = startProcess(process.execPath, args, { ...process.env, SECONDREAD_HOME: home, LOG_LEVEL: 'warn' });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`${url}/readyz`, p.child, p.log);
+  return { label, url: `${url}/v1/models/${MODEL}/predict`, headers: { authorization: `Bearer ${token}` }, stop: () => stopProcess(p.child) };
+}
+
+async function startPeer(dir: string, o: Options): Promise<Server> {
+  const port = await freePort();
+  const cfgPath = join(dir, 'peer-config.json');
+  await writeFile(cfgPath, JSON.stringify({ ...vitConfig('vit-small', { dropout: 0 }), classes: SECONDREAD_CLASSES }));
+  const p = startProcess(PYTHON, ['bench/peers/fastapi_vit.py', '--config', cfgPath, '--port', String(port), '--threads', String(o.threads)], process.env);
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`${url}/healthz`, p.child, p.log);
+  return { label: 'FastAPI + PyTorch (peer)', url: `${url}/predict`, headers: {}, stop: () => stopProcess(p.child) };
+}
+
+interface Measurement {
+  server: string;
+  connections: number;
+  requests: number;
+  errors: number;
+  non2xx: number;
+  imagesPerSecond: number;
+  p50: number;
+  p95: number;
+  p99: number;
+}
+
+function percentile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+}
+
+async function drive(server: Server, bodies: Buffer[], boundary: string, connections: number, seconds: number): Promise<Measurement> {
+  let next = 0;
+  const times: number[] = [];
+  let ok = 0;
+  const r = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: server.url,
+        connections,
+        duration: seconds,
+        method: 'POST',
+        headers: { ...server.headers, 'content-type': `multipart/form-data; boundary=${boundary}` },
+        requests: [{ setupRequest: (req) => ({ ...req, body: bodies[next++ % bodies.length] }) }],
+      },
+      (err, result) => (err ? reject(err) : resolve(result)),
+    );
+    instance.on('response', (_client, status, _bytes, ms) => {
+      times.push(ms);
+      if (status >= 200 && status < 300) ok++;
+    });
+  });
+  times.sort((a, b) => a - b);
+  return {
+    server: server.label,
+    connections,
+    requests: times.length,
+    errors: r.errors + r.timeouts,
+    non2xx: r.non2xx,
+    imagesPerSecond: ok / seconds,
+    p50: percentile(times, 0.5),
+    p95: percentile(times, 0.95),
+    p99: percentile(times, 0.99),
+  };
+}
+
+async function measure(server: Server, bodies: Buffer[], boundary: string, o: Options): Promise<Measurement[]> {
+  const out: Measurement[] = [];
+  try {
+    await drive(server, bodies, boundary, Math.max(...o.connections), 2); // warm-up: sessions, allocator, JIT
+    for (const c of o.connections) {
+      const m = await drive(server, bodies, boundary, c, o.duration);
+      out.push(m);
+      console.error(`  ${server.label} c=${c}: ${m.imagesPerSecond.toFixed(1)} img/s, p50 ${m.p50.toFixed(1)} ms`);
+    }
+  } finally {
+    await server.stop();
+  }
+  return out;
+}
+
+const fmt = (v: number, d = 1): string => (Number.isFinite(v) ? v.toFixed(d) : '—');
+
+function table(rows: Measurement[]): string {
+  const head = ['server', 'conc', 'p50 ms', 'p95 ms', 'p99 ms', 'images/s', 'requests', 'errors', 'non-2xx'];
+  const body = rows.map((m) => [m.server, String(m.connections), fmt(m.p50), fmt(m.p95), fmt(m.p99), fmt(m.imagesPerSecond), String(m.requests), String(m.errors), String(m.non2xx)]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+  const line = (r: string[]): string => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
+
+export async function main(args: string[]): Promise<void> {
+  const o = parseArgs(args);
+  const dir = await mkdtemp(join(tmpdir(), 'secondread-bench-serve-'));
+  try {
+    console.error('preparing: vit-small registered as production, admin token, 1024×1024 CXR phantoms …');
+    const { token } = await prepareStore(dir, o.threads);
+    const pngs = await phantomPngs(o.images);
+    const boundary = 'secondreadbenchboundary';
+    const bodies = pngs.map((p) => multipart(p, boundary));
+    const rows: Measurement[] = [];
+    rows.push(...(await measure(await startSecondread('secondread (batching on)', dir, token, o, []), bodies, boundary, o)));
+    rows.push(...(await measure(await startSecondread('secondread (batching off)', dir, token, o, ['--no-batching']), bodies, boundary, o)));
+    if (o.peer) rows.push(...(await measure(await startPeer(dir, o), bodies, boundary, o)));
+    if (o.json) {
+      console.log(JSON.stringify(rows, null, 2));
+      return;
+    }
+    console.log(`\nvit-small, ${pngs.length} distinct 1024×1024 PNGs (${fmt(pngs.reduce((s, p) => s + p.length, 0) / pngs.length / 1024, 0)} KiB each), ${o.duration} s per level, ${o.threads} threads per server\n`);
+    console.log(table(rows));
+    const find = (server: string, c: number): Measurement | undefined => rows.find((r) => r.server.startsWith(server) && r.connections === c);
+    const peak = (server: string): number => Math.max(...rows.filter((r) => r.server.startsWith(server)).map((r) => r.imagesPerSecond));
+    const on1 = find('secondread (batching on)', 1);
+    const peer1 = find('FastAPI', 1);
+    const on32 = find('secondread (batching on)', 32);
+    const off32 = find('secondread (batching off)', 32);
+    const cMax = Math.max(...o.connections);
+    const onMax = find('secondread (batching on)', cMax);
+    console.log('\nratios (goal in brackets):');
+    if (on1 && peer1) console.log(`  p50 at concurrency 1, secondread / peer:       ${fmt(on1.p50 / peer1.p50, 3)}  [≤ 0.2]`);
+    if (o.peer) console.log(`  peak images/s, secondread / peer:              ${fmt(peak('secondread (batching on)') / peak('FastAPI'), 2)}×  [≥ 3]`);
+    if (on32 && off32) console.log(`  images/s at concurrency 32, batching on / off: ${fmt(on32.imagesPerSecond / off32.imagesPerSecond, 2)}×  [≥ 1.5]`);
+    if (onMax) console.log(`  errors at concurrency ${cMax} (batching on):        ${onMax.errors + onMax.non2xx}  [0]`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
