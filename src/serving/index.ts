@@ -1,0 +1,3 @@
+// Serving: model runtime, dynamic batcher, deployments (alias, canary, shadow).
+export * from './types.js';
+export * from './errors.js';

@@ -1,0 +1,121 @@
+// The serving contract: what the API, the metrics and the CLI see of src/serving. Kept in one file so
+// that the other layers import types only, never the runtime (onnxruntime, sharp) they do not need.
+
+/** Triton's dynamic-batcher knobs. Batching off = maxBatchSize 1. */
+export interface BatcherOptions {
+  /** Largest batch given to one compute call (default 32). */
+  maxBatchSize: number;
+  /** Dispatch at once when the queue reaches one of these sizes (default [] = only max size or delay). */
+  preferredBatchSizes: number[];
+  /** How long the oldest queued request may wait for company before its batch goes (default 2000 µs). */
+  maxQueueDelayMicros: number;
+  /** Requests waiting at most; beyond → QueueFullError (503, details.retryAfterSeconds) (default 256). */
+  maxQueueSize: number;
+  /** A request still queued after this long → InferenceTimeoutError (504) (default 10000 ms). */
+  defaultTimeoutMs: number;
+}
+
+export interface BatchObserver {
+  queueDepth?(depth: number): void;
+  batch?(e: { size: number; queueMs: number[]; computeMs: number }): void;
+  dropped?(reason: DropReason): void;
+}
+
+export type DropReason = 'timeout' | 'client_gone' | 'queue_full';
+
+/** How a prediction reached its version: the default `production` alias, the canary split, a named alias or version. */
+export type Route = 'production' | 'canary' | 'alias' | 'version';
+
+export interface ClassProbability {
+  class: string;
+  probability: number;
+}
+
+export interface PredictResult {
+  model: string;
+  version: number;
+  route: Route;
+  /** All classes, most probable first. */
+  predictions: ClassProbability[];
+  top: ClassProbability;
+  /** Time spent in the serving runtime: decode + preprocessing, queue, compute. */
+  latencyMs: number;
+  requestId: string;
+}
+
+export interface PredictOptions {
+  version?: number;
+  alias?: string;
+  /** Makes canary routing sticky: every request of one study goes to the same deployment. */
+  studyId?: string;
+  requestId?: string;
+  signal?: AbortSignal;
+}
+
+export interface InferOptions {
+  version?: number;
+  signal?: AbortSignal;
+}
+
+export interface TensorInput {
+  /** FP32, NCHW, laid end to end. */
+  data: Float32Array;
+  shape: number[];
+}
+
+export interface InferResult {
+  version: number;
+  outputName: string;
+  data: Float32Array;
+  shape: number[];
+}
+
+export interface ServingOptions {
+  /** ONNX Runtime intra-op threads per session (default 2). */
+  threads: number;
+  batching: Partial<BatcherOptions>;
+  /** 0…1 share of studies sent to the `canary` alias (default 0). */
+  canaryWeight: number;
+  /** Score every production request with `canary` too, answer with production, record (default false). */
+  shadow: boolean;
+  /** Alias moves are picked up within this time (default 2000 ms; 0 = no polling). */
+  aliasPollMs: number;
+  /** Model file cache (by name / version / sha256). */
+  cacheDir?: string;
+}
+
+export interface ModelRefLabel {
+  model: string;
+  version: number;
+}
+
+/** Implemented by src/monitoring/metrics.ts. */
+export interface ServingObserver {
+  batch?(m: ModelRefLabel, e: { size: number; queueMs: number[]; computeMs: number }): void;
+  queueDepth?(m: ModelRefLabel, depth: number): void;
+  dropped?(m: ModelRefLabel, reason: string): void;
+  prediction?(m: ModelRefLabel & { route: Route }, top: ClassProbability, latencyMs: number): void;
+  shadow?(m: { model: string; productionVersion: number; shadowVersion: number }, agree: boolean): void;
+  swapped?(m: { model: string; alias: string; from: number | null; to: number }): void;
+}
+
+export interface TensorDescription {
+  name: string;
+  /** KServe v2 datatype, e.g. FP32. */
+  datatype: string;
+  /** -1 = dynamic dimension. */
+  shape: number[];
+}
+
+/** Metadata for GET /v2/models/:name. */
+export interface ModelDescription {
+  name: string;
+  /** The version described (the named one, else production, else the latest). */
+  version: number;
+  /** Every version the registry knows, ascending. */
+  versions: number[];
+  platform: string;
+  inputs: TensorDescription[];
+  outputs: TensorDescription[];
+  classes: string[];
+}
