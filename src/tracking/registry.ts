@@ -170,6 +170,42 @@ export class ModelRegistry {
     });
   }
 
+  /**
+   * Registers a model derived from an existing version (e.g. its INT8 quantization) as the next version of the
+   * same name. It keeps the source's lineage (run, dataset version) and metadata (classes, preprocessing,
+   * temperature); its card shows the notes (naming the source version), `evaluations` per split and `metrics` —
+   * figures measured on the derived model, never the source run's. The bytes are validated like any registration.
+   */
+  async registerDerived(o: {
+    from: { name: string; version: number };
+    bytes: Uint8Array;
+    by: string;
+    notes: string;
+    evaluations?: Partial<Record<'val' | 'test' | 'finalEval', { count: number; accuracy: number }>>;
+    metrics?: Record<string, number>;
+  }): Promise<ModelVersion> {
+    assertLabel('user', o.by);
+    const src = await this.resolve(o.from.name, { version: o.from.version });
+    const { metadata, producer } = await this.validate(o.bytes, () => src.metadata);
+    const run = src.runId ? await this.tracker.getRun(src.runId) : null;
+    const experiment = run ? await this.db.selectFrom('experiments').select('name').where('id', '=', run.experimentId).executeTakeFirst() : undefined;
+    return this.store({
+      name: src.name,
+      bytes: o.bytes,
+      metadata,
+      producer,
+      by: o.by,
+      notes: o.notes,
+      runId: src.runId,
+      datasetVersion: src.datasetVersion,
+      card: {
+        ...(run ? { run: { ...run, summary: null, experiment: experiment?.name ?? null } } : {}),
+        runMetrics: o.evaluations ?? null,
+        import: { datasetVersion: src.datasetVersion ?? undefined, metrics: o.metrics },
+      },
+    });
+  }
+
   /** Loads the model, derives its metadata, checks shapes and runs a smoke inference. */
   private async validate(bytes: Uint8Array, describe: (m: OpenedModel) => ModelMetadata): Promise<{ metadata: ModelMetadata; producer: string | null }> {
     const opened = await openModel(bytes);

@@ -1,5 +1,5 @@
 // `secondread models …`: the model registry — register a run's model, import an ONNX classifier,
-// list / show versions, promote and roll back aliases, show the alias history, predict one image.
+// list / show versions, promote and roll back aliases, show the alias history, predict one image, quantize.
 import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -8,8 +8,8 @@ import { ValidationError } from '../../core/errors.js';
 import { renderTable } from '../../data/validate/table.js';
 import { ALIASES, ModelRegistry, Tracker, type ModelVersion } from '../../tracking/index.js';
 import { withContext, type CliContext } from '../context.js';
+import { formatQuantizeResult, parseSplit, runQuantize } from './models-quantize.js';
 import { fmtNumber, print, printJson, when } from './runs.js';
-
 
 async function registry(ctx: CliContext): Promise<ModelRegistry> {
   const db = await ctx.db();
@@ -24,6 +24,12 @@ function actor(by: string | undefined): string {
   } catch {
     return 'unknown';
   }
+}
+
+function parseCount(v: string, what: string, max: number): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n > max) throw new ValidationError(`${what} must be an integer from 1 to ${max}, got '${v}'`);
+  return n;
 }
 
 function parseVersion(v: string, what = 'version'): number {
@@ -164,6 +170,34 @@ export function registerModels(program: Command): void {
       await withContext(async (ctx) => {
         const r = await (await registry(ctx)).rollback(name, opts.alias, { by: actor(opts.by), reason: opts.reason });
         print(`${name}@${opts.alias} rolled back: version ${r.from} → version ${r.to}`);
+      });
+    });
+
+  models
+    .command('quantize <name> <version>')
+    .description('INT8 dynamic quantization of a version: registers it as a new version and reports accuracy (float vs int8) and speed-up')
+    .option('--split <split>', "split of the version's dataset version to measure accuracy on (train, val, test)", 'test')
+    .option('--threads <n>', 'ONNX Runtime intra-op threads for the timing', '1')
+    .option('--runs <n>', 'timed runs per model and batch size', '20')
+    .option('--form <form>', "graph form: 'integer' (MatMulInteger) or 'qdq' (DequantizeLinear pairs)", 'integer')
+    .option('--weight-type <type>', 'int8 (symmetric) or uint8 (asymmetric)', 'int8')
+    .option('--per-tensor', 'one weight scale per matrix instead of one per output column')
+    .option('--full-range', 'full 8-bit int8 weights (default 7-bit: u8×s8 products can saturate on x86 CPUs without VNNI)')
+    .option('--notes <text>', 'free-text notes added to the version')
+    .option('--by <user>', 'who registers (default: the OS user)')
+    .option('--json', 'print as JSON')
+    .action(async (name: string, version: string, opts: { split: string; threads: string; runs: string; form: string; weightType: string; perTensor?: boolean; fullRange?: boolean; notes?: string; by?: string; json?: boolean }) => {
+      const v = parseVersion(version);
+      const split = parseSplit(opts.split);
+      const threads = parseCount(opts.threads, '--threads', 256);
+      const runs = parseCount(opts.runs, '--runs', 10_000);
+      if (opts.form !== 'integer' && opts.form !== 'qdq') throw new ValidationError(`--form must be 'integer' or 'qdq', got '${opts.form}'`);
+      if (opts.weightType !== 'int8' && opts.weightType !== 'uint8') throw new ValidationError(`--weight-type must be 'int8' or 'uint8', got '${opts.weightType}'`);
+      const quantize = { form: opts.form, weightType: opts.weightType, perChannel: !opts.perTensor, reduceRange: opts.weightType === 'int8' && !opts.fullRange } as const;
+      await withContext(async (ctx) => {
+        const r = await runQuantize(ctx, await registry(ctx), name, v, { split, threads, runs, by: actor(opts.by), notes: opts.notes, quantize });
+        if (opts.json) return printJson(r);
+        print(formatQuantizeResult(r));
       });
     });
 
