@@ -1,0 +1,202 @@
+// Triton's dynamic batcher (https://docs.nvidia.com/deeplearning/triton-inference-server, "Dynamic
+// Batcher"): requests wait in a bounded queue; when the compute instance is free, a batch leaves as
+// soon as it reaches the max batch size or one of the preferred sizes, or when its oldest request has
+// waited the max queue delay. One forward pass over B inputs costs far less than B passes of one, so
+// under load throughput grows with the batch while an idle server adds at most the queue delay.
+//
+// A request leaves the queue in exactly one way: in a batch (its promise settles with the batch's
+// outcome), by timing out (InferenceTimeoutError), by its client going away (ClientGoneError) — the
+// last two are dropped before compute, so `run` never sees them.
+import { SecondreadError } from '../core/errors.js';
+import { ClientGoneError, InferenceTimeoutError, ModelNotReadyError, QueueFullError } from './errors.js';
+import type { BatchObserver, BatcherOptions } from './types.js';
+
+export type { BatchObserver, BatcherOptions } from './types.js';
+
+export const DEFAULT_BATCHER_OPTIONS: BatcherOptions = {
+  maxBatchSize: 32,
+  preferredBatchSizes: [],
+  maxQueueDelayMicros: 2000,
+  maxQueueSize: 256,
+  defaultTimeoutMs: 10_000,
+};
+
+/** Extra knobs that are not Triton's dynamic_batching block but its instance_group / a test clock. */
+export interface BatcherRuntimeOptions {
+  /** Batches computed at the same time (Triton's instance count; default 1: one session, one pass at a time). */
+  instances?: number;
+  /** Milliseconds, monotonic (default performance.now). */
+  now?: () => number;
+}
+
+interface Pending<I, O> {
+  input: I;
+  enqueuedAt: number;
+  resolve(o: O): void;
+  reject(e: unknown): void;
+  /** Removes the timeout timer and abort listener. */
+  cleanup(): void;
+}
+
+export function validateBatcherOptions(o: BatcherOptions): BatcherOptions {
+  const int = (v: number, min: number, what: string) => {
+    if (!Number.isInteger(v) || v < min) throw new RangeError(`${what} must be an integer ≥ ${min}, got ${v}`);
+  };
+  int(o.maxBatchSize, 1, 'maxBatchSize');
+  int(o.maxQueueSize, 1, 'maxQueueSize');
+  int(o.maxQueueDelayMicros, 0, 'maxQueueDelayMicros');
+  if (!(o.defaultTimeoutMs > 0)) throw new RangeError(`defaultTimeoutMs must be positive, got ${o.defaultTimeoutMs}`);
+  for (const p of o.preferredBatchSizes) {
+    int(p, 1, 'preferred batch size');
+    if (p > o.maxBatchSize) throw new RangeError(`preferred batch size ${p} exceeds maxBatchSize ${o.maxBatchSize}`);
+  }
+  return { ...o, preferredBatchSizes: [...new Set(o.preferredBatchSizes)].sort((a, b) => b - a) };
+}
+
+export class DynamicBatcher<I, O> {
+  readonly options: BatcherOptions;
+  private readonly queue: Pending<I, O>[] = [];
+  private readonly instances: number;
+  private readonly now: () => number;
+  private inFlight = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private draining = false;
+  private readonly idleWaiters: (() => void)[] = [];
+  /** Moving average of one batch's compute time: the Retry-After estimate when the queue is full. */
+  private avgComputeMs = 0;
+
+  constructor(
+    private readonly run: (inputs: I[]) => Promise<O[]>,
+    options: Partial<BatcherOptions> = {},
+    private readonly observer: BatchObserver = {},
+    runtime: BatcherRuntimeOptions = {},
+  ) {
+    this.options = validateBatcherOptions({ ...DEFAULT_BATCHER_OPTIONS, ...options });
+    this.instances = runtime.instances ?? 1;
+    if (!Number.isInteger(this.instances) || this.instances < 1) throw new RangeError(`instances must be an integer ≥ 1, got ${this.instances}`);
+    this.now = runtime.now ?? (() => performance.now());
+  }
+
+  /** Requests waiting for a batch (not those being computed). */
+  get depth(): number {
+    return this.queue.length;
+  }
+
+  /** A request whose signal aborts before its batch is formed is dropped before compute (ClientGoneError). */
+  submit(input: I, o: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<O> {
+    if (this.draining) return Promise.reject(new ModelNotReadyError('this model version is being unloaded; retry', { retryAfterSeconds: 1 }));
+    if (o.signal?.aborted) {
+      this.observer.dropped?.('client_gone');
+      return Promise.reject(new ClientGoneError());
+    }
+    if (this.queue.length >= this.options.maxQueueSize) {
+      this.observer.dropped?.('queue_full');
+      const retryAfterSeconds = this.retryAfterSeconds();
+      return Promise.reject(new QueueFullError(`the inference queue is full (${this.options.maxQueueSize} requests waiting); retry in ${retryAfterSeconds} s`, { retryAfterSeconds, queueSize: this.options.maxQueueSize }));
+    }
+    return new Promise<O>((resolve, reject) => {
+      const timeoutMs = o.timeoutMs ?? this.options.defaultTimeoutMs;
+      const signal = o.signal;
+      const entry: Pending<I, O> = {
+        input,
+        enqueuedAt: this.now(),
+        resolve,
+        reject,
+        cleanup: () => {
+          clearTimeout(deadline);
+          signal?.removeEventListener('abort', onAbort);
+        },
+      };
+      const deadline = setTimeout(() => this.drop(entry, 'timeout', new InferenceTimeoutError(`the request waited ${timeoutMs} ms in the inference queue without being computed`, { timeoutMs })), timeoutMs);
+      const onAbort = () => this.drop(entry, 'client_gone', new ClientGoneError());
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.queue.push(entry);
+      this.observer.queueDepth?.(this.queue.length);
+      this.schedule();
+    });
+  }
+
+  /** Stops accepting requests (ModelNotReadyError), then finishes everything queued and in flight. */
+  async drain(): Promise<void> {
+    this.draining = true;
+    this.schedule();
+    if (this.queue.length === 0 && this.inFlight === 0) return;
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private drop(entry: Pending<I, O>, reason: 'timeout' | 'client_gone', err: Error): void {
+    const i = this.queue.indexOf(entry);
+    if (i < 0) return; // already in a batch: its outcome is the batch's
+    this.queue.splice(i, 1);
+    entry.cleanup();
+    this.observer.dropped?.(reason);
+    this.observer.queueDepth?.(this.queue.length);
+    entry.reject(err);
+    this.notifyIdle();
+  }
+
+  /** Decides whether a batch leaves now, or when the oldest request's delay runs out. */
+  private schedule(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    while (this.inFlight < this.instances && this.queue.length > 0) {
+      const size = this.readySize();
+      if (size === 0) {
+        const waitedMs = this.now() - this.queue[0]!.enqueuedAt;
+        const leftMs = this.options.maxQueueDelayMicros / 1000 - waitedMs;
+        this.timer = setTimeout(() => this.schedule(), Math.max(0, leftMs));
+        return;
+      }
+      void this.dispatch(this.queue.splice(0, size));
+    }
+  }
+
+  /** Size of the batch to send now, or 0 to keep waiting. */
+  private readySize(): number {
+    const { maxBatchSize, preferredBatchSizes, maxQueueDelayMicros } = this.options;
+    const n = this.queue.length;
+    if (n >= maxBatchSize) return maxBatchSize;
+    // The largest preferred size the queue can fill goes at once (sorted descending).
+    const preferred = preferredBatchSizes.find((p) => p <= n);
+    if (preferred !== undefined) return preferred;
+    if (this.draining) return n;
+    if ((this.now() - this.queue[0]!.enqueuedAt) * 1000 >= maxQueueDelayMicros) return n;
+    return 0;
+  }
+
+  private async dispatch(batch: Pending<I, O>[]): Promise<void> {
+    this.inFlight += 1;
+    const start = this.now();
+    for (const e of batch) e.cleanup();
+    this.observer.queueDepth?.(this.queue.length);
+    try {
+      let outputs: O[];
+      try {
+        outputs = await this.run(batch.map((e) => e.input));
+        if (outputs.length !== batch.length) throw new SecondreadError('internal', `the batch function returned ${outputs.length} outputs for ${batch.length} inputs`, 500);
+      } catch (err) {
+        for (const e of batch) e.reject(err);
+        return;
+      }
+      const computeMs = this.now() - start;
+      this.avgComputeMs = this.avgComputeMs === 0 ? computeMs : 0.8 * this.avgComputeMs + 0.2 * computeMs;
+      this.observer.batch?.({ size: batch.length, queueMs: batch.map((e) => start - e.enqueuedAt), computeMs });
+      batch.forEach((e, i) => e.resolve(outputs[i]!));
+    } finally {
+      this.inFlight -= 1;
+      this.schedule();
+      this.notifyIdle();
+    }
+  }
+
+  /** Time for the queue ahead to clear, from recent batch compute times (at least 1 s). */
+  private retryAfterSeconds(): number {
+    const batchesAhead = Math.ceil(this.queue.length / this.options.maxBatchSize) / this.instances;
+    return Math.max(1, Math.ceil((batchesAhead * this.avgComputeMs) / 1000));
+  }
+
+  private notifyIdle(): void {
+    if (this.queue.length > 0 || this.inFlight > 0) return;
+    for (const w of this.idleWaiters.splice(0)) w();
+  }
+}
