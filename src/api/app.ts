@@ -1,0 +1,98 @@
+// The HTTP app: Fastify with one plugin per feature (src/api/routes), JSON schemas on every route,
+// the OpenAPI document and its UI at /docs, bearer-token auth, HTTP metrics, and every error mapped
+// to a JSON body with a stable code in one place (errors.ts). buildApp does not listen and does not
+// own its dependencies: the caller (`secondread serve`, tests) opens and closes them.
+import multipart from '@fastify/multipart';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { IncomingMessage } from 'node:http';
+import { newId } from '../core/ids.js';
+import { ajvBinaryBodyPlugin } from './ajv-binary.js';
+import { BEARER_SCHEME, installAuth } from './auth.js';
+import { sendError } from './errors.js';
+import { evaluationRoutes } from './routes/evaluations.js';
+import { healthRoutes } from './routes/health.js';
+import { kserveRoutes } from './routes/kserve.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { modelsRoutes } from './routes/models.js';
+import { predictRoutes } from './routes/predict.js';
+import { sharedSchemas } from './schemas.js';
+import { DEFAULT_LIMITS, type ApiDeps, type ApiLimits } from './types.js';
+
+export const API_VERSION = '0.1.0';
+export const DOCS_PREFIX = '/docs';
+
+/** A client-supplied X-Request-Id is kept when it is short and plain (so logs can be joined across services). */
+const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+
+function requestId(req: IncomingMessage): string {
+  const h = req.headers['x-request-id'];
+  return typeof h === 'string' && CLIENT_REQUEST_ID.test(h) ? h : newId('req_');
+}
+
+export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
+  const limits: ApiLimits = { ...DEFAULT_LIMITS, ...deps.limits };
+  let draining = false;
+
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    // Per-request info lines would cost more than a small model's inference; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
+    genReqId: requestId,
+    bodyLimit: limits.maxUploadBytes,
+    requestTimeout: limits.requestTimeoutMs,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    ajv: {
+      // Unknown query or body fields are refused, not silently dropped.
+      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true },
+      plugins: [multipart.ajvFilePlugin, ajvBinaryBodyPlugin] as never[],
+    },
+  });
+
+  for (const s of sharedSchemas) app.addSchema(s);
+  app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
+  app.setNotFoundHandler((request, reply) => sendError(Object.assign(new Error(`no route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`), { statusCode: 404 }), request, reply));
+
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    deps.metrics.observeHttp({ method: request.method, route: request.routeOptions.url ?? 'unmatched', statusCode: reply.statusCode, seconds: reply.elapsedTime / 1000 });
+  });
+  app.addHook('preClose', async () => {
+    draining = true;
+  });
+
+  installAuth(app, deps.users);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'secondread API',
+        version: deps.serverVersion ?? API_VERSION,
+        description: 'Model serving (own JSON API and KServe v2 / Open Inference Protocol), evaluations and metrics. Errors are JSON with a stable `code` and the `request_id`.',
+      },
+      components: { securitySchemes: { [BEARER_SCHEME]: { type: 'http', scheme: 'bearer', description: 'API token from `secondread users add`' } } },
+      tags: [
+        { name: 'health', description: 'liveness and readiness probes' },
+        { name: 'predict', description: 'classify images' },
+        { name: 'kserve-v2', description: 'KServe v2 / Open Inference Protocol (Triton-compatible JSON)' },
+        { name: 'models', description: 'the model registry, read-only' },
+        { name: 'evaluations', description: 'background evaluations of model versions' },
+        { name: 'monitoring', description: 'Prometheus metrics' },
+      ],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: DOCS_PREFIX, staticCSP: true });
+
+  await app.register(healthRoutes, { db: deps.db, serving: deps.serving, draining: () => draining });
+  await app.register(predictRoutes, { serving: deps.serving, limits });
+  await app.register(kserveRoutes, { serving: deps.serving, serverName: 'secondread', serverVersion: deps.serverVersion ?? API_VERSION, maxTensorElements: Math.floor(limits.maxUploadBytes / 4) });
+  await app.register(modelsRoutes, { registry: deps.registry });
+  await app.register(evaluationRoutes, { evaluations: deps.evaluations });
+  await app.register(metricsRoutes, { metrics: deps.metrics, publicMetrics: deps.publicMetrics ?? false });
+  return app;
+}

@@ -1,0 +1,123 @@
+// POST /v1/evaluations starts a background evaluation of a model version on one split of a dataset
+// version (202 + its id); GET /v1/evaluations/:id reports its state and, once done, its figures.
+// The dataset is named by its version id and looked up in the database: no path comes from input.
+import type { FastifyInstance } from 'fastify';
+import { NotFoundError } from '../../core/errors.js';
+import { SPLITS } from '../../data/datasets/types.js';
+import type { Evaluation } from '../../monitoring/evaluations/types.js';
+import { aliasSchema, errorResponses, modelNameSchema, versionSchema } from '../schemas.js';
+import type { EvaluationsPort } from '../types.js';
+
+export interface EvaluationRoutesOptions {
+  evaluations: EvaluationsPort;
+}
+
+interface CreateBody {
+  model: string;
+  version?: number;
+  alias?: string;
+  dataset_version: string;
+  split: string;
+}
+
+export const EVALUATION_ROLES = ['ml-engineer', 'admin'] as const;
+
+const createBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['model', 'dataset_version', 'split'],
+  properties: {
+    model: modelNameSchema,
+    version: versionSchema,
+    alias: aliasSchema,
+    dataset_version: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$', description: 'dataset version id, or an unambiguous prefix of one' },
+    split: { type: 'string', enum: [...SPLITS, 'final_eval'] },
+  },
+  not: { required: ['version', 'alias'] },
+  description: 'Give `version` or `alias` (neither: the `production` alias).',
+} as const;
+
+const evaluationSchema = {
+  type: 'object',
+  required: ['id', 'job_id', 'model', 'version', 'dataset_version', 'split', 'status', 'progress', 'created_by', 'created_at'],
+  properties: {
+    id: { type: 'string' },
+    job_id: { type: 'string' },
+    model: { type: 'string' },
+    version: { type: 'integer' },
+    dataset_version: { type: 'string' },
+    split: { type: 'string' },
+    status: { type: 'string', enum: ['queued', 'running', 'succeeded', 'failed', 'cancelled'] },
+    progress: { type: 'number' },
+    images: { type: ['integer', 'null'] },
+    accuracy: { type: ['number', 'null'] },
+    macro_f1: { type: ['number', 'null'] },
+    report: { type: ['object', 'null'], additionalProperties: true, description: 'per-class precision/recall/F1/AUC/support, confusion matrix, ECE, reliability (once succeeded)' },
+    error: { type: ['object', 'null'], properties: { code: { type: 'string' }, message: { type: 'string' } } },
+    created_by: { type: 'string' },
+    created_at: { type: 'string' },
+    finished_at: { type: ['string', 'null'] },
+  },
+} as const;
+
+function toBody(e: Evaluation) {
+  return {
+    id: e.id,
+    job_id: e.jobId,
+    model: e.model,
+    version: e.version,
+    dataset_version: e.datasetVersion,
+    split: e.split,
+    status: e.status,
+    progress: e.progress,
+    images: e.images,
+    accuracy: e.accuracy,
+    macro_f1: e.macroF1,
+    report: e.report,
+    error: e.error,
+    created_by: e.createdBy,
+    created_at: e.createdAt,
+    finished_at: e.finishedAt,
+  };
+}
+
+export async function evaluationRoutes(app: FastifyInstance, opts: EvaluationRoutesOptions): Promise<void> {
+  const { evaluations } = opts;
+  const tags = ['evaluations'];
+
+  app.post<{ Body: CreateBody }>(
+    '/v1/evaluations',
+    {
+      config: { auth: EVALUATION_ROLES },
+      schema: {
+        tags,
+        summary: 'Evaluate a model version on a dataset split (a background job)',
+        body: createBody,
+        response: { 202: evaluationSchema, ...errorResponses([400, 401, 403, 404, 500, 503]) },
+      },
+    },
+    async (request, reply) => {
+      const b = request.body;
+      const e = await evaluations.create({ model: b.model, version: b.version, alias: b.alias, datasetVersion: b.dataset_version, split: b.split, createdBy: request.user!.name });
+      return reply.code(202).header('location', `/v1/evaluations/${encodeURIComponent(e.id)}`).send(toBody(e));
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/evaluations/:id',
+    {
+      config: { auth: EVALUATION_ROLES },
+      schema: {
+        tags,
+        summary: 'An evaluation: status, progress, and its figures once it succeeded',
+        params: { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$' } } },
+        response: { 200: evaluationSchema, ...errorResponses([400, 401, 403, 404, 500]) },
+      },
+    },
+    async (request) => {
+      const e = await evaluations.get(request.params.id);
+      if (!e) throw new NotFoundError('evaluation', request.params.id);
+      return toBody(e);
+    },
+  );
+}

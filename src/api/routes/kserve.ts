@@ -1,0 +1,225 @@
+// The KServe v2 / Open Inference Protocol (the one Triton speaks) over HTTP/JSON, so standard
+// clients work unchanged: server and model health, model metadata, and `infer` with FP32 tensors
+// (already preprocessed NCHW input in, logits out). Versions are strings in this protocol. Errors
+// keep the protocol's `{error}` body and add our stable `code` and `request_id`.
+// Not supported: Triton's binary-tensor extension (clients must send and request JSON data).
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { ValidationError } from '../../core/errors.js';
+import { clientSignal } from '../client-signal.js';
+import { errorResponses, KSERVE_ERROR_ID, modelNameSchema } from '../schemas.js';
+import type { ServingPort } from '../types.js';
+
+export interface KServeRoutesOptions {
+  serving: ServingPort;
+  serverName: string;
+  serverVersion: string;
+  /** Largest number of tensor elements one infer request may carry. */
+  maxTensorElements: number;
+}
+
+interface Params {
+  name: string;
+  version?: string;
+}
+
+interface TensorIn {
+  name: string;
+  shape: number[];
+  datatype: string;
+  parameters?: Record<string, unknown>;
+  data: unknown[];
+}
+
+interface InferBody {
+  id?: string;
+  parameters?: Record<string, unknown>;
+  inputs: TensorIn[];
+  outputs?: { name: string; parameters?: Record<string, unknown> }[];
+}
+
+const versionParam = { type: 'string', pattern: '^[1-9][0-9]{0,8}$', description: 'model version (a positive integer, as a string)' } as const;
+const modelParams = { type: 'object', required: ['name'], properties: { name: modelNameSchema } } as const;
+const versionedParams = { type: 'object', required: ['name', 'version'], properties: { name: modelNameSchema, version: versionParam } } as const;
+
+const metadataTensor = {
+  type: 'object',
+  required: ['name', 'datatype', 'shape'],
+  properties: { name: { type: 'string' }, datatype: { type: 'string' }, shape: { type: 'array', items: { type: 'integer' } } },
+} as const;
+
+const modelMetadata = {
+  type: 'object',
+  required: ['name', 'versions', 'platform', 'inputs', 'outputs'],
+  properties: {
+    name: { type: 'string' },
+    versions: { type: 'array', items: { type: 'string' } },
+    platform: { type: 'string' },
+    inputs: { type: 'array', items: metadataTensor },
+    outputs: { type: 'array', items: metadataTensor },
+    parameters: {
+      type: 'object',
+      description: 'secondread extras: the version these tensors describe, and the class of each logit',
+      properties: { model_version: { type: 'string' }, classes: { type: 'array', items: { type: 'string' } } },
+    },
+  },
+} as const;
+
+const inferBody = {
+  type: 'object',
+  required: ['inputs'],
+  properties: {
+    id: { type: 'string', maxLength: 256 },
+    parameters: { type: 'object', additionalProperties: true },
+    inputs: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 1,
+      items: {
+        type: 'object',
+        required: ['name', 'shape', 'datatype', 'data'],
+        properties: {
+          name: { type: 'string', maxLength: 256 },
+          shape: { type: 'array', minItems: 1, maxItems: 8, items: { type: 'integer', minimum: 1, maximum: 1_000_000 } },
+          datatype: { type: 'string', maxLength: 16 },
+          parameters: { type: 'object', additionalProperties: true },
+          data: { type: 'array', description: 'row-major values, flat or nested as the shape' },
+        },
+      },
+    },
+    outputs: {
+      type: 'array',
+      maxItems: 1,
+      items: { type: 'object', required: ['name'], properties: { name: { type: 'string', maxLength: 256 }, parameters: { type: 'object', additionalProperties: true } } },
+    },
+  },
+} as const;
+
+const inferResponse = {
+  type: 'object',
+  required: ['model_name', 'model_version', 'id', 'outputs'],
+  properties: {
+    model_name: { type: 'string' },
+    model_version: { type: 'string' },
+    id: { type: 'string' },
+    outputs: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['name', 'shape', 'datatype', 'data'],
+        properties: { name: { type: 'string' }, shape: { type: 'array', items: { type: 'integer' } }, datatype: { type: 'string' }, data: { type: 'array', items: { type: 'number' } } },
+      },
+    },
+  },
+} as const;
+
+const readyBody = { type: 'object', required: ['ready'], properties: { name: { type: 'string' }, ready: { type: 'boolean' } } } as const;
+
+export async function kserveRoutes(app: FastifyInstance, opts: KServeRoutesOptions): Promise<void> {
+  const { serving } = opts;
+  const errors = errorResponses([400, 401, 403, 404, 413, 415, 422, 499, 500, 503, 504], KSERVE_ERROR_ID);
+  const tags = ['kserve-v2'];
+  const pub = { auth: 'public' as const, kserve: true };
+  const authed = { kserve: true };
+
+  app.get('/v2', { config: authed, schema: { tags, summary: 'Server metadata', response: { 200: { type: 'object', required: ['name', 'version', 'extensions'], properties: { name: { type: 'string' }, version: { type: 'string' }, extensions: { type: 'array', items: { type: 'string' } } } }, ...errors } } }, async () => ({
+    name: opts.serverName,
+    version: opts.serverVersion,
+    extensions: [],
+  }));
+
+  app.get('/v2/health/live', { config: pub, schema: { tags, summary: 'Server live (200)', response: { 200: { type: 'object', properties: { live: { type: 'boolean' } } } } } }, async () => ({ live: true }));
+
+  // The protocol: 200 means ready, a 4xx means not ready.
+  app.get('/v2/health/ready', { config: pub, schema: { tags, summary: 'Server ready (200) or not (400)', response: { 200: readyBody, 400: readyBody } } }, async (_request, reply) => {
+    const ready = await serving.isReady();
+    return reply.code(ready ? 200 : 400).send({ ready });
+  });
+
+  const modelReady = async (name: string, version: number | undefined, reply: FastifyReply) => {
+    const ready = await serving.isReady(name, version);
+    return reply.code(ready ? 200 : 400).send({ name, ready });
+  };
+  app.get<{ Params: Params }>('/v2/models/:name/ready', { config: authed, schema: { tags, summary: 'Model ready (200) or not (400)', params: modelParams, response: { 200: readyBody, 400: readyBody, ...errors } } }, async (request, reply) =>
+    modelReady(request.params.name, undefined, reply),
+  );
+  app.get<{ Params: Params }>('/v2/models/:name/versions/:version/ready', { config: authed, schema: { tags, summary: 'Model version ready (200) or not (400)', params: versionedParams, response: { 200: readyBody, 400: readyBody, ...errors } } }, async (request, reply) =>
+    modelReady(request.params.name, Number(request.params.version), reply),
+  );
+
+  const metadata = async (name: string, version: number | undefined) => {
+    const d = await serving.describe(name, version);
+    return {
+      name: d.name,
+      versions: d.versions.map(String),
+      platform: d.platform,
+      inputs: d.inputs,
+      outputs: d.outputs,
+      parameters: { model_version: String(d.version), classes: d.classes },
+    };
+  };
+  app.get<{ Params: Params }>('/v2/models/:name', { config: authed, schema: { tags, summary: 'Model metadata (the production version when no version is named)', params: modelParams, response: { 200: modelMetadata, ...errors } } }, async (request) =>
+    metadata(request.params.name, undefined),
+  );
+  app.get<{ Params: Params }>('/v2/models/:name/versions/:version', { config: authed, schema: { tags, summary: 'Model version metadata', params: versionedParams, response: { 200: modelMetadata, ...errors } } }, async (request) =>
+    metadata(request.params.name, Number(request.params.version)),
+  );
+
+  const infer = async (name: string, version: number | undefined, body: InferBody, requestId: string, signal: AbortSignal) => {
+    const input = body.inputs[0]!;
+    if (input.datatype !== 'FP32') throw new ValidationError(`input '${input.name}' has datatype ${input.datatype}; this server takes FP32`, { datatype: input.datatype });
+    if (wantsBinary(body.parameters) || wantsBinary(input.parameters) || body.outputs?.some((o) => wantsBinary(o.parameters))) {
+      throw new ValidationError('binary tensor data is not supported: send and request JSON data (e.g. tritonclient binary_data=False)');
+    }
+    const d = await serving.describe(name, version);
+    const expected = d.inputs[0];
+    if (expected && input.name !== expected.name) throw new ValidationError(`unknown input '${input.name}': the model's input is '${expected.name}'`, { input: input.name, expected: expected.name });
+    const wantedOutput = body.outputs?.[0]?.name;
+    const outputName = d.outputs[0]?.name;
+    if (wantedOutput !== undefined && wantedOutput !== outputName) throw new ValidationError(`unknown output '${wantedOutput}': the model's output is '${outputName}'`, { output: wantedOutput, expected: outputName });
+    const data = flattenTensor(input.data, input.shape, opts.maxTensorElements);
+    const out = await serving.infer(name, { data, shape: input.shape }, { version, signal });
+    return {
+      model_name: name,
+      model_version: String(out.version),
+      id: body.id ?? requestId,
+      outputs: [{ name: out.outputName, shape: out.shape, datatype: 'FP32', data: Array.from(out.data) }],
+    };
+  };
+  const inferSchema = (params: object, summary: string) => ({ tags, summary, params, body: inferBody, response: { 200: inferResponse, ...errors } });
+  app.post<{ Params: Params; Body: InferBody }>('/v2/models/:name/infer', { config: authed, schema: inferSchema(modelParams, 'Inference (the production version)') }, async (request, reply) =>
+    infer(request.params.name, undefined, request.body, request.id, clientSignal(reply)),
+  );
+  app.post<{ Params: Params; Body: InferBody }>('/v2/models/:name/versions/:version/infer', { config: authed, schema: inferSchema(versionedParams, 'Inference on one version') }, async (request, reply) =>
+    infer(request.params.name, Number(request.params.version), request.body, request.id, clientSignal(reply)),
+  );
+}
+
+function wantsBinary(p: Record<string, unknown> | undefined): boolean {
+  return p?.binary_data === true || p?.binary_data_output === true || typeof p?.binary_data_size === 'number';
+}
+
+/**
+ * The tensor's values as FP32, row-major. The protocol allows flat or nested (one array level per
+ * dimension) data; either way the element count must equal the shape's product and every value
+ * must be a finite number.
+ */
+export function flattenTensor(data: unknown[], shape: number[], maxElements: number): Float32Array {
+  const count = shape.reduce((a, b) => a * b, 1);
+  if (count > maxElements) throw new ValidationError(`tensor of shape [${shape.join(', ')}] has ${count} elements, over the ${maxElements}-element limit`, { shape, maxElements });
+  const out = new Float32Array(count);
+  let n = 0;
+  const walk = (v: unknown[], depth: number): void => {
+    if (depth > shape.length) throw new ValidationError('tensor data is nested deeper than its shape');
+    for (const x of v) {
+      if (Array.isArray(x)) walk(x, depth + 1);
+      else {
+        if (typeof x !== 'number' || !Number.isFinite(x)) throw new ValidationError(`tensor data must be finite numbers (FP32); found ${JSON.stringify(x)?.slice(0, 40)} at element ${n}`);
+        if (n >= count) throw new ValidationError(`tensor data has more than the ${count} elements its shape [${shape.join(', ')}] holds`, { shape });
+        out[n++] = x;
+      }
+    }
+  };
+  walk(data, 1);
+  if (n !== count) throw new ValidationError(`tensor data has ${n} elements but its shape [${shape.join(', ')}] holds ${count}`, { shape, elements: n });
+  return out;
+}

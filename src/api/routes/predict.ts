@@ -1,0 +1,202 @@
+// POST /v1/models/:name/predict and /predict/batch: images in (multipart `file` fields or one raw
+// PNG/JPEG body), class probabilities out. Each image passes the input rules (size, magic bytes,
+// header pixel count) before serving decodes it; the request's AbortSignal follows the client.
+import multipart, { type MultipartFile } from '@fastify/multipart';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { SecondreadError, ValidationError } from '../../core/errors.js';
+import { clientSignal } from '../client-signal.js';
+import { UnsupportedMediaTypeError } from '../errors.js';
+import { checkImage } from '../image-input.js';
+import type { PredictResult } from '../../serving/types.js';
+import { aliasSchema, classProbabilitySchema, errorResponses, modelNameSchema, studyIdSchema, versionSchema } from '../schemas.js';
+import type { ApiLimits, ServingPort } from '../types.js';
+
+export interface PredictRoutesOptions {
+  serving: ServingPort;
+  limits: ApiLimits;
+}
+
+/** Raw bodies the predict routes accept; the bytes decide the real type. */
+export const RAW_IMAGE_TYPES = ['image/png', 'image/jpeg', 'application/octet-stream'] as const;
+
+interface Params {
+  name: string;
+}
+interface Query {
+  version?: number;
+  alias?: string;
+  study_id?: string;
+}
+
+const paramsSchema = { type: 'object', required: ['name'], properties: { name: modelNameSchema } } as const;
+const querySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { version: versionSchema, alias: aliasSchema, study_id: studyIdSchema },
+  not: { required: ['version', 'alias'] },
+  description: 'default: the `production` alias (canary and shadow rules apply only then)',
+} as const;
+
+const predictionProperties = {
+  model: { type: 'string' },
+  version: { type: 'integer' },
+  route: { type: 'string', enum: ['production', 'canary', 'alias', 'version'], description: 'which deployment answered' },
+  predictions: { type: 'array', items: classProbabilitySchema, description: 'every class, most probable first' },
+  top: classProbabilitySchema,
+  latency_ms: { type: 'number', description: 'time in the serving runtime (decode, queue, compute)' },
+} as const;
+
+const predictResponse = {
+  type: 'object',
+  required: ['model', 'version', 'route', 'predictions', 'top', 'latency_ms', 'request_id'],
+  properties: { ...predictionProperties, request_id: { type: 'string' } },
+} as const;
+
+const batchResponse = {
+  type: 'object',
+  required: ['results', 'request_id'],
+  properties: {
+    results: {
+      type: 'array',
+      description: 'one result per file, in upload order',
+      items: { type: 'object', required: ['index', 'model', 'version', 'route', 'predictions', 'top', 'latency_ms'], properties: { index: { type: 'integer' }, filename: { type: 'string' }, ...predictionProperties } },
+    },
+    request_id: { type: 'string' },
+  },
+} as const;
+
+/**
+ * Body schemas per media type. Fresh objects per call: the file keywords rewrite their schema to
+ * `string/binary` for the OpenAPI document when compiled, so one object must not be compiled twice.
+ */
+function bodySchema(batch: boolean, maxFiles: number) {
+  const raw = () => ({ schema: { binaryBody: true, description: 'the image itself (PNG or JPEG; the bytes decide, not the header)' } });
+  const file = batch
+    ? { anyOf: [{ isFile: true }, { type: 'array', items: { isFile: true }, minItems: 1, maxItems: maxFiles }], description: `1-${maxFiles} PNG/JPEG files, each in a part named \`file\`` }
+    : { isFile: true, description: 'a PNG or JPEG file' };
+  return {
+    content: {
+      'multipart/form-data': { schema: { type: 'object', required: ['file'], properties: { file } } },
+      ...(batch ? {} : Object.fromEntries(RAW_IMAGE_TYPES.map((t) => [t, raw()]))),
+    },
+  };
+}
+
+export async function predictRoutes(app: FastifyInstance, opts: PredictRoutesOptions): Promise<void> {
+  const { serving, limits } = opts;
+  await app.register(multipart, {
+    limits: { fileSize: limits.maxUploadBytes, files: limits.maxBatchFiles, fields: 8, fieldSize: 1024, parts: limits.maxBatchFiles + 8, headerPairs: 64 },
+  });
+  app.addHook('preValidation', readMultipartBody);
+  // Only images (and multipart forms of them) here: JSON or text is a 415, not a confusing 400.
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser([...RAW_IMAGE_TYPES], { parseAs: 'buffer', bodyLimit: limits.maxUploadBytes }, (_req, body, done) => done(null, body));
+
+  const errors = errorResponses([400, 401, 403, 404, 413, 415, 422, 499, 500, 503, 504]);
+
+  app.post<{ Params: Params; Querystring: Query }>(
+    '/v1/models/:name/predict',
+    {
+      schema: {
+        tags: ['predict'],
+        summary: 'Classify one image',
+        description: 'Send the image as a multipart `file` field or as the raw request body (`Content-Type: image/png`, `image/jpeg` or `application/octet-stream`).',
+        consumes: ['multipart/form-data', ...RAW_IMAGE_TYPES],
+        params: paramsSchema,
+        querystring: querySchema,
+        body: bodySchema(false, 1),
+        response: { 200: predictResponse, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const bytes = await singleImage(request.body);
+      await checkImage(bytes, limits);
+      const r = await serving.predict(request.params.name, bytes, { ...ref(request.query), requestId: request.id, signal: clientSignal(reply) });
+      return { ...predictionBody(r), request_id: request.id };
+    },
+  );
+
+  app.post<{ Params: Params; Querystring: Query }>(
+    '/v1/models/:name/predict/batch',
+    {
+      schema: {
+        tags: ['predict'],
+        summary: 'Classify several images in one request',
+        description: `Multipart form with 1-${limits.maxBatchFiles} parts named \`file\`. Every image is checked before any is scored; one bad image fails the request (details.index names it).`,
+        consumes: ['multipart/form-data'],
+        params: paramsSchema,
+        querystring: querySchema,
+        body: bodySchema(true, limits.maxBatchFiles),
+        response: { 200: batchResponse, ...errors },
+      },
+    },
+    async (request: FastifyRequest<{ Params: Params; Querystring: Query }>, reply: FastifyReply) => {
+      const files = multipartFiles(request.body);
+      const images: Uint8Array[] = [];
+      for (const [i, f] of files.entries()) {
+        const bytes = await f.toBuffer();
+        await withIndex(i, () => checkImage(bytes, limits, `file ${i + 1} (${f.filename || 'unnamed'})`));
+        images.push(bytes);
+      }
+      const results = await serving.predictBatch(request.params.name, images, { ...ref(request.query), requestId: request.id, signal: clientSignal(reply) });
+      return { results: results.map((r, index) => ({ index, filename: files[index]?.filename ?? '', ...predictionBody(r) })), request_id: request.id };
+    },
+  );
+}
+
+function ref(q: Query): { version?: number; alias?: string; studyId?: string } {
+  return { version: q.version, alias: q.alias, studyId: q.study_id };
+}
+
+function predictionBody(r: PredictResult) {
+  return { model: r.model, version: r.version, route: r.route, predictions: r.predictions, top: r.top, latency_ms: r.latencyMs };
+}
+
+/**
+ * Reads a multipart body into `{ field: part | part[] }` with every file buffered (within the
+ * plugin's limits), before schema validation. What @fastify/multipart's attachFieldsToBody does, but
+ * a body the parser cannot make sense of (cut short, no boundary) is the client's 400, not a 500.
+ */
+async function readMultipartBody(request: FastifyRequest): Promise<void> {
+  if (!request.isMultipart()) return;
+  let fields: Record<string, unknown> | undefined;
+  try {
+    for await (const part of request.parts()) {
+      if (part.type === 'file') await part.toBuffer();
+      fields = part.fields as Record<string, unknown>;
+    }
+  } catch (err) {
+    if (typeof (err as { statusCode?: unknown }).statusCode === 'number') throw err; // the plugin's own 413/406
+    throw new ValidationError(`malformed multipart body: ${(err as Error).message.split('\n')[0]!.slice(0, 200)}`);
+  }
+  request.body = fields;
+}
+
+function isMultipartFile(v: unknown): v is MultipartFile {
+  return typeof v === 'object' && v !== null && (v as { type?: unknown }).type === 'file' && typeof (v as MultipartFile).toBuffer === 'function';
+}
+
+async function singleImage(body: unknown): Promise<Buffer> {
+  if (Buffer.isBuffer(body)) return body;
+  const file = (body as { file?: unknown } | undefined)?.file;
+  if (isMultipartFile(file)) return file.toBuffer();
+  throw new ValidationError('send the image as a multipart `file` field or as the raw body (image/png, image/jpeg, application/octet-stream)');
+}
+
+function multipartFiles(body: unknown): MultipartFile[] {
+  if (Buffer.isBuffer(body)) throw new UnsupportedMediaTypeError('a batch is a multipart/form-data body with one part named `file` per image');
+  const field = (body as { file?: unknown } | undefined)?.file;
+  const files = (Array.isArray(field) ? field : [field]).filter(isMultipartFile);
+  if (files.length === 0) throw new ValidationError('send the images as multipart parts named `file`');
+  return files;
+}
+
+/** Names the failing image of a batch in the error's details. */
+async function withIndex<T>(index: number, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof SecondreadError) throw new SecondreadError(err.code, err.message, err.httpStatus, { ...err.details, index }, { cause: err });
+    throw err;
+  }
+}

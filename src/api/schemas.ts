@@ -1,0 +1,46 @@
+// JSON schemas shared by the routes: names and versions as the registry accepts them, the error
+// bodies, the prediction. Validation happens here, at the edge; the services validate again.
+import { ALIASES } from '../tracking/index.js';
+
+/** The registry's model-name rule (src/tracking/names.ts), including its "no `..`" clause. */
+export const modelNameSchema = { type: 'string', pattern: '^(?!.*\\.\\.)[a-z0-9][a-z0-9._-]{0,62}$', description: 'registered model name' } as const;
+export const versionSchema = { type: 'integer', minimum: 1, maximum: 2_147_483_647, description: 'model version number' } as const;
+export const aliasSchema = { type: 'string', enum: [...ALIASES], description: 'model alias' } as const;
+/** Study ids come from PACS/RIS systems: allow their usual characters, nothing that could be markup or a path. */
+export const studyIdSchema = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$', description: 'study id: the same study is always routed to the same deployment (canary stickiness)' } as const;
+
+export const ERROR_BODY_ID = 'ErrorBody';
+export const KSERVE_ERROR_ID = 'KServeError';
+
+export const sharedSchemas = [
+  {
+    $id: ERROR_BODY_ID,
+    type: 'object',
+    description: 'Every error: a stable code to match on, a message for people, the request id to quote',
+    required: ['code', 'message', 'request_id'],
+    properties: {
+      code: { type: 'string', examples: ['invalid_input', 'unauthenticated', 'forbidden', 'not_found', 'payload_too_large', 'unsupported_media_type', 'invalid_image', 'image_too_large', 'queue_full', 'internal'] },
+      message: { type: 'string' },
+      details: { type: 'object', additionalProperties: true },
+      request_id: { type: 'string' },
+    },
+  },
+  {
+    $id: KSERVE_ERROR_ID,
+    type: 'object',
+    description: 'KServe v2 error: the protocol\'s `error` string, plus the stable code and the request id',
+    required: ['error', 'code', 'request_id'],
+    properties: { error: { type: 'string' }, code: { type: 'string' }, request_id: { type: 'string' } },
+  },
+] as const;
+
+/** Response schemas for the error statuses a route can answer with. */
+export function errorResponses(statuses: readonly number[], id: string = ERROR_BODY_ID): Record<number, { $ref: string }> {
+  return Object.fromEntries(statuses.map((s) => [s, { $ref: `${id}#` }]));
+}
+
+export const classProbabilitySchema = {
+  type: 'object',
+  required: ['class', 'probability'],
+  properties: { class: { type: 'string' }, probability: { type: 'number', minimum: 0, maximum: 1 } },
+} as const;

@@ -1,0 +1,77 @@
+// What the HTTP app is built from. The API depends on the narrow slices of the services it calls
+// (Pick<…>), so a route test can hand it a small fake and the real services need no HTTP knowledge.
+import type { Config } from '../core/config.js';
+import type { Logger } from '../core/logger.js';
+import type { Metrics } from '../monitoring/metrics.js';
+import type { JobQueue } from '../jobs/types.js';
+import type { EvaluationService } from '../monitoring/evaluations/types.js';
+import type { InferOptions, InferResult, ModelDescription, PredictOptions, PredictResult, TensorInput } from '../serving/types.js';
+import type { Db } from '../storage/db.js';
+import type { ModelRegistry } from '../tracking/index.js';
+import type { Role, UserStore } from '../workflow/users.js';
+
+/** What the routes call of serving's ServingService. */
+export interface ServingPort {
+  predict(name: string, image: Uint8Array, o?: PredictOptions): Promise<PredictResult>;
+  predictBatch(name: string, images: Uint8Array[], o?: PredictOptions): Promise<PredictResult[]>;
+  infer(name: string, input: TensorInput, o?: InferOptions): Promise<InferResult>;
+  describe(name: string, version?: number): Promise<ModelDescription>;
+  isReady(name?: string, version?: number): Promise<boolean>;
+}
+export type EvaluationsPort = Pick<EvaluationService, 'create' | 'get'>;
+export type RegistryPort = Pick<ModelRegistry, 'listModels' | 'listVersions' | 'aliases'>;
+export type UsersPort = Pick<UserStore, 'authenticate'>;
+
+export interface ApiLimits {
+  /** Largest accepted request body / uploaded file (default 32 MiB) → 413 `payload_too_large`. */
+  maxUploadBytes: number;
+  /** Largest image the server decodes, by the pixel count its header declares (default 50 MP) → 422 `image_too_large`. */
+  maxImagePixels: number;
+  /** Files in one `/predict/batch` request (default 64) → 413. */
+  maxBatchFiles: number;
+  /** Whole-request deadline, headers and body included (default 120 s): slow clients cannot hold sockets forever. */
+  requestTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: ApiLimits = {
+  maxUploadBytes: 32 * 1024 * 1024,
+  maxImagePixels: 50_000_000,
+  maxBatchFiles: 64,
+  requestTimeoutMs: 120_000,
+};
+
+export interface ApiDeps {
+  config: Config;
+  logger: Logger;
+  db: Db;
+  registry: RegistryPort;
+  serving: ServingPort;
+  jobs?: Pick<JobQueue, 'get'>;
+  evaluations: EvaluationsPort;
+  metrics: Metrics;
+  users: UsersPort;
+  limits?: Partial<ApiLimits>;
+  /**
+   * Serve GET /metrics without a token (default false). Only for a listener that Prometheus alone
+   * can reach (a private network or loopback); otherwise scrape with a token (docs/api.md).
+   */
+  publicMetrics?: boolean;
+  /** Reported by /v2 (KServe server metadata). */
+  serverVersion?: string;
+}
+
+/** Who may call a route: nobody needs a token (`public`), any user with a token (`any`), or these roles. */
+export type AuthRule = 'public' | 'any' | readonly Role[];
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Default `any`: a route is authenticated unless it says otherwise. */
+    auth?: AuthRule;
+    /** Errors in the KServe v2 shape (`{error, code, request_id}`). */
+    kserve?: boolean;
+  }
+  interface FastifyRequest {
+    /** The authenticated user (set by the auth hook; undefined on public routes). */
+    user?: import('../workflow/users.js').AuthenticatedUser;
+  }
+}
