@@ -135,14 +135,16 @@ export async function kserveRoutes(app: FastifyInstance, opts: KServeRoutesOptio
     return reply.code(ready ? 200 : 400).send({ ready });
   });
 
+  // 400 is both "not ready" (the protocol's answer) and "invalid request" on these two routes.
+  const notReadyOrInvalid = { anyOf: [readyBody, { $ref: `${KSERVE_ERROR_ID}#` }] };
   const modelReady = async (name: string, version: number | undefined, reply: FastifyReply) => {
     const ready = await serving.isReady(name, version);
     return reply.code(ready ? 200 : 400).send({ name, ready });
   };
-  app.get<{ Params: Params }>('/v2/models/:name/ready', { config: authed, schema: { tags, summary: 'Model ready (200) or not (400)', params: modelParams, response: { 200: readyBody, 400: readyBody, ...errors } } }, async (request, reply) =>
+  app.get<{ Params: Params }>('/v2/models/:name/ready', { config: authed, schema: { tags, summary: 'Model ready (200) or not (400)', params: modelParams, response: { ...errors, 200: readyBody, 400: notReadyOrInvalid } } }, async (request, reply) =>
     modelReady(request.params.name, undefined, reply),
   );
-  app.get<{ Params: Params }>('/v2/models/:name/versions/:version/ready', { config: authed, schema: { tags, summary: 'Model version ready (200) or not (400)', params: versionedParams, response: { 200: readyBody, 400: readyBody, ...errors } } }, async (request, reply) =>
+  app.get<{ Params: Params }>('/v2/models/:name/versions/:version/ready', { config: authed, schema: { tags, summary: 'Model version ready (200) or not (400)', params: versionedParams, response: { ...errors, 200: readyBody, 400: notReadyOrInvalid } } }, async (request, reply) =>
     modelReady(request.params.name, Number(request.params.version), reply),
   );
 

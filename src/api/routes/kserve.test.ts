@@ -1,0 +1,126 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FAKE_CLASSES, openApiFixture, type ApiFixture } from '../testing.js';
+import { flattenTensor } from './kserve.js';
+
+let f: ApiFixture;
+beforeAll(async () => {
+  f = await openApiFixture({ limits: { maxUploadBytes: 64 * 1024 } });
+});
+afterAll(async () => {
+  await f.close();
+});
+
+const tensor = (data: unknown, shape = [1, 1, 8, 8], extra: Record<string, unknown> = {}) => ({ inputs: [{ name: 'pixels', shape, datatype: 'FP32', data, ...extra }] });
+const ramp = (n: number) => Array.from({ length: n }, (_, i) => i / n);
+
+function expectKServeError(res: { statusCode: number; json(): unknown; headers: Record<string, unknown> }, status: number, code: string): void {
+  expect(res.statusCode).toBe(status);
+  expect(res.json()).toEqual({ error: expect.any(String), code, request_id: res.headers['x-request-id'] });
+}
+
+describe('KServe v2 health and metadata', () => {
+  it('live and ready are public; ready follows serving (200 / 400)', async () => {
+    expect((await f.app.inject({ method: 'GET', url: '/v2/health/live' })).json()).toEqual({ live: true });
+    expect((await f.app.inject({ method: 'GET', url: '/v2/health/ready' })).statusCode).toBe(200);
+    f.serving.ready = false;
+    try {
+      const res = await f.app.inject({ method: 'GET', url: '/v2/health/ready' });
+      expect([res.statusCode, res.json()]).toEqual([400, { ready: false }]);
+      expect((await f.app.inject({ method: 'GET', url: '/v2/models/cxr/ready', headers: f.auth() })).statusCode).toBe(400);
+    } finally {
+      f.serving.ready = true;
+    }
+    expect((await f.app.inject({ method: 'GET', url: '/v2/models/cxr/versions/1/ready', headers: f.auth() })).json()).toEqual({ name: 'cxr', ready: true });
+    expectKServeError(await f.app.inject({ method: 'GET', url: '/v2/models/nope/ready', headers: f.auth() }), 404, 'not_found');
+    expectKServeError(await f.app.inject({ method: 'GET', url: '/v2/models/cxr/versions/one/ready', headers: f.auth() }), 400, 'invalid_input');
+  });
+
+  it('server metadata', async () => {
+    expect((await f.app.inject({ method: 'GET', url: '/v2', headers: f.auth() })).json()).toEqual({ name: 'secondread', version: '0.1.0', extensions: [] });
+  });
+
+  it('model metadata: versions as strings, tensors, the classes of the logits', async () => {
+    const res = await f.app.inject({ method: 'GET', url: '/v2/models/cxr', headers: f.auth() });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({
+      name: 'cxr',
+      versions: ['1', '2'],
+      platform: 'onnxruntime_onnx',
+      inputs: [{ name: 'pixels', datatype: 'FP32', shape: [-1, 1, 8, 8] }],
+      outputs: [{ name: 'logits', datatype: 'FP32', shape: [-1, 3] }],
+      parameters: { model_version: '2', classes: FAKE_CLASSES },
+    });
+    expect((await f.app.inject({ method: 'GET', url: '/v2/models/cxr/versions/1', headers: f.auth() })).json().parameters.model_version).toBe('1');
+    expectKServeError(await f.app.inject({ method: 'GET', url: '/v2/models/cxr/versions/9', headers: f.auth() }), 404, 'not_found');
+    expectKServeError(await f.app.inject({ method: 'GET', url: '/v2/models/cxr/versions/v1', headers: f.auth() }), 400, 'invalid_input');
+    expectKServeError(await f.app.inject({ method: 'GET', url: '/v2/models/cxr' }), 401, 'unauthenticated');
+  });
+});
+
+describe('POST /v2/models/:name/infer', () => {
+  it('runs a flat FP32 tensor: output tensor, model version as a string, the request id echoed', async () => {
+    const res = await f.app.inject({ method: 'POST', url: '/v2/models/cxr/infer', headers: f.auth(), payload: { id: 'client-42', ...tensor(ramp(64)) } });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    const sum = ramp(64).reduce((a, b) => a + b, 0);
+    expect(body).toMatchObject({ model_name: 'cxr', model_version: '2', id: 'client-42', outputs: [{ name: 'logits', shape: [1, 3], datatype: 'FP32' }] });
+    expect(body.outputs[0].data).toHaveLength(3);
+    body.outputs[0].data.forEach((v: number, k: number) => expect(v).toBeCloseTo(sum * (k + 1), 4));
+    expect(f.serving.calls.at(-1)).toMatchObject({ method: 'infer', name: 'cxr', options: { shape: [1, 1, 8, 8] } });
+  });
+
+  it('accepts nested data (one array level per dimension) and a batch; a versioned URL pins the version', async () => {
+    const nested = [0, 1].map((n) => [Array.from({ length: 8 }, (_, y) => Array.from({ length: 8 }, (_, x) => (n + 1) * (y * 8 + x)))]);
+    const res = await f.app.inject({ method: 'POST', url: '/v2/models/cxr/versions/1/infer', headers: f.auth(), payload: { inputs: [{ name: 'pixels', shape: [2, 1, 8, 8], datatype: 'FP32', data: nested }], outputs: [{ name: 'logits' }] } });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body).toMatchObject({ model_version: '1', id: res.headers['x-request-id'], outputs: [{ shape: [2, 3] }] });
+    expect(body.outputs[0].data[3]).toBeCloseTo(2 * body.outputs[0].data[0], 3);
+    expect(f.serving.calls.at(-1)!.options).toMatchObject({ version: 1 });
+  });
+
+  it('refuses malformed tensors with 400 in the protocol shape, never a 500', async () => {
+    const cases: [string, unknown][] = [
+      ['wrong datatype', { inputs: [{ name: 'pixels', shape: [1, 1, 8, 8], datatype: 'INT8', data: ramp(64) }] }],
+      ['too few elements', tensor(ramp(63))],
+      ['too many elements', tensor(ramp(65))],
+      ['a string element', tensor([...ramp(63), 'x'])],
+      ['a null element', tensor([...ramp(63), null])],
+      ['nested deeper than the shape', tensor([[[[[0]]]]], [1, 1, 1, 1])],
+      ['unknown input name', { inputs: [{ name: 'image', shape: [1, 1, 8, 8], datatype: 'FP32', data: ramp(64) }] }],
+      ['unknown output name', { ...tensor(ramp(64)), outputs: [{ name: 'probabilities' }] }],
+      ['binary data asked for', tensor(ramp(64), [1, 1, 8, 8], { parameters: { binary_data_size: 256 } })],
+      ['binary output asked for', { ...tensor(ramp(64)), outputs: [{ name: 'logits', parameters: { binary_data: true } }] }],
+      ['no inputs', { inputs: [] }],
+      ['two inputs', { inputs: [tensor(ramp(64)).inputs[0], tensor(ramp(64)).inputs[0]] }],
+      ['zero dimension', tensor([], [0, 1, 8, 8])],
+      ['negative dimension', tensor(ramp(64), [-1, 1, 8, 8])],
+      ['not an object', [1, 2, 3]],
+      ['inputs not an array', { inputs: 'pixels' }],
+    ];
+    for (const [what, payload] of cases) {
+      const res = await f.app.inject({ method: 'POST', url: '/v2/models/cxr/infer', headers: f.auth(), payload: payload as object });
+      expect(res.statusCode, what).toBe(400);
+      expect(res.json(), what).toEqual({ error: expect.any(String), code: 'invalid_input', request_id: expect.any(String) });
+    }
+  });
+
+  it('bad JSON, a wrong content type, an oversized body, an unknown model', async () => {
+    expectKServeError(await f.app.inject({ method: 'POST', url: '/v2/models/cxr/infer', headers: { ...f.auth(), 'content-type': 'application/json' }, payload: '{"inputs": [' }), 400, 'invalid_input');
+    expectKServeError(await f.app.inject({ method: 'POST', url: '/v2/models/cxr/infer', headers: { ...f.auth(), 'content-type': 'application/json' }, payload: '' }), 400, 'invalid_input');
+    expectKServeError(await f.app.inject({ method: 'POST', url: '/v2/models/cxr/infer', headers: { ...f.auth(), 'content-type': 'application/octet-stream', 'inference-header-content-length': '10' }, payload: Buffer.alloc(20) }), 415, 'unsupported_media_type');
+    expectKServeError(await f.app.inject({ method: 'POST', url: '/v2/models/cxr/infer', headers: f.auth(), payload: tensor(ramp(20_000), [1, 1, 100, 200]) }), 413, 'payload_too_large');
+    expectKServeError(await f.app.inject({ method: 'POST', url: '/v2/models/absent/infer', headers: f.auth(), payload: tensor(ramp(64)) }), 404, 'not_found');
+    expectKServeError(await f.app.inject({ method: 'POST', url: '/v2/models/Bad..Name/infer', headers: f.auth(), payload: tensor(ramp(64)) }), 400, 'invalid_input');
+    expectKServeError(await f.app.inject({ method: 'POST', url: '/v2/models/cxr/infer', payload: tensor(ramp(64)) }), 401, 'unauthenticated');
+  });
+});
+
+describe('flattenTensor', () => {
+  it('keeps row-major order for flat and nested data, and enforces the element limit', () => {
+    expect(Array.from(flattenTensor([[1, 2, 3], [4, 5, 6]], [2, 3], 100))).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(Array.from(flattenTensor([1, 2, 3, 4, 5, 6], [2, 3], 100))).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(() => flattenTensor([1, 2, 3, 4, 5, 6], [2, 3], 5)).toThrow(/over the 5-element limit/);
+    expect(() => flattenTensor([1, Number.NaN], [2], 5)).toThrow(/finite numbers/);
+  });
+});
