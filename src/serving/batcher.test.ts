@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ValidationError } from '../core/errors.js';
 import { DynamicBatcher } from './batcher.js';
 import { ClientGoneError, InferenceTimeoutError, ModelNotReadyError, QueueFullError } from './errors.js';
 import type { BatchObserver } from './types.js';
@@ -202,8 +203,8 @@ describe('DynamicBatcher', () => {
   });
 
   it('refuses nonsensical options', () => {
-    expect(() => new DynamicBatcher(immediate, { maxBatchSize: 0 })).toThrow(RangeError);
+    expect(() => new DynamicBatcher(immediate, { maxBatchSize: 0 })).toThrow(ValidationError);
     expect(() => new DynamicBatcher(immediate, { maxBatchSize: 4, preferredBatchSizes: [8] })).toThrow(/exceeds/);
-    expect(() => new DynamicBatcher(immediate, { maxQueueDelayMicros: -1 })).toThrow(RangeError);
+    expect(() => new DynamicBatcher(immediate, { maxQueueDelayMicros: -1 })).toThrow(ValidationError);
   });
 });

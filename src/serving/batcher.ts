@@ -7,7 +7,7 @@
 // A request leaves the queue in exactly one way: in a batch (its promise settles with the batch's
 // outcome), by timing out (InferenceTimeoutError), by its client going away (ClientGoneError) — the
 // last two are dropped before compute, so `run` never sees them.
-import { SecondreadError } from '../core/errors.js';
+import { SecondreadError, ValidationError } from '../core/errors.js';
 import { ClientGoneError, InferenceTimeoutError, ModelNotReadyError, QueueFullError } from './errors.js';
 import type { BatchObserver, BatcherOptions } from './types.js';
 
@@ -40,15 +40,15 @@ interface Pending<I, O> {
 
 export function validateBatcherOptions(o: BatcherOptions): BatcherOptions {
   const int = (v: number, min: number, what: string) => {
-    if (!Number.isInteger(v) || v < min) throw new RangeError(`${what} must be an integer ≥ ${min}, got ${v}`);
+    if (!Number.isInteger(v) || v < min) throw new ValidationError(`${what} must be an integer ≥ ${min}, got ${v}`);
   };
   int(o.maxBatchSize, 1, 'maxBatchSize');
   int(o.maxQueueSize, 1, 'maxQueueSize');
   int(o.maxQueueDelayMicros, 0, 'maxQueueDelayMicros');
-  if (!(o.defaultTimeoutMs > 0)) throw new RangeError(`defaultTimeoutMs must be positive, got ${o.defaultTimeoutMs}`);
+  if (!(o.defaultTimeoutMs > 0)) throw new ValidationError(`defaultTimeoutMs must be positive, got ${o.defaultTimeoutMs}`);
   for (const p of o.preferredBatchSizes) {
     int(p, 1, 'preferred batch size');
-    if (p > o.maxBatchSize) throw new RangeError(`preferred batch size ${p} exceeds maxBatchSize ${o.maxBatchSize}`);
+    if (p > o.maxBatchSize) throw new ValidationError(`preferred batch size ${p} exceeds maxBatchSize ${o.maxBatchSize}`);
   }
   return { ...o, preferredBatchSizes: [...new Set(o.preferredBatchSizes)].sort((a, b) => b - a) };
 }
@@ -73,7 +73,7 @@ export class DynamicBatcher<I, O> {
   ) {
     this.options = validateBatcherOptions({ ...DEFAULT_BATCHER_OPTIONS, ...options });
     this.instances = runtime.instances ?? 1;
-    if (!Number.isInteger(this.instances) || this.instances < 1) throw new RangeError(`instances must be an integer ≥ 1, got ${this.instances}`);
+    if (!Number.isInteger(this.instances) || this.instances < 1) throw new ValidationError(`instances must be an integer ≥ 1, got ${this.instances}`);
     this.now = runtime.now ?? (() => performance.now());
   }
 

@@ -2,3 +2,5 @@
 export * from './types.js';
 export * from './errors.js';
 export * from './batcher.js';
+export { ModelRuntime, type RuntimeOptions } from './runtime.js';
+export { DEFAULT_SERVING_OPTIONS, ServingService, canaryBucket, type ServingDeps, type ServingExtraOptions } from './service.js';
