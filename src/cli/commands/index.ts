@@ -10,6 +10,7 @@ import { registerDataStats } from './data-stats.js';
 import { registerRuns } from './runs.js';
 import { registerModels } from './models.js';
 import { registerTrain } from './train.js';
+import { registerUsers } from './users.js';
 
 export function registerCommands(program: Command): void {
   registerStart(program);
@@ -22,4 +23,5 @@ export function registerCommands(program: Command): void {
   registerTrain(program);
   registerRuns(program);
   registerModels(program);
+  registerUsers(program);
 }
