@@ -210,6 +210,7 @@ class BullJobQueue implements JobQueue {
     bullSignal?.addEventListener('abort', () => abort.abort(bullSignal.reason));
     this.running.set(id, abort);
     const ctx: JobContext = {
+      jobId: id,
       progress: async (f) => {
         const fraction = progressFraction(f);
         await this.store.progress(id, this.workerId, fraction, this.now());

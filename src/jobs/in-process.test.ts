@@ -50,7 +50,9 @@ describe('in-process job queue', () => {
   it('runs a job, stores its progress and result', async () => {
     const q = queue();
     const hold = gate();
+    const ids: string[] = [];
     q.register<{ n: number }, { doubled: number }>('echo', async (p, ctx) => {
+      ids.push(ctx.jobId);
       await ctx.progress(0.5);
       await hold.promise;
       return { doubled: p.n * 2 };
@@ -64,6 +66,7 @@ describe('in-process job queue', () => {
     const done = await waitForJob(q, job.id);
     expect(done).toMatchObject({ status: 'succeeded', progress: 1, result: { doubled: 42 }, error: null, attempts: 1 });
     expect(done.startedAt! <= done.finishedAt!).toBe(true);
+    expect(ids).toEqual([job.id]);
     expect(await q.get('job_nope')).toBeNull();
   });
 

@@ -166,6 +166,7 @@ class InProcessQueue implements JobQueue {
     const abort = new AbortController();
     const logger = this.o.logger.child({ job: id, kind: job.kind });
     const ctx: JobContext = {
+      jobId: id,
       progress: async (f) => this.store.progress(id, this.worker, progressFraction(f), this.now()),
       signal: abort.signal,
       logger,

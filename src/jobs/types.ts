@@ -29,6 +29,8 @@ export interface Job<P = unknown, R = unknown> {
 }
 
 export interface JobContext {
+  /** The job being run (its row in `jobs`). */
+  jobId: string;
   /** Report progress 0…1 (stored; also refreshes the job's heartbeat). */
   progress(fraction: number): Promise<void>;
   /** Aborted when the queue closes and the job should stop early. */

@@ -18,6 +18,8 @@ export type EvaluationStatus = JobStatus;
 /** The stored figures: the trainer's report plus the class names its rows and columns follow. */
 export interface EvaluationReport extends ClassifierReport {
   classes: string[];
+  /** Images of the split whose class the model does not know (left out of every figure), per class. */
+  excluded: { class: string; images: number }[];
 }
 
 export interface Evaluation {
@@ -43,7 +45,7 @@ export interface Evaluation {
 
 export interface CreateEvaluation {
   model: string;
-  /** One of version / alias (neither = alias `production`, the registry's default resolution). */
+  /** One of version / alias (neither = alias `production`, as serving answers by default). */
   version?: number;
   alias?: string;
   /** A dataset version id or an unambiguous prefix of one. */
