@@ -402,6 +402,9 @@ export class ServingService {
         throw err;
       },
     );
+    // Whoever holds the entry awaits `runtime` and gets the load error; this only keeps a load that fails
+    // before its holder awaits it (a shadow waits for the production answer first) from counting as unhandled.
+    e.runtime.catch(() => undefined);
     this.entries.set(k, e);
     return e;
   }
