@@ -10,6 +10,7 @@ import { registerDataStats } from './data-stats.js';
 import { registerRuns } from './runs.js';
 import { registerModels } from './models.js';
 import { registerTrain } from './train.js';
+import { registerWorker } from './worker.js';
 import { registerUsers } from './users.js';
 
 export function registerCommands(program: Command): void {
@@ -23,5 +24,6 @@ export function registerCommands(program: Command): void {
   registerTrain(program);
   registerRuns(program);
   registerModels(program);
+  registerWorker(program);
   registerUsers(program);
 }
