@@ -16,10 +16,10 @@ let service: EvaluationService;
 let results: Evaluation[];
 beforeEach(async () => {
   f = await openEvaluationFixture();
-  jobs = createInProcessQueue({ db: f.t.db, logger: silentLogger, pollMs: 20 });
+  jobs = createInProcessQueue({ db: f.db, logger: silentLogger, pollMs: 20 });
   results = [];
   // batchSize 3 does not divide the 10 scored images: the last batch is a partial one.
-  service = createEvaluationService({ db: f.t.db, objects: f.objects, registry: f.registry, jobs, logger: silentLogger, batchSize: 3, onResult: (e) => void results.push(e) });
+  service = createEvaluationService({ db: f.db, objects: f.objects, registry: f.registry, jobs, logger: silentLogger, batchSize: 3, onResult: (e) => void results.push(e) });
   service.registerHandler(jobs);
   await jobs.start();
 });
@@ -61,7 +61,7 @@ describe('EvaluationService', () => {
     const testImages = FIXTURE_IMAGES.filter((i) => i.split === 'test' && i.class !== 'oct-dme');
     const model = await f.registry.loadForInference(f.model, { version: 1 });
     try {
-      const objects = await f.t.db.selectFrom('dataset_images').select(['object_key', 'class', 'mean_intensity']).where('version_id', '=', f.datasetVersion).where('split', '=', 'test').where('class', '!=', 'oct-dme').orderBy('object_key').execute();
+      const objects = await f.db.selectFrom('dataset_images').select(['object_key', 'class', 'mean_intensity']).where('version_id', '=', f.datasetVersion).where('split', '=', 'test').where('class', '!=', 'oct-dme').orderBy('object_key').execute();
       expect(objects).toHaveLength(testImages.length);
       const preds = await model.predictBatch(await Promise.all(objects.map((o) => f.objects.getBytes(o.object_key))));
       const probs = preds.flatMap((p) => BRIGHTNESS_CLASSES.map((c) => p.classes.find((x) => x.class === c)!.probability));
@@ -90,6 +90,11 @@ describe('EvaluationService', () => {
       [0, 1, 0],
       [0, 0, 1],
     ]);
+    expect((await service.list()).map((x) => x.id)).toEqual([e.id]);
+    expect(await service.list({ status: 'succeeded', model: 'brightness', datasetVersion: f.datasetVersion })).toHaveLength(1);
+    expect(await service.list({ status: 'failed' })).toEqual([]);
+    expect(await service.list({ model: 'other' })).toEqual([]);
+    await expect(service.list({ limit: 0 })).rejects.toThrow(/limit/);
   });
 
   it('validates every part of the request before anything is queued', async () => {
@@ -115,27 +120,27 @@ describe('EvaluationService', () => {
     await rejects({ datasetVersion: '/tmp/raw' }, NotFoundError, /dataset version/);
     await rejects({ createdBy: '' }, ValidationError, /createdBy/);
 
-    await beginBuild(f.t.db, { id: 'ds-00000000000000000001', name: null, inputs: {}, now: new Date().toISOString() });
+    await beginBuild(f.db, { id: 'ds-00000000000000000001', name: null, inputs: {}, now: new Date().toISOString() });
     await rejects({ datasetVersion: 'ds-00000000000000000001' }, ValidationError, /building, not ready/);
 
     const other = await f.registry.importOnnxBytes({ name: 'other-classes', bytes: brightnessClassifierOnnx(), meta: brightnessMeta(['oct-drusen', 'oct-normal', 'lung-opacity']), by: 't' });
     await rejects({ model: other.name, version: 1 }, ValidationError, /no images of the classes of other-classes v1/);
 
-    expect(await f.t.db.selectFrom('jobs').select('id').execute()).toEqual([]);
-    expect(await f.t.db.selectFrom('evaluations').select('id').execute()).toEqual([]);
+    expect(await f.db.selectFrom('jobs').select('id').execute()).toEqual([]);
+    expect(await f.db.selectFrom('evaluations').select('id').execute()).toEqual([]);
     expect(await service.get('eval_nope')).toBeNull();
   });
 
   it('a job that cannot read an image fails the evaluation with {code, message}; onResult is not called', async () => {
     // Corrupt one image object (create validates the manifest, not the bytes): the job finds it undecodable.
-    const key = (await f.t.db.selectFrom('dataset_images').select('object_key').where('version_id', '=', f.datasetVersion).where('split', '=', 'val').orderBy('object_key').executeTakeFirstOrThrow()).object_key;
+    const key = (await f.db.selectFrom('dataset_images').select('object_key').where('version_id', '=', f.datasetVersion).where('split', '=', 'val').orderBy('object_key').executeTakeFirstOrThrow()).object_key;
     await f.objects.put(key, new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]));
     const e = await finished(await service.create({ model: f.model, version: 1, datasetVersion: f.datasetVersion, split: 'val', createdBy: 'c' }));
     expect(e.status).toBe('failed');
     expect(e.error).toMatchObject({ code: 'invalid_image' });
     expect(e.error!.message).not.toMatch(/\n\s+at /);
     expect(e).toMatchObject({ accuracy: null, report: null });
-    const row = await f.t.db.selectFrom('evaluations').select(['status', 'finished_at']).where('id', '=', e.id).executeTakeFirstOrThrow();
+    const row = await f.db.selectFrom('evaluations').select(['status', 'finished_at']).where('id', '=', e.id).executeTakeFirstOrThrow();
     expect(row.status).toBe('failed');
     expect(row.finished_at).not.toBeNull();
     expect(results).toEqual([]);

@@ -66,6 +66,30 @@ function baseRow(p: EvaluationPayload, jobId: string, status: EvaluationStatus):
   };
 }
 
+type EvaluationRow = EvaluationsTable & { job_status: string | null; job_progress: number | null; job_error: string | null };
+
+function toEvaluation(row: EvaluationRow): Evaluation {
+  return {
+    id: row.id,
+    jobId: row.job_id,
+    model: row.model_name,
+    version: Number(row.model_version),
+    datasetVersion: row.dataset_version,
+    split: row.split as EvaluationSplit,
+    // The job is authoritative: a job failed by the queue (its worker lost) never reached the handler's update.
+    status: (row.job_status ?? row.status) as EvaluationStatus,
+    progress: row.job_progress === null ? 0 : Number(row.job_progress),
+    images: row.images === null ? null : Number(row.images),
+    accuracy: row.accuracy === null ? null : Number(row.accuracy),
+    macroF1: row.macro_f1 === null ? null : Number(row.macro_f1),
+    report: row.report_json === null ? null : (JSON.parse(row.report_json) as EvaluationReport),
+    error: row.job_error ? (JSON.parse(row.job_error) as Evaluation['error']) : null,
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+    finishedAt: row.finished_at,
+  };
+}
+
 class Evaluations implements EvaluationService {
   private readonly clock;
   private readonly batchSize: number;
@@ -106,35 +130,29 @@ class Evaluations implements EvaluationService {
       .execute();
   }
 
-  async get(id: string): Promise<Evaluation | null> {
-    if (typeof id !== 'string' || id.length === 0 || id.length > 100) return null;
-    const row = await this.deps.db
+  private select() {
+    return this.deps.db
       .selectFrom('evaluations as e')
       .leftJoin('jobs as j', 'j.id', 'e.job_id')
       .selectAll('e')
-      .select(['j.status as job_status', 'j.progress as job_progress', 'j.error_json as job_error'])
-      .where('e.id', '=', id)
-      .executeTakeFirst();
-    if (!row) return null;
-    return {
-      id: row.id,
-      jobId: row.job_id,
-      model: row.model_name,
-      version: Number(row.model_version),
-      datasetVersion: row.dataset_version,
-      split: row.split as EvaluationSplit,
-      // The job is authoritative: a job failed by the queue (its worker lost) never reached the handler's update.
-      status: (row.job_status ?? row.status) as EvaluationStatus,
-      progress: row.job_progress === null ? 0 : Number(row.job_progress),
-      images: row.images === null ? null : Number(row.images),
-      accuracy: row.accuracy === null ? null : Number(row.accuracy),
-      macroF1: row.macro_f1 === null ? null : Number(row.macro_f1),
-      report: row.report_json === null ? null : (JSON.parse(row.report_json) as EvaluationReport),
-      error: row.job_error ? (JSON.parse(row.job_error) as Evaluation['error']) : null,
-      createdBy: row.created_by,
-      createdAt: row.created_at,
-      finishedAt: row.finished_at,
-    };
+      .select(['j.status as job_status', 'j.progress as job_progress', 'j.error_json as job_error']);
+  }
+
+  async get(id: string): Promise<Evaluation | null> {
+    if (typeof id !== 'string' || id.length === 0 || id.length > 100) return null;
+    const row = await this.select().where('e.id', '=', id).executeTakeFirst();
+    return row ? toEvaluation(row) : null;
+  }
+
+  async list(o: { model?: string; datasetVersion?: string; status?: EvaluationStatus; limit?: number } = {}): Promise<Evaluation[]> {
+    const limit = o.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new ValidationError(`limit must be an integer from 1 to 500, got ${String(o.limit)}`);
+    let q = this.select();
+    if (o.model !== undefined) q = q.where('e.model_name', '=', o.model);
+    if (o.datasetVersion !== undefined) q = q.where('e.dataset_version', '=', o.datasetVersion);
+    if (o.status !== undefined) q = q.where((eb) => eb.fn.coalesce('j.status', 'e.status'), '=', o.status);
+    const rows = await q.orderBy('e.created_at', 'desc').orderBy('e.id', 'desc').limit(limit).execute();
+    return rows.map(toEvaluation);
   }
 
   registerHandler(queue: JobQueue): void {

@@ -10,9 +10,8 @@ import { beginBuild, completeBuild } from '../../data/datasets/repository.js';
 import type { ManifestImage, Split } from '../../data/datasets/types.js';
 import { grayPng } from '../../data/images/testing.js';
 import { Graph } from '../../engine/graph.js';
-import type { Db } from '../../storage/db.js';
+import { migrateToLatest, openDatabase, type Db } from '../../storage/db.js';
 import { FsObjectStore } from '../../storage/fs-object-store.js';
-import { openTestDatabase, type TestDatabase } from '../../storage/testing.js';
 import { ModelRegistry } from '../../tracking/registry.js';
 import { Tracker } from '../../tracking/tracker.js';
 
@@ -114,10 +113,11 @@ export async function publishTinyVersion(db: Db, objects: FsObjectStore, images:
 }
 
 export interface EvaluationFixture {
-  t: TestDatabase;
+  /** Laid out as a SECONDREAD_HOME (secondread.db, objects/), so a `secondread` process can share it. */
+  home: string;
+  db: Db;
   objects: FsObjectStore;
   registry: ModelRegistry;
-  dir: string;
   datasetVersion: string;
   /** 'brightness', version 1, alias production. */
   model: string;
@@ -125,20 +125,21 @@ export interface EvaluationFixture {
 }
 
 export async function openEvaluationFixture(): Promise<EvaluationFixture> {
-  const t = await openTestDatabase('sqlite');
-  const dir = mkdtempSync(join(tmpdir(), 'secondread-eval-'));
-  const objects = new FsObjectStore(join(dir, 'objects'));
+  const home = mkdtempSync(join(tmpdir(), 'secondread-eval-'));
+  const db = openDatabase({ sqlitePath: join(home, 'secondread.db') });
+  const objects = new FsObjectStore(join(home, 'objects'));
   const close = async () => {
     await objects.close();
-    await t.close();
-    rmSync(dir, { recursive: true, force: true });
+    await db.destroy();
+    rmSync(home, { recursive: true, force: true });
   };
   try {
-    const registry = new ModelRegistry(t.db, objects, new Tracker(t.db, objects));
+    await migrateToLatest(db);
+    const registry = new ModelRegistry(db, objects, new Tracker(db, objects));
     const mv = await registry.importOnnxBytes({ name: 'brightness', bytes: brightnessClassifierOnnx(), meta: brightnessMeta(), by: 'fixture' });
     await registry.setAlias(mv.name, 'production', mv.version, { by: 'fixture', reason: 'evaluation fixture' });
-    const datasetVersion = await publishTinyVersion(t.db, objects);
-    return { t, objects, registry, dir, datasetVersion, model: mv.name, close };
+    const datasetVersion = await publishTinyVersion(db, objects);
+    return { home, db, objects, registry, datasetVersion, model: mv.name, close };
   } catch (err) {
     await close();
     throw err;

@@ -75,6 +75,11 @@ export interface EvaluationService {
   /** Validates everything (model + version/alias, dataset version, split), records the evaluation, enqueues its job. */
   create(input: CreateEvaluation): Promise<Evaluation>;
   get(id: string): Promise<Evaluation | null>;
+  /**
+   * Newest first (default limit 50, at most 500). In the BullMQ setup `onResult` runs in the worker process, so a
+   * process that shows figures (the API's gauges) reads finished evaluations from here.
+   */
+  list(o?: { model?: string; datasetVersion?: string; status?: EvaluationStatus; limit?: number }): Promise<Evaluation[]>;
   /** Registers the `evaluation` job handler on the queue of the process that runs the jobs. */
   registerHandler(queue: JobQueue): void;
 }
