@@ -21,12 +21,10 @@ export const DEFAULT_BATCHER_OPTIONS: BatcherOptions = {
   defaultTimeoutMs: 10_000,
 };
 
-/** Extra knobs that are not Triton's dynamic_batching block but its instance_group / a test clock. */
+/** A knob outside Triton's dynamic_batching block: its instance_group count. */
 export interface BatcherRuntimeOptions {
-  /** Batches computed at the same time (Triton's instance count; default 1: one session, one pass at a time). */
+  /** Batches computed at the same time (default 1: one session, one pass at a time). */
   instances?: number;
-  /** Milliseconds, monotonic (default performance.now). */
-  now?: () => number;
 }
 
 interface Pending<I, O> {
@@ -57,7 +55,6 @@ export class DynamicBatcher<I, O> {
   readonly options: BatcherOptions;
   private readonly queue: Pending<I, O>[] = [];
   private readonly instances: number;
-  private readonly now: () => number;
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
   private draining = false;
@@ -74,7 +71,6 @@ export class DynamicBatcher<I, O> {
     this.options = validateBatcherOptions({ ...DEFAULT_BATCHER_OPTIONS, ...options });
     this.instances = runtime.instances ?? 1;
     if (!Number.isInteger(this.instances) || this.instances < 1) throw new ValidationError(`instances must be an integer ≥ 1, got ${this.instances}`);
-    this.now = runtime.now ?? (() => performance.now());
   }
 
   /** Requests waiting for a batch (not those being computed). */
@@ -99,7 +95,7 @@ export class DynamicBatcher<I, O> {
       const signal = o.signal;
       const entry: Pending<I, O> = {
         input,
-        enqueuedAt: this.now(),
+        enqueuedAt: performance.now(),
         resolve,
         reject,
         cleanup: () => {
@@ -142,7 +138,7 @@ export class DynamicBatcher<I, O> {
     while (this.inFlight < this.instances && this.queue.length > 0) {
       const size = this.readySize();
       if (size === 0) {
-        const waitedMs = this.now() - this.queue[0]!.enqueuedAt;
+        const waitedMs = performance.now() - this.queue[0]!.enqueuedAt;
         const leftMs = this.options.maxQueueDelayMicros / 1000 - waitedMs;
         this.timer = setTimeout(() => this.schedule(), Math.max(0, leftMs));
         return;
@@ -160,13 +156,13 @@ export class DynamicBatcher<I, O> {
     const preferred = preferredBatchSizes.find((p) => p <= n);
     if (preferred !== undefined) return preferred;
     if (this.draining) return n;
-    if ((this.now() - this.queue[0]!.enqueuedAt) * 1000 >= maxQueueDelayMicros) return n;
+    if ((performance.now() - this.queue[0]!.enqueuedAt) * 1000 >= maxQueueDelayMicros) return n;
     return 0;
   }
 
   private async dispatch(batch: Pending<I, O>[]): Promise<void> {
     this.inFlight += 1;
-    const start = this.now();
+    const start = performance.now();
     for (const e of batch) e.cleanup();
     this.observer.queueDepth?.(this.queue.length);
     try {
@@ -178,7 +174,7 @@ export class DynamicBatcher<I, O> {
         for (const e of batch) e.reject(err);
         return;
       }
-      const computeMs = this.now() - start;
+      const computeMs = performance.now() - start;
       this.avgComputeMs = this.avgComputeMs === 0 ? computeMs : 0.8 * this.avgComputeMs + 0.2 * computeMs;
       this.observer.batch?.({ size: batch.length, queueMs: batch.map((e) => start - e.enqueuedAt), computeMs });
       batch.forEach((e, i) => e.resolve(outputs[i]!));

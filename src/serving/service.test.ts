@@ -201,7 +201,9 @@ describe('ServingService.describe / isReady / preload', () => {
     await expect(t.preload('cxr', { alias: 'canary' })).rejects.toBeInstanceOf(NotFoundError);
     expect(await t.isReady()).toBe(false); // a failed preload keeps the server out of rotation
     const u = fx.service();
-    await u.preload('cxr');
+    const loading = u.preload('cxr');
+    expect(await u.isReady()).toBe(false); // answers at once while the preload runs
+    await loading;
     expect(u.loadedVersions()).toEqual([{ model: 'cxr', version: 1, ready: true }]);
     expect(await u.isReady()).toBe(true);
     await u.close();

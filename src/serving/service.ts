@@ -96,8 +96,8 @@ export class ServingService {
   /** Versions being loaded for a swap: kept even though nothing points at them yet. */
   private readonly swapping = new Set<string>();
   private readonly background = new Set<Promise<unknown>>();
-  private readonly preloads = new Map<string, Promise<void>>();
-  private preloadFailed = false;
+  /** Outcome of every `preload` call: the server is ready when none is pending or failed. */
+  private readonly preloads = new Map<string, 'pending' | 'done' | 'failed'>();
   private pollTimer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | null = null;
   private closed = false;
@@ -171,10 +171,8 @@ export class ServingService {
    */
   async isReady(name?: string, version?: number): Promise<boolean> {
     if (this.closed) return false;
-    if (name === undefined) {
-      await Promise.allSettled([...this.preloads.values()]);
-      return !this.preloadFailed && !this.closed;
-    }
+    // A probe answers at once: a preload still running means not ready yet.
+    if (name === undefined) return [...this.preloads.values()].every((st) => st === 'done');
     try {
       const held = await this.acquire(name, version !== undefined ? { version } : { alias: 'production' }, '');
       const ready = held.entry.loaded !== null;
@@ -193,15 +191,13 @@ export class ServingService {
   async preload(name: string, o: { alias?: string; version?: number } = {}): Promise<void> {
     this.assertOpen();
     const id = `${name}:${o.version ?? o.alias ?? 'production'}`;
-    const p = (async () => {
+    this.preloads.set(id, 'pending');
+    try {
       const held = await this.acquire(name, o.version !== undefined ? { version: o.version } : { alias: o.alias ?? 'production' }, '');
       await this.using(held.entry, async () => undefined);
-    })();
-    this.preloads.set(id, p);
-    try {
-      await p;
+      this.preloads.set(id, 'done');
     } catch (err) {
-      this.preloadFailed = true;
+      this.preloads.set(id, 'failed');
       throw err;
     }
   }
