@@ -70,8 +70,9 @@ export class FakeServing implements ServingPort {
     };
   }
 
+  /** Like the real service: an unknown model or version is simply not ready. */
   async isReady(name?: string, version?: number): Promise<boolean> {
-    if (name !== undefined) this.version(name, version);
+    if (name !== undefined && (name !== FAKE_MODEL || (version !== undefined && version !== 1 && version !== 2))) return false;
     return this.ready;
   }
 

@@ -41,6 +41,7 @@ export class Metrics implements ServingObserver {
   readonly accuracyPerClass: Gauge<'dataset' | 'class_name'>;
   /** Classes last set per dataset, so a new evaluation does not leave stale class series behind. */
   private readonly classesByDataset = new Map<string, Set<string>>();
+  private readonly collectors: (() => Promise<void>)[] = [];
 
   constructor(o: MetricsOptions = {}) {
     const registers = [this.registry];
@@ -65,7 +66,13 @@ export class Metrics implements ServingObserver {
     return this.registry.contentType;
   }
 
-  render(): Promise<string> {
+  /** Runs before every render (e.g. to refresh gauges from the database); it handles its own errors. */
+  addCollector(fn: () => Promise<void>): void {
+    this.collectors.push(fn);
+  }
+
+  async render(): Promise<string> {
+    await Promise.all(this.collectors.map((fn) => fn()));
     return this.registry.metrics();
   }
 

