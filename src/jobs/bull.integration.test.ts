@@ -1,7 +1,9 @@
 // BullMQ queue against a real Redis (REDIS_URL, default redis://127.0.0.1:6379) and a real PostgreSQL for the
 // mirrored `jobs` table: a producer and a worker that share nothing but Redis and the DB, as an API process and
 // a `secondread worker` process would. Each test uses its own queue name and removes it afterwards.
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -9,6 +11,7 @@ import { NotFoundError } from '../core/errors.js';
 import { silentLogger } from '../core/logger.js';
 import { openTestDatabase, type TestDatabase } from '../storage/testing.js';
 import { createBullQueue, QueueUnavailableError, type BullQueueOptions } from './bull.js';
+import { JobStore } from './store.js';
 import { gate, waitFor, waitForJob } from './testing.js';
 import type { JobQueue } from './types.js';
 
@@ -106,5 +109,54 @@ describe('BullMQ job queue', () => {
     } finally {
       await producer.close();
     }
+  });
+
+  describe('a worker killed with SIGKILL in the middle of a job', () => {
+    const HANGING = resolve(import.meta.dirname, 'testdata/hanging-worker.ts');
+
+    async function killWorkerMidJob(t2: TestDatabase): Promise<string> {
+      const proc = spawn(process.execPath, ['--import', 'tsx', HANGING, t2.location, REDIS_URL, queueName, '1000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      const exited = new Promise((r) => proc.on('exit', r));
+      try {
+        await waitFor(() => (out.includes('ready') ? true : undefined), { timeoutMs: 60_000, what: 'the hanging worker to start' });
+        const producer = createBullQueue({ db: t2.db, logger: silentLogger, redisUrl: REDIS_URL, queueName, worker: false });
+        opened.push(producer);
+        const job = await producer.enqueue('work', { n: 1 }, { createdBy: 'e' });
+        await waitFor(() => (out.includes(`running ${job.id}`) ? true : undefined), { timeoutMs: 20_000, what: 'the job to start' });
+        return job.id;
+      } finally {
+        proc.kill('SIGKILL');
+        await exited;
+      }
+    }
+
+    let sqlite: TestDatabase;
+    beforeEach(async () => {
+      sqlite = await openTestDatabase('sqlite');
+    });
+    afterEach(async () => {
+      await sqlite.close();
+    });
+
+    it('is re-run by another worker once its lock lapses (attempt 2)', async () => {
+      const id = await killWorkerMidJob(sqlite);
+      expect(await new JobStore(sqlite.db).get(id)).toMatchObject({ status: 'running', attempts: 1 });
+      const rescuer = createBullQueue({ db: sqlite.openAnother(), logger: silentLogger, redisUrl: REDIS_URL, queueName, worker: true, lockDurationMs: 1000, stalledIntervalMs: 300 });
+      opened.push(rescuer);
+      rescuer.register('work', async () => 'recovered');
+      await rescuer.start();
+      expect(await waitForJob(rescuer, id, 20_000)).toMatchObject({ status: 'succeeded', result: 'recovered', attempts: 2 });
+    });
+
+    it('is failed with worker_lost once it used maxAttempts', async () => {
+      const id = await killWorkerMidJob(sqlite);
+      const checker = createBullQueue({ db: sqlite.openAnother(), logger: silentLogger, redisUrl: REDIS_URL, queueName, worker: true, maxAttempts: 1, lockDurationMs: 1000, stalledIntervalMs: 300 });
+      opened.push(checker);
+      checker.register('work', async () => 'should not run');
+      await checker.start();
+      expect(await waitForJob(checker, id, 20_000)).toMatchObject({ status: 'failed', attempts: 1, result: null, error: { code: 'worker_lost' } });
+    });
   });
 });
