@@ -4,15 +4,13 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NotFoundError } from '../core/errors.js';
 import { silentLogger } from '../core/logger.js';
 import { openTestDatabase, type TestDatabase } from '../storage/testing.js';
 import { createBullQueue, QueueUnavailableError, type BullQueueOptions } from './bull.js';
 import { JobStore } from './store.js';
-import { gate, waitFor, waitForJob } from './testing.js';
+import { gate, removeBullQueue, waitFor, waitForJob } from './testing.js';
 import type { JobQueue } from './types.js';
 
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
@@ -27,11 +25,7 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   for (const q of opened) await q.close();
-  const conn = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-  const admin = new Queue(queueName, { connection: conn });
-  await admin.obliterate({ force: true });
-  await admin.close();
-  await conn.quit();
+  await removeBullQueue(REDIS_URL, queueName);
   await t.close();
 });
 

@@ -1,4 +1,6 @@
 // Test helpers for job queues (no vitest import: usable by any tier).
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import type { Job, JobQueue, JobStatus } from './types.js';
 
 const TERMINAL: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
@@ -30,4 +32,16 @@ export function gate(): { promise: Promise<void>; open(): void } {
   let open!: () => void;
   const promise = new Promise<void>((r) => (open = r));
   return { promise, open };
+}
+
+/** Deletes every key of a BullMQ queue (a test's own, uniquely named queue) from Redis. */
+export async function removeBullQueue(redisUrl: string, name: string): Promise<void> {
+  const conn = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const admin = new Queue(name, { connection: conn });
+  try {
+    await admin.obliterate({ force: true });
+  } finally {
+    await admin.close();
+    await conn.quit();
+  }
 }

@@ -4,12 +4,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../core/logger.js';
 import { createBullQueue } from '../../jobs/bull.js';
-import { waitFor } from '../../jobs/testing.js';
+import { removeBullQueue, waitFor } from '../../jobs/testing.js';
 import type { JobQueue } from '../../jobs/types.js';
 import { createEvaluationService } from '../../monitoring/evaluations/service.js';
 import { openEvaluationFixture, type EvaluationFixture } from '../../monitoring/evaluations/testing.js';
@@ -29,11 +27,7 @@ beforeEach(async () => {
 afterEach(async () => {
   if (child && child.exitCode === null) child.kill('SIGKILL');
   await producer.close();
-  const conn = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-  const admin = new Queue(queueName, { connection: conn });
-  await admin.obliterate({ force: true });
-  await admin.close();
-  await conn.quit();
+  await removeBullQueue(REDIS_URL, queueName);
   await f.close();
 });
 
