@@ -176,8 +176,9 @@ export class DynamicBatcher<I, O> {
       }
       const computeMs = performance.now() - start;
       this.avgComputeMs = this.avgComputeMs === 0 ? computeMs : 0.8 * this.avgComputeMs + 0.2 * computeMs;
-      this.observer.batch?.({ size: batch.length, queueMs: batch.map((e) => start - e.enqueuedAt), computeMs });
+      // Answers first: nothing the observer does can keep them from their requests.
       batch.forEach((e, i) => e.resolve(outputs[i]!));
+      this.observer.batch?.({ size: batch.length, queueMs: batch.map((e) => start - e.enqueuedAt), computeMs });
     } finally {
       this.inFlight -= 1;
       this.schedule();

@@ -107,6 +107,16 @@ describe('ServingService.predict', () => {
     expect(calls.batch!.length).toBe(before);
   });
 
+  it('a failing metrics observer never fails a request', async () => {
+    await fx.register('cxr', { seed: 1 });
+    const boom = () => {
+      throw new Error('metrics bug');
+    };
+    const s = fx.service({}, { batch: boom, queueDepth: boom, prediction: boom, dropped: boom });
+    const rs = await Promise.all([1, 2, 3].map(async (i) => s.predict('cxr', await testImage(i), { version: 1 })));
+    expect(rs.map((r) => r.version)).toEqual([1, 1, 1]);
+  });
+
   it('keeps versions asked for by number in a small LRU', async () => {
     for (const seed of [1, 2, 3]) await fx.register('cxr', { seed });
     const s = fx.service({ pinnedVersions: 2 });

@@ -106,7 +106,7 @@ export class ServingService {
     this.registry = deps.registry;
     this.db = deps.db;
     this.logger = deps.logger;
-    this.observer = deps.observer ?? {};
+    this.observer = guardObserver(deps.observer ?? {}, deps.logger);
     this.clock = deps.clock ?? systemClock;
     this.options = { ...DEFAULT_SERVING_OPTIONS, pinnedVersions: 3, instances: 1, maxInferBatch: 256, ...options };
     const o = this.options;
@@ -521,6 +521,26 @@ export class ServingService {
   private assertOpen(): void {
     if (this.closed) throw new ModelNotReadyError('the server is shutting down', { retryAfterSeconds: 1 });
   }
+}
+
+/**
+ * The observer with each callback made safe: a metrics bug is logged, never turned into a failed request
+ * or a batch whose requests are never answered.
+ */
+function guardObserver(o: ServingObserver, logger: Logger): ServingObserver {
+  const out: Record<string, unknown> = {};
+  for (const k of ['batch', 'queueDepth', 'dropped', 'prediction', 'shadow', 'swapped'] as const) {
+    const fn = o[k] as ((...args: unknown[]) => void) | undefined;
+    if (!fn) continue;
+    out[k] = (...args: unknown[]) => {
+      try {
+        fn.apply(o, args);
+      } catch (err) {
+        logger.warn({ err, callback: k }, 'serving observer failed');
+      }
+    };
+  }
+  return out as ServingObserver;
 }
 
 /** Checks a raw tensor against the model input [N, C, H, W]; returns N. */
