@@ -64,6 +64,11 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   app.addHook('preClose', async () => {
     draining = true;
   });
+  // A response finished while shutting down closes its connection, so a kept-alive client does not
+  // hold the server open (Fastify's close only drops connections that are idle when it starts).
+  app.addHook('onSend', async (_request, reply) => {
+    if (draining) void reply.header('connection', 'close');
+  });
 
   installAuth(app, deps.users);
 

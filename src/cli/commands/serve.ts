@@ -167,7 +167,7 @@ export function registerServe(program: Command): void {
           try {
             await jobs.start();
             for (const p of preloads) {
-              logger.info(p, 'preloading');
+              logger.info({ model: p.name, alias: p.alias, version: p.version }, 'preloading');
               await serving.preload(p.name, p);
             }
             const address = await app.listen({ host, port });

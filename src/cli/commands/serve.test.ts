@@ -1,0 +1,116 @@
+// `secondread serve` as a real process: it composes everything from SECONDREAD_HOME, preloads the
+// production model, serves predictions, and on SIGTERM finishes the request it is holding (here
+// waiting in the batcher's queue) before it exits 0.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../core/config.js';
+import { grayPng } from '../../data/images/testing.js';
+import { migrateToLatest, openDatabase } from '../../storage/db.js';
+import { openObjectStore } from '../../storage/open-object-store.js';
+import { ModelRegistry, Tracker } from '../../tracking/index.js';
+import { finishedRunWithModel } from '../../tracking/testing.js';
+import { UserStore } from '../../workflow/users.js';
+import { runCli } from '../testing.js';
+import { batchingOptions, parsePreload } from './serve.js';
+
+const BIN = resolve(import.meta.dirname, '../../../bin/secondread.js');
+let dir: string;
+let token: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sr-serve-'));
+  const config = loadConfig({ env: { SECONDREAD_HOME: join(dir, 'home') } });
+  const db = openDatabase(config.database);
+  await migrateToLatest(db);
+  const objects = openObjectStore(config.objectStore);
+  const tracker = new Tracker(db, objects);
+  const registry = new ModelRegistry(db, objects, tracker);
+  await registry.register({ runId: await finishedRunWithModel(tracker), name: 'cxr', by: 'test' });
+  await registry.setAlias('cxr', 'production', 1, { by: 'test', reason: 'serve test' });
+  token = (await new UserStore(db).addUser({ name: 'rita', role: 'reader' })).token;
+  await objects.close();
+  await db.destroy();
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function startServer(args: string[]): { proc: ChildProcess; url: Promise<string>; stderr: () => string } {
+  // The embedded default whatever the caller's environment says (no PostgreSQL, S3 or Redis).
+  const env: NodeJS.ProcessEnv = { ...process.env, SECONDREAD_HOME: join(dir, 'home'), LOG_LEVEL: 'info' };
+  for (const k of ['DATABASE_URL', 'OBJECT_STORE_URL', 'REDIS_URL', 'SECONDREAD_SQLITE_PATH', 'SECONDREAD_CONFIG']) delete env[k];
+  const proc = spawn(process.execPath, [BIN, 'serve', '--host', '127.0.0.1', '--port', '0', ...args], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const url = new Promise<string>((res, rej) => {
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /serving on (http:\/\/\S+) /.exec(out);
+      if (m) res(m[1]!);
+    });
+    proc.once('exit', (code) => rej(new Error(`serve exited (${code}) before listening: ${err.slice(-2000)}`)));
+  });
+  return { proc, url, stderr: () => err };
+}
+
+describe('secondread serve', () => {
+  it('serves, then drains the request in flight on SIGTERM and exits 0', async () => {
+    const { proc, url, stderr } = startServer(['--threads', '1', '--preload', 'cxr@production', '--max-queue-delay-us', '1500000', '--alias-poll-ms', '0']);
+    try {
+      const base = await url;
+      const auth = { authorization: `Bearer ${token}` };
+      expect((await fetch(`${base}/readyz`)).status).toBe(200);
+      const png = await grayPng(40, 40, (x, y) => x * 3 + y);
+
+      // Waits ~1.5 s in the batcher for company: SIGTERM arrives while it is in flight.
+      const started = Date.now();
+      const inFlight = fetch(`${base}/v1/models/cxr/predict`, { method: 'POST', headers: { ...auth, 'content-type': 'image/png' }, body: png });
+      await new Promise((r) => setTimeout(r, 300));
+      const exited = once(proc, 'exit');
+      proc.kill('SIGTERM');
+      const res = await inFlight;
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ model: 'cxr', version: 1, route: 'production' });
+      expect(Date.now() - started).toBeGreaterThan(1000);
+      const [code] = await exited;
+      expect(code, stderr()).toBe(0);
+      expect(stderr()).toMatch(/shutdown complete/);
+      await expect(fetch(`${base}/healthz`)).rejects.toThrow();
+    } finally {
+      if (proc.exitCode === null) proc.kill('SIGKILL');
+    }
+  }, 60_000);
+
+  it('refuses bad flags with exit code 2 before opening anything', async () => {
+    for (const [flag, value, message] of [
+      ['--canary-weight', '2', /canary-weight must be a number in 0…1/],
+      ['--threads', '0', /threads must be an integer/],
+      ['--port', '70000', /port must be an integer/],
+      ['--preload', 'a@b@c', /--preload takes/],
+      ['--max-upload-mb', 'lots', /max-upload-mb/],
+    ] as const) {
+      const r = await runCli('serve', flag, value);
+      expect([r.code, r.err], flag).toEqual([2, expect.stringMatching(message)]);
+    }
+  });
+});
+
+describe('serve flags', () => {
+  it('parses preload specs and batching knobs', () => {
+    expect(parsePreload('cxr')).toEqual({ name: 'cxr' });
+    expect(parsePreload('cxr@canary')).toEqual({ name: 'cxr', alias: 'canary' });
+    expect(parsePreload('cxr@3')).toEqual({ name: 'cxr', version: 3 });
+    expect(() => parsePreload('a@b@c')).toThrow(/--preload/);
+    expect(batchingOptions({ batching: true, maxBatchSize: '16', preferredBatchSizes: '4, 8', maxQueueDelayUs: '500' })).toEqual({ maxBatchSize: 16, preferredBatchSizes: [4, 8], maxQueueDelayMicros: 500 });
+    expect(batchingOptions({ batching: false, maxBatchSize: '16' })).toEqual({ maxBatchSize: 1, preferredBatchSizes: [], maxQueueDelayMicros: 0 });
+    expect(() => batchingOptions({ batching: true, maxBatchSize: '0' })).toThrow(/max-batch-size/);
+  });
+});
