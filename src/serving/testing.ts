@@ -1,6 +1,7 @@
 // Test fixtures for serving: a registry (SQLite + filesystem objects) holding tiny vit-tiny versions,
 // deterministic test images, and a service wired to it with test-friendly knobs.
 import { silentLogger } from '../core/logger.js';
+import type { DbDialect } from '../storage/db.js';
 import { grayPng } from '../data/images/testing.js';
 import { ModelRegistry } from '../tracking/registry.js';
 import { finishedRunWithModel, openTrackingFixture, type TinyModelOptions, type TrackingFixture } from '../tracking/testing.js';
@@ -17,8 +18,8 @@ export interface ServingFixture {
   close(): Promise<void>;
 }
 
-export async function openServingFixture(): Promise<ServingFixture> {
-  const f = await openTrackingFixture('sqlite');
+export async function openServingFixture(dialect: DbDialect = 'sqlite'): Promise<ServingFixture> {
+  const f = await openTrackingFixture(dialect);
   const registry = new ModelRegistry(f.t.db, f.objects, f.tracker);
   const services: ServingService[] = [];
   return {
