@@ -3,7 +3,7 @@ import { NotFoundError, ValidationError } from '../../core/errors.js';
 import { silentLogger } from '../../core/logger.js';
 import { beginBuild } from '../../data/datasets/repository.js';
 import { createInProcessQueue } from '../../jobs/in-process.js';
-import { waitForJob } from '../../jobs/testing.js';
+import { gate, waitFor, waitForJob } from '../../jobs/testing.js';
 import type { JobQueue } from '../../jobs/types.js';
 import { expectedCalibrationError, oneVsRestAuc } from '../../training/metrics/index.js';
 import { createEvaluationService } from './service.js';
@@ -144,5 +144,30 @@ describe('EvaluationService', () => {
     expect(row.status).toBe('failed');
     expect(row.finished_at).not.toBeNull();
     expect(results).toEqual([]);
+  });
+
+  it('an evaluation interrupted by a shutdown is handed back and completed by the next queue', async () => {
+    await jobs.close(); // only `first` may take the job
+    const hold = gate();
+    // The first process reads images slowly (held until the test lets go), so it is mid-job when it closes.
+    const slowObjects = Object.create(f.objects, { getBytes: { value: async (key: string) => (await hold.promise, f.objects.getBytes(key)) } }) as typeof f.objects;
+    const first = createInProcessQueue({ db: f.db, logger: silentLogger, pollMs: 20, shutdownGraceMs: 50 });
+    const firstService = createEvaluationService({ db: f.db, objects: slowObjects, registry: f.registry, jobs: first, logger: silentLogger });
+    firstService.registerHandler(first);
+    await first.start();
+    const created = await firstService.create({ model: f.model, version: 1, datasetVersion: f.datasetVersion, split: 'test', createdBy: 'd' });
+    await waitFor(async () => ((await firstService.get(created.id))?.status === 'running' ? true : undefined));
+    const closing = first.close();
+    setTimeout(() => hold.open(), 100);
+    await closing;
+    expect(await service.get(created.id)).toMatchObject({ status: 'queued', accuracy: null });
+    const row = await f.db.selectFrom('evaluations').select(['status', 'finished_at']).where('id', '=', created.id).executeTakeFirstOrThrow();
+    expect(row).toEqual({ status: 'queued', finished_at: null });
+    // The next process (normal object store) picks the job up again; the handed-back attempt did not count.
+    jobs = createInProcessQueue({ db: f.db, logger: silentLogger, pollMs: 20 });
+    service.registerHandler(jobs);
+    await jobs.start();
+    expect(await finished(created)).toMatchObject({ status: 'succeeded', accuracy: 0.8 });
+    expect(await jobs.get(created.jobId)).toMatchObject({ attempts: 1 });
   });
 });

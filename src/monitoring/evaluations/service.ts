@@ -169,6 +169,8 @@ class Evaluations implements EvaluationService {
         { model: p.model, version: p.version, datasetVersion: p.datasetVersion, split: p.split },
         { signal: ctx.signal, progress: (f) => ctx.progress(0.99 * f) },
       );
+      // Handed back while finishing: the job belongs to the next attempt now, which stores its own figures.
+      ctx.signal.throwIfAborted();
       const finishedAt = this.clock.now().toISOString();
       await db
         .updateTable('evaluations')
@@ -178,7 +180,9 @@ class Evaluations implements EvaluationService {
       await this.notify(p.evaluationId, ctx);
       return { evaluationId: p.evaluationId, images: report.count, accuracy: report.accuracy, macroF1: report.macroF1 };
     } catch (err) {
-      await db.updateTable('evaluations').set({ status: 'failed', finished_at: this.clock.now().toISOString() }).where('id', '=', p.evaluationId).execute();
+      // Aborted = handed back at shutdown: the job is queued again and this evaluation will run again.
+      const update = ctx.signal.aborted ? { status: 'queued' as const } : { status: 'failed' as const, finished_at: this.clock.now().toISOString() };
+      await db.updateTable('evaluations').set(update).where('id', '=', p.evaluationId).execute();
       throw err;
     }
   }
