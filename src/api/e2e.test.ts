@@ -86,6 +86,15 @@ describe('the served API over HTTP', () => {
     expect(out).toMatchObject({ model_name: 'cxr-oct', model_version: '1', id: 'kserve-1', outputs: [{ name: meta.outputs[0]!.name, shape: [1, SECONDREAD_CLASSES.length], datatype: 'FP32' }] });
     const probs = softmax(out.outputs[0]!.data, SECONDREAD_CLASSES.length, 1.5);
     for (const p of body.predictions) expect(probs[meta.parameters.classes.indexOf(p.class)]).toBeCloseTo(p.probability, 5);
+
+    // tritonclient's default: binary tensors after a JSON header, no Content-Type; binary logits back.
+    const header = Buffer.from(JSON.stringify({ inputs: [{ name: meta.inputs[0]!.name, shape: [1, c, h, w], datatype: 'FP32', parameters: { binary_data_size: input.byteLength } }], outputs: [{ name: meta.outputs[0]!.name, parameters: { binary_data: true } }] }));
+    const bin = await fetch(`${base}/v2/models/cxr-oct/infer`, { method: 'POST', headers: { ...reader, 'inference-header-content-length': String(header.length) }, body: Buffer.concat([header, Buffer.from(input.buffer, input.byteOffset, input.byteLength)]) });
+    expect(bin.status).toBe(200);
+    const bytes = Buffer.from(await bin.arrayBuffer());
+    const n = Number(bin.headers.get('inference-header-content-length'));
+    expect(JSON.parse(bytes.subarray(0, n).toString())).toMatchObject({ model_version: '1', outputs: [{ parameters: { binary_data_size: 4 * SECONDREAD_CLASSES.length } }] });
+    out.outputs[0]!.data.forEach((v, i) => expect(bytes.readFloatLE(n + 4 * i)).toBeCloseTo(v, 5));
   });
 
   it('answers malformed uploads with JSON errors over the wire', async () => {

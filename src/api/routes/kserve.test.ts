@@ -90,8 +90,8 @@ describe('POST /v2/models/:name/infer', () => {
       ['nested deeper than the shape', tensor([[[[[0]]]]], [1, 1, 1, 1])],
       ['unknown input name', { inputs: [{ name: 'image', shape: [1, 1, 8, 8], datatype: 'FP32', data: ramp(64) }] }],
       ['unknown output name', { ...tensor(ramp(64)), outputs: [{ name: 'probabilities' }] }],
-      ['binary data asked for', tensor(ramp(64), [1, 1, 8, 8], { parameters: { binary_data_size: 256 } })],
-      ['binary output asked for', { ...tensor(ramp(64)), outputs: [{ name: 'logits', parameters: { binary_data: true } }] }],
+      ['binary data announced but not sent', tensor(undefined, [1, 1, 8, 8], { parameters: { binary_data_size: 256 } })],
+      ['neither data nor binary', tensor(undefined)],
       ['no inputs', { inputs: [] }],
       ['two inputs', { inputs: [tensor(ramp(64)).inputs[0], tensor(ramp(64)).inputs[0]] }],
       ['zero dimension', tensor([], [0, 1, 8, 8])],
@@ -109,11 +109,67 @@ describe('POST /v2/models/:name/infer', () => {
   it('bad JSON, a wrong content type, an oversized body, an unknown model', async () => {
     expectKServeError(await f.app.inject({ method: 'POST', url: '/v2/models/cxr/infer', headers: { ...f.auth(), 'content-type': 'application/json' }, payload: '{"inputs": [' }), 400, 'invalid_input');
     expectKServeError(await f.app.inject({ method: 'POST', url: '/v2/models/cxr/infer', headers: { ...f.auth(), 'content-type': 'application/json' }, payload: '' }), 400, 'invalid_input');
-    expectKServeError(await f.app.inject({ method: 'POST', url: '/v2/models/cxr/infer', headers: { ...f.auth(), 'content-type': 'application/octet-stream', 'inference-header-content-length': '10' }, payload: Buffer.alloc(20) }), 415, 'unsupported_media_type');
+    expectKServeError(await f.app.inject({ method: 'POST', url: '/v2/models/cxr/infer', headers: { ...f.auth(), 'content-type': 'application/octet-stream', 'inference-header-content-length': '10' }, payload: Buffer.alloc(20) }), 400, 'invalid_input');
+    expectKServeError(await f.app.inject({ method: 'POST', url: '/v2/models/cxr/infer', headers: { ...f.auth(), 'content-type': 'text/plain' }, payload: 'inputs=1' }), 400, 'invalid_input');
     expectKServeError(await f.app.inject({ method: 'POST', url: '/v2/models/cxr/infer', headers: f.auth(), payload: tensor(ramp(20_000), [1, 1, 100, 200]) }), 413, 'payload_too_large');
     expectKServeError(await f.app.inject({ method: 'POST', url: '/v2/models/absent/infer', headers: f.auth(), payload: tensor(ramp(64)) }), 404, 'not_found');
     expectKServeError(await f.app.inject({ method: 'POST', url: '/v2/models/Bad..Name/infer', headers: f.auth(), payload: tensor(ramp(64)) }), 400, 'invalid_input');
     expectKServeError(await f.app.inject({ method: 'POST', url: '/v2/models/cxr/infer', payload: tensor(ramp(64)) }), 401, 'unauthenticated');
+  });
+});
+
+describe('binary tensor data extension (tritonclient default)', () => {
+  const fp32 = (values: number[]) => {
+    const b = Buffer.alloc(values.length * 4);
+    values.forEach((v, i) => b.writeFloatLE(v, i * 4));
+    return b;
+  };
+  /** A binary request as tritonclient sends it: JSON header + raw tensor, no Content-Type. */
+  const binaryRequest = (header: object, tensorBytes: Buffer, headers: Record<string, string> = {}) => {
+    const json = Buffer.from(JSON.stringify(header));
+    return { headers: { ...f.auth(), 'inference-header-content-length': String(json.length), ...headers }, payload: Buffer.concat([json, tensorBytes]) };
+  };
+  const header = (o: object = {}) => ({ inputs: [{ name: 'pixels', shape: [1, 1, 8, 8], datatype: 'FP32', parameters: { binary_data_size: 256 } }], ...o });
+
+  it('binary in, binary out: the same numbers as the JSON form', async () => {
+    const json = (await f.app.inject({ method: 'POST', url: '/v2/models/cxr/infer', headers: f.auth(), payload: tensor(ramp(64)) })).json();
+    const req = binaryRequest(header({ outputs: [{ name: 'logits', parameters: { binary_data: true } }] }), fp32(ramp(64)));
+    const res = await f.app.inject({ method: 'POST', url: '/v2/models/cxr/infer', ...req });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.headers['content-type']).toBe('application/octet-stream');
+    const n = Number(res.headers['inference-header-content-length']);
+    const h = JSON.parse(res.rawPayload.subarray(0, n).toString('utf8'));
+    expect(h).toMatchObject({ model_name: 'cxr', model_version: '2', outputs: [{ name: 'logits', shape: [1, 3], datatype: 'FP32', parameters: { binary_data_size: 12 } }] });
+    expect(h.outputs[0].data).toBeUndefined();
+    const out = [0, 1, 2].map((i) => res.rawPayload.readFloatLE(n + i * 4));
+    out.forEach((v, i) => expect(v).toBeCloseTo(json.outputs[0].data[i], 4));
+    expect(res.rawPayload.length).toBe(n + 12);
+  });
+
+  it('binary in, JSON out (unless binary_data_output asks otherwise); any or no Content-Type', async () => {
+    for (const extra of [{}, { 'content-type': 'application/octet-stream' }, { 'content-type': 'application/x-www-form-urlencoded' }]) {
+      const res = await f.app.inject({ method: 'POST', url: '/v2/models/cxr/infer', ...binaryRequest(header(), fp32(ramp(64)), extra) });
+      expect(res.statusCode, JSON.stringify(extra)).toBe(200);
+      expect(res.json().outputs[0].data).toHaveLength(3);
+    }
+    const res = await f.app.inject({ method: 'POST', url: '/v2/models/cxr/infer', ...binaryRequest(header({ parameters: { binary_data_output: true } }), fp32(ramp(64))) });
+    expect(res.headers['content-type']).toBe('application/octet-stream');
+  });
+
+  it('refuses inconsistent binary requests with 400', async () => {
+    const cases: [string, { headers: Record<string, string>; payload: Buffer }][] = [
+      ['size does not match the shape', binaryRequest(header({ inputs: [{ name: 'pixels', shape: [1, 1, 8, 8], datatype: 'FP32', parameters: { binary_data_size: 200 } }] }), fp32(ramp(50)))],
+      ['binary part too short', binaryRequest(header(), fp32(ramp(60)))],
+      ['bytes left over', binaryRequest(header(), fp32(ramp(65)))],
+      ['NaN in the tensor', binaryRequest(header(), fp32([...ramp(63), Number.NaN]))],
+      ['header length beyond the body', { headers: { ...f.auth(), 'inference-header-content-length': '99999' }, payload: Buffer.from('{}') }],
+      ['header length not a number', { headers: { ...f.auth(), 'inference-header-content-length': '12abc' }, payload: Buffer.from('{}') }],
+    ];
+    for (const [what, req] of cases) {
+      const res = await f.app.inject({ method: 'POST', url: '/v2/models/cxr/infer', ...req });
+      expect(res.statusCode, what).toBe(400);
+      expect(res.json(), what).toMatchObject({ error: expect.any(String), code: 'invalid_input' });
+    }
   });
 });
 

@@ -2,10 +2,12 @@
 // clients work unchanged: server and model health, model metadata, and `infer` with FP32 tensors
 // (already preprocessed NCHW input in, logits out). Versions are strings in this protocol. Errors
 // keep the protocol's `{error}` body and add our stable `code` and `request_id`.
-// Not supported: Triton's binary-tensor extension (clients must send and request JSON data).
-import type { FastifyInstance, FastifyReply } from 'fastify';
+// Triton's binary tensor data extension is supported too (kserve-binary.ts), as tritonclient uses it
+// by default.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ValidationError } from '../../core/errors.js';
 import { clientSignal } from '../client-signal.js';
+import { BinaryTensorReader, encodeBinaryResponse, HEADER_LENGTH, parseInferBody } from '../kserve-binary.js';
 import { errorResponses, KSERVE_ERROR_ID, modelNameSchema } from '../schemas.js';
 import type { ServingPort } from '../types.js';
 
@@ -27,7 +29,7 @@ interface TensorIn {
   shape: number[];
   datatype: string;
   parameters?: Record<string, unknown>;
-  data: unknown[];
+  data?: unknown[];
 }
 
 interface InferBody {
@@ -76,7 +78,8 @@ const inferBody = {
       maxItems: 1,
       items: {
         type: 'object',
-        required: ['name', 'shape', 'datatype', 'data'],
+        required: ['name', 'shape', 'datatype'],
+        description: '`data` (JSON), or `parameters.binary_data_size` with the bytes after the JSON header (binary tensor extension)',
         properties: {
           name: { type: 'string', maxLength: 256 },
           shape: { type: 'array', minItems: 1, maxItems: 8, items: { type: 'integer', minimum: 1, maximum: 1_000_000 } },
@@ -166,38 +169,61 @@ export async function kserveRoutes(app: FastifyInstance, opts: KServeRoutesOptio
     metadata(request.params.name, Number(request.params.version)),
   );
 
-  const infer = async (name: string, version: number | undefined, body: InferBody, requestId: string, signal: AbortSignal) => {
+  // Every body is read as bytes and split into the JSON header and the binary tensors (if any):
+  // Triton clients send binary requests with any Content-Type, or none.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
+    try {
+      done(null, parseInferBody(request, body as Buffer));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+
+  const infer = async (request: FastifyRequest<{ Params: Params; Body: InferBody }>, reply: FastifyReply, version: number | undefined) => {
+    const { name } = request.params;
+    const body = request.body;
     const input = body.inputs[0]!;
     if (input.datatype !== 'FP32') throw new ValidationError(`input '${input.name}' has datatype ${input.datatype}; this server takes FP32`, { datatype: input.datatype });
-    if (wantsBinary(body.parameters) || wantsBinary(input.parameters) || body.outputs?.some((o) => wantsBinary(o.parameters))) {
-      throw new ValidationError('binary tensor data is not supported: send and request JSON data (e.g. tritonclient binary_data=False)');
-    }
     const d = await serving.describe(name, version);
     const expected = d.inputs[0];
     if (expected && input.name !== expected.name) throw new ValidationError(`unknown input '${input.name}': the model's input is '${expected.name}'`, { input: input.name, expected: expected.name });
-    const wantedOutput = body.outputs?.[0]?.name;
+    const wantedOutput = body.outputs?.[0];
     const outputName = d.outputs[0]?.name;
-    if (wantedOutput !== undefined && wantedOutput !== outputName) throw new ValidationError(`unknown output '${wantedOutput}': the model's output is '${outputName}'`, { output: wantedOutput, expected: outputName });
-    const data = flattenTensor(input.data, input.shape, opts.maxTensorElements);
-    const out = await serving.infer(name, { data, shape: input.shape }, { version, signal });
-    return {
-      model_name: name,
-      model_version: String(out.version),
-      id: body.id ?? requestId,
-      outputs: [{ name: out.outputName, shape: out.shape, datatype: 'FP32', data: Array.from(out.data) }],
-    };
-  };
-  const inferSchema = (params: object, summary: string) => ({ tags, summary, params, body: inferBody, response: { 200: inferResponse, ...errors } });
-  app.post<{ Params: Params; Body: InferBody }>('/v2/models/:name/infer', { config: authed, schema: inferSchema(modelParams, 'Inference (the production version)') }, async (request, reply) =>
-    infer(request.params.name, undefined, request.body, request.id, clientSignal(reply)),
-  );
-  app.post<{ Params: Params; Body: InferBody }>('/v2/models/:name/versions/:version/infer', { config: authed, schema: inferSchema(versionedParams, 'Inference on one version') }, async (request, reply) =>
-    infer(request.params.name, Number(request.params.version), request.body, request.id, clientSignal(reply)),
-  );
-}
+    if (wantedOutput !== undefined && wantedOutput.name !== outputName) throw new ValidationError(`unknown output '${wantedOutput.name}': the model's output is '${outputName}'`, { output: wantedOutput.name, expected: outputName });
 
-function wantsBinary(p: Record<string, unknown> | undefined): boolean {
-  return p?.binary_data === true || p?.binary_data_output === true || typeof p?.binary_data_size === 'number';
+    const count = input.shape.reduce((a, b) => a * b, 1);
+    if (count > opts.maxTensorElements) throw new ValidationError(`tensor of shape [${input.shape.join(', ')}] has ${count} elements, over the ${opts.maxTensorElements}-element limit`, { shape: input.shape });
+    const binary = BinaryTensorReader.of(request);
+    let data: Float32Array;
+    if (input.parameters?.binary_data_size !== undefined) data = binary.fp32(input.name, input.parameters.binary_data_size, count);
+    else if (input.data !== undefined) data = flattenTensor(input.data, input.shape, opts.maxTensorElements);
+    else throw new ValidationError(`input '${input.name}' has neither data nor parameters.binary_data_size`);
+    binary.finish();
+
+    const out = await serving.infer(name, { data, shape: input.shape }, { version, signal: clientSignal(reply) });
+    const header = { model_name: name, model_version: String(out.version), id: body.id ?? request.id };
+    // Per output, `binary_data` decides; without it, the request-wide `binary_data_output`.
+    const binaryOut = wantedOutput?.parameters?.binary_data ?? body.parameters?.binary_data_output ?? false;
+    if (binaryOut === true) {
+      const { body: payload, headerLength } = encodeBinaryResponse({ ...header, outputs: [{ name: out.outputName, shape: out.shape, datatype: 'FP32' }] }, [out.data]);
+      return reply.header(HEADER_LENGTH, String(headerLength)).type('application/octet-stream').send(payload);
+    }
+    return { ...header, outputs: [{ name: out.outputName, shape: out.shape, datatype: 'FP32', data: Array.from(out.data) }] };
+  };
+  const inferSchema = (params: object, summary: string) => ({
+    tags,
+    summary,
+    description: 'JSON tensors, or Triton\'s binary tensor extension: a JSON header of `Inference-Header-Content-Length` bytes followed by the raw FP32 tensors (then the answer comes back the same way when an output asks for `binary_data`).',
+    consumes: ['application/json', 'application/octet-stream'],
+    params,
+    body: inferBody,
+    response: { 200: inferResponse, ...errors },
+  });
+  app.post<{ Params: Params; Body: InferBody }>('/v2/models/:name/infer', { config: authed, schema: inferSchema(modelParams, 'Inference (the production version)') }, async (request, reply) => infer(request, reply, undefined));
+  app.post<{ Params: Params; Body: InferBody }>('/v2/models/:name/versions/:version/infer', { config: authed, schema: inferSchema(versionedParams, 'Inference on one version') }, async (request, reply) =>
+    infer(request, reply, Number(request.params.version)),
+  );
 }
 
 /**
