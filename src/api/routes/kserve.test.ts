@@ -147,7 +147,7 @@ describe('binary tensor data extension (tritonclient default)', () => {
   });
 
   it('binary in, JSON out (unless binary_data_output asks otherwise); any or no Content-Type', async () => {
-    for (const extra of [{}, { 'content-type': 'application/octet-stream' }, { 'content-type': 'application/x-www-form-urlencoded' }]) {
+    for (const extra of [{}, { 'content-type': 'application/octet-stream' }, { 'content-type': 'application/x-www-form-urlencoded' }] as Record<string, string>[]) {
       const res = await f.app.inject({ method: 'POST', url: '/v2/models/cxr/infer', ...binaryRequest(header(), fp32(ramp(64)), extra) });
       expect(res.statusCode, JSON.stringify(extra)).toBe(200);
       expect(res.json().outputs[0].data).toHaveLength(3);
