@@ -10,7 +10,7 @@ import type { IncomingMessage } from 'node:http';
 import { newId } from '../core/ids.js';
 import { ajvBinaryBodyPlugin } from './ajv-binary.js';
 import { BEARER_SCHEME, installAuth } from './auth.js';
-import { sendError } from './errors.js';
+import { sendError, ShuttingDownError } from './errors.js';
 import { evaluationRoutes } from './routes/evaluations.js';
 import { healthRoutes } from './routes/health.js';
 import { kserveRoutes } from './routes/kserve.js';
@@ -42,7 +42,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     genReqId: requestId,
     bodyLimit: limits.maxUploadBytes,
     requestTimeout: limits.requestTimeoutMs,
-    return503OnClosing: true,
+    // Requests arriving while shutting down get our JSON 503 (hook below), not Fastify's own body.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     ajv: {
       // Unknown query or body fields are refused, not silently dropped.
@@ -57,6 +58,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
 
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
+    // While draining, probes still answer (readiness says so); everything else goes elsewhere.
+    if (draining && request.routeOptions.config?.auth !== 'public') throw new ShuttingDownError();
   });
   app.addHook('onResponse', async (request, reply) => {
     deps.metrics.observeHttp({ method: request.method, route: request.routeOptions.url ?? 'unmatched', statusCode: reply.statusCode, seconds: reply.elapsedTime / 1000 });
@@ -95,7 +98,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
 
   await app.register(healthRoutes, { db: deps.db, serving: deps.serving, draining: () => draining });
   await app.register(predictRoutes, { serving: deps.serving, limits });
-  await app.register(kserveRoutes, { serving: deps.serving, serverName: 'secondread', serverVersion: deps.serverVersion ?? API_VERSION, maxTensorElements: Math.floor(limits.maxUploadBytes / 4) });
+  await app.register(kserveRoutes, { serving: deps.serving, draining: () => draining, serverName: 'secondread', serverVersion: deps.serverVersion ?? API_VERSION, maxTensorElements: Math.floor(limits.maxUploadBytes / 4) });
   await app.register(modelsRoutes, { registry: deps.registry });
   await app.register(evaluationRoutes, { evaluations: deps.evaluations });
   await app.register(metricsRoutes, { metrics: deps.metrics, publicMetrics: deps.publicMetrics ?? false });

@@ -36,6 +36,13 @@ export class ImageTooLargeError extends SecondreadError {
   }
 }
 
+/** A request that arrived after shutdown began (its connection is closed after the answer). */
+export class ShuttingDownError extends SecondreadError {
+  constructor() {
+    super('shutting_down', 'the server is shutting down: retry on another instance', 503, { retryAfterSeconds: 1 });
+  }
+}
+
 export interface ErrorBody {
   code: string;
   message: string;

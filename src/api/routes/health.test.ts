@@ -1,4 +1,7 @@
+import { once } from 'node:events';
+import { createConnection, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { grayPng } from '../../data/images/testing.js';
 import { openApiFixture, type ApiFixture } from '../testing.js';
 
 let f: ApiFixture;
@@ -33,5 +36,47 @@ describe('health', () => {
     await f.tracking.t.db.destroy();
     const res = await f.app.inject({ method: 'GET', url: '/readyz' });
     expect([res.statusCode, res.json().checks.database]).toEqual([503, 'failing']);
+  });
+});
+
+describe('while shutting down', () => {
+  /** Raw HTTP/1.1 on one socket: the only way a request can still arrive once the server stopped accepting connections. */
+  function rawRequest(socket: Socket, lines: string[], body: Uint8Array = new Uint8Array(0)): void {
+    socket.write(Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\ncontent-length: ${body.length}\r\n\r\n`), body]));
+  }
+
+  it('the request in flight finishes with Connection: close; nothing more is taken on its connection', async () => {
+    let release!: () => void;
+    let entered!: () => void;
+    const inside = new Promise<void>((r) => (entered = r));
+    f.serving.before = () => {
+      entered();
+      return new Promise<void>((r) => (release = r));
+    };
+    await f.app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = f.app.server.address() as AddressInfo;
+    const socket = createConnection({ host: '127.0.0.1', port });
+    await once(socket, 'connect');
+    let received = '';
+    socket.on('data', (d: Buffer) => (received += d.toString('latin1')));
+    const closed = once(socket, 'close');
+
+    rawRequest(socket, ['POST /v1/models/cxr/predict HTTP/1.1', 'host: x', `authorization: Bearer ${f.tokens.reader}`, 'content-type: image/png'], await grayPng(16, 16, () => 9));
+    await inside;
+    const closing = f.app.close();
+    await new Promise((r) => setTimeout(r, 50));
+    rawRequest(socket, ['GET /readyz HTTP/1.1', 'host: x']);
+    rawRequest(socket, ['GET /v1/models HTTP/1.1', 'host: x', `authorization: Bearer ${f.tokens.reader}`]);
+    await new Promise((r) => setTimeout(r, 50));
+    release();
+    await closing;
+    await closed;
+
+    // Node parses a pipelined request only after the previous answer; that answer closed the
+    // connection, so the two requests sent during the drain are never taken up.
+    const responses = received.split(/(?=HTTP\/1\.1 )/);
+    expect(responses.map((r) => r.slice(0, 12))).toEqual(['HTTP/1.1 200']);
+    expect(responses[0]).toMatch(/"top"/);
+    expect(responses[0]).toMatch(/connection: close/i);
   });
 });

@@ -13,6 +13,8 @@ import type { ServingPort } from '../types.js';
 
 export interface KServeRoutesOptions {
   serving: ServingPort;
+  /** True once shutdown began: server readiness fails. */
+  draining: () => boolean;
   serverName: string;
   serverVersion: string;
   /** Largest number of tensor elements one infer request may carry. */
@@ -134,7 +136,7 @@ export async function kserveRoutes(app: FastifyInstance, opts: KServeRoutesOptio
 
   // The protocol: 200 means ready, a 4xx means not ready.
   app.get('/v2/health/ready', { config: pub, schema: { tags, summary: 'Server ready (200) or not (400)', response: { 200: readyBody, 400: readyBody } } }, async (_request, reply) => {
-    const ready = await serving.isReady();
+    const ready = !opts.draining() && (await serving.isReady());
     return reply.code(ready ? 200 : 400).send({ ready });
   });
 
