@@ -7,6 +7,7 @@
 // found by another worker's stalled check and put back in the wait list (the row says `running` with a stale
 // heartbeat until a worker takes it again, attempts + 1); after `maxAttempts` starts BullMQ fails it and the row
 // records `worker_lost`.
+import { redactUrl } from '../core/redact.js';
 import { Queue, WaitingError, Worker, type Job as BullJob } from 'bullmq';
 import { Redis } from 'ioredis';
 import { ConfigError, ConflictError, SecondreadError, ValidationError } from '../core/errors.js';
@@ -52,17 +53,6 @@ export interface BullQueueOptions {
 
 interface Payload {
   payload: unknown;
-}
-
-/** The URL without its password, for messages and logs. */
-function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparseable URL)';
-  }
 }
 
 export function assertRedisUrl(url: string): string {

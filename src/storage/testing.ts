@@ -1,6 +1,7 @@
 // Fresh, isolated databases for tests, of either dialect: SQLite in a temp directory, or a
 // throwaway schema in a real PostgreSQL (so parallel and earlier runs never collide). Used by the
 // unit tier (SQLite) and the integration tier (PostgreSQL) alike; nothing here imports vitest.
+import { redactUrl } from '../core/redact.js';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -102,19 +103,9 @@ async function admin(url: string, statement: string): Promise<unknown[]> {
     await client.connect();
     return (await client.query(statement)).rows;
   } catch (err) {
-    throw new StorageError(`test PostgreSQL at ${redact(url)}: ${(err as Error).message}`, undefined, { cause: err });
+    throw new StorageError(`test PostgreSQL at ${redactUrl(url)}: ${(err as Error).message}`, undefined, { cause: err });
   } finally {
     await client.end().catch(() => undefined);
   }
 }
 
-/** The URL without its password, for messages. */
-export function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparseable URL)';
-  }
-}

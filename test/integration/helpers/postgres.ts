@@ -1,7 +1,8 @@
 // PostgreSQL for integration tests: the URL to use, or a clear reason to skip. When the run says a
 // server should be there ($TEST_DATABASE_URL or $CI set), an unreachable one fails the run instead.
 import pg from 'pg';
-import { redact, testDatabaseUrl } from '../../../src/storage/testing.js';
+import { redactUrl } from '../../../src/core/redact.js';
+import { testDatabaseUrl } from '../../../src/storage/testing.js';
 
 /** The test PostgreSQL URL if it answers, else undefined (after saying why on stderr). */
 export async function postgresUrlForTests(): Promise<string | undefined> {
@@ -12,7 +13,7 @@ export async function postgresUrlForTests(): Promise<string | undefined> {
     await client.query('select 1');
     return url;
   } catch (err) {
-    const reason = `PostgreSQL at ${redact(url)} is unreachable: ${(err as Error).message}`;
+    const reason = `PostgreSQL at ${redactUrl(url)} is unreachable: ${(err as Error).message}`;
     if (process.env.TEST_DATABASE_URL || process.env.CI) {
       throw new Error(`${reason} (TEST_DATABASE_URL/CI is set, so this is a failure, not a skip)`, { cause: err });
     }
