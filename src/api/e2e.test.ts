@@ -6,7 +6,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { silentLogger } from '../core/logger.js';
-import { loadConfig } from '../core/config.js';
 import { SECONDREAD_CLASSES } from '../data/classes.js';
 import { grayPng } from '../data/images/testing.js';
 import { createInProcessQueue, type JobQueue } from '../jobs/index.js';
@@ -46,7 +45,7 @@ beforeAll(async () => {
   const evaluations = createEvaluationService({ db: fx.db, objects: fx.objects, registry, jobs, logger: silentLogger, cacheDir: fx.cacheDir, onResult: (e) => void (evaluationGauges(e) && metrics.setEvaluationGauges(evaluationGauges(e)!)) });
   evaluations.registerHandler(jobs);
   await jobs.start();
-  app = await buildApp({ config: loadConfig({ env: { SECONDREAD_HOME: fx.home } }), logger: silentLogger, db: fx.db, registry, serving, jobs, evaluations, metrics, users });
+  app = await buildApp({ logger: silentLogger, db: fx.db, registry, serving, evaluations, metrics, users });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
   png = await grayPng(64, 48, (x, y) => 60 + ((x * 5 + y * 3) % 120));
 }, 60_000);

@@ -3,7 +3,6 @@
 // run in milliseconds. No vitest import (like the other testing.ts modules).
 import { crc32 } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
-import { loadConfig } from '../core/config.js';
 import { NotFoundError } from '../core/errors.js';
 import { silentLogger } from '../core/logger.js';
 import { preprocessImage } from '../data/images/preprocess.js';
@@ -167,7 +166,6 @@ export async function openApiFixture(o: { limits?: Partial<ApiLimits>; publicMet
   const metrics = new Metrics({ processMetrics: false });
   const registry = new ModelRegistry(tracking.t.db, tracking.objects, tracking.tracker);
   const app = await buildApp({
-    config: loadConfig({ env: { SECONDREAD_HOME: tracking.dir }, file: undefined }),
     logger: silentLogger,
     db: tracking.t.db,
     registry,

@@ -1,9 +1,7 @@
 // What the HTTP app is built from. The API depends on the narrow slices of the services it calls
 // (Pick<…>), so a route test can hand it a small fake and the real services need no HTTP knowledge.
-import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../monitoring/metrics.js';
-import type { JobQueue } from '../jobs/types.js';
 import type { EvaluationService } from '../monitoring/evaluations/types.js';
 import type { InferOptions, InferResult, ModelDescription, PredictOptions, PredictResult, TensorInput } from '../serving/types.js';
 import type { Db } from '../storage/db.js';
@@ -41,12 +39,10 @@ export const DEFAULT_LIMITS: ApiLimits = {
 };
 
 export interface ApiDeps {
-  config: Config;
   logger: Logger;
   db: Db;
   registry: RegistryPort;
   serving: ServingPort;
-  jobs?: Pick<JobQueue, 'get'>;
   evaluations: EvaluationsPort;
   metrics: Metrics;
   users: UsersPort;

@@ -140,7 +140,7 @@ export function registerServe(program: Command): void {
         });
         // The embedded queue runs its jobs in this process; with BullMQ, `secondread worker` runs them.
         if (jobBackend(config) === 'in-process') evaluations.registerHandler(jobs);
-        const app = await buildApp({ config, logger, db, registry, serving, jobs, evaluations, metrics, users: new UserStore(db), limits, publicMetrics: flags.publicMetrics });
+        const app = await buildApp({ logger, db, registry, serving, evaluations, metrics, users: new UserStore(db), limits, publicMetrics: flags.publicMetrics });
         const shutdown = createShutdown({
           app,
           logger,
