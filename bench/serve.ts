@@ -6,6 +6,8 @@
 //   FastAPI peer               bench/peers/fastapi_vit.py: FastAPI + uvicorn, PIL decode, one PyTorch forward per request
 // All serve vit-small (64×64×1, same architecture; random seeded weights: speed does not depend on them) and all get
 // the same requests: multipart uploads of 1024×1024 chest X-ray phantom PNGs, driven by autocannon at each concurrency.
+// A second workload sends the same images already preprocessed, as KServe v2 FP32 tensors (what a Triton client
+// sends): with no PNG decode in the request, it shows what dynamic batching does when the model is the main cost.
 // Latency percentiles are computed from every response's time (autocannon's own summary has no p95).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -15,7 +17,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { SECONDREAD_CLASSES } from '../src/data/classes.js';
-import { PREPROCESS_POLICY } from '../src/data/images/preprocess.js';
+import { PREPROCESS_POLICY, preprocessImage } from '../src/data/images/preprocess.js';
 import { encodeGray } from '../src/data/synth/encode.js';
 import { renderCxr } from '../src/data/synth/cxr.js';
 import { Rng } from '../src/data/synth/rng.js';
@@ -136,8 +138,18 @@ async function waitFor(url: string, child: ChildProcess, log: () => string, time
 interface Server {
   label: string;
   url: string;
+  /** KServe v2 infer URL (secondread only). */
+  inferUrl?: string;
   headers: Record<string, string>;
   stop(): Promise<void>;
+}
+
+/** What one request carries: a multipart PNG upload, or an already preprocessed FP32 tensor (KServe v2 JSON). */
+interface Workload {
+  name: string;
+  contentType: string;
+  bodies: Buffer[];
+  target(s: Server): string | undefined;
 }
 
 function startProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; log: () => string } {
@@ -166,7 +178,13 @@ async function startSecondread(label: string, home: string, token: string, o: Op
   const p = startProcess(process.execPath, args, { ...process.env, SECONDREAD_HOME: home, LOG_LEVEL: 'warn' });
   const url = `http://127.0.0.1:${port}`;
   await waitFor(`${url}/readyz`, p.child, p.log);
-  return { label, url: `${url}/v1/models/${MODEL}/predict`, headers: { authorization: `Bearer ${token}` }, stop: () => stopProcess(p.child) };
+  return {
+    label,
+    url: `${url}/v1/models/${MODEL}/predict`,
+    inferUrl: `${url}/v2/models/${MODEL}/infer`,
+    headers: { authorization: `Bearer ${token}` },
+    stop: () => stopProcess(p.child),
+  };
 }
 
 async function startPeer(dir: string, o: Options): Promise<Server> {
@@ -180,6 +198,7 @@ async function startPeer(dir: string, o: Options): Promise<Server> {
 }
 
 interface Measurement {
+  workload: string;
   server: string;
   connections: number;
   requests: number;
@@ -196,18 +215,21 @@ function percentile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
 }
 
-async function drive(server: Server, bodies: Buffer[], boundary: string, connections: number, seconds: number): Promise<Measurement> {
+async function drive(server: Server, w: Workload, connections: number, seconds: number): Promise<Measurement> {
+  const url = w.target(server);
+  if (!url) throw new Error(`${server.label} has no endpoint for ${w.name}`);
+  const bodies = w.bodies;
   let next = 0;
   const times: number[] = [];
   let ok = 0;
   const r = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
       {
-        url: server.url,
+        url,
         connections,
         duration: seconds,
         method: 'POST',
-        headers: { ...server.headers, 'content-type': `multipart/form-data; boundary=${boundary}` },
+        headers: { ...server.headers, 'content-type': w.contentType },
         requests: [{ setupRequest: (req) => ({ ...req, body: bodies[next++ % bodies.length] }) }],
       },
       (err, result) => (err ? reject(err) : resolve(result)),
@@ -219,6 +241,7 @@ async function drive(server: Server, bodies: Buffer[], boundary: string, connect
   });
   times.sort((a, b) => a - b);
   return {
+    workload: w.name,
     server: server.label,
     connections,
     requests: times.length,
@@ -231,14 +254,19 @@ async function drive(server: Server, bodies: Buffer[], boundary: string, connect
   };
 }
 
-async function measure(server: Server, bodies: Buffer[], boundary: string, o: Options): Promise<Measurement[]> {
+async function measure(server: Server, workloads: Workload[], o: Options): Promise<Measurement[]> {
   const out: Measurement[] = [];
   try {
-    await drive(server, bodies, boundary, Math.max(...o.connections), 2); // warm-up: sessions, allocator, JIT
-    for (const c of o.connections) {
-      const m = await drive(server, bodies, boundary, c, o.duration);
-      out.push(m);
-      console.error(`  ${server.label} c=${c}: ${m.imagesPerSecond.toFixed(1)} img/s, p50 ${m.p50.toFixed(1)} ms`);
+    for (const w of workloads) {
+      if (!w.target(server)) continue;
+      // Warm-up (sessions, allocator, JIT), then a pause so a slow server has finished its backlog before timing.
+      await drive(server, w, 8, 3);
+      await new Promise((r) => setTimeout(r, 2000));
+      for (const c of o.connections) {
+        const m = await drive(server, w, c, o.duration);
+        out.push(m);
+        console.error(`  ${w.name} · ${server.label} c=${c}: ${m.imagesPerSecond.toFixed(1)} img/s, p50 ${m.p50.toFixed(1)} ms`);
+      }
     }
   } finally {
     await server.stop();
@@ -246,13 +274,25 @@ async function measure(server: Server, bodies: Buffer[], boundary: string, o: Op
   return out;
 }
 
+/** KServe v2 JSON requests carrying each PNG already preprocessed the model's way (what a Triton client sends). */
+async function tensorBodies(pngs: Buffer[]): Promise<Buffer[]> {
+  const size = vitConfig('vit-small').imageSize;
+  return Promise.all(
+    pngs.map(async (png) => {
+      const pixels = await preprocessImage(png, size);
+      const data = Array.from(pixels, (v) => Math.round(((v / 255 - 0.5) / 0.25) * 1e4) / 1e4);
+      return Buffer.from(JSON.stringify({ inputs: [{ name: 'images', shape: [1, 1, size, size], datatype: 'FP32', data }] }));
+    }),
+  );
+}
+
 const fmt = (v: number, d = 1): string => (Number.isFinite(v) ? v.toFixed(d) : '—');
 
 function table(rows: Measurement[]): string {
-  const head = ['server', 'conc', 'p50 ms', 'p95 ms', 'p99 ms', 'images/s', 'requests', 'errors', 'non-2xx'];
-  const body = rows.map((m) => [m.server, String(m.connections), fmt(m.p50), fmt(m.p95), fmt(m.p99), fmt(m.imagesPerSecond), String(m.requests), String(m.errors), String(m.non2xx)]);
+  const head = ['workload', 'server', 'conc', 'p50 ms', 'p95 ms', 'p99 ms', 'images/s', 'requests', 'errors', 'non-2xx'];
+  const body = rows.map((m) => [m.workload, m.server, String(m.connections), fmt(m.p50), fmt(m.p95), fmt(m.p99), fmt(m.imagesPerSecond), String(m.requests), String(m.errors), String(m.non2xx)]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
-  const line = (r: string[]): string => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (r: string[]): string => r.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }
 
@@ -264,19 +304,26 @@ export async function main(args: string[]): Promise<void> {
     const { token } = await prepareStore(dir, o.threads);
     const pngs = await phantomPngs(o.images);
     const boundary = 'secondreadbenchboundary';
-    const bodies = pngs.map((p) => multipart(p, boundary));
+    const png: Workload = {
+      name: 'PNG upload',
+      contentType: `multipart/form-data; boundary=${boundary}`,
+      bodies: pngs.map((p) => multipart(p, boundary)),
+      target: (s) => s.url,
+    };
+    const tensor: Workload = { name: 'v2 tensor', contentType: 'application/json', bodies: await tensorBodies(pngs), target: (s) => s.inferUrl };
+    const workloads = [png, tensor];
     const rows: Measurement[] = [];
-    rows.push(...(await measure(await startSecondread('secondread (batching on)', dir, token, o, []), bodies, boundary, o)));
-    rows.push(...(await measure(await startSecondread('secondread (batching off)', dir, token, o, ['--no-batching']), bodies, boundary, o)));
-    if (o.peer) rows.push(...(await measure(await startPeer(dir, o), bodies, boundary, o)));
+    rows.push(...(await measure(await startSecondread('secondread (batching on)', dir, token, o, []), workloads, o)));
+    rows.push(...(await measure(await startSecondread('secondread (batching off)', dir, token, o, ['--no-batching']), workloads, o)));
+    if (o.peer) rows.push(...(await measure(await startPeer(dir, o), workloads, o)));
     if (o.json) {
       console.log(JSON.stringify(rows, null, 2));
       return;
     }
     console.log(`\nvit-small, ${pngs.length} distinct 1024×1024 PNGs (${fmt(pngs.reduce((s, p) => s + p.length, 0) / pngs.length / 1024, 0)} KiB each), ${o.duration} s per level, ${o.threads} threads per server\n`);
     console.log(table(rows));
-    const find = (server: string, c: number): Measurement | undefined => rows.find((r) => r.server.startsWith(server) && r.connections === c);
-    const peak = (server: string): number => Math.max(...rows.filter((r) => r.server.startsWith(server)).map((r) => r.imagesPerSecond));
+    const find = (server: string, c: number, workload = png.name): Measurement | undefined => rows.find((r) => r.workload === workload && r.server.startsWith(server) && r.connections === c);
+    const peak = (server: string): number => Math.max(...rows.filter((r) => r.workload === png.name && r.server.startsWith(server)).map((r) => r.imagesPerSecond));
     const on1 = find('secondread (batching on)', 1);
     const peer1 = find('FastAPI', 1);
     const on32 = find('secondread (batching on)', 32);
@@ -287,6 +334,9 @@ export async function main(args: string[]): Promise<void> {
     if (on1 && peer1) console.log(`  p50 at concurrency 1, secondread / peer:       ${fmt(on1.p50 / peer1.p50, 3)}  [≤ 0.2]`);
     if (o.peer) console.log(`  peak images/s, secondread / peer:              ${fmt(peak('secondread (batching on)') / peak('FastAPI'), 2)}×  [≥ 3]`);
     if (on32 && off32) console.log(`  images/s at concurrency 32, batching on / off: ${fmt(on32.imagesPerSecond / off32.imagesPerSecond, 2)}×  [≥ 1.5]`);
+    const t32on = find('secondread (batching on)', 32, tensor.name);
+    const t32off = find('secondread (batching off)', 32, tensor.name);
+    if (t32on && t32off) console.log(`  same, v2 tensors (no image decode):          ${fmt(t32on.imagesPerSecond / t32off.imagesPerSecond, 2)}×`);
     if (onMax) console.log(`  errors at concurrency ${cMax} (batching on):        ${onMax.errors + onMax.non2xx}  [0]`);
   } finally {
     await rm(dir, { recursive: true, force: true });

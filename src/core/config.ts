@@ -32,8 +32,14 @@ const configSchema = z
       .object({
         host: z.string().default('127.0.0.1'),
         port: z.number().int().min(0).max(65535).default(8080),
+        /** Largest request body / uploaded image, MiB (413 above it). */
+        maxUploadMb: z.number().positive().max(1024).default(32),
+        /** Largest image decoded, by its header's width × height (decompression bombs; 422 above it). */
+        maxImagePixels: z.number().int().positive().default(50_000_000),
+        /** Images in one /predict/batch request. */
+        maxBatchFiles: z.number().int().positive().max(10_000).default(64),
       })
-      .default({ host: '127.0.0.1', port: 8080 }),
+      .default({ host: '127.0.0.1', port: 8080, maxUploadMb: 32, maxImagePixels: 50_000_000, maxBatchFiles: 64 }),
   })
   .strict();
 

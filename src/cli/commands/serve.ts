@@ -34,9 +34,9 @@ interface ServeFlags {
   shadow?: boolean;
   aliasPollMs: string;
   preload: string[];
-  maxUploadMb: string;
-  maxImagePixels: string;
-  maxBatchFiles: string;
+  maxUploadMb?: string;
+  maxImagePixels?: string;
+  maxBatchFiles?: string;
   publicMetrics?: boolean;
   shutdownTimeout: string;
 }
@@ -91,18 +91,12 @@ export function registerServe(program: Command): void {
     .option('--shadow', 'score production requests with `canary` too and record disagreements (answers stay production)')
     .option('--alias-poll-ms <ms>', 'how often alias moves are picked up (0 = never)', '2000')
     .option('--preload <model[@alias|@version]>', 'load and warm a model before listening (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('--max-upload-mb <n>', 'largest request body / uploaded image in MiB', String(DEFAULT_LIMITS.maxUploadBytes / (1024 * 1024)))
-    .option('--max-image-pixels <n>', 'largest image decoded, by its header’s width × height', String(DEFAULT_LIMITS.maxImagePixels))
-    .option('--max-batch-files <n>', 'images in one /predict/batch request', String(DEFAULT_LIMITS.maxBatchFiles))
+    .option('--max-upload-mb <n>', `largest request body / uploaded image in MiB (default: config http.maxUploadMb, ${DEFAULT_LIMITS.maxUploadBytes / (1024 * 1024)})`)
+    .option('--max-image-pixels <n>', `largest image decoded, by its header’s width × height (default: config http.maxImagePixels, ${DEFAULT_LIMITS.maxImagePixels})`)
+    .option('--max-batch-files <n>', `images in one /predict/batch request (default: config http.maxBatchFiles, ${DEFAULT_LIMITS.maxBatchFiles})`)
     .option('--public-metrics', 'serve /metrics without a token (only where Prometheus alone can reach the port)')
     .option('--shutdown-timeout <s>', 'seconds to drain in-flight requests on SIGTERM/SIGINT', '30')
     .action(async (flags: ServeFlags) => {
-      const limits: ApiLimits = {
-        ...DEFAULT_LIMITS,
-        maxUploadBytes: Math.round(num('max-upload-mb', flags.maxUploadMb, 0.001, 1024) * 1024 * 1024),
-        maxImagePixels: int('max-image-pixels', flags.maxImagePixels, 1),
-        maxBatchFiles: int('max-batch-files', flags.maxBatchFiles, 1, 10_000),
-      };
       const servingOptions = {
         threads: int('threads', flags.threads, 1, 256),
         instances: int('instances', flags.instances, 1, 64),
@@ -116,6 +110,13 @@ export function registerServe(program: Command): void {
 
       const outcome = await withContext(async (ctx): Promise<ShutdownOutcome> => {
         const { config, logger } = ctx;
+        // Flags win over config (secondread.yaml / env), which wins over the built-in defaults.
+        const limits: ApiLimits = {
+          ...DEFAULT_LIMITS,
+          maxUploadBytes: Math.round((flags.maxUploadMb !== undefined ? num('max-upload-mb', flags.maxUploadMb, 0.001, 1024) : config.http.maxUploadMb) * 1024 * 1024),
+          maxImagePixels: flags.maxImagePixels !== undefined ? int('max-image-pixels', flags.maxImagePixels, 1) : config.http.maxImagePixels,
+          maxBatchFiles: flags.maxBatchFiles !== undefined ? int('max-batch-files', flags.maxBatchFiles, 1, 10_000) : config.http.maxBatchFiles,
+        };
         const host = flags.host ?? config.http.host;
         const port = flags.port !== undefined ? int('port', flags.port, 0, 65535) : config.http.port;
         const db = await ctx.db();
