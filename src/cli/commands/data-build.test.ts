@@ -1,28 +1,24 @@
 // The data commands end to end, in-process: build (twice: the rerun is a no-op with the same id),
 // ls, stats, cache, validate — and validate's non-zero exit on a manifest corrupted in the DB.
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSeedArchives } from '../../data/etl/testing.js';
 import { openDatabase } from '../../storage/db.js';
-import { runCli } from '../testing.js';
+import { runCli, tempCliHome } from '../testing.js';
 
 const EXAMPLE = resolve(import.meta.dirname, '../../../examples/datasets.yaml');
 let dir: string;
-const saved = { home: process.env.SECONDREAD_HOME, log: process.env.LOG_LEVEL };
+let cli: Awaited<ReturnType<typeof tempCliHome>>;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'sr-cli-data-'));
+  cli = await tempCliHome('sr-cli-data-');
+  dir = cli.dir;
   await mkdir(join(dir, 'raw'));
   await writeSeedArchives(join(dir, 'raw'), { cxrPerClass: 4, tbPerClass: 4, octPatients: 3, octScans: 2 });
-  process.env.SECONDREAD_HOME = join(dir, 'home');
-  process.env.LOG_LEVEL = 'silent';
 });
 afterAll(async () => {
-  process.env.SECONDREAD_HOME = saved.home;
-  process.env.LOG_LEVEL = saved.log;
-  await rm(dir, { recursive: true, force: true });
+  await cli?.cleanup();
 });
 
 

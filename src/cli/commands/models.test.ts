@@ -1,7 +1,6 @@
 // The runs and models commands end to end, in-process, on a temporary SECONDREAD_HOME: two tracked
 // runs (made with the Tracker, as the trainer would), then every runs / models subcommand.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../core/config.js';
@@ -10,16 +9,15 @@ import { migrateToLatest, openDatabase } from '../../storage/db.js';
 import { openObjectStore } from '../../storage/open-object-store.js';
 import { Tracker } from '../../tracking/index.js';
 import { finishedRunWithModel, TEST_CLASSES, tinyVitOnnx } from '../../tracking/testing.js';
-import { runCli } from '../testing.js';
+import { runCli, tempCliHome } from '../testing.js';
 
 let dir: string;
-const saved = { home: process.env.SECONDREAD_HOME, log: process.env.LOG_LEVEL };
+let cli: Awaited<ReturnType<typeof tempCliHome>>;
 const runIds: string[] = [];
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'sr-cli-models-'));
-  process.env.SECONDREAD_HOME = join(dir, 'home');
-  process.env.LOG_LEVEL = 'silent';
+  cli = await tempCliHome('sr-cli-models-');
+  dir = cli.dir;
   const config = loadConfig();
   const db = openDatabase(config.database);
   await migrateToLatest(db);
@@ -30,9 +28,7 @@ beforeAll(async () => {
   await db.destroy();
 });
 afterAll(async () => {
-  process.env.SECONDREAD_HOME = saved.home;
-  process.env.LOG_LEVEL = saved.log;
-  await rm(dir, { recursive: true, force: true });
+  await cli?.cleanup();
 });
 
 const run = runCli;

@@ -1,25 +1,17 @@
 // `secondread users …` in-process on a temporary SECONDREAD_HOME: the printed token works once stored,
 // listing never shows a token, revoke and disable take effect.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../core/config.js';
 import { openDatabase } from '../../storage/db.js';
 import { UserStore } from '../../workflow/users.js';
-import { runCli } from '../testing.js';
+import { runCli, tempCliHome } from '../testing.js';
 
-let dir: string;
-const saved = { home: process.env.SECONDREAD_HOME, log: process.env.LOG_LEVEL };
+let cli: Awaited<ReturnType<typeof tempCliHome>>;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'sr-cli-users-'));
-  process.env.SECONDREAD_HOME = join(dir, 'home');
-  process.env.LOG_LEVEL = 'silent';
+  cli = await tempCliHome('sr-cli-users-');
 });
 afterAll(async () => {
-  process.env.SECONDREAD_HOME = saved.home;
-  process.env.LOG_LEVEL = saved.log;
-  await rm(dir, { recursive: true, force: true });
+  await cli?.cleanup();
 });
 
 async function authenticate(token: string) {
