@@ -59,6 +59,11 @@ export interface Database {
   users: UsersTable;
   api_tokens: ApiTokensTable;
   shadow_comparisons: ShadowComparisonsTable;
+  studies: StudiesTable;
+  reads: ReadsTable;
+  policies: PoliciesTable;
+  audit_log: AuditLogTable;
+  audit_head: AuditHeadTable;
 }
 
 // ---- Tracking and registry (src/tracking, migration 0002_tracking) ----
@@ -230,4 +235,93 @@ export interface ShadowComparisonsTable {
   /** 1 when both top classes are equal. */
   agree: number;
   at: string;
+}
+
+// ---- Second-reader workflow (src/workflow, migration 0004_workflow) ----
+
+/** One image to be read. status: awaiting_a | awaiting_b | auto_finalized | adjudicated. */
+export interface StudiesTable {
+  id: string;
+  /** cxr | oct */
+  modality: string;
+  /** upload | dataset */
+  source: string;
+  dataset_version: string | null;
+  /** sha256 of the dataset image (its manifest row), when the study came from a dataset version. */
+  dataset_sha256: string | null;
+  /** Object-store key of the image, chosen by the server (never from input). */
+  image_key: string;
+  /** Ground truth, known only in simulation (dataset intake); never shown to readers. */
+  truth_class: string | null;
+  status: string;
+  /** 1 = read first. */
+  priority: number;
+  /** 1 when QA sampling sent a would-be auto-finalized study to B. */
+  qa: number;
+  /** auto_finalized | second_read, set when A commits. */
+  decision: string | null;
+  /** Why a study went to B (JSON array of reason codes). */
+  decision_reasons_json: string | null;
+  /** The model version that read the study at intake (null when the model read failed). */
+  model_name: string | null;
+  model_version: number | null;
+  /** The policy in force when A committed (null when none existed for the model version). */
+  policy_id: string | null;
+  final_label: string | null;
+  /** User id of whoever submitted the study. */
+  created_by: string;
+  created_at: string;
+  decided_at: string | null;
+  finalized_at: string | null;
+  /** Incremented by every transition: the compare-and-set token of optimistic locking. */
+  row_version: number;
+}
+
+/** A reader's label for a study; (study_id, reader) is unique. reader: A | B | model. */
+export interface ReadsTable {
+  study_id: string;
+  reader: string;
+  /** null for the model. */
+  user_id: string | null;
+  label: string;
+  /** The model's probabilities (JSON array of {class, probability}, most probable first); null for people. */
+  probabilities_json: string | null;
+  created_at: string;
+}
+
+/** A decision policy, versioned per model name + version (1, 2, …). */
+export interface PoliciesTable {
+  id: string;
+  model_name: string;
+  model_version: number;
+  version: number;
+  /** JSON object class → minimum model confidence for auto-finalization. */
+  thresholds_json: string;
+  /** JSON array of classes that always go to B. */
+  always_double_read_json: string;
+  qa_fraction: number;
+  created_by: string;
+  created_at: string;
+  /** How the policy was chosen (e.g. the fit's sweep), JSON. */
+  report_json: string | null;
+}
+
+/** Append-only log of clinical events; each row's hash covers its content and the previous row's hash. */
+export interface AuditLogTable {
+  seq: number;
+  at: string;
+  actor: string;
+  event: string;
+  study_id: string | null;
+  /** Canonical JSON (sorted keys). */
+  payload_json: string;
+  prev_hash: string;
+  hash: string;
+}
+
+/** The single row (id 1) naming the newest audit entry: appenders lock it, verification compares with it. */
+export interface AuditHeadTable {
+  id: number;
+  seq: number;
+  hash: string;
 }

@@ -13,6 +13,7 @@ import { registerTrain } from './train.js';
 import { registerWorker } from './worker.js';
 import { registerUsers } from './users.js';
 import { registerServe } from './serve.js';
+import { registerAudit } from './audit.js';
 
 export function registerCommands(program: Command): void {
   registerStart(program);
@@ -28,4 +29,5 @@ export function registerCommands(program: Command): void {
   registerWorker(program);
   registerServe(program);
   registerUsers(program);
+  registerAudit(program);
 }

@@ -1,0 +1,86 @@
+// Who may see what of a study. Reader A must not see the model's opinion before committing a read
+// (anchoring bias): the service builds every study view here, so the API cannot leak it by accident.
+//   reader        — before A's read: the study and its image only; after: everything but the truth
+//   adjudicator   — everything but the truth (B sees A's read and the model's probabilities)
+//   ml-engineer, admin — everything, including the simulation's truth class
+import type { ReadsTable, StudiesTable } from '../storage/schema.js';
+import type { Role } from './users.js';
+
+export interface ClassProbability {
+  class: string;
+  probability: number;
+}
+
+export interface HumanReadView {
+  label: string;
+  userId: string | null;
+  at: string;
+}
+
+export interface ModelReadView {
+  model: string | null;
+  version: number | null;
+  label: string;
+  top: ClassProbability;
+  predictions: ClassProbability[];
+  at: string;
+}
+
+export interface StudyView {
+  id: string;
+  modality: string;
+  source: string;
+  datasetVersion: string | null;
+  imageKey: string;
+  status: string;
+  priority: boolean;
+  createdAt: string;
+  /** True when something was withheld from this user (the model read and decision, before A's read). */
+  blinded: boolean;
+  reads: { A?: HumanReadView; B?: HumanReadView; model?: ModelReadView };
+  /** The model version that read the study at intake (null: its read failed). Absent when blinded. */
+  model?: { name: string; version: number } | null;
+  /** Absent when blinded or not decided yet. */
+  decision?: { decision: string; reasons: string[]; qa: boolean; policyId: string | null; decidedAt: string | null };
+  finalLabel: string | null;
+  finalizedAt: string | null;
+  /** Ground truth (simulation only), for ml-engineer and admin. */
+  truthClass?: string | null;
+}
+
+/** What `user` may see of a study, given its row and its reads. */
+export function studyView(role: Role, s: StudiesTable, reads: readonly ReadsTable[]): StudyView {
+  const byReader = new Map(reads.map((r) => [r.reader, r]));
+  const a = byReader.get('A');
+  const blinded = role === 'reader' && !a;
+  const view: StudyView = {
+    id: s.id,
+    modality: s.modality,
+    source: s.source,
+    datasetVersion: s.dataset_version,
+    imageKey: s.image_key,
+    status: s.status,
+    priority: s.priority === 1,
+    createdAt: s.created_at,
+    blinded,
+    reads: {},
+    finalLabel: s.final_label,
+    finalizedAt: s.finalized_at,
+  };
+  if (blinded) return view;
+  for (const who of ['A', 'B'] as const) {
+    const r = byReader.get(who);
+    if (r) view.reads[who] = { label: r.label, userId: r.user_id, at: r.created_at };
+  }
+  const m = byReader.get('model');
+  if (m) {
+    const predictions = JSON.parse(m.probabilities_json ?? '[]') as ClassProbability[];
+    view.reads.model = { model: s.model_name, version: s.model_version, label: m.label, top: predictions[0] ?? { class: m.label, probability: Number.NaN }, predictions, at: m.created_at };
+  }
+  view.model = s.model_name !== null && s.model_version !== null ? { name: s.model_name, version: s.model_version } : null;
+  if (s.decision !== null) {
+    view.decision = { decision: s.decision, reasons: JSON.parse(s.decision_reasons_json ?? '[]') as string[], qa: s.qa === 1, policyId: s.policy_id, decidedAt: s.decided_at };
+  }
+  if (role === 'admin' || role === 'ml-engineer') view.truthClass = s.truth_class;
+  return view;
+}

@@ -1,0 +1,341 @@
+// The second-reader workflow: intake (the model reads every study at once, its answer hidden from
+// reader A), reader A's read and the policy's decision, reader B's adjudication, worklists. Every
+// transition is one transaction: read the study, ask the state machine, write with a compare-and-set
+// on (status, row_version), add the read, append the audit entries — so of two readers racing on one
+// study exactly one wins, and the audit log holds an event iff the change it describes committed.
+import type { Kysely } from 'kysely';
+import { systemClock, type Clock } from '../core/clock.js';
+import { describeError, NotFoundError, ValidationError } from '../core/errors.js';
+import { newId, sha256Hex } from '../core/ids.js';
+import { silentLogger, type Logger } from '../core/logger.js';
+import { classesOf, CLASS_MODALITY, isSecondreadClass, MODALITIES, type Modality } from '../data/classes.js';
+import { VERSION_ID_PATTERN } from '../data/etl/version-id.js';
+import { readImageHeader } from '../data/images/decode.js';
+import type { Db } from '../storage/db.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import type { Database, ReadsTable, StudiesTable } from '../storage/schema.js';
+import { appendAudit } from './audit.js';
+import { studyView, type ClassProbability, type StudyView } from './blinding.js';
+import { IllegalTransitionError, ModelReadInvalidError, WorkflowForbiddenError } from './errors.js';
+import { DEFAULT_ECONOMICS, workflowMetrics, type Economics, type WorkflowMetrics } from './metrics.js';
+import { PolicyStore } from './policies.js';
+import { evaluatePolicy } from './policy.js';
+import { assertTransition, type StudyEvent, type StudyState } from './states.js';
+import type { Role } from './users.js';
+
+/** The model's read of one image; the API backs this with ServingService (alias production, canary rules). */
+export interface ModelRead {
+  model: string;
+  version: number;
+  predictions: ClassProbability[];
+  top: ClassProbability;
+}
+
+export interface ModelReader {
+  read(image: Uint8Array, o: { studyId: string }): Promise<ModelRead>;
+}
+
+/** The part of a user the workflow needs (an AuthenticatedUser fits). */
+export interface WorkflowUser {
+  id: string;
+  name: string;
+  role: Role;
+}
+
+export interface IntakeInput {
+  modality: string;
+  image: Uint8Array;
+  priority?: boolean;
+  /** A study replayed from a dataset version (simulation): where it came from and its truth. */
+  dataset?: { version: string; sha256: string; truthClass: string };
+}
+
+export type Worklist = 'A' | 'B';
+
+export interface WorklistItem {
+  id: string;
+  modality: string;
+  priority: boolean;
+  createdAt: string;
+  status: string;
+}
+
+export interface WorkflowServiceDeps {
+  db: Db;
+  objects: ObjectStore;
+  model: ModelReader;
+  logger?: Logger;
+  clock?: Clock;
+  /** Uniform draws in [0, 1) for QA sampling (tests pin it). */
+  random?: () => number;
+  /** Minutes and cost per read for the savings figures (default: DEFAULT_ECONOMICS placeholders). */
+  economics?: Economics;
+}
+
+/** Study ids: the API's rule, so anything that reaches a query is a plausible id. */
+export const STUDY_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+const SHA256 = /^[0-9a-f]{64}$/;
+const MAX_WORKLIST = 500;
+
+const READER_OF: Partial<Record<Role, { reader: 'A' | 'B'; event: StudyEvent }>> = {
+  reader: { reader: 'A', event: 'read_a' },
+  adjudicator: { reader: 'B', event: 'read_b' },
+};
+const WORKLIST_ROLES: Record<Worklist, readonly Role[]> = { A: ['reader', 'admin'], B: ['adjudicator', 'admin'] };
+const WORKLIST_STATE: Record<Worklist, StudyState> = { A: 'awaiting_a', B: 'awaiting_b' };
+
+export class WorkflowService {
+  private readonly db: Db;
+  private readonly objects: ObjectStore;
+  private readonly model: ModelReader;
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly economics: Economics;
+  readonly policies: PolicyStore;
+
+  constructor(deps: WorkflowServiceDeps) {
+    this.db = deps.db;
+    this.objects = deps.objects;
+    this.model = deps.model;
+    this.logger = deps.logger ?? silentLogger;
+    this.clock = deps.clock ?? systemClock;
+    this.random = deps.random ?? Math.random;
+    this.economics = deps.economics ?? DEFAULT_ECONOMICS;
+    this.policies = new PolicyStore(this.db, this.clock);
+  }
+
+  /**
+   * Registers a study: stores the image under a key the server makes, has the model read it (outside
+   * any transaction: inference must not hold database locks), then records study, model read and
+   * audit entries in one transaction. A failed model read does not lose the study: it is recorded,
+   * and the study will go to reader B whatever A says.
+   */
+  async intake(user: WorkflowUser, input: IntakeInput): Promise<StudyView> {
+    const modality = assertModality(input.modality);
+    const dataset = input.dataset ? assertDatasetOrigin(user, modality, input.dataset) : undefined;
+    if (!(input.image instanceof Uint8Array)) throw new ValidationError('image must be bytes');
+    const header = await readImageHeader(input.image);
+    const id = newId('st_');
+    const imageKey = `studies/${id}/image.${header.format === 'png' ? 'png' : 'jpg'}`;
+    await this.objects.put(imageKey, input.image, { ifNotExists: true, contentType: header.format === 'png' ? 'image/png' : 'image/jpeg' });
+
+    let read: ModelRead | undefined;
+    let modelError: string | undefined;
+    try {
+      read = assertModelRead(await this.model.read(input.image, { studyId: id }));
+    } catch (err) {
+      modelError = describeError(err);
+      this.logger.warn({ studyId: id, err: modelError }, 'model read failed at intake; the study will be double-read');
+    }
+
+    const now = this.clock.now().toISOString();
+    const row: StudiesTable = {
+      id,
+      modality,
+      source: dataset ? 'dataset' : 'upload',
+      dataset_version: dataset?.version ?? null,
+      dataset_sha256: dataset?.sha256 ?? null,
+      image_key: imageKey,
+      truth_class: dataset?.truthClass ?? null,
+      status: 'awaiting_a',
+      priority: input.priority ? 1 : 0,
+      qa: 0,
+      decision: null,
+      decision_reasons_json: null,
+      model_name: read?.model ?? null,
+      model_version: read?.version ?? null,
+      policy_id: null,
+      final_label: null,
+      created_by: user.id,
+      created_at: now,
+      decided_at: null,
+      finalized_at: null,
+      row_version: 1,
+    };
+    const modelRow: ReadsTable | undefined = read && { study_id: id, reader: 'model', user_id: null, label: read.top.class, probabilities_json: JSON.stringify(read.predictions), created_at: now };
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        await trx.insertInto('studies').values(row).execute();
+        await appendAudit(trx, { at: now, actor: actorOf(user), event: 'study.intake', studyId: id, payload: { modality, source: row.source, imageKey, imageSha256: sha256Hex(input.image), priority: row.priority === 1, datasetVersion: row.dataset_version, datasetSha256: row.dataset_sha256, userId: user.id } });
+        if (read && modelRow) {
+          await trx.insertInto('reads').values(modelRow).execute();
+          await appendAudit(trx, { at: now, actor: `model:${read.model}@${read.version}`, event: 'read.model', studyId: id, payload: { model: read.model, version: read.version, top: read.top, predictions: read.predictions } });
+        } else {
+          await appendAudit(trx, { at: now, actor: 'system', event: 'read.model_failed', studyId: id, payload: { error: modelError ?? 'unknown' } });
+        }
+      });
+    } catch (err) {
+      // Nothing refers to the image now; leaving it would only leak storage.
+      await this.objects.delete(imageKey).catch((e: unknown) => this.logger.warn({ imageKey, err: describeError(e) }, 'could not delete the image of a failed intake'));
+      throw err;
+    }
+    this.logger.info({ studyId: id, modality, model: read ? `${read.model}@${read.version}` : null }, 'study intake');
+    return studyView(user.role, row, modelRow ? [modelRow] : []);
+  }
+
+  /** The study as this user may see it (see blinding.ts). */
+  async getStudy(user: WorkflowUser, id: string): Promise<StudyView> {
+    const { study, reads } = await this.load(this.db, assertStudyId(id));
+    return studyView(user.role, study, reads);
+  }
+
+  /** The study's image bytes (any role may see the image: it is what they read). */
+  async getImage(id: string): Promise<{ bytes: Buffer; contentType: string }> {
+    const { study } = await this.load(this.db, assertStudyId(id));
+    return { bytes: await this.objects.getBytes(study.image_key), contentType: study.image_key.endsWith('.png') ? 'image/png' : 'image/jpeg' };
+  }
+
+  /**
+   * Commits a read: a reader's is read A (then the policy decides), an adjudicator's is read B (the
+   * final label). IllegalTransitionError (409) when the study is not waiting for this read — also
+   * for the loser of two concurrent commits.
+   */
+  async commitRead(user: WorkflowUser, id: string, body: { label: string }): Promise<StudyView> {
+    const who = READER_OF[user.role];
+    if (!who) throw new WorkflowForbiddenError(`role '${user.role}' cannot commit reads (readers commit read A, adjudicators read B)`, { role: user.role });
+    const studyId = assertStudyId(id);
+    const label = typeof body?.label === 'string' ? body.label : '';
+    await this.db.transaction().execute(async (trx) => {
+      const { study, reads } = await this.load(trx, studyId);
+      if (!(classesOf(study.modality as Modality) as string[]).includes(label)) {
+        throw new ValidationError(`label '${label.slice(0, 60)}' is not a ${study.modality} class (one of ${classesOf(study.modality as Modality).join(', ')})`, { label: label.slice(0, 60) });
+      }
+      assertTransition(studyId, study.status, who.event);
+      const now = this.clock.now().toISOString();
+      const actor = actorOf(user);
+      if (who.reader === 'A') {
+        const modelRead = reads.find((r) => r.reader === 'model');
+        const policy = study.model_name !== null && study.model_version !== null ? await this.policies.inForce(study.model_name, study.model_version, trx) : null;
+        const draw = this.random();
+        const top = modelRead ? (JSON.parse(modelRead.probabilities_json ?? '[]') as ClassProbability[])[0] : undefined;
+        const outcome = evaluatePolicy({ label, model: top ? { top } : null, policy, draw });
+        const auto = outcome.decision === 'auto_finalized';
+        const to: StudyState = auto ? 'auto_finalized' : 'awaiting_b';
+        assertTransition(studyId, study.status, who.event, to);
+        await this.compareAndSet(trx, study, who.event, {
+          status: to,
+          decision: outcome.decision,
+          decision_reasons_json: JSON.stringify(outcome.reasons),
+          qa: outcome.qa ? 1 : 0,
+          policy_id: policy?.id ?? null,
+          decided_at: now,
+          final_label: auto ? label : null,
+          finalized_at: auto ? now : null,
+        });
+        await trx.insertInto('reads').values({ study_id: studyId, reader: 'A', user_id: user.id, label, probabilities_json: null, created_at: now }).execute();
+        await appendAudit(trx, { at: now, actor, event: 'read.A', studyId, payload: { label, userId: user.id } });
+        await appendAudit(trx, {
+          at: now,
+          actor: 'system',
+          event: 'decision',
+          studyId,
+          payload: {
+            decision: outcome.decision,
+            reasons: outcome.reasons,
+            qa: outcome.qa,
+            qaDraw: draw,
+            policy: policy ? { id: policy.id, version: policy.version, qaFraction: policy.qaFraction, threshold: top ? (policy.thresholds[top.class] ?? null) : null } : null,
+            model: study.model_name !== null ? { name: study.model_name, version: study.model_version, top: top ?? null } : null,
+          },
+        });
+        if (auto) await appendAudit(trx, { at: now, actor: 'system', event: 'study.finalized', studyId, payload: { finalLabel: label, by: 'A', state: to } });
+      } else {
+        await this.compareAndSet(trx, study, who.event, { status: 'adjudicated', final_label: label, finalized_at: now });
+        await trx.insertInto('reads').values({ study_id: studyId, reader: 'B', user_id: user.id, label, probabilities_json: null, created_at: now }).execute();
+        const a = reads.find((r) => r.reader === 'A');
+        const m = reads.find((r) => r.reader === 'model');
+        await appendAudit(trx, { at: now, actor, event: 'read.B', studyId, payload: { label, userId: user.id, agreesWithA: a ? a.label === label : null, agreesWithModel: m ? m.label === label : null } });
+        await appendAudit(trx, { at: now, actor: 'system', event: 'study.finalized', studyId, payload: { finalLabel: label, by: 'B', state: 'adjudicated' } });
+      }
+    });
+    this.logger.info({ studyId, reader: who.reader, user: user.name }, 'read committed');
+    return this.getStudy(user, studyId);
+  }
+
+  /** A: studies waiting for reader A; B: waiting for reader B. Priority first, then oldest first. */
+  async worklist(user: WorkflowUser, which: Worklist, o: { limit?: number } = {}): Promise<WorklistItem[]> {
+    if (which !== 'A' && which !== 'B') throw new ValidationError(`worklist must be 'A' or 'B'`);
+    if (!WORKLIST_ROLES[which].includes(user.role)) throw new WorkflowForbiddenError(`role '${user.role}' cannot open worklist ${which}`, { role: user.role, worklist: which });
+    const limit = o.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_WORKLIST) throw new ValidationError(`limit must be an integer in 1…${MAX_WORKLIST}`);
+    const rows = await this.db
+      .selectFrom('studies')
+      .select(['id', 'modality', 'priority', 'created_at', 'status'])
+      .where('status', '=', WORKLIST_STATE[which])
+      .orderBy('priority', 'desc')
+      .orderBy('created_at', 'asc')
+      .orderBy('id', 'asc')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ id: r.id, modality: r.modality, priority: r.priority === 1, createdAt: r.created_at, status: r.status }));
+  }
+
+  /** Business and safety figures (metrics.ts), over studies created since `since` when given. */
+  async metrics(o: { since?: string } = {}): Promise<WorkflowMetrics> {
+    return workflowMetrics(this.db, { since: o.since, economics: this.economics });
+  }
+
+  private async load(db: Kysely<Database>, id: string) {
+    const study = await db.selectFrom('studies').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!study) throw new NotFoundError('study', id);
+    const reads = await db.selectFrom('reads').selectAll().where('study_id', '=', id).execute();
+    return { study, reads };
+  }
+
+  /**
+   * The write of a transition: only if the study is still in the state (and row version) it was read
+   * in. On PostgreSQL a concurrent writer blocks on the row lock, then finds the row changed and
+   * updates nothing; SQLite runs the transactions one after the other, so the second one already
+   * reads the new state. Either way the loser gets a 409.
+   */
+  private async compareAndSet(trx: Kysely<Database>, study: StudiesTable, event: StudyEvent, set: Partial<StudiesTable>): Promise<void> {
+    const r = await trx
+      .updateTable('studies')
+      .set({ ...set, row_version: study.row_version + 1 })
+      .where('id', '=', study.id)
+      .where('status', '=', study.status)
+      .where('row_version', '=', study.row_version)
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) !== 1) {
+      throw new IllegalTransitionError(`study '${study.id}' changed while '${event}' was being committed (another read won)`, { studyId: study.id, from: study.status, event });
+    }
+  }
+}
+
+function actorOf(user: WorkflowUser): string {
+  return `user:${user.name}`;
+}
+
+function assertStudyId(id: string): string {
+  if (typeof id !== 'string' || !STUDY_ID.test(id)) throw new ValidationError('invalid study id', { id: String(id).slice(0, 80) });
+  return id;
+}
+
+function assertModality(m: string): Modality {
+  if (!(MODALITIES as readonly string[]).includes(m)) throw new ValidationError(`modality must be one of ${MODALITIES.join(', ')}`, { modality: String(m).slice(0, 20) });
+  return m as Modality;
+}
+
+/** Dataset studies carry ground truth: only roles that run simulations may create them. */
+function assertDatasetOrigin(user: WorkflowUser, modality: Modality, d: { version: string; sha256: string; truthClass: string }) {
+  if (user.role !== 'admin' && user.role !== 'ml-engineer') throw new WorkflowForbiddenError(`role '${user.role}' cannot register dataset studies`, { role: user.role });
+  if (typeof d.version !== 'string' || !VERSION_ID_PATTERN.test(d.version)) throw new ValidationError('invalid dataset version id');
+  if (typeof d.sha256 !== 'string' || !SHA256.test(d.sha256)) throw new ValidationError('dataset image sha256 must be 64 hex digits');
+  if (typeof d.truthClass !== 'string' || !isSecondreadClass(d.truthClass) || CLASS_MODALITY[d.truthClass] !== modality) {
+    throw new ValidationError(`truth class '${String(d.truthClass).slice(0, 60)}' is not a ${modality} class`);
+  }
+  return d;
+}
+
+/** The model reader is another component: its answer is checked before it becomes a clinical record. */
+function assertModelRead(r: ModelRead): ModelRead {
+  const okProb = (p: ClassProbability | undefined): p is ClassProbability => !!p && typeof p.class === 'string' && typeof p.probability === 'number' && p.probability >= 0 && p.probability <= 1;
+  if (!r || typeof r.model !== 'string' || !Number.isInteger(r.version) || !okProb(r.top) || !Array.isArray(r.predictions) || r.predictions.length === 0 || !r.predictions.every(okProb)) {
+    throw new ModelReadInvalidError('the model reader returned a malformed read');
+  }
+  // Most probable first, so the first entry is the model's label wherever the read is shown.
+  const predictions = [...r.predictions].sort((x, y) => y.probability - x.probability || Number(y.class === r.top.class) - Number(x.class === r.top.class));
+  if (predictions[0]!.class !== r.top.class) throw new ModelReadInvalidError(`the model read's top class '${r.top.class}' is not its most probable class`);
+  return { model: r.model, version: r.version, top: r.top, predictions };
+}
