@@ -1,12 +1,15 @@
 // Policies as stored objects: versioned per model name + version (a policy is only meaningful for the
 // model whose probabilities it thresholds), immutable once written; the newest version is in force.
 import { systemClock, type Clock } from '../core/clock.js';
-import { NotFoundError } from '../core/errors.js';
+import { ConflictError, NotFoundError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { Db } from '../storage/db.js';
 import type { PoliciesTable } from '../storage/schema.js';
 import { assertModelName, assertVersion } from '../tracking/names.js';
 import { validatePolicyRule, type PolicyRule } from './policy.js';
+
+/** Tries to take the next policy version before giving up (each lost try means another creator won one). */
+const MAX_CREATE_ATTEMPTS = 8;
 
 export interface Policy extends PolicyRule {
   id: string;
@@ -40,14 +43,15 @@ export class PolicyStore {
     const modelVersion = assertVersion(p.modelVersion);
     const rule = validatePolicyRule(p.rule);
     const createdAt = this.clock.now().toISOString();
-    return this.db.transaction().execute(async (trx) => {
-      const last = await trx
+    // (model, version, policy version) is unique: of two concurrent creators that picked the same next
+    // version, one insert fails; it finds the version taken and tries the next one.
+    for (let attempt = 1; ; attempt++) {
+      const last = await this.db
         .selectFrom('policies')
         .select((eb) => eb.fn.max('version').as('v'))
         .where('model_name', '=', modelName)
         .where('model_version', '=', modelVersion)
         .executeTakeFirst();
-      // (model, version, policy version) is unique: of two concurrent creators one fails instead of both getting the same version.
       const row: PoliciesTable = {
         id: newId('pol_'),
         model_name: modelName,
@@ -60,9 +64,15 @@ export class PolicyStore {
         created_at: createdAt,
         report_json: p.report === undefined ? null : JSON.stringify(p.report),
       };
-      await trx.insertInto('policies').values(row).execute();
-      return toPolicy(row);
-    });
+      try {
+        await this.db.insertInto('policies').values(row).execute();
+        return toPolicy(row);
+      } catch (err) {
+        const taken = await this.db.selectFrom('policies').select('id').where('model_name', '=', modelName).where('model_version', '=', modelVersion).where('version', '=', row.version).executeTakeFirst();
+        if (!taken) throw err;
+        if (attempt >= MAX_CREATE_ATTEMPTS) throw new ConflictError(`policy versions of ${modelName}@${modelVersion} are being created too fast; retry`, { modelName, modelVersion });
+      }
+    }
   }
 
   /** The policy in force for a model version (its newest), or null when it has none. */

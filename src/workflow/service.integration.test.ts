@@ -64,6 +64,12 @@ describe.skipIf(!url)('workflow on PostgreSQL', () => {
     expect(await verifyAuditLog(fx.t.db)).toMatchObject({ ok: true });
   });
 
+  it('policies created concurrently from two pools get distinct consecutive versions', async () => {
+    const created = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? two : one).policies.create({ modelName: 'cxr-oct', modelVersion: 9, rule: { thresholds: { 'lung-normal': 0.5 + i / 100 } }, by: 'test' })));
+    expect(created.map((p) => p.version).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect((await one.policies.inForce('cxr-oct', 9))?.version).toBe(6);
+  });
+
   it('tampering is detected on PostgreSQL too', async () => {
     await sql`update audit_log set at = ${'2020-01-01T00:00:00.000Z'} where seq = 7`.execute(fx.t.db);
     expect(await verifyAuditLog(fx.t.db)).toMatchObject({ ok: false, seq: 7, reason: 'hash_mismatch', entries: 6 });

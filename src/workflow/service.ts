@@ -29,6 +29,8 @@ export interface ModelRead {
   version: number;
   predictions: ClassProbability[];
   top: ClassProbability;
+  /** How serving chose the version (`production`, `canary`, …), recorded in the audit entry when given. */
+  route?: string;
 }
 
 export interface ModelReader {
@@ -160,7 +162,7 @@ export class WorkflowService {
         await appendAudit(trx, { at: now, actor: actorOf(user), event: 'study.intake', studyId: id, payload: { modality, source: row.source, imageKey, imageSha256: sha256Hex(input.image), priority: row.priority === 1, datasetVersion: row.dataset_version, datasetSha256: row.dataset_sha256, userId: user.id } });
         if (read && modelRow) {
           await trx.insertInto('reads').values(modelRow).execute();
-          await appendAudit(trx, { at: now, actor: `model:${read.model}@${read.version}`, event: 'read.model', studyId: id, payload: { model: read.model, version: read.version, top: read.top, predictions: read.predictions } });
+          await appendAudit(trx, { at: now, actor: `model:${read.model}@${read.version}`, event: 'read.model', studyId: id, payload: { model: read.model, version: read.version, route: read.route ?? null, top: read.top, predictions: read.predictions } });
         } else {
           await appendAudit(trx, { at: now, actor: 'system', event: 'read.model_failed', studyId: id, payload: { error: modelError ?? 'unknown' } });
         }
@@ -337,5 +339,5 @@ function assertModelRead(r: ModelRead): ModelRead {
   // Most probable first, so the first entry is the model's label wherever the read is shown.
   const predictions = [...r.predictions].sort((x, y) => y.probability - x.probability || Number(y.class === r.top.class) - Number(x.class === r.top.class));
   if (predictions[0]!.class !== r.top.class) throw new ModelReadInvalidError(`the model read's top class '${r.top.class}' is not its most probable class`);
-  return { model: r.model, version: r.version, top: r.top, predictions };
+  return { model: r.model, version: r.version, top: r.top, predictions, ...(typeof r.route === 'string' ? { route: r.route.slice(0, 40) } : {}) };
 }
