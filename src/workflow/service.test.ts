@@ -1,6 +1,7 @@
 // The workflow on SQLite: intake with a hidden model read, blinding per role, the policy's decision,
 // adjudication, QA sampling, illegal transitions, a race between two adjudicators, worklists, and an
 // audit entry for every clinical event.
+import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listAudit, verifyAuditLog } from './audit.js';
 import { openWorkflowFixture, modelRead, type WorkflowFixture } from './testing.js';
@@ -80,7 +81,18 @@ describe('intake and blinding', () => {
     await expect(wf.getStudy(fx.users.admin, 'st_nope')).rejects.toMatchObject({ code: 'not_found', httpStatus: 404 });
   });
 
-  it('a failed model read keeps the study, is audited, and forces a second read', async () => {
+  it('an intake whose transaction fails leaves no study and no image behind', async () => {
+    // Without the audit head no entry can be appended, so the intake's transaction fails: no study without its audit entry.
+    await sql`delete from audit_head`.execute(fx.t.db);
+    await expect(wf.intake(fx.users.admin, { modality: 'cxr', image: await fx.image() })).rejects.toThrow();
+    expect(await fx.t.db.selectFrom('studies').select('id').execute()).toEqual([]);
+    const keys: string[] = [];
+    for await (const o of fx.objects.list('studies/')) keys.push(o.key);
+    expect(keys).toEqual([]);
+    expect(fx.model.calls).toHaveLength(1);
+  });
+
+    it('a failed model read keeps the study, is audited, and forces a second read', async () => {
     const s = await intake(new Error('onnx exploded'));
     expect(s.reads.model).toBeUndefined();
     const after = await wf.commitRead(fx.users.reader, s.id, { label: 'lung-normal' });
