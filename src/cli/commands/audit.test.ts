@@ -1,30 +1,22 @@
 // `secondread audit verify` in-process on a temporary SECONDREAD_HOME: exit 0 with the count on an
 // intact chain, exit 1 naming the first bad seq after a row is edited with raw SQL.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../core/config.js';
 import { migrateToLatest, openDatabase, type Db } from '../../storage/db.js';
 import { appendAudit } from '../../workflow/audit.js';
-import { runCli } from '../testing.js';
+import { runCli, tempCliHome } from '../testing.js';
 
-let dir: string;
+let cli: Awaited<ReturnType<typeof tempCliHome>>;
 let db: Db;
-const saved = { home: process.env.SECONDREAD_HOME, log: process.env.LOG_LEVEL };
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'sr-cli-audit-'));
-  process.env.SECONDREAD_HOME = join(dir, 'home');
-  process.env.LOG_LEVEL = 'silent';
+  cli = await tempCliHome('sr-cli-audit-');
   db = openDatabase(loadConfig().database);
   await migrateToLatest(db);
 });
 afterAll(async () => {
   await db.destroy();
-  process.env.SECONDREAD_HOME = saved.home;
-  process.env.LOG_LEVEL = saved.log;
-  await rm(dir, { recursive: true, force: true });
+  await cli?.cleanup();
 });
 
 describe('secondread audit verify', () => {
