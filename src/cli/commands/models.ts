@@ -8,6 +8,7 @@ import { ValidationError } from '../../core/errors.js';
 import { renderTable } from '../../data/validate/table.js';
 import { ALIASES, ModelRegistry, Tracker, type ModelVersion } from '../../tracking/index.js';
 import { withContext, type CliContext } from '../context.js';
+import { parseInteger } from '../parse.js';
 import { formatQuantizeResult, parseSplit, runQuantize } from './models-quantize.js';
 import { fmtNumber, print, printJson, when } from './runs.js';
 
@@ -24,18 +25,6 @@ function actor(by: string | undefined): string {
   } catch {
     return 'unknown';
   }
-}
-
-function parseCount(v: string, what: string, max: number): number {
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n < 1 || n > max) throw new ValidationError(`${what} must be an integer from 1 to ${max}, got '${v}'`);
-  return n;
-}
-
-function parseVersion(v: string, what = 'version'): number {
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < 1) throw new ValidationError(`${what} must be a positive integer, got '${v}'`);
-  return n;
 }
 
 function versionSummary(mv: ModelVersion): string {
@@ -115,7 +104,7 @@ export function registerModels(program: Command): void {
         const reg = await registry(ctx);
         const aliases = await reg.aliases(name);
         if (opts.version !== undefined) {
-          const mv = await reg.resolve(name, { version: parseVersion(opts.version) });
+          const mv = await reg.resolve(name, { version: parseInteger('version', opts.version) });
           if (opts.json) return printJson({ ...mv, aliases: Object.entries(aliases).filter(([, v]) => v === mv.version).map(([a]) => a), card: await reg.modelCard(name, mv.version) });
           print((await ctx.objects().getBytes(mv.cardMarkdownKey)).toString('utf8'));
           return;
@@ -153,7 +142,7 @@ export function registerModels(program: Command): void {
     .requiredOption('--reason <text>', 'why (kept in the alias history)')
     .option('--by <user>', 'who promotes (default: the OS user)')
     .action(async (name: string, version: string, opts: { to: string; reason: string; by?: string }) => {
-      const v = parseVersion(version);
+      const v = parseInteger('version', version);
       await withContext(async (ctx) => {
         await (await registry(ctx)).setAlias(name, opts.to, v, { by: actor(opts.by), reason: opts.reason });
         print(`${name}@${opts.to} → version ${v}`);
@@ -187,10 +176,10 @@ export function registerModels(program: Command): void {
     .option('--by <user>', 'who registers (default: the OS user)')
     .option('--json', 'print as JSON')
     .action(async (name: string, version: string, opts: { split: string; threads: string; runs: string; form: string; weightType: string; perTensor?: boolean; fullRange?: boolean; notes?: string; by?: string; json?: boolean }) => {
-      const v = parseVersion(version);
+      const v = parseInteger('version', version);
       const split = parseSplit(opts.split);
-      const threads = parseCount(opts.threads, '--threads', 256);
-      const runs = parseCount(opts.runs, '--runs', 10_000);
+      const threads = parseInteger('--threads', opts.threads, 1, 256);
+      const runs = parseInteger('--runs', opts.runs, 1, 10_000);
       if (opts.form !== 'integer' && opts.form !== 'qdq') throw new ValidationError(`--form must be 'integer' or 'qdq', got '${opts.form}'`);
       if (opts.weightType !== 'int8' && opts.weightType !== 'uint8') throw new ValidationError(`--weight-type must be 'int8' or 'uint8', got '${opts.weightType}'`);
       const quantize = { form: opts.form, weightType: opts.weightType, perChannel: !opts.perTensor, reduceRange: opts.weightType === 'int8' && !opts.fullRange } as const;
@@ -215,7 +204,7 @@ export function registerModels(program: Command): void {
         throw new ValidationError(`cannot read image '${image}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       }
       await withContext(async (ctx) => {
-        const ref = { version: opts.version !== undefined ? parseVersion(opts.version) : undefined, alias: opts.alias };
+        const ref = { version: opts.version !== undefined ? parseInteger('version', opts.version) : undefined, alias: opts.alias };
         const model = await (await registry(ctx)).loadForInference(name, ref, { cacheDir: join(ctx.config.home, 'model-cache') });
         try {
           const p = await model.predict(bytes);

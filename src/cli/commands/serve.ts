@@ -17,6 +17,7 @@ import type { BatcherOptions } from '../../serving/types.js';
 import { ModelRegistry, Tracker } from '../../tracking/index.js';
 import { UserStore } from '../../workflow/users.js';
 import { withContext } from '../context.js';
+import { parseInteger, parseNumber } from '../parse.js';
 import { print } from './runs.js';
 
 interface ServeFlags {
@@ -41,33 +42,21 @@ interface ServeFlags {
   shutdownTimeout: string;
 }
 
-function int(name: string, v: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < min || n > max) throw new ValidationError(`--${name} must be an integer in ${min}…${max}, got '${v}'`);
-  return n;
-}
-
-function num(name: string, v: string, min: number, max: number): number {
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new ValidationError(`--${name} must be a number in ${min}…${max}, got '${v}'`);
-  return n;
-}
-
 /** `name`, `name@alias` or `name@version`. */
 export function parsePreload(spec: string): { name: string; alias?: string; version?: number } {
   const [name, ref, extra] = spec.split('@');
   if (!name || extra !== undefined) throw new ValidationError(`--preload takes <model>[@<alias>|@<version>], got '${spec}'`);
   if (ref === undefined || ref === '') return { name };
-  return /^\d+$/.test(ref) ? { name, version: int('preload version', ref, 1) } : { name, alias: ref };
+  return /^\d+$/.test(ref) ? { name, version: parseInteger('--preload version', ref) } : { name, alias: ref };
 }
 
 export function batchingOptions(f: Pick<ServeFlags, 'batching' | 'maxBatchSize' | 'preferredBatchSizes' | 'maxQueueDelayUs' | 'maxQueueSize' | 'timeoutMs'>): Partial<BatcherOptions> {
   const o: Partial<BatcherOptions> = {};
-  if (f.maxBatchSize !== undefined) o.maxBatchSize = int('max-batch-size', f.maxBatchSize, 1, 4096);
-  if (f.preferredBatchSizes !== undefined) o.preferredBatchSizes = f.preferredBatchSizes.split(',').map((s) => int('preferred-batch-sizes', s.trim(), 1, 4096));
-  if (f.maxQueueDelayUs !== undefined) o.maxQueueDelayMicros = int('max-queue-delay-us', f.maxQueueDelayUs, 0, 10_000_000);
-  if (f.maxQueueSize !== undefined) o.maxQueueSize = int('max-queue-size', f.maxQueueSize, 1, 1_000_000);
-  if (f.timeoutMs !== undefined) o.defaultTimeoutMs = int('timeout-ms', f.timeoutMs, 1, 3_600_000);
+  if (f.maxBatchSize !== undefined) o.maxBatchSize = parseInteger('--max-batch-size', f.maxBatchSize, 1, 4096);
+  if (f.preferredBatchSizes !== undefined) o.preferredBatchSizes = f.preferredBatchSizes.split(',').map((s) => parseInteger('--preferred-batch-sizes', s.trim(), 1, 4096));
+  if (f.maxQueueDelayUs !== undefined) o.maxQueueDelayMicros = parseInteger('--max-queue-delay-us', f.maxQueueDelayUs, 0, 10_000_000);
+  if (f.maxQueueSize !== undefined) o.maxQueueSize = parseInteger('--max-queue-size', f.maxQueueSize, 1, 1_000_000);
+  if (f.timeoutMs !== undefined) o.defaultTimeoutMs = parseInteger('--timeout-ms', f.timeoutMs, 1, 3_600_000);
   // Batching off is Triton's max batch size 1: every request is its own compute call, no waiting.
   if (!f.batching) Object.assign(o, { maxBatchSize: 1, preferredBatchSizes: [], maxQueueDelayMicros: 0 });
   return o;
@@ -98,27 +87,27 @@ export function registerServe(program: Command): void {
     .option('--shutdown-timeout <s>', 'seconds to drain in-flight requests on SIGTERM/SIGINT', '30')
     .action(async (flags: ServeFlags) => {
       const servingOptions = {
-        threads: int('threads', flags.threads, 1, 256),
-        instances: int('instances', flags.instances, 1, 64),
+        threads: parseInteger('--threads', flags.threads, 1, 256),
+        instances: parseInteger('--instances', flags.instances, 1, 64),
         batching: batchingOptions(flags),
-        canaryWeight: num('canary-weight', flags.canaryWeight, 0, 1),
+        canaryWeight: parseNumber('--canary-weight', flags.canaryWeight, 0, 1),
         shadow: flags.shadow ?? false,
-        aliasPollMs: int('alias-poll-ms', flags.aliasPollMs, 0),
+        aliasPollMs: parseInteger('--alias-poll-ms', flags.aliasPollMs, 0),
       };
       const preloads = flags.preload.map(parsePreload);
-      const shutdownTimeoutMs = num('shutdown-timeout', flags.shutdownTimeout, 0, 3600) * 1000;
+      const shutdownTimeoutMs = parseNumber('--shutdown-timeout', flags.shutdownTimeout, 0, 3600) * 1000;
 
       const outcome = await withContext(async (ctx): Promise<ShutdownOutcome> => {
         const { config, logger } = ctx;
         // Flags win over config (secondread.yaml / env), which wins over the built-in defaults.
         const limits: ApiLimits = {
           ...DEFAULT_LIMITS,
-          maxUploadBytes: Math.round((flags.maxUploadMb !== undefined ? num('max-upload-mb', flags.maxUploadMb, 0.001, 1024) : config.http.maxUploadMb) * 1024 * 1024),
-          maxImagePixels: flags.maxImagePixels !== undefined ? int('max-image-pixels', flags.maxImagePixels, 1) : config.http.maxImagePixels,
-          maxBatchFiles: flags.maxBatchFiles !== undefined ? int('max-batch-files', flags.maxBatchFiles, 1, 10_000) : config.http.maxBatchFiles,
+          maxUploadBytes: Math.round((flags.maxUploadMb !== undefined ? parseNumber('--max-upload-mb', flags.maxUploadMb, 0.001, 1024) : config.http.maxUploadMb) * 1024 * 1024),
+          maxImagePixels: flags.maxImagePixels !== undefined ? parseInteger('--max-image-pixels', flags.maxImagePixels, 1) : config.http.maxImagePixels,
+          maxBatchFiles: flags.maxBatchFiles !== undefined ? parseInteger('--max-batch-files', flags.maxBatchFiles, 1, 10_000) : config.http.maxBatchFiles,
         };
         const host = flags.host ?? config.http.host;
-        const port = flags.port !== undefined ? int('port', flags.port, 0, 65535) : config.http.port;
+        const port = flags.port !== undefined ? parseInteger('--port', flags.port, 0, 65535) : config.http.port;
         const db = await ctx.db();
         const objects = ctx.objects();
         const registry = new ModelRegistry(db, objects, new Tracker(db, objects));
