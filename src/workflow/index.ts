@@ -5,6 +5,7 @@ export { AuditChainError, IllegalTransitionError, ModelReadInvalidError, Workflo
 export { DEFAULT_ECONOMICS, workflowMetrics, type Economics, type Rate, type WorkflowMetrics } from './metrics.js';
 export { PolicyStore, type NewPolicy, type Policy } from './policies.js';
 export { DEFAULT_QA_FRACTION, evaluatePolicy, SECOND_READ_REASONS, validatePolicyRule, type PolicyOutcome, type PolicyRule, type SecondReadReason } from './policy.js';
+export { CONFUSION_PATTERNS, SimulatedReader, type ConfusionPattern, type SimulatedReaderOptions } from './simulated-reader.js';
 export { STUDY_ID, WorkflowService, type IntakeInput, type ModelRead, type ModelReader, type Worklist, type WorklistItem, type WorkflowServiceDeps, type WorkflowUser } from './service.js';
 export { assertTransition, FINAL_STATES, isLegal, STUDY_EVENTS, STUDY_STATES, type StudyEvent, type StudyState } from './states.js';
 export { ROLES, UserStore, type AuthenticatedUser, type Role, type User } from './users.js';
