@@ -1,3 +1,3 @@
 export * from './types.js';
-export { EVALUATION_JOB, EVALUATION_SPLITS, createEvaluationService, type EvaluationJobResult } from './service.js';
-export { runEvaluation, splitImages, type EvaluationTarget } from './run.js';
+export { EVALUATION_JOB, createEvaluationService, type EvaluationJobResult } from './service.js';
+export { EVALUATION_SPLITS, modelLogits, predictSplit, resolveTarget, runEvaluation, splitImages, type EvaluationTarget, type ResolvedTarget, type SplitPredictions } from './run.js';

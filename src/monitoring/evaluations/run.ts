@@ -3,13 +3,17 @@
 // training metrics (the same classifierReport the trainer writes to metrics.json).
 import { ValidationError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import { listImages } from '../../data/datasets/repository.js';
-import type { ManifestImage } from '../../data/datasets/types.js';
+import { getVersion, listImages, resolveVersionRef } from '../../data/datasets/repository.js';
+import { SPLITS, type ManifestImage } from '../../data/datasets/types.js';
 import type { Db } from '../../storage/db.js';
 import type { ObjectStore } from '../../storage/object-store.js';
-import type { ModelRegistry } from '../../tracking/registry.js';
+import type { ClassProbability, LoadedModel } from '../../tracking/loaded-model.js';
+import { softmax } from '../../tracking/model-input.js';
+import type { ModelVersion, ModelRegistry } from '../../tracking/registry.js';
 import { classifierReport } from '../../training/metrics/index.js';
 import type { EvaluationReport, EvaluationSplit } from './types.js';
+
+export const EVALUATION_SPLITS: readonly EvaluationSplit[] = [...SPLITS, 'final_eval'];
 
 export interface EvaluationTarget {
   model: string;
@@ -25,6 +29,8 @@ export interface RunEvaluationDeps {
   logger: Logger;
   batchSize: number;
   cacheDir?: string;
+  /** ONNX Runtime intra-op threads (default 1). */
+  threads?: number;
 }
 
 /** The split's images in manifest (object-key) order; `final_eval` = the flagged val ∪ test images. */
@@ -46,36 +52,115 @@ export function partitionByClass(images: readonly ManifestImage[], classes: read
   return { scored, excluded: [...other].sort(([a], [b]) => a.localeCompare(b)).map(([c, n]) => ({ class: c, images: n })) };
 }
 
+/** A registered model version, a ready dataset version and one of its splits, checked and resolved. */
+export interface ResolvedTarget {
+  mv: ModelVersion;
+  datasetVersion: string;
+  split: EvaluationSplit;
+  /** The split's images in manifest (object-key) order. */
+  images: ManifestImage[];
+}
+
+/**
+ * Resolves what a request names — a model (version, alias, or neither = `defaultAlias`, or the latest version when
+ * that is undefined), a dataset version id or unambiguous prefix, a split — against the registry and the dataset
+ * repository. Unknown names are NotFoundError, a dataset version still building or failed and an unknown split are
+ * ValidationError; nothing from the request becomes a path or an object key.
+ */
+export async function resolveTarget(
+  deps: { db: Db; registry: ModelRegistry },
+  t: { model: string; version?: number; alias?: string; datasetVersion: string; split: string },
+  o: { defaultAlias?: string } = {},
+): Promise<ResolvedTarget> {
+  if (!EVALUATION_SPLITS.includes(t.split as EvaluationSplit)) throw new ValidationError(`split must be one of ${EVALUATION_SPLITS.join(', ')}, got '${String(t.split).slice(0, 40)}'`);
+  const ref = t.version !== undefined ? { version: t.version } : t.alias !== undefined || o.defaultAlias !== undefined ? { alias: t.alias ?? o.defaultAlias } : {};
+  const mv = await deps.registry.resolve(t.model, ref);
+  const datasetVersion = await resolveVersionRef(deps.db, t.datasetVersion);
+  const dv = await getVersion(deps.db, datasetVersion);
+  if (dv.status !== 'ready') throw new ValidationError(`dataset version '${datasetVersion}' is ${dv.status}, not ready`, { datasetVersion, status: dv.status });
+  const split = t.split as EvaluationSplit;
+  return { mv, datasetVersion, split, images: await splitImages(deps.db, datasetVersion, split) };
+}
+
+/**
+ * The model's raw logits [images × classes] for `images`, read from the object store by their manifest keys and
+ * fed in batches; a model exported with a fixed batch dimension is fed exactly that many rows (the last batch
+ * zero-padded). `progress` gets the number of images done after each batch.
+ */
+export async function modelLogits(
+  model: LoadedModel,
+  objects: ObjectStore,
+  images: readonly ManifestImage[],
+  o: { batchSize: number; signal?: AbortSignal; progress?: (done: number) => void | Promise<void> },
+): Promise<Float32Array> {
+  const k = model.metadata.classes.length;
+  const { size, channels } = model.metadata.preprocessing;
+  const plane = channels * size * size;
+  const declared = model.metadata.input.shape[0];
+  const fixed = typeof declared === 'number' && declared > 0 ? declared : null;
+  const step = fixed ?? o.batchSize;
+  const logits = new Float32Array(images.length * k);
+  for (let start = 0; start < images.length; start += step) {
+    o.signal?.throwIfAborted();
+    const part = images.slice(start, start + step);
+    const rows = fixed ?? part.length;
+    const inputs = new Float32Array(rows * plane);
+    const prepared = await Promise.all(part.map(async (img) => model.preprocess(await objects.getBytes(img.objectKey))));
+    prepared.forEach((x, i) => inputs.set(x, i * plane));
+    const out = await model.logits(inputs, rows);
+    logits.set(out.subarray(0, part.length * k), start * k);
+    await o.progress?.(start + part.length);
+  }
+  return logits;
+}
+
 export async function runEvaluation(deps: RunEvaluationDeps, target: EvaluationTarget, o: { signal?: AbortSignal; progress?: (fraction: number) => Promise<void> } = {}): Promise<EvaluationReport> {
   const images = await splitImages(deps.db, target.datasetVersion, target.split);
-  const model = await deps.registry.loadForInference(target.model, { version: target.version }, { cacheDir: deps.cacheDir });
+  const model = await deps.registry.loadForInference(target.model, { version: target.version }, { cacheDir: deps.cacheDir, threads: deps.threads });
   try {
     const classes = model.metadata.classes;
     const { scored, excluded } = partitionByClass(images, classes);
     if (scored.length === 0) throw new ValidationError(`split '${target.split}' of ${target.datasetVersion} has no images of the model's classes (${classes.join(', ')})`);
-    const k = classes.length;
-    const { size, channels } = model.metadata.preprocessing;
-    const plane = channels * size * size;
-    // A model exported with a fixed batch dimension is fed exactly that many rows (the last batch zero-padded).
-    const declared = model.metadata.input.shape[0];
-    const fixed = typeof declared === 'number' && declared > 0 ? declared : null;
-    const step = fixed ?? deps.batchSize;
-    const logits = new Float32Array(scored.length * k);
     const labels = scored.map((img) => classes.indexOf(img.class));
-    for (let start = 0; start < scored.length; start += step) {
-      o.signal?.throwIfAborted();
-      const part = scored.slice(start, start + step);
-      const rows = fixed ?? part.length;
-      const inputs = new Float32Array(rows * plane);
-      const prepared = await Promise.all(part.map(async (img) => model.preprocess(await deps.objects.getBytes(img.objectKey))));
-      prepared.forEach((x, i) => inputs.set(x, i * plane));
-      const out = await model.logits(inputs, rows);
-      logits.set(out.subarray(0, part.length * k), start * k);
-      await o.progress?.((start + part.length) / scored.length);
-    }
+    const logits = await modelLogits(model, deps.objects, scored, { batchSize: deps.batchSize, signal: o.signal, progress: (done) => o.progress?.(done / scored.length) });
     const report = classifierReport({ logits, labels, classes, temperature: model.metadata.temperature });
     deps.logger.info({ model: target.model, version: target.version, datasetVersion: target.datasetVersion, split: target.split, images: scored.length, accuracy: report.accuracy }, 'evaluation scored');
     return { ...report, classes: [...classes], excluded };
+  } finally {
+    await model.close();
+  }
+}
+
+/** Every image of a split with the model's probabilities for it, as serving computes them. */
+export interface SplitPredictions {
+  model: { name: string; version: number; classes: string[]; temperature: number };
+  datasetVersion: string;
+  split: EvaluationSplit;
+  /** In manifest (object-key) order; `predictions`: softmax(logits / temperature) of every class, most probable first. */
+  images: { image: ManifestImage; predictions: ClassProbability[] }[];
+}
+
+/**
+ * Runs a resolved model version over every image of the split — including images of classes the model does not
+ * know, which a deployment would also send it — and returns each image's probabilities exactly as serving turns
+ * logits into them (softmax with the version's temperature, most probable first, ties in class order).
+ */
+export async function predictSplit(
+  deps: Omit<RunEvaluationDeps, 'db'>,
+  target: ResolvedTarget,
+  o: { signal?: AbortSignal; progress?: (done: number, total: number) => void | Promise<void> } = {},
+): Promise<SplitPredictions> {
+  const { mv, images } = target;
+  if (images.length === 0) throw new ValidationError(`split '${target.split}' of ${target.datasetVersion} has no images`, { datasetVersion: target.datasetVersion, split: target.split });
+  const model = await deps.registry.loadForInference(mv.name, { version: mv.version }, { cacheDir: deps.cacheDir, threads: deps.threads });
+  try {
+    const { classes, temperature } = model.metadata;
+    const k = classes.length;
+    const logits = await modelLogits(model, deps.objects, images, { batchSize: deps.batchSize, signal: o.signal, progress: (done) => o.progress?.(done, images.length) });
+    const probs = softmax(logits, k, temperature);
+    const out = images.map((image, r) => ({ image, predictions: classes.map((c, i) => ({ class: c, probability: probs[r * k + i]! })).sort((a, b) => b.probability - a.probability) }));
+    deps.logger.info({ model: mv.name, version: mv.version, datasetVersion: target.datasetVersion, split: target.split, images: images.length }, 'split predicted');
+    return { model: { name: mv.name, version: mv.version, classes: [...classes], temperature }, datasetVersion: target.datasetVersion, split: target.split, images: out };
   } finally {
     await model.close();
   }

@@ -7,15 +7,12 @@
 import { systemClock } from '../../core/clock.js';
 import { NotFoundError, ValidationError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
-import { getVersion, resolveVersionRef } from '../../data/datasets/repository.js';
-import { SPLITS } from '../../data/datasets/types.js';
 import type { JobContext, JobQueue } from '../../jobs/types.js';
 import type { EvaluationsTable } from '../../storage/schema.js';
-import { partitionByClass, runEvaluation, splitImages } from './run.js';
+import { EVALUATION_SPLITS, partitionByClass, resolveTarget, runEvaluation } from './run.js';
 import type { CreateEvaluation, Evaluation, EvaluationReport, EvaluationService, EvaluationServiceDeps, EvaluationSplit, EvaluationStatus } from './types.js';
 
 export const EVALUATION_JOB = 'evaluation';
-export const EVALUATION_SPLITS: readonly EvaluationSplit[] = [...SPLITS, 'final_eval'];
 const DEFAULT_ALIAS = 'production';
 
 /** What the job carries: the already validated, resolved target (a version number, never an alias). */
@@ -103,14 +100,9 @@ class Evaluations implements EvaluationService {
   async create(input: CreateEvaluation): Promise<Evaluation> {
     checkInput(input);
     const { db, registry } = this.deps;
-    const ref = input.version !== undefined ? { version: input.version } : { alias: input.alias ?? DEFAULT_ALIAS };
-    const mv = await registry.resolve(input.model, ref);
-    const datasetVersion = await resolveVersionRef(db, input.datasetVersion);
-    const dv = await getVersion(db, datasetVersion);
-    if (dv.status !== 'ready') throw new ValidationError(`dataset version '${datasetVersion}' is ${dv.status}, not ready`, { datasetVersion, status: dv.status });
-    const split = input.split as EvaluationSplit;
+    const { mv, datasetVersion, split, images } = await resolveTarget({ db, registry }, input, { defaultAlias: DEFAULT_ALIAS });
     // Refuse now what the job could only fail on later: a split with nothing the model can be scored on.
-    const { scored } = partitionByClass(await splitImages(db, datasetVersion, split), mv.metadata.classes);
+    const { scored } = partitionByClass(images, mv.metadata.classes);
     if (scored.length === 0) throw new ValidationError(`split '${split}' of ${datasetVersion} has no images of the classes of ${mv.name} v${mv.version} (${mv.metadata.classes.join(', ')})`, { datasetVersion, split });
 
     const payload: EvaluationPayload = { evaluationId: newId('eval_'), model: mv.name, version: mv.version, datasetVersion, split, createdBy: input.createdBy, createdAt: this.clock.now().toISOString() };
