@@ -207,9 +207,14 @@ export interface UsersTable {
   role: string;
   created_at: string;
   disabled_at: string | null;
+  /** `scrypt$N$r$p$salt$hash` (migration 0005_auth_login); null: the user cannot log in with a password. */
+  password_hash: string | null;
 }
 
-/** An API token: only its sha256 is stored; the token itself is shown once when created. */
+/**
+ * A bearer token: only its sha256 is stored; the token itself is shown once when created.
+ * kind (migration 0005_auth_login): `api` (long-lived, from the CLI) | `session` (from a login, expires).
+ */
 export interface ApiTokensTable {
   id: string;
   user_id: string;
@@ -218,6 +223,9 @@ export interface ApiTokensTable {
   created_at: string;
   last_used_at: string | null;
   revoked_at: string | null;
+  kind: string;
+  /** Sessions only: when the token stops working (ISO-8601 UTC); null for API tokens. */
+  expires_at: string | null;
 }
 
 /** One request scored by both production and the shadow version of a model. */

@@ -5,10 +5,12 @@ import { datasetsMigration } from './0001_datasets.js';
 import { trackingMigration } from './0002_tracking.js';
 import { servingMigration } from './0003_serving.js';
 import { workflowMigration } from './0004_workflow.js';
+import { authLoginMigration } from './0005_auth_login.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_datasets': datasetsMigration,
   '0002_tracking': trackingMigration,
   '0003_serving': servingMigration,
   '0004_workflow': workflowMigration,
+  '0005_auth_login': authLoginMigration,
 };
