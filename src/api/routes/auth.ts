@@ -1,0 +1,132 @@
+// POST /v1/auth/login, POST /v1/auth/logout, GET /v1/auth/me: how the web UI gets and drops a
+// session token. Login is the one public route that takes a secret, so it is rate-limited: per
+// client IP and per user name, `failures` failed logins per `windowMs` (default 5 per 15 min), then
+// 429 `rate_limited` with Retry-After. The limiter is in memory, per API process (rate-limit.ts).
+import type { FastifyInstance } from 'fastify';
+import type { Clock } from '../../core/clock.js';
+import type { UserStore } from '../../workflow/users.js';
+import { InvalidCredentialsError, RateLimitedError } from '../auth-errors.js';
+import { FailureLimiter } from '../rate-limit.js';
+import { errorResponses } from '../schemas.js';
+
+export type AuthUsersPort = Pick<UserStore, 'login' | 'endSession'>;
+
+export interface LoginRateLimitOptions {
+  /** Failed logins allowed per client IP and per user name within the window (default 5). */
+  failures?: number;
+  /** The sliding window (default 15 min). */
+  windowMs?: number;
+  /** Client IPs and user names remembered at most, each (default 10 000). */
+  maxKeys?: number;
+  clock?: Clock;
+}
+
+export interface AuthRoutesOptions {
+  users: AuthUsersPort;
+  rateLimit?: LoginRateLimitOptions;
+}
+
+export const DEFAULT_LOGIN_FAILURES = 5;
+export const DEFAULT_LOGIN_WINDOW_MS = 15 * 60 * 1000;
+
+const userSchema = { type: 'object', required: ['name', 'role'], properties: { name: { type: 'string' }, role: { type: 'string' } } } as const;
+
+export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions): Promise<void> {
+  const { users } = opts;
+  const limits = {
+    limit: opts.rateLimit?.failures ?? DEFAULT_LOGIN_FAILURES,
+    windowMs: opts.rateLimit?.windowMs ?? DEFAULT_LOGIN_WINDOW_MS,
+    maxKeys: opts.rateLimit?.maxKeys,
+    clock: opts.rateLimit?.clock,
+  };
+  // Two tables, so a flood of made-up names cannot evict the counts of client IPs (or the reverse).
+  const byIp = new FailureLimiter(limits);
+  const byName = new FailureLimiter(limits);
+  const tags = ['auth'];
+
+  app.post<{ Body: { name: string; password: string } }>(
+    '/v1/auth/login',
+    {
+      config: { auth: 'public' },
+      schema: {
+        tags,
+        summary: 'Log in with a user name and password: a session token (expires; 12 h by default)',
+        description: `Wrong name or password: 401 \`invalid_credentials\` (the same for unknown users). After ${limits.limit} failures within ${Math.round(limits.windowMs / 60_000)} min from one client IP or for one user name: 429 \`rate_limited\` with Retry-After (counted per API process).`,
+        body: {
+          type: 'object',
+          required: ['name', 'password'],
+          additionalProperties: false,
+          properties: { name: { type: 'string', minLength: 1, maxLength: 64 }, password: { type: 'string', minLength: 1, maxLength: 1024 } },
+        },
+        response: {
+          200: {
+            type: 'object',
+            required: ['token', 'expiresAt', 'user'],
+            properties: { token: { type: 'string', description: 'send as Authorization: Bearer <token>; shown once' }, expiresAt: { type: 'string', description: 'ISO-8601 UTC' }, user: userSchema },
+          },
+          ...errorResponses([400, 401, 429, 500]),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { name, password } = request.body;
+      const ipKey = request.ip;
+      const wait = Math.max(byIp.retryAfterSeconds(ipKey), byName.retryAfterSeconds(name));
+      if (wait > 0) throw new RateLimitedError(wait);
+      // Counted as failures before the password is checked, so parallel guesses cannot overrun the
+      // limit while scrypt runs; taken back below when the attempt was not a wrong guess.
+      const undoIp = byIp.record(ipKey);
+      const undoName = byName.record(name);
+      let session: Awaited<ReturnType<AuthUsersPort['login']>>;
+      try {
+        session = await users.login(name, password);
+      } catch (err) {
+        undoIp();
+        undoName();
+        throw err;
+      }
+      if (!session) throw new InvalidCredentialsError();
+      // A success clears the name's failures; the IP's earlier failures still count (one valid
+      // account must not let a client reset its budget for guessing others).
+      undoIp();
+      byName.reset(name);
+      void reply.header('cache-control', 'no-store');
+      return { token: session.token, expiresAt: session.expiresAt, user: { name: session.user.name, role: session.user.role } };
+    },
+  );
+
+  app.post(
+    '/v1/auth/logout',
+    {
+      config: { auth: 'any' },
+      schema: {
+        tags,
+        summary: 'End the session whose token this request carries (API tokens are revoked with the CLI instead)',
+        response: { 204: { type: 'null', description: 'the session token no longer works' }, ...errorResponses([400, 401, 500]) },
+      },
+    },
+    async (request, reply) => {
+      await users.endSession(request.user!.tokenId);
+      return reply.code(204).send();
+    },
+  );
+
+  app.get(
+    '/v1/auth/me',
+    {
+      config: { auth: 'any' },
+      schema: {
+        tags,
+        summary: 'Who the token belongs to, and when it expires (null: an API token)',
+        response: {
+          200: { type: 'object', required: ['name', 'role', 'expiresAt'], properties: { ...userSchema.properties, expiresAt: { type: ['string', 'null'] } } },
+          ...errorResponses([401, 500]),
+        },
+      },
+    },
+    async (request) => {
+      const u = request.user!;
+      return { name: u.name, role: u.role, expiresAt: u.expiresAt };
+    },
+  );
+}
