@@ -16,6 +16,8 @@ export const trainOptionsSchema = z
     model: z.enum(Object.keys(VIT_CONFIGS) as [string, ...string[]]).optional(),
     /** Input side in pixels; default: the model config's. */
     size: positiveInt.optional(),
+    /** Patch side on the conv stem's output grid; default: the model config's (fewer tokens = faster epochs). */
+    patchSize: positiveInt.optional(),
     epochs: positiveInt.default(30),
     batchSize: positiveInt.default(32),
     lr: z.number().finite().positive().default(1e-3),

@@ -34,12 +34,16 @@ export async function planRun(db: Db, options: TrainOptions, base?: BaseModel): 
   if (baseCfg && options.model && options.model !== baseCfg.name) {
     throw new ValidationError(`--model ${options.model} differs from the base model's architecture ${baseCfg.name}: retraining keeps the architecture`);
   }
+  if (baseCfg && options.patchSize && options.patchSize !== baseCfg.patchSize) {
+    throw new ValidationError(`--patch-size ${options.patchSize} differs from the base model's patch size ${baseCfg.patchSize}: retraining keeps the architecture`);
+  }
   if (baseCfg && options.size && options.size !== baseCfg.imageSize) {
     throw new ValidationError(`--size ${options.size} differs from the base model's input size ${baseCfg.imageSize}`);
   }
   const name = options.model ?? baseCfg?.name ?? 'vit-small';
   const overrides: Partial<ViTConfig> = {};
   if (options.size !== undefined) overrides.imageSize = options.size;
+  if (options.patchSize !== undefined) overrides.patchSize = options.patchSize;
   if (options.dropout !== undefined) overrides.dropout = options.dropout;
   if (!baseCfg) overrides.linearInit = options.linearInit; // a retrained model keeps its weights, so its init is moot
   const model = baseCfg ? { ...baseCfg, ...overrides } : vitConfig(name, overrides);

@@ -25,7 +25,7 @@ const int = (flag: string) => number(flag, (n) => Number.isInteger(n) && n >= 0)
 
 /** CLI flag → option key; only flags the user gave are passed on, so the defaults live in one place (options.ts). */
 const FLAG_KEYS = [
-  'dataset', 'model', 'size', 'epochs', 'batchSize', 'lr', 'minLrRatio', 'weightDecay', 'warmupEpochs', 'clipGradNorm', 'labelSmoothing',
+  'dataset', 'model', 'size', 'patchSize', 'epochs', 'batchSize', 'lr', 'minLrRatio', 'weightDecay', 'warmupEpochs', 'clipGradNorm', 'labelSmoothing',
   'dropout', 'linearInit', 'seed', 'patience', 'balance', 'augment', 'hflip', 'cropMinScale', 'rotateDegrees', 'brightness', 'contrast',
   'checkpointEvery', 'logEvery', 'evalBatchSize', 'workers', 'threads', 'experiment', 'name', 'fromModel', 'addFinalEvalFraction',
 ] as const;
@@ -69,6 +69,7 @@ export function registerTrain(program: Command): void {
     .option('--dataset <version>', 'dataset version id or unique prefix (default with --from-model: the base model\'s)')
     .addOption(new Option('--model <name>', `architecture (default ${'vit-small'}; with --from-model: the base model's)`).choices(Object.keys(VIT_CONFIGS)))
     .option('--size <px>', 'input side in pixels (default: the model\'s)', int('--size'))
+    .option('--patch-size <n>', 'patch side on the conv stem\'s output grid (default: the model\'s; vit-small 2 = 64 tokens, 4 = 16 tokens and ~1.6× the images/s)', int('--patch-size'))
     .option('--epochs <n>', `epochs (default ${DEFAULTS.epochs})`, int('--epochs'))
     .option('--batch-size <n>', `batch size (default ${DEFAULTS.batchSize})`, int('--batch-size'))
     .option('--lr <rate>', `peak learning rate (default ${DEFAULTS.lr})`, number('--lr'))

@@ -1,0 +1,31 @@
+// planRun turns options into the model config a run records (and resumes and exports from): architecture
+// overrides land in model_config, and a retrained model cannot change its architecture.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseTrainOptions } from './options.js';
+import { planRun } from './plan.js';
+import { openTrainingFixture, type TrainingFixture } from './testing.js';
+
+let fx: TrainingFixture;
+beforeAll(async () => {
+  fx = await openTrainingFixture({ perClass: 2, imageSize: 40 });
+});
+afterAll(async () => {
+  await fx?.close();
+});
+
+describe('planRun', () => {
+  it('records --patch-size and --size in the model config, other fields from the named config', async () => {
+    const plan = await planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, model: 'vit-small', patchSize: 4 }));
+    expect(plan.model).toMatchObject({ name: 'vit-small', imageSize: 64, patchSize: 4, dim: 192 });
+    expect((await planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, model: 'vit-small' }))).model.patchSize).toBe(2);
+  });
+
+  it('refuses a patch size the input side does not divide, naming both', async () => {
+    await expect(planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, model: 'vit-small', patchSize: 3 }))).rejects.toThrow(/imageSize 64 is not divisible by stem stride × patch size = 12/);
+  });
+
+  it('keeps a base model\'s patch size when retraining', async () => {
+    const base = { ref: 'm@production', name: 'm', version: 1, runId: 'r', datasetVersion: fx.versionId, config: { model: { ...(await planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, model: 'vit-small' }))).model } } };
+    await expect(planRun(fx.db, parseTrainOptions({ fromModel: 'm@production', patchSize: 4 }), base as never)).rejects.toThrow(/--patch-size 4 differs from the base model's patch size 2/);
+  });
+});
