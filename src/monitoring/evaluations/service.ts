@@ -13,6 +13,8 @@ import { EVALUATION_SPLITS, partitionByClass, resolveTarget, runEvaluation } fro
 import type { CreateEvaluation, Evaluation, EvaluationReport, EvaluationService, EvaluationServiceDeps, EvaluationSplit, EvaluationStatus } from './types.js';
 
 export const EVALUATION_JOB = 'evaluation';
+/** Re-exported: callers have imported it from here (it lives with resolveTarget now). */
+export { EVALUATION_SPLITS };
 const DEFAULT_ALIAS = 'production';
 
 /** What the job carries: the already validated, resolved target (a version number, never an alias). */
