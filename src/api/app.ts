@@ -16,7 +16,11 @@ import { healthRoutes } from './routes/health.js';
 import { kserveRoutes } from './routes/kserve.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { modelsRoutes } from './routes/models.js';
+import { policiesRoutes } from './routes/policies.js';
 import { predictRoutes } from './routes/predict.js';
+import { studiesRoutes } from './routes/studies.js';
+import { workflowMetricsRoutes } from './routes/workflow-metrics.js';
+import { worklistsRoutes } from './routes/worklists.js';
 import { sharedSchemas } from './schemas.js';
 import { DEFAULT_LIMITS, type ApiDeps, type ApiLimits } from './types.js';
 
@@ -81,7 +85,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       info: {
         title: 'secondread API',
         version: deps.serverVersion ?? API_VERSION,
-        description: 'Model serving (own JSON API and KServe v2 / Open Inference Protocol), evaluations and metrics. Errors are JSON with a stable `code` and the `request_id`.',
+        description: 'Model serving (own JSON API and KServe v2 / Open Inference Protocol), the second-reader workflow, evaluations and metrics. Errors are JSON with a stable `code` and the `request_id`.',
       },
       components: { securitySchemes: { [BEARER_SCHEME]: { type: 'http', scheme: 'bearer', description: 'API token from `secondread users add`' } } },
       tags: [
@@ -91,6 +95,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         { name: 'models', description: 'the model registry, read-only' },
         { name: 'evaluations', description: 'background evaluations of model versions' },
         { name: 'monitoring', description: 'Prometheus metrics' },
+        { name: 'studies', description: 'the second-reader workflow: intake, blinded study views, reads A and B, worklists, audit trail' },
+        { name: 'workflow', description: 'decision policies and the workflow’s business and safety figures' },
       ],
     },
   });
@@ -102,5 +108,11 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(modelsRoutes, { registry: deps.registry });
   await app.register(evaluationRoutes, { evaluations: deps.evaluations });
   await app.register(metricsRoutes, { metrics: deps.metrics, publicMetrics: deps.publicMetrics ?? false });
+  if (deps.workflow) {
+    await app.register(studiesRoutes, { workflow: deps.workflow, limits });
+    await app.register(worklistsRoutes, { workflow: deps.workflow });
+    await app.register(workflowMetricsRoutes, { workflow: deps.workflow });
+    await app.register(policiesRoutes, { workflow: deps.workflow });
+  }
   return app;
 }

@@ -1,6 +1,7 @@
-// Test fixtures for the HTTP app: the real app with real users, metrics, database and registry, and
-// small fakes of the serving runtime and the evaluation service (the routes' seams), so route tests
-// run in milliseconds. No vitest import (like the other testing.ts modules).
+// Test fixtures for the HTTP app: the real app with real users, metrics, database, registry and
+// workflow (WorkflowService on the fixture's database, read by a scripted FakeModelReader), and small
+// fakes of the serving runtime and the evaluation service (the routes' seams), so route tests run in
+// milliseconds. No vitest import (like the other testing.ts modules).
 import { crc32 } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { NotFoundError } from '../core/errors.js';
@@ -8,8 +9,11 @@ import { silentLogger } from '../core/logger.js';
 import { preprocessImage } from '../data/images/preprocess.js';
 import type { CreateEvaluation, Evaluation } from '../monitoring/evaluations/types.js';
 import { Metrics } from '../monitoring/metrics.js';
+import type { DbDialect } from '../storage/db.js';
 import { ModelRegistry } from '../tracking/index.js';
 import { openTrackingFixture, type TrackingFixture } from '../tracking/testing.js';
+import { WorkflowService, type WorkflowServiceDeps } from '../workflow/service.js';
+import { FakeModelReader } from '../workflow/testing.js';
 import { UserStore } from '../workflow/users.js';
 import { buildApp } from './app.js';
 import type { ModelDescription, PredictOptions, PredictResult } from '../serving/types.js';
@@ -145,6 +149,12 @@ export interface ApiFixture {
   users: UserStore;
   registry: ModelRegistry;
   tracking: TrackingFixture;
+  /** The real workflow on the fixture's database and object store. */
+  workflow: WorkflowService;
+  /** Its model reader: script the next reads with `model.next(modelRead(…))`. */
+  model: FakeModelReader;
+  /** QA draws the workflow takes, first in first out; when empty, 0.99 (never a QA sample). */
+  draws: number[];
   /** Tokens of one user per role. */
   tokens: { reader: string; adjudicator: string; engineer: string; admin: string };
   /** `Authorization` header for a role. */
@@ -152,8 +162,18 @@ export interface ApiFixture {
   close(): Promise<void>;
 }
 
-export async function openApiFixture(o: { limits?: Partial<ApiLimits>; publicMetrics?: boolean; deps?: Partial<ApiDeps> } = {}): Promise<ApiFixture> {
-  const tracking = await openTrackingFixture('sqlite');
+export interface ApiFixtureOptions {
+  limits?: Partial<ApiLimits>;
+  publicMetrics?: boolean;
+  deps?: Partial<ApiDeps>;
+  /** Default sqlite; postgres for the integration tier. */
+  dialect?: DbDialect;
+  /** Overrides of the workflow's dependencies (clock, economics, …). */
+  workflow?: Partial<WorkflowServiceDeps>;
+}
+
+export async function openApiFixture(o: ApiFixtureOptions = {}): Promise<ApiFixture> {
+  const tracking = await openTrackingFixture(o.dialect ?? 'sqlite');
   const users = new UserStore(tracking.t.db);
   const tokens = {
     reader: (await users.addUser({ name: 'rita', role: 'reader' })).token,
@@ -165,6 +185,9 @@ export async function openApiFixture(o: { limits?: Partial<ApiLimits>; publicMet
   const evaluations = new FakeEvaluations();
   const metrics = new Metrics({ processMetrics: false });
   const registry = new ModelRegistry(tracking.t.db, tracking.objects, tracking.tracker);
+  const model = new FakeModelReader();
+  const draws: number[] = [];
+  const workflow = new WorkflowService({ db: tracking.t.db, objects: tracking.objects, model, random: () => draws.shift() ?? 0.99, ...o.workflow });
   const app = await buildApp({
     logger: silentLogger,
     db: tracking.t.db,
@@ -173,6 +196,7 @@ export async function openApiFixture(o: { limits?: Partial<ApiLimits>; publicMet
     evaluations,
     metrics,
     users,
+    workflow,
     limits: o.limits,
     publicMetrics: o.publicMetrics,
     ...o.deps,
@@ -186,6 +210,9 @@ export async function openApiFixture(o: { limits?: Partial<ApiLimits>; publicMet
     users,
     registry,
     tracking,
+    workflow,
+    model,
+    draws,
     tokens,
     auth: (role = 'reader') => ({ authorization: `Bearer ${tokens[role]}` }),
     close: async () => {

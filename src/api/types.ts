@@ -6,6 +6,7 @@ import type { EvaluationService } from '../monitoring/evaluations/types.js';
 import type { InferOptions, InferResult, ModelDescription, PredictOptions, PredictResult, TensorInput } from '../serving/types.js';
 import type { Db } from '../storage/db.js';
 import type { ModelRegistry } from '../tracking/index.js';
+import type { WorkflowService } from '../workflow/service.js';
 import type { Role, UserStore } from '../workflow/users.js';
 
 /** What the routes call of serving's ServingService. */
@@ -19,6 +20,10 @@ export interface ServingPort {
 export type EvaluationsPort = Pick<EvaluationService, 'create' | 'get'>;
 export type RegistryPort = Pick<ModelRegistry, 'listModels' | 'listVersions' | 'aliases'>;
 export type UsersPort = Pick<UserStore, 'authenticate'>;
+/** The second-reader workflow as the routes use it; blinding and roles are decided inside, not by the routes. */
+export type WorkflowPort = Pick<WorkflowService, 'intake' | 'getStudy' | 'getImage' | 'commitRead' | 'worklist' | 'listStudies' | 'studyAudit' | 'metrics'> & {
+  policies: Pick<WorkflowService['policies'], 'list' | 'get'>;
+};
 
 export interface ApiLimits {
   /** Largest accepted request body / uploaded file (default 32 MiB) → 413 `payload_too_large`. */
@@ -46,6 +51,8 @@ export interface ApiDeps {
   evaluations: EvaluationsPort;
   metrics: Metrics;
   users: UsersPort;
+  /** The second-reader workflow (studies, reads, worklists, policies); without it those routes are not served. */
+  workflow?: WorkflowPort;
   limits?: Partial<ApiLimits>;
   /**
    * Serve GET /metrics without a token (default false). Only for a listener that Prometheus alone

@@ -14,13 +14,13 @@ import { readImageHeader } from '../data/images/decode.js';
 import type { Db } from '../storage/db.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { Database, ReadsTable, StudiesTable } from '../storage/schema.js';
-import { appendAudit } from './audit.js';
+import { appendAudit, listAudit, type AuditEntry } from './audit.js';
 import { studyView, type ClassProbability, type StudyView } from './blinding.js';
 import { IllegalTransitionError, ModelReadInvalidError, WorkflowForbiddenError } from './errors.js';
 import { DEFAULT_ECONOMICS, workflowMetrics, type Economics, type WorkflowMetrics } from './metrics.js';
 import { PolicyStore } from './policies.js';
 import { evaluatePolicy } from './policy.js';
-import { assertTransition, type StudyEvent, type StudyState } from './states.js';
+import { assertTransition, STUDY_STATES, type StudyEvent, type StudyState } from './states.js';
 import type { Role } from './users.js';
 
 /** The model's read of one image; the API backs this with ServingService (alias production, canary rules). */
@@ -62,6 +62,15 @@ export interface WorklistItem {
   status: string;
 }
 
+export interface ListStudiesOptions {
+  /** Only studies in this state. */
+  status?: string;
+  /** 1…500 (default 50). */
+  limit?: number;
+  /** Paging: studies listed after this one (the last id of the previous page). */
+  before?: string;
+}
+
 export interface WorkflowServiceDeps {
   db: Db;
   objects: ObjectStore;
@@ -77,7 +86,8 @@ export interface WorkflowServiceDeps {
 /** Study ids: the API's rule, so anything that reaches a query is a plausible id. */
 export const STUDY_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
-const MAX_WORKLIST = 500;
+/** Largest page of a worklist or a study list. */
+const MAX_LIST = 500;
 
 const READER_OF: Partial<Record<Role, { reader: 'A' | 'B'; event: StudyEvent }>> = {
   reader: { reader: 'A', event: 'read_a' },
@@ -85,6 +95,8 @@ const READER_OF: Partial<Record<Role, { reader: 'A' | 'B'; event: StudyEvent }>>
 };
 const WORKLIST_ROLES: Record<Worklist, readonly Role[]> = { A: ['reader', 'admin'], B: ['adjudicator', 'admin'] };
 const WORKLIST_STATE: Record<Worklist, StudyState> = { A: 'awaiting_a', B: 'awaiting_b' };
+/** Who may list all studies and read a study's audit trail: not readers (the trail holds the model's read). */
+const OVERSIGHT_ROLES: readonly Role[] = ['adjudicator', 'ml-engineer', 'admin'];
 
 export class WorkflowService {
   private readonly db: Db;
@@ -259,8 +271,7 @@ export class WorkflowService {
   async worklist(user: WorkflowUser, which: Worklist, o: { limit?: number } = {}): Promise<WorklistItem[]> {
     if (which !== 'A' && which !== 'B') throw new ValidationError(`worklist must be 'A' or 'B'`);
     if (!WORKLIST_ROLES[which].includes(user.role)) throw new WorkflowForbiddenError(`role '${user.role}' cannot open worklist ${which}`, { role: user.role, worklist: which });
-    const limit = o.limit ?? 50;
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_WORKLIST) throw new ValidationError(`limit must be an integer in 1…${MAX_WORKLIST}`);
+    const limit = assertLimit(o.limit ?? 50);
     const rows = await this.db
       .selectFrom('studies')
       .select(['id', 'modality', 'priority', 'created_at', 'status'])
@@ -271,6 +282,39 @@ export class WorkflowService {
       .limit(limit)
       .execute();
     return rows.map((r) => ({ id: r.id, modality: r.modality, priority: r.priority === 1, createdAt: r.created_at, status: r.status }));
+  }
+
+  /**
+   * Studies newest first (each as this user may see it), optionally in one state; `before` pages on
+   * from a study id. For oversight (adjudicators, ml-engineers, admins), not for reader A's work.
+   */
+  async listStudies(user: WorkflowUser, o: ListStudiesOptions = {}): Promise<StudyView[]> {
+    if (!OVERSIGHT_ROLES.includes(user.role)) throw new WorkflowForbiddenError(`role '${user.role}' cannot list studies (readers work from worklist A)`, { role: user.role });
+    if (o.status !== undefined && !(STUDY_STATES as readonly string[]).includes(o.status)) throw new ValidationError(`status must be one of ${STUDY_STATES.join(', ')}`);
+    const limit = assertLimit(o.limit ?? 50);
+    let q = this.db.selectFrom('studies').selectAll();
+    if (o.status !== undefined) q = q.where('status', '=', o.status);
+    if (o.before !== undefined) {
+      const { study: after } = await this.load(this.db, assertStudyId(o.before));
+      q = q.where((eb) => eb.or([eb('created_at', '<', after.created_at), eb.and([eb('created_at', '=', after.created_at), eb('id', '<', after.id)])]));
+    }
+    const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+    if (rows.length === 0) return [];
+    const reads = await this.db.selectFrom('reads').selectAll().where('study_id', 'in', rows.map((r) => r.id)).execute();
+    return rows.map((r) => studyView(user.role, r, reads.filter((x) => x.study_id === r.id)));
+  }
+
+  /** A study's audit entries in seq order. Not for readers: the trail records the model's read. */
+  async studyAudit(user: WorkflowUser, id: string): Promise<AuditEntry[]> {
+    if (!OVERSIGHT_ROLES.includes(user.role)) throw new WorkflowForbiddenError(`role '${user.role}' cannot read audit trails`, { role: user.role });
+    const { study } = await this.load(this.db, assertStudyId(id));
+    const entries: AuditEntry[] = [];
+    // A study has a handful of entries; pages keep each query bounded whatever happens.
+    for (;;) {
+      const page = await listAudit(this.db, { studyId: study.id, afterSeq: entries.at(-1)?.seq, limit: 1000 });
+      entries.push(...page);
+      if (page.length < 1000) return entries;
+    }
   }
 
   /** Business and safety figures (metrics.ts), over studies created since `since` when given. */
@@ -312,6 +356,11 @@ function actorOf(user: WorkflowUser): string {
 function assertStudyId(id: string): string {
   if (typeof id !== 'string' || !STUDY_ID.test(id)) throw new ValidationError('invalid study id', { id: String(id).slice(0, 80) });
   return id;
+}
+
+function assertLimit(limit: number): number {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST) throw new ValidationError(`limit must be an integer in 1…${MAX_LIST}`);
+  return limit;
 }
 
 function assertModality(m: string): Modality {
