@@ -1,4 +1,6 @@
 // Lint: typescript-eslint's recommended rules, no type-aware rules (kept fast for 2-core CI).
+// The web UI (web/, .ts and .tsx) is linted with the same rules; TypeScript itself checks its
+// browser globals (web/tsconfig.json has the DOM library), so no-undef stays off there as for all TS.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -12,5 +14,9 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-constant-condition': ['error', { checkLoops: false }],
     },
+  },
+  {
+    files: ['web/**/*.{ts,tsx}'],
+    languageOptions: { parserOptions: { ecmaFeatures: { jsx: true } } },
   },
 );

@@ -1,0 +1,29 @@
+// Vite builds the UI into dist/web (`npm run build:web`), which the API serves at / (src/api/routes/web.ts).
+// Dev mode (`npm run dev:web`): Vite serves web/ with hot reload on :5173 and forwards the API's paths
+// to a running `secondread serve` (SECONDREAD_API, default http://127.0.0.1:8080), so the page and the
+// API share one origin as they do in production.
+import react from '@vitejs/plugin-react';
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vite';
+
+const api = process.env.SECONDREAD_API ?? 'http://127.0.0.1:8080';
+const proxied = ['/v1', '/v2', '/metrics', '/healthz', '/readyz', '/docs'];
+
+export default defineConfig({
+  root: fileURLToPath(new URL('.', import.meta.url)),
+  plugins: [react()],
+  build: {
+    outDir: fileURLToPath(new URL('../dist/web', import.meta.url)),
+    emptyOutDir: true,
+    // Hashed names under assets/: the server caches exactly these for a year.
+    assetsDir: 'assets',
+    // No inline <script> or data: modules: the page runs under a CSP without 'unsafe-inline'.
+    assetsInlineLimit: 0,
+    sourcemap: false,
+    target: 'es2022',
+  },
+  server: {
+    host: '127.0.0.1',
+    proxy: Object.fromEntries(proxied.map((p) => [p, { target: api, changeOrigin: false }])),
+  },
+});
