@@ -1,0 +1,67 @@
+// Test fixture of the catalog routes (datasets, runs, model catalog, saliency): one plugin on its own
+// Fastify instance built like app.ts — the auth hook, the one error mapping, the shared schemas, the
+// same ajv options — with real users, tracking and registry on a SQLite test database. No vitest import.
+import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import { ModelRegistry } from '../../tracking/index.js';
+import { openTrackingFixture, type TrackingFixture } from '../../tracking/testing.js';
+import type { WorkflowUser } from '../../workflow/service.js';
+import { UserStore, type Role } from '../../workflow/users.js';
+import { installAuth } from '../auth.js';
+import { sendError } from '../errors.js';
+import { sharedSchemas } from '../schemas.js';
+
+export interface CatalogFixture {
+  tracking: TrackingFixture;
+  registry: ModelRegistry;
+  users: UserStore;
+  /** One user per role, and their tokens. */
+  people: Record<Role, WorkflowUser>;
+  tokens: Record<Role, string>;
+  /** `Authorization` header for a role (or for a raw token). */
+  auth(role: Role | { token: string }): { authorization: string };
+  /** An app serving only `plugin` (closed with the fixture). */
+  serve<O>(plugin: FastifyPluginAsync<O>, opts: O): Promise<FastifyInstance>;
+  close(): Promise<void>;
+}
+
+const NAMES: Record<Role, string> = { reader: 'rita', adjudicator: 'adam', 'ml-engineer': 'emil', admin: 'ada' };
+
+export async function openCatalogFixture(): Promise<CatalogFixture> {
+  const tracking = await openTrackingFixture('sqlite');
+  const users = new UserStore(tracking.t.db);
+  const people = {} as Record<Role, WorkflowUser>;
+  const tokens = {} as Record<Role, string>;
+  for (const [role, name] of Object.entries(NAMES) as [Role, string][]) {
+    const { user, token } = await users.addUser({ name, role });
+    people[role] = { id: user.id, name: user.name, role: user.role };
+    tokens[role] = token;
+  }
+  const apps: FastifyInstance[] = [];
+  return {
+    tracking,
+    registry: new ModelRegistry(tracking.t.db, tracking.objects, tracking.tracker),
+    users,
+    people,
+    tokens,
+    auth: (who) => ({ authorization: `Bearer ${typeof who === 'string' ? tokens[who] : who.token}` }),
+    serve: async (plugin, opts) => {
+      const app = Fastify({ ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } } });
+      for (const s of sharedSchemas) app.addSchema(s);
+      app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
+      installAuth(app, users);
+      await app.register(plugin, opts);
+      await app.ready();
+      apps.push(app);
+      return app;
+    },
+    close: async () => {
+      for (const app of apps) await app.close();
+      await tracking.close();
+    },
+  };
+}
+
+/** Every role outside `allowed`: each must get 403 from a route limited to `allowed`. */
+export function rolesExcept(allowed: readonly Role[]): Role[] {
+  return (Object.keys(NAMES) as Role[]).filter((r) => !allowed.includes(r));
+}
