@@ -246,7 +246,11 @@ export async function datasetsRoutes(app: FastifyInstance, opts: DatasetsRoutesO
       const v = await readyVersion(request.params.id);
       const images = await listImages(db, v.id, { class: cls, split });
       const byClass = new Map<string, ManifestImage[]>();
-      for (const img of images) byClass.set(img.class, [...(byClass.get(img.class) ?? []), img]);
+      for (const img of images) {
+        const list = byClass.get(img.class);
+        if (list) list.push(img);
+        else byClass.set(img.class, [img]);
+      }
       const classes = SECONDREAD_CLASSES.filter((c) => byClass.has(c));
       const samples = classes.flatMap((c) => sample(byClass.get(c)!, n, seed));
       return {
