@@ -178,7 +178,7 @@ describe('fitPolicy', () => {
       expect(fit.curve[i]!.autoFinalized).toBeGreaterThan(fit.curve[i - 1]!.autoFinalized);
     }
     expect(fit.curve.length).toBeGreaterThan(5);
-    for (const point of fit.curve) {
+    for (const point of fit.curve.filter((_, i) => i % Math.ceil(fit.curve.length / 8) === 0 || i === fit.curve.length - 1)) {
       const refit = fitPolicy(cases, { readerA: reader, maxFalseClear: point.falseClearRate });
       expect(refit.autoFinalized).toBe(point.autoFinalized);
       expectConsistent(refit, cases, reader);

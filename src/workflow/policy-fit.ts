@@ -263,18 +263,28 @@ function knapsack(sweeps: readonly ThresholdOption[][]): { best: Int32Array; cho
   return { best, choice };
 }
 
-/** The trade-off's upper envelope: the points no other point beats on both false-clear rate and reduction. */
+/** The trade-off's points from best[]: each total of false clears that clears more than any smaller total. */
 function envelope(best: Int32Array, studies: number): TradeOffPoint[] {
   const points: TradeOffPoint[] = [];
   for (let b = 0, most = -1; b < best.length; b++) {
-    // More false clears for no more clears is never worth it: only totals that clear more than any smaller one.
+    // More false clears for no more clears is never worth it.
     if (best[b]! <= most) continue;
     most = best[b]!;
     points.push({ falseClears: b, autoFinalized: most, falseClearRate: most > 0 ? b / most : 0, reduction: most / studies });
   }
-  points.sort((a, b) => a.falseClearRate - b.falseClearRate || b.autoFinalized - a.autoFinalized);
-  const out: TradeOffPoint[] = [];
-  for (const p of points) if (out.length === 0 || p.autoFinalized > out[out.length - 1]!.autoFinalized) out.push(p);
+  return upperEnvelope(points);
+}
+
+/**
+ * The points no other beats on both false-clear rate (false clears / auto-finalized) and clears, rate ascending:
+ * the most each bound on the rate allows. (Rates are not monotone in the clears: one more false clear can come
+ * with enough clears to lower the rate.)
+ */
+export function upperEnvelope<T extends { falseClears: number; autoFinalized: number }>(points: readonly T[]): T[] {
+  const rate = (p: T) => (p.autoFinalized > 0 ? p.falseClears / p.autoFinalized : 0);
+  const sorted = [...points].sort((a, b) => rate(a) - rate(b) || b.autoFinalized - a.autoFinalized);
+  const out: T[] = [];
+  for (const p of sorted) if (out.length === 0 || p.autoFinalized > out[out.length - 1]!.autoFinalized) out.push(p);
   return out;
 }
 
