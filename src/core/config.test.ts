@@ -41,4 +41,21 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ file: list, env: {} })).toThrow(/mapping/);
     expect(() => loadConfig({ file: join(dir, 'absent.yaml'), env: {} })).toThrow(/does not exist/);
   });
+
+  it('workflow: the model name and the economics, all of the economics or none', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sr-config-'));
+    expect(loadConfig({ env: {} }).workflow).toEqual({});
+    const file = join(dir, 'wf.yaml');
+    writeFileSync(file, 'workflow:\n  model: cxr-oct\n  economics:\n    minutesPerRead: { cxr: 2.5, oct: 4 }\n    costPerRead: { cxr: 18, oct: 30 }\n    inferenceCostPerStudy: 0.02\n    currency: EUR\n');
+    expect(loadConfig({ file, env: {} }).workflow).toEqual({ model: 'cxr-oct', economics: { minutesPerRead: { cxr: 2.5, oct: 4 }, costPerRead: { cxr: 18, oct: 30 }, inferenceCostPerStudy: 0.02, currency: 'EUR' } });
+    for (const [yaml, key] of [
+      ['workflow:\n  economics:\n    currency: EUR\n', /workflow\.economics\.minutesPerRead/],
+      ['workflow:\n  economics:\n    minutesPerRead: { cxr: 0, oct: 4 }\n    costPerRead: { cxr: 18, oct: 30 }\n    inferenceCostPerStudy: 0.02\n    currency: EUR\n', /workflow\.economics\.minutesPerRead\.cxr/],
+      ['workflow:\n  economics:\n    minutesPerRead: { cxr: 2, oct: 4 }\n    costPerRead: { cxr: 18, oct: 30 }\n    inferenceCostPerStudy: 0.02\n    currency: euros\n', /workflow\.economics\.currency/],
+      ['workflow:\n  modle: x\n', /modle/],
+    ] as const) {
+      writeFileSync(file, yaml);
+      expect(() => loadConfig({ file, env: {} }), yaml).toThrow(key);
+    }
+  });
 });

@@ -40,6 +40,26 @@ const configSchema = z
         maxBatchFiles: z.number().int().positive().max(10_000).default(64),
       })
       .default({ host: '127.0.0.1', port: 8080, maxUploadMb: 32, maxImagePixels: 50_000_000, maxBatchFiles: 64 }),
+    workflow: z
+      .object({
+        /** The registered model that reads every study at intake (its `production` alias); absent: the only model that has one. */
+        model: z.string().min(1).optional(),
+        /**
+         * What a read costs, for the time and cost saved (src/workflow/metrics.ts). All of it or none
+         * (then the placeholders of DEFAULT_ECONOMICS), so a department's figures never mix with them.
+         */
+        economics: z
+          .object({
+            minutesPerRead: z.object({ cxr: z.number().positive(), oct: z.number().positive() }).strict(),
+            costPerRead: z.object({ cxr: z.number().nonnegative(), oct: z.number().nonnegative() }).strict(),
+            inferenceCostPerStudy: z.number().nonnegative(),
+            currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as EUR'),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .default({}),
   })
   .strict();
 

@@ -13,6 +13,7 @@ import { migrateToLatest, openDatabase } from '../../storage/db.js';
 import { openObjectStore } from '../../storage/open-object-store.js';
 import { ModelRegistry, Tracker } from '../../tracking/index.js';
 import { finishedRunWithModel } from '../../tracking/testing.js';
+import { multipartBody } from '../../api/testing.js';
 import { UserStore } from '../../workflow/users.js';
 import { runCli } from '../testing.js';
 import { batchingOptions, parsePreload } from './serve.js';
@@ -20,6 +21,7 @@ import { batchingOptions, parsePreload } from './serve.js';
 const BIN = resolve(import.meta.dirname, '../../../bin/secondread.js');
 let dir: string;
 let token: string;
+let adjudicatorToken: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sr-serve-'));
@@ -32,6 +34,7 @@ beforeAll(async () => {
   await registry.register({ runId: await finishedRunWithModel(tracker), name: 'cxr', by: 'test' });
   await registry.setAlias('cxr', 'production', 1, { by: 'test', reason: 'serve test' });
   token = (await new UserStore(db).addUser({ name: 'rita', role: 'reader' })).token;
+  adjudicatorToken = (await new UserStore(db).addUser({ name: 'adam', role: 'adjudicator' })).token;
   await objects.close();
   await db.destroy();
 });
@@ -89,6 +92,32 @@ describe('secondread serve', () => {
     }
   }, 60_000);
 
+  it('wires the workflow: a study taken in is read by the production model through serving, and /metrics has the workflow gauges', async () => {
+    const { proc, url, stderr } = startServer(['--threads', '1', '--alias-poll-ms', '0']);
+    try {
+      const base = await url;
+      const png = await grayPng(40, 40, (x, y) => 200 - x * 2 - y);
+      const mp = multipartBody([{ bytes: png }], { modality: 'cxr', priority: 'true' });
+      const res = await fetch(`${base}/v1/studies`, { method: 'POST', headers: { authorization: `Bearer ${token}`, ...mp.headers }, body: mp.payload });
+      expect(res.status, stderr()).toBe(201);
+      const study = (await res.json()) as { id: string; blinded: boolean };
+      expect(study.blinded).toBe(true);
+      const adjudicator = { authorization: `Bearer ${adjudicatorToken}` };
+      const seen = (await (await fetch(`${base}/v1/studies/${study.id}`, { headers: adjudicator })).json()) as { model: unknown; reads: { model: { top: unknown; predictions: unknown } } };
+      const predicted = (await (await fetch(`${base}/v1/models/cxr/predict?study_id=${study.id}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'image/png' }, body: png })).json()) as { top: unknown; predictions: unknown };
+      expect(seen.model).toEqual({ name: 'cxr', version: 1 });
+      expect(seen.reads.model).toMatchObject({ top: predicted.top, predictions: predicted.predictions });
+      const metrics = await (await fetch(`${base}/metrics`, { headers: adjudicator })).text();
+      expect(metrics).toContain('secondread_worklist_depth{worklist="A"} 1');
+      expect(metrics).toContain('secondread_cost_saved_total{currency="USD"} -0.01');
+      const exited = once(proc, 'exit');
+      proc.kill('SIGTERM');
+      expect((await exited)[0], stderr()).toBe(0);
+    } finally {
+      if (proc.exitCode === null) proc.kill('SIGKILL');
+    }
+  }, 60_000);
+
   it('refuses bad flags with exit code 2 before opening anything', async () => {
     for (const [flag, value, message] of [
       ['--canary-weight', '2', /canary-weight must be a number in 0…1/],
@@ -96,6 +125,7 @@ describe('secondread serve', () => {
       ['--port', '70000', /port must be an integer/],
       ['--preload', 'a@b@c', /--preload takes/],
       ['--max-upload-mb', 'lots', /max-upload-mb/],
+      ['--workflow-model', 'Bad..Name', /invalid model name/],
     ] as const) {
       const r = await runCli('serve', flag, value);
       expect([r.code, r.err], flag).toEqual([2, expect.stringMatching(message)]);

@@ -1,10 +1,12 @@
-// `secondread serve`: the HTTP API (own JSON + KServe v2), composed from the configured database,
-// object store, registry, serving runtime, job queue, evaluations, metrics and users. SIGTERM/SIGINT
+// `secondread serve`: the HTTP API (own JSON + KServe v2, the second-reader workflow), composed from the
+// configured database, object store, registry, serving runtime, job queue, evaluations, workflow (its
+// model reads through the serving runtime), metrics and users. SIGTERM/SIGINT
 // shut it down gracefully: no new connections, requests in flight finish, then serving (batchers
 // drained), jobs, objects and the database are closed. A second signal exits at once.
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { buildApp } from '../../api/app.js';
+import { ServingModelReader } from '../../api/serving-model-reader.js';
 import { createShutdown, type ShutdownOutcome } from '../../api/shutdown.js';
 import { DEFAULT_LIMITS, type ApiLimits } from '../../api/types.js';
 import { ValidationError } from '../../core/errors.js';
@@ -12,9 +14,12 @@ import { jobBackend, openJobQueue } from '../../jobs/index.js';
 import { createEvaluationService } from '../../monitoring/evaluations/index.js';
 import { Metrics } from '../../monitoring/metrics.js';
 import { collectEvaluationGauges, evaluationGauges } from '../../monitoring/metrics-evaluations.js';
+import { collectWorkflowGauges } from '../../monitoring/metrics-workflow.js';
 import { ServingService } from '../../serving/service.js';
 import type { BatcherOptions } from '../../serving/types.js';
-import { ModelRegistry, Tracker } from '../../tracking/index.js';
+import { assertModelName, ModelRegistry, Tracker } from '../../tracking/index.js';
+import { DEFAULT_ECONOMICS } from '../../workflow/metrics.js';
+import { WorkflowService } from '../../workflow/service.js';
 import { UserStore } from '../../workflow/users.js';
 import { withContext } from '../context.js';
 import { parseInteger, parseNumber } from '../parse.js';
@@ -40,6 +45,7 @@ interface ServeFlags {
   maxBatchFiles?: string;
   publicMetrics?: boolean;
   shutdownTimeout: string;
+  workflowModel?: string;
 }
 
 /** `name`, `name@alias` or `name@version`. */
@@ -85,6 +91,7 @@ export function registerServe(program: Command): void {
     .option('--max-batch-files <n>', `images in one /predict/batch request (default: config http.maxBatchFiles, ${DEFAULT_LIMITS.maxBatchFiles})`)
     .option('--public-metrics', 'serve /metrics without a token (only where Prometheus alone can reach the port)')
     .option('--shutdown-timeout <s>', 'seconds to drain in-flight requests on SIGTERM/SIGINT', '30')
+    .option('--workflow-model <name>', 'the model that reads every study at intake, by its production alias (default: config workflow.model, else the only model with a production alias)')
     .action(async (flags: ServeFlags) => {
       const servingOptions = {
         threads: parseInteger('--threads', flags.threads, 1, 256),
@@ -96,6 +103,7 @@ export function registerServe(program: Command): void {
       };
       const preloads = flags.preload.map(parsePreload);
       const shutdownTimeoutMs = parseNumber('--shutdown-timeout', flags.shutdownTimeout, 0, 3600) * 1000;
+      if (flags.workflowModel !== undefined) assertModelName(flags.workflowModel);
 
       const outcome = await withContext(async (ctx): Promise<ShutdownOutcome> => {
         const { config, logger } = ctx;
@@ -130,7 +138,17 @@ export function registerServe(program: Command): void {
         });
         // The embedded queue runs its jobs in this process; with BullMQ, `secondread worker` runs them.
         if (jobBackend(config) === 'in-process') evaluations.registerHandler(jobs);
-        const app = await buildApp({ logger, db, registry, serving, evaluations, metrics, users: new UserStore(db), limits, publicMetrics: flags.publicMetrics });
+        const workflowModel = flags.workflowModel ?? config.workflow.model;
+        const workflow = new WorkflowService({
+          db,
+          objects,
+          model: new ServingModelReader({ serving, registry, model: workflowModel, logger }),
+          logger,
+          economics: config.workflow.economics ?? DEFAULT_ECONOMICS,
+        });
+        if (!config.workflow.economics) logger.info('workflow economics: placeholder figures (configure workflow.economics for time and cost saved)');
+        collectWorkflowGauges(workflow, metrics, logger);
+        const app = await buildApp({ logger, db, registry, serving, evaluations, metrics, users: new UserStore(db), workflow, limits, publicMetrics: flags.publicMetrics });
         const shutdown = createShutdown({
           app,
           logger,
