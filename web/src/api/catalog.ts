@@ -53,6 +53,8 @@ export interface Sample {
   sha256: string;
   class?: string;
   split?: string;
+  /** The thumbnail's URL (an API path). */
+  thumbnail?: string;
 }
 
 /** Sample answers: `{samples: [{sha256, …}]}` or `{samples: ['<sha256>', …]}`. */

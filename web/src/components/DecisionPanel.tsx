@@ -34,7 +34,7 @@ export function ModelProbabilities({ study }: { study: StudyView }) {
       title={`Model ${m.model ?? '?'} v${m.version ?? '?'}: probabilities`}
       testId="model-probabilities"
       max={1}
-      bars={m.predictions.map((p) => ({ label: className(p.class), value: p.probability, display: percent(p.probability), highlight: p.class === m.top.class }))}
+      bars={m.predictions.map((p) => ({ key: p.class, label: className(p.class), value: p.probability, display: percent(p.probability), highlight: p.class === m.top.class }))}
     />
   );
 }

@@ -19,7 +19,13 @@ function typingIn(target: EventTarget | null): boolean {
 export function LabelPicker({ modality, commitText, busy, onCommit }: LabelPickerProps) {
   const labels = useMemo(() => labelsFor(modality), [modality]);
   const [chosen, setChosen] = useState<string | null>(null);
+  const [byKey, setByKey] = useState(0);
   const commitRef = useRef<HTMLButtonElement | null>(null);
+
+  // A label chosen by key moves focus to Commit (once it is enabled), so Enter commits it.
+  useEffect(() => {
+    if (byKey > 0) commitRef.current?.focus();
+  }, [byKey]);
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
@@ -28,7 +34,7 @@ export function LabelPicker({ modality, commitText, busy, onCommit }: LabelPicke
       if (Number.isInteger(n) && n >= 1 && n <= labels.length) {
         e.preventDefault();
         setChosen(labels[n - 1]!);
-        commitRef.current?.focus();
+        setByKey((k) => k + 1);
       }
     };
     window.addEventListener('keydown', onKey);

@@ -32,14 +32,14 @@ export function dateTime(iso: string | null | undefined): string {
   return Number.isNaN(d.getTime()) ? iso : d.toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'medium' });
 }
 
-/** `lung-viral-pneumonia` → `Viral pneumonia`; `oct-cnv` → `CNV`. */
+/** `lung-viral-pneumonia` → `Viral pneumonia`; `oct-cnv` → `CNV` (unique across modalities: a model may score both). */
 const CLASS_NAMES: Record<string, string> = {
-  'lung-normal': 'Normal',
+  'lung-normal': 'Normal chest',
   'lung-covid': 'COVID-19',
   'lung-viral-pneumonia': 'Viral pneumonia',
   'lung-opacity': 'Lung opacity',
   'lung-tuberculosis': 'Tuberculosis',
-  'oct-normal': 'Normal',
+  'oct-normal': 'Normal retina',
   'oct-cnv': 'CNV',
   'oct-dme': 'DME',
   'oct-drusen': 'Drusen',

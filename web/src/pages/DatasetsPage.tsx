@@ -1,7 +1,7 @@
 // Dataset versions: the list, and one version's images per split × class with sample thumbnails per
 // class (fetched with the token, shown through object URLs).
 import { useState } from 'react';
-import { countTable, sampleList, type DatasetVersion } from '../api/catalog.js';
+import { countTable, sampleList, type DatasetVersion, type Sample } from '../api/catalog.js';
 import { ErrorBox, Facts, Link, Loading, PageHeader } from '../components/ui.js';
 import { useApi, useObjectUrl } from '../hooks/useApi.js';
 import { className, dateTime, num } from '../lib/format.js';
@@ -57,32 +57,90 @@ export function DatasetsPage() {
   );
 }
 
-function Thumbnail({ dataset, sha256, cls }: { dataset: string; sha256: string; cls: string }) {
-  const img = useObjectUrl(`/v1/datasets/${enc(dataset)}/samples/${enc(sha256)}/thumbnail`);
+function Thumbnail({ sample }: { sample: Sample }) {
+  // The API names each sample's thumbnail URL; only a same-origin API path is fetched.
+  const path = sample.thumbnail?.startsWith('/v1/') ? sample.thumbnail.split('?')[0]! : null;
+  const img = useObjectUrl(path);
+  const cls = sample.class ?? '';
   return (
-    <figure className="thumb">
-      {img.url ? <img src={img.url} alt={`${className(cls)} sample ${sha256.slice(0, 12)}`} width={96} height={96} /> : <div className="thumb-empty" aria-hidden="true" />}
-      <figcaption className="mono small">{sha256.slice(0, 10)}</figcaption>
+    <figure className="thumb" data-testid="sample-thumbnail">
+      {img.url ? <img src={img.url} alt={`${className(cls)} sample ${sample.sha256.slice(0, 12)}${sample.split ? `, ${sample.split}` : ''}`} width={96} height={96} /> : <div className="thumb-empty" aria-hidden="true" />}
+      <figcaption className="mono small">
+        {sample.sha256.slice(0, 10)}
+        {sample.split ? ` · ${sample.split}` : ''}
+      </figcaption>
     </figure>
   );
 }
 
-function ClassSamples({ dataset, cls }: { dataset: string; cls: string }) {
-  const samples = useApi((api, signal) => api.get<unknown>(`/v1/datasets/${enc(dataset)}/samples`, { class: cls, n: 4 }, signal), [dataset, cls]);
+function Samples({ dataset, classes }: { dataset: string; classes: string[] }) {
+  const [seed, setSeed] = useState(0);
+  // One request: n samples of every class (the server draws them uniformly, by seed).
+  const samples = useApi((api, signal) => api.get<unknown>(`/v1/datasets/${enc(dataset)}/samples`, { n: 4, seed }, signal), [dataset, seed]);
   const list = samples.data ? sampleList(samples.data) : [];
   return (
-    <div className="class-samples" data-testid="class-samples" data-class={cls}>
-      <h3>
-        {className(cls)} <span className="muted small">{cls}</span>
-      </h3>
-      <ErrorBox error={samples.error} />
-      <div className="thumbs">
-        {list.map((s) => (
-          <Thumbnail key={s.sha256} dataset={dataset} sha256={s.sha256} cls={cls} />
-        ))}
-        {samples.data !== null && list.length === 0 && <p className="muted">No samples.</p>}
+    <section aria-labelledby="samples-title">
+      <div className="page-header">
+        <h2 id="samples-title">Samples per class</h2>
+        <button type="button" onClick={() => setSeed((x) => x + 1)} data-testid="samples-reshuffle">
+          Other samples
+        </button>
       </div>
-    </div>
+      <ErrorBox error={samples.error} />
+      {samples.data === null && !samples.error && <Loading what="Loading samples" />}
+      <div className="samples-grid">
+        {classes.map((c) => {
+          const mine = list.filter((x) => x.class === c);
+          return (
+            <div key={c} className="class-samples" data-testid="class-samples" data-class={c}>
+              <h3>
+                {className(c)} <span className="muted small">{c}</span>
+              </h3>
+              <div className="thumbs">
+                {mine.map((x) => (
+                  <Thumbnail key={x.sha256} sample={x} />
+                ))}
+                {samples.data !== null && mine.length === 0 && <p className="muted">No samples.</p>}
+              </div>
+            </div>
+          );
+        })}
+      </div>
+    </section>
+  );
+}
+
+interface Validation {
+  ok: boolean;
+  errors: number;
+  warnings: number;
+  duplicates?: number;
+  leaks?: number;
+  issues?: { level: string; code: string; message: string }[];
+}
+
+function ValidationSummary({ v }: { v: Validation }) {
+  return (
+    <section className="panel" aria-labelledby="validation-title" data-testid="dataset-validation">
+      <h2 id="validation-title">Validation: {v.ok ? 'passed' : 'failed'}</h2>
+      <Facts
+        items={[
+          ['Errors', num(v.errors)],
+          ['Warnings', num(v.warnings)],
+          ['Duplicates', num(v.duplicates)],
+          ['Patient leaks across splits', num(v.leaks)],
+        ]}
+      />
+      {v.issues && v.issues.length > 0 && (
+        <ul>
+          {v.issues.map((i, k) => (
+            <li key={k}>
+              <strong>{i.level}</strong> {i.code}: {i.message}
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
   );
 }
 
@@ -147,22 +205,8 @@ export function DatasetPage({ id }: { id: string }) {
           </tfoot>
         </table>
       </div>
-      {validation && (
-        <details>
-          <summary>Validation report</summary>
-          <pre>{JSON.stringify(validation, null, 2)}</pre>
-        </details>
-      )}
-      {showSamples && (
-        <section aria-labelledby="samples-title">
-          <h2 id="samples-title">Samples per class</h2>
-          <div className="samples-grid">
-            {t.classes.map((c) => (
-              <ClassSamples key={c} dataset={d.id} cls={c} />
-            ))}
-          </div>
-        </section>
-      )}
+      {validation && <ValidationSummary v={validation as unknown as Validation} />}
+      {showSamples && d.status !== 'building' && <Samples dataset={d.id} classes={t.classes} />}
     </>
   );
 }

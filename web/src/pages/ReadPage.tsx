@@ -122,7 +122,7 @@ export function ReadPage({ id, as }: { id: string; as: 'A' | 'B' }) {
                 <label>
                   Class{' '}
                   <select value={cls} onChange={(e) => setSaliencyClass(e.target.value)} data-testid="saliency-class" aria-label="Class the saliency map explains">
-                    {labelsFor(study.modality).map((c) => (
+                    {(study.reads.model?.predictions.map((p) => p.class) ?? labelsFor(study.modality)).map((c) => (
                       <option key={c} value={c}>
                         {className(c)}
                       </option>

@@ -2,6 +2,8 @@
 // model probabilities, prediction mix, agreement per class.
 
 export interface Bar {
+  /** Unique within the list (default: the label). */
+  key?: string;
   label: string;
   value: number;
   /** Text shown for the value (default: the number). */
@@ -19,7 +21,7 @@ export function BarList({ title, bars, max, testId }: { title: string; bars: Bar
       ) : (
         <ul>
           {bars.map((b) => (
-            <li key={b.label} className={b.highlight ? 'highlight' : undefined}>
+            <li key={b.key ?? b.label} className={b.highlight ? 'highlight' : undefined}>
               <span className="bar-label">{b.label}</span>
               <span className="bar-track" aria-hidden="true">
                 <span className="bar-fill" style={{ width: `${top > 0 ? Math.max(0, Math.min(100, (b.value / top) * 100)) : 0}%` }} />

@@ -30,7 +30,7 @@ export interface LineChartProps {
 const COLORS = ['#2563eb', '#dc2626', '#059669', '#d97706', '#7c3aed', '#0891b2', '#db2777', '#4b5563'];
 export const seriesColor = (i: number): string => COLORS[i % COLORS.length]!;
 
-const M = { top: 12, right: 16, bottom: 40, left: 56 };
+const M = { top: 12, right: 32, bottom: 40, left: 56 };
 
 export function LineChart({ title, series, xLabel, yLabel, yDomain, formatX = tickLabel, formatY = tickLabel, width = 560, height = 240, testId }: LineChartProps) {
   const id = useId();
@@ -47,7 +47,7 @@ export function LineChart({ title, series, xLabel, yLabel, yDomain, formatX = ti
       </figure>
     );
   }
-  const xs = niceTicks(Math.min(...all.map((p) => p.x)), Math.max(...all.map((p) => p.x)), 6);
+  const xs = niceTicks(Math.min(...all.map((p) => p.x)), Math.max(...all.map((p) => p.x)), 4);
   const ys = yDomain ? niceTicks(yDomain[0], yDomain[1], 5) : niceTicks(Math.min(...all.map((p) => p.y)), Math.max(...all.map((p) => p.y)), 5);
   const sx = linearScale(xs.min, xs.max, M.left, width - M.right);
   const sy = linearScale(ys.min, ys.max, height - M.bottom, M.top);

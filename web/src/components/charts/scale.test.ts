@@ -6,6 +6,10 @@ describe('chart scales', () => {
     expect(niceTicks(0, 1)).toEqual({ ticks: [0, 0.2, 0.4, 0.6, 0.8, 1], min: 0, max: 1 });
     expect(niceTicks(0.13, 2.87, 5)).toEqual({ ticks: [0, 0.5, 1, 1.5, 2, 2.5, 3], min: 0, max: 3 });
     expect(niceTicks(3, 97, 4).ticks).toEqual([0, 25, 50, 75, 100]);
+    const cost = niceTicks(-0.06, 0, 5);
+    expect(cost.ticks).toContain(0);
+    expect(cost.ticks.map(tickLabel).every((l) => !l.includes('e'))).toBe(true);
+    expect(niceTicks(0.1, 0.7, 6).ticks).toEqual([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]);
     const t = niceTicks(-12, 7);
     expect(t.min).toBeLessThanOrEqual(-12);
     expect(t.max).toBeGreaterThanOrEqual(7);

@@ -16,9 +16,12 @@ export function niceTicks(min: number, max: number, count = 5): { ticks: number[
   const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).reduce((best, s) => (Math.abs((max - min) / s - target) <= Math.abs((max - min) / best - target) ? s : best));
   const lo = Math.floor(min / step) * step;
   const hi = Math.ceil(max / step) * step;
+  // Ticks as lo + i × step, rounded to the step's decimals: no 0.30000000000000004, no 7e-18 for 0.
+  const decimals = Math.max(0, 1 - Math.floor(Math.log10(step)));
+  const round = (v: number) => Number(v.toFixed(Math.min(20, decimals))) || 0;
   const ticks: number[] = [];
-  for (let v = lo; v <= hi + step / 2; v += step) ticks.push(Number(v.toPrecision(12)));
-  return { ticks, min: lo, max: hi };
+  for (let i = 0; lo + i * step <= hi + step / 2; i++) ticks.push(round(lo + i * step));
+  return { ticks, min: round(lo), max: round(hi) };
 }
 
 /** Maps [d0, d1] onto [r0, r1]; a zero-width domain maps everything to the range's middle. */
