@@ -72,6 +72,10 @@ describe('secondread policy fit', () => {
     const j = JSON.parse(r.out) as Written & { policy: { id: string; version: number } };
     expect(j.readerA).toMatchObject({ kind: 'recorded', file: 'reads.csv', reads: 10 });
     expect(j.policy.version).toBe(2);
+    expect(j.policy).not.toHaveProperty('report');
+    const listed = JSON.parse((await runCli('policy', 'ls', '--json')).out) as object[];
+    expect(listed).toHaveLength(2);
+    for (const p of listed) expect(p).not.toHaveProperty('report');
     const fit = j.fit;
     expect(fit).toMatchObject({ studies: 10, unread: 2, agreements: 10 });
     expect(fit.rule).toMatchObject({ alwaysDoubleRead: ['oct-cnv'], qaFraction: 0.1 });

@@ -226,7 +226,8 @@ export function registerPolicy(program: Command): void {
           const what = stored ? `policy ${stored.id} was stored, but its report could not be written` : 'the report could not be written';
           throw new ValidationError(`${what} to '${out}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
         }
-        if (o.json) return printJson({ policy: stored, out, ...report });
+        // The report is printed once, beside the policy (which stores the same object).
+        if (o.json) return printJson({ policy: stored ? { ...stored, report: undefined } : null, out, ...report });
         print(fitSummary(report));
         print('');
         print(stored ? `policy ${stored.id} stored: version ${stored.version} of ${stored.modelName} v${stored.modelVersion}, in force for it from now on` : 'dry run: no policy stored');
@@ -242,7 +243,8 @@ export function registerPolicy(program: Command): void {
     .action(async (o: { model?: string; json?: boolean }) => {
       await withContext(async (ctx) => {
         const list = await new PolicyStore(await ctx.db()).list(o.model);
-        if (o.json) return printJson(list);
+        // Reports only with `policy show` (as GET /v1/policies lists them without).
+        if (o.json) return printJson(list.map((p) => ({ ...p, report: undefined })));
         if (list.length === 0) return print(o.model ? `no policies for ${o.model} yet` : 'no policies yet: fit one with `secondread policy fit --model <name> --dataset <version>`');
         // list() is newest version first within each model version: the first seen is the one in force.
         const seen = new Set<string>();
