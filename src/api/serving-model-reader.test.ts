@@ -14,7 +14,7 @@ import { WorkflowService } from '../workflow/service.js';
 import { UserStore } from '../workflow/users.js';
 import { buildApp } from './app.js';
 import { NoWorkflowModelError, ServingModelReader } from './serving-model-reader.js';
-import { FakeEvaluations, multipartBody } from './testing.js';
+import { FakeEvaluations, postStudy } from './testing.js';
 
 let fx: ServingFixture;
 beforeAll(async () => {
@@ -54,8 +54,7 @@ describe('ServingModelReader over HTTP', () => {
 
   it('the production version reads the study; its read is the one /predict gives for the study', async () => {
     const png = await testImage(3);
-    const body = multipartBody([{ bytes: png }], { modality: 'cxr' });
-    const res = await app.inject({ method: 'POST', url: '/v1/studies', headers: { ...auth('reader'), ...body.headers }, payload: body.payload });
+    const res = await postStudy(app, auth('reader'), { modality: 'cxr' }, png);
     expect(res.statusCode).toBe(201);
     const id = res.json().id as string;
     const seen = (await app.inject({ method: 'GET', url: `/v1/studies/${id}`, headers: auth('adjudicator') })).json();

@@ -7,8 +7,10 @@ import type { FastifyInstance } from 'fastify';
 import { NotFoundError } from '../core/errors.js';
 import { silentLogger } from '../core/logger.js';
 import { preprocessImage } from '../data/images/preprocess.js';
+import { grayPng } from '../data/images/testing.js';
 import type { CreateEvaluation, Evaluation } from '../monitoring/evaluations/types.js';
 import { Metrics } from '../monitoring/metrics.js';
+import { collectWorkflowGauges } from '../monitoring/metrics-workflow.js';
 import type { DbDialect } from '../storage/db.js';
 import { ModelRegistry } from '../tracking/index.js';
 import { openTrackingFixture, type TrackingFixture } from '../tracking/testing.js';
@@ -188,6 +190,7 @@ export async function openApiFixture(o: ApiFixtureOptions = {}): Promise<ApiFixt
   const model = new FakeModelReader();
   const draws: number[] = [];
   const workflow = new WorkflowService({ db: tracking.t.db, objects: tracking.objects, model, random: () => draws.shift() ?? 0.99, ...o.workflow });
+  collectWorkflowGauges(workflow, metrics, silentLogger);
   const app = await buildApp({
     logger: silentLogger,
     db: tracking.t.db,
@@ -220,6 +223,44 @@ export async function openApiFixture(o: ApiFixtureOptions = {}): Promise<ApiFixt
       await tracking.close();
     },
   };
+}
+
+/** POST /v1/studies with `headers` (a token) and a small PNG (or `bytes`): the response. */
+export async function postStudy(app: FastifyInstance, headers: Record<string, string>, fields: Record<string, string> = { modality: 'cxr' }, bytes?: Uint8Array) {
+  const body = multipartBody([{ bytes: bytes ?? (await grayPng(16, 16, (x, y) => (x * 7 + y * 3) % 256)) }], fields);
+  return app.inject({ method: 'POST', url: '/v1/studies', headers: { ...headers, ...body.headers }, payload: body.payload });
+}
+
+/** POST /v1/studies/:id/reads with `headers` (a token): the response. */
+export function postRead(app: FastifyInstance, headers: Record<string, string>, id: string, label: string) {
+  return app.inject({ method: 'POST', url: `/v1/studies/${encodeURIComponent(id)}/reads`, headers, payload: { label } });
+}
+
+/**
+ * `races` studies sent to reader B (A disagrees with the model), each then adjudicated by two
+ * adjudicators at once over HTTP — the second one through `otherApp` when given (another API process
+ * on its own connection pool). Per race: both statuses (sorted) and the loser's code; per study, how
+ * many B reads and `read.B` audit entries the database holds.
+ */
+export async function adjudicationRaces(f: ApiFixture, races: number, otherApp: FastifyInstance = f.app): Promise<{ statuses: number[][]; loserCodes: string[]; readsB: number[]; auditB: number[] }> {
+  const second = { authorization: `Bearer ${(await f.users.addUser({ name: `adjudicator-${Date.now().toString(36)}`, role: 'adjudicator' })).token}` };
+  const ids: string[] = [];
+  for (let i = 0; i < races; i++) {
+    const id = (await postStudy(f.app, f.auth('admin'))).json<{ id: string }>().id;
+    const a = await postRead(f.app, f.auth('reader'), id, 'lung-covid');
+    if (a.json<{ status: string }>().status !== 'awaiting_b') throw new Error(`study ${id} did not go to B: ${a.body}`);
+    ids.push(id);
+  }
+  const out = { statuses: [] as number[][], loserCodes: [] as string[], readsB: [] as number[], auditB: [] as number[] };
+  for (const id of ids) {
+    const rs = await Promise.all([postRead(f.app, f.auth('adjudicator'), id, 'lung-covid'), postRead(otherApp, second, id, 'lung-normal')]);
+    out.statuses.push(rs.map((r) => r.statusCode).sort());
+    out.loserCodes.push(...rs.filter((r) => r.statusCode !== 200).map((r) => r.json<{ code: string }>().code));
+    const db = f.tracking.t.db;
+    out.readsB.push((await db.selectFrom('reads').select('label').where('study_id', '=', id).where('reader', '=', 'B').execute()).length);
+    out.auditB.push((await db.selectFrom('audit_log').select('seq').where('study_id', '=', id).where('event', '=', 'read.B').execute()).length);
+  }
+  return out;
 }
 
 /** A multipart/form-data body with files (all in parts named `file` unless named). */

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { grayPng, rgbJpeg } from '../../data/images/testing.js';
 import { modelRead } from '../../workflow/testing.js';
-import { multipartBody, openApiFixture, pngHeaderClaiming, type ApiFixture } from '../testing.js';
+import { multipartBody, openApiFixture, pngHeaderClaiming, postRead, postStudy, type ApiFixture } from '../testing.js';
 
 let f: ApiFixture;
 let png: Buffer;
@@ -18,10 +18,7 @@ afterAll(async () => {
 
 type Role = keyof ApiFixture['tokens'];
 
-async function intake(role: Role, fields: Record<string, string> = { modality: 'cxr' }, bytes: Uint8Array = png) {
-  const body = multipartBody([{ bytes }], fields);
-  return f.app.inject({ method: 'POST', url: '/v1/studies', headers: { ...f.auth(role), ...body.headers }, payload: body.payload });
-}
+const intake = (role: Role, fields: Record<string, string> = { modality: 'cxr' }, bytes: Uint8Array = png) => postStudy(f.app, f.auth(role), fields, bytes);
 
 describe('POST /v1/studies', () => {
   it('201 with the caller’s view and a Location; the model read the stored image', async () => {
@@ -110,7 +107,7 @@ describe('GET /v1/studies/:id', () => {
     const adj = (await f.app.inject({ method: 'GET', url: `/v1/studies/${id}`, headers: f.auth('adjudicator') })).json();
     expect(adj).toMatchObject({ blinded: false, model: { name: 'cxr-oct', version: 1 }, reads: { model: { label: 'lung-covid', top: { class: 'lung-covid', probability: 0.7 } } } });
     expect(adj.reads.model.predictions).toHaveLength(5);
-    const read = await f.app.inject({ method: 'POST', url: `/v1/studies/${id}/reads`, headers: f.auth('reader'), payload: { label: 'lung-normal' } });
+    const read = await postRead(f.app, f.auth('reader'), id, 'lung-normal');
     expect(read.statusCode).toBe(200);
     expect(read.json()).toMatchObject({ status: 'awaiting_b', blinded: false, reads: { A: { label: 'lung-normal' }, model: { label: 'lung-covid' } }, decision: { decision: 'second_read' } });
   });
@@ -149,7 +146,7 @@ describe('GET /v1/studies', () => {
 describe('GET /v1/studies/:id/audit', () => {
   it('the study’s entries in seq order, linked by their hashes', async () => {
     const id = (await intake('reader')).json().id as string;
-    await f.app.inject({ method: 'POST', url: `/v1/studies/${id}/reads`, headers: f.auth('reader'), payload: { label: 'lung-normal' } });
+    await postRead(f.app, f.auth('reader'), id, 'lung-normal');
     const res = await f.app.inject({ method: 'GET', url: `/v1/studies/${id}/audit`, headers: f.auth('adjudicator') });
     expect(res.statusCode).toBe(200);
     const entries = res.json().entries as { seq: number; event: string; studyId: string; actor: string; prevHash: string; hash: string; payload: Record<string, unknown> }[];

@@ -1,8 +1,7 @@
 // GET /v1/workflow/metrics over HTTP: the service's figures, with the economics used, and `since`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { grayPng } from '../../data/images/testing.js';
 import { modelRead } from '../../workflow/testing.js';
-import { multipartBody, openApiFixture, type ApiFixture } from '../testing.js';
+import { openApiFixture, postRead, postStudy, type ApiFixture } from '../testing.js';
 
 const economics = { minutesPerRead: { cxr: 2, oct: 5 }, costPerRead: { cxr: 10, oct: 40 }, inferenceCostPerStudy: 0.5, currency: 'CHF' };
 let f: ApiFixture;
@@ -18,9 +17,8 @@ describe('GET /v1/workflow/metrics', () => {
     await f.workflow.policies.create({ modelName: 'cxr-oct', modelVersion: 1, rule: { thresholds: { 'lung-normal': 0.9 } }, by: 'test' });
     for (const [model, a] of [['lung-normal', 'lung-normal'], ['lung-normal', 'lung-covid']] as const) {
       f.model.next(modelRead(model, 0.97));
-      const body = multipartBody([{ bytes: await grayPng(16, 16, () => 90) }], { modality: 'cxr' });
-      const id = (await f.app.inject({ method: 'POST', url: '/v1/studies', headers: { ...f.auth('reader'), ...body.headers }, payload: body.payload })).json().id as string;
-      expect((await f.app.inject({ method: 'POST', url: `/v1/studies/${id}/reads`, headers: f.auth('reader'), payload: { label: a } })).statusCode).toBe(200);
+      const id = (await postStudy(f.app, f.auth('reader'))).json().id as string;
+      expect((await postRead(f.app, f.auth('reader'), id, a)).statusCode).toBe(200);
     }
     const res = await f.app.inject({ method: 'GET', url: '/v1/workflow/metrics', headers: f.auth('engineer') });
     expect(res.statusCode).toBe(200);

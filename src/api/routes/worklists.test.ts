@@ -1,9 +1,8 @@
 // GET /v1/worklists/A and /B over HTTP: order (priority, then oldest), limit, roles, and items that
 // carry nothing of the model.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { grayPng } from '../../data/images/testing.js';
 import { modelRead } from '../../workflow/testing.js';
-import { multipartBody, openApiFixture, type ApiFixture } from '../testing.js';
+import { openApiFixture, postRead, postStudy, type ApiFixture } from '../testing.js';
 
 let f: ApiFixture;
 let now = Date.parse('2026-03-02T08:00:00.000Z');
@@ -15,8 +14,7 @@ afterAll(async () => {
 });
 
 async function intake(priority: boolean): Promise<string> {
-  const body = multipartBody([{ bytes: await grayPng(16, 16, (x) => x * 9) }], { modality: 'cxr', priority: String(priority) });
-  const res = await f.app.inject({ method: 'POST', url: '/v1/studies', headers: { ...f.auth('admin'), ...body.headers }, payload: body.payload });
+  const res = await postStudy(f.app, f.auth('admin'), { modality: 'cxr', priority: String(priority) });
   expect(res.statusCode).toBe(201);
   return res.json().id as string;
 }
@@ -34,7 +32,7 @@ describe('worklists', () => {
     expect(a.body).not.toMatch(/lung-covid|cxr-oct|probabilit/);
     expect((await f.app.inject({ method: 'GET', url: '/v1/worklists/A?limit=1', headers: f.auth('admin') })).json().items.map((i: { id: string }) => i.id)).toEqual([urgent]);
 
-    await f.app.inject({ method: 'POST', url: `/v1/studies/${routine1}/reads`, headers: f.auth('reader'), payload: { label: 'lung-normal' } });
+    await postRead(f.app, f.auth('reader'), routine1, 'lung-normal');
     const b = (await f.app.inject({ method: 'GET', url: '/v1/worklists/B', headers: f.auth('adjudicator') })).json();
     expect(b).toEqual({ worklist: 'B', items: [{ id: routine1, modality: 'cxr', priority: false, createdAt: expect.any(String), status: 'awaiting_b' }] });
   });
