@@ -1,7 +1,7 @@
 // Test fixture of the catalog routes (datasets, runs, model catalog, saliency): one plugin on its own
 // Fastify instance built like app.ts — the auth hook, the one error mapping, the shared schemas, the
 // same ajv options — with real users, tracking and registry on a SQLite test database. No vitest import.
-import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyPluginOptions } from 'fastify';
 import { ModelRegistry } from '../../tracking/index.js';
 import { openTrackingFixture, type TrackingFixture } from '../../tracking/testing.js';
 import type { WorkflowUser } from '../../workflow/service.js';
@@ -20,7 +20,7 @@ export interface CatalogFixture {
   /** `Authorization` header for a role (or for a raw token). */
   auth(role: Role | { token: string }): { authorization: string };
   /** An app serving only `plugin` (closed with the fixture). */
-  serve<O>(plugin: FastifyPluginAsync<O>, opts: O): Promise<FastifyInstance>;
+  serve<O extends FastifyPluginOptions>(plugin: FastifyPluginAsync<O>, opts: O): Promise<FastifyInstance>;
   close(): Promise<void>;
 }
 
@@ -64,4 +64,24 @@ export async function openCatalogFixture(): Promise<CatalogFixture> {
 /** Every role outside `allowed`: each must get 403 from a route limited to `allowed`. */
 export function rolesExcept(allowed: readonly Role[]): Role[] {
   return (Object.keys(NAMES) as Role[]).filter((r) => !allowed.includes(r));
+}
+
+/**
+ * GETs every URL as each role outside `allowed` (expects 403 `forbidden`), with no token and with an
+ * unknown one (401), and as each allowed role (200). Returns what differed, e.g. `reader GET /x: 200`.
+ */
+export async function accessMismatches(app: FastifyInstance, f: Pick<CatalogFixture, 'auth'>, urls: readonly string[], allowed: readonly Role[]): Promise<string[]> {
+  const out: string[] = [];
+  const check = async (who: string, url: string, headers: Record<string, string>, want: number) => {
+    const res = await app.inject({ method: 'GET', url, headers });
+    const got = res.statusCode === 403 ? `403 ${(res.json() as { code?: string }).code}` : String(res.statusCode);
+    if (got !== (want === 403 ? '403 forbidden' : String(want))) out.push(`${who} GET ${url}: ${got}`);
+  };
+  for (const url of urls) {
+    for (const role of rolesExcept(allowed)) await check(role, url, f.auth(role), 403);
+    for (const role of allowed) await check(role, url, f.auth(role), 200);
+    await check('no token', url, {}, 401);
+    await check('unknown token', url, f.auth({ token: 'sr_not-a-token' }), 401);
+  }
+  return out;
 }
