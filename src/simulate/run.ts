@@ -222,7 +222,7 @@ export async function runSimulation(deps: SimulationDeps, o: SimulationOptions):
       else {
         const e = s.error instanceof StudyStageError ? s.error : new StudyStageError('unknown', null, s.error);
         const cause = e.cause instanceof ApiCallError && e.cause.status === 401 && !deps.server.inProcess ? ' (the server does not know the simulation users: it must use the same database as this configuration)' : '';
-        failures.push({ index: s.index, key: replay[s.index]!.sha256, stage: e.stage, studyId: e.studyId, message: `${describeError(e.cause)}${cause}` });
+        failures.push({ index: s.index, key: replay[s.index]!.sha256, stage: e.stage, studyId: e.studyId, message: `${e.cause instanceof ApiCallError ? e.cause.message : describeError(e.cause)}${cause}` });
       }
     }
     outcomes.sort((a, b) => a.index - b.index);

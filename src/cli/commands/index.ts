@@ -14,6 +14,7 @@ import { registerWorker } from './worker.js';
 import { registerUsers } from './users.js';
 import { registerServe } from './serve.js';
 import { registerAudit } from './audit.js';
+import { registerSimulate } from './simulate.js';
 import { registerPolicy } from './policy.js';
 
 export function registerCommands(program: Command): void {
@@ -31,5 +32,6 @@ export function registerCommands(program: Command): void {
   registerServe(program);
   registerUsers(program);
   registerAudit(program);
+  registerSimulate(program);
   registerPolicy(program);
 }
