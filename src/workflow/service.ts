@@ -10,7 +10,7 @@ import { newId, sha256Hex } from '../core/ids.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { classesOf, CLASS_MODALITY, isSecondreadClass, MODALITIES, type Modality } from '../data/classes.js';
 import { VERSION_ID_PATTERN } from '../data/etl/version-id.js';
-import { readImageHeader } from '../data/images/decode.js';
+import { decodeGrayscale } from '../data/images/decode.js';
 import type { Db } from '../storage/db.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { Database, ReadsTable, StudiesTable } from '../storage/schema.js';
@@ -129,7 +129,9 @@ export class WorkflowService {
     const modality = assertModality(input.modality);
     const dataset = input.dataset ? assertDatasetOrigin(user, modality, input.dataset) : undefined;
     if (!(input.image instanceof Uint8Array)) throw new ValidationError('image must be bytes');
-    const header = await readImageHeader(input.image);
+    // A full decode, not just the header: a truncated or corrupt image must not become a clinical
+    // record that nobody can display (and whose model read would fail).
+    const { header } = await decodeGrayscale(input.image);
     const id = newId('st_');
     const imageKey = `studies/${id}/image.${header.format === 'png' ? 'png' : 'jpg'}`;
     await this.objects.put(imageKey, input.image, { ifNotExists: true, contentType: header.format === 'png' ? 'image/png' : 'image/jpeg' });

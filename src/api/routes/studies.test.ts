@@ -54,6 +54,28 @@ describe('POST /v1/studies', () => {
     expect([big.statusCode, big.json().code]).toEqual([413, 'payload_too_large']);
   });
 
+  it('malformed images (garbage, truncated, bit-flipped, absurd headers) are a 4xx JSON error and register nothing', async () => {
+    let seed = 7;
+    const r = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const flip = (b: Buffer) => {
+      const c = Buffer.from(b);
+      for (let k = 0; k < 8; k++) {
+        const i = 40 + Math.floor(r() * (c.length - 40));
+        c[i] = c[i]! ^ (1 + Math.floor(r() * 255));
+      }
+      return c;
+    };
+    const before = (await f.tracking.t.db.selectFrom('studies').select('id').execute()).length;
+    const cases = [Buffer.from(Array.from({ length: 300 }, () => Math.floor(r() * 256))), Buffer.concat([png.subarray(0, 8), Buffer.alloc(20)]), png.subarray(0, png.length - 20), png.subarray(0, 60), flip(png), flip(png), pngHeaderClaiming(0, 0), pngHeaderClaiming(2 ** 31 - 1, 3)];
+    for (const [i, bytes] of cases.entries()) {
+      const res = await intake('reader', { modality: 'cxr' }, bytes);
+      expect(res.statusCode, `case ${i}`).toBeGreaterThanOrEqual(400);
+      expect(res.statusCode, `case ${i}`).toBeLessThan(500);
+      expect(res.json(), `case ${i}`).toMatchObject({ code: expect.any(String), request_id: expect.any(String) });
+    }
+    expect((await f.tracking.t.db.selectFrom('studies').select('id').execute()).length).toBe(before);
+  });
+
   it('400 for a missing or unknown modality, an unknown field, a repeated field; 415 for a non-multipart body', async () => {
     for (const fields of [{}, { modality: 'mri' }, { modality: 'cxr', color: 'red' }, { modality: 'cxr', priority: 'maybe' }] as Record<string, string>[]) {
       const res = await intake('reader', fields);
