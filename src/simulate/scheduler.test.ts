@@ -36,6 +36,16 @@ describe('runSchedule', () => {
     expect(result.settled.map((s) => (s.ok ? s.value : null))).toEqual(items(10).map((i) => i * 10));
   });
 
+  it('a timer that wakes a little early neither ends the run nor starts before the interval', async () => {
+    const timer = new VirtualTimer(0.5);
+    const starts: number[] = [];
+    const r = await timer.drive(
+      runSchedule(items(5), async () => starts.push(timer.now()), { rate: 20, concurrency: 1, maxSeconds: 600, timer }),
+    );
+    expect(r).toMatchObject({ stoppedBy: 'complete', started: 5, notStarted: 0 });
+    starts.slice(1).forEach((t, i) => expect(t - starts[i]!).toBeGreaterThanOrEqual(50));
+  });
+
   it('never has more than `concurrency` in flight; without a rate it starts as slots free', async () => {
     const { result, starts, maxInFlight } = await simulate(7, { rate: null, concurrency: 3, workMs: 1000 });
     expect(maxInFlight).toBe(3);

@@ -103,13 +103,9 @@ export async function runSchedule<T, R>(items: readonly T[], work: (item: T, ind
     for (let i = 0; i < items.length; i++) {
       // A free slot first, then the start time: the interval counts from the previous start.
       while (inFlight.size >= o.concurrency && !o.stop?.aborted) await Promise.race([woken(), ...inFlight]);
-      const waitMs = nextStart - timer.now();
-      if (waitMs > 0 && !o.stop?.aborted) await timer.sleep(Math.min(waitMs, Math.max(0, deadline - timer.now())), o.stop);
-      if (waitMs > 0 && timer.now() < nextStart && !o.stop?.aborted) {
-        // Woken early by the deadline: nothing more starts.
-        stoppedBy = reasonToStop() ?? 'max_seconds';
-        break;
-      }
+      // Real timers may wake a fraction of a millisecond early: sleep again until the start time comes
+      // (or the deadline, or a stop).
+      while (timer.now() < nextStart && timer.now() < deadline && !o.stop?.aborted) await timer.sleep(Math.min(nextStart, deadline) - timer.now(), o.stop);
       const reason = reasonToStop();
       if (reason) {
         stoppedBy = reason;

@@ -14,6 +14,9 @@ interface Sleeper {
  * wake-up, until the driven promise is done.
  */
 export class VirtualTimer implements Timer {
+  /** @param earlyMs sleepers wake this much before their time, as real timers may (against a finer clock). */
+  constructor(private readonly earlyMs = 0) {}
+
   private ms = 0;
   private seq = 0;
   private sleepers: Sleeper[] = [];
@@ -25,7 +28,7 @@ export class VirtualTimer implements Timer {
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       if (signal?.aborted) return resolve();
-      const s: Sleeper = { at: this.ms + Math.max(0, ms), seq: this.seq++, resolve };
+      const s: Sleeper = { at: this.ms + Math.max(0, ms - (ms > this.earlyMs ? this.earlyMs : 0)), seq: this.seq++, resolve };
       this.sleepers.push(s);
       signal?.addEventListener(
         'abort',
