@@ -68,12 +68,14 @@ describe('ApiClient', () => {
     await expect(abort).rejects.toMatchObject({ name: 'AbortError' });
   });
 
-  it('401 calls onUnauthenticated (the app signs out) and still throws', async () => {
+  it('401 with a token calls onUnauthenticated (the app signs out) and still throws; a failed login does not', async () => {
     let signedOut = 0;
     const api = new ApiClient({ token: 't', fetch: fakeFetch(() => json(401, { code: 'unauthenticated', message: 'no', request_id: 'r' })).fetch, onUnauthenticated: () => signedOut++ });
     const err = await caught(api.get('/v1/auth/me'));
     expect([err.code, signedOut]).toEqual(['unauthenticated', 1]);
     expect(describeError(err)).toMatch(/sign in again/);
+    const login = await caught(new ApiClient({ fetch: fakeFetch(() => json(401, { code: 'invalid_credentials', message: 'no', request_id: 'r' })).fetch, onUnauthenticated: () => signedOut++ }).post('/v1/auth/login', {}));
+    expect([login.code, signedOut]).toEqual(['invalid_credentials', 1]);
     const forbidden = await caught(new ApiClient({ fetch: fakeFetch(() => json(403, { code: 'forbidden', message: 'm', request_id: 'r' })).fetch, onUnauthenticated: () => signedOut++ }).get('/x'));
     expect([forbidden.code, signedOut]).toEqual(['forbidden', 1]);
   });

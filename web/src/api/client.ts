@@ -26,7 +26,7 @@ export interface ApiClientOptions {
   baseUrl?: string;
   token?: string | null;
   fetch?: FetchLike;
-  /** Called on every 401 (the session expired or was revoked) before the error is thrown. */
+  /** Called on a 401 to a request that carried the token (the session expired or was revoked), before the error is thrown. */
   onUnauthenticated?: () => void;
 }
 
@@ -98,7 +98,8 @@ export class ApiClient {
     }
     if (res.ok) return res;
     const error = await errorFrom(res);
-    if (res.status === 401) this.o.onUnauthenticated?.();
+    // Only a request that carried a token can mean "the session ended" (a failed login is a 401 too).
+    if (res.status === 401 && this.o.token) this.o.onUnauthenticated?.();
     throw error;
   }
 

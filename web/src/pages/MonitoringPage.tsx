@@ -130,7 +130,7 @@ export function MonitoringPage() {
           {workflow && workflow.falseClear.truth.denominator > 0 && (
             <Tile testId="tile-false-clear-truth" label="False-clear rate (truth, simulation)" value={percent(workflow.falseClear.truth.rate, 2)} hint={`${workflow.falseClear.truth.numerator} of ${workflow.falseClear.truth.denominator}`} />
           )}
-          <Tile testId="tile-minutes" label="Physician minutes saved" value={num(workflow?.savings.minutesSaved)} hint={workflow ? `${duration((workflow.savings.minutesSaved ?? 0) * 60)}` : undefined} />
+          <Tile testId="tile-minutes" label="Physician minutes saved" value={num(workflow?.savings.minutesSaved)} hint={workflow ? `${num(workflow.savings.minutesSaved / 60, 1)} physician hours` : undefined} />
           <Tile
             testId="tile-cost"
             label="Cost saved"
