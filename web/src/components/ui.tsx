@@ -82,3 +82,28 @@ export function PageHeader({ title, children }: { title: string; children?: Reac
     </div>
   );
 }
+
+/** A table's column headers (plain text). */
+export function TableHead({ cols }: { cols: string[] }) {
+  return (
+    <thead>
+      <tr>
+        {cols.map((c) => (
+          <th key={c} scope="col">
+            {c}
+          </th>
+        ))}
+      </tr>
+    </thead>
+  );
+}
+
+/** A list page's body: its error, "Loading…" until the first answer, `empty` when there is nothing, else the list. */
+export function ListBody({ loaded, count, empty, children }: { loaded: { data: unknown; error: unknown }; count: number; empty: ReactNode; children: ReactNode }) {
+  return (
+    <>
+      <ErrorBox error={loaded.error} />
+      {loaded.data === null && !loaded.error ? <Loading /> : loaded.data === null ? null : count === 0 ? <p className="muted">{empty}</p> : children}
+    </>
+  );
+}

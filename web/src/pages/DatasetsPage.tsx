@@ -2,7 +2,7 @@
 // class (fetched with the token, shown through object URLs).
 import { useState } from 'react';
 import { countTable, sampleList, type DatasetVersion, type Sample } from '../api/catalog.js';
-import { ErrorBox, Facts, Link, Loading, PageHeader } from '../components/ui.js';
+import { ErrorBox, Facts, Link, Loading, PageHeader, TableHead, ListBody } from '../components/ui.js';
 import { useApi, useObjectUrl } from '../hooks/useApi.js';
 import { className, dateTime, num } from '../lib/format.js';
 import { hrefFor } from '../router.js';
@@ -20,22 +20,9 @@ export function DatasetsPage() {
   return (
     <>
       <PageHeader title="Datasets" />
-      <ErrorBox error={list.error} />
-      {list.data === null && !list.error ? (
-        <Loading />
-      ) : versions.length === 0 ? (
-        <p className="muted">No dataset versions yet (secondread data build).</p>
-      ) : (
+      <ListBody loaded={list} count={versions.length} empty={<>No dataset versions yet (secondread data build).</>}>
         <table className="table" data-testid="datasets-table" aria-labelledby="page-title">
-          <thead>
-            <tr>
-              <th scope="col">Version</th>
-              <th scope="col">Name</th>
-              <th scope="col">Status</th>
-              <th scope="col">Images</th>
-              <th scope="col">Created</th>
-            </tr>
-          </thead>
+          <TableHead cols={['Version', 'Name', 'Status', 'Images', 'Created']} />
           <tbody>
             {versions.map((v) => (
               <tr key={v.id} data-testid="dataset-row">
@@ -52,7 +39,7 @@ export function DatasetsPage() {
             ))}
           </tbody>
         </table>
-      )}
+      </ListBody>
     </>
   );
 }

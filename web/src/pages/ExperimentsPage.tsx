@@ -3,7 +3,7 @@
 import { useState } from 'react';
 import { curveGroups, metricSeries, type MetricPoint, type Run } from '../api/catalog.js';
 import { LineChart, type Series } from '../components/charts/LineChart.js';
-import { ErrorBox, Facts, Link, Loading, PageHeader } from '../components/ui.js';
+import { ErrorBox, Facts, Link, Loading, PageHeader, TableHead, ListBody } from '../components/ui.js';
 import { useApi } from '../hooks/useApi.js';
 import { dateTime, num } from '../lib/format.js';
 import { hrefFor, navigate } from '../router.js';
@@ -40,24 +40,9 @@ export function ExperimentsPage() {
           Compare {picked.length}/2
         </button>
       </PageHeader>
-      <ErrorBox error={list.error} />
-      {list.data === null && !list.error ? (
-        <Loading />
-      ) : runs.length === 0 ? (
-        <p className="muted">No runs{experiment ? ` in “${experiment}”` : ''}.</p>
-      ) : (
+      <ListBody loaded={list} count={runs.length} empty={<>No runs{experiment ? ` in “${experiment}”` : ''}.</>}>
         <table className="table" data-testid="runs-table" aria-labelledby="page-title">
-          <thead>
-            <tr>
-              <th scope="col">Compare</th>
-              <th scope="col">Run</th>
-              <th scope="col">Experiment</th>
-              <th scope="col">Status</th>
-              <th scope="col">Started</th>
-              <th scope="col">Dataset</th>
-              <th scope="col">Summary</th>
-            </tr>
-          </thead>
+          <TableHead cols={['Compare', 'Run', 'Experiment', 'Status', 'Started', 'Dataset', 'Summary']} />
           <tbody>
             {runs.map((r) => (
               <tr key={r.id} data-testid="run-row">
@@ -81,7 +66,7 @@ export function ExperimentsPage() {
             ))}
           </tbody>
         </table>
-      )}
+      </ListBody>
     </>
   );
 }

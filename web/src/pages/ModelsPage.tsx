@@ -6,7 +6,7 @@ import type { AliasEvent, ClassFigures, ModelCard, SplitFigures } from '../api/c
 import { ALIASES, type Alias, type ModelDetail, type ModelSummary } from '../api/types.js';
 import { useSession } from '../auth/SessionContext.js';
 import { BarList } from '../components/charts/BarList.js';
-import { ErrorBox, Facts, Link, Loading, PageHeader } from '../components/ui.js';
+import { ErrorBox, Facts, Link, Loading, PageHeader, TableHead, ListBody } from '../components/ui.js';
 import { useApi } from '../hooks/useApi.js';
 import { className, dateTime, num, percent } from '../lib/format.js';
 import { hrefFor } from '../router.js';
@@ -34,21 +34,9 @@ export function ModelsPage() {
   return (
     <>
       <PageHeader title="Models" />
-      <ErrorBox error={list.error} />
-      {list.data === null && !list.error ? (
-        <Loading />
-      ) : models.length === 0 ? (
-        <p className="muted">No registered models (secondread models register / import).</p>
-      ) : (
+      <ListBody loaded={list} count={models.length} empty={<>No registered models (secondread models register / import).</>}>
         <table className="table" data-testid="models-table" aria-labelledby="page-title">
-          <thead>
-            <tr>
-              <th scope="col">Model</th>
-              <th scope="col">Latest version</th>
-              <th scope="col">Aliases</th>
-              <th scope="col">Registered</th>
-            </tr>
-          </thead>
+          <TableHead cols={['Model', 'Latest version', 'Aliases', 'Registered']} />
           <tbody>
             {models.map((m) => (
               <tr key={m.name} data-testid="model-row">
@@ -64,7 +52,7 @@ export function ModelsPage() {
             ))}
           </tbody>
         </table>
-      )}
+      </ListBody>
     </>
   );
 }
@@ -177,16 +165,7 @@ export function ModelPage({ name }: { name: string }) {
       {DEPLOYERS.includes(session?.user.role ?? '') && <AliasControls model={m} onChanged={reload} />}
       <h2>Versions</h2>
       <table className="table" data-testid="model-versions">
-        <thead>
-          <tr>
-            <th scope="col">Version</th>
-            <th scope="col">Source</th>
-            <th scope="col">Dataset</th>
-            <th scope="col">Classes</th>
-            <th scope="col">Input</th>
-            <th scope="col">Registered</th>
-          </tr>
-        </thead>
+        <TableHead cols={['Version', 'Source', 'Dataset', 'Classes', 'Input', 'Registered']} />
         <tbody>
           {[...m.versions]
             .sort((a, b) => b.version - a.version)
@@ -220,16 +199,7 @@ export function ModelPage({ name }: { name: string }) {
         <p className="muted">{history.data ? 'No alias changes yet.' : history.error ? '' : 'Loading…'}</p>
       ) : (
         <table className="table" data-testid="alias-history">
-          <thead>
-            <tr>
-              <th scope="col">#</th>
-              <th scope="col">When</th>
-              <th scope="col">Alias</th>
-              <th scope="col">Change</th>
-              <th scope="col">Who</th>
-              <th scope="col">Why</th>
-            </tr>
-          </thead>
+          <TableHead cols={['#', 'When', 'Alias', 'Change', 'Who', 'Why']} />
           <tbody>
             {events.map((e) => (
               <tr key={e.seq}>
@@ -287,17 +257,7 @@ export function ModelVersionPage({ name, version }: { name: string; version: num
         <p className="muted">No evaluation figures in the card.</p>
       ) : (
         <table className="table numbers" data-testid="card-overall">
-          <thead>
-            <tr>
-              <th scope="col">Split</th>
-              <th scope="col">Images</th>
-              <th scope="col">Accuracy</th>
-              <th scope="col">Macro F1</th>
-              <th scope="col">Macro AUC</th>
-              <th scope="col">NLL</th>
-              <th scope="col">ECE</th>
-            </tr>
-          </thead>
+          <TableHead cols={['Split', 'Images', 'Accuracy', 'Macro F1', 'Macro AUC', 'NLL', 'ECE']} />
           <tbody>
             {overall.map((s) => (
               <tr key={s.split}>
@@ -319,16 +279,7 @@ export function ModelVersionPage({ name, version }: { name: string; version: num
       ) : (
         <div className="two-col">
           <table className="table numbers" data-testid="card-per-class">
-            <thead>
-              <tr>
-                <th scope="col">Class</th>
-                <th scope="col">Precision</th>
-                <th scope="col">Recall</th>
-                <th scope="col">F1</th>
-                <th scope="col">AUC</th>
-                <th scope="col">Support</th>
-              </tr>
-            </thead>
+            <TableHead cols={['Class', 'Precision', 'Recall', 'F1', 'AUC', 'Support']} />
             <tbody>
               {perClass.map((c) => (
                 <tr key={c.class}>

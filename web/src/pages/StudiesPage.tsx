@@ -1,7 +1,7 @@
 // All studies, newest first, filtered by state, a page at a time (oversight roles).
 import { useState } from 'react';
 import type { StudyView } from '../api/types.js';
-import { ErrorBox, Link, Loading, PageHeader, StatusBadge, statusText } from '../components/ui.js';
+import { Link, ListBody, PageHeader, StatusBadge, statusText, TableHead } from '../components/ui.js';
 import { useApi } from '../hooks/useApi.js';
 import { className, dateTime } from '../lib/format.js';
 import { modalityName } from '../lib/labels.js';
@@ -38,24 +38,9 @@ export function StudiesPage() {
           </select>
         </label>
       </PageHeader>
-      <ErrorBox error={list.error} />
-      {list.data === null && !list.error ? (
-        <Loading />
-      ) : studies.length === 0 ? (
-        <p className="muted">No studies{status ? ` ${statusText(status)}` : ''}.</p>
-      ) : (
+      <ListBody loaded={list} count={studies.length} empty={<>No studies{status ? ` ${statusText(status)}` : ''}.</>}>
         <table className="table" data-testid="studies-table" aria-labelledby="page-title">
-          <thead>
-            <tr>
-              <th scope="col">Study</th>
-              <th scope="col">Modality</th>
-              <th scope="col">Received</th>
-              <th scope="col">State</th>
-              <th scope="col">Read A</th>
-              <th scope="col">Model</th>
-              <th scope="col">Final</th>
-            </tr>
-          </thead>
+          <TableHead cols={['Study', 'Modality', 'Received', 'State', 'Read A', 'Model', 'Final']} />
           <tbody>
             {studies.map((s) => (
               <tr key={s.id} data-testid="studies-row">
@@ -76,7 +61,7 @@ export function StudiesPage() {
             ))}
           </tbody>
         </table>
-      )}
+      </ListBody>
       <nav className="pager" aria-label="Pages">
         <button type="button" disabled={pages.length < 2} onClick={() => setPages((p) => p.slice(0, -1))}>
           Newer

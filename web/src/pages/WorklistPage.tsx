@@ -1,7 +1,7 @@
 // A worklist: studies awaiting read A (reader) or read B (adjudicator), priority first, then oldest —
 // the server's order. Refreshed every 10 s; each row opens the study for reading.
 import type { WorklistResponse } from '../api/types.js';
-import { ErrorBox, Link, Loading, PageHeader, StatusBadge } from '../components/ui.js';
+import { ErrorBox, Link, Loading, PageHeader, StatusBadge, TableHead } from '../components/ui.js';
 import { useApi } from '../hooks/useApi.js';
 import { dateTime } from '../lib/format.js';
 import { modalityName } from '../lib/labels.js';
@@ -29,15 +29,7 @@ export function WorklistPage({ which }: { which: 'A' | 'B' }) {
           </p>
           {items.length > 0 && (
             <table className="table" data-testid={`worklist-${which}`} aria-labelledby="page-title">
-              <thead>
-                <tr>
-                  <th scope="col">Study</th>
-                  <th scope="col">Modality</th>
-                  <th scope="col">Priority</th>
-                  <th scope="col">Received</th>
-                  <th scope="col">Status</th>
-                </tr>
-              </thead>
+              <TableHead cols={['Study', 'Modality', 'Priority', 'Received', 'Status']} />
               <tbody>
                 {items.map((it, i) => (
                   <tr key={it.id} data-testid="worklist-row" data-study-id={it.id} className={it.priority ? 'priority' : undefined}>
