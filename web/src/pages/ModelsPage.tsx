@@ -220,16 +220,16 @@ export function ModelPage({ name }: { name: string }) {
   );
 }
 
-/** Version answers: the card itself, or `{card, …}`. */
-function cardOf(body: unknown): ModelCard {
-  const b = body as { card?: ModelCard } & ModelCard;
-  return b.card ?? b;
+/** Version answers: `{…, aliases, card}` (or the card itself). */
+function cardOf(body: unknown): { card: ModelCard; aliases: string[] } {
+  const b = body as { card?: ModelCard; aliases?: unknown } & ModelCard;
+  return { card: b.card ?? b, aliases: Array.isArray(b.aliases) ? (b.aliases as string[]) : [] };
 }
 
 export function ModelVersionPage({ name, version }: { name: string; version: number }) {
   const v = useApi((api, signal) => api.get<unknown>(`/v1/models/${enc(name)}/versions/${version}`, undefined, signal), [name, version]);
   if (!v.data) return v.error ? <ErrorBox error={v.error} /> : <Loading />;
-  const card = cardOf(v.data);
+  const { card, aliases } = cardOf(v.data);
   const perClass: ClassFigures[] = card.metrics?.perClass ?? [];
   const overall: SplitFigures[] = card.metrics?.overall ?? [];
   return (
@@ -242,6 +242,7 @@ export function ModelVersionPage({ name, version }: { name: string; version: num
       <Facts
         items={[
           ['Registered', `${dateTime(card.createdAt)} by ${card.createdBy ?? '—'}`],
+          ['Aliases now', aliases.join(', ') || 'none'],
           ['Source', card.source ?? '—'],
           ['Run', card.lineage?.runId ? <Link key="r" href={hrefFor({ page: 'run', id: card.lineage.runId })}>{card.lineage.runId}</Link> : '—'],
           ['Dataset', card.lineage?.datasetVersion ?? '—'],
