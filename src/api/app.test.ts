@@ -1,5 +1,8 @@
 // App-wide behaviour: the OpenAPI document covers every route with schemas, auth is on by default,
 // errors are JSON with a stable code and the request id and never a stack, HTTP metrics are kept.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApiFixture, type ApiFixture } from './testing.js';
 
@@ -31,9 +34,9 @@ function servedRoutes(tree: string): string[] {
   return out;
 }
 
-const PUBLIC = ['GET /healthz', 'GET /readyz', 'GET /v2/health/live', 'GET /v2/health/ready'];
+const PUBLIC = ['GET /healthz', 'GET /readyz', 'GET /v2/health/live', 'GET /v2/health/ready', 'POST /v1/auth/login'];
 /** Routes whose success is not 200. */
-const SUCCESS: Record<string, string> = { 'POST /v1/evaluations': '202', 'POST /v1/studies': '201' };
+const SUCCESS: Record<string, string> = { 'POST /v1/evaluations': '202', 'POST /v1/studies': '201', 'POST /v1/auth/logout': '204' };
 
 describe('the OpenAPI document', () => {
   it('lists every route the app serves, each with response schemas, and bearer security on the non-public ones', async () => {
@@ -42,7 +45,7 @@ describe('the OpenAPI document', () => {
     const doc = res.json<OpenApiDoc>();
     const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`));
     const served = servedRoutes(f.app.printRoutes({ commonPrefix: false })).filter((r) => !r.includes(' /docs'));
-    expect(served.length).toBeGreaterThanOrEqual(18);
+    expect(served.length).toBeGreaterThanOrEqual(40);
     expect(new Set(documented)).toEqual(new Set(served));
     for (const r of [
       'POST /v1/models/:name/predict',
@@ -65,6 +68,15 @@ describe('the OpenAPI document', () => {
       'GET /v1/workflow/metrics',
       'GET /v1/policies',
       'GET /v1/policies/:id',
+      'GET /v1/studies/:id/saliency',
+      'POST /v1/auth/logout',
+      'GET /v1/auth/me',
+      'GET /v1/datasets',
+      'GET /v1/datasets/:id',
+      'GET /v1/runs',
+      'GET /v1/runs/:id/metrics',
+      'POST /v1/models/:name/aliases/:alias',
+      'POST /v1/models/:name/aliases/:alias/rollback',
       ...PUBLIC,
     ]) {
       expect(documented).toContain(r);
@@ -151,5 +163,27 @@ describe('HTTP metrics', () => {
     expect(text).toMatch(/secondread_http_request_duration_seconds_count\{method="GET",route="\/v2\/models\/:name",status_code="200"\} [1-9]/);
     expect(text).toMatch(/secondread_http_request_duration_seconds_count\{method="GET",route="\/v2\/models\/:name",status_code="404"\} [1-9]/);
     expect(text).not.toContain('unknown-model');
+  });
+});
+
+describe('with the web UI', () => {
+  it('serves the app at / and on client-side routes, while API typos stay JSON 404s and API routes keep their auth', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'secondread-web-'));
+    await writeFile(join(dir, 'index.html'), '<!doctype html><title>secondread</title><div id="root"></div>');
+    const w = await openApiFixture({ deps: { web: { dir } } });
+    try {
+      for (const url of ['/', '/worklist', '/studies/st_1']) {
+        const res = await w.app.inject({ method: 'GET', url });
+        expect(res.statusCode, url).toBe(200);
+        expect(res.body).toContain('<div id="root">');
+      }
+      const typo = await w.app.inject({ method: 'GET', url: '/v1/studiez' });
+      expect(typo.statusCode).toBe(404);
+      expect(typo.json()).toMatchObject({ code: 'not_found' });
+      expect((await w.app.inject({ method: 'GET', url: '/v1/worklists/A' })).statusCode).toBe(401);
+    } finally {
+      await w.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

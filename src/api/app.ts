@@ -11,14 +11,19 @@ import { newId } from '../core/ids.js';
 import { ajvBinaryBodyPlugin } from './ajv-binary.js';
 import { BEARER_SCHEME, installAuth } from './auth.js';
 import { sendError, ShuttingDownError } from './errors.js';
+import { authRoutes } from './routes/auth.js';
+import { datasetsRoutes } from './routes/datasets.js';
 import { evaluationRoutes } from './routes/evaluations.js';
 import { healthRoutes } from './routes/health.js';
 import { kserveRoutes } from './routes/kserve.js';
 import { metricsRoutes } from './routes/metrics.js';
-import { modelsRoutes } from './routes/models.js';
+import { modelCatalogRoutes, modelsRoutes } from './routes/models.js';
 import { policiesRoutes } from './routes/policies.js';
+import { runsRoutes } from './routes/runs.js';
 import { predictRoutes } from './routes/predict.js';
+import { saliencyRoutes } from './routes/saliency.js';
 import { studiesRoutes } from './routes/studies.js';
+import { webRoutes } from './routes/web.js';
 import { workflowMetricsRoutes } from './routes/workflow-metrics.js';
 import { worklistsRoutes } from './routes/worklists.js';
 import { sharedSchemas } from './schemas.js';
@@ -40,6 +45,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   let draining = false;
 
   const app = Fastify({
+    // Study ids may be 128 characters (STUDY_ID); Fastify's default 100 would answer 414 for the longest.
+    maxParamLength: 200,
     loggerInstance: deps.logger as FastifyBaseLogger,
     // Per-request info lines would cost more than a small model's inference; errors are still logged.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
@@ -92,7 +99,10 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         { name: 'health', description: 'liveness and readiness probes' },
         { name: 'predict', description: 'classify images' },
         { name: 'kserve-v2', description: 'KServe v2 / Open Inference Protocol (Triton-compatible JSON)' },
-        { name: 'models', description: 'the model registry, read-only' },
+        { name: 'models', description: 'the model registry: versions, model cards, aliases with history; promote and rollback (ml-engineer, admin)' },
+        { name: 'auth', description: 'log in and out (session tokens for the web UI)' },
+        { name: 'datasets', description: 'dataset versions, counts per split and class, sample thumbnails' },
+        { name: 'runs', description: 'training runs, metric series, comparisons' },
         { name: 'evaluations', description: 'background evaluations of model versions' },
         { name: 'monitoring', description: 'Prometheus metrics' },
         { name: 'studies', description: 'the second-reader workflow: intake, blinded study views, reads A and B, worklists, audit trail' },
@@ -113,6 +123,13 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     await app.register(worklistsRoutes, { workflow: deps.workflow });
     await app.register(workflowMetricsRoutes, { workflow: deps.workflow });
     await app.register(policiesRoutes, { workflow: deps.workflow });
+    if (deps.saliency) await app.register(saliencyRoutes, { workflow: deps.workflow, saliency: deps.saliency });
   }
+  if (deps.accounts) await app.register(authRoutes, { users: deps.accounts });
+  if (deps.modelCatalog) await app.register(modelCatalogRoutes, { registry: deps.modelCatalog });
+  if (deps.objects) await app.register(datasetsRoutes, { db: deps.db, objects: deps.objects });
+  if (deps.tracker) await app.register(runsRoutes, { tracker: deps.tracker });
+  // Last: its GET /* answers every path no API route took (the single-page app's client-side routes).
+  if (deps.web) await app.register(webRoutes, deps.web);
   return app;
 }

@@ -12,6 +12,7 @@ import type { CreateEvaluation, Evaluation } from '../monitoring/evaluations/typ
 import { Metrics } from '../monitoring/metrics.js';
 import { collectWorkflowGauges } from '../monitoring/metrics-workflow.js';
 import type { DbDialect } from '../storage/db.js';
+import { SaliencyService } from '../serving/saliency.js';
 import { ModelRegistry } from '../tracking/index.js';
 import { openTrackingFixture, type TrackingFixture } from '../tracking/testing.js';
 import { WorkflowService, type WorkflowServiceDeps } from '../workflow/service.js';
@@ -191,6 +192,7 @@ export async function openApiFixture(o: ApiFixtureOptions = {}): Promise<ApiFixt
   const draws: number[] = [];
   const workflow = new WorkflowService({ db: tracking.t.db, objects: tracking.objects, model, random: () => draws.shift() ?? 0.99, ...o.workflow });
   collectWorkflowGauges(workflow, metrics, silentLogger);
+  const saliency = new SaliencyService({ registry });
   const app = await buildApp({
     logger: silentLogger,
     db: tracking.t.db,
@@ -202,6 +204,12 @@ export async function openApiFixture(o: ApiFixtureOptions = {}): Promise<ApiFixt
     workflow,
     limits: o.limits,
     publicMetrics: o.publicMetrics,
+    // Every optional feature as `secondread serve` has it (the web UI aside: tests of it build their own app).
+    accounts: users,
+    modelCatalog: registry,
+    objects: tracking.objects,
+    tracker: tracking.tracker,
+    saliency,
     ...o.deps,
   });
   await app.ready();
@@ -220,6 +228,7 @@ export async function openApiFixture(o: ApiFixtureOptions = {}): Promise<ApiFixt
     auth: (role = 'reader') => ({ authorization: `Bearer ${tokens[role]}` }),
     close: async () => {
       await app.close();
+      await saliency.close();
       await tracking.close();
     },
   };

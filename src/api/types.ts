@@ -5,7 +5,12 @@ import type { Metrics } from '../monitoring/metrics.js';
 import type { EvaluationService } from '../monitoring/evaluations/types.js';
 import type { InferOptions, InferResult, ModelDescription, PredictOptions, PredictResult, TensorInput } from '../serving/types.js';
 import type { Db } from '../storage/db.js';
-import type { ModelRegistry } from '../tracking/index.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import type { ModelRegistry, Tracker } from '../tracking/index.js';
+import type { AuthUsersPort } from './routes/auth.js';
+import type { ModelCatalogPort } from './routes/models.js';
+import type { SaliencyPort } from './routes/saliency.js';
+import type { WebRoutesOptions } from './routes/web.js';
 import type { WorkflowService } from '../workflow/service.js';
 import type { Role, UserStore } from '../workflow/users.js';
 
@@ -61,6 +66,18 @@ export interface ApiDeps {
   publicMetrics?: boolean;
   /** Reported by /v2 (KServe server metadata). */
   serverVersion?: string;
+  /** Log in and out with a password (session tokens for the web UI): /v1/auth. */
+  accounts?: AuthUsersPort;
+  /** Model versions, cards, alias history, promote and rollback: /v1/models/:name/… */
+  modelCatalog?: ModelCatalogPort;
+  /** Dataset versions, counts and sample thumbnails (images by manifest key): /v1/datasets. */
+  objects?: Pick<ObjectStore, 'getBytes'>;
+  /** Runs, metric series and comparisons: /v1/runs. */
+  tracker?: Tracker;
+  /** Saliency overlays of a study (needs `workflow`): /v1/studies/:id/saliency. */
+  saliency?: SaliencyPort;
+  /** The web UI at / (built by `npm run build:web`); absent: no UI routes. */
+  web?: WebRoutesOptions;
 }
 
 /** Who may call a route: nobody needs a token (`public`), any user with a token (`any`), or these roles. */

@@ -15,6 +15,7 @@ import { createEvaluationService } from '../../monitoring/evaluations/index.js';
 import { Metrics } from '../../monitoring/metrics.js';
 import { collectEvaluationGauges, evaluationGauges } from '../../monitoring/metrics-evaluations.js';
 import { collectWorkflowGauges } from '../../monitoring/metrics-workflow.js';
+import { SaliencyService } from '../../serving/saliency.js';
 import { ServingService } from '../../serving/service.js';
 import type { BatcherOptions } from '../../serving/types.js';
 import { assertModelName, ModelRegistry, Tracker } from '../../tracking/index.js';
@@ -118,7 +119,8 @@ export function registerServe(program: Command): void {
         const port = flags.port !== undefined ? parseInteger('--port', flags.port, 0, 65535) : config.http.port;
         const db = await ctx.db();
         const objects = ctx.objects();
-        const registry = new ModelRegistry(db, objects, new Tracker(db, objects));
+        const tracker = new Tracker(db, objects);
+        const registry = new ModelRegistry(db, objects, tracker);
         const cacheDir = join(config.home, 'cache', 'models');
         const metrics = new Metrics();
         collectEvaluationGauges(db, metrics, logger);
@@ -148,13 +150,20 @@ export function registerServe(program: Command): void {
         });
         if (!config.workflow.economics) logger.info('workflow economics: placeholder figures (configure workflow.economics for time and cost saved)');
         collectWorkflowGauges(workflow, metrics, logger);
-        const app = await buildApp({ logger, db, registry, serving, evaluations, metrics, users: new UserStore(db), workflow, limits, publicMetrics: flags.publicMetrics });
+        const users = new UserStore(db);
+        // One saliency map at a time on one thread: explanations must not starve serving.
+        const saliency = new SaliencyService({ registry, logger });
+        const app = await buildApp({
+          logger, db, registry, serving, evaluations, metrics, users, workflow, limits, publicMetrics: flags.publicMetrics,
+          accounts: users, modelCatalog: registry, objects, tracker, saliency, web: {},
+        });
         const shutdown = createShutdown({
           app,
           logger,
           timeoutMs: shutdownTimeoutMs,
           closers: [
             { name: 'serving', close: () => serving.close() },
+            { name: 'saliency', close: () => saliency.close() },
             { name: 'jobs', close: () => jobs.close() },
           ],
         });
