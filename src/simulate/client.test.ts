@@ -101,7 +101,7 @@ describe('ApiClient', () => {
     ]) {
       expect(seen.body).toMatch(new RegExp(`name="${name}"\\r\\n\\r\\n${value}\\r\\n`));
     }
-    expect(seen.body).toMatch(/name="file"; filename="image.png"\r\nContent-Type: image\/png\r\n\r\n\x89PNG\x01\x02\x03\r\n/);
+    expect(seen.body).toContain(`name="file"; filename="image.png"\r\nContent-Type: image/png\r\n\r\n${image.toString('latin1')}\r\n`);
   });
 
   it('posts reads as JSON, fetches images and metrics with their query', async () => {

@@ -119,7 +119,7 @@ function renderMarkdown(r: SimulationRecord, f: SimFigures, cc: CrossCheckRow[] 
   L.push(`| reader B | accuracy ${r.settings.readerB.accuracy}, confusion ${r.settings.readerB.confusion}, seed ${r.settings.readerB.seed} |`);
   L.push(`| model | ${Object.keys(f.models).length ? Object.entries(f.models).map(([m, n]) => `${m} (${n} studies)`).join(', ') : 'none'} |`);
   L.push(`| policy | ${f.policies.length ? f.policies.join(', ') : 'none in force'} |`);
-  L.push(`| users | ${r.users.join(', ')} (tokens revoked at the end) |`, '');
+  L.push(`| users | ${r.users.join(', ')} (tokens revoked, accounts disabled at the end) |`, '');
 
   L.push('## Studies', '');
   L.push('| | studies |', '|---|---:|');

@@ -44,19 +44,10 @@ export interface ClassFigures {
   finalCorrect: Rate;
 }
 
-export interface SimFigures {
-  studies: number;
-  decided: number;
-  autoFinalized: number;
-  secondRead: number;
-  qaSampled: number;
-  adjudicated: number;
+/** The server's figures (same names, same definitions), counted by the simulator, and what only it knows. */
+export interface SimFigures extends Pick<WorkflowMetrics, 'studies' | 'decided' | 'autoFinalized' | 'secondRead' | 'qaSampled' | 'adjudicated' | 'secondReviewReduction' | 'falseClear' | 'agreementByClass'> {
   /** Studies whose model read failed (no model served, or it errored): they all go to B. */
   noModelRead: number;
-  secondReviewReduction: Rate;
-  falseClear: { qa: Rate; truth: Rate };
-  /** Per A's label: model top class = A's label / studies with both reads (as the server defines it). */
-  agreementByClass: ({ class: string } & Rate)[];
   /** Per truth class (simulation only). */
   byTruth: ClassFigures[];
   /** How often each second-read reason applied. */
