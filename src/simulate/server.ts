@@ -3,26 +3,16 @@
 // whose model reader is serve's own ServingModelReader (the production deployment; config
 // `workflow.model` / --model, else the only model with a production alias; config `workflow.economics`)
 // — listening on 127.0.0.1 on a free port for the length of one simulation.
-//
-// TODO(swap): serve.ts composes inline; when it exports its composition, use that here. What serve adds
-// for operators (job queue and evaluations, alias polling, preloads, signal handling) is not needed to
-// replay studies.
-import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../api/app.js';
-import { NoWorkflowModelError, ServingModelReader } from '../api/serving-model-reader.js';
-import type { EvaluationsPort } from '../api/types.js';
+// Composed by src/api/compose.ts like serve; what serve adds for operators (job queue and evaluations,
+// alias polling, preloads, signal handling, the UI) is not needed to replay studies.
+import { composeApi } from '../api/compose.js';
+import { NoWorkflowModelError, type ServingModelReader } from '../api/serving-model-reader.js';
 import type { Config } from '../core/config.js';
-import { SecondreadError, describeError } from '../core/errors.js';
+import { describeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { Metrics } from '../monitoring/metrics.js';
-import { ServingService } from '../serving/service.js';
 import type { Db } from '../storage/db.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { ModelRegistry, Tracker } from '../tracking/index.js';
-import { DEFAULT_ECONOMICS } from '../workflow/metrics.js';
-import { WorkflowService } from '../workflow/service.js';
-import { UserStore } from '../workflow/users.js';
+import type { ModelRegistry } from '../tracking/index.js';
 
 export interface InProcessServer {
   url: string;
@@ -32,18 +22,6 @@ export interface InProcessServer {
   note: string | null;
   close(): Promise<void>;
 }
-
-class EvaluationsNotServedError extends SecondreadError {
-  constructor() {
-    super('not_available', "evaluations are not served by the simulator's in-process server (use `secondread serve`)", 501);
-  }
-}
-
-/** The simulator never starts evaluations; the route answers a clear 501 if someone calls it anyway. */
-const noEvaluations: EvaluationsPort = {
-  create: () => Promise.reject(new EvaluationsNotServedError()),
-  get: () => Promise.reject(new EvaluationsNotServedError()),
-};
 
 /**
  * The model that will read the studies, or why none will: the model asked for must be registered with
@@ -64,36 +42,24 @@ export async function resolveWorkflowModel(registry: Pick<ModelRegistry, 'listMo
 }
 
 export async function startInProcessServer(deps: { config: Config; logger: Logger; db: Db; objects: ObjectStore }, o: { model?: string } = {}): Promise<InProcessServer> {
-  const { config, logger, db, objects } = deps;
-  const registry = new ModelRegistry(db, objects, new Tracker(db, objects));
-  const metrics = new Metrics();
-  const serving = new ServingService({ registry, db, logger, observer: metrics }, { cacheDir: join(config.home, 'cache', 'models'), aliasPollMs: 0 });
-  let app: FastifyInstance | undefined;
+  const { config, logger } = deps;
+  // serve's composition without the job queue (the simulator starts no evaluations: that route answers 501) and the UI.
+  const api = await composeApi(deps, { workflowModel: o.model, serving: { aliasPollMs: 0 }, jobs: false, web: false });
+  const closeAll = async () => {
+    try {
+      await api.app.close();
+    } finally {
+      for (const c of api.closers) await c.close().catch((err: unknown) => logger.warn({ err: describeError(err), what: c.name }, 'closing failed'));
+    }
+  };
   try {
     const requested = o.model ?? config.workflow.model;
-    const reader = new ServingModelReader({ serving, registry, model: requested, logger });
-    const { model, problem } = await resolveWorkflowModel(registry, reader, requested);
+    const { model, problem } = await resolveWorkflowModel(api.registry, api.modelReader, requested);
     if (problem) logger.warn({ reason: problem }, 'simulation without a workflow model: every study goes to reader B');
-    const workflow = new WorkflowService({ db, objects, model: reader, logger, economics: config.workflow.economics ?? DEFAULT_ECONOMICS });
-    const limits = { maxUploadBytes: Math.round(config.http.maxUploadMb * 1024 * 1024), maxImagePixels: config.http.maxImagePixels };
-    app = await buildApp({ logger, db, registry, serving, evaluations: noEvaluations, metrics, users: new UserStore(db), workflow, limits });
-    const url = await app.listen({ host: '127.0.0.1', port: 0 });
-    const listening = app;
-    return {
-      url,
-      workflowModel: model,
-      note: problem,
-      close: async () => {
-        try {
-          await listening.close();
-        } finally {
-          await serving.close().catch((err: unknown) => logger.warn({ err: describeError(err) }, 'closing serving failed'));
-        }
-      },
-    };
+    const url = await api.app.listen({ host: '127.0.0.1', port: 0 });
+    return { url, workflowModel: model, note: problem, close: closeAll };
   } catch (err) {
-    await app?.close().catch(() => {});
-    await serving.close().catch(() => {});
+    await closeAll().catch(() => {});
     throw err;
   }
 }

@@ -1,27 +1,14 @@
-// `secondread serve`: the HTTP API (own JSON + KServe v2, the second-reader workflow), composed from the
-// configured database, object store, registry, serving runtime, job queue, evaluations, workflow (its
-// model reads through the serving runtime), metrics and users. SIGTERM/SIGINT
+// `secondread serve`: the HTTP API (own JSON + KServe v2, the second-reader workflow, the web UI), composed
+// by src/api/compose.ts from the configured stores, with the job queue and evaluations. SIGTERM/SIGINT
 // shut it down gracefully: no new connections, requests in flight finish, then serving (batchers
 // drained), jobs, objects and the database are closed. A second signal exits at once.
-import { join } from 'node:path';
 import type { Command } from 'commander';
-import { buildApp } from '../../api/app.js';
-import { ServingModelReader } from '../../api/serving-model-reader.js';
+import { composeApi } from '../../api/compose.js';
 import { createShutdown, type ShutdownOutcome } from '../../api/shutdown.js';
 import { DEFAULT_LIMITS, type ApiLimits } from '../../api/types.js';
 import { ValidationError } from '../../core/errors.js';
-import { jobBackend, openJobQueue } from '../../jobs/index.js';
-import { createEvaluationService } from '../../monitoring/evaluations/index.js';
-import { Metrics } from '../../monitoring/metrics.js';
-import { collectEvaluationGauges, evaluationGauges } from '../../monitoring/metrics-evaluations.js';
-import { collectWorkflowGauges } from '../../monitoring/metrics-workflow.js';
-import { SaliencyService } from '../../serving/saliency.js';
-import { ServingService } from '../../serving/service.js';
 import type { BatcherOptions } from '../../serving/types.js';
-import { assertModelName, ModelRegistry, Tracker } from '../../tracking/index.js';
-import { DEFAULT_ECONOMICS } from '../../workflow/metrics.js';
-import { WorkflowService } from '../../workflow/service.js';
-import { UserStore } from '../../workflow/users.js';
+import { assertModelName } from '../../tracking/index.js';
 import { withContext } from '../context.js';
 import { parseInteger, parseNumber } from '../parse.js';
 import { print } from './runs.js';
@@ -117,56 +104,11 @@ export function registerServe(program: Command): void {
         };
         const host = flags.host ?? config.http.host;
         const port = flags.port !== undefined ? parseInteger('--port', flags.port, 0, 65535) : config.http.port;
-        const db = await ctx.db();
-        const objects = ctx.objects();
-        const tracker = new Tracker(db, objects);
-        const registry = new ModelRegistry(db, objects, tracker);
-        const cacheDir = join(config.home, 'cache', 'models');
-        const metrics = new Metrics();
-        collectEvaluationGauges(db, metrics, logger);
-        const serving = new ServingService({ registry, db, logger, observer: metrics }, { ...servingOptions, cacheDir });
-        const jobs = openJobQueue(config, { db, logger, worker: false });
-        const evaluations = createEvaluationService({
-          db,
-          objects,
-          registry,
-          jobs,
-          logger,
-          cacheDir,
-          onResult: (e) => {
-            const g = evaluationGauges(e);
-            if (g) metrics.setEvaluationGauges(g);
-          },
-        });
-        // The embedded queue runs its jobs in this process; with BullMQ, `secondread worker` runs them.
-        if (jobBackend(config) === 'in-process') evaluations.registerHandler(jobs);
-        const workflowModel = flags.workflowModel ?? config.workflow.model;
-        const workflow = new WorkflowService({
-          db,
-          objects,
-          model: new ServingModelReader({ serving, registry, model: workflowModel, logger }),
-          logger,
-          economics: config.workflow.economics ?? DEFAULT_ECONOMICS,
-        });
-        if (!config.workflow.economics) logger.info('workflow economics: placeholder figures (configure workflow.economics for time and cost saved)');
-        collectWorkflowGauges(workflow, metrics, logger);
-        const users = new UserStore(db);
-        // One saliency map at a time on one thread: explanations must not starve serving.
-        const saliency = new SaliencyService({ registry, logger });
-        const app = await buildApp({
-          logger, db, registry, serving, evaluations, metrics, users, workflow, limits, publicMetrics: flags.publicMetrics,
-          accounts: users, modelCatalog: registry, objects, tracker, saliency, web: {},
-        });
-        const shutdown = createShutdown({
-          app,
-          logger,
-          timeoutMs: shutdownTimeoutMs,
-          closers: [
-            { name: 'serving', close: () => serving.close() },
-            { name: 'saliency', close: () => saliency.close() },
-            { name: 'jobs', close: () => jobs.close() },
-          ],
-        });
+        const { app, serving, jobs, closers } = await composeApi(
+          { config, logger, db: await ctx.db(), objects: ctx.objects() },
+          { limits, serving: servingOptions, workflowModel: flags.workflowModel, publicMetrics: flags.publicMetrics, jobs: true, web: true },
+        );
+        const shutdown = createShutdown({ app, logger, timeoutMs: shutdownTimeoutMs, closers });
         let onSignal!: (signal: NodeJS.Signals) => void;
         const stopped = new Promise<ShutdownOutcome>((resolve) => {
           let signals = 0;
@@ -182,7 +124,7 @@ export function registerServe(program: Command): void {
         process.on('SIGINT', onSignal);
         try {
           try {
-            await jobs.start();
+            await jobs?.start();
             for (const p of preloads) {
               logger.info({ model: p.name, alias: p.alias, version: p.version }, 'preloading');
               await serving.preload(p.name, p);

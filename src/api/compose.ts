@@ -1,0 +1,121 @@
+// The HTTP app composed from the configured stores: registry, serving runtime, metrics, workflow (its
+// model reads through serving's production deployment), users, saliency, catalog, the web UI and —
+// for a server operators run — the job queue with evaluations. `secondread serve` and the simulator's
+// in-process server both start from here, so what the simulator replays against is what serve runs.
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../core/config.js';
+import { SecondreadError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { openJobQueue, jobBackend, type JobQueue } from '../jobs/index.js';
+import { createEvaluationService } from '../monitoring/evaluations/index.js';
+import { Metrics } from '../monitoring/metrics.js';
+import { collectEvaluationGauges, evaluationGauges } from '../monitoring/metrics-evaluations.js';
+import { collectWorkflowGauges } from '../monitoring/metrics-workflow.js';
+import { SaliencyService } from '../serving/saliency.js';
+import { ServingService } from '../serving/service.js';
+import type { ServingOptions } from '../serving/types.js';
+import type { Db } from '../storage/db.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { ModelRegistry, Tracker } from '../tracking/index.js';
+import { DEFAULT_ECONOMICS } from '../workflow/metrics.js';
+import { WorkflowService } from '../workflow/service.js';
+import { UserStore } from '../workflow/users.js';
+import { buildApp } from './app.js';
+import { ServingModelReader } from './serving-model-reader.js';
+import { DEFAULT_LIMITS, type ApiLimits, type EvaluationsPort } from './types.js';
+
+export interface ComposeOptions {
+  limits?: Partial<ApiLimits>;
+  serving?: Partial<ServingOptions>;
+  /** The model whose production deployment reads every study (default: config `workflow.model`, else the only production model). */
+  workflowModel?: string;
+  publicMetrics?: boolean;
+  /** Job queue + evaluations (serve: true). false: /v1/evaluations answers 501 (the simulator starts none). */
+  jobs?: boolean;
+  /** Serve the web UI at / (serve: true). */
+  web?: boolean;
+}
+
+export interface ComposedApi {
+  app: FastifyInstance;
+  serving: ServingService;
+  registry: ModelRegistry;
+  /** The model reader of the workflow (the simulator asks it which model will read). */
+  modelReader: ServingModelReader;
+  /** Present with `jobs: true`; the caller starts it once the app is ready. */
+  jobs: JobQueue | null;
+  /** What to close after the app, in this order. */
+  closers: { name: string; close: () => Promise<void> }[];
+}
+
+class EvaluationsNotServedError extends SecondreadError {
+  constructor() {
+    super('not_available', 'evaluations are not served by this server (use `secondread serve`)', 501);
+  }
+}
+
+const noEvaluations: EvaluationsPort = {
+  create: () => Promise.reject(new EvaluationsNotServedError()),
+  get: () => Promise.reject(new EvaluationsNotServedError()),
+};
+
+export async function composeApi(deps: { config: Config; logger: Logger; db: Db; objects: ObjectStore }, o: ComposeOptions = {}): Promise<ComposedApi> {
+  const { config, logger, db, objects } = deps;
+  const limits: ApiLimits = {
+    ...DEFAULT_LIMITS,
+    maxUploadBytes: Math.round(config.http.maxUploadMb * 1024 * 1024),
+    maxImagePixels: config.http.maxImagePixels,
+    maxBatchFiles: config.http.maxBatchFiles,
+    ...o.limits,
+  };
+  const tracker = new Tracker(db, objects);
+  const registry = new ModelRegistry(db, objects, tracker);
+  const cacheDir = join(config.home, 'cache', 'models');
+  const metrics = new Metrics();
+  collectEvaluationGauges(db, metrics, logger);
+  const serving = new ServingService({ registry, db, logger, observer: metrics }, { ...o.serving, cacheDir });
+  // One saliency map at a time on one thread: explanations must not starve serving.
+  const saliency = new SaliencyService({ registry, logger });
+  const closers: ComposedApi['closers'] = [
+    { name: 'serving', close: () => serving.close() },
+    { name: 'saliency', close: () => saliency.close() },
+  ];
+  let jobs: JobQueue | null = null;
+  try {
+    let evaluations = noEvaluations;
+    if (o.jobs) {
+      const queue = openJobQueue(config, { db, logger, worker: false });
+      jobs = queue;
+      closers.push({ name: 'jobs', close: () => queue.close() });
+      const service = createEvaluationService({
+        db,
+        objects,
+        registry,
+        jobs: queue,
+        logger,
+        cacheDir,
+        onResult: (e) => {
+          const g = evaluationGauges(e);
+          if (g) metrics.setEvaluationGauges(g);
+        },
+      });
+      // The embedded queue runs its jobs in this process; with BullMQ, `secondread worker` runs them.
+      if (jobBackend(config) === 'in-process') service.registerHandler(queue);
+      evaluations = service;
+    }
+    const modelReader = new ServingModelReader({ serving, registry, model: o.workflowModel ?? config.workflow.model, logger });
+    const workflow = new WorkflowService({ db, objects, model: modelReader, logger, economics: config.workflow.economics ?? DEFAULT_ECONOMICS });
+    if (!config.workflow.economics) logger.info('workflow economics: placeholder figures (configure workflow.economics for time and cost saved)');
+    collectWorkflowGauges(workflow, metrics, logger);
+    const users = new UserStore(db);
+    const app = await buildApp({
+      logger, db, registry, serving, evaluations, metrics, users, workflow, limits, publicMetrics: o.publicMetrics,
+      accounts: users, modelCatalog: registry, objects, tracker, saliency, ...(o.web ? { web: {} } : {}),
+    });
+    return { app, serving, registry, modelReader, jobs, closers };
+  } catch (err) {
+    for (const c of closers) await c.close().catch(() => {});
+    throw err;
+  }
+}
