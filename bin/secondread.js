@@ -5,4 +5,6 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { main } = await import('../src/cli/main.ts');
-process.exitCode = await main(process.argv);
+const code = await main(process.argv);
+// A command may already have set a failure code (serve after an unclean shutdown): keep it.
+process.exitCode = code || process.exitCode;
