@@ -18,7 +18,9 @@ import { hrefFor, navigate } from '../router.js';
 const enc = encodeURIComponent;
 
 export function ReadPage({ id, as }: { id: string; as: 'A' | 'B' }) {
-  const { api } = useSession();
+  const { api, session } = useSession();
+  // Only a reader commits read A and only an adjudicator read B (admins may look, the API refuses their reads).
+  const mayRead = session?.user.role === (as === 'A' ? 'reader' : 'adjudicator');
   const loaded = useApi((a, signal) => a.get<StudyView>(`/v1/studies/${enc(id)}`, undefined, signal), [id]);
   const [study, setStudy] = useState<StudyView | null>(null);
   const [busy, setBusy] = useState(false);
@@ -44,7 +46,7 @@ export function ReadPage({ id, as }: { id: string; as: 'A' | 'B' }) {
   }, [committed, study]);
 
   const awaiting = as === 'A' ? 'awaiting_a' : 'awaiting_b';
-  const canRead = study?.status === awaiting;
+  const canRead = study?.status === awaiting && mayRead;
   // Saliency is fetched only when asked for (it is computed on the server) and never for a blinded view.
   const topClass = study?.reads.model?.top.class ?? '';
   const cls = saliencyClass || topClass;
@@ -142,7 +144,7 @@ export function ReadPage({ id, as }: { id: string; as: 'A' | 'B' }) {
             <LabelPicker modality={study.modality} commitText={as === 'A' ? 'Commit read A' : 'Commit final label'} busy={busy} onCommit={(l) => void commit(l)} />
           ) : (
             <p className="muted" data-testid="read-closed">
-              {study.status === 'awaiting_a' ? 'This study awaits read A.' : study.status === 'awaiting_b' && as === 'A' ? 'Your read is in; the study went to reader B.' : 'This study is closed for this read.'}
+              {study.status === awaiting && !mayRead ? `Only ${as === 'A' ? 'a reader' : 'an adjudicator'} commits read ${as}.` : study.status === 'awaiting_a' ? 'This study awaits read A.' : study.status === 'awaiting_b' && as === 'A' ? 'Your read is in; the study went to reader B.' : 'This study is closed for this read.'}
             </p>
           )}
           <ErrorBox error={error} testId="read-error" />
