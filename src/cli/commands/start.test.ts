@@ -95,7 +95,7 @@ describe('the demo summary', () => {
     expect(first).toContain('test accuracy 60.0% on 90 images');
     expect(first).toContain('(chance 11.1%');
     expect(first).toContain('second-review reduction 25.0%, false-clear rate 1.2% (bound 2.0%)');
-    expect(first).toContain('27 from the final_eval split: 9 in worklist A, 12 in worklist B, 6 auto-finalized');
+    expect(first).toContain('27 from final_eval: 9 in worklist A, 12 in worklist B, 6 auto-finalized');
     expect(first).toContain('npm start -- --no-demo');
     const later = formatDemoSummary(SUMMARY, 'http://localhost:8080');
     expect(later).not.toContain('pw-');

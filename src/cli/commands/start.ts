@@ -68,24 +68,27 @@ export function formatDemoSummary(s: DemoSummary, url: string, credentials?: rea
   const nameW = Math.max(...DEMO_USERS.map((u) => u.name.length));
   const roleW = Math.max(...DEMO_USERS.map((u) => u.role.length));
   const users = credentials
-    ? [`log in as (passwords shown this once; also in ${s.credentialsFile}, mode 0600):`, ...credentials.map((c) => `  ${c.name.padEnd(nameW)}  ${c.role.padEnd(roleW)}  ${c.password}`)]
+    ? ['log in as (passwords shown this once):', ...credentials.map((c) => `  ${c.name.padEnd(nameW)}  ${c.role.padEnd(roleW)}  ${c.password}`), `  also in ${s.credentialsFile} (mode 0600)`]
     : [
         `log in as ${s.users.map((u) => u.name).join(', ')}`,
-        existsSync(s.credentialsFile) ? `  passwords: ${s.credentialsFile}` : `  (the credentials file is gone: npx secondread users passwd <name> --password-stdin sets a new password)`,
+        existsSync(s.credentialsFile) ? `  passwords: ${s.credentialsFile}` : '  (the credentials file is gone: npx secondread users passwd <name> --password-stdin sets a new password)',
       ];
   return boxed([
     `secondread demo${credentials ? ' is ready' : ''} — open ${url}`,
     '',
     ...users,
     '',
-    `model:   ${m.name} v${m.version} (production), ${m.architecture} ${m.inputSize}×${m.inputSize}, ${m.epochs} epochs: ${accuracy}`,
-    `         (chance ${pct(1 / SECONDREAD_CLASSES.length)}; trained on synthetic phantoms: a demo, not a medical device)`,
-    `policy:  fitted on ${s.policy.fittedOn} val studies: second-review reduction ${pct(s.policy.reduction)}, false-clear rate ${pct(s.policy.falseClearRate)} (bound ${pct(s.policy.maxFalseClear)})`,
-    `studies: ${s.studies.total} from the final_eval split${studies.length ? `: ${studies.join(', ')}` : ''}`,
+    `model:   ${m.name} v${m.version} (production): ${m.architecture} ${m.inputSize}×${m.inputSize}, ${m.epochs} epochs`,
+    `         ${accuracy} (chance ${pct(1 / SECONDREAD_CLASSES.length)})`,
+    '         trained on synthetic phantoms: a demo, not a medical device',
+    `policy:  second-review reduction ${pct(s.policy.reduction)}, false-clear rate ${pct(s.policy.falseClearRate)} (bound ${pct(s.policy.maxFalseClear)})`,
+    `         fitted on ${s.policy.fittedOn} val studies with a simulated reader A`,
+    `studies: ${s.studies.total} from final_eval${studies.length ? `: ${studies.join(', ')}` : ''}`,
     `dataset: ${s.datasetVersion} (${s.images.total} images)`,
     '',
     'stop: Ctrl-C (the demo stays; the next npm start serves it in seconds)',
-    'start empty: SECONDREAD_HOME=<new folder> npm start -- --no-demo     reset the demo: see docs/quickstart.md',
+    'start empty: SECONDREAD_HOME=<new folder> npm start -- --no-demo',
+    'reset the demo: docs/quickstart.md',
   ]);
 }
 
@@ -113,7 +116,9 @@ async function bootstrapDemo(): Promise<{ outcome: DemoOutcome; host: string; po
       process.stderr.write(`${tag}: ${e.outcome === 'ran' ? 'done' : 'already done'} in ${secs(e.seconds)} — ${e.detail}\n`);
     };
     try {
-      const outcome = await ensureDemo({ config: ctx.config, db: await ctx.db(), objects: ctx.objects(), logger: ctx.logger, onProgress: progress.onProgress, signal: abort.signal }, { onStep });
+      // The step lines say what happens; per-study info logs would only bury them (LOG_LEVEL=debug shows them).
+      const logger = ctx.logger.child({ component: 'demo' }, { level: ctx.config.logLevel === 'info' ? 'warn' : ctx.config.logLevel });
+      const outcome = await ensureDemo({ config: ctx.config, db: await ctx.db(), objects: ctx.objects(), logger, onProgress: progress.onProgress, signal: abort.signal }, { onStep });
       return { outcome, host: ctx.config.http.host, port: ctx.config.http.port };
     } catch (err) {
       progress.stop();

@@ -8,7 +8,7 @@ import { DEMO_EXPERIMENT, DEMO_MODEL, type DemoOptions } from '../options.js';
 
 export const DEMO_RUN_NAME = 'demo-model';
 
-/** docs/training.md's best measured recipe (fan-in init, no dropout, mild augmentation), for a fixed number of epochs. */
+/** docs/training.md's best measured augmentation and regularization (no dropout, mild augmentation), for a fixed number of epochs. */
 export function demoTrainOptions(o: DemoOptions, datasetVersion: string): TrainOptionsInput {
   return {
     dataset: datasetVersion,
