@@ -46,7 +46,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
 
   const app = Fastify({
     // Study ids may be 128 characters (STUDY_ID); Fastify's default 100 would answer 414 for the longest.
-    maxParamLength: 200,
+    routerOptions: { maxParamLength: 200 },
     loggerInstance: deps.logger as FastifyBaseLogger,
     // Per-request info lines would cost more than a small model's inference; errors are still logged.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
