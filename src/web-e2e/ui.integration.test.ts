@@ -47,14 +47,14 @@ async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 }
 
-/** A page for one person; on a failed test its last state is saved as <test>-failed.png with the server's output. */
-async function personPage(name: string, onFailed: (fn: () => Promise<void>) => void) {
-  const { context, page } = await newPage(browser);
+/** A page for one person; when the test fails, its last state is saved as <person>-failed.png and the server's output printed. */
+async function personPage(name: string, onFailed: (fn: () => Promise<void>) => void): Promise<{ page: Page }> {
+  const { page } = await newPage(browser);
   onFailed(async () => {
     await page.screenshot({ path: join(ARTIFACTS, `${name}-failed.png`), fullPage: true }).catch(() => {});
     console.error(`browser test as ${name} failed at ${page.url()}; screenshot ${join(ARTIFACTS, `${name}-failed.png`)}; server output:\n${server.output().slice(-3000)}`);
   });
-  return { context, page };
+  return { page };
 }
 
 const worklistRow = (page: Page, id: string) => page.locator(`[data-testid="worklist-row"][data-study-id="${id}"]`);
