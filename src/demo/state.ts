@@ -38,11 +38,12 @@ export function demoPaths(home: string): DemoPaths {
 
 /**
  * Which metadata DB and object store a demo was made in. The files live in the home, the data may not
- * (DATABASE_URL, OBJECT_STORE_URL): a marker made against another store says nothing about this one.
+ * (DATABASE_URL, OBJECT_STORE_URL): a marker made against another store says nothing about this one. Paths
+ * inside the home are written relative to it, so a home that is moved or renamed keeps its demo.
  */
 export function storeIdentity(config: Config): string {
   const db = config.database.url ? redactUrl(config.database.url) : `sqlite:${config.database.sqlitePath}`;
-  return `${db} ${config.objectStore.url}`;
+  return `${db} ${config.objectStore.url}`.split(config.home).join('$SECONDREAD_HOME');
 }
 
 /** Writes a file atomically (temporary name, then rename), with the given mode. */
