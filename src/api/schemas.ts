@@ -19,7 +19,7 @@ export const sharedSchemas = [
     description: 'Every error: a stable code to match on, a message for people, the request id to quote',
     required: ['code', 'message', 'request_id'],
     properties: {
-      code: { type: 'string', examples: ['invalid_input', 'unauthenticated', 'forbidden', 'not_found', 'payload_too_large', 'unsupported_media_type', 'invalid_image', 'image_too_large', 'queue_full', 'internal'] },
+      code: { type: 'string', examples: ['invalid_input', 'unauthenticated', 'forbidden', 'not_found', 'payload_too_large', 'unsupported_media_type', 'invalid_image', 'image_too_large', 'queue_full', 'illegal_transition', 'invalid_credentials', 'rate_limited', 'blinded', 'internal'] },
       message: { type: 'string' },
       details: { type: 'object', additionalProperties: true },
       request_id: { type: 'string' },

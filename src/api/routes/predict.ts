@@ -7,6 +7,7 @@ import { SecondreadError, ValidationError } from '../../core/errors.js';
 import { clientSignal } from '../client-signal.js';
 import { UnsupportedMediaTypeError } from '../errors.js';
 import { checkImage } from '../image-input.js';
+import { isMultipartFile, readMultipartForm } from '../multipart-form.js';
 import type { PredictResult } from '../../serving/types.js';
 import { aliasSchema, classProbabilitySchema, errorResponses, modelNameSchema, studyIdSchema, versionSchema } from '../schemas.js';
 import type { ApiLimits, ServingPort } from '../types.js';
@@ -87,7 +88,7 @@ export async function predictRoutes(app: FastifyInstance, opts: PredictRoutesOpt
   await app.register(multipart, {
     limits: { fileSize: limits.maxUploadBytes, files: limits.maxBatchFiles, fields: 8, fieldSize: 1024, parts: limits.maxBatchFiles + 8, headerPairs: 64 },
   });
-  app.addHook('preValidation', readMultipartBody);
+  app.addHook('preValidation', readMultipartForm);
   // Only images (and multipart forms of them) here: JSON or text is a 415, not a confusing 400.
   app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser([...RAW_IMAGE_TYPES], { parseAs: 'buffer', bodyLimit: limits.maxUploadBytes }, (_req, body, done) => done(null, body));
@@ -150,30 +151,6 @@ function ref(q: Query): { version?: number; alias?: string; studyId?: string } {
 
 function predictionBody(r: PredictResult) {
   return { model: r.model, version: r.version, route: r.route, predictions: r.predictions, top: r.top, latency_ms: r.latencyMs };
-}
-
-/**
- * Reads a multipart body into `{ field: part | part[] }` with every file buffered (within the
- * plugin's limits), before schema validation. What @fastify/multipart's attachFieldsToBody does, but
- * a body the parser cannot make sense of (cut short, no boundary) is the client's 400, not a 500.
- */
-async function readMultipartBody(request: FastifyRequest): Promise<void> {
-  if (!request.isMultipart()) return;
-  let fields: Record<string, unknown> | undefined;
-  try {
-    for await (const part of request.parts()) {
-      if (part.type === 'file') await part.toBuffer();
-      fields = part.fields as Record<string, unknown>;
-    }
-  } catch (err) {
-    if (typeof (err as { statusCode?: unknown }).statusCode === 'number') throw err; // the plugin's own 413/406
-    throw new ValidationError(`malformed multipart body: ${(err as Error).message.split('\n')[0]!.slice(0, 200)}`);
-  }
-  request.body = fields;
-}
-
-function isMultipartFile(v: unknown): v is MultipartFile {
-  return typeof v === 'object' && v !== null && (v as { type?: unknown }).type === 'file' && typeof (v as MultipartFile).toBuffer === 'function';
 }
 
 async function singleImage(body: unknown): Promise<Buffer> {

@@ -39,7 +39,8 @@ export function ModelProbabilities({ study }: { study: StudyView }) {
   );
 }
 
-export function DecisionPanel({ study }: { study: StudyView }) {
+/** `probabilities: false` where the page already shows them (reader B's context panel): one list, one test id. */
+export function DecisionPanel({ study, probabilities = true }: { study: StudyView; probabilities?: boolean }) {
   if (study.blinded) return null;
   const { A, B, model } = study.reads;
   return (
@@ -68,7 +69,7 @@ export function DecisionPanel({ study }: { study: StudyView }) {
           ...(study.truthClass !== undefined ? ([['Truth (simulation)', study.truthClass ?? '—']] as [string, string][]) : []),
         ]}
       />
-      <ModelProbabilities study={study} />
+      {probabilities && <ModelProbabilities study={study} />}
     </section>
   );
 }

@@ -148,7 +148,7 @@ export function ReadPage({ id, as }: { id: string; as: 'A' | 'B' }) {
             </p>
           )}
           <ErrorBox error={error} testId="read-error" />
-          <DecisionPanel study={study} />
+          <DecisionPanel study={study} probabilities={as !== 'B'} />
           <p>
             <Link href={hrefFor({ page: 'study', id: study.id })}>Study timeline</Link>
           </p>
