@@ -6,47 +6,8 @@
 import type { ReadsTable, StudiesTable } from '../storage/schema.js';
 import type { Role } from './users.js';
 
-export interface ClassProbability {
-  class: string;
-  probability: number;
-}
-
-export interface HumanReadView {
-  label: string;
-  userId: string | null;
-  at: string;
-}
-
-export interface ModelReadView {
-  model: string | null;
-  version: number | null;
-  label: string;
-  top: ClassProbability;
-  predictions: ClassProbability[];
-  at: string;
-}
-
-export interface StudyView {
-  id: string;
-  modality: string;
-  source: string;
-  datasetVersion: string | null;
-  imageKey: string;
-  status: string;
-  priority: boolean;
-  createdAt: string;
-  /** True when something was withheld from this user (the model read and decision, before A's read). */
-  blinded: boolean;
-  reads: { A?: HumanReadView; B?: HumanReadView; model?: ModelReadView };
-  /** The model version that read the study at intake (null: its read failed). Absent when blinded. */
-  model?: { name: string; version: number } | null;
-  /** Absent when blinded or not decided yet. */
-  decision?: { decision: string; reasons: string[]; qa: boolean; policyId: string | null; decidedAt: string | null };
-  finalLabel: string | null;
-  finalizedAt: string | null;
-  /** Ground truth (simulation only), for ml-engineer and admin. */
-  truthClass?: string | null;
-}
+export type { ClassProbability, HumanReadView, ModelReadView, StudyView } from './views.js';
+import type { ClassProbability, StudyView } from './views.js';
 
 /** What `user` may see of a study, given its row and its reads. */
 export function studyView(role: Role, s: StudiesTable, reads: readonly ReadsTable[]): StudyView {

@@ -9,18 +9,9 @@
 //   cost saved = Σ auto-finalized × cost per read − Σ model reads × inference cost; per scan: / studies decided
 import type { Kysely } from 'kysely';
 import { ValidationError } from '../core/errors.js';
-import { MODALITIES, type Modality } from '../data/classes.js';
+import { MODALITIES } from '../data/classes.js';
 import type { Database } from '../storage/schema.js';
-
-export interface Economics {
-  /** Physician minutes one read takes, per modality. */
-  minutesPerRead: Record<Modality, number>;
-  /** What one physician read costs, per modality (in `currency`). */
-  costPerRead: Record<Modality, number>;
-  /** What one model read costs (compute), per study. */
-  inferenceCostPerStudy: number;
-  currency: string;
-}
+import type { Economics, Rate, WorkflowMetrics } from './views.js';
 
 /** Placeholders until a department configures its own figures (shown in every report that uses them). */
 export const DEFAULT_ECONOMICS: Economics = {
@@ -30,34 +21,7 @@ export const DEFAULT_ECONOMICS: Economics = {
   currency: 'USD',
 };
 
-export interface Rate {
-  numerator: number;
-  denominator: number;
-  /** null when the denominator is 0 (no evidence, which is not the same as 0). */
-  rate: number | null;
-}
-
-export interface WorkflowMetrics {
-  since: string | null;
-  studies: number;
-  decided: number;
-  autoFinalized: number;
-  secondRead: number;
-  qaSampled: number;
-  adjudicated: number;
-  secondReviewReduction: Rate;
-  falseClear: { qa: Rate; truth: Rate };
-  agreementByClass: ({ class: string } & Rate)[];
-  turnaroundSeconds: { count: number; mean: number | null; median: number | null; p90: number | null };
-  worklistDepth: { A: number; B: number; qaInB: number };
-  savings: {
-    economics: Economics;
-    minutesSaved: number;
-    costSaved: number;
-    costSavedPerScan: number | null;
-    byModality: Record<Modality, { autoFinalized: number; modelReads: number; minutesSaved: number; costSaved: number }>;
-  };
-}
+export type { Economics, Rate, WorkflowMetrics } from './views.js';
 
 export function rate(numerator: number, denominator: number): Rate {
   return { numerator, denominator, rate: denominator > 0 ? numerator / denominator : null };

@@ -22,6 +22,7 @@ import { PolicyStore } from './policies.js';
 import { evaluatePolicy } from './policy.js';
 import { assertTransition, STUDY_STATES, type StudyEvent, type StudyState } from './states.js';
 import type { Role } from './users.js';
+import type { WorklistItem } from './views.js';
 
 /** The model's read of one image; the API backs this with ServingService (alias production, canary rules). */
 export interface ModelRead {
@@ -54,13 +55,7 @@ export interface IntakeInput {
 
 export type Worklist = 'A' | 'B';
 
-export interface WorklistItem {
-  id: string;
-  modality: string;
-  priority: boolean;
-  createdAt: string;
-  status: string;
-}
+export type { WorklistItem } from './views.js';
 
 export interface ListStudiesOptions {
   /** Only studies in this state. */

@@ -1,6 +1,7 @@
-// The JSON the UI reads, as the API sends it (docs/api.md, /work contract). These mirror the server's
-// types (src/workflow/blinding.ts StudyView, src/workflow/metrics.ts WorkflowMetrics, …) on purpose:
-// the UI is a client of the wire format and must not pull server modules into the browser bundle.
+// The JSON the UI reads, as the API sends it (docs/api.md). The workflow's shapes come from the server's
+// type-only module src/workflow/views.ts (erased at build: no server code reaches the browser bundle);
+// the rest mirrors routes whose types live next to server code.
+import type { HumanReadView, ModelReadView, StudyView, WorklistItem } from '../../../src/workflow/views.js';
 
 export type Role = 'reader' | 'adjudicator' | 'ml-engineer' | 'admin';
 export const ROLES: readonly Role[] = ['reader', 'adjudicator', 'ml-engineer', 'admin'];
@@ -16,59 +17,11 @@ export interface LoginResponse {
   user: SessionUser;
 }
 
-export interface ClassProbability {
-  class: string;
-  probability: number;
-}
-
-export interface HumanRead {
-  label: string;
-  userId: string | null;
-  at: string;
-}
-
-export interface ModelRead {
-  model: string | null;
-  version: number | null;
-  label: string;
-  top: ClassProbability;
-  predictions: ClassProbability[];
-  at: string;
-}
-
-export interface Decision {
-  decision: 'auto_finalized' | 'second_read' | 'adjudicated' | string;
-  reasons: string[];
-  qa: boolean;
-  policyId: string | null;
-  decidedAt: string | null;
-}
-
-export interface StudyView {
-  id: string;
-  modality: 'cxr' | 'oct' | string;
-  source: string;
-  datasetVersion: string | null;
-  imageKey: string;
-  status: 'awaiting_a' | 'awaiting_b' | 'auto_finalized' | 'adjudicated' | string;
-  priority: boolean;
-  createdAt: string;
-  blinded: boolean;
-  reads: { A?: HumanRead; B?: HumanRead; model?: ModelRead };
-  model?: { name: string; version: number } | null;
-  decision?: Decision;
-  finalLabel: string | null;
-  finalizedAt: string | null;
-  truthClass?: string | null;
-}
-
-export interface WorklistItem {
-  id: string;
-  modality: string;
-  priority: boolean;
-  createdAt: string;
-  status: string;
-}
+// The workflow's shapes are the server's own declarations (types only, nothing of the server is bundled).
+export type { ClassProbability, Rate, StudyView, WorkflowMetrics, WorklistItem } from '../../../src/workflow/views.js';
+export type HumanRead = HumanReadView;
+export type ModelRead = ModelReadView;
+export type Decision = NonNullable<StudyView['decision']>;
 
 export interface WorklistResponse {
   worklist: 'A' | 'B';
@@ -85,33 +38,6 @@ export interface AuditEntry {
   hash?: string;
 }
 
-export interface Rate {
-  numerator: number;
-  denominator: number;
-  rate: number | null;
-}
-
-export interface WorkflowMetrics {
-  since: string | null;
-  studies: number;
-  decided: number;
-  autoFinalized: number;
-  secondRead: number;
-  qaSampled: number;
-  adjudicated: number;
-  secondReviewReduction: Rate;
-  falseClear: { qa: Rate; truth: Rate };
-  agreementByClass: ({ class: string } & Rate)[];
-  turnaroundSeconds: { count: number; mean: number | null; median: number | null; p90: number | null };
-  worklistDepth: { A: number; B: number; qaInB: number };
-  savings: {
-    economics: { minutesPerRead: Record<string, number>; costPerRead: Record<string, number>; inferenceCostPerStudy: number; currency: string };
-    minutesSaved: number;
-    costSaved: number;
-    costSavedPerScan: number | null;
-    byModality: Record<string, { autoFinalized: number; modelReads: number; minutesSaved: number; costSaved: number }>;
-  };
-}
 
 // ---- registry (GET /v1/models, /v1/models/:name are snake_case, as the existing routes answer) ----
 

@@ -142,7 +142,7 @@ export function MonitoringPage() {
         </div>
         {workflow && (
           <p className="muted small">
-            Economics used: {Object.entries(workflow.savings.economics.minutesPerRead).map(([m, v]) => `${m} ${v} min / ${money(workflow.savings.economics.costPerRead[m], currency)} per read`).join(', ')}; model{' '}
+            Economics used: {Object.entries(workflow.savings.economics.minutesPerRead).map(([m, v]) => `${m} ${v} min / ${money(workflow.savings.economics.costPerRead[m as keyof typeof workflow.savings.economics.costPerRead], currency)} per read`).join(', ')}; model{' '}
             {money(workflow.savings.economics.inferenceCostPerStudy, currency)} per study.
           </p>
         )}
