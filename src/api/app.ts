@@ -40,6 +40,13 @@ function requestId(req: IncomingMessage): string {
   return typeof h === 'string' && CLIENT_REQUEST_ID.test(h) ? h : newId('req_');
 }
 
+/** Ajv as every route's schema expects it (also for apps tests build around one plugin). */
+export const API_AJV = {
+  // Unknown query or body fields are refused, not silently dropped.
+  customOptions: { removeAdditional: false, coerceTypes: 'array' as const, useDefaults: true },
+  plugins: [multipart.ajvFilePlugin, ajvBinaryBodyPlugin] as never[],
+};
+
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const limits: ApiLimits = { ...DEFAULT_LIMITS, ...deps.limits };
   let draining = false;
@@ -56,11 +63,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     // Requests arriving while shutting down get our JSON 503 (hook below), not Fastify's own body.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
-    ajv: {
-      // Unknown query or body fields are refused, not silently dropped.
-      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true },
-      plugins: [multipart.ajvFilePlugin, ajvBinaryBodyPlugin] as never[],
-    },
+    ajv: API_AJV,
   });
 
   for (const s of sharedSchemas) app.addSchema(s);

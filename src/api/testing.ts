@@ -3,7 +3,7 @@
 // fakes of the serving runtime and the evaluation service (the routes' seams), so route tests run in
 // milliseconds. No vitest import (like the other testing.ts modules).
 import { crc32 } from 'node:zlib';
-import type { FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyPluginOptions } from 'fastify';
 import { NotFoundError } from '../core/errors.js';
 import { silentLogger } from '../core/logger.js';
 import { preprocessImage } from '../data/images/preprocess.js';
@@ -18,9 +18,12 @@ import { openTrackingFixture, type TrackingFixture } from '../tracking/testing.j
 import { WorkflowService, type WorkflowServiceDeps } from '../workflow/service.js';
 import { FakeModelReader } from '../workflow/testing.js';
 import { UserStore } from '../workflow/users.js';
-import { buildApp } from './app.js';
+import { API_AJV, buildApp } from './app.js';
+import { installAuth } from './auth.js';
+import { sendError } from './errors.js';
+import { sharedSchemas } from './schemas.js';
 import type { ModelDescription, PredictOptions, PredictResult } from '../serving/types.js';
-import type { ApiDeps, ApiLimits, EvaluationsPort, ServingPort } from './types.js';
+import type { ApiDeps, ApiLimits, EvaluationsPort, ServingPort, UsersPort } from './types.js';
 
 export const FAKE_MODEL = 'cxr';
 export const FAKE_CLASSES = ['lung-normal', 'lung-covid', 'oct-cnv'];
@@ -303,4 +306,18 @@ export function pngHeaderClaiming(width: number, height: number): Buffer {
     return Buffer.concat([len, td, crc]);
   };
   return Buffer.concat([sig, chunk('IHDR', ihdr), chunk('IDAT', Buffer.from([0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01])), chunk('IEND', Buffer.alloc(0))]);
+}
+
+/**
+ * An app serving only `plugin`, set up as buildApp sets up its routes: the same ajv, the shared schemas,
+ * the one error mapping and bearer auth against `users`. For plugin tests that need their own stores.
+ */
+export async function pluginApp<O extends FastifyPluginOptions>(users: UsersPort, plugin: FastifyPluginAsync<O>, opts: O): Promise<FastifyInstance> {
+  const app = Fastify({ ajv: API_AJV });
+  for (const schema of sharedSchemas) app.addSchema(schema);
+  app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
+  installAuth(app, users);
+  await app.register(plugin, opts);
+  await app.ready();
+  return app;
 }

@@ -1,13 +1,10 @@
-// The login routes on their own Fastify instance, built like app.ts (auth hook, the one error
-// mapping, the same ajv options), with a real UserStore on a SQLite test database and a fake clock
-// for the rate limiter.
-import Fastify, { type FastifyInstance } from 'fastify';
+// The login routes on their own app (pluginApp: the same ajv, schemas, error mapping and auth as buildApp),
+// with a real UserStore on a SQLite test database and a fake clock for the rate limiter.
+import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openTestDatabase, type TestDatabase } from '../../storage/testing.js';
 import { UserStore } from '../../workflow/users.js';
-import { installAuth } from '../auth.js';
-import { sendError } from '../errors.js';
-import { sharedSchemas } from '../schemas.js';
+import { pluginApp } from '../testing.js';
 import { authRoutes } from './auth.js';
 
 const PASSWORD = 'correct horse battery';
@@ -31,12 +28,7 @@ beforeEach(async () => {
   await users.addUserWithPassword({ name: 'rita', role: 'reader', password: PASSWORD });
   await users.addUserWithPassword({ name: 'adam', role: 'adjudicator', password: PASSWORD });
   apiToken = (await users.addUser({ name: 'emil', role: 'ml-engineer' })).token;
-  app = Fastify({ ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } } });
-  for (const schema of sharedSchemas) app.addSchema(schema);
-  app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
-  installAuth(app, users);
-  await app.register(authRoutes, { users, rateLimit: { clock } });
-  await app.ready();
+  app = await pluginApp(users, authRoutes, { users, rateLimit: { clock } });
 });
 afterEach(async () => {
   await app.close();

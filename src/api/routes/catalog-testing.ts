@@ -1,14 +1,12 @@
 // Test fixture of the catalog routes (datasets, runs, model catalog, saliency): one plugin on its own
-// Fastify instance built like app.ts — the auth hook, the one error mapping, the shared schemas, the
-// same ajv options — with real users, tracking and registry on a SQLite test database. No vitest import.
-import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyPluginOptions } from 'fastify';
+// app (pluginApp: set up as buildApp sets up its routes) with real users, tracking and registry on a
+// SQLite test database. No vitest import.
+import type { FastifyInstance, FastifyPluginAsync, FastifyPluginOptions } from 'fastify';
 import { ModelRegistry } from '../../tracking/index.js';
 import { openTrackingFixture, type TrackingFixture } from '../../tracking/testing.js';
 import type { WorkflowUser } from '../../workflow/service.js';
 import { UserStore, type Role } from '../../workflow/users.js';
-import { installAuth } from '../auth.js';
-import { sendError } from '../errors.js';
-import { sharedSchemas } from '../schemas.js';
+import { pluginApp } from '../testing.js';
 
 export interface CatalogFixture {
   tracking: TrackingFixture;
@@ -45,12 +43,7 @@ export async function openCatalogFixture(): Promise<CatalogFixture> {
     tokens,
     auth: (who) => ({ authorization: `Bearer ${typeof who === 'string' ? tokens[who] : who.token}` }),
     serve: async (plugin, opts) => {
-      const app = Fastify({ ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } } });
-      for (const s of sharedSchemas) app.addSchema(s);
-      app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
-      installAuth(app, users);
-      await app.register(plugin, opts);
-      await app.ready();
+      const app = await pluginApp(users, plugin, opts);
       apps.push(app);
       return app;
     },
