@@ -1,12 +1,12 @@
 // `secondread models …`: the model registry — register a run's model, import an ONNX classifier,
 // list / show versions, promote and roll back aliases, show the alias history, predict one image, quantize.
 import { readFile } from 'node:fs/promises';
-import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { ValidationError } from '../../core/errors.js';
 import { renderTable } from '../../data/validate/table.js';
 import { ALIASES, ModelRegistry, Tracker, type ModelVersion } from '../../tracking/index.js';
+import { actor } from '../actor.js';
 import { withContext, type CliContext } from '../context.js';
 import { parseInteger } from '../parse.js';
 import { formatQuantizeResult, parseSplit, runQuantize } from './models-quantize.js';
@@ -15,16 +15,6 @@ import { fmtNumber, print, printJson, when } from './runs.js';
 async function registry(ctx: CliContext): Promise<ModelRegistry> {
   const db = await ctx.db();
   return new ModelRegistry(db, ctx.objects(), new Tracker(db, ctx.objects()));
-}
-
-/** Who is acting: --by, else the OS user. */
-function actor(by: string | undefined): string {
-  if (by) return by;
-  try {
-    return userInfo().username || 'unknown';
-  } catch {
-    return 'unknown';
-  }
 }
 
 function versionSummary(mv: ModelVersion): string {

@@ -4,7 +4,6 @@
 // tradeoff.png, report.json and report.md.
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { userInfo } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ValidationError } from '../../core/errors.js';
@@ -19,6 +18,7 @@ import { PolicyStore, type Policy } from '../../workflow/policies.js';
 import { DEFAULT_QA_FRACTION } from '../../workflow/policy.js';
 import { scoreSplit } from '../../workflow/score-split.js';
 import { CONFUSION_PATTERNS, SimulatedReader, type ConfusionPattern } from '../../workflow/simulated-reader.js';
+import { actor } from '../actor.js';
 import { withContext } from '../context.js';
 import { parseInteger, parseNumber } from '../parse.js';
 import { createProgressRenderer } from '../progress.js';
@@ -125,14 +125,6 @@ async function readerFromFlags(o: FitFlags): Promise<{ reader: FitReader; descri
   };
 }
 
-function osUser(): string {
-  try {
-    return userInfo().username || 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
-
 /** The report stored with a policy, when a fit made it (policies created otherwise carry what their creator gave). */
 function fitReportOf(p: Policy): PolicyFitReport | null {
   const r = p.report as Partial<PolicyFitReport> | null;
@@ -214,7 +206,7 @@ export function registerPolicy(program: Command): void {
           fit,
         };
         const chart = await renderPolicyChart(report);
-        const stored = o.dryRun ? null : await new PolicyStore(db).create({ modelName: report.model.name, modelVersion: report.model.version, rule: fit.rule, by: o.by ?? osUser(), report });
+        const stored = o.dryRun ? null : await new PolicyStore(db).create({ modelName: report.model.name, modelVersion: report.model.version, rule: fit.rule, by: actor(o.by), report });
         const out = resolve(o.out ?? join(ctx.config.home, 'reports', 'policies', stored?.id ?? `dry-run-${report.fittedAt.replace(/[:.]/g, '-')}`));
         const policyRef = stored ? { id: stored.id, version: stored.version } : null;
         try {
