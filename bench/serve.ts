@@ -22,6 +22,8 @@ import { encodeGray } from '../src/data/synth/encode.js';
 import { renderCxr } from '../src/data/synth/cxr.js';
 import { Rng } from '../src/data/synth/rng.js';
 import { Graph, exportInferenceModel, type StoredTensor } from '../src/engine/index.js';
+import { createOrtSession } from '../src/engine/session/execution.js';
+import ort from 'onnxruntime-node';
 import { vitClassifier, vitConfig } from '../src/models/vit.js';
 import { FsObjectStore } from '../src/storage/fs-object-store.js';
 import { migrateToLatest, openDatabase } from '../src/storage/db.js';
@@ -64,7 +66,7 @@ function parseArgs(args: string[]): Options {
 }
 
 /** A random vit-small exported by the engine, registered and promoted to production; plus an admin token. */
-async function prepareStore(home: string, threads: number): Promise<{ token: string }> {
+async function prepareStore(home: string, threads: number): Promise<{ token: string; onnx: Uint8Array }> {
   const db = openDatabase({ sqlitePath: join(home, 'secondread.db') });
   await migrateToLatest(db);
   const objects = new FsObjectStore(join(home, 'objects'));
@@ -88,7 +90,7 @@ async function prepareStore(home: string, threads: number): Promise<{ token: str
     const mv = await registry.register({ runId: run.id, name: MODEL, by: 'bench' });
     await registry.setAlias(MODEL, 'production', mv.version, { by: 'bench', reason: 'serving benchmark' });
     const { token } = await new UserStore(db).addUser({ name: 'bench', role: 'admin' });
-    return { token };
+    return { token, onnx: exported.bytes };
   } finally {
     await objects.close();
     await db.destroy();
@@ -286,6 +288,44 @@ async function tensorBodies(pngs: Buffer[]): Promise<Buffer[]> {
   );
 }
 
+interface CpuBreakdown {
+  /** CPU ms per image (all threads of this process), measured one call at a time with nothing else running. */
+  preprocess: number;
+  computeBatch1: number;
+  computeBatch32: number;
+}
+
+/** CPU time per call of `op`, averaged over `n` calls after two warm-up calls. */
+async function cpuPerCall(n: number, op: (i: number) => Promise<unknown>): Promise<number> {
+  for (let i = 0; i < 2; i++) await op(i);
+  const start = process.cpuUsage();
+  for (let i = 0; i < n; i++) await op(i);
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000 / n;
+}
+
+/**
+ * Where a PNG request's CPU goes, in-process: the shared preprocessing (decode + resize, identical with and without
+ * batching) and the model at batch 1 vs 32 per image. On a CPU-bound machine throughput is cores / CPU per image, so
+ * batching on/off at best reaches (preprocess + batch-1) / (preprocess + batch-32): the ceiling of the PNG ratio
+ * before any HTTP work, which both modes also pay.
+ */
+async function cpuBreakdown(pngs: Buffer[], onnx: Uint8Array, threads: number, size: number): Promise<CpuBreakdown> {
+  const preprocess = await cpuPerCall(3 * pngs.length, (i) => preprocessImage(pngs[i % pngs.length]!, size));
+  const session = await createOrtSession(onnx, 'benchmark model', { intraOpThreads: threads });
+  try {
+    const name = session.inputNames[0]!;
+    const input = (n: number): ort.Tensor => new ort.Tensor('float32', new Float32Array(n * size * size).fill(0.1), [n, 1, size, size]);
+    const one = input(1);
+    const many = input(32);
+    const computeBatch1 = await cpuPerCall(64, () => session.run({ [name]: one }));
+    const computeBatch32 = (await cpuPerCall(8, () => session.run({ [name]: many }))) / 32;
+    return { preprocess, computeBatch1, computeBatch32 };
+  } finally {
+    await session.release();
+  }
+}
+
 const fmt = (v: number, d = 1): string => (Number.isFinite(v) ? v.toFixed(d) : '—');
 
 function table(rows: Measurement[]): string {
@@ -301,8 +341,9 @@ export async function main(args: string[]): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'secondread-bench-serve-'));
   try {
     console.error('preparing: vit-small registered as production, admin token, 1024×1024 CXR phantoms …');
-    const { token } = await prepareStore(dir, o.threads);
+    const { token, onnx } = await prepareStore(dir, o.threads);
     const pngs = await phantomPngs(o.images);
+    const cpu = await cpuBreakdown(pngs, onnx, o.threads, vitConfig('vit-small').imageSize);
     const boundary = 'secondreadbenchboundary';
     const png: Workload = {
       name: 'PNG upload',
@@ -317,7 +358,7 @@ export async function main(args: string[]): Promise<void> {
     rows.push(...(await measure(await startSecondread('secondread (batching off)', dir, token, o, ['--no-batching']), workloads, o)));
     if (o.peer) rows.push(...(await measure(await startPeer(dir, o), workloads, o)));
     if (o.json) {
-      console.log(JSON.stringify(rows, null, 2));
+      console.log(JSON.stringify({ rows, cpu }, null, 2));
       return;
     }
     console.log(`\nvit-small, ${pngs.length} distinct 1024×1024 PNGs (${fmt(pngs.reduce((s, p) => s + p.length, 0) / pngs.length / 1024, 0)} KiB each), ${o.duration} s per level, ${o.threads} threads per server\n`);
@@ -338,6 +379,10 @@ export async function main(args: string[]): Promise<void> {
     const t32off = find('secondread (batching off)', 32, tensor.name);
     if (t32on && t32off) console.log(`  same, v2 tensors (no image decode):          ${fmt(t32on.imagesPerSecond / t32off.imagesPerSecond, 2)}×`);
     if (onMax) console.log(`  errors at concurrency ${cMax} (batching on):        ${onMax.errors + onMax.non2xx}  [0]`);
+    const ceiling = (cpu.preprocess + cpu.computeBatch1) / (cpu.preprocess + cpu.computeBatch32);
+    console.log(`\nCPU per image, in-process, one call at a time (ms): PNG preprocessing ${fmt(cpu.preprocess, 2)}, model at batch 1 ${fmt(cpu.computeBatch1, 2)}, at batch 32 ${fmt(cpu.computeBatch32, 2)}`);
+    console.log(`  ceiling of PNG batching on / off from these alone: (preprocess + batch 1) / (preprocess + batch 32) = ${fmt(ceiling, 2)}×`);
+    console.log(`  even if batched compute were free:                 (preprocess + batch 1) / preprocess = ${fmt((cpu.preprocess + cpu.computeBatch1) / cpu.preprocess, 2)}×`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

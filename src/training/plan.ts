@@ -34,8 +34,18 @@ export async function planRun(db: Db, options: TrainOptions, base?: BaseModel): 
   if (baseCfg && options.model && options.model !== baseCfg.name) {
     throw new ValidationError(`--model ${options.model} differs from the base model's architecture ${baseCfg.name}: retraining keeps the architecture`);
   }
-  if (baseCfg && options.patchSize && options.patchSize !== baseCfg.patchSize) {
-    throw new ValidationError(`--patch-size ${options.patchSize} differs from the base model's patch size ${baseCfg.patchSize}: retraining keeps the architecture`);
+  if (baseCfg) {
+    // Retraining starts from the base model's weights, so every architecture override must match it.
+    const fixed = [
+      ['--patch-size', options.patchSize, baseCfg.patchSize, 'patch size'],
+      ['--stem-strides', options.stemStrides, baseCfg.stemStrides, 'stem strides'],
+      ['--stem-channels', options.stemChannels, baseCfg.stemChannels, 'stem channels'],
+    ] as const;
+    for (const [flag, given, have, what] of fixed) {
+      if (given !== undefined && String(given) !== String(have)) {
+        throw new ValidationError(`${flag} ${String(given)} differs from the base model's ${what} ${String(have)}: retraining keeps the architecture`);
+      }
+    }
   }
   if (baseCfg && options.size && options.size !== baseCfg.imageSize) {
     throw new ValidationError(`--size ${options.size} differs from the base model's input size ${baseCfg.imageSize}`);
@@ -44,6 +54,8 @@ export async function planRun(db: Db, options: TrainOptions, base?: BaseModel): 
   const overrides: Partial<ViTConfig> = {};
   if (options.size !== undefined) overrides.imageSize = options.size;
   if (options.patchSize !== undefined) overrides.patchSize = options.patchSize;
+  if (options.stemStrides !== undefined) overrides.stemStrides = [...options.stemStrides];
+  if (options.stemChannels !== undefined) overrides.stemChannels = [...options.stemChannels];
   if (options.dropout !== undefined) overrides.dropout = options.dropout;
   if (!baseCfg) overrides.linearInit = options.linearInit; // a retrained model keeps its weights, so its init is moot
   const model = baseCfg ? { ...baseCfg, ...overrides } : vitConfig(name, overrides);

@@ -22,10 +22,16 @@ function number(flag: string, check: (n: number) => boolean = Number.isFinite) {
   };
 }
 const int = (flag: string) => number(flag, (n) => Number.isInteger(n) && n >= 0);
+/** A comma-separated list of positive integers, e.g. `--stem-strides 1,2,2`. */
+const ints = (flag: string) => (value: string): number[] => {
+  const parts = value.split(',').map((v) => v.trim());
+  if (parts.some((v) => !/^[1-9][0-9]{0,3}$/.test(v))) throw new InvalidArgumentError(`${flag} must be comma-separated positive integers, e.g. 1,2,2`);
+  return parts.map(Number);
+};
 
 /** CLI flag → option key; only flags the user gave are passed on, so the defaults live in one place (options.ts). */
 const FLAG_KEYS = [
-  'dataset', 'model', 'size', 'patchSize', 'epochs', 'batchSize', 'lr', 'minLrRatio', 'weightDecay', 'warmupEpochs', 'clipGradNorm', 'labelSmoothing',
+  'dataset', 'model', 'size', 'patchSize', 'stemStrides', 'stemChannels', 'epochs', 'batchSize', 'lr', 'minLrRatio', 'weightDecay', 'warmupEpochs', 'clipGradNorm', 'labelSmoothing',
   'dropout', 'linearInit', 'seed', 'patience', 'balance', 'augment', 'hflip', 'cropMinScale', 'rotateDegrees', 'brightness', 'contrast',
   'checkpointEvery', 'logEvery', 'evalBatchSize', 'workers', 'threads', 'experiment', 'name', 'fromModel', 'addFinalEvalFraction',
 ] as const;
@@ -70,6 +76,8 @@ export function registerTrain(program: Command): void {
     .addOption(new Option('--model <name>', `architecture (default ${'vit-small'}; with --from-model: the base model's)`).choices(Object.keys(VIT_CONFIGS)))
     .option('--size <px>', 'input side in pixels (default: the model\'s)', int('--size'))
     .option('--patch-size <n>', 'patch side on the conv stem\'s output grid (default: the model\'s; vit-small 2 = 64 tokens, 4 = 16 tokens and ~1.6× the images/s)', int('--patch-size'))
+    .option('--stem-strides <list>', 'strides of the conv-stem blocks, comma-separated (default: the model\'s, 2,2,1; 1,2,2 keeps full resolution in the first block, for fine findings)', ints('--stem-strides'))
+    .option('--stem-channels <list>', 'output channels of the conv-stem blocks, comma-separated (default: the model\'s; vit-small 32,64,128)', ints('--stem-channels'))
     .option('--epochs <n>', `epochs (default ${DEFAULTS.epochs})`, int('--epochs'))
     .option('--batch-size <n>', `batch size (default ${DEFAULTS.batchSize})`, int('--batch-size'))
     .option('--lr <rate>', `peak learning rate (default ${DEFAULTS.lr})`, number('--lr'))
