@@ -12,6 +12,11 @@ export function parseInteger(what: string, v: string, min = 1, max = Number.MAX_
   return n;
 }
 
+/** Comma-separated whole numbers, each in [min, max] (`1,2,2`): --preferred-batch-sizes, --stem-strides, … */
+export function parseIntegerList(what: string, v: string, min = 1, max = Number.MAX_SAFE_INTEGER): number[] {
+  return v.split(',').map((part) => parseInteger(what, part.trim(), min, max));
+}
+
 /** A finite number in [min, max]. */
 export function parseNumber(what: string, v: string, min: number, max: number): number {
   const n = Number(v);

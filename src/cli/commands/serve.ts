@@ -10,7 +10,7 @@ import { ValidationError } from '../../core/errors.js';
 import type { BatcherOptions } from '../../serving/types.js';
 import { assertModelName } from '../../tracking/index.js';
 import { withContext } from '../context.js';
-import { parseInteger, parseNumber } from '../parse.js';
+import { parseInteger, parseIntegerList, parseNumber } from '../parse.js';
 import { print } from './runs.js';
 
 interface ServeFlags {
@@ -47,7 +47,7 @@ export function parsePreload(spec: string): { name: string; alias?: string; vers
 export function batchingOptions(f: Pick<ServeFlags, 'batching' | 'maxBatchSize' | 'preferredBatchSizes' | 'maxQueueDelayUs' | 'maxQueueSize' | 'timeoutMs'>): Partial<BatcherOptions> {
   const o: Partial<BatcherOptions> = {};
   if (f.maxBatchSize !== undefined) o.maxBatchSize = parseInteger('--max-batch-size', f.maxBatchSize, 1, 4096);
-  if (f.preferredBatchSizes !== undefined) o.preferredBatchSizes = f.preferredBatchSizes.split(',').map((s) => parseInteger('--preferred-batch-sizes', s.trim(), 1, 4096));
+  if (f.preferredBatchSizes !== undefined) o.preferredBatchSizes = parseIntegerList('--preferred-batch-sizes', f.preferredBatchSizes, 1, 4096);
   if (f.maxQueueDelayUs !== undefined) o.maxQueueDelayMicros = parseInteger('--max-queue-delay-us', f.maxQueueDelayUs, 0, 10_000_000);
   if (f.maxQueueSize !== undefined) o.maxQueueSize = parseInteger('--max-queue-size', f.maxQueueSize, 1, 1_000_000);
   if (f.timeoutMs !== undefined) o.defaultTimeoutMs = parseInteger('--timeout-ms', f.timeoutMs, 1, 3_600_000);

@@ -10,6 +10,7 @@ import { ModelRegistry, Tracker } from '../../tracking/index.js';
 import { BALANCE_MODES } from '../../training/data/sampler.js';
 import { type FinalMetrics, type TrainOptionsInput, type TrainResult, resumeTraining, startTraining, trainOptionsSchema } from '../../training/index.js';
 import { withContext } from '../context.js';
+import { parseIntegerList } from '../parse.js';
 import { createProgressRenderer } from '../progress.js';
 
 const DEFAULTS = trainOptionsSchema.parse({});
@@ -22,11 +23,13 @@ function number(flag: string, check: (n: number) => boolean = Number.isFinite) {
   };
 }
 const int = (flag: string) => number(flag, (n) => Number.isInteger(n) && n >= 0);
-/** A comma-separated list of positive integers, e.g. `--stem-strides 1,2,2`. */
+/** Comma-separated positive integers (`--stem-strides 1,2,2`), reported the way commander reports a bad value. */
 const ints = (flag: string) => (value: string): number[] => {
-  const parts = value.split(',').map((v) => v.trim());
-  if (parts.some((v) => !/^[1-9][0-9]{0,3}$/.test(v))) throw new InvalidArgumentError(`${flag} must be comma-separated positive integers, e.g. 1,2,2`);
-  return parts.map(Number);
+  try {
+    return parseIntegerList(flag, value, 1, 4096);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 };
 
 /** CLI flag → option key; only flags the user gave are passed on, so the defaults live in one place (options.ts). */
