@@ -18,7 +18,7 @@ export const trainOptionsSchema = z
     size: positiveInt.optional(),
     /** Patch side on the conv stem's output grid; default: the model config's (fewer tokens = faster epochs). */
     patchSize: positiveInt.optional(),
-    /** Strides of the three conv-stem blocks (product 4); default: the model config's. [1, 2, 2] keeps full resolution in the first block. */
+    /** Strides of the conv-stem blocks, one per block; default: the model config's. [1, 2, 2] keeps full resolution in the first block. */
     stemStrides: z.array(positiveInt).min(1).max(8).optional(),
     /** Output channels of the conv-stem blocks; default: the model config's. */
     stemChannels: z.array(positiveInt.max(4096)).min(1).max(8).optional(),

@@ -31,12 +31,11 @@ export async function planRun(db: Db, options: TrainOptions, base?: BaseModel): 
   const datasetRef = options.dataset ?? base?.datasetVersion ?? undefined;
   if (!datasetRef) throw new ValidationError('the base model\'s run records no dataset version: pass --dataset');
   const dataset = await resolveVersionRef(db, datasetRef);
-  if (baseCfg && options.model && options.model !== baseCfg.name) {
-    throw new ValidationError(`--model ${options.model} differs from the base model's architecture ${baseCfg.name}: retraining keeps the architecture`);
-  }
   if (baseCfg) {
     // Retraining starts from the base model's weights, so every architecture override must match it.
     const fixed = [
+      ['--model', options.model, baseCfg.name, 'architecture'],
+      ['--size', options.size, baseCfg.imageSize, 'input size'],
       ['--patch-size', options.patchSize, baseCfg.patchSize, 'patch size'],
       ['--stem-strides', options.stemStrides, baseCfg.stemStrides, 'stem strides'],
       ['--stem-channels', options.stemChannels, baseCfg.stemChannels, 'stem channels'],
@@ -46,9 +45,6 @@ export async function planRun(db: Db, options: TrainOptions, base?: BaseModel): 
         throw new ValidationError(`${flag} ${String(given)} differs from the base model's ${what} ${String(have)}: retraining keeps the architecture`);
       }
     }
-  }
-  if (baseCfg && options.size && options.size !== baseCfg.imageSize) {
-    throw new ValidationError(`--size ${options.size} differs from the base model's input size ${baseCfg.imageSize}`);
   }
   const name = options.model ?? baseCfg?.name ?? 'vit-small';
   const overrides: Partial<ViTConfig> = {};
