@@ -96,6 +96,7 @@ class ViT(nn.Module):
         self.blocks = nn.Sequential(*[Block(cfg) for _ in range(cfg["depth"])])
         self.norm = nn.LayerNorm(cfg["dim"], eps=cfg["layerNormEps"])
         self.head = nn.Linear(cfg["dim"], cfg["numClasses"])
+        self.pool = cfg.get("pool", "cls")
 
     def forward(self, x):
         x = self.patch(self.stem(x))  # [B, D, g, g]
@@ -104,7 +105,9 @@ class ViT(nn.Module):
         x = torch.cat([cls, x], dim=1) + self.pos_embed
         x = self.blocks(x)
         # LayerNorm is per token: normalizing only [CLS] equals normalizing all tokens, as src/models/vit.ts does.
-        return self.head(self.norm(x[:, 0]))
+        # pool 'mean': the mean of the patch tokens (not [CLS]), normalized after pooling (timm's fc_norm order).
+        pooled = x[:, 1:].mean(dim=1) if self.pool == "mean" else x[:, 0]
+        return self.head(self.norm(pooled))
 
 
 def engine_transposed(model):

@@ -42,6 +42,29 @@ describe('ViT graph', () => {
     expect(ev.nodes().map((n) => n.opType)).toContain('BatchNormalization');
   });
 
+  it('pool mean: the head reads the mean of the patch tokens, so [CLS] no longer decides the logits', async () => {
+    const logitsOf = async (pool: 'cls' | 'mean', clsShift: number) => {
+      // No transformer blocks: the tokens reach the head unmixed, so what the head reads is visible exactly.
+      const cfg = vitConfig('vit-tiny', { dropout: 0, depth: 0, pool });
+      const build = vitClassifier(cfg);
+      const g = new Graph('p', { mode: 'eval', seed: 3 });
+      build(g);
+      const state = new Map(g.state().map((p) => [p.name, { dtype: p.dtype, shape: [...p.shape], data: (p.values() as Float32Array).map((v, i) => (p.name === 'cls_token' ? v + clsShift * Math.sin(i + 1) : v)) }]));
+      const ev = await EvalSession.create(build, { state });
+      const images = new Float32Array(2 * 32 * 32).map((_, i) => Math.sin(i * 0.07));
+      const out = (await ev.run({ images: { data: images, shape: [2, 1, 32, 32] } })).logits;
+      await ev.release();
+      return Array.from(out);
+    };
+    // (The shift varies along the token so that the final LayerNorm cannot cancel it.)
+    const delta = (a: number[], b: number[]) => Math.max(...a.map((v, i) => Math.abs(v - b[i]!)));
+    const [cls0, cls1, mean0, mean1] = await Promise.all([logitsOf('cls', 0), logitsOf('cls', 5), logitsOf('mean', 0), logitsOf('mean', 5)]);
+    expect(delta(cls0, cls1)).toBeGreaterThan(1e-2); // the [CLS] head follows the [CLS] token
+    expect(delta(mean0, mean1)).toBe(0); // the mean head ignores it
+    expect(delta(cls0, mean0)).toBeGreaterThan(1e-3);
+    expect(() => vitConfig('vit-tiny', { pool: 'max' as never })).toThrow(/pool must be one of cls, mean/);
+  });
+
   it('rejects images of the wrong size', () => {
     const g = new Graph('x');
     expect(() => vit(g, g.input('im', 'float32', [1, 1, 48, 48]), vitConfig('vit-tiny'))).toThrow(/expects images \[B, 1, 32, 32\]/);

@@ -10,12 +10,13 @@
 //   → prepend [CLS], add learnable positional embeddings            → [B, g² + 1, D]
 //   → depth × pre-LN block: x += Drop(MSA(LN(x))); x += Drop(MLP(LN(x)))
 //   → LN([CLS]) → Linear → logits [B, classes]
+//     (pool 'mean': LN(mean of the patch tokens) instead of LN([CLS]); the [CLS] token stays in the sequence)
 //
 // Parameter names equal the PyTorch peer's state_dict keys (bench/peers/vit_torch.py) so weights move between the
 // two as one safetensors file; Linear weights are [in, out] here (x·W), PyTorch's transposed.
 import { type Dim, EngineError, type Graph, type ModelBuilder, type TensorRef, fedDropout, init, ops } from '../engine/index.js';
 
-const { batchNorm, concat, conv2d, gelu, layerNorm, linear, relu, reshape, slice, softmax, split, transpose } = ops;
+const { batchNorm, concat, conv2d, gelu, layerNorm, linear, reduceMean, relu, reshape, slice, softmax, split, transpose } = ops;
 const { kaimingNormal, ones, truncatedNormal, uniform, zeros } = init;
 
 export interface ViTConfig {
@@ -46,10 +47,18 @@ export interface ViTConfig {
    * the model leaves the "modality only" plateau of the tiny init far sooner (docs/training.md, Limits).
    */
   linearInit?: LinearInit;
+  /**
+   * What the head reads. 'cls' (default): the [CLS] token, as in the paper. 'mean': the mean of the patch tokens
+   * (global average pooling, as timm's global_pool='avg' and Beyer et al. 2022, "Better plain ViT baselines"), the
+   * aggregation a CNN uses: a finding counts wherever it lies.
+   */
+  pool?: Pool;
 }
 
 export const LINEAR_INITS = ['trunc-normal', 'fan-in-uniform'] as const;
 export type LinearInit = (typeof LINEAR_INITS)[number];
+export const POOLS = ['cls', 'mean'] as const;
+export type Pool = (typeof POOLS)[number];
 
 const COMMON = { inChannels: 1, stemStrides: [2, 2, 1], layerNormEps: 1e-5, batchNormEps: 1e-5, batchNormMomentum: 0.1 };
 
@@ -84,6 +93,7 @@ function validate(cfg: ViTConfig): void {
   if (!(cfg.numClasses >= 2)) bad('numClasses must be >= 2');
   if (!(cfg.dropout >= 0 && cfg.dropout < 1)) bad('dropout must be in [0, 1)');
   if (cfg.linearInit !== undefined && !(LINEAR_INITS as readonly string[]).includes(cfg.linearInit)) bad(`linearInit must be one of ${LINEAR_INITS.join(', ')}`);
+  if (cfg.pool !== undefined && !(POOLS as readonly string[]).includes(cfg.pool)) bad(`pool must be one of ${POOLS.join(', ')}`);
 }
 
 /** Tokens per image, [CLS] included. */
@@ -171,9 +181,13 @@ export function vit(g: Graph, images: TensorRef, cfg: ViTConfig): TensorRef {
     const xi = x;
     x = g.scope(`blocks.${i}`, () => block(g, xi, cfg));
   }
-  // LayerNorm is per token, so normalizing only [CLS] equals normalizing all tokens and taking [CLS].
-  const clsOut = reshape(g, slice(g, x, { starts: [0], ends: [1], axes: [1] }), [b, d]);
-  return dense(g, 'head', norm(g, 'norm', clsOut, d, cfg.layerNormEps), d, cfg.numClasses, cfg);
+  // LayerNorm is per token, so normalizing only [CLS] equals normalizing all tokens and taking [CLS]. Mean pooling
+  // normalizes the mean (timm's fc_norm order), so the head sees one normalized vector either way.
+  const pooled =
+    cfg.pool === 'mean'
+      ? reduceMean(g, slice(g, x, { starts: [1], ends: [n + 1], axes: [1] }), [1])
+      : reshape(g, slice(g, x, { starts: [0], ends: [1], axes: [1] }), [b, d]);
+  return dense(g, 'head', norm(g, 'norm', pooled, d, cfg.layerNormEps), d, cfg.numClasses, cfg);
 }
 
 export interface ClassifierOptions {

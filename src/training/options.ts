@@ -2,7 +2,7 @@
 // here) and stored verbatim as the run's params, so `--resume` rebuilds exactly the same run.
 import { z } from 'zod';
 import { ValidationError } from '../core/errors.js';
-import { LINEAR_INITS, VIT_CONFIGS } from '../models/vit.js';
+import { LINEAR_INITS, POOLS, VIT_CONFIGS } from '../models/vit.js';
 import { DEFAULT_AUGMENT } from './data/augment.js';
 import { BALANCE_MODES } from './data/sampler.js';
 
@@ -22,6 +22,8 @@ export const trainOptionsSchema = z
     stemStrides: z.array(positiveInt).min(1).max(8).optional(),
     /** Output channels of the conv-stem blocks; default: the model config's. */
     stemChannels: z.array(positiveInt.max(4096)).min(1).max(8).optional(),
+    /** What the head reads: the [CLS] token (the model's default) or the mean of the patch tokens. */
+    pool: z.enum(POOLS).optional(),
     epochs: positiveInt.default(30),
     batchSize: positiveInt.default(32),
     lr: z.number().finite().positive().default(1e-3),

@@ -27,6 +27,12 @@ describe('planRun', () => {
     await expect(planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, model: 'vit-small', stemStrides: [3, 2, 1] }))).rejects.toThrow(/not divisible by stem stride × patch size = 12/);
   });
 
+  it('records --pool in the model config; an unknown pooling is a validation error', async () => {
+    expect((await planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, pool: 'mean' }))).model.pool).toBe('mean');
+    expect((await planRun(fx.db, parseTrainOptions({ dataset: fx.versionId }))).model.pool).toBeUndefined();
+    expect(() => parseTrainOptions({ dataset: fx.versionId, pool: 'max' })).toThrow(/invalid training options: pool/);
+  });
+
   it('refuses a patch size the input side does not divide, naming both', async () => {
     await expect(planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, model: 'vit-small', patchSize: 3 }))).rejects.toThrow(/imageSize 64 is not divisible by stem stride × patch size = 12/);
   });
@@ -36,5 +42,7 @@ describe('planRun', () => {
     await expect(planRun(fx.db, parseTrainOptions({ fromModel: 'm@production', patchSize: 4 }), base as never)).rejects.toThrow(/--patch-size 4 differs from the base model's patch size 2/);
     await expect(planRun(fx.db, parseTrainOptions({ fromModel: 'm@production', stemStrides: [1, 2, 2] }), base as never)).rejects.toThrow(/--stem-strides 1,2,2 differs from the base model's stem strides 2,2,1/);
     expect((await planRun(fx.db, parseTrainOptions({ fromModel: 'm@production', stemStrides: [2, 2, 1] }), base as never)).model.stemStrides).toEqual([2, 2, 1]);
+    await expect(planRun(fx.db, parseTrainOptions({ fromModel: 'm@production', pool: 'mean' }), base as never)).rejects.toThrow(/--pool mean differs from the base model's pooling cls/);
+    expect((await planRun(fx.db, parseTrainOptions({ fromModel: 'm@production', pool: 'cls' }), base as never)).model.pool).toBe('cls');
   });
 });

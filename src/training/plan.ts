@@ -39,6 +39,7 @@ export async function planRun(db: Db, options: TrainOptions, base?: BaseModel): 
       ['--patch-size', options.patchSize, baseCfg.patchSize, 'patch size'],
       ['--stem-strides', options.stemStrides, baseCfg.stemStrides, 'stem strides'],
       ['--stem-channels', options.stemChannels, baseCfg.stemChannels, 'stem channels'],
+      ['--pool', options.pool, baseCfg.pool ?? 'cls', 'pooling'],
     ] as const;
     for (const [flag, given, have, what] of fixed) {
       if (given !== undefined && String(given) !== String(have)) {
@@ -52,6 +53,7 @@ export async function planRun(db: Db, options: TrainOptions, base?: BaseModel): 
   if (options.patchSize !== undefined) overrides.patchSize = options.patchSize;
   if (options.stemStrides !== undefined) overrides.stemStrides = [...options.stemStrides];
   if (options.stemChannels !== undefined) overrides.stemChannels = [...options.stemChannels];
+  if (options.pool !== undefined) overrides.pool = options.pool;
   if (options.dropout !== undefined) overrides.dropout = options.dropout;
   if (!baseCfg) overrides.linearInit = options.linearInit; // a retrained model keeps its weights, so its init is moot
   const model = baseCfg ? { ...baseCfg, ...overrides } : vitConfig(name, overrides);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { SecondreadError, ValidationError } from '../../core/errors.js';
 import { SECONDREAD_CLASSES } from '../../data/classes.js';
-import { LINEAR_INITS, VIT_CONFIGS } from '../../models/vit.js';
+import { LINEAR_INITS, POOLS, VIT_CONFIGS } from '../../models/vit.js';
 import { ModelRegistry, Tracker } from '../../tracking/index.js';
 import { BALANCE_MODES } from '../../training/data/sampler.js';
 import { type FinalMetrics, type TrainOptionsInput, type TrainResult, resumeTraining, startTraining, trainOptionsSchema } from '../../training/index.js';
@@ -34,7 +34,7 @@ const ints = (flag: string) => (value: string): number[] => {
 
 /** CLI flag → option key; only flags the user gave are passed on, so the defaults live in one place (options.ts). */
 const FLAG_KEYS = [
-  'dataset', 'model', 'size', 'patchSize', 'stemStrides', 'stemChannels', 'epochs', 'batchSize', 'lr', 'minLrRatio', 'weightDecay', 'warmupEpochs', 'clipGradNorm', 'labelSmoothing',
+  'dataset', 'model', 'size', 'patchSize', 'stemStrides', 'stemChannels', 'pool', 'epochs', 'batchSize', 'lr', 'minLrRatio', 'weightDecay', 'warmupEpochs', 'clipGradNorm', 'labelSmoothing',
   'dropout', 'linearInit', 'seed', 'patience', 'balance', 'augment', 'hflip', 'cropMinScale', 'rotateDegrees', 'brightness', 'contrast',
   'checkpointEvery', 'logEvery', 'evalBatchSize', 'workers', 'threads', 'experiment', 'name', 'fromModel', 'addFinalEvalFraction',
 ] as const;
@@ -81,6 +81,7 @@ export function registerTrain(program: Command): void {
     .option('--patch-size <n>', 'patch side on the conv stem\'s output grid (default: the model\'s; vit-small 2 = 64 tokens, 4 = 16 tokens and ~1.6× the images/s)', int('--patch-size'))
     .option('--stem-strides <list>', 'strides of the conv-stem blocks, comma-separated (default: the model\'s, 2,2,1; 1,2,2 keeps full resolution in the first block, for fine findings)', ints('--stem-strides'))
     .option('--stem-channels <list>', 'output channels of the conv-stem blocks, comma-separated (default: the model\'s; vit-small 32,64,128)', ints('--stem-channels'))
+    .addOption(new Option('--pool <kind>', 'what the head reads: the [CLS] token (default) or the mean of the patch tokens').choices(POOLS))
     .option('--epochs <n>', `epochs (default ${DEFAULTS.epochs})`, int('--epochs'))
     .option('--batch-size <n>', `batch size (default ${DEFAULTS.batchSize})`, int('--batch-size'))
     .option('--lr <rate>', `peak learning rate (default ${DEFAULTS.lr})`, number('--lr'))

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Graph, type StoredTensor, decodeSafetensors, encodeSafetensors, gradients, serialize } from '../../../src/engine/index.js';
-import { vitClassifier, vitConfig } from '../../../src/models/vit.js';
+import { POOLS, vitClassifier, vitConfig } from '../../../src/models/vit.js';
 import { PYTHON, pythonHas } from '../helpers/peers.js';
 
 const hasTorch = pythonHas('torch', 'numpy');
@@ -29,9 +29,10 @@ function relErr(ours: ArrayLike<number>, ref: ArrayLike<number>): number {
 }
 
 describe.skipIf(!hasTorch)('ViT vs PyTorch autograd', () => {
-  it('same loss, logits, gradients and BatchNorm updates (relative error ≤ 1e-4)', async () => {
+  // The [CLS] head and the mean-pooled head (--pool mean), each against the peer's.
+  it.each(POOLS)('same loss, logits, gradients and BatchNorm updates (relative error ≤ 1e-4), head reading %s', async (pool) => {
     // vit-tiny's structure (3 conv+BN+ReLU stem blocks, patch embedding, [CLS], 2 pre-LN blocks) without dropout.
-    const cfg = vitConfig('vit-tiny', { dropout: 0, numClasses: 5 });
+    const cfg = vitConfig('vit-tiny', { dropout: 0, numClasses: 5, pool });
     const build = vitClassifier(cfg);
     const n = 6;
 
@@ -84,7 +85,7 @@ describe.skipIf(!hasTorch)('ViT vs PyTorch autograd', () => {
     }
     expect(Object.keys(errors)).toHaveLength(ref.size - 2 - g.buffers().length);
     const worst = Object.entries(errors).sort((a, b) => b[1] - a[1])[0]!;
-    console.log(`ViT vs PyTorch: loss ${ourLoss} vs ${refLoss}; ${params.length} gradients, worst relative error ${worst[1].toExponential(2)} (${worst[0]})`);
+    console.log(`ViT (${pool}) vs PyTorch: loss ${ourLoss} vs ${refLoss}; ${params.length} gradients, worst relative error ${worst[1].toExponential(2)} (${worst[0]})`);
     for (const [name, e] of Object.entries(errors)) expect(e, name).toBeLessThan(1e-4);
 
     for (const u of g.bufferUpdates()) {
