@@ -20,6 +20,7 @@ import type { AugmentConfig, Normalization } from './data/augment.js';
 import type { ImageSet, PreparedBatch } from './data/batch.js';
 import { createBatchLoader } from './data/loader.js';
 import { type BalanceMode, epochOrder } from './data/sampler.js';
+import type { WeightAverage } from './ema.js';
 import { predictSet } from './evaluate.js';
 import { accuracy, classFigures, confusionMatrix, macroF1 } from './metrics/index.js';
 import { argmaxRow } from './metrics/confusion.js';
@@ -51,6 +52,8 @@ export interface LoopContext {
   val: ImageSet;
   settings: LoopSettings;
   progress: TrainerProgress;
+  /** When set, validation and the best weights use this average of the weights instead of the last step's. */
+  average?: WeightAverage;
   onProgress?: ProgressFn;
   signal?: AbortSignal;
 }
@@ -68,12 +71,19 @@ function checkpointConfig(ctx: LoopContext): CheckpointConfig {
 }
 
 export async function saveLastCheckpoint(ctx: LoopContext): Promise<void> {
-  await ctx.tracker.putArtifact(ctx.runId, ARTIFACTS.last, encodeCheckpoint(ctx.session.checkpoint(checkpointConfig(ctx))));
+  const ck = ctx.session.checkpoint(checkpointConfig(ctx));
+  ctx.average?.addTo(ck.tensors);
+  await ctx.tracker.putArtifact(ctx.runId, ARTIFACTS.last, encodeCheckpoint(ck));
+}
+
+/** The weights validation reads and the best checkpoint keeps: the average when there is one (live views). */
+function evaluatedWeights(session: TrainSession, average: WeightAverage | undefined): Map<string, StoredTensor> {
+  return average ? average.tensors() : session.stateTensors(['param', 'buffer']);
 }
 
 async function saveBestWeights(ctx: LoopContext): Promise<void> {
   const tensors = new Map<string, StoredTensor>();
-  for (const [name, t] of ctx.session.stateTensors(['param', 'buffer'])) tensors.set(name, { ...t, data: t.data.slice() });
+  for (const [name, t] of evaluatedWeights(ctx.session, ctx.average)) tensors.set(name, { ...t, data: t.data.slice() });
   await ctx.tracker.putArtifact(ctx.runId, ARTIFACTS.best, encodeCheckpoint({ tensors, step: ctx.session.steps, config: checkpointConfig(ctx) }));
 }
 
@@ -115,6 +125,7 @@ export async function runLoop(ctx: LoopContext): Promise<LoopOutcome> {
           images: { data: prepared.images, shape: [prepared.labels.length, 1, train.size, train.size] },
           labels: { data: prepared.labels, shape: [prepared.labels.length] },
         });
+        ctx.average?.update(session.stateTensors(['param', 'buffer']));
         p.trainSeconds += (performance.now() - t0) / 1000;
         p.imagesSeen += prepared.labels.length;
         p.lastLr = r.lr;
@@ -211,7 +222,12 @@ async function endEpoch(ctx: LoopContext, epoch: number, lr: number): Promise<vo
   }
 }
 
-/** Creates the eval session that reads a live training session's weights (no copy). */
-export function liveEval(build: Parameters<typeof EvalSession.create>[0], session: TrainSession, execution: Parameters<typeof EvalSession.create>[1]['execution']): Promise<EvalSession> {
-  return EvalSession.create(build, { state: () => session.stateTensors(['param', 'buffer']), execution });
+/** Creates the eval session that reads a live training session's weights, or their average (no copy). */
+export function liveEval(
+  build: Parameters<typeof EvalSession.create>[0],
+  session: TrainSession,
+  average: WeightAverage | undefined,
+  execution: Parameters<typeof EvalSession.create>[1]['execution'],
+): Promise<EvalSession> {
+  return EvalSession.create(build, { state: () => evaluatedWeights(session, average), execution });
 }

@@ -30,6 +30,11 @@ export const trainOptionsSchema = z
     /** Floor of the cosine decay, as a fraction of lr. */
     minLrRatio: z.number().min(0).max(1).default(0.01),
     weightDecay: rate.default(0.05),
+    /**
+     * Decay of an exponential moving average of the weights that validation, the best checkpoint and the test
+     * read (0: off, the last step's weights). 0.998 averages over roughly the last 500 steps.
+     */
+    emaDecay: z.number().min(0).lt(1).default(0),
     warmupEpochs: z.number().finite().nonnegative().default(1),
     clipGradNorm: z.number().finite().positive().default(1),
     labelSmoothing: z.number().min(0).max(0.5).default(0),

@@ -102,6 +102,40 @@ describe('startTraining on a built dataset version', () => {
     expect(m.test!.count).toBe(v2Counts.test);
   });
 
+  it('with --ema-decay validates, keeps and tests the weight average, and a resumed run continues the same average', async () => {
+    const opts = { ...TINY, dataset: fx.versionId, emaDecay: 0.9, epochs: 3, seed: 5 };
+    const whole = await startTraining(deps(), { ...opts, name: 'ema-whole' });
+    const wholeLast = decodeCheckpoint(await fx.tracker.getArtifact(whole.run.id, ARTIFACTS.last));
+    const steps = whole.metrics!.training.steps;
+    // The average sits beside the session state in the last checkpoint, one entry per parameter and buffer.
+    const averaged = [...wholeLast.tensors.keys()].filter((k) => k.startsWith('ema.') && k !== 'ema.updates');
+    expect(averaged.length).toBeGreaterThan(10);
+    expect(wholeLast.tensors.get('ema.updates')!.data[0]).toBe(steps);
+    const some = averaged.find((k) => k.endsWith('head.weight'))!;
+    const own = wholeLast.tensors.get(some.slice(4))!.data as Float32Array;
+    const avg = wholeLast.tensors.get(some)!.data as Float32Array;
+    expect(Math.max(...own.map((v, i) => Math.abs(v - avg[i]!)))).toBeGreaterThan(1e-4); // a real average, not a copy
+    if (whole.metrics!.bestEpoch === 3) {
+      const best = decodeCheckpoint(await fx.tracker.getArtifact(whole.run.id, ARTIFACTS.best));
+      expect(best.tensors.get(some.slice(4))!.data).toEqual(avg);
+    }
+
+    // The same run, interrupted mid-way through epoch 2 and resumed, ends with the same average.
+    const controller = new AbortController();
+    let seen = 0;
+    const cut = await startTraining({ ...deps(), signal: controller.signal, onProgress: (p) => {
+      if (p.phase.startsWith('epoch') && ++seen === Math.round(steps / 2)) controller.abort();
+    } }, { ...opts, name: 'ema-cut' });
+    expect(cut.status).toBe('killed');
+    const resumed = await resumeTraining(deps(), cut.run.id);
+    expect(resumed.status).toBe('finished');
+    const resumedLast = decodeCheckpoint(await fx.tracker.getArtifact(cut.run.id, ARTIFACTS.last));
+    expect(resumedLast.tensors.get('ema.updates')!.data[0]).toBe(steps);
+    const again = resumedLast.tensors.get(some)!.data as Float32Array;
+    expect(Math.max(...again.map((v, i) => Math.abs(v - avg[i]!)))).toBeLessThan(1e-4);
+    expect(resumed.metrics!.test!.accuracy).toBeCloseTo(whole.metrics!.test!.accuracy, 6);
+  }, 60_000);
+
   it('refuses to resume a finished run, and reports bad options as validation errors', async () => {
     await expect(resumeTraining(deps(), runId)).rejects.toThrow(/already finished/);
     await expect(startTraining(deps(), { ...TINY })).rejects.toThrow(/dataset version is required/);

@@ -14,6 +14,7 @@ import { pixelStats } from './data/augment.js';
 import { inverseFrequencyWeights } from './data/sampler.js';
 import { type TrainingData, loadTrainingData } from './dataset.js';
 import { type FinalMetrics, finalizeRun, runSummary } from './finalize.js';
+import { WeightAverage } from './ema.js';
 import { type LoopSettings, liveEval, runLoop, stepsPerEpoch } from './loop.js';
 import { type TrainOptionsInput, parseTrainOptions } from './options.js';
 import { type RunPlan, planFromParams, planRun, planToParams } from './plan.js';
@@ -126,8 +127,11 @@ async function train(deps: TrainerDeps, run: RunRecord, plan: RunPlan, data: Tra
     execution,
     initialState: last ? undefined : base?.weights,
   });
-  if (last) await session.restore(last);
-  const evalSession = await liveEval(build, session, execution);
+  // A resumed run continues the weight average stored in its last checkpoint.
+  const stored = last ? WeightAverage.split(last.tensors, o.emaDecay) : undefined;
+  if (last && stored) await session.restore({ ...last, tensors: stored.own });
+  const average = stored?.average ?? (o.emaDecay > 0 ? new WeightAverage(o.emaDecay, session.stateTensors(['param', 'buffer'])) : undefined);
+  const evalSession = await liveEval(build, session, average, execution);
   const progress = lastConfig?.progress ?? initialProgress();
   const settings: LoopSettings = {
     epochs: o.epochs,
@@ -142,7 +146,7 @@ async function train(deps: TrainerDeps, run: RunRecord, plan: RunPlan, data: Tra
     workers: o.workers,
   };
   try {
-    const outcome = await runLoop({ runId: run.id, tracker, session, evalSession, model: plan.model, norm, train: data.train, val: data.val, settings, progress, onProgress: deps.onProgress, signal: deps.signal });
+    const outcome = await runLoop({ runId: run.id, tracker, session, evalSession, model: plan.model, norm, train: data.train, val: data.val, settings, progress, average, onProgress: deps.onProgress, signal: deps.signal });
     if (outcome === 'interrupted') {
       await tracker.finishRun(run.id, 'killed');
       return { run: await tracker.getRun(run.id), status: 'killed' };

@@ -35,7 +35,7 @@ const ints = (flag: string) => (value: string): number[] => {
 /** CLI flag → option key; only flags the user gave are passed on, so the defaults live in one place (options.ts). */
 const FLAG_KEYS = [
   'dataset', 'model', 'size', 'patchSize', 'stemStrides', 'stemChannels', 'pool', 'epochs', 'batchSize', 'lr', 'minLrRatio', 'weightDecay', 'warmupEpochs', 'clipGradNorm', 'labelSmoothing',
-  'dropout', 'linearInit', 'seed', 'patience', 'balance', 'augment', 'hflip', 'cropMinScale', 'rotateDegrees', 'brightness', 'contrast',
+  'emaDecay', 'dropout', 'linearInit', 'seed', 'patience', 'balance', 'augment', 'hflip', 'cropMinScale', 'rotateDegrees', 'brightness', 'contrast',
   'checkpointEvery', 'logEvery', 'evalBatchSize', 'workers', 'threads', 'experiment', 'name', 'fromModel', 'addFinalEvalFraction',
 ] as const;
 
@@ -90,6 +90,7 @@ export function registerTrain(program: Command): void {
     .option('--warmup-epochs <n>', `linear warm-up, in epochs (default ${DEFAULTS.warmupEpochs})`, number('--warmup-epochs'))
     .option('--clip-grad-norm <c>', `global gradient-norm clip (default ${DEFAULTS.clipGradNorm})`, number('--clip-grad-norm'))
     .option('--label-smoothing <e>', `label smoothing (default ${DEFAULTS.labelSmoothing})`, number('--label-smoothing'))
+    .option('--ema-decay <d>', 'validate, keep and test an exponential moving average of the weights with this decay, e.g. 0.998 (default 0: the last step\'s weights)', number('--ema-decay'))
     .option('--dropout <p>', 'dropout in the transformer blocks (default: the model config\'s, 0.1)', number('--dropout'))
     .addOption(new Option('--linear-init <kind>', `Linear-layer init of a fresh model (default ${DEFAULTS.linearInit}; trunc-normal = timm's 0.02)`).choices(LINEAR_INITS))
     .option('--seed <n>', `seed of initialization, shuffling, augmentation and dropout (default ${DEFAULTS.seed})`, int('--seed'))
