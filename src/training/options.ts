@@ -54,6 +54,8 @@ export const trainOptionsSchema = z
     rotateDegrees: z.number().min(0).max(180).default(DEFAULT_AUGMENT.rotateDegrees),
     brightness: z.number().min(0).lt(1).default(DEFAULT_AUGMENT.brightness),
     contrast: z.number().min(0).lt(1).default(DEFAULT_AUGMENT.contrast),
+    /** Share of training images only shifted by whole pixels, keeping their sharp pixels (see augment.ts). */
+    sharpShare: z.number().min(0).max(1).default(DEFAULT_AUGMENT.sharpShare),
     /** Also checkpoint every N optimizer steps (0: at epoch ends only). */
     checkpointEvery: z.number().int().nonnegative().default(0),
     /** Log train metrics every N steps. */

@@ -139,7 +139,7 @@ async function train(deps: TrainerDeps, run: RunRecord, plan: RunPlan, data: Tra
     seed: o.seed,
     patience: o.patience,
     balance: o.balance,
-    augment: o.augment ? { cropMinScale: o.cropMinScale, cropMaxAspect: 4 / 3, rotateDegrees: o.rotateDegrees, brightness: o.brightness, contrast: o.contrast, hflip: o.hflip } : null,
+    augment: o.augment ? { cropMinScale: o.cropMinScale, cropMaxAspect: 4 / 3, rotateDegrees: o.rotateDegrees, brightness: o.brightness, contrast: o.contrast, hflip: o.hflip, sharpShare: o.sharpShare } : null,
     checkpointEvery: o.checkpointEvery,
     logEvery: o.logEvery,
     evalBatchSize: o.evalBatchSize,

@@ -35,7 +35,7 @@ const ints = (flag: string) => (value: string): number[] => {
 /** CLI flag → option key; only flags the user gave are passed on, so the defaults live in one place (options.ts). */
 const FLAG_KEYS = [
   'dataset', 'model', 'size', 'patchSize', 'stemStrides', 'stemChannels', 'pool', 'epochs', 'batchSize', 'lr', 'minLrRatio', 'weightDecay', 'warmupEpochs', 'clipGradNorm', 'labelSmoothing',
-  'emaDecay', 'dropout', 'linearInit', 'seed', 'patience', 'balance', 'augment', 'hflip', 'cropMinScale', 'rotateDegrees', 'brightness', 'contrast',
+  'emaDecay', 'dropout', 'linearInit', 'seed', 'patience', 'balance', 'augment', 'hflip', 'cropMinScale', 'rotateDegrees', 'brightness', 'contrast', 'sharpShare',
   'checkpointEvery', 'logEvery', 'evalBatchSize', 'workers', 'threads', 'experiment', 'name', 'fromModel', 'addFinalEvalFraction',
 ] as const;
 
@@ -103,6 +103,7 @@ export function registerTrain(program: Command): void {
     .option('--rotate-degrees <d>', `random rotation ±degrees (default ${DEFAULTS.rotateDegrees})`, number('--rotate-degrees'))
     .option('--brightness <b>', `brightness jitter ±b (default ${DEFAULTS.brightness})`, number('--brightness'))
     .option('--contrast <c>', `contrast jitter ±c (default ${DEFAULTS.contrast})`, number('--contrast'))
+    .option('--sharp-share <p>', `share of training images only shifted by whole pixels, keeping them as sharp as the images the model is evaluated and served on (default ${DEFAULTS.sharpShare})`, number('--sharp-share'))
     .option('--checkpoint-every <steps>', 'also checkpoint every N steps (default: at epoch ends only)', int('--checkpoint-every'))
     .option('--log-every <steps>', `log train metrics every N steps (default ${DEFAULTS.logEvery})`, int('--log-every'))
     .option('--eval-batch-size <n>', `evaluation batch size (default ${DEFAULTS.evalBatchSize})`, int('--eval-batch-size'))

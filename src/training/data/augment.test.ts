@@ -81,6 +81,44 @@ describe('drawAugment', () => {
   });
 });
 
+describe('drawAugment with sharpShare', () => {
+  const sharp = { ...DEFAULT_AUGMENT, brightness: 0, contrast: 0, hflip: true, sharpShare: 1 };
+
+  it('only shifts by whole pixels: every output pixel is a source pixel or the black outside', () => {
+    const rng = new Rng(3);
+    const shifts = new Set<string>();
+    for (let k = 0; k < 50; k++) {
+      const p = drawAugment(rng, S, sharp);
+      expect(p).toMatchObject({ cropW: S, cropH: S, angle: 0 });
+      const dx = p.cx - S / 2;
+      const dy = p.cy - S / 2;
+      expect(Number.isInteger(dx) && Number.isInteger(dy)).toBe(true);
+      shifts.add(`${dx},${dy}`);
+      const out = run(p);
+      for (let v = 0; v < S; v++) {
+        for (let u = 0; u < S; u++) {
+          const x = p.flip ? S - 1 - u + dx : u + dx;
+          const y = v + dy;
+          const want = x >= 0 && y >= 0 && x < S && y < S ? ramp[y * S + x]! : 0;
+          expect(out[v * S + u]).toBeCloseTo(want, 3);
+        }
+      }
+    }
+    expect(shifts.size).toBeGreaterThan(1);
+  });
+
+  it('mixes sharp and resampled images at the configured share', () => {
+    const rng = new Rng(4);
+    let sharpCount = 0;
+    for (let k = 0; k < 2000; k++) {
+      const p = drawAugment(rng, 64, { ...DEFAULT_AUGMENT, sharpShare: 0.3 });
+      if (p.angle === 0 && p.cropW === 64 && p.cropH === 64) sharpCount++;
+    }
+    expect(sharpCount / 2000).toBeGreaterThan(0.25);
+    expect(sharpCount / 2000).toBeLessThan(0.35);
+  });
+});
+
 describe('pixelStats', () => {
   it('returns mean and std on the 0…1 scale', () => {
     const s = pixelStats(Uint8Array.from([0, 255, 0, 255]));

@@ -20,9 +20,16 @@ export interface AugmentConfig {
   contrast: number;
   /** Mirror left-right with probability 1/2. */
   hflip: boolean;
+  /**
+   * Share of images moved by a whole-pixel shift only (no crop scaling, no rotation), so they keep their exact,
+   * sharp pixels. Any other crop or rotation resamples bilinearly at sub-pixel positions, which blurs: a model that
+   * only ever sees blurred images meets sharper ones at evaluation and in serving (which feed the cached pixels
+   * as they are), and reads their crisper texture as a finding (measured: docs/training.md, "Sharp and blurred").
+   */
+  sharpShare: number;
 }
 
-export const DEFAULT_AUGMENT: AugmentConfig = { cropMinScale: 0.75, cropMaxAspect: 4 / 3, rotateDegrees: 10, brightness: 0.2, contrast: 0.2, hflip: false };
+export const DEFAULT_AUGMENT: AugmentConfig = { cropMinScale: 0.75, cropMaxAspect: 4 / 3, rotateDegrees: 10, brightness: 0.2, contrast: 0.2, hflip: false, sharpShare: 0 };
 
 /** Pixel normalization: x = (v / 255 − mean) / std. */
 export interface Normalization {
@@ -45,6 +52,8 @@ export interface AugmentParams {
 }
 
 export function drawAugment(rng: Rng, size: number, cfg: AugmentConfig): AugmentParams {
+  // Drawn only when enabled, so runs without it keep their exact random sequence.
+  if (cfg.sharpShare > 0 && rng.chance(cfg.sharpShare)) return drawSharp(rng, size, cfg);
   const area = rng.uniform(Math.min(1, cfg.cropMinScale), 1);
   const logR = Math.log(Math.max(1, cfg.cropMaxAspect));
   const ratio = Math.exp(rng.uniform(-logR, logR));
@@ -57,6 +66,20 @@ export function drawAugment(rng: Rng, size: number, cfg: AugmentConfig): Augment
   const brightness = 1 + rng.uniform(-1, 1) * cfg.brightness;
   const contrast = 1 + rng.uniform(-1, 1) * cfg.contrast;
   return { cropW, cropH, cx, cy, angle, flip, brightness, contrast };
+}
+
+/**
+ * A whole-pixel shift as far as the crop would move the image (at least one pixel), with the same flip and
+ * intensity jitter: every output pixel is a source pixel (or the black outside), nothing is interpolated.
+ */
+function drawSharp(rng: Rng, size: number, cfg: AugmentConfig): AugmentParams {
+  const reach = Math.max(1, Math.round((size * (1 - Math.sqrt(Math.min(1, cfg.cropMinScale)))) / 2));
+  const cx = size / 2 + rng.int(-reach, reach);
+  const cy = size / 2 + rng.int(-reach, reach);
+  const flip = cfg.hflip && rng.chance(0.5);
+  const brightness = 1 + rng.uniform(-1, 1) * cfg.brightness;
+  const contrast = 1 + rng.uniform(-1, 1) * cfg.contrast;
+  return { cropW: size, cropH: size, cx, cy, angle: 0, flip, brightness, contrast };
 }
 
 export const IDENTITY_PARAMS = (size: number): AugmentParams => ({ cropW: size, cropH: size, cx: size / 2, cy: size / 2, angle: 0, flip: false, brightness: 1, contrast: 1 });
