@@ -1,0 +1,81 @@
+// `npm run bench -- resample-skew --model model.onnx --cache <version>/64/test.srcache`: does a trained
+// classifier score the same images differently when they pass through the training-time resampling?
+//
+// Evaluation and serving feed the cached pixels as they are; training feeds every augmented image through a
+// bilinear resample at sub-pixel positions, which blurs. Side by side, on one model and one split: accuracy on the
+// images as cached (what `secondread train` reports), after a pure half-pixel shift (blur only, nothing moves out
+// of view), after a centred 0.95 zoom, and after a draw of the training augmentation (geometry only). A model that
+// scores clearly better on the resampled images has learned the blur as "normal" (docs/training.md, "Sharp and
+// blurred").
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import ort from 'onnxruntime-node';
+import { SECONDREAD_CLASSES } from '../src/data/classes.js';
+import { loadCache } from '../src/data/cache/read-cache.js';
+import { Rng } from '../src/data/synth/rng.js';
+import { EXPORT_METADATA, decodeModel } from '../src/engine/index.js';
+import { type AugmentParams, DEFAULT_AUGMENT, IDENTITY_PARAMS, type Normalization, augmentInto, drawAugment, normalizeInto } from '../src/training/data/augment.js';
+import { accuracy, confusionMatrix } from '../src/training/metrics/index.js';
+
+const USAGE = 'usage: npm run bench -- resample-skew --model FILE.onnx --cache SPLIT.srcache [--crop-min-scale 0.9] [--rotate-degrees 5]';
+const K = SECONDREAD_CLASSES.length;
+
+export async function main(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { model: { type: 'string' }, cache: { type: 'string' }, 'crop-min-scale': { type: 'string', default: '0.9' }, 'rotate-degrees': { type: 'string', default: '5' } } });
+  if (!values.model || !values.cache) {
+    console.error(USAGE);
+    process.exitCode = 2;
+    return;
+  }
+  const bytes = await readFile(values.model);
+  const pre = JSON.parse(decodeModel(bytes).metadata[EXPORT_METADATA.preprocessing] ?? 'null') as { mean?: number; std?: number; size?: number } | null;
+  if (typeof pre?.mean !== 'number' || typeof pre.std !== 'number') throw new Error(`${values.model} has no secondread preprocessing metadata (mean, std): export it with secondread train`);
+  const norm: Normalization = { mean: pre.mean, std: pre.std };
+  const set = await loadCache(values.cache);
+  const size = set.header.size;
+  const px = size * size;
+  const n = set.header.count;
+  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 2 });
+  const image = (i: number) => set.images.subarray(i * px, (i + 1) * px);
+
+  async function score(params: ((i: number) => AugmentParams) | null): Promise<number[][]> {
+    const predicted: number[] = [];
+    for (let s = 0; s < n; s += 128) {
+      const b = Math.min(128, n - s);
+      const x = new Float32Array(b * px);
+      for (let j = 0; j < b; j++) {
+        if (params) augmentInto(image(s + j), size, params(s + j), norm, x, j * px);
+        else normalizeInto(image(s + j), norm, x, j * px);
+      }
+      const logits = (await session.run({ images: new ort.Tensor('float32', x, [b, 1, size, size]) })).logits!.data as Float32Array;
+      for (let j = 0; j < b; j++) {
+        let arg = 0;
+        for (let c = 1; c < K; c++) if (logits[j * K + c]! > logits[j * K + arg]!) arg = c;
+        predicted.push(arg);
+      }
+    }
+    return confusionMatrix(Array.from(set.labels), predicted, K);
+  }
+
+  const rng = new Rng(7);
+  const geometry = { ...DEFAULT_AUGMENT, cropMinScale: Number(values['crop-min-scale']), rotateDegrees: Number(values['rotate-degrees']), brightness: 0, contrast: 0 };
+  const variants: [string, ((i: number) => AugmentParams) | null][] = [
+    ['as cached (evaluation, serving)', null],
+    ['half-pixel shift (blur only)', () => ({ ...IDENTITY_PARAMS(size), cx: size / 2 + 0.5, cy: size / 2 + 0.5 })],
+    ['centred zoom 0.95', () => ({ ...IDENTITY_PARAMS(size), cropW: 0.95 * size, cropH: 0.95 * size })],
+    ['a training draw (geometry only)', () => drawAugment(rng, size, geometry)],
+  ];
+  const pairs: [number, number][] = [[5, 8], [8, 5], [1, 0], [0, 4]]; // the confusions that move
+  const head = pairs.map(([t, p]) => `${SECONDREAD_CLASSES[t]}→${SECONDREAD_CLASSES[p]!.replace(/^(lung|oct)-/, '')}`);
+  console.log(`${n} images, ${size}×${size}, ${values.model}`);
+  console.log(['input'.padEnd(34), 'accuracy (× as cached)'.padEnd(22), ...head].join('  '));
+  let base = 0;
+  for (const [name, params] of variants) {
+    const cm = await score(params);
+    const acc = accuracy(cm);
+    base ||= acc;
+    const ratio = name === variants[0]![0] ? '' : ` (${(acc / base).toFixed(3)}×)`;
+    console.log([name.padEnd(34), `${(100 * acc).toFixed(1)}%${ratio}`.padEnd(22), ...pairs.map(([t, p], k) => String(cm[t]![p]).padStart(head[k]!.length))].join('  '));
+  }
+  await session.release();
+}
