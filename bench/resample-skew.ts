@@ -15,6 +15,7 @@ import { loadCache } from '../src/data/cache/read-cache.js';
 import { Rng } from '../src/data/synth/rng.js';
 import { EXPORT_METADATA, decodeModel } from '../src/engine/index.js';
 import { type AugmentParams, DEFAULT_AUGMENT, IDENTITY_PARAMS, type Normalization, augmentInto, drawAugment, normalizeInto } from '../src/training/data/augment.js';
+import { argmaxRow } from '../src/training/metrics/confusion.js';
 import { accuracy, confusionMatrix } from '../src/training/metrics/index.js';
 
 const USAGE = 'usage: npm run bench -- resample-skew --model FILE.onnx --cache SPLIT.srcache [--crop-min-scale 0.9] [--rotate-degrees 5]';
@@ -24,6 +25,13 @@ export async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { model: { type: 'string' }, cache: { type: 'string' }, 'crop-min-scale': { type: 'string', default: '0.9' }, 'rotate-degrees': { type: 'string', default: '5' } } });
   if (!values.model || !values.cache) {
     console.error(USAGE);
+    process.exitCode = 2;
+    return;
+  }
+  const cropMinScale = Number(values['crop-min-scale']);
+  const rotateDegrees = Number(values['rotate-degrees']);
+  if (!(cropMinScale > 0 && cropMinScale <= 1) || !(rotateDegrees >= 0 && rotateDegrees <= 180)) {
+    console.error(`--crop-min-scale must be in (0, 1] and --rotate-degrees in 0…180\n${USAGE}`);
     process.exitCode = 2;
     return;
   }
@@ -48,17 +56,13 @@ export async function main(argv: string[]): Promise<void> {
         else normalizeInto(image(s + j), norm, x, j * px);
       }
       const logits = (await session.run({ images: new ort.Tensor('float32', x, [b, 1, size, size]) })).logits!.data as Float32Array;
-      for (let j = 0; j < b; j++) {
-        let arg = 0;
-        for (let c = 1; c < K; c++) if (logits[j * K + c]! > logits[j * K + arg]!) arg = c;
-        predicted.push(arg);
-      }
+      for (let j = 0; j < b; j++) predicted.push(argmaxRow(logits, j * K, K));
     }
     return confusionMatrix(Array.from(set.labels), predicted, K);
   }
 
   const rng = new Rng(7);
-  const geometry = { ...DEFAULT_AUGMENT, cropMinScale: Number(values['crop-min-scale']), rotateDegrees: Number(values['rotate-degrees']), brightness: 0, contrast: 0 };
+  const geometry = { ...DEFAULT_AUGMENT, cropMinScale, rotateDegrees, brightness: 0, contrast: 0 };
   const variants: [string, ((i: number) => AugmentParams) | null][] = [
     ['as cached (evaluation, serving)', null],
     ['half-pixel shift (blur only)', () => ({ ...IDENTITY_PARAMS(size), cx: size / 2 + 0.5, cy: size / 2 + 0.5 })],

@@ -62,10 +62,15 @@ export function drawAugment(rng: Rng, size: number, cfg: AugmentConfig): Augment
   const cx = rng.uniform(cropW / 2, size - cropW / 2);
   const cy = rng.uniform(cropH / 2, size - cropH / 2);
   const angle = (rng.uniform(-1, 1) * cfg.rotateDegrees * Math.PI) / 180;
+  return { cropW, cropH, cx, cy, angle, ...drawFlipAndIntensity(rng, cfg) };
+}
+
+/** Drawn after the geometry, in this order, for both kinds of image. */
+function drawFlipAndIntensity(rng: Rng, cfg: AugmentConfig): Pick<AugmentParams, 'flip' | 'brightness' | 'contrast'> {
   const flip = cfg.hflip && rng.chance(0.5);
   const brightness = 1 + rng.uniform(-1, 1) * cfg.brightness;
   const contrast = 1 + rng.uniform(-1, 1) * cfg.contrast;
-  return { cropW, cropH, cx, cy, angle, flip, brightness, contrast };
+  return { flip, brightness, contrast };
 }
 
 /**
@@ -76,10 +81,7 @@ function drawSharp(rng: Rng, size: number, cfg: AugmentConfig): AugmentParams {
   const reach = Math.max(1, Math.round((size * (1 - Math.sqrt(Math.min(1, cfg.cropMinScale)))) / 2));
   const cx = size / 2 + rng.int(-reach, reach);
   const cy = size / 2 + rng.int(-reach, reach);
-  const flip = cfg.hflip && rng.chance(0.5);
-  const brightness = 1 + rng.uniform(-1, 1) * cfg.brightness;
-  const contrast = 1 + rng.uniform(-1, 1) * cfg.contrast;
-  return { cropW: size, cropH: size, cx, cy, angle: 0, flip, brightness, contrast };
+  return { cropW: size, cropH: size, cx, cy, angle: 0, ...drawFlipAndIntensity(rng, cfg) };
 }
 
 export const IDENTITY_PARAMS = (size: number): AugmentParams => ({ cropW: size, cropH: size, cx: size / 2, cy: size / 2, angle: 0, flip: false, brightness: 1, contrast: 1 });
