@@ -14,9 +14,10 @@ import { SECONDREAD_CLASSES } from '../src/data/classes.js';
 import { loadCache } from '../src/data/cache/read-cache.js';
 import { Rng } from '../src/data/synth/rng.js';
 import { EXPORT_METADATA, decodeModel } from '../src/engine/index.js';
-import { type AugmentParams, DEFAULT_AUGMENT, IDENTITY_PARAMS, type Normalization, augmentInto, drawAugment, normalizeInto } from '../src/training/data/augment.js';
+import { type AugmentParams, DEFAULT_AUGMENT, IDENTITY_PARAMS, type Normalization, augmentInto, drawAugment } from '../src/training/data/augment.js';
 import { argmaxRow } from '../src/training/metrics/confusion.js';
 import { accuracy, confusionMatrix } from '../src/training/metrics/index.js';
+import { normalizePixels, preprocessingSchema } from '../src/tracking/index.js';
 
 const USAGE = 'usage: npm run bench -- resample-skew --model FILE.onnx --cache SPLIT.srcache [--crop-min-scale 0.9] [--rotate-degrees 5]';
 const K = SECONDREAD_CLASSES.length;
@@ -36,11 +37,16 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   const bytes = await readFile(values.model);
-  const pre = JSON.parse(decodeModel(bytes).metadata[EXPORT_METADATA.preprocessing] ?? 'null') as { mean?: number; std?: number; size?: number } | null;
-  if (typeof pre?.mean !== 'number' || typeof pre.std !== 'number') throw new Error(`${values.model} has no secondread preprocessing metadata (mean, std): export it with secondread train`);
-  const norm: Normalization = { mean: pre.mean, std: pre.std };
+  // The serving path's reading of the model's preprocessing; the augmentation takes one gray mean and std.
+  const parsed = preprocessingSchema.safeParse(JSON.parse(decodeModel(bytes).metadata[EXPORT_METADATA.preprocessing] ?? 'null'));
+  if (!parsed.success || parsed.data.channels !== 1 || Array.isArray(parsed.data.mean) || Array.isArray(parsed.data.std)) {
+    throw new Error(`${values.model} has no single-channel secondread preprocessing metadata: export it with secondread train`);
+  }
+  const pre = parsed.data;
+  const norm: Normalization = { mean: pre.mean as number, std: pre.std as number };
   const set = await loadCache(values.cache);
   const size = set.header.size;
+  if (size !== pre.size) throw new Error(`${values.cache} holds ${size}×${size} images, the model takes ${pre.size}×${pre.size}`);
   const px = size * size;
   const n = set.header.count;
   const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 2 });
@@ -53,7 +59,7 @@ export async function main(argv: string[]): Promise<void> {
       const x = new Float32Array(b * px);
       for (let j = 0; j < b; j++) {
         if (params) augmentInto(image(s + j), size, params(s + j), norm, x, j * px);
-        else normalizeInto(image(s + j), norm, x, j * px);
+        else normalizePixels(image(s + j), pre, x, j * px); // exactly what serving feeds
       }
       const logits = (await session.run({ images: new ort.Tensor('float32', x, [b, 1, size, size]) })).logits!.data as Float32Array;
       for (let j = 0; j < b; j++) predicted.push(argmaxRow(logits, j * K, K));

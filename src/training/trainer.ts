@@ -127,10 +127,14 @@ async function train(deps: TrainerDeps, run: RunRecord, plan: RunPlan, data: Tra
     execution,
     initialState: last ? undefined : base?.weights,
   });
-  // A resumed run continues the weight average stored in its last checkpoint.
-  const stored = last ? WeightAverage.split(last.tensors, o.emaDecay) : undefined;
-  if (last && stored) await session.restore({ ...last, tensors: stored.own });
-  const average = stored?.average ?? (o.emaDecay > 0 ? new WeightAverage(o.emaDecay, session.stateTensors(['param', 'buffer'])) : undefined);
+  let average: WeightAverage | undefined;
+  if (last) {
+    // The last checkpoint holds the session's state and, beside it, the weight average a resumed run continues.
+    const stored = WeightAverage.split(last.tensors, o.emaDecay);
+    await session.restore({ ...last, tensors: stored.own });
+    average = stored.average;
+  }
+  if (!average && o.emaDecay > 0) average = new WeightAverage(o.emaDecay, session.stateTensors(['param', 'buffer']));
   const evalSession = await liveEval(build, session, average, execution);
   const progress = lastConfig?.progress ?? initialProgress();
   const settings: LoopSettings = {
