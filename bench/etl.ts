@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+
 import { buildCache } from '../src/data/cache/build-cache.js';
 import { buildDataset } from '../src/data/etl/build.js';
 import { loadDatasetConfig } from '../src/data/etl/config.js';
@@ -33,7 +34,16 @@ interface Options {
 }
 
 function parseArgs(args: string[]): Options {
-  const o: Options = { perClass: 556, cxrSize: SYNTH_DEFAULTS.cxrSize, octWidth: SYNTH_DEFAULTS.octWidth, octHeight: SYNTH_DEFAULTS.octHeight, concurrency: 3, cacheSize: 64, json: false, keep: false };
+  const o: Options = {
+    perClass: 556,
+    cxrSize: SYNTH_DEFAULTS.cxrSize,
+    octWidth: SYNTH_DEFAULTS.octWidth,
+    octHeight: SYNTH_DEFAULTS.octHeight,
+    concurrency: 3,
+    cacheSize: 64,
+    json: false,
+    keep: false,
+  };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const num = (): number => {
@@ -102,7 +112,8 @@ export async function main(args: string[]): Promise<void> {
     const [, rerunSeconds] = await timed(() => buildDataset({ db, objects, config }));
     const [validation, validateSeconds] = await timed(() => validateVersion(db, build.versionId, { objects }));
     let cacheSeconds: number | undefined;
-    if (o.cacheSize > 0) [, cacheSeconds] = await timed(() => buildCache({ db, objects, versionId: build.versionId, size: o.cacheSize, dir: join(home, 'cache') }));
+    if (o.cacheSize > 0)
+      [, cacheSeconds] = await timed(() => buildCache({ db, objects, versionId: build.versionId, size: o.cacheSize, dir: join(home, 'cache') }));
     await db.destroy();
 
     const images = build.report.images;
@@ -139,7 +150,9 @@ export async function main(args: string[]): Promise<void> {
         `    publish         ${String(p.publish?.toFixed(2)).padStart(8)} s   (manifest.jsonl + DB rows in one transaction)`,
         `  rerun (no-op)     ${result.rerunNoopSeconds.toFixed(2).padStart(8)} s`,
         `  data validate     ${result.validateSeconds.toFixed(2).padStart(8)} s   (${validation.ok ? 'OK' : 'INVALID'})`,
-        cacheSeconds === undefined ? '' : `  data cache ${o.cacheSize}²    ${cacheSeconds.toFixed(2).padStart(8)} s   ${String(result.cacheImagesPerSecond).padStart(7)} images/s`,
+        cacheSeconds === undefined
+          ? ''
+          : `  data cache ${o.cacheSize}²    ${cacheSeconds.toFixed(2).padStart(8)} s   ${String(result.cacheImagesPerSecond).padStart(7)} images/s`,
         `  peak RSS during build: ${result.peakRssMB} MB (${result.rssBeforeBuildMB} MB before it started${synthSeconds === undefined ? '' : ', incl. the in-process synthesis'})`,
         synthSeconds === undefined ? '' : `  (synthesis, not part of the ETL: ${result.synthSeconds} s)`,
       ]

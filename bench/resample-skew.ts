@@ -9,21 +9,31 @@
 // blurred").
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+
 import ort from 'onnxruntime-node';
-import { SECONDREAD_CLASSES } from '../src/data/classes.js';
+
 import { loadCache } from '../src/data/cache/read-cache.js';
+import { SECONDREAD_CLASSES } from '../src/data/classes.js';
 import { Rng } from '../src/data/synth/rng.js';
-import { EXPORT_METADATA, decodeModel } from '../src/engine/index.js';
-import { type AugmentParams, DEFAULT_AUGMENT, IDENTITY_PARAMS, type Normalization, augmentInto, drawAugment } from '../src/training/data/augment.js';
+import { decodeModel, EXPORT_METADATA } from '../src/engine/index.js';
+import { normalizePixels, preprocessingSchema } from '../src/tracking/index.js';
+import { augmentInto, type AugmentParams, DEFAULT_AUGMENT, drawAugment, IDENTITY_PARAMS, type Normalization } from '../src/training/data/augment.js';
 import { argmaxRow } from '../src/training/metrics/confusion.js';
 import { accuracy, confusionMatrix } from '../src/training/metrics/index.js';
-import { normalizePixels, preprocessingSchema } from '../src/tracking/index.js';
 
 const USAGE = 'usage: npm run bench -- resample-skew --model FILE.onnx --cache SPLIT.srcache [--crop-min-scale 0.9] [--rotate-degrees 5]';
 const K = SECONDREAD_CLASSES.length;
 
 export async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { model: { type: 'string' }, cache: { type: 'string' }, 'crop-min-scale': { type: 'string', default: '0.9' }, 'rotate-degrees': { type: 'string', default: '5' } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      model: { type: 'string' },
+      cache: { type: 'string' },
+      'crop-min-scale': { type: 'string', default: '0.9' },
+      'rotate-degrees': { type: 'string', default: '5' },
+    },
+  });
   if (!values.model || !values.cache) {
     console.error(USAGE);
     process.exitCode = 2;
@@ -75,7 +85,12 @@ export async function main(argv: string[]): Promise<void> {
     ['centred zoom 0.95', () => ({ ...IDENTITY_PARAMS(size), cropW: 0.95 * size, cropH: 0.95 * size })],
     ['a training draw (geometry only)', () => drawAugment(rng, size, geometry)],
   ];
-  const pairs: [number, number][] = [[5, 8], [8, 5], [1, 0], [0, 4]]; // the confusions that move
+  const pairs: [number, number][] = [
+    [5, 8],
+    [8, 5],
+    [1, 0],
+    [0, 4],
+  ]; // the confusions that move
   const head = pairs.map(([t, p]) => `${SECONDREAD_CLASSES[t]}→${SECONDREAD_CLASSES[p]!.replace(/^(lung|oct)-/, '')}`);
   console.log(`${n} images, ${size}×${size}, ${values.model}`);
   console.log(['input'.padEnd(34), 'accuracy (× as cached)'.padEnd(22), ...head].join('  '));
@@ -85,7 +100,9 @@ export async function main(argv: string[]): Promise<void> {
     const acc = accuracy(cm);
     base ||= acc;
     const ratio = name === variants[0]![0] ? '' : ` (${(acc / base).toFixed(3)}×)`;
-    console.log([name.padEnd(34), `${(100 * acc).toFixed(1)}%${ratio}`.padEnd(22), ...pairs.map(([t, p], k) => String(cm[t]![p]).padStart(head[k]!.length))].join('  '));
+    console.log(
+      [name.padEnd(34), `${(100 * acc).toFixed(1)}%${ratio}`.padEnd(22), ...pairs.map(([t, p], k) => String(cm[t]![p]).padStart(head[k]!.length))].join('  '),
+    );
   }
   await session.release();
 }

@@ -15,18 +15,20 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
 import autocannon from 'autocannon';
+import ort from 'onnxruntime-node';
+
 import { SECONDREAD_CLASSES } from '../src/data/classes.js';
 import { PREPROCESS_POLICY, preprocessImage } from '../src/data/images/preprocess.js';
-import { encodeGray } from '../src/data/synth/encode.js';
 import { renderCxr } from '../src/data/synth/cxr.js';
+import { encodeGray } from '../src/data/synth/encode.js';
 import { Rng } from '../src/data/synth/rng.js';
-import { Graph, exportInferenceModel, type StoredTensor } from '../src/engine/index.js';
+import { exportInferenceModel, Graph, type StoredTensor } from '../src/engine/index.js';
 import { createOrtSession } from '../src/engine/session/execution.js';
-import ort from 'onnxruntime-node';
 import { vitClassifier, vitConfig } from '../src/models/vit.js';
-import { FsObjectStore } from '../src/storage/fs-object-store.js';
 import { migrateToLatest, openDatabase } from '../src/storage/db.js';
+import { FsObjectStore } from '../src/storage/fs-object-store.js';
 import { ModelRegistry, Tracker } from '../src/tracking/index.js';
 import { UserStore } from '../src/workflow/users.js';
 
@@ -79,7 +81,17 @@ async function prepareStore(home: string, threads: number): Promise<{ token: str
     const exported = exportInferenceModel(build, {
       weights,
       classNames: SECONDREAD_CLASSES,
-      preprocessing: { policy: PREPROCESS_POLICY.name, policyVersion: PREPROCESS_POLICY.version, size: cfg.imageSize, channels: 1, layout: 'NCHW', dtype: 'float32', scale: 1 / 255, mean: 0.5, std: 0.25 },
+      preprocessing: {
+        policy: PREPROCESS_POLICY.name,
+        policyVersion: PREPROCESS_POLICY.version,
+        size: cfg.imageSize,
+        channels: 1,
+        layout: 'NCHW',
+        dtype: 'float32',
+        scale: 1 / 255,
+        mean: 0.5,
+        std: 0.25,
+      },
       model: cfg,
     });
     const tracker = new Tracker(db, objects);
@@ -330,7 +342,18 @@ const fmt = (v: number, d = 1): string => (Number.isFinite(v) ? v.toFixed(d) : '
 
 function table(rows: Measurement[]): string {
   const head = ['workload', 'server', 'conc', 'p50 ms', 'p95 ms', 'p99 ms', 'images/s', 'requests', 'errors', 'non-2xx'];
-  const body = rows.map((m) => [m.workload, m.server, String(m.connections), fmt(m.p50), fmt(m.p95), fmt(m.p99), fmt(m.imagesPerSecond), String(m.requests), String(m.errors), String(m.non2xx)]);
+  const body = rows.map((m) => [
+    m.workload,
+    m.server,
+    String(m.connections),
+    fmt(m.p50),
+    fmt(m.p95),
+    fmt(m.p99),
+    fmt(m.imagesPerSecond),
+    String(m.requests),
+    String(m.errors),
+    String(m.non2xx),
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
   const line = (r: string[]): string => r.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
@@ -361,10 +384,14 @@ export async function main(args: string[]): Promise<void> {
       console.log(JSON.stringify({ rows, cpu }, null, 2));
       return;
     }
-    console.log(`\nvit-small, ${pngs.length} distinct 1024×1024 PNGs (${fmt(pngs.reduce((s, p) => s + p.length, 0) / pngs.length / 1024, 0)} KiB each), ${o.duration} s per level, ${o.threads} threads per server\n`);
+    console.log(
+      `\nvit-small, ${pngs.length} distinct 1024×1024 PNGs (${fmt(pngs.reduce((s, p) => s + p.length, 0) / pngs.length / 1024, 0)} KiB each), ${o.duration} s per level, ${o.threads} threads per server\n`,
+    );
     console.log(table(rows));
-    const find = (server: string, c: number, workload = png.name): Measurement | undefined => rows.find((r) => r.workload === workload && r.server.startsWith(server) && r.connections === c);
-    const peak = (server: string): number => Math.max(...rows.filter((r) => r.workload === png.name && r.server.startsWith(server)).map((r) => r.imagesPerSecond));
+    const find = (server: string, c: number, workload = png.name): Measurement | undefined =>
+      rows.find((r) => r.workload === workload && r.server.startsWith(server) && r.connections === c);
+    const peak = (server: string): number =>
+      Math.max(...rows.filter((r) => r.workload === png.name && r.server.startsWith(server)).map((r) => r.imagesPerSecond));
     const on1 = find('secondread (batching on)', 1);
     const peer1 = find('FastAPI', 1);
     const on32 = find('secondread (batching on)', 32);
@@ -380,9 +407,13 @@ export async function main(args: string[]): Promise<void> {
     if (t32on && t32off) console.log(`  same, v2 tensors (no image decode):          ${fmt(t32on.imagesPerSecond / t32off.imagesPerSecond, 2)}×`);
     if (onMax) console.log(`  errors at concurrency ${cMax} (batching on):        ${onMax.errors + onMax.non2xx}  [0]`);
     const ceiling = (cpu.preprocess + cpu.computeBatch1) / (cpu.preprocess + cpu.computeBatch32);
-    console.log(`\nCPU per image, in-process, one call at a time (ms): PNG preprocessing ${fmt(cpu.preprocess, 2)}, model at batch 1 ${fmt(cpu.computeBatch1, 2)}, at batch 32 ${fmt(cpu.computeBatch32, 2)}`);
+    console.log(
+      `\nCPU per image, in-process, one call at a time (ms): PNG preprocessing ${fmt(cpu.preprocess, 2)}, model at batch 1 ${fmt(cpu.computeBatch1, 2)}, at batch 32 ${fmt(cpu.computeBatch32, 2)}`,
+    );
     console.log(`  ceiling of PNG batching on / off from these alone: (preprocess + batch 1) / (preprocess + batch 32) = ${fmt(ceiling, 2)}×`);
-    console.log(`  even if batched compute were free:                 (preprocess + batch 1) / preprocess = ${fmt((cpu.preprocess + cpu.computeBatch1) / cpu.preprocess, 2)}×`);
+    console.log(
+      `  even if batched compute were free:                 (preprocess + batch 1) / preprocess = ${fmt((cpu.preprocess + cpu.computeBatch1) / cpu.preprocess, 2)}×`,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

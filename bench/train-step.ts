@@ -10,9 +10,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
 import ort from 'onnxruntime-node';
-import { TrainSession, adamw, exportInferenceModel, latestProfile, readProfile, type Batch } from '../src/engine/index.js';
-import { type ViTConfig, vitClassifier, vitConfig } from '../src/models/vit.js';
+
+import { adamw, type Batch, exportInferenceModel, latestProfile, readProfile, TrainSession } from '../src/engine/index.js';
+import { vitClassifier, type ViTConfig, vitConfig } from '../src/models/vit.js';
 
 interface Options {
   model: string;
@@ -58,7 +60,7 @@ function parseArgs(args: string[]): Options {
 /** Deterministic pseudo-random batch (the content does not matter for speed, only its shape). */
 function randomBatch(cfg: ViTConfig, n: number, seed: number): Batch {
   let s = seed >>> 0;
-  const next = (): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const next = (): number => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   const images = new Float32Array(n * cfg.inChannels * cfg.imageSize * cfg.imageSize).map(() => next() * 2 - 1);
   const labels = BigInt64Array.from({ length: n }, () => BigInt(Math.floor(next() * cfg.numClasses)));
   return { images: { data: images, shape: [n, cfg.inChannels, cfg.imageSize, cfg.imageSize] }, labels: { data: labels, shape: [n] } };
@@ -178,7 +180,9 @@ export async function main(args: string[]): Promise<void> {
     torch: torchVersion || undefined,
     engine: e,
     pytorch: t,
-    ratios: t ? { train: e.train / t.train, eval: e.eval.map((x, i) => ({ batch: x.batch, ratio: x.images_per_s / (t.eval[i]?.images_per_s ?? NaN) })) } : undefined,
+    ratios: t
+      ? { train: e.train / t.train, eval: e.eval.map((x, i) => ({ batch: x.batch, ratio: x.images_per_s / (t.eval[i]?.images_per_s ?? NaN) })) }
+      : undefined,
   };
   if (o.json) {
     console.log(JSON.stringify(result, null, 2));
@@ -189,7 +193,9 @@ export async function main(args: string[]): Promise<void> {
   console.log(`train (AdamW) images/s     ${fmt(e.train)}  ${fmt(t?.train)}   ${ratio(e.train, t?.train)}   ≥1.5× (floor 1.0×)`);
   for (const [i, x] of e.eval.entries()) {
     const goal = x.batch === 32 ? '≥3× vs eager' : '';
-    console.log(`inference b${String(x.batch).padEnd(2)} images/s     ${fmt(x.images_per_s)}  ${fmt(t?.eval[i]?.images_per_s)}   ${ratio(x.images_per_s, t?.eval[i]?.images_per_s)}   ${goal}`);
+    console.log(
+      `inference b${String(x.batch).padEnd(2)} images/s     ${fmt(x.images_per_s)}  ${fmt(t?.eval[i]?.images_per_s)}   ${ratio(x.images_per_s, t?.eval[i]?.images_per_s)}   ${goal}`,
+    );
   }
   if (torchVersion) console.log(`(PyTorch ${torchVersion}, eager, torch.set_num_threads(${o.threads}); engine inference = exported ONNX in onnxruntime-node)`);
 }
@@ -198,7 +204,9 @@ async function printProfile(path: string, runs: number): Promise<void> {
   const p = await readProfile(path);
   console.log(`\nONNX Runtime profile (${runs} training steps, ${(p.kernelMs / runs).toFixed(1)} ms kernel time per step): top op types`);
   for (const op of p.byOp.slice(0, 15)) {
-    console.log(`  ${op.key.padEnd(28)} ${(op.totalMs / runs).toFixed(2).padStart(8)} ms/step  ${(op.share * 100).toFixed(1).padStart(5)}%  ${op.calls / runs} calls/step`);
+    console.log(
+      `  ${op.key.padEnd(28)} ${(op.totalMs / runs).toFixed(2).padStart(8)} ms/step  ${(op.share * 100).toFixed(1).padStart(5)}%  ${op.calls / runs} calls/step`,
+    );
   }
   console.log(`phases: ${p.byPhase.map((x) => `${x.key} ${(x.totalMs / runs).toFixed(1)} ms (${(x.share * 100).toFixed(0)}%)`).join(', ')}`);
   console.log('top nodes:');

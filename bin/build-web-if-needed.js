@@ -60,7 +60,11 @@ if (!existsSync(vite)) {
   process.exit(0);
 }
 console.log(`building the web UI: ${why}`);
-const r = spawnSync(process.execPath, [vite, 'build', 'web', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } });
+const r = spawnSync(process.execPath, [vite, 'build', 'web', '--logLevel', 'warn'], {
+  cwd: root,
+  stdio: 'inherit',
+  env: { ...process.env, NODE_ENV: 'production' },
+});
 if (r.status !== 0) {
   console.error('the web UI build failed (see above); fix it or set SECONDREAD_SKIP_WEB_BUILD=1 to start without it');
   process.exit(r.status ?? 1);

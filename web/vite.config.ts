@@ -2,8 +2,9 @@
 // Dev mode (`npm run dev:web`): Vite serves web/ with hot reload on :5173 and forwards the API's paths
 // to a running `secondread serve` (SECONDREAD_API, default http://127.0.0.1:8080), so the page and the
 // API share one origin as they do in production.
-import react from '@vitejs/plugin-react';
 import { fileURLToPath } from 'node:url';
+
+import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
 
 const api = process.env.SECONDREAD_API ?? 'http://127.0.0.1:8080';

@@ -2,7 +2,11 @@
 // of @fastify/multipart's `isFile`: it validates that the body is bytes, and rewrites its schema to
 // `{type: string, format: binary}` so the OpenAPI document shows an upload, as OpenAPI 3 spells it.
 interface KeywordHost {
-  addKeyword(def: { keyword: string; compile: (schema: unknown, parent: Record<string, unknown>) => (data: unknown) => boolean; error?: { message: string } }): unknown;
+  addKeyword(def: {
+    keyword: string;
+    compile: (schema: unknown, parent: Record<string, unknown>) => (data: unknown) => boolean;
+    error?: { message: string };
+  }): unknown;
 }
 
 export function ajvBinaryBodyPlugin(ajv: KeywordHost): unknown {

@@ -3,8 +3,10 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openApiFixture, type ApiFixture } from './testing.js';
+
+import { type ApiFixture, openApiFixture } from './testing.js';
 
 let f: ApiFixture;
 beforeAll(async () => {
@@ -15,7 +17,10 @@ afterAll(async () => {
 });
 
 interface OpenApiDoc {
-  paths: Record<string, Record<string, { responses?: Record<string, unknown>; security?: unknown[]; parameters?: unknown[]; requestBody?: { content: Record<string, unknown> } }>>;
+  paths: Record<
+    string,
+    Record<string, { responses?: Record<string, unknown>; security?: unknown[]; parameters?: unknown[]; requestBody?: { content: Record<string, unknown> } }>
+  >;
   components: { securitySchemes: Record<string, unknown>; schemas: Record<string, unknown> };
 }
 
@@ -43,7 +48,9 @@ describe('the OpenAPI document', () => {
     const res = await f.app.inject({ method: 'GET', url: '/docs/json' });
     expect(res.statusCode).toBe(200);
     const doc = res.json<OpenApiDoc>();
-    const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`));
+    const documented = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`),
+    );
     const served = servedRoutes(f.app.printRoutes({ commonPrefix: false })).filter((r) => !r.includes(' /docs'));
     expect(served.length).toBeGreaterThanOrEqual(40);
     expect(new Set(documented)).toEqual(new Set(served));
@@ -145,9 +152,18 @@ describe('errors', () => {
     try {
       const res = await f.app.inject({ method: 'GET', url: '/v2/models/cxr', headers: f.auth() });
       expect(res.statusCode).toBe(200); // describe does not call `before`
-      const infer = await f.app.inject({ method: 'POST', url: '/v2/models/cxr/infer', headers: f.auth(), payload: { inputs: [{ name: 'pixels', shape: [1, 1, 8, 8], datatype: 'FP32', data: new Array(64).fill(0) }] } });
+      const infer = await f.app.inject({
+        method: 'POST',
+        url: '/v2/models/cxr/infer',
+        headers: f.auth(),
+        payload: { inputs: [{ name: 'pixels', shape: [1, 1, 8, 8], datatype: 'FP32', data: new Array(64).fill(0) }] },
+      });
       expect(infer.statusCode).toBe(500);
-      expect(infer.json()).toEqual({ error: 'internal error (see the server log for this request id)', code: 'internal', request_id: infer.headers['x-request-id'] });
+      expect(infer.json()).toEqual({
+        error: 'internal error (see the server log for this request id)',
+        code: 'internal',
+        request_id: infer.headers['x-request-id'],
+      });
       expect(infer.body).not.toMatch(/secret|\/srv|at /);
     } finally {
       f.serving.before = undefined;

@@ -2,11 +2,13 @@
 // the OpenAPI document and its UI at /docs, bearer-token auth, HTTP metrics, and every error mapped
 // to a JSON body with a stable code in one place (errors.ts). buildApp does not listen and does not
 // own its dependencies: the caller (`secondread serve`, tests) opens and closes them.
+import type { IncomingMessage } from 'node:http';
+
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { IncomingMessage } from 'node:http';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+
 import { newId } from '../core/ids.js';
 import { ajvBinaryBodyPlugin } from './ajv-binary.js';
 import { BEARER_SCHEME, installAuth } from './auth.js';
@@ -19,15 +21,15 @@ import { kserveRoutes } from './routes/kserve.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { modelCatalogRoutes, modelsRoutes } from './routes/models.js';
 import { policiesRoutes } from './routes/policies.js';
-import { runsRoutes } from './routes/runs.js';
 import { predictRoutes } from './routes/predict.js';
+import { runsRoutes } from './routes/runs.js';
 import { saliencyRoutes } from './routes/saliency.js';
 import { studiesRoutes } from './routes/studies.js';
 import { webRoutes } from './routes/web.js';
 import { workflowMetricsRoutes } from './routes/workflow-metrics.js';
 import { worklistsRoutes } from './routes/worklists.js';
 import { sharedSchemas } from './schemas.js';
-import { DEFAULT_LIMITS, type ApiDeps, type ApiLimits } from './types.js';
+import { type ApiDeps, type ApiLimits, DEFAULT_LIMITS } from './types.js';
 
 export const API_VERSION = '0.1.0';
 export const DOCS_PREFIX = '/docs';
@@ -68,7 +70,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
 
   for (const s of sharedSchemas) app.addSchema(s);
   app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
-  app.setNotFoundHandler((request, reply) => sendError(Object.assign(new Error(`no route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`), { statusCode: 404 }), request, reply));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(Object.assign(new Error(`no route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`), { statusCode: 404 }), request, reply),
+  );
 
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
@@ -76,7 +80,12 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     if (draining && request.routeOptions.config?.auth !== 'public') throw new ShuttingDownError();
   });
   app.addHook('onResponse', async (request, reply) => {
-    deps.metrics.observeHttp({ method: request.method, route: request.routeOptions.url ?? 'unmatched', statusCode: reply.statusCode, seconds: reply.elapsedTime / 1000 });
+    deps.metrics.observeHttp({
+      method: request.method,
+      route: request.routeOptions.url ?? 'unmatched',
+      statusCode: reply.statusCode,
+      seconds: reply.elapsedTime / 1000,
+    });
   });
   app.addHook('preClose', async () => {
     draining = true;
@@ -95,7 +104,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       info: {
         title: 'secondread API',
         version: deps.serverVersion ?? API_VERSION,
-        description: 'Model serving (own JSON API and KServe v2 / Open Inference Protocol), the second-reader workflow, evaluations and metrics. Errors are JSON with a stable `code` and the `request_id`.',
+        description:
+          'Model serving (own JSON API and KServe v2 / Open Inference Protocol), the second-reader workflow, evaluations and metrics. Errors are JSON with a stable `code` and the `request_id`.',
       },
       components: { securitySchemes: { [BEARER_SCHEME]: { type: 'http', scheme: 'bearer', description: 'API token from `secondread users add`' } } },
       tags: [
@@ -117,7 +127,13 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
 
   await app.register(healthRoutes, { db: deps.db, serving: deps.serving, draining: () => draining });
   await app.register(predictRoutes, { serving: deps.serving, limits });
-  await app.register(kserveRoutes, { serving: deps.serving, draining: () => draining, serverName: 'secondread', serverVersion: deps.serverVersion ?? API_VERSION, maxTensorElements: Math.floor(limits.maxUploadBytes / 4) });
+  await app.register(kserveRoutes, {
+    serving: deps.serving,
+    draining: () => draining,
+    serverName: 'secondread',
+    serverVersion: deps.serverVersion ?? API_VERSION,
+    maxTensorElements: Math.floor(limits.maxUploadBytes / 4),
+  });
   await app.register(modelsRoutes, { registry: deps.registry });
   await app.register(evaluationRoutes, { evaluations: deps.evaluations });
   await app.register(metricsRoutes, { metrics: deps.metrics, publicMetrics: deps.publicMetrics ?? false });

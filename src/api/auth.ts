@@ -2,6 +2,7 @@
 // open only when its config says `auth: 'public'`; roles are named on the route (`auth: ['admin']`).
 // The OpenAPI document gets the matching `security` requirement from the same rule.
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
+
 import { ForbiddenError, UnauthenticatedError } from './errors.js';
 import type { AuthRule, UsersPort } from './types.js';
 

@@ -3,11 +3,13 @@
 // for a server operators run — the job queue with evaluations. `secondread serve` and the simulator's
 // in-process server both start from here, so what the simulator replays against is what serve runs.
 import { join } from 'node:path';
+
 import type { FastifyInstance } from 'fastify';
+
 import type { Config } from '../core/config.js';
 import { SecondreadError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { openJobQueue, jobBackend, type JobQueue } from '../jobs/index.js';
+import { jobBackend, type JobQueue, openJobQueue } from '../jobs/index.js';
 import { createEvaluationService } from '../monitoring/evaluations/index.js';
 import { Metrics } from '../monitoring/metrics.js';
 import { collectEvaluationGauges, evaluationGauges } from '../monitoring/metrics-evaluations.js';
@@ -23,7 +25,7 @@ import { WorkflowService } from '../workflow/service.js';
 import { UserStore } from '../workflow/users.js';
 import { buildApp } from './app.js';
 import { ServingModelReader } from './serving-model-reader.js';
-import { DEFAULT_LIMITS, type ApiLimits, type EvaluationsPort } from './types.js';
+import { type ApiLimits, DEFAULT_LIMITS, type EvaluationsPort } from './types.js';
 
 export interface ComposeOptions {
   limits?: Partial<ApiLimits>;
@@ -110,8 +112,22 @@ export async function composeApi(deps: { config: Config; logger: Logger; db: Db;
     collectWorkflowGauges(workflow, metrics, logger);
     const users = new UserStore(db);
     const app = await buildApp({
-      logger, db, registry, serving, evaluations, metrics, users, workflow, limits, publicMetrics: o.publicMetrics,
-      accounts: users, modelCatalog: registry, objects, tracker, saliency, ...(o.web ? { web: {} } : {}),
+      logger,
+      db,
+      registry,
+      serving,
+      evaluations,
+      metrics,
+      users,
+      workflow,
+      limits,
+      publicMetrics: o.publicMetrics,
+      accounts: users,
+      modelCatalog: registry,
+      objects,
+      tracker,
+      saliency,
+      ...(o.web ? { web: {} } : {}),
     });
     return { app, serving, registry, modelReader, jobs, closers };
   } catch (err) {

@@ -3,8 +3,9 @@
 // registered ViT and a dataset version built by the real ETL. A PNG is predicted through /v1, the
 // same image preprocessed by THE preprocessing goes through KServe v2 infer, and the two agree; an
 // evaluation runs as a job and its accuracy reaches /metrics.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { silentLogger } from '../core/logger.js';
 import { SECONDREAD_CLASSES } from '../data/classes.js';
 import { grayPng } from '../data/images/testing.js';
@@ -42,7 +43,15 @@ beforeAll(async () => {
   collectEvaluationGauges(fx.db, metrics, silentLogger);
   serving = new ServingService({ registry, db: fx.db, logger: silentLogger, observer: metrics }, { threads: 1, aliasPollMs: 0, cacheDir: fx.cacheDir });
   jobs = createInProcessQueue({ db: fx.db, logger: silentLogger });
-  const evaluations = createEvaluationService({ db: fx.db, objects: fx.objects, registry, jobs, logger: silentLogger, cacheDir: fx.cacheDir, onResult: (e) => void (evaluationGauges(e) && metrics.setEvaluationGauges(evaluationGauges(e)!)) });
+  const evaluations = createEvaluationService({
+    db: fx.db,
+    objects: fx.objects,
+    registry,
+    jobs,
+    logger: silentLogger,
+    cacheDir: fx.cacheDir,
+    onResult: (e) => void (evaluationGauges(e) && metrics.setEvaluationGauges(evaluationGauges(e)!)),
+  });
   evaluations.registerHandler(jobs);
   await jobs.start();
   app = await buildApp({ logger: silentLogger, db: fx.db, registry, serving, evaluations, metrics, users });
@@ -62,7 +71,15 @@ describe('the served API over HTTP', () => {
     const mp = multipartBody([{ bytes: png, filename: 'chest.png', type: 'image/png' }]);
     const res = await fetch(`${base}/v1/models/cxr-oct/predict`, { method: 'POST', headers: { ...reader, ...mp.headers }, body: mp.payload });
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { model: string; version: number; route: string; predictions: { class: string; probability: number }[]; top: { class: string }; latency_ms: number; request_id: string };
+    const body = (await res.json()) as {
+      model: string;
+      version: number;
+      route: string;
+      predictions: { class: string; probability: number }[];
+      top: { class: string };
+      latency_ms: number;
+      request_id: string;
+    };
     expect(body).toMatchObject({ model: 'cxr-oct', version: 1, route: 'production', request_id: res.headers.get('x-request-id') });
     expect(body.predictions.map((p) => p.class).sort()).toEqual([...SECONDREAD_CLASSES].sort());
     expect(body.latency_ms).toBeGreaterThan(0);
@@ -71,43 +88,88 @@ describe('the served API over HTTP', () => {
     expect(raw.status).toBe(200);
     expect(((await raw.json()) as typeof body).top).toEqual(body.top);
 
-    const meta = (await (await fetch(`${base}/v2/models/cxr-oct`, { headers: reader })).json()) as { inputs: { name: string; shape: number[] }[]; outputs: { name: string }[]; parameters: { classes: string[] } };
+    const meta = (await (await fetch(`${base}/v2/models/cxr-oct`, { headers: reader })).json()) as {
+      inputs: { name: string; shape: number[] }[];
+      outputs: { name: string }[];
+      parameters: { classes: string[] };
+    };
     const [, c, h, w] = meta.inputs[0]!.shape;
-    const input = await imageToInput(png, { ...(await new ModelRegistry(fx.db, fx.objects, fx.tracker).resolve('cxr-oct', { version: 1 })).metadata.preprocessing });
+    const input = await imageToInput(png, {
+      ...(await new ModelRegistry(fx.db, fx.objects, fx.tracker).resolve('cxr-oct', { version: 1 })).metadata.preprocessing,
+    });
     expect(input.length).toBe(c! * h! * w!);
     const infer = await fetch(`${base}/v2/models/cxr-oct/infer`, {
       method: 'POST',
       headers: { ...reader, 'content-type': 'application/json' },
-      body: JSON.stringify({ id: 'kserve-1', inputs: [{ name: meta.inputs[0]!.name, shape: [1, c, h, w], datatype: 'FP32', data: Array.from(input) }], outputs: [{ name: meta.outputs[0]!.name }] }),
+      body: JSON.stringify({
+        id: 'kserve-1',
+        inputs: [{ name: meta.inputs[0]!.name, shape: [1, c, h, w], datatype: 'FP32', data: Array.from(input) }],
+        outputs: [{ name: meta.outputs[0]!.name }],
+      }),
     });
     expect(infer.status).toBe(200);
-    const out = (await infer.json()) as { model_name: string; model_version: string; id: string; outputs: { name: string; shape: number[]; datatype: string; data: number[] }[] };
-    expect(out).toMatchObject({ model_name: 'cxr-oct', model_version: '1', id: 'kserve-1', outputs: [{ name: meta.outputs[0]!.name, shape: [1, SECONDREAD_CLASSES.length], datatype: 'FP32' }] });
+    const out = (await infer.json()) as {
+      model_name: string;
+      model_version: string;
+      id: string;
+      outputs: { name: string; shape: number[]; datatype: string; data: number[] }[];
+    };
+    expect(out).toMatchObject({
+      model_name: 'cxr-oct',
+      model_version: '1',
+      id: 'kserve-1',
+      outputs: [{ name: meta.outputs[0]!.name, shape: [1, SECONDREAD_CLASSES.length], datatype: 'FP32' }],
+    });
     const probs = softmax(out.outputs[0]!.data, SECONDREAD_CLASSES.length, 1.5);
     for (const p of body.predictions) expect(probs[meta.parameters.classes.indexOf(p.class)]).toBeCloseTo(p.probability, 5);
 
     // tritonclient's default: binary tensors after a JSON header, no Content-Type; binary logits back.
-    const header = Buffer.from(JSON.stringify({ inputs: [{ name: meta.inputs[0]!.name, shape: [1, c, h, w], datatype: 'FP32', parameters: { binary_data_size: input.byteLength } }], outputs: [{ name: meta.outputs[0]!.name, parameters: { binary_data: true } }] }));
-    const bin = await fetch(`${base}/v2/models/cxr-oct/infer`, { method: 'POST', headers: { ...reader, 'inference-header-content-length': String(header.length) }, body: Buffer.concat([header, Buffer.from(input.buffer, input.byteOffset, input.byteLength)]) });
+    const header = Buffer.from(
+      JSON.stringify({
+        inputs: [{ name: meta.inputs[0]!.name, shape: [1, c, h, w], datatype: 'FP32', parameters: { binary_data_size: input.byteLength } }],
+        outputs: [{ name: meta.outputs[0]!.name, parameters: { binary_data: true } }],
+      }),
+    );
+    const bin = await fetch(`${base}/v2/models/cxr-oct/infer`, {
+      method: 'POST',
+      headers: { ...reader, 'inference-header-content-length': String(header.length) },
+      body: Buffer.concat([header, Buffer.from(input.buffer, input.byteOffset, input.byteLength)]),
+    });
     expect(bin.status).toBe(200);
     const bytes = Buffer.from(await bin.arrayBuffer());
     const n = Number(bin.headers.get('inference-header-content-length'));
-    expect(JSON.parse(bytes.subarray(0, n).toString())).toMatchObject({ model_version: '1', outputs: [{ parameters: { binary_data_size: 4 * SECONDREAD_CLASSES.length } }] });
+    expect(JSON.parse(bytes.subarray(0, n).toString())).toMatchObject({
+      model_version: '1',
+      outputs: [{ parameters: { binary_data_size: 4 * SECONDREAD_CLASSES.length } }],
+    });
     out.outputs[0]!.data.forEach((v, i) => expect(bytes.readFloatLE(n + 4 * i)).toBeCloseTo(v, 5));
   });
 
   it('answers malformed uploads with JSON errors over the wire', async () => {
-    const res = await fetch(`${base}/v1/models/cxr-oct/predict`, { method: 'POST', headers: { ...reader, 'content-type': 'image/png' }, body: png.subarray(0, 100) });
+    const res = await fetch(`${base}/v1/models/cxr-oct/predict`, {
+      method: 'POST',
+      headers: { ...reader, 'content-type': 'image/png' },
+      body: png.subarray(0, 100),
+    });
     expect(res.status).toBe(422);
     expect(await res.json()).toMatchObject({ code: 'invalid_image', request_id: res.headers.get('x-request-id') });
     expect((await fetch(`${base}/v1/models/cxr-oct/predict`, { method: 'POST', body: png })).status).toBe(401);
   });
 
   it('runs an evaluation as a job; its accuracy reaches /metrics', async () => {
-    const created = await fetch(`${base}/v1/evaluations`, { method: 'POST', headers: { ...engineer, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'cxr-oct', alias: 'production', dataset_version: fx.versionId.slice(0, 12), split: 'train' }) });
+    const created = await fetch(`${base}/v1/evaluations`, {
+      method: 'POST',
+      headers: { ...engineer, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'cxr-oct', alias: 'production', dataset_version: fx.versionId.slice(0, 12), split: 'train' }),
+    });
     expect(created.status, await created.clone().text()).toBe(202);
     const { id } = (await created.json()) as { id: string };
-    let e: { status: string; accuracy: number | null; images: number | null; report: { perClass: unknown[] } | null } = { status: 'queued', accuracy: null, images: null, report: null };
+    let e: { status: string; accuracy: number | null; images: number | null; report: { perClass: unknown[] } | null } = {
+      status: 'queued',
+      accuracy: null,
+      images: null,
+      report: null,
+    };
     for (let i = 0; i < 200 && (e.status === 'queued' || e.status === 'running'); i++) {
       await new Promise((r) => setTimeout(r, 100));
       e = (await (await fetch(`${base}/v1/evaluations/${id}`, { headers: engineer })).json()) as typeof e;

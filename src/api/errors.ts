@@ -3,6 +3,7 @@
 // unknown content type, schema validation) → the same stable codes; anything else → 500 `internal`
 // with a generic message. A stack trace never reaches a client; 5xx are logged with theirs.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+
 import { SecondreadError } from '../core/errors.js';
 
 export class UnauthenticatedError extends SecondreadError {
@@ -78,19 +79,41 @@ export function toErrorResponse(err: unknown, requestId: string): ErrorResponse 
     const body: ErrorBody = { code: err.code, message: err.message, request_id: requestId };
     if (err.details) body.details = err.details;
     const retry = err.details?.retryAfterSeconds;
-    return { status: err.httpStatus, body, logLevel: err.httpStatus >= 500 ? 'warn' : 'debug', retryAfterSeconds: typeof retry === 'number' ? retry : undefined };
+    return {
+      status: err.httpStatus,
+      body,
+      logLevel: err.httpStatus >= 500 ? 'warn' : 'debug',
+      retryAfterSeconds: typeof retry === 'number' ? retry : undefined,
+    };
   }
   const fe = err as Partial<FastifyError> | null;
   if (fe && typeof fe === 'object' && Array.isArray(fe.validation)) {
     const errors = fe.validation.map((v) => ({ in: fe.validationContext ?? 'request', path: v.instancePath || '/', message: v.message ?? 'is invalid' }));
-    return { status: 400, body: { code: 'invalid_input', message: `invalid ${fe.validationContext ?? 'request'}: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, details: { errors }, request_id: requestId }, logLevel: 'debug' };
+    return {
+      status: 400,
+      body: {
+        code: 'invalid_input',
+        message: `invalid ${fe.validationContext ?? 'request'}: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`,
+        details: { errors },
+        request_id: requestId,
+      },
+      logLevel: 'debug',
+    };
   }
   const status = fe && typeof fe === 'object' && typeof fe.statusCode === 'number' ? fe.statusCode : 500;
   if (status >= 400 && status < 500) {
     // Fastify's and @fastify/multipart's client errors carry short, safe messages (no paths, no stacks).
-    return { status, body: { code: CODE_BY_STATUS[status] ?? 'invalid_input', message: firstLine(fe?.message) || 'bad request', request_id: requestId }, logLevel: 'debug' };
+    return {
+      status,
+      body: { code: CODE_BY_STATUS[status] ?? 'invalid_input', message: firstLine(fe?.message) || 'bad request', request_id: requestId },
+      logLevel: 'debug',
+    };
   }
-  return { status: 500, body: { code: 'internal', message: 'internal error (see the server log for this request id)', request_id: requestId }, logLevel: 'error' };
+  return {
+    status: 500,
+    body: { code: 'internal', message: 'internal error (see the server log for this request id)', request_id: requestId },
+    logLevel: 'error',
+  };
 }
 
 /** KServe v2 error body: the protocol's `error` string, plus our stable code and request id. */
@@ -106,7 +129,8 @@ export function sendError(err: unknown, request: FastifyRequest, reply: FastifyR
   else request.log[r.logLevel]({ code: r.body.code, status: r.status }, r.body.message);
   if (r.retryAfterSeconds !== undefined) void reply.header('retry-after', String(Math.max(1, Math.ceil(r.retryAfterSeconds))));
   void reply.code(r.status);
-  if (request.routeOptions.config?.kserve) return reply.send({ error: r.body.message, code: r.body.code, request_id: r.body.request_id } satisfies KServeErrorBody);
+  if (request.routeOptions.config?.kserve)
+    return reply.send({ error: r.body.message, code: r.body.code, request_id: r.body.request_id } satisfies KServeErrorBody);
   return reply.send(r.body);
 }
 

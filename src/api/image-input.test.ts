@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
 import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+
 import { grayPng, grayPng16, rgbJpeg } from '../data/images/testing.js';
 import { checkImage, declaredDimensions, sniffImageType } from './image-input.js';
 import { pngHeaderClaiming } from './testing.js';
@@ -17,7 +18,13 @@ describe('image input rules', () => {
   it('sniffs PNG and JPEG by their magic bytes only', async () => {
     expect(sniffImageType(await grayPng(4, 4, () => 1))).toBe('png');
     expect(sniffImageType(await rgbJpeg(4, 4, () => 1))).toBe('jpeg');
-    expect(sniffImageType(await sharp({ create: { width: 4, height: 4, channels: 3, background: '#000' } }).webp().toBuffer())).toBeNull();
+    expect(
+      sniffImageType(
+        await sharp({ create: { width: 4, height: 4, channels: 3, background: '#000' } })
+          .webp()
+          .toBuffer(),
+      ),
+    ).toBeNull();
     expect(sniffImageType(Buffer.from([0x89, 0x50, 0x4e]))).toBeNull();
     expect(sniffImageType(new Uint8Array(0))).toBeNull();
   });
@@ -26,7 +33,9 @@ describe('image input rules', () => {
     expect(declaredDimensions(await grayPng(37, 21, () => 5))).toEqual({ width: 37, height: 21 });
     expect(declaredDimensions(await grayPng16(9, 300, () => 5))).toEqual({ width: 9, height: 300 });
     expect(declaredDimensions(await rgbJpeg(50, 13, () => 5))).toEqual({ width: 50, height: 13 });
-    const progressive = await sharp({ create: { width: 33, height: 44, channels: 3, background: '#123' } }).jpeg({ progressive: true }).toBuffer();
+    const progressive = await sharp({ create: { width: 33, height: 44, channels: 3, background: '#123' } })
+      .jpeg({ progressive: true })
+      .toBuffer();
     expect(declaredDimensions(progressive)).toEqual({ width: 33, height: 44 });
     expect(declaredDimensions(jpegHeaderClaiming(65000, 65000, 0xc2))).toEqual({ width: 65000, height: 65000 });
     expect(declaredDimensions(pngHeaderClaiming(123456, 7))).toEqual({ width: 123456, height: 7 });
@@ -48,6 +57,9 @@ describe('image input rules', () => {
     await expect(checkImage(new Uint8Array(0), limits)).rejects.toMatchObject({ code: 'invalid_input', httpStatus: 400 });
     await expect(checkImage(new Uint8Array((1 << 20) + 1), limits)).rejects.toMatchObject({ code: 'payload_too_large', httpStatus: 413 });
     await expect(checkImage(Buffer.from('{"not":"an image"}'), limits)).rejects.toMatchObject({ code: 'unsupported_media_type', httpStatus: 415 });
-    await expect(checkImage(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]), limits)).rejects.toMatchObject({ code: 'invalid_image', httpStatus: 422 });
+    await expect(checkImage(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]), limits)).rejects.toMatchObject({
+      code: 'invalid_image',
+      httpStatus: 422,
+    });
   });
 });

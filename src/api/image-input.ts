@@ -2,7 +2,7 @@
 // magic bytes (never from the client's Content-Type or file name), and the pixel count from the
 // header (cheap) — a 100 000² PNG of a few kilobytes is refused before it can take gigabytes.
 import { ValidationError } from '../core/errors.js';
-import { MAX_IMAGE_PIXELS, readImageHeader, type ImageHeader } from '../data/images/decode.js';
+import { type ImageHeader, MAX_IMAGE_PIXELS, readImageHeader } from '../data/images/decode.js';
 import { ImageTooLargeError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors.js';
 import type { ApiLimits } from './types.js';
 
@@ -52,7 +52,11 @@ export function declaredDimensions(bytes: Uint8Array): { width: number; height: 
 /** Checks one uploaded image (what = how to name it in messages, e.g. "file 3"); returns its header. */
 export async function checkImage(bytes: Uint8Array, limits: Pick<ApiLimits, 'maxUploadBytes' | 'maxImagePixels'>, what = 'image'): Promise<ImageHeader> {
   if (bytes.length === 0) throw new ValidationError(`${what} is empty: send PNG or JPEG bytes`);
-  if (bytes.length > limits.maxUploadBytes) throw new PayloadTooLargeError(`${what} is ${bytes.length} bytes, over the ${limits.maxUploadBytes}-byte limit`, { bytes: bytes.length, limit: limits.maxUploadBytes });
+  if (bytes.length > limits.maxUploadBytes)
+    throw new PayloadTooLargeError(`${what} is ${bytes.length} bytes, over the ${limits.maxUploadBytes}-byte limit`, {
+      bytes: bytes.length,
+      limit: limits.maxUploadBytes,
+    });
   if (sniffImageType(bytes) === null) throw new UnsupportedMediaTypeError(`${what} is not a PNG or JPEG (judged by its first bytes)`);
   const maxPixels = Math.min(limits.maxImagePixels, MAX_IMAGE_PIXELS);
   const declared = declaredDimensions(bytes);

@@ -4,6 +4,7 @@
 // asked for with `binary_data: true` come back the same way. Clients send it with any Content-Type
 // (often none), so the infer routes read every body as bytes and split it here.
 import type { FastifyRequest } from 'fastify';
+
 import { ValidationError } from '../core/errors.js';
 
 export const HEADER_LENGTH = 'inference-header-content-length';
@@ -17,7 +18,10 @@ export function parseInferBody(request: FastifyRequest, body: Buffer): unknown {
   let jsonLength = body.length;
   if (h !== undefined) {
     const n = Number(h);
-    if (typeof h !== 'string' || !/^\d+$/.test(h) || n > body.length) throw new ValidationError(`${HEADER_LENGTH} must be the byte length of the JSON header (at most the body's ${body.length} bytes), got '${String(h).slice(0, 20)}'`);
+    if (typeof h !== 'string' || !/^\d+$/.test(h) || n > body.length)
+      throw new ValidationError(
+        `${HEADER_LENGTH} must be the byte length of the JSON header (at most the body's ${body.length} bytes), got '${String(h).slice(0, 20)}'`,
+      );
     jsonLength = n;
     binaryParts.set(request, body.subarray(n));
   }
@@ -39,9 +43,12 @@ export class BinaryTensorReader {
 
   /** `size` bytes of FP32 for a tensor of `count` elements. */
   fp32(name: string, size: unknown, count: number): Float32Array {
-    if (this.bytes === undefined) throw new ValidationError(`input '${name}' has binary_data_size but the request has no binary part (send the ${HEADER_LENGTH} header)`);
-    if (typeof size !== 'number' || !Number.isInteger(size) || size !== count * 4) throw new ValidationError(`input '${name}': binary_data_size must be ${count * 4} (${count} FP32 values), got ${String(size)}`);
-    if (this.offset + size > this.bytes.length) throw new ValidationError(`input '${name}': the binary part ends after ${this.bytes.length - this.offset} of its ${size} bytes`);
+    if (this.bytes === undefined)
+      throw new ValidationError(`input '${name}' has binary_data_size but the request has no binary part (send the ${HEADER_LENGTH} header)`);
+    if (typeof size !== 'number' || !Number.isInteger(size) || size !== count * 4)
+      throw new ValidationError(`input '${name}': binary_data_size must be ${count * 4} (${count} FP32 values), got ${String(size)}`);
+    if (this.offset + size > this.bytes.length)
+      throw new ValidationError(`input '${name}': the binary part ends after ${this.bytes.length - this.offset} of its ${size} bytes`);
     const view = new DataView(this.bytes.buffer, this.bytes.byteOffset + this.offset, size);
     const out = new Float32Array(count);
     for (let i = 0; i < count; i++) {
@@ -61,12 +68,17 @@ export class BinaryTensorReader {
 }
 
 /** A response with binary outputs: the JSON header, then each output's FP32 bytes (little-endian). */
-export function encodeBinaryResponse(header: { outputs: ({ parameters?: Record<string, unknown> } & Record<string, unknown>)[] } & Record<string, unknown>, tensors: Float32Array[]): { body: Buffer; headerLength: number } {
+export function encodeBinaryResponse(
+  header: { outputs: ({ parameters?: Record<string, unknown> } & Record<string, unknown>)[] } & Record<string, unknown>,
+  tensors: Float32Array[],
+): { body: Buffer; headerLength: number } {
   const blobs = tensors.map((t) => {
     const b = Buffer.alloc(t.length * 4);
     for (let i = 0; i < t.length; i++) b.writeFloatLE(t[i]!, i * 4);
     return b;
   });
-  const json = Buffer.from(JSON.stringify({ ...header, outputs: header.outputs.map((o, i) => ({ ...o, parameters: { ...o.parameters, binary_data_size: blobs[i]!.length } })) }));
+  const json = Buffer.from(
+    JSON.stringify({ ...header, outputs: header.outputs.map((o, i) => ({ ...o, parameters: { ...o.parameters, binary_data_size: blobs[i]!.length } })) }),
+  );
   return { body: Buffer.concat([json, ...blobs]), headerLength: json.length };
 }

@@ -3,8 +3,9 @@
 // Whatever comes in, the answer is a 4xx JSON error with a code and the request id — never a 500,
 // never a stack trace.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { grayPng, rgbJpeg } from '../data/images/testing.js';
-import { multipartBody, openApiFixture, pngHeaderClaiming, type ApiFixture } from './testing.js';
+import { type ApiFixture, multipartBody, openApiFixture, pngHeaderClaiming } from './testing.js';
 
 let f: ApiFixture;
 let png: Buffer;
@@ -69,7 +70,18 @@ function malformedJson(r: () => number): (string | Buffer)[] {
   ];
 }
 
-const CONTENT_TYPES = ['image/png', 'image/jpeg', 'application/octet-stream', 'application/json', 'text/plain', 'multipart/form-data', 'multipart/form-data; boundary=', 'image/png; charset=utf-8', 'application/x-www-form-urlencoded', ';;;'];
+const CONTENT_TYPES = [
+  'image/png',
+  'image/jpeg',
+  'application/octet-stream',
+  'application/json',
+  'text/plain',
+  'multipart/form-data',
+  'multipart/form-data; boundary=',
+  'image/png; charset=utf-8',
+  'application/x-www-form-urlencoded',
+  ';;;',
+];
 
 function expectClientError(res: { statusCode: number; body: string; headers: Record<string, unknown> }, what: string): void {
   expect(res.statusCode, `${what} → ${res.statusCode} ${res.body.slice(0, 200)}`).toBeGreaterThanOrEqual(400);
@@ -92,7 +104,10 @@ describe('malformed input never crashes the server or leaks a stack', () => {
         if (res.statusCode === 200) continue;
         expectClientError(res, what);
         const mp = multipartBody([{ bytes: payload }]);
-        expectClientError(await f.app.inject({ method: 'POST', url: '/v1/models/cxr/predict/batch', headers: { ...f.auth(), ...mp.headers }, payload: mp.payload }), `batch ${what}`);
+        expectClientError(
+          await f.app.inject({ method: 'POST', url: '/v1/models/cxr/predict/batch', headers: { ...f.auth(), ...mp.headers }, payload: mp.payload }),
+          `batch ${what}`,
+        );
       }
     }
   });
@@ -101,7 +116,10 @@ describe('malformed input never crashes the server or leaks a stack', () => {
     const r = rng(11);
     for (let round = 0; round < 3; round++) {
       for (const [i, payload] of malformedJson(r).entries()) {
-        for (const [url, role] of [['/v2/models/cxr/infer', 'reader'], ['/v1/evaluations', 'engineer']] as const) {
+        for (const [url, role] of [
+          ['/v2/models/cxr/infer', 'reader'],
+          ['/v1/evaluations', 'engineer'],
+        ] as const) {
           const type = r() < 0.7 ? 'application/json' : CONTENT_TYPES[Math.floor(r() * CONTENT_TYPES.length)]!;
           const res = await f.app.inject({ method: 'POST', url, headers: { ...f.auth(role), 'content-type': type }, payload });
           expectClientError(res, `${url} round ${round} payload ${i} as ${type}`);
@@ -112,9 +130,23 @@ describe('malformed input never crashes the server or leaks a stack', () => {
   });
 
   it('odd paths, query strings and headers', async () => {
-    const urls = ['/v1/models/%00/predict', '/v1/models/%2e%2e%2f%2e%2e/predict', '/v1/models/cxr/predict?version=1e400', '/v1/models/cxr/predict?version[]=1&version[]=2', '/v1/models/cxr/predict?alias=production&alias=canary', `/v1/models/${'a'.repeat(5000)}/predict`, '/v2/models/cxr/versions/99999999999999999999/infer', '/v1/evaluations/%ff%fe'];
+    const urls = [
+      '/v1/models/%00/predict',
+      '/v1/models/%2e%2e%2f%2e%2e/predict',
+      '/v1/models/cxr/predict?version=1e400',
+      '/v1/models/cxr/predict?version[]=1&version[]=2',
+      '/v1/models/cxr/predict?alias=production&alias=canary',
+      `/v1/models/${'a'.repeat(5000)}/predict`,
+      '/v2/models/cxr/versions/99999999999999999999/infer',
+      '/v1/evaluations/%ff%fe',
+    ];
     for (const url of urls) {
-      const res = await f.app.inject({ method: url.includes('evaluations') ? 'GET' : 'POST', url, headers: { ...f.auth('engineer'), 'content-type': 'image/png' }, payload: png });
+      const res = await f.app.inject({
+        method: url.includes('evaluations') ? 'GET' : 'POST',
+        url,
+        headers: { ...f.auth('engineer'), 'content-type': 'image/png' },
+        payload: png,
+      });
       expectClientError(res, url);
     }
     for (const authorization of ['Bearer', 'Bearer ' + 'x'.repeat(10_000), 'bearer\tsr_', '\u00e9']) {

@@ -5,6 +5,7 @@
 // the client's 400, not a 500.
 import type { MultipartFile, MultipartValue } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
+
 import { ValidationError } from '../core/errors.js';
 
 export function isMultipartFile(v: unknown): v is MultipartFile {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { FailureLimiter } from './rate-limit.js';
 
 function manualClock(start = '2024-05-01T10:00:00.000Z') {

@@ -11,7 +11,7 @@
 // arrive, and when the table is full the key whose latest failure is oldest is evicted even if it is
 // still counting (an attacker who floods the table with fresh keys can thus make it forget old ones;
 // the bound on memory wins over completeness).
-import { systemClock, type Clock } from '../core/clock.js';
+import { type Clock, systemClock } from '../core/clock.js';
 
 export interface FailureLimiterOptions {
   /** Failures allowed per key within the window. */

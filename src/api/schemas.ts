@@ -7,7 +7,11 @@ export const modelNameSchema = { type: 'string', pattern: '^(?!.*\\.\\.)[a-z0-9]
 export const versionSchema = { type: 'integer', minimum: 1, maximum: 2_147_483_647, description: 'model version number' } as const;
 export const aliasSchema = { type: 'string', enum: [...ALIASES], description: 'model alias' } as const;
 /** Study ids come from PACS/RIS systems: allow their usual characters, nothing that could be markup or a path. */
-export const studyIdSchema = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$', description: 'study id: the same study is always routed to the same deployment (canary stickiness)' } as const;
+export const studyIdSchema = {
+  type: 'string',
+  pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$',
+  description: 'study id: the same study is always routed to the same deployment (canary stickiness)',
+} as const;
 
 export const ERROR_BODY_ID = 'ErrorBody';
 export const KSERVE_ERROR_ID = 'KServeError';
@@ -19,7 +23,25 @@ export const sharedSchemas = [
     description: 'Every error: a stable code to match on, a message for people, the request id to quote',
     required: ['code', 'message', 'request_id'],
     properties: {
-      code: { type: 'string', examples: ['invalid_input', 'unauthenticated', 'forbidden', 'not_found', 'payload_too_large', 'unsupported_media_type', 'invalid_image', 'image_too_large', 'queue_full', 'illegal_transition', 'invalid_credentials', 'rate_limited', 'blinded', 'internal'] },
+      code: {
+        type: 'string',
+        examples: [
+          'invalid_input',
+          'unauthenticated',
+          'forbidden',
+          'not_found',
+          'payload_too_large',
+          'unsupported_media_type',
+          'invalid_image',
+          'image_too_large',
+          'queue_full',
+          'illegal_transition',
+          'invalid_credentials',
+          'rate_limited',
+          'blinded',
+          'internal',
+        ],
+      },
       message: { type: 'string' },
       details: { type: 'object', additionalProperties: true },
       request_id: { type: 'string' },
@@ -28,7 +50,7 @@ export const sharedSchemas = [
   {
     $id: KSERVE_ERROR_ID,
     type: 'object',
-    description: 'KServe v2 error: the protocol\'s `error` string, plus the stable code and the request id',
+    description: "KServe v2 error: the protocol's `error` string, plus the stable code and the request id",
     required: ['error', 'code', 'request_id'],
     properties: { error: { type: 'string' }, code: { type: 'string' }, request_id: { type: 'string' } },
   },

@@ -4,11 +4,12 @@
 // without one the study is still taken in (no model read) and the reason is logged once.
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import type { Logger } from '../core/logger.js';
 import { silentLogger } from '../core/logger.js';
 import { Metrics } from '../monitoring/metrics.js';
-import { openServingFixture, testImage, type ServingFixture } from '../serving/testing.js';
 import type { ServingService } from '../serving/service.js';
+import { openServingFixture, type ServingFixture, testImage } from '../serving/testing.js';
 import { TEST_CLASSES } from '../tracking/testing.js';
 import { WorkflowService } from '../workflow/service.js';
 import { UserStore } from '../workflow/users.js';
@@ -30,7 +31,12 @@ afterAll(async () => {
 /** A logger that keeps its warnings. */
 function recordingLogger(): { logger: Logger; warnings: string[] } {
   const warnings: string[] = [];
-  const logger = { ...silentLogger, warn: (_o: unknown, msg: string) => void warnings.push(msg), info: () => undefined, debug: () => undefined } as unknown as Logger;
+  const logger = {
+    ...silentLogger,
+    warn: (_o: unknown, msg: string) => void warnings.push(msg),
+    info: () => undefined,
+    debug: () => undefined,
+  } as unknown as Logger;
   return { logger, warnings };
 }
 
@@ -42,10 +48,26 @@ describe('ServingModelReader over HTTP', () => {
   beforeAll(async () => {
     serving = fx.service({ canaryWeight: 0 });
     const users = new UserStore(fx.f.t.db);
-    const tokens = { reader: (await users.addUser({ name: 'rita', role: 'reader' })).token, adjudicator: (await users.addUser({ name: 'adam', role: 'adjudicator' })).token };
+    const tokens = {
+      reader: (await users.addUser({ name: 'rita', role: 'reader' })).token,
+      adjudicator: (await users.addUser({ name: 'adam', role: 'adjudicator' })).token,
+    };
     auth = (name) => ({ authorization: `Bearer ${tokens[name]}` });
-    const workflow = new WorkflowService({ db: fx.f.t.db, objects: fx.f.objects, model: new ServingModelReader({ serving, registry: fx.registry, logger: silentLogger }) });
-    app = await buildApp({ logger: silentLogger, db: fx.f.t.db, registry: fx.registry, serving, evaluations: new FakeEvaluations(), metrics: new Metrics({ processMetrics: false }), users, workflow });
+    const workflow = new WorkflowService({
+      db: fx.f.t.db,
+      objects: fx.f.objects,
+      model: new ServingModelReader({ serving, registry: fx.registry, logger: silentLogger }),
+    });
+    app = await buildApp({
+      logger: silentLogger,
+      db: fx.f.t.db,
+      registry: fx.registry,
+      serving,
+      evaluations: new FakeEvaluations(),
+      metrics: new Metrics({ processMetrics: false }),
+      users,
+      workflow,
+    });
     await app.ready();
   });
   afterAll(async () => {
@@ -59,8 +81,15 @@ describe('ServingModelReader over HTTP', () => {
     const id = res.json().id as string;
     const seen = (await app.inject({ method: 'GET', url: `/v1/studies/${id}`, headers: auth('adjudicator') })).json();
     const predicted = await serving.predict('cxr', png, { studyId: id });
-    expect(seen).toMatchObject({ model: { name: 'cxr', version: 1 }, reads: { model: { model: 'cxr', version: 1, label: predicted.top.class, top: predicted.top, predictions: predicted.predictions } } });
-    const audit = (await app.inject({ method: 'GET', url: `/v1/studies/${id}/audit`, headers: auth('adjudicator') })).json().entries as { event: string; actor: string; payload: Record<string, unknown> }[];
+    expect(seen).toMatchObject({
+      model: { name: 'cxr', version: 1 },
+      reads: { model: { model: 'cxr', version: 1, label: predicted.top.class, top: predicted.top, predictions: predicted.predictions } },
+    });
+    const audit = (await app.inject({ method: 'GET', url: `/v1/studies/${id}/audit`, headers: auth('adjudicator') })).json().entries as {
+      event: string;
+      actor: string;
+      payload: Record<string, unknown>;
+    }[];
     expect(audit.find((e) => e.event === 'read.model')).toMatchObject({ actor: 'model:cxr@1', payload: { model: 'cxr', version: 1, route: 'production' } });
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { silentLogger } from '../core/logger.js';
 import { createShutdown } from './shutdown.js';
 

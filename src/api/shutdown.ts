@@ -3,6 +3,7 @@
 // connections get 503 + Connection: close), then close what the server used, in order — serving
 // (drains its batchers), the job queue, … — within a deadline.
 import type { FastifyInstance } from 'fastify';
+
 import type { Logger } from '../core/logger.js';
 
 export interface Closer {

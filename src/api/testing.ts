@@ -3,7 +3,9 @@
 // fakes of the serving runtime and the evaluation service (the routes' seams), so route tests run in
 // milliseconds. No vitest import (like the other testing.ts modules).
 import { crc32 } from 'node:zlib';
+
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyPluginOptions } from 'fastify';
+
 import { NotFoundError } from '../core/errors.js';
 import { silentLogger } from '../core/logger.js';
 import { preprocessImage } from '../data/images/preprocess.js';
@@ -11,8 +13,9 @@ import { grayPng } from '../data/images/testing.js';
 import type { CreateEvaluation, Evaluation } from '../monitoring/evaluations/types.js';
 import { Metrics } from '../monitoring/metrics.js';
 import { collectWorkflowGauges } from '../monitoring/metrics-workflow.js';
-import type { DbDialect } from '../storage/db.js';
 import { SaliencyService } from '../serving/saliency.js';
+import type { ModelDescription, PredictOptions, PredictResult } from '../serving/types.js';
+import type { DbDialect } from '../storage/db.js';
 import { ModelRegistry } from '../tracking/index.js';
 import { openTrackingFixture, type TrackingFixture } from '../tracking/testing.js';
 import { WorkflowService, type WorkflowServiceDeps } from '../workflow/service.js';
@@ -22,7 +25,6 @@ import { API_AJV, buildApp } from './app.js';
 import { installAuth } from './auth.js';
 import { sendError } from './errors.js';
 import { sharedSchemas } from './schemas.js';
-import type { ModelDescription, PredictOptions, PredictResult } from '../serving/types.js';
 import type { ApiDeps, ApiLimits, EvaluationsPort, ServingPort, UsersPort } from './types.js';
 
 export const FAKE_MODEL = 'cxr';
@@ -101,7 +103,15 @@ export class FakeServing implements ServingPort {
       const raw = [1 - mean, mean, 0.5].map((x) => x + 0.1);
       const total = raw.reduce((a, b) => a + b, 0);
       const predictions = FAKE_CLASSES.map((c, i) => ({ class: c, probability: raw[i]! / total })).sort((a, b) => b.probability - a.probability);
-      out.push({ model: name, version, route: o.version !== undefined ? 'version' : o.alias ? 'alias' : 'production', predictions, top: predictions[0]!, latencyMs: 1.5, requestId: o.requestId ?? '' });
+      out.push({
+        model: name,
+        version,
+        route: o.version !== undefined ? 'version' : o.alias ? 'alias' : 'production',
+        predictions,
+        top: predictions[0]!,
+        latencyMs: 1.5,
+        requestId: o.requestId ?? '',
+      });
     }
     return out;
   }
@@ -238,7 +248,12 @@ export async function openApiFixture(o: ApiFixtureOptions = {}): Promise<ApiFixt
 }
 
 /** POST /v1/studies with `headers` (a token) and a small PNG (or `bytes`): the response. */
-export async function postStudy(app: FastifyInstance, headers: Record<string, string>, fields: Record<string, string> = { modality: 'cxr' }, bytes?: Uint8Array) {
+export async function postStudy(
+  app: FastifyInstance,
+  headers: Record<string, string>,
+  fields: Record<string, string> = { modality: 'cxr' },
+  bytes?: Uint8Array,
+) {
   const body = multipartBody([{ bytes: bytes ?? (await grayPng(16, 16, (x, y) => (x * 7 + y * 3) % 256)) }], fields);
   return app.inject({ method: 'POST', url: '/v1/studies', headers: { ...headers, ...body.headers }, payload: body.payload });
 }
@@ -254,7 +269,11 @@ export function postRead(app: FastifyInstance, headers: Record<string, string>, 
  * on its own connection pool). Per race: both statuses (sorted) and the loser's code; per study, how
  * many B reads and `read.B` audit entries the database holds.
  */
-export async function adjudicationRaces(f: ApiFixture, races: number, otherApp: FastifyInstance = f.app): Promise<{ statuses: number[][]; loserCodes: string[]; readsB: number[]; auditB: number[] }> {
+export async function adjudicationRaces(
+  f: ApiFixture,
+  races: number,
+  otherApp: FastifyInstance = f.app,
+): Promise<{ statuses: number[][]; loserCodes: string[]; readsB: number[]; auditB: number[] }> {
   const second = { authorization: `Bearer ${(await f.users.addUser({ name: `adjudicator-${Date.now().toString(36)}`, role: 'adjudicator' })).token}` };
   const ids: string[] = [];
   for (let i = 0; i < races; i++) {
@@ -276,12 +295,19 @@ export async function adjudicationRaces(f: ApiFixture, races: number, otherApp: 
 }
 
 /** A multipart/form-data body with files (all in parts named `file` unless named). */
-export function multipartBody(files: { bytes: Uint8Array; filename?: string; field?: string; type?: string }[], fields: Record<string, string> = {}): { payload: Buffer; headers: Record<string, string> } {
+export function multipartBody(
+  files: { bytes: Uint8Array; filename?: string; field?: string; type?: string }[],
+  fields: Record<string, string> = {},
+): { payload: Buffer; headers: Record<string, string> } {
   const boundary = `----secondread${Math.random().toString(16).slice(2)}`;
   const parts: Buffer[] = [];
   for (const [k, v] of Object.entries(fields)) parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`));
   for (const f of files) {
-    parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${f.field ?? 'file'}"; filename="${f.filename ?? 'image.png'}"\r\nContent-Type: ${f.type ?? 'application/octet-stream'}\r\n\r\n`));
+    parts.push(
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="${f.field ?? 'file'}"; filename="${f.filename ?? 'image.png'}"\r\nContent-Type: ${f.type ?? 'application/octet-stream'}\r\n\r\n`,
+      ),
+    );
     parts.push(Buffer.from(f.bytes));
     parts.push(Buffer.from('\r\n'));
   }
@@ -305,7 +331,12 @@ export function pngHeaderClaiming(width: number, height: number): Buffer {
     crc.writeUInt32BE(crc32(td));
     return Buffer.concat([len, td, crc]);
   };
-  return Buffer.concat([sig, chunk('IHDR', ihdr), chunk('IDAT', Buffer.from([0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01])), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    sig,
+    chunk('IHDR', ihdr),
+    chunk('IDAT', Buffer.from([0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01])),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 /**

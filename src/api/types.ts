@@ -1,18 +1,18 @@
 // What the HTTP app is built from. The API depends on the narrow slices of the services it calls
 // (Pick<…>), so a route test can hand it a small fake and the real services need no HTTP knowledge.
 import type { Logger } from '../core/logger.js';
-import type { Metrics } from '../monitoring/metrics.js';
 import type { EvaluationService } from '../monitoring/evaluations/types.js';
+import type { Metrics } from '../monitoring/metrics.js';
 import type { InferOptions, InferResult, ModelDescription, PredictOptions, PredictResult, TensorInput } from '../serving/types.js';
 import type { Db } from '../storage/db.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { ModelRegistry, Tracker } from '../tracking/index.js';
+import type { WorkflowService } from '../workflow/service.js';
+import type { Role, UserStore } from '../workflow/users.js';
 import type { AuthUsersPort } from './routes/auth.js';
 import type { ModelCatalogPort } from './routes/models.js';
 import type { SaliencyPort } from './routes/saliency.js';
 import type { WebRoutesOptions } from './routes/web.js';
-import type { WorkflowService } from '../workflow/service.js';
-import type { Role, UserStore } from '../workflow/users.js';
 
 /** What the routes call of serving's ServingService. */
 export interface ServingPort {

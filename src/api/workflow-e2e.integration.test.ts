@@ -4,6 +4,7 @@
 // and the audit chain still verifies.
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { postgresUrlForTests } from '../../test/integration/helpers/postgres.js';
 import { silentLogger } from '../core/logger.js';
 import { Metrics } from '../monitoring/metrics.js';
@@ -12,7 +13,7 @@ import { verifyAuditLog } from '../workflow/audit.js';
 import { WorkflowService } from '../workflow/service.js';
 import { UserStore } from '../workflow/users.js';
 import { buildApp } from './app.js';
-import { adjudicationRaces, openApiFixture, type ApiFixture } from './testing.js';
+import { adjudicationRaces, type ApiFixture, openApiFixture } from './testing.js';
 
 const url = await postgresUrlForTests();
 
@@ -24,7 +25,16 @@ describe.skipIf(!url)('workflow over HTTP on PostgreSQL', () => {
     f = await openApiFixture({ dialect: 'postgres' });
     other = f.tracking.t.openAnother();
     const workflow = new WorkflowService({ db: other, objects: f.tracking.objects, model: f.model });
-    otherApp = await buildApp({ logger: silentLogger, db: other, registry: f.registry, serving: f.serving, evaluations: f.evaluations, metrics: new Metrics({ processMetrics: false }), users: new UserStore(other), workflow });
+    otherApp = await buildApp({
+      logger: silentLogger,
+      db: other,
+      registry: f.registry,
+      serving: f.serving,
+      evaluations: f.evaluations,
+      metrics: new Metrics({ processMetrics: false }),
+      users: new UserStore(other),
+      workflow,
+    });
     await otherApp.ready();
   });
   afterAll(async () => {

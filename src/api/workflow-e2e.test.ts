@@ -4,15 +4,21 @@
 // committing — from the study, the worklist, the list, the audit trail or the metrics), audit
 // tamper detection, and 401/403 on every workflow route. PostgreSQL races: workflow-e2e.integration.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { verifyAuditLog } from '../workflow/audit.js';
 import { modelRead } from '../workflow/testing.js';
-import { adjudicationRaces, openApiFixture, postRead, postStudy, type ApiFixture } from './testing.js';
+import { adjudicationRaces, type ApiFixture, openApiFixture, postRead, postStudy } from './testing.js';
 
 let f: ApiFixture;
 beforeAll(async () => {
   f = await openApiFixture();
   // The policy in force for the model that reads (FakeModelReader: cxr-oct v1): normal lungs clear at 0.9.
-  await f.workflow.policies.create({ modelName: 'cxr-oct', modelVersion: 1, rule: { thresholds: { 'lung-normal': 0.9, 'lung-covid': 0.9 }, qaFraction: 0.05 }, by: 'test' });
+  await f.workflow.policies.create({
+    modelName: 'cxr-oct',
+    modelVersion: 1,
+    rule: { thresholds: { 'lung-normal': 0.9, 'lung-covid': 0.9 }, qaFraction: 0.05 },
+    by: 'test',
+  });
 });
 afterAll(async () => {
   await f.close();
@@ -32,15 +38,38 @@ describe('the second-reader workflow over HTTP', () => {
   it('intake → blinded for the reader, not for the adjudicator → A agrees with a confident model → auto_finalized', async () => {
     const id = await newStudy(modelRead('lung-normal', 0.97));
     const blind = await get('reader', `/v1/studies/${id}`);
-    expect(blind.json()).toEqual({ id, modality: 'cxr', source: 'upload', datasetVersion: null, imageKey: expect.stringMatching(new RegExp(`^studies/${id}/image\\.png$`)), status: 'awaiting_a', priority: false, createdAt: expect.any(String), blinded: true, reads: {}, finalLabel: null, finalizedAt: null });
+    expect(blind.json()).toEqual({
+      id,
+      modality: 'cxr',
+      source: 'upload',
+      datasetVersion: null,
+      imageKey: expect.stringMatching(new RegExp(`^studies/${id}/image\\.png$`)),
+      status: 'awaiting_a',
+      priority: false,
+      createdAt: expect.any(String),
+      blinded: true,
+      reads: {},
+      finalLabel: null,
+      finalizedAt: null,
+    });
     expect(blind.body).not.toMatch(/cxr-oct|0\.97|probabilit|decision/);
     const adj = (await get('adjudicator', `/v1/studies/${id}`)).json();
-    expect(adj).toMatchObject({ blinded: false, model: { name: 'cxr-oct', version: 1 }, reads: { model: { top: { class: 'lung-normal', probability: 0.97 } } } });
+    expect(adj).toMatchObject({
+      blinded: false,
+      model: { name: 'cxr-oct', version: 1 },
+      reads: { model: { top: { class: 'lung-normal', probability: 0.97 } } },
+    });
     expect(adj).not.toHaveProperty('decision');
 
     const a = await postRead(f.app, f.auth('reader'), id, 'lung-normal');
     expect(a.statusCode).toBe(200);
-    expect(a.json()).toMatchObject({ status: 'auto_finalized', blinded: false, finalLabel: 'lung-normal', reads: { A: { label: 'lung-normal' }, model: { label: 'lung-normal' } }, decision: { decision: 'auto_finalized', reasons: [], qa: false } });
+    expect(a.json()).toMatchObject({
+      status: 'auto_finalized',
+      blinded: false,
+      finalLabel: 'lung-normal',
+      reads: { A: { label: 'lung-normal' }, model: { label: 'lung-normal' } },
+      decision: { decision: 'auto_finalized', reasons: [], qa: false },
+    });
     // After committing, the reader sees what the model said.
     expect((await get('reader', `/v1/studies/${id}`)).json()).toMatchObject({ blinded: false, reads: { model: { top: { probability: 0.97 } } } });
   });
@@ -79,7 +108,13 @@ describe('the second-reader workflow over HTTP', () => {
     const final = await postRead(f.app, f.auth('adjudicator'), id, 'lung-covid');
     expect([final.statusCode, final.json().code]).toEqual([409, 'illegal_transition']);
     expect((await get('admin', `/v1/studies/${id}`)).json()).toMatchObject({ status: 'auto_finalized', finalLabel: 'lung-normal' });
-    expect((await get('admin', `/v1/studies/${id}/audit`)).json().entries.map((e: { event: string }) => e.event)).toEqual(['study.intake', 'read.model', 'read.A', 'decision', 'study.finalized']);
+    expect((await get('admin', `/v1/studies/${id}/audit`)).json().entries.map((e: { event: string }) => e.event)).toEqual([
+      'study.intake',
+      'read.model',
+      'read.A',
+      'decision',
+      'study.finalized',
+    ]);
     // Roles that commit no reads.
     const engineer = await postRead(f.app, f.auth('engineer'), id, 'lung-normal');
     expect([engineer.statusCode, engineer.json().code]).toEqual([403, 'forbidden']);
@@ -117,7 +152,14 @@ describe('the audit trail', () => {
     const id = await newStudy(modelRead('lung-covid', 0.93));
     await postRead(f.app, f.auth('reader'), id, 'lung-normal');
     await postRead(f.app, f.auth('adjudicator'), id, 'lung-covid');
-    const entries = (await get('adjudicator', `/v1/studies/${id}/audit`)).json().entries as { seq: number; event: string; actor: string; prevHash: string; hash: string; payload: Record<string, unknown> }[];
+    const entries = (await get('adjudicator', `/v1/studies/${id}/audit`)).json().entries as {
+      seq: number;
+      event: string;
+      actor: string;
+      prevHash: string;
+      hash: string;
+      payload: Record<string, unknown>;
+    }[];
     expect(entries.map((e) => [e.event, e.actor])).toEqual([
       ['study.intake', 'user:rita'],
       ['read.model', 'model:cxr-oct@1'],
@@ -132,14 +174,22 @@ describe('the audit trail', () => {
     expect(ok).toMatchObject({ ok: true });
     const db = f.tracking.t.db;
     for (const e of entries) {
-      const prev = await db.selectFrom('audit_log').select('hash').where('seq', '=', e.seq - 1).executeTakeFirst();
+      const prev = await db
+        .selectFrom('audit_log')
+        .select('hash')
+        .where('seq', '=', e.seq - 1)
+        .executeTakeFirst();
       expect(e.prevHash).toBe(prev?.hash ?? '0'.repeat(64));
     }
 
     // Someone with database access rewrites B's label in the trail.
     const readB = entries.find((e) => e.event === 'read.B')!;
     const row = await db.selectFrom('audit_log').select('payload_json').where('seq', '=', readB.seq).executeTakeFirstOrThrow();
-    await db.updateTable('audit_log').set({ payload_json: row.payload_json.replace('"lung-covid"', '"lung-normal"') }).where('seq', '=', readB.seq).execute();
+    await db
+      .updateTable('audit_log')
+      .set({ payload_json: row.payload_json.replace('"lung-covid"', '"lung-normal"') })
+      .where('seq', '=', readB.seq)
+      .execute();
     const broken = await verifyAuditLog(db);
     expect(broken).toMatchObject({ ok: false, seq: readB.seq, reason: 'hash_mismatch', entries: readB.seq - 1 });
     expect((await get('admin', `/v1/studies/${id}/audit`)).json().entries.find((e: { seq: number }) => e.seq === readB.seq).payload.label).toBe('lung-normal');

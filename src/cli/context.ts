@@ -1,8 +1,8 @@
 // What a CLI command needs: validated config, a logger, and (opened on demand) the object store and
 // the metadata DB with migrations applied. Commands call `withContext` so resources are always closed.
-import { loadConfig, type Config } from '../core/config.js';
+import { type Config, loadConfig } from '../core/config.js';
 import { createLogger, type Logger } from '../core/logger.js';
-import { migrateToLatest, openDatabase, type Db } from '../storage/db.js';
+import { type Db, migrateToLatest, openDatabase } from '../storage/db.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { openObjectStore } from '../storage/open-object-store.js';
 

@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
+
 import { main } from './main.js';
 
 describe('secondread CLI', () => {

@@ -1,6 +1,7 @@
 // The `secondread` command line. Each command lives in its own module under ./commands and is
 // listed in ./commands/index.ts; this file only wires them up and turns errors into exit codes.
 import { Command, CommanderError } from 'commander';
+
 import { describeError, SecondreadError } from '../core/errors.js';
 import { registerCommands } from './commands/index.js';
 

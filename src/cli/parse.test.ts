@@ -1,5 +1,6 @@
 // Comma-separated integer flags (--preferred-batch-sizes, --stem-strides) are checked element by element.
 import { describe, expect, it } from 'vitest';
+
 import { parseIntegerList } from './parse.js';
 
 describe('parseIntegerList', () => {

@@ -1,6 +1,7 @@
 // Renders ProgressEvents as one progress bar per phase on stderr (a TTY), or as a log line every
 // few seconds when stderr is not a terminal (CI logs stay readable).
 import cliProgress from 'cli-progress';
+
 import type { ProgressEvent, ProgressFn } from '../core/progress.js';
 
 export interface ProgressRenderer {
@@ -13,7 +14,11 @@ export function createProgressRenderer(stream: NodeJS.WriteStream = process.stde
   let phase: string | undefined;
   let lastLine = 0;
   const infoText = (e: ProgressEvent) =>
-    e.info ? Object.entries(e.info).map(([k, v]) => `${k} ${typeof v === 'number' ? +v.toFixed(4) : v}`).join('  ') : '';
+    e.info
+      ? Object.entries(e.info)
+          .map(([k, v]) => `${k} ${typeof v === 'number' ? +v.toFixed(4) : v}`)
+          .join('  ')
+      : '';
 
   const onProgress: ProgressFn = (e) => {
     if (!stream.isTTY) {

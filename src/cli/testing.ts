@@ -3,6 +3,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { main } from './main.js';
 
 export interface CliResult {
@@ -17,10 +18,11 @@ type Write = typeof process.stdout.write;
 export async function runCli(...args: string[]): Promise<CliResult> {
   const saved = { out: process.stdout.write, err: process.stderr.write };
   const captured = { out: '', err: '' };
-  const capture = (k: 'out' | 'err'): Write => ((chunk: unknown) => {
-    captured[k] += String(chunk);
-    return true;
-  }) as Write;
+  const capture = (k: 'out' | 'err'): Write =>
+    ((chunk: unknown) => {
+      captured[k] += String(chunk);
+      return true;
+    }) as Write;
   process.stdout.write = capture('out');
   process.stderr.write = capture('err');
   try {
@@ -48,7 +50,10 @@ export function setEnv(vars: Record<string, string | undefined>): () => void {
 }
 
 /** A temporary directory whose `home` subfolder is SECONDREAD_HOME (logs silenced) until `cleanup()`. */
-export async function tempCliHome(prefix: string, env: Record<string, string | undefined> = {}): Promise<{ dir: string; home: string; cleanup(): Promise<void> }> {
+export async function tempCliHome(
+  prefix: string,
+  env: Record<string, string | undefined> = {},
+): Promise<{ dir: string; home: string; cleanup(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   const home = join(dir, 'home');
   const restore = setEnv({ SECONDREAD_HOME: home, LOG_LEVEL: 'silent', ...env });

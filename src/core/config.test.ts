@@ -1,7 +1,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+
 import { describe, expect, it } from 'vitest';
+
 import { loadConfig } from './config.js';
 import { ConfigError } from './errors.js';
 
@@ -46,12 +48,24 @@ describe('loadConfig', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sr-config-'));
     expect(loadConfig({ env: {} }).workflow).toEqual({});
     const file = join(dir, 'wf.yaml');
-    writeFileSync(file, 'workflow:\n  model: cxr-oct\n  economics:\n    minutesPerRead: { cxr: 2.5, oct: 4 }\n    costPerRead: { cxr: 18, oct: 30 }\n    inferenceCostPerStudy: 0.02\n    currency: EUR\n');
-    expect(loadConfig({ file, env: {} }).workflow).toEqual({ model: 'cxr-oct', economics: { minutesPerRead: { cxr: 2.5, oct: 4 }, costPerRead: { cxr: 18, oct: 30 }, inferenceCostPerStudy: 0.02, currency: 'EUR' } });
+    writeFileSync(
+      file,
+      'workflow:\n  model: cxr-oct\n  economics:\n    minutesPerRead: { cxr: 2.5, oct: 4 }\n    costPerRead: { cxr: 18, oct: 30 }\n    inferenceCostPerStudy: 0.02\n    currency: EUR\n',
+    );
+    expect(loadConfig({ file, env: {} }).workflow).toEqual({
+      model: 'cxr-oct',
+      economics: { minutesPerRead: { cxr: 2.5, oct: 4 }, costPerRead: { cxr: 18, oct: 30 }, inferenceCostPerStudy: 0.02, currency: 'EUR' },
+    });
     for (const [yaml, key] of [
       ['workflow:\n  economics:\n    currency: EUR\n', /workflow\.economics\.minutesPerRead/],
-      ['workflow:\n  economics:\n    minutesPerRead: { cxr: 0, oct: 4 }\n    costPerRead: { cxr: 18, oct: 30 }\n    inferenceCostPerStudy: 0.02\n    currency: EUR\n', /workflow\.economics\.minutesPerRead\.cxr/],
-      ['workflow:\n  economics:\n    minutesPerRead: { cxr: 2, oct: 4 }\n    costPerRead: { cxr: 18, oct: 30 }\n    inferenceCostPerStudy: 0.02\n    currency: euros\n', /workflow\.economics\.currency/],
+      [
+        'workflow:\n  economics:\n    minutesPerRead: { cxr: 0, oct: 4 }\n    costPerRead: { cxr: 18, oct: 30 }\n    inferenceCostPerStudy: 0.02\n    currency: EUR\n',
+        /workflow\.economics\.minutesPerRead\.cxr/,
+      ],
+      [
+        'workflow:\n  economics:\n    minutesPerRead: { cxr: 2, oct: 4 }\n    costPerRead: { cxr: 18, oct: 30 }\n    inferenceCostPerStudy: 0.02\n    currency: euros\n',
+        /workflow\.economics\.currency/,
+      ],
       ['workflow:\n  modle: x\n', /modle/],
     ] as const) {
       writeFileSync(file, yaml);

@@ -2,8 +2,10 @@
 // typo fails at startup with the offending key named, not later with an undefined.
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+
 import { ConfigError } from './errors.js';
 
 const configSchema = z
@@ -84,8 +86,7 @@ function intFromEnv(name: string, v: string | undefined): number | undefined {
 
 /** Environment variables that override the file; each maps to one config key. */
 function overridesFromEnv(env: Env): Record<string, unknown> {
-  const strip = <T extends Record<string, unknown>>(o: T): Partial<T> =>
-    Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+  const strip = <T extends Record<string, unknown>>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
   return strip({
     home: env.SECONDREAD_HOME,
     logLevel: env.LOG_LEVEL,

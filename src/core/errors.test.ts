@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { describeError, InvalidImageError, NotFoundError, SecondreadError } from './errors.js';
 
 describe('SecondreadError', () => {

@@ -1,6 +1,6 @@
 // Structured logging (pino). Logs go to stderr so that stdout stays clean for command output
 // (tables, JSON) that other tools may pipe.
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export type { Logger };
 

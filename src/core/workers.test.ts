@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { createWorkerPool, siblingModule } from './workers.js';
 
 describe('worker pool', () => {
@@ -29,7 +30,7 @@ describe('worker pool', () => {
     await expect(pool.run(1)).rejects.toThrow(/closed/);
   });
 
-  it('names sibling modules with the caller\'s extension', () => {
+  it("names sibling modules with the caller's extension", () => {
     expect(siblingModule('file:///a/b/x.ts', 'w').href).toBe('file:///a/b/w.ts');
     expect(siblingModule('file:///a/b/x.js', 'w').href).toBe('file:///a/b/w.js');
   });

@@ -2,7 +2,8 @@
 // runs TypeScript through tsx, registered in the main thread only, so a worker whose module is a
 // .ts file registers tsx itself first; built .js modules start plain.
 import { availableParallelism } from 'node:os';
-import { parentPort, Worker, type TransferListItem } from 'node:worker_threads';
+import { parentPort, type TransferListItem, Worker } from 'node:worker_threads';
+
 import { SecondreadError } from './errors.js';
 
 interface Request<T> {
@@ -112,7 +113,9 @@ export function createWorkerPool<T, R>(moduleUrl: URL, size: number): WorkerPool
  * The worker side: answers each task with `handler`'s result. The handler may name buffers to
  * transfer (not copy) back to the main thread.
  */
-export function serveWorkerTasks<T, R>(handler: (task: T) => Promise<{ result: R; transfer?: TransferListItem[] }> | { result: R; transfer?: TransferListItem[] }): void {
+export function serveWorkerTasks<T, R>(
+  handler: (task: T) => Promise<{ result: R; transfer?: TransferListItem[] }> | { result: R; transfer?: TransferListItem[] },
+): void {
   const port = parentPort;
   if (!port) throw new Error('serveWorkerTasks must run inside a worker thread');
   port.on('message', async (req: Request<T>) => {

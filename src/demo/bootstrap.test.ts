@@ -2,14 +2,16 @@
 // an empty store and the marker comes last; a complete demo runs nothing again; an interruption (a failure
 // between steps, Ctrl-C during training) is finished by the next call, reusing what was done (the training run
 // resumed, not restarted; the passwords kept); a store holding other data gets no demo.
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { afterEach, describe, expect, it } from 'vitest';
+
 import { loadConfig } from '../core/config.js';
 import { silentLogger } from '../core/logger.js';
-import { migrateToLatest, openDatabase, type Db } from '../storage/db.js';
+import { type Db, migrateToLatest, openDatabase } from '../storage/db.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { openObjectStore } from '../storage/open-object-store.js';
 import { ModelRegistry, Tracker } from '../tracking/index.js';

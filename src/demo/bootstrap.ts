@@ -8,12 +8,24 @@
 //     find their results, the unfinished one resumes (training from its checkpoint) or restarts;
 //   - neither, store empty: a new bootstrap; store not empty (someone's own data): no demo, nothing touched.
 import { mkdir, rm } from 'node:fs/promises';
+
 import { z } from 'zod';
+
 import { NotFoundError } from '../core/errors.js';
 import type { Db } from '../storage/db.js';
-import { demoContext, need, type DemoContext, type DemoDeps, type DemoModelFigures, type DemoOutputs, type DemoPolicyFigures, type DemoStudyFigures, type StepResult } from './context.js';
+import {
+  type DemoContext,
+  demoContext,
+  type DemoDeps,
+  type DemoModelFigures,
+  type DemoOutputs,
+  type DemoPolicyFigures,
+  type DemoStudyFigures,
+  need,
+  type StepResult,
+} from './context.js';
 import type { DemoCredential } from './credentials.js';
-import { DEMO_MODEL, demoOptionsSchema, parseDemoOptions, type DemoOptions, type DemoOptionsInput } from './options.js';
+import { DEMO_MODEL, type DemoOptions, type DemoOptionsInput, demoOptionsSchema, parseDemoOptions } from './options.js';
 import { acquireLock, demoPaths, readJsonFile, storeIdentity, writeFileAtomic } from './state.js';
 import { datasetStep } from './steps/dataset.js';
 import { promoteStep, registerStep } from './steps/model.js';
@@ -85,7 +97,10 @@ async function storeContents(db: Db): Promise<string[]> {
   const tables = ['dataset_versions', 'runs', 'registered_models', 'users', 'studies'] as const;
   const held: string[] = [];
   for (const t of tables) {
-    const row = await db.selectFrom(t).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+    const row = await db
+      .selectFrom(t)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirst();
     const n = Number(row?.n ?? 0);
     if (n > 0) held.push(`${n} ${t.replace('_', ' ')}`);
   }

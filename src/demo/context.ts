@@ -2,6 +2,7 @@
 // before it. A step finds its own earlier result in the store (or makes it) and records it in `out`, so the
 // orchestrator can run all steps again after an interruption and only the unfinished ones do work.
 import { join } from 'node:path';
+
 import type { Config } from '../core/config.js';
 import { SecondreadError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -9,10 +10,10 @@ import type { ProgressFn } from '../core/progress.js';
 import type { Db } from '../storage/db.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { ModelRegistry, Tracker } from '../tracking/index.js';
-import { UserStore, type ScryptParams } from '../workflow/users.js';
+import { type ScryptParams, UserStore } from '../workflow/users.js';
 import type { DemoCredential } from './credentials.js';
 import type { DemoOptions } from './options.js';
-import { demoPaths, type DemoPaths } from './state.js';
+import { type DemoPaths, demoPaths } from './state.js';
 
 export interface DemoDeps {
   config: Config;

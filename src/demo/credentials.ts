@@ -3,7 +3,8 @@
 // bootstrap never ends with users whose passwords nobody knows: the next run reads the file back and creates
 // or resets the users with the same passwords.
 import { randomBytes } from 'node:crypto';
-import { ROLES, type Role } from '../workflow/users.js';
+
+import { type Role, ROLES } from '../workflow/users.js';
 import { writeFileAtomic } from './state.js';
 
 export interface DemoUser {

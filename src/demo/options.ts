@@ -4,6 +4,7 @@
 // starts with are recorded in its state file, so a bootstrap resumed after an interruption (or after an
 // upgrade that changed these defaults) finishes with the options it started with.
 import { z } from 'zod';
+
 import { ValidationError } from '../core/errors.js';
 import { VIT_CONFIGS } from '../models/vit.js';
 

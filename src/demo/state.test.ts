@@ -4,7 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { loadConfig } from '../core/config.js';
 import { ConflictError } from '../core/errors.js';
 import { completeCredentials, DEMO_USERS, formatCredentials, generatePassword, parseCredentials, writeCredentials } from './credentials.js';

@@ -4,6 +4,7 @@
 // so a crash never leaves a half-written marker that a later start would take for a complete demo.
 import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+
 import type { Config } from '../core/config.js';
 import { ConflictError } from '../core/errors.js';
 import { redactUrl } from '../core/redact.js';

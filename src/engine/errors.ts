@@ -2,13 +2,7 @@
 // Every misuse (shape mismatch, unknown op, missing gradient rule) carries a stable code callers match on.
 
 export type EngineErrorCode =
-  | 'shape_mismatch'
-  | 'invalid_argument'
-  | 'unknown_tensor'
-  | 'duplicate_name'
-  | 'unsupported_op'
-  | 'no_gradient_rule'
-  | 'invalid_model';
+  'shape_mismatch' | 'invalid_argument' | 'unknown_tensor' | 'duplicate_name' | 'unsupported_op' | 'no_gradient_rule' | 'invalid_model';
 
 export class EngineError extends Error {
   readonly code: EngineErrorCode;

@@ -1,5 +1,6 @@
 // The Graph itself: naming and scopes, seeded parameters, constants, modes and buffer updates.
 import { describe, expect, it } from 'vitest';
+
 import { EngineError } from './errors.js';
 import { Graph } from './graph.js';
 import * as init from './init.js';
@@ -22,7 +23,10 @@ describe('Graph', () => {
       const g = new Graph('m', { seed });
       if (extra) g.param('other', [100], init.normal(1));
       g.param('w', [8, 8], init.kaimingNormal());
-      return g.params().find((p) => p.name === 'w')!.values() as Float32Array;
+      return g
+        .params()
+        .find((p) => p.name === 'w')!
+        .values() as Float32Array;
     };
     expect(build(1, false)).toEqual(build(1, true));
     expect(build(1, false)).not.toEqual(build(2, false));
@@ -53,7 +57,12 @@ describe('Graph', () => {
       const g = new Graph('m', { mode });
       const x = g.input('x', 'float32', ['batch', 2, 4, 4]);
       const c = (n: string, v: number) => g.param(n, [2], init.constant(v));
-      const y = ops.batchNorm(g, x, { scale: c('s', 1), bias: c('b', 0), runningMean: g.buffer('rm', [2], init.zeros()), runningVar: g.buffer('rv', [2], init.ones()) });
+      const y = ops.batchNorm(g, x, {
+        scale: c('s', 1),
+        bias: c('b', 0),
+        runningMean: g.buffer('rm', [2], init.zeros()),
+        runningVar: g.buffer('rv', [2], init.ones()),
+      });
       g.output(ops.dropout(g, y, 0.1));
       return g.nodes().map((n) => n.opType);
     };

@@ -21,13 +21,14 @@
  * reductions). `g.composite(...)` records such a group under one op type, so autodiff applies one rule for
  * the whole group (reusing saved forward intermediates) instead of differentiating every primitive.
  */
+import './ops/shape-rules.js';
+
 import { EngineError } from './errors.js';
-import { type DType, type TensorData, makeData, isFloat } from './onnx/dtype.js';
-import { type Initializer, createRng, seedFor } from './init.js';
+import { createRng, type Initializer, seedFor } from './init.js';
+import { type DType, isFloat, makeData, type TensorData } from './onnx/dtype.js';
+import { serialize, type SerializeOptions } from './onnx/serialize.js';
 import { inferOutputs, type OutputSpec } from './ops/registry.js';
 import { describe, sameShape } from './ops/shape-util.js';
-import './ops/shape-rules.js';
-import { serialize, type SerializeOptions } from './onnx/serialize.js';
 
 export type { DType, TensorData } from './onnx/dtype.js';
 export { describe, sameShape, staticSize } from './ops/shape-util.js';
@@ -69,7 +70,12 @@ export const attr = {
 
 // ONNX attributes are typed; these names are floats in every op the engine emits.
 const FLOAT_ATTRS = new Set(['epsilon', 'momentum', 'alpha', 'beta', 'gamma', 'lambd', 'bias', 'value_float', 'high', 'low', 'mean', 'scale']);
-const FLOAT_ATTRS_BY_OP: Record<string, readonly string[]> = { RandomUniform: ['seed'], RandomUniformLike: ['seed'], RandomNormal: ['seed'], RandomNormalLike: ['seed'] };
+const FLOAT_ATTRS_BY_OP: Record<string, readonly string[]> = {
+  RandomUniform: ['seed'],
+  RandomUniformLike: ['seed'],
+  RandomNormal: ['seed'],
+  RandomNormalLike: ['seed'],
+};
 
 export interface NodeRecord {
   readonly name: string;
@@ -103,7 +109,10 @@ export interface CompositeRecord {
   readonly endNode: number;
 }
 
-export interface BufferUpdate { readonly buffer: string; readonly value: TensorRef }
+export interface BufferUpdate {
+  readonly buffer: string;
+  readonly value: TensorRef;
+}
 
 export interface GraphOptions {
   /** ONNX default-domain opset, >= 17 (default 17). */
@@ -115,7 +124,10 @@ export interface GraphOptions {
 
 type TensorKind = 'input' | 'param' | 'buffer' | 'constant' | 'node';
 
-interface TensorInfo { ref: TensorRef; kind: TensorKind }
+interface TensorInfo {
+  ref: TensorRef;
+  kind: TensorKind;
+}
 
 export class Graph {
   readonly name: string;
@@ -173,7 +185,8 @@ export class Graph {
     }
     let n = this.counters.get(full) ?? 0;
     let candidate: string;
-    do candidate = `${full}_${++n}`; while (this.usedNames.has(candidate));
+    do candidate = `${full}_${++n}`;
+    while (this.usedNames.has(candidate));
     this.counters.set(full, n);
     this.usedNames.add(candidate);
     return candidate;
@@ -352,18 +365,38 @@ export class Graph {
 
   // ---- queries ----------------------------------------------------------------------------------------
 
-  nodes(): readonly NodeRecord[] { return this.nodeList; }
-  inputs(): readonly TensorRef[] { return this.inputList; }
-  outputs(): readonly TensorRef[] { return this.outputList; }
-  params(): readonly ParamInfo[] { return this.paramList.filter((p) => p.kind === 'param'); }
-  buffers(): readonly ParamInfo[] { return this.paramList.filter((p) => p.kind === 'buffer'); }
+  nodes(): readonly NodeRecord[] {
+    return this.nodeList;
+  }
+  inputs(): readonly TensorRef[] {
+    return this.inputList;
+  }
+  outputs(): readonly TensorRef[] {
+    return this.outputList;
+  }
+  params(): readonly ParamInfo[] {
+    return this.paramList.filter((p) => p.kind === 'param');
+  }
+  buffers(): readonly ParamInfo[] {
+    return this.paramList.filter((p) => p.kind === 'buffer');
+  }
   /** Params and buffers in creation order. */
-  state(): readonly ParamInfo[] { return this.paramList; }
-  constants(): ReadonlyMap<string, ConstTensor> { return this.constValues; }
-  composites(): readonly CompositeRecord[] { return this.compositeList; }
-  bufferUpdates(): readonly BufferUpdate[] { return this.updates; }
+  state(): readonly ParamInfo[] {
+    return this.paramList;
+  }
+  constants(): ReadonlyMap<string, ConstTensor> {
+    return this.constValues;
+  }
+  composites(): readonly CompositeRecord[] {
+    return this.compositeList;
+  }
+  bufferUpdates(): readonly BufferUpdate[] {
+    return this.updates;
+  }
 
-  has(name: string): boolean { return this.tensorInfo.has(name); }
+  has(name: string): boolean {
+    return this.tensorInfo.has(name);
+  }
 
   tensor(name: string): TensorRef {
     const info = this.tensorInfo.get(name);

@@ -1,5 +1,6 @@
 // Initializers: seeded determinism, distribution scale and bounds, fan computation.
 import { describe, expect, it } from 'vitest';
+
 import { EngineError } from './errors.js';
 import * as init from './init.js';
 

@@ -25,8 +25,12 @@ export function createRng(seed: number): Rng {
   const nextU32 = (): number => {
     const result = Math.imul(rotl(Math.imul(st[1], 5) >>> 0, 7), 9) >>> 0;
     const t = (st[1] << 9) >>> 0;
-    st[2] ^= st[0]; st[3] ^= st[1]; st[1] ^= st[2]; st[0] ^= st[3];
-    st[2] ^= t; st[3] = rotl(st[3], 11);
+    st[2] ^= st[0];
+    st[3] ^= st[1];
+    st[1] ^= st[2];
+    st[0] ^= st[3];
+    st[2] ^= t;
+    st[3] = rotl(st[3], 11);
     return result;
   };
   let spare: number | undefined;
@@ -34,7 +38,11 @@ export function createRng(seed: number): Rng {
   return {
     next,
     normal(): number {
-      if (spare !== undefined) { const v = spare; spare = undefined; return v; }
+      if (spare !== undefined) {
+        const v = spare;
+        spare = undefined;
+        return v;
+      }
       // Box–Muller; 1 - u keeps the log argument in (0, 1].
       const u = 1 - next();
       const v = next();
@@ -64,7 +72,11 @@ export interface Initializer {
  */
 export type WeightLayout = 'out-in' | 'in-out';
 
-export interface FanOptions { layout?: WeightLayout; fanIn?: number; fanOut?: number }
+export interface FanOptions {
+  layout?: WeightLayout;
+  fanIn?: number;
+  fanOut?: number;
+}
 
 export function fans(shape: readonly number[], opts: FanOptions = {}): { fanIn: number; fanOut: number } {
   if (shape.length < 2 && (opts.fanIn === undefined || opts.fanOut === undefined)) {

@@ -4,11 +4,13 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
+
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
 import { NotFoundError } from '../core/errors.js';
 import { silentLogger } from '../core/logger.js';
 import { openTestDatabase, type TestDatabase } from '../storage/testing.js';
-import { createBullQueue, QueueUnavailableError, type BullQueueOptions } from './bull.js';
+import { type BullQueueOptions, createBullQueue, QueueUnavailableError } from './bull.js';
 import { JobStore } from './store.js';
 import { gate, removeBullQueue, waitFor, waitForJob } from './testing.js';
 import type { JobQueue } from './types.js';
@@ -69,7 +71,12 @@ describe('BullMQ job queue', () => {
     await worker.start();
     const a = await producer.enqueue('missing-model', {}, { createdBy: 'bob' });
     const b = await producer.enqueue('crash', {}, { createdBy: 'bob' });
-    expect(await waitForJob(producer, a.id)).toMatchObject({ status: 'failed', result: null, error: { code: 'not_found', message: "model 'cxr-oct' was not found" }, attempts: 1 });
+    expect(await waitForJob(producer, a.id)).toMatchObject({
+      status: 'failed',
+      result: null,
+      error: { code: 'not_found', message: "model 'cxr-oct' was not found" },
+      attempts: 1,
+    });
     expect(await waitForJob(producer, b.id)).toMatchObject({ status: 'failed', error: { code: 'job_failed', message: 'index out of range' } });
   });
 
@@ -137,7 +144,15 @@ describe('BullMQ job queue', () => {
     it('is re-run by another worker once its lock lapses (attempt 2)', async () => {
       const id = await killWorkerMidJob(sqlite);
       expect(await new JobStore(sqlite.db).get(id)).toMatchObject({ status: 'running', attempts: 1 });
-      const rescuer = createBullQueue({ db: sqlite.openAnother(), logger: silentLogger, redisUrl: REDIS_URL, queueName, worker: true, lockDurationMs: 1000, stalledIntervalMs: 300 });
+      const rescuer = createBullQueue({
+        db: sqlite.openAnother(),
+        logger: silentLogger,
+        redisUrl: REDIS_URL,
+        queueName,
+        worker: true,
+        lockDurationMs: 1000,
+        stalledIntervalMs: 300,
+      });
       opened.push(rescuer);
       rescuer.register('work', async () => 'recovered');
       await rescuer.start();
@@ -146,7 +161,16 @@ describe('BullMQ job queue', () => {
 
     it('is failed with worker_lost once it used maxAttempts', async () => {
       const id = await killWorkerMidJob(sqlite);
-      const checker = createBullQueue({ db: sqlite.openAnother(), logger: silentLogger, redisUrl: REDIS_URL, queueName, worker: true, maxAttempts: 1, lockDurationMs: 1000, stalledIntervalMs: 300 });
+      const checker = createBullQueue({
+        db: sqlite.openAnother(),
+        logger: silentLogger,
+        redisUrl: REDIS_URL,
+        queueName,
+        worker: true,
+        maxAttempts: 1,
+        lockDurationMs: 1000,
+        stalledIntervalMs: 300,
+      });
       opened.push(checker);
       checker.register('work', async () => 'should not run');
       await checker.start();

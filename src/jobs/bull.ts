@@ -7,16 +7,17 @@
 // found by another worker's stalled check and put back in the wait list (the row says `running` with a stale
 // heartbeat until a worker takes it again, attempts + 1); after `maxAttempts` starts BullMQ fails it and the row
 // records `worker_lost`.
-import { redactUrl } from '../core/redact.js';
-import { Queue, WaitingError, Worker, type Job as BullJob } from 'bullmq';
+import { type Job as BullJob, Queue, WaitingError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+
+import { type Clock, systemClock } from '../core/clock.js';
 import { ConfigError, ConflictError, SecondreadError, ValidationError } from '../core/errors.js';
-import { systemClock, type Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
+import { redactUrl } from '../core/redact.js';
 import type { Db } from '../storage/db.js';
-import { JobQueueClosedError, UnknownJobKindError, WORKER_LOST, jobErrorOf } from './errors.js';
+import { jobErrorOf, JobQueueClosedError, UnknownJobKindError, WORKER_LOST } from './errors.js';
 import { progressFraction } from './in-process.js';
-import { JobStore, assertKind, newWorkerId } from './store.js';
+import { assertKind, JobStore, newWorkerId } from './store.js';
 import type { Job, JobContext, JobHandler, JobQueue } from './types.js';
 
 export const DEFAULT_QUEUE_NAME = 'secondread-jobs';
@@ -56,7 +57,8 @@ interface Payload {
 }
 
 export function assertRedisUrl(url: string): string {
-  if (typeof url !== 'string' || !/^rediss?:\/\/[^\s]+$/.test(url)) throw new ConfigError(`the Redis URL must start with redis:// or rediss:// (got '${String(url).split(':')[0]}:…')`);
+  if (typeof url !== 'string' || !/^rediss?:\/\/[^\s]+$/.test(url))
+    throw new ConfigError(`the Redis URL must start with redis:// or rediss:// (got '${String(url).split(':')[0]}:…')`);
   return url;
 }
 
@@ -132,7 +134,13 @@ class BullJobQueue implements JobQueue {
     const job = await this.store.insert({ kind, payload, createdBy: o.createdBy, now: this.now() });
     try {
       await withTimeout(
-        this.producer().add(kind, { payload } satisfies Payload, { jobId: job.id, attempts: 1, stackTraceLimit: 0, removeOnComplete: { age: 3600 }, removeOnFail: { age: 24 * 3600 } }),
+        this.producer().add(kind, { payload } satisfies Payload, {
+          jobId: job.id,
+          attempts: 1,
+          stackTraceLimit: 0,
+          removeOnComplete: { age: 3600 },
+          removeOnFail: { age: 24 * 3600 },
+        }),
         this.o.enqueueTimeoutMs ?? 5000,
         () => new QueueUnavailableError(`the job queue (Redis at ${redactUrl(this.o.redisUrl)}) did not answer; try again later`),
       );
@@ -172,8 +180,12 @@ class BullJobQueue implements JobQueue {
       // Failures of a running handler are recorded by `process`; this catches the ones BullMQ decides alone
       // (a job that stalled too often). `fail` only touches a row still queued/running.
       if (!job?.id) return;
-      const error = /stalled/i.test(err.message) ? { code: WORKER_LOST, message: `the job's worker stopped responding ${(this.o.maxAttempts ?? 3)} time(s); giving up` } : jobErrorOf(err);
-      void this.store.fail(job.id, null, error, this.now()).catch((e: unknown) => this.o.logger.error({ err: e, job: job.id }, 'could not mirror a failed job'));
+      const error = /stalled/i.test(err.message)
+        ? { code: WORKER_LOST, message: `the job's worker stopped responding ${this.o.maxAttempts ?? 3} time(s); giving up` }
+        : jobErrorOf(err);
+      void this.store
+        .fail(job.id, null, error, this.now())
+        .catch((e: unknown) => this.o.logger.error({ err: e, job: job.id }, 'could not mirror a failed job'));
     });
     // The DB heartbeat only informs readers (BullMQ's lock decides liveness here).
     this.heartbeat = setInterval(() => void this.store.heartbeat([...this.running.keys()], this.workerId, this.now()).catch(() => undefined), 5000);
@@ -238,7 +250,11 @@ class BullJobQueue implements JobQueue {
       const w = this.worker;
       const grace = this.o.shutdownGraceMs ?? 10_000;
       const closed = w.close();
-      const finished = await withTimeout(closed.then(() => true), grace, () => new Error('grace period over')).catch(() => false);
+      const finished = await withTimeout(
+        closed.then(() => true),
+        grace,
+        () => new Error('grace period over'),
+      ).catch(() => false);
       if (!finished) {
         // Hand the running jobs back: their rows go back to queued (not counted as a failed attempt) and the
         // handlers are asked to stop; a handler that stops puts its job back in the wait list (see process).
@@ -249,7 +265,11 @@ class BullJobQueue implements JobQueue {
         }
         // A handler that ignores the signal is left behind: its lock lapses and another worker's stalled check
         // re-runs the job.
-        const stopped = await withTimeout(closed.then(() => true), 2000, () => new Error('handlers did not stop')).catch(() => false);
+        const stopped = await withTimeout(
+          closed.then(() => true),
+          2000,
+          () => new Error('handlers did not stop'),
+        ).catch(() => false);
         if (!stopped) await w.close(true).catch(() => undefined);
       }
       await closed.catch((err: unknown) => this.o.logger.warn({ err }, 'closing the BullMQ worker failed'));

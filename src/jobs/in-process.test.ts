@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
 import { NotFoundError } from '../core/errors.js';
 import { silentLogger } from '../core/logger.js';
 import { openTestDatabase, type TestDatabase } from '../storage/testing.js';

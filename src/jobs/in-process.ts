@@ -3,12 +3,12 @@
 // by the next queue to start, or by any live queue sharing the DB — until it used `maxAttempts` attempts, then it
 // fails with `worker_lost`. A handler that throws fails its job at once (its error is recorded, not retried:
 // the errors jobs raise — a missing model, an invalid dataset — do not go away by trying again).
+import { type Clock, systemClock } from '../core/clock.js';
 import { ConflictError, ValidationError } from '../core/errors.js';
-import { systemClock, type Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { Db } from '../storage/db.js';
-import { JobQueueClosedError, UnknownJobKindError, jobErrorOf } from './errors.js';
-import { JobStore, assertKind, newWorkerId } from './store.js';
+import { jobErrorOf, JobQueueClosedError, UnknownJobKindError } from './errors.js';
+import { assertKind, JobStore, newWorkerId } from './store.js';
 import type { Job, JobContext, JobHandler, JobQueue } from './types.js';
 
 export interface InProcessQueueOptions {

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
 import { silentLogger } from '../core/logger.js';
 import { openTestDatabase, type TestDatabase } from '../storage/testing.js';
 import { jobBackend, openJobQueue } from './open.js';

@@ -25,6 +25,7 @@ export function jobBackend(config: Pick<Config, 'redisUrl'>): 'bullmq' | 'in-pro
 
 export function openJobQueue(config: Pick<Config, 'redisUrl'>, deps: OpenJobQueueDeps): JobQueue {
   const { db, logger, concurrency, clock } = deps;
-  if (config.redisUrl) return createBullQueue({ db, logger, concurrency, clock, redisUrl: config.redisUrl, queueName: deps.queueName, worker: deps.worker ?? false });
+  if (config.redisUrl)
+    return createBullQueue({ db, logger, concurrency, clock, redisUrl: config.redisUrl, queueName: deps.queueName, worker: deps.worker ?? false });
   return createInProcessQueue({ db, logger, concurrency, clock });
 }

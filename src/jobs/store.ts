@@ -2,9 +2,11 @@
 // rows from it; the BullMQ queue mirrors its jobs into it), so `get(id)` and the API read one source. Every write
 // that belongs to a running attempt is guarded by `locked_by`: once a job was re-queued (its worker was presumed
 // dead) the old attempt's late writes change nothing.
-import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+
 import { sql } from 'kysely';
+
 import { ValidationError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { Db } from '../storage/db.js';
@@ -57,7 +59,8 @@ export class JobStore {
   constructor(private readonly db: Db) {}
 
   async insert<P>(o: { kind: string; payload: P; createdBy: string; now: string; id?: string }): Promise<Job<P>> {
-    if (typeof o.createdBy !== 'string' || o.createdBy.length === 0 || o.createdBy.length > 200) throw new ValidationError('createdBy must be a non-empty name');
+    if (typeof o.createdBy !== 'string' || o.createdBy.length === 0 || o.createdBy.length > 200)
+      throw new ValidationError('createdBy must be a non-empty name');
     const row: JobsTable = {
       id: o.id ?? newId('job_'),
       kind: assertKind(o.kind),
@@ -86,7 +89,15 @@ export class JobStore {
   /** Oldest queued jobs of these kinds (candidates; `claim` decides who gets one). */
   async nextQueued(kinds: readonly string[], limit: number): Promise<string[]> {
     if (kinds.length === 0 || limit <= 0) return [];
-    const rows = await this.db.selectFrom('jobs').select('id').where('status', '=', 'queued').where('kind', 'in', [...kinds]).orderBy('created_at').orderBy('id').limit(limit).execute();
+    const rows = await this.db
+      .selectFrom('jobs')
+      .select('id')
+      .where('status', '=', 'queued')
+      .where('kind', 'in', [...kinds])
+      .orderBy('created_at')
+      .orderBy('id')
+      .limit(limit)
+      .execute();
     return rows.map((r) => r.id);
   }
 
@@ -117,12 +128,24 @@ export class JobStore {
 
   /** Progress 0…1 and a heartbeat, by the attempt that holds the job. */
   async progress(id: string, worker: string, fraction: number, now: string): Promise<void> {
-    await this.db.updateTable('jobs').set({ progress: fraction, heartbeat_at: now }).where('id', '=', id).where('locked_by', '=', worker).where('status', '=', 'running').execute();
+    await this.db
+      .updateTable('jobs')
+      .set({ progress: fraction, heartbeat_at: now })
+      .where('id', '=', id)
+      .where('locked_by', '=', worker)
+      .where('status', '=', 'running')
+      .execute();
   }
 
   async heartbeat(ids: readonly string[], worker: string, now: string): Promise<void> {
     if (ids.length === 0) return;
-    await this.db.updateTable('jobs').set({ heartbeat_at: now }).where('id', 'in', [...ids]).where('locked_by', '=', worker).where('status', '=', 'running').execute();
+    await this.db
+      .updateTable('jobs')
+      .set({ heartbeat_at: now })
+      .where('id', 'in', [...ids])
+      .where('locked_by', '=', worker)
+      .where('status', '=', 'running')
+      .execute();
   }
 
   async succeed(id: string, worker: string, result: unknown, now: string): Promise<boolean> {
@@ -155,7 +178,14 @@ export class JobStore {
   async requeue(id: string, worker: string | null, o: { refund: boolean }): Promise<boolean> {
     let q = this.db
       .updateTable('jobs')
-      .set({ status: 'queued', locked_by: null, heartbeat_at: null, started_at: null, progress: 0, ...(o.refund ? { attempts: sql<number>`attempts - 1` } : {}) })
+      .set({
+        status: 'queued',
+        locked_by: null,
+        heartbeat_at: null,
+        started_at: null,
+        progress: 0,
+        ...(o.refund ? { attempts: sql<number>`attempts - 1` } : {}),
+      })
       .where('id', '=', id)
       .where('status', '=', 'running');
     if (worker !== null) q = q.where('locked_by', '=', worker);
@@ -169,13 +199,27 @@ export class JobStore {
    * so a worker that beats in between keeps its job.
    */
   async reclaimStale(before: string, maxAttempts: number, now: string): Promise<{ requeued: string[]; failed: string[] }> {
-    const rows = await this.db.selectFrom('jobs').select(['id', 'attempts']).where('status', '=', 'running').where((eb) => eb.or([eb('heartbeat_at', '<', before), eb('heartbeat_at', 'is', null)])).execute();
+    const rows = await this.db
+      .selectFrom('jobs')
+      .select(['id', 'attempts'])
+      .where('status', '=', 'running')
+      .where((eb) => eb.or([eb('heartbeat_at', '<', before), eb('heartbeat_at', 'is', null)]))
+      .execute();
     const out = { requeued: [] as string[], failed: [] as string[] };
     for (const r of rows) {
       const giveUp = Number(r.attempts) >= maxAttempts;
       const base = this.db.updateTable('jobs');
       const set = giveUp
-        ? base.set({ status: 'failed', finished_at: now, locked_by: null, heartbeat_at: null, error_json: JSON.stringify({ code: WORKER_LOST, message: `the job's worker stopped responding ${Number(r.attempts)} time(s); giving up` } satisfies JobError) })
+        ? base.set({
+            status: 'failed',
+            finished_at: now,
+            locked_by: null,
+            heartbeat_at: null,
+            error_json: JSON.stringify({
+              code: WORKER_LOST,
+              message: `the job's worker stopped responding ${Number(r.attempts)} time(s); giving up`,
+            } satisfies JobError),
+          })
         : base.set({ status: 'queued', locked_by: null, heartbeat_at: null, started_at: null, progress: 0 });
       const res = await set
         .where('id', '=', r.id)

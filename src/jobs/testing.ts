@@ -1,12 +1,16 @@
 // Test helpers for job queues (no vitest import: usable by any tier).
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+
 import type { Job, JobQueue, JobStatus } from './types.js';
 
 const TERMINAL: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
 
 /** Polls `check` until it returns a value (not undefined) or the time is up. */
-export async function waitFor<T>(check: () => Promise<T | undefined> | T | undefined, o: { timeoutMs?: number; everyMs?: number; what?: string } = {}): Promise<T> {
+export async function waitFor<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  o: { timeoutMs?: number; everyMs?: number; what?: string } = {},
+): Promise<T> {
   const deadline = Date.now() + (o.timeoutMs ?? 10_000);
   for (;;) {
     const v = await check();

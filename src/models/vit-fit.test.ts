@@ -2,7 +2,8 @@
 // stripes under noise) in a few dozen steps. It fails if anything in forward, backward, the optimizer or the
 // session's state handling is broken: the loss must fall clearly and held-out accuracy must be far above chance.
 import { describe, expect, it } from 'vitest';
-import { type Batch, EvalSession, TrainSession, adamw, warmupCosine } from '../engine/index.js';
+
+import { adamw, type Batch, EvalSession, TrainSession, warmupCosine } from '../engine/index.js';
 import { vitClassifier, vitConfig } from './vit.js';
 
 const SIZE = 32;
@@ -10,7 +11,7 @@ const SIZE = 32;
 /** n images of class (i + offset) % 2: stripes of random phase and period along rows (0) or columns (1). */
 function stripes(n: number, seed: number): { batch: Batch; labels: number[] } {
   let s = seed >>> 0;
-  const rand = (): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const rand = (): number => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   const images = new Float32Array(n * SIZE * SIZE);
   const labels: number[] = [];
   for (let i = 0; i < n; i++) {

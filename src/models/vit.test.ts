@@ -1,7 +1,8 @@
 import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { EvalSession, Graph, exportInferenceModel } from '../engine/index.js';
-import { VIT_CONFIGS, sequenceLength, vit, vitClassifier, vitConfig } from './vit.js';
+
+import { EvalSession, exportInferenceModel, Graph } from '../engine/index.js';
+import { sequenceLength, vit, VIT_CONFIGS, vitClassifier, vitConfig } from './vit.js';
 
 function paramCount(name: keyof typeof VIT_CONFIGS): number {
   const g = new Graph(name, { mode: 'eval' });
@@ -49,7 +50,16 @@ describe('ViT graph', () => {
       const build = vitClassifier(cfg);
       const g = new Graph('p', { mode: 'eval', seed: 3 });
       build(g);
-      const state = new Map(g.state().map((p) => [p.name, { dtype: p.dtype, shape: [...p.shape], data: (p.values() as Float32Array).map((v, i) => (p.name === 'cls_token' ? v + clsShift * Math.sin(i + 1) : v)) }]));
+      const state = new Map(
+        g.state().map((p) => [
+          p.name,
+          {
+            dtype: p.dtype,
+            shape: [...p.shape],
+            data: (p.values() as Float32Array).map((v, i) => (p.name === 'cls_token' ? v + clsShift * Math.sin(i + 1) : v)),
+          },
+        ]),
+      );
       const ev = await EvalSession.create(build, { state });
       const images = new Float32Array(2 * 32 * 32).map((_, i) => Math.sin(i * 0.07));
       const out = (await ev.run({ images: { data: images, shape: [2, 1, 32, 32] } })).logits;

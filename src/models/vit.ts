@@ -14,7 +14,7 @@
 //
 // Parameter names equal the PyTorch peer's state_dict keys (bench/peers/vit_torch.py) so weights move between the
 // two as one safetensors file; Linear weights are [in, out] here (x·W), PyTorch's transposed.
-import { type Dim, EngineError, type Graph, type ModelBuilder, type TensorRef, fedDropout, init, ops } from '../engine/index.js';
+import { type Dim, EngineError, fedDropout, type Graph, init, type ModelBuilder, ops, type TensorRef } from '../engine/index.js';
 
 const { batchNorm, concat, conv2d, gelu, layerNorm, linear, reduceMean, relu, reshape, slice, softmax, split, transpose } = ops;
 const { kaimingNormal, ones, truncatedNormal, uniform, zeros } = init;
@@ -64,11 +64,47 @@ const COMMON = { inChannels: 1, stemStrides: [2, 2, 1], layerNormEps: 1e-5, batc
 
 export const VIT_CONFIGS = {
   /** Small enough to train in seconds (tests, examples). */
-  'vit-tiny': { ...COMMON, name: 'vit-tiny', imageSize: 32, stemChannels: [8, 16, 32], patchSize: 2, dim: 32, depth: 2, heads: 2, mlpDim: 64, numClasses: 9, dropout: 0.1 },
+  'vit-tiny': {
+    ...COMMON,
+    name: 'vit-tiny',
+    imageSize: 32,
+    stemChannels: [8, 16, 32],
+    patchSize: 2,
+    dim: 32,
+    depth: 2,
+    heads: 2,
+    mlpDim: 64,
+    numClasses: 9,
+    dropout: 0.1,
+  },
   /** The reference model of the benchmarks: 64×64×1, ≈2.0M parameters. */
-  'vit-small': { ...COMMON, name: 'vit-small', imageSize: 64, stemChannels: [32, 64, 128], patchSize: 2, dim: 192, depth: 6, heads: 6, mlpDim: 384, numClasses: 9, dropout: 0.1 },
+  'vit-small': {
+    ...COMMON,
+    name: 'vit-small',
+    imageSize: 64,
+    stemChannels: [32, 64, 128],
+    patchSize: 2,
+    dim: 192,
+    depth: 6,
+    heads: 6,
+    mlpDim: 384,
+    numClasses: 9,
+    dropout: 0.1,
+  },
   /** The seed model: 128×128×1, ≈5.0M parameters. */
-  'vit-seed': { ...COMMON, name: 'vit-seed', imageSize: 128, stemChannels: [32, 64, 128], patchSize: 2, dim: 256, depth: 6, heads: 8, mlpDim: 1024, numClasses: 9, dropout: 0.1 },
+  'vit-seed': {
+    ...COMMON,
+    name: 'vit-seed',
+    imageSize: 128,
+    stemChannels: [32, 64, 128],
+    patchSize: 2,
+    dim: 256,
+    depth: 6,
+    heads: 8,
+    mlpDim: 1024,
+    numClasses: 9,
+    dropout: 0.1,
+  },
 } as const satisfies Record<string, ViTConfig>;
 
 export type ViTName = keyof typeof VIT_CONFIGS;
@@ -86,13 +122,15 @@ function validate(cfg: ViTConfig): void {
   const bad = (msg: string): never => {
     throw new EngineError('invalid_argument', `ViT config '${cfg.name}': ${msg}`);
   };
-  if (cfg.stemChannels.length !== cfg.stemStrides.length || cfg.stemChannels.length === 0) bad('stemChannels and stemStrides must be non-empty and of equal length');
+  if (cfg.stemChannels.length !== cfg.stemStrides.length || cfg.stemChannels.length === 0)
+    bad('stemChannels and stemStrides must be non-empty and of equal length');
   const down = cfg.stemStrides.reduce((a, b) => a * b, 1) * cfg.patchSize;
   if (cfg.imageSize % down !== 0) bad(`imageSize ${cfg.imageSize} is not divisible by stem stride × patch size = ${down}`);
   if (cfg.dim % cfg.heads !== 0) bad(`dim ${cfg.dim} is not divisible by heads ${cfg.heads}`);
   if (!(cfg.numClasses >= 2)) bad('numClasses must be >= 2');
   if (!(cfg.dropout >= 0 && cfg.dropout < 1)) bad('dropout must be in [0, 1)');
-  if (cfg.linearInit !== undefined && !(LINEAR_INITS as readonly string[]).includes(cfg.linearInit)) bad(`linearInit must be one of ${LINEAR_INITS.join(', ')}`);
+  if (cfg.linearInit !== undefined && !(LINEAR_INITS as readonly string[]).includes(cfg.linearInit))
+    bad(`linearInit must be one of ${LINEAR_INITS.join(', ')}`);
   if (cfg.pool !== undefined && !(POOLS as readonly string[]).includes(cfg.pool)) bad(`pool must be one of ${POOLS.join(', ')}`);
 }
 
@@ -143,7 +181,14 @@ function attention(g: Graph, x: TensorRef, cfg: ViTConfig): TensorRef {
 function block(g: Graph, x: TensorRef, cfg: ViTConfig): TensorRef {
   const eps = cfg.layerNormEps;
   const h = norm(g, 'ln1', x, cfg.dim, eps);
-  const x1 = g.op('Add', [x, fedDropout(g, g.scope('attn', () => attention(g, h, cfg)), cfg.dropout)]);
+  const x1 = g.op('Add', [
+    x,
+    fedDropout(
+      g,
+      g.scope('attn', () => attention(g, h, cfg)),
+      cfg.dropout,
+    ),
+  ]);
   const h1 = norm(g, 'ln2', x1, cfg.dim, eps);
   const m = g.scope('mlp', () => dense(g, 'fc2', gelu(g, dense(g, 'fc1', h1, cfg.dim, cfg.mlpDim, cfg)), cfg.mlpDim, cfg.dim, cfg));
   return g.op('Add', [x1, fedDropout(g, m, cfg.dropout)]);
@@ -154,7 +199,10 @@ export function vit(g: Graph, images: TensorRef, cfg: ViTConfig): TensorRef {
   validate(cfg);
   const [batch, c, hgt, wid] = images.shape;
   if (c !== cfg.inChannels || hgt !== cfg.imageSize || wid !== cfg.imageSize) {
-    throw new EngineError('shape_mismatch', `${cfg.name} expects images [B, ${cfg.inChannels}, ${cfg.imageSize}, ${cfg.imageSize}], got [${images.shape.join(', ')}]`);
+    throw new EngineError(
+      'shape_mismatch',
+      `${cfg.name} expects images [B, ${cfg.inChannels}, ${cfg.imageSize}, ${cfg.imageSize}], got [${images.shape.join(', ')}]`,
+    );
   }
   const b = batch as Dim;
   const chans = [cfg.inChannels, ...cfg.stemChannels];

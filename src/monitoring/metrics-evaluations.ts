@@ -35,7 +35,13 @@ export async function syncEvaluationGauges(db: Db, metrics: Pick<Metrics, 'setEv
   for (const r of rows) latest.set(datasetLabel(r.dataset_version, r.split), r);
   let set = 0;
   for (const r of latest.values()) {
-    const g = evaluationGauges({ status: 'succeeded', datasetVersion: r.dataset_version, split: r.split as Evaluation['split'], accuracy: r.accuracy, report: r.report_json ? (JSON.parse(r.report_json) as EvaluationReport) : null });
+    const g = evaluationGauges({
+      status: 'succeeded',
+      datasetVersion: r.dataset_version,
+      split: r.split as Evaluation['split'],
+      accuracy: r.accuracy,
+      report: r.report_json ? (JSON.parse(r.report_json) as EvaluationReport) : null,
+    });
     if (g) {
       metrics.setEvaluationGauges(g);
       set++;

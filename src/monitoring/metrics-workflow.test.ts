@@ -1,5 +1,6 @@
 // The workflow gauges, rendered as Prometheus scrapes them, on a small scenario whose figures are known.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { silentLogger } from '../core/logger.js';
 import type { WorkflowService } from '../workflow/service.js';
 import { modelRead, openWorkflowFixture, type WorkflowFixture } from '../workflow/testing.js';

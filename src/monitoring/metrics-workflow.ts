@@ -3,6 +3,7 @@
 // study finalized by another API process still counts. A rate without evidence (denominator 0) has no
 // series rather than a made-up 0; classes that no longer have a figure are removed.
 import { Gauge } from 'prom-client';
+
 import type { Logger } from '../core/logger.js';
 import type { WorkflowMetrics } from '../workflow/metrics.js';
 import type { Metrics } from './metrics.js';
@@ -20,12 +21,40 @@ export interface WorkflowGauges {
 export function workflowGauges(metrics: Pick<Metrics, 'registry'>): WorkflowGauges {
   const registers = [metrics.registry];
   return {
-    reduction: new Gauge({ name: 'secondread_second_review_reduction_ratio', help: 'Auto-finalized studies / studies decided (A read, policy applied): the share of second reads saved', registers }),
-    falseClear: new Gauge({ name: 'secondread_false_clear_rate', help: 'Auto-finalizations that were wrong: source="qa" QA samples where B disagreed with A / QA samples adjudicated; source="truth" final label ≠ truth / auto-finalized with known truth (simulation)', labelNames: ['source'], registers }),
-    worklistDepth: new Gauge({ name: 'secondread_worklist_depth', help: 'Studies waiting now: worklist="A" for read A, "B" for read B (QA samples included), "B_qa" the QA samples among them', labelNames: ['worklist'], registers }),
-    minutesSaved: new Gauge({ name: 'secondread_minutes_saved_total', help: 'Physician minutes of second reads not needed (auto-finalized × minutes per read of the modality)', registers }),
-    costSaved: new Gauge({ name: 'secondread_cost_saved_total', help: 'Second reads not needed × their cost − model reads × inference cost (configured economics; may fall)', labelNames: ['currency'], registers }),
-    agreement: new Gauge({ name: 'secondread_agreement_rate', help: 'Per class of reader A’s label: studies where the model’s top class is A’s label / studies with both reads', labelNames: ['class_name'], registers }),
+    reduction: new Gauge({
+      name: 'secondread_second_review_reduction_ratio',
+      help: 'Auto-finalized studies / studies decided (A read, policy applied): the share of second reads saved',
+      registers,
+    }),
+    falseClear: new Gauge({
+      name: 'secondread_false_clear_rate',
+      help: 'Auto-finalizations that were wrong: source="qa" QA samples where B disagreed with A / QA samples adjudicated; source="truth" final label ≠ truth / auto-finalized with known truth (simulation)',
+      labelNames: ['source'],
+      registers,
+    }),
+    worklistDepth: new Gauge({
+      name: 'secondread_worklist_depth',
+      help: 'Studies waiting now: worklist="A" for read A, "B" for read B (QA samples included), "B_qa" the QA samples among them',
+      labelNames: ['worklist'],
+      registers,
+    }),
+    minutesSaved: new Gauge({
+      name: 'secondread_minutes_saved_total',
+      help: 'Physician minutes of second reads not needed (auto-finalized × minutes per read of the modality)',
+      registers,
+    }),
+    costSaved: new Gauge({
+      name: 'secondread_cost_saved_total',
+      help: 'Second reads not needed × their cost − model reads × inference cost (configured economics; may fall)',
+      labelNames: ['currency'],
+      registers,
+    }),
+    agreement: new Gauge({
+      name: 'secondread_agreement_rate',
+      help: 'Per class of reader A’s label: studies where the model’s top class is A’s label / studies with both reads',
+      labelNames: ['class_name'],
+      registers,
+    }),
   };
 }
 
@@ -51,7 +80,11 @@ function setOrRemove<L extends string>(g: Gauge<L>, labels: Partial<Record<L, st
 }
 
 /** Refreshes the gauges before each scrape; a failing database costs the refresh, not the scrape. */
-export function collectWorkflowGauges(workflow: { metrics(): Promise<WorkflowMetrics> }, metrics: Pick<Metrics, 'registry' | 'addCollector'>, logger: Logger): WorkflowGauges {
+export function collectWorkflowGauges(
+  workflow: { metrics(): Promise<WorkflowMetrics> },
+  metrics: Pick<Metrics, 'registry' | 'addCollector'>,
+  logger: Logger,
+): WorkflowGauges {
   const g = workflowGauges(metrics);
   metrics.addCollector(async () => {
     try {

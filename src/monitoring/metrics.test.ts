@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { Metrics } from './metrics.js';
 
 /** The value of one sample line (`name{labels} value`) in the exposition text, or undefined. */
@@ -70,7 +71,14 @@ describe('Metrics', () => {
 
   it('sets the seed accuracy gauges and drops classes a later evaluation no longer has', async () => {
     const m = new Metrics({ processMetrics: false });
-    m.setEvaluationGauges({ dataset: 'ds1/test', accuracy: 0.9, perClass: [{ class: 'lung-normal', recall: 0.95 }, { class: 'oct-cnv', recall: 0.8 }] });
+    m.setEvaluationGauges({
+      dataset: 'ds1/test',
+      accuracy: 0.9,
+      perClass: [
+        { class: 'lung-normal', recall: 0.95 },
+        { class: 'oct-cnv', recall: 0.8 },
+      ],
+    });
     m.setEvaluationGauges({ dataset: 'ds2/test', accuracy: 0.7, perClass: [{ class: 'oct-cnv', recall: 0.6 }] });
     let t = await m.render();
     expect(sample(t, 'model_overall_accuracy', { dataset: 'ds1/test' })).toBe(0.9);
@@ -89,7 +97,9 @@ describe('Metrics', () => {
     m.observeHttp({ method: 'POST', route: '/v1/models/:name/predict', statusCode: 415, seconds: 0.001 });
     const t = await m.render();
     expect(sample(t, 'secondread_http_request_duration_seconds_count', { method: 'POST', route: '/v1/models/:name/predict', status_code: '200' })).toBe(1);
-    expect(sample(t, 'secondread_http_request_duration_seconds_bucket', { method: 'POST', route: '/v1/models/:name/predict', status_code: '415', le: '0.001' })).toBe(1);
+    expect(
+      sample(t, 'secondread_http_request_duration_seconds_bucket', { method: 'POST', route: '/v1/models/:name/predict', status_code: '415', le: '0.001' }),
+    ).toBe(1);
   });
 
   it('includes process metrics unless turned off', async () => {

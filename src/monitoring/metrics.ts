@@ -2,7 +2,8 @@
 // one), so two apps in one process (tests) or a library user never mix series. Serving reports
 // through the ServingObserver methods; the API observes HTTP durations; evaluations set the accuracy
 // gauges. Label values are bounded: routes are templates, models and classes come from the registry.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
 import type { Route, ServingObserver } from '../serving/types.js';
 
 type ModelRef = { model: string; version: number };
@@ -45,20 +46,91 @@ export class Metrics implements ServingObserver {
 
   constructor(o: MetricsOptions = {}) {
     const registers = [this.registry];
-    this.httpDuration = new Histogram({ name: 'secondread_http_request_duration_seconds', help: 'HTTP request duration by method, route template and status code', labelNames: ['method', 'route', 'status_code'], buckets: LATENCY_BUCKETS, registers });
-    this.inferenceLatency = new Histogram({ name: 'secondread_inference_latency_seconds', help: 'End-to-end latency of one prediction in the serving runtime (decode, queue, compute)', labelNames: ['model', 'version', 'route'], buckets: LATENCY_BUCKETS, registers });
-    this.queueTime = new Histogram({ name: 'secondread_batch_queue_seconds', help: 'Time a request waited in the dynamic batcher before its batch ran', labelNames: ['model', 'version'], buckets: LATENCY_BUCKETS, registers });
-    this.computeTime = new Histogram({ name: 'secondread_batch_compute_seconds', help: 'Model compute time per batch', labelNames: ['model', 'version'], buckets: LATENCY_BUCKETS, registers });
-    this.batchSize = new Histogram({ name: 'secondread_batch_size', help: 'Requests per executed batch', labelNames: ['model', 'version'], buckets: BATCH_BUCKETS, registers });
-    this.queueDepthGauge = new Gauge({ name: 'secondread_batch_queue_depth', help: 'Requests waiting in the dynamic batcher', labelNames: ['model', 'version'], registers });
-    this.droppedRequests = new Counter({ name: 'secondread_requests_dropped_total', help: 'Requests dropped before compute (timeout, client gone, queue full)', labelNames: ['model', 'version', 'reason'], registers });
-    this.predictionsByClass = new Counter({ name: 'secondread_predictions_total', help: 'Predictions by top class', labelNames: ['model', 'version', 'class_name'], registers });
-    this.confidence = new Histogram({ name: 'secondread_prediction_confidence', help: 'Probability of the top class', labelNames: ['model', 'version'], buckets: CONFIDENCE_BUCKETS, registers });
-    this.shadowComparisons = new Counter({ name: 'secondread_shadow_comparisons_total', help: 'Requests scored by production and shadow, by whether the top classes agree', labelNames: ['model', 'agree'], registers });
-    this.modelSwaps = new Counter({ name: 'secondread_model_swaps_total', help: 'Model versions swapped in after an alias moved', labelNames: ['model', 'alias'], registers });
+    this.httpDuration = new Histogram({
+      name: 'secondread_http_request_duration_seconds',
+      help: 'HTTP request duration by method, route template and status code',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.inferenceLatency = new Histogram({
+      name: 'secondread_inference_latency_seconds',
+      help: 'End-to-end latency of one prediction in the serving runtime (decode, queue, compute)',
+      labelNames: ['model', 'version', 'route'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.queueTime = new Histogram({
+      name: 'secondread_batch_queue_seconds',
+      help: 'Time a request waited in the dynamic batcher before its batch ran',
+      labelNames: ['model', 'version'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.computeTime = new Histogram({
+      name: 'secondread_batch_compute_seconds',
+      help: 'Model compute time per batch',
+      labelNames: ['model', 'version'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.batchSize = new Histogram({
+      name: 'secondread_batch_size',
+      help: 'Requests per executed batch',
+      labelNames: ['model', 'version'],
+      buckets: BATCH_BUCKETS,
+      registers,
+    });
+    this.queueDepthGauge = new Gauge({
+      name: 'secondread_batch_queue_depth',
+      help: 'Requests waiting in the dynamic batcher',
+      labelNames: ['model', 'version'],
+      registers,
+    });
+    this.droppedRequests = new Counter({
+      name: 'secondread_requests_dropped_total',
+      help: 'Requests dropped before compute (timeout, client gone, queue full)',
+      labelNames: ['model', 'version', 'reason'],
+      registers,
+    });
+    this.predictionsByClass = new Counter({
+      name: 'secondread_predictions_total',
+      help: 'Predictions by top class',
+      labelNames: ['model', 'version', 'class_name'],
+      registers,
+    });
+    this.confidence = new Histogram({
+      name: 'secondread_prediction_confidence',
+      help: 'Probability of the top class',
+      labelNames: ['model', 'version'],
+      buckets: CONFIDENCE_BUCKETS,
+      registers,
+    });
+    this.shadowComparisons = new Counter({
+      name: 'secondread_shadow_comparisons_total',
+      help: 'Requests scored by production and shadow, by whether the top classes agree',
+      labelNames: ['model', 'agree'],
+      registers,
+    });
+    this.modelSwaps = new Counter({
+      name: 'secondread_model_swaps_total',
+      help: 'Model versions swapped in after an alias moved',
+      labelNames: ['model', 'alias'],
+      registers,
+    });
     // The seed's gauge names, unprefixed, so its Grafana dashboards keep working.
-    this.overallAccuracy = new Gauge({ name: 'model_overall_accuracy', help: 'Accuracy of the latest evaluation on the dataset', labelNames: ['dataset'], registers });
-    this.accuracyPerClass = new Gauge({ name: 'model_accuracy_per_class', help: 'Per-class accuracy (recall) of the latest evaluation on the dataset', labelNames: ['dataset', 'class_name'], registers });
+    this.overallAccuracy = new Gauge({
+      name: 'model_overall_accuracy',
+      help: 'Accuracy of the latest evaluation on the dataset',
+      labelNames: ['dataset'],
+      registers,
+    });
+    this.accuracyPerClass = new Gauge({
+      name: 'model_accuracy_per_class',
+      help: 'Per-class accuracy (recall) of the latest evaluation on the dataset',
+      labelNames: ['dataset', 'class_name'],
+      registers,
+    });
     if (o.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'secondread_' });
   }
 
@@ -83,7 +155,8 @@ export class Metrics implements ServingObserver {
   setEvaluationGauges(e: EvaluationGauges): void {
     this.overallAccuracy.set({ dataset: e.dataset }, e.accuracy);
     const now = new Set(e.perClass.map((c) => c.class));
-    for (const stale of this.classesByDataset.get(e.dataset) ?? []) if (!now.has(stale)) this.accuracyPerClass.remove({ dataset: e.dataset, class_name: stale });
+    for (const stale of this.classesByDataset.get(e.dataset) ?? [])
+      if (!now.has(stale)) this.accuracyPerClass.remove({ dataset: e.dataset, class_name: stale });
     for (const c of e.perClass) this.accuracyPerClass.set({ dataset: e.dataset, class_name: c.class }, c.recall);
     this.classesByDataset.set(e.dataset, now);
   }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { ValidationError } from '../core/errors.js';
 import { DynamicBatcher } from './batcher.js';
 import { ClientGoneError, InferenceTimeoutError, ModelNotReadyError, QueueFullError } from './errors.js';

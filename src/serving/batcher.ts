@@ -9,7 +9,7 @@
 // last two are dropped before compute, so `run` never sees them.
 import { SecondreadError, ValidationError } from '../core/errors.js';
 import { ClientGoneError, InferenceTimeoutError, ModelNotReadyError, QueueFullError } from './errors.js';
-import type { BatchObserver, BatcherOptions } from './types.js';
+import type { BatcherOptions, BatchObserver } from './types.js';
 
 export type { BatchObserver, BatcherOptions } from './types.js';
 
@@ -88,7 +88,12 @@ export class DynamicBatcher<I, O> {
     if (this.queue.length >= this.options.maxQueueSize) {
       this.observer.dropped?.('queue_full');
       const retryAfterSeconds = this.retryAfterSeconds();
-      return Promise.reject(new QueueFullError(`the inference queue is full (${this.options.maxQueueSize} requests waiting); retry in ${retryAfterSeconds} s`, { retryAfterSeconds, queueSize: this.options.maxQueueSize }));
+      return Promise.reject(
+        new QueueFullError(`the inference queue is full (${this.options.maxQueueSize} requests waiting); retry in ${retryAfterSeconds} s`, {
+          retryAfterSeconds,
+          queueSize: this.options.maxQueueSize,
+        }),
+      );
     }
     return new Promise<O>((resolve, reject) => {
       const timeoutMs = o.timeoutMs ?? this.options.defaultTimeoutMs;
@@ -103,7 +108,15 @@ export class DynamicBatcher<I, O> {
           signal?.removeEventListener('abort', onAbort);
         },
       };
-      const deadline = setTimeout(() => this.drop(entry, 'timeout', new InferenceTimeoutError(`the request waited ${timeoutMs} ms in the inference queue without being computed`, { timeoutMs })), timeoutMs);
+      const deadline = setTimeout(
+        () =>
+          this.drop(
+            entry,
+            'timeout',
+            new InferenceTimeoutError(`the request waited ${timeoutMs} ms in the inference queue without being computed`, { timeoutMs }),
+          ),
+        timeoutMs,
+      );
       const onAbort = () => this.drop(entry, 'client_gone', new ClientGoneError());
       signal?.addEventListener('abort', onAbort, { once: true });
       this.queue.push(entry);
@@ -169,7 +182,8 @@ export class DynamicBatcher<I, O> {
       let outputs: O[];
       try {
         outputs = await this.run(batch.map((e) => e.input));
-        if (outputs.length !== batch.length) throw new SecondreadError('internal', `the batch function returned ${outputs.length} outputs for ${batch.length} inputs`, 500);
+        if (outputs.length !== batch.length)
+          throw new SecondreadError('internal', `the batch function returned ${outputs.length} outputs for ${batch.length} inputs`, 500);
       } catch (err) {
         for (const e of batch) e.reject(err);
         return;

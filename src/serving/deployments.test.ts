@@ -1,9 +1,10 @@
 // Deployments: canary split, shadow mode and hot swap of a moved alias, through the real service and
 // registry (tiny ViT versions with different weights, so versions give different answers).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
 import { TEST_CLASSES } from '../tracking/testing.js';
 import { canaryBucket } from './service.js';
-import { openServingFixture, testImage, type ServingFixture } from './testing.js';
+import { openServingFixture, type ServingFixture, testImage } from './testing.js';
 import type { PredictResult } from './types.js';
 
 let fx: ServingFixture;
@@ -72,8 +73,18 @@ describe('shadow', () => {
       for (const [i, row] of rows.entries()) {
         const shadowVersion = i < 6 ? 2 : 3;
         const shadowTop = (await shadowModels[shadowVersion - 2]!.predict(images[i]!)).top;
-        expect(row).toMatchObject({ model_name: 'cxr', production_version: 1, shadow_version: shadowVersion, request_id: `q${String(i).padStart(2, '0')}`, study_id: `st${i}` });
-        expect(row).toMatchObject({ production_class: results[i]!.top.class, shadow_class: shadowTop.class, agree: shadowTop.class === results[i]!.top.class ? 1 : 0 });
+        expect(row).toMatchObject({
+          model_name: 'cxr',
+          production_version: 1,
+          shadow_version: shadowVersion,
+          request_id: `q${String(i).padStart(2, '0')}`,
+          study_id: `st${i}`,
+        });
+        expect(row).toMatchObject({
+          production_class: results[i]!.top.class,
+          shadow_class: shadowTop.class,
+          agree: shadowTop.class === results[i]!.top.class ? 1 : 0,
+        });
         expect(row.production_probability).toBeCloseTo(results[i]!.top.probability, 6);
         expect(row.shadow_probability).toBeCloseTo(shadowTop.probability, 6);
       }
@@ -103,7 +114,10 @@ describe('hot swap', () => {
     const swaps: unknown[] = [];
     let swapped!: () => void;
     const swappedNow = new Promise<void>((r) => (swapped = r));
-    const s = fx.service({ aliasPollMs: 20, batching: { maxQueueDelayMicros: 1000, maxBatchSize: 16, maxQueueSize: 512 } }, { swapped: (m) => (swaps.push(m), swapped()) });
+    const s = fx.service(
+      { aliasPollMs: 20, batching: { maxQueueDelayMicros: 1000, maxBatchSize: 16, maxQueueSize: 512 } },
+      { swapped: (m) => (swaps.push(m), swapped()) },
+    );
     const images = await Promise.all([1, 2, 3, 4].map(testImage));
     await s.preload('cxr');
 

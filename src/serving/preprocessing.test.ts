@@ -2,12 +2,14 @@
 // cached by the training cache, batched by the trainer's prepareBatch (evaluation path: no augmentation),
 // and compared bit for bit with what serving computes from the stored file.
 import { join, resolve } from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { silentLogger } from '../core/logger.js';
 import { listImages } from '../data/datasets/repository.js';
 import { buildDataset } from '../data/etl/build.js';
 import { loadDatasetConfig } from '../data/etl/config.js';
-import { openFixture, writeSeedArchives, type Fixture } from '../data/etl/testing.js';
+import { type Fixture, openFixture, writeSeedArchives } from '../data/etl/testing.js';
 import { grayPng, grayPng16, rgbJpeg } from '../data/images/testing.js';
 import { ModelRegistry } from '../tracking/registry.js';
 import { finishedRunWithModel } from '../tracking/testing.js';
@@ -57,7 +59,9 @@ describe('serving preprocessing = training preprocessing', () => {
           const served = await runtime.preprocess(file);
           const expected = trained.subarray(row * size * size, (row + 1) * size * size);
           // Bit for bit: the same float32 values, not merely close ones.
-          expect(Buffer.from(served.buffer, served.byteOffset, served.byteLength).equals(Buffer.from(expected.buffer, expected.byteOffset, expected.byteLength))).toBe(true);
+          expect(
+            Buffer.from(served.buffer, served.byteOffset, served.byteLength).equals(Buffer.from(expected.buffer, expected.byteOffset, expected.byteLength)),
+          ).toBe(true);
           compared += 1;
         }
       }

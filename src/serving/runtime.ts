@@ -2,9 +2,9 @@
 // the version's preprocessing, normalization, classes and temperature) behind a dynamic batcher.
 // Preprocessing (decode + resize, sharp on libuv's threads) runs per request and in parallel, OUTSIDE
 // the batch; only the forward pass is batched, so a batch never waits for the slowest decode.
-import { softmax, type LoadedModel, type ModelMetadata } from '../tracking/index.js';
+import { type LoadedModel, type ModelMetadata, softmax } from '../tracking/index.js';
 import { DynamicBatcher } from './batcher.js';
-import type { BatchObserver, BatcherOptions, ClassProbability } from './types.js';
+import type { BatcherOptions, BatchObserver, ClassProbability } from './types.js';
 
 export interface RuntimeOptions {
   batching?: Partial<BatcherOptions>;

@@ -1,12 +1,24 @@
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
+
 import { ValidationError } from '../core/errors.js';
 import { grayPng } from '../data/images/testing.js';
-import { Graph, decodeModel, init } from '../engine/index.js';
+import { decodeModel, Graph, init } from '../engine/index.js';
 import { imageToInput, type ModelMetadata, type ModelVersion } from '../tracking/index.js';
 import { tinyVitOnnx } from '../tracking/testing.js';
-import { InputGradient, SaliencyBusyError, SaliencyService, SaliencyUnsupportedError, gaussianBlur, normalizeMap, occlusionMap, rebuildGraph, smoothGrad, type Forward } from './saliency.js';
+import {
+  type Forward,
+  gaussianBlur,
+  InputGradient,
+  normalizeMap,
+  occlusionMap,
+  rebuildGraph,
+  SaliencyBusyError,
+  SaliencyService,
+  SaliencyUnsupportedError,
+  smoothGrad,
+} from './saliency.js';
 
 const S = 16;
 
@@ -22,7 +34,11 @@ function patchModel(o: { floor?: boolean } = {}): Uint8Array {
   const conv = g.op('Conv', [x, g.constant(new Float32Array(9).fill(1), [1, 1, 3, 3])], { pads: [1, 1, 1, 1] });
   let active = g.op('Relu', [g.op('Sub', [conv, g.scalar(4, conv)])]);
   if (o.floor) active = g.op('Floor', [g.op('Mul', [active, g.scalar(8, active)])]);
-  const half = (left: boolean) => g.constant(Float32Array.from({ length: S * S }, (_, i) => Number(i % S < S / 2 === left)), [1, 1, S, S]);
+  const half = (left: boolean) =>
+    g.constant(
+      Float32Array.from({ length: S * S }, (_, i) => Number(i % S < S / 2 === left)),
+      [1, 1, S, S],
+    );
   const score = (left: boolean) => g.op('Unsqueeze', [g.op('ReduceSum', [g.op('Mul', [active, half(left)]), g.ints([1, 2, 3])], { keepdims: 0 }), g.ints([1])]);
   g.output(g.op('Concat', [score(true), score(false)], { axis: 1 }), 'logits');
   return g.toModelProto();
@@ -38,7 +54,8 @@ const patchMeta: ModelMetadata = {
 
 /** Dim background (0.2) with a bright 4×4 patch at x 3-6, y 9-12: in the left half. */
 const PATCH = { x0: 3, x1: 6, y0: 9, y1: 12 };
-const inPatch = (i: number, pad = 0) => i % S >= PATCH.x0 - pad && i % S <= PATCH.x1 + pad && Math.floor(i / S) >= PATCH.y0 - pad && Math.floor(i / S) <= PATCH.y1 + pad;
+const inPatch = (i: number, pad = 0) =>
+  i % S >= PATCH.x0 - pad && i % S <= PATCH.x1 + pad && Math.floor(i / S) >= PATCH.y0 - pad && Math.floor(i / S) <= PATCH.y1 + pad;
 const patchImage = () => grayPng(S, S, (x, y) => (x >= PATCH.x0 && x <= PATCH.x1 && y >= PATCH.y0 && y <= PATCH.y1 ? 255 : 51));
 
 const argmax = (v: ArrayLike<number>) => Array.from(v).reduce((b, x, i, a) => (x > a[b]! ? i : b), 0);
@@ -48,7 +65,8 @@ async function ortForward(bytes: Uint8Array, meta: ModelMetadata): Promise<{ for
   const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
   const { channels, size } = meta.preprocessing;
   return {
-    forward: async (inputs, n) => (await session.run({ [meta.input.name]: new ort.Tensor('float32', inputs, [n, channels, size, size]) }))[meta.output.name]!.data as Float32Array,
+    forward: async (inputs, n) =>
+      (await session.run({ [meta.input.name]: new ort.Tensor('float32', inputs, [n, channels, size, size]) }))[meta.output.name]!.data as Float32Array,
     release: () => session.release(),
   };
 }
@@ -189,7 +207,9 @@ describe('SaliencyService', () => {
     expect(out.method).toBe('occlusion');
     const h = await hottest(out.png);
     expect(h.x).toBeLessThanOrEqual(16);
-    await expect(service.explain({ model: { name: 'patch', version: 2 }, image: await wide(), method: 'smoothgrad' })).rejects.toBeInstanceOf(SaliencyUnsupportedError);
+    await expect(service.explain({ model: { name: 'patch', version: 2 }, image: await wide(), method: 'smoothgrad' })).rejects.toBeInstanceOf(
+      SaliencyUnsupportedError,
+    );
     await expect(service.explain({ model: { name: 'patch', version: 1 }, image: await wide(), class: 'lung-covid' })).rejects.toBeInstanceOf(ValidationError);
     const occ = await service.explain({ model: { name: 'patch', version: 1 }, image: await wide(), method: 'occlusion', class: 'left' });
     expect(occ.method).toBe('occlusion');
@@ -199,7 +219,10 @@ describe('SaliencyService', () => {
     const small = new SaliencyService({ registry, smoothGrad: { samples: 4 }, maxQueued: 1 });
     try {
       const image = await wide();
-      const results = await Promise.allSettled([small.explain({ model: { name: 'patch', version: 1 }, image, class: 'left' }), small.explain({ model: { name: 'patch', version: 1 }, image, class: 'right' })]);
+      const results = await Promise.allSettled([
+        small.explain({ model: { name: 'patch', version: 1 }, image, class: 'left' }),
+        small.explain({ model: { name: 'patch', version: 1 }, image, class: 'right' }),
+      ]);
       expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
       expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(SaliencyBusyError);
     } finally {
@@ -207,4 +230,3 @@ describe('SaliencyService', () => {
     }
   });
 });
-

@@ -15,11 +15,12 @@
 // 99th percentile, colour-mapped, and alpha-blended over the image at its own aspect ratio.
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import { SecondreadError, ValidationError, describeError } from '../core/errors.js';
+
+import { describeError, SecondreadError, ValidationError } from '../core/errors.js';
 import { sha256Hex } from '../core/ids.js';
-import { silentLogger, type Logger } from '../core/logger.js';
+import { type Logger, silentLogger } from '../core/logger.js';
 import { decodeOrThrow, readImageHeader, strictPipeline } from '../data/images/decode.js';
-import { EngineError, Graph, decodeModel, gradients, init, type ConstTensor, type DecodedModel, type TensorRef } from '../engine/index.js';
+import { type ConstTensor, type DecodedModel, decodeModel, EngineError, gradients, Graph, init, type TensorRef } from '../engine/index.js';
 import { createLoadedModel, imageToInput, type ModelMetadata, type ModelRegistry, type ModelVersion } from '../tracking/index.js';
 
 export const SALIENCY_METHODS = ['smoothgrad', 'occlusion'] as const;
@@ -63,12 +64,18 @@ function constantNodeValue(n: DecodedModel['nodes'][number]): ConstTensor {
   const a = n.attrs;
   const v = a.value ?? a.value_float ?? a.value_floats ?? a.value_int ?? a.value_ints;
   switch (v?.type) {
-    case 'tensor': return v.value;
-    case 'float': return { dtype: 'float32', shape: [], data: Float32Array.of(v.value) };
-    case 'floats': return { dtype: 'float32', shape: [v.value.length], data: Float32Array.from(v.value) };
-    case 'int': return { dtype: 'int64', shape: [], data: BigInt64Array.of(BigInt(v.value)) };
-    case 'ints': return { dtype: 'int64', shape: [v.value.length], data: BigInt64Array.from(v.value.map(BigInt)) };
-    default: throw new EngineError('unsupported_op', `Constant node '${n.name}' has no value the engine can read`, { op: 'Constant' });
+    case 'tensor':
+      return v.value;
+    case 'float':
+      return { dtype: 'float32', shape: [], data: Float32Array.of(v.value) };
+    case 'floats':
+      return { dtype: 'float32', shape: [v.value.length], data: Float32Array.from(v.value) };
+    case 'int':
+      return { dtype: 'int64', shape: [], data: BigInt64Array.of(BigInt(v.value)) };
+    case 'ints':
+      return { dtype: 'int64', shape: [v.value.length], data: BigInt64Array.from(v.value.map(BigInt)) };
+    default:
+      throw new EngineError('unsupported_op', `Constant node '${n.name}' has no value the engine can read`, { op: 'Constant' });
   }
 }
 
@@ -179,7 +186,13 @@ export interface SmoothGradOptions {
 }
 
 /** SmoothGrad: |mean over noisy copies of ∂logit/∂input|, max over channels. `range` = the input's value range. */
-export async function smoothGrad(model: InputGradient, input: Float32Array, classIndex: number, range: number, o: SmoothGradOptions = {}): Promise<Float32Array> {
+export async function smoothGrad(
+  model: InputGradient,
+  input: Float32Array,
+  classIndex: number,
+  range: number,
+  o: SmoothGradOptions = {},
+): Promise<Float32Array> {
   const samples = o.samples ?? 8;
   const sigma = (o.noise ?? 0.15) * range;
   const rng = init.createRng(o.seed ?? 1);
@@ -230,7 +243,15 @@ function starts(size: number, patch: number, stride: number): number[] {
  * `fill` (per channel: the normalized value of a black pixel, what the letterbox pads with); a pixel
  * gets the mean positive drop of the squares that covered it.
  */
-export async function occlusionMap(forward: Forward, input: Float32Array, classIndex: number, classes: number, geometry: Geometry, fill: readonly number[], o: OcclusionOptions = {}): Promise<Float32Array> {
+export async function occlusionMap(
+  forward: Forward,
+  input: Float32Array,
+  classIndex: number,
+  classes: number,
+  geometry: Geometry,
+  fill: readonly number[],
+  o: OcclusionOptions = {},
+): Promise<Float32Array> {
   const { channels, size } = geometry;
   const patch = Math.max(1, o.patch ?? Math.round(size / 4));
   const stride = Math.max(1, o.stride ?? Math.round(size / 8));
@@ -246,7 +267,8 @@ export async function occlusionMap(forward: Forward, input: Float32Array, classI
     const batch = new Float32Array(part.length * plane);
     part.forEach(({ x, y }, r) => {
       batch.set(input, r * plane);
-      for (let c = 0; c < channels; c++) for (let yy = y; yy < y + patch; yy++) batch.fill(fill[c] ?? fill[0]!, r * plane + c * px + yy * size + x, r * plane + c * px + yy * size + x + patch);
+      for (let c = 0; c < channels; c++)
+        for (let yy = y; yy < y + patch; yy++) batch.fill(fill[c] ?? fill[0]!, r * plane + c * px + yy * size + x, r * plane + c * px + yy * size + x + patch);
     });
     const logits = await forward(batch, part.length);
     part.forEach(({ x, y }, r) => {
@@ -324,11 +346,21 @@ const MAX_ALPHA = 0.6;
  * The image (grayscale, longest side ≤ maxSize) with the heatmap blended over it. The map is in the
  * letterboxed square the model saw; each image pixel samples it (bilinear) where the letterbox put it.
  */
-export async function renderOverlay(image: Uint8Array, heat: Float32Array, heatSize: number, o: { maxSize?: number } = {}): Promise<{ png: Buffer; width: number; height: number }> {
+export async function renderOverlay(
+  image: Uint8Array,
+  heat: Float32Array,
+  heatSize: number,
+  o: { maxSize?: number } = {},
+): Promise<{ png: Buffer; width: number; height: number }> {
   const maxSize = o.maxSize ?? 512;
   await readImageHeader(image);
   const { data, info } = await decodeOrThrow(() =>
-    strictPipeline(image).greyscale().resize(maxSize, maxSize, { fit: 'inside', withoutEnlargement: true }).toColourspace('b-w').raw().toBuffer({ resolveWithObject: true }),
+    strictPipeline(image)
+      .greyscale()
+      .resize(maxSize, maxSize, { fit: 'inside', withoutEnlargement: true })
+      .toColourspace('b-w')
+      .raw()
+      .toBuffer({ resolveWithObject: true }),
   );
   const { width, height } = info;
   const side = Math.max(width, height);
@@ -356,7 +388,9 @@ export async function renderOverlay(image: Uint8Array, heat: Float32Array, heatS
       for (let c = 0; c < 3; c++) rgb[(y * width + x) * 3 + c] = Math.round((1 - alpha) * gray + alpha * colour[c]!);
     }
   }
-  const png = await sharp(rgb, { raw: { width, height, channels: 3 } }).png().toBuffer();
+  const png = await sharp(rgb, { raw: { width, height, channels: 3 } })
+    .png()
+    .toBuffer();
   return { png, width, height };
 }
 
@@ -467,7 +501,11 @@ export class SaliencyService {
     let classIndex: number;
     if (req.class !== undefined) {
       classIndex = meta.classes.indexOf(req.class);
-      if (classIndex < 0) throw new ValidationError(`class '${req.class}' is not one of ${label}'s classes (${meta.classes.join(', ')})`, { class: req.class, classes: meta.classes });
+      if (classIndex < 0)
+        throw new ValidationError(`class '${req.class}' is not one of ${label}'s classes (${meta.classes.join(', ')})`, {
+          class: req.class,
+          classes: meta.classes,
+        });
     } else {
       classIndex = argmax(await this.logitsOf(ex, input));
     }
@@ -520,7 +558,13 @@ export class SaliencyService {
   private async forwardOf(ex: Explainer): Promise<Forward> {
     if (ex.forward) return ex.forward;
     const mv = ex.mv;
-    const loaded = await createLoadedModel({ name: mv.name, version: mv.version, bytes: await this.o.registry.modelBytes(mv), metadata: mv.metadata, threads: this.o.threads });
+    const loaded = await createLoadedModel({
+      name: mv.name,
+      version: mv.version,
+      bytes: await this.o.registry.modelBytes(mv),
+      metadata: mv.metadata,
+      threads: this.o.threads,
+    });
     ex.release.push(() => loaded.close());
     const declared = mv.metadata.input.shape[0];
     const fixed = typeof declared === 'number' && declared > 0 ? declared : 0;
@@ -542,7 +586,8 @@ export class SaliencyService {
   private async evict(k: string): Promise<void> {
     const ex = this.explainers.get(k);
     this.explainers.delete(k);
-    for (const r of ex?.release ?? []) await r().catch((err: unknown) => this.logger.warn({ model: k, err: describeError(err) }, 'saliency: releasing a session failed'));
+    for (const r of ex?.release ?? [])
+      await r().catch((err: unknown) => this.logger.warn({ model: k, err: describeError(err) }, 'saliency: releasing a session failed'));
   }
 }
 

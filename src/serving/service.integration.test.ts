@@ -1,10 +1,11 @@
 // Serving on PostgreSQL, with the alias moved by another process (a second connection pool, as the
 // `models promote` CLI would): the poll picks the move up, the shadow rows land in PostgreSQL.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Tracker } from '../tracking/tracker.js';
+
 import { ModelRegistry } from '../tracking/registry.js';
 import { TEST_CLASSES } from '../tracking/testing.js';
-import { openServingFixture, testImage, type ServingFixture } from './testing.js';
+import { Tracker } from '../tracking/tracker.js';
+import { openServingFixture, type ServingFixture, testImage } from './testing.js';
 
 let fx: ServingFixture;
 beforeAll(async () => {
@@ -37,7 +38,15 @@ describe('serving on PostgreSQL', () => {
       await s.settled();
       const rows = await fx.f.t.db.selectFrom('shadow_comparisons').selectAll().execute();
       expect(rows).toHaveLength(1);
-      expect(rows[0]).toMatchObject({ model_name: 'cxr', production_version: 1, shadow_version: 2, request_id: 'pg-1', study_id: 'study-9', production_class: r.top.class, agree: 0 });
+      expect(rows[0]).toMatchObject({
+        model_name: 'cxr',
+        production_version: 1,
+        shadow_version: 2,
+        request_id: 'pg-1',
+        study_id: 'study-9',
+        production_class: r.top.class,
+        agree: 0,
+      });
       expect(rows[0]!.production_probability).toBeCloseTo(r.top.probability, 9);
 
       await cli.setAlias('cxr', 'production', 2, { by: 'ops', reason: 'v2 is better' });

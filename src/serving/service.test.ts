@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
 import { InvalidImageError, NotFoundError, ValidationError } from '../core/errors.js';
 import { ClientGoneError, ModelNotReadyError } from './errors.js';
-import { openServingFixture, testImage, type ServingFixture } from './testing.js';
+import { openServingFixture, type ServingFixture, testImage } from './testing.js';
 import type { ServingObserver } from './types.js';
 
 let fx: ServingFixture;

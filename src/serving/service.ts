@@ -11,16 +11,27 @@
 //   picked it up has its answer, so a swap fails no request.
 // - Versions asked for by number stay loaded in a small LRU.
 import { performance } from 'node:perf_hooks';
-import { systemClock, type Clock } from '../core/clock.js';
+
+import { type Clock, systemClock } from '../core/clock.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import { newId, sha256Hex } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import type { Db } from '../storage/db.js';
-import { assertAlias, assertModelName, type Alias, type ModelRegistry } from '../tracking/index.js';
+import { type Alias, assertAlias, assertModelName, type ModelRegistry } from '../tracking/index.js';
 import { DEFAULT_BATCHER_OPTIONS, validateBatcherOptions } from './batcher.js';
 import { ClientGoneError, ModelNotReadyError } from './errors.js';
 import { ModelRuntime } from './runtime.js';
-import type { InferOptions, InferResult, ModelDescription, PredictOptions, PredictResult, Route, ServingObserver, ServingOptions, TensorInput } from './types.js';
+import type {
+  InferOptions,
+  InferResult,
+  ModelDescription,
+  PredictOptions,
+  PredictResult,
+  Route,
+  ServingObserver,
+  ServingOptions,
+  TensorInput,
+} from './types.js';
 
 export const DEFAULT_SERVING_OPTIONS: ServingOptions = {
   threads: 2,
@@ -112,7 +123,13 @@ export class ServingService {
     const o = this.options;
     validateBatcherOptions({ ...DEFAULT_BATCHER_OPTIONS, ...o.batching });
     if (!(o.canaryWeight >= 0 && o.canaryWeight <= 1)) throw new ValidationError(`canaryWeight must be in 0…1, got ${o.canaryWeight}`);
-    for (const [k, min] of [['threads', 1], ['pinnedVersions', 0], ['instances', 1], ['maxInferBatch', 1], ['aliasPollMs', 0]] as const) {
+    for (const [k, min] of [
+      ['threads', 1],
+      ['pinnedVersions', 0],
+      ['instances', 1],
+      ['maxInferBatch', 1],
+      ['aliasPollMs', 0],
+    ] as const) {
       if (!Number.isInteger(o[k]) || o[k] < min) throw new ValidationError(`${k} must be an integer ≥ ${min}, got ${o[k]}`);
     }
     if (o.aliasPollMs > 0) this.schedulePoll();
@@ -178,7 +195,10 @@ export class ServingService {
       const ready = held.entry.loaded !== null;
       // Not loaded yet: the hold is kept until the load is over, so the probe starts it.
       const done = this.using(held.entry, async () => undefined);
-      if (!ready) this.track(done.catch((err: unknown) => this.logger.warn({ err, model: name, version: held.entry.version }, 'loading a model for a readiness probe failed')));
+      if (!ready)
+        this.track(
+          done.catch((err: unknown) => this.logger.warn({ err, model: name, version: held.entry.version }, 'loading a model for a readiness probe failed')),
+        );
       else await done;
       return ready;
     } catch (err) {
@@ -219,7 +239,9 @@ export class ServingService {
 
   /** The versions loaded right now (for diagnostics and tests). */
   loadedVersions(): { model: string; version: number; ready: boolean }[] {
-    return [...this.entries.values()].map((e) => ({ model: e.name, version: e.version, ready: e.loaded !== null })).sort((a, b) => a.model.localeCompare(b.model) || a.version - b.version);
+    return [...this.entries.values()]
+      .map((e) => ({ model: e.name, version: e.version, ready: e.loaded !== null }))
+      .sort((a, b) => a.model.localeCompare(b.model) || a.version - b.version);
   }
 
   /** The versions this server currently serves per alias of a model (after the last poll). */
@@ -293,7 +315,8 @@ export class ServingService {
           };
         });
         await this.db.insertInto('shadow_comparisons').values(rows).execute();
-        for (const row of rows) this.observer.shadow?.({ model: name, productionVersion: row.production_version, shadowVersion: row.shadow_version }, row.agree === 1);
+        for (const row of rows)
+          this.observer.shadow?.({ model: name, productionVersion: row.production_version, shadowVersion: row.shadow_version }, row.agree === 1);
       });
     } catch (err) {
       this.logger.warn({ err, model: name, shadowVersion: version, requestId: r.requestId }, 'shadow scoring failed (the production answer was not affected)');
@@ -307,10 +330,15 @@ export class ServingService {
    * alias table is read, choosing and holding happen in one synchronous step: a swap cannot retire the
    * version between the two.
    */
-  private async acquire(name: string, o: { version?: number; alias?: string }, stickyKey: string): Promise<{ target: Target; entry: Entry; shadow: Entry | null }> {
+  private async acquire(
+    name: string,
+    o: { version?: number; alias?: string },
+    stickyKey: string,
+  ): Promise<{ target: Target; entry: Entry; shadow: Entry | null }> {
     assertModelName(name);
     if (o.version !== undefined && o.alias !== undefined) throw new ValidationError('give a version or an alias, not both');
-    if (o.version !== undefined && (!Number.isInteger(o.version) || o.version < 1)) throw new ValidationError(`invalid model version '${String(o.version)}': a positive integer`, { version: o.version });
+    if (o.version !== undefined && (!Number.isInteger(o.version) || o.version < 1))
+      throw new ValidationError(`invalid model version '${String(o.version)}': a positive integer`, { version: o.version });
     const alias = o.alias !== undefined ? assertAlias(o.alias) : undefined;
     const p = o.version !== undefined ? null : (this.pointers.get(name) ?? (await this.readPointers(name)));
     const target = p ? this.pick(name, p, alias, stickyKey) : { route: 'version' as const, version: o.version! };
@@ -418,7 +446,10 @@ export class ServingService {
         dropped: (r) => this.observer.dropped?.(m, r),
       },
     });
-    this.logger.info({ model: name, version, ms: Math.round(performance.now() - t0), threads: this.options.threads, batching: rt.batching }, 'model loaded and warmed up');
+    this.logger.info(
+      { model: name, version, ms: Math.round(performance.now() - t0), threads: this.options.threads, batching: rt.batching },
+      'model loaded and warmed up',
+    );
     return rt;
   }
 
@@ -550,11 +581,13 @@ function checkTensor(input: TensorInput, chw: number[], maxBatch: number, inputN
   if (!Array.isArray(shape) || shape.length !== 4 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
     throw new ValidationError(`input '${inputName}' must have shape ${expected}, got [${String(shape)}]`, { shape, expected });
   }
-  if (shape.slice(1).some((d, i) => d !== chw[i])) throw new ValidationError(`input '${inputName}' must have shape ${expected}, got [${shape.join(', ')}]`, { shape, expected });
+  if (shape.slice(1).some((d, i) => d !== chw[i]))
+    throw new ValidationError(`input '${inputName}' must have shape ${expected}, got [${shape.join(', ')}]`, { shape, expected });
   const n = shape[0]!;
   if (n > maxBatch) throw new ValidationError(`at most ${maxBatch} rows per inference request, got ${n}`, { rows: n, max: maxBatch });
   const count = shape.reduce((a, b) => a * b, 1);
-  if (!(data instanceof Float32Array) || data.length !== count) throw new ValidationError(`shape [${shape.join(', ')}] needs ${count} FP32 values, got ${data?.length ?? 0}`, { shape, values: data?.length ?? 0 });
+  if (!(data instanceof Float32Array) || data.length !== count)
+    throw new ValidationError(`shape [${shape.join(', ')}] needs ${count} FP32 values, got ${data?.length ?? 0}`, { shape, values: data?.length ?? 0 });
   for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) throw new ValidationError(`input value ${i} is not a finite number`, { index: i });
   return n;
 }

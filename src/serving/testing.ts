@@ -1,11 +1,11 @@
 // Test fixtures for serving: a registry (SQLite + filesystem objects) holding tiny vit-tiny versions,
 // deterministic test images, and a service wired to it with test-friendly knobs.
 import { silentLogger } from '../core/logger.js';
-import type { DbDialect } from '../storage/db.js';
 import { grayPng } from '../data/images/testing.js';
+import type { DbDialect } from '../storage/db.js';
 import { ModelRegistry } from '../tracking/registry.js';
 import { finishedRunWithModel, openTrackingFixture, type TinyModelOptions, type TrackingFixture } from '../tracking/testing.js';
-import { ServingService, type ServingExtraOptions } from './service.js';
+import { type ServingExtraOptions, ServingService } from './service.js';
 import type { ServingObserver, ServingOptions } from './types.js';
 
 export interface ServingFixture {
@@ -28,7 +28,10 @@ export async function openServingFixture(dialect: DbDialect = 'sqlite'): Promise
     register: async (name, o = {}) => (await registry.register({ runId: await finishedRunWithModel(f.tracker, o), name, by: 'test' })).version,
     promote: (name, version, alias) => registry.setAlias(name, alias, version, { by: 'test', reason: 'test' }),
     service: (options = {}, observer) => {
-      const s = new ServingService({ registry, db: f.t.db, logger: silentLogger, observer }, { threads: 1, aliasPollMs: 0, batching: { maxQueueDelayMicros: 1000 }, ...options });
+      const s = new ServingService(
+        { registry, db: f.t.db, logger: silentLogger, observer },
+        { threads: 1, aliasPollMs: 0, batching: { maxQueueDelayMicros: 1000 }, ...options },
+      );
       services.push(s);
       return s;
     },
@@ -41,5 +44,5 @@ export async function openServingFixture(dialect: DbDialect = 'sqlite'): Promise
 
 /** A 40×48 gray PNG whose content depends on `seed` (so different images get different predictions). */
 export function testImage(seed: number): Promise<Buffer> {
-  return grayPng(40, 48, (x, y) => 128 + 100 * Math.sin((x + 1) * (seed % 7 + 1) * 0.37 + y * ((seed * 13) % 11) * 0.21 + seed));
+  return grayPng(40, 48, (x, y) => 128 + 100 * Math.sin((x + 1) * ((seed % 7) + 1) * 0.37 + y * ((seed * 13) % 11) * 0.21 + seed));
 }

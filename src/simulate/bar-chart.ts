@@ -2,9 +2,9 @@
 // count and the server's), the value written above each bar; a missing value (no evidence) is an
 // "n/a" label, not a zero-height bar that would read as 0 %. Drawn with the shared SVG helpers of
 // src/core/charts so it looks like the other charts.
-import { ValidationError } from '../core/errors.js';
 import { niceTicks, PALETTE } from '../core/charts/line-chart.js';
 import { esc, fmt, svgDocument, svgToPng } from '../core/charts/svg.js';
+import { ValidationError } from '../core/errors.js';
 
 export interface BarSeries {
   name: string;
@@ -36,7 +36,8 @@ export function barChartLayout(o: BarChartOptions): BarChartLayout {
   if (o.groups.length === 0 || o.series.length === 0) throw new ValidationError(`bar chart '${o.title}' has no data`);
   for (const s of o.series) {
     if (s.values.length !== o.groups.length) throw new ValidationError(`bar series '${s.name}' has ${s.values.length} values for ${o.groups.length} groups`);
-    if (s.values.some((v) => v !== null && !(Number.isFinite(v) && v >= 0 && v <= 1))) throw new ValidationError(`bar series '${s.name}' has a value outside 0…1`);
+    if (s.values.some((v) => v !== null && !(Number.isFinite(v) && v >= 0 && v <= 1)))
+      throw new ValidationError(`bar series '${s.name}' has a value outside 0…1`);
   }
   const groupW = o.series.length * BAR_W + GROUP_GAP;
   const longest = Math.max(...o.groups.map((g) => g.length));
@@ -76,7 +77,9 @@ export function barChartSvg(o: BarChartOptions): string {
         parts.push(`<text x="${cx}" y="${plot.y + plot.height - 4}" font-size="9" fill="#777" text-anchor="middle">n/a</text>`);
         return;
       }
-      parts.push(`<rect x="${r.x.toFixed(1)}" y="${r.y.toFixed(1)}" width="${r.width}" height="${r.height.toFixed(1)}" fill="${PALETTE[si % PALETTE.length]}"/>`);
+      parts.push(
+        `<rect x="${r.x.toFixed(1)}" y="${r.y.toFixed(1)}" width="${r.width}" height="${r.height.toFixed(1)}" fill="${PALETTE[si % PALETTE.length]}"/>`,
+      );
       parts.push(`<text x="${cx}" y="${(r.y - 3).toFixed(1)}" font-size="9" text-anchor="middle">${Math.round(v * 100)}%</text>`);
     });
     const first = L.bar(gi, 0);

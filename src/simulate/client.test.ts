@@ -1,7 +1,9 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+
 import { afterEach, describe, expect, it } from 'vitest';
+
 import { ApiCallError, ApiClient, loopbackBaseUrl, NotLoopbackError } from './client.js';
 
 type Handler = (req: IncomingMessage & { body: Buffer }, res: ServerResponse) => void;
@@ -86,7 +88,12 @@ describe('ApiClient', () => {
     });
     const client = new ApiClient({ baseUrl: base, token: TOKEN });
     const image = Buffer.from([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]);
-    const view = await client.createStudy({ image, contentType: 'image/png', modality: 'cxr', dataset: { version: 'ds-abc', sha256: 'f'.repeat(64), truthClass: 'lung-covid' } });
+    const view = await client.createStudy({
+      image,
+      contentType: 'image/png',
+      modality: 'cxr',
+      dataset: { version: 'ds-abc', sha256: 'f'.repeat(64), truthClass: 'lung-covid' },
+    });
     expect(view).toEqual({ id: 'st_1', status: 'awaiting_a' });
     expect(seen.method).toBe('POST');
     expect(seen.url).toBe('/v1/studies');
@@ -125,10 +132,14 @@ describe('ApiClient', () => {
   });
 
   it('turns the server’s JSON error into a message with its code and request id', async () => {
-    const base = await serve((_req, res) => json(res, 409, { code: 'illegal_transition', message: "study 'st_1' is adjudicated: read_b is not allowed", request_id: 'req_42' }));
+    const base = await serve((_req, res) =>
+      json(res, 409, { code: 'illegal_transition', message: "study 'st_1' is adjudicated: read_b is not allowed", request_id: 'req_42' }),
+    );
     const err = await new ApiClient({ baseUrl: base, token: TOKEN }).commitRead('st_1', 'lung-normal').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiCallError);
-    expect((err as ApiCallError).message).toBe("POST /v1/studies/st_1/reads → 409 illegal_transition: study 'st_1' is adjudicated: read_b is not allowed (request req_42)");
+    expect((err as ApiCallError).message).toBe(
+      "POST /v1/studies/st_1/reads → 409 illegal_transition: study 'st_1' is adjudicated: read_b is not allowed (request req_42)",
+    );
     expect(err).toMatchObject({ status: 409, apiCode: 'illegal_transition', code: 'api_error', httpStatus: 502 });
   });
 

@@ -4,6 +4,7 @@
 // simulator creates users and posts ground truth, which is test traffic, not something to aim at a
 // remote installation.
 import { isIP } from 'node:net';
+
 import { SecondreadError, ValidationError } from '../core/errors.js';
 import type { StudyView } from '../workflow/blinding.js';
 import type { WorkflowMetrics } from '../workflow/metrics.js';
@@ -24,7 +25,12 @@ export class ApiCallError extends SecondreadError {
 
 export class NotLoopbackError extends SecondreadError {
   constructor(url: string, why: string) {
-    super('not_loopback', `--url must be a loopback address (http://127.0.0.1:<port>, http://[::1]:<port> or http://localhost:<port>): ${why}, got '${url.slice(0, 200)}'`, 400, { url: url.slice(0, 200) });
+    super(
+      'not_loopback',
+      `--url must be a loopback address (http://127.0.0.1:<port>, http://[::1]:<port> or http://localhost:<port>): ${why}, got '${url.slice(0, 200)}'`,
+      400,
+      { url: url.slice(0, 200) },
+    );
   }
 }
 
@@ -132,7 +138,11 @@ export class ApiClient {
       if (timeout.aborted) throw new ApiCallError(`${what}: no answer from ${this.baseUrl} within ${this.timeoutMs / 1000} s`, 0, 'timeout');
       if (r.signal?.aborted) throw new ApiCallError(`${what}: cancelled`, 0, 'cancelled');
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new ApiCallError(`${what}: cannot reach ${this.baseUrl} (${cause?.code ?? cause?.message ?? (err as Error).message}); is the server running?`, 0, 'unreachable');
+      throw new ApiCallError(
+        `${what}: cannot reach ${this.baseUrl} (${cause?.code ?? cause?.message ?? (err as Error).message}); is the server running?`,
+        0,
+        'unreachable',
+      );
     }
     if (res.ok) return res;
     const text = await res.text().catch(() => '');
@@ -144,9 +154,18 @@ export class ApiClient {
     }
     if (body && typeof body.code === 'string' && typeof body.message === 'string') {
       const rid = typeof body.request_id === 'string' ? ` (request ${body.request_id})` : '';
-      throw new ApiCallError(`${what} → ${res.status} ${body.code}: ${body.message}${rid}`, res.status, body.code, typeof body.request_id === 'string' ? { requestId: body.request_id } : undefined);
+      throw new ApiCallError(
+        `${what} → ${res.status} ${body.code}: ${body.message}${rid}`,
+        res.status,
+        body.code,
+        typeof body.request_id === 'string' ? { requestId: body.request_id } : undefined,
+      );
     }
     const snippet = text.replace(/\s+/g, ' ').trim().slice(0, 200);
-    throw new ApiCallError(`${what} → ${res.status} ${res.statusText || 'error'}${snippet ? `: ${snippet}` : ''} (not a secondread JSON error: is ${this.baseUrl} a secondread server?)`, res.status, 'bad_response');
+    throw new ApiCallError(
+      `${what} → ${res.status} ${res.statusText || 'error'}${snippet ? `: ${snippet}` : ''} (not a secondread JSON error: is ${this.baseUrl} a secondread server?)`,
+      res.status,
+      'bad_response',
+    );
   }
 }

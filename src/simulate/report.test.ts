@@ -1,16 +1,26 @@
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
+
 import { CLASS_MODALITY, type SecondreadClass } from '../data/classes.js';
 import { DEFAULT_ECONOMICS, rate, type WorkflowMetrics } from '../workflow/metrics.js';
 import { barChartLayout } from './bar-chart.js';
-import { buildReport, CHART_FILES, summaryLines, writeReport, type SimulationRecord } from './report.js';
+import { buildReport, CHART_FILES, type SimulationRecord, summaryLines, writeReport } from './report.js';
 import type { StudyOutcome } from './tally.js';
 
 /** One study of the scenario: truth, the model's top class (null: no model read), A, the decision, B. */
-function study(index: number, truth: SecondreadClass, model: SecondreadClass | null, a: string, decision: 'auto' | 'B' | 'qa', b: string | null = null, reasons: string[] = []): StudyOutcome {
+function study(
+  index: number,
+  truth: SecondreadClass,
+  model: SecondreadClass | null,
+  a: string,
+  decision: 'auto' | 'B' | 'qa',
+  b: string | null = null,
+  reasons: string[] = [],
+): StudyOutcome {
   return {
     index,
     key: index.toString(16).padStart(64, '0'),
@@ -76,7 +86,10 @@ function serverMetrics(extra = 0): WorkflowMetrics {
       minutesSaved: 16,
       costSaved: 134.91,
       costSavedPerScan: 13.491,
-      byModality: { cxr: { autoFinalized: 4, modelReads: 6, minutesSaved: 12, costSaved: 99.94 }, oct: { autoFinalized: 1, modelReads: 3, minutesSaved: 4, costSaved: 34.97 } },
+      byModality: {
+        cxr: { autoFinalized: 4, modelReads: 6, minutesSaved: 12, costSaved: 99.94 },
+        oct: { autoFinalized: 1, modelReads: 3, minutesSaved: 4, costSaved: 34.97 },
+      },
     },
   };
 }
@@ -90,13 +103,27 @@ function record(o: Partial<SimulationRecord> = {}): SimulationRecord {
     elapsedSeconds: 1.5,
     dataset: { version: 'ds-0123456789abcdef', split: 'final_eval', splitSize: 12, replayed: 11 },
     server: { url: 'http://127.0.0.1:40000', inProcess: true, note: null },
-    settings: { rate: 10, concurrency: 4, maxSeconds: 600, limit: 11, readerA: { accuracy: 0.9, confusion: 'miss', seed: 1 }, readerB: { accuracy: 1, confusion: 'miss', seed: 2 } },
+    settings: {
+      rate: 10,
+      concurrency: 4,
+      maxSeconds: 600,
+      limit: 11,
+      readerA: { accuracy: 0.9, confusion: 'miss', seed: 1 },
+      readerB: { accuracy: 1, confusion: 'miss', seed: 2 },
+    },
     users: ['sim-x-engineer', 'sim-x-reader', 'sim-x-adjudicator'],
     schedule: { stoppedBy: 'complete', started: 11, completed: outcomes.length, failed: 1, notStarted: 0 },
     outcomes,
     failures: [{ index: 11, key: 'b'.repeat(64), stage: 'read_a', studyId: 'st_11', message: 'POST /v1/studies/st_11/reads → 500 internal: boom | pipe' }],
     capture: { store: 'file:///tmp/objects', checked: outcomes.length, found: outcomes.length, missing: [], note: null },
-    serverMetrics: { final: serverMetrics(1), error: null, snapshots: [{ seconds: 0.6, metrics: serverMetrics(0) }, { seconds: 1.5, metrics: serverMetrics(1) }] },
+    serverMetrics: {
+      final: serverMetrics(1),
+      error: null,
+      snapshots: [
+        { seconds: 0.6, metrics: serverMetrics(0) },
+        { seconds: 1.5, metrics: serverMetrics(1) },
+      ],
+    },
     economics: DEFAULT_ECONOMICS,
     economicsSource: 'server',
     ...o,
@@ -121,7 +148,15 @@ describe('simulation report', () => {
     expect(f.savings.costSaved).toBeCloseTo(134.91, 10);
     expect(f.reasons).toEqual({ qa_sample: 2, disagreement: 1, low_confidence: 1, no_model_read: 1 });
     expect(f.models).toEqual({ 'cxr-oct@2': 9 });
-    expect(f.byTruth.find((c) => c.class === 'lung-covid')).toEqual({ class: 'lung-covid', studies: 2, autoFinalized: 2, falseClears: 1, modelCorrect: rate(1, 2), readerACorrect: rate(1, 2), finalCorrect: rate(1, 2) });
+    expect(f.byTruth.find((c) => c.class === 'lung-covid')).toEqual({
+      class: 'lung-covid',
+      studies: 2,
+      autoFinalized: 2,
+      falseClears: 1,
+      modelCorrect: rate(1, 2),
+      readerACorrect: rate(1, 2),
+      finalCorrect: rate(1, 2),
+    });
     expect(f.byTruth.find((c) => c.class === 'oct-normal')?.modelCorrect).toEqual(rate(0, 0));
   });
 
@@ -148,7 +183,7 @@ describe('simulation report', () => {
       '| cost saved | 134.91 | 134.91 | ok |',
       '| model | cxr-oct@2 (9 studies) |',
       'Second-read reasons: `disagreement` 1, `low_confidence` 1, `no_model_read` 1, `qa_sample` 2.',
-      '10 of 10 completed studies\' images were found in the object store (file:///tmp/objects)',
+      "10 of 10 completed studies' images were found in the object store (file:///tmp/objects)",
       "Before read A, reader A's view of all 10 studies withheld the model's read and the decision.",
       '> 1 of 10 studies had no model read (they went to reader B).',
     ]) {
@@ -185,8 +220,23 @@ describe('simulation report', () => {
   });
 
   it('says when no model read any study, and when the server metrics are unavailable', () => {
-    const noModel = OUTCOMES.map((o) => ({ ...o, model: null, decision: 'second_read' as const, reasons: ['no_model_read'], qa: false, labelB: o.truth, finalLabel: o.truth, policyId: null }));
-    const rep = buildReport(record({ outcomes: noModel, serverMetrics: { final: null, error: 'GET /v1/workflow/metrics → 404 not_found: no route', snapshots: [] }, economicsSource: 'default' }));
+    const noModel = OUTCOMES.map((o) => ({
+      ...o,
+      model: null,
+      decision: 'second_read' as const,
+      reasons: ['no_model_read'],
+      qa: false,
+      labelB: o.truth,
+      finalLabel: o.truth,
+      policyId: null,
+    }));
+    const rep = buildReport(
+      record({
+        outcomes: noModel,
+        serverMetrics: { final: null, error: 'GET /v1/workflow/metrics → 404 not_found: no route', snapshots: [] },
+        economicsSource: 'default',
+      }),
+    );
     expect(rep.markdown).toContain('**No model read any study**');
     expect(rep.markdown).toContain('| second-review reduction (auto-finalized / decided) | 0.0 % (0/10) |');
     expect(rep.markdown).toContain('| false-clear rate, truth (cleared with a wrong label / cleared) | n/a (0/0) |');
@@ -204,7 +254,11 @@ describe('simulation report', () => {
     expect(files).toEqual(['accuracy-by-class.png', 'agreement-by-class.png', 'reduction-false-clear.png', 'report.json', 'report.md', 'savings.png']);
     expect(rep.charts.sort()).toEqual(Object.values(CHART_FILES).sort());
     expect(await readFile(join(dir, 'out', 'report.md'), 'utf8')).toBe(rep.markdown);
-    const json = JSON.parse(await readFile(join(dir, 'out', 'report.json'), 'utf8')) as { figures: { autoFinalized: number }; differences: unknown[]; record: { outcomes: unknown[] } };
+    const json = JSON.parse(await readFile(join(dir, 'out', 'report.json'), 'utf8')) as {
+      figures: { autoFinalized: number };
+      differences: unknown[];
+      record: { outcomes: unknown[] };
+    };
     expect(json.figures.autoFinalized).toBe(5);
     expect(json.record.outcomes).toHaveLength(10);
     for (const name of rep.charts) {
@@ -225,7 +279,14 @@ describe('simulation report', () => {
 
 describe('bar chart', () => {
   it('draws each bar at its value, side by side per group, and refuses values outside 0…1', async () => {
-    const o = { title: 't', groups: ['a', 'b'], series: [{ name: 's1', values: [1, 0.5] }, { name: 's2', values: [null, 0.25] }] };
+    const o = {
+      title: 't',
+      groups: ['a', 'b'],
+      series: [
+        { name: 's1', values: [1, 0.5] },
+        { name: 's2', values: [null, 0.25] },
+      ],
+    };
     const L = barChartLayout(o);
     expect(L.bar(0, 0).height).toBeCloseTo(L.plot.height);
     expect(L.bar(1, 0).height).toBeCloseTo(L.plot.height / 2);
@@ -240,7 +301,8 @@ describe('bar chart', () => {
     const png = await renderBarChartPng(o);
     const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
     expect([info.width, info.height]).toEqual([L.width, L.height]);
-    const at = (x: number, y: number) => Array.from(data.subarray((Math.round(y) * info.width + Math.round(x)) * 3, (Math.round(y) * info.width + Math.round(x)) * 3 + 3));
+    const at = (x: number, y: number) =>
+      Array.from(data.subarray((Math.round(y) * info.width + Math.round(x)) * 3, (Math.round(y) * info.width + Math.round(x)) * 3 + 3));
     // Inside the full bar of group a: its series' colour (#0072B2); above the half bar of group b: white.
     const full = L.bar(0, 0);
     expect(at(full.x + full.width / 2, full.y + full.height / 2)).toEqual([0, 114, 178]);

@@ -4,11 +4,12 @@
 // API answered, and GET /v1/workflow/metrics over the run's window — and every difference is listed.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { renderChartsPng, type LineChartOptions } from '../core/charts/line-chart.js';
+
+import { type LineChartOptions, renderChartsPng } from '../core/charts/line-chart.js';
 import type { Economics, Rate, WorkflowMetrics } from '../workflow/metrics.js';
 import { renderBarChartPng } from './bar-chart.js';
 import type { StopReason } from './scheduler.js';
-import { crossCheck, tally, tallyOverTime, type CrossCheckRow, type SimFigures, type StudyOutcome } from './tally.js';
+import { crossCheck, type CrossCheckRow, type SimFigures, type StudyOutcome, tally, tallyOverTime } from './tally.js';
 
 export interface ReaderSettings {
   accuracy: number;
@@ -98,15 +99,24 @@ function renderMarkdown(r: SimulationRecord, f: SimFigures, cc: CrossCheckRow[] 
   const L: string[] = [];
   const e = r.economics;
   L.push(`# Simulation ${r.id}`, '');
-  L.push(`Dataset version \`${r.dataset.version}\`, split \`${r.dataset.split}\` (${r.dataset.splitSize} images), replayed through the HTTP API at ${r.server.url}${r.server.inProcess ? ' (in-process server)' : ''}.`, '');
+  L.push(
+    `Dataset version \`${r.dataset.version}\`, split \`${r.dataset.split}\` (${r.dataset.splitSize} images), replayed through the HTTP API at ${r.server.url}${r.server.inProcess ? ' (in-process server)' : ''}.`,
+    '',
+  );
   if (r.server.note) L.push(`> ${r.server.note}`, '');
   if (f.studies > 0 && f.noModelRead === f.studies) {
-    L.push('> **No model read any study** (no model is served as `production` for the workflow, or every model read failed): every study went to reader B (`no_model_read`), so there is no reduction to measure.', '');
+    L.push(
+      '> **No model read any study** (no model is served as `production` for the workflow, or every model read failed): every study went to reader B (`no_model_read`), so there is no reduction to measure.',
+      '',
+    );
   } else if (f.noModelRead > 0) {
     L.push(`> ${f.noModelRead} of ${f.studies} studies had no model read (they went to reader B).`, '');
   }
   if (f.studies > 0 && (f.reasons.no_policy ?? 0) > 0) {
-    L.push(`> ${f.reasons.no_policy} studies were read by a model version that has no policy in force (\`no_policy\`): they went to reader B. Fit one with \`secondread policy fit\`.`, '');
+    L.push(
+      `> ${f.reasons.no_policy} studies were read by a model version that has no policy in force (\`no_policy\`): they went to reader B. Fit one with \`secondread policy fit\`.`,
+      '',
+    );
   }
 
   L.push('## Run', '');
@@ -117,7 +127,15 @@ function renderMarkdown(r: SimulationRecord, f: SimFigures, cc: CrossCheckRow[] 
   L.push(`| bounds | --limit ${r.settings.limit ?? 'none'}, --max-seconds ${r.settings.maxSeconds ?? 'none'} |`);
   L.push(`| reader A | accuracy ${r.settings.readerA.accuracy}, confusion ${r.settings.readerA.confusion}, seed ${r.settings.readerA.seed} |`);
   L.push(`| reader B | accuracy ${r.settings.readerB.accuracy}, confusion ${r.settings.readerB.confusion}, seed ${r.settings.readerB.seed} |`);
-  L.push(`| model | ${Object.keys(f.models).length ? Object.entries(f.models).map(([m, n]) => `${m} (${n} studies)`).join(', ') : 'none'} |`);
+  L.push(
+    `| model | ${
+      Object.keys(f.models).length
+        ? Object.entries(f.models)
+            .map(([m, n]) => `${m} (${n} studies)`)
+            .join(', ')
+        : 'none'
+    } |`,
+  );
   L.push(`| policy | ${f.policies.length ? f.policies.join(', ') : 'none in force'} |`);
   L.push(`| users | ${r.users.join(', ')} (tokens revoked, accounts disabled at the end) |`, '');
 
@@ -141,19 +159,33 @@ function renderMarkdown(r: SimulationRecord, f: SimFigures, cc: CrossCheckRow[] 
   L.push(`| second reads | ${f.secondRead} (QA samples ${f.qaSampled}) |`);
   L.push(`| final label ≠ truth | ${f.finalWrong.total} (cleared by the policy ${f.finalWrong.autoFinalized}, adjudicated ${f.finalWrong.adjudicated}) |`);
   L.push(`| physician time saved | ${num(f.savings.minutesSaved)} min (${num(f.savings.minutesSaved / 60)} h) |`);
-  L.push(`| cost saved | ${money(f.savings.costSaved, e.currency)}${f.savings.costSavedPerScan !== null ? ` (${money(f.savings.costSavedPerScan, e.currency)} per scan)` : ''} |`, '');
+  L.push(
+    `| cost saved | ${money(f.savings.costSaved, e.currency)}${f.savings.costSavedPerScan !== null ? ` (${money(f.savings.costSavedPerScan, e.currency)} per scan)` : ''} |`,
+    '',
+  );
   L.push(
     `Economics (${r.economicsSource === 'server' ? "the server's configuration, as GET /v1/workflow/metrics reported it" : 'the built-in placeholders: the server metrics were unavailable'}): ` +
       `${e.minutesPerRead.cxr} / ${e.minutesPerRead.oct} min and ${e.costPerRead.cxr} / ${e.costPerRead.oct} ${e.currency} per CXR / OCT read, ${e.inferenceCostPerStudy} ${e.currency} per model read.`,
     '',
   );
   if (Object.keys(f.reasons).length > 0) {
-    L.push('Second-read reasons: ' + Object.entries(f.reasons).sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `\`${k}\` ${n}`).join(', ') + '.', '');
+    L.push(
+      'Second-read reasons: ' +
+        Object.entries(f.reasons)
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([k, n]) => `\`${k}\` ${n}`)
+          .join(', ') +
+        '.',
+      '',
+    );
   }
 
   L.push('### Per class (truth)', '');
   L.push('| class | studies | auto-finalized | false clears | model correct | reader A correct | final label correct |', '|---|---:|---:|---:|---:|---:|---:|');
-  for (const c of f.byTruth) L.push(`| ${c.class} | ${c.studies} | ${c.autoFinalized} | ${c.falseClears} | ${pct(c.modelCorrect)} | ${pct(c.readerACorrect)} | ${pct(c.finalCorrect)} |`);
+  for (const c of f.byTruth)
+    L.push(
+      `| ${c.class} | ${c.studies} | ${c.autoFinalized} | ${c.falseClears} | ${pct(c.modelCorrect)} | ${pct(c.readerACorrect)} | ${pct(c.finalCorrect)} |`,
+    );
   L.push('');
   L.push("### Agreement per class (A's label: the model's top class = A's label)", '');
   const serverAgreement = r.serverMetrics.final?.agreementByClass ?? [];
@@ -169,7 +201,10 @@ function renderMarkdown(r: SimulationRecord, f: SimFigures, cc: CrossCheckRow[] 
   if (!cc) {
     L.push(`GET /v1/workflow/metrics could not be read: ${r.serverMetrics.error ?? 'unknown error'}. Only the simulator's count is reported.`, '');
   } else {
-    L.push(`GET /v1/workflow/metrics?since=${r.startedAt} after the run, figure by figure against the simulator's count: ${differences.length === 0 ? '**all match**' : `**${differences.length} differ**`}.`, '');
+    L.push(
+      `GET /v1/workflow/metrics?since=${r.startedAt} after the run, figure by figure against the simulator's count: ${differences.length === 0 ? '**all match**' : `**${differences.length} differ**`}.`,
+      '',
+    );
     L.push('| figure | simulator | server | |', '|---|---:|---:|---|');
     for (const row of cc) L.push(`| ${row.figure} | ${num(row.simulator)} | ${num(row.server)} | ${row.match ? 'ok' : '**differs**'} |`);
     L.push('');
@@ -187,11 +222,16 @@ function renderMarkdown(r: SimulationRecord, f: SimFigures, cc: CrossCheckRow[] 
   if (r.capture.checked === 0) {
     L.push(`Not checked${r.capture.note ? `: ${r.capture.note}` : ''}.`, '');
   } else {
-    L.push(`${r.capture.found} of ${r.capture.checked} completed studies' images were found in the object store (${r.capture.store}) under their study keys (\`studies/<id>/image.*\`), each with the dataset image's size.`);
+    L.push(
+      `${r.capture.found} of ${r.capture.checked} completed studies' images were found in the object store (${r.capture.store}) under their study keys (\`studies/<id>/image.*\`), each with the dataset image's size.`,
+    );
     if (r.capture.missing.length > 0) L.push(`Missing: ${r.capture.missing.slice(0, 20).join(', ')}${r.capture.missing.length > 20 ? ', …' : ''}.`);
     L.push('');
   }
-  L.push(`Round trip: ${f.studies - f.imageRoundTripFailures} of ${f.studies} images fetched back by reader A (GET /v1/studies/:id/image) had the dataset image's sha256.`, '');
+  L.push(
+    `Round trip: ${f.studies - f.imageRoundTripFailures} of ${f.studies} images fetched back by reader A (GET /v1/studies/:id/image) had the dataset image's sha256.`,
+    '',
+  );
   L.push('## Blinding', '');
   L.push(
     f.blindingViolations === 0
@@ -216,8 +256,17 @@ async function writeCharts(dir: string, r: SimulationRecord, f: SimFigures): Pro
   const points = tallyOverTime(r.outcomes, r.economics);
   const snaps = r.serverMetrics.snapshots;
   const nan = (v: number | null) => v ?? Number.NaN;
-  const withServer = (sim: { x: number; y: number }[], server: { x: number; y: number }[]) => [{ name: 'simulator', points: sim }, ...(server.length ? [{ name: 'server', points: server }] : [])];
-  const chart = (title: string, yLabel: string, series: LineChartOptions['series'], unit?: { yMin: number; yMax?: number }): LineChartOptions => ({ title, xLabel: 'seconds into the run', yLabel, series, ...unit });
+  const withServer = (sim: { x: number; y: number }[], server: { x: number; y: number }[]) => [
+    { name: 'simulator', points: sim },
+    ...(server.length ? [{ name: 'server', points: server }] : []),
+  ];
+  const chart = (title: string, yLabel: string, series: LineChartOptions['series'], unit?: { yMin: number; yMax?: number }): LineChartOptions => ({
+    title,
+    xLabel: 'seconds into the run',
+    yLabel,
+    series,
+    ...unit,
+  });
   const written: string[] = [];
   const put = async (name: string, png: Buffer) => {
     await writeFile(join(dir, name), png);
@@ -227,8 +276,24 @@ async function writeCharts(dir: string, r: SimulationRecord, f: SimFigures): Pro
   await put(
     CHART_FILES.reduction,
     await renderChartsPng([
-      chart('Second-review reduction', 'auto-finalized / decided', withServer(points.map((p) => ({ x: p.seconds, y: nan(p.reduction) })), snaps.map((s) => ({ x: s.seconds, y: nan(s.metrics.secondReviewReduction.rate) }))), { yMin: 0, yMax: 1 }),
-      chart('False-clear rate (truth)', 'wrong clearances / clearances', withServer(points.map((p) => ({ x: p.seconds, y: nan(p.falseClearTruth) })), snaps.map((s) => ({ x: s.seconds, y: nan(s.metrics.falseClear.truth.rate) }))), { yMin: 0 }),
+      chart(
+        'Second-review reduction',
+        'auto-finalized / decided',
+        withServer(
+          points.map((p) => ({ x: p.seconds, y: nan(p.reduction) })),
+          snaps.map((s) => ({ x: s.seconds, y: nan(s.metrics.secondReviewReduction.rate) })),
+        ),
+        { yMin: 0, yMax: 1 },
+      ),
+      chart(
+        'False-clear rate (truth)',
+        'wrong clearances / clearances',
+        withServer(
+          points.map((p) => ({ x: p.seconds, y: nan(p.falseClearTruth) })),
+          snaps.map((s) => ({ x: s.seconds, y: nan(s.metrics.falseClear.truth.rate) })),
+        ),
+        { yMin: 0 },
+      ),
     ]),
   );
   const serverAgreement = r.serverMetrics.final?.agreementByClass;
@@ -261,8 +326,23 @@ async function writeCharts(dir: string, r: SimulationRecord, f: SimFigures): Pro
   await put(
     CHART_FILES.savings,
     await renderChartsPng([
-      chart('Physician time saved', 'minutes', withServer(points.map((p) => ({ x: p.seconds, y: p.minutesSaved })), snaps.map((s) => ({ x: s.seconds, y: s.metrics.savings.minutesSaved }))), { yMin: 0 }),
-      chart(`Cost saved (${r.economics.currency})`, r.economics.currency, withServer(points.map((p) => ({ x: p.seconds, y: p.costSaved })), snaps.map((s) => ({ x: s.seconds, y: s.metrics.savings.costSaved })))),
+      chart(
+        'Physician time saved',
+        'minutes',
+        withServer(
+          points.map((p) => ({ x: p.seconds, y: p.minutesSaved })),
+          snaps.map((s) => ({ x: s.seconds, y: s.metrics.savings.minutesSaved })),
+        ),
+        { yMin: 0 },
+      ),
+      chart(
+        `Cost saved (${r.economics.currency})`,
+        r.economics.currency,
+        withServer(
+          points.map((p) => ({ x: p.seconds, y: p.costSaved })),
+          snaps.map((s) => ({ x: s.seconds, y: s.metrics.savings.costSaved })),
+        ),
+      ),
     ]),
   );
   return written;
@@ -287,7 +367,9 @@ export function summaryLines(rep: Omit<SimulationReport, 'charts' | 'markdown'>)
     `  second-review reduction ${pct(f.secondReviewReduction)}   false-clear (truth) ${pct(f.falseClear.truth)}   false-clear (QA) ${pct(f.falseClear.qa)}`,
     `  saved ${num(f.savings.minutesSaved)} physician minutes, ${money(f.savings.costSaved, r.economics.currency)}   models: ${Object.keys(f.models).join(', ') || 'none (every study went to reader B)'}`,
     `  images captured in the object store: ${r.capture.checked === 0 ? `not checked${r.capture.note ? ` (${r.capture.note})` : ''}` : `${r.capture.found}/${r.capture.checked}`}   blinding violations: ${f.blindingViolations}`,
-    rep.crossCheck === null ? `  server metrics unavailable: ${r.serverMetrics.error ?? 'unknown error'}` : `  simulator vs GET /v1/workflow/metrics: ${rep.differences.length === 0 ? 'all figures match' : `${rep.differences.length} differ (${rep.differences.map((d) => d.figure).join(', ')})`}`,
+    rep.crossCheck === null
+      ? `  server metrics unavailable: ${r.serverMetrics.error ?? 'unknown error'}`
+      : `  simulator vs GET /v1/workflow/metrics: ${rep.differences.length === 0 ? 'all figures match' : `${rep.differences.length} differ (${rep.differences.map((d) => d.figure).join(', ')})`}`,
   ];
   return lines;
 }

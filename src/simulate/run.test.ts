@@ -8,13 +8,15 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { loadConfig } from '../core/config.js';
 import { silentLogger } from '../core/logger.js';
-import { openEvaluationFixture, type EvaluationFixture } from '../monitoring/evaluations/testing.js';
+import { type EvaluationFixture, openEvaluationFixture } from '../monitoring/evaluations/testing.js';
 import { UserStore } from '../workflow/users.js';
 import { newSimulationId, replayOrder, runSimulation, type SimulationOptions } from './run.js';
-import { startInProcessServer, type InProcessServer } from './server.js';
+import { type InProcessServer, startInProcessServer } from './server.js';
 
 let f: EvaluationFixture;
 let server: InProcessServer;
@@ -84,10 +86,17 @@ describe('runSimulation', () => {
     const port = (probe.address() as AddressInfo).port;
     await new Promise((r) => probe.close(r));
     const o = options({ maxFailures: 2, outDir: join(out, 'down') });
-    const rep = await runSimulation({ db: f.db, objects: f.objects, users: new UserStore(f.db), server: { url: `http://127.0.0.1:${port}`, inProcess: false, note: null } }, o);
+    const rep = await runSimulation(
+      { db: f.db, objects: f.objects, users: new UserStore(f.db), server: { url: `http://127.0.0.1:${port}`, inProcess: false, note: null } },
+      o,
+    );
     expect(rep.record.schedule).toMatchObject({ stoppedBy: 'max_failures', started: 2, completed: 0, failed: 2 });
     expect(rep.record.failures).toHaveLength(2);
-    expect(rep.record.failures[0]).toMatchObject({ stage: 'intake', studyId: null, message: `POST /v1/studies: cannot reach http://127.0.0.1:${port} (ECONNREFUSED); is the server running?` });
+    expect(rep.record.failures[0]).toMatchObject({
+      stage: 'intake',
+      studyId: null,
+      message: `POST /v1/studies: cannot reach http://127.0.0.1:${port} (ECONNREFUSED); is the server running?`,
+    });
     expect(rep.crossCheck).toBeNull();
     expect(rep.record.serverMetrics.error).toMatch(/cannot reach/);
     expect(rep.charts).toEqual([]);

@@ -5,9 +5,10 @@
 // server's metrics over the run's window are read, every study's image is looked up in the object
 // store, and the report is written.
 import { randomBytes } from 'node:crypto';
-import { sha256Hex } from '../core/ids.js';
+
 import { describeError, SecondreadError, ValidationError } from '../core/errors.js';
-import { silentLogger, type Logger } from '../core/logger.js';
+import { sha256Hex } from '../core/ids.js';
+import { type Logger, silentLogger } from '../core/logger.js';
 import { noProgress, type ProgressFn } from '../core/progress.js';
 import { CLASS_MODALITY } from '../data/classes.js';
 import { getVersion } from '../data/datasets/repository.js';
@@ -18,11 +19,11 @@ import type { Db } from '../storage/db.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { StudyView } from '../workflow/blinding.js';
 import { DEFAULT_ECONOMICS, type WorkflowMetrics } from '../workflow/metrics.js';
-import { SimulatedReader, type ConfusionPattern } from '../workflow/simulated-reader.js';
+import { type ConfusionPattern, SimulatedReader } from '../workflow/simulated-reader.js';
 import type { UserStore } from '../workflow/users.js';
 import { ApiCallError, ApiClient } from './client.js';
-import { writeReport, type SimulationRecord, type SimulationReport, type StudyFailure } from './report.js';
-import { realTimer, runSchedule, validateScheduleOptions, type Timer } from './scheduler.js';
+import { type SimulationRecord, type SimulationReport, type StudyFailure, writeReport } from './report.js';
+import { realTimer, runSchedule, type Timer, validateScheduleOptions } from './scheduler.js';
 import type { StudyOutcome } from './tally.js';
 
 export interface SimulationOptions {
@@ -136,7 +137,15 @@ export async function runSimulation(deps: SimulationDeps, o: SimulationOptions):
         const bytes = await deps.objects.getBytes(img.objectKey);
         if (sha256Hex(bytes) !== img.sha256) throw new ValidationError(`dataset image ${img.objectKey} does not match its manifest sha256`);
         stage = 'intake';
-        const intake = await engineer.createStudy({ image: bytes, contentType: contentTypeOf(bytes), modality: CLASS_MODALITY[img.class], dataset: { version: version.id, sha256: img.sha256, truthClass: img.class } }, abort);
+        const intake = await engineer.createStudy(
+          {
+            image: bytes,
+            contentType: contentTypeOf(bytes),
+            modality: CLASS_MODALITY[img.class],
+            dataset: { version: version.id, sha256: img.sha256, truthClass: img.class },
+          },
+          abort,
+        );
         studyId = intake.id;
         stage = 'reader_view';
         const blinded = isBlinded(await reader.getStudy(studyId, abort));
@@ -221,8 +230,17 @@ export async function runSimulation(deps: SimulationDeps, o: SimulationOptions):
       if (s.ok) outcomes.push({ ...s.value, startedMs: s.startedMs, endedMs: s.endedMs });
       else {
         const e = s.error instanceof StudyStageError ? s.error : new StudyStageError('unknown', null, s.error);
-        const cause = e.cause instanceof ApiCallError && e.cause.status === 401 && !deps.server.inProcess ? ' (the server does not know the simulation users: it must use the same database as this configuration)' : '';
-        failures.push({ index: s.index, key: replay[s.index]!.sha256, stage: e.stage, studyId: e.studyId, message: `${e.cause instanceof ApiCallError ? e.cause.message : describeError(e.cause)}${cause}` });
+        const cause =
+          e.cause instanceof ApiCallError && e.cause.status === 401 && !deps.server.inProcess
+            ? ' (the server does not know the simulation users: it must use the same database as this configuration)'
+            : '';
+        failures.push({
+          index: s.index,
+          key: replay[s.index]!.sha256,
+          stage: e.stage,
+          studyId: e.studyId,
+          message: `${e.cause instanceof ApiCallError ? e.cause.message : describeError(e.cause)}${cause}`,
+        });
       }
     }
     outcomes.sort((a, b) => a.index - b.index);
@@ -254,7 +272,13 @@ export async function runSimulation(deps: SimulationDeps, o: SimulationOptions):
       server: deps.server,
       settings: { rate: o.rate, concurrency: o.concurrency, maxSeconds: o.maxSeconds, limit: o.limit, readerA: { ...o.readerA }, readerB: { ...o.readerB } },
       users: [names.engineer, names.reader, names.adjudicator],
-      schedule: { stoppedBy: schedule.stoppedBy, started: schedule.started, completed: schedule.succeeded, failed: schedule.failed, notStarted: schedule.notStarted },
+      schedule: {
+        stoppedBy: schedule.stoppedBy,
+        started: schedule.started,
+        completed: schedule.succeeded,
+        failed: schedule.failed,
+        notStarted: schedule.notStarted,
+      },
       outcomes,
       failures,
       capture: {
@@ -272,8 +296,12 @@ export async function runSimulation(deps: SimulationDeps, o: SimulationOptions):
   } finally {
     // The run's users can do nothing after it: tokens revoked, accounts disabled.
     for (const u of created) {
-      await deps.users.revokeToken(u.tokenId).catch((err: unknown) => logger.warn({ user: u.name, err: describeError(err) }, 'could not revoke a simulation token'));
-      await deps.users.disableUser(u.name).catch((err: unknown) => logger.warn({ user: u.name, err: describeError(err) }, 'could not disable a simulation user'));
+      await deps.users
+        .revokeToken(u.tokenId)
+        .catch((err: unknown) => logger.warn({ user: u.name, err: describeError(err) }, 'could not revoke a simulation token'));
+      await deps.users
+        .disableUser(u.name)
+        .catch((err: unknown) => logger.warn({ user: u.name, err: describeError(err) }, 'could not disable a simulation user'));
     }
   }
 }

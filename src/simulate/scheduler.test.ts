@@ -1,11 +1,15 @@
 import { describe, expect, it } from 'vitest';
+
 import { runSchedule, type ScheduleOptions } from './scheduler.js';
 import { VirtualTimer } from './testing.js';
 
 const items = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 /** Runs the schedule on a virtual clock; each item's work sleeps `workMs` (or throws when `fail` says so). */
-async function simulate(n: number, o: Partial<ScheduleOptions> & { workMs?: number | ((i: number) => number); fail?: (i: number) => boolean; at?: { ms: number; run: () => void }[] }) {
+async function simulate(
+  n: number,
+  o: Partial<ScheduleOptions> & { workMs?: number | ((i: number) => number); fail?: (i: number) => boolean; at?: { ms: number; run: () => void }[] },
+) {
   const timer = new VirtualTimer();
   let inFlight = 0;
   let maxInFlight = 0;
@@ -39,9 +43,7 @@ describe('runSchedule', () => {
   it('a timer that wakes a little early neither ends the run nor starts before the interval', async () => {
     const timer = new VirtualTimer(0.5);
     const starts: number[] = [];
-    const r = await timer.drive(
-      runSchedule(items(5), async () => starts.push(timer.now()), { rate: 20, concurrency: 1, maxSeconds: 600, timer }),
-    );
+    const r = await timer.drive(runSchedule(items(5), async () => starts.push(timer.now()), { rate: 20, concurrency: 1, maxSeconds: 600, timer }));
     expect(r).toMatchObject({ stoppedBy: 'complete', started: 5, notStarted: 0 });
     starts.slice(1).forEach((t, i) => expect(t - starts[i]!).toBeGreaterThanOrEqual(50));
   });
@@ -78,7 +80,14 @@ describe('runSchedule', () => {
   it('stop (Ctrl-C) starts nothing more but lets the work in flight finish; abort reaches the work', async () => {
     const stop = new AbortController();
     const abort = new AbortController();
-    const { result, starts, seenAbort } = await simulate(20, { rate: 4, concurrency: 4, workMs: 700, stop: stop.signal, abort: abort.signal, at: [{ ms: 1100, run: () => stop.abort() }] });
+    const { result, starts, seenAbort } = await simulate(20, {
+      rate: 4,
+      concurrency: 4,
+      workMs: 700,
+      stop: stop.signal,
+      abort: abort.signal,
+      at: [{ ms: 1100, run: () => stop.abort() }],
+    });
     expect(starts).toEqual([0, 250, 500, 750, 1000]);
     expect(result).toMatchObject({ stoppedBy: 'interrupted', started: 5, succeeded: 5, failed: 0, notStarted: 15, elapsedMs: 1700 });
     expect(seenAbort.every((s) => s === abort.signal)).toBe(true);

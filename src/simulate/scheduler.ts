@@ -67,14 +67,21 @@ export interface ScheduleResult<R> extends ScheduleCounts {
 }
 
 export function validateScheduleOptions(o: Pick<ScheduleOptions, 'rate' | 'concurrency' | 'maxSeconds' | 'maxFailures'>): void {
-  if (o.rate !== null && !(Number.isFinite(o.rate) && o.rate > 0)) throw new ValidationError(`rate must be a positive number of studies per second, got ${o.rate}`);
+  if (o.rate !== null && !(Number.isFinite(o.rate) && o.rate > 0))
+    throw new ValidationError(`rate must be a positive number of studies per second, got ${o.rate}`);
   if (!Number.isInteger(o.concurrency) || o.concurrency < 1) throw new ValidationError(`concurrency must be a positive integer, got ${o.concurrency}`);
-  if (o.maxSeconds !== null && !(Number.isFinite(o.maxSeconds) && o.maxSeconds > 0)) throw new ValidationError(`max seconds must be a positive number, got ${o.maxSeconds}`);
-  if (o.maxFailures != null && (!Number.isInteger(o.maxFailures) || o.maxFailures < 1)) throw new ValidationError(`max failures must be a positive integer, got ${o.maxFailures}`);
+  if (o.maxSeconds !== null && !(Number.isFinite(o.maxSeconds) && o.maxSeconds > 0))
+    throw new ValidationError(`max seconds must be a positive number, got ${o.maxSeconds}`);
+  if (o.maxFailures != null && (!Number.isInteger(o.maxFailures) || o.maxFailures < 1))
+    throw new ValidationError(`max failures must be a positive integer, got ${o.maxFailures}`);
 }
 
 /** Runs `work` over `items` under the options' rate, concurrency and bounds. Never throws for a failed item. */
-export async function runSchedule<T, R>(items: readonly T[], work: (item: T, index: number, abort: AbortSignal | undefined) => Promise<R>, o: ScheduleOptions): Promise<ScheduleResult<R>> {
+export async function runSchedule<T, R>(
+  items: readonly T[],
+  work: (item: T, index: number, abort: AbortSignal | undefined) => Promise<R>,
+  o: ScheduleOptions,
+): Promise<ScheduleResult<R>> {
   validateScheduleOptions(o);
   const timer = o.timer ?? realTimer;
   const intervalMs = o.rate === null ? 0 : 1000 / o.rate;

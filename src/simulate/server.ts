@@ -28,7 +28,11 @@ export interface InProcessServer {
  * a `production` alias; without one, exactly one registered model may have that alias (the
  * ServingModelReader's own rule, asked once here so the report can say it).
  */
-export async function resolveWorkflowModel(registry: Pick<ModelRegistry, 'listModels'>, reader: Pick<ServingModelReader, 'productionModel'>, requested: string | undefined): Promise<{ model: string | null; problem: string | null }> {
+export async function resolveWorkflowModel(
+  registry: Pick<ModelRegistry, 'listModels'>,
+  reader: Pick<ServingModelReader, 'productionModel'>,
+  requested: string | undefined,
+): Promise<{ model: string | null; problem: string | null }> {
   if (requested === undefined) {
     return reader.productionModel().then(
       (model) => ({ model, problem: null }),
@@ -41,7 +45,10 @@ export async function resolveWorkflowModel(registry: Pick<ModelRegistry, 'listMo
   return { model: requested, problem: null };
 }
 
-export async function startInProcessServer(deps: { config: Config; logger: Logger; db: Db; objects: ObjectStore }, o: { model?: string } = {}): Promise<InProcessServer> {
+export async function startInProcessServer(
+  deps: { config: Config; logger: Logger; db: Db; objects: ObjectStore },
+  o: { model?: string } = {},
+): Promise<InProcessServer> {
   const { config, logger } = deps;
   // serve's composition without the job queue (the simulator starts no evaluations: that route answers 501) and the UI.
   const api = await composeApi(deps, { workflowModel: o.model, serving: { aliasPollMs: 0 }, jobs: false, web: false });

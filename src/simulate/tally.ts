@@ -4,7 +4,7 @@
 // accuracy of the model, reader A and the final label. Comparing the two (crossCheck) tests the
 // server's metrics against an independent count.
 import { MODALITIES, type Modality, type SecondreadClass } from '../data/classes.js';
-import { rate, type Economics, type Rate, type WorkflowMetrics } from '../workflow/metrics.js';
+import { type Economics, type Rate, rate, type WorkflowMetrics } from '../workflow/metrics.js';
 
 /** One study that went through the whole pipeline: intake, read A, and read B when the policy asked. */
 export interface StudyOutcome {
@@ -45,7 +45,10 @@ export interface ClassFigures {
 }
 
 /** The server's figures (same names, same definitions), counted by the simulator, and what only it knows. */
-export interface SimFigures extends Pick<WorkflowMetrics, 'studies' | 'decided' | 'autoFinalized' | 'secondRead' | 'qaSampled' | 'adjudicated' | 'secondReviewReduction' | 'falseClear' | 'agreementByClass'> {
+export interface SimFigures extends Pick<
+  WorkflowMetrics,
+  'studies' | 'decided' | 'autoFinalized' | 'secondRead' | 'qaSampled' | 'adjudicated' | 'secondReviewReduction' | 'falseClear' | 'agreementByClass'
+> {
   /** Studies whose model read failed (no model served, or it errored): they all go to B. */
   noModelRead: number;
   /** Per truth class (simulation only). */
@@ -59,7 +62,13 @@ export interface SimFigures extends Pick<WorkflowMetrics, 'studies' | 'decided' 
   /** `name@version` → studies it read. */
   models: Record<string, number>;
   policies: string[];
-  savings: { minutesSaved: number; costSaved: number; costSavedPerScan: number | null; currency: string; byModality: Record<Modality, { autoFinalized: number; modelReads: number }> };
+  savings: {
+    minutesSaved: number;
+    costSaved: number;
+    costSavedPerScan: number | null;
+    currency: string;
+    byModality: Record<Modality, { autoFinalized: number; modelReads: number }>;
+  };
 }
 
 export function tally(outcomes: readonly StudyOutcome[], economics: Economics): SimFigures {
@@ -116,11 +125,18 @@ export function tally(outcomes: readonly StudyOutcome[], economics: Economics): 
     adjudicated: count((o) => o.labelB !== null),
     noModelRead: count((o) => o.model === null),
     secondReviewReduction: rate(auto.length, outcomes.length),
-    falseClear: { qa: rate(qaDone.filter((o) => o.labelB !== o.labelA).length, qaDone.length), truth: rate(auto.filter((o) => o.finalLabel !== o.truth).length, auto.length) },
+    falseClear: {
+      qa: rate(qaDone.filter((o) => o.labelB !== o.labelA).length, qaDone.length),
+      truth: rate(auto.filter((o) => o.finalLabel !== o.truth).length, auto.length),
+    },
     agreementByClass: [...agreement].sort(([a], [b]) => a.localeCompare(b)).map(([c, [n, agreed]]) => ({ class: c, ...rate(agreed, n) })),
     byTruth,
     reasons,
-    finalWrong: { total: wrong.length, autoFinalized: wrong.filter((o) => o.decision === 'auto_finalized').length, adjudicated: wrong.filter((o) => o.labelB !== null).length },
+    finalWrong: {
+      total: wrong.length,
+      autoFinalized: wrong.filter((o) => o.decision === 'auto_finalized').length,
+      adjudicated: wrong.filter((o) => o.labelB !== null).length,
+    },
     blindingViolations: count((o) => !o.blindedBeforeA),
     imageRoundTripFailures: count((o) => !o.imageRoundTrip),
     models,
@@ -156,7 +172,14 @@ export function tallyOverTime(outcomes: readonly StudyOutcome[], economics: Econ
       cost += economics.costPerRead[o.modality];
     }
     if (o.model !== null) cost -= economics.inferenceCostPerStudy;
-    points.push({ seconds: o.endedMs / 1000, studies: i + 1, reduction: auto / (i + 1), falseClearTruth: cleared > 0 ? falseClears / cleared : null, minutesSaved: minutes, costSaved: cost });
+    points.push({
+      seconds: o.endedMs / 1000,
+      studies: i + 1,
+      reduction: auto / (i + 1),
+      falseClearTruth: cleared > 0 ? falseClears / cleared : null,
+      minutesSaved: minutes,
+      costSaved: cost,
+    });
   });
   return points;
 }
@@ -174,7 +197,8 @@ export interface CrossCheckRow {
  */
 export function crossCheck(sim: SimFigures, server: WorkflowMetrics): CrossCheckRow[] {
   const rows: CrossCheckRow[] = [];
-  const add = (figure: string, a: number | null, b: number | null, tolerance = 0) => rows.push({ figure, simulator: a, server: b, match: a === b || (a !== null && b !== null && Math.abs(a - b) <= tolerance) });
+  const add = (figure: string, a: number | null, b: number | null, tolerance = 0) =>
+    rows.push({ figure, simulator: a, server: b, match: a === b || (a !== null && b !== null && Math.abs(a - b) <= tolerance) });
   add('studies', sim.studies, server.studies);
   add('decided', sim.decided, server.decided);
   add('auto-finalized', sim.autoFinalized, server.autoFinalized);

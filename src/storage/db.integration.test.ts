@@ -2,6 +2,7 @@
 // postgres://postgres@127.0.0.1:5432/test), each test in its own throwaway schema.
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
+
 import { describeDatabaseContract, testMigrations } from '../../test/integration/helpers/db-contract.js';
 import { postgresUrlForTests } from '../../test/integration/helpers/postgres.js';
 import { migrateToLatest } from './db.js';
@@ -19,7 +20,9 @@ describe.skipIf(!url)('PostgreSQL', () => {
       const path = await sql<{ search_path: string }>`show search_path`.execute(t.db);
       expect(path.rows[0]?.search_path).toBe(t.location);
       // The other schema holds none of the first one's tables: runs never collide.
-      const tables = await sql<{ table_name: string }>`select table_name from information_schema.tables where table_schema = current_schema()`.execute(other.db);
+      const tables = await sql<{ table_name: string }>`select table_name from information_schema.tables where table_schema = current_schema()`.execute(
+        other.db,
+      );
       expect(tables.rows).toEqual([]);
     } finally {
       await other.close();

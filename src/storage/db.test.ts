@@ -3,10 +3,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
 import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
-import { StorageError } from '../core/errors.js';
+
 import { describeDatabaseContract } from '../../test/integration/helpers/db-contract.js';
+import { StorageError } from '../core/errors.js';
 import { dialectOf, migrateToLatest, openDatabase } from './db.js';
 import { openTestDatabase } from './testing.js';
 
@@ -66,14 +68,18 @@ describe('openDatabase (SQLite)', () => {
     const path = join(await tempDir(), 'shared.db');
     const child = fileURLToPath(new URL('./testdata/migrate-child.ts', import.meta.url));
     const runs = await Promise.all(
-      Array.from({ length: 3 }, () => new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-        const p = spawn(process.execPath, ['--import', 'tsx', child, path], { stdio: ['ignore', 'pipe', 'pipe'] });
-        let out = '';
-        let err = '';
-        p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-        p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-        p.on('exit', (code) => resolve({ code, out, err }));
-      })),
+      Array.from(
+        { length: 3 },
+        () =>
+          new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+            const p = spawn(process.execPath, ['--import', 'tsx', child, path], { stdio: ['ignore', 'pipe', 'pipe'] });
+            let out = '';
+            let err = '';
+            p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+            p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+            p.on('exit', (code) => resolve({ code, out, err }));
+          }),
+      ),
     );
     for (const r of runs) expect(r.code, r.err).toBe(0);
     const applied = runs.flatMap((r) => JSON.parse(r.out) as string[]).sort();

@@ -2,9 +2,11 @@
 // one Kysely instance, the same queries for both.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteAdapter, SqliteDialect, sql, type Migration, type MigrationResultSet } from 'kysely';
+import { Kysely, type Migration, type MigrationResultSet, Migrator, PostgresDialect, sql, SqliteAdapter, SqliteDialect } from 'kysely';
 import pg from 'pg';
+
 import { StorageError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { migrations as allMigrations } from './migrations/index.js';

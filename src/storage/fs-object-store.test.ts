@@ -5,9 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConflictError } from '../core/errors.js';
+
 import { describeObjectStoreContract, failingStream, keysOf } from '../../test/integration/helpers/object-store-contract.js';
+import { ConflictError } from '../core/errors.js';
 import { FsObjectStore } from './fs-object-store.js';
 
 const roots: string[] = [];
@@ -110,10 +112,14 @@ describe('FsObjectStore', () => {
     const exited = new Promise<NodeJS.Signals | null>((res) => child.on('exit', (_code, signal) => res(signal)));
     try {
       // Kill once the child has written a good part of the object into its temp file.
-      await waitFor(async () => {
-        const tmp = await readdir(join(store.root, '.tmp')).catch(() => []);
-        return tmp.length === 1 && (await stat(join(store.root, '.tmp', tmp[0]!))).size >= 256 * 1024;
-      }, 20_000, () => stderr);
+      await waitFor(
+        async () => {
+          const tmp = await readdir(join(store.root, '.tmp')).catch(() => []);
+          return tmp.length === 1 && (await stat(join(store.root, '.tmp', tmp[0]!))).size >= 256 * 1024;
+        },
+        20_000,
+        () => stderr,
+      );
     } finally {
       child.kill('SIGKILL');
     }

@@ -3,10 +3,11 @@
 // filesystem), is fsynced, then renamed (or, for create-only puts, hard-linked) into place, so a
 // reader — or a process that restarts after a crash — sees the whole object or none of it.
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readdir, rename, rmdir, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { type FileHandle, link, mkdir, open, readdir, rename, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
+
 import { ConflictError, NotFoundError, SecondreadError, StorageError } from '../core/errors.js';
 import { assertValidKey, assertValidPrefix, compareKeys, isValidKey, RESERVED_TOP_SEGMENT } from './object-key.js';
 import type { ObjectBody, ObjectInfo, ObjectStore, PutOptions } from './object-store.js';
@@ -226,7 +227,15 @@ export class FsObjectStore implements ObjectStore {
     for (const name of names) {
       const p = resolve(this.tmpDir, name);
       const st = await stat(p).catch(() => undefined);
-      if (st?.isFile() && st.mtimeMs < cutoff && (await unlink(p).then(() => true, () => false))) removed++;
+      if (
+        st?.isFile() &&
+        st.mtimeMs < cutoff &&
+        (await unlink(p).then(
+          () => true,
+          () => false,
+        ))
+      )
+        removed++;
     }
     return removed;
   }

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
+
 import { ValidationError } from '../core/errors.js';
 import { assertValidKey, assertValidPrefix, compareKeys, MAX_KEY_BYTES } from './object-key.js';
 
 describe('assertValidKey', () => {
-  it.each(['a', 'a/b/c.png', 'datasets/v1/manifest.json', 'données/ü.png', '.hidden', 'a/.b', 'a..b', '...', 'x'.repeat(MAX_KEY_BYTES)])(
-    'accepts %s',
-    (key) => expect(assertValidKey(key)).toBe(key),
+  it.each(['a', 'a/b/c.png', 'datasets/v1/manifest.json', 'données/ü.png', '.hidden', 'a/.b', 'a..b', '...', 'x'.repeat(MAX_KEY_BYTES)])('accepts %s', (key) =>
+    expect(assertValidKey(key)).toBe(key),
   );
 
   it.each([

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { loadConfig } from '../core/config.js';
 import { ConfigError } from '../core/errors.js';
 import { FsObjectStore } from './fs-object-store.js';
@@ -23,12 +24,18 @@ describe('openObjectStore', () => {
     await store.close();
   });
 
-  it.each(['http://example.com/x', 'gs://bucket', 'objects', 'file://remotehost/x', 's3://', 's3://b/a//x', 's3://b/p?conditional-writes=maybe', 's3://b/p?region=x'])(
-    'rejects %s with a ConfigError',
-    (url) => {
-      expect(() => openObjectStore({ ...s3Defaults, url })).toThrow(ConfigError);
-    },
-  );
+  it.each([
+    'http://example.com/x',
+    'gs://bucket',
+    'objects',
+    'file://remotehost/x',
+    's3://',
+    's3://b/a//x',
+    's3://b/p?conditional-writes=maybe',
+    's3://b/p?region=x',
+  ])('rejects %s with a ConfigError', (url) => {
+    expect(() => openObjectStore({ ...s3Defaults, url })).toThrow(ConfigError);
+  });
 });
 
 describe('parseS3Url', () => {

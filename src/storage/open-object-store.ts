@@ -1,5 +1,6 @@
 // Picks the object store from config by URL scheme: file:///dir (embedded default) or s3://bucket/prefix.
 import { fileURLToPath } from 'node:url';
+
 import type { Config } from '../core/config.js';
 import { ConfigError } from '../core/errors.js';
 import { FsObjectStore } from './fs-object-store.js';

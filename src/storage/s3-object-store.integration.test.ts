@@ -3,11 +3,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConflictError, NotFoundError } from '../core/errors.js';
-import { startConditionalPutProxy, type ConditionalPutProxy } from '../../test/integration/helpers/conditional-put-proxy.js';
+
+import { type ConditionalPutProxy, startConditionalPutProxy } from '../../test/integration/helpers/conditional-put-proxy.js';
 import { collect, describeObjectStoreContract, keysOf } from '../../test/integration/helpers/object-store-contract.js';
-import { startS3Server, type S3TestServer } from '../../test/integration/helpers/s3-server.js';
+import { type S3TestServer, startS3Server } from '../../test/integration/helpers/s3-server.js';
+import { ConflictError, NotFoundError } from '../core/errors.js';
 import { S3ObjectStore, type S3ObjectStoreOptions } from './s3-object-store.js';
 
 const MIB = 1024 * 1024;

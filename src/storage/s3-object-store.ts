@@ -6,18 +6,20 @@
 // 2024, MinIO). For servers that ignore that header, `conditionalWrites: 'emulated'` checks with
 // HEAD first and then puts: that is racy — two writers can both see "absent" and the later one
 // wins — and is only meant for test servers and single-writer setups.
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
 import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  type ListObjectsV2CommandOutput,
   S3Client,
   S3ServiceException,
-  type ListObjectsV2CommandOutput,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+
 import { ConfigError, ConflictError, NotFoundError, SecondreadError, StorageError } from '../core/errors.js';
 import { assertValidKey, assertValidPrefix, isValidKey } from './object-key.js';
 import type { ObjectBody, ObjectInfo, ObjectStore, PutOptions } from './object-store.js';

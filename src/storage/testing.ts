@@ -1,14 +1,16 @@
 // Fresh, isolated databases for tests, of either dialect: SQLite in a temp directory, or a
 // throwaway schema in a real PostgreSQL (so parallel and earlier runs never collide). Used by the
 // unit tier (SQLite) and the integration tier (PostgreSQL) alike; nothing here imports vitest.
-import { redactUrl } from '../core/redact.js';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import pg from 'pg';
+
 import { StorageError } from '../core/errors.js';
-import { migrateToLatest, openDatabase, type Db, type DbDialect, type Migrations } from './db.js';
+import { redactUrl } from '../core/redact.js';
+import { type Db, type DbDialect, migrateToLatest, type Migrations, openDatabase } from './db.js';
 
 export const DEFAULT_TEST_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -108,4 +110,3 @@ async function admin(url: string, statement: string): Promise<unknown[]> {
     await client.end().catch(() => undefined);
   }
 }
-

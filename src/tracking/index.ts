@@ -5,8 +5,25 @@ export { SYSTEM_METRIC_KEYS } from './system-metrics.js';
 export { ALIASES, MODEL_NAME, assertAlias, assertModelName, type Alias } from './names.js';
 export { gitCommit } from './code-version.js';
 export { InvalidModelError } from './errors.js';
-export { ModelRegistry, aliasStacks, modelObjectKeys, type AliasEvent, type LoadOptions, type ModelRef, type ModelVersion, type RegisteredModel } from './registry.js';
-export { TEMPERATURE_METADATA_KEY, importMetaSchema, parseImportMeta, preprocessingSchema, type ImportMeta, type ModelMetadata, type Preprocessing } from './model-metadata.js';
+export {
+  ModelRegistry,
+  aliasStacks,
+  modelObjectKeys,
+  type AliasEvent,
+  type LoadOptions,
+  type ModelRef,
+  type ModelVersion,
+  type RegisteredModel,
+} from './registry.js';
+export {
+  TEMPERATURE_METADATA_KEY,
+  importMetaSchema,
+  parseImportMeta,
+  preprocessingSchema,
+  type ImportMeta,
+  type ModelMetadata,
+  type Preprocessing,
+} from './model-metadata.js';
 export { buildModelCard, modelCardMarkdown, MODEL_CARD_SCHEMA, type ModelCard } from './model-card.js';
 export { createLoadedModel, type ClassProbability, type LoadedModel, type Prediction } from './loaded-model.js';
 export { imageToInput, normalizePixels, softmax } from './model-input.js';

@@ -1,6 +1,7 @@
 // A model version ready to predict: an ONNX Runtime session plus the metadata that says how to feed
 // it (preprocessing, normalization) and read it (class names, temperature). Serving builds on this.
 import * as ort from 'onnxruntime-node';
+
 import { ValidationError } from '../core/errors.js';
 import { imageToInput, softmax } from './model-input.js';
 import type { ModelMetadata } from './model-metadata.js';
@@ -30,7 +31,13 @@ export interface LoadedModel {
   close(): Promise<void>;
 }
 
-export async function createLoadedModel(o: { name: string; version: number; bytes: Uint8Array; metadata: ModelMetadata; threads?: number }): Promise<LoadedModel> {
+export async function createLoadedModel(o: {
+  name: string;
+  version: number;
+  bytes: Uint8Array;
+  metadata: ModelMetadata;
+  threads?: number;
+}): Promise<LoadedModel> {
   const opened = await openModel(o.bytes, o.threads ?? 1);
   const meta = o.metadata;
   const { size, channels } = meta.preprocessing;

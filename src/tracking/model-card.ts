@@ -3,6 +3,7 @@
 // the run's metrics.json, params and lineage, or an import's meta.json — never from defaults that
 // look like results; a missing figure is shown as missing.
 import { z } from 'zod';
+
 import type { ModelMetadata } from './model-metadata.js';
 import type { RunRecord } from './types.js';
 
@@ -21,7 +22,17 @@ const LOW_RECALL = 0.8;
 const num = z.number().nullable().optional();
 const classReport = z.object({ class: z.string(), precision: num, recall: num, f1: num, auc: num, support: z.number().optional() }).passthrough();
 const report = z
-  .object({ count: z.number().optional(), accuracy: num, macroF1: num, macroAuc: num, nll: num, ece: num, eceUncalibrated: num, temperature: num, perClass: z.array(classReport).optional() })
+  .object({
+    count: z.number().optional(),
+    accuracy: num,
+    macroF1: num,
+    macroAuc: num,
+    nll: num,
+    ece: num,
+    eceUncalibrated: num,
+    temperature: num,
+    perClass: z.array(classReport).optional(),
+  })
   .passthrough();
 /** The parts of the trainer's metrics.json the card uses (other fields are ignored). */
 const runMetricsSchema = z
@@ -72,10 +83,26 @@ export interface ModelCard {
   intendedUse: string;
   lineage: { runId: string | null; experiment: string | null; parentRunId: string | null; codeVersion: string | null; datasetVersion: string | null };
   data: { datasetVersion: string | null; datasetImages: number | null; counts: Record<string, unknown> | null };
-  model: { framework: string | null; producer: string | null; classes: string[]; input: ModelMetadata['input']; preprocessing: ModelMetadata['preprocessing']; onnxSha256: string; onnxBytes: number; architecture: Record<string, unknown> | null };
+  model: {
+    framework: string | null;
+    producer: string | null;
+    classes: string[];
+    input: ModelMetadata['input'];
+    preprocessing: ModelMetadata['preprocessing'];
+    onnxSha256: string;
+    onnxBytes: number;
+    architecture: Record<string, unknown> | null;
+  };
   training: Record<string, unknown> | null;
   metrics: { overall: SplitFigures[]; perClassSplit: string | null; perClass: ClassFigures[]; other: Record<string, number> };
-  calibration: { temperature: number; fittedOn: string | null; nllBefore: number | null; nllAfter: number | null; ece: number | null; eceUncalibrated: number | null };
+  calibration: {
+    temperature: number;
+    fittedOn: string | null;
+    nllBefore: number | null;
+    nllAfter: number | null;
+    ece: number | null;
+    eceUncalibrated: number | null;
+  };
   limitations: string[];
 }
 
@@ -96,12 +123,24 @@ export interface CardInput {
 const orNull = (v: number | null | undefined): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
 function splitFigures(split: string, r: Report): SplitFigures {
-  return { split, count: orNull(r.count), accuracy: orNull(r.accuracy), macroF1: orNull(r.macroF1), macroAuc: orNull(r.macroAuc), nll: orNull(r.nll), ece: orNull(r.ece) };
+  return {
+    split,
+    count: orNull(r.count),
+    accuracy: orNull(r.accuracy),
+    macroF1: orNull(r.macroF1),
+    macroAuc: orNull(r.macroAuc),
+    nll: orNull(r.nll),
+    ece: orNull(r.ece),
+  };
 }
 
 export function buildModelCard(c: CardInput): ModelCard {
   const m = c.runMetrics ?? null;
-  const splits: [string, Report | null | undefined][] = [['val', m?.val], ['test', m?.test], ['final_eval', m?.finalEval]];
+  const splits: [string, Report | null | undefined][] = [
+    ['val', m?.val],
+    ['test', m?.test],
+    ['final_eval', m?.finalEval],
+  ];
   const overall = splits.filter((s): s is [string, Report] => !!s[1]).map(([s, r]) => splitFigures(s, r));
   // Per-class figures from the most independent set available: final_eval, then test, then val.
   const [perClassSplit, perClassReport] = [...splits].reverse().find((s): s is [string, Report] => !!s[1]?.perClass?.length) ?? [null, null];
@@ -163,15 +202,29 @@ function limitations(card: ModelCard, c: CardInput): string[] {
   const out: string[] = [];
   const given = c.import?.limitations;
   if (given) out.push(...(Array.isArray(given) ? given : [given]));
-  out.push(`Knows only ${card.model.classes.length} classes (${card.model.classes.join(', ')}); an image of any other finding or modality still receives one of them.`);
-  out.push(`Sees a ${card.model.preprocessing.size}×${card.model.preprocessing.size} grayscale letterboxed image: detail finer than that resolution is invisible to it.`);
-  if (card.source === 'import') out.push('Imported: trained and evaluated elsewhere; its figures were not measured by secondread — evaluate it on a local dataset version before promotion.');
+  out.push(
+    `Knows only ${card.model.classes.length} classes (${card.model.classes.join(', ')}); an image of any other finding or modality still receives one of them.`,
+  );
+  out.push(
+    `Sees a ${card.model.preprocessing.size}×${card.model.preprocessing.size} grayscale letterboxed image: detail finer than that resolution is invisible to it.`,
+  );
+  if (card.source === 'import')
+    out.push(
+      'Imported: trained and evaluated elsewhere; its figures were not measured by secondread — evaluate it on a local dataset version before promotion.',
+    );
   if (card.metrics.overall.length === 0) out.push('No evaluation figures were recorded for this version.');
   const small = card.metrics.perClass.filter((p) => p.support !== null && p.support < SMALL_SUPPORT);
-  if (small.length) out.push(`Fewer than ${SMALL_SUPPORT} ${card.metrics.perClassSplit} examples for ${small.map((p) => `${p.class} (${p.support})`).join(', ')}: their per-class figures are uncertain.`);
+  if (small.length)
+    out.push(
+      `Fewer than ${SMALL_SUPPORT} ${card.metrics.perClassSplit} examples for ${small.map((p) => `${p.class} (${p.support})`).join(', ')}: their per-class figures are uncertain.`,
+    );
   const weak = card.metrics.perClass.filter((p) => p.recall !== null && p.recall < LOW_RECALL);
-  if (weak.length) out.push(`Recall below ${LOW_RECALL} on ${card.metrics.perClassSplit} for ${weak.map((p) => `${p.class} (${p.recall!.toFixed(2)})`).join(', ')}: keep these classes double-read.`);
-  if (card.calibration.ece !== null && card.calibration.ece > 0.05) out.push(`Expected calibration error ${card.calibration.ece.toFixed(3)} after temperature scaling: treat probabilities as approximate.`);
+  if (weak.length)
+    out.push(
+      `Recall below ${LOW_RECALL} on ${card.metrics.perClassSplit} for ${weak.map((p) => `${p.class} (${p.recall!.toFixed(2)})`).join(', ')}: keep these classes double-read.`,
+    );
+  if (card.calibration.ece !== null && card.calibration.ece > 0.05)
+    out.push(`Expected calibration error ${card.calibration.ece.toFixed(3)} after temperature scaling: treat probabilities as approximate.`);
   return out;
 }
 
@@ -185,25 +238,36 @@ export function modelCardMarkdown(card: ModelCard): string {
   if (card.notes) L.push('', cell(card.notes));
   L.push('', '## Intended use', '', card.intendedUse, '');
   L.push('## Data', '');
-  L.push(`- Dataset version: ${card.data.datasetVersion ? `\`${card.data.datasetVersion}\`` : 'not recorded'}${card.data.datasetImages !== null ? ` (${card.data.datasetImages} images)` : ''}`);
-  if (card.lineage.experiment) L.push(`- Experiment: ${cell(card.lineage.experiment)}; run \`${card.lineage.runId}\`${card.lineage.parentRunId ? `, retrained from run \`${card.lineage.parentRunId}\`` : ''}`);
+  L.push(
+    `- Dataset version: ${card.data.datasetVersion ? `\`${card.data.datasetVersion}\`` : 'not recorded'}${card.data.datasetImages !== null ? ` (${card.data.datasetImages} images)` : ''}`,
+  );
+  if (card.lineage.experiment)
+    L.push(
+      `- Experiment: ${cell(card.lineage.experiment)}; run \`${card.lineage.runId}\`${card.lineage.parentRunId ? `, retrained from run \`${card.lineage.parentRunId}\`` : ''}`,
+    );
   if (card.lineage.codeVersion) L.push(`- Code version: \`${card.lineage.codeVersion}\``);
   if (card.data.counts) L.push(`- Counts: \`${JSON.stringify(card.data.counts)}\``);
   L.push('', '## Model', '');
   L.push(`- Classes (${card.model.classes.length}): ${card.model.classes.join(', ')}`);
-  L.push(`- Input \`${card.model.input.name}\` [${card.model.input.shape.map((d) => d ?? '?').join(', ')}]; preprocessing: \`${JSON.stringify(card.model.preprocessing)}\``);
-  L.push(`- ONNX: ${card.model.onnxBytes} bytes, sha256 \`${card.model.onnxSha256}\`${card.model.producer ? `, produced by ${cell(card.model.producer)}` : ''}`);
+  L.push(
+    `- Input \`${card.model.input.name}\` [${card.model.input.shape.map((d) => d ?? '?').join(', ')}]; preprocessing: \`${JSON.stringify(card.model.preprocessing)}\``,
+  );
+  L.push(
+    `- ONNX: ${card.model.onnxBytes} bytes, sha256 \`${card.model.onnxSha256}\`${card.model.producer ? `, produced by ${cell(card.model.producer)}` : ''}`,
+  );
   if (card.model.architecture) L.push(`- Architecture: \`${JSON.stringify(card.model.architecture)}\``);
   L.push('', '## Metrics', '');
   if (card.metrics.overall.length) {
     L.push('| set | n | accuracy | macro-F1 | macro-AUC | NLL | ECE |', '|---|---:|---:|---:|---:|---:|---:|');
-    for (const s of card.metrics.overall) L.push(`| ${s.split} | ${s.count ?? '—'} | ${f3(s.accuracy)} | ${f3(s.macroF1)} | ${f3(s.macroAuc)} | ${f3(s.nll)} | ${f3(s.ece)} |`);
+    for (const s of card.metrics.overall)
+      L.push(`| ${s.split} | ${s.count ?? '—'} | ${f3(s.accuracy)} | ${f3(s.macroF1)} | ${f3(s.macroAuc)} | ${f3(s.nll)} | ${f3(s.ece)} |`);
   } else {
     L.push('No evaluation figures were recorded.');
   }
   if (card.metrics.perClass.length) {
     L.push('', `Per class (${card.metrics.perClassSplit}):`, '', '| class | precision | recall | F1 | AUC | support |', '|---|---:|---:|---:|---:|---:|');
-    for (const p of card.metrics.perClass) L.push(`| ${cell(p.class)} | ${f3(p.precision)} | ${f3(p.recall)} | ${f3(p.f1)} | ${f3(p.auc)} | ${p.support ?? '—'} |`);
+    for (const p of card.metrics.perClass)
+      L.push(`| ${cell(p.class)} | ${f3(p.precision)} | ${f3(p.recall)} | ${f3(p.f1)} | ${f3(p.auc)} | ${p.support ?? '—'} |`);
   }
   const other = Object.entries(card.metrics.other);
   if (other.length) {

@@ -3,6 +3,7 @@
 // here carry it in their ONNX metadata_props (written by the engine's export and the trainer);
 // imported models bring it as meta.json, validated by `importMetaSchema`.
 import { z } from 'zod';
+
 import { ValidationError } from '../core/errors.js';
 import { MAX_SIZE, MIN_SIZE, PREPROCESS_POLICY } from '../data/images/preprocess.js';
 import { EXPORT_METADATA } from '../engine/export/inference.js';
@@ -27,7 +28,10 @@ export const preprocessingSchema = z
     layout: z.literal('NCHW').default('NCHW'),
     dtype: z.literal('float32').default('float32'),
     /** Multiplier applied to the 0…255 pixel before mean/std (default 1/255: pixels in 0…1). */
-    scale: z.number().positive().default(1 / 255),
+    scale: z
+      .number()
+      .positive()
+      .default(1 / 255),
     mean: perChannel.default(0),
     std: perChannel.default(1),
   })
@@ -38,7 +42,8 @@ export const preprocessingSchema = z
     }
     for (const k of ['mean', 'std'] as const) {
       const v = p[k];
-      if (Array.isArray(v) && v.length !== 1 && v.length !== p.channels) ctx.addIssue({ code: 'custom', path: [k], message: `needs 1 or ${p.channels} values` });
+      if (Array.isArray(v) && v.length !== 1 && v.length !== p.channels)
+        ctx.addIssue({ code: 'custom', path: [k], message: `needs 1 or ${p.channels} values` });
     }
     const stds = Array.isArray(p.std) ? p.std : [p.std];
     if (stds.some((s) => !(s > 0))) ctx.addIssue({ code: 'custom', path: ['std'], message: 'must be positive' });
@@ -73,10 +78,7 @@ export const importMetaSchema = z
       shape: z.tuple([dim, z.number().int().positive(), z.number().int().positive(), z.number().int().positive()]),
     }),
     output: z.object({ name: z.string().min(1).optional() }).optional(),
-    preprocessing: z
-      .object({ size: z.number().int().optional(), channels: z.number().int().optional() })
-      .passthrough()
-      .optional(),
+    preprocessing: z.object({ size: z.number().int().optional(), channels: z.number().int().optional() }).passthrough().optional(),
     temperature: z.number().positive().finite().optional(),
     framework: z.string().max(200).optional(),
     description: z.string().max(4000).optional(),
@@ -115,7 +117,9 @@ export function metadataFromImport(meta: ImportMeta, io: { input: string; output
   if (h !== w) throw new ValidationError(`input shape [${meta.input.shape.join(', ')}]: height and width must be equal (images are letterboxed to a square)`);
   const pre = parsePreprocessing({ size: h, channels: c, ...meta.preprocessing }, 'meta.json');
   if (pre.size !== h || pre.channels !== c) {
-    throw new ValidationError(`meta.json preprocessing (size ${pre.size}, ${pre.channels} channels) does not match input shape [${meta.input.shape.join(', ')}]`);
+    throw new ValidationError(
+      `meta.json preprocessing (size ${pre.size}, ${pre.channels} channels) does not match input shape [${meta.input.shape.join(', ')}]`,
+    );
   }
   return {
     classes: meta.classes,
@@ -138,7 +142,11 @@ function readJsonProp(props: Record<string, string>, key: string): unknown {
 }
 
 /** The model metadata a model exported by the engine carries in its metadata_props. */
-export function metadataFromExport(props: Record<string, string>, io: { input: string; output: string; inputShape: readonly (number | string | null)[] }, fallbackTemperature?: number): ModelMetadata {
+export function metadataFromExport(
+  props: Record<string, string>,
+  io: { input: string; output: string; inputShape: readonly (number | string | null)[] },
+  fallbackTemperature?: number,
+): ModelMetadata {
   const classes = readJsonProp(props, EXPORT_METADATA.classes);
   if (classes === undefined) throw new InvalidModelError(`the model has no '${EXPORT_METADATA.classes}' metadata (export it with classNames)`);
   const pre = readJsonProp(props, EXPORT_METADATA.preprocessing);

@@ -12,7 +12,10 @@ export type Alias = (typeof ALIASES)[number];
 
 export function assertModelName(name: string): string {
   if (typeof name !== 'string' || !MODEL_NAME.test(name) || name.includes('..')) {
-    throw new ValidationError(`invalid model name '${String(name).slice(0, 80)}': lower-case letters, digits, '-', '_', '.'; 1-63 characters, starting with a letter or digit`, { name });
+    throw new ValidationError(
+      `invalid model name '${String(name).slice(0, 80)}': lower-case letters, digits, '-', '_', '.'; 1-63 characters, starting with a letter or digit`,
+      { name },
+    );
   }
   return name;
 }

@@ -2,6 +2,7 @@
 // check its input/output shapes against the model metadata, and run a smoke inference. Every failure
 // becomes an InvalidModelError with a sentence a user can act on (never an ORT stack trace).
 import * as ort from 'onnxruntime-node';
+
 import { onnx, type OnnxTypes } from '../engine/onnx/proto.js';
 import { InvalidModelError } from './errors.js';
 import type { ModelMetadata } from './model-metadata.js';
@@ -60,9 +61,16 @@ export async function openModel(bytes: Uint8Array, threads = 1): Promise<OpenedM
   const proto = readProto(bytes);
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+    session = await ort.InferenceSession.create(bytes, {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      logSeverityLevel: 3,
+    });
   } catch (err) {
-    const first = String((err as Error).message ?? err).split('\n')[0]!.slice(0, 300);
+    const first = String((err as Error).message ?? err)
+      .split('\n')[0]!
+      .slice(0, 300);
     throw new InvalidModelError(`ONNX Runtime cannot load the model: ${first}`);
   }
   return { session, metadataProps: proto.props, inputs: proto.inputs, outputs: proto.outputs, producer: proto.producer };
@@ -74,7 +82,8 @@ function pick(specs: TensorSpec[], name: string | undefined, what: 'input' | 'ou
     if (!s) throw new InvalidModelError(`the model has no ${what} named '${name}' (it has: ${specs.map((x) => x.name).join(', ')})`);
     return s;
   }
-  if (what === 'input' && specs.length !== 1) throw new InvalidModelError(`a classifier must have exactly one input, the model has ${specs.length} (${specs.map((x) => x.name).join(', ')})`);
+  if (what === 'input' && specs.length !== 1)
+    throw new InvalidModelError(`a classifier must have exactly one input, the model has ${specs.length} (${specs.map((x) => x.name).join(', ')})`);
   return specs[0]!;
 }
 
@@ -90,18 +99,26 @@ export function checkShapes(m: OpenedModel, meta: ModelMetadata): void {
   const { input, output } = selectIO(m, { input: meta.input.name, output: meta.output.name });
   if (input.type !== 'float32') throw new InvalidModelError(`input '${input.name}' must be float32, the model declares ${input.type}`);
   const want = [meta.input.shape[0], meta.preprocessing.channels, meta.preprocessing.size, meta.preprocessing.size];
-  if (input.shape.length !== 4) throw new InvalidModelError(`input '${input.name}' must be [batch, channels, height, width], the model declares [${input.shape.join(', ')}]`);
+  if (input.shape.length !== 4)
+    throw new InvalidModelError(`input '${input.name}' must be [batch, channels, height, width], the model declares [${input.shape.join(', ')}]`);
   input.shape.forEach((d, i) => {
     const w = want[i];
     if (fixed(d) && fixed(w) && d !== w) {
-      throw new InvalidModelError(`input '${input.name}' is [${input.shape.join(', ')}] but the metadata says [${want.join(', ')}]`, { model: input.shape, meta: want });
+      throw new InvalidModelError(`input '${input.name}' is [${input.shape.join(', ')}] but the metadata says [${want.join(', ')}]`, {
+        model: input.shape,
+        meta: want,
+      });
     }
   });
   const classes = meta.classes.length;
   if (output.shape.length > 0) {
-    if (output.shape.length !== 2) throw new InvalidModelError(`output '${output.name}' must be [batch, classes], the model declares [${output.shape.join(', ')}]`);
+    if (output.shape.length !== 2)
+      throw new InvalidModelError(`output '${output.name}' must be [batch, classes], the model declares [${output.shape.join(', ')}]`);
     if (fixed(output.shape[1]) && output.shape[1] !== classes) {
-      throw new InvalidModelError(`output '${output.name}' has ${output.shape[1]} classes but the metadata lists ${classes}`, { model: output.shape[1], meta: classes });
+      throw new InvalidModelError(`output '${output.name}' has ${output.shape[1]} classes but the metadata lists ${classes}`, {
+        model: output.shape[1],
+        meta: classes,
+      });
     }
   }
 }
@@ -121,7 +138,9 @@ export async function smokeTest(m: OpenedModel, meta: ModelMetadata): Promise<vo
   try {
     result = await m.session.run({ [input.name]: new ort.Tensor('float32', data, [n, channels, size, size]) }, [output.name]);
   } catch (err) {
-    const first = String((err as Error).message ?? err).split('\n')[0]!.slice(0, 300);
+    const first = String((err as Error).message ?? err)
+      .split('\n')[0]!
+      .slice(0, 300);
     throw new InvalidModelError(`the model failed on a ${n}×${channels}×${size}×${size} test input: ${first}`);
   }
   const out = result[output.name]!;

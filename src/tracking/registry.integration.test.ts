@@ -1,6 +1,7 @@
 // The registry and tracker on PostgreSQL: the same queries as SQLite, and real concurrency — two
 // connection pools registering and promoting at once get distinct versions and distinct alias events.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { ModelRegistry } from './registry.js';
 import { finishedRunWithModel, openTrackingFixture, type TrackingFixture } from './testing.js';
 import { Tracker } from './tracker.js';
@@ -51,7 +52,10 @@ describe('registry on PostgreSQL', () => {
     await m.close();
 
     await f.tracker.resumeRun(runId);
-    await f.tracker.logMetrics(runId, [{ key: 'train/loss', value: 1, step: 5 }, { key: 'train/loss', value: Number.NaN, step: 6 }]);
+    await f.tracker.logMetrics(runId, [
+      { key: 'train/loss', value: 1, step: 5 },
+      { key: 'train/loss', value: Number.NaN, step: 6 },
+    ]);
     await f.tracker.logMetrics(runId, [{ key: 'train/loss', value: 0.5, step: 5 }]);
     const points = await f.tracker.metrics(runId, 'train/loss');
     expect(points.map((p) => p.value)).toEqual([0.5, Number.NaN]);

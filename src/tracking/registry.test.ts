@@ -2,8 +2,10 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
 import ort from 'onnxruntime-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
 import { ConflictError, InvalidImageError, NotFoundError, ValidationError } from '../core/errors.js';
 import { preprocessImage } from '../data/images/preprocess.js';
 import { grayPng } from '../data/images/testing.js';
@@ -28,7 +30,15 @@ describe('register + loadForInference (a vit-tiny exported by our engine)', () =
   it('stores ONNX and model card under models/<name>/<version>/ with lineage, and predicts through the stored preprocessing', async () => {
     const runId = await finishedRunWithModel(f.tracker, { mean: 0.3, std: 0.2, temperature: 1.5, datasetVersion: 'ds_abc' });
     const mv = await registry.register({ runId, name: 'cxr-oct', by, notes: 'first' });
-    expect(mv).toMatchObject({ name: 'cxr-oct', version: 1, source: 'run', runId, datasetVersion: 'ds_abc', onnxKey: 'models/cxr-oct/1/model.onnx', createdBy: by });
+    expect(mv).toMatchObject({
+      name: 'cxr-oct',
+      version: 1,
+      source: 'run',
+      runId,
+      datasetVersion: 'ds_abc',
+      onnxKey: 'models/cxr-oct/1/model.onnx',
+      createdBy: by,
+    });
     expect(mv.metadata.classes).toEqual([...TEST_CLASSES]);
     expect(mv.metadata.temperature).toBe(1.5);
     expect(mv.metadata.preprocessing).toMatchObject({ size: 32, channels: 1, mean: 0.3, std: 0.2 });
@@ -88,7 +98,9 @@ describe('register + loadForInference (a vit-tiny exported by our engine)', () =
       [0, 1, 2].map(
         () =>
           new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-            const p = spawn(process.execPath, ['--import', 'tsx', child, f.t.location, f.objects.root, runId, 'raced', '3'], { stdio: ['ignore', 'pipe', 'pipe'] });
+            const p = spawn(process.execPath, ['--import', 'tsx', child, f.t.location, f.objects.root, runId, 'raced', '3'], {
+              stdio: ['ignore', 'pipe', 'pipe'],
+            });
             let out = '';
             let err = '';
             p.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -206,7 +218,12 @@ describe('importOnnx', () => {
       ['empty', new Uint8Array(0), meta(), /empty/],
       ['truncated', good.subarray(0, Math.floor(good.length / 2)), meta(), /truncated|cannot load|not an ONNX model/],
       ['wrong output size', good, meta({ classes: ['a', 'b', 'c', 'd'] }), /3 classes but the metadata lists 4|expected \[2, 4\]/],
-      ['input size mismatch', good, meta({ input: { shape: [1, 1, 64, 64] }, preprocessing: { size: 64, channels: 1 } }), /\[batch, 1, 32, 32\].*\[1, 1, 64, 64\]/],
+      [
+        'input size mismatch',
+        good,
+        meta({ input: { shape: [1, 1, 64, 64] }, preprocessing: { size: 64, channels: 1 } }),
+        /\[batch, 1, 32, 32\].*\[1, 1, 64, 64\]/,
+      ],
       ['channels mismatch', good, meta({ input: { shape: [1, 3, 32, 32] }, preprocessing: { size: 32, channels: 3 } }), /metadata says/],
       ['unknown input name', good, meta({ input: { name: 'pixels', shape: [1, 1, 32, 32] } }), /no input named 'pixels'/],
       ['meta schema', good, { classes: ['a'] }, /invalid model meta/],

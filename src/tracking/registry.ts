@@ -7,18 +7,20 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+
 import type { Transaction } from 'kysely';
-import { systemClock, type Clock } from '../core/clock.js';
+
+import { type Clock, systemClock } from '../core/clock.js';
 import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
 import type { Db } from '../storage/db.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { Database, ModelVersionsTable } from '../storage/schema.js';
 import { InvalidModelError } from './errors.js';
 import { createLoadedModel, type LoadedModel } from './loaded-model.js';
-import { buildModelCard, modelCardMarkdown, parseRunMetrics, type CardInput, type ModelCard, type RunMetricsFile } from './model-card.js';
-import { metadataFromExport, metadataFromImport, parseImportMeta, parseStoredMetadata, type ModelMetadata } from './model-metadata.js';
-import { ALIASES, assertAlias, assertLabel, assertModelName, assertVersion, type Alias } from './names.js';
-import { checkShapes, openModel, selectIO, smokeTest, type OpenedModel } from './onnx-model.js';
+import { buildModelCard, type CardInput, type ModelCard, modelCardMarkdown, parseRunMetrics, type RunMetricsFile } from './model-card.js';
+import { metadataFromExport, metadataFromImport, type ModelMetadata, parseImportMeta, parseStoredMetadata } from './model-metadata.js';
+import { type Alias, ALIASES, assertAlias, assertLabel, assertModelName, assertVersion } from './names.js';
+import { checkShapes, type OpenedModel, openModel, selectIO, smokeTest } from './onnx-model.js';
 import type { Tracker } from './tracker.js';
 
 export interface ModelVersion {
@@ -112,14 +114,20 @@ export class ModelRegistry {
     const name = assertModelName(o.name);
     assertLabel('user', o.by);
     const run = await this.tracker.getRun(o.runId);
-    if (run.status !== 'finished') throw new ConflictError(`run '${run.id}' is ${run.status}: only a finished run can be registered`, { run: run.id, status: run.status });
+    if (run.status !== 'finished')
+      throw new ConflictError(`run '${run.id}' is ${run.status}: only a finished run can be registered`, { run: run.id, status: run.status });
     const artifact = o.onnxArtifact ?? 'model.onnx';
-    if (!(await this.tracker.hasArtifact(run.id, artifact))) throw new ValidationError(`run '${run.id}' has no artifact '${artifact}' (export the model first)`, { run: run.id, artifact });
+    if (!(await this.tracker.hasArtifact(run.id, artifact)))
+      throw new ValidationError(`run '${run.id}' has no artifact '${artifact}' (export the model first)`, { run: run.id, artifact });
     const bytes = await this.tracker.getArtifact(run.id, artifact);
     const runMetrics = await this.readRunMetrics(run.id);
     const { metadata, producer } = await this.validate(bytes, (m) => {
       const io = selectIO(m);
-      return metadataFromExport(m.metadataProps, { input: io.input.name, output: io.output.name, inputShape: io.input.shape }, runMetrics?.calibration?.temperature);
+      return metadataFromExport(
+        m.metadataProps,
+        { input: io.input.name, output: io.output.name, inputShape: io.input.shape },
+        runMetrics?.calibration?.temperature,
+      );
     });
     const experiment = await this.db.selectFrom('experiments').select('name').where('id', '=', run.experimentId).executeTakeFirst();
     const datasetImages = run.datasetVersion
@@ -248,7 +256,16 @@ export class ModelRegistry {
         .returning('latest_version')
         .executeTakeFirstOrThrow();
       const keys = modelObjectKeys(c.name, version);
-      const card = buildModelCard({ ...c.card, name: c.name, version, createdAt, createdBy: c.by, notes: c.notes, metadata: c.metadata, onnx: { sha256, bytes: c.bytes.length, producer: c.producer } });
+      const card = buildModelCard({
+        ...c.card,
+        name: c.name,
+        version,
+        createdAt,
+        createdBy: c.by,
+        notes: c.notes,
+        metadata: c.metadata,
+        onnx: { sha256, bytes: c.bytes.length, producer: c.producer },
+      });
       await this.objects.put(keys.onnx, c.bytes, { contentType: 'application/octet-stream' });
       await this.objects.put(keys.card, `${JSON.stringify(card, null, 2)}\n`, { contentType: 'application/json' });
       await this.objects.put(keys.cardMarkdown, modelCardMarkdown(card), { contentType: 'text/markdown; charset=utf-8' });
@@ -305,12 +322,23 @@ export class ModelRegistry {
       const seq = await this.nextEventSeq(trx, name);
       const stack = (await this.stacks(trx, name)).get(a) ?? [];
       if (stack.length === 0) throw new ConflictError(`${name}@${a} is not set: nothing to roll back`, { name, alias: a });
-      if (stack.length === 1) throw new ConflictError(`${name}@${a} has no earlier version to roll back to (it points at its first version ${stack[0]})`, { name, alias: a });
+      if (stack.length === 1)
+        throw new ConflictError(`${name}@${a} has no earlier version to roll back to (it points at its first version ${stack[0]})`, { name, alias: a });
       const from = stack[stack.length - 1]!;
       const to = stack[stack.length - 2]!;
       await trx
         .insertInto('model_alias_events')
-        .values({ name, seq, alias: a, action: 'rollback', version: to, previous_version: from, by: o.by, reason: o.reason, at: this.clock.now().toISOString() })
+        .values({
+          name,
+          seq,
+          alias: a,
+          action: 'rollback',
+          version: to,
+          previous_version: from,
+          by: o.by,
+          reason: o.reason,
+          at: this.clock.now().toISOString(),
+        })
         .execute();
       return { from, to };
     });
@@ -362,7 +390,16 @@ export class ModelRegistry {
     let q = this.db.selectFrom('model_alias_events').selectAll().where('name', '=', name);
     if (alias !== undefined) q = q.where('alias', '=', assertAlias(alias));
     const rows = await q.orderBy('seq').execute();
-    return rows.map((r) => ({ seq: r.seq, alias: r.alias as Alias, action: r.action as AliasEvent['action'], version: r.version, previousVersion: r.previous_version, by: r.by, reason: r.reason, at: r.at }));
+    return rows.map((r) => ({
+      seq: r.seq,
+      alias: r.alias as Alias,
+      action: r.action as AliasEvent['action'],
+      version: r.version,
+      previousVersion: r.previous_version,
+      by: r.by,
+      reason: r.reason,
+      at: r.at,
+    }));
   }
 
   async listModels(): Promise<RegisteredModel[]> {
@@ -370,7 +407,8 @@ export class ModelRegistry {
     const events = await this.db.selectFrom('model_alias_events').select(['name', 'alias', 'action', 'version']).orderBy('name').orderBy('seq').execute();
     return rows.map((r) => {
       const aliases: Partial<Record<Alias, number>> = {};
-      for (const [a, s] of aliasStacks(events.filter((e) => e.name === r.name) as Pick<AliasEvent, 'alias' | 'action' | 'version'>[])) if (s.length) aliases[a] = s[s.length - 1]!;
+      for (const [a, s] of aliasStacks(events.filter((e) => e.name === r.name) as Pick<AliasEvent, 'alias' | 'action' | 'version'>[]))
+        if (s.length) aliases[a] = s[s.length - 1]!;
       return { name: r.name, latestVersion: r.latest_version, createdAt: r.created_at, aliases };
     });
   }
@@ -394,7 +432,10 @@ export class ModelRegistry {
       if (hit && sha256(hit) === mv.onnxSha256) return hit;
     }
     const bytes = await this.objects.getBytes(mv.onnxKey);
-    if (sha256(bytes) !== mv.onnxSha256) throw new InvalidModelError(`${mv.onnxKey} does not match the sha256 recorded at registration: the stored model was altered or corrupted`, { key: mv.onnxKey });
+    if (sha256(bytes) !== mv.onnxSha256)
+      throw new InvalidModelError(`${mv.onnxKey} does not match the sha256 recorded at registration: the stored model was altered or corrupted`, {
+        key: mv.onnxKey,
+      });
     if (cached) {
       // Write-then-rename: a concurrent loader never reads a half-written cache file.
       await mkdir(join(o.cacheDir!, mv.name, String(mv.version)), { recursive: true });

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
 import { fixedClock } from '../core/clock.js';
 import { compareRuns, flattenParams, formatDuration, runDetails } from './run-report.js';
 import { openTrackingFixture, type TrackingFixture } from './testing.js';

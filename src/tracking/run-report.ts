@@ -1,8 +1,8 @@
 // What `runs show` and `runs compare` display, assembled as data (the CLI renders it as tables or
 // JSON): a run's params flattened to dotted keys, its final metrics, and side-by-side rows where the
 // values that differ between runs are marked.
-import type { ArtifactInfo, RunRecord } from './types.js';
 import type { Tracker } from './tracker.js';
+import type { ArtifactInfo, RunRecord } from './types.js';
 
 export type RunWithExperiment = RunRecord & { experiment: string };
 

@@ -2,13 +2,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import type { Clock } from '../core/clock.js';
+import { PREPROCESS_POLICY } from '../data/images/preprocess.js';
+import { exportInferenceModel, Graph, type StoredTensor } from '../engine/index.js';
+import { vitClassifier, vitConfig } from '../models/vit.js';
 import type { DbDialect } from '../storage/db.js';
 import { FsObjectStore } from '../storage/fs-object-store.js';
 import { openTestDatabase, type TestDatabase } from '../storage/testing.js';
-import { PREPROCESS_POLICY } from '../data/images/preprocess.js';
-import { Graph, exportInferenceModel, type StoredTensor } from '../engine/index.js';
-import { vitClassifier, vitConfig } from '../models/vit.js';
 import { TEMPERATURE_METADATA_KEY } from './model-metadata.js';
 import { Tracker } from './tracker.js';
 
@@ -65,7 +66,17 @@ export function tinyVitOnnx(o: TinyModelOptions = {}): { bytes: Uint8Array; size
       ? {}
       : {
           classNames: classes,
-          preprocessing: { policy: PREPROCESS_POLICY.name, policyVersion: PREPROCESS_POLICY.version, size: cfg.imageSize, channels: 1, layout: 'NCHW', dtype: 'float32', scale: 1 / 255, mean: o.mean ?? 0.3, std: o.std ?? 0.2 },
+          preprocessing: {
+            policy: PREPROCESS_POLICY.name,
+            policyVersion: PREPROCESS_POLICY.version,
+            size: cfg.imageSize,
+            channels: 1,
+            layout: 'NCHW',
+            dtype: 'float32',
+            scale: 1 / 255,
+            mean: o.mean ?? 0.3,
+            std: o.std ?? 0.2,
+          },
           model: cfg,
           metadata: { [TEMPERATURE_METADATA_KEY]: JSON.stringify(o.temperature ?? 1.5) },
         }),
@@ -78,9 +89,36 @@ export async function finishedRunWithModel(tracker: Tracker, o: TinyModelOptions
   const model = tinyVitOnnx(o);
   const run = await tracker.startRun({ experiment: 'registry-test', params: { model: 'vit-tiny', epochs: 1 }, datasetVersion: o.datasetVersion ?? 'ds_test' });
   await tracker.putArtifact(run.id, 'model.onnx', model.bytes);
-  const perClass = model.classes.map((c, i) => ({ class: c, precision: 0.9 - 0.1 * i, recall: 0.95 - 0.1 * i, f1: 0.9 - 0.1 * i, auc: 0.97, support: 40 - 15 * i, predicted: 40 }));
-  const report = { count: 90, accuracy: 0.86, macroF1: 0.8, macroAuc: 0.97, nll: 0.41, ece: 0.03, eceUncalibrated: 0.09, temperature: o.temperature ?? 1.5, perClass };
-  await tracker.putArtifact(run.id, 'metrics.json', JSON.stringify({ calibration: { temperature: o.temperature ?? 1.5, nllBefore: 0.5, nllAfter: 0.41, fittedOn: 'val' }, val: report, test: report, finalEval: null }));
+  const perClass = model.classes.map((c, i) => ({
+    class: c,
+    precision: 0.9 - 0.1 * i,
+    recall: 0.95 - 0.1 * i,
+    f1: 0.9 - 0.1 * i,
+    auc: 0.97,
+    support: 40 - 15 * i,
+    predicted: 40,
+  }));
+  const report = {
+    count: 90,
+    accuracy: 0.86,
+    macroF1: 0.8,
+    macroAuc: 0.97,
+    nll: 0.41,
+    ece: 0.03,
+    eceUncalibrated: 0.09,
+    temperature: o.temperature ?? 1.5,
+    perClass,
+  };
+  await tracker.putArtifact(
+    run.id,
+    'metrics.json',
+    JSON.stringify({
+      calibration: { temperature: o.temperature ?? 1.5, nllBefore: 0.5, nllAfter: 0.41, fittedOn: 'val' },
+      val: report,
+      test: report,
+      finalEval: null,
+    }),
+  );
   await tracker.finishRun(run.id, 'finished', { test_accuracy: 0.86 });
   return run.id;
 }

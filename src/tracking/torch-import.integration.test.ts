@@ -5,9 +5,11 @@
 import { execFileSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { grayPng, rgbJpeg } from '../data/images/testing.js';
+
 import { PYTHON, pythonHas } from '../../test/integration/helpers/peers.js';
+import { grayPng, rgbJpeg } from '../data/images/testing.js';
 import { ModelRegistry } from './registry.js';
 import { openTrackingFixture, type TrackingFixture } from './testing.js';
 
@@ -26,7 +28,26 @@ afterAll(async () => {
 describe.skipIf(!hasTorch)('importing a torch.onnx.export classifier', () => {
   it('validates it, and predicts like PyTorch on the same preprocessed input (≤ 1e-4)', async () => {
     const files = { onnx: join(f.dir, 'cnn.onnx'), meta: join(f.dir, 'meta.json'), weights: join(f.dir, 'cnn.pt'), input: join(f.dir, 'input.f32') };
-    execFileSync(PYTHON, [PEER, 'export', '--out', files.onnx, '--meta', files.meta, '--weights', files.weights, '--classes', CLASSES.join(','), '--size', '48', '--temperature', '1.3'], { stdio: 'pipe' });
+    execFileSync(
+      PYTHON,
+      [
+        PEER,
+        'export',
+        '--out',
+        files.onnx,
+        '--meta',
+        files.meta,
+        '--weights',
+        files.weights,
+        '--classes',
+        CLASSES.join(','),
+        '--size',
+        '48',
+        '--temperature',
+        '1.3',
+      ],
+      { stdio: 'pipe' },
+    );
     const meta = JSON.parse(await readFile(files.meta, 'utf8')) as unknown;
 
     const registry = new ModelRegistry(f.t.db, f.objects, f.tracker);
@@ -46,7 +67,9 @@ describe.skipIf(!hasTorch)('importing a torch.onnx.export classifier', () => {
       const all = new Float32Array(inputs.length * inputs[0]!.length);
       inputs.forEach((x, i) => all.set(x, i * x.length));
       await writeFile(files.input, Buffer.from(all.buffer));
-      const torch = JSON.parse(execFileSync(PYTHON, [PEER, 'predict', '--meta', files.meta, '--weights', files.weights, '--input', files.input], { encoding: 'utf8' })) as { logits: number[][]; probabilities: number[][] };
+      const torch = JSON.parse(
+        execFileSync(PYTHON, [PEER, 'predict', '--meta', files.meta, '--weights', files.weights, '--input', files.input], { encoding: 'utf8' }),
+      ) as { logits: number[][]; probabilities: number[][] };
 
       const ours = await model.logits(all, images.length);
       const predictions = await model.predictBatch(images);
@@ -74,10 +97,21 @@ describe.skipIf(!hasTorch)('importing a torch.onnx.export classifier', () => {
 
   it('rejects the same file with a meta.json that does not match it', async () => {
     const files = { onnx: join(f.dir, 'cnn2.onnx'), meta: join(f.dir, 'meta2.json'), weights: join(f.dir, 'cnn2.pt') };
-    execFileSync(PYTHON, [PEER, 'export', '--out', files.onnx, '--meta', files.meta, '--weights', files.weights, '--classes', 'a,b,c', '--size', '32'], { stdio: 'pipe' });
+    execFileSync(PYTHON, [PEER, 'export', '--out', files.onnx, '--meta', files.meta, '--weights', files.weights, '--classes', 'a,b,c', '--size', '32'], {
+      stdio: 'pipe',
+    });
     const meta = JSON.parse(await readFile(files.meta, 'utf8')) as Record<string, unknown>;
     const registry = new ModelRegistry(f.t.db, f.objects, f.tracker);
-    await expect(registry.importOnnx({ name: 'torch-bad', file: files.onnx, meta: { ...meta, classes: ['a', 'b'] }, by: 't' })).rejects.toThrow(/output 'logits' has 3 classes but the metadata lists 2/);
-    await expect(registry.importOnnx({ name: 'torch-bad', file: files.onnx, meta: { ...meta, input: { name: 'input', shape: ['batch', 1, 32, 32] }, preprocessing: { size: 32, channels: 1 } }, by: 't' })).rejects.toThrow(/is \[batch, 3, 32, 32\] but the metadata says \[batch, 1, 32, 32\]/);
+    await expect(registry.importOnnx({ name: 'torch-bad', file: files.onnx, meta: { ...meta, classes: ['a', 'b'] }, by: 't' })).rejects.toThrow(
+      /output 'logits' has 3 classes but the metadata lists 2/,
+    );
+    await expect(
+      registry.importOnnx({
+        name: 'torch-bad',
+        file: files.onnx,
+        meta: { ...meta, input: { name: 'input', shape: ['batch', 1, 32, 32] }, preprocessing: { size: 32, channels: 1 } },
+        by: 't',
+      }),
+    ).rejects.toThrow(/is \[batch, 3, 32, 32\] but the metadata says \[batch, 1, 32, 32\]/);
   });
 });

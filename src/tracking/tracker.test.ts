@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import { gitCommit } from './code-version.js';
 import { openTrackingFixture, type TrackingFixture } from './testing.js';
@@ -63,18 +64,28 @@ describe('Tracker metrics', () => {
   it('upserts on (run, key, step, split): a resumed run rewriting steps never duplicates rows', async () => {
     const run = await f.tracker.startRun({ experiment: 'e', params: {} });
     // First attempt: steps 0..4, then the process dies.
-    await f.tracker.logMetrics(run.id, [0, 1, 2, 3, 4].map((step) => ({ key: 'train/loss', value: 2 - step * 0.1, step, epoch: 0 })));
+    await f.tracker.logMetrics(
+      run.id,
+      [0, 1, 2, 3, 4].map((step) => ({ key: 'train/loss', value: 2 - step * 0.1, step, epoch: 0 })),
+    );
     await f.tracker.logMetrics(run.id, [{ key: 'val/accuracy', value: 0.5, step: 4, epoch: 0, split: 'val' }]);
     // Resume from the checkpoint at step 3: steps 3..6 are logged again with new values.
     await f.tracker.resumeRun(run.id);
-    await f.tracker.logMetrics(run.id, [3, 4, 5, 6].map((step) => ({ key: 'train/loss', value: 1 - step * 0.1, step, epoch: 0 })));
+    await f.tracker.logMetrics(
+      run.id,
+      [3, 4, 5, 6].map((step) => ({ key: 'train/loss', value: 1 - step * 0.1, step, epoch: 0 })),
+    );
     await f.tracker.logMetrics(run.id, [{ key: 'val/accuracy', value: 0.6, step: 4, epoch: 0, split: 'val' }]);
 
     const loss = await f.tracker.metrics(run.id, 'train/loss');
     expect(loss.map((p) => p.step)).toEqual([0, 1, 2, 3, 4, 5, 6]);
     expect(loss[2]!.value).toBeCloseTo(1.8);
     expect(loss[3]!.value).toBeCloseTo(0.7); // the resumed value replaced the first one
-    const count = await f.t.db.selectFrom('run_metrics').select((eb) => eb.fn.countAll<number>().as('n')).where('run_id', '=', run.id).executeTakeFirstOrThrow();
+    const count = await f.t.db
+      .selectFrom('run_metrics')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('run_id', '=', run.id)
+      .executeTakeFirstOrThrow();
     expect(Number(count.n)).toBe(8);
     const acc = await f.tracker.metrics(run.id, 'val/accuracy');
     expect(acc).toEqual([expect.objectContaining({ value: 0.6, step: 4, epoch: 0, split: 'val' })]);

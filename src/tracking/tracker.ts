@@ -2,7 +2,8 @@
 // metrics live in the metadata DB; artifact bytes live in the object store under
 // runs/<run>/artifacts/<name>, with a row per artifact so listings never walk the store.
 import { hostname } from 'node:os';
-import { systemClock, type Clock } from '../core/clock.js';
+
+import { type Clock, systemClock } from '../core/clock.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { Db } from '../storage/db.js';
@@ -11,7 +12,7 @@ import type { RunsTable } from '../storage/schema.js';
 import { processCodeVersion } from './code-version.js';
 import { assertArtifactName, assertLabel } from './names.js';
 import { SYSTEM_METRIC_KEYS, SystemSampler } from './system-metrics.js';
-import { RUN_STATUSES, type ArtifactInfo, type ExperimentRecord, type MetricPoint, type RunRecord, type RunStatus } from './types.js';
+import { type ArtifactInfo, type ExperimentRecord, type MetricPoint, RUN_STATUSES, type RunRecord, type RunStatus } from './types.js';
 
 /** Rows per INSERT: 7 bound values each stays far below SQLite's variable limit. */
 const METRIC_BATCH = 500;
@@ -216,7 +217,11 @@ export class Tracker {
     await this.db
       .insertInto('run_artifacts')
       .values({ run_id: runId, name, object_key: key, size: info.size, content_type: type, created_at: this.now() })
-      .onConflict((oc) => oc.columns(['run_id', 'name']).doUpdateSet((eb) => ({ size: eb.ref('excluded.size'), content_type: eb.ref('excluded.content_type'), created_at: eb.ref('excluded.created_at') })))
+      .onConflict((oc) =>
+        oc
+          .columns(['run_id', 'name'])
+          .doUpdateSet((eb) => ({ size: eb.ref('excluded.size'), content_type: eb.ref('excluded.content_type'), created_at: eb.ref('excluded.created_at') })),
+      )
       .execute();
     return key;
   }
@@ -229,7 +234,12 @@ export class Tracker {
   }
 
   async hasArtifact(runId: string, name: string): Promise<boolean> {
-    const row = await this.db.selectFrom('run_artifacts').select('name').where('run_id', '=', runId).where('name', '=', assertArtifactName(name)).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('run_artifacts')
+      .select('name')
+      .where('run_id', '=', runId)
+      .where('name', '=', assertArtifactName(name))
+      .executeTakeFirst();
     return row !== undefined;
   }
 
@@ -265,7 +275,8 @@ function toMetricRow(runId: string, p: MetricPoint, now: string) {
   if (!p || typeof p.key !== 'string' || p.key === '' || p.key.length > 200) throw new ValidationError(`invalid metric key '${String(p?.key)}'`);
   if (!Number.isInteger(p.step) || p.step < 0) throw new ValidationError(`metric '${p.key}': step must be a non-negative integer, got ${String(p.step)}`);
   if (typeof p.value !== 'number') throw new ValidationError(`metric '${p.key}': value must be a number`);
-  if (p.epoch !== undefined && (!Number.isInteger(p.epoch) || p.epoch < 0)) throw new ValidationError(`metric '${p.key}': epoch must be a non-negative integer`);
+  if (p.epoch !== undefined && (!Number.isInteger(p.epoch) || p.epoch < 0))
+    throw new ValidationError(`metric '${p.key}': epoch must be a non-negative integer`);
   return {
     run_id: runId,
     key: p.key,

@@ -8,8 +8,8 @@
 // when retraining moves final_eval images into training).
 import { ValidationError } from '../core/errors.js';
 import type { ProgressFn } from '../core/progress.js';
-import { SECONDREAD_CLASSES } from '../data/classes.js';
 import { buildCache, loadCache, type LoadedCache } from '../data/cache/index.js';
+import { SECONDREAD_CLASSES } from '../data/classes.js';
 import { type Split } from '../data/datasets/types.js';
 import { subSeed } from '../data/synth/rng.js';
 import type { Db } from '../storage/db.js';
@@ -89,7 +89,9 @@ export function pickFinalEval(rows: readonly Row[], fraction: number, seed: numb
   }
   const picked: Row[] = [];
   for (const members of byClass.values()) {
-    const ordered = members.map((r) => ({ r, key: subSeed(seed, 'final-eval', shaOf(r)) })).sort((a, b) => a.key - b.key || shaOf(a.r).localeCompare(shaOf(b.r)));
+    const ordered = members
+      .map((r) => ({ r, key: subSeed(seed, 'final-eval', shaOf(r)) }))
+      .sort((a, b) => a.key - b.key || shaOf(a.r).localeCompare(shaOf(b.r)));
     picked.push(...ordered.slice(0, Math.round(fraction * members.length)).map((o) => o.r));
   }
   return picked;
@@ -100,7 +102,9 @@ export async function loadTrainingData(req: DataRequest): Promise<TrainingData> 
   const base = req.baseVersion && req.baseVersion !== req.version ? await loadVersion(req, req.baseVersion) : undefined;
   const baseOrPrimary = base ?? primary;
 
-  const added = req.addFinalEvalFraction ? pickFinalEval([...rowsOf(baseOrPrimary.val), ...rowsOf(baseOrPrimary.test)], req.addFinalEvalFraction, req.seed) : [];
+  const added = req.addFinalEvalFraction
+    ? pickFinalEval([...rowsOf(baseOrPrimary.val), ...rowsOf(baseOrPrimary.test)], req.addFinalEvalFraction, req.seed)
+    : [];
   const trainRows: Row[] = [];
   const inTrain = new Set<string>();
   for (const r of [...(base ? rowsOf(base.train) : []), ...rowsOf(primary.train), ...added]) {
@@ -122,7 +126,12 @@ export async function loadTrainingData(req: DataRequest): Promise<TrainingData> 
   const n = SECONDREAD_CLASSES.length;
   return {
     ...sets,
-    counts: { train: classCounts(sets.train.labels, n), val: classCounts(sets.val.labels, n), test: classCounts(sets.test.labels, n), finalEval: classCounts(sets.finalEval.labels, n) },
+    counts: {
+      train: classCounts(sets.train.labels, n),
+      val: classCounts(sets.val.labels, n),
+      test: classCounts(sets.test.labels, n),
+      finalEval: classCounts(sets.finalEval.labels, n),
+    },
     addedFinalEval: added.length,
   };
 }

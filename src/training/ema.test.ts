@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import type { StoredTensor } from '../engine/index.js';
 import { WeightAverage } from './ema.js';
 
@@ -6,17 +7,39 @@ const f32 = (...v: number[]): StoredTensor => ({ dtype: 'float32', shape: [v.len
 
 describe('WeightAverage', () => {
   it('averages with the warm-up decay min(d, (1+n)/(10+n)) and copies integer state', () => {
-    const avg = new WeightAverage(0.5, new Map([['w', f32(0, 10)], ['n', { dtype: 'int64', shape: [1], data: BigInt64Array.of(0n) }]]));
+    const avg = new WeightAverage(
+      0.5,
+      new Map([
+        ['w', f32(0, 10)],
+        ['n', { dtype: 'int64', shape: [1], data: BigInt64Array.of(0n) }],
+      ]),
+    );
     // n = 0: decay min(0.5, 0.1) = 0.1 → 0.1·avg + 0.9·w
     expect(avg.currentDecay()).toBeCloseTo(0.1, 12);
-    avg.update(new Map([['w', f32(10, 0)], ['n', { dtype: 'int64', shape: [1], data: BigInt64Array.of(7n) }]]));
+    avg.update(
+      new Map([
+        ['w', f32(10, 0)],
+        ['n', { dtype: 'int64', shape: [1], data: BigInt64Array.of(7n) }],
+      ]),
+    );
     expect(Array.from(avg.tensors().get('w')!.data as Float32Array)).toEqual([9, 1]);
     expect(avg.tensors().get('n')!.data[0]).toBe(7n);
     // n = 1: min(0.5, 2/11) = 2/11; n = 9: 10/19 > 0.5 → 0.5
     expect(avg.currentDecay()).toBeCloseTo(2 / 11, 12);
-    for (let i = 1; i < 9; i++) avg.update(new Map([['w', f32(9, 1)], ['n', { dtype: 'int64', shape: [1], data: BigInt64Array.of(7n) }]]));
+    for (let i = 1; i < 9; i++)
+      avg.update(
+        new Map([
+          ['w', f32(9, 1)],
+          ['n', { dtype: 'int64', shape: [1], data: BigInt64Array.of(7n) }],
+        ]),
+      );
     expect(avg.currentDecay()).toBe(0.5);
-    avg.update(new Map([['w', f32(1, 3)], ['n', { dtype: 'int64', shape: [1], data: BigInt64Array.of(7n) }]]));
+    avg.update(
+      new Map([
+        ['w', f32(1, 3)],
+        ['n', { dtype: 'int64', shape: [1], data: BigInt64Array.of(7n) }],
+      ]),
+    );
     expect(Array.from(avg.tensors().get('w')!.data as Float32Array)).toEqual([5, 2]);
   });
 

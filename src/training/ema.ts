@@ -6,8 +6,8 @@
 // The decay warms up as min(d, (1 + n) / (10 + n)) over the n updates so far, so the average is not dominated by
 // the random initialization during the first epochs (the same ramp as TensorFlow's ExponentialMovingAverage with
 // num_updates). The average lives in the run's last checkpoint under the `ema.` prefix, so `--resume` continues it.
-import type { StoredTensor } from '../engine/index.js';
 import { ValidationError } from '../core/errors.js';
+import type { StoredTensor } from '../engine/index.js';
 
 const PREFIX = 'ema.';
 

@@ -4,13 +4,13 @@
 import { renderChartsPng, renderConfusionMatrixPng } from '../core/charts/index.js';
 import { SECONDREAD_CLASSES } from '../data/classes.js';
 import { PREPROCESS_POLICY } from '../data/images/preprocess.js';
-import { EvalSession, type ExecutionOptions, type ModelBuilder, decodeCheckpoint, exportInferenceModel } from '../engine/index.js';
+import { decodeCheckpoint, EvalSession, type ExecutionOptions, exportInferenceModel, type ModelBuilder } from '../engine/index.js';
 import type { ViTConfig } from '../models/vit.js';
 import type { MetricPoint, Tracker } from '../tracking/index.js';
 import type { Normalization } from './data/augment.js';
 import type { TrainingData } from './dataset.js';
 import { predictSet } from './evaluate.js';
-import { type ClassifierReport, type TemperatureFit, classifierReport, fitTemperature } from './metrics/index.js';
+import { type ClassifierReport, classifierReport, fitTemperature, type TemperatureFit } from './metrics/index.js';
 import { ARTIFACTS } from './retrain.js';
 import type { TrainerProgress } from './state.js';
 
@@ -129,7 +129,11 @@ export async function finalizeRun(f: FinalizeInput): Promise<FinalMetrics> {
   await f.tracker.putArtifact(
     f.runId,
     ARTIFACTS.confusion,
-    await renderConfusionMatrixPng({ classNames: classes, matrix: shown.confusion, title: `${reports.test ? 'test' : 'val'} confusion matrix (n = ${shown.count})` }),
+    await renderConfusionMatrixPng({
+      classNames: classes,
+      matrix: shown.confusion,
+      title: `${reports.test ? 'test' : 'val'} confusion matrix (n = ${shown.count})`,
+    }),
   );
   await f.tracker.putArtifact(f.runId, ARTIFACTS.curves, await renderCurves(p));
   await f.tracker.logMetrics(f.runId, finalPoints(metrics, f.steps));
@@ -137,10 +141,20 @@ export async function finalizeRun(f: FinalizeInput): Promise<FinalMetrics> {
 }
 
 function renderCurves(p: TrainerProgress): Promise<Buffer> {
-  const series = (name: string, pick: (h: TrainerProgress['history'][number]) => number) => ({ name, points: p.history.map((h) => ({ x: h.epoch, y: pick(h) })) });
+  const series = (name: string, pick: (h: TrainerProgress['history'][number]) => number) => ({
+    name,
+    points: p.history.map((h) => ({ x: h.epoch, y: pick(h) })),
+  });
   return renderChartsPng([
     { title: 'loss', xLabel: 'epoch', yLabel: 'cross-entropy', series: [series('train', (h) => h.trainLoss), series('val', (h) => h.valLoss)] },
-    { title: 'accuracy', xLabel: 'epoch', yLabel: 'accuracy', yMin: 0, yMax: 1, series: [series('train', (h) => h.trainAccuracy), series('val', (h) => h.valAccuracy)] },
+    {
+      title: 'accuracy',
+      xLabel: 'epoch',
+      yLabel: 'accuracy',
+      yMin: 0,
+      yMax: 1,
+      series: [series('train', (h) => h.trainAccuracy), series('val', (h) => h.valAccuracy)],
+    },
   ]);
 }
 
@@ -149,7 +163,14 @@ function finalPoints(m: FinalMetrics, step: number): MetricPoint[] {
   const points: MetricPoint[] = [{ key: 'calibration/temperature', value: m.calibration.temperature, step }];
   const add = (split: 'val' | 'test' | 'final_eval', r: ClassifierReport | null, keys: readonly string[]) => {
     if (!r) return;
-    const figures: Record<string, number | null> = { accuracy: r.accuracy, macro_f1: r.macroF1, macro_auc: r.macroAuc, ece: r.ece, ece_uncalibrated: r.eceUncalibrated, nll: r.nll };
+    const figures: Record<string, number | null> = {
+      accuracy: r.accuracy,
+      macro_f1: r.macroF1,
+      macro_auc: r.macroAuc,
+      ece: r.ece,
+      ece_uncalibrated: r.eceUncalibrated,
+      nll: r.nll,
+    };
     for (const k of keys) {
       const v = figures[k];
       if (v !== null && v !== undefined) points.push({ key: `${split}/${k}`, value: v, step, split });
@@ -164,7 +185,12 @@ function finalPoints(m: FinalMetrics, step: number): MetricPoint[] {
 
 /** The scalars stored as the run's summary (shown by `runs ls/show/compare`). */
 export function runSummary(m: FinalMetrics): Record<string, number> {
-  const out: Record<string, number> = { temperature: m.calibration.temperature, epochs: m.epochsTrained, train_seconds: m.training.seconds, images_per_second: m.training.imagesPerSecond };
+  const out: Record<string, number> = {
+    temperature: m.calibration.temperature,
+    epochs: m.epochsTrained,
+    train_seconds: m.training.seconds,
+    images_per_second: m.training.imagesPerSecond,
+  };
   if (m.bestEpoch !== null) out.best_epoch = m.bestEpoch;
   const put = (prefix: string, r: ClassifierReport | null) => {
     if (!r) return;

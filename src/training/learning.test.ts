@@ -5,15 +5,16 @@
 // the same held-out accuracy as the metrics (the served model is the trained model).
 import ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { SECONDREAD_CLASSES } from '../data/classes.js';
-import { EXPORT_METADATA, decodeModel } from '../engine/index.js';
+import { decodeModel, EXPORT_METADATA } from '../engine/index.js';
 import { vitConfig } from '../models/vit.js';
 import { prepareBatch } from './data/batch.js';
+import type { FinalMetrics } from './finalize.js';
 import { ARTIFACTS, parseTrainOptions } from './index.js';
 import { argmaxRow } from './metrics/confusion.js';
 import { openTrainingFixture, phantomSets, type TrainingFixture } from './testing.js';
 import { trainRun } from './trainer.js';
-import type { FinalMetrics } from './finalize.js';
 
 const SIZE = 32;
 let fx: TrainingFixture;
@@ -27,8 +28,20 @@ afterAll(async () => {
 describe('vit-tiny on synthetic phantoms', () => {
   it('beats chance clearly on held-out images, and the exported model agrees', async () => {
     const data = await phantomSets({ perClass: { train: 80, val: 15, test: 20 }, size: SIZE, renderSize: 96, severity: 1, seed: 3 });
-    const options = parseTrainOptions({ dataset: 'in-memory-phantoms', model: 'vit-tiny', size: SIZE, epochs: 25, batchSize: 32, lr: 2e-3, patience: 0, seed: 1 });
-    const plan = { options: { ...options, dataset: 'in-memory-phantoms', model: 'vit-tiny', size: SIZE }, model: vitConfig('vit-tiny', { imageSize: SIZE, linearInit: options.linearInit }) };
+    const options = parseTrainOptions({
+      dataset: 'in-memory-phantoms',
+      model: 'vit-tiny',
+      size: SIZE,
+      epochs: 25,
+      batchSize: 32,
+      lr: 2e-3,
+      patience: 0,
+      seed: 1,
+    });
+    const plan = {
+      options: { ...options, dataset: 'in-memory-phantoms', model: 'vit-tiny', size: SIZE },
+      model: vitConfig('vit-tiny', { imageSize: SIZE, linearInit: options.linearInit }),
+    };
     const run = await fx.tracker.startRun({ experiment: 'learning-test', params: {} });
     const result = await trainRun({ db: fx.db, objects: fx.objects, tracker: fx.tracker, cacheDir: fx.cacheDir }, run, plan, data);
     expect(result.status).toBe('finished');

@@ -14,7 +14,8 @@
 // points are keyed by step and upserted, so replayed steps never add rows.
 import type { ProgressFn } from '../core/progress.js';
 import { SECONDREAD_CLASSES } from '../data/classes.js';
-import { EvalSession, type StoredTensor, TrainSession, encodeCheckpoint } from '../engine/index.js';
+import { encodeCheckpoint, EvalSession, type StoredTensor, TrainSession } from '../engine/index.js';
+import type { ViTConfig } from '../models/vit.js';
 import type { MetricPoint, Tracker } from '../tracking/index.js';
 import type { AugmentConfig, Normalization } from './data/augment.js';
 import type { ImageSet, PreparedBatch } from './data/batch.js';
@@ -22,11 +23,10 @@ import { createBatchLoader } from './data/loader.js';
 import { type BalanceMode, epochOrder } from './data/sampler.js';
 import type { WeightAverage } from './ema.js';
 import { predictSet } from './evaluate.js';
-import { accuracy, classFigures, confusionMatrix, macroF1 } from './metrics/index.js';
 import { argmaxRow } from './metrics/confusion.js';
+import { accuracy, classFigures, confusionMatrix, macroF1 } from './metrics/index.js';
 import { ARTIFACTS } from './retrain.js';
-import { type Accumulator, type CheckpointConfig, CHECKPOINT_KIND, type TrainerProgress, emptyAccumulator } from './state.js';
-import type { ViTConfig } from '../models/vit.js';
+import { type Accumulator, CHECKPOINT_KIND, type CheckpointConfig, emptyAccumulator, type TrainerProgress } from './state.js';
 
 export interface LoopSettings {
   epochs: number;
@@ -144,7 +144,11 @@ export async function runLoop(ctx: LoopContext): Promise<LoopOutcome> {
           phase: `epoch ${epoch + 1}/${s.epochs}`,
           done: p.batch,
           total: perEpoch,
-          info: { loss: p.epochTotals.lossSum / p.epochTotals.images, acc: p.epochTotals.correct / p.epochTotals.images, 'img/s': Math.round((1000 * epochClock.images) / Math.max(1, performance.now() - epochClock.start)) },
+          info: {
+            loss: p.epochTotals.lossSum / p.epochTotals.images,
+            acc: p.epochTotals.correct / p.epochTotals.images,
+            'img/s': Math.round((1000 * epochClock.images) / Math.max(1, performance.now() - epochClock.start)),
+          },
         });
         if (ctx.signal?.aborted) {
           await next?.catch(() => undefined);
@@ -204,7 +208,12 @@ async function endEpoch(ctx: LoopContext, epoch: number, lr: number): Promise<vo
   ];
   if (valMacroF1 !== null) points.push({ key: 'val/macro_f1', value: valMacroF1, step, epoch: epoch + 1, split: 'val' });
   await ctx.tracker.logMetrics(ctx.runId, points);
-  ctx.onProgress?.({ phase: `validate ${epoch + 1}/${s.epochs}`, done: ctx.val.count, total: ctx.val.count, info: { 'val loss': val.loss, 'val acc': valAccuracy } });
+  ctx.onProgress?.({
+    phase: `validate ${epoch + 1}/${s.epochs}`,
+    done: ctx.val.count,
+    total: ctx.val.count,
+    info: { 'val loss': val.loss, 'val acc': valAccuracy },
+  });
 
   const improved = p.bestValLoss === null || val.loss < p.bestValLoss;
   p.history = [...p.history.filter((h) => h.epoch !== record.epoch), record];

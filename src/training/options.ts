@@ -1,6 +1,7 @@
 // The options of a training run, validated once (CLI, API or a resumed run's stored params all pass through
 // here) and stored verbatim as the run's params, so `--resume` rebuilds exactly the same run.
 import { z } from 'zod';
+
 import { ValidationError } from '../core/errors.js';
 import { LINEAR_INITS, POOLS, VIT_CONFIGS } from '../models/vit.js';
 import { DEFAULT_AUGMENT } from './data/augment.js';
@@ -85,6 +86,7 @@ export function parseTrainOptions(input: unknown): TrainOptions {
   }
   const o = r.data;
   if (!o.dataset && !o.fromModel) throw new ValidationError('a dataset version is required (--dataset), unless retraining a registered model (--from-model)');
-  if (o.addFinalEvalFraction > 0 && !o.fromModel) throw new ValidationError('--add-final-eval-fraction moves the base model\'s final_eval images into training: it needs --from-model');
+  if (o.addFinalEvalFraction > 0 && !o.fromModel)
+    throw new ValidationError("--add-final-eval-fraction moves the base model's final_eval images into training: it needs --from-model");
   return o;
 }

@@ -6,7 +6,7 @@ import { ValidationError } from '../core/errors.js';
 import { resolveVersionRef } from '../data/datasets/repository.js';
 import { type ViTConfig, vitConfig } from '../models/vit.js';
 import type { Db } from '../storage/db.js';
-import { type TrainOptions, parseTrainOptions, trainOptionsSchema } from './options.js';
+import { parseTrainOptions, type TrainOptions, trainOptionsSchema } from './options.js';
 import type { BaseModel } from './retrain.js';
 
 export interface Lineage {
@@ -29,7 +29,7 @@ export interface RunPlan {
 export async function planRun(db: Db, options: TrainOptions, base?: BaseModel): Promise<RunPlan> {
   const baseCfg = base?.config.model;
   const datasetRef = options.dataset ?? base?.datasetVersion ?? undefined;
-  if (!datasetRef) throw new ValidationError('the base model\'s run records no dataset version: pass --dataset');
+  if (!datasetRef) throw new ValidationError("the base model's run records no dataset version: pass --dataset");
   const dataset = await resolveVersionRef(db, datasetRef);
   if (baseCfg) {
     // Retraining starts from the base model's weights, so every architecture override must match it.
@@ -81,7 +81,7 @@ export function planFromParams(params: Record<string, unknown>): RunPlan {
   const keys = Object.keys(trainOptionsSchema.shape);
   const options = parseTrainOptions(Object.fromEntries(Object.entries(params).filter(([k]) => keys.includes(k))));
   const model = params.model_config as ViTConfig | undefined;
-  if (!model || !options.dataset || !options.model || !options.size) throw new ValidationError('the run\'s params are not those of a secondread training run');
+  if (!model || !options.dataset || !options.model || !options.size) throw new ValidationError("the run's params are not those of a secondread training run");
   const lineage = params.lineage as Lineage | undefined;
   const plan: RunPlan = { options: { ...options, dataset: options.dataset, model: options.model, size: options.size }, model };
   if (lineage) {

@@ -5,7 +5,9 @@
 // augmentation and dropout are functions of the seed and position, and the RNG state is in the checkpoint).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { decodeCheckpoint } from '../engine/index.js';
 import { ARTIFACTS } from './index.js';
 import { readCheckpointConfig } from './state.js';
@@ -22,8 +24,16 @@ afterAll(async () => {
   await fx?.close();
 });
 
-function cli(args: string[]): { child: ChildProcess; stdout: () => string; stderr: () => string; exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, SECONDREAD_HOME: fx.home, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+function cli(args: string[]): {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+} {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, SECONDREAD_HOME: fx.home, LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -41,7 +51,25 @@ async function lastCheckpoint(runId: string) {
 
 describe('secondread train: kill -9 and --resume', () => {
   it('continues from the last checkpoint with no duplicate or missing metric rows', async () => {
-    const first = cli(['train', '--dataset', fx.versionId, '--model', 'vit-tiny', '--size', '64', '--epochs', String(EPOCHS), '--batch-size', '8', '--checkpoint-every', '5', '--log-every', '1', '--experiment', 'kill-test']);
+    const first = cli([
+      'train',
+      '--dataset',
+      fx.versionId,
+      '--model',
+      'vit-tiny',
+      '--size',
+      '64',
+      '--epochs',
+      String(EPOCHS),
+      '--batch-size',
+      '8',
+      '--checkpoint-every',
+      '5',
+      '--log-every',
+      '1',
+      '--experiment',
+      'kill-test',
+    ]);
     let runId = '';
     let killedAt: { step: number; epoch: number; batch: number } | undefined;
     const deadline = Date.now() + 60_000;
@@ -69,7 +97,8 @@ describe('secondread train: kill -9 and --resume', () => {
 
     // Resume, then interrupt politely (SIGINT): it checkpoints where it is and marks the run killed.
     const second = cli(['train', '--resume', runId]);
-    while (second.child.exitCode === null && Math.max(...(await fx.tracker.metrics(runId, 'train/loss')).map((p) => p.step)) <= Math.max(...before.keys()) + 2) await sleep(20);
+    while (second.child.exitCode === null && Math.max(...(await fx.tracker.metrics(runId, 'train/loss')).map((p) => p.step)) <= Math.max(...before.keys()) + 2)
+      await sleep(20);
     second.child.kill('SIGINT');
     expect((await second.exit).code, second.stdout() + second.stderr()).toBe(2);
     expect((await fx.tracker.getRun(runId)).status).toBe('killed');
@@ -89,7 +118,7 @@ describe('secondread train: kill -9 and --resume', () => {
     const trainLoss = await fx.tracker.metrics(runId, 'train/loss');
     expect(trainLoss.map((p) => p.step)).toEqual(Array.from({ length: steps }, (_, i) => i + 1));
     expect((await fx.tracker.metrics(runId, 'val/loss')).map((p) => p.epoch)).toEqual(Array.from({ length: EPOCHS }, (_, i) => i + 1));
-    expect((await fx.tracker.metrics(runId, 'test/accuracy'))).toHaveLength(1);
+    expect(await fx.tracker.metrics(runId, 'test/accuracy')).toHaveLength(1);
     // The replayed steps logged what the killed process had logged for them.
     const after = new Map(trainLoss.map((p) => [p.step, p.value]));
     for (const s of replayed) expect(after.get(s)).toBeCloseTo(before.get(s)!, 5);

@@ -1,7 +1,7 @@
 // Retraining (the seed's loop): start from a registered model's weights — the best checkpoint of the run that
 // produced it — and train on more data. The child run records its parent run and the lineage.
 import { ValidationError } from '../core/errors.js';
-import { type Checkpoint, type StoredTensor, decodeCheckpoint } from '../engine/index.js';
+import { type Checkpoint, decodeCheckpoint, type StoredTensor } from '../engine/index.js';
 import type { Tracker } from '../tracking/index.js';
 import { type CheckpointConfig, readCheckpointConfig } from './state.js';
 
@@ -46,8 +46,10 @@ export interface RunWeights {
 /** A trained run's weights: its best checkpoint, or its last one when it never evaluated. */
 export async function loadRunWeights(tracker: Tracker, runId: string): Promise<RunWeights> {
   let ck: Checkpoint;
-  if (await tracker.hasArtifact(runId, ARTIFACTS.best)) ck = decodeCheckpoint(await tracker.getArtifact(runId, ARTIFACTS.best), `run ${runId} ${ARTIFACTS.best}`);
-  else if (await tracker.hasArtifact(runId, ARTIFACTS.last)) ck = decodeCheckpoint(await tracker.getArtifact(runId, ARTIFACTS.last), `run ${runId} ${ARTIFACTS.last}`);
+  if (await tracker.hasArtifact(runId, ARTIFACTS.best))
+    ck = decodeCheckpoint(await tracker.getArtifact(runId, ARTIFACTS.best), `run ${runId} ${ARTIFACTS.best}`);
+  else if (await tracker.hasArtifact(runId, ARTIFACTS.last))
+    ck = decodeCheckpoint(await tracker.getArtifact(runId, ARTIFACTS.last), `run ${runId} ${ARTIFACTS.last}`);
   else throw new ValidationError(`run '${runId}' has no checkpoint to start from`);
   const config = readCheckpointConfig(ck.config, `run ${runId}'s checkpoint`);
   const weights = new Map([...ck.tensors].filter(([name]) => !/^(adamw|sgd)\./.test(name)));

@@ -56,7 +56,20 @@ export interface CheckpointConfig {
 }
 
 export function initialProgress(): TrainerProgress {
-  return { epoch: 0, batch: 0, bestValLoss: null, bestEpoch: null, epochsWithoutImprovement: 0, stoppedEarly: false, window: emptyAccumulator(), epochTotals: emptyAccumulator(), history: [], trainSeconds: 0, imagesSeen: 0, lastLr: 0 };
+  return {
+    epoch: 0,
+    batch: 0,
+    bestValLoss: null,
+    bestEpoch: null,
+    epochsWithoutImprovement: 0,
+    stoppedEarly: false,
+    window: emptyAccumulator(),
+    epochTotals: emptyAccumulator(),
+    history: [],
+    trainSeconds: 0,
+    imagesSeen: 0,
+    lastLr: 0,
+  };
 }
 
 export function readCheckpointConfig(config: unknown, source: string): CheckpointConfig {

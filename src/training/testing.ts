@@ -4,16 +4,17 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { buildDataset } from '../data/etl/build.js';
-import { loadDatasetConfig } from '../data/etl/config.js';
-import { synthesizeArchives } from '../data/synth/index.js';
-import { migrateToLatest, openDatabase, type Db } from '../storage/db.js';
-import { FsObjectStore } from '../storage/fs-object-store.js';
-import { Tracker } from '../tracking/index.js';
+
 import { sha256Hex } from '../core/ids.js';
 import { CLASS_MODALITY, SECONDREAD_CLASSES } from '../data/classes.js';
+import { buildDataset } from '../data/etl/build.js';
+import { loadDatasetConfig } from '../data/etl/config.js';
 import { preprocessImage } from '../data/images/preprocess.js';
-import { Rng, encodeGray, renderCxr, renderOct, subSeed } from '../data/synth/index.js';
+import { synthesizeArchives } from '../data/synth/index.js';
+import { encodeGray, renderCxr, renderOct, Rng, subSeed } from '../data/synth/index.js';
+import { type Db, migrateToLatest, openDatabase } from '../storage/db.js';
+import { FsObjectStore } from '../storage/fs-object-store.js';
+import { Tracker } from '../tracking/index.js';
 import { classCounts } from './data/sampler.js';
 import type { LabeledSet, TrainingData } from './dataset.js';
 
@@ -116,7 +117,12 @@ export async function phantomSets(o: PhantomSetOptions): Promise<TrainingData> {
     val,
     test,
     finalEval: empty,
-    counts: { train: classCounts(train.labels, n), val: classCounts(val.labels, n), test: classCounts(test.labels, n), finalEval: new Array<number>(n).fill(0) },
+    counts: {
+      train: classCounts(train.labels, n),
+      val: classCounts(val.labels, n),
+      test: classCounts(test.labels, n),
+      finalEval: new Array<number>(n).fill(0),
+    },
     addedFinalEval: 0,
   };
 }

@@ -3,10 +3,11 @@
 // whose metadata the registry accepts; then retraining that registered model as a child run with lineage.
 import ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { SECONDREAD_CLASSES } from '../data/classes.js';
-import { EXPORT_METADATA, decodeCheckpoint, decodeModel } from '../engine/index.js';
+import { decodeCheckpoint, decodeModel, EXPORT_METADATA } from '../engine/index.js';
 import { ModelRegistry } from '../tracking/index.js';
-import { ARTIFACTS, type FinalMetrics, TRAINER_METADATA, resumeTraining, startTraining } from './index.js';
+import { ARTIFACTS, type FinalMetrics, resumeTraining, startTraining, TRAINER_METADATA } from './index.js';
 import { readCheckpointConfig } from './state.js';
 import { buildSyntheticVersion, openTrainingFixture, type TrainingFixture } from './testing.js';
 
@@ -43,7 +44,10 @@ describe('startTraining on a built dataset version', () => {
     const steps = metrics.training.steps;
     const perEpoch = steps / 2;
     expect((await fx.tracker.metrics(runId, 'train/loss')).map((p) => p.step)).toEqual(Array.from({ length: Math.floor(steps / 2) }, (_, i) => 2 * (i + 1)));
-    expect((await fx.tracker.metrics(runId, 'val/loss')).map((p) => [p.epoch, p.step])).toEqual([[1, perEpoch], [2, steps]]);
+    expect((await fx.tracker.metrics(runId, 'val/loss')).map((p) => [p.epoch, p.step])).toEqual([
+      [1, perEpoch],
+      [2, steps],
+    ]);
     expect((await fx.tracker.metrics(runId, 'test/accuracy'))[0]!.value).toBe(metrics.test!.accuracy);
 
     const last = decodeCheckpoint(await fx.tracker.getArtifact(runId, ARTIFACTS.last));
@@ -80,7 +84,11 @@ describe('startTraining on a built dataset version', () => {
     const r = await startTraining(deps(), { fromModel: 'tiny-cxr-oct:1', addFinalEvalFraction: 0.5, epochs: 1, batchSize: 16, experiment: 'trainer-test' });
     expect(r.status).toBe('finished');
     expect(r.run.parentRunId).toBe(runId);
-    expect(r.run.params).toMatchObject({ model: 'vit-tiny', dataset: fx.versionId, lineage: { from_model: 'tiny-cxr-oct:1', base_run: runId, base_version: 1, add_final_eval_fraction: 0.5 } });
+    expect(r.run.params).toMatchObject({
+      model: 'vit-tiny',
+      dataset: fx.versionId,
+      lineage: { from_model: 'tiny-cxr-oct:1', base_run: runId, base_version: 1, add_final_eval_fraction: 0.5 },
+    });
     const m = r.metrics!;
     const baseFinal = metrics.finalEval!.count;
     expect(m.data.addedFinalEval).toBeGreaterThan(0);
@@ -97,7 +105,10 @@ describe('startTraining on a built dataset version', () => {
     expect(r.run.params).toMatchObject({ dataset: v2, lineage: { base_dataset: fx.versionId, base_run: runId } });
     const m = r.metrics!;
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-    const v2Counts = (await fx.db.selectFrom('dataset_images').select(['split']).where('version_id', '=', v2).execute()).reduce<Record<string, number>>((acc, row) => ({ ...acc, [row.split]: (acc[row.split] ?? 0) + 1 }), {});
+    const v2Counts = (await fx.db.selectFrom('dataset_images').select(['split']).where('version_id', '=', v2).execute()).reduce<Record<string, number>>(
+      (acc, row) => ({ ...acc, [row.split]: (acc[row.split] ?? 0) + 1 }),
+      {},
+    );
     expect(sum(m.data.train)).toBe(sum(metrics.data.train) + v2Counts.train!);
     expect(m.test!.count).toBe(v2Counts.test);
   });
@@ -123,9 +134,16 @@ describe('startTraining on a built dataset version', () => {
     // The same run, interrupted mid-way through epoch 2 and resumed, ends with the same average.
     const controller = new AbortController();
     let seen = 0;
-    const cut = await startTraining({ ...deps(), signal: controller.signal, onProgress: (p) => {
-      if (p.phase.startsWith('epoch') && ++seen === Math.round(steps / 2)) controller.abort();
-    } }, { ...opts, name: 'ema-cut' });
+    const cut = await startTraining(
+      {
+        ...deps(),
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (p.phase.startsWith('epoch') && ++seen === Math.round(steps / 2)) controller.abort();
+        },
+      },
+      { ...opts, name: 'ema-cut' },
+    );
     expect(cut.status).toBe('killed');
     const resumed = await resumeTraining(deps(), cut.run.id);
     expect(resumed.status).toBe('finished');

@@ -5,20 +5,20 @@
 import { ConflictError, SecondreadError } from '../core/errors.js';
 import type { ProgressFn } from '../core/progress.js';
 import { SECONDREAD_CLASSES } from '../data/classes.js';
-import { type ExecutionOptions, TrainSession, adamw, decodeCheckpoint, warmupCosine } from '../engine/index.js';
+import { adamw, decodeCheckpoint, type ExecutionOptions, TrainSession, warmupCosine } from '../engine/index.js';
 import { vitClassifier } from '../models/vit.js';
 import type { Db } from '../storage/db.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { RunRecord, Tracker } from '../tracking/index.js';
 import { pixelStats } from './data/augment.js';
 import { inverseFrequencyWeights } from './data/sampler.js';
-import { type TrainingData, loadTrainingData } from './dataset.js';
-import { type FinalMetrics, finalizeRun, runSummary } from './finalize.js';
+import { loadTrainingData, type TrainingData } from './dataset.js';
 import { WeightAverage } from './ema.js';
-import { type LoopSettings, liveEval, runLoop, stepsPerEpoch } from './loop.js';
-import { type TrainOptionsInput, parseTrainOptions } from './options.js';
-import { type RunPlan, planFromParams, planRun, planToParams } from './plan.js';
-import { ARTIFACTS, type ModelResolver, type RunWeights, loadBaseModel, loadRunWeights } from './retrain.js';
+import { finalizeRun, type FinalMetrics, runSummary } from './finalize.js';
+import { liveEval, type LoopSettings, runLoop, stepsPerEpoch } from './loop.js';
+import { parseTrainOptions, type TrainOptionsInput } from './options.js';
+import { planFromParams, planRun, planToParams, type RunPlan } from './plan.js';
+import { ARTIFACTS, loadBaseModel, loadRunWeights, type ModelResolver, type RunWeights } from './retrain.js';
 import { type CheckpointConfig, initialProgress, readCheckpointConfig } from './state.js';
 
 export interface TrainerDeps {
@@ -67,7 +67,8 @@ export async function startTraining(deps: TrainerDeps, input: TrainOptionsInput)
 
 export async function resumeTraining(deps: TrainerDeps, runId: string): Promise<TrainResult> {
   const stored = await deps.tracker.getRun(runId);
-  if (stored.status === 'finished') throw new ConflictError(`run '${runId}' already finished; start a new run (or retrain from its registered model)`, { run: runId });
+  if (stored.status === 'finished')
+    throw new ConflictError(`run '${runId}' already finished; start a new run (or retrain from its registered model)`, { run: runId });
   const plan = planFromParams(stored.params);
   const data = await loadData(deps, plan);
   const run = await deps.tracker.resumeRun(runId);
@@ -105,7 +106,9 @@ export async function trainRun(deps: TrainerDeps, run: RunRecord, plan: RunPlan,
 async function train(deps: TrainerDeps, run: RunRecord, plan: RunPlan, data: TrainingData, startFrom: RunWeights | undefined): Promise<TrainResult> {
   const o = plan.options;
   const { tracker } = deps;
-  const last = (await tracker.hasArtifact(run.id, ARTIFACTS.last)) ? decodeCheckpoint(await tracker.getArtifact(run.id, ARTIFACTS.last), ARTIFACTS.last) : undefined;
+  const last = (await tracker.hasArtifact(run.id, ARTIFACTS.last))
+    ? decodeCheckpoint(await tracker.getArtifact(run.id, ARTIFACTS.last), ARTIFACTS.last)
+    : undefined;
   const lastConfig: CheckpointConfig | undefined = last ? readCheckpointConfig(last.config, `run ${run.id}'s ${ARTIFACTS.last}`) : undefined;
   // A retraining run that crashed before its first checkpoint starts again from the base weights.
   const base = startFrom ?? (!last && plan.lineage ? await loadRunWeights(tracker, plan.lineage.base_run) : undefined);
@@ -143,14 +146,38 @@ async function train(deps: TrainerDeps, run: RunRecord, plan: RunPlan, data: Tra
     seed: o.seed,
     patience: o.patience,
     balance: o.balance,
-    augment: o.augment ? { cropMinScale: o.cropMinScale, cropMaxAspect: 4 / 3, rotateDegrees: o.rotateDegrees, brightness: o.brightness, contrast: o.contrast, hflip: o.hflip, sharpShare: o.sharpShare } : null,
+    augment: o.augment
+      ? {
+          cropMinScale: o.cropMinScale,
+          cropMaxAspect: 4 / 3,
+          rotateDegrees: o.rotateDegrees,
+          brightness: o.brightness,
+          contrast: o.contrast,
+          hflip: o.hflip,
+          sharpShare: o.sharpShare,
+        }
+      : null,
     checkpointEvery: o.checkpointEvery,
     logEvery: o.logEvery,
     evalBatchSize: o.evalBatchSize,
     workers: o.workers,
   };
   try {
-    const outcome = await runLoop({ runId: run.id, tracker, session, evalSession, model: plan.model, norm, train: data.train, val: data.val, settings, progress, average, onProgress: deps.onProgress, signal: deps.signal });
+    const outcome = await runLoop({
+      runId: run.id,
+      tracker,
+      session,
+      evalSession,
+      model: plan.model,
+      norm,
+      train: data.train,
+      val: data.val,
+      settings,
+      progress,
+      average,
+      onProgress: deps.onProgress,
+      signal: deps.signal,
+    });
     if (outcome === 'interrupted') {
       await tracker.finishRun(run.id, 'killed');
       return { run: await tracker.getRun(run.id), status: 'killed' };

@@ -3,7 +3,9 @@
 // the login form, by the UI's test ids (docs/web.md, "Test ids") — and an API client for what the test
 // must know but the browser must not show (the model's read, as an admin sees it).
 import { existsSync } from 'node:fs';
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+
 import type { DemoCredential } from '../demo/index.js';
 
 export const CHROMIUM = process.env.SECONDREAD_CHROMIUM ?? '/usr/bin/chromium';
@@ -46,7 +48,11 @@ export async function see(l: Locator, text: string | RegExp): Promise<void> {
 
 /** A signed-in API client (for the test's own look-ups, never for the steps a person takes in the browser). */
 export async function apiAs(base: string, who: DemoCredential): Promise<<T>(path: string) => Promise<T>> {
-  const login = await fetch(`${base}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: who.name, password: who.password }) });
+  const login = await fetch(`${base}/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: who.name, password: who.password }),
+  });
   if (!login.ok) throw new Error(`API login as ${who.name}: ${login.status} ${await login.text()}`);
   const { token } = (await login.json()) as { token: string };
   return async <T>(path: string) => {

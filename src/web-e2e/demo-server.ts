@@ -3,14 +3,15 @@
 // `npm start` runs — on 127.0.0.1 and a free port. The bootstrap runs in this process first (with the caller's
 // sizes: `start` has no flags for them), so `start` finds the demo complete and only serves it, with the web UI
 // from dist/web (built here first when it is missing or stale, as `npm start`'s prestart does).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+
 import { loadConfig } from '../core/config.js';
 import { silentLogger } from '../core/logger.js';
-import { DEMO_USERS, demoPaths, ensureDemo, type DemoCredential, type DemoDeps, type DemoOptionsInput, type DemoSummary } from '../demo/index.js';
 import { parseCredentials } from '../demo/credentials.js';
+import { DEMO_USERS, type DemoCredential, type DemoDeps, type DemoOptionsInput, demoPaths, type DemoSummary, ensureDemo } from '../demo/index.js';
 import { migrateToLatest, openDatabase } from '../storage/db.js';
 import { openObjectStore } from '../storage/open-object-store.js';
 
@@ -18,7 +19,16 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = resolve(ROOT, 'bin/secondread.js');
 const BUILD_WEB = resolve(ROOT, 'bin/build-web-if-needed.js');
 /** Environment that would point `start` at another store or address than the home given. */
-const FOREIGN_ENV = ['DATABASE_URL', 'OBJECT_STORE_URL', 'REDIS_URL', 'SECONDREAD_SQLITE_PATH', 'SECONDREAD_CONFIG', 'HOST', 'PORT', 'SECONDREAD_SKIP_WEB_BUILD'];
+const FOREIGN_ENV = [
+  'DATABASE_URL',
+  'OBJECT_STORE_URL',
+  'REDIS_URL',
+  'SECONDREAD_SQLITE_PATH',
+  'SECONDREAD_CONFIG',
+  'HOST',
+  'PORT',
+  'SECONDREAD_SKIP_WEB_BUILD',
+];
 /** Password hashing cost of the demo users made here: cheap, the server verifies any cost it finds in the hash. */
 const CHEAP_SCRYPT = { N: 1024, r: 8, p: 1 };
 

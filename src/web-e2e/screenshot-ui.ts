@@ -8,12 +8,25 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+
 import type { Page } from 'playwright-core';
+
 import type { DemoOptionsInput } from '../demo/index.js';
 import { chromiumAvailable, launchChromium, newPage, see, signIn } from './browser.js';
-import { startDemoServer, type DemoServer } from './demo-server.js';
+import { type DemoServer, startDemoServer } from './demo-server.js';
 
-const QUICK: DemoOptionsInput = { perClass: 16, cxrSize: 40, octWidth: 40, octHeight: 38, model: 'vit-tiny', size: 32, epochs: 2, batchSize: 8, studiesPerClass: 2, readPerClass: 1 };
+const QUICK: DemoOptionsInput = {
+  perClass: 16,
+  cxrSize: 40,
+  octWidth: 40,
+  octHeight: 38,
+  model: 'vit-tiny',
+  size: 32,
+  epochs: 2,
+  batchSize: 8,
+  studiesPerClass: 2,
+  readPerClass: 1,
+};
 
 /** Lets the page paint what it has just been given (canvas draws happen on the next frames). */
 async function settle(page: Page): Promise<void> {
@@ -28,7 +41,9 @@ function user(server: DemoServer, name: string) {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { home: { type: 'string' }, out: { type: 'string', default: 'docs/images' }, quick: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    options: { home: { type: 'string' }, out: { type: 'string', default: 'docs/images' }, quick: { type: 'boolean', default: false } },
+  });
   if (!chromiumAvailable()) throw new Error('chromium is needed for the screenshots');
   const out = resolve(values.out);
   await mkdir(out, { recursive: true });

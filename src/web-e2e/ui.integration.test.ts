@@ -15,18 +15,31 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { classesOf, SECONDREAD_CLASSES, type Modality } from '../data/classes.js';
+
+import { classesOf, type Modality, SECONDREAD_CLASSES } from '../data/classes.js';
 import { DEMO_MODEL, type DemoOptionsInput } from '../demo/index.js';
 import type { StudyView } from '../workflow/blinding.js';
-import type { WorklistItem } from '../workflow/service.js';
 import { PolicyStore } from '../workflow/policies.js';
+import type { WorklistItem } from '../workflow/service.js';
 import { apiAs, chromiumAvailable, launchChromium, newPage, see, signIn } from './browser.js';
-import { startDemoServer, type DemoServer } from './demo-server.js';
+import { type DemoServer, startDemoServer } from './demo-server.js';
 
 /** A demo that bootstraps in seconds on 2 cores (src/demo/bootstrap.test.ts's sizes, a few more epochs). */
-const TINY_DEMO: DemoOptionsInput = { perClass: 16, cxrSize: 40, octWidth: 40, octHeight: 38, model: 'vit-tiny', size: 32, epochs: 3, batchSize: 8, studiesPerClass: 2, readPerClass: 1 };
+const TINY_DEMO: DemoOptionsInput = {
+  perClass: 16,
+  cxrSize: 40,
+  octWidth: 40,
+  octHeight: 38,
+  model: 'vit-tiny',
+  size: 32,
+  epochs: 3,
+  batchSize: 8,
+  studiesPerClass: 2,
+  readPerClass: 1,
+};
 const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts/browser');
 const PROMOTE_REASON = 'browser test: staging the demo model';
 
@@ -52,7 +65,9 @@ async function personPage(name: string, onFailed: (fn: () => Promise<void>) => v
   const { page } = await newPage(browser);
   onFailed(async () => {
     await page.screenshot({ path: join(ARTIFACTS, `${name}-failed.png`), fullPage: true }).catch(() => {});
-    console.error(`browser test as ${name} failed at ${page.url()}; screenshot ${join(ARTIFACTS, `${name}-failed.png`)}; server output:\n${server.output().slice(-3000)}`);
+    console.error(
+      `browser test as ${name} failed at ${page.url()}; screenshot ${join(ARTIFACTS, `${name}-failed.png`)}; server output:\n${server.output().slice(-3000)}`,
+    );
   });
   return { page };
 }

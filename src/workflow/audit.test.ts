@@ -2,6 +2,7 @@
 // found and named by its seq. Tampering is done with raw SQL, as someone with database access would.
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
 import { openTestDatabase, type TestDatabase } from '../storage/testing.js';
 import { appendAudit, listAudit, verifyAuditLog } from './audit.js';
 
@@ -9,7 +10,15 @@ let t: TestDatabase;
 beforeEach(async () => {
   t = await openTestDatabase('sqlite');
   for (let i = 1; i <= 5; i++) {
-    await t.db.transaction().execute((trx) => appendAudit(trx, { at: `2026-01-01T00:00:0${i}.000Z`, actor: 'user:alice', event: 'read.A', studyId: `st_${i}`, payload: { label: 'lung-normal', n: i } }));
+    await t.db.transaction().execute((trx) =>
+      appendAudit(trx, {
+        at: `2026-01-01T00:00:0${i}.000Z`,
+        actor: 'user:alice',
+        event: 'read.A',
+        studyId: `st_${i}`,
+        payload: { label: 'lung-normal', n: i },
+      }),
+    );
   }
 });
 afterEach(async () => {

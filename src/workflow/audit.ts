@@ -3,6 +3,7 @@
 // the chain from that point on; `audit_head` remembers the newest entry, so cutting the tail breaks it
 // too. Entries are appended inside the caller's transaction: the event is logged iff the change commits.
 import type { Kysely } from 'kysely';
+
 import { sha256Hex } from '../core/ids.js';
 import { canonicalJson } from '../data/etl/version-id.js';
 import { AUDIT_GENESIS_HASH } from '../storage/migrations/0004_workflow.js';
@@ -33,7 +34,9 @@ export interface AuditEntry {
 
 /** The hash of one entry: what the chain links. */
 export function auditHash(r: Omit<AuditLogTable, 'hash'>): string {
-  return sha256Hex(canonicalJson({ seq: r.seq, at: r.at, actor: r.actor, event: r.event, study_id: r.study_id, payload_json: r.payload_json, prev_hash: r.prev_hash }));
+  return sha256Hex(
+    canonicalJson({ seq: r.seq, at: r.at, actor: r.actor, event: r.event, study_id: r.study_id, payload_json: r.payload_json, prev_hash: r.prev_hash }),
+  );
 }
 
 /**
@@ -48,9 +51,20 @@ export async function appendAudit(trx: Kysely<Database>, e: AuditEntryInput): Pr
     .where('id', '=', 1)
     .returning(['seq', 'hash'])
     .executeTakeFirstOrThrow();
-  const row: Omit<AuditLogTable, 'hash'> = { seq: head.seq, at: e.at, actor: e.actor, event: e.event, study_id: e.studyId, payload_json: canonicalJson(e.payload), prev_hash: head.hash };
+  const row: Omit<AuditLogTable, 'hash'> = {
+    seq: head.seq,
+    at: e.at,
+    actor: e.actor,
+    event: e.event,
+    study_id: e.studyId,
+    payload_json: canonicalJson(e.payload),
+    prev_hash: head.hash,
+  };
   const hash = auditHash(row);
-  await trx.insertInto('audit_log').values({ ...row, hash }).execute();
+  await trx
+    .insertInto('audit_log')
+    .values({ ...row, hash })
+    .execute();
   await trx.updateTable('audit_head').set({ hash }).where('id', '=', 1).execute();
   return toEntry({ ...row, hash });
 }
@@ -68,18 +82,19 @@ const PAGE = 1000;
 export async function verifyAuditLog(db: Kysely<Database>): Promise<AuditVerification> {
   let expected = 1;
   let prev = AUDIT_GENESIS_HASH;
-  const fail = (seq: number, reason: Extract<AuditVerification, { ok: false }>['reason'], message: string): AuditVerification => ({ ok: false, entries: expected - 1, seq, reason, message });
+  const fail = (seq: number, reason: Extract<AuditVerification, { ok: false }>['reason'], message: string): AuditVerification => ({
+    ok: false,
+    entries: expected - 1,
+    seq,
+    reason,
+    message,
+  });
   for (;;) {
-    const rows = await db
-      .selectFrom('audit_log')
-      .selectAll()
-      .where('seq', '>=', expected)
-      .orderBy('seq')
-      .limit(PAGE)
-      .execute();
+    const rows = await db.selectFrom('audit_log').selectAll().where('seq', '>=', expected).orderBy('seq').limit(PAGE).execute();
     for (const r of rows) {
       if (r.seq !== expected) return fail(expected, 'missing', `audit entry ${expected} is missing (next is ${r.seq})`);
-      if (r.prev_hash !== prev) return fail(r.seq, 'prev_hash_mismatch', `audit entry ${r.seq} does not link to entry ${r.seq - 1} (reordered, or the entry before it was replaced)`);
+      if (r.prev_hash !== prev)
+        return fail(r.seq, 'prev_hash_mismatch', `audit entry ${r.seq} does not link to entry ${r.seq - 1} (reordered, or the entry before it was replaced)`);
       const { hash, ...rest } = r;
       if (auditHash(rest) !== hash) return fail(r.seq, 'hash_mismatch', `audit entry ${r.seq} was modified (its hash does not match its content)`);
       prev = hash;
@@ -91,7 +106,9 @@ export async function verifyAuditLog(db: Kysely<Database>): Promise<AuditVerific
   const last = expected - 1;
   if (!head || head.seq !== last) {
     const headSeq = head?.seq ?? 0;
-    return headSeq > last ? fail(last + 1, 'missing', `audit entries ${last + 1}…${headSeq} are missing (the log ends at ${last})`) : fail(last, 'head_mismatch', `the audit head names entry ${headSeq}, the log ends at ${last}`);
+    return headSeq > last
+      ? fail(last + 1, 'missing', `audit entries ${last + 1}…${headSeq} are missing (the log ends at ${last})`)
+      : fail(last, 'head_mismatch', `the audit head names entry ${headSeq}, the log ends at ${last}`);
   }
   if (head.hash !== prev) return fail(last, 'head_mismatch', `audit entry ${last} is not the entry the head recorded`);
   return { ok: true, entries: last, headHash: prev };
@@ -102,10 +119,22 @@ export async function listAudit(db: Kysely<Database>, o: { studyId?: string; aft
   let q = db.selectFrom('audit_log').selectAll();
   if (o.studyId !== undefined) q = q.where('study_id', '=', o.studyId);
   if (o.afterSeq !== undefined) q = q.where('seq', '>', o.afterSeq);
-  const rows = await q.orderBy('seq').limit(Math.min(Math.max(1, o.limit ?? 100), 1000)).execute();
+  const rows = await q
+    .orderBy('seq')
+    .limit(Math.min(Math.max(1, o.limit ?? 100), 1000))
+    .execute();
   return rows.map(toEntry);
 }
 
 function toEntry(r: AuditLogTable): AuditEntry {
-  return { seq: r.seq, at: r.at, actor: r.actor, event: r.event, studyId: r.study_id, payload: JSON.parse(r.payload_json) as unknown, prevHash: r.prev_hash, hash: r.hash };
+  return {
+    seq: r.seq,
+    at: r.at,
+    actor: r.actor,
+    event: r.event,
+    studyId: r.study_id,
+    payload: JSON.parse(r.payload_json) as unknown,
+    prevHash: r.prev_hash,
+    hash: r.hash,
+  };
 }

@@ -36,11 +36,24 @@ export function studyView(role: Role, s: StudiesTable, reads: readonly ReadsTabl
   const m = byReader.get('model');
   if (m) {
     const predictions = JSON.parse(m.probabilities_json ?? '[]') as ClassProbability[];
-    view.reads.model = { model: s.model_name, version: s.model_version, label: m.label, top: predictions[0] ?? { class: m.label, probability: Number.NaN }, predictions, at: m.created_at };
+    view.reads.model = {
+      model: s.model_name,
+      version: s.model_version,
+      label: m.label,
+      top: predictions[0] ?? { class: m.label, probability: Number.NaN },
+      predictions,
+      at: m.created_at,
+    };
   }
   view.model = s.model_name !== null && s.model_version !== null ? { name: s.model_name, version: s.model_version } : null;
   if (s.decision !== null) {
-    view.decision = { decision: s.decision, reasons: JSON.parse(s.decision_reasons_json ?? '[]') as string[], qa: s.qa === 1, policyId: s.policy_id, decidedAt: s.decided_at };
+    view.decision = {
+      decision: s.decision,
+      reasons: JSON.parse(s.decision_reasons_json ?? '[]') as string[],
+      qa: s.qa === 1,
+      policyId: s.policy_id,
+      decidedAt: s.decided_at,
+    };
   }
   if (role === 'admin' || role === 'ml-engineer') view.truthClass = s.truth_class;
   return view;

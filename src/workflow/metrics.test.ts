@@ -1,5 +1,6 @@
 // The business and safety figures, on a scenario whose every number is known by construction.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import type { SecondreadClass } from '../data/classes.js';
 import type { WorkflowMetrics } from './metrics.js';
 import type { WorkflowService } from './service.js';
@@ -60,7 +61,7 @@ describe('workflow metrics', () => {
     expect(m.falseClear.truth).toEqual({ numerator: 1, denominator: 2, rate: 0.5 });
   });
 
-  it('agreement per class of A\'s label', () => {
+  it("agreement per class of A's label", () => {
     expect(m.agreementByClass).toEqual([
       { class: 'lung-normal', numerator: 4, denominator: 5, rate: 0.8 },
       { class: 'oct-cnv', numerator: 1, denominator: 1, rate: 1 },

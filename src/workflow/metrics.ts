@@ -8,6 +8,7 @@
 //   time saved = Σ auto-finalized × minutes per read of the modality (the second read that did not happen)
 //   cost saved = Σ auto-finalized × cost per read − Σ model reads × inference cost; per scan: / studies decided
 import type { Kysely } from 'kysely';
+
 import { ValidationError } from '../core/errors.js';
 import { MODALITIES } from '../data/classes.js';
 import type { Database } from '../storage/schema.js';
@@ -60,7 +61,11 @@ export async function workflowMetrics(db: Kysely<Database>, o: { since?: string;
   const truthWrong = await one(truthKnown.whereRef('final_label', '<>', 'truth_class').select((eb) => eb.fn.countAll<number>().as('n')));
 
   const agreement = await withReads('model')
-    .select((eb) => ['a.label as label', eb.fn.countAll<number>().as('n'), eb.fn.sum<number>(eb.case().when('a.label', '=', eb.ref('o.label')).then(eb.lit(1)).else(eb.lit(0)).end()).as('agreed')])
+    .select((eb) => [
+      'a.label as label',
+      eb.fn.countAll<number>().as('n'),
+      eb.fn.sum<number>(eb.case().when('a.label', '=', eb.ref('o.label')).then(eb.lit(1)).else(eb.lit(0)).end()).as('agreed'),
+    ])
     .groupBy('a.label')
     .orderBy('a.label')
     .execute();
@@ -87,7 +92,12 @@ export async function workflowMetrics(db: Kysely<Database>, o: { since?: string;
   for (const m of MODALITIES) {
     const auto = count((g) => g.modality === m && g.decision === 'auto_finalized');
     const reads = Number(modelReads.find((r) => r.modality === m)?.n ?? 0);
-    byModality[m] = { autoFinalized: auto, modelReads: reads, minutesSaved: auto * economics.minutesPerRead[m], costSaved: auto * economics.costPerRead[m] - reads * economics.inferenceCostPerStudy };
+    byModality[m] = {
+      autoFinalized: auto,
+      modelReads: reads,
+      minutesSaved: auto * economics.minutesPerRead[m],
+      costSaved: auto * economics.costPerRead[m] - reads * economics.inferenceCostPerStudy,
+    };
   }
   const costSaved = MODALITIES.reduce((s, m) => s + byModality[m].costSaved, 0);
 
@@ -108,8 +118,18 @@ export async function workflowMetrics(db: Kysely<Database>, o: { since?: string;
       median: quantile(seconds, 0.5),
       p90: quantile(seconds, 0.9),
     },
-    worklistDepth: { A: queued((g) => g.status === 'awaiting_a'), B: queued((g) => g.status === 'awaiting_b'), qaInB: queued((g) => g.status === 'awaiting_b' && g.qa === 1) },
-    savings: { economics, minutesSaved: MODALITIES.reduce((s, m) => s + byModality[m].minutesSaved, 0), costSaved, costSavedPerScan: decided > 0 ? costSaved / decided : null, byModality },
+    worklistDepth: {
+      A: queued((g) => g.status === 'awaiting_a'),
+      B: queued((g) => g.status === 'awaiting_b'),
+      qaInB: queued((g) => g.status === 'awaiting_b' && g.qa === 1),
+    },
+    savings: {
+      economics,
+      minutesSaved: MODALITIES.reduce((s, m) => s + byModality[m].minutesSaved, 0),
+      costSaved,
+      costSavedPerScan: decided > 0 ? costSaved / decided : null,
+      byModality,
+    },
   };
 }
 

@@ -1,12 +1,12 @@
 // Policies as stored objects: versioned per model name + version (a policy is only meaningful for the
 // model whose probabilities it thresholds), immutable once written; the newest version is in force.
-import { systemClock, type Clock } from '../core/clock.js';
+import { type Clock, systemClock } from '../core/clock.js';
 import { ConflictError, NotFoundError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { Db } from '../storage/db.js';
 import type { PoliciesTable } from '../storage/schema.js';
 import { assertModelName, assertVersion } from '../tracking/names.js';
-import { validatePolicyRule, type PolicyRule } from './policy.js';
+import { type PolicyRule, validatePolicyRule } from './policy.js';
 
 /** Tries to take the next policy version before giving up (each lost try means another creator won one). */
 const MAX_CREATE_ATTEMPTS = 8;
@@ -68,9 +68,16 @@ export class PolicyStore {
         await this.db.insertInto('policies').values(row).execute();
         return toPolicy(row);
       } catch (err) {
-        const taken = await this.db.selectFrom('policies').select('id').where('model_name', '=', modelName).where('model_version', '=', modelVersion).where('version', '=', row.version).executeTakeFirst();
+        const taken = await this.db
+          .selectFrom('policies')
+          .select('id')
+          .where('model_name', '=', modelName)
+          .where('model_version', '=', modelVersion)
+          .where('version', '=', row.version)
+          .executeTakeFirst();
         if (!taken) throw err;
-        if (attempt >= MAX_CREATE_ATTEMPTS) throw new ConflictError(`policy versions of ${modelName}@${modelVersion} are being created too fast; retry`, { modelName, modelVersion });
+        if (attempt >= MAX_CREATE_ATTEMPTS)
+          throw new ConflictError(`policy versions of ${modelName}@${modelVersion} are being created too fast; retry`, { modelName, modelVersion });
       }
     }
   }

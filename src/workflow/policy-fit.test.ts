@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+
 import type { SecondreadClass } from '../data/classes.js';
 import { Rng } from '../data/synth/rng.js';
-import { classSweep, fitPolicy, parseRecordedReads, type FitReader, type PolicyFit, type ScoredCase } from './policy-fit.js';
 import { evaluatePolicy, type PolicyRule } from './policy.js';
+import { classSweep, fitPolicy, type FitReader, parseRecordedReads, type PolicyFit, type ScoredCase } from './policy-fit.js';
 import { SimulatedReader } from './simulated-reader.js';
 
 /** A reader that answers a label fixed per study (the tests' way of saying exactly what A read). */
@@ -28,7 +29,14 @@ function build(studies: readonly Study[]): { cases: ScoredCase[]; reader: Script
     const key = `study-${String(i).padStart(4, '0')}`;
     labels.set(key, s.a ?? s.truth);
     const other: SecondreadClass = s.top === 'lung-normal' ? 'lung-covid' : 'lung-normal';
-    return { key, truth: s.truth, predictions: [{ class: s.top, probability: s.p }, { class: other, probability: 1 - s.p }] };
+    return {
+      key,
+      truth: s.truth,
+      predictions: [
+        { class: s.top, probability: s.p },
+        { class: other, probability: 1 - s.p },
+      ],
+    };
   });
   return { cases, reader: new Scripted(labels) };
 }
@@ -108,14 +116,28 @@ describe('fitPolicy', () => {
     expect(fit.reduction).toBeCloseTo(151 / 161, 12);
     expect(fit.falseClearRate).toBeCloseTo(3 / 151, 12);
     expect(fit.falseClearsPerStudy).toBeCloseTo(3 / 161, 12);
-    expect(fit.classes.find((c) => c.class === 'lung-covid')).toMatchObject({ status: 'fitted', modelTop: 111, agreements: 101, autoFinalized: 101, falseClears: 2 });
-    expect(fit.classes.find((c) => c.class === 'lung-covid')!.sweep.map((o) => [o.autoFinalized, o.falseClears])).toEqual([[0, 0], [5, 1], [101, 2]]);
+    expect(fit.classes.find((c) => c.class === 'lung-covid')).toMatchObject({
+      status: 'fitted',
+      modelTop: 111,
+      agreements: 101,
+      autoFinalized: 101,
+      falseClears: 2,
+    });
+    expect(fit.classes.find((c) => c.class === 'lung-covid')!.sweep.map((o) => [o.autoFinalized, o.falseClears])).toEqual([
+      [0, 0],
+      [5, 1],
+      [101, 2],
+    ]);
     expectConsistent(fit, cases, reader);
 
     // 1.9%: three false clears need 158 clears; two allow 105: lung-normal + all of lung-covid = 121 (1.65%).
     const tighter = fitPolicy(cases, { readerA: reader, maxFalseClear: 0.019 });
     expect(tighter).toMatchObject({ autoFinalized: 121, falseClears: 2 });
-    expect(tighter.classes.map((c) => [c.class, c.status])).toEqual([['lung-normal', 'fitted'], ['lung-covid', 'fitted'], ['oct-cnv', 'never_clears']]);
+    expect(tighter.classes.map((c) => [c.class, c.status])).toEqual([
+      ['lung-normal', 'fitted'],
+      ['lung-covid', 'fitted'],
+      ['oct-cnv', 'never_clears'],
+    ]);
     expect(tighter.rule.thresholds['oct-cnv']).toBeUndefined();
     expectConsistent(tighter, cases, reader);
 
@@ -126,7 +148,11 @@ describe('fitPolicy', () => {
     expectConsistent(strict, cases, reader);
 
     // The trade-off curve is exactly these three bounds' answers.
-    expect(fit.curve.map((p) => [p.falseClears, p.autoFinalized])).toEqual([[0, 20], [2, 121], [3, 151]]);
+    expect(fit.curve.map((p) => [p.falseClears, p.autoFinalized])).toEqual([
+      [0, 20],
+      [2, 121],
+      [3, 151],
+    ]);
   });
 
   it('matches an exhaustive search over every combination of candidate thresholds (random splits)', () => {
@@ -147,17 +173,19 @@ describe('fitPolicy', () => {
 
       const candidates = classes.map((c) => [2, ...new Set(cases.filter((x) => x.predictions[0]!.class === c).map((x) => x.predictions[0]!.probability))]);
       let bestN = 0;
-      for (const t0 of candidates[0]!) for (const t1 of candidates[1]!) for (const t2 of candidates[2]!) {
-        const thresholds: Record<string, number> = {};
-        [t0, t1, t2].forEach((t, i) => t <= 1 && (thresholds[classes[i]!] = t));
-        const r = replay(cases, reader, { thresholds, alwaysDoubleRead: [], qaFraction: 0 });
-        if (r.falseClears <= bound * r.autoFinalized + 1e-9) bestN = Math.max(bestN, r.autoFinalized);
-      }
+      for (const t0 of candidates[0]!)
+        for (const t1 of candidates[1]!)
+          for (const t2 of candidates[2]!) {
+            const thresholds: Record<string, number> = {};
+            [t0, t1, t2].forEach((t, i) => t <= 1 && (thresholds[classes[i]!] = t));
+            const r = replay(cases, reader, { thresholds, alwaysDoubleRead: [], qaFraction: 0 });
+            if (r.falseClears <= bound * r.autoFinalized + 1e-9) bestN = Math.max(bestN, r.autoFinalized);
+          }
       expect(fit.autoFinalized, `trial ${trial}`).toBe(bestN);
     }
   });
 
-  it('its curve says what each bound gives: refitting at a point\'s rate reaches that point', () => {
+  it("its curve says what each bound gives: refitting at a point's rate reaches that point", () => {
     const reader = new SimulatedReader({ accuracy: 0.6, confusion: 'uniform', seed: 5 });
     const rng = new Rng(7);
     const rand = () => rng.next();
@@ -197,7 +225,13 @@ describe('fitPolicy', () => {
       { truth: 'oct-dme', top: 'oct-cnv', p: 0.95, a: 'oct-dme' },
     ]);
     const unread: ScoredCase = { key: 'not-read', truth: 'lung-normal', predictions: [{ class: 'lung-normal', probability: 1 }] };
-    const fit = fitPolicy([...cases, unread], { readerA: reader, maxFalseClear: 0, alwaysDoubleRead: ['oct-cnv'], classes: ['lung-covid', 'oct-cnv', 'oct-drusen'], qaFraction: 0.1 });
+    const fit = fitPolicy([...cases, unread], {
+      readerA: reader,
+      maxFalseClear: 0,
+      alwaysDoubleRead: ['oct-cnv'],
+      classes: ['lung-covid', 'oct-cnv', 'oct-drusen'],
+      qaFraction: 0.1,
+    });
     expect(fit).toMatchObject({ studies: 4, unread: 1, agreements: 3, autoFinalized: 2, falseClears: 0, readerAccuracy: 1, modelAccuracy: 0.75 });
     expect(fit.rule).toEqual({ thresholds: { 'lung-covid': 0.8 }, alwaysDoubleRead: ['oct-cnv'], qaFraction: 0.1 });
     expect(fit.classes.map((c) => [c.class, c.status, c.threshold])).toEqual([
@@ -225,10 +259,14 @@ describe('fitPolicy', () => {
     expect(() => fitPolicy(cases, { readerA: reader, maxFalseClear: 1.5 })).toThrow(/maxFalseClear must be a number in \[0, 1\]/);
     expect(() => fitPolicy(cases, { readerA: reader, maxFalseClear: Number.NaN })).toThrow(/maxFalseClear/);
     expect(() => fitPolicy(cases, { readerA: reader, maxFalseClear: 0.1, qaFraction: -1 })).toThrow(/qaFraction/);
-    expect(() => fitPolicy(cases, { readerA: reader, maxFalseClear: 0.1, alwaysDoubleRead: ['lung-cancer'] })).toThrow(/always-double-read class 'lung-cancer' is unknown/);
+    expect(() => fitPolicy(cases, { readerA: reader, maxFalseClear: 0.1, alwaysDoubleRead: ['lung-cancer'] })).toThrow(
+      /always-double-read class 'lung-cancer' is unknown/,
+    );
     expect(() => fitPolicy([], { readerA: reader, maxFalseClear: 0.1 })).toThrow(/no studies/);
     expect(() => fitPolicy(cases, { readerA: new Scripted(new Map()), maxFalseClear: 0.1 })).toThrow(/no read for any of the 1 studies/);
-    expect(() => fitPolicy([{ ...cases[0]!, predictions: [{ class: 'lung-covid', probability: 1.2 }] }], { readerA: reader, maxFalseClear: 0.1 })).toThrow(/outside \[0, 1\]/);
+    expect(() => fitPolicy([{ ...cases[0]!, predictions: [{ class: 'lung-covid', probability: 1.2 }] }], { readerA: reader, maxFalseClear: 0.1 })).toThrow(
+      /outside \[0, 1\]/,
+    );
     expect(() => fitPolicy([{ ...cases[0]!, predictions: [] }], { readerA: reader, maxFalseClear: 0.1 })).toThrow(/no predictions/);
   });
 });
@@ -246,7 +284,9 @@ describe('parseRecordedReads', () => {
     expect(() => parseRecordedReads(`${sha('a')},lung-cancer`)).toThrow(/line 1: unknown class 'lung-cancer'/);
     expect(() => parseRecordedReads(`sha256,label\nabc,lung-covid`)).toThrow(/line 2: 'abc' is not a sha256/);
     expect(() => parseRecordedReads(`${sha('a')},lung-covid,x`)).toThrow(/line 1: expected 'sha256,label', got 3 fields/);
-    expect(() => parseRecordedReads(`${sha('a')},lung-covid\n${sha('a')},lung-normal`)).toThrow(/line 2: study a+ was already read as 'lung-covid', now 'lung-normal'/);
+    expect(() => parseRecordedReads(`${sha('a')},lung-covid\n${sha('a')},lung-normal`)).toThrow(
+      /line 2: study a+ was already read as 'lung-covid', now 'lung-normal'/,
+    );
     expect(() => parseRecordedReads('sha256,label\n')).toThrow(/no reads/);
   });
 });

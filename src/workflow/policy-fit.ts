@@ -21,7 +21,7 @@
 import { ValidationError } from '../core/errors.js';
 import { isSecondreadClass, SECONDREAD_CLASSES, type SecondreadClass } from '../data/classes.js';
 import type { ClassProbability } from './blinding.js';
-import { DEFAULT_QA_FRACTION, validatePolicyRule, type PolicyRule } from './policy.js';
+import { DEFAULT_QA_FRACTION, type PolicyRule, validatePolicyRule } from './policy.js';
 
 /** One study of the split as the model read it. */
 export interface ScoredCase {
@@ -119,7 +119,8 @@ export interface PolicyFit {
 const within = (falseClears: number, cleared: number, rate: number) => falseClears - rate * cleared <= 1e-9;
 
 function assertFraction(what: string, v: number): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 1) throw new ValidationError(`${what} must be a number in [0, 1], got ${String(v).slice(0, 20)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 1)
+    throw new ValidationError(`${what} must be a number in [0, 1], got ${String(v).slice(0, 20)}`);
   return v;
 }
 
@@ -128,7 +129,8 @@ export function topOf(c: ScoredCase): ClassProbability {
   if (!Array.isArray(c.predictions) || c.predictions.length === 0) throw new ValidationError(`study ${String(c.key).slice(0, 80)} has no predictions`);
   let top = c.predictions[0]!;
   for (const p of c.predictions) {
-    if (typeof p.probability !== 'number' || !(p.probability >= 0 && p.probability <= 1)) throw new ValidationError(`study ${String(c.key).slice(0, 80)} has a probability outside [0, 1] for '${String(p.class).slice(0, 40)}'`);
+    if (typeof p.probability !== 'number' || !(p.probability >= 0 && p.probability <= 1))
+      throw new ValidationError(`study ${String(c.key).slice(0, 80)} has a probability outside [0, 1] for '${String(p.class).slice(0, 40)}'`);
     if (p.probability > top.probability) top = p;
   }
   return top;
@@ -140,7 +142,7 @@ export function classSweep(agreeing: readonly { probability: number; wrong: bool
   const options: ThresholdOption[] = [{ threshold: null, autoFinalized: 0, falseClears: 0 }];
   let n = 0;
   let f = 0;
-  for (let i = 0; i < sorted.length; ) {
+  for (let i = 0; i < sorted.length;) {
     const p = sorted[i]!.probability;
     // A threshold cannot split studies of equal probability: the whole group is cleared or none of it.
     for (; i < sorted.length && sorted[i]!.probability === p; i++) {
@@ -169,7 +171,8 @@ export function fitPolicy(cases: readonly ScoredCase[], o: FitOptions): PolicyFi
   let readerRight = 0;
   let modelRight = 0;
   for (const c of cases) {
-    if (!isSecondreadClass(c.truth)) throw new ValidationError(`study ${String(c.key).slice(0, 80)} has an unknown truth class '${String(c.truth).slice(0, 40)}'`);
+    if (!isSecondreadClass(c.truth))
+      throw new ValidationError(`study ${String(c.key).slice(0, 80)} has an unknown truth class '${String(c.truth).slice(0, 40)}'`);
     const top = topOf(c);
     const label = o.readerA.read(c.key, c.truth);
     if (label === undefined) {
@@ -185,7 +188,8 @@ export function fitPolicy(cases: readonly ScoredCase[], o: FitOptions): PolicyFi
     agreements++;
     if (cls && !alwaysDoubleRead.has(top.class)) cls.agreeing.push({ probability: top.probability, wrong: label !== c.truth });
   }
-  if (studies === 0) throw new ValidationError(cases.length === 0 ? 'no studies to fit a policy on' : `reader A has no read for any of the ${cases.length} studies`);
+  if (studies === 0)
+    throw new ValidationError(cases.length === 0 ? 'no studies to fit a policy on' : `reader A has no read for any of the ${cases.length} studies`);
 
   const sweeps = classes.map((c) => classSweep(perClass.get(c)!.agreeing));
   const { best, choice } = knapsack(sweeps);
@@ -204,8 +208,23 @@ export function fitPolicy(cases: readonly ScoredCase[], o: FitOptions): PolicyFi
     const stats = perClass.get(c)!;
     const option = picked[i]!;
     if (option.threshold !== null) thresholds[c] = option.threshold;
-    const status: ClassFitStatus = alwaysDoubleRead.has(c) ? 'always_double_read' : stats.agreeing.length === 0 ? 'no_agreement' : option.threshold === null ? 'never_clears' : 'fitted';
-    return { class: c, threshold: option.threshold, status, modelTop: stats.modelTop, agreements: stats.agreeing.length, autoFinalized: option.autoFinalized, falseClears: option.falseClears, sweep: sweeps[i]! };
+    const status: ClassFitStatus = alwaysDoubleRead.has(c)
+      ? 'always_double_read'
+      : stats.agreeing.length === 0
+        ? 'no_agreement'
+        : option.threshold === null
+          ? 'never_clears'
+          : 'fitted';
+    return {
+      class: c,
+      threshold: option.threshold,
+      status,
+      modelTop: stats.modelTop,
+      agreements: stats.agreeing.length,
+      autoFinalized: option.autoFinalized,
+      falseClears: option.falseClears,
+      sweep: sweeps[i]!,
+    };
   });
 
   const rule = validatePolicyRule({ thresholds, alwaysDoubleRead: [...alwaysDoubleRead], qaFraction });
@@ -226,7 +245,12 @@ export function fitPolicy(cases: readonly ScoredCase[], o: FitOptions): PolicyFi
     falseClearRate: n > 0 ? f / n : null,
     falseClearsPerStudy: f / studies,
     // QA draws are independent of the study: a fraction qaFraction of the clears (right and wrong alike) goes to B.
-    afterQa: { qaFraction, reduction: (n / studies) * (1 - qaFraction), expectedQaSamples: n * qaFraction, falseClearsPerStudy: (f / studies) * (1 - qaFraction) },
+    afterQa: {
+      qaFraction,
+      reduction: (n / studies) * (1 - qaFraction),
+      expectedQaSamples: n * qaFraction,
+      falseClearsPerStudy: (f / studies) * (1 - qaFraction),
+    },
     classes: classFits,
     curve,
   };

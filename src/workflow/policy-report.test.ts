@@ -1,8 +1,9 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+
 import type { SecondreadClass } from '../data/classes.js';
 import { fitPolicy, type ScoredCase } from './policy-fit.js';
-import { policyReportMarkdown, renderPolicyChart, type PolicyFitReport } from './policy-report.js';
+import { type PolicyFitReport, policyReportMarkdown, renderPolicyChart } from './policy-report.js';
 import { SimulatedReader } from './simulated-reader.js';
 
 const CLASSES: SecondreadClass[] = ['lung-normal', 'lung-covid', 'lung-opacity'];
@@ -14,9 +15,17 @@ function report(o: { maxFalseClear?: number; alwaysDoubleRead?: string[] } = {})
     const right = (i * 7919) % 10 < 8;
     const top = right ? truth : CLASSES[(i + 1) % 3]!;
     const p = right ? 0.6 + ((i * 37) % 40) / 100 : 0.4 + ((i * 53) % 50) / 100;
-    return { key: `k${i}`, truth, predictions: [{ class: top, probability: p }, ...CLASSES.filter((c) => c !== top).map((c) => ({ class: c, probability: (1 - p) / 2 }))] };
+    return {
+      key: `k${i}`,
+      truth,
+      predictions: [{ class: top, probability: p }, ...CLASSES.filter((c) => c !== top).map((c) => ({ class: c, probability: (1 - p) / 2 }))],
+    };
   });
-  const fit = fitPolicy(cases, { readerA: new SimulatedReader({ accuracy: 0.85, confusion: 'uniform', seed: 2 }), maxFalseClear: o.maxFalseClear ?? 0.02, alwaysDoubleRead: o.alwaysDoubleRead });
+  const fit = fitPolicy(cases, {
+    readerA: new SimulatedReader({ accuracy: 0.85, confusion: 'uniform', seed: 2 }),
+    maxFalseClear: o.maxFalseClear ?? 0.02,
+    alwaysDoubleRead: o.alwaysDoubleRead,
+  });
   return {
     kind: 'policy-fit',
     model: { name: 'cxr', version: 4, temperature: 1.3 },
@@ -43,7 +52,8 @@ describe('policy report', () => {
     expect(md).toContain('simulated: accuracy 85.0%, confusion `uniform`, seed 2');
     expect(md).toContain('oct-dme 3');
     expect(md).toContain('![reduction vs false-clear rate](tradeoff.png)');
-    for (const c of f.classes) expect(md).toMatch(new RegExp(`\\| ${c.class} \\| ${c.threshold === null ? '—' : c.threshold.toFixed(6)} \\| ${c.status} \\| ${c.modelTop} \\|`));
+    for (const c of f.classes)
+      expect(md).toMatch(new RegExp(`\\| ${c.class} \\| ${c.threshold === null ? '—' : c.threshold.toFixed(6)} \\| ${c.status} \\| ${c.modelTop} \\|`));
     expect(md.match(/← chosen/g)).toHaveLength(1);
     expect(md).toContain('The **false-clear rate** divides by the auto-finalized studies');
     expect(policyReportMarkdown(r)).toContain('Not stored (dry run).');

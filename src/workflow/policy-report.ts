@@ -3,11 +3,11 @@
 // reduction each false-clear bound allows, the bound and the chosen point marked; the panels to its right (one
 // per modality) show each class's own trade-off, because an overall rate within the bound can hide a class far
 // above it.
-import { lineChartBody, lineChartLayout, PALETTE, type LineChartOptions, type Series } from '../core/charts/line-chart.js';
+import { lineChartBody, lineChartLayout, type LineChartOptions, PALETTE, type Series } from '../core/charts/line-chart.js';
 import { esc, svgDocument, svgToPng } from '../core/charts/svg.js';
 import { CLASS_MODALITY, isSecondreadClass, MODALITIES, type SecondreadClass } from '../data/classes.js';
+import { type PolicyFit, upperEnvelope } from './policy-fit.js';
 import type { ConfusionPattern } from './simulated-reader.js';
-import { upperEnvelope, type PolicyFit } from './policy-fit.js';
 
 export type ReaderDescription =
   | { kind: 'simulated'; accuracy: number; confusion: ConfusionPattern; seed: number; perClassAccuracy: Record<string, number> }
@@ -32,7 +32,16 @@ export const fmtThreshold = (t: number | null): string => (t === null ? '—' : 
 /** One row per class: class, threshold, status, model top, agreements, auto-finalized, false clears, class false-clear rate. */
 export const CLASS_COLUMNS = ['class', 'threshold', 'status', 'model top', 'A agrees', 'auto-finalized', 'false clears', 'false-clear rate'];
 export function classRows(fit: PolicyFit): (string | number)[][] {
-  return fit.classes.map((c) => [c.class, fmtThreshold(c.threshold), c.status, c.modelTop, c.agreements, c.autoFinalized, c.falseClears, c.autoFinalized > 0 ? pct(c.falseClears / c.autoFinalized) : '—']);
+  return fit.classes.map((c) => [
+    c.class,
+    fmtThreshold(c.threshold),
+    c.status,
+    c.modelTop,
+    c.agreements,
+    c.autoFinalized,
+    c.falseClears,
+    c.autoFinalized > 0 ? pct(c.falseClears / c.autoFinalized) : '—',
+  ]);
 }
 
 function readerText(r: ReaderDescription): string {
@@ -47,38 +56,68 @@ function curveRows(fit: PolicyFit, max = 25): PolicyFit['curve'] {
   if (c.length <= max) return c;
   const keep = new Set([0, c.length - 1, c.findIndex((p) => p.autoFinalized === fit.autoFinalized)]);
   for (let i = 0; i < max - 3; i++) keep.add(Math.round((i * (c.length - 1)) / (max - 4)));
-  return [...keep].filter((i) => i >= 0).sort((a, b) => a - b).map((i) => c[i]!);
+  return [...keep]
+    .filter((i) => i >= 0)
+    .sort((a, b) => a - b)
+    .map((i) => c[i]!);
 }
 
 export function policyReportMarkdown(r: PolicyFitReport, o: { policy?: { id: string; version: number } | null; chartFile?: string } = {}): string {
   const f = r.fit;
   const L: string[] = [];
   L.push(`# Policy fit: ${r.model.name} v${r.model.version} on ${r.dataset.version} (${r.dataset.split})`, '');
-  L.push(o.policy ? `Stored as policy \`${o.policy.id}\`, version ${o.policy.version} of ${r.model.name} v${r.model.version} — in force for that model version from ${r.fittedAt}.` : 'Not stored (dry run).', '');
+  L.push(
+    o.policy
+      ? `Stored as policy \`${o.policy.id}\`, version ${o.policy.version} of ${r.model.name} v${r.model.version} — in force for that model version from ${r.fittedAt}.`
+      : 'Not stored (dry run).',
+    '',
+  );
   L.push('## Result', '');
   L.push(`Bound: false-clear rate ≤ ${pct(f.maxFalseClear)} (false clears / auto-finalized studies).`, '');
   L.push(`| | before QA sampling | after QA sampling (${pct(f.afterQa.qaFraction, 1)} of clears to B) |`, '|---|---|---|');
-  L.push(`| second-review reduction (auto-finalized / studies) | ${pct(f.reduction)} (${f.autoFinalized} of ${f.studies}) | ${pct(f.afterQa.reduction)} (≈ ${f.afterQa.expectedQaSamples.toFixed(1)} QA samples) |`);
-  L.push(`| false-clear rate (false clears / auto-finalized) | ${pct(f.falseClearRate)} (${f.falseClears} of ${f.autoFinalized}) | ${pct(f.falseClearRate)} (QA samples are drawn at random among clears) |`);
+  L.push(
+    `| second-review reduction (auto-finalized / studies) | ${pct(f.reduction)} (${f.autoFinalized} of ${f.studies}) | ${pct(f.afterQa.reduction)} (≈ ${f.afterQa.expectedQaSamples.toFixed(1)} QA samples) |`,
+  );
+  L.push(
+    `| false-clear rate (false clears / auto-finalized) | ${pct(f.falseClearRate)} (${f.falseClears} of ${f.autoFinalized}) | ${pct(f.falseClearRate)} (QA samples are drawn at random among clears) |`,
+  );
   L.push(`| false clears per study (false clears / studies) | ${pct(f.falseClearsPerStudy, 3)} | ${pct(f.afterQa.falseClearsPerStudy, 3)} |`, '');
   L.push(`- Reader A: ${readerText(r.readerA)}; right on ${pct(f.readerAccuracy, 1)} of the studies.`);
-  L.push(`- Model: ${r.model.name} v${r.model.version} (softmax temperature ${r.model.temperature}); its top class is right on ${pct(f.modelAccuracy, 1)}; A and the model agree on ${f.agreements} studies (${pct(f.agreements / f.studies, 1)}).`);
+  L.push(
+    `- Model: ${r.model.name} v${r.model.version} (softmax temperature ${r.model.temperature}); its top class is right on ${pct(f.modelAccuracy, 1)}; A and the model agree on ${f.agreements} studies (${pct(f.agreements / f.studies, 1)}).`,
+  );
   L.push(`- Studies: ${f.studies} of split \`${r.dataset.split}\`${f.unread ? `; ${f.unread} more had no read by A and are left out` : ''}.`);
-  if (r.unknownToModel.length) L.push(`- Of classes the model does not know (scored all the same; never rightly cleared): ${r.unknownToModel.map((u) => `${u.class} ${u.images}`).join(', ')}.`);
+  if (r.unknownToModel.length)
+    L.push(
+      `- Of classes the model does not know (scored all the same; never rightly cleared): ${r.unknownToModel.map((u) => `${u.class} ${u.images}`).join(', ')}.`,
+    );
   L.push('');
   L.push('## Thresholds', '');
   L.push(`| ${CLASS_COLUMNS.join(' | ')} |`, `|${CLASS_COLUMNS.map((_, i) => (i === 0 || i === 2 ? '---' : '---:')).join('|')}|`);
   for (const row of classRows(f)) L.push(`| ${row.join(' | ')} |`);
-  L.push('', `Always double-read: ${f.rule.alwaysDoubleRead.length ? f.rule.alwaysDoubleRead.join(', ') : 'none'}. A class without a threshold never auto-finalizes.`, '');
+  L.push(
+    '',
+    `Always double-read: ${f.rule.alwaysDoubleRead.length ? f.rule.alwaysDoubleRead.join(', ') : 'none'}. A class without a threshold never auto-finalizes.`,
+    '',
+  );
   L.push('## Trade-off', '');
   if (o.chartFile) L.push(`![reduction vs false-clear rate](${o.chartFile})`, '');
   L.push('The best reduction each bound on the false-clear rate allows on this split (what `--max-false-clear` set to that rate would give):', '');
   L.push('| false-clear rate | reduction | auto-finalized | false clears |', '|---:|---:|---:|---:|');
-  for (const p of curveRows(f)) L.push(`| ${pct(p.falseClearRate)} | ${pct(p.reduction)} | ${p.autoFinalized} | ${p.falseClears}${p.autoFinalized === f.autoFinalized ? ' ← chosen' : ''} |`);
+  for (const p of curveRows(f))
+    L.push(
+      `| ${pct(p.falseClearRate)} | ${pct(p.reduction)} | ${p.autoFinalized} | ${p.falseClears}${p.autoFinalized === f.autoFinalized ? ' ← chosen' : ''} |`,
+    );
   L.push('', '## Definitions', '');
-  L.push('- A study is **auto-finalized** iff A\'s label = the model\'s top class, the top probability ≥ that class\'s threshold, and the class is not always double-read (docs/workflow.md, "The policy rule"); the QA sample is left aside above and applied in the right-hand column.');
-  L.push('- A **false clear** is an auto-finalized study whose label ≠ truth. The **false-clear rate** divides by the auto-finalized studies, as `secondread_false_clear_rate` (truth and QA) does in production.');
-  L.push('- Thresholds are the lowest top probability among the studies each class clears on this split; the search over every combination is exact (docs/policy.md).');
+  L.push(
+    "- A study is **auto-finalized** iff A's label = the model's top class, the top probability ≥ that class's threshold, and the class is not always double-read (docs/workflow.md, \"The policy rule\"); the QA sample is left aside above and applied in the right-hand column.",
+  );
+  L.push(
+    '- A **false clear** is an auto-finalized study whose label ≠ truth. The **false-clear rate** divides by the auto-finalized studies, as `secondread_false_clear_rate` (truth and QA) does in production.',
+  );
+  L.push(
+    '- Thresholds are the lowest top probability among the studies each class clears on this split; the search over every combination is exact (docs/policy.md).',
+  );
   return `${L.join('\n')}\n`;
 }
 
@@ -113,7 +152,13 @@ export async function renderPolicyChart(r: PolicyFitReport): Promise<Buffer> {
     yMax: 100,
     series: [
       stepSeries('best at each bound', f.curve, f.studies, xMax),
-      { name: `bound ${bound.toFixed(2)}%`, points: [{ x: bound, y: 0 }, { x: bound, y: 100 }] },
+      {
+        name: `bound ${bound.toFixed(2)}%`,
+        points: [
+          { x: bound, y: 0 },
+          { x: bound, y: 100 },
+        ],
+      },
     ],
   };
   const L = lineChartLayout(overall);

@@ -56,11 +56,13 @@ export function evaluatePolicy(i: PolicyInput): PolicyOutcome {
 
 /** A rule from untrusted input (CLI, API, a fit): classes known, thresholds and fraction in [0, 1]. */
 export function validatePolicyRule(r: { thresholds: Record<string, number>; alwaysDoubleRead?: string[]; qaFraction?: number }): PolicyRule {
-  if (!r || typeof r.thresholds !== 'object' || r.thresholds === null || Array.isArray(r.thresholds)) throw new ValidationError('policy thresholds must be an object class → probability');
+  if (!r || typeof r.thresholds !== 'object' || r.thresholds === null || Array.isArray(r.thresholds))
+    throw new ValidationError('policy thresholds must be an object class → probability');
   const thresholds: Record<string, number> = {};
   for (const [cls, t] of Object.entries(r.thresholds)) {
     if (!isSecondreadClass(cls)) throw new ValidationError(`policy threshold for unknown class '${cls.slice(0, 60)}'`, { class: cls.slice(0, 60) });
-    if (typeof t !== 'number' || !Number.isFinite(t) || t < 0 || t > 1) throw new ValidationError(`policy threshold of '${cls}' must be a number in [0, 1]`, { class: cls });
+    if (typeof t !== 'number' || !Number.isFinite(t) || t < 0 || t > 1)
+      throw new ValidationError(`policy threshold of '${cls}' must be a number in [0, 1]`, { class: cls });
     thresholds[cls] = t;
   }
   const always = r.alwaysDoubleRead ?? [];
@@ -69,6 +71,7 @@ export function validatePolicyRule(r: { thresholds: Record<string, number>; alwa
     if (typeof cls !== 'string' || !isSecondreadClass(cls)) throw new ValidationError(`always-double-read class '${String(cls).slice(0, 60)}' is unknown`);
   }
   const qaFraction = r.qaFraction ?? DEFAULT_QA_FRACTION;
-  if (typeof qaFraction !== 'number' || !Number.isFinite(qaFraction) || qaFraction < 0 || qaFraction > 1) throw new ValidationError('qaFraction must be a number in [0, 1]');
+  if (typeof qaFraction !== 'number' || !Number.isFinite(qaFraction) || qaFraction < 0 || qaFraction > 1)
+    throw new ValidationError('qaFraction must be a number in [0, 1]');
   return { thresholds, alwaysDoubleRead: [...new Set(always)].sort(), qaFraction };
 }

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import { silentLogger } from '../core/logger.js';
-import { beginBuild } from '../data/datasets/repository.js';
 import type { ProgressEvent } from '../core/progress.js';
-import { FIXTURE_IMAGES, openEvaluationFixture, publishTinyVersion, type EvaluationFixture } from '../monitoring/evaluations/testing.js';
+import { beginBuild } from '../data/datasets/repository.js';
+import { type EvaluationFixture, FIXTURE_IMAGES, openEvaluationFixture, publishTinyVersion } from '../monitoring/evaluations/testing.js';
 import { scoreSplit, type ScoreSplitDeps } from './score-split.js';
 
 let f: EvaluationFixture;
@@ -20,7 +21,11 @@ afterAll(async () => {
 describe('scoreSplit', () => {
   it('scores every image of the split (classes the model does not know included) with the probabilities serving gives', async () => {
     const events: ProgressEvent[] = [];
-    const s = await scoreSplit(deps, { model: f.model, alias: 'production', datasetVersion: f.datasetVersion.slice(0, 10), split: 'test' }, { onProgress: (e) => events.push(e) });
+    const s = await scoreSplit(
+      deps,
+      { model: f.model, alias: 'production', datasetVersion: f.datasetVersion.slice(0, 10), split: 'test' },
+      { onProgress: (e) => events.push(e) },
+    );
     expect(s.model).toEqual({ name: 'brightness', version: 1, classes: ['lung-normal', 'lung-covid', 'oct-cnv'], temperature: 1.5 });
     expect(s.datasetVersion).toBe(f.datasetVersion);
     expect(s.split).toBe('test');
@@ -33,7 +38,13 @@ describe('scoreSplit', () => {
     ]);
 
     // Keys are the manifest's sha256; probabilities equal the model's own predict (as serving computes them).
-    const rows = await f.db.selectFrom('dataset_images').select(['sha256', 'object_key', 'class']).where('version_id', '=', f.datasetVersion).where('split', '=', 'test').orderBy('object_key').execute();
+    const rows = await f.db
+      .selectFrom('dataset_images')
+      .select(['sha256', 'object_key', 'class'])
+      .where('version_id', '=', f.datasetVersion)
+      .where('split', '=', 'test')
+      .orderBy('object_key')
+      .execute();
     expect(s.cases.map((c) => [c.key, c.truth])).toEqual(rows.map((r) => [r.sha256, r.class]));
     const model = await f.registry.loadForInference(f.model, { version: 1 });
     try {
@@ -66,7 +77,12 @@ describe('scoreSplit', () => {
     await fails({ split: 'holdout' }, ValidationError, /split must be one of train, val, test, final_eval/);
     await beginBuild(f.db, { id: 'ds-00000000000000000041', name: null, inputs: {}, now: new Date().toISOString() });
     await fails({ datasetVersion: 'ds-00000000000000000041' }, ValidationError, /is building, not ready/);
-    const trainOnly = await publishTinyVersion(f.db, f.objects, FIXTURE_IMAGES.filter((i) => i.split === 'train'), 'ds-00000000000000000042');
+    const trainOnly = await publishTinyVersion(
+      f.db,
+      f.objects,
+      FIXTURE_IMAGES.filter((i) => i.split === 'train'),
+      'ds-00000000000000000042',
+    );
     await fails({ datasetVersion: trainOnly }, ValidationError, /split 'val' of ds-00000000000000000042 has no images/);
   });
 });

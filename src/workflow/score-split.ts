@@ -48,7 +48,11 @@ export interface ScoredSplit {
  * alias or dataset version: NotFoundError; a split that is not one, a version not ready, an empty split:
  * ValidationError. `onProgress` gets phase `score` with images done / total after each batch.
  */
-export async function scoreSplit(deps: ScoreSplitDeps, target: ScoreSplitTarget, o: { onProgress?: ProgressFn; signal?: AbortSignal } = {}): Promise<ScoredSplit> {
+export async function scoreSplit(
+  deps: ScoreSplitDeps,
+  target: ScoreSplitTarget,
+  o: { onProgress?: ProgressFn; signal?: AbortSignal } = {},
+): Promise<ScoredSplit> {
   const resolved = await resolveTarget(deps, target);
   const predicted = await predictSplit(
     { objects: deps.objects, registry: deps.registry, logger: deps.logger, cacheDir: deps.cacheDir, batchSize: deps.batchSize ?? 32, threads: deps.threads },

@@ -3,6 +3,7 @@
 // studies, whose audit entries still form one unbroken chain.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { postgresUrlForTests } from '../../test/integration/helpers/postgres.js';
 import type { Db } from '../storage/db.js';
 import { listAudit, verifyAuditLog } from './audit.js';
@@ -49,7 +50,10 @@ describe.skipIf(!url)('workflow on PostgreSQL', () => {
     for (const id of ids) await one.commitRead(fx.users.reader, id, { label: 'lung-normal' });
     const losers: string[] = [];
     for (const id of ids) {
-      const results = await Promise.allSettled([one.commitRead(fx.users.adjudicator, id, { label: 'lung-covid' }), two.commitRead(fx.users.adjudicator2, id, { label: 'lung-viral-pneumonia' })]);
+      const results = await Promise.allSettled([
+        one.commitRead(fx.users.adjudicator, id, { label: 'lung-covid' }),
+        two.commitRead(fx.users.adjudicator2, id, { label: 'lung-viral-pneumonia' }),
+      ]);
       const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
       expect(lost).toHaveLength(1);
       expect(lost[0]!.reason).toMatchObject({ code: 'illegal_transition', httpStatus: 409 });
@@ -65,7 +69,11 @@ describe.skipIf(!url)('workflow on PostgreSQL', () => {
   });
 
   it('policies created concurrently from two pools get distinct consecutive versions', async () => {
-    const created = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? two : one).policies.create({ modelName: 'cxr-oct', modelVersion: 9, rule: { thresholds: { 'lung-normal': 0.5 + i / 100 } }, by: 'test' })));
+    const created = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        (i % 2 ? two : one).policies.create({ modelName: 'cxr-oct', modelVersion: 9, rule: { thresholds: { 'lung-normal': 0.5 + i / 100 } }, by: 'test' }),
+      ),
+    );
     expect(created.map((p) => p.version).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
     expect((await one.policies.inForce('cxr-oct', 9))?.version).toBe(6);
   });

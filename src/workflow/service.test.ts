@@ -3,9 +3,10 @@
 // audit entry for every clinical event.
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
 import { listAudit, verifyAuditLog } from './audit.js';
-import { openWorkflowFixture, modelRead, type WorkflowFixture } from './testing.js';
 import type { ModelRead, WorkflowService } from './service.js';
+import { modelRead, openWorkflowFixture, type WorkflowFixture } from './testing.js';
 
 let fx: WorkflowFixture;
 let draws: number[];
@@ -17,7 +18,12 @@ beforeEach(async () => {
   // second per reading, so intake order is the order of the calls.
   let tick = Date.parse('2026-03-01T08:00:00.000Z');
   wf = fx.service({ random: () => draws.shift() ?? 0.5, clock: { now: () => new Date((tick += 1000)) } });
-  await wf.policies.create({ modelName: 'cxr-oct', modelVersion: 1, rule: { thresholds: { 'lung-normal': 0.9, 'lung-covid': 0.8 }, alwaysDoubleRead: ['lung-tuberculosis'], qaFraction: 0.05 }, by: 'test' });
+  await wf.policies.create({
+    modelName: 'cxr-oct',
+    modelVersion: 1,
+    rule: { thresholds: { 'lung-normal': 0.9, 'lung-covid': 0.8 }, alwaysDoubleRead: ['lung-tuberculosis'], qaFraction: 0.05 },
+    by: 'test',
+  });
 });
 afterEach(async () => {
   await fx.close();
@@ -67,8 +73,13 @@ describe('intake and blinding', () => {
     await wf.commitRead(fx.users.reader, s.id, { label: 'lung-covid' });
     expect(await wf.getStudy(fx.users.reader, s.id)).not.toHaveProperty('truthClass');
     expect(await wf.getStudy(fx.users.adjudicator, s.id)).not.toHaveProperty('truthClass');
-    await expect(wf.intake(fx.users.reader, { modality: 'cxr', image: await fx.image(), dataset })).rejects.toMatchObject({ code: 'forbidden', httpStatus: 403 });
-    await expect(wf.intake(fx.users.admin, { modality: 'cxr', image: await fx.image(), dataset: { ...dataset, truthClass: 'oct-cnv' } })).rejects.toMatchObject({ code: 'invalid_input' });
+    await expect(wf.intake(fx.users.reader, { modality: 'cxr', image: await fx.image(), dataset })).rejects.toMatchObject({
+      code: 'forbidden',
+      httpStatus: 403,
+    });
+    await expect(wf.intake(fx.users.admin, { modality: 'cxr', image: await fx.image(), dataset: { ...dataset, truthClass: 'oct-cnv' } })).rejects.toMatchObject(
+      { code: 'invalid_input' },
+    );
   });
 
   it('refuses bad input before storing anything', async () => {
@@ -92,7 +103,7 @@ describe('intake and blinding', () => {
     expect(fx.model.calls).toHaveLength(1);
   });
 
-    it('a failed model read keeps the study, is audited, and forces a second read', async () => {
+  it('a failed model read keeps the study, is audited, and forces a second read', async () => {
     const s = await intake(new Error('onnx exploded'));
     expect(s.reads.model).toBeUndefined();
     const after = await wf.commitRead(fx.users.reader, s.id, { label: 'lung-normal' });
@@ -108,7 +119,7 @@ describe('intake and blinding', () => {
 });
 
 describe('decisions', () => {
-  it('agreement above the threshold auto-finalizes with A\'s label', async () => {
+  it("agreement above the threshold auto-finalizes with A's label", async () => {
     const s = await intake(modelRead('lung-normal', 0.97));
     const after = await wf.commitRead(fx.users.reader, s.id, { label: 'lung-normal' });
     expect(after).toMatchObject({ status: 'auto_finalized', finalLabel: 'lung-normal', decision: { decision: 'auto_finalized', reasons: [], qa: false } });
@@ -143,12 +154,19 @@ describe('decisions', () => {
     const s = await intake(modelRead('lung-normal', 0.97));
     const stricter = await wf.policies.create({ modelName: 'cxr-oct', modelVersion: 1, rule: { thresholds: { 'lung-normal': 0.98 } }, by: 'test' });
     expect(stricter.version).toBe(2);
-    expect((await wf.commitRead(fx.users.reader, s.id, { label: 'lung-normal' })).decision).toMatchObject({ reasons: ['low_confidence'], policyId: stricter.id });
+    expect((await wf.commitRead(fx.users.reader, s.id, { label: 'lung-normal' })).decision).toMatchObject({
+      reasons: ['low_confidence'],
+      policyId: stricter.id,
+    });
   });
 
   it('refuses illegal transitions, wrong roles and unknown labels', async () => {
     const s = await intake(modelRead('lung-covid', 0.95));
-    await expect(wf.commitRead(fx.users.adjudicator, s.id, { label: 'lung-covid' })).rejects.toMatchObject({ code: 'illegal_transition', httpStatus: 409, details: { from: 'awaiting_a', event: 'read_b' } });
+    await expect(wf.commitRead(fx.users.adjudicator, s.id, { label: 'lung-covid' })).rejects.toMatchObject({
+      code: 'illegal_transition',
+      httpStatus: 409,
+      details: { from: 'awaiting_a', event: 'read_b' },
+    });
     await expect(wf.commitRead(fx.users.engineer, s.id, { label: 'lung-covid' })).rejects.toMatchObject({ code: 'forbidden', httpStatus: 403 });
     await expect(wf.commitRead(fx.users.admin, s.id, { label: 'lung-covid' })).rejects.toMatchObject({ code: 'forbidden' });
     await expect(wf.commitRead(fx.users.reader, s.id, { label: 'oct-cnv' })).rejects.toMatchObject({ code: 'invalid_input' });
@@ -163,7 +181,10 @@ describe('decisions', () => {
     const s = await intake(modelRead('lung-covid', 0.95));
     await wf.commitRead(fx.users.reader, s.id, { label: 'lung-normal' });
     // One process, one connection: the second transaction runs after the first and finds the study adjudicated.
-    const results = await Promise.allSettled([wf.commitRead(fx.users.adjudicator, s.id, { label: 'lung-covid' }), wf.commitRead(fx.users.adjudicator2, s.id, { label: 'lung-normal' })]);
+    const results = await Promise.allSettled([
+      wf.commitRead(fx.users.adjudicator, s.id, { label: 'lung-covid' }),
+      wf.commitRead(fx.users.adjudicator2, s.id, { label: 'lung-normal' }),
+    ]);
     const won = results.filter((r) => r.status === 'fulfilled');
     const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     expect(won).toHaveLength(1);
@@ -215,7 +236,12 @@ describe('audit trail', () => {
       ['study.finalized', 'system'],
     ]);
     const policy = (await wf.policies.inForce('cxr-oct', 1))!;
-    expect(a[3]!.payload).toMatchObject({ decision: 'auto_finalized', qaDraw: 0.5, policy: { id: policy.id, version: 1, qaFraction: 0.05, threshold: 0.9 }, model: { name: 'cxr-oct', version: 1, top: { class: 'lung-normal', probability: 0.97 } } });
+    expect(a[3]!.payload).toMatchObject({
+      decision: 'auto_finalized',
+      qaDraw: 0.5,
+      policy: { id: policy.id, version: 1, qaFraction: 0.05, threshold: 0.9 },
+      model: { name: 'cxr-oct', version: 1, top: { class: 'lung-normal', probability: 0.97 } },
+    });
     expect(a[0]!.payload).toMatchObject({ imageKey: auto.imageKey, imageSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(a[1]!.payload).toMatchObject({ model: 'cxr-oct', version: 1, route: null, top: { class: 'lung-normal', probability: 0.97 } });
     const c = await intake({ ...modelRead('lung-normal', 0.97), route: 'canary' });

@@ -4,20 +4,21 @@
 // on (status, row_version), add the read, append the audit entries — so of two readers racing on one
 // study exactly one wins, and the audit log holds an event iff the change it describes committed.
 import type { Kysely } from 'kysely';
-import { systemClock, type Clock } from '../core/clock.js';
+
+import { type Clock, systemClock } from '../core/clock.js';
 import { describeError, NotFoundError, ValidationError } from '../core/errors.js';
 import { newId, sha256Hex } from '../core/ids.js';
-import { silentLogger, type Logger } from '../core/logger.js';
-import { classesOf, CLASS_MODALITY, isSecondreadClass, MODALITIES, type Modality } from '../data/classes.js';
+import { type Logger, silentLogger } from '../core/logger.js';
+import { CLASS_MODALITY, classesOf, isSecondreadClass, MODALITIES, type Modality } from '../data/classes.js';
 import { VERSION_ID_PATTERN } from '../data/etl/version-id.js';
 import { decodeGrayscale } from '../data/images/decode.js';
 import type { Db } from '../storage/db.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { Database, ReadsTable, StudiesTable } from '../storage/schema.js';
-import { appendAudit, listAudit, type AuditEntry } from './audit.js';
-import { studyView, type ClassProbability, type StudyView } from './blinding.js';
+import { appendAudit, type AuditEntry, listAudit } from './audit.js';
+import { type ClassProbability, type StudyView, studyView } from './blinding.js';
 import { IllegalTransitionError, ModelReadInvalidError, WorkflowForbiddenError } from './errors.js';
-import { DEFAULT_ECONOMICS, workflowMetrics, type Economics, type WorkflowMetrics } from './metrics.js';
+import { DEFAULT_ECONOMICS, type Economics, type WorkflowMetrics, workflowMetrics } from './metrics.js';
 import { PolicyStore } from './policies.js';
 import { evaluatePolicy } from './policy.js';
 import { assertTransition, STUDY_STATES, type StudyEvent, type StudyState } from './states.js';
@@ -164,21 +165,51 @@ export class WorkflowService {
       finalized_at: null,
       row_version: 1,
     };
-    const modelRow: ReadsTable | undefined = read && { study_id: id, reader: 'model', user_id: null, label: read.top.class, probabilities_json: JSON.stringify(read.predictions), created_at: now };
+    const modelRow: ReadsTable | undefined = read && {
+      study_id: id,
+      reader: 'model',
+      user_id: null,
+      label: read.top.class,
+      probabilities_json: JSON.stringify(read.predictions),
+      created_at: now,
+    };
     try {
       await this.db.transaction().execute(async (trx) => {
         await trx.insertInto('studies').values(row).execute();
-        await appendAudit(trx, { at: now, actor: actorOf(user), event: 'study.intake', studyId: id, payload: { modality, source: row.source, imageKey, imageSha256: sha256Hex(input.image), priority: row.priority === 1, datasetVersion: row.dataset_version, datasetSha256: row.dataset_sha256, userId: user.id } });
+        await appendAudit(trx, {
+          at: now,
+          actor: actorOf(user),
+          event: 'study.intake',
+          studyId: id,
+          payload: {
+            modality,
+            source: row.source,
+            imageKey,
+            imageSha256: sha256Hex(input.image),
+            priority: row.priority === 1,
+            datasetVersion: row.dataset_version,
+            datasetSha256: row.dataset_sha256,
+            userId: user.id,
+          },
+        });
         if (read && modelRow) {
           await trx.insertInto('reads').values(modelRow).execute();
-          await appendAudit(trx, { at: now, actor: `model:${read.model}@${read.version}`, event: 'read.model', studyId: id, payload: { model: read.model, version: read.version, route: read.route ?? null, top: read.top, predictions: read.predictions } });
+          await appendAudit(trx, {
+            at: now,
+            actor: `model:${read.model}@${read.version}`,
+            event: 'read.model',
+            studyId: id,
+            payload: { model: read.model, version: read.version, route: read.route ?? null, top: read.top, predictions: read.predictions },
+          });
         } else {
           await appendAudit(trx, { at: now, actor: 'system', event: 'read.model_failed', studyId: id, payload: { error: modelError ?? 'unknown' } });
         }
       });
     } catch (err) {
       // Nothing refers to the image now; leaving it would only leak storage.
-      await this.objects.delete(imageKey).catch((e: unknown) => this.logger.warn({ imageKey, err: describeError(e) }, 'could not delete the image of a failed intake'));
+      await this.objects
+        .delete(imageKey)
+        .catch((e: unknown) => this.logger.warn({ imageKey, err: describeError(e) }, 'could not delete the image of a failed intake'));
       throw err;
     }
     this.logger.info({ studyId: id, modality, model: read ? `${read.model}@${read.version}` : null }, 'study intake');
@@ -210,14 +241,18 @@ export class WorkflowService {
     await this.db.transaction().execute(async (trx) => {
       const { study, reads } = await this.load(trx, studyId);
       if (!(classesOf(study.modality as Modality) as string[]).includes(label)) {
-        throw new ValidationError(`label '${label.slice(0, 60)}' is not a ${study.modality} class (one of ${classesOf(study.modality as Modality).join(', ')})`, { label: label.slice(0, 60) });
+        throw new ValidationError(
+          `label '${label.slice(0, 60)}' is not a ${study.modality} class (one of ${classesOf(study.modality as Modality).join(', ')})`,
+          { label: label.slice(0, 60) },
+        );
       }
       assertTransition(studyId, study.status, who.event);
       const now = this.clock.now().toISOString();
       const actor = actorOf(user);
       if (who.reader === 'A') {
         const modelRead = reads.find((r) => r.reader === 'model');
-        const policy = study.model_name !== null && study.model_version !== null ? await this.policies.inForce(study.model_name, study.model_version, trx) : null;
+        const policy =
+          study.model_name !== null && study.model_version !== null ? await this.policies.inForce(study.model_name, study.model_version, trx) : null;
         const draw = this.random();
         const top = modelRead ? (JSON.parse(modelRead.probabilities_json ?? '[]') as ClassProbability[])[0] : undefined;
         const outcome = evaluatePolicy({ label, model: top ? { top } : null, policy, draw });
@@ -246,7 +281,9 @@ export class WorkflowService {
             reasons: outcome.reasons,
             qa: outcome.qa,
             qaDraw: draw,
-            policy: policy ? { id: policy.id, version: policy.version, qaFraction: policy.qaFraction, threshold: top ? (policy.thresholds[top.class] ?? null) : null } : null,
+            policy: policy
+              ? { id: policy.id, version: policy.version, qaFraction: policy.qaFraction, threshold: top ? (policy.thresholds[top.class] ?? null) : null }
+              : null,
             model: study.model_name !== null ? { name: study.model_name, version: study.model_version, top: top ?? null } : null,
           },
         });
@@ -256,7 +293,13 @@ export class WorkflowService {
         await trx.insertInto('reads').values({ study_id: studyId, reader: 'B', user_id: user.id, label, probabilities_json: null, created_at: now }).execute();
         const a = reads.find((r) => r.reader === 'A');
         const m = reads.find((r) => r.reader === 'model');
-        await appendAudit(trx, { at: now, actor, event: 'read.B', studyId, payload: { label, userId: user.id, agreesWithA: a ? a.label === label : null, agreesWithModel: m ? m.label === label : null } });
+        await appendAudit(trx, {
+          at: now,
+          actor,
+          event: 'read.B',
+          studyId,
+          payload: { label, userId: user.id, agreesWithA: a ? a.label === label : null, agreesWithModel: m ? m.label === label : null },
+        });
         await appendAudit(trx, { at: now, actor: 'system', event: 'study.finalized', studyId, payload: { finalLabel: label, by: 'B', state: 'adjudicated' } });
       }
     });
@@ -267,7 +310,8 @@ export class WorkflowService {
   /** A: studies waiting for reader A; B: waiting for reader B. Priority first, then oldest first. */
   async worklist(user: WorkflowUser, which: Worklist, o: { limit?: number } = {}): Promise<WorklistItem[]> {
     if (which !== 'A' && which !== 'B') throw new ValidationError(`worklist must be 'A' or 'B'`);
-    if (!WORKLIST_ROLES[which].includes(user.role)) throw new WorkflowForbiddenError(`role '${user.role}' cannot open worklist ${which}`, { role: user.role, worklist: which });
+    if (!WORKLIST_ROLES[which].includes(user.role))
+      throw new WorkflowForbiddenError(`role '${user.role}' cannot open worklist ${which}`, { role: user.role, worklist: which });
     const limit = assertLimit(o.limit ?? 50);
     const rows = await this.db
       .selectFrom('studies')
@@ -286,8 +330,10 @@ export class WorkflowService {
    * from a study id. For oversight (adjudicators, ml-engineers, admins), not for reader A's work.
    */
   async listStudies(user: WorkflowUser, o: ListStudiesOptions = {}): Promise<StudyView[]> {
-    if (!OVERSIGHT_ROLES.includes(user.role)) throw new WorkflowForbiddenError(`role '${user.role}' cannot list studies (readers work from worklist A)`, { role: user.role });
-    if (o.status !== undefined && !(STUDY_STATES as readonly string[]).includes(o.status)) throw new ValidationError(`status must be one of ${STUDY_STATES.join(', ')}`);
+    if (!OVERSIGHT_ROLES.includes(user.role))
+      throw new WorkflowForbiddenError(`role '${user.role}' cannot list studies (readers work from worklist A)`, { role: user.role });
+    if (o.status !== undefined && !(STUDY_STATES as readonly string[]).includes(o.status))
+      throw new ValidationError(`status must be one of ${STUDY_STATES.join(', ')}`);
     const limit = assertLimit(o.limit ?? 50);
     let q = this.db.selectFrom('studies').selectAll();
     if (o.status !== undefined) q = q.where('status', '=', o.status);
@@ -297,8 +343,22 @@ export class WorkflowService {
     }
     const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
     if (rows.length === 0) return [];
-    const reads = await this.db.selectFrom('reads').selectAll().where('study_id', 'in', rows.map((r) => r.id)).execute();
-    return rows.map((r) => studyView(user.role, r, reads.filter((x) => x.study_id === r.id)));
+    const reads = await this.db
+      .selectFrom('reads')
+      .selectAll()
+      .where(
+        'study_id',
+        'in',
+        rows.map((r) => r.id),
+      )
+      .execute();
+    return rows.map((r) =>
+      studyView(
+        user.role,
+        r,
+        reads.filter((x) => x.study_id === r.id),
+      ),
+    );
   }
 
   /** A study's audit entries in seq order. Not for readers: the trail records the model's read. */
@@ -341,7 +401,11 @@ export class WorkflowService {
       .where('row_version', '=', study.row_version)
       .executeTakeFirst();
     if (Number(r.numUpdatedRows) !== 1) {
-      throw new IllegalTransitionError(`study '${study.id}' changed while '${event}' was being committed (another read won)`, { studyId: study.id, from: study.status, event });
+      throw new IllegalTransitionError(`study '${study.id}' changed while '${event}' was being committed (another read won)`, {
+        studyId: study.id,
+        from: study.status,
+        event,
+      });
     }
   }
 }
@@ -361,13 +425,15 @@ function assertLimit(limit: number): number {
 }
 
 function assertModality(m: string): Modality {
-  if (!(MODALITIES as readonly string[]).includes(m)) throw new ValidationError(`modality must be one of ${MODALITIES.join(', ')}`, { modality: String(m).slice(0, 20) });
+  if (!(MODALITIES as readonly string[]).includes(m))
+    throw new ValidationError(`modality must be one of ${MODALITIES.join(', ')}`, { modality: String(m).slice(0, 20) });
   return m as Modality;
 }
 
 /** Dataset studies carry ground truth: only roles that run simulations may create them. */
 function assertDatasetOrigin(user: WorkflowUser, modality: Modality, d: { version: string; sha256: string; truthClass: string }) {
-  if (user.role !== 'admin' && user.role !== 'ml-engineer') throw new WorkflowForbiddenError(`role '${user.role}' cannot register dataset studies`, { role: user.role });
+  if (user.role !== 'admin' && user.role !== 'ml-engineer')
+    throw new WorkflowForbiddenError(`role '${user.role}' cannot register dataset studies`, { role: user.role });
   if (typeof d.version !== 'string' || !VERSION_ID_PATTERN.test(d.version)) throw new ValidationError('invalid dataset version id');
   if (typeof d.sha256 !== 'string' || !SHA256.test(d.sha256)) throw new ValidationError('dataset image sha256 must be 64 hex digits');
   if (typeof d.truthClass !== 'string' || !isSecondreadClass(d.truthClass) || CLASS_MODALITY[d.truthClass] !== modality) {
@@ -378,8 +444,17 @@ function assertDatasetOrigin(user: WorkflowUser, modality: Modality, d: { versio
 
 /** The model reader is another component: its answer is checked before it becomes a clinical record. */
 function assertModelRead(r: ModelRead): ModelRead {
-  const okProb = (p: ClassProbability | undefined): p is ClassProbability => !!p && typeof p.class === 'string' && typeof p.probability === 'number' && p.probability >= 0 && p.probability <= 1;
-  if (!r || typeof r.model !== 'string' || !Number.isInteger(r.version) || !okProb(r.top) || !Array.isArray(r.predictions) || r.predictions.length === 0 || !r.predictions.every(okProb)) {
+  const okProb = (p: ClassProbability | undefined): p is ClassProbability =>
+    !!p && typeof p.class === 'string' && typeof p.probability === 'number' && p.probability >= 0 && p.probability <= 1;
+  if (
+    !r ||
+    typeof r.model !== 'string' ||
+    !Number.isInteger(r.version) ||
+    !okProb(r.top) ||
+    !Array.isArray(r.predictions) ||
+    r.predictions.length === 0 ||
+    !r.predictions.every(okProb)
+  ) {
     throw new ModelReadInvalidError('the model reader returned a malformed read');
   }
   // Most probable first, so the first entry is the model's label wherever the read is shown.

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { CLASS_MODALITY, type SecondreadClass } from '../data/classes.js';
 import { SimulatedReader } from './simulated-reader.js';
 

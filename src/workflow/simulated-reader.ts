@@ -2,8 +2,8 @@
 // a label, right with a configurable accuracy and, when wrong, wrong the way readers are wrong. The
 // answer is a pure function of (seed, study key, truth), so a policy fitted on a split and a simulation
 // replayed on it see the same reader, and a rerun gives the same figures.
-import { CLASS_MODALITY, classesOf, isSecondreadClass, NORMAL_CLASS, type SecondreadClass } from '../data/classes.js';
 import { ValidationError } from '../core/errors.js';
+import { CLASS_MODALITY, classesOf, isSecondreadClass, NORMAL_CLASS, type SecondreadClass } from '../data/classes.js';
 import { subSeed } from '../data/synth/rng.js';
 
 /**
@@ -63,7 +63,8 @@ export class SimulatedReader {
 }
 
 function assertProbability(what: string, p: number): number {
-  if (typeof p !== 'number' || !Number.isFinite(p) || p < 0 || p > 1) throw new ValidationError(`${what} must be a number in [0, 1], got ${String(p).slice(0, 20)}`);
+  if (typeof p !== 'number' || !Number.isFinite(p) || p < 0 || p > 1)
+    throw new ValidationError(`${what} must be a number in [0, 1], got ${String(p).slice(0, 20)}`);
   return p;
 }
 

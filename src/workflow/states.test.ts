@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { IllegalTransitionError } from './errors.js';
 import { assertTransition, isLegal, STUDY_EVENTS, STUDY_STATES } from './states.js';
 

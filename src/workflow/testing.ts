@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { CLASS_MODALITY, classesOf, type SecondreadClass } from '../data/classes.js';
 import { grayPng } from '../data/images/testing.js';
 import type { DbDialect } from '../storage/db.js';
@@ -11,13 +12,18 @@ import { FsObjectStore } from '../storage/fs-object-store.js';
 import { openTestDatabase, type TestDatabase } from '../storage/testing.js';
 import type { ModelRead, ModelReader, WorkflowServiceDeps, WorkflowUser } from './service.js';
 import { WorkflowService } from './service.js';
-import { UserStore, type Role } from './users.js';
+import { type Role, UserStore } from './users.js';
 
 /** A read whose top class is `top` with probability `p`; the rest is spread over the modality's other classes. */
 export function modelRead(top: SecondreadClass, p: number, o: { model?: string; version?: number } = {}): ModelRead {
   const others = classesOf(CLASS_MODALITY[top]).filter((c) => c !== top);
   const rest = (1 - p) / others.length;
-  return { model: o.model ?? 'cxr-oct', version: o.version ?? 1, top: { class: top, probability: p }, predictions: [{ class: top, probability: p }, ...others.map((c) => ({ class: c, probability: rest }))] };
+  return {
+    model: o.model ?? 'cxr-oct',
+    version: o.version ?? 1,
+    top: { class: top, probability: p },
+    predictions: [{ class: top, probability: p }, ...others.map((c) => ({ class: c, probability: rest }))],
+  };
 }
 
 /** Answers what the test scripted for the next study (or the default), and records what it was asked. */

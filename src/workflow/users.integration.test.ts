@@ -3,9 +3,10 @@
 // expiry and logout, with two pools as two API processes.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { postgresUrlForTests } from '../../test/integration/helpers/postgres.js';
 import { sha256Hex } from '../core/ids.js';
-import { migrateToLatest, type Db } from '../storage/db.js';
+import { type Db, migrateToLatest } from '../storage/db.js';
 import { migrations } from '../storage/migrations/index.js';
 import { openTestDatabase, type TestDatabase } from '../storage/testing.js';
 import { UserStore } from './users.js';
@@ -27,7 +28,9 @@ describe.skipIf(!url)('users and login on PostgreSQL', () => {
     const before0005 = Object.fromEntries(Object.entries(migrations).filter(([name]) => name < '0005'));
     t = await openTestDatabase('postgres', { url, migrate: before0005 });
     await sql`insert into users (id, name, role, created_at) values ('usr_old', 'olga', 'admin', '2024-01-01T00:00:00.000Z')`.execute(t.db);
-    await sql`insert into api_tokens (id, user_id, token_sha256, label, created_at) values ('tok_old', 'usr_old', ${sha256Hex(OLD_TOKEN)}, 'initial', '2024-01-01T00:00:00.000Z')`.execute(t.db);
+    await sql`insert into api_tokens (id, user_id, token_sha256, label, created_at) values ('tok_old', 'usr_old', ${sha256Hex(OLD_TOKEN)}, 'initial', '2024-01-01T00:00:00.000Z')`.execute(
+      t.db,
+    );
     expect((await migrateToLatest(t.db)).results?.map((r) => [r.migrationName, r.status])).toEqual([['0005_auth_login', 'Success']]);
     other = t.openAnother();
   });

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
 import { sha256Hex } from '../core/ids.js';
 import { openTestDatabase, type TestDatabase } from '../storage/testing.js';
 import { assertPassword, hashPassword, UserStore, verifyPassword } from './users.js';
@@ -127,7 +128,14 @@ describe('passwords', () => {
 
   it('a malformed or out-of-range stored hash is a storage fault, not a wrong password', async () => {
     const good = await hashPassword(PASSWORD, CHEAP);
-    for (const bad of ['', 'plain', good.replace('scrypt$', 'bcrypt$'), good.replace('$1024$', '$1000$'), good.replace('$1024$', `$${2 ** 22}$`), good.slice(0, -4)]) {
+    for (const bad of [
+      '',
+      'plain',
+      good.replace('scrypt$', 'bcrypt$'),
+      good.replace('$1024$', '$1000$'),
+      good.replace('$1024$', `$${2 ** 22}$`),
+      good.slice(0, -4),
+    ]) {
       await expect(verifyPassword(PASSWORD, bad), bad).rejects.toMatchObject({ code: 'storage_error' });
     }
   });

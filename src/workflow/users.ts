@@ -3,8 +3,9 @@
 // of token: `api` (made by the CLI, lives until revoked) and `session` (made by a login with name and
 // password, expires). Passwords are stored as scrypt hashes with a per-user salt. Roles decide what a
 // user may call (the API maps routes to roles; this module only knows who is who).
-import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import { systemClock, type Clock } from '../core/clock.js';
+import { randomBytes, scrypt, type ScryptOptions, timingSafeEqual } from 'node:crypto';
+
+import { type Clock, systemClock } from '../core/clock.js';
 import { ConflictError, NotFoundError, StorageError, ValidationError } from '../core/errors.js';
 import { newId, sha256Hex } from '../core/ids.js';
 import type { Db } from '../storage/db.js';
@@ -60,7 +61,8 @@ const TOKEN_SHAPE = /^sr_[A-Za-z0-9_-]{43}$/;
 const LABEL = /^[\x20-\x7e]{1,100}$/;
 
 export function assertRole(role: string): Role {
-  if (!(ROLES as readonly string[]).includes(role)) throw new ValidationError(`invalid role '${String(role).slice(0, 40)}': one of ${ROLES.join(', ')}`, { role });
+  if (!(ROLES as readonly string[]).includes(role))
+    throw new ValidationError(`invalid role '${String(role).slice(0, 40)}': one of ${ROLES.join(', ')}`, { role });
   return role as Role;
 }
 
@@ -110,13 +112,25 @@ export function assertPassword(password: string): string {
   if (typeof password !== 'string' || password.length === 0) throw new ValidationError('the password is empty');
   const normalized = password.normalize('NFC');
   const length = [...normalized].length;
-  if (length < PASSWORD_MIN_LENGTH) throw new ValidationError(`the password is too short: at least ${PASSWORD_MIN_LENGTH} characters (got ${length})`, { minLength: PASSWORD_MIN_LENGTH });
-  if (length > PASSWORD_MAX_LENGTH) throw new ValidationError(`the password is too long: at most ${PASSWORD_MAX_LENGTH} characters`, { maxLength: PASSWORD_MAX_LENGTH });
+  if (length < PASSWORD_MIN_LENGTH)
+    throw new ValidationError(`the password is too short: at least ${PASSWORD_MIN_LENGTH} characters (got ${length})`, { minLength: PASSWORD_MIN_LENGTH });
+  if (length > PASSWORD_MAX_LENGTH)
+    throw new ValidationError(`the password is too long: at most ${PASSWORD_MAX_LENGTH} characters`, { maxLength: PASSWORD_MAX_LENGTH });
   return normalized;
 }
 
 function assertScryptParams(o: ScryptParams): ScryptParams {
-  const ok = Number.isInteger(o.N) && o.N >= 2 && o.N <= MAX_N && (o.N & (o.N - 1)) === 0 && Number.isInteger(o.r) && o.r >= 1 && o.r <= MAX_R && Number.isInteger(o.p) && o.p >= 1 && o.p <= MAX_P;
+  const ok =
+    Number.isInteger(o.N) &&
+    o.N >= 2 &&
+    o.N <= MAX_N &&
+    (o.N & (o.N - 1)) === 0 &&
+    Number.isInteger(o.r) &&
+    o.r >= 1 &&
+    o.r <= MAX_R &&
+    Number.isInteger(o.p) &&
+    o.p >= 1 &&
+    o.p <= MAX_P;
   if (!ok) throw new ValidationError(`invalid scrypt parameters N=${o.N} r=${o.r} p=${o.p}: N a power of 2 up to 2^20, r 1-${MAX_R}, p 1-${MAX_P}`);
   return o;
 }
@@ -141,7 +155,8 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const params = m ? { N: Number(m[1]), r: Number(m[2]), p: Number(m[3]) } : null;
   const salt = m ? Buffer.from(m[4]!, 'base64url') : null;
   const expected = m ? Buffer.from(m[5]!, 'base64url') : null;
-  if (!params || !salt || !expected || salt.length < SALT_BYTES || expected.length !== KEY_BYTES) throw new StorageError('a stored password hash is malformed (expected scrypt$N$r$p$salt$hash)');
+  if (!params || !salt || !expected || salt.length < SALT_BYTES || expected.length !== KEY_BYTES)
+    throw new StorageError('a stored password hash is malformed (expected scrypt$N$r$p$salt$hash)');
   try {
     assertScryptParams(params);
   } catch {
@@ -193,7 +208,8 @@ export class UserStore {
     this.cacheTtlMs = o.cacheTtlMs ?? 5000;
     this.touchIntervalMs = o.touchIntervalMs ?? 60_000;
     this.sessionTtlMs = o.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;
-    if (!Number.isInteger(this.sessionTtlMs) || this.sessionTtlMs < 1000) throw new ValidationError(`invalid session TTL ${this.sessionTtlMs} ms: an integer of at least 1000`);
+    if (!Number.isInteger(this.sessionTtlMs) || this.sessionTtlMs < 1000)
+      throw new ValidationError(`invalid session TTL ${this.sessionTtlMs} ms: an integer of at least 1000`);
     this.scryptParams = assertScryptParams(o.scrypt ?? DEFAULT_SCRYPT);
   }
 
@@ -203,7 +219,10 @@ export class UserStore {
     const token = newToken();
     const tokenId = newId('tok_');
     const user = await this.insertUser(o.name, o.role, null, async (trx, u, now) => {
-      await trx.insertInto('api_tokens').values(tokenRow(tokenId, u.id, token, label, 'api', now, null)).execute();
+      await trx
+        .insertInto('api_tokens')
+        .values(tokenRow(tokenId, u.id, token, label, 'api', now, null))
+        .execute();
     });
     return { user, token, tokenId };
   }
@@ -217,7 +236,12 @@ export class UserStore {
     return this.insertUser(o.name, o.role, passwordHash);
   }
 
-  private async insertUser(rawName: string, rawRole: string, passwordHash: string | null, more?: (trx: Db, user: User, now: string) => Promise<void>): Promise<User> {
+  private async insertUser(
+    rawName: string,
+    rawRole: string,
+    passwordHash: string | null,
+    more?: (trx: Db, user: User, now: string) => Promise<void>,
+  ): Promise<User> {
     const name = assertUserName(rawName);
     const role = assertRole(rawRole);
     const now = this.clock.now().toISOString();
@@ -236,7 +260,10 @@ export class UserStore {
     const user = await this.getUser(userName);
     const token = newToken();
     const tokenId = newId('tok_');
-    await this.db.insertInto('api_tokens').values(tokenRow(tokenId, user.id, token, assertTokenLabel(label), 'api', this.clock.now().toISOString(), null)).execute();
+    await this.db
+      .insertInto('api_tokens')
+      .values(tokenRow(tokenId, user.id, token, assertTokenLabel(label), 'api', this.clock.now().toISOString(), null))
+      .execute();
     return { token, tokenId };
   }
 
@@ -250,7 +277,13 @@ export class UserStore {
     const now = this.clock.now().toISOString();
     await this.db.transaction().execute(async (trx) => {
       await trx.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', user.id).execute();
-      await trx.updateTable('api_tokens').set({ revoked_at: now }).where('user_id', '=', user.id).where('kind', '=', 'session').where('revoked_at', 'is', null).execute();
+      await trx
+        .updateTable('api_tokens')
+        .set({ revoked_at: now })
+        .where('user_id', '=', user.id)
+        .where('kind', '=', 'session')
+        .where('revoked_at', 'is', null)
+        .execute();
     });
     this.forgetUser(user.id);
   }
@@ -264,9 +297,7 @@ export class UserStore {
     const dummy = await (this.dummyHash ??= hashPassword(randomBytes(SALT_BYTES).toString('base64url'), this.scryptParams));
     const candidate = typeof password === 'string' ? password : '';
     const row =
-      typeof name === 'string' && USER_NAME.test(name)
-        ? await this.db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst()
-        : undefined;
+      typeof name === 'string' && USER_NAME.test(name) ? await this.db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst() : undefined;
     const matches = await verifyPassword(candidate, row?.password_hash ?? dummy);
     if (!row || row.password_hash === null || row.disabled_at !== null || !matches) return null;
 
@@ -277,7 +308,10 @@ export class UserStore {
     const token = newToken();
     const tokenId = newId('tok_');
     await this.db.transaction().execute(async (trx) => {
-      await trx.insertInto('api_tokens').values(tokenRow(tokenId, row.id, token, assertTokenLabel(o.label ?? 'login'), 'session', now, expiresAt)).execute();
+      await trx
+        .insertInto('api_tokens')
+        .values(tokenRow(tokenId, row.id, token, assertTokenLabel(o.label ?? 'login'), 'session', now, expiresAt))
+        .execute();
       await trx
         .deleteFrom('api_tokens')
         .where('user_id', '=', row.id)
@@ -295,8 +329,14 @@ export class UserStore {
   async endSession(tokenId: string): Promise<void> {
     const row = await this.db.selectFrom('api_tokens').select(['id', 'kind', 'token_sha256']).where('id', '=', String(tokenId)).executeTakeFirst();
     if (!row) throw new NotFoundError('token', String(tokenId).slice(0, 80));
-    if (row.kind !== 'session') throw new ValidationError('this is an API token, not a login session: revoke it with `secondread users revoke <token-id>`', { tokenId: row.id });
-    await this.db.updateTable('api_tokens').set({ revoked_at: this.clock.now().toISOString() }).where('id', '=', row.id).where('revoked_at', 'is', null).execute();
+    if (row.kind !== 'session')
+      throw new ValidationError('this is an API token, not a login session: revoke it with `secondread users revoke <token-id>`', { tokenId: row.id });
+    await this.db
+      .updateTable('api_tokens')
+      .set({ revoked_at: this.clock.now().toISOString() })
+      .where('id', '=', row.id)
+      .where('revoked_at', 'is', null)
+      .execute();
     this.cache.delete(row.token_sha256);
   }
 
@@ -312,7 +352,18 @@ export class UserStore {
     const row = await this.db
       .selectFrom('api_tokens')
       .innerJoin('users', 'users.id', 'api_tokens.user_id')
-      .select(['api_tokens.id as token_id', 'api_tokens.kind', 'api_tokens.expires_at', 'api_tokens.last_used_at', 'users.id', 'users.name', 'users.role', 'users.created_at', 'users.disabled_at', 'users.password_hash'])
+      .select([
+        'api_tokens.id as token_id',
+        'api_tokens.kind',
+        'api_tokens.expires_at',
+        'api_tokens.last_used_at',
+        'users.id',
+        'users.name',
+        'users.role',
+        'users.created_at',
+        'users.disabled_at',
+        'users.password_hash',
+      ])
       .where('api_tokens.token_sha256', '=', hash)
       .where('api_tokens.revoked_at', 'is', null)
       // ISO-8601 UTC strings of one format compare like the instants they name.
@@ -366,10 +417,28 @@ export class UserStore {
     let q = this.db
       .selectFrom('api_tokens')
       .innerJoin('users', 'users.id', 'api_tokens.user_id')
-      .select(['api_tokens.id', 'users.name', 'api_tokens.kind', 'api_tokens.label', 'api_tokens.created_at', 'api_tokens.last_used_at', 'api_tokens.revoked_at', 'api_tokens.expires_at']);
+      .select([
+        'api_tokens.id',
+        'users.name',
+        'api_tokens.kind',
+        'api_tokens.label',
+        'api_tokens.created_at',
+        'api_tokens.last_used_at',
+        'api_tokens.revoked_at',
+        'api_tokens.expires_at',
+      ]);
     if (userName !== undefined) q = q.where('users.name', '=', assertUserName(userName));
     const rows = await q.orderBy('users.name').orderBy('api_tokens.created_at').execute();
-    return rows.map((r) => ({ id: r.id, userName: r.name, kind: r.kind as TokenKind, label: r.label, createdAt: r.created_at, lastUsedAt: r.last_used_at, revokedAt: r.revoked_at, expiresAt: r.expires_at }));
+    return rows.map((r) => ({
+      id: r.id,
+      userName: r.name,
+      kind: r.kind as TokenKind,
+      label: r.label,
+      createdAt: r.created_at,
+      lastUsedAt: r.last_used_at,
+      revokedAt: r.revoked_at,
+      expiresAt: r.expires_at,
+    }));
   }
 }
 

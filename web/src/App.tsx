@@ -1,5 +1,6 @@
 // The shell: a skip link, the role's navigation, who is signed in, and the page of the current URL.
-import { useEffect, useRef, type ReactNode } from 'react';
+import { type ReactNode, useEffect, useRef } from 'react';
+
 import { useSession } from './auth/SessionContext.js';
 import { Link, PageHeader } from './components/ui.js';
 import { homeFor, mayOpen, navFor, sectionOf } from './nav.js';
@@ -12,7 +13,7 @@ import { ReadPage } from './pages/ReadPage.js';
 import { StudiesPage } from './pages/StudiesPage.js';
 import { StudyPage } from './pages/StudyPage.js';
 import { WorklistPage } from './pages/WorklistPage.js';
-import { hrefFor, navigate, useRoute, type Route } from './router.js';
+import { hrefFor, navigate, type Route, useRoute } from './router.js';
 
 function page(r: Route): ReactNode {
   switch (r.page) {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { homeFor, mayOpen, navFor, sectionOf } from './nav.js';
 import { hrefFor, matchRoute, type Route } from './router.js';
 

@@ -2,6 +2,7 @@
 // with a real UserStore on a SQLite test database and a fake clock for the rate limiter.
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
 import { openTestDatabase, type TestDatabase } from '../../storage/testing.js';
 import { UserStore } from '../../workflow/users.js';
 import { pluginApp } from '../testing.js';
@@ -46,7 +47,11 @@ describe('POST /v1/auth/login', () => {
     expect(res.statusCode).toBe(200);
     expect(res.headers['cache-control']).toBe('no-store');
     const body = res.json();
-    expect(body).toEqual({ token: expect.stringMatching(/^sr_[A-Za-z0-9_-]{43}$/), expiresAt: '2024-05-01T22:00:00.000Z', user: { name: 'rita', role: 'reader' } });
+    expect(body).toEqual({
+      token: expect.stringMatching(/^sr_[A-Za-z0-9_-]{43}$/),
+      expiresAt: '2024-05-01T22:00:00.000Z',
+      user: { name: 'rita', role: 'reader' },
+    });
     const me = await app.inject({ method: 'GET', url: '/v1/auth/me', headers: bearer(body.token) });
     expect([me.statusCode, me.json()]).toEqual([200, { name: 'rita', role: 'reader', expiresAt: '2024-05-01T22:00:00.000Z' }]);
   });
@@ -70,7 +75,13 @@ describe('POST /v1/auth/login', () => {
   });
 
   it('bad bodies are 400 invalid_input and do not count as failures', async () => {
-    for (const payload of [{}, { name: 'rita' }, { name: 'rita', password: PASSWORD, extra: 1 }, { name: '', password: 'x' }, { name: 'rita', password: 'x'.repeat(1025) }]) {
+    for (const payload of [
+      {},
+      { name: 'rita' },
+      { name: 'rita', password: PASSWORD, extra: 1 },
+      { name: '', password: 'x' },
+      { name: 'rita', password: 'x'.repeat(1025) },
+    ]) {
       const res = await app.inject({ method: 'POST', url: '/v1/auth/login', payload });
       expect(res.statusCode, JSON.stringify(payload).slice(0, 80)).toBe(400);
       expect(res.json().code).toBe('invalid_input');

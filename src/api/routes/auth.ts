@@ -3,6 +3,7 @@
 // client IP and per user name, `failures` failed logins per `windowMs` (default 5 per 15 min), then
 // 429 `rate_limited` with Retry-After. The limiter is in memory, per API process (rate-limit.ts).
 import type { FastifyInstance } from 'fastify';
+
 import type { Clock } from '../../core/clock.js';
 import type { UserStore } from '../../workflow/users.js';
 import { InvalidCredentialsError, RateLimitedError } from '../auth-errors.js';
@@ -62,7 +63,11 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
           200: {
             type: 'object',
             required: ['token', 'expiresAt', 'user'],
-            properties: { token: { type: 'string', description: 'send as Authorization: Bearer <token>; shown once' }, expiresAt: { type: 'string', description: 'ISO-8601 UTC' }, user: userSchema },
+            properties: {
+              token: { type: 'string', description: 'send as Authorization: Bearer <token>; shown once' },
+              expiresAt: { type: 'string', description: 'ISO-8601 UTC' },
+              user: userSchema,
+            },
           },
           ...errorResponses([400, 401, 429, 500]),
         },

@@ -2,10 +2,11 @@
 // app (pluginApp: set up as buildApp sets up its routes) with real users, tracking and registry on a
 // SQLite test database. No vitest import.
 import type { FastifyInstance, FastifyPluginAsync, FastifyPluginOptions } from 'fastify';
+
 import { ModelRegistry } from '../../tracking/index.js';
 import { openTrackingFixture, type TrackingFixture } from '../../tracking/testing.js';
 import type { WorkflowUser } from '../../workflow/service.js';
-import { UserStore, type Role } from '../../workflow/users.js';
+import { type Role, UserStore } from '../../workflow/users.js';
 import { pluginApp } from '../testing.js';
 
 export interface CatalogFixture {
@@ -63,7 +64,12 @@ export function rolesExcept(allowed: readonly Role[]): Role[] {
  * GETs every URL as each role outside `allowed` (expects 403 `forbidden`), with no token and with an
  * unknown one (401), and as each allowed role (200). Returns what differed, e.g. `reader GET /x: 200`.
  */
-export async function accessMismatches(app: FastifyInstance, f: Pick<CatalogFixture, 'auth'>, urls: readonly string[], allowed: readonly Role[]): Promise<string[]> {
+export async function accessMismatches(
+  app: FastifyInstance,
+  f: Pick<CatalogFixture, 'auth'>,
+  urls: readonly string[],
+  allowed: readonly Role[],
+): Promise<string[]> {
   const out: string[] = [];
   const check = async (who: string, url: string, headers: Record<string, string>, want: number) => {
     const res = await app.inject({ method: 'GET', url, headers });

@@ -1,8 +1,11 @@
 // The dataset routes over HTTP on their own app, with a real ETL build (the seed archives' layouts,
 // small) and a hand-published version holding one large image, on a SQLite test database.
 import { resolve } from 'node:path';
+
+import type { FastifyInstance } from 'fastify';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { sha256Hex } from '../../core/ids.js';
 import { SECONDREAD_CLASSES } from '../../data/classes.js';
 import { beginBuild, completeBuild } from '../../data/datasets/repository.js';
@@ -11,9 +14,8 @@ import { buildDataset } from '../../data/etl/build.js';
 import { loadDatasetConfig } from '../../data/etl/config.js';
 import { writeSeedArchives } from '../../data/etl/testing.js';
 import { grayPng } from '../../data/images/testing.js';
-import { accessMismatches, openCatalogFixture, type CatalogFixture } from './catalog-testing.js';
+import { accessMismatches, type CatalogFixture, openCatalogFixture } from './catalog-testing.js';
 import { DATASET_ROLES, datasetsRoutes } from './datasets.js';
-import type { FastifyInstance } from 'fastify';
 
 const EXAMPLE = resolve(import.meta.dirname, '../../../examples/datasets.yaml');
 const BIG = 'ds-00000000000000000b16';
@@ -36,8 +38,25 @@ beforeAll(async () => {
   const key = `datasets/${BIG}/images/lung-covid/t-lung-covid-big.png`;
   await f.tracking.objects.put(key, bytes);
   const image: ManifestImage = {
-    sha256: big.sha256, objectKey: key, fileName: 't-lung-covid-big.png', dataset: 't', sourceArchive: 't.zip', archiveSha256: 'a'.repeat(64), entryPath: 'big.png',
-    sourceClass: 'COVID', class: 'lung-covid', split: 'train', finalEval: false, patientKey: null, width: 300, height: 200, bytes: bytes.length, format: 'png', bitDepth: 8, meanIntensity: 120, stdIntensity: 60,
+    sha256: big.sha256,
+    objectKey: key,
+    fileName: 't-lung-covid-big.png',
+    dataset: 't',
+    sourceArchive: 't.zip',
+    archiveSha256: 'a'.repeat(64),
+    entryPath: 'big.png',
+    sourceClass: 'COVID',
+    class: 'lung-covid',
+    split: 'train',
+    finalEval: false,
+    patientKey: null,
+    width: 300,
+    height: 200,
+    bytes: bytes.length,
+    format: 'png',
+    bitDepth: 8,
+    meanIntensity: 120,
+    stdIntensity: 60,
   };
   await beginBuild(db, { id: BIG, name: 'big', inputs: {}, now: '2024-01-01T00:00:00.000Z' });
   await completeBuild(db, BIG, [image], { counts: { train: { 'lung-covid': 1 }, val: {}, test: {} }, finalEval: 0 }, '2024-01-01T00:00:01.000Z');
@@ -49,17 +68,26 @@ afterAll(async () => {
   await f.close();
 });
 
-const get = (url: string, role: Parameters<CatalogFixture['auth']>[0] = 'ml-engineer', headers: Record<string, string> = {}) => app.inject({ method: 'GET', url, headers: { ...f.auth(role), ...headers } });
+const get = (url: string, role: Parameters<CatalogFixture['auth']>[0] = 'ml-engineer', headers: Record<string, string> = {}) =>
+  app.inject({ method: 'GET', url, headers: { ...f.auth(role), ...headers } });
 
 describe('GET /v1/datasets', () => {
   it('lists versions newest first with counts per split × class that add up to the image count', async () => {
     const res = await get('/v1/datasets');
     expect(res.statusCode).toBe(200);
-    const list = res.json().datasets as { id: string; status: string; imageCount: number; counts: Record<string, Record<string, number>> | null; finalEval: number | null }[];
+    const list = res.json().datasets as {
+      id: string;
+      status: string;
+      imageCount: number;
+      counts: Record<string, Record<string, number>> | null;
+      finalEval: number | null;
+    }[];
     expect(list.map((d) => d.id)).toEqual([seed, BUILDING, BIG]); // created now, 2024-01-02, 2024-01-01
     const built = list.find((d) => d.id === seed)!;
     expect(built.status).toBe('ready');
-    const total = Object.values(built.counts!).flatMap((c) => Object.values(c)).reduce((a, b) => a + b, 0);
+    const total = Object.values(built.counts!)
+      .flatMap((c) => Object.values(c))
+      .reduce((a, b) => a + b, 0);
     expect(total).toBe(built.imageCount);
     expect(built.imageCount).toBeGreaterThan(20);
     expect(built.counts!.train!['oct-cnv']).toBeGreaterThan(0);
@@ -74,7 +102,11 @@ describe('GET /v1/datasets/:id', () => {
     const d = res.json();
     expect(d).toMatchObject({ id: seed, status: 'ready', validation: { ok: true, errors: 0, leaks: 0 } });
     expect(d.validation.splitTotals.train + d.validation.splitTotals.val + d.validation.splitTotals.test).toBe(d.imageCount);
-    expect(d.build.archives.map((a: { archive: string }) => a.archive).sort()).toEqual(['COVID-19_Radiography_Dataset.zip', 'OCT2017.tar.gz', 'TB_Chest_Radiography_Database.zip']);
+    expect(d.build.archives.map((a: { archive: string }) => a.archive).sort()).toEqual([
+      'COVID-19_Radiography_Dataset.zip',
+      'OCT2017.tar.gz',
+      'TB_Chest_Radiography_Database.zip',
+    ]);
     expect(JSON.stringify(d.build)).not.toContain(f.tracking.dir);
     expect(d.inputs).toHaveProperty('sources');
     expect(d.finalEval).toBe(d.validation.finalEval.val + d.validation.finalEval.test);
@@ -106,10 +138,15 @@ describe('GET /v1/datasets/:id/samples', () => {
   });
 
   it('one class and one split when asked; seeds draw different samples', async () => {
-    const one = (await get(`/v1/datasets/${seed}/samples?class=lung-covid&split=train&n=3`)).json().samples as { class: string; split: string; sha256: string }[];
+    const one = (await get(`/v1/datasets/${seed}/samples?class=lung-covid&split=train&n=3`)).json().samples as {
+      class: string;
+      split: string;
+      sha256: string;
+    }[];
     expect(one).toHaveLength(3);
     expect(one.every((s) => s.class === 'lung-covid' && s.split === 'train')).toBe(true);
-    const order = async (q: string) => ((await get(`/v1/datasets/${seed}/samples?class=oct-cnv&n=64${q}`)).json().samples as { sha256: string }[]).map((x) => x.sha256);
+    const order = async (q: string) =>
+      ((await get(`/v1/datasets/${seed}/samples?class=oct-cnv&n=64${q}`)).json().samples as { sha256: string }[]).map((x) => x.sha256);
     const orders = await Promise.all(['', '&seed=1', '&seed=2', '&seed=7'].map(order));
     expect(orders.every((o) => o.length === orders[0]!.length && [...o].sort().join() === [...orders[0]!].sort().join())).toBe(true);
     expect(new Set(orders.map((o) => o.join())).size).toBeGreaterThan(1);

@@ -3,17 +3,19 @@
 // that version's manifest rows and read from the object key the manifest holds: nothing from the
 // request ever becomes a key or a path.
 import { basename } from 'node:path';
+
 import type { FastifyInstance } from 'fastify';
+
 import { NotFoundError } from '../../core/errors.js';
 import { sha256Hex } from '../../core/ids.js';
 import { SECONDREAD_CLASSES, type SecondreadClass } from '../../data/classes.js';
-import { fromImageRow } from '../../data/datasets/rows.js';
 import { findVersion, listImages, listVersions, resolveVersionRef } from '../../data/datasets/repository.js';
-import { SPLITS, type DatasetVersion, type ManifestImage, type Split } from '../../data/datasets/types.js';
+import { fromImageRow } from '../../data/datasets/rows.js';
+import { type DatasetVersion, type ManifestImage, type Split, SPLITS } from '../../data/datasets/types.js';
 import type { BuildReport } from '../../data/etl/report.js';
 import { decodeOrThrow, readImageHeader, strictPipeline } from '../../data/images/decode.js';
-import { validateVersion } from '../../data/validate/validate-version.js';
 import type { ValidationReport } from '../../data/validate/validate.js';
+import { validateVersion } from '../../data/validate/validate-version.js';
 import type { Db } from '../../storage/db.js';
 import type { ObjectStore } from '../../storage/object-store.js';
 import { errorResponses } from '../schemas.js';
@@ -34,7 +36,11 @@ const THUMBNAIL_CACHE = 512;
 /** Validation summaries kept (ready versions are immutable, so a summary never goes stale). */
 const VALIDATION_CACHE = 16;
 
-const versionIdSchema = { type: 'string', pattern: '^ds-[0-9a-f]{4,20}$', description: 'dataset version id, or an unambiguous prefix of one (at least `ds-` + 4 hex digits)' } as const;
+const versionIdSchema = {
+  type: 'string',
+  pattern: '^ds-[0-9a-f]{4,20}$',
+  description: 'dataset version id, or an unambiguous prefix of one (at least `ds-` + 4 hex digits)',
+} as const;
 const sha256Schema = { type: 'string', pattern: '^[0-9a-f]{64}$', description: "the image's sha256, as listed in the version's manifest" } as const;
 const countsSchema = {
   type: ['object', 'null'],
@@ -61,8 +67,16 @@ const detailSchema = {
   required: [...versionRequired, 'inputs', 'build', 'validation'],
   properties: {
     ...versionProperties,
-    inputs: { type: 'object', additionalProperties: true, description: 'what the version id hashes: ETL version, seed, split ratios, per source its class rules and archive sha256' },
-    build: { ...summarySchema, type: ['object', 'null'], description: 'archives read (file name, sha256, size), ignored entries, duplicates and quarantined counts, patients, timings' },
+    inputs: {
+      type: 'object',
+      additionalProperties: true,
+      description: 'what the version id hashes: ETL version, seed, split ratios, per source its class rules and archive sha256',
+    },
+    build: {
+      ...summarySchema,
+      type: ['object', 'null'],
+      description: 'archives read (file name, sha256, size), ignored entries, duplicates and quarantined counts, patients, timings',
+    },
     validation: {
       type: ['object', 'null'],
       description: '`data validate` of the manifest rows (objects not re-checked); null until ready',
@@ -71,7 +85,14 @@ const detailSchema = {
         ok: { type: 'boolean' },
         errors: { type: 'integer' },
         warnings: { type: 'integer' },
-        issues: { type: 'array', items: { type: 'object', required: ['level', 'code', 'message'], properties: { level: { type: 'string' }, code: { type: 'string' }, message: { type: 'string' } } } },
+        issues: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['level', 'code', 'message'],
+            properties: { level: { type: 'string' }, code: { type: 'string' }, message: { type: 'string' } },
+          },
+        },
         splitTotals: { type: 'object', additionalProperties: { type: 'integer' } },
         finalEval: { type: 'object', additionalProperties: { type: 'integer' } },
         duplicates: { type: 'integer' },
@@ -124,7 +145,14 @@ function buildSummary(report: Partial<BuildReport> | null) {
   if (!report) return null;
   return {
     images: report.images ?? null,
-    archives: (report.archives ?? []).map((a) => ({ dataset: a.dataset, archive: basename(a.archive), sha256: a.sha256, sizeBytes: a.sizeBytes, selected: a.selected, ignored: a.ignored })),
+    archives: (report.archives ?? []).map((a) => ({
+      dataset: a.dataset,
+      archive: basename(a.archive),
+      sha256: a.sha256,
+      sizeBytes: a.sizeBytes,
+      selected: a.selected,
+      ignored: a.ignored,
+    })),
     ignoredEntries: report.ignoredEntries ?? null,
     duplicates: report.duplicates ? { count: report.duplicates.count, conflictingClasses: report.duplicates.conflictingClasses } : null,
     quarantined: report.quarantined ? { count: report.quarantined.count } : null,
@@ -191,7 +219,14 @@ export async function datasetsRoutes(app: FastifyInstance, opts: DatasetsRoutesO
       schema: {
         tags,
         summary: 'Dataset versions, newest first, with their image counts per split × class',
-        response: { 200: { type: 'object', required: ['datasets'], properties: { datasets: { type: 'array', items: { type: 'object', required: versionRequired, properties: versionProperties } } } }, ...errorResponses([401, 403, 500]) },
+        response: {
+          200: {
+            type: 'object',
+            required: ['datasets'],
+            properties: { datasets: { type: 'array', items: { type: 'object', required: versionRequired, properties: versionProperties } } },
+          },
+          ...errorResponses([401, 403, 500]),
+        },
       },
     },
     async () => ({ datasets: (await listVersions(db)).map(toVersionBody) }),
@@ -236,7 +271,11 @@ export async function datasetsRoutes(app: FastifyInstance, opts: DatasetsRoutesO
           },
         },
         response: {
-          200: { type: 'object', required: ['version', 'samples'], properties: { version: { type: 'string' }, samples: { type: 'array', items: sampleSchema } } },
+          200: {
+            type: 'object',
+            required: ['version', 'samples'],
+            properties: { version: { type: 'string' }, samples: { type: 'array', items: sampleSchema } },
+          },
           ...errorResponses([400, 401, 403, 404, 500]),
         },
       },
@@ -276,11 +315,19 @@ export async function datasetsRoutes(app: FastifyInstance, opts: DatasetsRoutesO
       schema: {
         tags,
         summary: `A PNG thumbnail (longest side ≤ ${MAX_THUMBNAIL} px, grayscale) of one image of a ready version`,
-        description: 'The image is looked up in the version\'s manifest by its sha256. Immutable: cached by the browser, and `If-None-Match` with the ETag answers 304.',
+        description:
+          "The image is looked up in the version's manifest by its sha256. Immutable: cached by the browser, and `If-None-Match` with the ETag answers 304.",
         produces: ['image/png'],
         params: { type: 'object', required: ['id', 'sha256'], properties: { id: versionIdSchema, sha256: sha256Schema } },
-        querystring: { type: 'object', additionalProperties: false, properties: { size: { type: 'integer', minimum: 16, maximum: MAX_THUMBNAIL, default: MAX_THUMBNAIL } } },
-        response: { 200: { description: 'image/png', content: { 'image/png': { schema: { type: 'string', format: 'binary' } } } }, ...errorResponses([400, 401, 403, 404, 422, 500]) },
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { size: { type: 'integer', minimum: 16, maximum: MAX_THUMBNAIL, default: MAX_THUMBNAIL } },
+        },
+        response: {
+          200: { description: 'image/png', content: { 'image/png': { schema: { type: 'string', format: 'binary' } } } },
+          ...errorResponses([400, 401, 403, 404, 422, 500]),
+        },
       },
     },
     async (request, reply) => {
@@ -294,11 +341,24 @@ export async function datasetsRoutes(app: FastifyInstance, opts: DatasetsRoutesO
       const key = `${v.id}/${sha256}/${size}`;
       let png = thumbnails.get(key);
       if (!png) {
-        const row = await db.selectFrom('dataset_images').selectAll().where('version_id', '=', v.id).where('sha256', '=', sha256).orderBy('object_key').executeTakeFirst();
+        const row = await db
+          .selectFrom('dataset_images')
+          .selectAll()
+          .where('version_id', '=', v.id)
+          .where('sha256', '=', sha256)
+          .orderBy('object_key')
+          .executeTakeFirst();
         if (!row) throw new NotFoundError('image', `${v.id}/${sha256}`);
         const bytes = await objects.getBytes(fromImageRow(row).objectKey);
         await readImageHeader(bytes);
-        png = remember(thumbnails, key, await decodeOrThrow(() => strictPipeline(bytes).greyscale().resize(size, size, { fit: 'inside', withoutEnlargement: true }).toColourspace('b-w').png().toBuffer()), THUMBNAIL_CACHE);
+        png = remember(
+          thumbnails,
+          key,
+          await decodeOrThrow(() =>
+            strictPipeline(bytes).greyscale().resize(size, size, { fit: 'inside', withoutEnlargement: true }).toColourspace('b-w').png().toBuffer(),
+          ),
+          THUMBNAIL_CACHE,
+        );
       }
       return reply.type('image/png').send(png);
     },

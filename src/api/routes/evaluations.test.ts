@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openApiFixture, type ApiFixture } from '../testing.js';
+
+import { type ApiFixture, openApiFixture } from '../testing.js';
 
 let f: ApiFixture;
 beforeAll(async () => {
@@ -16,9 +17,26 @@ describe('evaluations', () => {
     const res = await f.app.inject({ method: 'POST', url: '/v1/evaluations', headers: f.auth('engineer'), payload: body });
     expect(res.statusCode).toBe(202);
     const e = res.json();
-    expect(e).toMatchObject({ id: expect.any(String), job_id: expect.any(String), model: 'cxr', dataset_version: 'ds-3f9a', split: 'test', status: 'queued', progress: 0, created_by: 'emil', report: null });
+    expect(e).toMatchObject({
+      id: expect.any(String),
+      job_id: expect.any(String),
+      model: 'cxr',
+      dataset_version: 'ds-3f9a',
+      split: 'test',
+      status: 'queued',
+      progress: 0,
+      created_by: 'emil',
+      report: null,
+    });
     expect(res.headers.location).toBe(`/v1/evaluations/${e.id}`);
-    expect(f.evaluations.created.at(-1)).toEqual({ model: 'cxr', alias: 'production', version: undefined, datasetVersion: 'ds-3f9a', split: 'test', createdBy: 'emil' });
+    expect(f.evaluations.created.at(-1)).toEqual({
+      model: 'cxr',
+      alias: 'production',
+      version: undefined,
+      datasetVersion: 'ds-3f9a',
+      split: 'test',
+      createdBy: 'emil',
+    });
 
     f.evaluations.update(e.id, { status: 'succeeded', progress: 1, images: 90, accuracy: 0.9, macroF1: 0.85, finishedAt: '2024-05-01T10:05:00.000Z' });
     const got = await f.app.inject({ method: 'GET', url: `/v1/evaluations/${e.id}`, headers: f.auth('admin') });
@@ -50,7 +68,12 @@ describe('evaluations', () => {
       const res = await f.app.inject({ method: 'POST', url: '/v1/evaluations', headers: f.auth('engineer'), payload });
       expect([res.statusCode, res.json().code], JSON.stringify(payload)).toEqual([400, 'invalid_input']);
     }
-    const garbage = await f.app.inject({ method: 'POST', url: '/v1/evaluations', headers: { ...f.auth('engineer'), 'content-type': 'application/json' }, payload: '{"model": "cxr",' });
+    const garbage = await f.app.inject({
+      method: 'POST',
+      url: '/v1/evaluations',
+      headers: { ...f.auth('engineer'), 'content-type': 'application/json' },
+      payload: '{"model": "cxr",',
+    });
     expect([garbage.statusCode, garbage.json().code]).toEqual([400, 'invalid_input']);
     expect(f.evaluations.created.every((c) => c.split === 'test')).toBe(true);
   });

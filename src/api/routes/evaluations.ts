@@ -2,6 +2,7 @@
 // version (202 + its id); GET /v1/evaluations/:id reports its state and, once done, its figures.
 // The dataset is named by its version id and looked up in the database: no path comes from input.
 import type { FastifyInstance } from 'fastify';
+
 import { NotFoundError } from '../../core/errors.js';
 import { SPLITS } from '../../data/datasets/types.js';
 import type { Evaluation } from '../../monitoring/evaluations/types.js';
@@ -52,7 +53,11 @@ const evaluationSchema = {
     images: { type: ['integer', 'null'] },
     accuracy: { type: ['number', 'null'] },
     macro_f1: { type: ['number', 'null'] },
-    report: { type: ['object', 'null'], additionalProperties: true, description: 'per-class precision/recall/F1/AUC/support, confusion matrix, ECE, reliability (once succeeded)' },
+    report: {
+      type: ['object', 'null'],
+      additionalProperties: true,
+      description: 'per-class precision/recall/F1/AUC/support, confusion matrix, ECE, reliability (once succeeded)',
+    },
     error: { type: ['object', 'null'], properties: { code: { type: 'string' }, message: { type: 'string' } } },
     created_by: { type: 'string' },
     created_at: { type: 'string' },
@@ -98,8 +103,18 @@ export async function evaluationRoutes(app: FastifyInstance, opts: EvaluationRou
     },
     async (request, reply) => {
       const b = request.body;
-      const e = await evaluations.create({ model: b.model, version: b.version, alias: b.alias, datasetVersion: b.dataset_version, split: b.split, createdBy: request.user!.name });
-      return reply.code(202).header('location', `/v1/evaluations/${encodeURIComponent(e.id)}`).send(toBody(e));
+      const e = await evaluations.create({
+        model: b.model,
+        version: b.version,
+        alias: b.alias,
+        datasetVersion: b.dataset_version,
+        split: b.split,
+        createdBy: request.user!.name,
+      });
+      return reply
+        .code(202)
+        .header('location', `/v1/evaluations/${encodeURIComponent(e.id)}`)
+        .send(toBody(e));
     },
   );
 

@@ -1,8 +1,10 @@
 import { once } from 'node:events';
-import { createConnection, type AddressInfo, type Socket } from 'node:net';
+import { type AddressInfo, createConnection, type Socket } from 'node:net';
+
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
 import { grayPng } from '../../data/images/testing.js';
-import { openApiFixture, type ApiFixture } from '../testing.js';
+import { type ApiFixture, openApiFixture } from '../testing.js';
 
 let f: ApiFixture;
 beforeEach(async () => {
@@ -19,7 +21,10 @@ describe('health', () => {
   });
 
   it('/readyz: ready when the database answers and serving is ready; 503 naming the failing check otherwise', async () => {
-    expect((await f.app.inject({ method: 'GET', url: '/readyz' })).json()).toEqual({ status: 'ready', checks: { database: 'ok', serving: 'ok', server: 'ok' } });
+    expect((await f.app.inject({ method: 'GET', url: '/readyz' })).json()).toEqual({
+      status: 'ready',
+      checks: { database: 'ok', serving: 'ok', server: 'ok' },
+    });
     f.serving.ready = false;
     let res = await f.app.inject({ method: 'GET', url: '/readyz' });
     expect([res.statusCode, res.json()]).toEqual([503, { status: 'not_ready', checks: { database: 'ok', serving: 'not_ready', server: 'ok' } }]);
@@ -61,7 +66,11 @@ describe('while shutting down', () => {
     socket.on('data', (d: Buffer) => (received += d.toString('latin1')));
     const closed = once(socket, 'close');
 
-    rawRequest(socket, ['POST /v1/models/cxr/predict HTTP/1.1', 'host: x', `authorization: Bearer ${f.tokens.reader}`, 'content-type: image/png'], await grayPng(16, 16, () => 9));
+    rawRequest(
+      socket,
+      ['POST /v1/models/cxr/predict HTTP/1.1', 'host: x', `authorization: Bearer ${f.tokens.reader}`, 'content-type: image/png'],
+      await grayPng(16, 16, () => 9),
+    );
     await inside;
     const closing = f.app.close();
     await new Promise((r) => setTimeout(r, 50));

@@ -2,6 +2,7 @@
 // serving is ready, and the server is not draining for shutdown). Both public, for probes.
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
+
 import type { Db } from '../../storage/db.js';
 import type { ServingPort } from '../types.js';
 
@@ -28,7 +29,11 @@ export async function healthRoutes(app: FastifyInstance, opts: HealthRoutesOptio
     '/healthz',
     {
       config: { auth: 'public' },
-      schema: { tags: ['health'], summary: 'Liveness: the process answers', response: { 200: { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['ok'] } } } } },
+      schema: {
+        tags: ['health'],
+        summary: 'Liveness: the process answers',
+        response: { 200: { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['ok'] } } } },
+      },
     },
     async () => ({ status: 'ok' as const }),
   );
@@ -37,7 +42,11 @@ export async function healthRoutes(app: FastifyInstance, opts: HealthRoutesOptio
     '/readyz',
     {
       config: { auth: 'public' },
-      schema: { tags: ['health'], summary: 'Readiness: database reachable, serving ready, not shutting down (503 otherwise)', response: { 200: readyResponse, 503: readyResponse } },
+      schema: {
+        tags: ['health'],
+        summary: 'Readiness: database reachable, serving ready, not shutting down (503 otherwise)',
+        response: { 200: readyResponse, 503: readyResponse },
+      },
     },
     async (request, reply) => {
       const [database, serving] = await Promise.all([

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAKE_CLASSES, openApiFixture, type ApiFixture } from '../testing.js';
+
+import { type ApiFixture, FAKE_CLASSES, openApiFixture } from '../testing.js';
 import { flattenTensor } from './kserve.js';
 
 let f: ApiFixture;
@@ -10,7 +11,9 @@ afterAll(async () => {
   await f.close();
 });
 
-const tensor = (data: unknown, shape = [1, 1, 8, 8], extra: Record<string, unknown> = {}) => ({ inputs: [{ name: 'pixels', shape, datatype: 'FP32', data, ...extra }] });
+const tensor = (data: unknown, shape = [1, 1, 8, 8], extra: Record<string, unknown> = {}) => ({
+  inputs: [{ name: 'pixels', shape, datatype: 'FP32', data, ...extra }],
+});
 const ramp = (n: number) => Array.from({ length: n }, (_, i) => i / n);
 
 function expectKServeError(res: { statusCode: number; json(): unknown; headers: Record<string, unknown> }, status: number, code: string): void {
@@ -72,7 +75,12 @@ describe('POST /v2/models/:name/infer', () => {
 
   it('accepts nested data (one array level per dimension) and a batch; a versioned URL pins the version', async () => {
     const nested = [0, 1].map((n) => [Array.from({ length: 8 }, (_, y) => Array.from({ length: 8 }, (_, x) => (n + 1) * (y * 8 + x)))]);
-    const res = await f.app.inject({ method: 'POST', url: '/v2/models/cxr/versions/1/infer', headers: f.auth(), payload: { inputs: [{ name: 'pixels', shape: [2, 1, 8, 8], datatype: 'FP32', data: nested }], outputs: [{ name: 'logits' }] } });
+    const res = await f.app.inject({
+      method: 'POST',
+      url: '/v2/models/cxr/versions/1/infer',
+      headers: f.auth(),
+      payload: { inputs: [{ name: 'pixels', shape: [2, 1, 8, 8], datatype: 'FP32', data: nested }], outputs: [{ name: 'logits' }] },
+    });
     expect(res.statusCode).toBe(200);
     const body = res.json();
     expect(body).toMatchObject({ model_version: '1', id: res.headers['x-request-id'], outputs: [{ shape: [2, 3] }] });
@@ -107,13 +115,47 @@ describe('POST /v2/models/:name/infer', () => {
   });
 
   it('bad JSON, a wrong content type, an oversized body, an unknown model', async () => {
-    expectKServeError(await f.app.inject({ method: 'POST', url: '/v2/models/cxr/infer', headers: { ...f.auth(), 'content-type': 'application/json' }, payload: '{"inputs": [' }), 400, 'invalid_input');
-    expectKServeError(await f.app.inject({ method: 'POST', url: '/v2/models/cxr/infer', headers: { ...f.auth(), 'content-type': 'application/json' }, payload: '' }), 400, 'invalid_input');
-    expectKServeError(await f.app.inject({ method: 'POST', url: '/v2/models/cxr/infer', headers: { ...f.auth(), 'content-type': 'application/octet-stream', 'inference-header-content-length': '10' }, payload: Buffer.alloc(20) }), 400, 'invalid_input');
-    expectKServeError(await f.app.inject({ method: 'POST', url: '/v2/models/cxr/infer', headers: { ...f.auth(), 'content-type': 'text/plain' }, payload: 'inputs=1' }), 400, 'invalid_input');
-    expectKServeError(await f.app.inject({ method: 'POST', url: '/v2/models/cxr/infer', headers: f.auth(), payload: tensor(ramp(20_000), [1, 1, 100, 200]) }), 413, 'payload_too_large');
+    expectKServeError(
+      await f.app.inject({
+        method: 'POST',
+        url: '/v2/models/cxr/infer',
+        headers: { ...f.auth(), 'content-type': 'application/json' },
+        payload: '{"inputs": [',
+      }),
+      400,
+      'invalid_input',
+    );
+    expectKServeError(
+      await f.app.inject({ method: 'POST', url: '/v2/models/cxr/infer', headers: { ...f.auth(), 'content-type': 'application/json' }, payload: '' }),
+      400,
+      'invalid_input',
+    );
+    expectKServeError(
+      await f.app.inject({
+        method: 'POST',
+        url: '/v2/models/cxr/infer',
+        headers: { ...f.auth(), 'content-type': 'application/octet-stream', 'inference-header-content-length': '10' },
+        payload: Buffer.alloc(20),
+      }),
+      400,
+      'invalid_input',
+    );
+    expectKServeError(
+      await f.app.inject({ method: 'POST', url: '/v2/models/cxr/infer', headers: { ...f.auth(), 'content-type': 'text/plain' }, payload: 'inputs=1' }),
+      400,
+      'invalid_input',
+    );
+    expectKServeError(
+      await f.app.inject({ method: 'POST', url: '/v2/models/cxr/infer', headers: f.auth(), payload: tensor(ramp(20_000), [1, 1, 100, 200]) }),
+      413,
+      'payload_too_large',
+    );
     expectKServeError(await f.app.inject({ method: 'POST', url: '/v2/models/absent/infer', headers: f.auth(), payload: tensor(ramp(64)) }), 404, 'not_found');
-    expectKServeError(await f.app.inject({ method: 'POST', url: '/v2/models/Bad..Name/infer', headers: f.auth(), payload: tensor(ramp(64)) }), 400, 'invalid_input');
+    expectKServeError(
+      await f.app.inject({ method: 'POST', url: '/v2/models/Bad..Name/infer', headers: f.auth(), payload: tensor(ramp(64)) }),
+      400,
+      'invalid_input',
+    );
     expectKServeError(await f.app.inject({ method: 'POST', url: '/v2/models/cxr/infer', payload: tensor(ramp(64)) }), 401, 'unauthenticated');
   });
 });
@@ -139,7 +181,11 @@ describe('binary tensor data extension (tritonclient default)', () => {
     expect(res.headers['content-type']).toBe('application/octet-stream');
     const n = Number(res.headers['inference-header-content-length']);
     const h = JSON.parse(res.rawPayload.subarray(0, n).toString('utf8'));
-    expect(h).toMatchObject({ model_name: 'cxr', model_version: '2', outputs: [{ name: 'logits', shape: [1, 3], datatype: 'FP32', parameters: { binary_data_size: 12 } }] });
+    expect(h).toMatchObject({
+      model_name: 'cxr',
+      model_version: '2',
+      outputs: [{ name: 'logits', shape: [1, 3], datatype: 'FP32', parameters: { binary_data_size: 12 } }],
+    });
     expect(h.outputs[0].data).toBeUndefined();
     const out = [0, 1, 2].map((i) => res.rawPayload.readFloatLE(n + i * 4));
     out.forEach((v, i) => expect(v).toBeCloseTo(json.outputs[0].data[i], 4));
@@ -147,18 +193,28 @@ describe('binary tensor data extension (tritonclient default)', () => {
   });
 
   it('binary in, JSON out (unless binary_data_output asks otherwise); any or no Content-Type', async () => {
-    for (const extra of [{}, { 'content-type': 'application/octet-stream' }, { 'content-type': 'application/x-www-form-urlencoded' }] as Record<string, string>[]) {
+    for (const extra of [{}, { 'content-type': 'application/octet-stream' }, { 'content-type': 'application/x-www-form-urlencoded' }] as Record<
+      string,
+      string
+    >[]) {
       const res = await f.app.inject({ method: 'POST', url: '/v2/models/cxr/infer', ...binaryRequest(header(), fp32(ramp(64)), extra) });
       expect(res.statusCode, JSON.stringify(extra)).toBe(200);
       expect(res.json().outputs[0].data).toHaveLength(3);
     }
-    const res = await f.app.inject({ method: 'POST', url: '/v2/models/cxr/infer', ...binaryRequest(header({ parameters: { binary_data_output: true } }), fp32(ramp(64))) });
+    const res = await f.app.inject({
+      method: 'POST',
+      url: '/v2/models/cxr/infer',
+      ...binaryRequest(header({ parameters: { binary_data_output: true } }), fp32(ramp(64))),
+    });
     expect(res.headers['content-type']).toBe('application/octet-stream');
   });
 
   it('refuses inconsistent binary requests with 400', async () => {
     const cases: [string, { headers: Record<string, string>; payload: Buffer }][] = [
-      ['size does not match the shape', binaryRequest(header({ inputs: [{ name: 'pixels', shape: [1, 1, 8, 8], datatype: 'FP32', parameters: { binary_data_size: 200 } }] }), fp32(ramp(50)))],
+      [
+        'size does not match the shape',
+        binaryRequest(header({ inputs: [{ name: 'pixels', shape: [1, 1, 8, 8], datatype: 'FP32', parameters: { binary_data_size: 200 } }] }), fp32(ramp(50))),
+      ],
       ['binary part too short', binaryRequest(header(), fp32(ramp(60)))],
       ['bytes left over', binaryRequest(header(), fp32(ramp(65)))],
       ['NaN in the tensor', binaryRequest(header(), fp32([...ramp(63), Number.NaN]))],
@@ -175,7 +231,18 @@ describe('binary tensor data extension (tritonclient default)', () => {
 
 describe('flattenTensor', () => {
   it('keeps row-major order for flat and nested data, and enforces the element limit', () => {
-    expect(Array.from(flattenTensor([[1, 2, 3], [4, 5, 6]], [2, 3], 100))).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(
+      Array.from(
+        flattenTensor(
+          [
+            [1, 2, 3],
+            [4, 5, 6],
+          ],
+          [2, 3],
+          100,
+        ),
+      ),
+    ).toEqual([1, 2, 3, 4, 5, 6]);
     expect(Array.from(flattenTensor([1, 2, 3, 4, 5, 6], [2, 3], 100))).toEqual([1, 2, 3, 4, 5, 6]);
     expect(() => flattenTensor([1, 2, 3, 4, 5, 6], [2, 3], 5)).toThrow(/over the 5-element limit/);
     expect(() => flattenTensor([1, Number.NaN], [2], 5)).toThrow(/finite numbers/);

@@ -5,6 +5,7 @@
 // Triton's binary tensor data extension is supported too (kserve-binary.ts), as tritonclient uses it
 // by default.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
 import { ValidationError } from '../../core/errors.js';
 import { clientSignal } from '../client-signal.js';
 import { BinaryTensorReader, encodeBinaryResponse, HEADER_LENGTH, parseInferBody } from '../kserve-binary.js';
@@ -94,7 +95,11 @@ const inferBody = {
     outputs: {
       type: 'array',
       maxItems: 1,
-      items: { type: 'object', required: ['name'], properties: { name: { type: 'string', maxLength: 256 }, parameters: { type: 'object', additionalProperties: true } } },
+      items: {
+        type: 'object',
+        required: ['name'],
+        properties: { name: { type: 'string', maxLength: 256 }, parameters: { type: 'object', additionalProperties: true } },
+      },
     },
   },
 } as const;
@@ -111,7 +116,12 @@ const inferResponse = {
       items: {
         type: 'object',
         required: ['name', 'shape', 'datatype', 'data'],
-        properties: { name: { type: 'string' }, shape: { type: 'array', items: { type: 'integer' } }, datatype: { type: 'string' }, data: { type: 'array', items: { type: 'number' } } },
+        properties: {
+          name: { type: 'string' },
+          shape: { type: 'array', items: { type: 'integer' } },
+          datatype: { type: 'string' },
+          data: { type: 'array', items: { type: 'number' } },
+        },
       },
     },
   },
@@ -126,19 +136,45 @@ export async function kserveRoutes(app: FastifyInstance, opts: KServeRoutesOptio
   const pub = { auth: 'public' as const, kserve: true };
   const authed = { kserve: true };
 
-  app.get('/v2', { config: authed, schema: { tags, summary: 'Server metadata', response: { 200: { type: 'object', required: ['name', 'version', 'extensions'], properties: { name: { type: 'string' }, version: { type: 'string' }, extensions: { type: 'array', items: { type: 'string' } } } }, ...errors } } }, async () => ({
-    name: opts.serverName,
-    version: opts.serverVersion,
-    extensions: [],
-  }));
+  app.get(
+    '/v2',
+    {
+      config: authed,
+      schema: {
+        tags,
+        summary: 'Server metadata',
+        response: {
+          200: {
+            type: 'object',
+            required: ['name', 'version', 'extensions'],
+            properties: { name: { type: 'string' }, version: { type: 'string' }, extensions: { type: 'array', items: { type: 'string' } } },
+          },
+          ...errors,
+        },
+      },
+    },
+    async () => ({
+      name: opts.serverName,
+      version: opts.serverVersion,
+      extensions: [],
+    }),
+  );
 
-  app.get('/v2/health/live', { config: pub, schema: { tags, summary: 'Server live (200)', response: { 200: { type: 'object', properties: { live: { type: 'boolean' } } } } } }, async () => ({ live: true }));
+  app.get(
+    '/v2/health/live',
+    { config: pub, schema: { tags, summary: 'Server live (200)', response: { 200: { type: 'object', properties: { live: { type: 'boolean' } } } } } },
+    async () => ({ live: true }),
+  );
 
   // The protocol: 200 means ready, a 4xx means not ready.
-  app.get('/v2/health/ready', { config: pub, schema: { tags, summary: 'Server ready (200) or not (400)', response: { 200: readyBody, 400: readyBody } } }, async (_request, reply) => {
-    const ready = !opts.draining() && (await serving.isReady());
-    return reply.code(ready ? 200 : 400).send({ ready });
-  });
+  app.get(
+    '/v2/health/ready',
+    { config: pub, schema: { tags, summary: 'Server ready (200) or not (400)', response: { 200: readyBody, 400: readyBody } } },
+    async (_request, reply) => {
+      const ready = !opts.draining() && (await serving.isReady());
+      return reply.code(ready ? 200 : 400).send({ ready });
+    },
+  );
 
   // 400 is both "not ready" (the protocol's answer) and "invalid request" on these two routes.
   const notReadyOrInvalid = { anyOf: [readyBody, { $ref: `${KSERVE_ERROR_ID}#` }] };
@@ -146,11 +182,26 @@ export async function kserveRoutes(app: FastifyInstance, opts: KServeRoutesOptio
     const ready = await serving.isReady(name, version);
     return reply.code(ready ? 200 : 400).send({ name, ready });
   };
-  app.get<{ Params: Params }>('/v2/models/:name/ready', { config: authed, schema: { tags, summary: 'Model ready (200) or not (400)', params: modelParams, response: { ...errors, 200: readyBody, 400: notReadyOrInvalid } } }, async (request, reply) =>
-    modelReady(request.params.name, undefined, reply),
+  app.get<{ Params: Params }>(
+    '/v2/models/:name/ready',
+    {
+      config: authed,
+      schema: { tags, summary: 'Model ready (200) or not (400)', params: modelParams, response: { ...errors, 200: readyBody, 400: notReadyOrInvalid } },
+    },
+    async (request, reply) => modelReady(request.params.name, undefined, reply),
   );
-  app.get<{ Params: Params }>('/v2/models/:name/versions/:version/ready', { config: authed, schema: { tags, summary: 'Model version ready (200) or not (400)', params: versionedParams, response: { ...errors, 200: readyBody, 400: notReadyOrInvalid } } }, async (request, reply) =>
-    modelReady(request.params.name, Number(request.params.version), reply),
+  app.get<{ Params: Params }>(
+    '/v2/models/:name/versions/:version/ready',
+    {
+      config: authed,
+      schema: {
+        tags,
+        summary: 'Model version ready (200) or not (400)',
+        params: versionedParams,
+        response: { ...errors, 200: readyBody, 400: notReadyOrInvalid },
+      },
+    },
+    async (request, reply) => modelReady(request.params.name, Number(request.params.version), reply),
   );
 
   const metadata = async (name: string, version: number | undefined) => {
@@ -164,11 +215,23 @@ export async function kserveRoutes(app: FastifyInstance, opts: KServeRoutesOptio
       parameters: { model_version: String(d.version), classes: d.classes },
     };
   };
-  app.get<{ Params: Params }>('/v2/models/:name', { config: authed, schema: { tags, summary: 'Model metadata (the production version when no version is named)', params: modelParams, response: { 200: modelMetadata, ...errors } } }, async (request) =>
-    metadata(request.params.name, undefined),
+  app.get<{ Params: Params }>(
+    '/v2/models/:name',
+    {
+      config: authed,
+      schema: {
+        tags,
+        summary: 'Model metadata (the production version when no version is named)',
+        params: modelParams,
+        response: { 200: modelMetadata, ...errors },
+      },
+    },
+    async (request) => metadata(request.params.name, undefined),
   );
-  app.get<{ Params: Params }>('/v2/models/:name/versions/:version', { config: authed, schema: { tags, summary: 'Model version metadata', params: versionedParams, response: { 200: modelMetadata, ...errors } } }, async (request) =>
-    metadata(request.params.name, Number(request.params.version)),
+  app.get<{ Params: Params }>(
+    '/v2/models/:name/versions/:version',
+    { config: authed, schema: { tags, summary: 'Model version metadata', params: versionedParams, response: { 200: modelMetadata, ...errors } } },
+    async (request) => metadata(request.params.name, Number(request.params.version)),
   );
 
   // Every body is read as bytes and split into the JSON header and the binary tensors (if any):
@@ -186,16 +249,25 @@ export async function kserveRoutes(app: FastifyInstance, opts: KServeRoutesOptio
     const { name } = request.params;
     const body = request.body;
     const input = body.inputs[0]!;
-    if (input.datatype !== 'FP32') throw new ValidationError(`input '${input.name}' has datatype ${input.datatype}; this server takes FP32`, { datatype: input.datatype });
+    if (input.datatype !== 'FP32')
+      throw new ValidationError(`input '${input.name}' has datatype ${input.datatype}; this server takes FP32`, { datatype: input.datatype });
     const d = await serving.describe(name, version);
     const expected = d.inputs[0];
-    if (expected && input.name !== expected.name) throw new ValidationError(`unknown input '${input.name}': the model's input is '${expected.name}'`, { input: input.name, expected: expected.name });
+    if (expected && input.name !== expected.name)
+      throw new ValidationError(`unknown input '${input.name}': the model's input is '${expected.name}'`, { input: input.name, expected: expected.name });
     const wantedOutput = body.outputs?.[0];
     const outputName = d.outputs[0]?.name;
-    if (wantedOutput !== undefined && wantedOutput.name !== outputName) throw new ValidationError(`unknown output '${wantedOutput.name}': the model's output is '${outputName}'`, { output: wantedOutput.name, expected: outputName });
+    if (wantedOutput !== undefined && wantedOutput.name !== outputName)
+      throw new ValidationError(`unknown output '${wantedOutput.name}': the model's output is '${outputName}'`, {
+        output: wantedOutput.name,
+        expected: outputName,
+      });
 
     const count = input.shape.reduce((a, b) => a * b, 1);
-    if (count > opts.maxTensorElements) throw new ValidationError(`tensor of shape [${input.shape.join(', ')}] has ${count} elements, over the ${opts.maxTensorElements}-element limit`, { shape: input.shape });
+    if (count > opts.maxTensorElements)
+      throw new ValidationError(`tensor of shape [${input.shape.join(', ')}] has ${count} elements, over the ${opts.maxTensorElements}-element limit`, {
+        shape: input.shape,
+      });
     const binary = BinaryTensorReader.of(request);
     let data: Float32Array;
     if (input.parameters?.binary_data_size !== undefined) data = binary.fp32(input.name, input.parameters.binary_data_size, count);
@@ -208,7 +280,9 @@ export async function kserveRoutes(app: FastifyInstance, opts: KServeRoutesOptio
     // Per output, `binary_data` decides; without it, the request-wide `binary_data_output`.
     const binaryOut = wantedOutput?.parameters?.binary_data ?? body.parameters?.binary_data_output ?? false;
     if (binaryOut === true) {
-      const { body: payload, headerLength } = encodeBinaryResponse({ ...header, outputs: [{ name: out.outputName, shape: out.shape, datatype: 'FP32' }] }, [out.data]);
+      const { body: payload, headerLength } = encodeBinaryResponse({ ...header, outputs: [{ name: out.outputName, shape: out.shape, datatype: 'FP32' }] }, [
+        out.data,
+      ]);
       return reply.header(HEADER_LENGTH, String(headerLength)).type('application/octet-stream').send(payload);
     }
     return { ...header, outputs: [{ name: out.outputName, shape: out.shape, datatype: 'FP32', data: Array.from(out.data) }] };
@@ -216,15 +290,22 @@ export async function kserveRoutes(app: FastifyInstance, opts: KServeRoutesOptio
   const inferSchema = (params: object, summary: string) => ({
     tags,
     summary,
-    description: 'JSON tensors, or Triton\'s binary tensor extension: a JSON header of `Inference-Header-Content-Length` bytes followed by the raw FP32 tensors (then the answer comes back the same way when an output asks for `binary_data`).',
+    description:
+      "JSON tensors, or Triton's binary tensor extension: a JSON header of `Inference-Header-Content-Length` bytes followed by the raw FP32 tensors (then the answer comes back the same way when an output asks for `binary_data`).",
     consumes: ['application/json', 'application/octet-stream'],
     params,
     body: inferBody,
     response: { 200: inferResponse, ...errors },
   });
-  app.post<{ Params: Params; Body: InferBody }>('/v2/models/:name/infer', { config: authed, schema: inferSchema(modelParams, 'Inference (the production version)') }, async (request, reply) => infer(request, reply, undefined));
-  app.post<{ Params: Params; Body: InferBody }>('/v2/models/:name/versions/:version/infer', { config: authed, schema: inferSchema(versionedParams, 'Inference on one version') }, async (request, reply) =>
-    infer(request, reply, Number(request.params.version)),
+  app.post<{ Params: Params; Body: InferBody }>(
+    '/v2/models/:name/infer',
+    { config: authed, schema: inferSchema(modelParams, 'Inference (the production version)') },
+    async (request, reply) => infer(request, reply, undefined),
+  );
+  app.post<{ Params: Params; Body: InferBody }>(
+    '/v2/models/:name/versions/:version/infer',
+    { config: authed, schema: inferSchema(versionedParams, 'Inference on one version') },
+    async (request, reply) => infer(request, reply, Number(request.params.version)),
   );
 }
 
@@ -235,7 +316,8 @@ export async function kserveRoutes(app: FastifyInstance, opts: KServeRoutesOptio
  */
 export function flattenTensor(data: unknown[], shape: number[], maxElements: number): Float32Array {
   const count = shape.reduce((a, b) => a * b, 1);
-  if (count > maxElements) throw new ValidationError(`tensor of shape [${shape.join(', ')}] has ${count} elements, over the ${maxElements}-element limit`, { shape, maxElements });
+  if (count > maxElements)
+    throw new ValidationError(`tensor of shape [${shape.join(', ')}] has ${count} elements, over the ${maxElements}-element limit`, { shape, maxElements });
   const out = new Float32Array(count);
   let n = 0;
   const walk = (v: unknown[], depth: number): void => {
@@ -243,7 +325,8 @@ export function flattenTensor(data: unknown[], shape: number[], maxElements: num
     for (const x of v) {
       if (Array.isArray(x)) walk(x, depth + 1);
       else {
-        if (typeof x !== 'number' || !Number.isFinite(x)) throw new ValidationError(`tensor data must be finite numbers (FP32); found ${JSON.stringify(x)?.slice(0, 40)} at element ${n}`);
+        if (typeof x !== 'number' || !Number.isFinite(x))
+          throw new ValidationError(`tensor data must be finite numbers (FP32); found ${JSON.stringify(x)?.slice(0, 40)} at element ${n}`);
         if (n >= count) throw new ValidationError(`tensor data has more than the ${count} elements its shape [${shape.join(', ')}] holds`, { shape });
         out[n++] = x;
       }

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { openApiFixture, type ApiFixture } from '../testing.js';
+
+import { type ApiFixture, openApiFixture } from '../testing.js';
 
 let f: ApiFixture | undefined;
 afterEach(async () => {

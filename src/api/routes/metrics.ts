@@ -1,6 +1,7 @@
 // GET /metrics: the Prometheus exposition of this process's registry. Needs a token (any role)
 // unless the app was built with `publicMetrics` (a listener only Prometheus can reach).
 import type { FastifyInstance } from 'fastify';
+
 import type { Metrics } from '../../monitoring/metrics.js';
 import { errorResponses } from '../schemas.js';
 

@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { finishedRunWithModel } from '../../tracking/testing.js';
-import { openApiFixture, type ApiFixture } from '../testing.js';
-import { openCatalogFixture, rolesExcept, type CatalogFixture } from './catalog-testing.js';
+import { type ApiFixture, openApiFixture } from '../testing.js';
+import { type CatalogFixture, openCatalogFixture, rolesExcept } from './catalog-testing.js';
 import { ALIAS_CHANGE_ROLES, modelCatalogRoutes } from './models.js';
 
 let f: ApiFixture;
@@ -31,7 +32,15 @@ describe('models (read-only)', () => {
     const body = res.json();
     expect(body.aliases).toEqual({ production: 1, canary: 2 });
     expect(body.versions.map((v: { version: number }) => v.version)).toEqual([1, 2]);
-    expect(body.versions[1]).toMatchObject({ source: 'run', dataset_version: 'ds_test', classes: ['lung-normal', 'lung-covid', 'oct-cnv'], temperature: 1.25, notes: 'same weights, second version', created_by: 'alice', onnx_sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(body.versions[1]).toMatchObject({
+      source: 'run',
+      dataset_version: 'ds_test',
+      classes: ['lung-normal', 'lung-covid', 'oct-cnv'],
+      temperature: 1.25,
+      notes: 'same weights, second version',
+      created_by: 'alice',
+      onnx_sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
     expect((await f.app.inject({ method: 'GET', url: '/v1/models/absent', headers: f.auth() })).statusCode).toBe(404);
     expect((await f.app.inject({ method: 'GET', url: '/v1/models/UPPER', headers: f.auth() })).statusCode).toBe(400);
   });
@@ -56,23 +65,45 @@ describe('model catalog (version card, alias history, promote, rollback)', () =>
 
   type Who = Parameters<CatalogFixture['auth']>[0];
   const get = (url: string, who: Who = 'reader') => app.inject({ method: 'GET', url, headers: c.auth(who) });
-  const post = (url: string, payload: unknown, who: Who = 'ml-engineer') => app.inject({ method: 'POST', url, headers: c.auth(who), payload: payload as object });
+  const post = (url: string, payload: unknown, who: Who = 'ml-engineer') =>
+    app.inject({ method: 'POST', url, headers: c.auth(who), payload: payload as object });
 
   it('a version: its record, the aliases on it, and its model card with metrics (any role)', async () => {
     const res = await get('/v1/models/cxr-oct/versions/1');
     expect(res.statusCode).toBe(200);
     const v = res.json();
-    expect(v).toMatchObject({ name: 'cxr-oct', version: 1, source: 'run', datasetVersion: 'ds_test', classes: ['lung-normal', 'lung-covid', 'oct-cnv'], createdBy: 'alice', onnxSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(v).toMatchObject({
+      name: 'cxr-oct',
+      version: 1,
+      source: 'run',
+      datasetVersion: 'ds_test',
+      classes: ['lung-normal', 'lung-covid', 'oct-cnv'],
+      createdBy: 'alice',
+      onnxSha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
     expect(v.aliases.sort()).toEqual(['production', 'staging']);
-    expect(v.card).toMatchObject({ schema: 'secondread.model-card/1', name: 'cxr-oct', version: 1, lineage: { runId: v.runId }, calibration: { temperature: 1.5 } });
+    expect(v.card).toMatchObject({
+      schema: 'secondread.model-card/1',
+      name: 'cxr-oct',
+      version: 1,
+      lineage: { runId: v.runId },
+      calibration: { temperature: 1.5 },
+    });
     expect(v.card.metrics.overall.map((o: { split: string }) => o.split)).toEqual(['val', 'test']);
     expect(v.card.metrics.perClass).toHaveLength(3);
     expect((await get('/v1/models/cxr-oct/versions/2', 'adjudicator')).json()).toMatchObject({ version: 2, notes: 'second', aliases: [] });
   });
 
   it('version lookups: 404 unknown model or version, 400 malformed name or version, 401 without a token', async () => {
-    for (const u of ['/v1/models/cxr-oct/versions/9', '/v1/models/absent/versions/1']) expect([(await get(u)).statusCode, (await get(u)).json().code], u).toEqual([404, 'not_found']);
-    for (const u of ['/v1/models/cxr-oct/versions/0', '/v1/models/cxr-oct/versions/1.5', '/v1/models/cxr-oct/versions/abc', '/v1/models/UPPER/versions/1', '/v1/models/a..b/versions/1']) {
+    for (const u of ['/v1/models/cxr-oct/versions/9', '/v1/models/absent/versions/1'])
+      expect([(await get(u)).statusCode, (await get(u)).json().code], u).toEqual([404, 'not_found']);
+    for (const u of [
+      '/v1/models/cxr-oct/versions/0',
+      '/v1/models/cxr-oct/versions/1.5',
+      '/v1/models/cxr-oct/versions/abc',
+      '/v1/models/UPPER/versions/1',
+      '/v1/models/a..b/versions/1',
+    ]) {
       expect([(await get(u)).statusCode, (await get(u)).json().code], u).toEqual([400, 'invalid_input']);
     }
     expect((await app.inject({ method: 'GET', url: '/v1/models/cxr-oct/versions/1' })).statusCode).toBe(401);
@@ -95,7 +126,14 @@ describe('model catalog (version card, alias history, promote, rollback)', () =>
   it('promote: the caller is recorded as who, the reason as why; promoting to the current version is 409', async () => {
     const res = await post('/v1/models/cxr-oct/aliases/production', { version: 2, reason: 'better on final_eval' });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ name: 'cxr-oct', alias: 'production', version: 2, previousVersion: 1, aliases: { production: 2, staging: 1 }, event: { action: 'set', version: 2, previousVersion: 1, by: 'emil', reason: 'better on final_eval' } });
+    expect(res.json()).toMatchObject({
+      name: 'cxr-oct',
+      alias: 'production',
+      version: 2,
+      previousVersion: 1,
+      aliases: { production: 2, staging: 1 },
+      event: { action: 'set', version: 2, previousVersion: 1, by: 'emil', reason: 'better on final_eval' },
+    });
     expect(await c.registry.aliases('cxr-oct')).toMatchObject({ production: 2 });
     const again = await post('/v1/models/cxr-oct/aliases/production', { version: 2, reason: 'again' }, 'admin');
     expect([again.statusCode, again.json().code]).toEqual([409, 'conflict']);
@@ -106,7 +144,13 @@ describe('model catalog (version card, alias history, promote, rollback)', () =>
   it('rollback: back to the version before the latest promotion; nothing earlier to go back to is 409', async () => {
     const res = await post('/v1/models/cxr-oct/aliases/production/rollback', { reason: 'false clears up' }, 'admin');
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ alias: 'production', from: 2, to: 1, aliases: { production: 1 }, event: { action: 'rollback', version: 1, previousVersion: 2, by: 'ada', reason: 'false clears up' } });
+    expect(res.json()).toMatchObject({
+      alias: 'production',
+      from: 2,
+      to: 1,
+      aliases: { production: 1 },
+      event: { action: 'rollback', version: 1, previousVersion: 2, by: 'ada', reason: 'false clears up' },
+    });
     const none = await post('/v1/models/cxr-oct/aliases/production/rollback', { reason: 'once more' });
     expect([none.statusCode, none.json().code]).toEqual([409, 'conflict']);
     expect((await post('/v1/models/cxr-oct/aliases/canary/rollback', { reason: 'never set' })).statusCode).toBe(409);

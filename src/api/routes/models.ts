@@ -4,6 +4,7 @@
 // ML engineer or admin — each change recorded by the registry's alias history with the token's user
 // as who and the request's reason as why, exactly as `secondread models promote|rollback` records it.
 import type { FastifyInstance } from 'fastify';
+
 import { NotFoundError } from '../../core/errors.js';
 import type { Alias, AliasEvent, ModelRegistry } from '../../tracking/index.js';
 import { aliasSchema, errorResponses, modelNameSchema, versionSchema } from '../schemas.js';
@@ -30,14 +31,23 @@ export async function modelsRoutes(app: FastifyInstance, opts: ModelsRoutesOptio
             type: 'object',
             required: ['models'],
             properties: {
-              models: { type: 'array', items: { type: 'object', required: ['name', 'latest_version', 'aliases', 'created_at'], properties: { name: { type: 'string' }, latest_version: { type: 'integer' }, aliases: aliasesSchema, created_at: { type: 'string' } } } },
+              models: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  required: ['name', 'latest_version', 'aliases', 'created_at'],
+                  properties: { name: { type: 'string' }, latest_version: { type: 'integer' }, aliases: aliasesSchema, created_at: { type: 'string' } },
+                },
+              },
             },
           },
           ...errorResponses([401, 403, 500]),
         },
       },
     },
-    async () => ({ models: (await registry.listModels()).map((m) => ({ name: m.name, latest_version: m.latestVersion, aliases: m.aliases, created_at: m.createdAt })) }),
+    async () => ({
+      models: (await registry.listModels()).map((m) => ({ name: m.name, latest_version: m.latestVersion, aliases: m.aliases, created_at: m.createdAt })),
+    }),
   );
 
   app.get<{ Params: { name: string } }>(
@@ -130,7 +140,11 @@ const eventSchema = {
   },
 } as const;
 const changeSchema = (extra: Record<string, unknown>, required: string[]) =>
-  ({ type: 'object', required: ['name', 'alias', 'aliases', 'event', ...required], properties: { name: { type: 'string' }, alias: { type: 'string' }, ...extra, aliases: aliasesSchema, event: eventSchema } }) as const;
+  ({
+    type: 'object',
+    required: ['name', 'alias', 'aliases', 'event', ...required],
+    properties: { name: { type: 'string' }, alias: { type: 'string' }, ...extra, aliases: aliasesSchema, event: eventSchema },
+  }) as const;
 
 interface AliasParams {
   name: string;
@@ -155,12 +169,26 @@ export async function modelCatalogRoutes(app: FastifyInstance, opts: ModelCatalo
     {
       schema: {
         tags,
-        summary: 'One model version: its record, the aliases pointing at it, and its model card (lineage, metrics per split and class, calibration, limitations)',
+        summary:
+          'One model version: its record, the aliases pointing at it, and its model card (lineage, metrics per split and class, calibration, limitations)',
         params: { type: 'object', required: ['name', 'version'], properties: { name: modelNameSchema, version: versionSchema } },
         response: {
           200: {
             type: 'object',
-            required: ['name', 'version', 'source', 'classes', 'inputSize', 'temperature', 'onnxSha256', 'onnxBytes', 'createdAt', 'createdBy', 'aliases', 'card'],
+            required: [
+              'name',
+              'version',
+              'source',
+              'classes',
+              'inputSize',
+              'temperature',
+              'onnxSha256',
+              'onnxBytes',
+              'createdAt',
+              'createdBy',
+              'aliases',
+              'card',
+            ],
             properties: {
               name: { type: 'string' },
               version: { type: 'integer' },
@@ -176,7 +204,11 @@ export async function modelCatalogRoutes(app: FastifyInstance, opts: ModelCatalo
               createdAt: { type: 'string' },
               createdBy: { type: 'string' },
               aliases: { type: 'array', items: { type: 'string' }, description: 'aliases that point at this version now' },
-              card: { type: 'object', additionalProperties: true, description: 'the model card JSON (schema `secondread.model-card/1`, src/tracking/model-card.ts)' },
+              card: {
+                type: 'object',
+                additionalProperties: true,
+                description: 'the model card JSON (schema `secondread.model-card/1`, src/tracking/model-card.ts)',
+              },
             },
           },
           ...errorResponses([400, 401, 403, 404, 500]),
@@ -216,7 +248,11 @@ export async function modelCatalogRoutes(app: FastifyInstance, opts: ModelCatalo
         params: { type: 'object', required: ['name'], properties: { name: modelNameSchema } },
         querystring: { type: 'object', additionalProperties: false, properties: { alias: aliasSchema } },
         response: {
-          200: { type: 'object', required: ['name', 'aliases', 'events'], properties: { name: { type: 'string' }, aliases: aliasesSchema, events: { type: 'array', items: eventSchema } } },
+          200: {
+            type: 'object',
+            required: ['name', 'aliases', 'events'],
+            properties: { name: { type: 'string' }, aliases: aliasesSchema, events: { type: 'array', items: eventSchema } },
+          },
           ...errorResponses([400, 401, 403, 404, 500]),
         },
       },
@@ -235,10 +271,14 @@ export async function modelCatalogRoutes(app: FastifyInstance, opts: ModelCatalo
       schema: {
         tags,
         summary: 'Promote: point an alias at a version (recorded with the caller and the reason)',
-        description: 'Serving picks the move up within its alias poll interval (`--alias-poll-ms`) and hot-swaps. 409 `conflict` when the alias already points at that version.',
+        description:
+          'Serving picks the move up within its alias poll interval (`--alias-poll-ms`) and hot-swaps. 409 `conflict` when the alias already points at that version.',
         params: aliasParams,
         body: { type: 'object', additionalProperties: false, required: ['version', 'reason'], properties: { version: versionSchema, reason: reasonSchema } },
-        response: { 200: changeSchema({ version: { type: 'integer' }, previousVersion: { type: ['integer', 'null'] } }, ['version', 'previousVersion']), ...changeErrors },
+        response: {
+          200: changeSchema({ version: { type: 'integer' }, previousVersion: { type: ['integer', 'null'] } }, ['version', 'previousVersion']),
+          ...changeErrors,
+        },
       },
     },
     async (request) => {
@@ -269,7 +309,11 @@ export async function modelCatalogRoutes(app: FastifyInstance, opts: ModelCatalo
       const { reason } = request.body;
       const by = request.user!.name;
       const { from, to } = await registry.rollback(name, alias, { by, reason });
-      const event = await lastEvent(name, alias, (e) => e.action === 'rollback' && e.by === by && e.version === to && e.previousVersion === from && e.reason === reason);
+      const event = await lastEvent(
+        name,
+        alias,
+        (e) => e.action === 'rollback' && e.by === by && e.version === to && e.previousVersion === from && e.reason === reason,
+      );
       return { name, alias, from, to, aliases: await registry.aliases(name), event };
     },
   );

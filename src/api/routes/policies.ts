@@ -2,6 +2,7 @@
 // versioned; the newest of a model version is in force). Read-only: policies are made by
 // `secondread policy fit`, which records how each was chosen in its report (in the single GET).
 import type { FastifyInstance } from 'fastify';
+
 import type { Policy } from '../../workflow/policies.js';
 import { errorResponses, modelNameSchema } from '../schemas.js';
 import type { WorkflowPort } from '../types.js';
@@ -50,7 +51,10 @@ export async function policiesRoutes(app: FastifyInstance, opts: PoliciesRoutesO
         tags,
         summary: 'Policies (without their reports), by model name, model version and policy version, newest first',
         querystring: { type: 'object', additionalProperties: false, properties: { model: modelNameSchema } },
-        response: { 200: { type: 'object', required: ['policies'], properties: { policies: { type: 'array', items: summarySchema } } }, ...errorResponses([400, 401, 403, 500, 503]) },
+        response: {
+          200: { type: 'object', required: ['policies'], properties: { policies: { type: 'array', items: summarySchema } } },
+          ...errorResponses([400, 401, 403, 500, 503]),
+        },
       },
     },
     async (request) => ({ policies: (await policies.list(request.query.model)).map(summary) }),

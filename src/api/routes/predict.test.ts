@@ -1,8 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { once } from 'node:events';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { SecondreadError } from '../../core/errors.js';
 import { grayPng, rgbJpeg, truncated } from '../../data/images/testing.js';
-import { FAKE_CLASSES, multipartBody, openApiFixture, pngHeaderClaiming, type ApiFixture } from '../testing.js';
+import { type ApiFixture, FAKE_CLASSES, multipartBody, openApiFixture, pngHeaderClaiming } from '../testing.js';
 
 const MAX_UPLOAD = 256 * 1024;
 let f: ApiFixture;
@@ -20,7 +22,10 @@ afterAll(async () => {
 const url = '/v1/models/cxr/predict';
 
 function expectError(res: { statusCode: number; json(): unknown; body: string; headers: Record<string, unknown> }, status: number, code: string): void {
-  expect({ status: res.statusCode, body: res.json() }).toMatchObject({ status, body: { code, message: expect.any(String), request_id: res.headers['x-request-id'] } });
+  expect({ status: res.statusCode, body: res.json() }).toMatchObject({
+    status,
+    body: { code, message: expect.any(String), request_id: res.headers['x-request-id'] },
+  });
   expect(res.body).not.toMatch(/\n\s+at |node_modules|\.ts:\d+/);
 }
 
@@ -42,7 +47,12 @@ describe('POST /v1/models/:name/predict', () => {
   });
 
   it('takes the raw body (PNG, JPEG, octet-stream), judged by its bytes', async () => {
-    for (const [type, bytes] of [['image/png', png], ['image/jpeg', jpeg], ['application/octet-stream', jpeg], ['image/png', jpeg]] as const) {
+    for (const [type, bytes] of [
+      ['image/png', png],
+      ['image/jpeg', jpeg],
+      ['application/octet-stream', jpeg],
+      ['image/png', jpeg],
+    ] as const) {
       const res = await f.app.inject({ method: 'POST', url, headers: { ...f.auth(), 'content-type': type }, payload: bytes });
       expect(res.statusCode, type).toBe(200);
     }
@@ -65,16 +75,29 @@ describe('POST /v1/models/:name/predict', () => {
 
   it('validates the model name and reports an unknown model as 404', async () => {
     for (const name of ['CXR', '..', 'a..b', '-x', 'x'.repeat(64), '%2e%2e%2fetc']) {
-      const res = await f.app.inject({ method: 'POST', url: `/v1/models/${name}/predict`, headers: { ...f.auth(), 'content-type': 'image/png' }, payload: png });
+      const res = await f.app.inject({
+        method: 'POST',
+        url: `/v1/models/${name}/predict`,
+        headers: { ...f.auth(), 'content-type': 'image/png' },
+        payload: png,
+      });
       expect([400, 404], name).toContain(res.statusCode);
       if (res.statusCode === 400) expectError(res, 400, 'invalid_input');
     }
-    expectError(await f.app.inject({ method: 'POST', url: '/v1/models/no-such-model/predict', headers: { ...f.auth(), 'content-type': 'image/png' }, payload: png }), 404, 'not_found');
+    expectError(
+      await f.app.inject({ method: 'POST', url: '/v1/models/no-such-model/predict', headers: { ...f.auth(), 'content-type': 'image/png' }, payload: png }),
+      404,
+      'not_found',
+    );
   });
 
   it('refuses what is not a PNG or JPEG by its magic bytes (415), whatever the header says', async () => {
     const gif = Buffer.from('GIF89a\x01\x00\x01\x00\x00\x00\x00;', 'binary');
-    for (const [type, bytes] of [['image/png', Buffer.from('hello, this is not an image')], ['application/octet-stream', gif], ['image/jpeg', Buffer.from([0xff, 0xd8])]] as const) {
+    for (const [type, bytes] of [
+      ['image/png', Buffer.from('hello, this is not an image')],
+      ['application/octet-stream', gif],
+      ['image/jpeg', Buffer.from([0xff, 0xd8])],
+    ] as const) {
       expectError(await f.app.inject({ method: 'POST', url, headers: { ...f.auth(), 'content-type': type }, payload: bytes }), 415, 'unsupported_media_type');
     }
     const mp = multipartBody([{ bytes: Buffer.from('%PDF-1.4 …'), filename: 'x.png', type: 'image/png' }]);
@@ -82,19 +105,35 @@ describe('POST /v1/models/:name/predict', () => {
   });
 
   it('refuses content types it does not take (415) and JSON bodies', async () => {
-    expectError(await f.app.inject({ method: 'POST', url, headers: { ...f.auth(), 'content-type': 'image/gif' }, payload: png }), 415, 'unsupported_media_type');
-    expectError(await f.app.inject({ method: 'POST', url, headers: { ...f.auth(), 'content-type': 'text/plain' }, payload: 'abc' }), 415, 'unsupported_media_type');
+    expectError(
+      await f.app.inject({ method: 'POST', url, headers: { ...f.auth(), 'content-type': 'image/gif' }, payload: png }),
+      415,
+      'unsupported_media_type',
+    );
+    expectError(
+      await f.app.inject({ method: 'POST', url, headers: { ...f.auth(), 'content-type': 'text/plain' }, payload: 'abc' }),
+      415,
+      'unsupported_media_type',
+    );
     const json = await f.app.inject({ method: 'POST', url, headers: f.auth(), payload: { file: 'abc' } });
     expect([400, 415]).toContain(json.statusCode);
     expect(json.json()).toMatchObject({ request_id: expect.any(String) });
   });
 
   it('an empty body or a multipart form without `file` is 400', async () => {
-    expectError(await f.app.inject({ method: 'POST', url, headers: { ...f.auth(), 'content-type': 'image/png' }, payload: Buffer.alloc(0) }), 400, 'invalid_input');
+    expectError(
+      await f.app.inject({ method: 'POST', url, headers: { ...f.auth(), 'content-type': 'image/png' }, payload: Buffer.alloc(0) }),
+      400,
+      'invalid_input',
+    );
     const mp = multipartBody([], { note: 'no file' });
     expectError(await f.app.inject({ method: 'POST', url, headers: { ...f.auth(), ...mp.headers }, payload: mp.payload }), 400, 'invalid_input');
     const wrongField = multipartBody([{ bytes: png, field: 'image' }]);
-    expectError(await f.app.inject({ method: 'POST', url, headers: { ...f.auth(), ...wrongField.headers }, payload: wrongField.payload }), 400, 'invalid_input');
+    expectError(
+      await f.app.inject({ method: 'POST', url, headers: { ...f.auth(), ...wrongField.headers }, payload: wrongField.payload }),
+      400,
+      'invalid_input',
+    );
   });
 
   it('refuses uploads over the size limit (413), raw or multipart', async () => {
@@ -105,7 +144,10 @@ describe('POST /v1/models/:name/predict', () => {
   });
 
   it('refuses a header declaring too many pixels before decoding (422 image_too_large)', async () => {
-    for (const [w, h] of [[5000, 5000], [100_000, 100_000]] as const) {
+    for (const [w, h] of [
+      [5000, 5000],
+      [100_000, 100_000],
+    ] as const) {
       const res = await f.app.inject({ method: 'POST', url, headers: { ...f.auth(), 'content-type': 'image/png' }, payload: pngHeaderClaiming(w, h) });
       expectError(res, 422, 'image_too_large');
       expect(res.json().details).toMatchObject({ width: w, height: h });
@@ -114,7 +156,11 @@ describe('POST /v1/models/:name/predict', () => {
 
   it('a truncated or corrupt image is 422 invalid_image, never a 500', async () => {
     const bigger = await grayPng(300, 300, (x, y) => (x * y) % 251);
-    expectError(await f.app.inject({ method: 'POST', url, headers: { ...f.auth(), 'content-type': 'image/png' }, payload: truncated(bigger) }), 422, 'invalid_image');
+    expectError(
+      await f.app.inject({ method: 'POST', url, headers: { ...f.auth(), 'content-type': 'image/png' }, payload: truncated(bigger) }),
+      422,
+      'invalid_image',
+    );
     const corrupt = Buffer.from(bigger);
     for (let i = 60; i < corrupt.length - 20; i += 7) corrupt[i] = corrupt[i]! ^ 0x5a;
     expectError(await f.app.inject({ method: 'POST', url, headers: { ...f.auth(), 'content-type': 'image/png' }, payload: corrupt }), 422, 'invalid_image');
@@ -145,7 +191,11 @@ describe('POST /v1/models/:name/predict/batch', () => {
   const batchUrl = '/v1/models/cxr/predict/batch';
 
   it('scores several files in upload order, in one serving call', async () => {
-    const mp = multipartBody([{ bytes: png, filename: 'a.png' }, { bytes: jpeg, filename: 'b.jpg' }, { bytes: png, filename: 'c.png' }]);
+    const mp = multipartBody([
+      { bytes: png, filename: 'a.png' },
+      { bytes: jpeg, filename: 'b.jpg' },
+      { bytes: png, filename: 'c.png' },
+    ]);
     const res = await f.app.inject({ method: 'POST', url: `${batchUrl}?study_id=S1`, headers: { ...f.auth(), ...mp.headers }, payload: mp.payload });
     expect(res.statusCode).toBe(200);
     const body = res.json();
@@ -179,7 +229,11 @@ describe('POST /v1/models/:name/predict/batch', () => {
   it('more files than allowed is 413; a raw body is 415', async () => {
     const mp = multipartBody(Array.from({ length: 5 }, () => ({ bytes: png })));
     expectError(await f.app.inject({ method: 'POST', url: batchUrl, headers: { ...f.auth(), ...mp.headers }, payload: mp.payload }), 413, 'payload_too_large');
-    expectError(await f.app.inject({ method: 'POST', url: batchUrl, headers: { ...f.auth(), 'content-type': 'image/png' }, payload: png }), 415, 'unsupported_media_type');
+    expectError(
+      await f.app.inject({ method: 'POST', url: batchUrl, headers: { ...f.auth(), 'content-type': 'image/png' }, payload: png }),
+      415,
+      'unsupported_media_type',
+    );
   });
 
   it('a malformed multipart body is a 4xx, never a 500', async () => {
@@ -212,7 +266,12 @@ describe('a client that goes away', () => {
     try {
       const { port } = f.app.server.address() as { port: number };
       const ctrl = new AbortController();
-      const req = fetch(`http://127.0.0.1:${port}${url}`, { method: 'POST', headers: { ...f.auth(), 'content-type': 'image/png' }, body: png, signal: ctrl.signal }).catch((e: Error) => e);
+      const req = fetch(`http://127.0.0.1:${port}${url}`, {
+        method: 'POST',
+        headers: { ...f.auth(), 'content-type': 'image/png' },
+        body: png,
+        signal: ctrl.signal,
+      }).catch((e: Error) => e);
       await inside;
       expect(seen!.aborted).toBe(false);
       ctrl.abort();

@@ -3,12 +3,13 @@
 // header pixel count) before serving decodes it; the request's AbortSignal follows the client.
 import multipart, { type MultipartFile } from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
 import { SecondreadError, ValidationError } from '../../core/errors.js';
+import type { PredictResult } from '../../serving/types.js';
 import { clientSignal } from '../client-signal.js';
 import { UnsupportedMediaTypeError } from '../errors.js';
 import { checkImage } from '../image-input.js';
 import { isMultipartFile, readMultipartForm } from '../multipart-form.js';
-import type { PredictResult } from '../../serving/types.js';
 import { aliasSchema, classProbabilitySchema, errorResponses, modelNameSchema, studyIdSchema, versionSchema } from '../schemas.js';
 import type { ApiLimits, ServingPort } from '../types.js';
 
@@ -60,7 +61,11 @@ const batchResponse = {
     results: {
       type: 'array',
       description: 'one result per file, in upload order',
-      items: { type: 'object', required: ['index', 'model', 'version', 'route', 'predictions', 'top', 'latency_ms'], properties: { index: { type: 'integer' }, filename: { type: 'string' }, ...predictionProperties } },
+      items: {
+        type: 'object',
+        required: ['index', 'model', 'version', 'route', 'predictions', 'top', 'latency_ms'],
+        properties: { index: { type: 'integer' }, filename: { type: 'string' }, ...predictionProperties },
+      },
     },
     request_id: { type: 'string' },
   },
@@ -73,7 +78,10 @@ const batchResponse = {
 function bodySchema(batch: boolean, maxFiles: number) {
   const raw = () => ({ schema: { binaryBody: true, description: 'the image itself (PNG or JPEG; the bytes decide, not the header)' } });
   const file = batch
-    ? { anyOf: [{ isFile: true }, { type: 'array', items: { isFile: true }, minItems: 1, maxItems: maxFiles }], description: `1-${maxFiles} PNG/JPEG files, each in a part named \`file\`` }
+    ? {
+        anyOf: [{ isFile: true }, { type: 'array', items: { isFile: true }, minItems: 1, maxItems: maxFiles }],
+        description: `1-${maxFiles} PNG/JPEG files, each in a part named \`file\``,
+      }
     : { isFile: true, description: 'a PNG or JPEG file' };
   return {
     content: {
@@ -101,7 +109,8 @@ export async function predictRoutes(app: FastifyInstance, opts: PredictRoutesOpt
       schema: {
         tags: ['predict'],
         summary: 'Classify one image',
-        description: 'Send the image as a multipart `file` field or as the raw request body (`Content-Type: image/png`, `image/jpeg` or `application/octet-stream`).',
+        description:
+          'Send the image as a multipart `file` field or as the raw request body (`Content-Type: image/png`, `image/jpeg` or `application/octet-stream`).',
         consumes: ['multipart/form-data', ...RAW_IMAGE_TYPES],
         params: paramsSchema,
         querystring: querySchema,

@@ -2,8 +2,9 @@
 // that ticks one second per reading, so "newest first" is well defined).
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { Tracker } from '../../tracking/index.js';
-import { accessMismatches, openCatalogFixture, type CatalogFixture } from './catalog-testing.js';
+import { accessMismatches, type CatalogFixture, openCatalogFixture } from './catalog-testing.js';
 import { RUN_ROLES, runsRoutes } from './runs.js';
 
 let f: CatalogFixture;
@@ -16,10 +17,23 @@ beforeAll(async () => {
   let t = Date.parse('2024-05-01T10:00:00.000Z');
   const tracker = new Tracker(f.tracking.t.db, f.tracking.objects, { now: () => new Date((t += 1000)) });
 
-  a = (await tracker.startRun({ experiment: 'exp-a', name: 'baseline', params: { lr: 0.001, model: { name: 'vit-tiny', depth: 4 } }, datasetVersion: 'ds-0123456789abcdef0123' })).id;
+  a = (
+    await tracker.startRun({
+      experiment: 'exp-a',
+      name: 'baseline',
+      params: { lr: 0.001, model: { name: 'vit-tiny', depth: 4 } },
+      datasetVersion: 'ds-0123456789abcdef0123',
+    })
+  ).id;
   // 3000 training steps (30 epochs of 100), a validation loss per epoch, one diverged point, system metrics.
-  await tracker.logMetrics(a, Array.from({ length: 3000 }, (_, s) => ({ key: 'train/loss', value: 2 / (1 + s / 100), step: s, epoch: Math.floor(s / 100) })));
-  await tracker.logMetrics(a, Array.from({ length: 30 }, (_, e) => ({ key: 'loss', split: 'val', value: e === 3 ? Number.NaN : 1 / (1 + e), step: e * 100 + 99, epoch: e })));
+  await tracker.logMetrics(
+    a,
+    Array.from({ length: 3000 }, (_, s) => ({ key: 'train/loss', value: 2 / (1 + s / 100), step: s, epoch: Math.floor(s / 100) })),
+  );
+  await tracker.logMetrics(
+    a,
+    Array.from({ length: 30 }, (_, e) => ({ key: 'loss', split: 'val', value: e === 3 ? Number.NaN : 1 / (1 + e), step: e * 100 + 99, epoch: e })),
+  );
   await tracker.logSystemMetrics(a, 0);
   await tracker.putArtifact(a, 'metrics.json', '{}');
   await tracker.finishRun(a, 'finished', { test_accuracy: 0.81, worst: Number.NaN });
@@ -40,7 +54,14 @@ describe('GET /v1/runs', () => {
     expect(res.statusCode).toBe(200);
     const runs = res.json().runs;
     expect(runs.map((r: { id: string }) => r.id)).toEqual([b, a]);
-    expect(runs[1]).toMatchObject({ name: 'baseline', experiment: 'exp-a', status: 'finished', datasetVersion: 'ds-0123456789abcdef0123', params: { lr: 0.001 }, summary: { test_accuracy: 0.81, worst: null } });
+    expect(runs[1]).toMatchObject({
+      name: 'baseline',
+      experiment: 'exp-a',
+      status: 'finished',
+      datasetVersion: 'ds-0123456789abcdef0123',
+      params: { lr: 0.001 },
+      summary: { test_accuracy: 0.81, worst: null },
+    });
     expect(runs[0]).toMatchObject({ status: 'running', endedAt: null, summary: null });
     expect((await get('/v1/runs?experiment=exp-a')).json().runs.map((r: { id: string }) => r.id)).toEqual([a]);
     expect((await get('/v1/runs?status=running')).json().runs.map((r: { id: string }) => r.id)).toEqual([b]);
@@ -61,7 +82,13 @@ describe('GET /v1/runs/:id', () => {
     const res = await get(`/v1/runs/${a}`);
     expect(res.statusCode).toBe(200);
     const d = res.json();
-    expect(d.run).toMatchObject({ id: a, experiment: 'exp-a', params: { lr: 0.001, model: { name: 'vit-tiny', depth: 4 } }, status: 'finished', host: expect.any(String) });
+    expect(d.run).toMatchObject({
+      id: a,
+      experiment: 'exp-a',
+      params: { lr: 0.001, model: { name: 'vit-tiny', depth: 4 } },
+      status: 'finished',
+      host: expect.any(String),
+    });
     expect(d.metrics['train/loss']).toBeCloseTo(2 / (1 + 2999 / 100), 6);
     expect(d.metrics['loss[val]']).toBeCloseTo(1 / 30, 6);
     expect(Object.keys(d.metrics).some((k) => k.startsWith('system/'))).toBe(false);
@@ -118,7 +145,18 @@ describe('GET /v1/runs/compare', () => {
   });
 
   it('2 to 10 distinct, well-formed ids (400), all of them known (404)', async () => {
-    for (const q of [`ids=${a}`, `ids=${a},${a}`, 'ids=', `ids=${a},,${b}`, `ids=${a},x%20y`, `ids=${Array(11).fill(0).map((_, i) => `r${i}`).join(',')}`, '']) {
+    for (const q of [
+      `ids=${a}`,
+      `ids=${a},${a}`,
+      'ids=',
+      `ids=${a},,${b}`,
+      `ids=${a},x%20y`,
+      `ids=${Array(11)
+        .fill(0)
+        .map((_, i) => `r${i}`)
+        .join(',')}`,
+      '',
+    ]) {
       const res = await get(`/v1/runs/compare?${q}`);
       expect([res.statusCode, res.json().code], q).toEqual([400, 'invalid_input']);
     }

@@ -2,8 +2,9 @@
 // metrics, artifacts), its metric series for the curves, and runs side by side. The same records as
 // `secondread runs ls | show | compare` (src/tracking/run-report.ts), as JSON.
 import type { FastifyInstance } from 'fastify';
+
 import { ValidationError } from '../../core/errors.js';
-import { RUN_STATUSES, type MetricPoint, type RunStatus, type Tracker } from '../../tracking/index.js';
+import { type MetricPoint, RUN_STATUSES, type RunStatus, type Tracker } from '../../tracking/index.js';
 import { compareRuns, runDetails, type RunWithExperiment } from '../../tracking/run-report.js';
 import { errorResponses } from '../schemas.js';
 
@@ -39,11 +40,17 @@ const runProperties = {
   summary: { ...figures, description: 'the final scalars the run recorded when it finished' },
 } as const;
 const runSchema = { type: 'object', required: ['id', 'name', 'experiment', 'status', 'startedAt', 'endedAt', 'summary'], properties: runProperties } as const;
-const comparisonRow = (values: object) => ({ type: 'object', required: ['key', 'values', 'differs'], properties: { key: { type: 'string' }, values: { type: 'array', items: values }, differs: { type: 'boolean' } } }) as const;
+const comparisonRow = (values: object) =>
+  ({
+    type: 'object',
+    required: ['key', 'values', 'differs'],
+    properties: { key: { type: 'string' }, values: { type: 'array', items: values }, differs: { type: 'boolean' } },
+  }) as const;
 
 /** JSON has no NaN or Infinity: a value that is not finite is sent as null. */
 const finite = (v: number): number | null => (Number.isFinite(v) ? v : null);
-const finiteValues = (o: Record<string, number> | null): Record<string, number | null> | null => (o ? Object.fromEntries(Object.entries(o).map(([k, v]) => [k, finite(v)])) : null);
+const finiteValues = (o: Record<string, number> | null): Record<string, number | null> | null =>
+  o ? Object.fromEntries(Object.entries(o).map(([k, v]) => [k, finite(v)])) : null;
 const runBody = (r: RunWithExperiment) => ({ ...r, summary: finiteValues(r.summary) });
 
 /** Evenly spaced points of a long series, always keeping the last (the final value). */
@@ -78,7 +85,10 @@ export async function runsRoutes(app: FastifyInstance, opts: RunsRoutesOptions):
             limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
           },
         },
-        response: { 200: { type: 'object', required: ['runs'], properties: { runs: { type: 'array', items: runSchema } } }, ...errorResponses([400, 401, 403, 500]) },
+        response: {
+          200: { type: 'object', required: ['runs'], properties: { runs: { type: 'array', items: runSchema } } },
+          ...errorResponses([400, 401, 403, 500]),
+        },
       },
     },
     async (request) => {
@@ -99,13 +109,19 @@ export async function runsRoutes(app: FastifyInstance, opts: RunsRoutesOptions):
           type: 'object',
           additionalProperties: false,
           required: ['ids'],
-          properties: { ids: { type: 'string', pattern: `^${RUN_ID}(,${RUN_ID}){1,${MAX_COMPARED - 1}}$`, description: `2-${MAX_COMPARED} run ids, comma-separated` } },
+          properties: {
+            ids: { type: 'string', pattern: `^${RUN_ID}(,${RUN_ID}){1,${MAX_COMPARED - 1}}$`, description: `2-${MAX_COMPARED} run ids, comma-separated` },
+          },
         },
         response: {
           200: {
             type: 'object',
             required: ['runs', 'params', 'metrics'],
-            properties: { runs: { type: 'array', items: runSchema }, params: { type: 'array', items: comparisonRow({ type: ['string', 'null'] }) }, metrics: { type: 'array', items: comparisonRow(figure) } },
+            properties: {
+              runs: { type: 'array', items: runSchema },
+              params: { type: 'array', items: comparisonRow({ type: ['string', 'null'] }) },
+              metrics: { type: 'array', items: comparisonRow(figure) },
+            },
           },
           ...errorResponses([400, 401, 403, 404, 500]),
         },
@@ -115,7 +131,11 @@ export async function runsRoutes(app: FastifyInstance, opts: RunsRoutesOptions):
       const ids = request.query.ids.split(',');
       if (new Set(ids).size !== ids.length) throw new ValidationError('ids: each run may be named once');
       const c = await compareRuns(tracker, ids);
-      return { runs: c.runs.map(runBody), params: c.params, metrics: c.metrics.map((m) => ({ ...m, values: m.values.map((v) => (v === null ? null : finite(v))) })) };
+      return {
+        runs: c.runs.map(runBody),
+        params: c.params,
+        metrics: c.metrics.map((m) => ({ ...m, values: m.values.map((v) => (v === null ? null : finite(v))) })),
+      };
     },
   );
 
@@ -134,7 +154,14 @@ export async function runsRoutes(app: FastifyInstance, opts: RunsRoutesOptions):
             properties: {
               run: runSchema,
               metrics: { ...figures, type: 'object', description: 'the last value of every logged metric (system metrics left out)' },
-              artifacts: { type: 'array', items: { type: 'object', required: ['name', 'size'], properties: { name: { type: 'string' }, size: { type: 'integer' }, contentType: { type: ['string', 'null'] }, createdAt: { type: 'string' } } } },
+              artifacts: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  required: ['name', 'size'],
+                  properties: { name: { type: 'string' }, size: { type: 'integer' }, contentType: { type: ['string', 'null'] }, createdAt: { type: 'string' } },
+                },
+              },
             },
           },
           ...errorResponses([400, 401, 403, 404, 500]),
@@ -143,7 +170,11 @@ export async function runsRoutes(app: FastifyInstance, opts: RunsRoutesOptions):
     },
     async (request) => {
       const d = await runDetails(tracker, request.params.id);
-      return { run: runBody(d.run), metrics: finiteValues(d.metrics)!, artifacts: d.artifacts.map((a) => ({ name: a.name, size: a.size, contentType: a.contentType, createdAt: a.createdAt })) };
+      return {
+        run: runBody(d.run),
+        metrics: finiteValues(d.metrics)!,
+        artifacts: d.artifacts.map((a) => ({ name: a.name, size: a.size, contentType: a.contentType, createdAt: a.createdAt })),
+      };
     },
   );
 
@@ -154,7 +185,8 @@ export async function runsRoutes(app: FastifyInstance, opts: RunsRoutesOptions):
       schema: {
         tags,
         summary: "A run's metric series by step (and epoch), for its curves",
-        description: 'Series are named like the final metrics: the key, plus `[split]` when the key does not already name its split. A series longer than `maxPoints` is thinned to evenly spaced points (its last point kept) and says so.',
+        description:
+          'Series are named like the final metrics: the key, plus `[split]` when the key does not already name its split. A series longer than `maxPoints` is thinned to evenly spaced points (its last point kept) and says so.',
         params: idParams,
         querystring: {
           type: 'object',
@@ -174,10 +206,25 @@ export async function runsRoutes(app: FastifyInstance, opts: RunsRoutesOptions):
                 type: 'object',
                 additionalProperties: {
                   type: 'array',
-                  items: { type: 'object', required: ['key', 'step', 'value'], properties: { key: { type: 'string' }, split: { type: 'string' }, step: { type: 'integer' }, epoch: { type: 'integer' }, value: figure, at: { type: 'string' } } },
+                  items: {
+                    type: 'object',
+                    required: ['key', 'step', 'value'],
+                    properties: {
+                      key: { type: 'string' },
+                      split: { type: 'string' },
+                      step: { type: 'integer' },
+                      epoch: { type: 'integer' },
+                      value: figure,
+                      at: { type: 'string' },
+                    },
+                  },
                 },
               },
-              points: { type: 'object', additionalProperties: { type: 'object', required: ['total', 'sent'], properties: { total: { type: 'integer' }, sent: { type: 'integer' } } }, description: 'per series: points recorded and points sent' },
+              points: {
+                type: 'object',
+                additionalProperties: { type: 'object', required: ['total', 'sent'], properties: { total: { type: 'integer' }, sent: { type: 'integer' } } },
+                description: 'per series: points recorded and points sent',
+              },
             },
           },
           ...errorResponses([400, 401, 403, 404, 500]),

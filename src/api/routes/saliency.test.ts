@@ -3,12 +3,13 @@
 import type { FastifyInstance } from 'fastify';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { grayPng } from '../../data/images/testing.js';
 import { SaliencyBusyError, SaliencyService } from '../../serving/saliency.js';
 import { finishedRunWithModel } from '../../tracking/testing.js';
 import { WorkflowService } from '../../workflow/service.js';
 import { FakeModelReader, modelRead } from '../../workflow/testing.js';
-import { openCatalogFixture, type CatalogFixture } from './catalog-testing.js';
+import { type CatalogFixture, openCatalogFixture } from './catalog-testing.js';
 import { saliencyRoutes } from './saliency.js';
 
 let c: CatalogFixture;
@@ -34,7 +35,8 @@ afterAll(async () => {
 });
 
 const intake = async () => (await workflow.intake(c.people['ml-engineer'], { modality: 'cxr', image })).id;
-const get = (id: string, q = '', who: Parameters<CatalogFixture['auth']>[0] = 'adjudicator') => app.inject({ method: 'GET', url: `/v1/studies/${id}/saliency${q}`, headers: c.auth(who) });
+const get = (id: string, q = '', who: Parameters<CatalogFixture['auth']>[0] = 'adjudicator') =>
+  app.inject({ method: 'GET', url: `/v1/studies/${id}/saliency${q}`, headers: c.auth(who) });
 
 describe('GET /v1/studies/:id/saliency', () => {
   it('a PNG overlay at the image size, computed by SmoothGrad for the model read’s top class; headers say how; not cached', async () => {
@@ -42,7 +44,12 @@ describe('GET /v1/studies/:id/saliency', () => {
     const res = await get(id);
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toBe('image/png');
-    expect(res.headers).toMatchObject({ 'x-saliency-method': 'smoothgrad', 'x-saliency-class': 'lung-normal', 'x-saliency-model': 'cxr-oct@1', 'cache-control': 'private, no-store' });
+    expect(res.headers).toMatchObject({
+      'x-saliency-method': 'smoothgrad',
+      'x-saliency-class': 'lung-normal',
+      'x-saliency-model': 'cxr-oct@1',
+      'cache-control': 'private, no-store',
+    });
     const meta = await sharp(res.rawPayload).metadata();
     expect([meta.format, meta.width, meta.height]).toEqual(['png', 48, 32]);
     for (const role of ['ml-engineer', 'admin'] as const) expect((await get(id, '', role)).statusCode).toBe(200);

@@ -2,9 +2,10 @@
 // intake (multipart, input rules, dataset origin), blinded views per role, reads, the study list, the
 // image and the audit trail. The end-to-end clinical scenarios are in src/api/workflow-e2e.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { grayPng, rgbJpeg } from '../../data/images/testing.js';
 import { modelRead } from '../../workflow/testing.js';
-import { multipartBody, openApiFixture, pngHeaderClaiming, postRead, postStudy, type ApiFixture } from '../testing.js';
+import { type ApiFixture, multipartBody, openApiFixture, pngHeaderClaiming, postRead, postStudy } from '../testing.js';
 
 let f: ApiFixture;
 let png: Buffer;
@@ -56,7 +57,7 @@ describe('POST /v1/studies', () => {
 
   it('malformed images (garbage, truncated, bit-flipped, absurd headers) are a 4xx JSON error and register nothing', async () => {
     let seed = 7;
-    const r = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const r = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const flip = (b: Buffer) => {
       const c = Buffer.from(b);
       for (let k = 0; k < 8; k++) {
@@ -66,7 +67,16 @@ describe('POST /v1/studies', () => {
       return c;
     };
     const before = (await f.tracking.t.db.selectFrom('studies').select('id').execute()).length;
-    const cases = [Buffer.from(Array.from({ length: 300 }, () => Math.floor(r() * 256))), Buffer.concat([png.subarray(0, 8), Buffer.alloc(20)]), png.subarray(0, png.length - 20), png.subarray(0, 60), flip(png), flip(png), pngHeaderClaiming(0, 0), pngHeaderClaiming(2 ** 31 - 1, 3)];
+    const cases = [
+      Buffer.from(Array.from({ length: 300 }, () => Math.floor(r() * 256))),
+      Buffer.concat([png.subarray(0, 8), Buffer.alloc(20)]),
+      png.subarray(0, png.length - 20),
+      png.subarray(0, 60),
+      flip(png),
+      flip(png),
+      pngHeaderClaiming(0, 0),
+      pngHeaderClaiming(2 ** 31 - 1, 3),
+    ];
     for (const [i, bytes] of cases.entries()) {
       const res = await intake('reader', { modality: 'cxr' }, bytes);
       expect(res.statusCode, `case ${i}`).toBeGreaterThanOrEqual(400);
@@ -86,7 +96,9 @@ describe('POST /v1/studies', () => {
     const raw = await f.app.inject({ method: 'POST', url: '/v1/studies', headers: { ...f.auth('reader'), 'content-type': 'image/png' }, payload: png });
     expect(raw.statusCode).toBe(415);
     const noFile = multipartBody([], { modality: 'cxr' });
-    expect((await f.app.inject({ method: 'POST', url: '/v1/studies', headers: { ...f.auth('reader'), ...noFile.headers }, payload: noFile.payload })).statusCode).toBe(400);
+    expect(
+      (await f.app.inject({ method: 'POST', url: '/v1/studies', headers: { ...f.auth('reader'), ...noFile.headers }, payload: noFile.payload })).statusCode,
+    ).toBe(400);
   });
 
   it('dataset origin: all three fields, ml-engineer/admin only; the truth is shown to them alone', async () => {
@@ -127,11 +139,20 @@ describe('GET /v1/studies/:id', () => {
     f.model.next(modelRead('lung-covid', 0.7));
     const id = (await intake('reader')).json().id as string;
     const adj = (await f.app.inject({ method: 'GET', url: `/v1/studies/${id}`, headers: f.auth('adjudicator') })).json();
-    expect(adj).toMatchObject({ blinded: false, model: { name: 'cxr-oct', version: 1 }, reads: { model: { label: 'lung-covid', top: { class: 'lung-covid', probability: 0.7 } } } });
+    expect(adj).toMatchObject({
+      blinded: false,
+      model: { name: 'cxr-oct', version: 1 },
+      reads: { model: { label: 'lung-covid', top: { class: 'lung-covid', probability: 0.7 } } },
+    });
     expect(adj.reads.model.predictions).toHaveLength(5);
     const read = await postRead(f.app, f.auth('reader'), id, 'lung-normal');
     expect(read.statusCode).toBe(200);
-    expect(read.json()).toMatchObject({ status: 'awaiting_b', blinded: false, reads: { A: { label: 'lung-normal' }, model: { label: 'lung-covid' } }, decision: { decision: 'second_read' } });
+    expect(read.json()).toMatchObject({
+      status: 'awaiting_b',
+      blinded: false,
+      reads: { A: { label: 'lung-normal' }, model: { label: 'lung-covid' } },
+      decision: { decision: 'second_read' },
+    });
   });
 });
 
@@ -149,14 +170,21 @@ describe('GET /v1/studies', () => {
   it('newest first, filtered by status, paged with before', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await intake('admin', { modality: 'oct' })).json().id as string);
-    const all = (await f.app.inject({ method: 'GET', url: '/v1/studies?limit=500', headers: f.auth('engineer') })).json().studies as { id: string; createdAt: string }[];
+    const all = (await f.app.inject({ method: 'GET', url: '/v1/studies?limit=500', headers: f.auth('engineer') })).json().studies as {
+      id: string;
+      createdAt: string;
+    }[];
     const sorted = [...all].sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id));
     expect(all.map((s) => s.id)).toEqual(sorted.map((s) => s.id));
     expect(all.slice(0, 3).map((s) => s.id)).toEqual([...ids].reverse());
     const page1 = (await f.app.inject({ method: 'GET', url: '/v1/studies?limit=2', headers: f.auth('admin') })).json().studies as { id: string }[];
-    const page2 = (await f.app.inject({ method: 'GET', url: `/v1/studies?limit=2&before=${page1[1]!.id}`, headers: f.auth('admin') })).json().studies as { id: string }[];
+    const page2 = (await f.app.inject({ method: 'GET', url: `/v1/studies?limit=2&before=${page1[1]!.id}`, headers: f.auth('admin') })).json().studies as {
+      id: string;
+    }[];
     expect([...page1, ...page2].map((s) => s.id)).toEqual(all.slice(0, 4).map((s) => s.id));
-    const waitingB = (await f.app.inject({ method: 'GET', url: '/v1/studies?status=awaiting_b', headers: f.auth('adjudicator') })).json().studies as { status: string }[];
+    const waitingB = (await f.app.inject({ method: 'GET', url: '/v1/studies?status=awaiting_b', headers: f.auth('adjudicator') })).json().studies as {
+      status: string;
+    }[];
     expect(waitingB.length).toBeGreaterThan(0);
     expect(waitingB.every((s) => s.status === 'awaiting_b')).toBe(true);
     for (const q of ['status=done', 'limit=0', 'limit=501', 'before=..', 'sort=asc']) {
@@ -171,7 +199,15 @@ describe('GET /v1/studies/:id/audit', () => {
     await postRead(f.app, f.auth('reader'), id, 'lung-normal');
     const res = await f.app.inject({ method: 'GET', url: `/v1/studies/${id}/audit`, headers: f.auth('adjudicator') });
     expect(res.statusCode).toBe(200);
-    const entries = res.json().entries as { seq: number; event: string; studyId: string; actor: string; prevHash: string; hash: string; payload: Record<string, unknown> }[];
+    const entries = res.json().entries as {
+      seq: number;
+      event: string;
+      studyId: string;
+      actor: string;
+      prevHash: string;
+      hash: string;
+      payload: Record<string, unknown>;
+    }[];
     expect(entries.map((e) => e.event)).toEqual(['study.intake', 'read.model', 'read.A', 'decision']);
     expect(entries.every((e) => e.studyId === id)).toBe(true);
     expect(entries.map((e) => e.seq)).toEqual([...entries.map((e) => e.seq)].sort((a, b) => a - b));

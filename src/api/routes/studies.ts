@@ -4,6 +4,7 @@
 // (src/workflow/blinding.ts), never here; the response schemas list only fields a view can carry.
 import multipart from '@fastify/multipart';
 import type { FastifyInstance } from 'fastify';
+
 import { ValidationError } from '../../core/errors.js';
 import { STUDY_STATES } from '../../workflow/states.js';
 import { UnsupportedMediaTypeError } from '../errors.js';
@@ -45,7 +46,11 @@ interface ListQuery {
 const idParams = { type: 'object', required: ['id'], properties: { id: studyIdSchema } } as const;
 const nullableString = { type: ['string', 'null'] } as const;
 
-const humanReadSchema = { type: 'object', required: ['label', 'userId', 'at'], properties: { label: { type: 'string' }, userId: nullableString, at: { type: 'string' } } } as const;
+const humanReadSchema = {
+  type: 'object',
+  required: ['label', 'userId', 'at'],
+  properties: { label: { type: 'string' }, userId: nullableString, at: { type: 'string' } },
+} as const;
 
 export const studyViewSchema = {
   type: 'object',
@@ -69,15 +74,33 @@ export const studyViewSchema = {
         model: {
           type: 'object',
           required: ['model', 'version', 'label', 'top', 'predictions', 'at'],
-          properties: { model: nullableString, version: { type: ['integer', 'null'] }, label: { type: 'string' }, top: classProbabilitySchema, predictions: { type: 'array', items: classProbabilitySchema }, at: { type: 'string' } },
+          properties: {
+            model: nullableString,
+            version: { type: ['integer', 'null'] },
+            label: { type: 'string' },
+            top: classProbabilitySchema,
+            predictions: { type: 'array', items: classProbabilitySchema },
+            at: { type: 'string' },
+          },
         },
       },
     },
-    model: { type: ['object', 'null'], required: ['name', 'version'], properties: { name: { type: 'string' }, version: { type: 'integer' } }, description: 'the model version that read the study (null: its read failed)' },
+    model: {
+      type: ['object', 'null'],
+      required: ['name', 'version'],
+      properties: { name: { type: 'string' }, version: { type: 'integer' } },
+      description: 'the model version that read the study (null: its read failed)',
+    },
     decision: {
       type: 'object',
       required: ['decision', 'reasons', 'qa', 'policyId', 'decidedAt'],
-      properties: { decision: { type: 'string', enum: ['auto_finalized', 'second_read'] }, reasons: { type: 'array', items: { type: 'string' } }, qa: { type: 'boolean' }, policyId: nullableString, decidedAt: nullableString },
+      properties: {
+        decision: { type: 'string', enum: ['auto_finalized', 'second_read'] },
+        reasons: { type: 'array', items: { type: 'string' } },
+        qa: { type: 'boolean' },
+        policyId: nullableString,
+        decidedAt: nullableString,
+      },
     },
     finalLabel: nullableString,
     finalizedAt: nullableString,
@@ -113,7 +136,11 @@ function intakeBodySchema() {
             file: { isFile: true, description: 'the image, PNG or JPEG (the bytes decide, not the part’s type)' },
             modality: { type: 'string', enum: ['cxr', 'oct'] },
             priority: { type: 'boolean', default: false, description: 'urgent: listed first in the worklists' },
-            dataset_version: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$', description: 'simulation only (ml-engineer, admin): the dataset version the image comes from' },
+            dataset_version: {
+              type: 'string',
+              pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$',
+              description: 'simulation only (ml-engineer, admin): the dataset version the image comes from',
+            },
             dataset_sha256: { type: 'string', pattern: SHA256_PATTERN, description: 'simulation only: the image’s sha256 in that version' },
             truth_class: { type: 'string', maxLength: 64, description: 'simulation only: its ground-truth class (never shown to readers)' },
           },
@@ -144,19 +171,24 @@ export async function studiesRoutes(app: FastifyInstance, opts: StudiesRoutesOpt
       schema: {
         tags,
         summary: 'Register a study: store the image, have the model read it (hidden from reader A), queue it for read A',
-        description: 'Multipart form: `file` (PNG/JPEG, the same input rules as predict), `modality` (cxr|oct), `priority` (true|false). Studies replayed from a dataset version (simulation) add `dataset_version`, `dataset_sha256` and `truth_class` (ml-engineer, admin).',
+        description:
+          'Multipart form: `file` (PNG/JPEG, the same input rules as predict), `modality` (cxr|oct), `priority` (true|false). Studies replayed from a dataset version (simulation) add `dataset_version`, `dataset_sha256` and `truth_class` (ml-engineer, admin).',
         consumes: ['multipart/form-data'],
         body: intakeBodySchema(),
         response: { 201: studyViewSchema, ...errorResponses([400, 401, 403, 413, 415, 422, 500, 503]) },
       },
     },
     async (request, reply) => {
-      if (!request.isMultipart() || !isMultipartFile(request.body?.file)) throw new UnsupportedMediaTypeError('send the study as multipart/form-data: a `file` part (PNG or JPEG) and a `modality` field');
+      if (!request.isMultipart() || !isMultipartFile(request.body?.file))
+        throw new UnsupportedMediaTypeError('send the study as multipart/form-data: a `file` part (PNG or JPEG) and a `modality` field');
       const form = request.body;
       const bytes = await (form.file as { toBuffer(): Promise<Buffer> }).toBuffer();
       await checkImage(bytes, limits);
       const view = await workflow.intake(request.user!, { modality: form.modality, image: bytes, priority: form.priority, dataset: datasetOrigin(form) });
-      return reply.code(201).header('location', `/v1/studies/${encodeURIComponent(view.id)}`).send(view);
+      return reply
+        .code(201)
+        .header('location', `/v1/studies/${encodeURIComponent(view.id)}`)
+        .send(view);
     },
   );
 
@@ -176,7 +208,10 @@ export async function studiesRoutes(app: FastifyInstance, opts: StudiesRoutesOpt
             before: { ...studyIdSchema, description: 'paging: the studies after this one (the last id of the previous page)' },
           },
         },
-        response: { 200: { type: 'object', required: ['studies'], properties: { studies: { type: 'array', items: studyViewSchema } } }, ...errorResponses([400, 401, 403, 404, 500, 503]) },
+        response: {
+          200: { type: 'object', required: ['studies'], properties: { studies: { type: 'array', items: studyViewSchema } } },
+          ...errorResponses([400, 401, 403, 404, 500, 503]),
+        },
       },
     },
     async (request) => ({ studies: await workflow.listStudies(request.user!, request.query) }),
@@ -220,9 +255,15 @@ export async function studiesRoutes(app: FastifyInstance, opts: StudiesRoutesOpt
       schema: {
         tags,
         summary: 'Commit a read: a reader’s is read A (then the policy decides), an adjudicator’s is read B (the final label)',
-        description: '409 `illegal_transition` when the study is not waiting for this read (read B before A, A twice, a final study, or another read won a race).',
+        description:
+          '409 `illegal_transition` when the study is not waiting for this read (read B before A, A twice, a final study, or another read won a race).',
         params: idParams,
-        body: { type: 'object', additionalProperties: false, required: ['label'], properties: { label: { type: 'string', minLength: 1, maxLength: 64, description: 'a class of the study’s modality' } } },
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['label'],
+          properties: { label: { type: 'string', minLength: 1, maxLength: 64, description: 'a class of the study’s modality' } },
+        },
         response: { 200: studyViewSchema, ...errorResponses([400, 401, 403, 404, 409, 500, 503]) },
       },
     },
@@ -237,7 +278,10 @@ export async function studiesRoutes(app: FastifyInstance, opts: StudiesRoutesOpt
         tags,
         summary: 'The study’s audit entries (hash-chained), in order',
         params: idParams,
-        response: { 200: { type: 'object', required: ['entries'], properties: { entries: { type: 'array', items: auditEntrySchema } } }, ...errorResponses([400, 401, 403, 404, 500, 503]) },
+        response: {
+          200: { type: 'object', required: ['entries'], properties: { entries: { type: 'array', items: auditEntrySchema } } },
+          ...errorResponses([400, 401, 403, 404, 500, 503]),
+        },
       },
     },
     async (request) => ({ entries: await workflow.studyAudit(request.user!, request.params.id) }),

@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
+
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
 import { WEB_CSP, webRoutes } from './web.js';
 
 const INDEX = '<!doctype html><html><head><script type="module" src="/assets/index-Ab12_x.js"></script></head><body><div id="root"></div></body></html>';
@@ -66,7 +68,12 @@ describe('with a build', () => {
 
   it('hashed assets are cached for a year; other files revalidate; gzip when the client takes it', async () => {
     const js = await app.inject({ method: 'GET', url: '/assets/index-Ab12_x.js' });
-    expect([js.statusCode, js.body, js.headers['content-type'], js.headers['cache-control']]).toEqual([200, SCRIPT, 'text/javascript; charset=utf-8', 'public, max-age=31536000, immutable']);
+    expect([js.statusCode, js.body, js.headers['content-type'], js.headers['cache-control']]).toEqual([
+      200,
+      SCRIPT,
+      'text/javascript; charset=utf-8',
+      'public, max-age=31536000, immutable',
+    ]);
     const gz = await app.inject({ method: 'GET', url: '/assets/index-Ab12_x.js', headers: { 'accept-encoding': 'br, gzip' } });
     expect(gz.headers['content-encoding']).toBe('gzip');
     expect(gz.rawPayload.length).toBeLessThan(SCRIPT.length / 4);
@@ -90,7 +97,15 @@ describe('with a build', () => {
 
   it('serves only the plain files it read at startup: no symlink, no unknown type, no path from the request', async () => {
     await writeFile(join(dist, 'assets', 'later.js'), 'added after startup');
-    for (const url of ['/assets/leak.txt', '/assets/notes.exe', '/assets/later.js', '/assets/../../secret.txt', '/assets/%2e%2e/%2e%2e/secret.txt', '/..%2f..%2fsecret.txt', '/assets%2f..%2f..%2fsecret.txt']) {
+    for (const url of [
+      '/assets/leak.txt',
+      '/assets/notes.exe',
+      '/assets/later.js',
+      '/assets/../../secret.txt',
+      '/assets/%2e%2e/%2e%2e/secret.txt',
+      '/..%2f..%2fsecret.txt',
+      '/assets%2f..%2f..%2fsecret.txt',
+    ]) {
       const res = await app.inject({ method: 'GET', url });
       expect(res.body, url).not.toContain('top secret');
       expect(res.body, url).not.toContain('added after startup');
@@ -128,7 +143,10 @@ describe('without a build', () => {
 describe('bin/build-web-if-needed.js (npm prestart)', () => {
   const script = fileURLToPath(new URL('../../../bin/build-web-if-needed.js', import.meta.url));
   const check = (env: Record<string, string> = {}) => {
-    const r = spawnSync(process.execPath, [script, '--check', '--root', root], { encoding: 'utf8', env: { ...process.env, SECONDREAD_SKIP_WEB_BUILD: '', ...env } });
+    const r = spawnSync(process.execPath, [script, '--check', '--root', root], {
+      encoding: 'utf8',
+      env: { ...process.env, SECONDREAD_SKIP_WEB_BUILD: '', ...env },
+    });
     return [r.status, r.stdout.trim()];
   };
   const at = (path: string, seconds: number) => utimes(join(root, path), seconds, seconds);

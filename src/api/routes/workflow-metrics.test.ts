@@ -1,7 +1,8 @@
 // GET /v1/workflow/metrics over HTTP: the service's figures, with the economics used, and `since`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { modelRead } from '../../workflow/testing.js';
-import { openApiFixture, postRead, postStudy, type ApiFixture } from '../testing.js';
+import { type ApiFixture, openApiFixture, postRead, postStudy } from '../testing.js';
 
 const economics = { minutesPerRead: { cxr: 2, oct: 5 }, costPerRead: { cxr: 10, oct: 40 }, inferenceCostPerStudy: 0.5, currency: 'CHF' };
 let f: ApiFixture;
@@ -15,7 +16,10 @@ afterAll(async () => {
 describe('GET /v1/workflow/metrics', () => {
   it('figures of what happened over HTTP, priced with the configured economics', async () => {
     await f.workflow.policies.create({ modelName: 'cxr-oct', modelVersion: 1, rule: { thresholds: { 'lung-normal': 0.9 } }, by: 'test' });
-    for (const [model, a] of [['lung-normal', 'lung-normal'], ['lung-normal', 'lung-covid']] as const) {
+    for (const [model, a] of [
+      ['lung-normal', 'lung-normal'],
+      ['lung-normal', 'lung-covid'],
+    ] as const) {
       f.model.next(modelRead(model, 0.97));
       const id = (await postStudy(f.app, f.auth('reader'))).json().id as string;
       expect((await postRead(f.app, f.auth('reader'), id, a)).statusCode).toBe(200);
@@ -32,7 +36,13 @@ describe('GET /v1/workflow/metrics', () => {
       secondReviewReduction: { numerator: 1, denominator: 2, rate: 0.5 },
       falseClear: { qa: { numerator: 0, denominator: 0, rate: null }, truth: { rate: null } },
       worklistDepth: { A: 0, B: 1, qaInB: 0 },
-      savings: { economics, minutesSaved: 2, costSaved: 10 - 2 * 0.5, costSavedPerScan: 4.5, byModality: { cxr: { autoFinalized: 1, modelReads: 2 }, oct: { autoFinalized: 0 } } },
+      savings: {
+        economics,
+        minutesSaved: 2,
+        costSaved: 10 - 2 * 0.5,
+        costSavedPerScan: 4.5,
+        byModality: { cxr: { autoFinalized: 1, modelReads: 2 }, oct: { autoFinalized: 0 } },
+      },
     });
     expect(m.agreementByClass).toEqual([
       { class: 'lung-covid', numerator: 0, denominator: 1, rate: 0 },

@@ -1,6 +1,7 @@
 // GET /v1/workflow/metrics: the workflow's business and safety figures (src/workflow/metrics.ts),
 // computed from the database on each request, with the economics they were priced with.
 import type { FastifyInstance } from 'fastify';
+
 import { errorResponses } from '../schemas.js';
 import type { WorkflowPort } from '../types.js';
 
@@ -12,13 +13,31 @@ export const WORKFLOW_METRICS_ROLES = ['adjudicator', 'ml-engineer', 'admin'] as
 
 const num = { type: 'number' } as const;
 const nullableNum = { type: ['number', 'null'] } as const;
-const rateProperties = { numerator: { type: 'integer' }, denominator: { type: 'integer' }, rate: { ...nullableNum, description: 'null: no evidence yet (denominator 0)' } } as const;
+const rateProperties = {
+  numerator: { type: 'integer' },
+  denominator: { type: 'integer' },
+  rate: { ...nullableNum, description: 'null: no evidence yet (denominator 0)' },
+} as const;
 const rateSchema = { type: 'object', required: ['numerator', 'denominator', 'rate'], properties: rateProperties } as const;
 const perModality = (value: object) => ({ type: 'object', additionalProperties: value }) as const;
 
 const metricsSchema = {
   type: 'object',
-  required: ['since', 'studies', 'decided', 'autoFinalized', 'secondRead', 'qaSampled', 'adjudicated', 'secondReviewReduction', 'falseClear', 'agreementByClass', 'turnaroundSeconds', 'worklistDepth', 'savings'],
+  required: [
+    'since',
+    'studies',
+    'decided',
+    'autoFinalized',
+    'secondRead',
+    'qaSampled',
+    'adjudicated',
+    'secondReviewReduction',
+    'falseClear',
+    'agreementByClass',
+    'turnaroundSeconds',
+    'worklistDepth',
+    'savings',
+  ],
   properties: {
     since: { type: ['string', 'null'] },
     studies: { type: 'integer' },
@@ -31,11 +50,27 @@ const metricsSchema = {
     falseClear: {
       type: 'object',
       required: ['qa', 'truth'],
-      properties: { qa: { ...rateSchema, description: 'QA studies where B ≠ A / QA studies adjudicated' }, truth: { ...rateSchema, description: 'auto-finalized with known truth where final ≠ truth / those (simulation)' } },
+      properties: {
+        qa: { ...rateSchema, description: 'QA studies where B ≠ A / QA studies adjudicated' },
+        truth: { ...rateSchema, description: 'auto-finalized with known truth where final ≠ truth / those (simulation)' },
+      },
     },
-    agreementByClass: { type: 'array', items: { type: 'object', required: ['class', 'numerator', 'denominator', 'rate'], properties: { class: { type: 'string' }, ...rateProperties } }, description: 'per A’s label: model top class = A’s label' },
-    turnaroundSeconds: { type: 'object', required: ['count', 'mean', 'median', 'p90'], properties: { count: { type: 'integer' }, mean: nullableNum, median: nullableNum, p90: nullableNum } },
-    worklistDepth: { type: 'object', required: ['A', 'B', 'qaInB'], properties: { A: { type: 'integer' }, B: { type: 'integer' }, qaInB: { type: 'integer' } }, description: 'now, whatever the window' },
+    agreementByClass: {
+      type: 'array',
+      items: { type: 'object', required: ['class', 'numerator', 'denominator', 'rate'], properties: { class: { type: 'string' }, ...rateProperties } },
+      description: 'per A’s label: model top class = A’s label',
+    },
+    turnaroundSeconds: {
+      type: 'object',
+      required: ['count', 'mean', 'median', 'p90'],
+      properties: { count: { type: 'integer' }, mean: nullableNum, median: nullableNum, p90: nullableNum },
+    },
+    worklistDepth: {
+      type: 'object',
+      required: ['A', 'B', 'qaInB'],
+      properties: { A: { type: 'integer' }, B: { type: 'integer' }, qaInB: { type: 'integer' } },
+      description: 'now, whatever the window',
+    },
     savings: {
       type: 'object',
       required: ['economics', 'minutesSaved', 'costSaved', 'costSavedPerScan', 'byModality'],
@@ -49,7 +84,11 @@ const metricsSchema = {
         minutesSaved: num,
         costSaved: num,
         costSavedPerScan: nullableNum,
-        byModality: perModality({ type: 'object', required: ['autoFinalized', 'modelReads', 'minutesSaved', 'costSaved'], properties: { autoFinalized: { type: 'integer' }, modelReads: { type: 'integer' }, minutesSaved: num, costSaved: num } }),
+        byModality: perModality({
+          type: 'object',
+          required: ['autoFinalized', 'modelReads', 'minutesSaved', 'costSaved'],
+          properties: { autoFinalized: { type: 'integer' }, modelReads: { type: 'integer' }, minutesSaved: num, costSaved: num },
+        }),
       },
     },
   },
@@ -63,7 +102,11 @@ export async function workflowMetricsRoutes(app: FastifyInstance, opts: Workflow
       schema: {
         tags: ['workflow'],
         summary: 'Second-review reduction, false-clear rates, agreement per class, turnaround, worklist depth, time and cost saved',
-        querystring: { type: 'object', additionalProperties: false, properties: { since: { type: 'string', maxLength: 40, description: 'ISO-8601: only studies created at or after it (default: all)' } } },
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { since: { type: 'string', maxLength: 40, description: 'ISO-8601: only studies created at or after it (default: all)' } },
+        },
         response: { 200: metricsSchema, ...errorResponses([400, 401, 403, 500, 503]) },
       },
     },

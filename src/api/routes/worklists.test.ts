@@ -1,8 +1,9 @@
 // GET /v1/worklists/A and /B over HTTP: order (priority, then oldest), limit, roles, and items that
 // carry nothing of the model.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { modelRead } from '../../workflow/testing.js';
-import { openApiFixture, postRead, postStudy, type ApiFixture } from '../testing.js';
+import { type ApiFixture, openApiFixture, postRead, postStudy } from '../testing.js';
 
 let f: ApiFixture;
 let now = Date.parse('2026-03-02T08:00:00.000Z');
@@ -30,7 +31,9 @@ describe('worklists', () => {
       items: [urgent, routine1, routine2].map((id) => ({ id, modality: 'cxr', priority: id === urgent, createdAt: expect.any(String), status: 'awaiting_a' })),
     });
     expect(a.body).not.toMatch(/lung-covid|cxr-oct|probabilit/);
-    expect((await f.app.inject({ method: 'GET', url: '/v1/worklists/A?limit=1', headers: f.auth('admin') })).json().items.map((i: { id: string }) => i.id)).toEqual([urgent]);
+    expect(
+      (await f.app.inject({ method: 'GET', url: '/v1/worklists/A?limit=1', headers: f.auth('admin') })).json().items.map((i: { id: string }) => i.id),
+    ).toEqual([urgent]);
 
     await postRead(f.app, f.auth('reader'), routine1, 'lung-normal');
     const b = (await f.app.inject({ method: 'GET', url: '/v1/worklists/B', headers: f.auth('adjudicator') })).json();

@@ -2,6 +2,7 @@
 // (adjudicators), priority first, then oldest first. Items carry nothing of the model, so a worklist
 // cannot tell reader A what the model thinks.
 import type { FastifyInstance } from 'fastify';
+
 import type { Worklist } from '../../workflow/service.js';
 import { STUDY_STATES } from '../../workflow/states.js';
 import { errorResponses } from '../schemas.js';
@@ -25,7 +26,13 @@ const worklistResponse = (which: Worklist) =>
         items: {
           type: 'object',
           required: ['id', 'modality', 'priority', 'createdAt', 'status'],
-          properties: { id: { type: 'string' }, modality: { type: 'string' }, priority: { type: 'boolean' }, createdAt: { type: 'string' }, status: { type: 'string', enum: [...STUDY_STATES] } },
+          properties: {
+            id: { type: 'string' },
+            modality: { type: 'string' },
+            priority: { type: 'boolean' },
+            createdAt: { type: 'string' },
+            status: { type: 'string', enum: [...STUDY_STATES] },
+          },
         },
       },
     },
@@ -40,7 +47,10 @@ export async function worklistsRoutes(app: FastifyInstance, opts: WorklistsRoute
         config: { auth: WORKLIST_ROLES[which] },
         schema: {
           tags: ['studies'],
-          summary: which === 'A' ? 'Studies awaiting read A: priority first, then oldest' : 'Studies awaiting read B (second reads and QA samples): priority first, then oldest',
+          summary:
+            which === 'A'
+              ? 'Studies awaiting read A: priority first, then oldest'
+              : 'Studies awaiting read B (second reads and QA samples): priority first, then oldest',
           querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 } } },
           response: { 200: worklistResponse(which), ...errorResponses([400, 401, 403, 500, 503]) },
         },

@@ -2,8 +2,9 @@
 // intact chain, exit 1 naming the first bad seq after a row is edited with raw SQL.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { loadConfig } from '../../core/config.js';
-import { migrateToLatest, openDatabase, type Db } from '../../storage/db.js';
+import { type Db, migrateToLatest, openDatabase } from '../../storage/db.js';
 import { appendAudit } from '../../workflow/audit.js';
 import { runCli, tempCliHome } from '../testing.js';
 
@@ -25,7 +26,12 @@ describe('secondread audit verify', () => {
   });
 
   it('counts an intact chain, then names the first edited entry with exit 1', async () => {
-    for (let i = 1; i <= 3; i++) await db.transaction().execute((trx) => appendAudit(trx, { at: new Date().toISOString(), actor: 'user:alice', event: 'read.A', studyId: `st_${i}`, payload: { label: 'lung-normal' } }));
+    for (let i = 1; i <= 3; i++)
+      await db
+        .transaction()
+        .execute((trx) =>
+          appendAudit(trx, { at: new Date().toISOString(), actor: 'user:alice', event: 'read.A', studyId: `st_${i}`, payload: { label: 'lung-normal' } }),
+        );
     const ok = await runCli('audit', 'verify');
     expect(ok).toMatchObject({ code: 0, out: expect.stringMatching(/^3 entries verified/) });
     expect(JSON.parse((await runCli('audit', 'verify', '--json')).out)).toMatchObject({ ok: true, entries: 3 });

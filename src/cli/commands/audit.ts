@@ -2,6 +2,7 @@
 // verified" when every entry links to the one before and the chain ends where the head says; exit 1
 // naming the first entry that does not verify (edited, deleted or reordered).
 import type { Command } from 'commander';
+
 import { verifyAuditLog } from '../../workflow/audit.js';
 import { AuditChainError } from '../../workflow/errors.js';
 import { withContext } from '../context.js';
@@ -19,7 +20,10 @@ export function registerAudit(program: Command): void {
         const r = await verifyAuditLog(await ctx.db());
         if (!r.ok) {
           // Thrown, not printed: main() reports it on stderr and exits 1 (a broken chain is a server-side fault).
-          throw new AuditChainError(`audit log broken at seq ${r.seq} (${r.reason}): ${r.message}; ${r.entries} entries before it verified`, { seq: r.seq, reason: r.reason });
+          throw new AuditChainError(`audit log broken at seq ${r.seq} (${r.reason}): ${r.message}; ${r.entries} entries before it verified`, {
+            seq: r.seq,
+            reason: r.reason,
+          });
         }
         if (opts.json) return printJson(r);
         print(`${r.entries} entries verified (head ${r.headHash.slice(0, 16)}…)`);

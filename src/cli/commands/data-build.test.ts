@@ -2,7 +2,9 @@
 // ls, stats, cache, validate — and validate's non-zero exit on a manifest corrupted in the DB.
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { writeSeedArchives } from '../../data/etl/testing.js';
 import { openDatabase } from '../../storage/db.js';
 import { runCli, tempCliHome } from '../testing.js';
@@ -20,7 +22,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await cli?.cleanup();
 });
-
 
 describe('secondread data …', () => {
   let version = '';

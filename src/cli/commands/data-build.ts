@@ -1,6 +1,7 @@
 // `secondread data build --config datasets.yaml [--raw-dir DIR]`: ETL into an immutable dataset
 // version, then validate it. Prints the version id; a rerun with the same inputs is a no-op.
 import type { Command } from 'commander';
+
 import { ValidationError } from '../../core/errors.js';
 import { buildDataset } from '../../data/etl/build.js';
 import { loadDatasetConfig } from '../../data/etl/config.js';
@@ -37,7 +38,8 @@ export function registerDataBuild(program: Command): void {
     .option('--concurrency <n>', 'decode-checks in flight (uploads: 8)', (v) => Number(v), 3)
     .option('--json', 'print the build result as JSON')
     .action(async (opts: { config: string; rawDir?: string; concurrency: number; json?: boolean }) => {
-      if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1 || opts.concurrency > 32) throw new ValidationError('--concurrency must be an integer in 1…32');
+      if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1 || opts.concurrency > 32)
+        throw new ValidationError('--concurrency must be an integer in 1…32');
       const config = loadDatasetConfig(opts.config, { rawDir: opts.rawDir });
       await withContext(async (ctx) => {
         const progress = createProgressRenderer();
@@ -57,7 +59,9 @@ export function registerDataBuild(program: Command): void {
           const head = result.built
             ? `built dataset version ${result.versionId}: ${result.report.images} images`
             : `dataset version ${result.versionId} is already built (${result.version.imageCount} images): nothing to do`;
-          process.stdout.write(`${head}\n\n${result.built ? `${describeBuild(result.report)}\n\n` : ''}${formatValidationReport(validation)}\n\n${result.versionId}\n`);
+          process.stdout.write(
+            `${head}\n\n${result.built ? `${describeBuild(result.report)}\n\n` : ''}${formatValidationReport(validation)}\n\n${result.versionId}\n`,
+          );
         }
         if (!validation.ok) throw new ValidationError(`dataset version ${result.versionId} failed validation (see the issues above)`);
       });

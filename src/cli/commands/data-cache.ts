@@ -1,7 +1,9 @@
 // `secondread data cache <version> --size 64`: preprocess every image once into packed uint8 files per
 // split (docs/datasets.md, "Training cache"), under $SECONDREAD_HOME/cache unless --out is given.
 import { join } from 'node:path';
+
 import type { Command } from 'commander';
+
 import { ValidationError } from '../../core/errors.js';
 import { buildCache } from '../../data/cache/build-cache.js';
 import { resolveVersionRef } from '../../data/datasets/repository.js';
@@ -20,14 +22,23 @@ export function registerDataCache(program: Command): void {
     .option('--force', 'rebuild files that already exist')
     .option('--json', 'print the result as JSON')
     .action(async (ref: string, opts: { size: number; out?: string; force?: boolean; json?: boolean }) => {
-      if (!Number.isInteger(opts.size) || opts.size < MIN_SIZE || opts.size > MAX_SIZE) throw new ValidationError(`--size must be an integer in ${MIN_SIZE}…${MAX_SIZE}`);
+      if (!Number.isInteger(opts.size) || opts.size < MIN_SIZE || opts.size > MAX_SIZE)
+        throw new ValidationError(`--size must be an integer in ${MIN_SIZE}…${MAX_SIZE}`);
       await withContext(async (ctx) => {
         const db = await ctx.db();
         const versionId = await resolveVersionRef(db, ref);
         const progress = createProgressRenderer();
         let files;
         try {
-          files = await buildCache({ db, objects: ctx.objects(), versionId, size: opts.size, dir: opts.out ?? join(ctx.config.home, 'cache'), force: opts.force, onProgress: progress.onProgress });
+          files = await buildCache({
+            db,
+            objects: ctx.objects(),
+            versionId,
+            size: opts.size,
+            dir: opts.out ?? join(ctx.config.home, 'cache'),
+            force: opts.force,
+            onProgress: progress.onProgress,
+          });
         } finally {
           progress.stop();
         }
@@ -35,7 +46,10 @@ export function registerDataCache(program: Command): void {
           process.stdout.write(`${JSON.stringify({ version: versionId, size: opts.size, files }, null, 2)}\n`);
           return;
         }
-        const lines = files.map((f) => `  ${f.split.padEnd(5)} ${String(f.count).padStart(7)} images  ${(f.bytes / 1024 / 1024).toFixed(1).padStart(8)} MB  ${f.written ? 'written' : 'up to date'}  ${f.path}`);
+        const lines = files.map(
+          (f) =>
+            `  ${f.split.padEnd(5)} ${String(f.count).padStart(7)} images  ${(f.bytes / 1024 / 1024).toFixed(1).padStart(8)} MB  ${f.written ? 'written' : 'up to date'}  ${f.path}`,
+        );
         process.stdout.write(`cache of ${versionId} at ${opts.size}×${opts.size}:\n${lines.join('\n')}\n`);
       });
     });

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
+
 import { dataCommand } from './data-group.js';
 
 describe('dataCommand', () => {

@@ -1,15 +1,26 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { runCli } from '../testing.js';
 
+import { describe, expect, it } from 'vitest';
+
+import { runCli } from '../testing.js';
 
 describe('secondread data synth', () => {
   it('documents its options and the archive layouts in --help', async () => {
     const { code, out } = await runCli('data', 'synth', '--help');
     expect(code).toBe(0);
-    for (const text of ['--per-class', '--label-noise', '--cxr-size', '--oct-width', '--datasets', '--force', 'COVID-19_Radiography_Dataset.zip', 'OCT2017.tar.gz', 'docs/synthetic-data.md']) {
+    for (const text of [
+      '--per-class',
+      '--label-noise',
+      '--cxr-size',
+      '--oct-width',
+      '--datasets',
+      '--force',
+      'COVID-19_Radiography_Dataset.zip',
+      'OCT2017.tar.gz',
+      'docs/synthetic-data.md',
+    ]) {
       expect(out).toContain(text);
     }
   });
@@ -22,7 +33,12 @@ describe('secondread data synth', () => {
       expect(first.code).toBe(0);
       expect(first.out).toMatch(/COVID-19_Radiography_Dataset\.zip\s+Viral Pneumonia\s+3/);
       expect(first.out).toMatch(/OCT2017\.tar\.gz\s+DRUSEN\s+3/);
-      expect((await readdir(dir)).sort()).toEqual(['COVID-19_Radiography_Dataset.zip', 'OCT2017.tar.gz', 'TB_Chest_Radiography_Database.zip', 'synth-manifest.json']);
+      expect((await readdir(dir)).sort()).toEqual([
+        'COVID-19_Radiography_Dataset.zip',
+        'OCT2017.tar.gz',
+        'TB_Chest_Radiography_Database.zip',
+        'synth-manifest.json',
+      ]);
       const again = await runCli(...args);
       expect(again.code).toBe(2);
       expect(again.err).toMatch(/not empty.*--force/);

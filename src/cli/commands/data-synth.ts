@@ -1,7 +1,8 @@
 // `secondread data synth`: writes deterministic synthetic phantom archives in the public
 // datasets' layouts (the real archives cannot be downloaded here), for the ETL, tests and demos.
-import { InvalidArgumentError, Option, type Command } from 'commander';
-import { SYNTH_DATASETS, SYNTH_DEFAULTS, synthesizeArchives, isSynthDataset, type SynthDataset, type SynthResult } from '../../data/synth/index.js';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+
+import { isSynthDataset, SYNTH_DATASETS, SYNTH_DEFAULTS, type SynthDataset, synthesizeArchives, type SynthResult } from '../../data/synth/index.js';
 import { createProgressRenderer } from '../progress.js';
 import { dataCommand } from './data-group.js';
 
@@ -20,9 +21,13 @@ function fraction(value: string): number {
 }
 
 function datasetList(value: string): SynthDataset[] {
-  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = names.filter((n) => !isSynthDataset(n));
-  if (bad.length > 0 || names.length === 0) throw new InvalidArgumentError(`expected a comma-separated list of ${SYNTH_DATASETS.join(', ')}${bad.length ? ` (unknown: ${bad.join(', ')})` : ''}`);
+  if (bad.length > 0 || names.length === 0)
+    throw new InvalidArgumentError(`expected a comma-separated list of ${SYNTH_DATASETS.join(', ')}${bad.length ? ` (unknown: ${bad.join(', ')})` : ''}`);
   return names as SynthDataset[];
 }
 
@@ -60,15 +65,22 @@ export function formatSynthSummary(result: SynthResult, seconds: number): string
   const out = [line(rows[0] as string[]), ...rows.slice(1).map(line), ''];
   for (const a of result.archives) out.push(`  ${a.path}  ${a.entries} images, ${formatBytes(a.bytes)}, sha256 ${a.sha256.slice(0, 16)}…`);
   const m = result.manifest;
-  if (m.oct) out.push(`  OCT: ${m.oct.patients} patients (${m.oct.multiClassPatients} in two classes, ${m.oct.crossSplitPatients} in both splits), ${m.oct.images.train} train / ${m.oct.images.test} test images`);
-  out.push(`  flipped labels: ${m.flipped.length} (label noise ${m.options.labelNoise})`, `  manifest: ${result.manifestPath}`, `  done in ${seconds.toFixed(1)} s`);
+  if (m.oct)
+    out.push(
+      `  OCT: ${m.oct.patients} patients (${m.oct.multiClassPatients} in two classes, ${m.oct.crossSplitPatients} in both splits), ${m.oct.images.train} train / ${m.oct.images.test} test images`,
+    );
+  out.push(
+    `  flipped labels: ${m.flipped.length} (label noise ${m.options.labelNoise})`,
+    `  manifest: ${result.manifestPath}`,
+    `  done in ${seconds.toFixed(1)} s`,
+  );
   return `${out.join('\n')}\n`;
 }
 
 export function registerDataSynth(program: Command): void {
   dataCommand(program)
     .command('synth')
-    .description('write synthetic chest X-ray and OCT phantom archives in the public datasets\' layouts (seeded, reproducible)')
+    .description("write synthetic chest X-ray and OCT phantom archives in the public datasets' layouts (seeded, reproducible)")
     .requiredOption('--out <dir>', 'output directory (created if missing; must be empty unless --force)')
     .option('--per-class <n>', 'images per secondread class', integer('--per-class'), SYNTH_DEFAULTS.perClass)
     .option('--seed <n>', 'random seed (same seed + options = byte-identical archives)', integer('--seed'), SYNTH_DEFAULTS.seed)
@@ -80,15 +92,28 @@ export function registerDataSynth(program: Command): void {
     .option('--workers <n>', 'render threads (0 = main thread only; default: one per core, at most 4)', integer('--workers'))
     .option('--force', 'write into a non-empty output directory, replacing archives of the same name', false)
     .addHelpText('after', HELP_AFTER)
-    .action(async (opts: { out: string; perClass: number; seed: number; labelNoise: number; cxrSize: number; octWidth: number; octHeight: number; datasets: SynthDataset[]; workers?: number; force: boolean }) => {
-      const progress = createProgressRenderer();
-      const started = performance.now();
-      let result: SynthResult;
-      try {
-        result = await synthesizeArchives({ outDir: opts.out, ...opts, onProgress: progress.onProgress });
-      } finally {
-        progress.stop();
-      }
-      process.stdout.write(formatSynthSummary(result, (performance.now() - started) / 1000));
-    });
+    .action(
+      async (opts: {
+        out: string;
+        perClass: number;
+        seed: number;
+        labelNoise: number;
+        cxrSize: number;
+        octWidth: number;
+        octHeight: number;
+        datasets: SynthDataset[];
+        workers?: number;
+        force: boolean;
+      }) => {
+        const progress = createProgressRenderer();
+        const started = performance.now();
+        let result: SynthResult;
+        try {
+          result = await synthesizeArchives({ outDir: opts.out, ...opts, onProgress: progress.onProgress });
+        } finally {
+          progress.stop();
+        }
+        process.stdout.write(formatSynthSummary(result, (performance.now() - started) / 1000));
+      },
+    );
 }

@@ -1,21 +1,22 @@
 // Every CLI command, in the order `secondread --help` lists them. One module per command (group).
 import type { Command } from 'commander';
-import { registerStart } from './start.js';
-import { registerDataSynth } from './data-synth.js';
+
+import { registerAudit } from './audit.js';
 import { registerDataBuild } from './data-build.js';
-import { registerDataValidate } from './data-validate.js';
 import { registerDataCache } from './data-cache.js';
 import { registerDataLs } from './data-ls.js';
 import { registerDataStats } from './data-stats.js';
-import { registerRuns } from './runs.js';
+import { registerDataSynth } from './data-synth.js';
+import { registerDataValidate } from './data-validate.js';
 import { registerModels } from './models.js';
-import { registerTrain } from './train.js';
-import { registerWorker } from './worker.js';
-import { registerUsers } from './users.js';
-import { registerServe } from './serve.js';
-import { registerAudit } from './audit.js';
-import { registerSimulate } from './simulate.js';
 import { registerPolicy } from './policy.js';
+import { registerRuns } from './runs.js';
+import { registerServe } from './serve.js';
+import { registerSimulate } from './simulate.js';
+import { registerStart } from './start.js';
+import { registerTrain } from './train.js';
+import { registerUsers } from './users.js';
+import { registerWorker } from './worker.js';
 
 export function registerCommands(program: Command): void {
   registerStart(program);

@@ -6,7 +6,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { listImages } from '../../data/datasets/repository.js';
 import { ModelRegistry } from '../../tracking/index.js';
 import { finishedRunWithModel, TEST_CLASSES, tinyVitOnnx } from '../../tracking/testing.js';
@@ -87,7 +89,9 @@ describe('secondread models quantize', () => {
     const r = await runCli('models', 'quantize', 'cxr', '1', '--runs', '2', '--split', 'val', '--per-tensor', '--weight-type', 'uint8');
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/^registered cxr v\d+: int8-dynamic of v1 \(8 MatMul\/Gemm quantized, uint8 per-tensor weights, integer form; 5 left float\)/);
-    expect(r.out).toMatch(/accuracy on val of \S+ \(\d+ images, \d+ of unknown classes left out\): float \d+\.\d\d%, int8 \d+\.\d\d%, delta [+-]\d+\.\d\d points; same top-1 class on \d+\.\d\d%/);
+    expect(r.out).toMatch(
+      /accuracy on val of \S+ \(\d+ images, \d+ of unknown classes left out\): float \d+\.\d\d%, int8 \d+\.\d\d%, delta [+-]\d+\.\d\d points; same top-1 class on \d+\.\d\d%/,
+    );
     expect(r.out).toMatch(/size: \d+\.\d KiB → \d+\.\d KiB \(0\.\d\d×\)/);
     expect(r.out).toMatch(/speed, batch 1 \(ONNX Runtime CPU, 1 thread, median\): float \d+\.\d\d ms, int8 \d+\.\d\d ms → speed-up \d+\.\d\d×/);
     expect(r.out).toMatch(/speed, batch 32 /);

@@ -5,12 +5,13 @@
 // alternately, medians). The result becomes the next version of the model, its card naming the source
 // version and carrying these figures.
 import { join } from 'node:path';
+
 import { ValidationError } from '../../core/errors.js';
 import { buildCache, loadCache } from '../../data/cache/index.js';
-import { SPLITS, type Split } from '../../data/datasets/types.js';
+import { type Split, SPLITS } from '../../data/datasets/types.js';
 import { EngineError } from '../../engine/errors.js';
 import { QUANTIZATION_METHOD, quantizeDynamic, type QuantizeOptions, type QuantizeReport } from '../../engine/quantize/index.js';
-import { createLoadedModel, InvalidModelError, normalizePixels, type LoadedModel, type ModelRegistry, type ModelVersion } from '../../tracking/index.js';
+import { createLoadedModel, InvalidModelError, type LoadedModel, type ModelRegistry, type ModelVersion, normalizePixels } from '../../tracking/index.js';
 import { accuracy, argmaxRow, confusionMatrix } from '../../training/metrics/index.js';
 import type { CliContext } from '../context.js';
 
@@ -65,7 +66,12 @@ export function parseSplit(v: string): Split {
 }
 
 /** A split of the dataset version as model inputs [N, C, S, S] with labels as indices into the model's classes. */
-async function readSplit(ctx: CliContext, datasetVersion: string, split: Split, model: LoadedModel): Promise<{ inputs: Float32Array; labels: Int32Array; leftOut: number }> {
+async function readSplit(
+  ctx: CliContext,
+  datasetVersion: string,
+  split: Split,
+  model: LoadedModel,
+): Promise<{ inputs: Float32Array; labels: Int32Array; leftOut: number }> {
   const p = model.metadata.preprocessing;
   const files = await buildCache({ db: await ctx.db(), objects: ctx.objects(), versionId: datasetVersion, size: p.size, dir: join(ctx.config.home, 'cache') });
   const file = files.find((f) => f.split === split);
@@ -106,7 +112,11 @@ async function top1(model: LoadedModel, inputs: Float32Array, count: number): Pr
   return out;
 }
 
-async function compareAccuracy(float: LoadedModel, int8: LoadedModel, set: { inputs: Float32Array; labels: Int32Array }): Promise<Omit<SplitAccuracy, 'split' | 'datasetVersion' | 'leftOut'>> {
+async function compareAccuracy(
+  float: LoadedModel,
+  int8: LoadedModel,
+  set: { inputs: Float32Array; labels: Int32Array },
+): Promise<Omit<SplitAccuracy, 'split' | 'datasetVersion' | 'leftOut'>> {
   const n = set.labels.length;
   const k = float.metadata.classes.length;
   const [pf, pq] = [await top1(float, set.inputs, n), await top1(int8, set.inputs, n)];
@@ -160,7 +170,10 @@ function quantizeBytes(bytes: Uint8Array, mv: ModelVersion, o: QuantizeOptions):
     throw err;
   }
   if (q.report.quantized.length === 0) {
-    const why = q.report.skipped.map((s) => `${s.node}: ${s.reason}`).slice(0, 5).join('; ');
+    const why = q.report.skipped
+      .map((s) => `${s.node}: ${s.reason}`)
+      .slice(0, 5)
+      .join('; ');
     throw new InvalidModelError(`${mv.name} v${mv.version} has no MatMul/Gemm with a constant weight to quantize${why ? ` (${why})` : ''}`);
   }
   return q;
@@ -193,10 +206,17 @@ export async function runQuantize(ctx: CliContext, reg: ModelRegistry, name: str
     const notes = [
       `${QUANTIZATION_METHOD} quantization of ${name} v${version}: ${q.report.quantized.length} MatMul/Gemm with ${w.type}${w.perChannel ? ' per-channel' : ' per-tensor'}${w.reduceRange ? ' 7-bit' : ''} weights (${q.report.form} form), activations uint8 at run time; ${q.report.skipped.length} left float.`,
       o.notes,
-    ].filter(Boolean).join(' ');
+    ]
+      .filter(Boolean)
+      .join(' ');
     const metrics: Record<string, number> = { 'quantization/source_version': version, 'quantization/size_ratio': q.bytes.length / floatBytes.length };
     for (const t of timings) metrics[`quantization/speedup_batch${t.batch}`] = t.speedup;
-    if (acc) Object.assign(metrics, { [`float/${o.split}/accuracy`]: acc.float, [`int8/${o.split}/accuracy`]: acc.int8, [`quantization/${o.split}/top1_agreement`]: acc.agreement });
+    if (acc)
+      Object.assign(metrics, {
+        [`float/${o.split}/accuracy`]: acc.float,
+        [`int8/${o.split}/accuracy`]: acc.int8,
+        [`quantization/${o.split}/top1_agreement`]: acc.agreement,
+      });
     // The card's per-split table shows the int8 model's own accuracy (a train-split figure is not an evaluation).
     const evaluations = acc && (acc.split === 'val' || acc.split === 'test') ? { [acc.split]: { count: acc.images, accuracy: acc.int8 } } : undefined;
     const mv = await reg.registerDerived({ from: { name, version }, bytes: q.bytes, by: o.by, notes, metrics, evaluations });
@@ -234,7 +254,9 @@ export function formatQuantizeResult(r: QuantizeResult): string {
   }
   L.push(`size: ${mb(r.size.floatBytes)} → ${mb(r.size.int8Bytes)} (${r.size.ratio.toFixed(2)}×)`);
   for (const t of r.timings) {
-    L.push(`speed, batch ${t.batch} (ONNX Runtime CPU, ${r.threads} thread${r.threads === 1 ? '' : 's'}, median): float ${t.floatMs.toFixed(2)} ms, int8 ${t.int8Ms.toFixed(2)} ms → speed-up ${t.speedup.toFixed(2)}×`);
+    L.push(
+      `speed, batch ${t.batch} (ONNX Runtime CPU, ${r.threads} thread${r.threads === 1 ? '' : 's'}, median): float ${t.floatMs.toFixed(2)} ms, int8 ${t.int8Ms.toFixed(2)} ms → speed-up ${t.speedup.toFixed(2)}×`,
+    );
   }
   L.push(`model card: ${r.version.cardMarkdownKey}`);
   return L.join('\n');

@@ -2,7 +2,9 @@
 // runs (made with the Tracker, as the trainer would), then every runs / models subcommand.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { loadConfig } from '../../core/config.js';
 import { grayPng } from '../../data/images/testing.js';
 import { migrateToLatest, openDatabase } from '../../storage/db.js';
@@ -62,7 +64,9 @@ describe('secondread runs …', () => {
 describe('secondread models …', () => {
   it('register, promote, rollback, history, ls, show and predict', async () => {
     for (const id of runIds) expect((await run('models', 'register', id, '--name', 'cxr-oct', '--by', 'alice')).code).toBe(0);
-    expect((await run('models', 'promote', 'cxr-oct', '1', '--to', 'production', '--reason', 'first', '--by', 'alice')).out).toContain('cxr-oct@production → version 1');
+    expect((await run('models', 'promote', 'cxr-oct', '1', '--to', 'production', '--reason', 'first', '--by', 'alice')).out).toContain(
+      'cxr-oct@production → version 1',
+    );
     expect((await run('models', 'promote', 'cxr-oct', '2', '--to', 'production', '--reason', 'better', '--by', 'bob')).code).toBe(0);
     const rb = await run('models', 'rollback', 'cxr-oct', '--alias', 'production', '--reason', 'false clears', '--by', 'carol');
     expect(rb.out).toContain('version 2 → version 1');
@@ -79,7 +83,10 @@ describe('secondread models …', () => {
 
     const png = join(dir, 'x.png');
     await writeFile(png, await grayPng(40, 40, (x, y) => x * 5 + y));
-    const pred = JSON.parse((await run('models', 'predict', 'cxr-oct', png, '--alias', 'production', '--json')).out) as { version: number; top: { class: string } };
+    const pred = JSON.parse((await run('models', 'predict', 'cxr-oct', png, '--alias', 'production', '--json')).out) as {
+      version: number;
+      top: { class: string };
+    };
     expect(pred.version).toBe(1);
     expect(TEST_CLASSES).toContain(pred.top.class);
 

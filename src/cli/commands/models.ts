@@ -2,12 +2,14 @@
 // list / show versions, promote and roll back aliases, show the alias history, predict one image, quantize.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+
 import type { Command } from 'commander';
+
 import { ValidationError } from '../../core/errors.js';
 import { renderTable } from '../../data/validate/table.js';
-import { ALIASES, ModelRegistry, Tracker, type ModelVersion } from '../../tracking/index.js';
+import { ALIASES, ModelRegistry, type ModelVersion, Tracker } from '../../tracking/index.js';
 import { actor } from '../actor.js';
-import { withContext, type CliContext } from '../context.js';
+import { type CliContext, withContext } from '../context.js';
 import { parseInteger } from '../parse.js';
 import { formatQuantizeResult, parseSplit, runQuantize } from './models-quantize.js';
 import { fmtNumber, print, printJson, when } from './runs.js';
@@ -80,7 +82,12 @@ export function registerModels(program: Command): void {
         const list = await (await registry(ctx)).listModels();
         if (opts.json) return printJson(list);
         if (list.length === 0) return print('no models yet: register one with `secondread models register <run> --name <name>`');
-        print(renderTable(['model', 'latest', ...ALIASES, 'created (UTC)'], list.map((m) => [m.name, m.latestVersion, ...ALIASES.map((a) => (m.aliases[a] !== undefined ? `v${m.aliases[a]}` : '')), when(m.createdAt)])));
+        print(
+          renderTable(
+            ['model', 'latest', ...ALIASES, 'created (UTC)'],
+            list.map((m) => [m.name, m.latestVersion, ...ALIASES.map((a) => (m.aliases[a] !== undefined ? `v${m.aliases[a]}` : '')), when(m.createdAt)]),
+          ),
+        );
       });
     });
 
@@ -95,17 +102,39 @@ export function registerModels(program: Command): void {
         const aliases = await reg.aliases(name);
         if (opts.version !== undefined) {
           const mv = await reg.resolve(name, { version: parseInteger('version', opts.version) });
-          if (opts.json) return printJson({ ...mv, aliases: Object.entries(aliases).filter(([, v]) => v === mv.version).map(([a]) => a), card: await reg.modelCard(name, mv.version) });
+          if (opts.json)
+            return printJson({
+              ...mv,
+              aliases: Object.entries(aliases)
+                .filter(([, v]) => v === mv.version)
+                .map(([a]) => a),
+              card: await reg.modelCard(name, mv.version),
+            });
           print((await ctx.objects().getBytes(mv.cardMarkdownKey)).toString('utf8'));
           return;
         }
         const versions = await reg.listVersions(name);
         if (opts.json) return printJson({ name, aliases, versions });
-        const tagged = (v: number) => Object.entries(aliases).filter(([, x]) => x === v).map(([a]) => a).join(', ');
+        const tagged = (v: number) =>
+          Object.entries(aliases)
+            .filter(([, x]) => x === v)
+            .map(([a]) => a)
+            .join(', ');
         print(
           renderTable(
             ['version', 'aliases', 'source', 'run', 'dataset', 'classes', 'input', 'T', 'created (UTC)', 'by'],
-            versions.map((v) => [v.version, tagged(v.version), v.source, v.runId ?? '', v.datasetVersion ?? '', v.metadata.classes.length, `${v.metadata.preprocessing.channels}×${v.metadata.preprocessing.size}²`, fmtNumber(v.metadata.temperature), when(v.createdAt), v.createdBy]),
+            versions.map((v) => [
+              v.version,
+              tagged(v.version),
+              v.source,
+              v.runId ?? '',
+              v.datasetVersion ?? '',
+              v.metadata.classes.length,
+              `${v.metadata.preprocessing.channels}×${v.metadata.preprocessing.size}²`,
+              fmtNumber(v.metadata.temperature),
+              when(v.createdAt),
+              v.createdBy,
+            ]),
           ),
         );
       });
@@ -121,7 +150,21 @@ export function registerModels(program: Command): void {
         const events = await (await registry(ctx)).aliasHistory(name, opts.alias);
         if (opts.json) return printJson(events);
         if (events.length === 0) return print(`no alias changes for ${name} yet`);
-        print(renderTable(['#', 'when (UTC)', 'alias', 'action', 'from', 'to', 'by', 'reason'], events.map((e) => [e.seq, when(e.at), e.alias, e.action, e.previousVersion === null ? '—' : `v${e.previousVersion}`, `v${e.version}`, e.by, e.reason])));
+        print(
+          renderTable(
+            ['#', 'when (UTC)', 'alias', 'action', 'from', 'to', 'by', 'reason'],
+            events.map((e) => [
+              e.seq,
+              when(e.at),
+              e.alias,
+              e.action,
+              e.previousVersion === null ? '—' : `v${e.previousVersion}`,
+              `v${e.version}`,
+              e.by,
+              e.reason,
+            ]),
+          ),
+        );
       });
     });
 
@@ -165,20 +208,43 @@ export function registerModels(program: Command): void {
     .option('--notes <text>', 'free-text notes added to the version')
     .option('--by <user>', 'who registers (default: the OS user)')
     .option('--json', 'print as JSON')
-    .action(async (name: string, version: string, opts: { split: string; threads: string; runs: string; form: string; weightType: string; perTensor?: boolean; fullRange?: boolean; notes?: string; by?: string; json?: boolean }) => {
-      const v = parseInteger('version', version);
-      const split = parseSplit(opts.split);
-      const threads = parseInteger('--threads', opts.threads, 1, 256);
-      const runs = parseInteger('--runs', opts.runs, 1, 10_000);
-      if (opts.form !== 'integer' && opts.form !== 'qdq') throw new ValidationError(`--form must be 'integer' or 'qdq', got '${opts.form}'`);
-      if (opts.weightType !== 'int8' && opts.weightType !== 'uint8') throw new ValidationError(`--weight-type must be 'int8' or 'uint8', got '${opts.weightType}'`);
-      const quantize = { form: opts.form, weightType: opts.weightType, perChannel: !opts.perTensor, reduceRange: opts.weightType === 'int8' && !opts.fullRange } as const;
-      await withContext(async (ctx) => {
-        const r = await runQuantize(ctx, await registry(ctx), name, v, { split, threads, runs, by: actor(opts.by), notes: opts.notes, quantize });
-        if (opts.json) return printJson(r);
-        print(formatQuantizeResult(r));
-      });
-    });
+    .action(
+      async (
+        name: string,
+        version: string,
+        opts: {
+          split: string;
+          threads: string;
+          runs: string;
+          form: string;
+          weightType: string;
+          perTensor?: boolean;
+          fullRange?: boolean;
+          notes?: string;
+          by?: string;
+          json?: boolean;
+        },
+      ) => {
+        const v = parseInteger('version', version);
+        const split = parseSplit(opts.split);
+        const threads = parseInteger('--threads', opts.threads, 1, 256);
+        const runs = parseInteger('--runs', opts.runs, 1, 10_000);
+        if (opts.form !== 'integer' && opts.form !== 'qdq') throw new ValidationError(`--form must be 'integer' or 'qdq', got '${opts.form}'`);
+        if (opts.weightType !== 'int8' && opts.weightType !== 'uint8')
+          throw new ValidationError(`--weight-type must be 'int8' or 'uint8', got '${opts.weightType}'`);
+        const quantize = {
+          form: opts.form,
+          weightType: opts.weightType,
+          perChannel: !opts.perTensor,
+          reduceRange: opts.weightType === 'int8' && !opts.fullRange,
+        } as const;
+        await withContext(async (ctx) => {
+          const r = await runQuantize(ctx, await registry(ctx), name, v, { split, threads, runs, by: actor(opts.by), notes: opts.notes, quantize });
+          if (opts.json) return printJson(r);
+          print(formatQuantizeResult(r));
+        });
+      },
+    );
 
   models
     .command('predict <name> <image>')
@@ -200,7 +266,12 @@ export function registerModels(program: Command): void {
           const p = await model.predict(bytes);
           if (opts.json) return printJson({ model: model.name, version: model.version, ...p });
           print(`${model.name} v${model.version}: ${p.top.class} (${(100 * p.top.probability).toFixed(1)}%)`);
-          print(renderTable(['class', 'probability'], p.classes.map((c) => [c.class, c.probability.toFixed(4)])));
+          print(
+            renderTable(
+              ['class', 'probability'],
+              p.classes.map((c) => [c.class, c.probability.toFixed(4)]),
+            ),
+          );
         } finally {
           await model.close();
         }

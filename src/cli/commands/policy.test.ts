@@ -2,13 +2,15 @@
 // known (the evaluation fixture's brightness classifier) and a small published dataset version.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { silentLogger } from '../../core/logger.js';
-import { FIXTURE_IMAGES, openEvaluationFixture, publishTinyVersion, type EvaluationFixture } from '../../monitoring/evaluations/testing.js';
+import { type EvaluationFixture, FIXTURE_IMAGES, openEvaluationFixture, publishTinyVersion } from '../../monitoring/evaluations/testing.js';
+import { PolicyStore } from '../../workflow/policies.js';
 import { evaluatePolicy } from '../../workflow/policy.js';
 import type { PolicyFitReport } from '../../workflow/policy-report.js';
-import { PolicyStore } from '../../workflow/policies.js';
 import { scoreSplit } from '../../workflow/score-split.js';
 import { runCli, setEnv } from '../testing.js';
 
@@ -28,7 +30,24 @@ type Written = PolicyFitReport & { policy: { id: string; version: number } | nul
 describe('secondread policy fit', () => {
   it('with a perfect reader: clears every agreement, stores the policy, writes chart, report.json and report.md', async () => {
     const out = join(f.home, 'fit-1');
-    const r = await runCli('policy', 'fit', '--model', 'brightness@production', '--dataset', f.datasetVersion.slice(0, 12), '--split', 'test', '--reader-accuracy', '1', '--max-false-clear', '0', '--by', 'alice', '--out', out);
+    const r = await runCli(
+      'policy',
+      'fit',
+      '--model',
+      'brightness@production',
+      '--dataset',
+      f.datasetVersion.slice(0, 12),
+      '--split',
+      'test',
+      '--reader-accuracy',
+      '1',
+      '--max-false-clear',
+      '0',
+      '--by',
+      'alice',
+      '--out',
+      out,
+    );
     expect(r.code).toBe(0);
     // Progress on stderr (a log line per phase when stderr is not a terminal, a bar when it is).
     expect(r.err).toBe('score: 12/12 \n');
@@ -40,7 +59,12 @@ describe('secondread policy fit', () => {
     expect(r.out).toMatch(/policy (pol_\w+) stored: version 1 of brightness v1, in force for it from now on/);
 
     const written = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as Written;
-    expect(written).toMatchObject({ kind: 'policy-fit', model: { name: 'brightness', version: 1, temperature: 1.5 }, dataset: { version: f.datasetVersion, split: 'test' }, unknownToModel: [{ class: 'oct-dme', images: 2 }] });
+    expect(written).toMatchObject({
+      kind: 'policy-fit',
+      model: { name: 'brightness', version: 1, temperature: 1.5 },
+      dataset: { version: f.datasetVersion, split: 'test' },
+      unknownToModel: [{ class: 'oct-dme', images: 2 }],
+    });
     expect(written.fit).toMatchObject({ studies: 12, autoFinalized: 8, falseClears: 0, agreements: 8, readerAccuracy: 1 });
     const stored = await new PolicyStore(f.db).get(written.policy!.id);
     expect(stored).toMatchObject({ modelName: 'brightness', modelVersion: 1, version: 1, createdBy: 'alice', qaFraction: 0.05, alwaysDoubleRead: [] });
@@ -56,17 +80,44 @@ describe('secondread policy fit', () => {
     const show = await runCli('policy', 'show', stored.id);
     expect(show.out).toContain(`policy ${stored.id}: version 1 of brightness v1 (in force)`);
     expect(show.out).toContain('second-review reduction 66.67%');
-    expect(JSON.parse((await runCli('policy', 'show', stored.id, '--json')).out)).toMatchObject({ id: stored.id, inForce: true, thresholds: stored.thresholds });
+    expect(JSON.parse((await runCli('policy', 'show', stored.id, '--json')).out)).toMatchObject({
+      id: stored.id,
+      inForce: true,
+      thresholds: stored.thresholds,
+    });
   });
 
   it('with recorded reads: studies without a read are left out, and the stored rule reproduces the reported figures', async () => {
     // A reads what the model says (so every model error is a false clear if cleared), except two studies it never read.
-    const scored = await scoreSplit({ db: f.db, objects: f.objects, registry: f.registry, logger: silentLogger }, { model: 'brightness', version: 1, datasetVersion: f.datasetVersion, split: 'test' });
+    const scored = await scoreSplit(
+      { db: f.db, objects: f.objects, registry: f.registry, logger: silentLogger },
+      { model: 'brightness', version: 1, datasetVersion: f.datasetVersion, split: 'test' },
+    );
     const reads = scored.cases.slice(2).map((c) => `${c.key},${c.predictions[0]!.class}`);
     const csv = join(f.home, 'reads.csv');
     await writeFile(csv, `sha256,label\n${reads.join('\n')}\n`);
     const out = join(f.home, 'fit-2');
-    const r = await runCli('policy', 'fit', '--model', 'brightness:1', '--dataset', f.datasetVersion, '--split', 'test', '--reader-a-reads', csv, '--max-false-clear', '0.3', '--always-double-read', 'oct-cnv', '--qa-fraction', '0.1', '--out', out, '--json');
+    const r = await runCli(
+      'policy',
+      'fit',
+      '--model',
+      'brightness:1',
+      '--dataset',
+      f.datasetVersion,
+      '--split',
+      'test',
+      '--reader-a-reads',
+      csv,
+      '--max-false-clear',
+      '0.3',
+      '--always-double-read',
+      'oct-cnv',
+      '--qa-fraction',
+      '0.1',
+      '--out',
+      out,
+      '--json',
+    );
     expect(r.code).toBe(0);
     expect(r.err).toContain('warning: 2 of 12 studies of the split have no read');
     const j = JSON.parse(r.out) as Written & { policy: { id: string; version: number } };
@@ -98,7 +149,19 @@ describe('secondread policy fit', () => {
 
   it('--dry-run stores nothing', async () => {
     const before = (await new PolicyStore(f.db).list()).length;
-    const r = await runCli('policy', 'fit', '--model', 'brightness', '--dataset', f.datasetVersion, '--split', 'val', '--dry-run', '--out', join(f.home, 'dry'));
+    const r = await runCli(
+      'policy',
+      'fit',
+      '--model',
+      'brightness',
+      '--dataset',
+      f.datasetVersion,
+      '--split',
+      'val',
+      '--dry-run',
+      '--out',
+      join(f.home, 'dry'),
+    );
     expect(r.code).toBe(0);
     expect(r.out).toContain('dry run: no policy stored');
     expect(await readFile(join(f.home, 'dry', 'report.md'), 'utf8')).toContain('Not stored (dry run).');
@@ -115,7 +178,12 @@ describe('secondread policy fit', () => {
 
   it('refuses bad input with a clear message and exit code 2', async () => {
     const base = ['policy', 'fit', '--model', 'brightness', '--dataset', f.datasetVersion, '--dry-run', '--out', join(f.home, 'never')];
-    const emptyVal = await publishTinyVersion(f.db, f.objects, FIXTURE_IMAGES.filter((i) => i.split !== 'val'), 'ds-00000000000000000077');
+    const emptyVal = await publishTinyVersion(
+      f.db,
+      f.objects,
+      FIXTURE_IMAGES.filter((i) => i.split !== 'val'),
+      'ds-00000000000000000077',
+    );
     const cases: [string[], RegExp][] = [
       [['--model', 'nope'], /model 'nope' was not found/],
       [['--model', 'brightness:9'], /model version 'brightness v9' was not found/],

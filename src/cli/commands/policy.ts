@@ -5,19 +5,30 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
+
 import type { Command } from 'commander';
+
 import { ValidationError } from '../../core/errors.js';
 import { isSecondreadClass, type SecondreadClass } from '../../data/classes.js';
 import { renderTable } from '../../data/validate/table.js';
 import { EVALUATION_SPLITS } from '../../monitoring/evaluations/run.js';
 import { ModelRegistry, Tracker } from '../../tracking/index.js';
 import { parseModelRef } from '../../training/retrain.js';
-import { parseRecordedReads, fitPolicy, type FitReader } from '../../workflow/policy-fit.js';
-import { CLASS_COLUMNS, classRows, fmtThreshold, pct, policyReportMarkdown, renderPolicyChart, type PolicyFitReport, type ReaderDescription } from '../../workflow/policy-report.js';
-import { PolicyStore, type Policy } from '../../workflow/policies.js';
+import { type Policy, PolicyStore } from '../../workflow/policies.js';
 import { DEFAULT_QA_FRACTION } from '../../workflow/policy.js';
+import { fitPolicy, type FitReader, parseRecordedReads } from '../../workflow/policy-fit.js';
+import {
+  CLASS_COLUMNS,
+  classRows,
+  fmtThreshold,
+  pct,
+  type PolicyFitReport,
+  policyReportMarkdown,
+  type ReaderDescription,
+  renderPolicyChart,
+} from '../../workflow/policy-report.js';
 import { scoreSplit } from '../../workflow/score-split.js';
-import { CONFUSION_PATTERNS, SimulatedReader, type ConfusionPattern } from '../../workflow/simulated-reader.js';
+import { CONFUSION_PATTERNS, type ConfusionPattern, SimulatedReader } from '../../workflow/simulated-reader.js';
 import { actor } from '../actor.js';
 import { withContext } from '../context.js';
 import { parseInteger, parseNumber } from '../parse.js';
@@ -77,7 +88,10 @@ interface FitFlags {
 
 /** `a,b` → classes, each checked. */
 function parseClassList(flag: string, v: string): SecondreadClass[] {
-  const classes = v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const classes = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   for (const c of classes) if (!isSecondreadClass(c)) throw new ValidationError(`${flag}: unknown class '${c.slice(0, 40)}'`);
   return classes as SecondreadClass[];
 }
@@ -85,9 +99,13 @@ function parseClassList(flag: string, v: string): SecondreadClass[] {
 /** `class=0.7,class=0.8` → per-class accuracies. */
 function parseClassAccuracy(v: string): Partial<Record<SecondreadClass, number>> {
   const out: Partial<Record<SecondreadClass, number>> = {};
-  for (const part of v.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+  for (const part of v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')) {
     const [cls, acc, extra] = part.split('=');
-    if (cls === undefined || acc === undefined || extra !== undefined) throw new ValidationError(`--reader-class-accuracy: expected class=accuracy, got '${part.slice(0, 60)}'`);
+    if (cls === undefined || acc === undefined || extra !== undefined)
+      throw new ValidationError(`--reader-class-accuracy: expected class=accuracy, got '${part.slice(0, 60)}'`);
     if (!isSecondreadClass(cls.trim())) throw new ValidationError(`--reader-class-accuracy: unknown class '${cls.trim().slice(0, 40)}'`);
     out[cls.trim() as SecondreadClass] = parseNumber(`--reader-class-accuracy for ${cls.trim()}`, acc.trim(), 0, 1);
   }
@@ -104,19 +122,26 @@ async function recordedReader(path: string): Promise<{ reader: FitReader; descri
     throw new ValidationError(`cannot read reads file '${path}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   const reads = parseRecordedReads(bytes.toString('utf8'));
-  return { reader: reads, description: { kind: 'recorded', file: basename(path), sha256: createHash('sha256').update(bytes).digest('hex'), reads: reads.size } };
+  return {
+    reader: reads,
+    description: { kind: 'recorded', file: basename(path), sha256: createHash('sha256').update(bytes).digest('hex'), reads: reads.size },
+  };
 }
 
 /** Reader A from the flags: recorded reads, or a simulated reader (its settings checked before anything runs). */
 async function readerFromFlags(o: FitFlags): Promise<{ reader: FitReader; description: ReaderDescription }> {
   if (o.readerAReads !== undefined) {
     const simulated = (['readerAccuracy', 'confusion', 'readerClassAccuracy', 'readerSeed'] as const).filter((k) => o[k] !== undefined);
-    if (simulated.length) throw new ValidationError(`--reader-a-reads uses recorded reads: do not pass ${simulated.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}`);
+    if (simulated.length)
+      throw new ValidationError(
+        `--reader-a-reads uses recorded reads: do not pass ${simulated.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}`,
+      );
     return recordedReader(o.readerAReads);
   }
   const accuracy = o.readerAccuracy === undefined ? DEFAULT_READER_ACCURACY : parseNumber('--reader-accuracy', o.readerAccuracy, 0, 1);
   const confusion = (o.confusion ?? 'miss') as ConfusionPattern;
-  if (!CONFUSION_PATTERNS.includes(confusion)) throw new ValidationError(`--confusion must be one of ${CONFUSION_PATTERNS.join(', ')}, got '${String(o.confusion).slice(0, 40)}'`);
+  if (!CONFUSION_PATTERNS.includes(confusion))
+    throw new ValidationError(`--confusion must be one of ${CONFUSION_PATTERNS.join(', ')}, got '${String(o.confusion).slice(0, 40)}'`);
   const seed = o.readerSeed === undefined ? 1 : parseInteger('--reader-seed', o.readerSeed, 0, 2 ** 31 - 1);
   const perClassAccuracy = o.readerClassAccuracy === undefined ? {} : parseClassAccuracy(o.readerClassAccuracy);
   return {
@@ -133,7 +158,10 @@ function fitReportOf(p: Policy): PolicyFitReport | null {
 
 function fitSummary(r: PolicyFitReport): string {
   const f = r.fit;
-  const reader = r.readerA.kind === 'simulated' ? `simulated reader A (accuracy ${pct(r.readerA.accuracy, 1)}, ${r.readerA.confusion}, seed ${r.readerA.seed})` : `recorded reads (${r.readerA.file})`;
+  const reader =
+    r.readerA.kind === 'simulated'
+      ? `simulated reader A (accuracy ${pct(r.readerA.accuracy, 1)}, ${r.readerA.confusion}, seed ${r.readerA.seed})`
+      : `recorded reads (${r.readerA.file})`;
   return [
     `${r.model.name} v${r.model.version} on ${r.dataset.version} (${r.dataset.split}): ${f.studies} studies${f.unread ? ` (${f.unread} without a read left out)` : ''}, ${reader}`,
     `  reader A right ${pct(f.readerAccuracy, 1)}, model right ${pct(f.modelAccuracy, 1)}, A and model agree ${pct(f.agreements / f.studies, 1)}`,
@@ -171,7 +199,8 @@ export function registerPolicy(program: Command): void {
     .action(async (o: FitFlags) => {
       // Everything the user typed is checked before the model runs.
       const ref = parseModelRef(o.model);
-      if (!EVALUATION_SPLITS.includes(o.split as never)) throw new ValidationError(`--split must be one of ${EVALUATION_SPLITS.join(', ')}, got '${o.split.slice(0, 40)}'`);
+      if (!EVALUATION_SPLITS.includes(o.split as never))
+        throw new ValidationError(`--split must be one of ${EVALUATION_SPLITS.join(', ')}, got '${o.split.slice(0, 40)}'`);
       const maxFalseClear = parseNumber('--max-false-clear', o.maxFalseClear, 0, 1);
       const qaFraction = parseNumber('--qa-fraction', o.qaFraction, 0, 1);
       const alwaysDoubleRead = o.alwaysDoubleRead === undefined ? [] : parseClassList('--always-double-read', o.alwaysDoubleRead);
@@ -194,8 +223,17 @@ export function registerPolicy(program: Command): void {
         } finally {
           progress.stop();
         }
-        const fit = fitPolicy(scored.cases, { readerA: reader, maxFalseClear, qaFraction, alwaysDoubleRead, classes: scored.model.classes.filter(isSecondreadClass) });
-        if (fit.unread > 0) process.stderr.write(`warning: ${fit.unread} of ${scored.cases.length} studies of the split have no read in ${o.readerAReads}: left out of the fit\n`);
+        const fit = fitPolicy(scored.cases, {
+          readerA: reader,
+          maxFalseClear,
+          qaFraction,
+          alwaysDoubleRead,
+          classes: scored.model.classes.filter(isSecondreadClass),
+        });
+        if (fit.unread > 0)
+          process.stderr.write(
+            `warning: ${fit.unread} of ${scored.cases.length} studies of the split have no read in ${o.readerAReads}: left out of the fit\n`,
+          );
         const report: PolicyFitReport = {
           kind: 'policy-fit',
           model: { name: scored.model.name, version: scored.model.version, temperature: scored.model.temperature },
@@ -206,7 +244,9 @@ export function registerPolicy(program: Command): void {
           fit,
         };
         const chart = await renderPolicyChart(report);
-        const stored = o.dryRun ? null : await new PolicyStore(db).create({ modelName: report.model.name, modelVersion: report.model.version, rule: fit.rule, by: actor(o.by), report });
+        const stored = o.dryRun
+          ? null
+          : await new PolicyStore(db).create({ modelName: report.model.name, modelVersion: report.model.version, rule: fit.rule, by: actor(o.by), report });
         const out = resolve(o.out ?? join(ctx.config.home, 'reports', 'policies', stored?.id ?? `dry-run-${report.fittedAt.replace(/[:.]/g, '-')}`));
         const policyRef = stored ? { id: stored.id, version: stored.version } : null;
         try {
@@ -222,7 +262,11 @@ export function registerPolicy(program: Command): void {
         if (o.json) return printJson({ policy: stored ? { ...stored, report: undefined } : null, out, ...report });
         print(fitSummary(report));
         print('');
-        print(stored ? `policy ${stored.id} stored: version ${stored.version} of ${stored.modelName} v${stored.modelVersion}, in force for it from now on` : 'dry run: no policy stored');
+        print(
+          stored
+            ? `policy ${stored.id} stored: version ${stored.version} of ${stored.modelName} v${stored.modelVersion}, in force for it from now on`
+            : 'dry run: no policy stored',
+        );
         print(`report: ${join(out, 'report.md')} (tradeoff.png, report.json)`);
       });
     });
@@ -237,7 +281,8 @@ export function registerPolicy(program: Command): void {
         const list = await new PolicyStore(await ctx.db()).list(o.model);
         // Reports only with `policy show` (as GET /v1/policies lists them without).
         if (o.json) return printJson(list.map((p) => ({ ...p, report: undefined })));
-        if (list.length === 0) return print(o.model ? `no policies for ${o.model} yet` : 'no policies yet: fit one with `secondread policy fit --model <name> --dataset <version>`');
+        if (list.length === 0)
+          return print(o.model ? `no policies for ${o.model} yet` : 'no policies yet: fit one with `secondread policy fit --model <name> --dataset <version>`');
         // list() is newest version first within each model version: the first seen is the one in force.
         const seen = new Set<string>();
         const rows = list.map((p) => {
@@ -245,9 +290,27 @@ export function registerPolicy(program: Command): void {
           const inForce = !seen.has(key);
           seen.add(key);
           const fit = fitReportOf(p)?.fit;
-          return [p.id, p.modelName, `v${p.modelVersion}`, p.version, inForce ? 'yes' : '', Object.keys(p.thresholds).length, p.alwaysDoubleRead.join(',') || '—', pct(p.qaFraction, 1), fit ? pct(fit.reduction, 1) : '—', fit ? pct(fit.falseClearRate) : '—', when(p.createdAt), p.createdBy];
+          return [
+            p.id,
+            p.modelName,
+            `v${p.modelVersion}`,
+            p.version,
+            inForce ? 'yes' : '',
+            Object.keys(p.thresholds).length,
+            p.alwaysDoubleRead.join(',') || '—',
+            pct(p.qaFraction, 1),
+            fit ? pct(fit.reduction, 1) : '—',
+            fit ? pct(fit.falseClearRate) : '—',
+            when(p.createdAt),
+            p.createdBy,
+          ];
         });
-        print(renderTable(['id', 'model', 'model version', 'policy', 'in force', 'thresholds', 'always double-read', 'QA', 'reduction', 'false-clear', 'created (UTC)', 'by'], rows));
+        print(
+          renderTable(
+            ['id', 'model', 'model version', 'policy', 'in force', 'thresholds', 'always double-read', 'QA', 'reduction', 'false-clear', 'created (UTC)', 'by'],
+            rows,
+          ),
+        );
       });
     });
 
@@ -262,12 +325,23 @@ export function registerPolicy(program: Command): void {
         const inForce = (await store.inForce(p.modelName, p.modelVersion))?.id === p.id;
         if (o.json) return printJson({ ...p, inForce });
         const r = fitReportOf(p);
-        print(`policy ${p.id}: version ${p.version} of ${p.modelName} v${p.modelVersion}${inForce ? ' (in force)' : ' (superseded by a newer version)'}, created ${when(p.createdAt)} by ${p.createdBy}`);
-        print(`  QA fraction ${pct(p.qaFraction, 1)}; always double-read: ${p.alwaysDoubleRead.join(', ') || 'none'}; classes without a threshold never auto-finalize`);
+        print(
+          `policy ${p.id}: version ${p.version} of ${p.modelName} v${p.modelVersion}${inForce ? ' (in force)' : ' (superseded by a newer version)'}, created ${when(p.createdAt)} by ${p.createdBy}`,
+        );
+        print(
+          `  QA fraction ${pct(p.qaFraction, 1)}; always double-read: ${p.alwaysDoubleRead.join(', ') || 'none'}; classes without a threshold never auto-finalize`,
+        );
         print('');
         if (r) return print(fitSummary(r));
         const entries = Object.entries(p.thresholds);
-        print(entries.length ? renderTable(['class', 'threshold'], entries.map(([c, t]) => [c, fmtThreshold(t)])) : 'no thresholds: nothing is auto-finalized');
+        print(
+          entries.length
+            ? renderTable(
+                ['class', 'threshold'],
+                entries.map(([c, t]) => [c, fmtThreshold(t)]),
+              )
+            : 'no thresholds: nothing is auto-finalized',
+        );
       });
     });
 }

@@ -1,17 +1,19 @@
 // `secondread runs ls | show | compare`: the tracked training runs as readable tables (or --json).
 import type { Command } from 'commander';
-import { renderTable } from '../../data/validate/table.js';
-import { RUN_STATUSES, Tracker, type RunStatus } from '../../tracking/index.js';
-import { compareRuns, flattenParams, formatDuration, runDetails } from '../../tracking/run-report.js';
+
 import { ValidationError } from '../../core/errors.js';
-import { withContext, type CliContext } from '../context.js';
+import { renderTable } from '../../data/validate/table.js';
+import { RUN_STATUSES, type RunStatus, Tracker } from '../../tracking/index.js';
+import { compareRuns, flattenParams, formatDuration, runDetails } from '../../tracking/run-report.js';
+import { type CliContext, withContext } from '../context.js';
 
 export const print = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
 export const printJson = (v: unknown): void => print(JSON.stringify(v, null, 2));
 /** An ISO timestamp as 'YYYY-MM-DD hh:mm:ss' (UTC). */
 export const when = (iso: string | null): string => (iso ? iso.replace('T', ' ').slice(0, 19) : '');
 /** Figures with 4 significant digits; integers as they are. */
-export const fmtNumber = (v: number | null | undefined): string => (v === null || v === undefined ? '—' : Number.isInteger(v) ? String(v) : Number.isFinite(v) ? String(Number(v.toPrecision(4))) : String(v));
+export const fmtNumber = (v: number | null | undefined): string =>
+  v === null || v === undefined ? '—' : Number.isInteger(v) ? String(v) : Number.isFinite(v) ? String(Number(v.toPrecision(4))) : String(v);
 
 const tracker = async (ctx: CliContext): Promise<Tracker> => new Tracker(await ctx.db(), ctx.objects());
 
@@ -26,7 +28,8 @@ export function registerRuns(program: Command): void {
     .option('--limit <n>', 'at most this many runs', '50')
     .option('--json', 'print as JSON')
     .action(async (opts: { experiment?: string; status?: string; limit: string; json?: boolean }) => {
-      if (opts.status !== undefined && !RUN_STATUSES.includes(opts.status as RunStatus)) throw new ValidationError(`--status must be one of ${RUN_STATUSES.join(', ')}`);
+      if (opts.status !== undefined && !RUN_STATUSES.includes(opts.status as RunStatus))
+        throw new ValidationError(`--status must be one of ${RUN_STATUSES.join(', ')}`);
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1) throw new ValidationError('--limit must be a positive integer');
       await withContext(async (ctx) => {
@@ -39,7 +42,16 @@ export function registerRuns(program: Command): void {
             ['run', 'experiment', 'name', 'status', 'started (UTC)', 'duration', 'dataset', 'accuracy'],
             list.map((r) => {
               const k = summaryKey(r.summary);
-              return [r.id, r.experiment, r.name, r.status, when(r.startedAt), formatDuration(r.startedAt, r.endedAt) ?? '', r.datasetVersion ?? '', k ? `${fmtNumber(r.summary![k])} (${k.replace('_accuracy', '')})` : ''];
+              return [
+                r.id,
+                r.experiment,
+                r.name,
+                r.status,
+                when(r.startedAt),
+                formatDuration(r.startedAt, r.endedAt) ?? '',
+                r.datasetVersion ?? '',
+                k ? `${fmtNumber(r.summary![k])} (${k.replace('_accuracy', '')})` : '',
+              ];
             }),
           ),
         );
@@ -76,10 +88,36 @@ export function registerRuns(program: Command): void {
         const params = Object.entries(flattenParams(r.params));
         out.push('', 'params', params.length ? renderTable(['param', 'value'], params) : '(none)');
         const summary = Object.entries(r.summary ?? {});
-        if (summary.length) out.push('', 'summary', renderTable(['figure', 'value'], summary.map(([k, v]) => [k, fmtNumber(v)])));
+        if (summary.length)
+          out.push(
+            '',
+            'summary',
+            renderTable(
+              ['figure', 'value'],
+              summary.map(([k, v]) => [k, fmtNumber(v)]),
+            ),
+          );
         const metrics = Object.entries(d.metrics);
-        out.push('', 'final metrics (last logged value)', metrics.length ? renderTable(['metric', 'value'], metrics.map(([k, v]) => [k, fmtNumber(v)])) : '(none)');
-        out.push('', 'artifacts', d.artifacts.length ? renderTable(['name', 'bytes', 'object key'], d.artifacts.map((a) => [a.name, a.size, a.key])) : '(none)');
+        out.push(
+          '',
+          'final metrics (last logged value)',
+          metrics.length
+            ? renderTable(
+                ['metric', 'value'],
+                metrics.map(([k, v]) => [k, fmtNumber(v)]),
+              )
+            : '(none)',
+        );
+        out.push(
+          '',
+          'artifacts',
+          d.artifacts.length
+            ? renderTable(
+                ['name', 'bytes', 'object key'],
+                d.artifacts.map((a) => [a.name, a.size, a.key]),
+              )
+            : '(none)',
+        );
         print(out.join('\n'));
       });
     });
@@ -106,8 +144,26 @@ export function registerRuns(program: Command): void {
           ]),
         );
         const params = c.params.filter((p) => opts.all || p.differs);
-        out.push('', `params${opts.all ? '' : ' that differ'}`, params.length ? renderTable(header, params.map((p) => [`${p.differs ? '* ' : '  '}${p.key}`, ...p.values.map((v) => v ?? '—')])) : '(none)');
-        out.push('', 'metrics', c.metrics.length ? renderTable(header, c.metrics.map((m) => [`${m.differs ? '* ' : '  '}${m.key}`, ...m.values.map(fmtNumber)])) : '(none)');
+        out.push(
+          '',
+          `params${opts.all ? '' : ' that differ'}`,
+          params.length
+            ? renderTable(
+                header,
+                params.map((p) => [`${p.differs ? '* ' : '  '}${p.key}`, ...p.values.map((v) => v ?? '—')]),
+              )
+            : '(none)',
+        );
+        out.push(
+          '',
+          'metrics',
+          c.metrics.length
+            ? renderTable(
+                header,
+                c.metrics.map((m) => [`${m.differs ? '* ' : '  '}${m.key}`, ...m.values.map(fmtNumber)]),
+              )
+            : '(none)',
+        );
         print(out.join('\n'));
       });
     });

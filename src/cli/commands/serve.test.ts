@@ -1,19 +1,21 @@
 // `secondread serve` as a real process: it composes everything from SECONDREAD_HOME, preloads the
 // production model, serves predictions, and on SIGTERM finishes the request it is holding (here
 // waiting in the batcher's queue) before it exits 0.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { multipartBody } from '../../api/testing.js';
 import { loadConfig } from '../../core/config.js';
 import { grayPng } from '../../data/images/testing.js';
 import { migrateToLatest, openDatabase } from '../../storage/db.js';
 import { openObjectStore } from '../../storage/open-object-store.js';
 import { ModelRegistry, Tracker } from '../../tracking/index.js';
 import { finishedRunWithModel } from '../../tracking/testing.js';
-import { multipartBody } from '../../api/testing.js';
 import { UserStore } from '../../workflow/users.js';
 import { runCli } from '../testing.js';
 import { batchingOptions, parsePreload } from './serve.js';
@@ -103,8 +105,17 @@ describe('secondread serve', () => {
       const study = (await res.json()) as { id: string; blinded: boolean };
       expect(study.blinded).toBe(true);
       const adjudicator = { authorization: `Bearer ${adjudicatorToken}` };
-      const seen = (await (await fetch(`${base}/v1/studies/${study.id}`, { headers: adjudicator })).json()) as { model: unknown; reads: { model: { top: unknown; predictions: unknown } } };
-      const predicted = (await (await fetch(`${base}/v1/models/cxr/predict?study_id=${study.id}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'image/png' }, body: png })).json()) as { top: unknown; predictions: unknown };
+      const seen = (await (await fetch(`${base}/v1/studies/${study.id}`, { headers: adjudicator })).json()) as {
+        model: unknown;
+        reads: { model: { top: unknown; predictions: unknown } };
+      };
+      const predicted = (await (
+        await fetch(`${base}/v1/models/cxr/predict?study_id=${study.id}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'image/png' },
+          body: png,
+        })
+      ).json()) as { top: unknown; predictions: unknown };
       expect(seen.model).toEqual({ name: 'cxr', version: 1 });
       expect(seen.reads.model).toMatchObject({ top: predicted.top, predictions: predicted.predictions });
       const metrics = await (await fetch(`${base}/metrics`, { headers: adjudicator })).text();
@@ -139,7 +150,11 @@ describe('serve flags', () => {
     expect(parsePreload('cxr@canary')).toEqual({ name: 'cxr', alias: 'canary' });
     expect(parsePreload('cxr@3')).toEqual({ name: 'cxr', version: 3 });
     expect(() => parsePreload('a@b@c')).toThrow(/--preload/);
-    expect(batchingOptions({ batching: true, maxBatchSize: '16', preferredBatchSizes: '4, 8', maxQueueDelayUs: '500' })).toEqual({ maxBatchSize: 16, preferredBatchSizes: [4, 8], maxQueueDelayMicros: 500 });
+    expect(batchingOptions({ batching: true, maxBatchSize: '16', preferredBatchSizes: '4, 8', maxQueueDelayUs: '500' })).toEqual({
+      maxBatchSize: 16,
+      preferredBatchSizes: [4, 8],
+      maxQueueDelayMicros: 500,
+    });
     expect(batchingOptions({ batching: false, maxBatchSize: '16' })).toEqual({ maxBatchSize: 1, preferredBatchSizes: [], maxQueueDelayMicros: 0 });
     expect(() => batchingOptions({ batching: true, maxBatchSize: '0' })).toThrow(/max-batch-size/);
   });

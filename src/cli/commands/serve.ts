@@ -3,9 +3,10 @@
 // shut it down gracefully: no new connections, requests in flight finish, then serving (batchers
 // drained), jobs, objects and the database are closed. A second signal exits at once.
 import type { Command } from 'commander';
+
 import { composeApi } from '../../api/compose.js';
 import { createShutdown, type ShutdownOutcome } from '../../api/shutdown.js';
-import { DEFAULT_LIMITS, type ApiLimits } from '../../api/types.js';
+import { type ApiLimits, DEFAULT_LIMITS } from '../../api/types.js';
 import { ValidationError } from '../../core/errors.js';
 import type { BatcherOptions } from '../../serving/types.js';
 import { assertModelName } from '../../tracking/index.js';
@@ -44,7 +45,9 @@ export function parsePreload(spec: string): { name: string; alias?: string; vers
   return /^\d+$/.test(ref) ? { name, version: parseInteger('--preload version', ref) } : { name, alias: ref };
 }
 
-export function batchingOptions(f: Pick<ServeFlags, 'batching' | 'maxBatchSize' | 'preferredBatchSizes' | 'maxQueueDelayUs' | 'maxQueueSize' | 'timeoutMs'>): Partial<BatcherOptions> {
+export function batchingOptions(
+  f: Pick<ServeFlags, 'batching' | 'maxBatchSize' | 'preferredBatchSizes' | 'maxQueueDelayUs' | 'maxQueueSize' | 'timeoutMs'>,
+): Partial<BatcherOptions> {
   const o: Partial<BatcherOptions> = {};
   if (f.maxBatchSize !== undefined) o.maxBatchSize = parseInteger('--max-batch-size', f.maxBatchSize, 1, 4096);
   if (f.preferredBatchSizes !== undefined) o.preferredBatchSizes = parseIntegerList('--preferred-batch-sizes', f.preferredBatchSizes, 1, 4096);
@@ -73,13 +76,27 @@ export function registerServe(program: Command): void {
     .option('--canary-weight <w>', 'share 0…1 of studies routed to the `canary` alias (sticky by study id)', '0')
     .option('--shadow', 'score production requests with `canary` too and record disagreements (answers stay production)')
     .option('--alias-poll-ms <ms>', 'how often alias moves are picked up (0 = never)', '2000')
-    .option('--preload <model[@alias|@version]>', 'load and warm a model before listening (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('--max-upload-mb <n>', `largest request body / uploaded image in MiB (default: config http.maxUploadMb, ${DEFAULT_LIMITS.maxUploadBytes / (1024 * 1024)})`)
-    .option('--max-image-pixels <n>', `largest image decoded, by its header’s width × height (default: config http.maxImagePixels, ${DEFAULT_LIMITS.maxImagePixels})`)
+    .option(
+      '--preload <model[@alias|@version]>',
+      'load and warm a model before listening (repeatable)',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
+    .option(
+      '--max-upload-mb <n>',
+      `largest request body / uploaded image in MiB (default: config http.maxUploadMb, ${DEFAULT_LIMITS.maxUploadBytes / (1024 * 1024)})`,
+    )
+    .option(
+      '--max-image-pixels <n>',
+      `largest image decoded, by its header’s width × height (default: config http.maxImagePixels, ${DEFAULT_LIMITS.maxImagePixels})`,
+    )
     .option('--max-batch-files <n>', `images in one /predict/batch request (default: config http.maxBatchFiles, ${DEFAULT_LIMITS.maxBatchFiles})`)
     .option('--public-metrics', 'serve /metrics without a token (only where Prometheus alone can reach the port)')
     .option('--shutdown-timeout <s>', 'seconds to drain in-flight requests on SIGTERM/SIGINT', '30')
-    .option('--workflow-model <name>', 'the model that reads every study at intake, by its production alias (default: config workflow.model, else the only model with a production alias)')
+    .option(
+      '--workflow-model <name>',
+      'the model that reads every study at intake, by its production alias (default: config workflow.model, else the only model with a production alias)',
+    )
     .action(async (flags: ServeFlags) => {
       const servingOptions = {
         threads: parseInteger('--threads', flags.threads, 1, 256),
@@ -98,7 +115,9 @@ export function registerServe(program: Command): void {
         // Flags win over config (secondread.yaml / env), which wins over the built-in defaults.
         const limits: ApiLimits = {
           ...DEFAULT_LIMITS,
-          maxUploadBytes: Math.round((flags.maxUploadMb !== undefined ? parseNumber('--max-upload-mb', flags.maxUploadMb, 0.001, 1024) : config.http.maxUploadMb) * 1024 * 1024),
+          maxUploadBytes: Math.round(
+            (flags.maxUploadMb !== undefined ? parseNumber('--max-upload-mb', flags.maxUploadMb, 0.001, 1024) : config.http.maxUploadMb) * 1024 * 1024,
+          ),
           maxImagePixels: flags.maxImagePixels !== undefined ? parseInteger('--max-image-pixels', flags.maxImagePixels, 1) : config.http.maxImagePixels,
           maxBatchFiles: flags.maxBatchFiles !== undefined ? parseInteger('--max-batch-files', flags.maxBatchFiles, 1, 10_000) : config.http.maxBatchFiles,
         };

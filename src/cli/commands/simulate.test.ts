@@ -4,22 +4,30 @@
 // equal the split, every study's image must be in the object store, and the simulator's count must
 // equal the server's metrics.
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { loadConfig } from '../../core/config.js';
-import { createLogger } from '../../core/logger.js';
 import { sha256Hex } from '../../core/ids.js';
+import { createLogger } from '../../core/logger.js';
 import { splitImages } from '../../monitoring/evaluations/run.js';
-import { openEvaluationFixture, type EvaluationFixture } from '../../monitoring/evaluations/testing.js';
+import { type EvaluationFixture, openEvaluationFixture } from '../../monitoring/evaluations/testing.js';
 import type { SimulationReport } from '../../simulate/report.js';
 import { startInProcessServer } from '../../simulate/server.js';
 import { PolicyStore } from '../../workflow/policies.js';
 import { UserStore } from '../../workflow/users.js';
 import { runCli, setEnv, tempCliHome } from '../testing.js';
 
-const CONFIG_ENV = { DATABASE_URL: undefined, OBJECT_STORE_URL: undefined, REDIS_URL: undefined, SECONDREAD_SQLITE_PATH: undefined, SECONDREAD_CONFIG: undefined };
+const CONFIG_ENV = {
+  DATABASE_URL: undefined,
+  OBJECT_STORE_URL: undefined,
+  REDIS_URL: undefined,
+  SECONDREAD_SQLITE_PATH: undefined,
+  SECONDREAD_CONFIG: undefined,
+};
 
 let f: EvaluationFixture;
 let out: string;
@@ -28,7 +36,12 @@ let restore: () => void;
 beforeAll(async () => {
   f = await openEvaluationFixture();
   // Every class the model knows clears at 0.5; no QA sampling, so each decision follows from the reads.
-  await new PolicyStore(f.db).create({ modelName: f.model, modelVersion: 1, rule: { thresholds: { 'lung-normal': 0.5, 'lung-covid': 0.5, 'oct-cnv': 0.5 }, qaFraction: 0 }, by: 'test' });
+  await new PolicyStore(f.db).create({
+    modelName: f.model,
+    modelVersion: 1,
+    rule: { thresholds: { 'lung-normal': 0.5, 'lung-covid': 0.5, 'oct-cnv': 0.5 }, qaFraction: 0 },
+    by: 'test',
+  });
   out = await mkdtemp(join(tmpdir(), 'sr-simulate-'));
   restore = setEnv({ SECONDREAD_HOME: f.home, LOG_LEVEL: 'silent', ...CONFIG_ENV });
 });
@@ -53,7 +66,16 @@ describe('secondread simulate', () => {
     expect(rep.record.dataset).toEqual({ version: f.datasetVersion, split: 'final_eval', splitSize: 4, replayed: 4 });
     expect(rep.record.schedule).toEqual({ stoppedBy: 'complete', started: 4, completed: 4, failed: 0, notStarted: 0 });
     // Reader A is right, the model is right on all four with p ≥ 0.5: every study is cleared, none wrongly.
-    expect(rep.figures).toMatchObject({ studies: 4, autoFinalized: 4, secondRead: 0, adjudicated: 0, noModelRead: 0, blindingViolations: 0, imageRoundTripFailures: 0, models: { 'brightness@1': 4 } });
+    expect(rep.figures).toMatchObject({
+      studies: 4,
+      autoFinalized: 4,
+      secondRead: 0,
+      adjudicated: 0,
+      noModelRead: 0,
+      blindingViolations: 0,
+      imageRoundTripFailures: 0,
+      models: { 'brightness@1': 4 },
+    });
     expect(rep.figures.secondReviewReduction).toEqual({ numerator: 4, denominator: 4, rate: 1 });
     expect(rep.figures.falseClear.truth).toEqual({ numerator: 0, denominator: 4, rate: 0 });
     // Three CXR (3 min, 25 USD a read) and one OCT (4 min, 35 USD) cleared, four model reads at 0.01.
@@ -72,7 +94,15 @@ describe('secondread simulate', () => {
       expect(o.imageKey).toBe(`studies/${o.studyId}/image.png`);
       expect(sha256Hex(await f.objects.getBytes(o.imageKey))).toBe(o.key);
     }
-    const stored = await f.db.selectFrom('studies').select(['id', 'dataset_version', 'dataset_sha256', 'truth_class', 'status']).where('id', 'in', rep.record.outcomes.map((o) => o.studyId)).execute();
+    const stored = await f.db
+      .selectFrom('studies')
+      .select(['id', 'dataset_version', 'dataset_sha256', 'truth_class', 'status'])
+      .where(
+        'id',
+        'in',
+        rep.record.outcomes.map((o) => o.studyId),
+      )
+      .execute();
     expect(stored.map((s) => [s.dataset_version, s.status])).toEqual(Array(4).fill([f.datasetVersion, 'auto_finalized']));
 
     // The run's three users can do nothing any more.
@@ -86,7 +116,14 @@ describe('secondread simulate', () => {
     expect(md).toContain('| completed | 4 |');
     expect(md).toContain('| second-review reduction (auto-finalized / decided) | 100.0 % (4/4) |');
     expect(md).toContain('**all match**');
-    expect((await readdir(dir)).sort()).toEqual(['accuracy-by-class.png', 'agreement-by-class.png', 'reduction-false-clear.png', 'report.json', 'report.md', 'savings.png']);
+    expect((await readdir(dir)).sort()).toEqual([
+      'accuracy-by-class.png',
+      'agreement-by-class.png',
+      'reduction-false-clear.png',
+      'report.json',
+      'report.md',
+      'savings.png',
+    ]);
     expect(r.out).toMatch(/simulation sim-\w+: 4 of 4 studies completed \(final_eval of ds-\w+: 4 images\), 0 failed, 0 not started/);
     expect(r.out).toContain('images captured in the object store: 4/4');
     expect(r.out).toContain('simulator vs GET /v1/workflow/metrics: all figures match');
@@ -94,7 +131,21 @@ describe('secondread simulate', () => {
 
   it('a reader A who is always wrong sends every study to B, who corrects it; --limit bounds the count', async () => {
     const dir = join(out, 'wrong');
-    const r = await runCli('simulate', '--dataset', f.datasetVersion, '--rate', '50', '--concurrency', '2', '--reader-a-accuracy', '0', '--limit', '3', '--out', dir);
+    const r = await runCli(
+      'simulate',
+      '--dataset',
+      f.datasetVersion,
+      '--rate',
+      '50',
+      '--concurrency',
+      '2',
+      '--reader-a-accuracy',
+      '0',
+      '--limit',
+      '3',
+      '--out',
+      dir,
+    );
     expect(r.code, r.err).toBe(0);
     const rep = await readReport(dir);
     expect(rep.record.dataset).toMatchObject({ splitSize: 4, replayed: 3 });
@@ -124,7 +175,21 @@ describe('secondread simulate', () => {
     const server = await startInProcessServer({ config, logger: createLogger('silent'), db, objects: f.objects });
     try {
       const dir = join(out, 'url');
-      const r = await runCli('simulate', '--dataset', f.datasetVersion, '--url', server.url, '--rate', '0', '--reader-a-accuracy', '1', '--limit', '2', '--out', dir);
+      const r = await runCli(
+        'simulate',
+        '--dataset',
+        f.datasetVersion,
+        '--url',
+        server.url,
+        '--rate',
+        '0',
+        '--reader-a-accuracy',
+        '1',
+        '--limit',
+        '2',
+        '--out',
+        dir,
+      );
       expect(r.code, r.err).toBe(0);
       const rep = await readReport(dir);
       expect(rep.record.server).toEqual({ url: server.url, inProcess: false, note: null });
@@ -143,7 +208,10 @@ describe('secondread simulate flags', () => {
     try {
       for (const url of ['http://10.1.2.3:8080', 'http://example.com', 'http://0.0.0.0:8080']) {
         const r = await runCli('simulate', '--dataset', 'ds-x', '--url', url);
-        expect([r.code, r.err], url).toEqual([2, expect.stringMatching(/error: --url must be a loopback address \(http:\/\/127\.0\.0\.1:<port>.*is not a loopback address.*\[not_loopback\]/)]);
+        expect([r.code, r.err], url).toEqual([
+          2,
+          expect.stringMatching(/error: --url must be a loopback address \(http:\/\/127\.0\.0\.1:<port>.*is not a loopback address.*\[not_loopback\]/),
+        ]);
       }
       expect(existsSync(t.home)).toBe(false);
     } finally {

@@ -5,7 +5,9 @@
 // default, or a running one at --url (loopback only). Ctrl-C stops starting studies, lets the ones in
 // flight finish and still writes the report; a second Ctrl-C cancels those too.
 import { join, resolve } from 'node:path';
+
 import type { Command } from 'commander';
+
 import { SecondreadError, ValidationError } from '../../core/errors.js';
 import { resolveVersionRef } from '../../data/datasets/repository.js';
 import { EVALUATION_SPLITS } from '../../monitoring/evaluations/run.js';
@@ -13,7 +15,7 @@ import type { EvaluationSplit } from '../../monitoring/evaluations/types.js';
 import { loopbackBaseUrl } from '../../simulate/client.js';
 import { summaryLines } from '../../simulate/report.js';
 import { newSimulationId, runSimulation, type SimulationOptions } from '../../simulate/run.js';
-import { startInProcessServer, type InProcessServer } from '../../simulate/server.js';
+import { type InProcessServer, startInProcessServer } from '../../simulate/server.js';
 import { CONFUSION_PATTERNS, type ConfusionPattern } from '../../workflow/simulated-reader.js';
 import { UserStore } from '../../workflow/users.js';
 import { withContext } from '../context.js';
@@ -48,10 +50,13 @@ class SimulationFindingsError extends SecondreadError {
 
 /** The flags, checked before anything is opened (a bad flag exits 2 and touches nothing). */
 export function parseSimulateFlags(f: SimulateFlags): Omit<SimulationOptions, 'datasetVersion' | 'outDir' | 'id'> & { url: string | null } {
-  if (!(EVALUATION_SPLITS as readonly string[]).includes(f.split)) throw new ValidationError(`--split must be one of ${EVALUATION_SPLITS.join(', ')}, got '${f.split}'`);
-  if (!(CONFUSION_PATTERNS as readonly string[]).includes(f.confusion)) throw new ValidationError(`--confusion must be one of ${CONFUSION_PATTERNS.join(', ')}, got '${f.confusion}'`);
+  if (!(EVALUATION_SPLITS as readonly string[]).includes(f.split))
+    throw new ValidationError(`--split must be one of ${EVALUATION_SPLITS.join(', ')}, got '${f.split}'`);
+  if (!(CONFUSION_PATTERNS as readonly string[]).includes(f.confusion))
+    throw new ValidationError(`--confusion must be one of ${CONFUSION_PATTERNS.join(', ')}, got '${f.confusion}'`);
   const url = f.url === undefined ? null : loopbackBaseUrl(f.url);
-  if (url !== null && f.model !== undefined) throw new ValidationError('--model chooses the model of the in-process server; with --url the server decides (its workflow model)');
+  if (url !== null && f.model !== undefined)
+    throw new ValidationError('--model chooses the model of the in-process server; with --url the server decides (its workflow model)');
   const rate = parseNumber('--rate', f.rate, 0, 100_000);
   const maxSeconds = parseNumber('--max-seconds', f.maxSeconds, 0, 7 * 24 * 3600);
   const seed = parseInteger('--seed', f.seed, 0, 2 ** 31 - 2);
@@ -78,7 +83,10 @@ export function registerSimulate(program: Command): void {
     .description('replay a dataset split through the HTTP API as production studies with simulated readers A and B; report reduction, false clears, savings')
     .requiredOption('--dataset <version>', 'dataset version id (or an unambiguous prefix)')
     .option('--split <split>', `split to replay: ${EVALUATION_SPLITS.join(', ')}`, 'final_eval')
-    .option('--model <name>', 'the model that reads the studies on the in-process server, by its production alias (default: config workflow.model, else the only model with a production alias)')
+    .option(
+      '--model <name>',
+      'the model that reads the studies on the in-process server, by its production alias (default: config workflow.model, else the only model with a production alias)',
+    )
     .option('--url <url>', 'drive a running server instead (loopback only, sharing this configuration’s database and object store)')
     .option('--rate <studies/s>', 'studies started per second (0 = as fast as --concurrency allows)', '10')
     .option('--concurrency <n>', 'studies in flight at once', '4')

@@ -6,7 +6,9 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { loadConfig } from '../../core/config.js';
 import type { DemoSummary } from '../../demo/index.js';
 import { migrateToLatest, openDatabase } from '../../storage/db.js';
@@ -70,7 +72,17 @@ const SUMMARY: DemoSummary = {
   datasetVersion: 'ds-0123456789abcdef0123',
   images: { total: 900, bySplit: { train: 627, val: 183, test: 90 }, finalEval: 136 },
   runId: 'run_1',
-  model: { name: 'cxr-oct-demo', version: 1, architecture: 'vit-small', inputSize: 64, epochs: 10, trainSeconds: 100, test: { accuracy: 0.6, count: 90 }, val: { accuracy: 0.55, count: 95 }, finalEval: null },
+  model: {
+    name: 'cxr-oct-demo',
+    version: 1,
+    architecture: 'vit-small',
+    inputSize: 64,
+    epochs: 10,
+    trainSeconds: 100,
+    test: { accuracy: 0.6, count: 90 },
+    val: { accuracy: 0.55, count: 95 },
+    finalEval: null,
+  },
   policy: { id: 'pol_1', version: 1, fittedOn: 95, maxFalseClear: 0.02, reduction: 0.25, falseClearRate: 0.012, classesCleared: 6 },
   users: [
     { name: 'reader-a', role: 'reader' },

@@ -3,10 +3,12 @@
 // few minutes on 2 cores), then serves API + web UI as `secondread serve` does, with the demo model preloaded.
 // Later starts find the demo complete and serve in seconds; `--no-demo` never bootstraps.
 import { existsSync } from 'node:fs';
+
 import type { Command } from 'commander';
+
 import { describeError, SecondreadError } from '../../core/errors.js';
 import { SECONDREAD_CLASSES } from '../../data/classes.js';
-import { DEMO_MODEL, DEMO_USERS, ensureDemo, type DemoCredential, type DemoOutcome, type DemoSummary, type StepEvent } from '../../demo/index.js';
+import { DEMO_MODEL, DEMO_USERS, type DemoCredential, type DemoOutcome, type DemoSummary, ensureDemo, type StepEvent } from '../../demo/index.js';
 import { ModelRegistry, Tracker } from '../../tracking/index.js';
 import { UserStore } from '../../workflow/users.js';
 import { withContext } from '../context.js';
@@ -32,7 +34,11 @@ async function describeStore(): Promise<string[]> {
         ? `models: ${models.map((m) => `${m.name} (v${m.latestVersion}${m.aliases.production ? `, production v${m.aliases.production}` : ''})`).join(', ')}`
         : 'no models yet: train one (npx secondread train --help) and `npx secondread models register`, or `models import` an ONNX classifier',
     );
-    lines.push(users.length ? `users: ${users.length}` : 'no users yet: `npx secondread users add <name> --role admin` prints a token (every API route but health needs one)');
+    lines.push(
+      users.length
+        ? `users: ${users.length}`
+        : 'no users yet: `npx secondread users add <name> --role admin` prints a token (every API route but health needs one)',
+    );
     return lines;
   });
 }
@@ -68,10 +74,16 @@ export function formatDemoSummary(s: DemoSummary, url: string, credentials?: rea
   const nameW = Math.max(...DEMO_USERS.map((u) => u.name.length));
   const roleW = Math.max(...DEMO_USERS.map((u) => u.role.length));
   const users = credentials
-    ? ['log in as (passwords shown this once):', ...credentials.map((c) => `  ${c.name.padEnd(nameW)}  ${c.role.padEnd(roleW)}  ${c.password}`), `  also in ${s.credentialsFile} (mode 0600)`]
+    ? [
+        'log in as (passwords shown this once):',
+        ...credentials.map((c) => `  ${c.name.padEnd(nameW)}  ${c.role.padEnd(roleW)}  ${c.password}`),
+        `  also in ${s.credentialsFile} (mode 0600)`,
+      ]
     : [
         `log in as ${s.users.map((u) => u.name).join(', ')}`,
-        existsSync(s.credentialsFile) ? `  passwords: ${s.credentialsFile}` : '  (the credentials file is gone: npx secondread users passwd <name> --password-stdin sets a new password)',
+        existsSync(s.credentialsFile)
+          ? `  passwords: ${s.credentialsFile}`
+          : '  (the credentials file is gone: npx secondread users passwd <name> --password-stdin sets a new password)',
       ];
   return boxed([
     `secondread demo${credentials ? ' is ready' : ''} — open ${url}`,
@@ -99,7 +111,9 @@ async function bootstrapDemo(): Promise<{ outcome: DemoOutcome; host: string; po
     const abort = new AbortController();
     const onSignal = (sig: NodeJS.Signals) => {
       if (abort.signal.aborted) process.exit(130); // second signal: give up at once
-      process.stderr.write(`\n${sig}: stopping the demo bootstrap after the current step (training checkpoints); npm start continues it (again to quit at once)\n`);
+      process.stderr.write(
+        `\n${sig}: stopping the demo bootstrap after the current step (training checkpoints); npm start continues it (again to quit at once)\n`,
+      );
       abort.abort();
     };
     process.on('SIGINT', onSignal);
@@ -118,14 +132,23 @@ async function bootstrapDemo(): Promise<{ outcome: DemoOutcome; host: string; po
     try {
       // The step lines say what happens; per-study info logs would only bury them (LOG_LEVEL=debug shows them).
       const logger = ctx.logger.child({ component: 'demo' }, { level: ctx.config.logLevel === 'info' ? 'warn' : ctx.config.logLevel });
-      const outcome = await ensureDemo({ config: ctx.config, db: await ctx.db(), objects: ctx.objects(), logger, onProgress: progress.onProgress, signal: abort.signal }, { onStep });
+      const outcome = await ensureDemo(
+        { config: ctx.config, db: await ctx.db(), objects: ctx.objects(), logger, onProgress: progress.onProgress, signal: abort.signal },
+        { onStep },
+      );
       return { outcome, host: ctx.config.http.host, port: ctx.config.http.port };
     } catch (err) {
       progress.stop();
       const at = current ? ` at step ${current.index + 1}/${current.total} (${current.title})` : '';
       const next = 'run npm start again to continue from there, or `npm start -- --no-demo` to serve without the demo';
       if (abort.signal.aborted) throw new SecondreadError('interrupted', `demo bootstrap interrupted${at}: ${next}`, 409);
-      throw new SecondreadError(err instanceof SecondreadError ? err.code : 'demo_failed', `demo bootstrap failed${at}: ${describeError(err)}\n${next}`, err instanceof SecondreadError ? err.httpStatus : 500, undefined, { cause: err });
+      throw new SecondreadError(
+        err instanceof SecondreadError ? err.code : 'demo_failed',
+        `demo bootstrap failed${at}: ${describeError(err)}\n${next}`,
+        err instanceof SecondreadError ? err.httpStatus : 500,
+        undefined,
+        { cause: err },
+      );
     } finally {
       progress.stop();
       process.off('SIGINT', onSignal);
@@ -137,7 +160,9 @@ async function bootstrapDemo(): Promise<{ outcome: DemoOutcome; host: string; po
 export function registerStart(program: Command): void {
   program
     .command('start')
-    .description('start the platform on the embedded default: on an empty store, bootstrap a demo (dataset, model, policy, users, studies) first; then serve API and web UI')
+    .description(
+      'start the platform on the embedded default: on an empty store, bootstrap a demo (dataset, model, policy, users, studies) first; then serve API and web UI',
+    )
     .option('--no-demo', 'never bootstrap the demo (an empty store stays empty)')
     .option('--host <host>', 'listen address (default: config http.host, HOST)')
     .option('--port <port>', 'listen port (default: config http.port, PORT)')

@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
+
 import { main } from '../main.js';
 import { formatConfusion } from './train.js';
 
@@ -30,10 +31,14 @@ describe('secondread train (argument handling)', () => {
 
 describe('formatConfusion', () => {
   it('aligns counts under numbered columns, rows named by class', () => {
-    expect(formatConfusion([[12, 3], [0, 100]], ['a', 'bb']).split('\n')).toEqual([
-      'truth \\ predicted    1   2',
-      '1 a                 12   3',
-      '2 bb                 0 100',
-    ]);
+    expect(
+      formatConfusion(
+        [
+          [12, 3],
+          [0, 100],
+        ],
+        ['a', 'bb'],
+      ).split('\n'),
+    ).toEqual(['truth \\ predicted    1   2', '1 a                 12   3', '2 bb                 0 100']);
   });
 });

@@ -2,13 +2,15 @@
 // metrics and the exported model as artifacts. `--resume <run>` continues a run from its last checkpoint;
 // `--from-model <name[:version|@alias]>` retrains a registered model on more data as a child run.
 import { join } from 'node:path';
-import { InvalidArgumentError, Option, type Command } from 'commander';
+
+import { type Command, InvalidArgumentError, Option } from 'commander';
+
 import { SecondreadError, ValidationError } from '../../core/errors.js';
 import { SECONDREAD_CLASSES } from '../../data/classes.js';
 import { LINEAR_INITS, POOLS, VIT_CONFIGS } from '../../models/vit.js';
 import { ModelRegistry, Tracker } from '../../tracking/index.js';
 import { BALANCE_MODES } from '../../training/data/sampler.js';
-import { type FinalMetrics, type TrainOptionsInput, type TrainResult, resumeTraining, startTraining, trainOptionsSchema } from '../../training/index.js';
+import { type FinalMetrics, resumeTraining, startTraining, type TrainOptionsInput, trainOptionsSchema, type TrainResult } from '../../training/index.js';
 import { withContext } from '../context.js';
 import { parseIntegerList } from '../parse.js';
 import { createProgressRenderer } from '../progress.js';
@@ -18,25 +20,62 @@ const DEFAULTS = trainOptionsSchema.parse({});
 function number(flag: string, check: (n: number) => boolean = Number.isFinite) {
   return (value: string): number => {
     const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || !check(n)) throw new InvalidArgumentError(`${flag} must be a number${check === Number.isFinite ? '' : ' in range'}`);
+    if (value.trim() === '' || !Number.isFinite(n) || !check(n))
+      throw new InvalidArgumentError(`${flag} must be a number${check === Number.isFinite ? '' : ' in range'}`);
     return n;
   };
 }
 const int = (flag: string) => number(flag, (n) => Number.isInteger(n) && n >= 0);
 /** Comma-separated positive integers (`--stem-strides 1,2,2`), reported the way commander reports a bad value. */
-const ints = (flag: string) => (value: string): number[] => {
-  try {
-    return parseIntegerList(flag, value, 1, 4096);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-};
+const ints =
+  (flag: string) =>
+  (value: string): number[] => {
+    try {
+      return parseIntegerList(flag, value, 1, 4096);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  };
 
 /** CLI flag → option key; only flags the user gave are passed on, so the defaults live in one place (options.ts). */
 const FLAG_KEYS = [
-  'dataset', 'model', 'size', 'patchSize', 'stemStrides', 'stemChannels', 'pool', 'epochs', 'batchSize', 'lr', 'minLrRatio', 'weightDecay', 'warmupEpochs', 'clipGradNorm', 'labelSmoothing',
-  'emaDecay', 'dropout', 'linearInit', 'seed', 'patience', 'balance', 'augment', 'hflip', 'cropMinScale', 'rotateDegrees', 'brightness', 'contrast', 'sharpShare',
-  'checkpointEvery', 'logEvery', 'evalBatchSize', 'workers', 'threads', 'experiment', 'name', 'fromModel', 'addFinalEvalFraction',
+  'dataset',
+  'model',
+  'size',
+  'patchSize',
+  'stemStrides',
+  'stemChannels',
+  'pool',
+  'epochs',
+  'batchSize',
+  'lr',
+  'minLrRatio',
+  'weightDecay',
+  'warmupEpochs',
+  'clipGradNorm',
+  'labelSmoothing',
+  'emaDecay',
+  'dropout',
+  'linearInit',
+  'seed',
+  'patience',
+  'balance',
+  'augment',
+  'hflip',
+  'cropMinScale',
+  'rotateDegrees',
+  'brightness',
+  'contrast',
+  'sharpShare',
+  'checkpointEvery',
+  'logEvery',
+  'evalBatchSize',
+  'workers',
+  'threads',
+  'experiment',
+  'name',
+  'fromModel',
+  'addFinalEvalFraction',
 ] as const;
 
 type CliOptions = Partial<Record<(typeof FLAG_KEYS)[number], unknown>> & { resume?: string; json?: boolean };
@@ -62,8 +101,15 @@ export function formatTrainResult(r: TrainResult): string {
     `  trained ${m.epochsTrained} epoch${m.epochsTrained === 1 ? '' : 's'}${m.stoppedEarly ? ' (stopped early)' : ''}, best epoch ${m.bestEpoch ?? '—'}, ${m.training.steps} steps in ${duration(m.training.seconds)} (${m.training.imagesPerSecond.toFixed(0)} img/s)`,
     `  temperature ${m.calibration.temperature.toFixed(3)} (val NLL ${m.calibration.nllBefore.toFixed(4)} → ${m.calibration.nllAfter.toFixed(4)})`,
   ];
-  for (const [name, rep] of [['val', m.val], ['test', m.test], ['final_eval', m.finalEval]] as const) {
-    if (rep) lines.push(`  ${name.padEnd(10)} n=${String(rep.count).padStart(5)}  accuracy ${pct(rep.accuracy)}  macro-F1 ${pct(rep.macroF1)}  macro-AUC ${rep.macroAuc?.toFixed(3) ?? '—'}  ECE ${rep.ece.toFixed(3)} (uncalibrated ${rep.eceUncalibrated.toFixed(3)})`);
+  for (const [name, rep] of [
+    ['val', m.val],
+    ['test', m.test],
+    ['final_eval', m.finalEval],
+  ] as const) {
+    if (rep)
+      lines.push(
+        `  ${name.padEnd(10)} n=${String(rep.count).padStart(5)}  accuracy ${pct(rep.accuracy)}  macro-F1 ${pct(rep.macroF1)}  macro-AUC ${rep.macroAuc?.toFixed(3) ?? '—'}  ECE ${rep.ece.toFixed(3)} (uncalibrated ${rep.eceUncalibrated.toFixed(3)})`,
+      );
   }
   const shown = m.test ?? m.val;
   lines.push('', `${m.test ? 'test' : 'val'} confusion matrix:`, formatConfusion(shown.confusion, SECONDREAD_CLASSES), '');
@@ -75,12 +121,24 @@ export function registerTrain(program: Command): void {
   program
     .command('train')
     .description('train a ViT classifier on a dataset version (tracked run: checkpoints, metrics, exported ONNX)')
-    .option('--dataset <version>', 'dataset version id or unique prefix (default with --from-model: the base model\'s)')
+    .option('--dataset <version>', "dataset version id or unique prefix (default with --from-model: the base model's)")
     .addOption(new Option('--model <name>', `architecture (default ${'vit-small'}; with --from-model: the base model's)`).choices(Object.keys(VIT_CONFIGS)))
-    .option('--size <px>', 'input side in pixels (default: the model\'s)', int('--size'))
-    .option('--patch-size <n>', 'patch side on the conv stem\'s output grid (default: the model\'s; vit-small 2 = 64 tokens, 4 = 16 tokens and ~1.6× the images/s)', int('--patch-size'))
-    .option('--stem-strides <list>', 'strides of the conv-stem blocks, comma-separated (default: the model\'s, 2,2,1; 1,2,2 keeps full resolution in the first block, for fine findings)', ints('--stem-strides'))
-    .option('--stem-channels <list>', 'output channels of the conv-stem blocks, comma-separated (default: the model\'s; vit-small 32,64,128)', ints('--stem-channels'))
+    .option('--size <px>', "input side in pixels (default: the model's)", int('--size'))
+    .option(
+      '--patch-size <n>',
+      "patch side on the conv stem's output grid (default: the model's; vit-small 2 = 64 tokens, 4 = 16 tokens and ~1.6× the images/s)",
+      int('--patch-size'),
+    )
+    .option(
+      '--stem-strides <list>',
+      "strides of the conv-stem blocks, comma-separated (default: the model's, 2,2,1; 1,2,2 keeps full resolution in the first block, for fine findings)",
+      ints('--stem-strides'),
+    )
+    .option(
+      '--stem-channels <list>',
+      "output channels of the conv-stem blocks, comma-separated (default: the model's; vit-small 32,64,128)",
+      ints('--stem-channels'),
+    )
     .addOption(new Option('--pool <kind>', 'what the head reads: the [CLS] token (default) or the mean of the patch tokens').choices(POOLS))
     .option('--epochs <n>', `epochs (default ${DEFAULTS.epochs})`, int('--epochs'))
     .option('--batch-size <n>', `batch size (default ${DEFAULTS.batchSize})`, int('--batch-size'))
@@ -90,9 +148,17 @@ export function registerTrain(program: Command): void {
     .option('--warmup-epochs <n>', `linear warm-up, in epochs (default ${DEFAULTS.warmupEpochs})`, number('--warmup-epochs'))
     .option('--clip-grad-norm <c>', `global gradient-norm clip (default ${DEFAULTS.clipGradNorm})`, number('--clip-grad-norm'))
     .option('--label-smoothing <e>', `label smoothing (default ${DEFAULTS.labelSmoothing})`, number('--label-smoothing'))
-    .option('--ema-decay <d>', 'validate, keep and test an exponential moving average of the weights with this decay, e.g. 0.998 (default 0: the last step\'s weights)', number('--ema-decay'))
-    .option('--dropout <p>', 'dropout in the transformer blocks (default: the model config\'s, 0.1)', number('--dropout'))
-    .addOption(new Option('--linear-init <kind>', `Linear-layer init of a fresh model (default ${DEFAULTS.linearInit}; trunc-normal = timm's 0.02)`).choices(LINEAR_INITS))
+    .option(
+      '--ema-decay <d>',
+      "validate, keep and test an exponential moving average of the weights with this decay, e.g. 0.998 (default 0: the last step's weights)",
+      number('--ema-decay'),
+    )
+    .option('--dropout <p>', "dropout in the transformer blocks (default: the model config's, 0.1)", number('--dropout'))
+    .addOption(
+      new Option('--linear-init <kind>', `Linear-layer init of a fresh model (default ${DEFAULTS.linearInit}; trunc-normal = timm's 0.02)`).choices(
+        LINEAR_INITS,
+      ),
+    )
     .option('--seed <n>', `seed of initialization, shuffling, augmentation and dropout (default ${DEFAULTS.seed})`, int('--seed'))
     .option('--patience <n>', `early stopping: epochs without val-loss improvement (0 = off; default ${DEFAULTS.patience})`, int('--patience'))
     .addOption(new Option('--balance <mode>', `class balancing (default ${DEFAULTS.balance})`).choices(BALANCE_MODES))
@@ -103,7 +169,11 @@ export function registerTrain(program: Command): void {
     .option('--rotate-degrees <d>', `random rotation ±degrees (default ${DEFAULTS.rotateDegrees})`, number('--rotate-degrees'))
     .option('--brightness <b>', `brightness jitter ±b (default ${DEFAULTS.brightness})`, number('--brightness'))
     .option('--contrast <c>', `contrast jitter ±c (default ${DEFAULTS.contrast})`, number('--contrast'))
-    .option('--sharp-share <p>', `share of training images only shifted by whole pixels, keeping them as sharp as the images the model is evaluated and served on (default ${DEFAULTS.sharpShare})`, number('--sharp-share'))
+    .option(
+      '--sharp-share <p>',
+      `share of training images only shifted by whole pixels, keeping them as sharp as the images the model is evaluated and served on (default ${DEFAULTS.sharpShare})`,
+      number('--sharp-share'),
+    )
     .option('--checkpoint-every <steps>', 'also checkpoint every N steps (default: at epoch ends only)', int('--checkpoint-every'))
     .option('--log-every <steps>', `log train metrics every N steps (default ${DEFAULTS.logEvery})`, int('--log-every'))
     .option('--eval-batch-size <n>', `evaluation batch size (default ${DEFAULTS.evalBatchSize})`, int('--eval-batch-size'))
@@ -112,7 +182,11 @@ export function registerTrain(program: Command): void {
     .option('--experiment <name>', `experiment (default ${DEFAULTS.experiment})`)
     .option('--name <name>', 'run name')
     .option('--from-model <ref>', 'retrain a registered model: name, name:version or name@alias (child run)')
-    .option('--add-final-eval-fraction <f>', 'with --from-model: move this share of the base version\'s final_eval images into training', number('--add-final-eval-fraction'))
+    .option(
+      '--add-final-eval-fraction <f>',
+      "with --from-model: move this share of the base version's final_eval images into training",
+      number('--add-final-eval-fraction'),
+    )
     .option('--resume <run>', 'continue an interrupted run from its last checkpoint (other options come from the run)')
     .option('--json', 'print the final metrics as JSON')
     .action(async (opts: CliOptions) => {
@@ -120,7 +194,12 @@ export function registerTrain(program: Command): void {
       for (const k of FLAG_KEYS) if (opts[k] !== undefined) given[k] = opts[k];
       // --no-augment/--no-hflip defaults (true / undefined) are commander's, not the user's choice.
       if (opts.augment === true) delete given.augment;
-      if (opts.resume && Object.keys(given).length > 0) throw new ValidationError(`--resume continues a run with its own options; do not pass ${Object.keys(given).map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}`);
+      if (opts.resume && Object.keys(given).length > 0)
+        throw new ValidationError(
+          `--resume continues a run with its own options; do not pass ${Object.keys(given)
+            .map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`)
+            .join(', ')}`,
+        );
       await withContext(async (ctx) => {
         const db = await ctx.db();
         const objects = ctx.objects();
@@ -154,7 +233,11 @@ export function registerTrain(program: Command): void {
         }
         // An interrupted run is not a success: a non-zero exit (via the error path) tells scripts to resume it.
         if (result.status === 'killed') throw new SecondreadError('interrupted', formatTrainResult(result).trim(), 409, { run: result.run.id });
-        process.stdout.write(opts.json ? `${JSON.stringify({ run: result.run.id, status: result.status, metrics: result.metrics ?? null }, null, 2)}\n` : formatTrainResult(result));
+        process.stdout.write(
+          opts.json
+            ? `${JSON.stringify({ run: result.run.id, status: result.status, metrics: result.metrics ?? null }, null, 2)}\n`
+            : formatTrainResult(result),
+        );
       });
     });
 }

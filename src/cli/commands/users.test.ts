@@ -1,7 +1,9 @@
 // `secondread users …` in-process on a temporary SECONDREAD_HOME: the printed token works once stored,
 // listing never shows a token, revoke and disable take effect.
 import { PassThrough, Readable } from 'node:stream';
+
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+
 import { loadConfig } from '../../core/config.js';
 import { openDatabase } from '../../storage/db.js';
 import { UserStore } from '../../workflow/users.js';

@@ -1,8 +1,10 @@
 // `secondread users …`: API users, their passwords and their tokens. A token is printed once, when it
 // is created (only its sha256 is stored); `ls` shows users and token ids, never tokens. Passwords are
 // read from stdin only (`--password-stdin`): an argument would land in shell history and `ps`.
-import type { Command } from 'commander';
 import type { ReadStream } from 'node:tty';
+
+import type { Command } from 'commander';
+
 import { ValidationError } from '../../core/errors.js';
 import { renderTable } from '../../data/validate/table.js';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, ROLES, UserStore } from '../../workflow/users.js';
@@ -15,7 +17,7 @@ function tokenNotice(token: string, tokenId: string): string {
 
 /** More than any accepted password (1024 code points × 4 UTF-8 bytes): stop reading a mistaken pipe early. */
 const MAX_STDIN_BYTES = 8 * 1024;
-const PIPE_HINT = "printf '%s' \"$PASSWORD\" | secondread users passwd <name> --password-stdin";
+const PIPE_HINT = 'printf \'%s\' "$PASSWORD" | secondread users passwd <name> --password-stdin';
 
 /**
  * The password on stdin: from a pipe, everything up to EOF minus one trailing newline (what `echo`
@@ -34,7 +36,8 @@ async function readAll(stdin: NodeJS.ReadableStream): Promise<string> {
   for await (const chunk of stdin) {
     const b = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
     bytes += b.length;
-    if (bytes > MAX_STDIN_BYTES) throw new ValidationError(`stdin holds more than ${MAX_STDIN_BYTES} bytes: not a password (at most ${PASSWORD_MAX_LENGTH} characters)`);
+    if (bytes > MAX_STDIN_BYTES)
+      throw new ValidationError(`stdin holds more than ${MAX_STDIN_BYTES} bytes: not a password (at most ${PASSWORD_MAX_LENGTH} characters)`);
     chunks.push(b);
   }
   return Buffer.concat(chunks).toString('utf8');
@@ -121,7 +124,9 @@ export function registerUsers(program: Command): void {
 
   users
     .command('ls')
-    .description('users with their roles, whether they have a password, and their tokens (ids, labels, last use; never the tokens); login sessions only while open')
+    .description(
+      'users with their roles, whether they have a password, and their tokens (ids, labels, last use; never the tokens); login sessions only while open',
+    )
     .option('--json', 'print as JSON (all tokens, ended sessions too)')
     .action(async (opts: { json?: boolean }) => {
       await withContext(async (ctx) => {
@@ -129,12 +134,22 @@ export function registerUsers(program: Command): void {
         const [list, tokens] = await Promise.all([store.listUsers(), store.listTokens()]);
         if (opts.json) return printJson({ users: list, tokens });
         if (list.length === 0) return print('no users yet: add one with `secondread users add <name> --role <role>`');
-        print(renderTable(['user', 'role', 'password', 'created (UTC)', 'disabled'], list.map((u) => [u.name, u.role, u.hasPassword ? 'yes' : 'no', when(u.createdAt), when(u.disabledAt)])));
+        print(
+          renderTable(
+            ['user', 'role', 'password', 'created (UTC)', 'disabled'],
+            list.map((u) => [u.name, u.role, u.hasPassword ? 'yes' : 'no', when(u.createdAt), when(u.disabledAt)]),
+          ),
+        );
         const now = new Date().toISOString();
         const shown = tokens.filter((t) => t.kind === 'api' || (t.revokedAt === null && t.expiresAt !== null && t.expiresAt > now));
         if (shown.length === 0) return;
         print('');
-        print(renderTable(['token id', 'user', 'kind', 'label', 'created (UTC)', 'last used', 'revoked', 'expires'], shown.map((t) => [t.id, t.userName, t.kind, t.label, when(t.createdAt), when(t.lastUsedAt), when(t.revokedAt), when(t.expiresAt)])));
+        print(
+          renderTable(
+            ['token id', 'user', 'kind', 'label', 'created (UTC)', 'last used', 'revoked', 'expires'],
+            shown.map((t) => [t.id, t.userName, t.kind, t.label, when(t.createdAt), when(t.lastUsedAt), when(t.revokedAt), when(t.expiresAt)]),
+          ),
+        );
       });
     });
 

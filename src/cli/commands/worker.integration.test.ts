@@ -1,16 +1,18 @@
 // `secondread worker` as its own process against a real Redis: an evaluation created in this process (the API's
 // side: BullMQ producer + EvaluationService) is run by the worker process sharing the SQLite home, the figures
 // are read back from the DB, and SIGTERM stops the worker cleanly.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
+
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
 import { silentLogger } from '../../core/logger.js';
 import { createBullQueue } from '../../jobs/bull.js';
 import { removeBullQueue, waitFor } from '../../jobs/testing.js';
 import type { JobQueue } from '../../jobs/types.js';
 import { createEvaluationService } from '../../monitoring/evaluations/service.js';
-import { openEvaluationFixture, type EvaluationFixture } from '../../monitoring/evaluations/testing.js';
+import { type EvaluationFixture, openEvaluationFixture } from '../../monitoring/evaluations/testing.js';
 
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const BIN = resolve(import.meta.dirname, '../../../bin/secondread.js');

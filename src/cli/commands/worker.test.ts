@@ -2,7 +2,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { runCli } from '../testing.js';
 
 let dir: string;
@@ -14,7 +16,11 @@ beforeAll(async () => {
   delete process.env.REDIS_URL;
 });
 afterAll(async () => {
-  for (const [k, v] of [['SECONDREAD_HOME', saved.home], ['LOG_LEVEL', saved.log], ['REDIS_URL', saved.redis]] as const) {
+  for (const [k, v] of [
+    ['SECONDREAD_HOME', saved.home],
+    ['LOG_LEVEL', saved.log],
+    ['REDIS_URL', saved.redis],
+  ] as const) {
     if (v === undefined) delete process.env[k];
     else process.env[k] = v;
   }

@@ -2,9 +2,11 @@
 // processes on as many machines as needed; they share the metadata DB and the object store with the API. Without
 // Redis there is nothing to attach to: the embedded queue runs jobs inside the process that enqueues them.
 import { join } from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+
+import { type Command, InvalidArgumentError } from 'commander';
+
 import { ValidationError } from '../../core/errors.js';
-import { DEFAULT_QUEUE_NAME, createBullQueue } from '../../jobs/index.js';
+import { createBullQueue, DEFAULT_QUEUE_NAME } from '../../jobs/index.js';
 import { createEvaluationService } from '../../monitoring/evaluations/index.js';
 import { ModelRegistry, Tracker } from '../../tracking/index.js';
 import { withContext } from '../context.js';
@@ -37,8 +39,22 @@ export function registerWorker(program: Command): void {
         const db = await ctx.db();
         const objects = ctx.objects();
         const registry = new ModelRegistry(db, objects, new Tracker(db, objects));
-        const queue = createBullQueue({ db, logger: ctx.logger, redisUrl: ctx.config.redisUrl, queueName: opts.queue, concurrency: opts.concurrency, worker: true });
-        const evaluations = createEvaluationService({ db, objects, registry, jobs: queue, logger: ctx.logger, cacheDir: join(ctx.config.home, 'cache', 'models') });
+        const queue = createBullQueue({
+          db,
+          logger: ctx.logger,
+          redisUrl: ctx.config.redisUrl,
+          queueName: opts.queue,
+          concurrency: opts.concurrency,
+          worker: true,
+        });
+        const evaluations = createEvaluationService({
+          db,
+          objects,
+          registry,
+          jobs: queue,
+          logger: ctx.logger,
+          cacheDir: join(ctx.config.home, 'cache', 'models'),
+        });
         evaluations.registerHandler(queue);
 
         // `once`: a second signal while the running jobs finish gets Node's default (stop at once).

@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+
 import { ValidationError } from '../errors.js';
 import { cellColour, confusionMatrixLayout, confusionMatrixSvg, renderConfusionMatrixPng } from './confusion-matrix.js';
 import { lineChartLayout, niceTicks, PALETTE, renderChartsPng, renderLineChartPng } from './line-chart.js';
@@ -38,7 +39,12 @@ describe('confusion matrix chart', () => {
       const { x, y } = L.cellOrigin(r, c);
       return at(x + 4, y + 4);
     };
-    for (const [r, c] of [[0, 0], [0, 1], [1, 2], [2, 0]] as const) {
+    for (const [r, c] of [
+      [0, 0],
+      [0, 1],
+      [1, 2],
+      [2, 0],
+    ] as const) {
       const total = opts.matrix[r]!.reduce((a, b) => a + b, 0);
       const want = cellColour(opts.matrix[r]![c]!, total);
       const got = sample(r, c);
@@ -95,7 +101,21 @@ describe('line charts', () => {
   });
 
   it('lays several charts side by side and survives NaN points', async () => {
-    const acc = { title: 'Accuracy', yMin: 0, yMax: 1, series: [{ name: 'val', points: [{ x: 0, y: 0.3 }, { x: 1, y: Number.NaN }, { x: 2, y: 0.8 }] }] };
+    const acc = {
+      title: 'Accuracy',
+      yMin: 0,
+      yMax: 1,
+      series: [
+        {
+          name: 'val',
+          points: [
+            { x: 0, y: 0.3 },
+            { x: 1, y: Number.NaN },
+            { x: 2, y: 0.8 },
+          ],
+        },
+      ],
+    };
     const png = await renderChartsPng([loss, acc]);
     const meta = await sharp(png).metadata();
     expect([meta.format, meta.width, meta.height]).toEqual(['png', 1280, 400]);

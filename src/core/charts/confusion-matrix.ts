@@ -2,7 +2,7 @@
 // count and row share; the colour follows the row share (recall for the diagonal), so a rare class's
 // errors are as visible as a frequent class's.
 import { ValidationError } from '../errors.js';
-import { esc, fmt, luminance, mix, rgb, svgDocument, svgToPng, type Rgb } from './svg.js';
+import { esc, fmt, luminance, mix, type Rgb, rgb, svgDocument, svgToPng } from './svg.js';
 
 export interface ConfusionMatrixOptions {
   classNames: readonly string[];
@@ -34,7 +34,8 @@ function validate(o: ConfusionMatrixOptions): void {
   if (o.matrix.length !== n || o.matrix.some((row) => row.length !== n)) {
     throw new ValidationError(`confusion matrix must be ${n}×${n} for ${n} class names`);
   }
-  if (o.matrix.some((row) => row.some((v) => !Number.isFinite(v) || v < 0))) throw new ValidationError('confusion matrix counts must be finite and non-negative');
+  if (o.matrix.some((row) => row.some((v) => !Number.isFinite(v) || v < 0)))
+    throw new ValidationError('confusion matrix counts must be finite and non-negative');
 }
 
 export function confusionMatrixLayout(o: ConfusionMatrixOptions): ConfusionMatrixLayout {

@@ -63,7 +63,11 @@ export function lineChartLayout(o: LineChartOptions): LineChartLayout {
   const height = o.height ?? 400;
   const all = o.series.flatMap(finitePoints);
   const [x0, x1] = range(all.map((p) => p.x));
-  const [yLo, yHi] = range(all.map((p) => p.y), o.yMin, o.yMax);
+  const [yLo, yHi] = range(
+    all.map((p) => p.y),
+    o.yMin,
+    o.yMax,
+  );
   // Extend the y range to whole ticks so the curve never touches the frame.
   const yTicks = niceTicks(yLo, yHi);
   const step = yTicks.length > 1 ? yTicks[1]! - yTicks[0]! : 0;

@@ -33,8 +33,10 @@ export function luminance([r, g, b]: Rgb): number {
 }
 
 export function svgDocument(width: number, height: number, body: string): string {
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="${FONT}">` +
-    `<rect x="0" y="0" width="${width}" height="${height}" fill="white"/>${body}</svg>`;
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="${FONT}">` +
+    `<rect x="0" y="0" width="${width}" height="${height}" fill="white"/>${body}</svg>`
+  );
 }
 
 /** Renders an SVG string to a PNG of exactly its declared size. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { UnsafeArchiveError } from '../../core/errors.js';
 import { normalizeEntryPath } from './entry-path.js';
 

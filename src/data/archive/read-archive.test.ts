@@ -1,12 +1,14 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { UnsafeArchiveError, ValidationError } from '../../core/errors.js';
+import type { ArchiveLimits } from './limits.js';
 import { readArchive } from './read-archive.js';
 import { patchFile, patchZipDeclaredSizes, writeTestTarGz, writeTestZip } from './testing.js';
 import type { ArchiveFile, ArchiveFormat } from './types.js';
-import type { ArchiveLimits } from './limits.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -88,7 +90,10 @@ describe('readArchive: zip', () => {
 
   it('refuses too many entries and too many bytes in total', async () => {
     const file = join(dir, 'many.zip');
-    await writeTestZip(file, Array.from({ length: 12 }, (_, i) => ({ name: `a/${i}.png`, data: Buffer.alloc(100, i) })));
+    await writeTestZip(
+      file,
+      Array.from({ length: 12 }, (_, i) => ({ name: `a/${i}.png`, data: Buffer.alloc(100, i) })),
+    );
     expect((await refusal(readAll(file, 'zip', { maxEntries: 10 }))).message).toContain('12 entries');
     expect((await refusal(readAll(file, 'zip', { maxTotalBytes: 1000 }))).message).toContain('total limit');
   });
@@ -137,7 +142,10 @@ describe('readArchive: tar.gz', () => {
 
   it('enforces entry count, per-entry and total limits, and the gzip ratio', async () => {
     const file = join(dir, 'limits.tar.gz');
-    await writeTestTarGz(file, Array.from({ length: 6 }, (_, i) => ({ name: `d/${i}.png`, data: Buffer.alloc(3000, i) })));
+    await writeTestTarGz(
+      file,
+      Array.from({ length: 6 }, (_, i) => ({ name: `d/${i}.png`, data: Buffer.alloc(3000, i) })),
+    );
     expect((await refusal(readAll(file, 'tar.gz', { maxEntries: 5 }))).message).toContain('more than 5 entries');
     expect((await refusal(readAll(file, 'tar.gz', { maxEntryBytes: 2000 }))).message).toContain('per-entry limit');
     expect((await refusal(readAll(file, 'tar.gz', { maxTotalBytes: 10_000 }))).message).toContain('total limit');

@@ -7,9 +7,10 @@
 // dataset built from the rest of it could not be trusted either.
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
+
 import { ValidationError } from '../../core/errors.js';
 import { ArchiveBudget } from './budget.js';
-import { resolveLimits, type ArchiveLimits } from './limits.js';
+import { type ArchiveLimits, resolveLimits } from './limits.js';
 import { readTarGz } from './tar-reader.js';
 import type { ArchiveFormat, ArchiveSummary, ArchiveVisitor } from './types.js';
 import { readZip } from './zip-reader.js';

@@ -1,13 +1,15 @@
 // tar.gz reading with tar-stream behind zlib: one sequential pass, entries in archive order. A stream
 // format cannot skip, so ignored entries are drained, and their bytes count against the budget too.
 import { createReadStream } from 'node:fs';
-import { Transform, pipeline, type TransformCallback } from 'node:stream';
+import { pipeline, Transform, type TransformCallback } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+
 import tar from 'tar-stream';
+
 import { ArchiveBudget, consumeEntry } from './budget.js';
 import { corruptIfFails } from './corrupt.js';
 import { normalizeEntryPath } from './entry-path.js';
-import { emptySummary, type ArchiveSummary, type ArchiveVisitor } from './types.js';
+import { type ArchiveSummary, type ArchiveVisitor, emptySummary } from './types.js';
 
 /** Counts bytes flowing through; `check` may throw to stop the whole pipeline. */
 function counter(onBytes: (total: number) => void): Transform {
@@ -41,7 +43,8 @@ export async function readTarGz(file: string, budget: ArchiveBudget, visitor: Ar
       createGunzip(),
       counter((n) => {
         budget.checkRatio('the archive', n, compressed);
-        if (n > budget.limits.maxTotalBytes) budget.refuse(`contents expand past the total limit of ${budget.limits.maxTotalBytes} bytes`, { limit: 'maxTotalBytes' });
+        if (n > budget.limits.maxTotalBytes)
+          budget.refuse(`contents expand past the total limit of ${budget.limits.maxTotalBytes} bytes`, { limit: 'maxTotalBytes' });
       }),
       extract,
       (err) => (err ? reject(err) : resolve()),
@@ -72,7 +75,10 @@ export async function readTarGz(file: string, budget: ArchiveBudget, visitor: Ar
       summary.files += 1;
       const keep = visitor.select(path);
       if (keep && (header.size ?? 0) > budget.limits.maxEntryBytes) {
-        budget.refuse(`entry '${path}' declares ${header.size} bytes, over the per-entry limit of ${budget.limits.maxEntryBytes}`, { entry: path, limit: 'maxEntryBytes' });
+        budget.refuse(`entry '${path}' declares ${header.size} bytes, over the per-entry limit of ${budget.limits.maxEntryBytes}`, {
+          entry: path,
+          limit: 'maxEntryBytes',
+        });
       }
       const { bytes, data } = await corruptIfFails(budget.archive, consumeEntry(budget, path, entry, keep));
       summary.uncompressedBytes += bytes;
@@ -89,4 +95,3 @@ export async function readTarGz(file: string, budget: ArchiveBudget, visitor: Ar
   }
   return summary;
 }
-

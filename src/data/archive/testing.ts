@@ -4,6 +4,7 @@ import { createWriteStream } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
+
 import tar from 'tar-stream';
 import yazl from 'yazl';
 
@@ -40,7 +41,9 @@ export async function writeTestTarGz(file: string, entries: TestTarEntry[]): Pro
     const type = e.type ?? 'file';
     const data = type === 'file' ? Buffer.from(e.data ?? '') : Buffer.alloc(0);
     await new Promise<void>((resolve, reject) =>
-      pack.entry({ name: e.name, type, linkname: e.linkname, size: data.length, mode: type === 'directory' ? 0o755 : 0o644 }, data, (err) => (err ? reject(err) : resolve())),
+      pack.entry({ name: e.name, type, linkname: e.linkname, size: data.length, mode: type === 'directory' ? 0o755 : 0o644 }, data, (err) =>
+        err ? reject(err) : resolve(),
+      ),
     );
   }
   pack.finalize();

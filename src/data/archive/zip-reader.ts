@@ -2,11 +2,12 @@
 // yauzl) so every refusal is an UnsafeArchiveError naming the entry, sizes counted while inflating.
 // Zip is random-access, so ignored entries are never decompressed at all.
 import yauzl from 'yauzl';
+
 import { ValidationError } from '../../core/errors.js';
 import { ArchiveBudget, consumeEntry } from './budget.js';
 import { corruptIfFails } from './corrupt.js';
 import { normalizeEntryPath } from './entry-path.js';
-import { emptySummary, type ArchiveSummary, type ArchiveVisitor } from './types.js';
+import { type ArchiveSummary, type ArchiveVisitor, emptySummary } from './types.js';
 
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
@@ -24,7 +25,8 @@ export async function readZip(file: string, budget: ArchiveBudget, visitor: Arch
   }
   const summary = emptySummary();
   try {
-    if (zip.entryCount > budget.limits.maxEntries) budget.refuse(`declares ${zip.entryCount} entries (limit ${budget.limits.maxEntries})`, { limit: 'maxEntries' });
+    if (zip.entryCount > budget.limits.maxEntries)
+      budget.refuse(`declares ${zip.entryCount} entries (limit ${budget.limits.maxEntries})`, { limit: 'maxEntries' });
     const entries = zip.eachEntry();
     while (true) {
       const next = await corruptIfFails(budget.archive, entries.next());
@@ -49,7 +51,10 @@ export async function readZip(file: string, budget: ArchiveBudget, visitor: Arch
       }
       if (entry.isEncrypted()) budget.refuse(`entry '${path}' is encrypted`, { entry: path });
       if (entry.uncompressedSize > budget.limits.maxEntryBytes) {
-        budget.refuse(`entry '${path}' declares ${entry.uncompressedSize} bytes, over the per-entry limit of ${budget.limits.maxEntryBytes}`, { entry: path, limit: 'maxEntryBytes' });
+        budget.refuse(`entry '${path}' declares ${entry.uncompressedSize} bytes, over the per-entry limit of ${budget.limits.maxEntryBytes}`, {
+          entry: path,
+          limit: 'maxEntryBytes',
+        });
       }
       const stream = await corruptIfFails(budget.archive, zip.openReadStreamPromise(entry));
       const { bytes, data } = await corruptIfFails(

@@ -3,16 +3,17 @@
 // renamed, so a cache file either is complete or does not exist; an existing, matching file is kept.
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+
 import { ValidationError } from '../../core/errors.js';
 import type { ProgressFn } from '../../core/progress.js';
 import type { Db } from '../../storage/db.js';
 import type { ObjectStore } from '../../storage/object-store.js';
 import { SECONDREAD_CLASSES } from '../classes.js';
 import { getVersion, listImages } from '../datasets/repository.js';
-import { SPLITS, type Split } from '../datasets/types.js';
+import { type Split, SPLITS } from '../datasets/types.js';
 import { TaskPool } from '../etl/pool.js';
 import { PREPROCESS_POLICY, preprocessImage } from '../images/preprocess.js';
-import { encodeHeader, type CacheHeader } from './format.js';
+import { type CacheHeader, encodeHeader } from './format.js';
 import { readCacheHeader } from './read-cache.js';
 
 export interface BuildCacheOptions {
@@ -41,7 +42,13 @@ export function cachePath(dir: string, versionId: string, size: number, split: S
 }
 
 function matches(h: CacheHeader, versionId: string, size: number, count: number): boolean {
-  return h.dataset_version === versionId && h.size === size && h.count === count && h.preprocess.name === PREPROCESS_POLICY.name && h.preprocess.version === PREPROCESS_POLICY.version;
+  return (
+    h.dataset_version === versionId &&
+    h.size === size &&
+    h.count === count &&
+    h.preprocess.name === PREPROCESS_POLICY.name &&
+    h.preprocess.version === PREPROCESS_POLICY.version
+  );
 }
 
 export async function buildCache(opts: BuildCacheOptions): Promise<CacheFileResult[]> {

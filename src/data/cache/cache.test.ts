@@ -1,12 +1,14 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { ValidationError } from '../../core/errors.js';
 import { SECONDREAD_CLASSES } from '../classes.js';
 import { listImages } from '../datasets/repository.js';
 import { buildDataset } from '../etl/build.js';
 import { loadDatasetConfig } from '../etl/config.js';
-import { openFixture, writeSeedArchives, type Fixture } from '../etl/testing.js';
+import { type Fixture, openFixture, writeSeedArchives } from '../etl/testing.js';
 import { preprocessImage } from '../images/preprocess.js';
 import { buildCache, cachePath } from './build-cache.js';
 import { decodeHeader, encodeHeader } from './format.js';
@@ -27,7 +29,15 @@ afterAll(async () => {
 
 describe('cache format', () => {
   it('aligns data to 64 bytes and round-trips the header', () => {
-    const { header, bytes, fileSize } = encodeHeader({ dataset_version: 'ds-x', split: 'val', size: 8, count: 3, classes: SECONDREAD_CLASSES, preprocess: { name: 'p', version: 1 }, sha256: ['a', 'b', 'c'] });
+    const { header, bytes, fileSize } = encodeHeader({
+      dataset_version: 'ds-x',
+      split: 'val',
+      size: 8,
+      count: 3,
+      classes: SECONDREAD_CLASSES,
+      preprocess: { name: 'p', version: 1 },
+      sha256: ['a', 'b', 'c'],
+    });
     expect(header.arrays.images.offset % 64).toBe(0);
     expect(bytes.length).toBe(header.arrays.images.offset);
     expect(header.arrays.labels.offset).toBe(header.arrays.images.offset + 3 * 64);

@@ -2,8 +2,9 @@
 // hands out zero-copy views (a 64² cache of the whole OCT2017 set is ~350 MB); `readCacheHeader`
 // reads only the header. Other runtimes can memory-map the same file (see format.ts).
 import { open, readFile } from 'node:fs/promises';
+
 import { ValidationError } from '../../core/errors.js';
-import { decodeHeader, HEADER_PREAMBLE_BYTES, type CacheHeader } from './format.js';
+import { type CacheHeader, decodeHeader, HEADER_PREAMBLE_BYTES } from './format.js';
 
 export interface LoadedCache {
   header: CacheHeader;

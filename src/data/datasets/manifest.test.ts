@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { ValidationError } from '../../core/errors.js';
 import { encodeManifest, parseManifest } from './manifest.js';
 import type { ManifestImage } from './types.js';
@@ -29,7 +30,12 @@ describe('manifest.jsonl', () => {
   it('round-trips, one snake_case line per image with final_eval as a boolean', () => {
     const text = encodeManifest([image, { ...image, sha256: 'c'.repeat(64), patientKey: null, finalEval: false }]);
     expect(text.split('\n')).toHaveLength(3);
-    expect(JSON.parse(text.split('\n')[0]!)).toMatchObject({ object_key: image.objectKey, final_eval: true, patient_key: 'kermany:1', entry_path: image.entryPath });
+    expect(JSON.parse(text.split('\n')[0]!)).toMatchObject({
+      object_key: image.objectKey,
+      final_eval: true,
+      patient_key: 'kermany:1',
+      entry_path: image.entryPath,
+    });
     expect(parseManifest(text)).toEqual([image, { ...image, sha256: 'c'.repeat(64), patientKey: null, finalEval: false }]);
   });
 

@@ -2,10 +2,11 @@
 // the images (datasets/<version>/manifest.jsonl). Keys are snake_case like the DB columns, so the file
 // reads the same in Python (pandas.read_json(lines=True)) as in SQL.
 import { z } from 'zod';
+
 import { ValidationError } from '../../core/errors.js';
 import { SECONDREAD_CLASSES } from '../classes.js';
 import { fromImageRow, toImageRow } from './rows.js';
-import { SPLITS, type ManifestImage } from './types.js';
+import { type ManifestImage, SPLITS } from './types.js';
 
 const lineSchema = z
   .object({

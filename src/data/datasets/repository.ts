@@ -58,7 +58,17 @@ export async function beginBuild(db: Db, v: { id: string; name: string | null; i
     } else {
       await tx
         .insertInto('dataset_versions')
-        .values({ id: v.id, name: v.name, status: 'building', inputs_json: JSON.stringify(v.inputs), image_count: 0, report_json: null, error: null, created_at: v.now, completed_at: null })
+        .values({
+          id: v.id,
+          name: v.name,
+          status: 'building',
+          inputs_json: JSON.stringify(v.inputs),
+          image_count: 0,
+          report_json: null,
+          error: null,
+          created_at: v.now,
+          completed_at: null,
+        })
         .execute();
     }
   });
@@ -117,6 +127,7 @@ export async function resolveVersionRef(db: Db, idOrPrefix: string): Promise<str
   // A handful of versions per installation: filtering ids in JS avoids LIKE-escaping differences.
   const rows = (await db.selectFrom('dataset_versions').select('id').execute()).filter((r) => r.id.startsWith(idOrPrefix));
   if (rows.length === 1) return rows[0]!.id;
-  if (rows.length > 1) throw new ValidationError(`'${idOrPrefix}' matches ${rows.length} dataset versions (${rows.map((r) => r.id).join(', ')}): give more characters`);
+  if (rows.length > 1)
+    throw new ValidationError(`'${idOrPrefix}' matches ${rows.length} dataset versions (${rows.map((r) => r.id).join(', ')}): give more characters`);
   throw new NotFoundError('dataset version', idOrPrefix);
 }

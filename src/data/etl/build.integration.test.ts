@@ -4,9 +4,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { postgresUrlForTests } from '../../../test/integration/helpers/postgres.js';
-import { startS3Server, type S3TestServer } from '../../../test/integration/helpers/s3-server.js';
+import { type S3TestServer, startS3Server } from '../../../test/integration/helpers/s3-server.js';
 import { S3ObjectStore } from '../../storage/s3-object-store.js';
 import { openTestDatabase } from '../../storage/testing.js';
 import { buildCache } from '../cache/build-cache.js';
@@ -35,7 +37,14 @@ describe.skipIf(!url)('ETL on PostgreSQL + S3', () => {
   it('builds, validates, caches, and reruns as a no-op — the same version as on SQLite + filesystem', async () => {
     const config = loadDatasetConfig(EXAMPLE, { rawDir: dir });
     const pgdb = await openTestDatabase('postgres', { url });
-    const s3 = new S3ObjectStore({ bucket: server.bucket, prefix: `etl-${process.pid}`, endpoint: server.endpoint, region: server.region, credentials: server.credentials, forcePathStyle: true });
+    const s3 = new S3ObjectStore({
+      bucket: server.bucket,
+      prefix: `etl-${process.pid}`,
+      endpoint: server.endpoint,
+      region: server.region,
+      credentials: server.credentials,
+      forcePathStyle: true,
+    });
     const local = await openFixture('sr-etl-int-local-');
     try {
       const r = await buildDataset({ db: pgdb.db, objects: s3, config });

@@ -3,12 +3,14 @@
 import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
 import { listImages } from '../datasets/repository.js';
 import { buildDataset } from './build.js';
 import { loadDatasetConfig } from './config.js';
 import { manifestKey } from './naming.js';
-import { openFixture, writeSeedArchives, type Fixture } from './testing.js';
+import { type Fixture, openFixture, writeSeedArchives } from './testing.js';
 
 const EXAMPLE = resolve(import.meta.dirname, '../../../examples/datasets.yaml');
 const CHILD = resolve(import.meta.dirname, 'testing-build-child.ts');

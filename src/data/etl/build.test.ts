@@ -1,5 +1,7 @@
 import { join, resolve } from 'node:path';
+
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
 import { UnsafeArchiveError } from '../../core/errors.js';
 import { patchFile, writeTestTarGz, writeTestZip } from '../archive/testing.js';
 import { parseManifest } from '../datasets/manifest.js';
@@ -9,7 +11,7 @@ import { findLeaks } from '../validate/leakage.js';
 import { buildDataset } from './build.js';
 import { loadDatasetConfig, parseDatasetConfig } from './config.js';
 import { manifestKey } from './naming.js';
-import { OCT_FOLDERS, openFixture, uniqueJpeg, uniquePng, writeSeedArchives, type Fixture } from './testing.js';
+import { type Fixture, OCT_FOLDERS, openFixture, uniqueJpeg, uniquePng, writeSeedArchives } from './testing.js';
 
 const EXAMPLE = resolve(import.meta.dirname, '../../../examples/datasets.yaml');
 
@@ -117,7 +119,10 @@ describe('buildDataset', () => {
     const r = await buildDataset({ db: fx.db, objects: fx.objects, config: parseDatasetConfig({ sources: [tbSource('tb.zip')] }, fx.dir) });
     expect(r.report.images).toBe(2);
     expect(r.report.duplicates).toMatchObject({ count: 2, conflictingClasses: 1 });
-    expect(r.report.duplicates.listed[1]).toMatchObject({ kept: { entry: 'TB/Tuberculosis/Tuberculosis-1.png' }, dropped: { entry: 'TB/Normal/Normal-1.png', class: 'lung-normal' } });
+    expect(r.report.duplicates.listed[1]).toMatchObject({
+      kept: { entry: 'TB/Tuberculosis/Tuberculosis-1.png' },
+      dropped: { entry: 'TB/Normal/Normal-1.png', class: 'lung-normal' },
+    });
   });
 
   it('keeps an OCT patient in one split across two archives and across train/ and test/ folders', async () => {
@@ -158,7 +163,10 @@ describe('buildDataset', () => {
       { name: 'OCT2017/train/CNV/CNV-1-1.jpeg', data: await uniqueJpeg() },
       { name: 'OCT2017/test/CNV/CNV-1-1.jpeg', data: await uniqueJpeg() },
     ]);
-    const config = parseDatasetConfig({ sources: [{ dataset: 'o', archive: 'o.tar.gz', format: 'tar.gz', classes: [{ source: 'CNV', class: 'oct-cnv', glob: '**/CNV/*.jpeg' }] }] }, fx.dir);
+    const config = parseDatasetConfig(
+      { sources: [{ dataset: 'o', archive: 'o.tar.gz', format: 'tar.gz', classes: [{ source: 'CNV', class: 'oct-cnv', glob: '**/CNV/*.jpeg' }] }] },
+      fx.dir,
+    );
     const rows = await listImages(fx.db, (await buildDataset({ db: fx.db, objects: fx.objects, config })).versionId);
     expect(rows.map((x) => x.fileName).sort()).toEqual(['o-oct-cnv-CNV-1-1.jpeg', expect.stringMatching(/^o-oct-cnv-CNV-1-1-[0-9a-f]{12}\.jpeg$/)].sort());
   });
@@ -169,7 +177,17 @@ describe('buildDataset', () => {
       { name: 'OCT2017/train/CNV/scan.jpeg', data: await uniqueJpeg() },
     ]);
     const config = parseDatasetConfig(
-      { sources: [{ dataset: 'o', archive: 'o.tar.gz', format: 'tar.gz', patient: { regex: '^CNV-(\\d+)-\\d+\\.jpeg$' }, classes: [{ source: 'CNV', class: 'oct-cnv', glob: '**/CNV/*.jpeg' }] }] },
+      {
+        sources: [
+          {
+            dataset: 'o',
+            archive: 'o.tar.gz',
+            format: 'tar.gz',
+            patient: { regex: '^CNV-(\\d+)-\\d+\\.jpeg$' },
+            classes: [{ source: 'CNV', class: 'oct-cnv', glob: '**/CNV/*.jpeg' }],
+          },
+        ],
+      },
       fx.dir,
     );
     const r = await buildDataset({ db: fx.db, objects: fx.objects, config });

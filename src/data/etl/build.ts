@@ -13,19 +13,20 @@
 // A crash anywhere before 6 leaves a `building` row that the next run resets; after 6 the version
 // is complete. Two concurrent builds of the same version are not supported.
 import { stat } from 'node:fs/promises';
-import { SecondreadError, describeError } from '../../core/errors.js';
-import { systemClock, type Clock } from '../../core/clock.js';
+
+import { type Clock, systemClock } from '../../core/clock.js';
+import { describeError, SecondreadError } from '../../core/errors.js';
 import type { ProgressFn } from '../../core/progress.js';
 import type { Db } from '../../storage/db.js';
 import type { ObjectStore } from '../../storage/object-store.js';
-import { beginBuild, completeBuild, failBuild, findVersion } from '../datasets/repository.js';
 import { encodeManifest } from '../datasets/manifest.js';
+import { beginBuild, completeBuild, failBuild, findVersion } from '../datasets/repository.js';
 import type { DatasetVersion, ManifestImage } from '../datasets/types.js';
 import { findLeaks } from '../validate/leakage.js';
 import type { DatasetConfig } from './config.js';
 import { datasetPrefix, manifestKey, reportKey } from './naming.js';
-import { buildReport, type BuildReport } from './report.js';
-import { scanSources, type ScannedImage } from './scan.js';
+import { type BuildReport, buildReport } from './report.js';
+import { type ScannedImage, scanSources } from './scan.js';
 import { assignSplits } from './split.js';
 import { sha256File, versionIdOf, versionInputs } from './version-id.js';
 
@@ -50,13 +51,18 @@ export interface BuildResult {
 }
 
 /** The version id a config would build, without building (hashes the archives). */
-export async function computeVersionId(config: DatasetConfig, onProgress?: ProgressFn): Promise<{ id: string; inputs: Record<string, unknown>; sha256: string[]; sizes: number[] }> {
+export async function computeVersionId(
+  config: DatasetConfig,
+  onProgress?: ProgressFn,
+): Promise<{ id: string; inputs: Record<string, unknown>; sha256: string[]; sizes: number[] }> {
   const sizes = await Promise.all(config.sources.map(async (s) => (await stat(s.archivePath)).size));
   const total = sizes.reduce((a, b) => a + b, 0);
   const sha256: string[] = [];
   let before = 0;
   for (const [i, s] of config.sources.entries()) {
-    sha256.push(await sha256File(s.archivePath, (n) => onProgress?.({ phase: 'hash', done: Math.floor((100 * (before + n)) / Math.max(total, 1)), total: 100 })));
+    sha256.push(
+      await sha256File(s.archivePath, (n) => onProgress?.({ phase: 'hash', done: Math.floor((100 * (before + n)) / Math.max(total, 1)), total: 100 })),
+    );
     before += sizes[i]!;
   }
   onProgress?.({ phase: 'hash', done: 100, total: 100 });
@@ -123,7 +129,12 @@ export function splitImages(scanned: readonly ScannedImage[], config: DatasetCon
     .sort((a, b) => (a.objectKey < b.objectKey ? -1 : a.objectKey > b.objectKey ? 1 : 0));
   const leaks = findLeaks(images);
   if (leaks.length > 0) {
-    throw new SecondreadError('split_invariant', `internal error: the split leaks (${leaks.length} violations, first: ${leaks[0]!.kind} ${leaks[0]!.key})`, 500, { leaks: leaks.slice(0, 20) });
+    throw new SecondreadError(
+      'split_invariant',
+      `internal error: the split leaks (${leaks.length} violations, first: ${leaks[0]!.kind} ${leaks[0]!.key})`,
+      500,
+      { leaks: leaks.slice(0, 20) },
+    );
   }
   return images;
 }

@@ -1,7 +1,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { ValidationError } from '../../core/errors.js';
 import { loadDatasetConfig, matchClass, parseDatasetConfig, patientKeyOf } from './config.js';
 
@@ -17,7 +19,14 @@ afterAll(async () => {
 });
 
 const minimal = (over: Record<string, unknown> = {}) => ({
-  sources: [{ dataset: 'tb', archive: 'TB_Chest_Radiography_Database.zip', format: 'zip', classes: [{ source: 'Tuberculosis', class: 'lung-tuberculosis', glob: '**/Tuberculosis/*.png' }] }],
+  sources: [
+    {
+      dataset: 'tb',
+      archive: 'TB_Chest_Radiography_Database.zip',
+      format: 'zip',
+      classes: [{ source: 'Tuberculosis', class: 'lung-tuberculosis', glob: '**/Tuberculosis/*.png' }],
+    },
+  ],
   ...over,
 });
 
@@ -40,7 +49,9 @@ describe('dataset config', () => {
 
   it('reports a missing config file and a missing archive clearly', () => {
     expect(() => loadDatasetConfig(join(dir, 'nope.yaml'))).toThrow(/dataset config not found/);
-    expect(() => loadDatasetConfig(EXAMPLE, { rawDir: join(dir, 'empty') })).toThrow(/sources\.0\.archive: file not found: .*COVID-19_Radiography_Dataset\.zip/);
+    expect(() => loadDatasetConfig(EXAMPLE, { rawDir: join(dir, 'empty') })).toThrow(
+      /sources\.0\.archive: file not found: .*COVID-19_Radiography_Dataset\.zip/,
+    );
   });
 
   it.each([
@@ -67,7 +78,17 @@ describe('dataset config', () => {
 
   it('refuses an entry that two class rules claim', () => {
     const c = parseDatasetConfig(
-      minimal({ sources: [{ ...minimal().sources[0], classes: [{ source: 'A', class: 'lung-normal', glob: '**/*.png' }, { source: 'B', class: 'lung-covid', glob: 'x/*.png' }] }] }),
+      minimal({
+        sources: [
+          {
+            ...minimal().sources[0],
+            classes: [
+              { source: 'A', class: 'lung-normal', glob: '**/*.png' },
+              { source: 'B', class: 'lung-covid', glob: 'x/*.png' },
+            ],
+          },
+        ],
+      }),
       dir,
     );
     expect(() => matchClass(c.sources[0]!, 'x/1.png')).toThrow(ValidationError);

@@ -3,11 +3,13 @@
 // Validated with zod; every mistake is a ValidationError (user input: exit 2, HTTP 400) naming its YAML path.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
+
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+
 import { ValidationError } from '../../core/errors.js';
-import { SECONDREAD_CLASSES, type SecondreadClass } from '../classes.js';
 import { ARCHIVE_FORMATS, type ArchiveFormat, type ArchiveLimits } from '../archive/index.js';
+import { SECONDREAD_CLASSES, type SecondreadClass } from '../classes.js';
 import { globToRegExp } from './glob.js';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes (e.g. kermany-oct2017)');
@@ -137,9 +139,12 @@ export function parseDatasetConfig(raw: unknown, baseDir: string, opts: LoadData
     seen.add(s.dataset);
     const archivePath = isAbsolute(s.archive) ? s.archive : resolve(root, s.archive);
     if (opts.checkArchives !== false && !existsSync(archivePath)) {
-      throw new ValidationError(`sources.${si}.archive: file not found: ${archivePath}${opts.rawDir || c.raw_dir ? '' : ' (relative paths resolve against the config file; set raw_dir or pass --raw-dir)'}`, {
-        archive: archivePath,
-      });
+      throw new ValidationError(
+        `sources.${si}.archive: file not found: ${archivePath}${opts.rawDir || c.raw_dir ? '' : ' (relative paths resolve against the config file; set raw_dir or pass --raw-dir)'}`,
+        {
+          archive: archivePath,
+        },
+      );
     }
     const classes = s.classes.map((r, ri): ClassRule => {
       const kind = r.glob !== undefined ? 'glob' : 'regex';
@@ -187,10 +192,13 @@ export function matchClass(source: SourceConfig, path: string): ClassRule | unde
   if (source.isExcluded(path)) return undefined;
   const hits = source.classes.filter((r) => r.test(path));
   if (hits.length > 1) {
-    throw new ValidationError(`dataset '${source.dataset}': entry '${path}' matches several class rules (${hits.map((h) => `${h.source}: ${h.pattern}`).join('; ')}); make the patterns disjoint`, {
-      dataset: source.dataset,
-      entry: path,
-    });
+    throw new ValidationError(
+      `dataset '${source.dataset}': entry '${path}' matches several class rules (${hits.map((h) => `${h.source}: ${h.pattern}`).join('; ')}); make the patterns disjoint`,
+      {
+        dataset: source.dataset,
+        entry: path,
+      },
+    );
   }
   return hits[0];
 }
@@ -202,4 +210,3 @@ export function patientKeyOf(source: SourceConfig, path: string): string | null 
   const id = source.patient.regex.exec(base)?.[1];
   return id ? `${source.patient.namespace}:${id}` : null;
 }
-

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { TaskPool } from './pool.js';
 
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,7 +1,7 @@
 // The build report: what went in, what was dropped and why, what came out. Stored with the version
 // (DB + datasets/<version>/report.json) and shown by `data build` and `data stats`.
 import { SECONDREAD_CLASSES, type SecondreadClass } from '../classes.js';
-import { SPLITS, type ManifestImage, type Split } from '../datasets/types.js';
+import { type ManifestImage, type Split, SPLITS } from '../datasets/types.js';
 import type { ArchiveScan, DuplicateEntry, QuarantinedEntry, ScanResult } from './scan.js';
 
 /** Lists in the report are capped; the counts beside them are always complete. */
@@ -32,7 +32,14 @@ export function countBySplitClass(images: readonly Pick<ManifestImage, 'split' |
   return counts;
 }
 
-export function buildReport(args: { version: string; name: string | null; scan: ScanResult; images: ManifestImage[]; removed: number; timingsMs: Record<string, number> }): BuildReport {
+export function buildReport(args: {
+  version: string;
+  name: string | null;
+  scan: ScanResult;
+  images: ManifestImage[];
+  removed: number;
+  timingsMs: Record<string, number>;
+}): BuildReport {
   const { scan, images } = args;
   const keyed = new Set(images.filter((i) => i.patientKey).map((i) => i.patientKey));
   return {

@@ -3,16 +3,17 @@
 // images (and, for sources with patient ids, files whose name carries none) are quarantined and
 // reported; the run goes on. Decode-checks and uploads run in a small pool (see TaskPool).
 import { basename } from 'node:path';
+
 import { InvalidImageError, ValidationError } from '../../core/errors.js';
 import { sha256Hex } from '../../core/ids.js';
 import type { ProgressFn } from '../../core/progress.js';
 import type { ObjectStore } from '../../storage/object-store.js';
-import { readArchive, type ArchiveSummary } from '../archive/index.js';
+import { type ArchiveSummary, readArchive } from '../archive/index.js';
 import type { SecondreadClass } from '../classes.js';
 import type { ManifestImage } from '../datasets/types.js';
 import { decodeGrayscale } from '../images/decode.js';
 import { intensityStats } from '../images/intensity.js';
-import { matchClass, patientKeyOf, type DatasetConfig, type SourceConfig } from './config.js';
+import { type DatasetConfig, matchClass, patientKeyOf, type SourceConfig } from './config.js';
 import { disambiguate, imageFileName, imageKey, quarantineKey } from './naming.js';
 import { TaskPool } from './pool.js';
 import { contentTypeOf, putIfAbsent, type UploadCounts } from './upload.js';
@@ -104,7 +105,16 @@ export async function scanSources(opts: ScanOptions): Promise<ScanResult> {
         }
         firstSeen.set(sha256, { dataset: source.dataset, entry: path, class: rule.class });
         const fileName = claimName(claimedNames, rule.class, imageFileName(source.dataset, rule.class, path), sha256);
-        const base = { sha256, fileName, dataset: source.dataset, sourceArchive: archive, archiveSha256, entryPath: path, sourceClass: rule.source, class: rule.class };
+        const base = {
+          sha256,
+          fileName,
+          dataset: source.dataset,
+          sourceArchive: archive,
+          archiveSha256,
+          entryPath: path,
+          sourceClass: rule.source,
+          class: rule.class,
+        };
         await pool.run(async () => {
           await processImage(opts, source, base, data, result, uploads);
           processed += 1;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { SECONDREAD_CLASSES, type SecondreadClass } from '../classes.js';
 import { findLeaks } from '../validate/leakage.js';
 import { assignSplits, type SplitInput } from './split.js';
@@ -63,7 +64,9 @@ describe('assignSplits', () => {
     const items = SECONDREAD_CLASSES.flatMap((c) => cxr(50, c));
     const a = apply(items, 1).map((i) => i.split + i.finalEval);
     expect(apply(items, 1).map((i) => i.split + i.finalEval)).toEqual(a);
-    const reversed = apply([...items].reverse(), 1).reverse().map((i) => i.split + i.finalEval);
+    const reversed = apply([...items].reverse(), 1)
+      .reverse()
+      .map((i) => i.split + i.finalEval);
     expect(reversed).toEqual(a);
     expect(apply(items, 2).map((i) => i.split + i.finalEval)).not.toEqual(a);
   });

@@ -12,6 +12,7 @@
 //    flags `finalEvalFraction` of the groups (by images). It is a flag on val/test images, so the
 //    7:2:1 split stays as configured and final_eval can never touch train.
 import { createHash } from 'node:crypto';
+
 import { SECONDREAD_CLASSES, type SecondreadClass } from '../classes.js';
 import type { Split } from '../datasets/types.js';
 import type { SplitRatios } from './config.js';
@@ -79,7 +80,11 @@ export function assignSplits(items: readonly SplitInput[], ratios: SplitRatios, 
   const splitOf = new Map<string, Split>();
   const order: Split[] = ['train', 'val', 'test'];
   for (const cls of SECONDREAD_CLASSES) {
-    const stratum = seededOrder([...groups.values()].filter((g) => g.class === cls), seed, 'split');
+    const stratum = seededOrder(
+      [...groups.values()].filter((g) => g.class === cls),
+      seed,
+      'split',
+    );
     if (stratum.length === 0) continue;
     const idx = cutByMidpoint(stratum, [ratios.train, ratios.train + ratios.val]);
     stratum.forEach((g, i) => splitOf.set(g.key, order[idx[i]!]!));

@@ -1,13 +1,15 @@
 // End to end with the synthetic-phantom generator: its archives (the real datasets' layouts) through
 // the shipped example config, as a user would run it; validated, and the rerun is a no-op.
 import { join, resolve } from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { listImages } from '../datasets/repository.js';
 import { synthesizeArchives, type SynthResult } from '../synth/index.js';
 import { validateVersion } from '../validate/validate-version.js';
 import { buildDataset } from './build.js';
 import { loadDatasetConfig } from './config.js';
-import { openFixture, type Fixture } from './testing.js';
+import { type Fixture, openFixture } from './testing.js';
 
 const EXAMPLE = resolve(import.meta.dirname, '../../../examples/datasets.yaml');
 

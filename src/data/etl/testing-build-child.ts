@@ -2,7 +2,8 @@
 // folder given in argv, and after `pauseAfter` object writes prints PAUSED and blocks inside the next
 // put — so the parent can SIGKILL it at a known point in the middle of the upload phase.
 import { join } from 'node:path';
-import { openDatabase, migrateToLatest } from '../../storage/db.js';
+
+import { migrateToLatest, openDatabase } from '../../storage/db.js';
 import { FsObjectStore } from '../../storage/fs-object-store.js';
 import type { ObjectStore } from '../../storage/object-store.js';
 import { buildDataset } from './build.js';

@@ -5,9 +5,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { migrateToLatest, openDatabase, type Db } from '../../storage/db.js';
+
+import { type Db, migrateToLatest, openDatabase } from '../../storage/db.js';
 import { FsObjectStore } from '../../storage/fs-object-store.js';
-import { writeTestTarGz, writeTestZip, type TestTarEntry, type TestZipEntry } from '../archive/testing.js';
+import { type TestTarEntry, type TestZipEntry, writeTestTarGz, writeTestZip } from '../archive/testing.js';
 import { grayPng, rgbJpeg } from '../images/testing.js';
 
 export const CXR_FOLDERS = ['COVID', 'Normal', 'Viral Pneumonia', 'Lung_Opacity'] as const;
@@ -40,7 +41,8 @@ export async function covidEntries(perClass: number): Promise<TestZipEntry[]> {
 
 export async function tbEntries(perClass: number): Promise<TestZipEntry[]> {
   const entries: TestZipEntry[] = [];
-  for (const c of TB_FOLDERS) for (let i = 1; i <= perClass; i++) entries.push({ name: `TB_Chest_Radiography_Database/${c}/${c}-${i}.png`, data: await uniquePng() });
+  for (const c of TB_FOLDERS)
+    for (let i = 1; i <= perClass; i++) entries.push({ name: `TB_Chest_Radiography_Database/${c}/${c}-${i}.png`, data: await uniquePng() });
   return entries;
 }
 

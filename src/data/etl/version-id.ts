@@ -3,6 +3,7 @@
 // could change the output — a class rule, a ratio, the seed, the ETL's own algorithm — gives a new id.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+
 import type { DatasetConfig } from './config.js';
 
 /** Bump when the build's output for unchanged inputs changes (naming, split algorithm, checks). */

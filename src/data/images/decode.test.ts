@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { InvalidImageError } from '../../core/errors.js';
 import { decodeGrayscale, readImageHeader } from './decode.js';
 import { grayPng, grayPng16, rgbJpeg, truncated } from './testing.js';
@@ -21,7 +22,9 @@ describe('decode', () => {
   it('refuses garbage, unsupported formats and truncated files with InvalidImageError', async () => {
     await expect(decodeGrayscale(Buffer.from('not an image at all'))).rejects.toBeInstanceOf(InvalidImageError);
     const sharp = (await import('sharp')).default;
-    const gif = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#808080' } }).gif().toBuffer();
+    const gif = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#808080' } })
+      .gif()
+      .toBuffer();
     await expect(decodeGrayscale(gif)).rejects.toThrow(/unsupported image format 'gif'/);
     const noisy = (x: number, y: number) => (x * 7919 + y * 104729) % 251;
     await expect(decodeGrayscale(truncated(await grayPng(200, 200, noisy)))).rejects.toBeInstanceOf(InvalidImageError);

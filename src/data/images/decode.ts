@@ -1,6 +1,7 @@
 // Image decoding shared by the ETL (decode-check), the training cache and serving: one place decides
 // which formats are accepted and how a broken file is reported.
 import sharp, { type Metadata, type Sharp } from 'sharp';
+
 import { InvalidImageError } from '../../core/errors.js';
 
 export const SUPPORTED_IMAGE_FORMATS = ['png', 'jpeg'] as const;
@@ -32,7 +33,8 @@ export async function readImageHeader(bytes: Uint8Array): Promise<ImageHeader> {
   }
   const { width, height } = meta;
   if (!width || !height) throw new InvalidImageError('image has no dimensions');
-  if (width * height > MAX_IMAGE_PIXELS) throw new InvalidImageError(`image is ${width}×${height}, over the ${MAX_IMAGE_PIXELS}-pixel limit`, { width, height });
+  if (width * height > MAX_IMAGE_PIXELS)
+    throw new InvalidImageError(`image is ${width}×${height}, over the ${MAX_IMAGE_PIXELS}-pixel limit`, { width, height });
   return { format: format as ImageFormat, width, height, channels: meta.channels ?? 1, bitDepth: meta.depth === 'ushort' ? 16 : 8 };
 }
 

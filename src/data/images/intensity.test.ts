@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { intensityStats } from './intensity.js';
 
 describe('intensityStats', () => {

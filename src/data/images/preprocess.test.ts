@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { InvalidImageError } from '../../core/errors.js';
 import { preprocessImage } from './preprocess.js';
 import { grayPng, grayPng16, rgbJpeg } from './testing.js';

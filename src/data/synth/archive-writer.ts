@@ -1,11 +1,12 @@
 // Streaming, reproducible archive writers: fixed timestamps, modes and owners, entries in the
 // order they are added, so the same inputs always give byte-identical zip / tar.gz files.
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { pipeline } from 'node:stream/promises';
+import { createWriteStream } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
+
 import tar, { type Header as TarHeader } from 'tar-stream';
 import yazl from 'yazl';
 

@@ -3,7 +3,7 @@
 // gamma/windowing and burned-in annotations. Everything here is nuisance: it is drawn
 // independently of the class, so a model that keys on it learns nothing useful.
 import { drawText, fillRect, textWidth } from './glyphs.js';
-import { addNoise, blur, clamp, transform, unsharp, type Raster } from './raster.js';
+import { addNoise, blur, clamp, type Raster, transform, unsharp } from './raster.js';
 import type { Rng } from './rng.js';
 
 /**

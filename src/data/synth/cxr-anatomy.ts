@@ -2,7 +2,7 @@
 // mediastinum) plus the lung mask the findings are confined to. Patient-to-patient variation (body
 // habitus, lung size, heart size, diaphragm level, rib spacing, breast shadows) is drawn here: it
 // is nuisance a classifier must ignore.
-import { addBand, addEllipse, addGaussian, addSegment, blurredCopy, createRaster, smoothstep, valueNoise, type Raster } from './raster.js';
+import { addBand, addEllipse, addGaussian, addSegment, blurredCopy, createRaster, type Raster, smoothstep, valueNoise } from './raster.js';
 import type { Rng } from './rng.js';
 
 /** Geometry of one lung in pixels; side -1 is the image-left lung (patient's right). */
@@ -34,7 +34,7 @@ export interface CxrAnatomy {
 /** Half-width of the mediastinum at row y (narrow at the trachea, wider at the hila). */
 function mediastinumHalfWidth(y: number, top: number, hilumY: number, w: number, h: number): number {
   const t = smoothstep(top, hilumY, y);
-  return w * (0.04 + 0.025 * t) + 0.004 * h * Math.sin(y / h * 9);
+  return w * (0.04 + 0.025 * t) + 0.004 * h * Math.sin((y / h) * 9);
 }
 
 export function drawCxrAnatomy(width: number, height: number, rng: Rng): CxrAnatomy {
@@ -60,7 +60,8 @@ export function drawCxrAnatomy(width: number, height: number, rng: Rng): CxrAnat
   const shoulderY = apexY + 0.05 * H;
   for (let y = 0; y < H; y++) {
     const flare = smoothstep(0, shoulderY, y);
-    const hw = 0.11 * W + (bodyHalfW + 0.03 * W - 0.11 * W) * flare - 0.03 * W * smoothstep(shoulderY, shoulderY + 0.12 * H, y) + 0.02 * W * smoothstep(domeY, H, y);
+    const hw =
+      0.11 * W + (bodyHalfW + 0.03 * W - 0.11 * W) * flare - 0.03 * W * smoothstep(shoulderY, shoulderY + 0.12 * H, y) + 0.02 * W * smoothstep(domeY, H, y);
     const row = y * W;
     const top = smoothstep(-0.02 * H, neckY, y);
     for (let x = Math.max(0, Math.floor(cx - hw - 2)); x < Math.min(W, Math.ceil(cx + hw + 2)); x++) {
@@ -135,17 +136,34 @@ export function drawCxrAnatomy(width: number, height: number, rng: Rng): CxrAnat
   drawShouldersAndClavicles(bones, bodyHalfW, apexY, boneAmp, rng);
   for (let y = 0; y < H; y++) {
     const fade = 0.35 - 0.2 * smoothstep(domeY, domeY + 0.15 * H, y);
-    for (let x = 0, i = y * W; x < W; x++, i++) atten.data[i] = (atten.data[i] as number) + (bones.data[i] as number) * (fade + (1 - fade) * (lungMask.data[i] as number));
+    for (let x = 0, i = y * W; x < W; x++, i++)
+      atten.data[i] = (atten.data[i] as number) + (bones.data[i] as number) * (fade + (1 - fade) * (lungMask.data[i] as number));
   }
 
   // Gastric air bubble under the left hemidiaphragm; breast shadows over the lower zones.
   if (rng.chance(0.7)) {
-    addEllipse(atten, cx + rng.uniform(0.1, 0.16) * W, domeYL + rng.uniform(0.04, 0.07) * H, rng.uniform(0.03, 0.05) * W, rng.uniform(0.018, 0.03) * H, -rng.uniform(0.1, 0.2), { edge: 0.25 });
+    addEllipse(
+      atten,
+      cx + rng.uniform(0.1, 0.16) * W,
+      domeYL + rng.uniform(0.04, 0.07) * H,
+      rng.uniform(0.03, 0.05) * W,
+      rng.uniform(0.018, 0.03) * H,
+      -rng.uniform(0.1, 0.2),
+      { edge: 0.25 },
+    );
   }
   if (female) {
     const amp = rng.uniform(0.05, 0.11);
     for (const side of [-1, 1]) {
-      addEllipse(atten, cx + side * rng.uniform(0.17, 0.24) * W, domeY + rng.uniform(-0.06, 0.02) * H, rng.uniform(0.13, 0.17) * W, rng.uniform(0.1, 0.14) * H, amp, { edge: 0.35 });
+      addEllipse(
+        atten,
+        cx + side * rng.uniform(0.17, 0.24) * W,
+        domeY + rng.uniform(-0.06, 0.02) * H,
+        rng.uniform(0.13, 0.17) * W,
+        rng.uniform(0.1, 0.14) * H,
+        amp,
+        { edge: 0.35 },
+      );
     }
   }
   return { width: W, height: H, atten, lungMask, lungs };
@@ -255,7 +273,7 @@ function drawRibs(atten: Raster, lungs: readonly LungGeometry[], bodyHalfW: numb
         const u = Math.abs(x - xs) / reach;
         return y0 - 0.035 * H * u + (drop + 0.035 * H) * u * u;
       };
-      const thick = (x: number) => half * (0.9 + 0.35 * Math.abs(x - xs) / reach);
+      const thick = (x: number) => half * (0.9 + (0.35 * Math.abs(x - xs)) / reach);
       addBand(atten, xs, lateral, posterior, thick, cortical);
       // Anterior rib: from the lateral end, curving down and medially; fainter, wider.
       const ly = posterior(lateral);
@@ -265,7 +283,14 @@ function drawRibs(atten: Raster, lungs: readonly LungGeometry[], bodyHalfW: numb
         const u = Math.abs(lateral - x) / span;
         return ly - 0.01 * H + 0.11 * H * Math.sin(u * Math.PI * 0.5) ** 1.3;
       };
-      addBand(atten, medialEnd, lateral, anterior, () => half * 1.3, (u) => boneAmp * 0.45 * (0.7 + 0.3 * u * u));
+      addBand(
+        atten,
+        medialEnd,
+        lateral,
+        anterior,
+        () => half * 1.3,
+        (u) => boneAmp * 0.45 * (0.7 + 0.3 * u * u),
+      );
     }
   }
 }
@@ -283,7 +308,14 @@ function drawShouldersAndClavicles(atten: Raster, bodyHalfW: number, apexY: numb
       const u = Math.abs(x - xa) / Math.abs(xb - xa);
       return clavY + 0.012 * H - rise * u + 0.008 * H * Math.sin(u * Math.PI * 2);
     };
-    addBand(atten, xa, xb, centre, () => 0.011 * H, (u) => boneAmp * 1.3 * (0.6 + 0.4 * u ** 4));
+    addBand(
+      atten,
+      xa,
+      xb,
+      centre,
+      () => 0.011 * H,
+      (u) => boneAmp * 1.3 * (0.6 + 0.4 * u ** 4),
+    );
     // Humeral head and the soft tissue of the shoulder at the image edge.
     const hx = cx + s * (bodyHalfW + rng.uniform(-0.02, 0.02) * W);
     const hy = apexY + rng.uniform(0.03, 0.07) * H;

@@ -3,7 +3,7 @@
 // scales both the density and the extent, so low-severity images are genuinely hard.
 import type { SecondreadClass } from '../classes.js';
 import type { CxrAnatomy, LungGeometry } from './cxr-anatomy.js';
-import { addEllipse, addGaussian, addSegment, createRaster, smoothstep, valueNoise, type Raster } from './raster.js';
+import { addEllipse, addGaussian, addSegment, createRaster, type Raster, smoothstep, valueNoise } from './raster.js';
 import type { Rng } from './rng.js';
 
 /** x of the lateral lung border at row y (from the lung's ellipse). */
@@ -80,7 +80,17 @@ function viralPneumonia(a: CxrAnatomy, s: number, rng: Rng): Raster {
       const angle = (lung.side < 0 ? Math.PI : 0) - lung.side * rng.uniform(-1.3, 1.4);
       const len = rng.uniform(0.06, 0.14) * W;
       const r0 = rng.uniform(0.015, 0.04) * W;
-      addSegment(f, lung.hilumX + Math.cos(angle) * r0, lung.hilumY + Math.sin(angle) * r0, lung.hilumX + Math.cos(angle) * len, lung.hilumY + Math.sin(angle) * len, 0.005 * W, 0.003 * W, amp * 0.6, amp * 0.1);
+      addSegment(
+        f,
+        lung.hilumX + Math.cos(angle) * r0,
+        lung.hilumY + Math.sin(angle) * r0,
+        lung.hilumX + Math.cos(angle) * len,
+        lung.hilumY + Math.sin(angle) * len,
+        0.005 * W,
+        0.003 * W,
+        amp * 0.6,
+        amp * 0.1,
+      );
     }
   }
   return f;
@@ -96,7 +106,8 @@ function lungOpacity(a: CxrAnatomy, s: number, rng: Rng): Raster {
   const fissureY = lung.hilumY + rng.uniform(-0.02, 0.02) * H;
   const medialX = lung.hilumX;
   // Where in the lobe the consolidation is centred, and how far it extends (severity).
-  const cy = lobe === 'upper' ? zoneY(lung, rng.uniform(0.15, 0.35)) : lobe === 'middle' ? zoneY(lung, rng.uniform(0.55, 0.7)) : zoneY(lung, rng.uniform(0.65, 0.85));
+  const cy =
+    lobe === 'upper' ? zoneY(lung, rng.uniform(0.15, 0.35)) : lobe === 'middle' ? zoneY(lung, rng.uniform(0.55, 0.7)) : zoneY(lung, rng.uniform(0.65, 0.85));
   const cxp = lobe === 'middle' ? medialX + lung.side * rng.uniform(0.02, 0.06) * W : (lateralBorderX(lung, cy) + medialX) / 2;
   const extent = (0.05 + 0.13 * s) * W;
   const density = (0.05 + 0.28 * s) * rng.uniform(0.85, 1.15);
@@ -107,7 +118,11 @@ function lungOpacity(a: CxrAnatomy, s: number, rng: Rng): Raster {
   for (let y = Math.max(0, Math.floor(lung.apexY)); y <= Math.min(H - 1, Math.ceil(lung.costoY)); y++) {
     // The fissure gives upper- and middle-lobe consolidation its sharp straight border.
     const lobeWeight =
-      lobe === 'upper' ? 1 - smoothstep(fissureY - edge, fissureY + edge, y) : lobe === 'middle' ? smoothstep(fissureY - edge, fissureY + edge, y) : smoothstep(fissureY, fissureY + 0.08 * H, y);
+      lobe === 'upper'
+        ? 1 - smoothstep(fissureY - edge, fissureY + edge, y)
+        : lobe === 'middle'
+          ? smoothstep(fissureY - edge, fissureY + edge, y)
+          : smoothstep(fissureY, fissureY + 0.08 * H, y);
     if (lobeWeight === 0) continue;
     for (let x = x0; x <= x1; x++) {
       if (lobe === 'middle' && (x - medialX) * lung.side > 0.14 * W) continue;
@@ -132,7 +147,14 @@ function lungOpacity(a: CxrAnatomy, s: number, rng: Rng): Raster {
   };
   for (let k = 0; k < 1 + Math.round(2 * s); k++) {
     const start = rng.uniform(0.5, 1) * extent;
-    grow(cxp - Math.cos(away) * start + rng.normal(0, 0.01 * W), cy - Math.sin(away) * start + rng.normal(0, 0.01 * W), away + rng.normal(0, 0.35), extent * 0.6, 0.003 * W, 2);
+    grow(
+      cxp - Math.cos(away) * start + rng.normal(0, 0.01 * W),
+      cy - Math.sin(away) * start + rng.normal(0, 0.01 * W),
+      away + rng.normal(0, 0.35),
+      extent * 0.6,
+      0.003 * W,
+      2,
+    );
   }
   for (let i = 0; i < f.data.length; i++) f.data[i] = (f.data[i] as number) * (1 - 0.3 * Math.min(1, bronchi.data[i] as number));
   return f;
@@ -151,7 +173,9 @@ function tuberculosis(a: CxrAnatomy, s: number, rng: Rng): Raster {
     const nodules = 2 + Math.round(s * 18);
     for (let k = 0; k < nodules; k++) {
       const r = (0.006 + 0.01 * rng.next()) * W;
-      addEllipse(f, cx + rng.normal(0, spread), cy + rng.normal(0, spread * 0.8), r, r * rng.uniform(0.8, 1.2), (0.025 + 0.11 * s) * rng.uniform(0.7, 1.2), { edge: 0.7 });
+      addEllipse(f, cx + rng.normal(0, spread), cy + rng.normal(0, spread * 0.8), r, r * rng.uniform(0.8, 1.2), (0.025 + 0.11 * s) * rng.uniform(0.7, 1.2), {
+        edge: 0.7,
+      });
     }
     for (let k = 0; k < 2 + Math.round(5 * s); k++) {
       // Fibrotic strands, slightly kinked, pulling towards the hilum.

@@ -1,6 +1,7 @@
 // Encodes 8-bit grayscale pixels as the original datasets store them: PNG for the chest X-ray
 // databases, JPEG for OCT2017. sharp's encoders are deterministic for fixed options.
 import sharp from 'sharp';
+
 import type { GrayImage } from './types.js';
 
 // Level 3 with adaptive filtering: about as small as level 6 and faster on noisy radiographs.

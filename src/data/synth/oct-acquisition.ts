@@ -3,7 +3,7 @@
 // burned-in annotations. All of it is class-independent nuisance.
 import { fakeIdLines } from './cxr-acquisition.js';
 import { drawText, fillRect } from './glyphs.js';
-import { blur, clamp, createRaster, transform, type Raster } from './raster.js';
+import { blur, clamp, createRaster, type Raster, transform } from './raster.js';
 import type { Rng } from './rng.js';
 
 /**

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+
 import { CLASS_MODALITY } from '../classes.js';
 import { SYNTH_DATASETS } from './layouts.js';
-import { filedCounts, planSynthesis, type PlannedImage } from './plan.js';
+import { filedCounts, type PlannedImage, planSynthesis } from './plan.js';
 
 const ALL = [...SYNTH_DATASETS];
 const OCT_NAME = /^OCT2017\/(train|test)\/(CNV|DME|DRUSEN|NORMAL)\/(CNV|DME|DRUSEN|NORMAL)-(\d{6,7})-(\d+)\.jpeg$/;
@@ -62,7 +63,11 @@ describe('planSynthesis', () => {
     expect([...classes.values()].filter((s) => s.size > 1).length).toBeGreaterThan(5);
     expect([...splits.values()].filter((s) => s.size > 1).length).toBeGreaterThan(2);
     for (const folder of ['CNV', 'DME', 'DRUSEN', 'NORMAL']) {
-      for (const split of ['train', 'test']) expect(oct.some((im) => im.entry.startsWith(`OCT2017/${split}/${folder}/`)), `${split}/${folder}`).toBe(true);
+      for (const split of ['train', 'test'])
+        expect(
+          oct.some((im) => im.entry.startsWith(`OCT2017/${split}/${folder}/`)),
+          `${split}/${folder}`,
+        ).toBe(true);
     }
     const test = oct.filter((im) => im.split === 'test').length / oct.length;
     expect(test).toBeGreaterThan(0.08);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { blur, blurredCopy, createRaster, toUint8, transform, type Raster } from './raster.js';
+
+import { blur, blurredCopy, createRaster, type Raster, toUint8, transform } from './raster.js';
 
 function impulse(size: number): Raster {
   const r = createRaster(size, size);
@@ -10,7 +11,11 @@ function impulse(size: number): Raster {
 function moments(r: Raster): { sum: number; varX: number } {
   let sum = 0;
   let mx = 0;
-  for (let y = 0; y < r.height; y++) for (let x = 0; x < r.width; x++) { sum += r.data[y * r.width + x] as number; mx += x * (r.data[y * r.width + x] as number); }
+  for (let y = 0; y < r.height; y++)
+    for (let x = 0; x < r.width; x++) {
+      sum += r.data[y * r.width + x] as number;
+      mx += x * (r.data[y * r.width + x] as number);
+    }
   mx /= sum;
   let vx = 0;
   for (let y = 0; y < r.height; y++) for (let x = 0; x < r.width; x++) vx += (x - mx) ** 2 * (r.data[y * r.width + x] as number);

@@ -134,20 +134,13 @@ export function addSegment(r: Raster, x0: number, y0: number, x1: number, y1: nu
  * half-thickness in pixels measured perpendicular to the curve, `profile(u)` the value at the
  * normalised offset u in [-1, 1] across the band. Edges are anti-aliased over one pixel.
  */
-export function addBand(
-  r: Raster,
-  xa: number,
-  xb: number,
-  centre: (x: number) => number,
-  thick: (x: number) => number,
-  profile: (u: number) => number,
-): void {
+export function addBand(r: Raster, xa: number, xb: number, centre: (x: number) => number, thick: (x: number) => number, profile: (u: number) => number): void {
   const { data, width, height } = r;
   const x0 = Math.max(0, Math.floor(Math.min(xa, xb)));
   const x1 = Math.min(width - 1, Math.ceil(Math.max(xa, xb)));
   for (let x = x0; x <= x1; x++) {
     const yc = centre(x);
-    const slope = (centre(x + 0.5) - centre(x - 0.5));
+    const slope = centre(x + 0.5) - centre(x - 0.5);
     const t = thick(x) * Math.sqrt(1 + slope * slope);
     if (t <= 0) continue;
     const ya = Math.max(0, Math.floor(yc - t - 1));

@@ -1,6 +1,6 @@
 // Worker-thread entry: renders phantoms and transfers the pixel buffers back to the main thread.
 import { serveWorkerTasks } from '../../core/workers.js';
-import { renderTask, type RenderTask } from './render.js';
+import { type RenderTask, renderTask } from './render.js';
 import type { RenderedImage } from './types.js';
 
 serveWorkerTasks<RenderTask, RenderedImage>((task) => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import type { SecondreadClass } from '../classes.js';
 import { renderCxr } from './cxr.js';
 import { renderOct } from './oct.js';

@@ -1,11 +1,30 @@
 import { describe, expect, it } from 'vitest';
+
 import { Rng, subSeed } from './rng.js';
 
 describe('Rng', () => {
   it('is deterministic per seed and differs between seeds', () => {
-    const a = Array.from({ length: 5 }, ((r) => () => r.nextU32())(new Rng(42)));
-    const b = Array.from({ length: 5 }, ((r) => () => r.nextU32())(new Rng(42)));
-    const c = Array.from({ length: 5 }, ((r) => () => r.nextU32())(new Rng(43)));
+    const a = Array.from(
+      { length: 5 },
+      (
+        (r) => () =>
+          r.nextU32()
+      )(new Rng(42)),
+    );
+    const b = Array.from(
+      { length: 5 },
+      (
+        (r) => () =>
+          r.nextU32()
+      )(new Rng(42)),
+    );
+    const c = Array.from(
+      { length: 5 },
+      (
+        (r) => () =>
+          r.nextU32()
+      )(new Rng(43)),
+    );
     expect(a).toEqual(b);
     expect(a).not.toEqual(c);
   });
@@ -42,7 +61,14 @@ describe('Rng', () => {
 
 describe('subSeed', () => {
   it('mixes every key, so each image has its own stream', () => {
-    const seeds = new Set([subSeed(1, 'image', 'covid', 'a'), subSeed(1, 'image', 'covid', 'b'), subSeed(2, 'image', 'covid', 'a'), subSeed(1, 'image', 'tb', 'a'), subSeed(1, 3), subSeed(1, 4)]);
+    const seeds = new Set([
+      subSeed(1, 'image', 'covid', 'a'),
+      subSeed(1, 'image', 'covid', 'b'),
+      subSeed(2, 'image', 'covid', 'a'),
+      subSeed(1, 'image', 'tb', 'a'),
+      subSeed(1, 3),
+      subSeed(1, 4),
+    ]);
     expect(seeds.size).toBe(6);
     expect(subSeed(9, 'x', 1)).toBe(subSeed(9, 'x', 1));
   });

@@ -1,13 +1,15 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
+
 import { encodeGray } from './encode.js';
 import { planSynthesis } from './plan.js';
 import { renderTask } from './render.js';
 import { synthesizeArchives, type SynthOptions } from './synthesize.js';
-import { readTarGz, readZip, type ArchiveEntry } from './testdata/read-archive.js';
+import { type ArchiveEntry, readTarGz, readZip } from './testdata/read-archive.js';
 
 const dirs: string[] = [];
 async function tmp(): Promise<string> {
@@ -51,7 +53,9 @@ describe('synthesizeArchives', () => {
     expect(octFiles).toHaveLength(16);
     for (const e of octFiles) expect(e.name).toMatch(/^OCT2017\/(train|test)\/(CNV|DME|DRUSEN|NORMAL)\/\2-\d{6,7}-\d+\.jpeg$/);
     // Real tarballs list each directory before its files.
-    expect(oct.filter((e) => e.directory).map((e) => e.name)).toEqual(expect.arrayContaining(['OCT2017/', 'OCT2017/train/', 'OCT2017/test/', 'OCT2017/train/CNV/']));
+    expect(oct.filter((e) => e.directory).map((e) => e.name)).toEqual(
+      expect.arrayContaining(['OCT2017/', 'OCT2017/train/', 'OCT2017/test/', 'OCT2017/train/CNV/']),
+    );
     expect(oct.findIndex((e) => e.name === 'OCT2017/train/')).toBeLessThan(oct.findIndex((e) => e.name.startsWith('OCT2017/train/') && !e.directory));
 
     const check = async (e: ArchiveEntry, format: string, w: number, h: number) => {

@@ -3,15 +3,16 @@
 // streaming archive writers in plan order, with a bounded number in flight.
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+
 import { ConflictError, ValidationError } from '../../core/errors.js';
 import { noProgress, type ProgressFn } from '../../core/progress.js';
 import { createWorkerPool, defaultWorkerCount, siblingModule, type WorkerPool } from '../../core/workers.js';
 import type { SecondreadClass } from '../classes.js';
-import { createTarGzWriter, createZipWriter, type ArchiveWriter } from './archive-writer.js';
+import { type ArchiveWriter, createTarGzWriter, createZipWriter } from './archive-writer.js';
 import { encodeGray } from './encode.js';
 import { LAYOUTS, SYNTH_DATASETS, type SynthDataset } from './layouts.js';
-import { planSynthesis, type PlannedImage } from './plan.js';
-import { renderTask, type RenderTask } from './render.js';
+import { type PlannedImage, planSynthesis } from './plan.js';
+import { type RenderTask, renderTask } from './render.js';
 import type { RenderedImage } from './types.js';
 
 export interface SynthOptions {
@@ -152,14 +153,17 @@ export async function synthesizeArchives(options: SynthOptions): Promise<SynthRe
       const path = join(options.outDir, layout.archive);
       const writer: ArchiveWriter = layout.format === 'zip' ? createZipWriter(path) : createTarGzWriter(path);
       const toTask = (im: PlannedImage): RenderTask =>
-        ds === 'oct' ? { cls: im.shownClass, seed: im.seed, width: o.octWidth, height: o.octHeight } : { cls: im.shownClass, seed: im.seed, width: o.cxrSize, height: o.cxrSize };
+        ds === 'oct'
+          ? { cls: im.shownClass, seed: im.seed, width: o.octWidth, height: o.octHeight }
+          : { cls: im.shownClass, seed: im.seed, width: o.cxrSize, height: o.cxrSize };
       const folders: Record<string, number> = {};
       for await (const { image, bytes } of orderedImages(images, toTask, layout.encoding, pool, window)) {
         await writer.add(image.entry, bytes);
         const folder = layout.folders[image.filedClass] as string;
         folders[folder] = (folders[folder] ?? 0) + 1;
         classCounts[image.filedClass] = (classCounts[image.filedClass] ?? 0) + 1;
-        if (image.shownClass !== image.filedClass) flipped.push({ archive: layout.archive, entry: image.entry, filedAs: image.filedClass, shows: image.shownClass });
+        if (image.shownClass !== image.filedClass)
+          flipped.push({ archive: layout.archive, entry: image.entry, filedAs: image.filedClass, shows: image.shownClass });
         onProgress({ phase: 'synth', done: ++done, total, info: { archive: layout.archive } });
       }
       const summary = await writer.finish();

@@ -21,7 +21,15 @@ export function formatValidationReport(r: ValidationReport): string {
     ['class', 'images', 'width min..max', 'height min..max', 'mean KiB', 'intensity mean', 'intensity std'],
     SECONDREAD_CLASSES.filter((c) => r.classStats[c]).map((c) => {
       const s = r.classStats[c]!;
-      return [c, s.images, `${s.width.min}..${s.width.max}`, `${s.height.min}..${s.height.max}`, f(s.bytes.mean / 1024), f(s.meanIntensity.mean), f(s.stdIntensity.mean)];
+      return [
+        c,
+        s.images,
+        `${s.width.min}..${s.width.max}`,
+        `${s.height.min}..${s.height.max}`,
+        f(s.bytes.mean / 1024),
+        f(s.meanIntensity.mean),
+        f(s.stdIntensity.mean),
+      ];
     }),
   );
   const issues = r.issues.length === 0 ? ['  none'] : r.issues.map((i) => `  ${i.level === 'error' ? 'ERROR  ' : 'warning'} ${i.message}`);

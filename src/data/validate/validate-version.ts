@@ -1,6 +1,7 @@
 // Loads what `data validate` checks: a version's manifest rows from the DB (optionally confirming
 // every object exists with the recorded size), or a manifest.jsonl file on its own.
 import { readFile } from 'node:fs/promises';
+
 import { ValidationError } from '../../core/errors.js';
 import type { ProgressFn } from '../../core/progress.js';
 import type { Db } from '../../storage/db.js';
@@ -19,7 +20,8 @@ export interface ValidateVersionOptions extends Omit<ValidateOptions, 'ratios' |
 
 export async function validateVersion(db: Db, versionId: string, opts: ValidateVersionOptions = {}): Promise<ValidationReport> {
   const version = await getVersion(db, versionId);
-  if (version.status !== 'ready') throw new ValidationError(`dataset version '${versionId}' is ${version.status}, not ready${version.error ? ` (${version.error})` : ''}`);
+  if (version.status !== 'ready')
+    throw new ValidationError(`dataset version '${versionId}' is ${version.status}, not ready${version.error ? ` (${version.error})` : ''}`);
   const images = await listImages(db, versionId);
   const missingObjects = opts.objects ? await findMissingObjects(opts.objects, images, opts.onProgress) : undefined;
   const ratios = (version.inputs.split as { train: number; val: number; test: number } | undefined) ?? undefined;

@@ -1,12 +1,14 @@
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { encodeManifest } from '../datasets/manifest.js';
 import { listImages } from '../datasets/repository.js';
 import type { ManifestImage } from '../datasets/types.js';
 import { buildDataset } from '../etl/build.js';
 import { loadDatasetConfig } from '../etl/config.js';
-import { openFixture, writeSeedArchives, type Fixture } from '../etl/testing.js';
+import { type Fixture, openFixture, writeSeedArchives } from '../etl/testing.js';
 import { formatValidationReport } from './format.js';
 import { validateImages } from './validate.js';
 import { validateManifestFile, validateVersion } from './validate-version.js';
@@ -44,14 +46,24 @@ describe('validate', () => {
     const patient = oct[0]!.patientKey!;
     const victim = oct.find((r) => r.patientKey === patient)!;
     const corrupted = rows.map((r) => (r === victim ? { ...r, split: r.split === 'train' ? ('test' as const) : ('train' as const), finalEval: false } : r));
-    const copy = { ...rows[0]!, objectKey: `${rows[0]!.objectKey}.copy`, split: rows[0]!.split === 'train' ? ('val' as const) : ('train' as const), finalEval: false };
+    const copy = {
+      ...rows[0]!,
+      objectKey: `${rows[0]!.objectKey}.copy`,
+      split: rows[0]!.split === 'train' ? ('val' as const) : ('train' as const),
+      finalEval: false,
+    };
     const flagged = rows.find((r) => r.split === 'train' && !r.patientKey && r !== rows[0])!;
     const all = [...corrupted.map((r) => (r === flagged ? { ...r, finalEval: true } : r)), copy];
     const file = join(fx.dir, 'manifest.jsonl');
     await writeFile(file, encodeManifest(all));
     const r = await validateManifestFile(file);
     expect(r.ok).toBe(false);
-    expect(r.issues.filter((i) => i.level === 'error').map((i) => i.code).sort()).toEqual(['final_eval_outside_val_test', 'image_in_several_splits', 'patient_in_several_splits']);
+    expect(
+      r.issues
+        .filter((i) => i.level === 'error')
+        .map((i) => i.code)
+        .sort(),
+    ).toEqual(['final_eval_outside_val_test', 'image_in_several_splits', 'patient_in_several_splits']);
     expect(r.issues.find((i) => i.code === 'patient_in_several_splits')!.message).toContain(patient);
     expect(formatValidationReport(r)).toContain('INVALID');
   });
@@ -59,7 +71,11 @@ describe('validate', () => {
   it('detects leakage written into the DB, and missing objects', async () => {
     const victim = rows.find((r) => r.patientKey)!;
     const sibling = rows.find((r) => r.patientKey === victim.patientKey && r !== victim)!;
-    await fx.db.updateTable('dataset_images').set({ split: sibling.split === 'train' ? 'val' : 'train' }).where('object_key', '=', victim.objectKey).execute();
+    await fx.db
+      .updateTable('dataset_images')
+      .set({ split: sibling.split === 'train' ? 'val' : 'train' })
+      .where('object_key', '=', victim.objectKey)
+      .execute();
     await fx.objects.delete(rows[1]!.objectKey);
     const r = await validateVersion(fx.db, versionId, { objects: fx.objects });
     expect(r.ok).toBe(false);
@@ -77,7 +93,11 @@ describe('validate', () => {
       patientKey: null,
       finalEval: false,
     });
-    const images = [...Array.from({ length: 40 }, (_, i) => mk(i, 'lung-normal', 'train')), ...Array.from({ length: 5 }, (_, i) => mk(100 + i, 'lung-covid', 'train')), mk(200, 'lung-covid', 'val')];
+    const images = [
+      ...Array.from({ length: 40 }, (_, i) => mk(i, 'lung-normal', 'train')),
+      ...Array.from({ length: 5 }, (_, i) => mk(100 + i, 'lung-covid', 'train')),
+      mk(200, 'lung-covid', 'val'),
+    ];
     const r = validateImages('x', images);
     expect(r.ok).toBe(true);
     expect(r.issues.map((i) => i.code)).toEqual(expect.arrayContaining(['imbalance', 'class_missing']));

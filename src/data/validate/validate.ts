@@ -3,7 +3,7 @@
 // Errors (leakage, duplicate keys, an empty version, missing objects) make the CLI exit non-zero;
 // warnings (imbalance, a class absent from a split, a split far from the configured ratio) do not.
 import { SECONDREAD_CLASSES, type SecondreadClass } from '../classes.js';
-import { SPLITS, type ManifestImage, type Split } from '../datasets/types.js';
+import { type ManifestImage, type Split, SPLITS } from '../datasets/types.js';
 import { countBySplitClass, type SplitClassCounts } from '../etl/report.js';
 import { findLeaks, type Leak } from './leakage.js';
 
@@ -106,11 +106,14 @@ export function validateImages(version: string, images: readonly ManifestImage[]
   for (const l of leaks) {
     const what = l.kind === 'patient_in_several_splits' ? `patient ${l.key}` : `image ${l.key.slice(0, 12)}…`;
     const message =
-      l.kind === 'final_eval_outside_val_test' ? `${what} is flagged final_eval but is in train` : `${what} appears in ${l.splits.join(' and ')} (${l.images} images): leakage between splits`;
+      l.kind === 'final_eval_outside_val_test'
+        ? `${what} is flagged final_eval but is in train`
+        : `${what} appears in ${l.splits.join(' and ')} (${l.images} images): leakage between splits`;
     issues.push({ level: 'error', code: l.kind, message });
   }
 
-  for (const key of opts.missingObjects ?? []) issues.push({ level: 'error', code: 'missing_object', message: `object ${key} is missing or has the wrong size` });
+  for (const key of opts.missingObjects ?? [])
+    issues.push({ level: 'error', code: 'missing_object', message: `object ${key} is missing or has the wrong size` });
 
   const imbalance = opts.imbalanceRatio ?? 3;
   for (const s of SPLITS) {
@@ -139,11 +142,26 @@ export function validateImages(version: string, images: readonly ManifestImage[]
       for (const s of SPLITS) {
         const share = counts[s][c] / total;
         if (Math.abs(share - opts.ratios[s]) > tol) {
-          issues.push({ level: 'warning', code: 'split_ratio', message: `${c}: ${s} holds ${(share * 100).toFixed(1)}% of its images (configured ${(opts.ratios[s] * 100).toFixed(0)}%)` });
+          issues.push({
+            level: 'warning',
+            code: 'split_ratio',
+            message: `${c}: ${s} holds ${(share * 100).toFixed(1)}% of its images (configured ${(opts.ratios[s] * 100).toFixed(0)}%)`,
+          });
         }
       }
     }
   }
 
-  return { version, ok: !issues.some((i) => i.level === 'error'), images: images.length, counts, splitTotals, finalEval, classStats, duplicates, leaks, issues };
+  return {
+    version,
+    ok: !issues.some((i) => i.level === 'error'),
+    images: images.length,
+    counts,
+    splitTotals,
+    finalEval,
+    classStats,
+    duplicates,
+    leaks,
+    issues,
+  };
 }

@@ -3,7 +3,9 @@
 // interrupted build is rebuilt), so this step only asks it.
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+
 import { parse as parseYaml } from 'yaml';
+
 import { ValidationError } from '../../core/errors.js';
 import { buildDataset } from '../../data/etl/build.js';
 import { parseDatasetConfig } from '../../data/etl/config.js';
@@ -19,10 +21,19 @@ export async function datasetStep(c: DemoContext): Promise<StepResult> {
   const built = await buildDataset({ db: c.db, objects: c.objects, config, onProgress: c.onProgress });
   // Freshly written objects are checked against the manifest; a version found ready only re-checks its rows.
   const report = await validateVersion(c.db, built.versionId, { objects: built.built ? c.objects : undefined, onProgress: c.onProgress });
-  if (!report.ok) throw new ValidationError(`the demo dataset version ${built.versionId} failed validation: ${report.issues.filter((i) => i.level === 'error').map((i) => i.message).join('; ')}`);
+  if (!report.ok)
+    throw new ValidationError(
+      `the demo dataset version ${built.versionId} failed validation: ${report.issues
+        .filter((i) => i.level === 'error')
+        .map((i) => i.message)
+        .join('; ')}`,
+    );
   const finalEval = Object.values(report.finalEval).reduce((a, b) => a + b, 0);
   c.out.datasetVersion = built.versionId;
   c.out.images = { total: report.images, bySplit: { ...report.splitTotals }, finalEval };
   const t = report.splitTotals;
-  return { outcome: built.built ? 'ran' : 'reused', detail: `${built.versionId}: ${report.images} images (train ${t.train}, val ${t.val}, test ${t.test}; ${finalEval} flagged final_eval)` };
+  return {
+    outcome: built.built ? 'ran' : 'reused',
+    detail: `${built.versionId}: ${report.images} images (train ${t.train}, val ${t.val}, test ${t.test}; ${finalEval} flagged final_eval)`,
+  };
 }

@@ -2,11 +2,11 @@
 // probabilities on the validation split (without the final_eval images, which stay untouched for the demo
 // studies), a simulated reader A, and the thresholds that clear the most studies within the false-clear bound.
 import { splitImages } from '../../monitoring/evaluations/run.js';
-import { PolicyStore, type Policy } from '../../workflow/policies.js';
+import { type Policy, PolicyStore } from '../../workflow/policies.js';
 import { fitPolicy, type PolicyFit } from '../../workflow/policy-fit.js';
 import { scoreSplit } from '../../workflow/score-split.js';
 import { SimulatedReader } from '../../workflow/simulated-reader.js';
-import { need, type DemoContext, type DemoPolicyFigures, type StepResult } from '../context.js';
+import { type DemoContext, type DemoPolicyFigures, need, type StepResult } from '../context.js';
 import { DEMO_MODEL } from '../options.js';
 import { DEMO_ACTOR } from './model.js';
 

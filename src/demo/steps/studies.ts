@@ -6,10 +6,10 @@
 import { CLASS_MODALITY, SECONDREAD_CLASSES } from '../../data/classes.js';
 import type { ManifestImage } from '../../data/datasets/types.js';
 import { splitImages } from '../../monitoring/evaluations/run.js';
-import { WorkflowService, type ModelReader, type WorkflowUser } from '../../workflow/service.js';
-import { need, type DemoContext, type StepResult } from '../context.js';
+import { type ModelReader, WorkflowService, type WorkflowUser } from '../../workflow/service.js';
+import { type DemoContext, need, type StepResult } from '../context.js';
 import { DEMO_USERS } from '../credentials.js';
-import { openProductionReader, type ClosableModelReader } from '../model-reader.js';
+import { type ClosableModelReader, openProductionReader } from '../model-reader.js';
 import { DEMO_MODEL } from '../options.js';
 import { demoReaderA } from './policy.js';
 
@@ -31,7 +31,12 @@ async function demoUser(c: DemoContext, role: string): Promise<WorkflowUser> {
 
 /** Studies of the dataset version taken in before, by image sha256. */
 async function existingStudies(c: DemoContext, datasetVersion: string): Promise<Map<string, { id: string; status: string }>> {
-  const rows = await c.db.selectFrom('studies').select(['id', 'dataset_sha256', 'status']).where('source', '=', 'dataset').where('dataset_version', '=', datasetVersion).execute();
+  const rows = await c.db
+    .selectFrom('studies')
+    .select(['id', 'dataset_sha256', 'status'])
+    .where('source', '=', 'dataset')
+    .where('dataset_version', '=', datasetVersion)
+    .execute();
   return new Map(rows.filter((r) => r.dataset_sha256 !== null).map((r) => [r.dataset_sha256!, { id: r.id, status: r.status }]));
 }
 
@@ -58,7 +63,11 @@ export async function studiesStep(c: DemoContext): Promise<StepResult> {
     for (const [i, img] of missing.entries()) {
       c.signal?.throwIfAborted();
       const bytes = await c.objects.getBytes(img.objectKey);
-      const view = await workflow.intake(engineer, { modality: CLASS_MODALITY[img.class], image: bytes, dataset: { version: datasetVersion, sha256: img.sha256, truthClass: img.class } });
+      const view = await workflow.intake(engineer, {
+        modality: CLASS_MODALITY[img.class],
+        image: bytes,
+        dataset: { version: datasetVersion, sha256: img.sha256, truthClass: img.class },
+      });
       have.set(img.sha256, { id: view.id, status: view.status });
       taken++;
       c.onProgress?.({ phase: 'intake', done: i + 1, total: missing.length });
@@ -81,6 +90,11 @@ export async function studiesStep(c: DemoContext): Promise<StepResult> {
     byStatus[s] = (byStatus[s] ?? 0) + 1;
   }
   c.out.studies = { total: chosen.length, readA: toRead.size, byStatus };
-  const statuses = Object.entries(byStatus).map(([s, n]) => `${n} ${s}`).join(', ');
-  return { outcome: taken + read > 0 ? 'ran' : 'reused', detail: `${chosen.length} studies from final_eval (${statuses}); ${toRead.size} read by a simulated reader A` };
+  const statuses = Object.entries(byStatus)
+    .map(([s, n]) => `${n} ${s}`)
+    .join(', ');
+  return {
+    outcome: taken + read > 0 ? 'ran' : 'reused',
+    detail: `${chosen.length} studies from final_eval (${statuses}); ${toRead.size} read by a simulated reader A`,
+  };
 }

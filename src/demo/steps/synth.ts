@@ -3,6 +3,7 @@
 // complete set (its synth-manifest.json says with which options) or nothing.
 import { rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+
 import { synthesizeArchives, type SynthManifest } from '../../data/synth/index.js';
 import type { DemoContext, StepResult } from '../context.js';
 import type { DemoOptions } from '../options.js';
@@ -22,13 +23,17 @@ async function rawMatches(dir: string, o: DemoOptions): Promise<SynthManifest | 
   const { perClass, cxrSize, octWidth, octHeight } = m.options;
   if (perClass !== want.perClass || cxrSize !== want.cxrSize || octWidth !== want.octWidth || octHeight !== want.octHeight) return undefined;
   for (const a of m.archives) {
-    const size = await stat(join(dir, a.file)).then((s) => s.size, () => -1);
+    const size = await stat(join(dir, a.file)).then(
+      (s) => s.size,
+      () => -1,
+    );
     if (size !== a.bytes) return undefined;
   }
   return m;
 }
 
-const describe = (m: SynthManifest) => `${m.archives.reduce((n, a) => n + a.entries, 0)} images in ${m.archives.length} archives (${m.options.cxrSize} px CXR, ${m.options.octWidth}×${m.options.octHeight} OCT)`;
+const describe = (m: SynthManifest) =>
+  `${m.archives.reduce((n, a) => n + a.entries, 0)} images in ${m.archives.length} archives (${m.options.cxrSize} px CXR, ${m.options.octWidth}×${m.options.octHeight} OCT)`;
 
 export async function synthStep(c: DemoContext): Promise<StepResult> {
   const existing = await rawMatches(c.paths.raw, c.options);

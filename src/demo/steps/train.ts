@@ -2,8 +2,8 @@
 // is reused; one left running (crash) or killed (Ctrl-C) is resumed from its last checkpoint; a failed one is
 // left for inspection and a new run starts.
 import { SecondreadError } from '../../core/errors.js';
-import { ARTIFACTS, resumeTraining, startTraining, type FinalMetrics, type TrainOptionsInput } from '../../training/index.js';
-import { need, type DemoContext, type DemoModelFigures, type StepResult } from '../context.js';
+import { ARTIFACTS, type FinalMetrics, resumeTraining, startTraining, type TrainOptionsInput } from '../../training/index.js';
+import { type DemoContext, type DemoModelFigures, need, type StepResult } from '../context.js';
 import { DEMO_EXPERIMENT, DEMO_MODEL, type DemoOptions } from '../options.js';
 
 export const DEMO_RUN_NAME = 'demo-model';
@@ -63,7 +63,9 @@ export async function trainStep(c: DemoContext): Promise<StepResult> {
     const deps = { db: c.db, objects: c.objects, tracker: c.tracker, registry: c.registry, cacheDir: c.cacheDir, onProgress: c.onProgress, signal: c.signal };
     const result = unfinished ? await resumeTraining(deps, unfinished.id) : await startTraining(deps, demoTrainOptions(c.options, datasetVersion));
     if (result.status === 'killed' || !result.metrics) {
-      throw new SecondreadError('interrupted', `training interrupted (run ${result.run.id} checkpointed): the next \`npm start\` resumes it`, 409, { run: result.run.id });
+      throw new SecondreadError('interrupted', `training interrupted (run ${result.run.id} checkpointed): the next \`npm start\` resumes it`, 409, {
+        run: result.run.id,
+      });
     }
     runId = result.run.id;
     metrics = result.metrics;
@@ -72,6 +74,8 @@ export async function trainStep(c: DemoContext): Promise<StepResult> {
   c.out.runId = runId;
   c.out.model = modelFigures(metrics);
   const m = c.out.model;
-  const test = m.test ? `test accuracy ${pct(m.test.accuracy)} (n=${m.test.count}, chance ${pct(1 / metrics.classes.length)})` : `val accuracy ${pct(m.val.accuracy)}`;
+  const test = m.test
+    ? `test accuracy ${pct(m.test.accuracy)} (n=${m.test.count}, chance ${pct(1 / metrics.classes.length)})`
+    : `val accuracy ${pct(m.val.accuracy)}`;
   return { outcome, detail: `run ${runId}: ${m.architecture} ${m.inputSize}×${m.inputSize}, ${m.epochs} epochs, ${test}` };
 }

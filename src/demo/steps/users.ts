@@ -1,6 +1,7 @@
 // Step 7: the demo users, one per role, with generated passwords. The passwords go to the credentials file
 // (mode 0600) first; then each user is created with theirs, or given it when they exist without a recorded one.
 import { readFile } from 'node:fs/promises';
+
 import { ConflictError, NotFoundError } from '../../core/errors.js';
 import type { User } from '../../workflow/users.js';
 import type { DemoContext, StepResult } from '../context.js';
@@ -33,7 +34,10 @@ export async function usersStep(c: DemoContext): Promise<StepResult> {
       await c.users.addUserWithPassword(cred);
       done.push(`${cred.name} created`);
     } else if (user.role !== cred.role) {
-      throw new ConflictError(`user '${cred.name}' already exists with role ${user.role} (the demo needs ${cred.role}); start with --no-demo or use another SECONDREAD_HOME`, { name: cred.name });
+      throw new ConflictError(
+        `user '${cred.name}' already exists with role ${user.role} (the demo needs ${cred.role}); start with --no-demo or use another SECONDREAD_HOME`,
+        { name: cred.name },
+      );
     } else if (!user.hasPassword || fresh.has(cred.name)) {
       await c.users.setPassword(cred.name, cred.password);
       done.push(`${cred.name} password set`);

@@ -1,11 +1,12 @@
 // End to end: an MLP built with the ops, serialized, run in onnxruntime-node, gradients checked against
 // central differences in float64; plus pruning, accumulation and misuse errors of the autodiff driver.
 import { describe, expect, it } from 'vitest';
+
+import { EngineError } from '../errors.js';
 import { Graph } from '../graph.js';
 import * as ops from '../ops/index.js';
 import { checkGradients } from '../testing/gradcheck.js';
 import { gradients } from './gradients.js';
-import { EngineError } from '../errors.js';
 
 describe('gradients (end to end)', () => {
   it('matches finite differences for a 2-layer MLP with cross-entropy', async () => {

@@ -7,6 +7,8 @@
  * 3. Units are visited in reverse order; the cotangents of a tensor that feeds several consumers are
  *    summed (Add/Sum) before its producer's rule runs. Integer/bool tensors never get gradients.
  */
+import './rules/index.js';
+
 import { EngineError } from '../errors.js';
 import type { Attr, Graph, TensorRef } from '../graph.js';
 import { isFloat } from '../onnx/dtype.js';
@@ -14,7 +16,6 @@ import { sum } from '../ops/elementwise.js';
 import { describe, sameShape } from '../ops/shape-util.js';
 import { onesLike, zerosLike } from './helpers.js';
 import { GradContext, gradientRule } from './registry.js';
-import './rules/index.js';
 
 interface Unit {
   opType: string;
@@ -36,7 +37,7 @@ function units(g: Graph): Unit[] {
   const comps = [...g.composites()].sort((a, b) => a.firstNode - b.firstNode);
   const nodes = g.nodes();
   let ci = 0;
-  for (let i = 0; i < nodes.length; ) {
+  for (let i = 0; i < nodes.length;) {
     while (ci < comps.length && (comps[ci] as { firstNode: number }).firstNode < i) ci++; // nested: outer wins
     const c = comps[ci];
     if (c && c.firstNode === i && c.endNode > i) {

@@ -1,7 +1,9 @@
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { afterAll, describe, expect, it } from 'vitest';
+
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { encodeSafetensors } from './safetensors.js';
 

@@ -2,9 +2,10 @@
 // graph input names) plus the step, the session RNG and free-form configuration, in one safetensors file written
 // atomically. Loading it into a fresh session continues the run bit for bit (see TrainSession).
 import { readFile } from 'node:fs/promises';
+
 import { EngineError } from '../errors.js';
 import { writeFileAtomic } from './atomic-write.js';
-import { type StoredTensor, decodeSafetensors, encodeSafetensors } from './safetensors.js';
+import { decodeSafetensors, encodeSafetensors, type StoredTensor } from './safetensors.js';
 
 export const CHECKPOINT_FORMAT = 'secondread.engine.checkpoint/1';
 
@@ -20,7 +21,8 @@ export interface Checkpoint {
 }
 
 export function encodeCheckpoint(ck: Checkpoint): Buffer {
-  if (!Number.isSafeInteger(ck.step) || ck.step < 0) throw new EngineError('invalid_argument', `checkpoint step must be a non-negative integer, got ${ck.step}`);
+  if (!Number.isSafeInteger(ck.step) || ck.step < 0)
+    throw new EngineError('invalid_argument', `checkpoint step must be a non-negative integer, got ${ck.step}`);
   const metadata: Record<string, string> = { format: CHECKPOINT_FORMAT, step: String(ck.step) };
   if (ck.rng !== undefined) metadata.rng = ck.rng;
   if (ck.optimizer) metadata.optimizer = JSON.stringify(ck.optimizer);
@@ -31,7 +33,10 @@ export function encodeCheckpoint(ck: Checkpoint): Buffer {
 export function decodeCheckpoint(buf: Uint8Array, source = 'checkpoint'): Checkpoint {
   const { tensors, metadata } = decodeSafetensors(buf);
   if (metadata.format !== CHECKPOINT_FORMAT) {
-    throw new EngineError('invalid_argument', `${source} is not an engine checkpoint (format ${JSON.stringify(metadata.format ?? null)}, expected ${CHECKPOINT_FORMAT})`);
+    throw new EngineError(
+      'invalid_argument',
+      `${source} is not an engine checkpoint (format ${JSON.stringify(metadata.format ?? null)}, expected ${CHECKPOINT_FORMAT})`,
+    );
   }
   const step = Number(metadata.step);
   if (!Number.isSafeInteger(step) || step < 0) throw new EngineError('invalid_argument', `${source}: invalid step ${JSON.stringify(metadata.step)}`);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { decodeSafetensors, encodeSafetensors, type StoredTensor } from './safetensors.js';
 
 function sample(): Map<string, StoredTensor> {

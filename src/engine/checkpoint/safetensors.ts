@@ -29,9 +29,7 @@ const CODE_OF: Record<SafetensorsDType, string> = {
   uint8: 'U8',
   bool: 'BOOL',
 };
-const DTYPE_OF: Record<string, SafetensorsDType> = Object.fromEntries(
-  Object.entries(CODE_OF).map(([k, v]) => [v, k as SafetensorsDType]),
-);
+const DTYPE_OF: Record<string, SafetensorsDType> = Object.fromEntries(Object.entries(CODE_OF).map(([k, v]) => [v, k as SafetensorsDType]));
 const BYTES: Record<SafetensorsDType, number> = { float32: 4, float64: 8, int64: 8, int32: 4, uint8: 1, bool: 1 };
 
 /** Safety limit: a header larger than this is a corrupt or hostile file, not a checkpoint. */

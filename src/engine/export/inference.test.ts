@@ -1,10 +1,11 @@
 import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
+
 import type { StoredTensor } from '../checkpoint/safetensors.js';
 import { Graph } from '../graph.js';
 import { kaimingNormal, ones, zeros } from '../init.js';
-import { batchNorm, conv2d, dropout, flatten, relu } from '../ops/index.js';
 import { decodeModel } from '../onnx/deserialize.js';
+import { batchNorm, conv2d, dropout, flatten, relu } from '../ops/index.js';
 import { EvalSession } from '../session/eval-session.js';
 import { fedDropout } from '../session/fed-dropout.js';
 import { EXPORT_METADATA, exportInferenceModel } from './inference.js';
@@ -31,7 +32,9 @@ function trainedWeights(): Map<string, StoredTensor> {
   convNet(g);
   const out = new Map<string, StoredTensor>();
   for (const p of g.state()) {
-    const data = Float32Array.from(p.values() as Float32Array, (v, i) => (p.name.startsWith('bn.') ? (p.name.endsWith('var') ? 0.5 + i * 0.3 : 0.2 * i - 0.3) : v));
+    const data = Float32Array.from(p.values() as Float32Array, (v, i) =>
+      p.name.startsWith('bn.') ? (p.name.endsWith('var') ? 0.5 + i * 0.3 : 0.2 * i - 0.3) : v,
+    );
     out.set(p.name, { dtype: 'float32', shape: [...p.shape], data });
   }
   return out;

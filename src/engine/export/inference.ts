@@ -64,7 +64,10 @@ export function exportInferenceModel(build: ModelBuilder, opts: ExportOptions): 
     values.set(p.name, t.data);
   }
   if (missing.length > 0) {
-    throw new EngineError('invalid_argument', `export needs every parameter and buffer; missing: ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ', …' : ''}`);
+    throw new EngineError(
+      'invalid_argument',
+      `export needs every parameter and buffer; missing: ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ', …' : ''}`,
+    );
   }
   const classNames = opts.classNames;
   if (classNames && classNames.length !== logits.shape[logits.shape.length - 1]) {

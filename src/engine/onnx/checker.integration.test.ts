@@ -4,12 +4,14 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { afterAll, describe, expect, it } from 'vitest';
+
+import { PYTHON, pythonHas } from '../../../test/integration/helpers/peers.js';
 import { gradients } from '../autodiff/gradients.js';
 import { Graph } from '../graph.js';
 import * as init from '../init.js';
 import * as ops from '../ops/index.js';
-import { PYTHON, pythonHas } from '../../../test/integration/helpers/peers.js';
 
 const hasOnnx = pythonHas('onnx');
 const dir = mkdtempSync(join(tmpdir(), 'engine-checker-'));
@@ -18,7 +20,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function check(g: Graph): string {
   const file = join(dir, `${g.name}.onnx`);
   writeFileSync(file, g.toModelProto());
-  const r = spawnSync(PYTHON, ['-c', 'import onnx, sys; m = onnx.load(sys.argv[1]); onnx.checker.check_model(m, full_check=True); print(len(m.graph.node))', file], { encoding: 'utf8' });
+  const r = spawnSync(
+    PYTHON,
+    ['-c', 'import onnx, sys; m = onnx.load(sys.argv[1]); onnx.checker.check_model(m, full_check=True); print(len(m.graph.node))', file],
+    { encoding: 'utf8' },
+  );
   expect(r.stderr).toBe('');
   return r.stdout.trim();
 }
@@ -37,7 +43,12 @@ describe.skipIf(!hasOnnx)('python onnx checker', () => {
     const z = ops.gelu(g, ops.linear(g, ops.add(g, x, y), p('fc', [16, 16]), p('fc.b', [16])));
     const logits = ops.linear(g, ops.reduceMean(g, z, [1]), p('head', [16, 3]));
     const loss = g.output(ops.softmaxCrossEntropy(g, logits, labels, { labelSmoothing: 0.1 }), 'loss');
-    for (const [k, v] of gradients(g, loss, g.params().map((q2) => g.tensor(q2.name)))) g.output(v, `grad.${k}`);
+    for (const [k, v] of gradients(
+      g,
+      loss,
+      g.params().map((q2) => g.tensor(q2.name)),
+    ))
+      g.output(v, `grad.${k}`);
     expect(Number(check(g))).toBeGreaterThan(50);
   });
 
@@ -45,11 +56,21 @@ describe.skipIf(!hasOnnx)('python onnx checker', () => {
     const g = new Graph('convnet', { mode: 'train' });
     const x = g.input('x', 'float32', ['batch', 3, 16, 16]);
     const w = g.param('w', [8, 3, 3, 3], init.kaimingNormal());
-    const bn = { scale: g.param('s', [8], init.ones()), bias: g.param('b', [8], init.zeros()), runningMean: g.buffer('rm', [8], init.zeros()), runningVar: g.buffer('rv', [8], init.ones()) };
+    const bn = {
+      scale: g.param('s', [8], init.ones()),
+      bias: g.param('b', [8], init.zeros()),
+      runningMean: g.buffer('rm', [8], init.zeros()),
+      runningVar: g.buffer('rv', [8], init.ones()),
+    };
     const y = ops.maxPool2d(g, ops.relu(g, ops.batchNorm(g, ops.conv2d(g, x, w, undefined, { stride: 2, padding: 1 }), bn)), { kernel: 2 });
     const w2 = g.param('w2', [8, 2, 3, 3], init.kaimingNormal());
     const loss = g.output(ops.reduceMean(g, ops.avgPool2d(g, ops.conv2d(g, y, w2, undefined, { groups: 4, padding: 1 }), { kernel: 2 })), 'loss');
-    for (const [k, v] of gradients(g, loss, g.params().map((q) => g.tensor(q.name)))) g.output(v, `grad.${k}`);
+    for (const [k, v] of gradients(
+      g,
+      loss,
+      g.params().map((q) => g.tensor(q.name)),
+    ))
+      g.output(v, `grad.${k}`);
     expect(Number(check(g))).toBeGreaterThan(20);
   });
 });

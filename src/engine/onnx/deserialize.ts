@@ -4,8 +4,19 @@ import type { Attr, ConstTensor, Dim, DType } from '../graph.js';
 import { dtypeFromOnnx, fromRawBytes, makeData } from './dtype.js';
 import { onnx, type OnnxTypes } from './proto.js';
 
-export interface DecodedValue { name: string; dtype: DType; shape: Dim[] }
-export interface DecodedNode { name: string; opType: string; domain: string; inputs: string[]; outputs: string[]; attrs: Record<string, Attr> }
+export interface DecodedValue {
+  name: string;
+  dtype: DType;
+  shape: Dim[];
+}
+export interface DecodedNode {
+  name: string;
+  opType: string;
+  domain: string;
+  inputs: string[];
+  outputs: string[];
+  attrs: Record<string, Attr>;
+}
 export interface DecodedModel {
   irVersion: number;
   opset: number;
@@ -36,14 +47,22 @@ export function decodeTensor(t: OnnxTypes.ITensorProto): ConstTensor {
 function decodeAttr(a: OnnxTypes.IAttributeProto): Attr {
   const dec = new TextDecoder();
   switch (a.type) {
-    case ATTR_TYPE.INT: return { type: 'int', value: num(a.i) };
-    case ATTR_TYPE.FLOAT: return { type: 'float', value: a.f ?? 0 };
-    case ATTR_TYPE.STRING: return { type: 'string', value: dec.decode(a.s ?? new Uint8Array()) };
-    case ATTR_TYPE.INTS: return { type: 'ints', value: (a.ints ?? []).map(num) };
-    case ATTR_TYPE.FLOATS: return { type: 'floats', value: [...(a.floats ?? [])] };
-    case ATTR_TYPE.STRINGS: return { type: 'strings', value: (a.strings ?? []).map((s) => dec.decode(s)) };
-    case ATTR_TYPE.TENSOR: return { type: 'tensor', value: decodeTensor(a.t ?? {}) };
-    default: throw new EngineError('invalid_model', `attribute '${a.name}' has an unsupported type ${a.type}`);
+    case ATTR_TYPE.INT:
+      return { type: 'int', value: num(a.i) };
+    case ATTR_TYPE.FLOAT:
+      return { type: 'float', value: a.f ?? 0 };
+    case ATTR_TYPE.STRING:
+      return { type: 'string', value: dec.decode(a.s ?? new Uint8Array()) };
+    case ATTR_TYPE.INTS:
+      return { type: 'ints', value: (a.ints ?? []).map(num) };
+    case ATTR_TYPE.FLOATS:
+      return { type: 'floats', value: [...(a.floats ?? [])] };
+    case ATTR_TYPE.STRINGS:
+      return { type: 'strings', value: (a.strings ?? []).map((s) => dec.decode(s)) };
+    case ATTR_TYPE.TENSOR:
+      return { type: 'tensor', value: decodeTensor(a.t ?? {}) };
+    default:
+      throw new EngineError('invalid_model', `attribute '${a.name}' has an unsupported type ${a.type}`);
   }
 }
 

@@ -38,12 +38,17 @@ export function makeData(dtype: DType, values: ArrayLike<number> | ArrayLike<big
 
 export function allocData(dtype: DType, n: number): TensorData {
   switch (dtype) {
-    case 'float32': return new Float32Array(n);
-    case 'float64': return new Float64Array(n);
-    case 'int64': return new BigInt64Array(n);
-    case 'int32': return new Int32Array(n);
+    case 'float32':
+      return new Float32Array(n);
+    case 'float64':
+      return new Float64Array(n);
+    case 'int64':
+      return new BigInt64Array(n);
+    case 'int32':
+      return new Int32Array(n);
     case 'bool':
-    case 'uint8': return new Uint8Array(n);
+    case 'uint8':
+      return new Uint8Array(n);
   }
 }
 
@@ -57,10 +62,15 @@ export function fromRawBytes(dtype: DType, bytes: Uint8Array): TensorData {
   const copy = new Uint8Array(bytes);
   const n = copy.byteLength / bytesPerElement(dtype);
   switch (dtype) {
-    case 'float32': return new Float32Array(copy.buffer, 0, n);
-    case 'float64': return new Float64Array(copy.buffer, 0, n);
-    case 'int64': return new BigInt64Array(copy.buffer, 0, n);
-    case 'int32': return new Int32Array(copy.buffer, 0, n);
-    default: return copy;
+    case 'float32':
+      return new Float32Array(copy.buffer, 0, n);
+    case 'float64':
+      return new Float64Array(copy.buffer, 0, n);
+    case 'int64':
+      return new BigInt64Array(copy.buffer, 0, n);
+    case 'int32':
+      return new Int32Array(copy.buffer, 0, n);
+    default:
+      return copy;
   }
 }

@@ -1,7 +1,8 @@
 // Serialization: the bytes decode back (onnx-proto) to the same nodes, attributes and initializers, load in
 // a fresh onnxruntime InferenceSession, and honour stateAsInputs / stateValues / metadata.
 import { describe, expect, it } from 'vitest';
-import { Graph, attr } from '../graph.js';
+
+import { attr, Graph } from '../graph.js';
 import * as init from '../init.js';
 import * as ops from '../ops/index.js';
 import { OrtRunner } from '../testing/ort.js';

@@ -1,7 +1,7 @@
 // Graph → ONNX ModelProto bytes.
 import { EngineError } from '../errors.js';
 import type { Attr, ConstTensor, Dim, Graph, TensorRef } from '../graph.js';
-import { ONNX_DTYPE, type TensorData, makeData, toRawBytes } from './dtype.js';
+import { makeData, ONNX_DTYPE, type TensorData, toRawBytes } from './dtype.js';
 import { onnx, type OnnxTypes } from './proto.js';
 
 export interface SerializeOptions {
@@ -45,13 +45,20 @@ export function tensorProto(name: string, t: ConstTensor): OnnxTypes.ITensorProt
 
 function attributeProto(name: string, a: Attr): OnnxTypes.IAttributeProto {
   switch (a.type) {
-    case 'int': return { name, type: ATTR_TYPE.INT, i: a.value };
-    case 'float': return { name, type: ATTR_TYPE.FLOAT, f: a.value };
-    case 'string': return { name, type: ATTR_TYPE.STRING, s: new TextEncoder().encode(a.value) };
-    case 'ints': return { name, type: ATTR_TYPE.INTS, ints: [...a.value] };
-    case 'floats': return { name, type: ATTR_TYPE.FLOATS, floats: [...a.value] };
-    case 'strings': return { name, type: ATTR_TYPE.STRINGS, strings: a.value.map((s) => new TextEncoder().encode(s)) };
-    case 'tensor': return { name, type: ATTR_TYPE.TENSOR, t: tensorProto('', a.value) };
+    case 'int':
+      return { name, type: ATTR_TYPE.INT, i: a.value };
+    case 'float':
+      return { name, type: ATTR_TYPE.FLOAT, f: a.value };
+    case 'string':
+      return { name, type: ATTR_TYPE.STRING, s: new TextEncoder().encode(a.value) };
+    case 'ints':
+      return { name, type: ATTR_TYPE.INTS, ints: [...a.value] };
+    case 'floats':
+      return { name, type: ATTR_TYPE.FLOATS, floats: [...a.value] };
+    case 'strings':
+      return { name, type: ATTR_TYPE.STRINGS, strings: a.value.map((s) => new TextEncoder().encode(s)) };
+    case 'tensor':
+      return { name, type: ATTR_TYPE.TENSOR, t: tensorProto('', a.value) };
   }
 }
 

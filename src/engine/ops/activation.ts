@@ -12,7 +12,10 @@ registerShape(['Softmax', 'LogSoftmax'], (ctx) => {
 registerShape('Gelu', (ctx) => [{ dtype: ctx.input(0).dtype, shape: [...ctx.input(0).shape] }]);
 registerShape('Dropout', (ctx) => {
   const x = ctx.input(0);
-  return [{ dtype: x.dtype, shape: [...x.shape] }, { dtype: 'bool', shape: [...x.shape] }];
+  return [
+    { dtype: x.dtype, shape: [...x.shape] },
+    { dtype: 'bool', shape: [...x.shape] },
+  ];
 });
 
 export const relu = (g: Graph, x: TensorRef): TensorRef => g.op('Relu', [x]);

@@ -1,9 +1,14 @@
 // Convolution and pooling: Conv, ConvTranspose (any spatial rank, groups, dilation, explicit pads),
 // MaxPool, AveragePool, GlobalAveragePool. The helpers always emit explicit pads (never auto_pad).
 import type { Dim, Graph, TensorRef } from '../graph.js';
-import { registerShape, type InferCtx } from './registry.js';
+import { type InferCtx, registerShape } from './registry.js';
 
-interface Window { kernel: number[]; strides: number[]; pads: number[]; dilations: number[] }
+interface Window {
+  kernel: number[];
+  strides: number[];
+  pads: number[];
+  dilations: number[];
+}
 
 function windowAttrs(ctx: InferCtx, kernel: readonly number[]): Window {
   const r = kernel.length;
@@ -59,7 +64,14 @@ registerShape('ConvTranspose', (ctx) => {
   const spatial = x.shape.slice(2).map((d, i) => {
     if (explicit) return explicit[explicit.length - r + i] as number;
     if (typeof d !== 'number') return ctx.unknownDim();
-    return (win.strides[i] as number) * (d - 1) + (outPad[i] as number) + (win.dilations[i] as number) * ((kernel[i] as number) - 1) + 1 - (win.pads[i] as number) - (win.pads[i + r] as number);
+    return (
+      (win.strides[i] as number) * (d - 1) +
+      (outPad[i] as number) +
+      (win.dilations[i] as number) * ((kernel[i] as number) - 1) +
+      1 -
+      (win.pads[i] as number) -
+      (win.pads[i + r] as number)
+    );
   });
   const m = w.shape[1];
   return [{ dtype: x.dtype, shape: [x.shape[0] as Dim, typeof m === 'number' ? m * group : ctx.unknownDim(), ...spatial] }];
@@ -85,9 +97,15 @@ registerShape(['GlobalAveragePool', 'GlobalMaxPool'], (ctx) => {
 
 type PerDim = number | readonly number[];
 
-export interface ConvOptions { stride?: PerDim; padding?: PerDim; dilation?: PerDim; groups?: number }
+export interface ConvOptions {
+  stride?: PerDim;
+  padding?: PerDim;
+  dilation?: PerDim;
+  groups?: number;
+}
 
-const perDim = (v: PerDim | undefined, r: number, dflt: number): number[] => (v === undefined ? Array<number>(r).fill(dflt) : typeof v === 'number' ? Array<number>(r).fill(v) : [...v]);
+const perDim = (v: PerDim | undefined, r: number, dflt: number): number[] =>
+  v === undefined ? Array<number>(r).fill(dflt) : typeof v === 'number' ? Array<number>(r).fill(v) : [...v];
 
 function convAttrs(w: TensorRef, opts: ConvOptions): Record<string, number | number[]> {
   const kernel = w.shape.slice(2) as number[];
@@ -110,12 +128,16 @@ export function conv2d(g: Graph, x: TensorRef, w: TensorRef, b?: TensorRef, opts
 /** Transposed convolution: w [C, M/groups, kH, kW]; `outputPadding` resolves the output size when stride > 1. */
 export function convTranspose2d(g: Graph, x: TensorRef, w: TensorRef, b?: TensorRef, opts: ConvOptions & { outputPadding?: PerDim } = {}): TensorRef {
   const attrs = convAttrs(w, opts);
-  const r = (w.shape.length - 2);
+  const r = w.shape.length - 2;
   const op = perDim(opts.outputPadding, r, 0);
   return g.op('ConvTranspose', [x, w, b], op.some((v) => v !== 0) ? { ...attrs, output_padding: op } : attrs);
 }
 
-export interface PoolOptions { kernel: PerDim; stride?: PerDim; padding?: PerDim }
+export interface PoolOptions {
+  kernel: PerDim;
+  stride?: PerDim;
+  padding?: PerDim;
+}
 
 function poolAttrs(x: TensorRef, opts: PoolOptions): Record<string, number[]> {
   const r = x.shape.length - 2;

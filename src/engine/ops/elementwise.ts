@@ -1,7 +1,7 @@
 // Elementwise ops: broadcasting binary arithmetic, comparisons, unary math, Where, Cast, Identity.
 import type { DType, Graph, TensorRef } from '../graph.js';
-import { ONNX_DTYPE, dtypeFromOnnx } from '../onnx/dtype.js';
-import { registerShape, type InferCtx, type OutputSpec } from './registry.js';
+import { dtypeFromOnnx, ONNX_DTYPE } from '../onnx/dtype.js';
+import { type InferCtx, type OutputSpec, registerShape } from './registry.js';
 import { broadcastShapes, describe } from './shape-util.js';
 
 /** A tensor, or a number that becomes a scalar constant of the other operand's dtype. */
@@ -31,7 +31,28 @@ registerShape('Where', (ctx) => {
   return [{ dtype: sameDtype(ctx, [x, y]), shape: broadcastShapes('Where', [c, x, y]) }];
 });
 registerShape(
-  ['Identity', 'Neg', 'Abs', 'Sqrt', 'Exp', 'Log', 'Reciprocal', 'Erf', 'Relu', 'Sigmoid', 'Tanh', 'Not', 'Floor', 'Ceil', 'Sign', 'LeakyRelu', 'Softplus', 'Sin', 'Cos', 'Clip'],
+  [
+    'Identity',
+    'Neg',
+    'Abs',
+    'Sqrt',
+    'Exp',
+    'Log',
+    'Reciprocal',
+    'Erf',
+    'Relu',
+    'Sigmoid',
+    'Tanh',
+    'Not',
+    'Floor',
+    'Ceil',
+    'Sign',
+    'LeakyRelu',
+    'Softplus',
+    'Sin',
+    'Cos',
+    'Clip',
+  ],
   (ctx) => {
     const x = ctx.input(0);
     return [{ dtype: x.dtype, shape: [...x.shape], value: ctx.opType === 'Identity' ? ctx.g.valueOf(x)?.slice() : undefined }];
@@ -49,7 +70,10 @@ function operands(g: Graph, a: Operand, b: Operand): [TensorRef, TensorRef] {
   return [a, b];
 }
 
-const binary = (op: string) => (g: Graph, a: Operand, b: Operand): TensorRef => g.op(op, operands(g, a, b));
+const binary =
+  (op: string) =>
+  (g: Graph, a: Operand, b: Operand): TensorRef =>
+    g.op(op, operands(g, a, b));
 
 export const add = binary('Add');
 export const sub = binary('Sub');
@@ -60,7 +84,10 @@ export const equal = binary('Equal');
 export const greater = binary('Greater');
 export const less = binary('Less');
 
-const unary = (op: string) => (g: Graph, x: TensorRef): TensorRef => g.op(op, [x]);
+const unary =
+  (op: string) =>
+  (g: Graph, x: TensorRef): TensorRef =>
+    g.op(op, [x]);
 
 export const neg = unary('Neg');
 export const abs = unary('Abs');

@@ -1,5 +1,6 @@
 // Misuse fails at build time with an EngineError that names the op and the shapes.
 import { describe, expect, it } from 'vitest';
+
 import { EngineError } from '../errors.js';
 import { Graph } from '../graph.js';
 import * as init from '../init.js';
@@ -47,7 +48,12 @@ describe('build-time errors', () => {
     expect(buildError((g) => g.op('NoSuchOp', [])).code).toBe('unsupported_op');
     const other = new Graph('other').input('x', 'float32', [1]);
     expect(buildError((g) => ops.relu(g, other)).code).toBe('unknown_tensor');
-    expect(buildError((g) => { g.input('x', 'float32', [1]); g.input('x', 'float32', [1]); }).code).toBe('duplicate_name');
+    expect(
+      buildError((g) => {
+        g.input('x', 'float32', [1]);
+        g.input('x', 'float32', [1]);
+      }).code,
+    ).toBe('duplicate_name');
     expect(() => new Graph('old', { opset: 13 })).toThrow(EngineError);
   });
 

@@ -17,7 +17,10 @@ registerShape('SoftmaxCrossEntropyLoss', (ctx) => {
   }
   if (w && (w.shape.length !== 1 || w.shape[0] !== x.shape[1])) throw ctx.error(`weights must be [${x.shape[1]}]`);
   const reduction = ctx.string('reduction', 'mean');
-  return [{ dtype: x.dtype, shape: reduction === 'none' ? [...labels.shape] : [] }, { dtype: x.dtype, shape: [...x.shape] }];
+  return [
+    { dtype: x.dtype, shape: reduction === 'none' ? [...labels.shape] : [] },
+    { dtype: x.dtype, shape: [...x.shape] },
+  ];
 });
 
 export interface CrossEntropyOptions {
@@ -41,7 +44,11 @@ export function softmaxCrossEntropy(g: Graph, logits: TensorRef, labels: TensorR
   const c = logits.shape[1];
   if (typeof c !== 'number') throw new EngineError('invalid_argument', 'the class dim must be static');
   const logp = g.op('LogSoftmax', [logits], { axis: 1 });
-  const classes = g.constant(Array.from({ length: c }, (_, i) => i), [1, c], 'int64');
+  const classes = g.constant(
+    Array.from({ length: c }, (_, i) => i),
+    [1, c],
+    'int64',
+  );
   const labels64 = labels.dtype === 'int64' ? labels : g.op('Cast', [labels], { to: ONNX_DTYPE.int64 });
   const onehot = g.op('Cast', [g.op('Equal', [g.op('Unsqueeze', [labels64, g.ints([1])]), classes])], { to: ONNX_DTYPE[logits.dtype] });
   // Target weights T[i, c] = (1 − ε)·w_y·onehot + (ε/C)·w_c (w ≡ 1 without class weights).

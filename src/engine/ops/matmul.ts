@@ -41,7 +41,12 @@ export function matmul(g: Graph, a: TensorRef, b: TensorRef): TensorRef {
   return g.op('MatMul', [a, b]);
 }
 
-export interface GemmOptions { transA?: boolean; transB?: boolean; alpha?: number; beta?: number }
+export interface GemmOptions {
+  transA?: boolean;
+  transB?: boolean;
+  alpha?: number;
+  beta?: number;
+}
 
 export function gemm(g: Graph, a: TensorRef, b: TensorRef, c?: TensorRef, opts: GemmOptions = {}): TensorRef {
   const attrs: Record<string, number> = {};

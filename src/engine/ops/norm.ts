@@ -2,9 +2,9 @@
 // LayerNormalization (opset 17 op; Mean and InvStdDev outputs are kept in train mode for the gradient).
 import type { Dim, Graph, TensorRef } from '../graph.js';
 import { ONNX_DTYPE } from '../onnx/dtype.js';
+import { reduce } from './reduce.js';
 import { registerShape } from './registry.js';
 import { normAxis } from './shape-util.js';
-import { reduce } from './reduce.js';
 
 registerShape('BatchNormalization', (ctx) => {
   const x = ctx.input(0);
@@ -32,7 +32,12 @@ registerShape('LayerNormalization', (ctx) => {
   return [{ dtype: x.dtype, shape: [...x.shape] }, stat, stat];
 });
 
-export interface BatchNormState { scale: TensorRef; bias: TensorRef; runningMean: TensorRef; runningVar: TensorRef }
+export interface BatchNormState {
+  scale: TensorRef;
+  bias: TensorRef;
+  runningMean: TensorRef;
+  runningVar: TensorRef;
+}
 
 /**
  * Batch normalization over [N, C, …]. `momentum` follows PyTorch: the weight of the new batch statistic
@@ -68,7 +73,11 @@ export function batchNorm(g: Graph, x: TensorRef, s: BatchNormState, opts: { eps
 /** N·H·W… as a float scalar: a constant when the shape is static, else computed from Shape at run time. */
 export function elementsPerChannel(g: Graph, x: TensorRef): TensorRef {
   const dims = x.shape.filter((_, i) => i !== 1);
-  if (dims.every((d) => typeof d === 'number')) return g.scalar((dims as number[]).reduce((a, b) => a * b, 1), x);
+  if (dims.every((d) => typeof d === 'number'))
+    return g.scalar(
+      (dims as number[]).reduce((a, b) => a * b, 1),
+      x,
+    );
   const size = g.op('Cast', [g.op('Size', [x])], { to: ONNX_DTYPE[x.dtype] });
   return g.op('Div', [size, g.scalar(x.shape[1] as number, x)]);
 }

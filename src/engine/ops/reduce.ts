@@ -1,7 +1,7 @@
 // Reductions. ReduceSum takes its axes as an input since opset 13; the other reductions only since opset
 // 18 (an attribute before), so the helpers emit whichever form the graph's opset wants.
 import type { Dim, Graph, TensorRef } from '../graph.js';
-import { registerShape, type InferCtx } from './registry.js';
+import { type InferCtx, registerShape } from './registry.js';
 import { normAxis } from './shape-util.js';
 
 const REDUCE_OPS = ['ReduceSum', 'ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL2', 'ReduceSumSquare', 'ReduceLogSumExp'];

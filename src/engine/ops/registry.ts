@@ -48,7 +48,10 @@ export class InferCtx extends AttrView {
   error(message: string): EngineError {
     let n = this.inputs.length;
     while (n > 0 && !this.inputs[n - 1]) n--;
-    const shapes = this.inputs.slice(0, n).map((t) => (t ? describe(t) : '∅')).join(', ');
+    const shapes = this.inputs
+      .slice(0, n)
+      .map((t) => (t ? describe(t) : '∅'))
+      .join(', ');
     return new EngineError('shape_mismatch', `${this.opType}(${shapes}): ${message}`, { op: this.opType });
   }
 }

@@ -1,7 +1,8 @@
 // Shape inference of every op family against the shapes ONNX Runtime actually produces: one graph per
 // case set with a symbolic batch dim, every op output made a graph output, run once at batch 3.
 import { describe, expect, it } from 'vitest';
-import { Graph, type Dim, type TensorRef } from '../graph.js';
+
+import { type Dim, Graph, type TensorRef } from '../graph.js';
 import * as init from '../init.js';
 import { OrtRunner } from '../testing/ort.js';
 import * as ops from './index.js';
@@ -97,12 +98,19 @@ describe('shape inference agrees with onnxruntime', () => {
       const c = (name: string, v: number): TensorRef => g.param(name, [4], init.constant(v));
       const state = { scale: c('s', 1), bias: c('b', 0), runningMean: g.buffer('rm', [4], init.zeros()), runningVar: g.buffer('rv', [4], init.ones()) };
       const tokens = ops.reshape(g, x, ['batch', 4, 36]);
-      const [lnY, lnMean, lnInv] = g.node('LayerNormalization', [tokens, g.param('lns', [36], init.ones()), g.param('lnb', [36], init.zeros())], { epsilon: 1e-5 }, 3);
+      const [lnY, lnMean, lnInv] = g.node(
+        'LayerNormalization',
+        [tokens, g.param('lns', [36], init.ones()), g.param('lnb', [36], init.zeros())],
+        { epsilon: 1e-5 },
+        3,
+      );
       const logits = ops.reduceMean(g, x, [2, 3]);
       const labels = ops.argMax(g, logits, 1);
       return {
         bnTrain: ops.batchNorm(g, x, state),
-        ln: lnY!, lnMean: lnMean!, lnInv: lnInv!,
+        ln: lnY!,
+        lnMean: lnMean!,
+        lnInv: lnInv!,
         ce: ops.softmaxCrossEntropy(g, logits, labels),
         ceNone: ops.softmaxCrossEntropy(g, logits, labels, { reduction: 'none' }),
         ceSmooth: ops.softmaxCrossEntropy(g, logits, labels, { labelSmoothing: 0.1 }),
@@ -116,31 +124,35 @@ describe('shape inference agrees with onnxruntime', () => {
 
   it('shape ops (opset 17 and 18)', async () => {
     for (const opset of [17, 18]) {
-      await checkShapes((g, x) => {
-        const parts = ops.split(g, x, [1, 3], 1);
-        const idx = g.constant([0, 2, 2, 1], [2, 2], 'int64');
-        return {
-          reshape0: g.op('Reshape', [x, g.ints([0, -1, 6])]),
-          flatten2: ops.flatten(g, x, 2),
-          transpose: ops.transpose(g, x, [0, 2, 3, 1]),
-          concat: ops.concat(g, [x, parts[0]!], 1),
-          split1: parts[1]!,
-          slice: ops.slice(g, x, { starts: [1, -5], ends: [3, 100], axes: [1, 3] }),
-          sliceStep: ops.slice(g, x, { starts: [5, 0], ends: [-100, 6], axes: [2, 3], steps: [-2, 3] }),
-          gatherScalar: ops.gather(g, x, 1, 1),
-          gatherMatrix: ops.gather(g, x, idx, 2),
-          gatherElements: g.op('GatherElements', [x, g.constant(new Array<number>(BATCH * 4 * 6 * 2).fill(1), [BATCH, 4, 6, 2], 'int64')], { axis: 3 }),
-          expand: ops.expand(g, ops.reduceSum(g, x, [0], true), [2, 4, 6, 6]),
-          unsqueeze: ops.unsqueeze(g, x, [0, -1]),
-          squeeze: ops.squeeze(g, ops.reduceSum(g, x, [1], true), [1]),
-          shape: ops.shapeOf(g, x),
-          size: g.op('Size', [x]),
-          constOfShape: g.op('ConstantOfShape', [ops.shapeOf(g, x)]),
-          pad: g.op('Pad', [x, g.ints([0, 1, 0, 2, 0, 0, 3, 0])]),
-          tile: g.op('Tile', [x, g.ints([1, 2, 1, 3])]),
-          range: g.op('Range', [g.constant([0], [], 'int64'), g.constant([7], [], 'int64'), g.constant([2], [], 'int64')]),
-        };
-      }, 'eval', opset);
+      await checkShapes(
+        (g, x) => {
+          const parts = ops.split(g, x, [1, 3], 1);
+          const idx = g.constant([0, 2, 2, 1], [2, 2], 'int64');
+          return {
+            reshape0: g.op('Reshape', [x, g.ints([0, -1, 6])]),
+            flatten2: ops.flatten(g, x, 2),
+            transpose: ops.transpose(g, x, [0, 2, 3, 1]),
+            concat: ops.concat(g, [x, parts[0]!], 1),
+            split1: parts[1]!,
+            slice: ops.slice(g, x, { starts: [1, -5], ends: [3, 100], axes: [1, 3] }),
+            sliceStep: ops.slice(g, x, { starts: [5, 0], ends: [-100, 6], axes: [2, 3], steps: [-2, 3] }),
+            gatherScalar: ops.gather(g, x, 1, 1),
+            gatherMatrix: ops.gather(g, x, idx, 2),
+            gatherElements: g.op('GatherElements', [x, g.constant(new Array<number>(BATCH * 4 * 6 * 2).fill(1), [BATCH, 4, 6, 2], 'int64')], { axis: 3 }),
+            expand: ops.expand(g, ops.reduceSum(g, x, [0], true), [2, 4, 6, 6]),
+            unsqueeze: ops.unsqueeze(g, x, [0, -1]),
+            squeeze: ops.squeeze(g, ops.reduceSum(g, x, [1], true), [1]),
+            shape: ops.shapeOf(g, x),
+            size: g.op('Size', [x]),
+            constOfShape: g.op('ConstantOfShape', [ops.shapeOf(g, x)]),
+            pad: g.op('Pad', [x, g.ints([0, 1, 0, 2, 0, 0, 3, 0])]),
+            tile: g.op('Tile', [x, g.ints([1, 2, 1, 3])]),
+            range: g.op('Range', [g.constant([0], [], 'int64'), g.constant([7], [], 'int64'), g.constant([2], [], 'int64')]),
+          };
+        },
+        'eval',
+        opset,
+      );
     }
   });
 });

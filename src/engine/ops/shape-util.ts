@@ -47,11 +47,10 @@ export function broadcastShapes(opType: string, inputs: readonly TensorRef[]): D
       if (d === 1 || d === dim) continue;
       if (dim === 1) dim = d;
       else if (typeof d === 'number' && typeof dim === 'number') {
-        throw new EngineError(
-          'shape_mismatch',
-          `${opType}: shapes ${inputs.map(describe).join(' and ')} do not broadcast (dim ${i - rank}: ${dim} vs ${d})`,
-          { op: opType, shapes: inputs.map((t) => t.shape) },
-        );
+        throw new EngineError('shape_mismatch', `${opType}: shapes ${inputs.map(describe).join(' and ')} do not broadcast (dim ${i - rank}: ${dim} vs ${d})`, {
+          op: opType,
+          shapes: inputs.map((t) => t.shape),
+        });
       } else if (typeof dim === 'string' && typeof d === 'number') dim = d;
       // two different symbolic dims: keep the first (they must be equal at run time)
     }
@@ -60,21 +59,24 @@ export function broadcastShapes(opType: string, inputs: readonly TensorRef[]): D
   return out;
 }
 
-
 /**
  * A dim as coefficient × symbols: 12 → {12, []}, 'batch' → {1, [batch]}, 'batch*64' → {64, [batch]}.
  * Lets Reshape/Flatten round-trip symbolic batch dims exactly ([batch, 64, D] → [batch*64, D] → [batch, 64, D]).
  */
-interface Monomial { coeff: number; symbols: string[] }
+interface Monomial {
+  coeff: number;
+  symbols: string[];
+}
 
 function monomial(dims: readonly Dim[]): Monomial {
   const m: Monomial = { coeff: 1, symbols: [] };
   for (const d of dims) {
     if (typeof d === 'number') m.coeff *= d;
-    else for (const part of d.split('*')) {
-      if (/^\d+$/.test(part)) m.coeff *= Number(part);
-      else m.symbols.push(part);
-    }
+    else
+      for (const part of d.split('*')) {
+        if (/^\d+$/.test(part)) m.coeff *= Number(part);
+        else m.symbols.push(part);
+      }
   }
   return m;
 }

@@ -3,7 +3,7 @@
 // at build time (constants, Shape of a tensor) are tracked so shapes fold statically.
 import { EngineError } from '../errors.js';
 import type { Dim, Graph, TensorRef } from '../graph.js';
-import { registerShape, type InferCtx } from './registry.js';
+import { type InferCtx, registerShape } from './registry.js';
 import { broadcastShapes, isStatic, normAxis, product, quotient } from './shape-util.js';
 
 const INT_MAX = 2 ** 62;
@@ -55,7 +55,8 @@ registerShape('Concat', (ctx) => {
   for (const t of xs) {
     if (t.dtype !== first.dtype || t.shape.length !== first.shape.length) throw ctx.error('inputs must share dtype and rank');
     t.shape.forEach((d, i) => {
-      if (i !== axis && d !== first.shape[i] && typeof d === 'number' && typeof first.shape[i] === 'number') throw ctx.error(`dim ${i} differs (${first.shape[i]} vs ${d})`);
+      if (i !== axis && d !== first.shape[i] && typeof d === 'number' && typeof first.shape[i] === 'number')
+        throw ctx.error(`dim ${i} differs (${first.shape[i]} vs ${d})`);
     });
     along.push(t.shape[axis] as Dim);
   }
@@ -102,7 +103,8 @@ registerShape('Slice', (ctx) => {
   const ends = intValues(ctx, 2, 'ends');
   const axes = ctx.optional(3) ? intValues(ctx, 3, 'axes') : starts.map((_, i) => i);
   const steps = ctx.optional(4) ? intValues(ctx, 4, 'steps') : starts.map(() => 1);
-  if (ends.length !== starts.length || axes.length !== starts.length || steps.length !== starts.length) throw ctx.error('starts, ends, axes and steps must have one length');
+  if (ends.length !== starts.length || axes.length !== starts.length || steps.length !== starts.length)
+    throw ctx.error('starts, ends, axes and steps must have one length');
   const shape = [...x.shape];
   axes.forEach((ax, i) => {
     const a = normAxis('Slice', ax, x.shape.length);
@@ -113,7 +115,10 @@ registerShape('Slice', (ctx) => {
     else shape[a] = s === 0 && e >= INT_MAX / 2 && st === 1 ? d : ctx.unknownDim();
   });
   const v = ctx.g.valueOf(x);
-  const value = v && x.shape.length === 1 && axes.length === 1 && steps[0] === 1 && typeof shape[0] === 'number' ? v.slice(starts[0]! < 0 ? starts[0]! + v.length : starts[0], (starts[0]! < 0 ? starts[0]! + v.length : starts[0]!) + shape[0]) : undefined;
+  const value =
+    v && x.shape.length === 1 && axes.length === 1 && steps[0] === 1 && typeof shape[0] === 'number'
+      ? v.slice(starts[0]! < 0 ? starts[0]! + v.length : starts[0], (starts[0]! < 0 ? starts[0]! + v.length : starts[0]!) + shape[0])
+      : undefined;
   return [{ dtype: x.dtype, shape, value }];
 });
 
@@ -183,7 +188,9 @@ registerShape('Pad', (ctx) => {
   const pads = intValues(ctx, 1, 'pads');
   const r = x.shape.length;
   if (pads.length !== 2 * r) throw ctx.error(`pads needs ${2 * r} values`);
-  const shape = x.shape.map((d, i) => (typeof d === 'number' ? d + (pads[i] as number) + (pads[i + r] as number) : pads[i] === 0 && pads[i + r] === 0 ? d : ctx.unknownDim()));
+  const shape = x.shape.map((d, i) =>
+    typeof d === 'number' ? d + (pads[i] as number) + (pads[i + r] as number) : pads[i] === 0 && pads[i + r] === 0 ? d : ctx.unknownDim(),
+  );
   return [{ dtype: x.dtype, shape }];
 });
 
@@ -245,7 +252,12 @@ export function split(g: Graph, x: TensorRef, sizes: readonly number[], axis: nu
   return g.node('Split', [x, g.ints(sizes)], { axis }, sizes.length);
 }
 
-export interface SliceSpec { starts: readonly number[]; ends: readonly number[]; axes?: readonly number[]; steps?: readonly number[] }
+export interface SliceSpec {
+  starts: readonly number[];
+  ends: readonly number[];
+  axes?: readonly number[];
+  steps?: readonly number[];
+}
 
 export function slice(g: Graph, x: TensorRef, spec: SliceSpec): TensorRef {
   const axes = spec.axes ?? spec.starts.map((_, i) => i);

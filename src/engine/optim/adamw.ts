@@ -7,7 +7,7 @@
 // lr·wd, lr/(1−β1ᵗ) and 1/√(1−β2ᵗ) are scalar inputs computed in float64 each step (t = step + 1).
 import { EngineError } from '../errors.js';
 import type { Graph, TensorRef } from '../graph.js';
-import { type DecayFilter, type Optimizer, type OptimizerUpdate, type ParamGrad, commonDtype, decayMatricesOnly } from './optimizer.js';
+import { commonDtype, type DecayFilter, decayMatricesOnly, type Optimizer, type OptimizerUpdate, type ParamGrad } from './optimizer.js';
 
 export interface AdamWOptions {
   beta1?: number;

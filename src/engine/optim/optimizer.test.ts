@@ -3,6 +3,7 @@
 // were printed by torch.optim.AdamW / SGD (and clip_grad_norm_) with those inputs.
 import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
+
 import { Graph } from '../graph.js';
 import { fromValues } from '../init.js';
 import { serialize } from '../onnx/serialize.js';

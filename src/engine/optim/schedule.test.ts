@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { constantLr, warmupCosine } from './schedule.js';
 
 describe('warmupCosine', () => {

@@ -5,7 +5,7 @@
 // Without momentum (μ = 0) it keeps no state. lr is a scalar input fed each step.
 import { EngineError } from '../errors.js';
 import type { Graph, TensorRef } from '../graph.js';
-import { type DecayFilter, type Optimizer, type OptimizerUpdate, type ParamGrad, commonDtype, decayMatricesOnly } from './optimizer.js';
+import { commonDtype, type DecayFilter, decayMatricesOnly, type Optimizer, type OptimizerUpdate, type ParamGrad } from './optimizer.js';
 
 export interface SgdOptions {
   momentum?: number;

@@ -4,17 +4,19 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
+
 import { Graph } from '../graph.js';
 import * as init from '../init.js';
-import * as ops from '../ops/index.js';
 import { onnx } from '../onnx/proto.js';
 import { valueInfo } from '../onnx/serialize.js';
+import * as ops from '../ops/index.js';
 import { QUANTIZATION_METADATA_KEY, quantizeDynamic, type QuantizeOptions } from './dynamic.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'engine-quantize-'));
-afterAll(() => process.env.KEEP_Q ? undefined : rmSync(dir, { recursive: true, force: true }));
+afterAll(() => (process.env.KEEP_Q ? undefined : rmSync(dir, { recursive: true, force: true })));
 
 /**
  * tokens x [batch, 6, 64] → linear (MatMul + Add, W 64×48) → Relu → scores x·xᵀ (no constant weight) →
@@ -50,7 +52,11 @@ const input = new Float32Array(BATCH * 6 * 64).map((_, i) => Math.sin(i * 0.61) 
 const fedWeight = new Float32Array(48 * 4).map((_, i) => Math.cos(i) * 0.3);
 
 async function run(bytes: Uint8Array, optimizedFile?: string): Promise<Float32Array> {
-  const s = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, logSeverityLevel: 3, ...(optimizedFile ? { optimizedModelFilePath: optimizedFile } : {}) });
+  const s = await ort.InferenceSession.create(bytes, {
+    intraOpNumThreads: 1,
+    logSeverityLevel: 3,
+    ...(optimizedFile ? { optimizedModelFilePath: optimizedFile } : {}),
+  });
   try {
     const out = await s.run({ x: new ort.Tensor('float32', input, [BATCH, 6, 64]), 'fed.weight': new ort.Tensor('float32', fedWeight, [48, 4]) });
     return out.out!.data as Float32Array;
@@ -96,7 +102,15 @@ describe('quantizeDynamic', () => {
     const meta = Object.fromEntries(m.metadataProps.map((p) => [p.key, p.value]));
     expect(meta['secondread.classes']).toBe('["a","b"]');
     expect(meta.note).toBe('kept');
-    expect(JSON.parse(meta[QUANTIZATION_METADATA_KEY]!)).toMatchObject({ method: 'int8-dynamic', form: 'integer', weightType: 'int8', perChannel: true, reduceRange: true, quantized: 4, skipped: 4 });
+    expect(JSON.parse(meta[QUANTIZATION_METADATA_KEY]!)).toMatchObject({
+      method: 'int8-dynamic',
+      form: 'integer',
+      weightType: 'int8',
+      perChannel: true,
+      reduceRange: true,
+      quantized: 4,
+      skipped: 4,
+    });
     expect(q.bytes.length).toBeLessThan(0.45 * float.length);
   });
 

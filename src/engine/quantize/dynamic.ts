@@ -18,10 +18,10 @@
 // `minWeightElements`, or a Gemm with transA. Convolutions stay float. metadata_props are kept and
 // `secondread.quantization` records what was done.
 import { EngineError } from '../errors.js';
+import { dropUnused } from '../export/prune.js';
 import { decodeTensor } from '../onnx/deserialize.js';
 import { onnx, type OnnxTypes } from '../onnx/proto.js';
-import { dropUnused } from '../export/prune.js';
-import { quantizeWeight, type QuantizedWeight, type WeightQuantization, type WeightType } from './weights.js';
+import { type QuantizedWeight, quantizeWeight, type WeightQuantization, type WeightType } from './weights.js';
 
 type Graph = OnnxTypes.IGraphProto;
 type Node = OnnxTypes.INodeProto;
@@ -130,7 +130,8 @@ export function quantizeDynamic(model: Uint8Array, opts: QuantizeOptions = {}): 
   if (type !== 'int8' && type !== 'uint8') throw new EngineError('invalid_argument', `unknown weight type '${String(type)}' (use 'int8' or 'uint8')`);
   const weights: WeightQuantization = { type, perChannel: opts.perChannel ?? true, reduceRange: opts.reduceRange ?? type === 'int8' };
   const minElements = opts.minWeightElements ?? DEFAULT_MIN_WEIGHT_ELEMENTS;
-  if (!(Number.isInteger(minElements) && minElements >= 1)) throw new EngineError('invalid_argument', `minWeightElements must be an integer >= 1, got ${minElements}`);
+  if (!(Number.isInteger(minElements) && minElements >= 1))
+    throw new EngineError('invalid_argument', `minWeightElements must be an integer >= 1, got ${minElements}`);
 
   let proto: OnnxTypes.ModelProto;
   try {
@@ -144,7 +145,8 @@ export function quantizeDynamic(model: Uint8Array, opts: QuantizeOptions = {}): 
     throw new EngineError('invalid_argument', 'the model is already quantized (it has secondread.quantization metadata); quantize its float source instead');
   }
   const opset = Number(proto.opsetImport.find((o) => !o.domain)?.version ?? 0);
-  if (opset < MIN_OPSET) throw new EngineError('unsupported_op', `dynamic quantization needs opset >= ${MIN_OPSET} (DynamicQuantizeLinear), the model has opset ${opset}`);
+  if (opset < MIN_OPSET)
+    throw new EngineError('unsupported_op', `dynamic quantization needs opset >= ${MIN_OPSET} (DynamicQuantizeLinear), the model has opset ${opset}`);
 
   const inits = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
   const graphInputs = new Set((graph.input ?? []).map((i) => i.name ?? ''));
@@ -179,8 +181,18 @@ export function quantizeDynamic(model: Uint8Array, opts: QuantizeOptions = {}): 
     const q = quantizeWeight(w, k, nOut, weights);
     const base = n.opType === 'Gemm' && (transB || alpha !== 1) ? `${wName}.gemm` : wName;
     const scalarParams = q.scale.length === 1;
-    const e: WeightEntry = { values: names.fresh(`${base}_quantized`), scale: names.fresh(`${base}_scale`), zeroPoint: names.fresh(`${base}_zero_point`), q, shape: [k, nOut] };
-    added.push(int8Proto(e.values, [k, nOut], q.values), floatProto(e.scale, scalarParams ? [] : [nOut], q.scale), int8Proto(e.zeroPoint, scalarParams ? [] : [nOut], q.zeroPoint));
+    const e: WeightEntry = {
+      values: names.fresh(`${base}_quantized`),
+      scale: names.fresh(`${base}_scale`),
+      zeroPoint: names.fresh(`${base}_zero_point`),
+      q,
+      shape: [k, nOut],
+    };
+    added.push(
+      int8Proto(e.values, [k, nOut], q.values),
+      floatProto(e.scale, scalarParams ? [] : [nOut], q.scale),
+      int8Proto(e.zeroPoint, scalarParams ? [] : [nOut], q.zeroPoint),
+    );
     report.floatWeightBytes += 4 * w.length;
     report.quantizedWeightBytes += q.values.length + 5 * q.scale.length;
     entries.set(key, e);
@@ -218,7 +230,13 @@ export function quantizeDynamic(model: Uint8Array, opts: QuantizeOptions = {}): 
       const [acc, accF, mult] = [fresh('accumulator'), fresh('accumulator_float'), fresh('multiplier')];
       nodes.push(
         { name: fresh('MatMulInteger'), opType: 'MatMulInteger', input: [xq, w.values, xzp, w.zeroPoint], output: [acc] },
-        { name: fresh('Cast'), opType: 'Cast', input: [acc], output: [accF], attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: ONNX_FLOAT }] },
+        {
+          name: fresh('Cast'),
+          opType: 'Cast',
+          input: [acc],
+          output: [accF],
+          attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: ONNX_FLOAT }],
+        },
         { name: fresh('scale'), opType: 'Mul', input: [xs, w.scale], output: [mult] },
         { name: fresh('Mul'), opType: 'Mul', input: [accF, mult], output: [product] },
       );
@@ -236,7 +254,13 @@ export function quantizeDynamic(model: Uint8Array, opts: QuantizeOptions = {}): 
       if (beta !== 1) {
         const scaled = decodeTensor(inits.get(bias)!);
         c = names.fresh(`${bias}.beta`);
-        added.push(floatProto(c, scaled.shape as number[], Float32Array.from(scaled.data as Float32Array, (v) => v * beta)));
+        added.push(
+          floatProto(
+            c,
+            scaled.shape as number[],
+            Float32Array.from(scaled.data as Float32Array, (v) => v * beta),
+          ),
+        );
       }
       nodes.push({ name: fresh('bias'), opType: 'Add', input: [product, c], output: [out!] });
     }

@@ -4,10 +4,11 @@
 // float value, and the same top-1 class on ≥ 95% of inputs (measured: 1.4% and 97.3%).
 import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
+
 import { vitClassifier, vitConfig } from '../../models/vit.js';
+import type { StoredTensor } from '../checkpoint/safetensors.js';
 import { exportInferenceModel } from '../export/inference.js';
 import { Graph } from '../graph.js';
-import type { StoredTensor } from '../checkpoint/safetensors.js';
 import { onnx } from '../onnx/proto.js';
 import { QUANTIZATION_METADATA_KEY, quantizeDynamic } from './dynamic.js';
 

@@ -1,6 +1,7 @@
 // Weight quantization: ranges, rounding, per-tensor vs per-column parameters, and the error bound
 // |w − dequantize(quantize(w))| ≤ scale / 2 inside the representable range.
 import { describe, expect, it } from 'vitest';
+
 import { dequantizeWeight, quantizeWeight, quantRange, roundHalfEven } from './weights.js';
 
 /** K×N weights whose columns have very different magnitudes (column n scaled by 10^(n − 2)). */

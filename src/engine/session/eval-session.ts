@@ -2,12 +2,13 @@
 // parameters and buffers as inputs so it always evaluates the weights it is given — a TrainSession's current state
 // (evaluation during training, no copy) or a fixed set of tensors (a checkpoint).
 import ort from 'onnxruntime-node';
+
 import type { StoredTensor } from '../checkpoint/safetensors.js';
 import { EngineError } from '../errors.js';
 import { Graph, type TensorRef } from '../graph.js';
 import { serialize } from '../onnx/serialize.js';
-import { type ExecutionOptions, createOrtSession } from './execution.js';
-import { type Batch, type ModelBuilder, bindBatch } from './model.js';
+import { createOrtSession, type ExecutionOptions } from './execution.js';
+import { type Batch, bindBatch, type ModelBuilder } from './model.js';
 import { OUTPUT } from './train-graph.js';
 
 /** Where eval weights come from: a fixed map, or a function read at every run (a live TrainSession). */

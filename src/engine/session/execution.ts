@@ -3,7 +3,9 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+
 import ort from 'onnxruntime-node';
+
 import { EngineError } from '../errors.js';
 
 export type ExecutionProvider = 'cpu' | 'cuda';

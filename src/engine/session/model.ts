@@ -1,6 +1,7 @@
 // What a session needs from a model: a function that builds it on a Graph (in 'train' or 'eval' mode, see
 // graph.ts) and names its logits and, in train mode, its loss. Batches are fed as plain typed arrays.
 import ort from 'onnxruntime-node';
+
 import { EngineError } from '../errors.js';
 import type { Dim, Graph, TensorRef } from '../graph.js';
 import type { TensorData } from '../onnx/dtype.js';

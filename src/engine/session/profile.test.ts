@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { summarizeProfile } from './profile.js';
 
 describe('summarizeProfile', () => {
@@ -24,6 +25,10 @@ describe('summarizeProfile', () => {
       { cat: 'Node', name: 'optim.Mul_kernel_time', dur: 50, args: { op_name: 'Mul' } },
       { cat: 'Node', name: 'clip.ReduceSumSquare_kernel_time', dur: 50, args: { op_name: 'ReduceSumSquare' } },
     ]);
-    expect(s.byPhase.map((p) => [p.key, p.share])).toEqual([['backward', 0.5], ['forward', 0.25], ['update', 0.25]]);
+    expect(s.byPhase.map((p) => [p.key, p.share])).toEqual([
+      ['backward', 0.5],
+      ['forward', 0.25],
+      ['update', 0.25],
+    ]);
   });
 });

@@ -2,6 +2,7 @@
 // kernel time per op type and per node, to find where a training step spends its time.
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+
 import { EngineError } from '../errors.js';
 
 interface TraceEvent {
@@ -50,7 +51,11 @@ export function summarizeProfile(events: readonly TraceEvent[]): ProfileSummary 
     const op = e.args?.op_name ?? '?';
     const nodeName = e.name.slice(0, -'_kernel_time'.length);
     const node = `${nodeName} (${op})`;
-    for (const [map, key] of [[byOp, op], [byNode, node], [byPhase, phaseOf(nodeName)]] as const) {
+    for (const [map, key] of [
+      [byOp, op],
+      [byNode, node],
+      [byPhase, phaseOf(nodeName)],
+    ] as const) {
       const cur = map.get(key) ?? { calls: 0, us: 0 };
       cur.calls++;
       cur.us += e.dur;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { SessionRng } from './rng.js';
 
 describe('SessionRng', () => {

@@ -4,9 +4,10 @@
 // and written by the same run (ORT gives no ordering guarantee between a kernel reading an input and another
 // kernel writing a graph output).
 import ort from 'onnxruntime-node';
+
 import type { StoredTensor } from '../checkpoint/safetensors.js';
 import { EngineError } from '../errors.js';
-import { type DType, type TensorData, allocData } from '../onnx/dtype.js';
+import { allocData, type DType, type TensorData } from '../onnx/dtype.js';
 
 export type StateKind = 'param' | 'buffer' | 'optimizer';
 
@@ -34,7 +35,8 @@ export class TrainingState {
   constructor(specs: readonly StateSpec[]) {
     this.slots = specs.map((spec) => {
       const n = spec.shape.reduce((a, b) => a * b, 1);
-      if (spec.initial.length !== n) throw new EngineError('shape_mismatch', `state '${spec.name}': ${spec.initial.length} initial values for [${spec.shape.join(', ')}]`);
+      if (spec.initial.length !== n)
+        throw new EngineError('shape_mismatch', `state '${spec.name}': ${spec.initial.length} initial values for [${spec.shape.join(', ')}]`);
       const a = allocData(spec.dtype, n);
       a.set(spec.initial as never);
       // State the graph never rewrites needs no second buffer: both sides share one array.

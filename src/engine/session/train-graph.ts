@@ -58,7 +58,12 @@ export function buildTrainGraph(build: ModelBuilder, opts: TrainGraphOptions): T
   let gradScale: TensorRef | undefined;
   if (opts.clipGradNorm !== undefined) {
     const clip = opts.clipGradNorm;
-    const norm = g.scope('clip', () => globalGradNorm(g, pairs.map((p) => p.grad)));
+    const norm = g.scope('clip', () =>
+      globalGradNorm(
+        g,
+        pairs.map((p) => p.grad),
+      ),
+    );
     g.output(norm, OUTPUT.gradNorm);
     gradScale = g.scope('clip', () => clipScale(g, norm, clip));
   }
@@ -79,7 +84,17 @@ export function buildTrainGraph(build: ModelBuilder, opts: TrainGraphOptions): T
   for (const slot of update.state) {
     const out = g.output(slot.updated);
     const shape = slot.input.shape.map(Number);
-    state.push({ name: slot.input.name, kind: 'optimizer', dtype: slot.input.dtype, shape, updatedOutput: out.name, initial: allocData(slot.input.dtype, shape.reduce((a, b) => a * b, 1)) });
+    state.push({
+      name: slot.input.name,
+      kind: 'optimizer',
+      dtype: slot.input.dtype,
+      shape,
+      updatedOutput: out.name,
+      initial: allocData(
+        slot.input.dtype,
+        shape.reduce((a, b) => a * b, 1),
+      ),
+    });
   }
 
   const noise = noiseInputs(g);

@@ -1,7 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { afterAll, describe, expect, it } from 'vitest';
+
 import type { Graph } from '../graph.js';
 import { truncatedNormal, zeros } from '../init.js';
 import { linear, relu, softmaxCrossEntropy } from '../ops/index.js';
@@ -37,7 +39,12 @@ function batch(k: number, n = 12): Batch {
   return { x: { data: x, shape: [n, 6] }, y: { data: y, shape: [n] } };
 }
 
-const options = () => ({ optimizer: adamw({ weightDecay: 0.05 }), lr: warmupCosine({ peakLr: 0.05, warmupSteps: 2, totalSteps: 20 }), clipGradNorm: 5, seed: 3 });
+const options = () => ({
+  optimizer: adamw({ weightDecay: 0.05 }),
+  lr: warmupCosine({ peakLr: 0.05, warmupSteps: 2, totalSteps: 20 }),
+  clipGradNorm: 5,
+  seed: 3,
+});
 
 function paramBytes(s: TrainSession): Buffer {
   return Buffer.concat([...s.stateTensors().values()].map((t) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)));

@@ -11,15 +11,16 @@
 // Its Node API has no IO binding to avoid that; the copy is a memcpy of a few MB, well under 1% of a step.
 
 import ort from 'onnxruntime-node';
+
 import { type Checkpoint, loadCheckpoint, saveCheckpoint } from '../checkpoint/checkpoint.js';
 import type { StoredTensor } from '../checkpoint/safetensors.js';
 import { EngineError } from '../errors.js';
-import { type LrSchedule, constantLr } from '../optim/schedule.js';
-import { type ExecutionOptions, createOrtSession } from './execution.js';
-import { type Batch, type ModelBuilder, bindBatch, resolveShape } from './model.js';
+import { constantLr, type LrSchedule } from '../optim/schedule.js';
+import { createOrtSession, type ExecutionOptions } from './execution.js';
+import { type Batch, bindBatch, type ModelBuilder, resolveShape } from './model.js';
 import { SessionRng } from './rng.js';
 import { type StateKind, TrainingState } from './state.js';
-import { OUTPUT, type TrainGraph, type TrainGraphOptions, buildTrainGraph } from './train-graph.js';
+import { buildTrainGraph, OUTPUT, type TrainGraph, type TrainGraphOptions } from './train-graph.js';
 
 export interface TrainSessionOptions extends TrainGraphOptions {
   /** Learning rate per step: a schedule or a constant (default 1e-3). */

@@ -4,11 +4,11 @@
  * computes. Each checked element of x is compared with the central difference
  * (L(x + ε·eₖ) − L(x − ε·eₖ)) / 2ε, evaluated in float64 on the host from forward-only runs.
  */
-import { Graph, type DType, type Mode, type TensorRef } from '../graph.js';
 import { gradients } from '../autodiff/gradients.js';
-import { allocData, isFloat, makeData, type TensorData } from '../onnx/dtype.js';
+import { type DType, Graph, type Mode, type TensorRef } from '../graph.js';
 import { createRng, type Rng } from '../init.js';
-import { OrtRunner, type HostTensor } from './ort.js';
+import { allocData, isFloat, makeData, type TensorData } from '../onnx/dtype.js';
+import { type HostTensor, OrtRunner } from './ort.js';
 
 export interface InputSpec {
   shape: number[];

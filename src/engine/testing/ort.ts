@@ -1,10 +1,15 @@
 // Thin onnxruntime-node helpers for tests: create a session from model bytes, feed typed arrays, read
 // outputs back as typed arrays with their dims.
 import * as ort from 'onnxruntime-node';
+
 import { EngineError } from '../errors.js';
 import type { DType, TensorData } from '../graph.js';
 
-export interface HostTensor { dtype: DType; dims: number[]; data: TensorData }
+export interface HostTensor {
+  dtype: DType;
+  dims: number[];
+  data: TensorData;
+}
 
 export type SessionOptions = { optimization?: 'disabled' | 'basic' | 'extended' | 'all'; threads?: number };
 
@@ -25,8 +30,12 @@ export class OrtRunner {
     }
   }
 
-  get inputNames(): readonly string[] { return this.session.inputNames; }
-  get outputNames(): readonly string[] { return this.session.outputNames; }
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
 
   async run(feeds: Readonly<Record<string, HostTensor>>, fetch?: readonly string[]): Promise<Record<string, HostTensor>> {
     const ortFeeds: Record<string, ort.Tensor> = {};

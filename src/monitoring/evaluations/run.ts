@@ -4,12 +4,12 @@
 import { ValidationError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { getVersion, listImages, resolveVersionRef } from '../../data/datasets/repository.js';
-import { SPLITS, type ManifestImage } from '../../data/datasets/types.js';
+import { type ManifestImage, SPLITS } from '../../data/datasets/types.js';
 import type { Db } from '../../storage/db.js';
 import type { ObjectStore } from '../../storage/object-store.js';
 import type { ClassProbability, LoadedModel } from '../../tracking/loaded-model.js';
 import { softmax } from '../../tracking/model-input.js';
-import type { ModelVersion, ModelRegistry } from '../../tracking/registry.js';
+import type { ModelRegistry, ModelVersion } from '../../tracking/registry.js';
 import { classifierReport } from '../../training/metrics/index.js';
 import type { EvaluationReport, EvaluationSplit } from './types.js';
 
@@ -36,12 +36,17 @@ export interface RunEvaluationDeps {
 /** The split's images in manifest (object-key) order; `final_eval` = the flagged val ∪ test images. */
 export async function splitImages(db: Db, datasetVersion: string, split: EvaluationSplit): Promise<ManifestImage[]> {
   if (split !== 'final_eval') return listImages(db, datasetVersion, { split });
-  const held = [...(await listImages(db, datasetVersion, { split: 'val' })), ...(await listImages(db, datasetVersion, { split: 'test' }))].filter((i) => i.finalEval);
+  const held = [...(await listImages(db, datasetVersion, { split: 'val' })), ...(await listImages(db, datasetVersion, { split: 'test' }))].filter(
+    (i) => i.finalEval,
+  );
   return held.sort((a, b) => (a.objectKey < b.objectKey ? -1 : a.objectKey > b.objectKey ? 1 : 0));
 }
 
 /** Splits the images into those the model can be scored on (its classes) and a count of the rest per class. */
-export function partitionByClass(images: readonly ManifestImage[], classes: readonly string[]): { scored: ManifestImage[]; excluded: { class: string; images: number }[] } {
+export function partitionByClass(
+  images: readonly ManifestImage[],
+  classes: readonly string[],
+): { scored: ManifestImage[]; excluded: { class: string; images: number }[] } {
   const known = new Set(classes);
   const scored: ManifestImage[] = [];
   const other = new Map<string, number>();
@@ -72,8 +77,10 @@ export async function resolveTarget(
   t: { model: string; version?: number; alias?: string; datasetVersion: string; split: string },
   o: { defaultAlias?: string } = {},
 ): Promise<ResolvedTarget> {
-  if (!EVALUATION_SPLITS.includes(t.split as EvaluationSplit)) throw new ValidationError(`split must be one of ${EVALUATION_SPLITS.join(', ')}, got '${String(t.split).slice(0, 40)}'`);
-  const ref = t.version !== undefined ? { version: t.version } : t.alias !== undefined || o.defaultAlias !== undefined ? { alias: t.alias ?? o.defaultAlias } : {};
+  if (!EVALUATION_SPLITS.includes(t.split as EvaluationSplit))
+    throw new ValidationError(`split must be one of ${EVALUATION_SPLITS.join(', ')}, got '${String(t.split).slice(0, 40)}'`);
+  const ref =
+    t.version !== undefined ? { version: t.version } : t.alias !== undefined || o.defaultAlias !== undefined ? { alias: t.alias ?? o.defaultAlias } : {};
   const mv = await deps.registry.resolve(t.model, ref);
   const datasetVersion = await resolveVersionRef(deps.db, t.datasetVersion);
   const dv = await getVersion(deps.db, datasetVersion);
@@ -114,17 +121,36 @@ export async function modelLogits(
   return logits;
 }
 
-export async function runEvaluation(deps: RunEvaluationDeps, target: EvaluationTarget, o: { signal?: AbortSignal; progress?: (fraction: number) => Promise<void> } = {}): Promise<EvaluationReport> {
+export async function runEvaluation(
+  deps: RunEvaluationDeps,
+  target: EvaluationTarget,
+  o: { signal?: AbortSignal; progress?: (fraction: number) => Promise<void> } = {},
+): Promise<EvaluationReport> {
   const images = await splitImages(deps.db, target.datasetVersion, target.split);
   const model = await deps.registry.loadForInference(target.model, { version: target.version }, { cacheDir: deps.cacheDir, threads: deps.threads });
   try {
     const classes = model.metadata.classes;
     const { scored, excluded } = partitionByClass(images, classes);
-    if (scored.length === 0) throw new ValidationError(`split '${target.split}' of ${target.datasetVersion} has no images of the model's classes (${classes.join(', ')})`);
+    if (scored.length === 0)
+      throw new ValidationError(`split '${target.split}' of ${target.datasetVersion} has no images of the model's classes (${classes.join(', ')})`);
     const labels = scored.map((img) => classes.indexOf(img.class));
-    const logits = await modelLogits(model, deps.objects, scored, { batchSize: deps.batchSize, signal: o.signal, progress: (done) => o.progress?.(done / scored.length) });
+    const logits = await modelLogits(model, deps.objects, scored, {
+      batchSize: deps.batchSize,
+      signal: o.signal,
+      progress: (done) => o.progress?.(done / scored.length),
+    });
     const report = classifierReport({ logits, labels, classes, temperature: model.metadata.temperature });
-    deps.logger.info({ model: target.model, version: target.version, datasetVersion: target.datasetVersion, split: target.split, images: scored.length, accuracy: report.accuracy }, 'evaluation scored');
+    deps.logger.info(
+      {
+        model: target.model,
+        version: target.version,
+        datasetVersion: target.datasetVersion,
+        split: target.split,
+        images: scored.length,
+        accuracy: report.accuracy,
+      },
+      'evaluation scored',
+    );
     return { ...report, classes: [...classes], excluded };
   } finally {
     await model.close();
@@ -151,16 +177,35 @@ export async function predictSplit(
   o: { signal?: AbortSignal; progress?: (done: number, total: number) => void | Promise<void> } = {},
 ): Promise<SplitPredictions> {
   const { mv, images } = target;
-  if (images.length === 0) throw new ValidationError(`split '${target.split}' of ${target.datasetVersion} has no images`, { datasetVersion: target.datasetVersion, split: target.split });
+  if (images.length === 0)
+    throw new ValidationError(`split '${target.split}' of ${target.datasetVersion} has no images`, {
+      datasetVersion: target.datasetVersion,
+      split: target.split,
+    });
   const model = await deps.registry.loadForInference(mv.name, { version: mv.version }, { cacheDir: deps.cacheDir, threads: deps.threads });
   try {
     const { classes, temperature } = model.metadata;
     const k = classes.length;
-    const logits = await modelLogits(model, deps.objects, images, { batchSize: deps.batchSize, signal: o.signal, progress: (done) => o.progress?.(done, images.length) });
+    const logits = await modelLogits(model, deps.objects, images, {
+      batchSize: deps.batchSize,
+      signal: o.signal,
+      progress: (done) => o.progress?.(done, images.length),
+    });
     const probs = softmax(logits, k, temperature);
-    const out = images.map((image, r) => ({ image, predictions: classes.map((c, i) => ({ class: c, probability: probs[r * k + i]! })).sort((a, b) => b.probability - a.probability) }));
-    deps.logger.info({ model: mv.name, version: mv.version, datasetVersion: target.datasetVersion, split: target.split, images: images.length }, 'split predicted');
-    return { model: { name: mv.name, version: mv.version, classes: [...classes], temperature }, datasetVersion: target.datasetVersion, split: target.split, images: out };
+    const out = images.map((image, r) => ({
+      image,
+      predictions: classes.map((c, i) => ({ class: c, probability: probs[r * k + i]! })).sort((a, b) => b.probability - a.probability),
+    }));
+    deps.logger.info(
+      { model: mv.name, version: mv.version, datasetVersion: target.datasetVersion, split: target.split, images: images.length },
+      'split predicted',
+    );
+    return {
+      model: { name: mv.name, version: mv.version, classes: [...classes], temperature },
+      datasetVersion: target.datasetVersion,
+      split: target.split,
+      images: out,
+    };
   } finally {
     await model.close();
   }

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
 import { NotFoundError, ValidationError } from '../../core/errors.js';
 import { silentLogger } from '../../core/logger.js';
 import { beginBuild } from '../../data/datasets/repository.js';
@@ -7,7 +8,7 @@ import { gate, waitFor, waitForJob } from '../../jobs/testing.js';
 import type { JobQueue } from '../../jobs/types.js';
 import { expectedCalibrationError, oneVsRestAuc } from '../../training/metrics/index.js';
 import { createEvaluationService } from './service.js';
-import { BRIGHTNESS_CLASSES, FIXTURE_IMAGES, brightnessClassifierOnnx, brightnessMeta, openEvaluationFixture, type EvaluationFixture } from './testing.js';
+import { BRIGHTNESS_CLASSES, brightnessClassifierOnnx, brightnessMeta, type EvaluationFixture, FIXTURE_IMAGES, openEvaluationFixture } from './testing.js';
 import type { Evaluation, EvaluationService } from './types.js';
 
 let f: EvaluationFixture;
@@ -19,7 +20,15 @@ beforeEach(async () => {
   jobs = createInProcessQueue({ db: f.db, logger: silentLogger, pollMs: 20 });
   results = [];
   // batchSize 3 does not divide the 10 scored images: the last batch is a partial one.
-  service = createEvaluationService({ db: f.db, objects: f.objects, registry: f.registry, jobs, logger: silentLogger, batchSize: 3, onResult: (e) => void results.push(e) });
+  service = createEvaluationService({
+    db: f.db,
+    objects: f.objects,
+    registry: f.registry,
+    jobs,
+    logger: silentLogger,
+    batchSize: 3,
+    onResult: (e) => void results.push(e),
+  });
   service.registerHandler(jobs);
   await jobs.start();
 });
@@ -53,7 +62,7 @@ describe('EvaluationService', () => {
     expect(byClass['lung-normal']).toMatchObject({ precision: 1, recall: 0.75, support: 4 });
     expect(byClass['lung-covid']).toMatchObject({ precision: 0.6, recall: 1, support: 3 });
     expect(byClass['oct-cnv']).toMatchObject({ precision: 1, recall: 2 / 3, support: 3 });
-    const f1 = [2 * 0.75 / 1.75, 2 * 0.6 / 1.6, 2 * (2 / 3) / (5 / 3)];
+    const f1 = [(2 * 0.75) / 1.75, (2 * 0.6) / 1.6, (2 * (2 / 3)) / (5 / 3)];
     expect(r.macroF1).toBeCloseTo((f1[0]! + f1[1]! + f1[2]!) / 3, 12);
     expect(e.macroF1).toBeCloseTo(r.macroF1!, 12);
 
@@ -61,7 +70,14 @@ describe('EvaluationService', () => {
     const testImages = FIXTURE_IMAGES.filter((i) => i.split === 'test' && i.class !== 'oct-dme');
     const model = await f.registry.loadForInference(f.model, { version: 1 });
     try {
-      const objects = await f.db.selectFrom('dataset_images').select(['object_key', 'class', 'mean_intensity']).where('version_id', '=', f.datasetVersion).where('split', '=', 'test').where('class', '!=', 'oct-dme').orderBy('object_key').execute();
+      const objects = await f.db
+        .selectFrom('dataset_images')
+        .select(['object_key', 'class', 'mean_intensity'])
+        .where('version_id', '=', f.datasetVersion)
+        .where('split', '=', 'test')
+        .where('class', '!=', 'oct-dme')
+        .orderBy('object_key')
+        .execute();
       expect(objects).toHaveLength(testImages.length);
       const preds = await model.predictBatch(await Promise.all(objects.map((o) => f.objects.getBytes(o.object_key))));
       const probs = preds.flatMap((p) => BRIGHTNESS_CLASSES.map((c) => p.classes.find((x) => x.class === c)!.probability));
@@ -83,7 +99,9 @@ describe('EvaluationService', () => {
   });
 
   it('final_eval = the flagged val ∪ test images; a dataset version prefix and a version number are accepted', async () => {
-    const e = await finished(await service.create({ model: f.model, version: 1, datasetVersion: f.datasetVersion.slice(0, 8), split: 'final_eval', createdBy: 'bob' }));
+    const e = await finished(
+      await service.create({ model: f.model, version: 1, datasetVersion: f.datasetVersion.slice(0, 8), split: 'final_eval', createdBy: 'bob' }),
+    );
     expect(e).toMatchObject({ status: 'succeeded', datasetVersion: f.datasetVersion, split: 'final_eval', images: 4, accuracy: 1 });
     expect(e.report!.confusion).toEqual([
       [2, 0, 0],
@@ -123,7 +141,12 @@ describe('EvaluationService', () => {
     await beginBuild(f.db, { id: 'ds-00000000000000000001', name: null, inputs: {}, now: new Date().toISOString() });
     await rejects({ datasetVersion: 'ds-00000000000000000001' }, ValidationError, /building, not ready/);
 
-    const other = await f.registry.importOnnxBytes({ name: 'other-classes', bytes: brightnessClassifierOnnx(), meta: brightnessMeta(['oct-drusen', 'oct-normal', 'lung-opacity']), by: 't' });
+    const other = await f.registry.importOnnxBytes({
+      name: 'other-classes',
+      bytes: brightnessClassifierOnnx(),
+      meta: brightnessMeta(['oct-drusen', 'oct-normal', 'lung-opacity']),
+      by: 't',
+    });
     await rejects({ model: other.name, version: 1 }, ValidationError, /no images of the classes of other-classes v1/);
 
     expect(await f.db.selectFrom('jobs').select('id').execute()).toEqual([]);
@@ -133,7 +156,15 @@ describe('EvaluationService', () => {
 
   it('a job that cannot read an image fails the evaluation with {code, message}; onResult is not called', async () => {
     // Corrupt one image object (create validates the manifest, not the bytes): the job finds it undecodable.
-    const key = (await f.db.selectFrom('dataset_images').select('object_key').where('version_id', '=', f.datasetVersion).where('split', '=', 'val').orderBy('object_key').executeTakeFirstOrThrow()).object_key;
+    const key = (
+      await f.db
+        .selectFrom('dataset_images')
+        .select('object_key')
+        .where('version_id', '=', f.datasetVersion)
+        .where('split', '=', 'val')
+        .orderBy('object_key')
+        .executeTakeFirstOrThrow()
+    ).object_key;
     await f.objects.put(key, new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]));
     const e = await finished(await service.create({ model: f.model, version: 1, datasetVersion: f.datasetVersion, split: 'val', createdBy: 'c' }));
     expect(e.status).toBe('failed');
@@ -150,7 +181,9 @@ describe('EvaluationService', () => {
     await jobs.close(); // only `first` may take the job
     const hold = gate();
     // The first process reads images slowly (held until the test lets go), so it is mid-job when it closes.
-    const slowObjects = Object.create(f.objects, { getBytes: { value: async (key: string) => (await hold.promise, f.objects.getBytes(key)) } }) as typeof f.objects;
+    const slowObjects = Object.create(f.objects, {
+      getBytes: { value: async (key: string) => (await hold.promise, f.objects.getBytes(key)) },
+    }) as typeof f.objects;
     const first = createInProcessQueue({ db: f.db, logger: silentLogger, pollMs: 20, shutdownGraceMs: 50 });
     const firstService = createEvaluationService({ db: f.db, objects: slowObjects, registry: f.registry, jobs: first, logger: silentLogger });
     firstService.registerHandler(first);

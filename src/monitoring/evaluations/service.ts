@@ -38,11 +38,14 @@ export interface EvaluationJobResult {
 function checkInput(input: CreateEvaluation): void {
   if (!input || typeof input !== 'object') throw new ValidationError('an evaluation needs {model, version | alias, datasetVersion, split}');
   if (typeof input.model !== 'string' || input.model.length === 0) throw new ValidationError('model must be a model name');
-  if (input.version !== undefined && (!Number.isInteger(input.version) || input.version < 1)) throw new ValidationError(`version must be a positive integer, got ${String(input.version)}`);
+  if (input.version !== undefined && (!Number.isInteger(input.version) || input.version < 1))
+    throw new ValidationError(`version must be a positive integer, got ${String(input.version)}`);
   if (input.alias !== undefined && typeof input.alias !== 'string') throw new ValidationError('alias must be a string');
   if (input.version !== undefined && input.alias !== undefined) throw new ValidationError('give a version or an alias, not both');
-  if (typeof input.datasetVersion !== 'string' || input.datasetVersion.length === 0 || input.datasetVersion.length > 100) throw new ValidationError('datasetVersion must be a dataset version id');
-  if (!EVALUATION_SPLITS.includes(input.split as EvaluationSplit)) throw new ValidationError(`split must be one of ${EVALUATION_SPLITS.join(', ')}, got '${String(input.split)}'`);
+  if (typeof input.datasetVersion !== 'string' || input.datasetVersion.length === 0 || input.datasetVersion.length > 100)
+    throw new ValidationError('datasetVersion must be a dataset version id');
+  if (!EVALUATION_SPLITS.includes(input.split as EvaluationSplit))
+    throw new ValidationError(`split must be one of ${EVALUATION_SPLITS.join(', ')}, got '${String(input.split)}'`);
   if (typeof input.createdBy !== 'string' || input.createdBy.length === 0) throw new ValidationError('createdBy must be a user name');
 }
 
@@ -105,9 +108,21 @@ class Evaluations implements EvaluationService {
     const { mv, datasetVersion, split, images } = await resolveTarget({ db, registry }, input, { defaultAlias: DEFAULT_ALIAS });
     // Refuse now what the job could only fail on later: a split with nothing the model can be scored on.
     const { scored } = partitionByClass(images, mv.metadata.classes);
-    if (scored.length === 0) throw new ValidationError(`split '${split}' of ${datasetVersion} has no images of the classes of ${mv.name} v${mv.version} (${mv.metadata.classes.join(', ')})`, { datasetVersion, split });
+    if (scored.length === 0)
+      throw new ValidationError(
+        `split '${split}' of ${datasetVersion} has no images of the classes of ${mv.name} v${mv.version} (${mv.metadata.classes.join(', ')})`,
+        { datasetVersion, split },
+      );
 
-    const payload: EvaluationPayload = { evaluationId: newId('eval_'), model: mv.name, version: mv.version, datasetVersion, split, createdBy: input.createdBy, createdAt: this.clock.now().toISOString() };
+    const payload: EvaluationPayload = {
+      evaluationId: newId('eval_'),
+      model: mv.name,
+      version: mv.version,
+      datasetVersion,
+      split,
+      createdBy: input.createdBy,
+      createdAt: this.clock.now().toISOString(),
+    };
     const job = await this.deps.jobs.enqueue(EVALUATION_JOB, payload, { createdBy: input.createdBy });
     await this.ensureRow(payload, job.id, 'queued');
     this.deps.logger.info({ evaluation: payload.evaluationId, job: job.id, model: mv.name, version: mv.version, datasetVersion, split }, 'evaluation queued');
@@ -168,7 +183,14 @@ class Evaluations implements EvaluationService {
       const finishedAt = this.clock.now().toISOString();
       await db
         .updateTable('evaluations')
-        .set({ status: 'succeeded', images: report.count, accuracy: report.accuracy, macro_f1: report.macroF1, report_json: JSON.stringify(report), finished_at: finishedAt })
+        .set({
+          status: 'succeeded',
+          images: report.count,
+          accuracy: report.accuracy,
+          macro_f1: report.macroF1,
+          report_json: JSON.stringify(report),
+          finished_at: finishedAt,
+        })
         .where('id', '=', p.evaluationId)
         .execute();
       await this.notify(p.evaluationId, ctx);

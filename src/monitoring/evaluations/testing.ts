@@ -4,13 +4,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { sha256Hex } from '../../core/ids.js';
 import type { SecondreadClass } from '../../data/classes.js';
 import { beginBuild, completeBuild } from '../../data/datasets/repository.js';
 import type { ManifestImage, Split } from '../../data/datasets/types.js';
 import { grayPng } from '../../data/images/testing.js';
 import { Graph } from '../../engine/graph.js';
-import { migrateToLatest, openDatabase, type Db } from '../../storage/db.js';
+import { type Db, migrateToLatest, openDatabase } from '../../storage/db.js';
 import { FsObjectStore } from '../../storage/fs-object-store.js';
 import { ModelRegistry } from '../../tracking/registry.js';
 import { Tracker } from '../../tracking/tracker.js';
@@ -77,7 +78,12 @@ export const FIXTURE_IMAGES: readonly FixtureImage[] = [
 ];
 
 /** Publishes `images` as a ready dataset version (objects under datasets/<id>/images/…); returns the id. */
-export async function publishTinyVersion(db: Db, objects: FsObjectStore, images: readonly FixtureImage[] = FIXTURE_IMAGES, id = `ds-${sha256Hex(JSON.stringify(images)).slice(0, 20)}`): Promise<string> {
+export async function publishTinyVersion(
+  db: Db,
+  objects: FsObjectStore,
+  images: readonly FixtureImage[] = FIXTURE_IMAGES,
+  id = `ds-${sha256Hex(JSON.stringify(images)).slice(0, 20)}`,
+): Promise<string> {
   const now = new Date().toISOString();
   await beginBuild(db, { id, name: 'evaluation fixture', inputs: { fixture: true }, now });
   const manifest: ManifestImage[] = [];

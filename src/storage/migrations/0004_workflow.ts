@@ -3,7 +3,7 @@
 // audit log of every clinical event. `audit_head` is the single row appenders update first: its row
 // lock serializes appends on PostgreSQL (no two entries claim the same seq) and it remembers the last
 // entry, so deleting the newest rows of the log is detected too.
-import { sql, type Kysely, type Migration } from 'kysely';
+import { type Kysely, type Migration, sql } from 'kysely';
 
 /** prev_hash of the first audit entry. */
 export const AUDIT_GENESIS_HASH = '0'.repeat(64);

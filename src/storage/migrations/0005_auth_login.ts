@@ -7,7 +7,10 @@ import type { Kysely, Migration } from 'kysely';
 export const authLoginMigration: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {
     await db.schema.alterTable('users').addColumn('password_hash', 'text').execute();
-    await db.schema.alterTable('api_tokens').addColumn('kind', 'text', (c) => c.notNull().defaultTo('api')).execute();
+    await db.schema
+      .alterTable('api_tokens')
+      .addColumn('kind', 'text', (c) => c.notNull().defaultTo('api'))
+      .execute();
     await db.schema.alterTable('api_tokens').addColumn('expires_at', 'text').execute();
     // Ending a user's sessions (password change) and pruning their old ones look tokens up by user.
     await db.schema.createIndex('api_tokens_user_kind').on('api_tokens').columns(['user_id', 'kind']).execute();

@@ -1,6 +1,7 @@
 // The ordered list of migrations. Names sort in the order they must run; a migration, once released,
 // is never edited: add a new one.
 import type { Migration } from 'kysely';
+
 import { datasetsMigration } from './0001_datasets.js';
 import { trackingMigration } from './0002_tracking.js';
 import { servingMigration } from './0003_serving.js';

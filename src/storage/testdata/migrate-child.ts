@@ -1,12 +1,17 @@
 // Test fixture for db.test.ts: migrates the SQLite file at argv[2] with a private, deliberately slow
 // migration list, and prints the names it applied as JSON, so the parent can race several processes.
 import { setTimeout as sleep } from 'node:timers/promises';
+
 import type { Migration } from 'kysely';
+
 import { migrateToLatest, openDatabase } from '../db.js';
 
 const slowTable = (name: string): Migration => ({
   up: async (db) => {
-    await db.schema.createTable(name).addColumn('id', 'text', (c) => c.primaryKey()).execute();
+    await db.schema
+      .createTable(name)
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .execute();
     await sleep(150); // hold the write lock a while, so the racers really overlap
   },
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+
 import { Rng } from '../../data/synth/rng.js';
-import { DEFAULT_AUGMENT, IDENTITY_PARAMS, augmentInto, drawAugment, normalizeInto, pixelStats } from './augment.js';
+import { augmentInto, DEFAULT_AUGMENT, drawAugment, IDENTITY_PARAMS, normalizeInto, pixelStats } from './augment.js';
 
 const S = 8;
 /** A ramp image: value = 10·x + y (distinct per pixel, no 0 so "outside" black is recognisable). */

@@ -29,7 +29,15 @@ export interface AugmentConfig {
   sharpShare: number;
 }
 
-export const DEFAULT_AUGMENT: AugmentConfig = { cropMinScale: 0.75, cropMaxAspect: 4 / 3, rotateDegrees: 10, brightness: 0.2, contrast: 0.2, hflip: false, sharpShare: 0 };
+export const DEFAULT_AUGMENT: AugmentConfig = {
+  cropMinScale: 0.75,
+  cropMaxAspect: 4 / 3,
+  rotateDegrees: 10,
+  brightness: 0.2,
+  contrast: 0.2,
+  hflip: false,
+  sharpShare: 0,
+};
 
 /** Pixel normalization: x = (v / 255 − mean) / std. */
 export interface Normalization {
@@ -84,7 +92,16 @@ function drawSharp(rng: Rng, size: number, cfg: AugmentConfig): AugmentParams {
   return { cropW: size, cropH: size, cx, cy, angle: 0, ...drawFlipAndIntensity(rng, cfg) };
 }
 
-export const IDENTITY_PARAMS = (size: number): AugmentParams => ({ cropW: size, cropH: size, cx: size / 2, cy: size / 2, angle: 0, flip: false, brightness: 1, contrast: 1 });
+export const IDENTITY_PARAMS = (size: number): AugmentParams => ({
+  cropW: size,
+  cropH: size,
+  cx: size / 2,
+  cy: size / 2,
+  angle: 0,
+  flip: false,
+  brightness: 1,
+  contrast: 1,
+});
 
 /**
  * Writes the augmented, normalized image into out[offset … offset + size²). For output pixel centre (u, v) the

@@ -3,7 +3,7 @@
 // Rng(seed, e, p) — a pure function of where it sits in the epoch — so batches are identical whichever thread
 // builds them and whether or not the run was interrupted.
 import { Rng, subSeed } from '../../data/synth/rng.js';
-import { type AugmentConfig, type Normalization, augmentInto, drawAugment, normalizeInto } from './augment.js';
+import { type AugmentConfig, augmentInto, drawAugment, type Normalization, normalizeInto } from './augment.js';
 
 /** Packed uint8 images (N × S × S) and their class indices; the buffers may be shared with worker threads. */
 export interface ImageSet {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { DEFAULT_AUGMENT } from './augment.js';
 import { type BatchRequest, prepareBatch } from './batch.js';
 import { createBatchLoader } from './loader.js';
@@ -10,7 +11,14 @@ const set = {
   size: S,
   count: 10,
 };
-const req = (position: number, augment = true): BatchRequest => ({ rows: [3, 1, 4, 1], augment: augment ? DEFAULT_AUGMENT : null, norm: { mean: 0.4, std: 0.2 }, seed: 9, epoch: 2, position });
+const req = (position: number, augment = true): BatchRequest => ({
+  rows: [3, 1, 4, 1],
+  augment: augment ? DEFAULT_AUGMENT : null,
+  norm: { mean: 0.4, std: 0.2 },
+  seed: 9,
+  epoch: 2,
+  position,
+});
 
 describe('batch loader', () => {
   it('builds the same bytes on a worker thread as on the calling thread', async () => {

@@ -2,7 +2,7 @@
 // Runtime, so augmentation costs no step time. With `workers: 0` it builds batches on the calling thread
 // (same bytes: batches depend only on the request, see batch.ts).
 import { createWorkerPool, siblingModule, type WorkerPool } from '../../core/workers.js';
-import { type BatchRequest, type ImageSet, type PreparedBatch, prepareBatch, shareImageSet } from './batch.js';
+import { type BatchRequest, type ImageSet, prepareBatch, type PreparedBatch, shareImageSet } from './batch.js';
 import type { LoaderTask } from './loader-worker.js';
 
 export interface BatchLoader {

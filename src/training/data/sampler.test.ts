@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { balancedOrder, classCounts, epochOrder, inverseFrequencyWeights, shuffledOrder } from './sampler.js';
 
 describe('sampler', () => {
@@ -19,7 +20,10 @@ describe('sampler', () => {
     const labels = [...new Array(900).fill(0), ...new Array(90).fill(1), ...new Array(10).fill(3)];
     const order = balancedOrder(labels, 4, 5, 0);
     expect(order).toHaveLength(1000);
-    const drawn = classCounts(Array.from(order, (i) => labels[i]!), 4);
+    const drawn = classCounts(
+      Array.from(order, (i) => labels[i]!),
+      4,
+    );
     expect(drawn[2]).toBe(0);
     for (const c of [0, 1, 3]) expect(Math.abs(drawn[c]! - 1000 / 3)).toBeLessThan(60);
     expect(Array.from(epochOrder(labels, 4, 'sampler', 5, 0))).toEqual(Array.from(order));

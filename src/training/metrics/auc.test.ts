@@ -1,5 +1,6 @@
 // Checked against values computed by hand (worked out in the comments).
 import { describe, expect, it } from 'vitest';
+
 import { binaryAuc, oneVsRestAuc } from './auc.js';
 
 describe('AUC', () => {

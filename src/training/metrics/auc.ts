@@ -13,7 +13,7 @@ export function binaryAuc(scores: ArrayLike<number>, positive: ArrayLike<boolean
   if (nPos === 0 || nNeg === 0) return null;
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (scores[a] as number) - (scores[b] as number));
   let rankSumPos = 0;
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     let j = i;
     while (j + 1 < n && scores[order[j + 1]!] === scores[order[i]!]) j++;
     const avgRank = (i + j) / 2 + 1; // 1-based ranks i+1 … j+1

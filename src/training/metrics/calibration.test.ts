@@ -1,14 +1,19 @@
 // Checked against values computed by hand (worked out in the comments).
 import { describe, expect, it } from 'vitest';
+
 import { expectedCalibrationError } from './calibration.js';
 
 describe('expected calibration error', () => {
   it('bins by top probability into (b/B, (b+1)/B] and weights |accuracy − confidence| by bin share', () => {
     const probs = [
-      0.9, 0.1, // label 0: conf 0.9, correct     → bin (0.8, 1]
-      0.95, 0.05, // label 1: conf 0.95, wrong    → bin (0.8, 1]
-      0.3, 0.7, // label 1: conf 0.7, correct     → bin (0.6, 0.8]
-      0.55, 0.45, // label 1: conf 0.55, wrong    → bin (0.4, 0.6]
+      0.9,
+      0.1, // label 0: conf 0.9, correct     → bin (0.8, 1]
+      0.95,
+      0.05, // label 1: conf 0.95, wrong    → bin (0.8, 1]
+      0.3,
+      0.7, // label 1: conf 0.7, correct     → bin (0.6, 0.8]
+      0.55,
+      0.45, // label 1: conf 0.55, wrong    → bin (0.4, 0.6]
     ];
     const { ece, bins } = expectedCalibrationError(probs, [0, 1, 1, 1], 2, 5);
     // (0.8,1]: n 2, acc 0.5, conf 0.925 → 2/4 · 0.425 = 0.2125

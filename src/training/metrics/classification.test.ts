@@ -1,5 +1,6 @@
 // Checked against values computed by hand (worked out in the comments).
 import { describe, expect, it } from 'vitest';
+
 import { accuracy, classFigures, macroF1 } from './classification.js';
 import { confusionMatrix } from './confusion.js';
 

@@ -10,7 +10,8 @@ export function confusionMatrix(truth: ArrayLike<number>, predicted: ArrayLike<n
   for (let i = 0; i < truth.length; i++) {
     const t = truth[i] as number;
     const p = predicted[i] as number;
-    if (!(t >= 0 && t < numClasses && p >= 0 && p < numClasses)) throw new ValidationError(`confusion matrix: class index out of range at row ${i} (truth ${t}, predicted ${p}, ${numClasses} classes)`);
+    if (!(t >= 0 && t < numClasses && p >= 0 && p < numClasses))
+      throw new ValidationError(`confusion matrix: class index out of range at row ${i} (truth ${t}, predicted ${p}, ${numClasses} classes)`);
     (m[t] as number[])[p]! += 1;
   }
   return m;

@@ -3,9 +3,9 @@
 // temperature) and the confusion matrix. Probabilities are softmax(logits / T): the calibrated ones a served
 // model reports.
 import { macroAuc, oneVsRestAuc } from './auc.js';
-import { type ReliabilityBin, expectedCalibrationError } from './calibration.js';
+import { expectedCalibrationError, type ReliabilityBin } from './calibration.js';
 import { accuracy, classFigures, macroF1 } from './classification.js';
-import { type ConfusionMatrix, argmaxRow, confusionMatrix } from './confusion.js';
+import { argmaxRow, type ConfusionMatrix, confusionMatrix } from './confusion.js';
 import { meanNll, softmaxRows } from './softmax.js';
 
 export interface ClassReport {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+
 import { meanNll } from './softmax.js';
-import { TEMPERATURE_BOUNDS, fitTemperature } from './temperature.js';
+import { fitTemperature, TEMPERATURE_BOUNDS } from './temperature.js';
 
 describe('fitTemperature', () => {
   it('finds the closed-form optimum T = a / logit(q) for two-class logits [a, 0]', () => {

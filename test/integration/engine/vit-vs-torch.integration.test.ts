@@ -6,9 +6,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Graph, type StoredTensor, decodeSafetensors, encodeSafetensors, gradients, serialize } from '../../../src/engine/index.js';
+
+import { decodeSafetensors, encodeSafetensors, gradients, Graph, serialize, type StoredTensor } from '../../../src/engine/index.js';
 import { POOLS, vitClassifier, vitConfig } from '../../../src/models/vit.js';
 import { PYTHON, pythonHas } from '../helpers/peers.js';
 
@@ -41,7 +43,9 @@ describe.skipIf(!hasTorch)('ViT vs PyTorch autograd', () => {
     const { loss, logits } = build(g);
     const params = g.params().map((p) => g.tensor(p.name));
     const grads = gradients(g, loss!, params);
-    const session = await ort.InferenceSession.create(serialize(g, { stateAsInputs: true, outputs: [loss!, logits], extraOutputs: [...grads.values(), ...g.bufferUpdates().map((u) => u.value)] }));
+    const session = await ort.InferenceSession.create(
+      serialize(g, { stateAsInputs: true, outputs: [loss!, logits], extraOutputs: [...grads.values(), ...g.bufferUpdates().map((u) => u.value)] }),
+    );
 
     // Weights: the seeded init, with BatchNorm affine parameters and running stats moved off their defaults.
     const weights = new Map<string, StoredTensor>();
@@ -61,14 +65,28 @@ describe.skipIf(!hasTorch)('ViT vs PyTorch autograd', () => {
     const ours = await session.run(feeds);
     await session.release();
 
-    const paths = { config: join(dir, 'config.json'), weights: join(dir, 'weights.safetensors'), inputs: join(dir, 'inputs.safetensors'), out: join(dir, 'out.safetensors') };
+    const paths = {
+      config: join(dir, 'config.json'),
+      weights: join(dir, 'weights.safetensors'),
+      inputs: join(dir, 'inputs.safetensors'),
+      out: join(dir, 'out.safetensors'),
+    };
     await writeFile(paths.config, JSON.stringify(cfg));
     await writeFile(paths.weights, encodeSafetensors(weights));
-    await writeFile(paths.inputs, encodeSafetensors(new Map<string, StoredTensor>([
-      ['x', { dtype: 'float32', shape: [n, 1, cfg.imageSize, cfg.imageSize], data: images }],
-      ['y', { dtype: 'int64', shape: [n], data: labels }],
-    ])));
-    execFileSync(PYTHON, [PEER, 'grad', '--config', paths.config, '--weights', paths.weights, '--inputs', paths.inputs, '--out', paths.out, '--dtype', 'float64'], { stdio: 'pipe' });
+    await writeFile(
+      paths.inputs,
+      encodeSafetensors(
+        new Map<string, StoredTensor>([
+          ['x', { dtype: 'float32', shape: [n, 1, cfg.imageSize, cfg.imageSize], data: images }],
+          ['y', { dtype: 'int64', shape: [n], data: labels }],
+        ]),
+      ),
+    );
+    execFileSync(
+      PYTHON,
+      [PEER, 'grad', '--config', paths.config, '--weights', paths.weights, '--inputs', paths.inputs, '--out', paths.out, '--dtype', 'float64'],
+      { stdio: 'pipe' },
+    );
     const ref = decodeSafetensors(await readFile(paths.out)).tensors;
 
     const refLoss = Number(ref.get('loss')!.data[0]);
@@ -85,7 +103,9 @@ describe.skipIf(!hasTorch)('ViT vs PyTorch autograd', () => {
     }
     expect(Object.keys(errors)).toHaveLength(ref.size - 2 - g.buffers().length);
     const worst = Object.entries(errors).sort((a, b) => b[1] - a[1])[0]!;
-    console.log(`ViT (${pool}) vs PyTorch: loss ${ourLoss} vs ${refLoss}; ${params.length} gradients, worst relative error ${worst[1].toExponential(2)} (${worst[0]})`);
+    console.log(
+      `ViT (${pool}) vs PyTorch: loss ${ourLoss} vs ${refLoss}; ${params.length} gradients, worst relative error ${worst[1].toExponential(2)} (${worst[0]})`,
+    );
     for (const [name, e] of Object.entries(errors)) expect(e, name).toBeLessThan(1e-4);
 
     for (const u of g.bufferUpdates()) {

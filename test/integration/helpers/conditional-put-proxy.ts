@@ -4,7 +4,7 @@
 // ConflictError — run end to end. Its own check is HEAD-then-forward, so it is not race-free: tests
 // through it are sequential. It also logs each request's method and query parameter names, so a
 // test can see which S3 operations the store used (e.g. UploadPart = PUT partNumber&uploadId).
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface ConditionalPutProxy {
@@ -53,7 +53,9 @@ export async function startConditionalPutProxy(upstream: string): Promise<Condit
         if (!found) return forward(req, res);
         req.resume();
         res.writeHead(412, { 'content-type': 'application/xml' });
-        res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>If-None-Match</Condition></Error>');
+        res.end(
+          '<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>If-None-Match</Condition></Error>',
+        );
       },
       (err: Error) => res.destroy(err),
     );

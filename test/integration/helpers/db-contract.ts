@@ -1,10 +1,11 @@
 // The metadata database's contract as one test body, run on SQLite (unit tier) and on a real
 // PostgreSQL (integration tier): migrations, their failure mode, and the portable query conventions
 // (text ids and timestamps, JSON as text, booleans as 0/1, counts as numbers).
-import { PostgresAdapter, sql, type Migration } from 'kysely';
+import { type Migration, PostgresAdapter, sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
+
 import { StorageError } from '../../../src/core/errors.js';
-import { migrateToLatest, type Db, type DbDialect, type Migrations } from '../../../src/storage/db.js';
+import { type Db, type DbDialect, migrateToLatest, type Migrations } from '../../../src/storage/db.js';
 import type { TestDatabase } from '../../../src/storage/testing.js';
 
 interface WidgetTable {
@@ -65,7 +66,10 @@ async function tableNames(db: Db): Promise<string[]> {
   const tables = await db.introspection.getTables({ withInternalKyselyTables: true });
   if (!(db.getExecutor().adapter instanceof PostgresAdapter)) return tables.map((t) => t.name).sort();
   const current = (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]?.s;
-  return tables.filter((t) => t.schema === current).map((t) => t.name).sort();
+  return tables
+    .filter((t) => t.schema === current)
+    .map((t) => t.name)
+    .sort();
 }
 
 async function appliedMigrations(db: Db): Promise<string[]> {
@@ -129,7 +133,11 @@ export function describeDatabaseContract(dialect: DbDialect, open: (migrate: fal
       ];
       await db.insertInto('widget').values(rows).execute();
       // Create-only insert: the same ON CONFLICT syntax on both dialects.
-      await db.insertInto('widget').values({ ...rows[0]!, doc: '{}' }).onConflict((oc) => oc.column('id').doNothing()).execute();
+      await db
+        .insertInto('widget')
+        .values({ ...rows[0]!, doc: '{}' })
+        .onConflict((oc) => oc.column('id').doNothing())
+        .execute();
       await db.insertInto('note').values({ id: 'n1', widget_id: 'w1', body: 'x' }).execute();
 
       const active = await db.selectFrom('widget').selectAll().where('active', '=', 1).orderBy('created_at', 'desc').execute();

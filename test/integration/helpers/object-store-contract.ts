@@ -2,7 +2,9 @@
 // tier, S3 in the integration tier) so both keep the same semantics.
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
 import { ConflictError, NotFoundError, ValidationError } from '../../../src/core/errors.js';
 import type { ObjectInfo, ObjectStore } from '../../../src/storage/object-store.js';
 
@@ -129,9 +131,7 @@ export function describeObjectStoreContract(name: string, open: () => Promise<Ob
     it.skipIf(!opts.atomicCreate)('ifNotExists: of racing creators exactly one wins', async () => {
       for (let round = 0; round < 5; round++) {
         const key = `race/${round}`;
-        const results = await Promise.allSettled(
-          Array.from({ length: 4 }, (_, i) => store.put(key, `writer ${i}`, { ifNotExists: true })),
-        );
+        const results = await Promise.allSettled(Array.from({ length: 4 }, (_, i) => store.put(key, `writer ${i}`, { ifNotExists: true })));
         const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
         expect(won).toHaveLength(1);
         for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(ConflictError);

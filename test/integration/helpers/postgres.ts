@@ -1,6 +1,7 @@
 // PostgreSQL for integration tests: the URL to use, or a clear reason to skip. When the run says a
 // server should be there ($TEST_DATABASE_URL or $CI set), an unreachable one fails the run instead.
 import pg from 'pg';
+
 import { redactUrl } from '../../../src/core/redact.js';
 import { testDatabaseUrl } from '../../../src/storage/testing.js';
 

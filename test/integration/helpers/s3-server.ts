@@ -1,7 +1,7 @@
 // An S3-protocol server for integration tests: s3rver (npm devDependency) run as a child process on
 // 127.0.0.1 with a random port and a throwaway data directory. A separate process keeps its memory
 // out of the test's measurements and its request handling off the test's event loop.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { countTable, curveGroups, metricSeries, sampleList } from './catalog.js';
 
 describe('catalog answers', () => {
@@ -6,7 +7,9 @@ describe('catalog answers', () => {
     const t = countTable({ test: { 'lung-normal': 2 }, train: { 'lung-normal': 10, 'lung-covid': 4 }, val: { 'lung-covid': 1 } });
     expect(t.splits).toEqual(['train', 'val', 'test']);
     expect(t.classes).toEqual(['lung-covid', 'lung-normal']);
-    expect([t.cell('train', 'lung-covid'), t.cell('val', 'lung-normal'), t.splitTotal('train'), t.classTotal('lung-normal'), t.total]).toEqual([4, 0, 14, 12, 17]);
+    expect([t.cell('train', 'lung-covid'), t.cell('val', 'lung-normal'), t.splitTotal('train'), t.classTotal('lung-normal'), t.total]).toEqual([
+      4, 0, 14, 12, 17,
+    ]);
   });
 
   it('count table from rows, and from nothing', () => {
@@ -27,7 +30,14 @@ describe('catalog answers', () => {
   it('metric series grouped or flat; curves grouped by kind without system metrics', () => {
     const grouped = metricSeries({ series: { 'train/loss': [{ value: 1, step: 1 }], 'val/accuracy': [{ value: 0.5, step: 1 }] } });
     expect(Object.keys(grouped)).toEqual(['train/loss', 'val/accuracy']);
-    const flat = metricSeries({ points: [{ key: 'val/loss', value: 2, step: 1 }, { key: 'val/loss', value: 1, step: 2 }, { key: 'system/cpu', value: 9, step: 1 }, { key: 'lr', value: 0.1, step: 1 }] });
+    const flat = metricSeries({
+      points: [
+        { key: 'val/loss', value: 2, step: 1 },
+        { key: 'val/loss', value: 1, step: 2 },
+        { key: 'system/cpu', value: 9, step: 1 },
+        { key: 'lr', value: 0.1, step: 1 },
+      ],
+    });
     expect(flat['val/loss']).toHaveLength(2);
     expect(curveGroups({ ...grouped, ...flat })).toEqual([
       { title: 'Loss', keys: ['train/loss', 'val/loss'] },

@@ -46,7 +46,14 @@ export function countTable(counts: SplitClassCounts | undefined | null): CountTa
   const classes = [...new Set([...m.values()].flatMap((r) => [...r.keys()]))].sort();
   const cell = (s: string, c: string) => m.get(s)?.get(c) ?? 0;
   const splitTotal = (s: string) => classes.reduce((t, c) => t + cell(s, c), 0);
-  return { splits, classes, cell, splitTotal, classTotal: (c) => splits.reduce((t, s) => t + cell(s, c), 0), total: splits.reduce((t, s) => t + splitTotal(s), 0) };
+  return {
+    splits,
+    classes,
+    cell,
+    splitTotal,
+    classTotal: (c) => splits.reduce((t, s) => t + cell(s, c), 0),
+    total: splits.reduce((t, s) => t + splitTotal(s), 0),
+  };
 }
 
 export interface Sample {
@@ -107,15 +114,13 @@ export function metricSeries(body: unknown): Record<string, MetricPoint[]> {
 
 /** Curves worth drawing: losses together, accuracies together (system/* metrics left out). */
 export function curveGroups(series: Record<string, MetricPoint[]>): { title: string; keys: string[] }[] {
-  const keys = Object.keys(series).filter((k) => !k.startsWith('system/')).sort();
+  const keys = Object.keys(series)
+    .filter((k) => !k.startsWith('system/'))
+    .sort();
   const loss = keys.filter((k) => /loss|nll/i.test(k));
   const acc = keys.filter((k) => /acc|f1|auc/i.test(k) && !loss.includes(k));
   const other = keys.filter((k) => !loss.includes(k) && !acc.includes(k));
-  return [
-    { title: 'Loss', keys: loss },
-    { title: 'Accuracy', keys: acc },
-    ...other.map((k) => ({ title: k, keys: [k] })),
-  ].filter((g) => g.keys.length > 0);
+  return [{ title: 'Loss', keys: loss }, { title: 'Accuracy', keys: acc }, ...other.map((k) => ({ title: k, keys: [k] }))].filter((g) => g.keys.length > 0);
 }
 
 export interface AliasEvent {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ApiClient, ApiError, describeError, withQuery, type FetchLike } from './client.js';
+
+import { ApiClient, ApiError, describeError, type FetchLike, withQuery } from './client.js';
 
 type Call = { url: string; init: RequestInit };
 
@@ -15,7 +16,8 @@ function fakeFetch(answer: (call: Call) => Response | Promise<Response>): { fetc
   };
 }
 
-const json = (status: number, body: unknown, headers: Record<string, string> = {}) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
+const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
 
 async function caught(p: Promise<unknown>): Promise<ApiError> {
   try {
@@ -43,16 +45,33 @@ describe('ApiClient', () => {
   });
 
   it("turns the API's error JSON into an ApiError with its code, request id, details and Retry-After", async () => {
-    const f = fakeFetch(() => json(409, { code: 'illegal_transition', message: 'study is adjudicated', details: { state: 'adjudicated' }, request_id: 'req_1' }));
+    const f = fakeFetch(() =>
+      json(409, { code: 'illegal_transition', message: 'study is adjudicated', details: { state: 'adjudicated' }, request_id: 'req_1' }),
+    );
     const err = await caught(new ApiClient({ fetch: f.fetch }).post('/v1/studies/s/reads', { label: 'x' }));
-    expect([err.status, err.code, err.message, err.requestId, err.details]).toEqual([409, 'illegal_transition', 'study is adjudicated', 'req_1', { state: 'adjudicated' }]);
-    const limited = await caught(new ApiClient({ fetch: fakeFetch(() => json(429, { code: 'rate_limited', message: 'slow down', request_id: 'r' }, { 'retry-after': '600' })).fetch }).post('/v1/auth/login', {}));
+    expect([err.status, err.code, err.message, err.requestId, err.details]).toEqual([
+      409,
+      'illegal_transition',
+      'study is adjudicated',
+      'req_1',
+      { state: 'adjudicated' },
+    ]);
+    const limited = await caught(
+      new ApiClient({
+        fetch: fakeFetch(() => json(429, { code: 'rate_limited', message: 'slow down', request_id: 'r' }, { 'retry-after': '600' })).fetch,
+      }).post('/v1/auth/login', {}),
+    );
     expect([limited.code, limited.retryAfterSeconds]).toEqual(['rate_limited', 600]);
     expect(describeError(limited)).toBe('Too many attempts. Try again in 10 min.');
   });
 
   it('answers that are not our JSON (a proxy page, an empty body) still give a coded error', async () => {
-    const html = await caught(new ApiClient({ fetch: fakeFetch(() => new Response('<html>Bad gateway</html>', { status: 502, statusText: 'Bad Gateway', headers: { 'x-request-id': 'req_p' } })).fetch }).get('/v1/x'));
+    const html = await caught(
+      new ApiClient({
+        fetch: fakeFetch(() => new Response('<html>Bad gateway</html>', { status: 502, statusText: 'Bad Gateway', headers: { 'x-request-id': 'req_p' } }))
+          .fetch,
+      }).get('/v1/x'),
+    );
     expect([html.status, html.code, html.message, html.requestId]).toEqual([502, 'http_502', 'the server answered 502 Bad Gateway', 'req_p']);
     const kserve = await caught(new ApiClient({ fetch: fakeFetch(() => json(400, { error: 'bad tensor' })).fetch }).get('/v2/x'));
     expect([kserve.code, kserve.message]).toEqual(['http_400', 'bad tensor']);
@@ -70,13 +89,27 @@ describe('ApiClient', () => {
 
   it('401 with a token calls onUnauthenticated (the app signs out) and still throws; a failed login does not', async () => {
     let signedOut = 0;
-    const api = new ApiClient({ token: 't', fetch: fakeFetch(() => json(401, { code: 'unauthenticated', message: 'no', request_id: 'r' })).fetch, onUnauthenticated: () => signedOut++ });
+    const api = new ApiClient({
+      token: 't',
+      fetch: fakeFetch(() => json(401, { code: 'unauthenticated', message: 'no', request_id: 'r' })).fetch,
+      onUnauthenticated: () => signedOut++,
+    });
     const err = await caught(api.get('/v1/auth/me'));
     expect([err.code, signedOut]).toEqual(['unauthenticated', 1]);
     expect(describeError(err)).toMatch(/sign in again/);
-    const login = await caught(new ApiClient({ fetch: fakeFetch(() => json(401, { code: 'invalid_credentials', message: 'no', request_id: 'r' })).fetch, onUnauthenticated: () => signedOut++ }).post('/v1/auth/login', {}));
+    const login = await caught(
+      new ApiClient({
+        fetch: fakeFetch(() => json(401, { code: 'invalid_credentials', message: 'no', request_id: 'r' })).fetch,
+        onUnauthenticated: () => signedOut++,
+      }).post('/v1/auth/login', {}),
+    );
     expect([login.code, signedOut]).toEqual(['invalid_credentials', 1]);
-    const forbidden = await caught(new ApiClient({ fetch: fakeFetch(() => json(403, { code: 'forbidden', message: 'm', request_id: 'r' })).fetch, onUnauthenticated: () => signedOut++ }).get('/x'));
+    const forbidden = await caught(
+      new ApiClient({
+        fetch: fakeFetch(() => json(403, { code: 'forbidden', message: 'm', request_id: 'r' })).fetch,
+        onUnauthenticated: () => signedOut++,
+      }).get('/x'),
+    );
     expect([forbidden.code, signedOut]).toEqual(['forbidden', 1]);
   });
 

@@ -60,7 +60,12 @@ export async function errorFrom(res: Response): Promise<ApiError> {
   }
   const b = body !== null && typeof body === 'object' ? (body as Record<string, unknown>) : {};
   const code = typeof b.code === 'string' ? b.code : `http_${res.status}`;
-  const message = typeof b.message === 'string' ? b.message : typeof b.error === 'string' ? b.error : `the server answered ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`;
+  const message =
+    typeof b.message === 'string'
+      ? b.message
+      : typeof b.error === 'string'
+        ? b.error
+        : `the server answered ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`;
   const requestId = typeof b.request_id === 'string' ? b.request_id : res.headers.get('x-request-id');
   const details = b.details !== null && typeof b.details === 'object' ? (b.details as Record<string, unknown>) : null;
   return new ApiError(res.status, code, message, requestId, details, retryAfter(res));
@@ -81,7 +86,11 @@ export class ApiClient {
   }
 
   /** The raw response of a successful request; an ApiError otherwise. */
-  async send(method: string, path: string, o: { query?: Query; json?: unknown; body?: BodyInit; accept?: string; signal?: AbortSignal } = {}): Promise<Response> {
+  async send(
+    method: string,
+    path: string,
+    o: { query?: Query; json?: unknown; body?: BodyInit; accept?: string; signal?: AbortSignal } = {},
+  ): Promise<Response> {
     const headers: Record<string, string> = { accept: o.accept ?? 'application/json' };
     if (this.o.token) headers.authorization = `Bearer ${this.o.token}`;
     let body = o.body;

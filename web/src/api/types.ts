@@ -38,7 +38,6 @@ export interface AuditEntry {
   hash?: string;
 }
 
-
 // ---- registry (GET /v1/models, /v1/models/:name are snake_case, as the existing routes answer) ----
 
 export type Alias = 'staging' | 'canary' | 'production';

@@ -1,6 +1,7 @@
 // The session for the whole app: who is signed in, and the API client that carries their token.
 // A 401 from any call (expired or revoked session) signs out and returns to the login page.
-import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { createContext, type ReactNode, useCallback, useContext, useEffect, useMemo, useState } from 'react';
+
 import { ApiClient } from '../api/client.js';
 import { navigate } from '../router.js';
 import { clearSession, loadSession, saveSession, type Session } from './session.js';
@@ -27,7 +28,10 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     navigate('/login', { replace: true });
   }, []);
 
-  const api = useMemo(() => new ApiClient({ token: session?.token ?? null, onUnauthenticated: () => expire('Your session has ended. Please sign in again.') }), [session, expire]);
+  const api = useMemo(
+    () => new ApiClient({ token: session?.token ?? null, onUnauthenticated: () => expire('Your session has ended. Please sign in again.') }),
+    [session, expire],
+  );
 
   // Sign out at the moment the session expires, not at the next failed request.
   useEffect(() => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { clearSession, loadSession, parseLogin, saveSession, SESSION_KEY, type StorageLike } from './session.js';
 
 function memory(): StorageLike & { map: Map<string, string> } {

@@ -1,6 +1,6 @@
 // The signed-in session: the token from POST /v1/auth/login, kept in sessionStorage (gone when the
 // tab closes; never in localStorage, so it is not shared with every tab nor kept on disk).
-import { ROLES, type LoginResponse, type Role, type SessionUser } from '../api/types.js';
+import { type LoginResponse, type Role, ROLES, type SessionUser } from '../api/types.js';
 
 export type Session = LoginResponse;
 

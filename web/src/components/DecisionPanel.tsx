@@ -34,7 +34,13 @@ export function ModelProbabilities({ study }: { study: StudyView }) {
       title={`Model ${m.model ?? '?'} v${m.version ?? '?'}: probabilities`}
       testId="model-probabilities"
       max={1}
-      bars={m.predictions.map((p) => ({ key: p.class, label: className(p.class), value: p.probability, display: percent(p.probability), highlight: p.class === m.top.class }))}
+      bars={m.predictions.map((p) => ({
+        key: p.class,
+        label: className(p.class),
+        value: p.probability,
+        display: percent(p.probability),
+        highlight: p.class === m.top.class,
+      }))}
     />
   );
 }
@@ -49,7 +55,13 @@ export function DecisionPanel({ study, probabilities = true }: { study: StudyVie
         Decision
       </h2>
       <p className="decision" data-testid="decision-text">
-        {study.decision ? <Badge kind={study.status === 'adjudicated' ? 'adjudicated' : study.decision.decision}>{DECISIONS[study.status === 'adjudicated' ? 'adjudicated' : study.decision.decision] ?? study.decision.decision}</Badge> : 'Not decided yet.'}
+        {study.decision ? (
+          <Badge kind={study.status === 'adjudicated' ? 'adjudicated' : study.decision.decision}>
+            {DECISIONS[study.status === 'adjudicated' ? 'adjudicated' : study.decision.decision] ?? study.decision.decision}
+          </Badge>
+        ) : (
+          'Not decided yet.'
+        )}
         {study.decision?.qa && <Badge kind="qa">QA sample</Badge>}
       </p>
       {study.decision && study.decision.reasons.length > 0 && (

@@ -5,8 +5,22 @@
 //          the window, , and . brighten/darken, A auto window, I inverts, R resets everything
 // The maths is in lib/windowLevel.ts; this component decodes the image once, keeps its grey values,
 // re-applies the window into an offscreen canvas when it changes, and draws with the view transform.
-import { useCallback, useEffect, useId, useRef, useState, type KeyboardEvent, type PointerEvent } from 'react';
-import { applyLut, autoWindow, dragWindow, fitView, FULL_WINDOW, panBy, stepWindow, toGray, windowLut, zoomAt, type View, type WindowLevel } from '../lib/windowLevel.js';
+import { type KeyboardEvent, type PointerEvent, useCallback, useEffect, useId, useRef, useState } from 'react';
+
+import {
+  applyLut,
+  autoWindow,
+  dragWindow,
+  fitView,
+  FULL_WINDOW,
+  panBy,
+  stepWindow,
+  toGray,
+  type View,
+  type WindowLevel,
+  windowLut,
+  zoomAt,
+} from '../lib/windowLevel.js';
 
 export interface ImageViewerProps {
   /** Object URL of the image (null while it loads). */
@@ -217,7 +231,9 @@ export function ImageViewer({ src, label, overlaySrc = null, overlayVisible = fa
     }
   };
 
-  const status = image ? `${image.width}×${image.height} px · zoom ${Math.round(view.scale * 100)}% · window ${Math.round(wl.width)} · level ${Math.round(wl.center)}${invert ? ' · inverted' : ''}` : '';
+  const status = image
+    ? `${image.width}×${image.height} px · zoom ${Math.round(view.scale * 100)}% · window ${Math.round(wl.width)} · level ${Math.round(wl.center)}${invert ? ' · inverted' : ''}`
+    : '';
 
   return (
     <div className="viewer" data-testid={testId}>
@@ -231,13 +247,26 @@ export function ImageViewer({ src, label, overlaySrc = null, overlayVisible = fa
         <button type="button" onClick={fit} aria-label="Fit image to view" title="Fit (0)" data-testid="viewer-fit">
           Fit
         </button>
-        <button type="button" onClick={() => image && setWl(autoWindow(image.gray))} aria-label="Automatic window and level" title="Auto window (A)" data-testid="viewer-auto-window">
+        <button
+          type="button"
+          onClick={() => image && setWl(autoWindow(image.gray))}
+          aria-label="Automatic window and level"
+          title="Auto window (A)"
+          data-testid="viewer-auto-window"
+        >
           Auto W/L
         </button>
         <button type="button" onClick={() => setWl(FULL_WINDOW)} aria-label="Reset window and level" title="Full window" data-testid="viewer-reset-window">
           Full W/L
         </button>
-        <button type="button" onClick={() => setInvert((x) => !x)} aria-pressed={invert} aria-label="Invert greys" title="Invert (I)" data-testid="viewer-invert">
+        <button
+          type="button"
+          onClick={() => setInvert((x) => !x)}
+          aria-pressed={invert}
+          aria-label="Invert greys"
+          title="Invert (I)"
+          data-testid="viewer-invert"
+        >
           Invert
         </button>
         <span className="viewer-status" aria-live="polite" data-testid="viewer-status">
@@ -269,8 +298,8 @@ export function ImageViewer({ src, label, overlaySrc = null, overlayVisible = fa
         )}
       </div>
       <p id={helpId} className="viewer-help">
-        Drag to pan, wheel to zoom, right-drag or Shift+drag for window (horizontal) and level (vertical). Keys: arrows pan, + and − zoom, 0 fits, [ and ] window, comma and period level, A auto,
-        I invert, R reset.
+        Drag to pan, wheel to zoom, right-drag or Shift+drag for window (horizontal) and level (vertical). Keys: arrows pan, + and − zoom, 0 fits, [ and ]
+        window, comma and period level, A auto, I invert, R reset.
       </p>
     </div>
   );

@@ -1,6 +1,7 @@
 // Choosing and committing a read: one button per class of the study's modality (keys 1…n choose),
 // then an explicit "Commit" — a read cannot be taken back, so one stray click must not commit it.
 import { useEffect, useMemo, useRef, useState } from 'react';
+
 import { className } from '../lib/format.js';
 import { labelsFor } from '../lib/labels.js';
 
@@ -65,7 +66,15 @@ export function LabelPicker({ modality, commitText, busy, onCommit }: LabelPicke
           </button>
         ))}
       </div>
-      <button ref={commitRef} type="button" className="primary" data-testid="commit-read" id="commit-read" disabled={chosen === null || busy} onClick={() => chosen && onCommit(chosen)}>
+      <button
+        ref={commitRef}
+        type="button"
+        className="primary"
+        data-testid="commit-read"
+        id="commit-read"
+        disabled={chosen === null || busy}
+        onClick={() => chosen && onCommit(chosen)}
+      >
         {busy ? 'Committing…' : chosen ? `${commitText}: ${className(chosen)}` : `${commitText} (choose a label)`}
       </button>
     </fieldset>

@@ -1,6 +1,7 @@
 // Small building blocks every page uses: links that navigate without reloading, error and loading
 // states that screen readers announce, status badges, definition lists.
 import type { AnchorHTMLAttributes, ReactNode } from 'react';
+
 import { ApiError, describeError } from '../api/client.js';
 import { navigate } from '../router.js';
 
@@ -99,7 +100,17 @@ export function TableHead({ cols }: { cols: string[] }) {
 }
 
 /** A list page's body: its error, "Loading…" until the first answer, `empty` when there is nothing, else the list. */
-export function ListBody({ loaded, count, empty, children }: { loaded: { data: unknown; error: unknown }; count: number; empty: ReactNode; children: ReactNode }) {
+export function ListBody({
+  loaded,
+  count,
+  empty,
+  children,
+}: {
+  loaded: { data: unknown; error: unknown };
+  count: number;
+  empty: ReactNode;
+  children: ReactNode;
+}) {
   return (
     <>
       <ErrorBox error={loaded.error} />

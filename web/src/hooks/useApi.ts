@@ -1,6 +1,7 @@
 // Loading data for a page: the request is aborted when the page goes away or its inputs change, and
 // can be repeated every `intervalMs` (live charts) — the next poll starts only after the last one ended.
 import { useCallback, useEffect, useRef, useState } from 'react';
+
 import type { ApiClient } from '../api/client.js';
 import { useSession } from '../auth/SessionContext.js';
 
@@ -13,9 +14,18 @@ export interface Loaded<T> {
   at: number | null;
 }
 
-export function useApi<T>(load: (api: ApiClient, signal: AbortSignal) => Promise<T>, deps: readonly unknown[], o: { intervalMs?: number; enabled?: boolean } = {}): Loaded<T> {
+export function useApi<T>(
+  load: (api: ApiClient, signal: AbortSignal) => Promise<T>,
+  deps: readonly unknown[],
+  o: { intervalMs?: number; enabled?: boolean } = {},
+): Loaded<T> {
   const { api } = useSession();
-  const [state, setState] = useState<{ data: T | null; error: unknown; loading: boolean; at: number | null }>({ data: null, error: null, loading: true, at: null });
+  const [state, setState] = useState<{ data: T | null; error: unknown; loading: boolean; at: number | null }>({
+    data: null,
+    error: null,
+    loading: true,
+    at: null,
+  });
   const [tick, setTick] = useState(0);
   const loadRef = useRef(load);
   loadRef.current = load;

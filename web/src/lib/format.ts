@@ -5,7 +5,9 @@ export function percent(x: number | null | undefined, digits = 1): string {
 }
 
 export function num(x: number | null | undefined, digits = 0): string {
-  return x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  return x === null || x === undefined || !Number.isFinite(x)
+    ? '—'
+    : x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
 export function money(x: number | null | undefined, currency: string): string {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { livePoint, pushBounded, totals } from './monitoring.js';
 import { parsePrometheus } from './prometheus.js';
 
@@ -13,8 +14,32 @@ function scrape(t: number, http: number, preds: [string, number][], buckets: [st
 }
 
 describe('live monitoring figures', () => {
-  const a = scrape(0, 100, [['lung-normal', 10], ['lung-covid', 5]], [['0.01', 10], ['0.1', 15], ['+Inf', 15]]);
-  const b = scrape(5000, 150, [['lung-normal', 20], ['lung-covid', 5]], [['0.01', 10], ['0.1', 25], ['+Inf', 25]]);
+  const a = scrape(
+    0,
+    100,
+    [
+      ['lung-normal', 10],
+      ['lung-covid', 5],
+    ],
+    [
+      ['0.01', 10],
+      ['0.1', 15],
+      ['+Inf', 15],
+    ],
+  );
+  const b = scrape(
+    5000,
+    150,
+    [
+      ['lung-normal', 20],
+      ['lung-covid', 5],
+    ],
+    [
+      ['0.01', 10],
+      ['0.1', 25],
+      ['+Inf', 25],
+    ],
+  );
 
   it('rates and interval quantiles between two scrapes', () => {
     const p = livePoint(a, b);

@@ -1,7 +1,7 @@
 // The Monitoring page's live figures from two consecutive scrapes of GET /metrics: request and
 // prediction throughput (counter rates) and inference latency quantiles over the interval between
 // them (histogram deltas) — what Grafana would show from the same series.
-import { counterRate, histogramDelta, histogramOf, histogramQuantile, sumBy, sumOf, type Sample } from './prometheus.js';
+import { counterRate, histogramDelta, histogramOf, histogramQuantile, type Sample, sumBy, sumOf } from './prometheus.js';
 
 export interface Scrape {
   /** When it was taken (ms since epoch). */
@@ -48,7 +48,12 @@ export interface Totals {
 
 export function totals(samples: Sample[]): Totals {
   const h = histogramOf(samples, INFERENCE);
-  return { predictionMix: sumBy(samples, PREDICTIONS, 'class_name'), latencyP50: histogramQuantile(h, 0.5), latencyP95: histogramQuantile(h, 0.95), inferences: h.count };
+  return {
+    predictionMix: sumBy(samples, PREDICTIONS, 'class_name'),
+    latencyP50: histogramQuantile(h, 0.5),
+    latencyP95: histogramQuantile(h, 0.95),
+    inferences: h.count,
+  };
 }
 
 /** Keeps the newest `max` items (the live charts' window). */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { counterRate, histogramDelta, histogramOf, histogramQuantile, parsePrometheus, sumBy, sumOf } from './prometheus.js';
 
 const TEXT = `# HELP secondread_predictions_total predictions by top class
@@ -50,7 +51,15 @@ describe('parsePrometheus', () => {
 
   it('histograms: summed over routes, quantiles interpolated like histogram_quantile', () => {
     const h = histogramOf(samples, 'secondread_http_request_duration_seconds');
-    expect(h).toEqual({ buckets: [{ le: 0.1, count: 10 }, { le: 0.5, count: 40 }, { le: Infinity, count: 50 }], count: 50, sum: 11 });
+    expect(h).toEqual({
+      buckets: [
+        { le: 0.1, count: 10 },
+        { le: 0.5, count: 40 },
+        { le: Infinity, count: 50 },
+      ],
+      count: 50,
+      sum: 11,
+    });
     expect(histogramQuantile(h, 0.1)).toBeCloseTo(0.05, 10); // rank 5 of the first 10 in [0, 0.1]
     expect(histogramQuantile(h, 0.5)).toBeCloseTo(0.1 + 0.4 * (15 / 30), 10);
     expect(histogramQuantile(h, 0.99)).toBe(0.5); // in +Inf: the highest finite bound
@@ -58,13 +67,36 @@ describe('parsePrometheus', () => {
     expect(histogramQuantile({ buckets: [], count: 0, sum: 0 }, 0.5)).toBeNull();
   });
 
-  it('deltas between scrapes give the window\'s quantile; a reset starts over', () => {
+  it("deltas between scrapes give the window's quantile; a reset starts over", () => {
     const a = histogramOf(samples, 'secondread_http_request_duration_seconds');
-    const b = { buckets: [{ le: 0.1, count: 10 }, { le: 0.5, count: 40 }, { le: Infinity, count: 60 }], count: 60, sum: 31 };
+    const b = {
+      buckets: [
+        { le: 0.1, count: 10 },
+        { le: 0.5, count: 40 },
+        { le: Infinity, count: 60 },
+      ],
+      count: 60,
+      sum: 31,
+    };
     const d = histogramDelta(a, b);
-    expect(d).toEqual({ buckets: [{ le: 0.1, count: 0 }, { le: 0.5, count: 0 }, { le: Infinity, count: 10 }], count: 10, sum: 20 });
+    expect(d).toEqual({
+      buckets: [
+        { le: 0.1, count: 0 },
+        { le: 0.5, count: 0 },
+        { le: Infinity, count: 10 },
+      ],
+      count: 10,
+      sum: 20,
+    });
     expect(histogramQuantile(d, 0.5)).toBe(0.5);
-    const reset = { buckets: [{ le: 0.1, count: 1 }, { le: Infinity, count: 1 }], count: 1, sum: 0.01 };
+    const reset = {
+      buckets: [
+        { le: 0.1, count: 1 },
+        { le: Infinity, count: 1 },
+      ],
+      count: 1,
+      sum: 0.01,
+    };
     expect(histogramDelta(a, reset)).toBe(reset);
   });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { applyLut, autoWindow, dragWindow, fitView, FULL_WINDOW, MAX_SCALE, panBy, stepWindow, toGray, toImage, windowLut, zoomAt } from './windowLevel.js';
 
 describe('window/level', () => {

@@ -1,8 +1,9 @@
 // Dataset versions: the list, and one version's images per split × class with sample thumbnails per
 // class (fetched with the token, shown through object URLs).
 import { useState } from 'react';
-import { countTable, sampleList, type DatasetVersion, type Sample } from '../api/catalog.js';
-import { ErrorBox, Facts, Link, Loading, PageHeader, TableHead, ListBody } from '../components/ui.js';
+
+import { countTable, type DatasetVersion, type Sample, sampleList } from '../api/catalog.js';
+import { ErrorBox, Facts, Link, ListBody, Loading, PageHeader, TableHead } from '../components/ui.js';
 import { useApi, useObjectUrl } from '../hooks/useApi.js';
 import { className, dateTime, num } from '../lib/format.js';
 import { hrefFor } from '../router.js';
@@ -51,7 +52,11 @@ function Thumbnail({ sample }: { sample: Sample }) {
   const cls = sample.class ?? '';
   return (
     <figure className="thumb" data-testid="sample-thumbnail">
-      {img.url ? <img src={img.url} alt={`${className(cls)} sample ${sample.sha256.slice(0, 12)}${sample.split ? `, ${sample.split}` : ''}`} width={96} height={96} /> : <div className="thumb-empty" aria-hidden="true" />}
+      {img.url ? (
+        <img src={img.url} alt={`${className(cls)} sample ${sample.sha256.slice(0, 12)}${sample.split ? `, ${sample.split}` : ''}`} width={96} height={96} />
+      ) : (
+        <div className="thumb-empty" aria-hidden="true" />
+      )}
       <figcaption className="mono small">
         {sample.sha256.slice(0, 10)}
         {sample.split ? ` · ${sample.split}` : ''}
@@ -147,7 +152,12 @@ export function DatasetPage({ id }: { id: string }) {
       </PageHeader>
       <Facts
         items={[
-          ['Version', <span key="v" className="mono">{d.id}</span>],
+          [
+            'Version',
+            <span key="v" className="mono">
+              {d.id}
+            </span>,
+          ],
           ['Status', d.status ?? '—'],
           ['Images', num(d.imageCount ?? t.total)],
           ['Created', dateTime(d.createdAt)],

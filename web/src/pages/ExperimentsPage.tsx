@@ -1,9 +1,10 @@
 // Experiments: the runs (choose two to compare), one run's loss and accuracy curves, and two runs side
 // by side (params and final metrics, the values that differ marked, their curves overlaid).
 import { useState } from 'react';
-import { curveGroups, metricSeries, type MetricPoint, type Run } from '../api/catalog.js';
+
+import { curveGroups, type MetricPoint, metricSeries, type Run } from '../api/catalog.js';
 import { LineChart, type Series } from '../components/charts/LineChart.js';
-import { ErrorBox, Facts, Link, Loading, PageHeader, TableHead, ListBody } from '../components/ui.js';
+import { ErrorBox, Facts, Link, ListBody, Loading, PageHeader, TableHead } from '../components/ui.js';
 import { useApi } from '../hooks/useApi.js';
 import { dateTime, num } from '../lib/format.js';
 import { hrefFor, navigate } from '../router.js';
@@ -34,9 +35,21 @@ export function ExperimentsPage() {
       <PageHeader title="Experiments">
         <label>
           Experiment{' '}
-          <input value={experiment} onChange={(e) => setExperiment(e.target.value)} placeholder="all" aria-label="Filter by experiment name" data-testid="experiment-filter" />
+          <input
+            value={experiment}
+            onChange={(e) => setExperiment(e.target.value)}
+            placeholder="all"
+            aria-label="Filter by experiment name"
+            data-testid="experiment-filter"
+          />
         </label>
-        <button type="button" className="primary" disabled={picked.length !== 2} onClick={() => navigate(hrefFor({ page: 'compare', ids: picked }))} data-testid="compare-runs">
+        <button
+          type="button"
+          className="primary"
+          disabled={picked.length !== 2}
+          onClick={() => navigate(hrefFor({ page: 'compare', ids: picked }))}
+          data-testid="compare-runs"
+        >
           Compare {picked.length}/2
         </button>
       </PageHeader>
@@ -72,7 +85,10 @@ export function ExperimentsPage() {
 }
 
 function Curves({ runs }: { runs: { id: string; label: string }[] }) {
-  const series = useApi((api, signal) => Promise.all(runs.map(async (r) => metricSeries(await api.get<unknown>(`/v1/runs/${enc(r.id)}/metrics`, undefined, signal)))), [runs.map((r) => r.id).join(',')]);
+  const series = useApi(
+    (api, signal) => Promise.all(runs.map(async (r) => metricSeries(await api.get<unknown>(`/v1/runs/${enc(r.id)}/metrics`, undefined, signal)))),
+    [runs.map((r) => r.id).join(',')],
+  );
   if (!series.data) return series.error ? <ErrorBox error={series.error} /> : <Loading what="Loading metrics" />;
   const merged: Record<string, MetricPoint[]> = Object.assign({}, ...series.data);
   const groups = curveGroups(merged);
@@ -80,8 +96,12 @@ function Curves({ runs }: { runs: { id: string; label: string }[] }) {
   return (
     <div className="chart-grid">
       {groups.map((g) => {
-        const lines: Series[] = runs.flatMap((r, i) => g.keys.filter((k) => series.data![i]![k]).map((k) => ({ name: runs.length > 1 ? `${r.label}: ${k}` : k, points: toPoints(series.data![i]![k]!) })));
-        return <LineChart key={g.title} title={g.title} series={lines} xLabel="epoch / step" testId={`curve-${g.title.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`} />;
+        const lines: Series[] = runs.flatMap((r, i) =>
+          g.keys.filter((k) => series.data![i]![k]).map((k) => ({ name: runs.length > 1 ? `${r.label}: ${k}` : k, points: toPoints(series.data![i]![k]!) })),
+        );
+        return (
+          <LineChart key={g.title} title={g.title} series={lines} xLabel="epoch / step" testId={`curve-${g.title.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`} />
+        );
       })}
     </div>
   );
@@ -96,7 +116,12 @@ export function RunPage({ id }: { id: string }) {
       <PageHeader title={`Run ${run.name || run.id}`} />
       <Facts
         items={[
-          ['Id', <span key="i" className="mono">{run.id}</span>],
+          [
+            'Id',
+            <span key="i" className="mono">
+              {run.id}
+            </span>,
+          ],
           ['Experiment', run.experiment ?? run.experimentId ?? '—'],
           ['Status', run.status],
           ['Dataset', run.datasetVersion ?? '—'],
@@ -145,8 +170,17 @@ interface ComparisonRow {
 }
 
 export function ComparePage({ ids }: { ids: string[] }) {
-  const cmp = useApi((api, signal) => api.get<{ runs: Run[]; params: ComparisonRow[]; metrics: ComparisonRow[] }>('/v1/runs/compare', { ids: ids.join(',') }, signal), [ids.join(',')], { enabled: ids.length >= 2 });
-  if (ids.length < 2) return <p>Choose two runs on the <Link href="/experiments">Experiments</Link> page.</p>;
+  const cmp = useApi(
+    (api, signal) => api.get<{ runs: Run[]; params: ComparisonRow[]; metrics: ComparisonRow[] }>('/v1/runs/compare', { ids: ids.join(',') }, signal),
+    [ids.join(',')],
+    { enabled: ids.length >= 2 },
+  );
+  if (ids.length < 2)
+    return (
+      <p>
+        Choose two runs on the <Link href="/experiments">Experiments</Link> page.
+      </p>
+    );
   if (!cmp.data) return cmp.error ? <ErrorBox error={cmp.error} /> : <Loading />;
   const { runs, params, metrics } = cmp.data;
   const table = (title: string, rows: ComparisonRow[], testId: string) => (

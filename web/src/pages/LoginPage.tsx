@@ -1,8 +1,9 @@
 // Sign in with name and password (POST /v1/auth/login) → a session token kept in sessionStorage.
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { type FormEvent, useEffect, useRef, useState } from 'react';
+
 import { ApiError, describeError } from '../api/client.js';
-import { useSession } from '../auth/SessionContext.js';
 import { parseLogin } from '../auth/session.js';
+import { useSession } from '../auth/SessionContext.js';
 import { homeFor } from '../nav.js';
 import { navigate } from '../router.js';
 
@@ -42,9 +43,27 @@ export function LoginPage() {
           </p>
         )}
         <label htmlFor="login-name">Name</label>
-        <input id="login-name" data-testid="login-name" ref={nameRef} name="username" autoComplete="username" required value={name} onChange={(e) => setName(e.target.value)} />
+        <input
+          id="login-name"
+          data-testid="login-name"
+          ref={nameRef}
+          name="username"
+          autoComplete="username"
+          required
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+        />
         <label htmlFor="login-password">Password</label>
-        <input id="login-password" data-testid="login-password" type="password" name="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
+        <input
+          id="login-password"
+          data-testid="login-password"
+          type="password"
+          name="password"
+          autoComplete="current-password"
+          required
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+        />
         {error && (
           <p className="error" role="alert" data-testid="login-error">
             {error}

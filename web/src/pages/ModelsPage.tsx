@@ -1,12 +1,13 @@
 // The model registry: models and their aliases, a model's versions and alias history with promote and
 // rollback (ml-engineer, admin — every move needs a reason and is recorded with who and when), and a
 // version's model card with its per-class figures.
-import { useState, type FormEvent } from 'react';
+import { type FormEvent, useState } from 'react';
+
 import type { AliasEvent, ClassFigures, ModelCard, SplitFigures } from '../api/catalog.js';
-import { ALIASES, type Alias, type ModelDetail, type ModelSummary } from '../api/types.js';
+import { type Alias, ALIASES, type ModelDetail, type ModelSummary } from '../api/types.js';
 import { useSession } from '../auth/SessionContext.js';
 import { BarList } from '../components/charts/BarList.js';
-import { ErrorBox, Facts, Link, Loading, PageHeader, TableHead, ListBody } from '../components/ui.js';
+import { ErrorBox, Facts, Link, ListBody, Loading, PageHeader, TableHead } from '../components/ui.js';
 import { useApi } from '../hooks/useApi.js';
 import { className, dateTime, num, percent } from '../lib/format.js';
 import { hrefFor } from '../router.js';
@@ -92,7 +93,8 @@ function AliasControls({ model, onChanged }: { model: ModelDetail; onChanged: ()
     e.preventDefault();
     void run(`${alias} now points at v${version}.`, () => api.post(`/v1/models/${enc(model.name)}/aliases/${alias}`, { version, reason: reason.trim() }));
   };
-  const rollback = (a: Alias) => void run(`${a} rolled back.`, () => api.post(`/v1/models/${enc(model.name)}/aliases/${a}/rollback`, { reason: reason.trim() }));
+  const rollback = (a: Alias) =>
+    void run(`${a} rolled back.`, () => api.post(`/v1/models/${enc(model.name)}/aliases/${a}/rollback`, { reason: reason.trim() }));
   const noReason = reason.trim() === '';
 
   return (
@@ -121,7 +123,15 @@ function AliasControls({ model, onChanged }: { model: ModelDetail; onChanged: ()
         </label>
         <label className="grow">
           Reason (recorded){' '}
-          <input value={reason} onChange={(e) => setReason(e.target.value)} required maxLength={500} data-testid="promote-reason" id="promote-reason" placeholder="why this change" />
+          <input
+            value={reason}
+            onChange={(e) => setReason(e.target.value)}
+            required
+            maxLength={500}
+            data-testid="promote-reason"
+            id="promote-reason"
+            placeholder="why this change"
+          />
         </label>
         <button type="submit" className="primary" disabled={busy || noReason} data-testid="promote-button" id="promote-button">
           Promote
@@ -129,7 +139,14 @@ function AliasControls({ model, onChanged }: { model: ModelDetail; onChanged: ()
       </form>
       <div className="rollbacks">
         {ALIASES.filter((a) => model.aliases[a] !== undefined).map((a) => (
-          <button key={a} type="button" disabled={busy || noReason} onClick={() => rollback(a)} data-testid={`rollback-button-${a}`} aria-label={`Roll back ${a} to its previous version`}>
+          <button
+            key={a}
+            type="button"
+            disabled={busy || noReason}
+            onClick={() => rollback(a)}
+            data-testid={`rollback-button-${a}`}
+            aria-label={`Roll back ${a} to its previous version`}
+          >
             Roll back {a}
           </button>
         ))}
@@ -244,7 +261,16 @@ export function ModelVersionPage({ name, version }: { name: string; version: num
           ['Registered', `${dateTime(card.createdAt)} by ${card.createdBy ?? '—'}`],
           ['Aliases now', aliases.join(', ') || 'none'],
           ['Source', card.source ?? '—'],
-          ['Run', card.lineage?.runId ? <Link key="r" href={hrefFor({ page: 'run', id: card.lineage.runId })}>{card.lineage.runId}</Link> : '—'],
+          [
+            'Run',
+            card.lineage?.runId ? (
+              <Link key="r" href={hrefFor({ page: 'run', id: card.lineage.runId })}>
+                {card.lineage.runId}
+              </Link>
+            ) : (
+              '—'
+            ),
+          ],
           ['Dataset', card.lineage?.datasetVersion ?? '—'],
           ['Classes', (card.model?.classes ?? []).join(', ') || '—'],
           ['Temperature', card.calibration ? num(card.calibration.temperature, 3) : '—'],

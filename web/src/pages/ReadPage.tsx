@@ -3,6 +3,7 @@
 // Adjudicator B sees A's read, the model's probabilities and the saliency overlay, and commits the
 // final label. Either way the page renders exactly the StudyView the API returned.
 import { useEffect, useState } from 'react';
+
 import { ApiError } from '../api/client.js';
 import type { StudyView, WorklistResponse } from '../api/types.js';
 import { useSession } from '../auth/SessionContext.js';
@@ -123,7 +124,12 @@ export function ReadPage({ id, as }: { id: string; as: 'A' | 'B' }) {
                 </button>
                 <label>
                   Class{' '}
-                  <select value={cls} onChange={(e) => setSaliencyClass(e.target.value)} data-testid="saliency-class" aria-label="Class the saliency map explains">
+                  <select
+                    value={cls}
+                    onChange={(e) => setSaliencyClass(e.target.value)}
+                    data-testid="saliency-class"
+                    aria-label="Class the saliency map explains"
+                  >
                     {(study.reads.model?.predictions.map((p) => p.class) ?? labelsFor(study.modality)).map((c) => (
                       <option key={c} value={c}>
                         {className(c)}
@@ -133,7 +139,15 @@ export function ReadPage({ id, as }: { id: string; as: 'A' | 'B' }) {
                 </label>
                 <label>
                   Opacity{' '}
-                  <input type="range" min={0} max={1} step={0.05} value={opacity} onChange={(e) => setOpacity(Number(e.target.value))} aria-label="Saliency overlay opacity" />
+                  <input
+                    type="range"
+                    min={0}
+                    max={1}
+                    step={0.05}
+                    value={opacity}
+                    onChange={(e) => setOpacity(Number(e.target.value))}
+                    aria-label="Saliency overlay opacity"
+                  />
                 </label>
                 {saliencyOn && saliency.loading && <span className="muted">computing…</span>}
               </div>
@@ -141,10 +155,21 @@ export function ReadPage({ id, as }: { id: string; as: 'A' | 'B' }) {
             </section>
           )}
           {canRead ? (
-            <LabelPicker modality={study.modality} commitText={as === 'A' ? 'Commit read A' : 'Commit final label'} busy={busy} onCommit={(l) => void commit(l)} />
+            <LabelPicker
+              modality={study.modality}
+              commitText={as === 'A' ? 'Commit read A' : 'Commit final label'}
+              busy={busy}
+              onCommit={(l) => void commit(l)}
+            />
           ) : (
             <p className="muted" data-testid="read-closed">
-              {study.status === awaiting && !mayRead ? `Only ${as === 'A' ? 'a reader' : 'an adjudicator'} commits read ${as}.` : study.status === 'awaiting_a' ? 'This study awaits read A.' : study.status === 'awaiting_b' && as === 'A' ? 'Your read is in; the study went to reader B.' : 'This study is closed for this read.'}
+              {study.status === awaiting && !mayRead
+                ? `Only ${as === 'A' ? 'a reader' : 'an adjudicator'} commits read ${as}.`
+                : study.status === 'awaiting_a'
+                  ? 'This study awaits read A.'
+                  : study.status === 'awaiting_b' && as === 'A'
+                    ? 'Your read is in; the study went to reader B.'
+                    : 'This study is closed for this read.'}
             </p>
           )}
           <ErrorBox error={error} testId="read-error" />

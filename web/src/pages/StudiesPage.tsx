@@ -1,5 +1,6 @@
 // All studies, newest first, filtered by state, a page at a time (oversight roles).
 import { useState } from 'react';
+
 import type { StudyView } from '../api/types.js';
 import { Link, ListBody, PageHeader, StatusBadge, statusText, TableHead } from '../components/ui.js';
 import { useApi } from '../hooks/useApi.js';

@@ -34,7 +34,12 @@ export function WorklistPage({ which }: { which: 'A' | 'B' }) {
                 {items.map((it, i) => (
                   <tr key={it.id} data-testid="worklist-row" data-study-id={it.id} className={it.priority ? 'priority' : undefined}>
                     <td>
-                      <Link href={open(it.id)} id={i === 0 ? 'worklist-first' : undefined} data-testid="worklist-open" aria-label={`Open study ${it.id}, ${modalityName(it.modality)}${it.priority ? ', priority' : ''}`}>
+                      <Link
+                        href={open(it.id)}
+                        id={i === 0 ? 'worklist-first' : undefined}
+                        data-testid="worklist-open"
+                        aria-label={`Open study ${it.id}, ${modalityName(it.modality)}${it.priority ? ', priority' : ''}`}
+                      >
                         {it.id}
                       </Link>
                     </td>

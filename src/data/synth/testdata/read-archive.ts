@@ -1,6 +1,7 @@
 // Test helper: every entry (name, type, bytes) of a zip or tar.gz, in archive order.
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
+
 import tar from 'tar-stream';
 import yauzl from 'yauzl';
 

@@ -1,6 +1,7 @@
 // Finite-difference proofs of the activation rules (float64; Gelu in float32: ORT has no double Erf), and
 // Dropout's mask semantics (random, so checked against its own mask instead of finite differences).
 import { describe, expect, it } from 'vitest';
+
 import { Graph } from '../../graph.js';
 import * as ops from '../../ops/index.js';
 import { assertGradients, type GradCheckSpec } from '../../testing/gradcheck.js';

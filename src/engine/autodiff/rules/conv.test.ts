@@ -2,6 +2,7 @@
 // GlobalAveragePool have float32 kernels only, so these run in float32. Conv is linear in X and in W, so a
 // large step (0.1) has no truncation error and keeps float32 rounding small: tolerance 1e-4 (measured ≤ 2e-6).
 import { describe, expect, it } from 'vitest';
+
 import { Graph } from '../../graph.js';
 import * as ops from '../../ops/index.js';
 import { assertGradients, type GradCheckSpec } from '../../testing/gradcheck.js';
@@ -24,20 +25,44 @@ const cases: [string, GradCheckSpec, number][] = [
   ['Conv stride 1, dilation [1, 2], asymmetric pads (flipped-kernel dX)', conv([2, 2, 6, 7], [3, 2, 3, 3], { dilation: [1, 2], padding: [0, 1, 2, 3] }), F32],
   ['Conv groups 2', conv([2, 4, 5, 5], [6, 2, 3, 3], { groups: 2, padding: 1 }), F32],
   ['Conv depthwise (groups = C)', conv([2, 3, 5, 5], [3, 1, 3, 3], { groups: 3, padding: 1 }, false), F32],
-  ['Conv groups 2 + dilation 2 + stride 2 + asymmetric pads', conv([2, 4, 9, 8], [4, 2, 3, 2], { groups: 2, dilation: [2, 1], stride: [2, 3], padding: [1, 0, 2, 1] }), F32],
-  ['ConvTranspose stride 2, output_padding 1', {
-    dtype: 'float32', eps: 0.1, maxElements: 24,
-    inputs: { x: { shape: [2, 4, 3, 3] }, w: { shape: [4, 3, 3, 3] }, b: { shape: [3] } },
-    build: (g, t) => ops.convTranspose2d(g, t.x!, t.w!, t.b, { stride: 2, padding: 1, outputPadding: 1 }),
-  }, F32],
-  ['ConvTranspose groups 2, dilation 2', {
-    dtype: 'float32', eps: 0.1, maxElements: 24,
-    inputs: { x: { shape: [2, 4, 4, 4] }, w: { shape: [4, 1, 2, 3] } },
-    build: (g, t) => ops.convTranspose2d(g, t.x!, t.w!, undefined, { groups: 2, dilation: 2, padding: [1, 0, 0, 1] }),
-  }, F32],
+  [
+    'Conv groups 2 + dilation 2 + stride 2 + asymmetric pads',
+    conv([2, 4, 9, 8], [4, 2, 3, 2], { groups: 2, dilation: [2, 1], stride: [2, 3], padding: [1, 0, 2, 1] }),
+    F32,
+  ],
+  [
+    'ConvTranspose stride 2, output_padding 1',
+    {
+      dtype: 'float32',
+      eps: 0.1,
+      maxElements: 24,
+      inputs: { x: { shape: [2, 4, 3, 3] }, w: { shape: [4, 3, 3, 3] }, b: { shape: [3] } },
+      build: (g, t) => ops.convTranspose2d(g, t.x!, t.w!, t.b, { stride: 2, padding: 1, outputPadding: 1 }),
+    },
+    F32,
+  ],
+  [
+    'ConvTranspose groups 2, dilation 2',
+    {
+      dtype: 'float32',
+      eps: 0.1,
+      maxElements: 24,
+      inputs: { x: { shape: [2, 4, 4, 4] }, w: { shape: [4, 1, 2, 3] } },
+      build: (g, t) => ops.convTranspose2d(g, t.x!, t.w!, undefined, { groups: 2, dilation: 2, padding: [1, 0, 0, 1] }),
+    },
+    F32,
+  ],
   ['MaxPool 2×2', { dtype: 'float32', eps: 1e-3, inputs: { x: { shape: [2, 2, 4, 4] } }, build: (g, t) => ops.maxPool2d(g, t.x!, { kernel: 2 }) }, 1e-3],
-  ['MaxPool 3×3 stride 2 pad 1 (overlapping windows)', { dtype: 'float32', eps: 1e-3, inputs: { x: { shape: [1, 2, 5, 5] } }, build: (g, t) => ops.maxPool2d(g, t.x!, { kernel: 3, stride: 2, padding: 1 }) }, 1e-3],
-  ['AveragePool 3×3 stride 2 pad 1', { dtype: 'float32', eps: 0.1, inputs: { x: { shape: [2, 2, 5, 6] } }, build: (g, t) => ops.avgPool2d(g, t.x!, { kernel: 3, stride: 2, padding: 1 }) }, F32],
+  [
+    'MaxPool 3×3 stride 2 pad 1 (overlapping windows)',
+    { dtype: 'float32', eps: 1e-3, inputs: { x: { shape: [1, 2, 5, 5] } }, build: (g, t) => ops.maxPool2d(g, t.x!, { kernel: 3, stride: 2, padding: 1 }) },
+    1e-3,
+  ],
+  [
+    'AveragePool 3×3 stride 2 pad 1',
+    { dtype: 'float32', eps: 0.1, inputs: { x: { shape: [2, 2, 5, 6] } }, build: (g, t) => ops.avgPool2d(g, t.x!, { kernel: 3, stride: 2, padding: 1 }) },
+    F32,
+  ],
   ['GlobalAveragePool', { dtype: 'float32', eps: 0.1, inputs: { x: { shape: [2, 3, 4, 4] } }, build: (g, t) => ops.globalAvgPool(g, t.x!) }, F32],
 ];
 
@@ -55,7 +80,10 @@ describe('conv gradient rules', () => {
     const grads = gradients(g, loss, [x, w]);
     expect(grads.get('x')!.shape).toEqual(['batch', 4, 8, 8]);
     expect(grads.get('w')!.shape).toEqual(wShape);
-    return g.nodes().slice(before).map((n) => n.opType);
+    return g
+      .nodes()
+      .slice(before)
+      .map((n) => n.opType);
   };
   const count = (list: string[], op: string): number => list.filter((t) => t === op).length;
 

@@ -14,11 +14,19 @@ import type { Graph, TensorRef } from '../../graph.js';
 import { expandLike, reshapeLike, zerosLike } from '../helpers.js';
 import { type GradContext, registerGradient } from '../registry.js';
 
-interface ConvGeometry { r: number; strides: number[]; pads: number[]; dilations: number[]; group: number; kernel: number[] }
+interface ConvGeometry {
+  r: number;
+  strides: number[];
+  pads: number[];
+  dilations: number[];
+  group: number;
+  kernel: number[];
+}
 
 function geometry(ctx: GradContext, kernel: readonly number[]): ConvGeometry {
   const r = kernel.length;
-  if (ctx.string('auto_pad', 'NOTSET') !== 'NOTSET') throw new EngineError('unsupported_op', `${ctx.opType} gradient: auto_pad is not supported, give explicit pads`);
+  if (ctx.string('auto_pad', 'NOTSET') !== 'NOTSET')
+    throw new EngineError('unsupported_op', `${ctx.opType} gradient: auto_pad is not supported, give explicit pads`);
   return {
     r,
     kernel: [...kernel],
@@ -31,7 +39,8 @@ function geometry(ctx: GradContext, kernel: readonly number[]): ConvGeometry {
 
 function staticDims(t: TensorRef, from: number, what: string): number[] {
   const dims = t.shape.slice(from);
-  if (!dims.every((d): d is number => typeof d === 'number')) throw new EngineError('unsupported_op', `${what}: spatial dims must be static, got [${t.shape.join(', ')}]`);
+  if (!dims.every((d): d is number => typeof d === 'number'))
+    throw new EngineError('unsupported_op', `${what}: spatial dims must be static, got [${t.shape.join(', ')}]`);
   return dims;
 }
 
@@ -61,7 +70,11 @@ function inputGradStride1(g: Graph, dy: TensorRef, w: TensorRef, geo: ConvGeomet
 function inputGradTransposed(g: Graph, dy: TensorRef, w: TensorRef, geo: ConvGeometry, spatialIn: number[], spatialOut: number[]): TensorRef {
   const op = outputPadding(geo, spatialIn, spatialOut);
   return g.op('ConvTranspose', [dy, w], {
-    kernel_shape: geo.kernel, strides: geo.strides, pads: geo.pads, dilations: geo.dilations, group: geo.group,
+    kernel_shape: geo.kernel,
+    strides: geo.strides,
+    pads: geo.pads,
+    dilations: geo.dilations,
+    group: geo.group,
     ...(op.some((v) => v !== 0) ? { output_padding: op } : {}),
   });
 }
@@ -72,7 +85,8 @@ function im2col(g: Graph, x: TensorRef, geo: ConvGeometry, spatialIn: number[], 
   const c = x.shape[1] as number;
   const kSize = kernel.reduce((a, b) => a * b, 1);
   const spatial = Array.from({ length: r }, (_, i) => i + 2);
-  const patchify = pads.every((p) => p === 0) && dilations.every((d) => d === 1) && kernel.every((k, i) => k === strides[i] && spatialIn[i] === k * spatialOut[i]!);
+  const patchify =
+    pads.every((p) => p === 0) && dilations.every((d) => d === 1) && kernel.every((k, i) => k === strides[i] && spatialIn[i] === k * spatialOut[i]!);
   if (patchify) {
     // X [N, C, OH·K, …] → [N, C, OH, K, …] → [C, K…, N, OH…]
     const split = g.op('Reshape', [x, g.ints([-1, c, ...spatialOut.flatMap((o, i) => [o, kernel[i]!])])]);
@@ -171,10 +185,15 @@ registerGradient('AveragePool', (ctx) => {
   const size = geo.kernel.reduce((a, b) => a * b, 1);
   const kernel = g.constant(new Array<number>(c * size).fill(1 / size), [c, 1, ...geo.kernel], dy.dtype);
   const op = outputPadding(geo, staticDims(x, 2, 'AveragePool gradient'), staticDims(dy, 2, 'AveragePool gradient'));
-  return [g.op('ConvTranspose', [dy, kernel], {
-    kernel_shape: geo.kernel, strides: geo.strides, pads: geo.pads, group: c,
-    ...(op.some((v) => v !== 0) ? { output_padding: op } : {}),
-  })];
+  return [
+    g.op('ConvTranspose', [dy, kernel], {
+      kernel_shape: geo.kernel,
+      strides: geo.strides,
+      pads: geo.pads,
+      group: c,
+      ...(op.some((v) => v !== 0) ? { output_padding: op } : {}),
+    }),
+  ];
 });
 
 // y = window max: dx = scatter-add of dy at the argmax positions (MaxPool's Indices output, flat over N·C·H·W)

@@ -1,5 +1,6 @@
 // Finite-difference proofs of the elementwise rules (float64 unless ORT lacks a double kernel: Erf).
 import { describe, it } from 'vitest';
+
 import * as ops from '../../ops/index.js';
 import { assertGradients, type GradCheckSpec } from '../../testing/gradcheck.js';
 
@@ -18,14 +19,26 @@ const cases: [string, GradCheckSpec, number][] = [
   ['Reciprocal', { inputs: { a: { shape: [6], margin: 0.3 } }, build: (g, x) => ops.reciprocal(g, x.a!) }, F64],
   ['Abs', { inputs: { a: { shape: [6], margin: 0.1 } }, build: (g, x) => ops.abs(g, x.a!) }, F64],
   ['Identity', { inputs: { a: { shape: [6] } }, build: (g, x) => ops.identity(g, x.a!) }, F64],
-  ['Sum (three inputs, broadcast)', { inputs: { a: { shape: [2, 3] }, b: { shape: [3] }, c: { shape: [2, 1] } }, build: (g, x) => ops.sum(g, [x.a!, x.b!, x.c!]) }, F64],
+  [
+    'Sum (three inputs, broadcast)',
+    { inputs: { a: { shape: [2, 3] }, b: { shape: [3] }, c: { shape: [2, 1] } }, build: (g, x) => ops.sum(g, [x.a!, x.b!, x.c!]) },
+    F64,
+  ],
   ['Max (broadcast)', { inputs: { a: { shape: [2, 3] }, b: { shape: [3] } }, build: (g, x) => g.op('Max', [x.a!, x.b!]) }, F64],
   ['Min', { inputs: { a: { shape: [5] }, b: { shape: [5] } }, build: (g, x) => g.op('Min', [x.a!, x.b!]) }, F64],
-  ['Clip (both bounds)', { inputs: { a: { shape: [8], low: -2, high: 2 } }, build: (g, x) => g.op('Clip', [x.a!, g.scalar(-1, x.a!), g.scalar(1, x.a!)]) }, F64],
-  ['Where (condition from a non-differentiated input)', {
-    inputs: { a: { shape: [2, 3] }, b: { shape: [3] }, m: { shape: [2, 3], wrt: false } },
-    build: (g, x) => ops.where(g, ops.greater(g, x.m!, 0), x.a!, x.b!),
-  }, F64],
+  [
+    'Clip (both bounds)',
+    { inputs: { a: { shape: [8], low: -2, high: 2 } }, build: (g, x) => g.op('Clip', [x.a!, g.scalar(-1, x.a!), g.scalar(1, x.a!)]) },
+    F64,
+  ],
+  [
+    'Where (condition from a non-differentiated input)',
+    {
+      inputs: { a: { shape: [2, 3] }, b: { shape: [3] }, m: { shape: [2, 3], wrt: false } },
+      build: (g, x) => ops.where(g, ops.greater(g, x.m!, 0), x.a!, x.b!),
+    },
+    F64,
+  ],
   // Cast float64 → float32 → float64: the step must exceed float32 resolution (a linear map, so a big step is exact).
   ['Cast', { eps: 1e-2, inputs: { a: { shape: [6] } }, build: (g, x) => ops.cast(g, ops.mul(g, ops.cast(g, x.a!, 'float32'), 3), 'float64') }, 1e-4],
   // ORT has no double Erf kernel: float32, step 1e-2.

@@ -6,10 +6,7 @@ import { unbroadcast } from '../helpers.js';
 import { registerGradient } from '../registry.js';
 
 // y = a + b: da = dy, db = dy
-registerGradient('Add', ({ g, dy, inputs: [a, b], needs }) => [
-  needs[0] ? unbroadcast(g, dy, a!) : undefined,
-  needs[1] ? unbroadcast(g, dy, b!) : undefined,
-]);
+registerGradient('Add', ({ g, dy, inputs: [a, b], needs }) => [needs[0] ? unbroadcast(g, dy, a!) : undefined, needs[1] ? unbroadcast(g, dy, b!) : undefined]);
 
 // y = a − b: da = dy, db = −dy
 registerGradient('Sub', ({ g, dy, inputs: [a, b], needs }) => [
@@ -86,7 +83,10 @@ registerGradient('Where', ({ g, dy, inputs: [c, a, b], needs }) => {
 });
 
 // y = max(a, b) / min(a, b): the cotangent goes to the selected operand (a on ties)
-for (const [op, pick] of [['Max', 'GreaterOrEqual'], ['Min', 'LessOrEqual']] as const) {
+for (const [op, pick] of [
+  ['Max', 'GreaterOrEqual'],
+  ['Min', 'LessOrEqual'],
+] as const) {
   registerGradient(op, ({ g, dy, inputs, needs }) => {
     if (inputs.length !== 2) throw new EngineError('unsupported_op', `${op} gradient: exactly two inputs`);
     const [a, b] = [inputs[0]!, inputs[1]!];

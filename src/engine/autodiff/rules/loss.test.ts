@@ -2,6 +2,7 @@
 // ignore_index, spatial scores) and of the label-smoothed composite, plus forward values against a direct
 // implementation of PyTorch's cross_entropy(weight, label_smoothing) formula.
 import { describe, expect, it } from 'vitest';
+
 import { Graph } from '../../graph.js';
 import * as ops from '../../ops/index.js';
 import { assertGradients, type GradCheckSpec } from '../../testing/gradcheck.js';
@@ -26,21 +27,33 @@ const cases: [string, GradCheckSpec, number][] = [
   ['SoftmaxCrossEntropyLoss none', ce({ reduction: 'none' }), F64],
   ['SoftmaxCrossEntropyLoss class weights, mean', ce({ weights: true }), F64],
   ['SoftmaxCrossEntropyLoss class weights, none', ce({ weights: true, reduction: 'none' }), F64],
-  ['SoftmaxCrossEntropyLoss ignore_index', {
-    inputs: { x: { shape: [4, 3] }, y: { shape: [4], dtype: 'int64', values: [1, -100, 2, 0] } },
-    build: (g, t) => g.node('SoftmaxCrossEntropyLoss', [t.x!, t.y!], { reduction: 'mean', ignore_index: -100 }, 2)[0]!,
-  }, F64],
-  ['SoftmaxCrossEntropyLoss spatial scores [N, C, d]', {
-    inputs: { x: { shape: [2, 3, 4] }, y: { shape: [2, 4], dtype: 'int64', values: [0, 1, 2, 1, 2, 2, 0, 1] } },
-    build: (g, t) => ops.softmaxCrossEntropy(g, t.x!, t.y!),
-  }, F64],
-  ['log_prob output used downstream too', {
-    inputs: { x: { shape: [3, 4] }, y: { shape: [3], dtype: 'int64', values: [0, 3, 1] } },
-    build: (g, t) => {
-      const [loss, logp] = g.node('SoftmaxCrossEntropyLoss', [t.x!, t.y!], {}, 2);
-      return [loss!, ops.mul(g, logp!, 0.3)];
+  [
+    'SoftmaxCrossEntropyLoss ignore_index',
+    {
+      inputs: { x: { shape: [4, 3] }, y: { shape: [4], dtype: 'int64', values: [1, -100, 2, 0] } },
+      build: (g, t) => g.node('SoftmaxCrossEntropyLoss', [t.x!, t.y!], { reduction: 'mean', ignore_index: -100 }, 2)[0]!,
     },
-  }, F64],
+    F64,
+  ],
+  [
+    'SoftmaxCrossEntropyLoss spatial scores [N, C, d]',
+    {
+      inputs: { x: { shape: [2, 3, 4] }, y: { shape: [2, 4], dtype: 'int64', values: [0, 1, 2, 1, 2, 2, 0, 1] } },
+      build: (g, t) => ops.softmaxCrossEntropy(g, t.x!, t.y!),
+    },
+    F64,
+  ],
+  [
+    'log_prob output used downstream too',
+    {
+      inputs: { x: { shape: [3, 4] }, y: { shape: [3], dtype: 'int64', values: [0, 3, 1] } },
+      build: (g, t) => {
+        const [loss, logp] = g.node('SoftmaxCrossEntropyLoss', [t.x!, t.y!], {}, 2);
+        return [loss!, ops.mul(g, logp!, 0.3)];
+      },
+    },
+    F64,
+  ],
   ['label smoothing 0.1 (composite)', ce({ smoothing: 0.1 }), F64],
   ['label smoothing + class weights (composite)', ce({ smoothing: 0.2, weights: true }), F64],
   ['label smoothing, sum', ce({ smoothing: 0.1, reduction: 'sum' }), F64],
@@ -81,7 +94,9 @@ describe('loss gradient rules', () => {
     const w = weights ? g.constant(Float64Array.from(weights), [4]) : undefined;
     const loss = g.output(ops.softmaxCrossEntropy(g, x, y, { weights: w, labelSmoothing: eps }));
     const xs = Array.from({ length: 20 }, (_, i) => Math.sin(i * 1.7) * 2);
-    const out = await (await OrtRunner.create(g.toModelProto())).run({
+    const out = await (
+      await OrtRunner.create(g.toModelProto())
+    ).run({
       x: { dtype: 'float64', dims: [5, 4], data: Float64Array.from(xs) },
       y: { dtype: 'int64', dims: [5], data: BigInt64Array.from(LABELS.map(BigInt)) },
     });

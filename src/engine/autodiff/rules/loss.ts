@@ -37,7 +37,11 @@ registerGradient('SoftmaxCrossEntropyLoss', (ctx) => {
   const grads: TensorRef[] = [];
   if (coeff) {
     const classShape = [1, c, ...Array<number>(rank - 2).fill(1)];
-    const classes = g.constant(Array.from({ length: c }, (_, i) => i), classShape, 'int64');
+    const classes = g.constant(
+      Array.from({ length: c }, (_, i) => i),
+      classShape,
+      'int64',
+    );
     const onehot = g.op('Cast', [g.op('Equal', [g.op('Unsqueeze', [labels64, g.ints([1])]), classes])], { to: ONNX_DTYPE[x.dtype] });
     const k = coeff.shape.length === 0 ? coeff : g.op('Unsqueeze', [coeff, g.ints([1])]);
     grads.push(g.op('Mul', [g.op('Sub', [p, onehot]), k]));

@@ -1,5 +1,6 @@
 // Finite-difference proofs of MatMul (every rank/broadcast case) and Gemm (all transpose combinations).
 import { describe, expect, it } from 'vitest';
+
 import { Graph } from '../../graph.js';
 import * as ops from '../../ops/index.js';
 import { assertGradients, type GradCheckSpec } from '../../testing/gradcheck.js';
@@ -40,7 +41,10 @@ describe('matmul gradient rules', () => {
     const loss = ops.reduceSum(g, ops.matmul(g, x, w));
     const before = g.nodes().length;
     const dw = gradients(g, loss, [w]).get('w')!;
-    const added = g.nodes().slice(before).map((n) => n.opType);
+    const added = g
+      .nodes()
+      .slice(before)
+      .map((n) => n.opType);
     expect(dw.shape).toEqual([8, 4]);
     expect(added).toContain('Gemm');
     expect(added).not.toContain('MatMul');

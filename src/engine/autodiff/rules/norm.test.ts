@@ -1,6 +1,7 @@
 // Finite-difference proofs of LayerNormalization and batch norm (training composite and inference op),
 // and the running-statistics update of training-mode batch norm (PyTorch semantics).
 import { describe, expect, it } from 'vitest';
+
 import { Graph } from '../../graph.js';
 import * as init from '../../init.js';
 import * as ops from '../../ops/index.js';
@@ -20,7 +21,8 @@ const bn = (shape: number[], mode: 'train' | 'eval'): GradCheckSpec => ({
   build: (g, t) => {
     const c = shape[1]!;
     const state = {
-      scale: t.s!, bias: t.b!,
+      scale: t.s!,
+      bias: t.b!,
       runningMean: g.buffer('rm', [c], init.uniform(-0.5, 0.5), { dtype: t.x!.dtype }),
       runningVar: g.buffer('rv', [c], init.uniform(0.5, 2), { dtype: t.x!.dtype }),
     };
@@ -58,7 +60,10 @@ describe('normalization gradient rules', () => {
     const xs = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
     const out = await (await OrtRunner.create(g.toModelProto())).run({ x: { dtype: 'float64', dims: [3, 2, 2], data: Float64Array.from(xs) } });
     // channel 0 holds x[n, 0, :] = {1,2,5,6,9,10}, channel 1 {3,4,7,8,11,12}
-    const ch = [[1, 2, 5, 6, 9, 10], [3, 4, 7, 8, 11, 12]];
+    const ch = [
+      [1, 2, 5, 6, 9, 10],
+      [3, 4, 7, 8, 11, 12],
+    ];
     const mean = ch.map((v) => v.reduce((a, b) => a + b) / v.length);
     const uvar = ch.map((v, c) => v.reduce((a, b) => a + (b - mean[c]!) ** 2, 0) / (v.length - 1));
     const rm = out['rm.updated']!.data as Float64Array;

@@ -60,7 +60,8 @@ registerGradient('BatchNormalizationTraining', (ctx) => {
 //   dx = dy·k,  dγ = Σ dy·(x − μ)/√(v + ε),  dβ = Σ dy
 registerGradient('BatchNormalization', (ctx) => {
   const { g, dy, needs } = ctx;
-  if (ctx.int('training_mode', 0)) throw new EngineError('unsupported_op', 'BatchNormalization with training_mode = 1: build batch norm with ops.batchNorm in train mode');
+  if (ctx.int('training_mode', 0))
+    throw new EngineError('unsupported_op', 'BatchNormalization with training_mode = 1: build batch norm with ops.batchNorm in train mode');
   const [x, scale, , mean, variance] = [ctx.x(0), ctx.x(1), ctx.x(2), ctx.x(3), ctx.x(4)];
   const bcast = g.ints(x.shape.map((_, i) => (i === 1 ? -1 : 1)));
   const axes = g.ints(x.shape.map((_, i) => i).filter((i) => i !== 1));

@@ -1,11 +1,12 @@
 // Finite-difference proofs of the reduction rules (float64), at opset 17 (ReduceMean/Max axes attribute) and
 // opset 18 (axes input); ReduceMax's tie rule checked directly (not differentiable at ties).
 import { describe, expect, it } from 'vitest';
+
 import { Graph } from '../../graph.js';
-import { runOnce } from '../../testing/ort.js';
-import { gradients } from '../gradients.js';
 import * as ops from '../../ops/index.js';
 import { assertGradients, type GradCheckSpec } from '../../testing/gradcheck.js';
+import { runOnce } from '../../testing/ort.js';
+import { gradients } from '../gradients.js';
 
 const F64 = 1e-6;
 const one = (shape: number[], build: GradCheckSpec['build'], opset?: number): GradCheckSpec => ({ inputs: { a: { shape } }, build, opset });

@@ -35,7 +35,11 @@ registerGradient('ReduceMean', (ctx) => {
   const axes = reducedAxes(ctx);
   const dims = axes.map((a) => x.shape[a]);
   let n: TensorRef;
-  if (dims.every((d): d is number => typeof d === 'number')) n = g.scalar(dims.reduce((p, d) => p * d, 1), x);
+  if (dims.every((d): d is number => typeof d === 'number'))
+    n = g.scalar(
+      dims.reduce((p, d) => p * d, 1),
+      x,
+    );
   else {
     // A symbolic (batch) axis: n = size(x) / size(y), computed at run time.
     const size = (t: TensorRef): TensorRef => g.op('Cast', [g.op('Size', [t])], { to: ONNX_DTYPE[x.dtype] });

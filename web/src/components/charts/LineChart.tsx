@@ -1,6 +1,7 @@
 // A line chart as plain SVG: several series over a shared x axis, nice ticks, a legend, and the
 // data named for screen readers (role="img" with a summary; the numbers themselves are in the page).
 import { useId } from 'react';
+
 import { linearScale, niceTicks, tickLabel } from './scale.js';
 
 export interface Point {
@@ -32,7 +33,18 @@ export const seriesColor = (i: number): string => COLORS[i % COLORS.length]!;
 
 const M = { top: 12, right: 32, bottom: 40, left: 56 };
 
-export function LineChart({ title, series, xLabel, yLabel, yDomain, formatX = tickLabel, formatY = tickLabel, width = 560, height = 240, testId }: LineChartProps) {
+export function LineChart({
+  title,
+  series,
+  xLabel,
+  yLabel,
+  yDomain,
+  formatX = tickLabel,
+  formatY = tickLabel,
+  width = 560,
+  height = 240,
+  testId,
+}: LineChartProps) {
   const id = useId();
   const all = series.flatMap((s) => s.points).filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
   const summary = series.map((s) => {

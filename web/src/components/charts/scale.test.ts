@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { linearScale, niceTicks, tickLabel } from './scale.js';
 
 describe('chart scales', () => {

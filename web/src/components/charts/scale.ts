@@ -13,7 +13,9 @@ export function niceTicks(min: number, max: number, count = 5): { ticks: number[
   const mag = 10 ** Math.floor(Math.log10(raw));
   // The round step whose interval count is closest to the one asked for.
   const target = Math.max(1, count);
-  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).reduce((best, s) => (Math.abs((max - min) / s - target) <= Math.abs((max - min) / best - target) ? s : best));
+  const step = [1, 2, 2.5, 5, 10]
+    .map((m) => m * mag)
+    .reduce((best, s) => (Math.abs((max - min) / s - target) <= Math.abs((max - min) / best - target) ? s : best));
   const lo = Math.floor(min / step) * step;
   const hi = Math.ceil(max / step) * step;
   // Ticks as lo + i × step, rounded to the step's decimals: no 0.30000000000000004, no 7e-18 for 0.
