@@ -1,14 +1,18 @@
 // Image decoding shared by the ETL (decode-check), the training cache and serving: one place decides
-// which formats are accepted and how a broken file is reported.
+// which formats are accepted and how a broken file is reported. PNG and JPEG go through sharp
+// (libvips); DICOM through data/dicom (its own parser, codecs and pixel pipeline), which hands back
+// 8-bit grey that then takes exactly the same path as a grey PNG.
 import sharp, { type Metadata, type Sharp } from 'sharp';
 
 import { InvalidImageError } from '../../core/errors.js';
+import { type DecodedDicom, decodeDicom, type DicomImageInfo, inspectDicom } from '../dicom/decode.js';
+import { looksLikeDicom } from '../dicom/parse.js';
+import { MAX_IMAGE_PIXELS } from './limits.js';
 
-export const SUPPORTED_IMAGE_FORMATS = ['png', 'jpeg'] as const;
+export { MAX_IMAGE_PIXELS };
+
+export const SUPPORTED_IMAGE_FORMATS = ['png', 'jpeg', 'dicom'] as const;
 export type ImageFormat = (typeof SUPPORTED_IMAGE_FORMATS)[number];
-
-/** Larger images are refused before decoding (a 40 000² PNG would need gigabytes). */
-export const MAX_IMAGE_PIXELS = 8192 * 8192;
 
 export interface ImageHeader {
   format: ImageFormat;
@@ -19,8 +23,17 @@ export interface ImageHeader {
   bitDepth: number;
 }
 
+/** True for bytes the DICOM path reads (Part 10 marker, or a bare dataset as devices send them). */
+export function isDicom(bytes: Uint8Array): boolean {
+  return looksLikeDicom(bytes);
+}
+
 /** Reads the header only (cheap); InvalidImageError for anything that is not a PNG or JPEG we accept. */
 export async function readImageHeader(bytes: Uint8Array): Promise<ImageHeader> {
+  if (isDicom(bytes)) {
+    const { info } = inspectDicom(bytes);
+    return { format: 'dicom', width: info.columns, height: info.rows, channels: 1, bitDepth: info.bitsStored > 8 ? 16 : 8 };
+  }
   let meta: Metadata;
   try {
     meta = await sharp(bytes).metadata();
@@ -63,13 +76,31 @@ export interface GrayscaleImage {
 }
 
 /** Fully decodes to 8-bit grayscale at native size: the decode-check every dataset image passes. */
-export async function decodeGrayscale(bytes: Uint8Array): Promise<GrayscaleImage & { header: ImageHeader }> {
+export async function decodeGrayscale(bytes: Uint8Array): Promise<GrayscaleImage & { header: ImageHeader; dicom?: DicomImageInfo }> {
+  if (isDicom(bytes)) {
+    const d = await decodeDicom(bytes);
+    return { width: d.width, height: d.height, data: d.data, header: dicomHeader(d), dicom: d.info };
+  }
   const header = await readImageHeader(bytes);
   const { data, info } = await decodeOrThrow(() => strictPipeline(bytes).toColourspace('b-w').raw().toBuffer({ resolveWithObject: true }));
   if (info.channels !== 1 || data.length !== info.width * info.height) {
     throw new InvalidImageError(`decoder returned ${info.channels} channels for a grayscale request`);
   }
   return { width: info.width, height: info.height, data, header };
+}
+
+/**
+ * A sharp pipeline over any accepted image, for callers that resize or render (previews, saliency
+ * overlays): PNG/JPEG as strictPipeline; DICOM decoded to its 8-bit grey first.
+ */
+export async function imagePipeline(bytes: Uint8Array): Promise<Sharp> {
+  if (!isDicom(bytes)) return strictPipeline(bytes);
+  const d = await decodeDicom(bytes);
+  return sharp(d.data, { raw: { width: d.width, height: d.height, channels: 1 } });
+}
+
+function dicomHeader(d: DecodedDicom): ImageHeader {
+  return { format: 'dicom', width: d.width, height: d.height, channels: 1, bitDepth: d.info.bitsStored > 8 ? 16 : 8 };
 }
 
 function firstLine(err: unknown): string {

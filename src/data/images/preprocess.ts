@@ -1,13 +1,14 @@
 // THE preprocessing function: the training cache and the serving path both call it, so a model sees
 // exactly the same pixels in production as in training.
 //
-// Policy: decode (PNG 8/16-bit, JPEG) → flatten alpha onto black → grayscale (16-bit inputs scaled
+// Policy: decode (PNG 8/16-bit, JPEG; DICOM through data/dicom's pixel pipeline to 8-bit grey, its
+// own window applied) → flatten alpha onto black → grayscale (16-bit inputs scaled
 // linearly to 0…255) → LETTERBOX to size×size: scale the longer side to `size`, keep the aspect
 // ratio, pad the shorter side symmetrically with black (0), Lanczos-3 resampling → uint8, row-major.
 // Letterbox rather than squash (distorts anatomy: OCT B-scans are ~1.5:1) or center crop (can cut
 // off the finding at an edge, e.g. a peripheral opacity or a drusen at the scan's end).
 import { InvalidImageError } from '../../core/errors.js';
-import { decodeOrThrow, readImageHeader, strictPipeline } from './decode.js';
+import { decodeOrThrow, imagePipeline, readImageHeader } from './decode.js';
 
 export const PREPROCESS_POLICY = {
   name: 'grayscale-letterbox-lanczos3-uint8',
@@ -24,8 +25,9 @@ export async function preprocessImage(bytes: Uint8Array, size: number): Promise<
     throw new InvalidImageError(`preprocess size must be an integer in ${MIN_SIZE}…${MAX_SIZE}, got ${size}`);
   }
   await readImageHeader(bytes);
+  const pipeline = await imagePipeline(bytes);
   const { data, info } = await decodeOrThrow(() =>
-    strictPipeline(bytes)
+    pipeline
       .greyscale()
       .resize(size, size, { fit: 'contain', position: 'centre', background: { r: 0, g: 0, b: 0 }, kernel: 'lanczos3' })
       .toColourspace('b-w')

@@ -1,0 +1,166 @@
+// THE DICOM parser: every module that reads a DICOM file (decoding, de-identification, intake, the
+// ETL) starts here, so "what counts as a DICOM file" is decided once.
+//
+// dcmjs does the element parsing; this module decides what dcmjs is given:
+// - Part 10 files (128-byte preamble, "DICM", a group-0002 meta header): the meta header is read
+//   here (explicit VR LE, bounds-checked) to learn the transfer syntax before the dataset is parsed.
+// - Datasets without preamble/meta header, as many modalities and older PACS send them: the
+//   encoding is guessed from the first element (a valid explicit VR after the tag → explicit VR LE,
+//   otherwise implicit VR LE, the default syntax of PS3.5 §10.1).
+// - Deflated datasets are inflated here with a hard output limit (a deflate bomb is refused before
+//   it is allocated), then parsed as explicit VR LE.
+// Any failure becomes a typed DicomError with a stable code; dcmjs' own exceptions never escape.
+import { inflateRawSync } from 'node:zlib';
+
+import dcmjs from 'dcmjs';
+
+import { DicomInvalidError, DicomTruncatedError, DicomUnsupportedTransferSyntaxError } from './errors.js';
+import { DEFLATED_EXPLICIT_VR_LE, EXPLICIT_VR_BE, EXPLICIT_VR_LE, IMPLICIT_VR_LE, refusalReason, transferSyntax } from './transfer-syntax.js';
+
+const { DicomDict, DicomMessage, DicomMetaDictionary, ReadBufferStream } = dcmjs.data;
+// dcmjs logs odd VRs and padding on the console: a file's quirks are reported through our errors instead.
+dcmjs.log.setLevel('silent');
+
+/** A dcmjs dataset in its tag-keyed form ({ '00100010': { vr, Value } }). */
+export type DicomTagDict = Record<string, { vr: string; Value?: unknown[]; InlineBinary?: string }>;
+/** A dcmjs naturalized dataset ({ PatientName: …, Rows: … }). */
+export type NaturalDataset = Record<string, unknown>;
+
+export interface DicomFile {
+  /** The transfer syntax the dataset (and its pixel data) is encoded in. */
+  transferSyntaxUid: string;
+  /** True for a Part 10 file; false for a bare dataset (its meta header was made up here). */
+  hasPreamble: boolean;
+  /** Meta header, naturalized (TransferSyntaxUID, MediaStorageSOPClassUID…). */
+  meta: NaturalDataset;
+  /** The dataset, naturalized: what decoding reads. */
+  dataset: NaturalDataset;
+  /** The dataset, tag-keyed as dcmjs read it: what de-identification edits and writes back. */
+  dict: DicomTagDict;
+}
+
+/** Inflated deflated datasets larger than this are refused (the largest real CXR is ~60 MB). */
+export const MAX_INFLATED_BYTES = 512 * 1024 * 1024;
+
+const DICM_OFFSET = 128;
+const VALID_VRS = new Set([
+  'AE', 'AS', 'AT', 'CS', 'DA', 'DS', 'DT', 'FD', 'FL', 'IS', 'LO', 'LT', 'OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'PN', 'SH', 'SL', 'SQ', 'SS', 'ST', 'SV', 'TM', 'UC', 'UI', 'UL', 'UN', 'UR', 'US', 'UT', 'UV',
+]); // prettier-ignore
+
+/** True when the bytes carry the Part 10 "DICM" marker. */
+export function hasPart10Marker(bytes: Uint8Array): boolean {
+  return bytes.length >= DICM_OFFSET + 4 && bytes[128] === 0x44 && bytes[129] === 0x49 && bytes[130] === 0x43 && bytes[131] === 0x4d;
+}
+
+/**
+ * True when the bytes look like a DICOM file: a Part 10 marker, or a bare dataset whose first
+ * element is a plausible low group (0002/0008) tag, as devices send them without a preamble.
+ */
+export function looksLikeDicom(bytes: Uint8Array): boolean {
+  if (hasPart10Marker(bytes)) return true;
+  if (bytes.length < 8) return false;
+  const group = bytes[0]! | (bytes[1]! << 8);
+  const element = bytes[2]! | (bytes[3]! << 8);
+  if (group !== 0x0002 && group !== 0x0008) return false;
+  if (element > 0x0100) return false;
+  return VALID_VRS.has(String.fromCharCode(bytes[4]!, bytes[5]!)) || (bytes[6] === 0 && bytes[7] === 0) || element === 0;
+}
+
+/** Parses a DICOM file (Part 10 or a bare dataset). Throws DicomError subclasses only. */
+export function parseDicom(bytes: Uint8Array): DicomFile {
+  if (!looksLikeDicom(bytes)) throw new DicomInvalidError('not a DICOM file: no "DICM" marker at byte 128 and no DICOM dataset at the start');
+  const part10 = hasPart10Marker(bytes);
+  const { meta, datasetStart } = part10 ? readMetaHeader(bytes) : { meta: {} as DicomTagDict, datasetStart: 0 };
+  let uid = part10 ? metaTransferSyntax(meta) : guessBareEncoding(bytes);
+  if (!part10) meta['00020010'] = { vr: 'UI', Value: [uid] };
+  const syntax = transferSyntax(uid);
+  if (!syntax) throw new DicomUnsupportedTransferSyntaxError(uid, refusalReason(uid));
+
+  let body = bytes.subarray(datasetStart);
+  if (syntax.encoding === 'deflated-explicit-le') {
+    body = inflateBounded(body);
+    uid = DEFLATED_EXPLICIT_VR_LE;
+  }
+  const readSyntax = syntax.encoding === 'implicit-le' ? IMPLICIT_VR_LE : syntax.encoding === 'explicit-be' ? EXPLICIT_VR_BE : EXPLICIT_VR_LE;
+  const dict = guard('dataset', () => DicomMessage._read(streamOf(body), readSyntax, { ignoreErrors: false }) as DicomTagDict);
+  const dataset = guard('dataset', () => DicomMetaDictionary.naturalizeDataset(dict) as NaturalDataset);
+  const metaNatural = guard('meta header', () => DicomMetaDictionary.naturalizeDataset(meta) as NaturalDataset);
+  return { transferSyntaxUid: uid, hasPreamble: part10, meta: metaNatural, dataset, dict };
+}
+
+/** Writes a parsed (possibly edited) file back as Part 10 bytes, in its own transfer syntax. */
+export function writeDicom(meta: DicomTagDict, dict: DicomTagDict): Uint8Array {
+  const out = new DicomDict(meta);
+  out.dict = dict;
+  return new Uint8Array(out.write({ fragmentMultiframe: false }) as ArrayBuffer);
+}
+
+/** The meta header in dcmjs' tag-keyed form, for writing. */
+export function metaDict(file: DicomFile): DicomTagDict {
+  return DicomMetaDictionary.denaturalizeDataset(file.meta) as DicomTagDict;
+}
+
+function readMetaHeader(bytes: Uint8Array): { meta: DicomTagDict; datasetStart: number } {
+  // Group 0002 is always explicit VR LE. Walk its elements with bounds checks (the group length
+  // element is optional in practice, so it is not trusted to find the end).
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = DICM_OFFSET + 4;
+  while (at + 8 <= bytes.length && view.getUint16(at, true) === 0x0002) {
+    const vr = String.fromCharCode(bytes[at + 4]!, bytes[at + 5]!);
+    if (!VALID_VRS.has(vr)) throw new DicomInvalidError(`meta header element at byte ${at} has no valid VR`);
+    const long = ['OB', 'OW', 'OF', 'SQ', 'UT', 'UN', 'UC', 'UR', 'OD', 'OL', 'OV', 'SV', 'UV'].includes(vr);
+    const length = long ? (at + 12 <= bytes.length ? view.getUint32(at + 8, true) : -1) : view.getUint16(at + 6, true);
+    const next = at + (long ? 12 : 8) + length;
+    if (length < 0 || next > bytes.length) throw new DicomTruncatedError('the file ends inside its meta header');
+    at = next;
+  }
+  const metaBytes = bytes.subarray(DICM_OFFSET + 4, at);
+  const meta = guard('meta header', () => DicomMessage._read(streamOf(metaBytes), EXPLICIT_VR_LE, { ignoreErrors: false }) as DicomTagDict);
+  return { meta, datasetStart: at };
+}
+
+function metaTransferSyntax(meta: DicomTagDict): string {
+  const value = meta['00020010']?.Value?.[0];
+  if (typeof value !== 'string' || value.trim() === '') throw new DicomInvalidError('the meta header has no Transfer Syntax UID (0002,0010)');
+  return value.replace(/\0/g, '').trim();
+}
+
+function guessBareEncoding(bytes: Uint8Array): string {
+  const vr = String.fromCharCode(bytes[4]!, bytes[5]!);
+  return VALID_VRS.has(vr) ? EXPLICIT_VR_LE : IMPLICIT_VR_LE;
+}
+
+function inflateBounded(body: Uint8Array): Uint8Array {
+  try {
+    return inflateRawSync(body, { maxOutputLength: MAX_INFLATED_BYTES });
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'ERR_BUFFER_TOO_LARGE' || /maxOutputLength|buffer/i.test(String(err)))
+      throw new DicomInvalidError(`the deflated dataset inflates to more than ${MAX_INFLATED_BYTES} bytes`);
+    if (code === 'Z_BUF_ERROR') throw new DicomTruncatedError('the deflated dataset ends early');
+    throw new DicomInvalidError(`the deflated dataset cannot be inflated: ${firstLine(err)}`);
+  }
+}
+
+function streamOf(bytes: Uint8Array): InstanceType<typeof ReadBufferStream> {
+  // dcmjs wants an ArrayBuffer of exactly these bytes.
+  const copy = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  return new ReadBufferStream(copy, true);
+}
+
+/** Runs a dcmjs step, mapping its exceptions (RangeError past the end, bad VRs…) to DicomErrors. */
+function guard<T>(what: string, step: () => T): T {
+  try {
+    return step();
+  } catch (err) {
+    if (err instanceof DicomInvalidError || err instanceof DicomTruncatedError) throw err;
+    const message = firstLine(err);
+    if (err instanceof RangeError || /outside the bounds|out of range|beyond|end of (the )?buffer|offset/i.test(message))
+      throw new DicomTruncatedError(`the ${what} ends early or declares a length past the end of the file`, { reason: message });
+    throw new DicomInvalidError(`the ${what} cannot be parsed: ${message}`);
+  }
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 200);
+}

@@ -1,0 +1,127 @@
+// Builds DICOM files from pixels: the synthetic phantoms (`data synth --format dicom`) and the test
+// fixtures. Native syntaxes are written by dcmjs; compressed ones use the encoders of the same codec
+// packages that decode them (CharLS, OpenJPEG, libjpeg-turbo) and our RLE encoder. JPEG lossless
+// (process 14) has no encoder in JavaScript: such files come from DCMTK's dcmcjpeg in the tests.
+import { deflateRawSync } from 'node:zlib';
+
+import dcmjs from 'dcmjs';
+
+import { codecModule } from './codec-modules.js';
+import { encodeRleFrame } from './rle.js';
+import { DEFLATED_EXPLICIT_VR_LE, EXPLICIT_VR_BE, EXPLICIT_VR_LE, IMPLICIT_VR_LE } from './transfer-syntax.js';
+
+const { DicomDict, DicomMetaDictionary } = dcmjs.data;
+dcmjs.log.setLevel('silent'); // dcmjs warns on the console about VRs it substitutes
+
+export const WRITABLE_SYNTAXES = {
+  'explicit-le': EXPLICIT_VR_LE,
+  'implicit-le': IMPLICIT_VR_LE,
+  'explicit-be': EXPLICIT_VR_BE,
+  deflated: DEFLATED_EXPLICIT_VR_LE,
+  rle: '1.2.840.10008.1.2.5',
+  'jpeg-ls': '1.2.840.10008.1.2.4.80',
+  'jpeg-ls-near': '1.2.840.10008.1.2.4.81',
+  jpeg2000: '1.2.840.10008.1.2.4.90',
+  'jpeg2000-lossy': '1.2.840.10008.1.2.4.91',
+  'jpeg-baseline': '1.2.840.10008.1.2.4.50',
+} as const;
+export type WritableSyntax = keyof typeof WRITABLE_SYNTAXES;
+
+export interface PixelImage {
+  width: number;
+  height: number;
+  /** 8 or 16. */
+  bitsAllocated: 8 | 16;
+  bitsStored: number;
+  signed: boolean;
+  samplesPerPixel: 1 | 3;
+  /** Stored values, pixel-interleaved (Uint8Array for 8-bit, Uint16Array/Int16Array for 16-bit). */
+  pixels: Uint8Array | Uint16Array | Int16Array;
+}
+
+/** Writes a Part 10 file: `attributes` (naturalized, e.g. { PatientName, Modality }) + the pixels. */
+export async function writeDicomImage(attributes: Record<string, unknown>, image: PixelImage, syntax: WritableSyntax = 'explicit-le'): Promise<Uint8Array> {
+  const uid = WRITABLE_SYNTAXES[syntax];
+  const raw = new Uint8Array(image.pixels.buffer, image.pixels.byteOffset, image.pixels.byteLength);
+  const frame = await encodePixels(syntax, raw, image);
+  const dataset: Record<string, unknown> = {
+    SOPClassUID: '1.2.840.10008.5.1.4.1.1.7',
+    SOPInstanceUID: DicomMetaDictionary.uid(),
+    ...attributes,
+    Rows: image.height,
+    Columns: image.width,
+    BitsAllocated: image.bitsAllocated,
+    BitsStored: image.bitsStored,
+    HighBit: image.bitsStored - 1,
+    PixelRepresentation: image.signed ? 1 : 0,
+    SamplesPerPixel: image.samplesPerPixel,
+    PixelData: [frame.buffer.slice(frame.byteOffset, frame.byteOffset + frame.byteLength)],
+    _vrMap: { PixelData: image.bitsAllocated === 16 && isNative(syntax) ? 'OW' : 'OB' },
+  };
+  if (image.samplesPerPixel === 3) dataset.PlanarConfiguration = 0;
+  if (!dataset.PhotometricInterpretation) dataset.PhotometricInterpretation = image.samplesPerPixel === 3 ? 'RGB' : 'MONOCHROME2';
+  if (syntax === 'jpeg-baseline' && image.samplesPerPixel === 3) dataset.PhotometricInterpretation = 'YBR_FULL_422';
+  if (!isNative(syntax) || syntax === 'jpeg-baseline')
+    dataset.LossyImageCompression = syntax.includes('near') || syntax.includes('lossy') || syntax === 'jpeg-baseline' ? '01' : '00';
+  const meta = {
+    MediaStorageSOPClassUID: dataset.SOPClassUID,
+    MediaStorageSOPInstanceUID: dataset.SOPInstanceUID,
+    TransferSyntaxUID: syntax === 'deflated' ? EXPLICIT_VR_LE : uid,
+    ImplementationClassUID: '2.25.302535969541327839017330545146316094373',
+    ImplementationVersionName: 'SECONDREAD',
+  };
+  const dict = new DicomDict(DicomMetaDictionary.denaturalizeDataset(meta));
+  dict.dict = DicomMetaDictionary.denaturalizeDataset(dataset);
+  const bytes = new Uint8Array(dict.write());
+  return syntax === 'deflated' ? deflateDataset(bytes) : bytes;
+}
+
+function isNative(syntax: WritableSyntax): boolean {
+  return syntax === 'explicit-le' || syntax === 'implicit-le' || syntax === 'explicit-be' || syntax === 'deflated';
+}
+
+async function encodePixels(syntax: WritableSyntax, raw: Uint8Array, image: PixelImage): Promise<Uint8Array> {
+  const pixels = image.width * image.height;
+  const bps = image.bitsAllocated / 8;
+  // dcmjs byte-swaps OW values itself when it writes big endian.
+  if (isNative(syntax)) return raw;
+  if (syntax === 'rle') return encodeRleFrame(raw, pixels, bps, image.samplesPerPixel);
+  const info = { width: image.width, height: image.height, bitsPerSample: image.bitsStored, componentCount: image.samplesPerPixel, isSigned: image.signed };
+  const mod = await codecModule(syntax.startsWith('jpeg-ls') ? 'charls' : syntax.startsWith('jpeg2000') ? 'openjpeg' : 'libjpeg-turbo-8bit');
+  const className = syntax.startsWith('jpeg-ls') ? 'JpegLSEncoder' : syntax.startsWith('jpeg2000') ? 'J2KEncoder' : 'JPEGEncoder';
+  const encoder = new mod[className]!();
+  try {
+    if (syntax === 'jpeg-baseline') info.bitsPerSample = 8;
+    encoder.getDecodedBuffer(info).set(raw);
+    if (syntax === 'jpeg-ls-near') encoder.setNearLossless?.(2);
+    if (syntax === 'jpeg2000-lossy') encoder.setQuality?.(false, 10);
+    if (syntax === 'jpeg-baseline') (encoder.setQuality as unknown as (q: number) => void)(95);
+    encoder.encode();
+    const out = encoder.getEncodedBuffer().slice();
+    return out.length % 2 ? Uint8Array.from([...out, 0]) : out;
+  } finally {
+    encoder.delete();
+  }
+}
+
+/** Re-encodes the dataset part of an explicit VR LE Part 10 file as deflated (PS3.5 A.5). */
+function deflateDataset(bytes: Uint8Array): Uint8Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const groupLength = view.getUint32(132 + 8, true);
+  const metaEnd = 132 + 12 + groupLength;
+  const metaDict = dcmjs.data.DicomMessage._read(
+    new dcmjs.data.ReadBufferStream(bytes.buffer.slice(bytes.byteOffset + 132, bytes.byteOffset + metaEnd) as ArrayBuffer, true),
+    EXPLICIT_VR_LE,
+    {},
+  );
+  metaDict['00020010'] = { vr: 'UI', Value: [DEFLATED_EXPLICIT_VR_LE] };
+  const head = new DicomDict(metaDict);
+  head.dict = {};
+  // dcmjs writes the meta header for a deflated syntax; the (empty) dataset is replaced by ours.
+  const metaOnly = new Uint8Array(head.write());
+  const deflated = deflateRawSync(bytes.subarray(metaEnd));
+  const out = new Uint8Array(metaOnly.length + deflated.length);
+  out.set(metaOnly);
+  out.set(deflated, metaOnly.length);
+  return out;
+}
