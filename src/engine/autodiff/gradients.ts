@@ -6,8 +6,9 @@
  * 2. Pruning: a unit is differentiated only if it lies on a path from some `wrt` tensor to `loss`.
  * 3. Units are visited in reverse order; the cotangents of a tensor that feeds several consumers are
  *    summed (Add/Sum) before its producer's rule runs. Integer/bool tensors never get gradients.
+ * 4. A rule returns one lazy gradient per input; only those of inputs on a wrt → loss path are built (the
+ *    one place unused gradients are pruned), then checked against the input's shape and dtype.
  */
-import './rules/index.js';
 
 import { EngineError } from '../errors.js';
 import type { Attr, Graph, TensorRef } from '../graph.js';
@@ -15,7 +16,8 @@ import { isFloat } from '../onnx/dtype.js';
 import { sum } from '../ops/elementwise.js';
 import { describe, sameShape } from '../ops/shape-util.js';
 import { onesLike, zerosLike } from './helpers.js';
-import { GradContext, gradientRule } from './registry.js';
+import { GradContext } from './registry.js';
+import { gradientRule } from './rules/index.js';
 
 interface Unit {
   opType: string;
@@ -124,10 +126,11 @@ export function gradients(g: Graph, loss: TensorRef, wrt: readonly TensorRef[], 
       if (!needs.some(Boolean)) continue;
       const rule = gradientRule(u.opType);
       if (!rule) throw new EngineError('no_gradient_rule', `no gradient rule for op '${u.opType}'`, { op: u.opType });
-      const grads = rule(new GradContext(g, u.opType, u.inputs, u.outputs, u.attrs, dOutputs, needs, u.saved));
+      const lazy = rule(new GradContext(g, u.opType, u.inputs, u.outputs, u.attrs, dOutputs, u.saved));
       u.inputs.forEach((t, k) => {
-        const d = grads[k];
-        if (!t || !needs[k] || !d) return;
+        const build = lazy[k];
+        if (!t || !needs[k] || !build) return;
+        const d = build();
         if (!sameShape(d.shape, t.shape) || d.dtype !== t.dtype) {
           throw new EngineError('shape_mismatch', `gradient rule ${u.opType} gave ${describe(d)} for input ${k} '${t.name}' of ${describe(t)}`);
         }

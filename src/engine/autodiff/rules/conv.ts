@@ -12,7 +12,7 @@
 import { EngineError } from '../../errors.js';
 import type { Graph, TensorRef } from '../../graph.js';
 import { expandLike, reshapeLike, zerosLike } from '../helpers.js';
-import { type GradContext, registerGradient } from '../registry.js';
+import type { GradContext, GradFamily, LazyGrad } from '../registry.js';
 
 interface ConvGeometry {
   r: number;
@@ -130,81 +130,90 @@ function weightGrad(g: Graph, input: TensorRef, dOut: TensorRef, w: TensorRef, g
   return g.op('Reshape', [flat, g.ints([m, cg, ...kernel])]);
 }
 
-registerGradient('Conv', (ctx) => {
-  const { g, dy, needs } = ctx;
-  const [x, w, b] = [ctx.x(0), ctx.x(1), ctx.inputs[2]];
-  const geo = geometry(ctx, staticDims(w, 2, 'Conv gradient'));
-  const spatialIn = staticDims(x, 2, 'Conv gradient');
-  const spatialOut = staticDims(dy, 2, 'Conv gradient');
-  const { r, kernel } = geo;
-  const spatial = Array.from({ length: r }, (_, i) => i + 2);
-  let dx: TensorRef | undefined;
-  let dw: TensorRef | undefined;
-  if (needs[0]) {
+/** dB = Σ dY over N and the spatial dims, where the op has a bias input. */
+function biasGrad(ctx: GradContext): LazyGrad | undefined {
+  const { g, dy } = ctx;
+  const spatial = Array.from({ length: dy.shape.length - 2 }, (_, i) => i + 2);
+  return ctx.maybeX(2) && (() => g.op('ReduceSum', [dy, g.ints([0, ...spatial])], { keepdims: 0 }));
+}
+
+export const conv: GradFamily = {
+  Conv: (ctx) => {
+    const { g, dy } = ctx;
+    const [x, w] = [ctx.x(0), ctx.x(1)];
+    const geo = geometry(ctx, staticDims(w, 2, 'Conv gradient'));
+    const spatialIn = staticDims(x, 2, 'Conv gradient');
+    const spatialOut = staticDims(dy, 2, 'Conv gradient');
+    const { r, kernel } = geo;
     const stride1 = geo.strides.every((s) => s === 1) && geo.pads.every((p, i) => p <= geo.dilations[i % r]! * (kernel[i % r]! - 1));
-    dx = stride1 ? inputGradStride1(g, dy, w, geo) : inputGradTransposed(g, dy, w, geo, spatialIn, spatialOut);
-  }
-  if (needs[1]) dw = weightGrad(g, x, dy, w, geo, spatialIn, spatialOut);
-  const db = b && needs[2] ? g.op('ReduceSum', [dy, g.ints([0, ...spatial])], { keepdims: 0 }) : undefined;
-  return [dx, dw, db];
-});
+    return [
+      () => (stride1 ? inputGradStride1(g, dy, w, geo) : inputGradTransposed(g, dy, w, geo, spatialIn, spatialOut)),
+      () => weightGrad(g, x, dy, w, geo, spatialIn, spatialOut),
+      biasGrad(ctx),
+    ];
+  },
 
-// Y = ConvTranspose(X, W) is the adjoint of Conv with the same W: ⟨dY, ConvT_W(X)⟩ = ⟨Conv_W(dY), X⟩, so
-//   dX = Conv(dY, W; same strides, pads, dilations, group),
-//   dW = the Conv weight gradient with input dY and output cotangent X (W [C, M/G, K…] is Conv's layout).
-registerGradient('ConvTranspose', (ctx) => {
-  const { g, dy, needs } = ctx;
-  const [x, w, b] = [ctx.x(0), ctx.x(1), ctx.inputs[2]];
-  if (ctx.ints('output_shape')) throw new EngineError('unsupported_op', 'ConvTranspose gradient: give output_padding instead of output_shape');
-  const geo = geometry(ctx, staticDims(w, 2, 'ConvTranspose gradient'));
-  const spatial = Array.from({ length: geo.r }, (_, i) => i + 2);
-  const dx = needs[0]
-    ? g.op('Conv', [dy, w], { kernel_shape: geo.kernel, strides: geo.strides, pads: geo.pads, dilations: geo.dilations, group: geo.group })
-    : undefined;
-  const dw = needs[1] ? weightGrad(g, dy, x, w, geo, staticDims(dy, 2, 'ConvTranspose gradient'), staticDims(x, 2, 'ConvTranspose gradient')) : undefined;
-  const db = b && needs[2] ? g.op('ReduceSum', [dy, g.ints([0, ...spatial])], { keepdims: 0 }) : undefined;
-  return [dx, dw, db];
-});
+  // Y = ConvTranspose(X, W) is the adjoint of Conv with the same W: ⟨dY, ConvT_W(X)⟩ = ⟨Conv_W(dY), X⟩, so
+  //   dX = Conv(dY, W; same strides, pads, dilations, group),
+  //   dW = the Conv weight gradient with input dY and output cotangent X (W [C, M/G, K…] is Conv's layout).
+  ConvTranspose: (ctx) => {
+    const { g, dy } = ctx;
+    const [x, w] = [ctx.x(0), ctx.x(1)];
+    if (ctx.ints('output_shape')) throw new EngineError('unsupported_op', 'ConvTranspose gradient: give output_padding instead of output_shape');
+    const geo = geometry(ctx, staticDims(w, 2, 'ConvTranspose gradient'));
+    return [
+      () => g.op('Conv', [dy, w], { kernel_shape: geo.kernel, strides: geo.strides, pads: geo.pads, dilations: geo.dilations, group: geo.group }),
+      () => weightGrad(g, dy, x, w, geo, staticDims(dy, 2, 'ConvTranspose gradient'), staticDims(x, 2, 'ConvTranspose gradient')),
+      biasGrad(ctx),
+    ];
+  },
 
-// y = mean over H…: dx = broadcast(dy) / (H·W…)
-registerGradient('GlobalAveragePool', ({ g, dy, inputs: [x] }) => {
-  const n = staticDims(x!, 2, 'GlobalAveragePool gradient').reduce((a, b) => a * b, 1);
-  return [expandLike(g, g.op('Div', [dy, g.scalar(n, dy)]), x!)];
-});
+  // y = mean over H…: dx = broadcast(dy) / (H·W…)
+  GlobalAveragePool: (ctx) => {
+    const { g, dy } = ctx;
+    const x = ctx.x(0);
+    const n = staticDims(x, 2, 'GlobalAveragePool gradient').reduce((a, b) => a * b, 1);
+    return [() => expandLike(g, g.op('Div', [dy, g.scalar(n, dy)]), x)];
+  },
 
-// y = window mean (padded cells counted): dx = ConvTranspose of dy with a constant 1/|window| kernel, per channel
-registerGradient('AveragePool', (ctx) => {
-  const { g, dy } = ctx;
-  const x = ctx.x(0);
-  const geo = geometry(ctx, ctx.ints('kernel_shape') ?? []);
-  if (ctx.int('ceil_mode', 0) || (!ctx.int('count_include_pad', 0) && geo.pads.some((p) => p !== 0))) {
-    throw new EngineError('unsupported_op', 'AveragePool gradient: needs ceil_mode 0, and count_include_pad 1 when padded');
-  }
-  const c = x.shape[1];
-  if (typeof c !== 'number') throw new EngineError('unsupported_op', 'AveragePool gradient: the channel dim must be static');
-  const size = geo.kernel.reduce((a, b) => a * b, 1);
-  const kernel = g.constant(new Array<number>(c * size).fill(1 / size), [c, 1, ...geo.kernel], dy.dtype);
-  const op = outputPadding(geo, staticDims(x, 2, 'AveragePool gradient'), staticDims(dy, 2, 'AveragePool gradient'));
-  return [
-    g.op('ConvTranspose', [dy, kernel], {
-      kernel_shape: geo.kernel,
-      strides: geo.strides,
-      pads: geo.pads,
-      group: c,
-      ...(op.some((v) => v !== 0) ? { output_padding: op } : {}),
-    }),
-  ];
-});
+  // y = window mean (padded cells counted): dx = ConvTranspose of dy with a constant 1/|window| kernel, per channel
+  AveragePool: (ctx) => {
+    const { g, dy } = ctx;
+    const x = ctx.x(0);
+    const geo = geometry(ctx, ctx.ints('kernel_shape') ?? []);
+    if (ctx.int('ceil_mode', 0) || (!ctx.int('count_include_pad', 0) && geo.pads.some((p) => p !== 0))) {
+      throw new EngineError('unsupported_op', 'AveragePool gradient: needs ceil_mode 0, and count_include_pad 1 when padded');
+    }
+    const c = x.shape[1];
+    if (typeof c !== 'number') throw new EngineError('unsupported_op', 'AveragePool gradient: the channel dim must be static');
+    const dx = (): TensorRef => {
+      const size = geo.kernel.reduce((a, b) => a * b, 1);
+      const kernel = g.constant(new Array<number>(c * size).fill(1 / size), [c, 1, ...geo.kernel], dy.dtype);
+      const op = outputPadding(geo, staticDims(x, 2, 'AveragePool gradient'), staticDims(dy, 2, 'AveragePool gradient'));
+      return g.op('ConvTranspose', [dy, kernel], {
+        kernel_shape: geo.kernel,
+        strides: geo.strides,
+        pads: geo.pads,
+        group: c,
+        ...(op.some((v) => v !== 0) ? { output_padding: op } : {}),
+      });
+    };
+    return [dx];
+  },
 
-// y = window max: dx = scatter-add of dy at the argmax positions (MaxPool's Indices output, flat over N·C·H·W)
-registerGradient('MaxPool', (ctx) => {
-  const { g, dy } = ctx;
-  const x = ctx.x(0);
-  const indices = ctx.outputs[1];
-  if (!indices) throw new EngineError('unsupported_op', 'MaxPool gradient: build the MaxPool with its Indices output (train mode)');
-  if (ctx.int('storage_order', 0) !== 0) throw new EngineError('unsupported_op', 'MaxPool gradient: storage_order must be 0');
-  const flat = (t: TensorRef): TensorRef => g.op('Reshape', [t, g.ints([-1])]);
-  const fx = flat(x);
-  const scattered = g.op('ScatterElements', [zerosLike(g, fx), flat(indices), flat(dy)], { axis: 0, reduction: 'add' });
-  return [reshapeLike(g, scattered, x)];
-});
+  // y = window max: dx = scatter-add of dy at the argmax positions (MaxPool's Indices output, flat over N·C·H·W)
+  MaxPool: (ctx) => {
+    const { g, dy } = ctx;
+    const x = ctx.x(0);
+    const indices = ctx.maybeY(1);
+    if (!indices) throw new EngineError('unsupported_op', 'MaxPool gradient: build the MaxPool with its Indices output (train mode)');
+    if (ctx.int('storage_order', 0) !== 0) throw new EngineError('unsupported_op', 'MaxPool gradient: storage_order must be 0');
+    const dx = (): TensorRef => {
+      const flat = (t: TensorRef): TensorRef => g.op('Reshape', [t, g.ints([-1])]);
+      const fx = flat(x);
+      const scattered = g.op('ScatterElements', [zerosLike(g, fx), flat(indices), flat(dy)], { axis: 0, reduction: 'add' });
+      return reshapeLike(g, scattered, x);
+    };
+    return [dx];
+  },
+};

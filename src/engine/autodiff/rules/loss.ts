@@ -3,11 +3,13 @@
 //   dx = (p − onehot(y)) · w_y · s,  s = dL / Σ w_y (mean), dL (sum), dL_i (none); ignored labels get w = 0.
 import type { TensorRef } from '../../graph.js';
 import { ONNX_DTYPE } from '../../onnx/dtype.js';
-import { registerGradient } from '../registry.js';
+import type { GradContext, GradFamily } from '../registry.js';
 
-registerGradient('SoftmaxCrossEntropyLoss', (ctx) => {
+export const loss: GradFamily = { SoftmaxCrossEntropyLoss: (ctx) => [() => dLogits(ctx), undefined, undefined] };
+
+function dLogits(ctx: GradContext): TensorRef {
   const { g } = ctx;
-  const [x, labels, weights] = [ctx.x(0), ctx.x(1), ctx.inputs[2]];
+  const [x, labels, weights] = [ctx.x(0), ctx.x(1), ctx.maybeX(2)];
   const logp = ctx.y(1);
   const p = g.op('Exp', [logp]);
   const c = x.shape[1] as number;
@@ -49,6 +51,5 @@ registerGradient('SoftmaxCrossEntropyLoss', (ctx) => {
   // A cotangent on log_prob itself goes through the LogSoftmax rule: dlp − p·Σ_c dlp.
   const dlp = ctx.dOutputs[1];
   if (dlp) grads.push(g.op('Sub', [dlp, g.op('Mul', [p, g.op('ReduceSum', [dlp, g.ints([1])], { keepdims: 1 })])]));
-  const dx = grads.length === 2 ? g.op('Add', grads) : grads[0];
-  return [dx, undefined, undefined];
-});
+  return grads.length === 2 ? g.op('Add', grads) : (grads[0] as TensorRef);
+}
