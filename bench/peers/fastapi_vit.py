@@ -56,8 +56,8 @@ def build_app(cfg, classes):
             "version": 1,
             "predictions": ranked,
             "top": ranked[0],
-            "latency_ms": (time.perf_counter() - t0) * 1000,
-            "request_id": uuid.uuid4().hex,
+            "latencyMs": (time.perf_counter() - t0) * 1000,
+            "requestId": uuid.uuid4().hex,
         }
 
     return app

@@ -115,7 +115,7 @@ describe('auth', () => {
     for (const headers of [{}, { authorization: 'Bearer sr_nope' }, { authorization: 'Basic dXNlcjpwYXNz' }, { authorization: `Bearer ${f.tokens.reader}x` }]) {
       const res = await f.app.inject({ method: 'GET', url: '/v1/models', headers });
       expect(res.statusCode).toBe(401);
-      expect(res.json()).toMatchObject({ code: 'unauthenticated', request_id: expect.any(String) });
+      expect(res.json()).toMatchObject({ code: 'unauthenticated', requestId: expect.any(String) });
     }
     for (const role of ['reader', 'adjudicator', 'engineer', 'admin'] as const) {
       expect((await f.app.inject({ method: 'GET', url: '/v1/models', headers: f.auth(role) })).statusCode).toBe(200);
@@ -135,7 +135,7 @@ describe('errors', () => {
   it('unknown routes are a JSON 404 (no token needed to learn that)', async () => {
     const res = await f.app.inject({ method: 'GET', url: '/nope/../etc/passwd' });
     expect(res.statusCode).toBe(404);
-    expect(res.json()).toMatchObject({ code: 'not_found', request_id: res.headers['x-request-id'] });
+    expect(res.json()).toMatchObject({ code: 'not_found', requestId: res.headers['x-request-id'] });
   });
 
   it('keeps a plain client request id, replaces an unsafe one', async () => {

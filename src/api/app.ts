@@ -105,7 +105,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         title: 'secondread API',
         version: deps.serverVersion ?? API_VERSION,
         description:
-          'Model serving (own JSON API and KServe v2 / Open Inference Protocol), the second-reader workflow, evaluations and metrics. Errors are JSON with a stable `code` and the `request_id`.',
+          'Model serving (own JSON API and KServe v2 / Open Inference Protocol), the second-reader workflow, evaluations and metrics. Errors are JSON with a stable `code` and the `requestId`. Fields of the `/v1` routes are camelCase; the KServe v2 routes keep their protocol’s snake_case.',
       },
       components: { securitySchemes: { [BEARER_SCHEME]: { type: 'http', scheme: 'bearer', description: 'API token from `secondread users add`' } } },
       tags: [

@@ -77,12 +77,12 @@ describe('the served API over HTTP', () => {
       route: string;
       predictions: { class: string; probability: number }[];
       top: { class: string };
-      latency_ms: number;
-      request_id: string;
+      latencyMs: number;
+      requestId: string;
     };
-    expect(body).toMatchObject({ model: 'cxr-oct', version: 1, route: 'production', request_id: res.headers.get('x-request-id') });
+    expect(body).toMatchObject({ model: 'cxr-oct', version: 1, route: 'production', requestId: res.headers.get('x-request-id') });
     expect(body.predictions.map((p) => p.class).sort()).toEqual([...SECONDREAD_CLASSES].sort());
-    expect(body.latency_ms).toBeGreaterThan(0);
+    expect(body.latencyMs).toBeGreaterThan(0);
 
     const raw = await fetch(`${base}/v1/models/cxr-oct/predict?version=1`, { method: 'POST', headers: { ...reader, 'content-type': 'image/png' }, body: png });
     expect(raw.status).toBe(200);
@@ -152,7 +152,7 @@ describe('the served API over HTTP', () => {
       body: png.subarray(0, 100),
     });
     expect(res.status).toBe(422);
-    expect(await res.json()).toMatchObject({ code: 'invalid_image', request_id: res.headers.get('x-request-id') });
+    expect(await res.json()).toMatchObject({ code: 'invalid_image', requestId: res.headers.get('x-request-id') });
     expect((await fetch(`${base}/v1/models/cxr-oct/predict`, { method: 'POST', body: png })).status).toBe(401);
   });
 
@@ -160,7 +160,7 @@ describe('the served API over HTTP', () => {
     const created = await fetch(`${base}/v1/evaluations`, {
       method: 'POST',
       headers: { ...engineer, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'cxr-oct', alias: 'production', dataset_version: fx.versionId.slice(0, 12), split: 'train' }),
+      body: JSON.stringify({ model: 'cxr-oct', alias: 'production', datasetVersion: fx.versionId.slice(0, 12), split: 'train' }),
     });
     expect(created.status, await created.clone().text()).toBe(202);
     const { id } = (await created.json()) as { id: string };

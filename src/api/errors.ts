@@ -48,7 +48,7 @@ export interface ErrorBody {
   code: string;
   message: string;
   details?: Record<string, unknown>;
-  request_id: string;
+  requestId: string;
 }
 
 /** Stable codes for the HTTP statuses Fastify and its plugins use for client errors. */
@@ -76,7 +76,7 @@ export interface ErrorResponse {
 /** The response for any thrown value. */
 export function toErrorResponse(err: unknown, requestId: string): ErrorResponse {
   if (err instanceof SecondreadError) {
-    const body: ErrorBody = { code: err.code, message: err.message, request_id: requestId };
+    const body: ErrorBody = { code: err.code, message: err.message, requestId };
     if (err.details) body.details = err.details;
     const retry = err.details?.retryAfterSeconds;
     return {
@@ -95,7 +95,7 @@ export function toErrorResponse(err: unknown, requestId: string): ErrorResponse 
         code: 'invalid_input',
         message: `invalid ${fe.validationContext ?? 'request'}: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`,
         details: { errors },
-        request_id: requestId,
+        requestId,
       },
       logLevel: 'debug',
     };
@@ -105,18 +105,18 @@ export function toErrorResponse(err: unknown, requestId: string): ErrorResponse 
     // Fastify's and @fastify/multipart's client errors carry short, safe messages (no paths, no stacks).
     return {
       status,
-      body: { code: CODE_BY_STATUS[status] ?? 'invalid_input', message: firstLine(fe?.message) || 'bad request', request_id: requestId },
+      body: { code: CODE_BY_STATUS[status] ?? 'invalid_input', message: firstLine(fe?.message) || 'bad request', requestId },
       logLevel: 'debug',
     };
   }
   return {
     status: 500,
-    body: { code: 'internal', message: 'internal error (see the server log for this request id)', request_id: requestId },
+    body: { code: 'internal', message: 'internal error (see the server log for this request id)', requestId },
     logLevel: 'error',
   };
 }
 
-/** KServe v2 error body: the protocol's `error` string, plus our stable code and request id. */
+/** KServe v2 error body: the protocol's `error` string, plus our stable code and request id (snake_case, as the protocol names its fields). */
 export interface KServeErrorBody {
   error: string;
   code: string;
@@ -130,7 +130,7 @@ export function sendError(err: unknown, request: FastifyRequest, reply: FastifyR
   if (r.retryAfterSeconds !== undefined) void reply.header('retry-after', String(Math.max(1, Math.ceil(r.retryAfterSeconds))));
   void reply.code(r.status);
   if (request.routeOptions.config?.kserve)
-    return reply.send({ error: r.body.message, code: r.body.code, request_id: r.body.request_id } satisfies KServeErrorBody);
+    return reply.send({ error: r.body.message, code: r.body.code, request_id: r.body.requestId } satisfies KServeErrorBody);
   return reply.send(r.body);
 }
 

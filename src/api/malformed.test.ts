@@ -86,9 +86,10 @@ const CONTENT_TYPES = [
 function expectClientError(res: { statusCode: number; body: string; headers: Record<string, unknown> }, what: string): void {
   expect(res.statusCode, `${what} → ${res.statusCode} ${res.body.slice(0, 200)}`).toBeGreaterThanOrEqual(400);
   expect(res.statusCode, `${what} → ${res.body.slice(0, 200)}`).toBeLessThan(500);
-  const body = JSON.parse(res.body) as { code?: string; request_id?: string };
+  const body = JSON.parse(res.body) as { code?: string; requestId?: string; request_id?: string };
   expect(body.code, what).toEqual(expect.any(String));
-  expect(body.request_id, what).toBe(res.headers['x-request-id']);
+  // /v1 bodies are camelCase; the KServe v2 routes keep the protocol's snake_case.
+  expect(what.startsWith('/v2') ? body.request_id : body.requestId, what).toBe(res.headers['x-request-id']);
   expect(res.body, what).not.toMatch(/\n\s+at |node_modules|\.ts:\d+|\.js:\d+/);
 }
 

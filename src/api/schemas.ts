@@ -21,7 +21,7 @@ export const sharedSchemas = [
     $id: ERROR_BODY_ID,
     type: 'object',
     description: 'Every error: a stable code to match on, a message for people, the request id to quote',
-    required: ['code', 'message', 'request_id'],
+    required: ['code', 'message', 'requestId'],
     properties: {
       code: {
         type: 'string',
@@ -44,7 +44,7 @@ export const sharedSchemas = [
       },
       message: { type: 'string' },
       details: { type: 'object', additionalProperties: true },
-      request_id: { type: 'string' },
+      requestId: { type: 'string' },
     },
   },
   {

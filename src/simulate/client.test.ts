@@ -102,9 +102,9 @@ describe('ApiClient', () => {
     for (const [name, value] of [
       ['modality', 'cxr'],
       ['priority', 'false'],
-      ['dataset_version', 'ds-abc'],
-      ['dataset_sha256', 'f'.repeat(64)],
-      ['truth_class', 'lung-covid'],
+      ['datasetVersion', 'ds-abc'],
+      ['datasetSha256', 'f'.repeat(64)],
+      ['truthClass', 'lung-covid'],
     ]) {
       expect(seen.body).toMatch(new RegExp(`name="${name}"\\r\\n\\r\\n${value}\\r\\n`));
     }
@@ -133,7 +133,7 @@ describe('ApiClient', () => {
 
   it('turns the server’s JSON error into a message with its code and request id', async () => {
     const base = await serve((_req, res) =>
-      json(res, 409, { code: 'illegal_transition', message: "study 'st_1' is adjudicated: read_b is not allowed", request_id: 'req_42' }),
+      json(res, 409, { code: 'illegal_transition', message: "study 'st_1' is adjudicated: read_b is not allowed", requestId: 'req_42' }),
     );
     const err = await new ApiClient({ baseUrl: base, token: TOKEN }).commitRead('st_1', 'lung-normal').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiCallError);

@@ -1,6 +1,6 @@
 // The simulator's HTTP client: the few workflow routes it drives, as one user (a bearer token), with
 // every failure turned into one clear message — the server's JSON error (`{code, message,
-// request_id}`) when there is one, else what went wrong on the wire. Only loopback servers: the
+// requestId}`) when there is one, else what went wrong on the wire. Only loopback servers: the
 // simulator creates users and posts ground truth, which is test traffic, not something to aim at a
 // remote installation.
 import { isIP } from 'node:net';
@@ -95,9 +95,9 @@ export class ApiClient {
     form.append('modality', s.modality);
     form.append('priority', String(s.priority ?? false));
     if (s.dataset) {
-      form.append('dataset_version', s.dataset.version);
-      form.append('dataset_sha256', s.dataset.sha256);
-      form.append('truth_class', s.dataset.truthClass);
+      form.append('datasetVersion', s.dataset.version);
+      form.append('datasetSha256', s.dataset.sha256);
+      form.append('truthClass', s.dataset.truthClass);
     }
     return (await this.request('POST', '/v1/studies', { body: form, signal })).json() as Promise<StudyView>;
   }
@@ -146,19 +146,19 @@ export class ApiClient {
     }
     if (res.ok) return res;
     const text = await res.text().catch(() => '');
-    let body: { code?: unknown; message?: unknown; request_id?: unknown } | undefined;
+    let body: { code?: unknown; message?: unknown; requestId?: unknown } | undefined;
     try {
       body = JSON.parse(text) as typeof body;
     } catch {
       body = undefined;
     }
     if (body && typeof body.code === 'string' && typeof body.message === 'string') {
-      const rid = typeof body.request_id === 'string' ? ` (request ${body.request_id})` : '';
+      const rid = typeof body.requestId === 'string' ? ` (request ${body.requestId})` : '';
       throw new ApiCallError(
         `${what} → ${res.status} ${body.code}: ${body.message}${rid}`,
         res.status,
         body.code,
-        typeof body.request_id === 'string' ? { requestId: body.request_id } : undefined,
+        typeof body.requestId === 'string' ? { requestId: body.requestId } : undefined,
       );
     }
     const snippet = text.replace(/\s+/g, ' ').trim().slice(0, 200);

@@ -63,7 +63,7 @@ describe('POST /v1/auth/login', () => {
       expect(res.statusCode).toBe(401);
       expect(res.json()).toMatchObject({ code: 'invalid_credentials', message: 'the user name or password is wrong' });
     }
-    const strip = (b: Record<string, unknown>) => ({ ...b, request_id: undefined });
+    const strip = (b: Record<string, unknown>) => ({ ...b, requestId: undefined });
     expect(strip(wrong.json())).toEqual(strip(unknown.json()));
   });
 

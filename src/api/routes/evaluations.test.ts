@@ -10,7 +10,7 @@ afterAll(async () => {
   await f.close();
 });
 
-const body = { model: 'cxr', alias: 'production', dataset_version: 'ds-3f9a', split: 'test' };
+const body = { model: 'cxr', alias: 'production', datasetVersion: 'ds-3f9a', split: 'test' };
 
 describe('evaluations', () => {
   it('an ML engineer starts one: 202, its id, a Location, the caller recorded as creator', async () => {
@@ -19,13 +19,13 @@ describe('evaluations', () => {
     const e = res.json();
     expect(e).toMatchObject({
       id: expect.any(String),
-      job_id: expect.any(String),
+      jobId: expect.any(String),
       model: 'cxr',
-      dataset_version: 'ds-3f9a',
+      datasetVersion: 'ds-3f9a',
       split: 'test',
       status: 'queued',
       progress: 0,
-      created_by: 'emil',
+      createdBy: 'emil',
       report: null,
     });
     expect(res.headers.location).toBe(`/v1/evaluations/${e.id}`);
@@ -41,7 +41,7 @@ describe('evaluations', () => {
     f.evaluations.update(e.id, { status: 'succeeded', progress: 1, images: 90, accuracy: 0.9, macroF1: 0.85, finishedAt: '2024-05-01T10:05:00.000Z' });
     const got = await f.app.inject({ method: 'GET', url: `/v1/evaluations/${e.id}`, headers: f.auth('admin') });
     expect(got.statusCode).toBe(200);
-    expect(got.json()).toMatchObject({ id: e.id, status: 'succeeded', images: 90, accuracy: 0.9, macro_f1: 0.85, finished_at: '2024-05-01T10:05:00.000Z' });
+    expect(got.json()).toMatchObject({ id: e.id, status: 'succeeded', images: 90, accuracy: 0.9, macroF1: 0.85, finishedAt: '2024-05-01T10:05:00.000Z' });
   });
 
   it('readers and adjudicators may not (403); no token is 401', async () => {
@@ -57,8 +57,8 @@ describe('evaluations', () => {
     const bad = [
       { ...body, split: 'holdout' },
       { ...body, model: '../models' },
-      { ...body, dataset_version: '../../etc/passwd' },
-      { ...body, dataset_version: '/tmp/data' },
+      { ...body, datasetVersion: '../../etc/passwd' },
+      { ...body, datasetVersion: '/tmp/data' },
       { ...body, version: 2 },
       { ...body, alias: 'latest' },
       { ...body, path: '/data' },

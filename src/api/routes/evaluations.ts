@@ -17,7 +17,7 @@ interface CreateBody {
   model: string;
   version?: number;
   alias?: string;
-  dataset_version: string;
+  datasetVersion: string;
   split: string;
 }
 
@@ -26,12 +26,12 @@ export const EVALUATION_ROLES = ['ml-engineer', 'admin'] as const;
 const createBody = {
   type: 'object',
   additionalProperties: false,
-  required: ['model', 'dataset_version', 'split'],
+  required: ['model', 'datasetVersion', 'split'],
   properties: {
     model: modelNameSchema,
     version: versionSchema,
     alias: aliasSchema,
-    dataset_version: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$', description: 'dataset version id, or an unambiguous prefix of one' },
+    datasetVersion: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$', description: 'dataset version id, or an unambiguous prefix of one' },
     split: { type: 'string', enum: [...SPLITS, 'final_eval'] },
   },
   not: { required: ['version', 'alias'] },
@@ -40,49 +40,49 @@ const createBody = {
 
 const evaluationSchema = {
   type: 'object',
-  required: ['id', 'job_id', 'model', 'version', 'dataset_version', 'split', 'status', 'progress', 'created_by', 'created_at'],
+  required: ['id', 'jobId', 'model', 'version', 'datasetVersion', 'split', 'status', 'progress', 'createdBy', 'createdAt'],
   properties: {
     id: { type: 'string' },
-    job_id: { type: 'string' },
+    jobId: { type: 'string' },
     model: { type: 'string' },
     version: { type: 'integer' },
-    dataset_version: { type: 'string' },
+    datasetVersion: { type: 'string' },
     split: { type: 'string' },
     status: { type: 'string', enum: ['queued', 'running', 'succeeded', 'failed', 'cancelled'] },
     progress: { type: 'number' },
     images: { type: ['integer', 'null'] },
     accuracy: { type: ['number', 'null'] },
-    macro_f1: { type: ['number', 'null'] },
+    macroF1: { type: ['number', 'null'] },
     report: {
       type: ['object', 'null'],
       additionalProperties: true,
       description: 'per-class precision/recall/F1/AUC/support, confusion matrix, ECE, reliability (once succeeded)',
     },
     error: { type: ['object', 'null'], properties: { code: { type: 'string' }, message: { type: 'string' } } },
-    created_by: { type: 'string' },
-    created_at: { type: 'string' },
-    finished_at: { type: ['string', 'null'] },
+    createdBy: { type: 'string' },
+    createdAt: { type: 'string' },
+    finishedAt: { type: ['string', 'null'] },
   },
 } as const;
 
 function toBody(e: Evaluation) {
   return {
     id: e.id,
-    job_id: e.jobId,
+    jobId: e.jobId,
     model: e.model,
     version: e.version,
-    dataset_version: e.datasetVersion,
+    datasetVersion: e.datasetVersion,
     split: e.split,
     status: e.status,
     progress: e.progress,
     images: e.images,
     accuracy: e.accuracy,
-    macro_f1: e.macroF1,
+    macroF1: e.macroF1,
     report: e.report,
     error: e.error,
-    created_by: e.createdBy,
-    created_at: e.createdAt,
-    finished_at: e.finishedAt,
+    createdBy: e.createdBy,
+    createdAt: e.createdAt,
+    finishedAt: e.finishedAt,
   };
 }
 
@@ -107,7 +107,7 @@ export async function evaluationRoutes(app: FastifyInstance, opts: EvaluationRou
         model: b.model,
         version: b.version,
         alias: b.alias,
-        datasetVersion: b.dataset_version,
+        datasetVersion: b.datasetVersion,
         split: b.split,
         createdBy: request.user!.name,
       });

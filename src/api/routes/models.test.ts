@@ -23,7 +23,7 @@ describe('models (read-only)', () => {
   it('lists registered models with latest version and aliases', async () => {
     const res = await f.app.inject({ method: 'GET', url: '/v1/models', headers: f.auth() });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ models: [{ name: 'cxr-oct', latest_version: 2, aliases: { production: 1, canary: 2 }, created_at: expect.any(String) }] });
+    expect(res.json()).toEqual({ models: [{ name: 'cxr-oct', latestVersion: 2, aliases: { production: 1, canary: 2 }, createdAt: expect.any(String) }] });
   });
 
   it("shows a model's versions", async () => {
@@ -34,12 +34,12 @@ describe('models (read-only)', () => {
     expect(body.versions.map((v: { version: number }) => v.version)).toEqual([1, 2]);
     expect(body.versions[1]).toMatchObject({
       source: 'run',
-      dataset_version: 'ds_test',
+      datasetVersion: 'ds_test',
       classes: ['lung-normal', 'lung-covid', 'oct-cnv'],
       temperature: 1.25,
       notes: 'same weights, second version',
-      created_by: 'alice',
-      onnx_sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      createdBy: 'alice',
+      onnxSha256: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
     expect((await f.app.inject({ method: 'GET', url: '/v1/models/absent', headers: f.auth() })).statusCode).toBe(404);
     expect((await f.app.inject({ method: 'GET', url: '/v1/models/UPPER', headers: f.auth() })).statusCode).toBe(400);

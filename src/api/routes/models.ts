@@ -1,5 +1,5 @@
 // The model registry over HTTP. `modelsRoutes`: GET /v1/models and /v1/models/:name — what can be
-// served, under which aliases (read-only, snake_case like the serving routes). `modelCatalogRoutes`
+// served, under which aliases (read-only). `modelCatalogRoutes`
 // (for the UI): a version's model card, the alias history, and promotion / rollback of an alias by an
 // ML engineer or admin — each change recorded by the registry's alias history with the token's user
 // as who and the request's reason as why, exactly as `secondread models promote|rollback` records it.
@@ -35,8 +35,8 @@ export async function modelsRoutes(app: FastifyInstance, opts: ModelsRoutesOptio
                 type: 'array',
                 items: {
                   type: 'object',
-                  required: ['name', 'latest_version', 'aliases', 'created_at'],
-                  properties: { name: { type: 'string' }, latest_version: { type: 'integer' }, aliases: aliasesSchema, created_at: { type: 'string' } },
+                  required: ['name', 'latestVersion', 'aliases', 'createdAt'],
+                  properties: { name: { type: 'string' }, latestVersion: { type: 'integer' }, aliases: aliasesSchema, createdAt: { type: 'string' } },
                 },
               },
             },
@@ -46,7 +46,7 @@ export async function modelsRoutes(app: FastifyInstance, opts: ModelsRoutesOptio
       },
     },
     async () => ({
-      models: (await registry.listModels()).map((m) => ({ name: m.name, latest_version: m.latestVersion, aliases: m.aliases, created_at: m.createdAt })),
+      models: (await registry.listModels()).map((m) => ({ name: m.name, latestVersion: m.latestVersion, aliases: m.aliases, createdAt: m.createdAt })),
     }),
   );
 
@@ -68,19 +68,19 @@ export async function modelsRoutes(app: FastifyInstance, opts: ModelsRoutesOptio
                 type: 'array',
                 items: {
                   type: 'object',
-                  required: ['version', 'source', 'classes', 'input_size', 'created_at', 'created_by'],
+                  required: ['version', 'source', 'classes', 'inputSize', 'createdAt', 'createdBy'],
                   properties: {
                     version: { type: 'integer' },
                     source: { type: 'string' },
-                    run_id: { type: ['string', 'null'] },
-                    dataset_version: { type: ['string', 'null'] },
+                    runId: { type: ['string', 'null'] },
+                    datasetVersion: { type: ['string', 'null'] },
                     classes: { type: 'array', items: { type: 'string' } },
-                    input_size: { type: 'integer' },
+                    inputSize: { type: 'integer' },
                     temperature: { type: 'number' },
-                    onnx_sha256: { type: 'string' },
+                    onnxSha256: { type: 'string' },
                     notes: { type: ['string', 'null'] },
-                    created_at: { type: 'string' },
-                    created_by: { type: 'string' },
+                    createdAt: { type: 'string' },
+                    createdBy: { type: 'string' },
                   },
                 },
               },
@@ -99,15 +99,15 @@ export async function modelsRoutes(app: FastifyInstance, opts: ModelsRoutesOptio
         versions: versions.map((v) => ({
           version: v.version,
           source: v.source,
-          run_id: v.runId,
-          dataset_version: v.datasetVersion,
+          runId: v.runId,
+          datasetVersion: v.datasetVersion,
           classes: v.metadata.classes,
-          input_size: v.metadata.preprocessing.size,
+          inputSize: v.metadata.preprocessing.size,
           temperature: v.metadata.temperature,
-          onnx_sha256: v.onnxSha256,
+          onnxSha256: v.onnxSha256,
           notes: v.notes,
-          created_at: v.createdAt,
-          created_by: v.createdBy,
+          createdAt: v.createdAt,
+          createdBy: v.createdBy,
         })),
       };
     },

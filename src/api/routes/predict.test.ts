@@ -24,7 +24,7 @@ const url = '/v1/models/cxr/predict';
 function expectError(res: { statusCode: number; json(): unknown; body: string; headers: Record<string, unknown> }, status: number, code: string): void {
   expect({ status: res.statusCode, body: res.json() }).toMatchObject({
     status,
-    body: { code, message: expect.any(String), request_id: res.headers['x-request-id'] },
+    body: { code, message: expect.any(String), requestId: res.headers['x-request-id'] },
   });
   expect(res.body).not.toMatch(/\n\s+at |node_modules|\.ts:\d+/);
 }
@@ -35,7 +35,7 @@ describe('POST /v1/models/:name/predict', () => {
     const ok = await f.app.inject({ method: 'POST', url, headers: { ...f.auth(), ...mp.headers }, payload: mp.payload });
     expect(ok.statusCode).toBe(200);
     const body = ok.json();
-    expect(body).toMatchObject({ model: 'cxr', version: 2, route: 'production', latency_ms: 1.5, request_id: ok.headers['x-request-id'] });
+    expect(body).toMatchObject({ model: 'cxr', version: 2, route: 'production', latencyMs: 1.5, requestId: ok.headers['x-request-id'] });
     expect(body.predictions.map((p: { class: string }) => p.class).sort()).toEqual([...FAKE_CLASSES].sort());
     expect(body.top).toEqual(body.predictions[0]);
     const probs = body.predictions.map((p: { probability: number }) => p.probability);
@@ -62,13 +62,13 @@ describe('POST /v1/models/:name/predict', () => {
     const send = (q: string) => f.app.inject({ method: 'POST', url: `${url}?${q}`, headers: { ...f.auth(), 'content-type': 'image/png' }, payload: png });
     expect((await send('version=1')).json()).toMatchObject({ version: 1, route: 'version' });
     expect(f.serving.calls.at(-1)!.options).toMatchObject({ version: 1 });
-    expect((await send('alias=canary&study_id=1.2.840.113619.2.55')).json()).toMatchObject({ route: 'alias' });
+    expect((await send('alias=canary&studyId=1.2.840.113619.2.55')).json()).toMatchObject({ route: 'alias' });
     expect(f.serving.calls.at(-1)!.options).toMatchObject({ alias: 'canary', studyId: '1.2.840.113619.2.55' });
     expectError(await send('version=1&alias=production'), 400, 'invalid_input');
     expectError(await send('version=0'), 400, 'invalid_input');
     expectError(await send('version=two'), 400, 'invalid_input');
     expectError(await send('alias=latest'), 400, 'invalid_input');
-    expectError(await send('study_id=../../etc'), 400, 'invalid_input');
+    expectError(await send('studyId=../../etc'), 400, 'invalid_input');
     expectError(await send('model=other'), 400, 'invalid_input');
     expectError(await send('version=7'), 404, 'not_found');
   });
@@ -117,7 +117,7 @@ describe('POST /v1/models/:name/predict', () => {
     );
     const json = await f.app.inject({ method: 'POST', url, headers: f.auth(), payload: { file: 'abc' } });
     expect([400, 415]).toContain(json.statusCode);
-    expect(json.json()).toMatchObject({ request_id: expect.any(String) });
+    expect(json.json()).toMatchObject({ requestId: expect.any(String) });
   });
 
   it('an empty body or a multipart form without `file` is 400', async () => {
@@ -196,10 +196,10 @@ describe('POST /v1/models/:name/predict/batch', () => {
       { bytes: jpeg, filename: 'b.jpg' },
       { bytes: png, filename: 'c.png' },
     ]);
-    const res = await f.app.inject({ method: 'POST', url: `${batchUrl}?study_id=S1`, headers: { ...f.auth(), ...mp.headers }, payload: mp.payload });
+    const res = await f.app.inject({ method: 'POST', url: `${batchUrl}?studyId=S1`, headers: { ...f.auth(), ...mp.headers }, payload: mp.payload });
     expect(res.statusCode).toBe(200);
     const body = res.json();
-    expect(body.request_id).toBe(res.headers['x-request-id']);
+    expect(body.requestId).toBe(res.headers['x-request-id']);
     expect(body.results.map((r: { index: number; filename: string }) => [r.index, r.filename])).toEqual([
       [0, 'a.png'],
       [1, 'b.jpg'],
@@ -246,7 +246,7 @@ describe('POST /v1/models/:name/predict/batch', () => {
       const res = await f.app.inject({ method: 'POST', url: batchUrl, headers: { ...f.auth(), 'content-type': 'multipart/form-data; boundary=x' }, payload });
       expect(res.statusCode).toBeGreaterThanOrEqual(400);
       expect(res.statusCode).toBeLessThan(500);
-      expect(res.json()).toMatchObject({ code: expect.any(String), request_id: expect.any(String) });
+      expect(res.json()).toMatchObject({ code: expect.any(String), requestId: expect.any(String) });
     }
   });
 });

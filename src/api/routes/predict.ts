@@ -27,14 +27,14 @@ interface Params {
 interface Query {
   version?: number;
   alias?: string;
-  study_id?: string;
+  studyId?: string;
 }
 
 const paramsSchema = { type: 'object', required: ['name'], properties: { name: modelNameSchema } } as const;
 const querySchema = {
   type: 'object',
   additionalProperties: false,
-  properties: { version: versionSchema, alias: aliasSchema, study_id: studyIdSchema },
+  properties: { version: versionSchema, alias: aliasSchema, studyId: studyIdSchema },
   not: { required: ['version', 'alias'] },
   description: 'default: the `production` alias (canary and shadow rules apply only then)',
 } as const;
@@ -45,29 +45,29 @@ const predictionProperties = {
   route: { type: 'string', enum: ['production', 'canary', 'alias', 'version'], description: 'which deployment answered' },
   predictions: { type: 'array', items: classProbabilitySchema, description: 'every class, most probable first' },
   top: classProbabilitySchema,
-  latency_ms: { type: 'number', description: 'time in the serving runtime (decode, queue, compute)' },
+  latencyMs: { type: 'number', description: 'time in the serving runtime (decode, queue, compute)' },
 } as const;
 
 const predictResponse = {
   type: 'object',
-  required: ['model', 'version', 'route', 'predictions', 'top', 'latency_ms', 'request_id'],
-  properties: { ...predictionProperties, request_id: { type: 'string' } },
+  required: ['model', 'version', 'route', 'predictions', 'top', 'latencyMs', 'requestId'],
+  properties: { ...predictionProperties, requestId: { type: 'string' } },
 } as const;
 
 const batchResponse = {
   type: 'object',
-  required: ['results', 'request_id'],
+  required: ['results', 'requestId'],
   properties: {
     results: {
       type: 'array',
       description: 'one result per file, in upload order',
       items: {
         type: 'object',
-        required: ['index', 'model', 'version', 'route', 'predictions', 'top', 'latency_ms'],
+        required: ['index', 'model', 'version', 'route', 'predictions', 'top', 'latencyMs'],
         properties: { index: { type: 'integer' }, filename: { type: 'string' }, ...predictionProperties },
       },
     },
-    request_id: { type: 'string' },
+    requestId: { type: 'string' },
   },
 } as const;
 
@@ -122,7 +122,7 @@ export async function predictRoutes(app: FastifyInstance, opts: PredictRoutesOpt
       const bytes = await singleImage(request.body);
       await checkImage(bytes, limits);
       const r = await serving.predict(request.params.name, bytes, { ...ref(request.query), requestId: request.id, signal: clientSignal(reply) });
-      return { ...predictionBody(r), request_id: request.id };
+      return { ...predictionBody(r), requestId: request.id };
     },
   );
 
@@ -149,17 +149,17 @@ export async function predictRoutes(app: FastifyInstance, opts: PredictRoutesOpt
         images.push(bytes);
       }
       const results = await serving.predictBatch(request.params.name, images, { ...ref(request.query), requestId: request.id, signal: clientSignal(reply) });
-      return { results: results.map((r, index) => ({ index, filename: files[index]?.filename ?? '', ...predictionBody(r) })), request_id: request.id };
+      return { results: results.map((r, index) => ({ index, filename: files[index]?.filename ?? '', ...predictionBody(r) })), requestId: request.id };
     },
   );
 }
 
 function ref(q: Query): { version?: number; alias?: string; studyId?: string } {
-  return { version: q.version, alias: q.alias, studyId: q.study_id };
+  return { version: q.version, alias: q.alias, studyId: q.studyId };
 }
 
 function predictionBody(r: PredictResult) {
-  return { model: r.model, version: r.version, route: r.route, predictions: r.predictions, top: r.top, latency_ms: r.latencyMs };
+  return { model: r.model, version: r.version, route: r.route, predictions: r.predictions, top: r.top, latencyMs: r.latencyMs };
 }
 
 async function singleImage(body: unknown): Promise<Buffer> {

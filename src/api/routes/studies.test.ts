@@ -81,7 +81,7 @@ describe('POST /v1/studies', () => {
       const res = await intake('reader', { modality: 'cxr' }, bytes);
       expect(res.statusCode, `case ${i}`).toBeGreaterThanOrEqual(400);
       expect(res.statusCode, `case ${i}`).toBeLessThan(500);
-      expect(res.json(), `case ${i}`).toMatchObject({ code: expect.any(String), request_id: expect.any(String) });
+      expect(res.json(), `case ${i}`).toMatchObject({ code: expect.any(String), requestId: expect.any(String) });
     }
     expect((await f.tracking.t.db.selectFrom('studies').select('id').execute()).length).toBe(before);
   });
@@ -102,17 +102,17 @@ describe('POST /v1/studies', () => {
   });
 
   it('dataset origin: all three fields, ml-engineer/admin only; the truth is shown to them alone', async () => {
-    const origin = { dataset_version: 'ds-0123456789abcdef0123', dataset_sha256: 'a'.repeat(64), truth_class: 'lung-covid' };
+    const origin = { datasetVersion: 'ds-0123456789abcdef0123', datasetSha256: 'a'.repeat(64), truthClass: 'lung-covid' };
     const res = await intake('engineer', { modality: 'cxr', ...origin });
     expect(res.statusCode).toBe(201);
-    expect(res.json()).toMatchObject({ source: 'dataset', datasetVersion: origin.dataset_version, truthClass: 'lung-covid' });
+    expect(res.json()).toMatchObject({ source: 'dataset', datasetVersion: origin.datasetVersion, truthClass: 'lung-covid' });
     const id = res.json().id as string;
     expect((await f.app.inject({ method: 'GET', url: `/v1/studies/${id}`, headers: f.auth('adjudicator') })).json()).not.toHaveProperty('truthClass');
     expect((await f.app.inject({ method: 'GET', url: `/v1/studies/${id}`, headers: f.auth('admin') })).json()).toMatchObject({ truthClass: 'lung-covid' });
 
     const reader = await intake('reader', { modality: 'cxr', ...origin });
     expect([reader.statusCode, reader.json().code]).toEqual([403, 'forbidden']);
-    const partial = await intake('admin', { modality: 'cxr', dataset_version: origin.dataset_version });
+    const partial = await intake('admin', { modality: 'cxr', datasetVersion: origin.datasetVersion });
     expect([partial.statusCode, partial.json().message]).toEqual([400, expect.stringMatching(/go together/)]);
     const wrongClass = await intake('admin', { modality: 'oct', ...origin });
     expect([wrongClass.statusCode, wrongClass.json().message]).toEqual([400, expect.stringMatching(/not a oct class/)]);

@@ -30,9 +30,9 @@ interface IntakeForm {
   file: unknown;
   modality: string;
   priority: boolean;
-  dataset_version?: string;
-  dataset_sha256?: string;
-  truth_class?: string;
+  datasetVersion?: string;
+  datasetSha256?: string;
+  truthClass?: string;
 }
 interface IdParams {
   id: string;
@@ -136,13 +136,13 @@ function intakeBodySchema() {
             file: { isFile: true, description: 'the image, PNG or JPEG (the bytes decide, not the part’s type)' },
             modality: { type: 'string', enum: ['cxr', 'oct'] },
             priority: { type: 'boolean', default: false, description: 'urgent: listed first in the worklists' },
-            dataset_version: {
+            datasetVersion: {
               type: 'string',
               pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$',
               description: 'simulation only (ml-engineer, admin): the dataset version the image comes from',
             },
-            dataset_sha256: { type: 'string', pattern: SHA256_PATTERN, description: 'simulation only: the image’s sha256 in that version' },
-            truth_class: { type: 'string', maxLength: 64, description: 'simulation only: its ground-truth class (never shown to readers)' },
+            datasetSha256: { type: 'string', pattern: SHA256_PATTERN, description: 'simulation only: the image’s sha256 in that version' },
+            truthClass: { type: 'string', maxLength: 64, description: 'simulation only: its ground-truth class (never shown to readers)' },
           },
         },
       },
@@ -152,10 +152,10 @@ function intakeBodySchema() {
 
 /** The dataset origin of a replayed study: all three fields or none. */
 function datasetOrigin(f: IntakeForm): { version: string; sha256: string; truthClass: string } | undefined {
-  const given = [f.dataset_version, f.dataset_sha256, f.truth_class].filter((v) => v !== undefined).length;
+  const given = [f.datasetVersion, f.datasetSha256, f.truthClass].filter((v) => v !== undefined).length;
   if (given === 0) return undefined;
-  if (given !== 3) throw new ValidationError('dataset_version, dataset_sha256 and truth_class go together: give all three or none');
-  return { version: f.dataset_version!, sha256: f.dataset_sha256!, truthClass: f.truth_class! };
+  if (given !== 3) throw new ValidationError('datasetVersion, datasetSha256 and truthClass go together: give all three or none');
+  return { version: f.datasetVersion!, sha256: f.datasetSha256!, truthClass: f.truthClass! };
 }
 
 export async function studiesRoutes(app: FastifyInstance, opts: StudiesRoutesOptions): Promise<void> {
@@ -172,7 +172,7 @@ export async function studiesRoutes(app: FastifyInstance, opts: StudiesRoutesOpt
         tags,
         summary: 'Register a study: store the image, have the model read it (hidden from reader A), queue it for read A',
         description:
-          'Multipart form: `file` (PNG/JPEG, the same input rules as predict), `modality` (cxr|oct), `priority` (true|false). Studies replayed from a dataset version (simulation) add `dataset_version`, `dataset_sha256` and `truth_class` (ml-engineer, admin).',
+          'Multipart form: `file` (PNG/JPEG, the same input rules as predict), `modality` (cxr|oct), `priority` (true|false). Studies replayed from a dataset version (simulation) add `datasetVersion`, `datasetSha256` and `truthClass` (ml-engineer, admin).',
         consumes: ['multipart/form-data'],
         body: intakeBodySchema(),
         response: { 201: studyViewSchema, ...errorResponses([400, 401, 403, 413, 415, 422, 500, 503]) },

@@ -110,7 +110,7 @@ describe('secondread serve', () => {
         reads: { model: { top: unknown; predictions: unknown } };
       };
       const predicted = (await (
-        await fetch(`${base}/v1/models/cxr/predict?study_id=${study.id}`, {
+        await fetch(`${base}/v1/models/cxr/predict?studyId=${study.id}`, {
           method: 'POST',
           headers: { authorization: `Bearer ${token}`, 'content-type': 'image/png' },
           body: png,

@@ -46,7 +46,7 @@ describe('ApiClient', () => {
 
   it("turns the API's error JSON into an ApiError with its code, request id, details and Retry-After", async () => {
     const f = fakeFetch(() =>
-      json(409, { code: 'illegal_transition', message: 'study is adjudicated', details: { state: 'adjudicated' }, request_id: 'req_1' }),
+      json(409, { code: 'illegal_transition', message: 'study is adjudicated', details: { state: 'adjudicated' }, requestId: 'req_1' }),
     );
     const err = await caught(new ApiClient({ fetch: f.fetch }).post('/v1/studies/s/reads', { label: 'x' }));
     expect([err.status, err.code, err.message, err.requestId, err.details]).toEqual([
@@ -58,7 +58,7 @@ describe('ApiClient', () => {
     ]);
     const limited = await caught(
       new ApiClient({
-        fetch: fakeFetch(() => json(429, { code: 'rate_limited', message: 'slow down', request_id: 'r' }, { 'retry-after': '600' })).fetch,
+        fetch: fakeFetch(() => json(429, { code: 'rate_limited', message: 'slow down', requestId: 'r' }, { 'retry-after': '600' })).fetch,
       }).post('/v1/auth/login', {}),
     );
     expect([limited.code, limited.retryAfterSeconds]).toEqual(['rate_limited', 600]);
@@ -91,7 +91,7 @@ describe('ApiClient', () => {
     let signedOut = 0;
     const api = new ApiClient({
       token: 't',
-      fetch: fakeFetch(() => json(401, { code: 'unauthenticated', message: 'no', request_id: 'r' })).fetch,
+      fetch: fakeFetch(() => json(401, { code: 'unauthenticated', message: 'no', requestId: 'r' })).fetch,
       onUnauthenticated: () => signedOut++,
     });
     const err = await caught(api.get('/v1/auth/me'));
@@ -99,14 +99,14 @@ describe('ApiClient', () => {
     expect(describeError(err)).toMatch(/sign in again/);
     const login = await caught(
       new ApiClient({
-        fetch: fakeFetch(() => json(401, { code: 'invalid_credentials', message: 'no', request_id: 'r' })).fetch,
+        fetch: fakeFetch(() => json(401, { code: 'invalid_credentials', message: 'no', requestId: 'r' })).fetch,
         onUnauthenticated: () => signedOut++,
       }).post('/v1/auth/login', {}),
     );
     expect([login.code, signedOut]).toEqual(['invalid_credentials', 1]);
     const forbidden = await caught(
       new ApiClient({
-        fetch: fakeFetch(() => json(403, { code: 'forbidden', message: 'm', request_id: 'r' })).fetch,
+        fetch: fakeFetch(() => json(403, { code: 'forbidden', message: 'm', requestId: 'r' })).fetch,
         onUnauthenticated: () => signedOut++,
       }).get('/x'),
     );

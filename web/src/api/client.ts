@@ -66,7 +66,7 @@ export async function errorFrom(res: Response): Promise<ApiError> {
       : typeof b.error === 'string'
         ? b.error
         : `the server answered ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`;
-  const requestId = typeof b.request_id === 'string' ? b.request_id : res.headers.get('x-request-id');
+  const requestId = typeof b.requestId === 'string' ? b.requestId : res.headers.get('x-request-id');
   const details = b.details !== null && typeof b.details === 'object' ? (b.details as Record<string, unknown>) : null;
   return new ApiError(res.status, code, message, requestId, details, retryAfter(res));
 }

@@ -38,30 +38,30 @@ export interface AuditEntry {
   hash?: string;
 }
 
-// ---- registry (GET /v1/models, /v1/models/:name are snake_case, as the existing routes answer) ----
+// ---- registry (GET /v1/models, /v1/models/:name) ----
 
 export type Alias = 'staging' | 'canary' | 'production';
 export const ALIASES: readonly Alias[] = ['staging', 'canary', 'production'];
 
 export interface ModelSummary {
   name: string;
-  latest_version: number;
+  latestVersion: number;
   aliases: Partial<Record<Alias, number>>;
-  created_at: string;
+  createdAt: string;
 }
 
 export interface ModelVersionSummary {
   version: number;
   source: string;
-  run_id?: string | null;
-  dataset_version?: string | null;
+  runId?: string | null;
+  datasetVersion?: string | null;
   classes: string[];
-  input_size: number;
+  inputSize: number;
   temperature?: number;
-  onnx_sha256?: string;
+  onnxSha256?: string;
   notes?: string | null;
-  created_at: string;
-  created_by: string;
+  createdAt: string;
+  createdBy: string;
 }
 
 export interface ModelDetail {

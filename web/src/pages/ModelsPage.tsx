@@ -44,11 +44,11 @@ export function ModelsPage() {
                 <td>
                   <Link href={hrefFor({ page: 'model', name: m.name })}>{m.name}</Link>
                 </td>
-                <td>v{m.latest_version}</td>
+                <td>v{m.latestVersion}</td>
                 <td>
                   <AliasList aliases={m.aliases} />
                 </td>
-                <td>{dateTime(m.created_at)}</td>
+                <td>{dateTime(m.createdAt)}</td>
               </tr>
             ))}
           </tbody>
@@ -193,18 +193,18 @@ export function ModelPage({ name }: { name: string }) {
                 </td>
                 <td>
                   {v.source}
-                  {v.run_id && (
+                  {v.runId && (
                     <>
                       {' '}
-                      (<Link href={hrefFor({ page: 'run', id: v.run_id })}>run</Link>)
+                      (<Link href={hrefFor({ page: 'run', id: v.runId })}>run</Link>)
                     </>
                   )}
                 </td>
-                <td className="mono small">{v.dataset_version ?? '—'}</td>
+                <td className="mono small">{v.datasetVersion ?? '—'}</td>
                 <td>{v.classes.length}</td>
-                <td>{v.input_size} px</td>
+                <td>{v.inputSize} px</td>
                 <td>
-                  {dateTime(v.created_at)} by {v.created_by}
+                  {dateTime(v.createdAt)} by {v.createdBy}
                 </td>
               </tr>
             ))}
