@@ -1,18 +1,17 @@
 // The HTTP app: Fastify with one plugin per feature (src/api/routes), JSON schemas on every route,
-// the OpenAPI document and its UI at /docs, bearer-token auth, HTTP metrics, and every error mapped
-// to a JSON body with a stable code in one place (errors.ts). buildApp does not listen and does not
+// the OpenAPI document and its UI at /docs (openapi.ts), bearer-token auth, HTTP metrics, and every
+// error mapped to a JSON body with a stable code in one place (errors.ts). buildApp does not listen and does not
 // own its dependencies: the caller (`secondread serve`, tests) opens and closes them.
 import type { IncomingMessage } from 'node:http';
 
 import multipart from '@fastify/multipart';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 
 import { newId } from '../core/ids.js';
 import { ajvBinaryBodyPlugin } from './ajv-binary.js';
-import { BEARER_SCHEME, installAuth } from './auth.js';
+import { installAuth } from './auth.js';
 import { sendError, ShuttingDownError } from './errors.js';
+import { registerOpenApi } from './openapi.js';
 import { authRoutes } from './routes/auth.js';
 import { datasetsRoutes } from './routes/datasets.js';
 import { evaluationRoutes } from './routes/evaluations.js';
@@ -32,7 +31,6 @@ import { sharedSchemas } from './schemas.js';
 import { type ApiDeps, type ApiLimits, DEFAULT_LIMITS } from './types.js';
 
 export const API_VERSION = '0.1.0';
-export const DOCS_PREFIX = '/docs';
 
 /** A client-supplied X-Request-Id is kept when it is short and plain (so logs can be joined across services). */
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
@@ -98,32 +96,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
 
   installAuth(app, deps.users);
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.0.3',
-      info: {
-        title: 'secondread API',
-        version: deps.serverVersion ?? API_VERSION,
-        description:
-          'Model serving (own JSON API and KServe v2 / Open Inference Protocol), the second-reader workflow, evaluations and metrics. Errors are JSON with a stable `code` and the `requestId`. Fields of the `/v1` routes are camelCase; the KServe v2 routes keep their protocol’s snake_case.',
-      },
-      components: { securitySchemes: { [BEARER_SCHEME]: { type: 'http', scheme: 'bearer', description: 'API token from `secondread users add`' } } },
-      tags: [
-        { name: 'health', description: 'liveness and readiness probes' },
-        { name: 'predict', description: 'classify images' },
-        { name: 'kserve-v2', description: 'KServe v2 / Open Inference Protocol (Triton-compatible JSON)' },
-        { name: 'models', description: 'the model registry: versions, model cards, aliases with history; promote and rollback (ml-engineer, admin)' },
-        { name: 'auth', description: 'log in and out (session tokens for the web UI)' },
-        { name: 'datasets', description: 'dataset versions, counts per split and class, sample thumbnails' },
-        { name: 'runs', description: 'training runs, metric series, comparisons' },
-        { name: 'evaluations', description: 'background evaluations of model versions' },
-        { name: 'monitoring', description: 'Prometheus metrics' },
-        { name: 'studies', description: 'the second-reader workflow: intake, blinded study views, reads A and B, worklists, audit trail' },
-        { name: 'workflow', description: 'decision policies and the workflow’s business and safety figures' },
-      ],
-    },
-  });
-  await app.register(swaggerUi, { routePrefix: DOCS_PREFIX, staticCSP: true });
+  await registerOpenApi(app, deps.serverVersion ?? API_VERSION);
 
   await app.register(healthRoutes, { db: deps.db, serving: deps.serving, draining: () => draining });
   await app.register(predictRoutes, { serving: deps.serving, limits });
