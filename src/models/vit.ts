@@ -5,10 +5,11 @@
 // dropout disappears.
 //
 //   image [B, C, H, W]
-//   → stem: 3 × (Conv 3×3 → BatchNorm → ReLU), strides 2, 2, 1      → [B, 128, H/4, W/4]
+//   → stem: one (Conv 3×3 → BatchNorm → ReLU) per entry of stemStrides (any length; the presets use three,
+//     strides 2, 2, 1, channels ending at 128)                       → [B, C_stem, H/s, W/s], s = Π stemStrides
 //   → patch embedding: Conv p×p stride p                             → [B, D, g, g] → tokens [B, g², D]
 //   → prepend [CLS], add learnable positional embeddings            → [B, g² + 1, D]
-//   → depth × pre-LN block: x += Drop(MSA(LN(x))); x += Drop(MLP(LN(x)))
+//   → depth × pre-LN block: x = x + drop(attn(ln1(x))); x = x + drop(mlp(ln2(x)))
 //   → LN([CLS]) → Linear → logits [B, classes]
 //     (pool 'mean': LN(mean of the patch tokens) instead of LN([CLS]); the [CLS] token stays in the sequence)
 //
@@ -16,7 +17,7 @@
 // two as one safetensors file; Linear weights are [in, out] here (x·W), PyTorch's transposed.
 import { type Dim, EngineError, fedDropout, type Graph, init, type ModelBuilder, ops, type TensorRef } from '../engine/index.js';
 
-const { batchNorm, concat, conv2d, gelu, layerNorm, linear, reduceMean, relu, reshape, slice, softmax, split, transpose } = ops;
+const { add, batchNorm, concat, conv2d, gelu, layerNorm, linear, matmul, mul, reduceMean, relu, reshape, slice, softmax, split, transpose } = ops;
 const { kaimingNormal, ones, truncatedNormal, uniform, zeros } = init;
 
 export interface ViTConfig {
@@ -24,9 +25,9 @@ export interface ViTConfig {
   /** Square input side in pixels. */
   imageSize: number;
   inChannels: number;
-  /** Output channels of the three stem convolutions. */
+  /** Output channels of the stem convolutions, one per stem layer. */
   stemChannels: number[];
-  /** Strides of the stem convolutions (product = stem downsampling). */
+  /** Strides of the stem convolutions, one per stem layer (product = stem downsampling). */
   stemStrides: number[];
   /** Side of a patch on the stem's output grid. */
   patchSize: number;
@@ -171,27 +172,28 @@ function attention(g: Graph, x: TensorRef, cfg: ViTConfig): TensorRef {
   const qkv = reshape(g, dense(g, 'qkv', x, d, 3 * d, cfg), [b, t, 3, h, dh]);
   const [q, k, v] = split(g, qkv, [1, 1, 1], 2).map((u: TensorRef) => reshape(g, u, [b, t, h, dh])) as [TensorRef, TensorRef, TensorRef];
   // Scores softmax(q·kᵀ/√dh): the scale is applied to q ([B,H,T,dh]), cheaper than to the [B,H,T,T] scores.
-  const qh = g.op('Mul', [transpose(g, q, [0, 2, 1, 3]), g.scalar(1 / Math.sqrt(dh), x)]);
+  const qh = mul(g, transpose(g, q, [0, 2, 1, 3]), 1 / Math.sqrt(dh));
   const kT = transpose(g, k, [0, 2, 3, 1]);
-  const attn = softmax(g, g.op('MatMul', [qh, kT]), -1);
-  const y = g.op('MatMul', [attn, transpose(g, v, [0, 2, 1, 3])]);
+  const scores = softmax(g, matmul(g, qh, kT), -1);
+  const y = matmul(g, scores, transpose(g, v, [0, 2, 1, 3]));
   return dense(g, 'proj', reshape(g, transpose(g, y, [0, 2, 1, 3]), [b, t, d]), d, d, cfg);
 }
 
+/** The MLP of a block: fc2(gelu(fc1(x))). */
+function mlp(g: Graph, x: TensorRef, cfg: ViTConfig): TensorRef {
+  return dense(g, 'fc2', gelu(g, dense(g, 'fc1', x, cfg.dim, cfg.mlpDim, cfg)), cfg.mlpDim, cfg.dim, cfg);
+}
+
+/** One pre-LN transformer block, as in the paper (eq. 2–3). */
 function block(g: Graph, x: TensorRef, cfg: ViTConfig): TensorRef {
-  const eps = cfg.layerNormEps;
-  const h = norm(g, 'ln1', x, cfg.dim, eps);
-  const x1 = g.op('Add', [
-    x,
-    fedDropout(
-      g,
-      g.scope('attn', () => attention(g, h, cfg)),
-      cfg.dropout,
-    ),
-  ]);
-  const h1 = norm(g, 'ln2', x1, cfg.dim, eps);
-  const m = g.scope('mlp', () => dense(g, 'fc2', gelu(g, dense(g, 'fc1', h1, cfg.dim, cfg.mlpDim, cfg)), cfg.mlpDim, cfg.dim, cfg));
-  return g.op('Add', [x1, fedDropout(g, m, cfg.dropout)]);
+  const ln1 = (t: TensorRef): TensorRef => norm(g, 'ln1', t, cfg.dim, cfg.layerNormEps);
+  const ln2 = (t: TensorRef): TensorRef => norm(g, 'ln2', t, cfg.dim, cfg.layerNormEps);
+  const attn = (t: TensorRef): TensorRef => g.scope('attn', () => attention(g, t, cfg));
+  const ffn = (t: TensorRef): TensorRef => g.scope('mlp', () => mlp(g, t, cfg));
+  const drop = (t: TensorRef): TensorRef => fedDropout(g, t, cfg.dropout);
+  x = add(g, x, drop(attn(ln1(x))));
+  x = add(g, x, drop(ffn(ln2(x))));
+  return x;
 }
 
 /** The ViT applied to images [B, C, H, W] (B may be symbolic); returns logits [B, numClasses]. */
@@ -223,7 +225,7 @@ export function vit(g: Graph, images: TensorRef, cfg: ViTConfig): TensorRef {
   const cls = g.param('cls_token', [1, 1, d], truncatedNormal(0.02));
   const clsShape = concat(g, [slice(g, g.op('Shape', [tokens]), { starts: [0], ends: [1] }), g.ints([1, d])], 0);
   const seq = concat(g, [g.op('Expand', [cls, clsShape]), tokens], 1);
-  x = g.op('Add', [seq, g.param('pos_embed', [1, n + 1, d], truncatedNormal(0.02))]);
+  x = add(g, seq, g.param('pos_embed', [1, n + 1, d], truncatedNormal(0.02)));
 
   for (let i = 0; i < cfg.depth; i++) {
     const xi = x;
