@@ -3,4 +3,5 @@ export * from './types.js';
 export * from './errors.js';
 export * from './batcher.js';
 export { ModelRuntime, type RuntimeOptions } from './runtime.js';
-export { DEFAULT_SERVING_OPTIONS, ServingService, canaryBucket, type ServingDeps, type ServingExtraOptions } from './service.js';
+export { DEFAULT_SERVING_OPTIONS, ServingService, canaryBucket, type ServingDeps } from './service.js';
+export { type ShadowComparison, type ShadowStore } from './shadow.js';

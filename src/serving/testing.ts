@@ -5,7 +5,7 @@ import { grayPng } from '../data/images/testing.js';
 import type { DbDialect } from '../storage/db.js';
 import { ModelRegistry } from '../tracking/registry.js';
 import { finishedRunWithModel, openTrackingFixture, type TinyModelOptions, type TrackingFixture } from '../tracking/testing.js';
-import { type ServingExtraOptions, ServingService } from './service.js';
+import { ServingService } from './service.js';
 import type { ServingObserver, ServingOptions } from './types.js';
 
 export interface ServingFixture {
@@ -14,7 +14,7 @@ export interface ServingFixture {
   /** Registers the next version of `name` (a tiny ViT; `seed` changes its weights, so versions disagree). */
   register(name: string, o?: TinyModelOptions): Promise<number>;
   promote(name: string, version: number, alias: string): Promise<void>;
-  service(options?: Partial<ServingOptions & ServingExtraOptions>, observer?: ServingObserver): ServingService;
+  service(options?: Partial<ServingOptions>, observer?: ServingObserver): ServingService;
   close(): Promise<void>;
 }
 

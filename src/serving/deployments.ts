@@ -1,0 +1,178 @@
+// Deployments: which version of a model answers a request. The aliases of each model this server
+// follows (as last read from the registry) and which of them it serves; the route pick — by default
+// `production`; with a canary weight w, a stable hash of the study id sends a fixed share w of studies
+// to `canary` (the same study always goes the same way); shadow mode answers with production and names
+// `canary` as the version to score in the background. Alias polling: when a served alias moves, the new
+// version is loaded and warmed (by the owner's `warm`) while the old one keeps serving, then the pointer
+// is swapped.
+import { NotFoundError } from '../core/errors.js';
+import { sha256Hex } from '../core/ids.js';
+import type { Logger } from '../core/logger.js';
+import type { Alias, ModelRegistry } from '../tracking/index.js';
+import { versionKey } from './runtime-pool.js';
+import type { Route, ServingObserver, ServingOptions } from './types.js';
+
+/** The aliases of one model as last read from the registry, and which of them this server serves. */
+export interface Pointers {
+  current: Partial<Record<Alias, number>>;
+  served: Set<Alias>;
+}
+
+export interface Target {
+  route: Route;
+  version: number;
+  /** Shadow mode: the canary version to score in the background. */
+  shadowVersion?: number;
+}
+
+/** A stable number in [0, 1) for a study: the same study always lands on the same side of the canary split. */
+export function canaryBucket(name: string, studyId: string): number {
+  return parseInt(sha256Hex(`${name}\u0000${studyId}`).slice(0, 8), 16) / 2 ** 32;
+}
+
+/**
+ * The route pick: a function of the alias table, the options and the study. Its one effect is to mark the
+ * aliases it followed as served (so polling follows them from now on), also when it throws because one is unset.
+ */
+export function pickRoute(name: string, p: Pointers, alias: Alias | undefined, stickyKey: string, o: Pick<ServingOptions, 'canaryWeight' | 'shadow'>): Target {
+  if (alias !== undefined) return { route: 'alias', version: follow(name, p, alias) };
+  const production = follow(name, p, 'production');
+  if (o.canaryWeight === 0 && !o.shadow) return { route: 'production', version: production };
+  p.served.add('canary');
+  const canary = p.current.canary;
+  if (canary === undefined || canary === production) return { route: 'production', version: production };
+  if (o.canaryWeight > 0 && canaryBucket(name, stickyKey) < o.canaryWeight) return { route: 'canary', version: canary };
+  return o.shadow ? { route: 'production', version: production, shadowVersion: canary } : { route: 'production', version: production };
+}
+
+/** The version an alias points at (as of the last poll); the alias is served from now on, so polling follows it. */
+function follow(name: string, p: Pointers, alias: Alias): number {
+  p.served.add(alias);
+  const v = p.current[alias];
+  if (v === undefined) throw new NotFoundError('model alias', `${name}@${alias}`);
+  return v;
+}
+
+export interface DeploymentsDeps {
+  registry: Pick<ModelRegistry, 'aliases'>;
+  logger: Logger;
+  observer: ServingObserver;
+  /** Loads and warms a version an alias moved to; resolves when it can serve. */
+  warm(name: string, version: number): Promise<void>;
+  /** Called after each alias change: versions nothing points at any more may be unloaded. */
+  changed(): void;
+}
+
+export class Deployments {
+  private readonly pointers = new Map<string, Pointers>();
+  private readonly pointerLoads = new Map<string, Promise<Pointers>>();
+  /** Versions being loaded for a swap: kept even though nothing points at them yet. */
+  private readonly swapping = new Set<string>();
+  private pollTimer: NodeJS.Timeout | undefined;
+  private polling: Promise<void> | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly deps: DeploymentsDeps,
+    private readonly options: Pick<ServingOptions, 'canaryWeight' | 'shadow' | 'aliasPollMs'>,
+  ) {
+    if (options.aliasPollMs > 0) this.schedulePoll();
+  }
+
+  /** The alias table of a model: the last poll's, or read now the first time the model is asked for. */
+  pointersOf(name: string): Pointers | Promise<Pointers> {
+    return this.pointers.get(name) ?? this.readPointers(name);
+  }
+
+  /** The route for a request, given the table from `pointersOf` (synchronous: nothing can move in between). */
+  pick(name: string, p: Pointers, alias: Alias | undefined, stickyKey: string): Target {
+    return pickRoute(name, p, alias, stickyKey, this.options);
+  }
+
+  /** The versions this server currently serves per alias of a model (after the last poll). */
+  served(name: string): Partial<Record<Alias, number>> {
+    const p = this.pointers.get(name);
+    if (!p) return {};
+    return Object.fromEntries([...p.served].filter((a) => p.current[a] !== undefined).map((a) => [a, p.current[a]!]));
+  }
+
+  /** Keys of the versions to keep loaded: those the served aliases point at and those a swap is loading. */
+  *wanted(): Iterable<string> {
+    yield* this.swapping;
+    for (const [name, p] of this.pointers) for (const a of p.served) if (p.current[a] !== undefined) yield versionKey(name, p.current[a]!);
+  }
+
+  /** Stops polling and waits for a poll in progress. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.pollTimer);
+    await this.polling;
+  }
+
+  /** Reads every followed model's aliases; a moved alias that is served is loaded, warmed, then swapped in. */
+  async poll(): Promise<void> {
+    for (const [name, p] of this.pointers) {
+      if (this.stopped) return;
+      let fresh: Partial<Record<Alias, number>>;
+      try {
+        fresh = await this.deps.registry.aliases(name);
+      } catch (err) {
+        this.deps.logger.warn({ err, model: name }, 'alias poll failed; serving the versions already loaded');
+        continue;
+      }
+      for (const alias of Object.keys({ ...p.current, ...fresh }) as Alias[]) {
+        const from = p.current[alias];
+        const to = fresh[alias];
+        if (from === to) continue;
+        if (to !== undefined && p.served.has(alias)) {
+          const k = versionKey(name, to);
+          this.swapping.add(k);
+          try {
+            await this.deps.warm(name, to);
+          } catch (err) {
+            this.deps.logger.error({ err, model: name, alias, from, to }, 'cannot load the version an alias moved to; still serving the previous one');
+            continue;
+          } finally {
+            this.swapping.delete(k);
+          }
+          if (this.stopped) return;
+        }
+        if (to === undefined) delete p.current[alias];
+        else p.current[alias] = to;
+        if (p.served.has(alias) && to !== undefined) {
+          this.deps.logger.info({ model: name, alias, from: from ?? null, to }, 'alias moved: new version swapped in');
+          this.deps.observer.swapped?.({ model: name, alias, from: from ?? null, to });
+        }
+        this.deps.changed();
+      }
+    }
+  }
+
+  private readPointers(name: string): Promise<Pointers> {
+    let p = this.pointerLoads.get(name);
+    if (!p) {
+      p = this.deps.registry
+        .aliases(name)
+        .then((current) => {
+          const existing = this.pointers.get(name);
+          if (existing) return existing;
+          const created: Pointers = { current, served: new Set() };
+          this.pointers.set(name, created);
+          return created;
+        })
+        .finally(() => this.pointerLoads.delete(name));
+      this.pointerLoads.set(name, p);
+    }
+    return p;
+  }
+
+  private schedulePoll(): void {
+    this.pollTimer = setTimeout(() => {
+      this.polling = this.poll().finally(() => {
+        this.polling = null;
+        if (!this.stopped) this.schedulePoll();
+      });
+    }, this.options.aliasPollMs);
+    this.pollTimer.unref();
+  }
+}
