@@ -12,9 +12,9 @@ import { parseArgs } from 'node:util';
 
 import ort from 'onnxruntime-node';
 
+import { Rng } from '../src/core/rng.js';
 import { loadCache } from '../src/data/cache/read-cache.js';
 import { SECONDREAD_CLASSES } from '../src/data/classes.js';
-import { Rng } from '../src/data/synth/rng.js';
 import { decodeModel, EXPORT_METADATA } from '../src/engine/index.js';
 import { normalizePixels, preprocessingSchema } from '../src/tracking/index.js';
 import { augmentInto, type AugmentParams, DEFAULT_AUGMENT, drawAugment, IDENTITY_PARAMS, type Normalization } from '../src/training/data/augment.js';

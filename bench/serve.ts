@@ -19,11 +19,11 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import ort from 'onnxruntime-node';
 
+import { Rng } from '../src/core/rng.js';
 import { SECONDREAD_CLASSES } from '../src/data/classes.js';
 import { PREPROCESS_POLICY, preprocessImage } from '../src/data/images/preprocess.js';
 import { renderCxr } from '../src/data/synth/cxr.js';
 import { encodeGray } from '../src/data/synth/encode.js';
-import { Rng } from '../src/data/synth/rng.js';
 import { exportInferenceModel, Graph, type StoredTensor } from '../src/engine/index.js';
 import { createOrtSession } from '../src/engine/session/execution.js';
 import { vitClassifier, vitConfig } from '../src/models/vit.js';

@@ -1,3 +1,4 @@
+// The seeded generator: the same seed gives the same stream, uniforms and normal deviates have the right range and moments.
 import { describe, expect, it } from 'vitest';
 
 import { Rng, subSeed } from './rng.js';

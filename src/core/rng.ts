@@ -1,6 +1,7 @@
-// Seeded randomness for the phantom generator. Every image gets its own sub-seed derived from
-// (run seed, dataset, index), so images can be rendered in any order and on any worker and still
-// come out bit-identical; Math.random is never used.
+// Seeded randomness for everything that must replay bit-identically: the phantom generator, the training
+// sampler and augmentations, the simulated readers. Each unit of work gets its own sub-seed derived from
+// (run seed, keys…) — an image from (seed, dataset, index) — so work can run in any order and on any worker
+// and still come out the same; Math.random is never used. In core/ because data, training and workflow share it.
 
 /** 32-bit FNV-1a over a string, for mixing names into seeds. */
 function fnv1a(text: string): number {

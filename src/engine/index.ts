@@ -6,6 +6,7 @@ export * as ops from './ops/index.js';
 export * from './autodiff/index.js';
 export { serialize, modelProto, type SerializeOptions } from './onnx/serialize.js';
 export { decodeModel, type DecodedModel, type DecodedNode, type DecodedValue } from './onnx/deserialize.js';
+export { onnx, type OnnxTypes } from './onnx/proto.js';
 export { ONNX_DTYPE, isFloat, makeData, allocData, type TensorData } from './onnx/dtype.js';
 // Training side: optimizers, sessions, checkpoints, export (appended by the training helper).
 export * from './optim/index.js';

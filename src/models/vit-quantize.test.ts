@@ -1,16 +1,12 @@
-// The quantizer on the model it is for: a vit-tiny exported by the engine (the only engine test that reaches
-// into src/models — the quantizer's own code imports nothing outside src/engine). Stated tolerances, on 256
+// The engine's INT8 quantizer on the model it is for: a vit-tiny exported by the engine. It lives beside the
+// model (models/ may import the engine; the engine imports nothing above it). Stated tolerances, on 256
 // seeded random inputs of normalized-pixel scale: every logit within 5% of the float logits' range of the
 // float value, and the same top-1 class on ≥ 95% of inputs (measured: 1.4% and 97.3%).
 import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 
-import { vitClassifier, vitConfig } from '../../models/vit.js';
-import type { StoredTensor } from '../checkpoint/safetensors.js';
-import { exportInferenceModel } from '../export/inference.js';
-import { Graph } from '../graph.js';
-import { onnx } from '../onnx/proto.js';
-import { QUANTIZATION_METADATA_KEY, quantizeDynamic } from './dynamic.js';
+import { exportInferenceModel, Graph, onnx, QUANTIZATION_METADATA_KEY, quantizeDynamic, type StoredTensor } from '../engine/index.js';
+import { vitClassifier, vitConfig } from './vit.js';
 
 const CLASSES = ['lung-normal', 'lung-covid', 'lung-viral-pneumonia', 'lung-opacity', 'lung-tuberculosis', 'oct-normal', 'oct-cnv', 'oct-dme', 'oct-drusen'];
 const N = 256;

@@ -4,7 +4,7 @@
 // gauges. Label values are bounded: routes are templates, models and classes come from the registry.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-import type { Route, ServingObserver } from '../serving/types.js';
+import type { Route, ServingObserver } from './serving-observer.js';
 
 type ModelRef = { model: string; version: number };
 

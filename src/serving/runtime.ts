@@ -2,7 +2,8 @@
 // the version's preprocessing, normalization, classes and temperature) behind a dynamic batcher.
 // Preprocessing (decode + resize, sharp on libuv's threads) runs per request and in parallel, OUTSIDE
 // the batch; only the forward pass is batched, so a batch never waits for the slowest decode.
-import { type LoadedModel, type ModelMetadata, softmax } from '../tracking/index.js';
+import { rankClasses, softmaxRows } from '../core/probabilities.js';
+import type { LoadedModel, ModelMetadata } from '../tracking/index.js';
 import { DynamicBatcher } from './batcher.js';
 import type { BatcherOptions, BatchObserver, ClassProbability } from './types.js';
 
@@ -63,14 +64,13 @@ export class ModelRuntime {
   }
 
   /** One prepared input → its logits row, computed in a batch with whatever else is queued. */
-  score(input: Float32Array, o: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<Float32Array> {
+  score(input: Float32Array, o: { signal?: AbortSignal; timeoutUs?: number } = {}): Promise<Float32Array> {
     return this.batcher.submit(input, o);
   }
 
   /** Logits row → every class with its probability (softmax of logits / temperature), most probable first. */
   classify(logits: Float32Array): ClassProbability[] {
-    const probs = softmax(logits, this.metadata.classes.length, this.metadata.temperature);
-    return this.metadata.classes.map((c, i) => ({ class: c, probability: probs[i]! })).sort((a, b) => b.probability - a.probability);
+    return rankClasses(this.metadata.classes, softmaxRows(logits, this.metadata.classes.length, this.metadata.temperature));
   }
 
   /** Finishes what is queued and in flight, then releases the session. */

@@ -1,5 +1,11 @@
 // The serving contract: what the API, the metrics and the CLI see of src/serving. Kept in one file so
 // that the other layers import types only, never the runtime (onnxruntime, sharp) they do not need.
+import type { ClassProbability } from '../core/probabilities.js';
+import type { Route } from '../monitoring/serving-observer.js';
+
+export type { ClassProbability } from '../core/probabilities.js';
+/** The events serving reports are monitoring's contract (monitoring/serving-observer.ts), re-exported for serving's callers. */
+export type { ModelRefLabel, Route, ServingObserver } from '../monitoring/serving-observer.js';
 
 /** Triton's dynamic-batcher knobs. Batching off = maxBatchSize 1. */
 export interface BatcherOptions {
@@ -22,14 +28,6 @@ export interface BatchObserver {
 }
 
 export type DropReason = 'timeout' | 'client_gone' | 'queue_full';
-
-/** How a prediction reached its version: the default `production` alias, the canary split, a named alias or version. */
-export type Route = 'production' | 'canary' | 'alias' | 'version';
-
-export interface ClassProbability {
-  class: string;
-  probability: number;
-}
 
 export interface PredictResult {
   model: string;
@@ -82,27 +80,6 @@ export interface ServingOptions {
   aliasPollMs: number;
   /** Model file cache (by name / version / sha256). */
   cacheDir?: string;
-  /** Versions asked for by number kept loaded (LRU, default 3). */
-  pinnedVersions: number;
-  /** Batches computed at the same time per model version (Triton's instance count, default 1). */
-  instances: number;
-  /** Most rows one `infer` call may carry (default 256). */
-  maxInferBatch: number;
-}
-
-export interface ModelRefLabel {
-  model: string;
-  version: number;
-}
-
-/** Implemented by src/monitoring/metrics.ts. */
-export interface ServingObserver {
-  batch?(m: ModelRefLabel, e: { size: number; queueMs: number[]; computeMs: number }): void;
-  queueDepth?(m: ModelRefLabel, depth: number): void;
-  dropped?(m: ModelRefLabel, reason: string): void;
-  prediction?(m: ModelRefLabel & { route: Route }, top: ClassProbability, latencyMs: number): void;
-  shadow?(m: { model: string; productionVersion: number; shadowVersion: number }, agree: boolean): void;
-  swapped?(m: { model: string; alias: string; from: number | null; to: number }): void;
 }
 
 export interface TensorDescription {

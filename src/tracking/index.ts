@@ -25,5 +25,7 @@ export {
   type Preprocessing,
 } from './model-metadata.js';
 export { buildModelCard, modelCardMarkdown, MODEL_CARD_SCHEMA, type ModelCard } from './model-card.js';
-export { createLoadedModel, type ClassProbability, type LoadedModel, type Prediction } from './loaded-model.js';
-export { imageToInput, normalizePixels, softmax } from './model-input.js';
+export { createLoadedModel, type LoadedModel, type Prediction } from './loaded-model.js';
+export { imageToInput, normalizePixels } from './model-input.js';
+/** The one softmax (core/probabilities.ts), under the name tracking's callers have used. */
+export { softmaxRows as softmax } from '../core/probabilities.js';

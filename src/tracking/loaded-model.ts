@@ -3,14 +3,10 @@
 import * as ort from 'onnxruntime-node';
 
 import { ValidationError } from '../core/errors.js';
-import { imageToInput, softmax } from './model-input.js';
+import { type ClassProbability, rankClasses, softmaxRows } from '../core/probabilities.js';
+import { imageToInput } from './model-input.js';
 import type { ModelMetadata } from './model-metadata.js';
 import { openModel } from './onnx-model.js';
-
-export interface ClassProbability {
-  class: string;
-  probability: number;
-}
 
 export interface Prediction {
   /** Every class, most probable first; probabilities are softmax(logits / temperature). */
@@ -50,9 +46,9 @@ export async function createLoadedModel(o: {
     return out[meta.output.name]!.data as Float32Array;
   };
   const toPredictions = (scores: Float32Array, n: number): Prediction[] => {
-    const probs = softmax(scores, k, meta.temperature);
+    const probs = softmaxRows(scores, k, meta.temperature);
     return Array.from({ length: n }, (_, r) => {
-      const classes = meta.classes.map((c, i) => ({ class: c, probability: probs[r * k + i]! })).sort((a, b) => b.probability - a.probability);
+      const classes = rankClasses(meta.classes, probs, r);
       return { classes, top: classes[0]! };
     });
   };

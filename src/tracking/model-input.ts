@@ -28,18 +28,3 @@ export async function imageToInput(image: Uint8Array, p: Preprocessing): Promise
   normalizePixels(pixels, p, out);
   return out;
 }
-
-/** Softmax of each row of logits / temperature (max-subtracted: no overflow for large logits). */
-export function softmax(logits: ArrayLike<number>, classes: number, temperature = 1): Float64Array {
-  const rows = logits.length / classes;
-  const out = new Float64Array(logits.length);
-  for (let r = 0; r < rows; r++) {
-    const o = r * classes;
-    let max = -Infinity;
-    for (let c = 0; c < classes; c++) max = Math.max(max, Number(logits[o + c]) / temperature);
-    let sum = 0;
-    for (let c = 0; c < classes; c++) sum += out[o + c] = Math.exp(Number(logits[o + c]) / temperature - max);
-    for (let c = 0; c < classes; c++) out[o + c] = out[o + c]! / sum;
-  }
-  return out;
-}

@@ -6,7 +6,7 @@ import { z } from 'zod';
 
 import { ValidationError } from '../core/errors.js';
 import { MAX_SIZE, MIN_SIZE, PREPROCESS_POLICY } from '../data/images/preprocess.js';
-import { EXPORT_METADATA } from '../engine/export/inference.js';
+import { EXPORT_METADATA } from '../engine/index.js';
 import { InvalidModelError } from './errors.js';
 
 /** metadata_props key of the fitted softmax temperature (written by src/training/finalize.ts). */

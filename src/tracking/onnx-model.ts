@@ -3,7 +3,7 @@
 // becomes an InvalidModelError with a sentence a user can act on (never an ORT stack trace).
 import * as ort from 'onnxruntime-node';
 
-import { onnx, type OnnxTypes } from '../engine/onnx/proto.js';
+import { onnx, type OnnxTypes } from '../engine/index.js';
 import { InvalidModelError } from './errors.js';
 import type { ModelMetadata } from './model-metadata.js';
 

@@ -8,10 +8,10 @@
 // when retraining moves final_eval images into training).
 import { ValidationError } from '../core/errors.js';
 import type { ProgressFn } from '../core/progress.js';
+import { subSeed } from '../core/rng.js';
 import { buildCache, loadCache, type LoadedCache } from '../data/cache/index.js';
 import { SECONDREAD_CLASSES } from '../data/classes.js';
 import { type Split } from '../data/datasets/types.js';
-import { subSeed } from '../data/synth/rng.js';
 import type { Db } from '../storage/db.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { ImageSet } from './data/batch.js';

@@ -4,10 +4,12 @@
 // too. Entries are appended inside the caller's transaction: the event is logged iff the change commits.
 import type { Kysely } from 'kysely';
 
+import { canonicalJson } from '../core/canonical-json.js';
 import { sha256Hex } from '../core/ids.js';
-import { canonicalJson } from '../data/etl/version-id.js';
-import { AUDIT_GENESIS_HASH } from '../storage/migrations/0004_workflow.js';
 import type { AuditLogTable, Database } from '../storage/schema.js';
+
+/** prev_hash of the first entry (storage/migrations/0004_workflow.ts seeds `audit_head` with the same value). */
+export const AUDIT_GENESIS_HASH = '0'.repeat(64);
 
 export const AUDIT_EVENTS = ['study.intake', 'read.model', 'read.model_failed', 'read.A', 'decision', 'read.B', 'study.finalized'] as const;
 export type AuditEvent = (typeof AUDIT_EVENTS)[number];

@@ -2,10 +2,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { silentLogger } from '../core/logger.js';
-import type { WorkflowService } from '../workflow/service.js';
-import { modelRead, openWorkflowFixture, type WorkflowFixture } from '../workflow/testing.js';
-import { Metrics } from './metrics.js';
-import { collectWorkflowGauges } from './metrics-workflow.js';
+import { Metrics } from '../monitoring/metrics.js';
+import { collectWorkflowGauges } from './gauges.js';
+import type { WorkflowService } from './service.js';
+import { modelRead, openWorkflowFixture, type WorkflowFixture } from './testing.js';
 
 let fx: WorkflowFixture;
 let wf: WorkflowService;

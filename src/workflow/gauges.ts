@@ -1,12 +1,13 @@
 // The workflow's business and safety gauges in /metrics, computed from the database when Prometheus
 // scrapes (WorkflowService.metrics over all studies), so every process and every report agrees and a
 // study finalized by another API process still counts. A rate without evidence (denominator 0) has no
-// series rather than a made-up 0; classes that no longer have a figure are removed.
+// series rather than a made-up 0; classes that no longer have a figure are removed. Here with the workflow,
+// which owns the figures, registering into monitoring's registry (a layer below).
 import { Gauge } from 'prom-client';
 
 import type { Logger } from '../core/logger.js';
-import type { WorkflowMetrics } from '../workflow/metrics.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '../monitoring/metrics.js';
+import type { WorkflowMetrics } from './metrics.js';
 
 export interface WorkflowGauges {
   reduction: Gauge;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
+import { Rng } from '../core/rng.js';
 import type { SecondreadClass } from '../data/classes.js';
-import { Rng } from '../data/synth/rng.js';
 import { evaluatePolicy, type PolicyRule } from './policy.js';
 import { classSweep, fitPolicy, type FitReader, parseRecordedReads, type PolicyFit, type ScoredCase } from './policy-fit.js';
 import { SimulatedReader } from './simulated-reader.js';

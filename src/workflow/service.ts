@@ -10,7 +10,7 @@ import { describeError, NotFoundError, ValidationError } from '../core/errors.js
 import { newId, sha256Hex } from '../core/ids.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import { CLASS_MODALITY, classesOf, isSecondreadClass, MODALITIES, type Modality } from '../data/classes.js';
-import { VERSION_ID_PATTERN } from '../data/etl/version-id.js';
+import { VERSION_ID_PATTERN } from '../data/datasets/types.js';
 import { decodeGrayscale } from '../data/images/decode.js';
 import type { Db } from '../storage/db.js';
 import type { ObjectStore } from '../storage/object-store.js';

@@ -3,8 +3,8 @@
 // answer is a pure function of (seed, study key, truth), so a policy fitted on a split and a simulation
 // replayed on it see the same reader, and a rerun gives the same figures.
 import { ValidationError } from '../core/errors.js';
+import { subSeed } from '../core/rng.js';
 import { CLASS_MODALITY, classesOf, isSecondreadClass, NORMAL_CLASS, type SecondreadClass } from '../data/classes.js';
-import { subSeed } from '../data/synth/rng.js';
 
 /**
  * How a wrong read is distributed over the other classes of the modality:

@@ -1,12 +1,10 @@
 // What the workflow shows of itself: the study view per role, worklist items and the metrics, as the
 // API sends them. Types only, importing nothing with a runtime, so the web UI (web/src/api/types.ts)
 // checks its client against these very declarations without pulling server code into the browser.
+import type { ClassProbability } from '../core/probabilities.js';
 import type { Modality } from '../data/classes.js';
 
-export interface ClassProbability {
-  class: string;
-  probability: number;
-}
+export type { ClassProbability } from '../core/probabilities.js';
 
 export interface HumanReadView {
   label: string;

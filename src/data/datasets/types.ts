@@ -5,6 +5,9 @@ import type { SecondreadClass } from '../classes.js';
 export const SPLITS = ['train', 'val', 'test'] as const;
 export type Split = (typeof SPLITS)[number];
 
+/** A dataset version's id: `ds-` and 20 hex digits of a content hash (data/etl/version-id.ts computes it). */
+export const VERSION_ID_PATTERN = /^ds-[0-9a-f]{20}$/;
+
 export const VERSION_STATUSES = ['building', 'ready', 'failed'] as const;
 export type VersionStatus = (typeof VERSION_STATUSES)[number];
 

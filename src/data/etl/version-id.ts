@@ -4,12 +4,11 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 
+import { canonicalJson } from '../../core/canonical-json.js';
 import type { DatasetConfig } from './config.js';
 
 /** Bump when the build's output for unchanged inputs changes (naming, split algorithm, checks). */
 export const ETL_ALGORITHM_VERSION = 1;
-
-export const VERSION_ID_PATTERN = /^ds-[0-9a-f]{20}$/;
 
 /** The inputs that define a version, in a canonical shape (what the id hashes, stored with the version). */
 export function versionInputs(config: DatasetConfig, archiveSha256: readonly string[]): Record<string, unknown> {
@@ -26,13 +25,6 @@ export function versionInputs(config: DatasetConfig, archiveSha256: readonly str
       patient: s.patient ? { regex: s.patient.pattern, namespace: s.patient.namespace } : null,
     })),
   };
-}
-
-/** JSON with object keys sorted at every level, so equal values always serialize identically. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
-  );
 }
 
 export function versionIdOf(inputs: Record<string, unknown>): string {

@@ -2,9 +2,9 @@
 // positioning (rotation/shift/scale), exposure, detector blur, noise, console post-processing,
 // gamma/windowing and burned-in annotations. Everything here is nuisance: it is drawn
 // independently of the class, so a model that keys on it learns nothing useful.
+import type { Rng } from '../../core/rng.js';
 import { drawText, fillRect, textWidth } from './glyphs.js';
 import { addNoise, blur, clamp, type Raster, transform, unsharp } from './raster.js';
-import type { Rng } from './rng.js';
 
 /**
  * - `cr`: computed radiography: noisier, softer, collimation borders, boxed side marker.

@@ -2,8 +2,8 @@
 // mediastinum) plus the lung mask the findings are confined to. Patient-to-patient variation (body
 // habitus, lung size, heart size, diaphragm level, rib spacing, breast shadows) is drawn here: it
 // is nuisance a classifier must ignore.
+import type { Rng } from '../../core/rng.js';
 import { addBand, addEllipse, addGaussian, addSegment, blurredCopy, createRaster, type Raster, smoothstep, valueNoise } from './raster.js';
-import type { Rng } from './rng.js';
 
 /** Geometry of one lung in pixels; side -1 is the image-left lung (patient's right). */
 export interface LungGeometry {

@@ -1,10 +1,10 @@
 // Disease findings for the CXR phantom, drawn as extra attenuation confined to the lungs. Each
 // function reads like the radiology description of the class; `s` is the severity in (0, 1] and
 // scales both the density and the extent, so low-severity images are genuinely hard.
+import type { Rng } from '../../core/rng.js';
 import type { SecondreadClass } from '../classes.js';
 import type { CxrAnatomy, LungGeometry } from './cxr-anatomy.js';
 import { addEllipse, addGaussian, addSegment, createRaster, type Raster, smoothstep, valueNoise } from './raster.js';
-import type { Rng } from './rng.js';
 
 /** x of the lateral lung border at row y (from the lung's ellipse). */
 function lateralBorderX(lung: LungGeometry, y: number): number {

@@ -1,11 +1,11 @@
 // One synthetic chest X-ray: normal anatomy, the class's finding, then acquisition nuisance.
+import type { Rng } from '../../core/rng.js';
 import type { SecondreadClass } from '../classes.js';
 import { acquireCxr, CXR_SCANNERS } from './cxr-acquisition.js';
 import { drawCxrAnatomy } from './cxr-anatomy.js';
 import { addCxrFinding } from './cxr-findings.js';
 import { toUint8 } from './raster.js';
 import { renderSetup } from './render-setup.js';
-import type { Rng } from './rng.js';
 import type { RenderedImage, RenderOptions } from './types.js';
 
 /** Above this size (px) the anatomy is drawn at half resolution. */

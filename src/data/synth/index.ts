@@ -6,7 +6,7 @@ export { renderCxr } from './cxr.js';
 export { renderOct } from './oct.js';
 export { renderTask, type RenderTask } from './render.js';
 export { encodeGray } from './encode.js';
-export { Rng, subSeed } from './rng.js';
+export { Rng, subSeed } from '../../core/rng.js';
 export { LAYOUTS, SYNTH_DATASETS, isSynthDataset, type SynthDataset, type DatasetLayout } from './layouts.js';
 export { planSynthesis, filedCounts, type PlannedImage, type PlanOptions } from './plan.js';
 export { CXR_SCANNERS } from './cxr-acquisition.js';

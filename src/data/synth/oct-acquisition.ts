@@ -1,10 +1,10 @@
 // Turns an OCT reflectivity map into a displayed B-scan: speckle (with scanner-dependent frame
 // averaging), noise floor, log compression, optics blur, scan tilt/position, brightness and
 // burned-in annotations. All of it is class-independent nuisance.
+import type { Rng } from '../../core/rng.js';
 import { fakeIdLines } from './cxr-acquisition.js';
 import { drawText, fillRect } from './glyphs.js';
 import { blur, clamp, createRaster, type Raster, transform } from './raster.js';
-import type { Rng } from './rng.js';
 
 /**
  * - `averaged`: many frames averaged (Spectralis-like): fine, smooth speckle, black vitreous.

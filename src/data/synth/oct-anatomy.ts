@@ -1,8 +1,8 @@
 // Normal macular OCT B-scan anatomy for the phantom: a per-column layer model (thickness of each
 // retinal layer at every x), rasterised into a linear reflectivity map. Findings edit the per-column
 // arrays (RPE lift, subretinal fluid, thickening) before rasterisation and draw into the map after.
+import type { Rng } from '../../core/rng.js';
 import { addEllipse, createRaster, type Raster, smoothstep, valueNoise } from './raster.js';
-import type { Rng } from './rng.js';
 
 /** Retinal layers from the inner limiting membrane down to the RPE. */
 export const OCT_LAYERS = ['nfl', 'gcl', 'ipl', 'inl', 'opl', 'onl', 'is', 'ez', 'os', 'rpe'] as const;

@@ -1,10 +1,10 @@
 // Disease findings for the OCT phantom. `editLayout` changes the layer geometry before
 // rasterisation (elevations, fluid, thickening); `drawInto` adds focal lesions afterwards (cysts,
 // exudates, subretinal material). `s` is the severity in (0, 1].
+import type { Rng } from '../../core/rng.js';
 import type { SecondreadClass } from '../classes.js';
 import type { OctLayout } from './oct-anatomy.js';
 import { addEllipse, type Raster } from './raster.js';
-import type { Rng } from './rng.js';
 
 /** A smooth dome: 1 at the centre, 0 beyond `halfWidth`. */
 function dome(x: number, centre: number, halfWidth: number, power = 0.8): number {

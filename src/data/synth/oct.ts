@@ -1,11 +1,11 @@
 // One synthetic OCT B-scan: normal layered retina, the class's finding, then acquisition nuisance.
+import type { Rng } from '../../core/rng.js';
 import type { SecondreadClass } from '../classes.js';
 import { acquireOct, OCT_SCANNERS } from './oct-acquisition.js';
 import { drawOctLayout, drawOctVessels, rasterizeOct } from './oct-anatomy.js';
 import { octFinding } from './oct-findings.js';
 import { toUint8 } from './raster.js';
 import { renderSetup } from './render-setup.js';
-import type { Rng } from './rng.js';
 import type { RenderedImage, RenderOptions } from './types.js';
 
 export function renderOct(cls: SecondreadClass, rng: Rng, opts: RenderOptions): RenderedImage {

@@ -1,9 +1,9 @@
 // What to generate, decided up front from the seed alone: every archive entry with its name, the
 // class it is filed under, the class it actually shows (label noise), its OCT patient and split,
 // and its own sub-seed. Rendering can then happen in any order on any worker.
+import { Rng, subSeed } from '../../core/rng.js';
 import { CLASS_MODALITY, SECONDREAD_CLASSES, type SecondreadClass } from '../classes.js';
 import { LAYOUTS, SYNTH_DATASETS, type SynthDataset } from './layouts.js';
-import { Rng, subSeed } from './rng.js';
 
 export interface PlannedImage {
   dataset: SynthDataset;

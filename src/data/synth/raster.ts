@@ -1,6 +1,6 @@
 // Float32 raster primitives for the phantoms. Every primitive touches only its bounding box and
 // every full-image pass is a single tight loop, so a 1024x1024 phantom renders in well under a second.
-import type { Rng } from './rng.js';
+import type { Rng } from '../../core/rng.js';
 
 export interface Raster {
   width: number;

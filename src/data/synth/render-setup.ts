@@ -1,8 +1,8 @@
 // The per-image draws shared by the CXR and OCT renderers: independent random streams for anatomy,
 // finding and acquisition, the finding's severity and the scanner style (either may be forced).
 import { ValidationError } from '../../core/errors.js';
+import type { Rng } from '../../core/rng.js';
 import { CLASS_MODALITY, type Modality, NORMAL_CLASS, type SecondreadClass } from '../classes.js';
-import type { Rng } from './rng.js';
 import { drawSeverity } from './severity.js';
 import type { RenderOptions } from './types.js';
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 
+import { Rng } from '../../core/rng.js';
 import type { SecondreadClass } from '../classes.js';
 import { renderCxr } from './cxr.js';
 import { renderOct } from './oct.js';
-import { Rng } from './rng.js';
 import type { RenderedImage } from './types.js';
 
 const S = 128;

@@ -1,8 +1,8 @@
 // Renders one planned image by class and sub-seed: the unit of work the workers run.
+import { Rng } from '../../core/rng.js';
 import { CLASS_MODALITY, type SecondreadClass } from '../classes.js';
 import { renderCxr } from './cxr.js';
 import { renderOct } from './oct.js';
-import { Rng } from './rng.js';
 import type { RenderedImage } from './types.js';
 
 export interface RenderTask {

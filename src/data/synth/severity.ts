@@ -1,6 +1,6 @@
 // How conspicuous a finding is. Drawn per image so a class spans subtle (hard even for a good
 // model, especially after downscaling to 64x64) to obvious. The spread is the main difficulty knob.
-import type { Rng } from './rng.js';
+import type { Rng } from '../../core/rng.js';
 
 /** Lowest severity drawn: below this a finding is practically invisible and the label is noise. */
 export const MIN_SEVERITY = 0.03;

@@ -3,12 +3,12 @@
 // training metrics (the same classifierReport the trainer writes to metrics.json).
 import { ValidationError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import { type ClassProbability, rankClasses, softmaxRows } from '../../core/probabilities.js';
 import { getVersion, listImages, resolveVersionRef } from '../../data/datasets/repository.js';
 import { type ManifestImage, SPLITS } from '../../data/datasets/types.js';
 import type { Db } from '../../storage/db.js';
 import type { ObjectStore } from '../../storage/object-store.js';
-import type { ClassProbability, LoadedModel } from '../../tracking/loaded-model.js';
-import { softmax } from '../../tracking/model-input.js';
+import type { LoadedModel } from '../../tracking/loaded-model.js';
 import type { ModelRegistry, ModelVersion } from '../../tracking/registry.js';
 import { classifierReport } from '../../training/metrics/index.js';
 import type { EvaluationReport, EvaluationSplit } from './types.js';
@@ -191,11 +191,8 @@ export async function predictSplit(
       signal: o.signal,
       progress: (done) => o.progress?.(done, images.length),
     });
-    const probs = softmax(logits, k, temperature);
-    const out = images.map((image, r) => ({
-      image,
-      predictions: classes.map((c, i) => ({ class: c, probability: probs[r * k + i]! })).sort((a, b) => b.probability - a.probability),
-    }));
+    const probs = softmaxRows(logits, k, temperature);
+    const out = images.map((image, r) => ({ image, predictions: rankClasses(classes, probs, r) }));
     deps.logger.info(
       { model: mv.name, version: mv.version, datasetVersion: target.datasetVersion, split: target.split, images: images.length },
       'split predicted',

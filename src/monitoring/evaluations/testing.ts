@@ -10,7 +10,7 @@ import type { SecondreadClass } from '../../data/classes.js';
 import { beginBuild, completeBuild } from '../../data/datasets/repository.js';
 import type { ManifestImage, Split } from '../../data/datasets/types.js';
 import { grayPng } from '../../data/images/testing.js';
-import { Graph } from '../../engine/graph.js';
+import { Graph } from '../../engine/index.js';
 import { type Db, migrateToLatest, openDatabase } from '../../storage/db.js';
 import { FsObjectStore } from '../../storage/fs-object-store.js';
 import { ModelRegistry } from '../../tracking/registry.js';

@@ -5,8 +5,9 @@
 // entry, so deleting the newest rows of the log is detected too.
 import { type Kysely, type Migration, sql } from 'kysely';
 
-/** prev_hash of the first audit entry. */
-export const AUDIT_GENESIS_HASH = '0'.repeat(64);
+/** prev_hash of the first audit entry: workflow/audit.ts's AUDIT_GENESIS_HASH, written out here because a migration
+ * is frozen history and imports nothing that may change (audit.test.ts verifies a chain from this seeded head). */
+const AUDIT_GENESIS_HASH = '0'.repeat(64);
 
 export const workflowMigration: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {

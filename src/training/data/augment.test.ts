@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { Rng } from '../../data/synth/rng.js';
+import { Rng } from '../../core/rng.js';
 import { augmentInto, DEFAULT_AUGMENT, drawAugment, IDENTITY_PARAMS, normalizeInto, pixelStats } from './augment.js';
 
 const S = 8;

@@ -5,7 +5,7 @@
 // Horizontal flips are OFF by default: a mirrored chest X-ray shows the heart on the right (situs inversus is a
 // finding, not a variant), and a mirrored OCT B-scan swaps nasal and temporal sides. Both are label-relevant
 // orientation cues real images never lose, so flipping would teach the model an image that does not occur.
-import type { Rng } from '../../data/synth/rng.js';
+import type { Rng } from '../../core/rng.js';
 
 export interface AugmentConfig {
   /** Random resized crop: crop area as a share of the image, drawn uniformly in [minScale, 1]. 1 disables. */

@@ -2,7 +2,7 @@
 // normalized) and labels [B] int64. The augmentation of the image at position p of epoch e is drawn from
 // Rng(seed, e, p) — a pure function of where it sits in the epoch — so batches are identical whichever thread
 // builds them and whether or not the run was interrupted.
-import { Rng, subSeed } from '../../data/synth/rng.js';
+import { Rng, subSeed } from '../../core/rng.js';
 import { type AugmentConfig, augmentInto, drawAugment, type Normalization, normalizeInto } from './augment.js';
 
 /** Packed uint8 images (N × S × S) and their class indices; the buffers may be shared with worker threads. */

@@ -7,7 +7,7 @@
 // - 'sampler': N draws with replacement per epoch, class uniform among the present classes, image uniform in its
 //   class; the loss is unweighted. Rare classes are seen more often (and augmented differently each time).
 // - 'none': every image once per epoch, shuffled, unweighted.
-import { Rng, subSeed } from '../../data/synth/rng.js';
+import { Rng, subSeed } from '../../core/rng.js';
 
 export const BALANCE_MODES = ['weights', 'sampler', 'none'] as const;
 export type BalanceMode = (typeof BALANCE_MODES)[number];

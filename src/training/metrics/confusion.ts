@@ -17,9 +17,5 @@ export function confusionMatrix(truth: ArrayLike<number>, predicted: ArrayLike<n
   return m;
 }
 
-/** Index of the largest of `n` values starting at `offset` (first one on ties). */
-export function argmaxRow(values: ArrayLike<number>, offset: number, n: number): number {
-  let best = 0;
-  for (let c = 1; c < n; c++) if ((values[offset + c] as number) > (values[offset + best] as number)) best = c;
-  return best;
-}
+/** The argmax is core/probabilities.ts's, the one serving and evaluation use. */
+export { argmaxRow } from '../../core/probabilities.js';

@@ -1,0 +1,235 @@
+// The layer map of docs/design.md as a test, not a picture: every import of every .ts file under src/ (static
+// `import`, `export … from`, dynamic `import('…')` and `import('…')` types, type-only imports, test files and
+// testing helpers included) must point down the map. A failure prints each offending edge as
+// `importer → imported (layer → layer): why`. The checker is pure over an edge list, so its own tests below
+// feed it synthetic edges and watch it fail.
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, posix, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import ts from 'typescript';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * Top to bottom. A layer imports itself and the rows below it: never a row above, never a neighbour in its own
+ * row (neighbours are independent entry points). gateway/ and rollout/ are planned and hold their place.
+ * cli/ and web-e2e/ (the browser driver of the UI tests) are where people and browsers come in; demo/ (the
+ * `npm start` bootstrap) and simulate/ (replays a split through the HTTP API) sit beside each other under them
+ * and above api/. jobs/ keeps its queue in the metadata DB, so it sits above storage/.
+ */
+export const LAYER_ROWS: readonly (readonly string[])[] = [
+  ['cli', 'web-e2e'],
+  ['demo', 'simulate'],
+  ['api'],
+  ['gateway'],
+  ['workflow'],
+  ['rollout'],
+  ['serving'],
+  ['monitoring'],
+  ['training'],
+  ['tracking'],
+  ['data'],
+  ['models'],
+  ['engine'],
+  ['jobs'],
+  ['storage'],
+  ['core'],
+];
+
+/**
+ * Layers that may import only the listed ones, whatever their row. engine/ is a library that could be published
+ * on its own (onnxruntime-node and the ONNX protobuf only, not even core/); models/ are written with the engine
+ * alone; types/ holds ambient declarations for untyped packages and imports nothing.
+ */
+export const ONLY: Readonly<Record<string, readonly string[]>> = {
+  engine: ['engine'],
+  models: ['models', 'engine'],
+  types: [],
+};
+
+/** A layer whose files other layers reach only through one entry module (its public API). */
+export const ENTRY: Readonly<Record<string, string>> = { engine: 'engine/index.ts' };
+
+/** Files no module outside `within` may import, and why. */
+export const PRIVATE: readonly { pattern: RegExp; within: string; why: string }[] = [
+  {
+    pattern: /^storage\/migrations\/\d{4}_/,
+    within: 'storage/migrations/',
+    why: 'a migration is frozen history: read the schema from storage/schema.ts, keep shared constants with their owner',
+  },
+];
+
+/** An import: both ends relative to src/ with '/' separators; an end outside src/ starts with '../'. */
+export interface Edge {
+  from: string;
+  to: string;
+}
+
+export interface Violation extends Edge {
+  why: string;
+}
+
+const isTest = (file: string): boolean => /\.test\.tsx?$/.test(file);
+const layerOf = (file: string): string => file.split('/')[0]!;
+const rowOf = (layer: string): number => LAYER_ROWS.findIndex((row) => row.includes(layer));
+
+/** Why the edge breaks the map, or null when it may stand. */
+export function checkEdge({ from, to }: Edge): string | null {
+  if (from.startsWith('../')) return null; // only src/ is checked
+  if (!from.includes('/')) return from.endsWith('.test.ts') ? null : `${from} is not in a layer folder`;
+  if (to.startsWith('../')) return isTest(from) && to.startsWith('../test/') ? null : 'only a test file may import from outside src/ (the test/ helpers)';
+  const a = layerOf(from);
+  const b = layerOf(to);
+  const only = ONLY[a];
+  if (rowOf(a) < 0 && !only) return `${a}/ is not on the layer map`;
+  if (rowOf(b) < 0 || !to.includes('/')) return `${b}/ is not on the layer map`;
+  const privateFile = PRIVATE.find((p) => p.pattern.test(to) && !from.startsWith(p.within));
+  if (privateFile) return privateFile.why;
+  if (a === b) return null;
+  if (only && !only.includes(b)) return `${a}/ may import ${only.length ? `only ${only.map((l) => `${l}/`).join(' and ')}` : 'nothing in src/'}`;
+  const entry = ENTRY[b];
+  if (entry && to !== entry) return `${b}/ is reached only through ${entry}`;
+  if (rowOf(b) < rowOf(a)) return 'goes up the layer map';
+  if (rowOf(b) === rowOf(a)) return `${a}/ and ${b}/ stand beside each other and import neither`;
+  return null;
+}
+
+export function checkEdges(edges: readonly Edge[]): Violation[] {
+  return edges.flatMap((e) => {
+    const why = checkEdge(e);
+    return why === null ? [] : [{ ...e, why }];
+  });
+}
+
+export function formatViolation(v: Violation): string {
+  return `${v.from} → ${v.to} (${layerOf(v.from)} → ${v.to.startsWith('../') ? 'outside src' : layerOf(v.to)}): ${v.why}`;
+}
+
+/** The module specifiers a source text imports: static, re-exports, dynamic and type-position `import('…')`. */
+export function importsOf(source: string): string[] {
+  return ts.preProcessFile(source, true, true).importedFiles.map((f) => f.fileName);
+}
+
+/** A relative specifier from `file` (src-relative) → the src-relative .ts file it names; null for a package. */
+export function resolveImport(file: string, specifier: string, exists: (path: string) => boolean): string | null {
+  if (!specifier.startsWith('.')) return null;
+  const base = posix.normalize(posix.join(posix.dirname(file), specifier));
+  const stem = base.replace(/\.(js|ts|tsx|jsx|mjs)$/, '');
+  const candidates = [`${stem}.ts`, `${stem}.tsx`, `${stem}.d.ts`, `${base}/index.ts`];
+  return candidates.find(exists) ?? base;
+}
+
+const SRC = dirname(fileURLToPath(import.meta.url));
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) return sourceFiles(path);
+    return /\.tsx?$/.test(e.name) ? [relative(SRC, path).split(sep).join('/')] : [];
+  });
+}
+
+function collectEdges(): Edge[] {
+  const files = sourceFiles(SRC);
+  const known = new Set(files);
+  const exists = (p: string): boolean => known.has(p);
+  return files.flatMap((from) =>
+    importsOf(readFileSync(join(SRC, from), 'utf8')).flatMap((spec) => {
+      const to = resolveImport(from, spec, exists);
+      return to === null ? [] : [{ from, to }];
+    }),
+  );
+}
+
+describe('the layer map', () => {
+  const edges = collectEdges();
+
+  it('holds for every import under src/', () => {
+    const lines = checkEdges(edges).map(formatViolation);
+    expect(lines, `imports against the layer map (docs/design.md):\n${lines.join('\n')}\n`).toEqual([]);
+  });
+
+  it('sees the imports that are there (a checker that reads nothing would pass the test above)', () => {
+    expect(edges.length).toBeGreaterThan(1000);
+    expect(edges).toContainEqual({ from: 'models/vit.ts', to: 'engine/index.ts' });
+    expect(edges).toContainEqual({ from: 'simulate/report.test.ts', to: 'simulate/bar-chart.ts' }); // await import('./bar-chart.js')
+    expect(edges).toContainEqual({ from: 'api/types.ts', to: 'workflow/users.ts' }); // import('…').AuthenticatedUser
+  });
+});
+
+describe('the checker', () => {
+  const why = (from: string, to: string): string | null => checkEdge({ from, to });
+
+  it('lets imports point down and stay within a layer', () => {
+    expect(why('api/app.ts', 'workflow/service.ts')).toBeNull();
+    expect(why('workflow/audit.ts', 'core/ids.ts')).toBeNull();
+    expect(why('jobs/store.ts', 'storage/db.ts')).toBeNull();
+    expect(why('cli/main.ts', 'demo/index.ts')).toBeNull();
+    expect(why('serving/runtime.ts', 'serving/types.ts')).toBeNull();
+    expect(why('models/vit.ts', 'engine/index.ts')).toBeNull();
+    expect(why('engine/graph.ts', 'engine/onnx/proto.ts')).toBeNull();
+    expect(why('storage/migrations/index.ts', 'storage/migrations/0004_workflow.ts')).toBeNull();
+    expect(why('storage/db.test.ts', '../test/integration/helpers/db-contract.ts')).toBeNull();
+  });
+
+  it('fails an import that goes up, or sideways within a row', () => {
+    expect(why('monitoring/metrics.ts', 'serving/types.ts')).toBe('goes up the layer map');
+    expect(why('storage/db.ts', 'jobs/store.ts')).toBe('goes up the layer map');
+    expect(why('core/ids.ts', 'storage/db.ts')).toBe('goes up the layer map');
+    expect(why('gateway/scp.ts', 'api/app.ts')).toBe('goes up the layer map');
+    expect(why('demo/index.ts', 'simulate/run.ts')).toBe('demo/ and simulate/ stand beside each other and import neither');
+  });
+
+  it('keeps engine/ to itself, models/ to the engine, and the engine behind its index', () => {
+    expect(why('engine/quantize/vit.test.ts', 'models/vit.ts')).toBe('engine/ may import only engine/');
+    expect(why('engine/graph.ts', 'core/errors.ts')).toBe('engine/ may import only engine/');
+    expect(why('models/vit.ts', 'data/classes.ts')).toBe('models/ may import only models/ and engine/');
+    expect(why('tracking/onnx-model.ts', 'engine/onnx/proto.ts')).toBe('engine/ is reached only through engine/index.ts');
+    expect(why('types/x.d.ts', 'core/ids.ts')).toBe('types/ may import nothing in src/');
+  });
+
+  it('fails a migration imported from outside, an unmapped folder, and non-test code leaving src/', () => {
+    expect(why('workflow/audit.ts', 'storage/migrations/0004_workflow.ts')).toMatch(/^a migration is frozen history/);
+    expect(why('workflow/x.ts', 'widgets/y.ts')).toBe('widgets/ is not on the layer map');
+    expect(why('widgets/y.ts', 'core/ids.ts')).toBe('widgets/ is not on the layer map');
+    expect(why('workflow/x.ts', 'types/dicom-vendor.d.ts')).toBe('types/ is not on the layer map');
+    expect(why('storage/testing.ts', '../test/integration/helpers/db-contract.ts')).toBe('only a test file may import from outside src/ (the test/ helpers)');
+    expect(why('helpers.ts', 'core/ids.ts')).toBe('helpers.ts is not in a layer folder');
+  });
+
+  it('lists every offending edge with its layers', () => {
+    const found = checkEdges([
+      { from: 'workflow/a.ts', to: 'data/b.ts' },
+      { from: 'monitoring/metrics-workflow.ts', to: 'workflow/metrics.ts' },
+      { from: 'engine/quantize/vit.test.ts', to: 'models/vit.ts' },
+    ]).map(formatViolation);
+    expect(found).toEqual([
+      'monitoring/metrics-workflow.ts → workflow/metrics.ts (monitoring → workflow): goes up the layer map',
+      'engine/quantize/vit.test.ts → models/vit.ts (engine → models): engine/ may import only engine/',
+    ]);
+  });
+
+  it('reads static, re-exported, dynamic and type-position imports, and not commented-out ones', () => {
+    const source = [
+      "import { a } from './a.js';",
+      "import type { B } from '../b/b.js';",
+      "export * from './c.js';",
+      "export { d } from './d.js';",
+      "const e = await import('./e.js');",
+      "type F = import('./f.js').F;",
+      "// import { g } from './g.js';",
+      "import ts from 'typescript';",
+    ].join('\n');
+    expect(importsOf(source)).toEqual(['./a.js', '../b/b.js', './c.js', './d.js', './e.js', './f.js', 'typescript']);
+  });
+
+  it('resolves a specifier to the .ts file it names', () => {
+    const files = new Set(['workflow/audit.ts', 'engine/index.ts', 'web-e2e/ui.tsx']);
+    const has = (p: string): boolean => files.has(p);
+    expect(resolveImport('api/app.ts', '../workflow/audit.js', has)).toBe('workflow/audit.ts');
+    expect(resolveImport('models/vit.ts', '../engine', has)).toBe('engine/index.ts');
+    expect(resolveImport('web-e2e/a.ts', './ui.js', has)).toBe('web-e2e/ui.tsx');
+    expect(resolveImport('storage/db.test.ts', '../../test/integration/helpers/x.js', has)).toBe('../test/integration/helpers/x.js');
+    expect(resolveImport('api/app.ts', 'fastify', has)).toBeNull();
+  });
+});
