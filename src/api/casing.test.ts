@@ -5,7 +5,7 @@
 // run params, per-modality figures) are data, not field names, and are not walked.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { type ApiFixture, openApiFixture } from './testing.js';
+import { type ApiFixture, openApiFixture } from './testing/fixture.js';
 
 let f: ApiFixture;
 beforeAll(async () => {

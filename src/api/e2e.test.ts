@@ -19,7 +19,7 @@ import { finishedRunWithModel } from '../tracking/testing.js';
 import { openTrainingFixture, type TrainingFixture } from '../training/testing.js';
 import { UserStore } from '../workflow/users.js';
 import { buildApp } from './app.js';
-import { multipartBody } from './testing.js';
+import { multipartBody } from './testing/http.js';
 
 let fx: TrainingFixture;
 let serving: ServingService;

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 
 import { grayPng, grayPng16, rgbJpeg } from '../data/images/testing.js';
 import { checkImage, declaredDimensions, sniffImageType } from './image-input.js';
-import { pngHeaderClaiming } from './testing.js';
+import { pngHeaderClaiming } from './testing/http.js';
 
 /** A JPEG that is only a header: SOI, an APP0 segment, then a baseline frame header claiming w×h. */
 function jpegHeaderClaiming(width: number, height: number, sof = 0xc0): Buffer {

@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { grayPng, rgbJpeg } from '../data/images/testing.js';
-import { type ApiFixture, multipartBody, openApiFixture, pngHeaderClaiming } from './testing.js';
+import { type ApiFixture, openApiFixture } from './testing/fixture.js';
+import { multipartBody, pngHeaderClaiming } from './testing/http.js';
 
 let f: ApiFixture;
 let png: Buffer;

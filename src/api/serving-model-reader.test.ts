@@ -15,7 +15,8 @@ import { WorkflowService } from '../workflow/service.js';
 import { UserStore } from '../workflow/users.js';
 import { buildApp } from './app.js';
 import { NoWorkflowModelError, ServingModelReader } from './serving-model-reader.js';
-import { FakeEvaluations, postStudy } from './testing.js';
+import { FakeEvaluations } from './testing/fakes.js';
+import { postStudy } from './testing/http.js';
 
 let fx: ServingFixture;
 beforeAll(async () => {

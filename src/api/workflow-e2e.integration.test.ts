@@ -13,7 +13,8 @@ import { verifyAuditLog } from '../workflow/audit.js';
 import { WorkflowService } from '../workflow/service.js';
 import { UserStore } from '../workflow/users.js';
 import { buildApp } from './app.js';
-import { adjudicationRaces, type ApiFixture, openApiFixture } from './testing.js';
+import { type ApiFixture, openApiFixture } from './testing/fixture.js';
+import { adjudicationRaces } from './testing/http.js';
 
 const url = await postgresUrlForTests();
 

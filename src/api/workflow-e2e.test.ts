@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { verifyAuditLog } from '../workflow/audit.js';
 import { modelRead } from '../workflow/testing.js';
-import { adjudicationRaces, type ApiFixture, openApiFixture, postRead, postStudy } from './testing.js';
+import { type ApiFixture, openApiFixture } from './testing/fixture.js';
+import { adjudicationRaces, postRead, postStudy } from './testing/http.js';
 
 let f: ApiFixture;
 beforeAll(async () => {

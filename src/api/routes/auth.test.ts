@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { openTestDatabase, type TestDatabase } from '../../storage/testing.js';
 import { UserStore } from '../../workflow/users.js';
-import { pluginApp } from '../testing.js';
+import { pluginApp } from '../testing/fixture.js';
 import { authRoutes } from './auth.js';
 
 const PASSWORD = 'correct horse battery';

@@ -7,7 +7,7 @@ import { ModelRegistry } from '../../tracking/index.js';
 import { openTrackingFixture, type TrackingFixture } from '../../tracking/testing.js';
 import type { WorkflowUser } from '../../workflow/service.js';
 import { type Role, UserStore } from '../../workflow/users.js';
-import { pluginApp } from '../testing.js';
+import { pluginApp } from '../testing/fixture.js';
 
 export interface CatalogFixture {
   tracking: TrackingFixture;

@@ -4,7 +4,7 @@ import { type AddressInfo, createConnection, type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { grayPng } from '../../data/images/testing.js';
-import { type ApiFixture, openApiFixture } from '../testing.js';
+import { type ApiFixture, openApiFixture } from '../testing/fixture.js';
 
 let f: ApiFixture;
 beforeEach(async () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { type ApiFixture, FAKE_CLASSES, openApiFixture } from '../testing.js';
+import { FAKE_CLASSES } from '../testing/fakes.js';
+import { type ApiFixture, openApiFixture } from '../testing/fixture.js';
 import { flattenTensor } from './kserve.js';
 
 let f: ApiFixture;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { type ApiFixture, openApiFixture } from '../testing.js';
+import { type ApiFixture, openApiFixture } from '../testing/fixture.js';
 
 let f: ApiFixture | undefined;
 afterEach(async () => {

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { finishedRunWithModel } from '../../tracking/testing.js';
-import { type ApiFixture, openApiFixture } from '../testing.js';
+import { type ApiFixture, openApiFixture } from '../testing/fixture.js';
 import { type CatalogFixture, openCatalogFixture, rolesExcept } from './catalog-testing.js';
 import { ALIAS_CHANGE_ROLES, modelCatalogRoutes } from './models.js';
 

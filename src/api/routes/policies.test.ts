@@ -1,7 +1,7 @@
 // GET /v1/policies and /v1/policies/:id over HTTP: list (without reports) by model, one with its report.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { type ApiFixture, openApiFixture } from '../testing.js';
+import { type ApiFixture, openApiFixture } from '../testing/fixture.js';
 
 let f: ApiFixture;
 beforeAll(async () => {

@@ -4,7 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { SecondreadError } from '../../core/errors.js';
 import { grayPng, rgbJpeg, truncated } from '../../data/images/testing.js';
-import { type ApiFixture, FAKE_CLASSES, multipartBody, openApiFixture, pngHeaderClaiming } from '../testing.js';
+import { FAKE_CLASSES } from '../testing/fakes.js';
+import { type ApiFixture, openApiFixture } from '../testing/fixture.js';
+import { multipartBody, pngHeaderClaiming } from '../testing/http.js';
 
 const MAX_UPLOAD = 256 * 1024;
 let f: ApiFixture;

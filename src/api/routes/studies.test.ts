@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { grayPng, rgbJpeg } from '../../data/images/testing.js';
 import { modelRead } from '../../workflow/testing.js';
-import { type ApiFixture, multipartBody, openApiFixture, pngHeaderClaiming, postRead, postStudy } from '../testing.js';
+import { type ApiFixture, openApiFixture } from '../testing/fixture.js';
+import { multipartBody, pngHeaderClaiming, postRead, postStudy } from '../testing/http.js';
 
 let f: ApiFixture;
 let png: Buffer;

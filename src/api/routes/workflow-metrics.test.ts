@@ -2,7 +2,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { modelRead } from '../../workflow/testing.js';
-import { type ApiFixture, openApiFixture, postRead, postStudy } from '../testing.js';
+import { type ApiFixture, openApiFixture } from '../testing/fixture.js';
+import { postRead, postStudy } from '../testing/http.js';
 
 const economics = { minutesPerRead: { cxr: 2, oct: 5 }, costPerRead: { cxr: 10, oct: 40 }, inferenceCostPerStudy: 0.5, currency: 'CHF' };
 let f: ApiFixture;

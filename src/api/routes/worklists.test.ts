@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { modelRead } from '../../workflow/testing.js';
-import { type ApiFixture, openApiFixture, postRead, postStudy } from '../testing.js';
+import { type ApiFixture, openApiFixture } from '../testing/fixture.js';
+import { postRead, postStudy } from '../testing/http.js';
 
 let f: ApiFixture;
 let now = Date.parse('2026-03-02T08:00:00.000Z');

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { multipartBody } from '../../api/testing.js';
+import { multipartBody } from '../../api/testing/http.js';
 import { loadConfig } from '../../core/config.js';
 import { grayPng } from '../../data/images/testing.js';
 import { migrateToLatest, openDatabase } from '../../storage/db.js';
@@ -153,9 +153,9 @@ describe('serve flags', () => {
     expect(batchingOptions({ batching: true, maxBatchSize: '16', preferredBatchSizes: '4, 8', maxQueueDelayUs: '500' })).toEqual({
       maxBatchSize: 16,
       preferredBatchSizes: [4, 8],
-      maxQueueDelayMicros: 500,
+      maxQueueDelayUs: 500,
     });
-    expect(batchingOptions({ batching: false, maxBatchSize: '16' })).toEqual({ maxBatchSize: 1, preferredBatchSizes: [], maxQueueDelayMicros: 0 });
+    expect(batchingOptions({ batching: false, maxBatchSize: '16' })).toEqual({ maxBatchSize: 1, preferredBatchSizes: [], maxQueueDelayUs: 0 });
     expect(() => batchingOptions({ batching: true, maxBatchSize: '0' })).toThrow(/max-batch-size/);
   });
 });
