@@ -4,6 +4,7 @@
 // gauges. Label values are bounded: routes are templates, models and classes come from the registry.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+import type { ClassProbability } from '../core/probabilities.js';
 import type { Route, ServingObserver } from './serving-observer.js';
 
 type ModelRef = { model: string; version: number };
@@ -178,7 +179,7 @@ export class Metrics implements ServingObserver {
     this.droppedRequests.inc({ ...labels(m), reason });
   }
 
-  prediction(m: ModelRef & { route: Route }, top: { class: string; probability: number }, latencyMs: number): void {
+  prediction(m: ModelRef & { route: Route }, top: ClassProbability, latencyMs: number): void {
     const l = labels(m);
     this.inferenceLatency.observe({ ...l, route: m.route }, latencyMs / 1000);
     this.predictionsByClass.inc({ ...l, class_name: top.class });
