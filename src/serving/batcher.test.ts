@@ -31,7 +31,7 @@ describe('DynamicBatcher', () => {
   it('forms one batch from requests that arrive within the queue delay, and answers each with its own output', async () => {
     const { events, observer } = recorder();
     const seen: number[][] = [];
-    const b = new DynamicBatcher<number, number>(async (x) => (seen.push(x), x.map((v) => v * 10)), { maxBatchSize: 8, maxQueueDelayMicros: 30_000 }, observer);
+    const b = new DynamicBatcher<number, number>(async (x) => (seen.push(x), x.map((v) => v * 10)), { maxBatchSize: 8, maxQueueDelayUs: 30_000 }, observer);
     const out = await Promise.all([1, 2, 3, 4, 5].map((v) => b.submit(v)));
     expect(out).toEqual([10, 20, 30, 40, 50]);
     expect(seen).toEqual([[1, 2, 3, 4, 5]]);
@@ -44,7 +44,7 @@ describe('DynamicBatcher', () => {
 
   it('never exceeds the max batch size, and a full batch leaves without waiting for the delay', async () => {
     const seen: number[][] = [];
-    const b = new DynamicBatcher<number, number>(async (x) => (seen.push(x), x), { maxBatchSize: 4, maxQueueDelayMicros: 5_000_000 });
+    const b = new DynamicBatcher<number, number>(async (x) => (seen.push(x), x), { maxBatchSize: 4, maxQueueDelayUs: 5_000_000 });
     const t0 = performance.now();
     await Promise.all(Array.from({ length: 8 }, (_, i) => b.submit(i)));
     expect(performance.now() - t0).toBeLessThan(1000); // not the 5 s delay
@@ -56,7 +56,7 @@ describe('DynamicBatcher', () => {
 
   it('dispatches a preferred batch size at once; the remainder waits for the delay', async () => {
     const { events, observer } = recorder();
-    const b = new DynamicBatcher<number, number>(immediate, { maxBatchSize: 16, preferredBatchSizes: [2, 4], maxQueueDelayMicros: 300_000 }, observer);
+    const b = new DynamicBatcher<number, number>(immediate, { maxBatchSize: 16, preferredBatchSizes: [2, 4], maxQueueDelayUs: 300_000 }, observer);
     const t0 = performance.now();
     const first = Promise.all([1, 2, 3, 4].map((v) => b.submit(v)));
     await first;
@@ -88,7 +88,7 @@ describe('DynamicBatcher', () => {
 
   it('batches what queued up while the instance was busy (up to the max size), with more instances in parallel', async () => {
     const g = gatedRun();
-    const b = new DynamicBatcher<number, number>(g.run, { maxBatchSize: 3, maxQueueDelayMicros: 0 });
+    const b = new DynamicBatcher<number, number>(g.run, { maxBatchSize: 3, maxQueueDelayUs: 0 });
     const all = Promise.all([1, 2, 3, 4, 5, 6].map((v) => b.submit(v)));
     await sleep(5);
     expect(g.batches).toEqual([[1]]); // no queue delay: the first request goes alone
@@ -134,9 +134,9 @@ describe('DynamicBatcher', () => {
   it('times out a request still queued after its deadline (504), and run never sees it', async () => {
     const { events, observer } = recorder();
     const g = gatedRun();
-    const b = new DynamicBatcher<number, number>(g.run, { maxBatchSize: 1, defaultTimeoutMs: 5_000 }, observer);
+    const b = new DynamicBatcher<number, number>(g.run, { maxBatchSize: 1, defaultTimeoutUs: 5_000_000 }, observer);
     const first = b.submit(1);
-    const late = b.submit(2, { timeoutMs: 30 });
+    const late = b.submit(2, { timeoutUs: 30_000 });
     const err = await late.catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InferenceTimeoutError);
     expect((err as InferenceTimeoutError).httpStatus).toBe(504);
@@ -151,7 +151,7 @@ describe('DynamicBatcher', () => {
   it('drops a request whose client went away before its batch formed: run never sees it (499)', async () => {
     const { events, observer } = recorder();
     const seen: number[][] = [];
-    const b = new DynamicBatcher<number, number>(async (x) => (seen.push(x), x), { maxBatchSize: 8, maxQueueDelayMicros: 50_000 }, observer);
+    const b = new DynamicBatcher<number, number>(async (x) => (seen.push(x), x), { maxBatchSize: 8, maxQueueDelayUs: 50_000 }, observer);
     const gone = new AbortController();
     const kept = [b.submit(1), b.submit(3)];
     const dropped = b.submit(2, { signal: gone.signal });
@@ -174,19 +174,19 @@ describe('DynamicBatcher', () => {
         if (x.includes(13)) throw new Error('bad batch');
         return x;
       },
-      { maxBatchSize: 2, maxQueueDelayMicros: 1_000_000 },
+      { maxBatchSize: 2, maxQueueDelayUs: 1_000_000 },
     );
     const results = await Promise.allSettled([b.submit(12), b.submit(13), b.submit(14), b.submit(15)]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'fulfilled', 'fulfilled']);
     expect((results[0] as PromiseRejectedResult).reason).toMatchObject({ message: 'bad batch' });
     // A wrong number of outputs is an error too, never a silent mismatch.
-    const short = new DynamicBatcher<number, number>(async (x) => x.slice(1), { maxBatchSize: 2, maxQueueDelayMicros: 1_000_000 });
+    const short = new DynamicBatcher<number, number>(async (x) => x.slice(1), { maxBatchSize: 2, maxQueueDelayUs: 1_000_000 });
     await expect(Promise.all([short.submit(1), short.submit(2)])).rejects.toMatchObject({ code: 'internal' });
   });
 
   it('drain finishes everything queued and in flight without waiting for the delay, then refuses new requests', async () => {
     const g = gatedRun();
-    const b = new DynamicBatcher<number, number>(g.run, { maxBatchSize: 2, maxQueueDelayMicros: 10_000_000 });
+    const b = new DynamicBatcher<number, number>(g.run, { maxBatchSize: 2, maxQueueDelayUs: 10_000_000 });
     const all = Promise.all([1, 2, 3].map((v) => b.submit(v)));
     await sleep(5);
     expect(g.batches).toEqual([[1, 2]]); // 3 waits for company (10 s delay)
@@ -206,6 +206,6 @@ describe('DynamicBatcher', () => {
   it('refuses nonsensical options', () => {
     expect(() => new DynamicBatcher(immediate, { maxBatchSize: 0 })).toThrow(ValidationError);
     expect(() => new DynamicBatcher(immediate, { maxBatchSize: 4, preferredBatchSizes: [8] })).toThrow(/exceeds/);
-    expect(() => new DynamicBatcher(immediate, { maxQueueDelayMicros: -1 })).toThrow(ValidationError);
+    expect(() => new DynamicBatcher(immediate, { maxQueueDelayUs: -1 })).toThrow(ValidationError);
   });
 });

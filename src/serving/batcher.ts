@@ -16,9 +16,9 @@ export type { BatchObserver, BatcherOptions } from './types.js';
 export const DEFAULT_BATCHER_OPTIONS: BatcherOptions = {
   maxBatchSize: 32,
   preferredBatchSizes: [],
-  maxQueueDelayMicros: 2000,
+  maxQueueDelayUs: 2000,
   maxQueueSize: 256,
-  defaultTimeoutMs: 10_000,
+  defaultTimeoutUs: 10_000_000,
 };
 
 /** A knob outside Triton's dynamic_batching block: its instance_group count. */
@@ -42,8 +42,8 @@ export function validateBatcherOptions(o: BatcherOptions): BatcherOptions {
   };
   int(o.maxBatchSize, 1, 'maxBatchSize');
   int(o.maxQueueSize, 1, 'maxQueueSize');
-  int(o.maxQueueDelayMicros, 0, 'maxQueueDelayMicros');
-  if (!(o.defaultTimeoutMs > 0)) throw new ValidationError(`defaultTimeoutMs must be positive, got ${o.defaultTimeoutMs}`);
+  int(o.maxQueueDelayUs, 0, 'maxQueueDelayUs');
+  if (!(o.defaultTimeoutUs > 0)) throw new ValidationError(`defaultTimeoutUs must be positive, got ${o.defaultTimeoutUs}`);
   for (const p of o.preferredBatchSizes) {
     int(p, 1, 'preferred batch size');
     if (p > o.maxBatchSize) throw new ValidationError(`preferred batch size ${p} exceeds maxBatchSize ${o.maxBatchSize}`);
@@ -78,8 +78,11 @@ export class DynamicBatcher<I, O> {
     return this.queue.length;
   }
 
-  /** A request whose signal aborts before its batch is formed is dropped before compute (ClientGoneError). */
-  submit(input: I, o: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<O> {
+  /**
+   * A request whose signal aborts before its batch is formed is dropped before compute (ClientGoneError); one still
+   * queued after `timeoutUs` (default the options' defaultTimeoutUs) is dropped with InferenceTimeoutError.
+   */
+  submit(input: I, o: { signal?: AbortSignal; timeoutUs?: number } = {}): Promise<O> {
     if (this.draining) return Promise.reject(new ModelNotReadyError('this model version is being unloaded; retry', { retryAfterSeconds: 1 }));
     if (o.signal?.aborted) {
       this.observer.dropped?.('client_gone');
@@ -96,7 +99,7 @@ export class DynamicBatcher<I, O> {
       );
     }
     return new Promise<O>((resolve, reject) => {
-      const timeoutMs = o.timeoutMs ?? this.options.defaultTimeoutMs;
+      const timeoutMs = (o.timeoutUs ?? this.options.defaultTimeoutUs) / 1000;
       const signal = o.signal;
       const entry: Pending<I, O> = {
         input,
@@ -152,7 +155,7 @@ export class DynamicBatcher<I, O> {
       const size = this.readySize();
       if (size === 0) {
         const waitedMs = performance.now() - this.queue[0]!.enqueuedAt;
-        const leftMs = this.options.maxQueueDelayMicros / 1000 - waitedMs;
+        const leftMs = this.options.maxQueueDelayUs / 1000 - waitedMs;
         this.timer = setTimeout(() => this.schedule(), Math.max(0, leftMs));
         return;
       }
@@ -162,14 +165,14 @@ export class DynamicBatcher<I, O> {
 
   /** Size of the batch to send now, or 0 to keep waiting. */
   private readySize(): number {
-    const { maxBatchSize, preferredBatchSizes, maxQueueDelayMicros } = this.options;
+    const { maxBatchSize, preferredBatchSizes, maxQueueDelayUs } = this.options;
     const n = this.queue.length;
     if (n >= maxBatchSize) return maxBatchSize;
     // The largest preferred size the queue can fill goes at once (sorted descending).
     const preferred = preferredBatchSizes.find((p) => p <= n);
     if (preferred !== undefined) return preferred;
     if (this.draining) return n;
-    if ((performance.now() - this.queue[0]!.enqueuedAt) * 1000 >= maxQueueDelayMicros) return n;
+    if ((performance.now() - this.queue[0]!.enqueuedAt) * 1000 >= maxQueueDelayUs) return n;
     return 0;
   }
 

@@ -21,7 +21,7 @@ afterEach(async () => {
 describe('canary', () => {
   it('sends about the canary weight of studies to the canary version, always the same way for one study', async () => {
     await fx.promote('cxr', 2, 'canary');
-    const s = fx.service({ canaryWeight: 0.25, batching: { maxQueueDelayMicros: 500, maxBatchSize: 32 } });
+    const s = fx.service({ canaryWeight: 0.25, batching: { maxQueueDelayUs: 500, maxBatchSize: 32 } });
     const img = await testImage(1);
     const studies = Array.from({ length: 300 }, (_, i) => `study-${i}`);
     const first = await Promise.all(studies.map((studyId) => s.predict('cxr', img, { studyId })));
@@ -115,7 +115,7 @@ describe('hot swap', () => {
     let swapped!: () => void;
     const swappedNow = new Promise<void>((r) => (swapped = r));
     const s = fx.service(
-      { aliasPollMs: 20, batching: { maxQueueDelayMicros: 1000, maxBatchSize: 16, maxQueueSize: 512 } },
+      { aliasPollMs: 20, batching: { maxQueueDelayUs: 1000, maxBatchSize: 16, maxQueueSize: 512 } },
       { swapped: (m) => (swaps.push(m), swapped()) },
     );
     const images = await Promise.all([1, 2, 3, 4].map(testImage));

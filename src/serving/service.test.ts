@@ -25,7 +25,7 @@ describe('ServingService.predict', () => {
     await fx.register('cxr', { seed: 1 });
     await fx.promote('cxr', 1, 'production');
     const { calls, observer } = recordingObserver();
-    const s = fx.service({ batching: { maxQueueDelayMicros: 20_000, maxBatchSize: 8 } }, observer);
+    const s = fx.service({ batching: { maxQueueDelayUs: 20_000, maxBatchSize: 8 } }, observer);
     const images = await Promise.all([1, 2, 3, 4, 5, 6].map(testImage));
 
     const results = await Promise.all(images.map((img, i) => s.predict('cxr', img, { requestId: `r${i}` })));
@@ -96,7 +96,7 @@ describe('ServingService.predict', () => {
     await fx.register('cxr', { seed: 1 });
     const { calls, observer } = recordingObserver();
     // A long queue delay holds the request in the queue, where the abort finds it.
-    const s = fx.service({ batching: { maxQueueDelayMicros: 2_000_000, maxBatchSize: 8 } }, observer);
+    const s = fx.service({ batching: { maxQueueDelayUs: 2_000_000, maxBatchSize: 8 } }, observer);
     await s.preload('cxr', { version: 1 });
     const before = calls.batch!.length;
     const gone = new AbortController();

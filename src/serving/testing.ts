@@ -30,7 +30,7 @@ export async function openServingFixture(dialect: DbDialect = 'sqlite'): Promise
     service: (options = {}, observer) => {
       const s = new ServingService(
         { registry, db: f.t.db, logger: silentLogger, observer },
-        { threads: 1, aliasPollMs: 0, batching: { maxQueueDelayMicros: 1000 }, ...options },
+        { threads: 1, aliasPollMs: 0, batching: { maxQueueDelayUs: 1000 }, ...options },
       );
       services.push(s);
       return s;

@@ -7,18 +7,18 @@ export type { ClassProbability } from '../core/probabilities.js';
 /** The events serving reports are monitoring's contract (monitoring/serving-observer.ts), re-exported for serving's callers. */
 export type { ModelRefLabel, Route, ServingObserver } from '../monitoring/serving-observer.js';
 
-/** Triton's dynamic-batcher knobs. Batching off = maxBatchSize 1. */
+/** Triton's dynamic-batcher knobs, times in microseconds as Triton's are. Batching off = maxBatchSize 1. */
 export interface BatcherOptions {
   /** Largest batch given to one compute call (default 32). */
   maxBatchSize: number;
   /** Dispatch at once when the queue reaches one of these sizes (default [] = only max size or delay). */
   preferredBatchSizes: number[];
   /** How long the oldest queued request may wait for company before its batch goes (default 2000 µs). */
-  maxQueueDelayMicros: number;
+  maxQueueDelayUs: number;
   /** Requests waiting at most; beyond → QueueFullError (503, details.retryAfterSeconds) (default 256). */
   maxQueueSize: number;
-  /** A request still queued after this long → InferenceTimeoutError (504) (default 10000 ms). */
-  defaultTimeoutMs: number;
+  /** A request still queued after this long → InferenceTimeoutError (504) (default 10 000 000 µs = 10 s). */
+  defaultTimeoutUs: number;
 }
 
 export interface BatchObserver {

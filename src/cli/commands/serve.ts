@@ -51,11 +51,12 @@ export function batchingOptions(
   const o: Partial<BatcherOptions> = {};
   if (f.maxBatchSize !== undefined) o.maxBatchSize = parseInteger('--max-batch-size', f.maxBatchSize, 1, 4096);
   if (f.preferredBatchSizes !== undefined) o.preferredBatchSizes = parseIntegerList('--preferred-batch-sizes', f.preferredBatchSizes, 1, 4096);
-  if (f.maxQueueDelayUs !== undefined) o.maxQueueDelayMicros = parseInteger('--max-queue-delay-us', f.maxQueueDelayUs, 0, 10_000_000);
+  if (f.maxQueueDelayUs !== undefined) o.maxQueueDelayUs = parseInteger('--max-queue-delay-us', f.maxQueueDelayUs, 0, 10_000_000);
   if (f.maxQueueSize !== undefined) o.maxQueueSize = parseInteger('--max-queue-size', f.maxQueueSize, 1, 1_000_000);
-  if (f.timeoutMs !== undefined) o.defaultTimeoutMs = parseInteger('--timeout-ms', f.timeoutMs, 1, 3_600_000);
+  // The flag users know stays in milliseconds; the batcher's options are all microseconds (as Triton's).
+  if (f.timeoutMs !== undefined) o.defaultTimeoutUs = parseInteger('--timeout-ms', f.timeoutMs, 1, 3_600_000) * 1000;
   // Batching off is Triton's max batch size 1: every request is its own compute call, no waiting.
-  if (!f.batching) Object.assign(o, { maxBatchSize: 1, preferredBatchSizes: [], maxQueueDelayMicros: 0 });
+  if (!f.batching) Object.assign(o, { maxBatchSize: 1, preferredBatchSizes: [], maxQueueDelayUs: 0 });
   return o;
 }
 
