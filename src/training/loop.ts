@@ -3,9 +3,11 @@
 //   for each epoch (from where the last checkpoint left off):
 //     order ← shuffle (or balanced draw) of the training set, seeded by (seed, epoch)
 //     for each batch (prepared on a worker thread while the previous step runs):
-//       one ONNX Runtime step: forward, backward, clip, AdamW with warm-up + cosine LR
+//       step: one ONNX Runtime run (forward, backward, gradient clipping, the optimizer update with its
+//             learning-rate schedule, all built by the trainer), then the weight average (EMA) if one is kept
+//       tally: loss and accuracy into the log window and the epoch totals
 //       every logEvery steps: log train loss/accuracy, lr, images/s, CPU/RSS
-//       every checkpointEvery steps: checkpoint
+//       every checkpointEvery steps: checkpoint (and on a stop signal: checkpoint, return 'interrupted')
 //     evaluate on val; log; keep the best weights (lowest val loss); checkpoint
 //     stop early after `patience` epochs without improvement
 //
@@ -14,12 +16,12 @@
 // points are keyed by step and upserted, so replayed steps never add rows.
 import type { ProgressFn } from '../core/progress.js';
 import { SECONDREAD_CLASSES } from '../data/classes.js';
-import { encodeCheckpoint, EvalSession, type StoredTensor, TrainSession } from '../engine/index.js';
+import { encodeCheckpoint, EvalSession, type StepResult, type StoredTensor, TrainSession } from '../engine/index.js';
 import type { ViTConfig } from '../models/vit.js';
 import type { MetricPoint, Tracker } from '../tracking/index.js';
 import type { AugmentConfig, Normalization } from './data/augment.js';
 import type { ImageSet, PreparedBatch } from './data/batch.js';
-import { createBatchLoader } from './data/loader.js';
+import { type BatchLoader, createBatchLoader } from './data/loader.js';
 import { type BalanceMode, epochOrder } from './data/sampler.js';
 import type { WeightAverage } from './ema.js';
 import { predictSet } from './evaluate.js';
@@ -102,6 +104,68 @@ function countCorrect(logits: ArrayLike<number>, labels: BigInt64Array): number 
 
 export type LoopOutcome = 'completed' | 'stopped_early' | 'interrupted';
 
+/** An epoch's batches in order, each requested from the loader while the step before it runs. */
+interface EpochBatches {
+  /** The batch at position `b` (requested earlier); requests `b + 1` so it is prepared during the coming step. */
+  take(b: number): Promise<PreparedBatch>;
+  /** Waits out the pending request, if any, ignoring its failure (nothing is left running on return). */
+  settle(): Promise<void>;
+}
+
+function epochBatches(ctx: LoopContext, loader: BatchLoader, epoch: number, batch: number, perEpoch: number): EpochBatches {
+  const { settings: s, train } = ctx;
+  const order = epochOrder(train.labels.subarray(0, train.count), NUM_CLASSES, s.balance, s.seed, epoch);
+  const request = (b: number): Promise<PreparedBatch> =>
+    loader.request({ rows: order.subarray(b * batch, (b + 1) * batch), augment: s.augment, norm: ctx.norm, seed: s.seed, epoch, position: b * batch });
+  let next = ctx.progress.batch < perEpoch ? request(ctx.progress.batch) : undefined;
+  return {
+    async take(b) {
+      const prepared = await (next as Promise<PreparedBatch>);
+      next = b + 1 < perEpoch ? request(b + 1) : undefined;
+      return prepared;
+    },
+    async settle() {
+      await next?.catch(() => undefined);
+    },
+  };
+}
+
+/** One optimizer step on a prepared batch, then the weight average's update. */
+async function trainStep(ctx: LoopContext, prepared: PreparedBatch): Promise<StepResult> {
+  const n = prepared.labels.length;
+  const r = await ctx.session.step({
+    images: { data: prepared.images, shape: [n, 1, ctx.train.size, ctx.train.size] },
+    labels: { data: prepared.labels, shape: [n] },
+  });
+  ctx.average?.update(ctx.session.stateTensors(['param', 'buffer']));
+  return r;
+}
+
+/** Counts a finished step into the progress: images seen, lr, the log window and the epoch totals; advances the batch. */
+function tally(p: TrainerProgress, r: StepResult, labels: BigInt64Array): void {
+  p.imagesSeen += labels.length;
+  p.lastLr = r.lr;
+  const correct = countCorrect(r.logits, labels);
+  add(p.window, r.loss, labels.length, correct);
+  add(p.epochTotals, r.loss, labels.length, correct);
+  p.batch += 1;
+}
+
+/** The progress bar's line for the epoch: running loss and accuracy, and this process's throughput. */
+function reportProgress(ctx: LoopContext, epoch: number, perEpoch: number, clock: { start: number; images: number }): void {
+  const { progress: p, settings: s } = ctx;
+  ctx.onProgress?.({
+    phase: `epoch ${epoch + 1}/${s.epochs}`,
+    done: p.batch,
+    total: perEpoch,
+    info: {
+      loss: p.epochTotals.lossSum / p.epochTotals.images,
+      acc: p.epochTotals.correct / p.epochTotals.images,
+      'img/s': Math.round((1000 * clock.images) / Math.max(1, performance.now() - clock.start)),
+    },
+  });
+}
+
 /** Trains until the last epoch, early stopping, or `signal` (then it checkpoints and returns 'interrupted'). */
 export async function runLoop(ctx: LoopContext): Promise<LoopOutcome> {
   const { session, settings: s, progress: p, train } = ctx;
@@ -112,46 +176,24 @@ export async function runLoop(ctx: LoopContext): Promise<LoopOutcome> {
   try {
     while (p.epoch < s.epochs && !p.stoppedEarly) {
       const epoch = p.epoch;
-      const order = epochOrder(train.labels.subarray(0, train.count), NUM_CLASSES, s.balance, s.seed, epoch);
-      const request = (b: number): Promise<PreparedBatch> =>
-        loader.request({ rows: order.subarray(b * batch, (b + 1) * batch), augment: s.augment, norm: ctx.norm, seed: s.seed, epoch, position: b * batch });
-      let next = p.batch < perEpoch ? request(p.batch) : undefined;
+      const batches = epochBatches(ctx, loader, epoch, batch, perEpoch);
       const epochClock = { start: performance.now(), images: 0 }; // throughput shown on the bar, this process only
       while (p.batch < perEpoch) {
         const t0 = performance.now();
-        const prepared = await (next as Promise<PreparedBatch>);
-        next = p.batch + 1 < perEpoch ? request(p.batch + 1) : undefined; // overlaps the step below
-        const r = await session.step({
-          images: { data: prepared.images, shape: [prepared.labels.length, 1, train.size, train.size] },
-          labels: { data: prepared.labels, shape: [prepared.labels.length] },
-        });
-        ctx.average?.update(session.stateTensors(['param', 'buffer']));
+        const prepared = await batches.take(p.batch);
+        const r = await trainStep(ctx, prepared);
         p.trainSeconds += (performance.now() - t0) / 1000;
-        p.imagesSeen += prepared.labels.length;
-        p.lastLr = r.lr;
-        const correct = countCorrect(r.logits, prepared.labels);
-        add(p.window, r.loss, prepared.labels.length, correct);
-        add(p.epochTotals, r.loss, prepared.labels.length, correct);
+        tally(p, r, prepared.labels);
         epochClock.images += prepared.labels.length;
-        p.batch += 1;
+
         const step = session.steps;
         if (step % s.logEvery === 0) {
-          const seconds = (performance.now() - windowStart) / 1000;
-          await logWindow(ctx, step, epoch, r.lr, seconds);
+          await logWindow(ctx, step, epoch, r.lr, (performance.now() - windowStart) / 1000);
           windowStart = performance.now();
         }
-        ctx.onProgress?.({
-          phase: `epoch ${epoch + 1}/${s.epochs}`,
-          done: p.batch,
-          total: perEpoch,
-          info: {
-            loss: p.epochTotals.lossSum / p.epochTotals.images,
-            acc: p.epochTotals.correct / p.epochTotals.images,
-            'img/s': Math.round((1000 * epochClock.images) / Math.max(1, performance.now() - epochClock.start)),
-          },
-        });
+        reportProgress(ctx, epoch, perEpoch, epochClock);
         if (ctx.signal?.aborted) {
-          await next?.catch(() => undefined);
+          await batches.settle();
           await saveLastCheckpoint(ctx);
           return 'interrupted';
         }

@@ -5,7 +5,7 @@
 import { ConflictError, SecondreadError } from '../core/errors.js';
 import type { ProgressFn } from '../core/progress.js';
 import { SECONDREAD_CLASSES } from '../data/classes.js';
-import { adamw, decodeCheckpoint, type ExecutionOptions, TrainSession, warmupCosine } from '../engine/index.js';
+import { adamw, type Checkpoint, decodeCheckpoint, type ExecutionOptions, type ModelBuilder, TrainSession, warmupCosine } from '../engine/index.js';
 import { vitClassifier } from '../models/vit.js';
 import type { Db } from '../storage/db.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -16,7 +16,7 @@ import { loadTrainingData, type TrainingData } from './dataset.js';
 import { WeightAverage } from './ema.js';
 import { finalizeRun, type FinalMetrics, runSummary } from './finalize.js';
 import { liveEval, type LoopSettings, runLoop, stepsPerEpoch } from './loop.js';
-import { parseTrainOptions, type TrainOptionsInput } from './options.js';
+import { parseTrainOptions, type TrainOptions, type TrainOptionsInput } from './options.js';
 import { planFromParams, planRun, planToParams, type RunPlan } from './plan.js';
 import { ARTIFACTS, loadBaseModel, loadRunWeights, type ModelResolver, type RunWeights } from './retrain.js';
 import { type CheckpointConfig, initialProgress, readCheckpointConfig } from './state.js';
@@ -103,25 +103,32 @@ export async function trainRun(deps: TrainerDeps, run: RunRecord, plan: RunPlan,
   }
 }
 
-async function train(deps: TrainerDeps, run: RunRecord, plan: RunPlan, data: TrainingData, startFrom: RunWeights | undefined): Promise<TrainResult> {
-  const o = plan.options;
-  const { tracker } = deps;
-  const last = (await tracker.hasArtifact(run.id, ARTIFACTS.last))
-    ? decodeCheckpoint(await tracker.getArtifact(run.id, ARTIFACTS.last), ARTIFACTS.last)
-    : undefined;
-  const lastConfig: CheckpointConfig | undefined = last ? readCheckpointConfig(last.config, `run ${run.id}'s ${ARTIFACTS.last}`) : undefined;
-  // A retraining run that crashed before its first checkpoint starts again from the base weights.
-  const base = startFrom ?? (!last && plan.lineage ? await loadRunWeights(tracker, plan.lineage.base_run) : undefined);
-  // The parent's normalization: its weights expect inputs scaled the way it was trained.
-  const norm = lastConfig?.norm ?? base?.config.norm ?? pixelStats(data.train.images);
+/** The run's last checkpoint and its trainer config, when the run has one (a resumed run). */
+interface LastCheckpoint {
+  checkpoint: Checkpoint;
+  config: CheckpointConfig;
+}
 
-  const classWeights = o.balance === 'weights' ? inverseFrequencyWeights(data.train.labels, SECONDREAD_CLASSES.length) : undefined;
-  const build = vitClassifier(plan.model, { classWeights, labelSmoothing: o.labelSmoothing });
-  const batch = Math.min(o.batchSize, data.train.count);
-  const perEpoch = stepsPerEpoch(data.train.count, batch);
+async function readLastCheckpoint(tracker: Tracker, runId: string): Promise<LastCheckpoint | undefined> {
+  if (!(await tracker.hasArtifact(runId, ARTIFACTS.last))) return undefined;
+  const checkpoint = decodeCheckpoint(await tracker.getArtifact(runId, ARTIFACTS.last), ARTIFACTS.last);
+  return { checkpoint, config: readCheckpointConfig(checkpoint.config, `run ${runId}'s ${ARTIFACTS.last}`) };
+}
+
+/**
+ * The training session (AdamW, warm-up + cosine LR, gradient clipping) started from the last checkpoint, else from
+ * the base weights, else fresh; and the weight average a resumed run continues (or a new one when emaDecay > 0).
+ */
+async function createTrainSession(
+  build: ModelBuilder,
+  o: TrainOptions,
+  perEpoch: number,
+  execution: ExecutionOptions,
+  last: LastCheckpoint | undefined,
+  base: RunWeights | undefined,
+): Promise<{ session: TrainSession; average: WeightAverage | undefined }> {
   const totalSteps = perEpoch * o.epochs;
   const warmupSteps = Math.min(totalSteps, Math.round(o.warmupEpochs * perEpoch));
-  const execution: ExecutionOptions = deps.execution ?? { provider: 'cpu', intraOpThreads: o.threads };
   const session = await TrainSession.create(build, {
     optimizer: adamw({ weightDecay: o.weightDecay }),
     lr: warmupCosine({ peakLr: o.lr, warmupSteps, totalSteps, minLr: o.lr * o.minLrRatio }),
@@ -133,16 +140,19 @@ async function train(deps: TrainerDeps, run: RunRecord, plan: RunPlan, data: Tra
   let average: WeightAverage | undefined;
   if (last) {
     // The last checkpoint holds the session's state and, beside it, the weight average a resumed run continues.
-    const stored = WeightAverage.split(last.tensors, o.emaDecay);
-    await session.restore({ ...last, tensors: stored.own });
+    const stored = WeightAverage.split(last.checkpoint.tensors, o.emaDecay);
+    await session.restore({ ...last.checkpoint, tensors: stored.own });
     average = stored.average;
   }
   if (!average && o.emaDecay > 0) average = new WeightAverage(o.emaDecay, session.stateTensors(['param', 'buffer']));
-  const evalSession = await liveEval(build, session, average, execution);
-  const progress = lastConfig?.progress ?? initialProgress();
-  const settings: LoopSettings = {
+  return { session, average };
+}
+
+/** The loop's settings from the run's options (augmentation on or off as a whole). */
+function loopSettings(o: TrainOptions, batchSize: number): LoopSettings {
+  return {
     epochs: o.epochs,
-    batchSize: batch,
+    batchSize,
     seed: o.seed,
     patience: o.patience,
     balance: o.balance,
@@ -162,6 +172,24 @@ async function train(deps: TrainerDeps, run: RunRecord, plan: RunPlan, data: Tra
     evalBatchSize: o.evalBatchSize,
     workers: o.workers,
   };
+}
+
+async function train(deps: TrainerDeps, run: RunRecord, plan: RunPlan, data: TrainingData, startFrom: RunWeights | undefined): Promise<TrainResult> {
+  const o = plan.options;
+  const { tracker } = deps;
+  const last = await readLastCheckpoint(tracker, run.id);
+  // A retraining run that crashed before its first checkpoint starts again from the base weights.
+  const base = startFrom ?? (!last && plan.lineage ? await loadRunWeights(tracker, plan.lineage.base_run) : undefined);
+  // The parent's normalization: its weights expect inputs scaled the way it was trained.
+  const norm = last?.config.norm ?? base?.config.norm ?? pixelStats(data.train.images);
+
+  const classWeights = o.balance === 'weights' ? inverseFrequencyWeights(data.train.labels, SECONDREAD_CLASSES.length) : undefined;
+  const build = vitClassifier(plan.model, { classWeights, labelSmoothing: o.labelSmoothing });
+  const batch = Math.min(o.batchSize, data.train.count);
+  const execution: ExecutionOptions = deps.execution ?? { provider: 'cpu', intraOpThreads: o.threads };
+  const { session, average } = await createTrainSession(build, o, stepsPerEpoch(data.train.count, batch), execution, last, base);
+  const evalSession = await liveEval(build, session, average, execution);
+  const progress = last?.config.progress ?? initialProgress();
   try {
     const outcome = await runLoop({
       runId: run.id,
@@ -172,7 +200,7 @@ async function train(deps: TrainerDeps, run: RunRecord, plan: RunPlan, data: Tra
       norm,
       train: data.train,
       val: data.val,
-      settings,
+      settings: loopSettings(o, batch),
       progress,
       average,
       onProgress: deps.onProgress,
