@@ -20,7 +20,8 @@
 import { describeError, SecondreadError, ValidationError } from '../core/errors.js';
 import { sha256Hex } from '../core/ids.js';
 import { type Logger, silentLogger } from '../core/logger.js';
-import { createLoadedModel, imageToInput, type ModelRegistry, type ModelVersion } from '../tracking/index.js';
+import { argmaxRow } from '../core/probabilities.js';
+import { createLoadedModel, imageToInput, type ModelRegistry, type ModelVersion, perChannel } from '../tracking/index.js';
 import { type Forward, gaussianBlur, normalizeMap, occlusionMap, type OcclusionOptions, smoothGrad, type SmoothGradOptions } from './saliency/attribution.js';
 import { InputGradient } from './saliency/gradient-model.js';
 import { renderOverlay } from './saliency/overlay.js';
@@ -144,7 +145,7 @@ export class SaliencyService {
     const label = `${ex.mv.name} v${ex.mv.version}`;
     const input = await imageToInput(req.image, meta.preprocessing);
     const { channels, size } = meta.preprocessing;
-    const std = channelValue(meta.preprocessing.std, 0);
+    const std = perChannel(meta.preprocessing.std, 0);
     const method: SaliencyMethod = req.method ?? (ex.gradient ? 'smoothgrad' : 'occlusion');
     if (method === 'smoothgrad' && !ex.gradient) throw new SaliencyUnsupportedError(label, ex.unsupported ?? 'unknown');
 
@@ -157,14 +158,14 @@ export class SaliencyService {
           classes: meta.classes,
         });
     } else {
-      classIndex = argmax(await this.logitsOf(ex, input));
+      classIndex = argmaxRow(await this.logitsOf(ex, input));
     }
 
     let map: Float32Array;
     if (method === 'smoothgrad') {
       map = await smoothGrad(ex.gradient!, input, classIndex, (255 * meta.preprocessing.scale) / std, this.o.smoothGrad);
     } else {
-      const fill = Array.from({ length: channels }, (_, c) => -channelValue(meta.preprocessing.mean, c) / channelValue(meta.preprocessing.std, c));
+      const fill = Array.from({ length: channels }, (_, c) => -perChannel(meta.preprocessing.mean, c) / perChannel(meta.preprocessing.std, c));
       map = await occlusionMap(await this.forwardOf(ex), input, classIndex, meta.classes.length, meta.preprocessing, fill, this.o.occlusion);
     }
     const heat = normalizeMap(gaussianBlur(map, size, size / 40));
@@ -239,14 +240,4 @@ export class SaliencyService {
     for (const r of ex?.release ?? [])
       await r().catch((err: unknown) => this.logger.warn({ model: k, err: describeError(err) }, 'saliency: releasing a session failed'));
   }
-}
-
-function channelValue(v: number | number[], c: number): number {
-  return Array.isArray(v) ? (v.length === 1 ? v[0]! : v[c]!) : v;
-}
-
-function argmax(v: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < v.length; i++) if (v[i]! > v[best]!) best = i;
-  return best;
 }

@@ -3,7 +3,8 @@
 import { preprocessImage } from '../data/images/preprocess.js';
 import type { Preprocessing } from './model-metadata.js';
 
-function perChannel(v: number | number[], c: number): number {
+/** A preprocessing mean or std for channel `c`: one value for all channels, or one per channel. */
+export function perChannel(v: number | number[], c: number): number {
   return Array.isArray(v) ? (v.length === 1 ? v[0]! : v[c]!) : v;
 }
 
