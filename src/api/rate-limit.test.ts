@@ -1,11 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
+import { manualClock } from '../core/clock.js';
 import { FailureLimiter } from './rate-limit.js';
-
-function manualClock(start = '2024-05-01T10:00:00.000Z') {
-  let ms = Date.parse(start);
-  return { now: () => new Date(ms), advance: (d: number) => (ms += d) };
-}
 
 describe('FailureLimiter', () => {
   it('allows `limit` failures per window, then answers the seconds until the oldest leaves the window', () => {

@@ -5,6 +5,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { postgresUrlForTests } from '../../test/integration/helpers/postgres.js';
+import { manualClock } from '../core/clock.js';
 import { sha256Hex } from '../core/ids.js';
 import { type Db, migrateToLatest } from '../storage/db.js';
 import { migrations } from '../storage/migrations/index.js';
@@ -15,11 +16,6 @@ const url = await postgresUrlForTests();
 const CHEAP = { N: 1024, r: 8, p: 1 };
 const PASSWORD = 'correct horse battery';
 const OLD_TOKEN = `sr_${'A'.repeat(43)}`;
-
-function manualClock(start = '2024-05-01T10:00:00.000Z') {
-  let ms = Date.parse(start);
-  return { now: () => new Date(ms), advance: (d: number) => (ms += d) };
-}
 
 describe.skipIf(!url)('users and login on PostgreSQL', () => {
   let t: TestDatabase;

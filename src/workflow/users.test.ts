@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
+import { manualClock } from '../core/clock.js';
 import { sha256Hex } from '../core/ids.js';
 import { openTestDatabase, type TestDatabase } from '../storage/testing.js';
 import { assertPassword, hashPassword, UserStore, verifyPassword } from './users.js';
@@ -11,12 +12,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await t.close();
 });
-
-/** A clock the test moves by hand. */
-function manualClock(start = '2024-05-01T10:00:00.000Z') {
-  let ms = Date.parse(start);
-  return { now: () => new Date(ms), advance: (d: number) => (ms += d) };
-}
 
 describe('UserStore', () => {
   it('adds a user whose token authenticates; only the sha256 is stored', async () => {

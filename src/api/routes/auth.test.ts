@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
+import { manualClock } from '../../core/clock.js';
 import { openTestDatabase, type TestDatabase } from '../../storage/testing.js';
 import { UserStore } from '../../workflow/users.js';
 import { pluginApp } from '../testing/fixture.js';
@@ -10,11 +11,6 @@ import { authRoutes } from './auth.js';
 
 const PASSWORD = 'correct horse battery';
 const CHEAP = { N: 1024, r: 8, p: 1 };
-
-function manualClock(start = '2024-05-01T10:00:00.000Z') {
-  let ms = Date.parse(start);
-  return { now: () => new Date(ms), advance: (d: number) => (ms += d) };
-}
 
 let t: TestDatabase;
 let users: UserStore;
