@@ -20,10 +20,28 @@
  * Composite ops. Some ops are built from several ONNX nodes (Gelu from Erf, training-mode batch norm from
  * reductions). `g.composite(...)` records such a group under one op type, so autodiff applies one rule for
  * the whole group (reusing saved forward intermediates) instead of differentiating every primitive.
+ *
+ * This file is the builder itself; the plain records it holds and hands out (TensorRef, NodeRecord, ParamInfo, …)
+ * are in ./graph-records.ts and the typing of node attributes in ./attributes.ts, both re-exported here. The class
+ * stays whole (about 360 lines): naming, leaves, nodes and queries all read and write the same private maps.
  */
 import './ops/shape-rules.js';
 
+import { type AttrValue, normalizeAttrs } from './attributes.js';
 import { EngineError } from './errors.js';
+import {
+  type BufferUpdate,
+  checkShape,
+  type CompositeRecord,
+  type ConstTensor,
+  type Dim,
+  type GraphOptions,
+  type Mode,
+  type NodeRecord,
+  type ParamInfo,
+  type Shape,
+  type TensorRef,
+} from './graph-records.js';
 import { createRng, type Initializer, seedFor } from './init.js';
 import { type DType, isFloat, makeData, type TensorData } from './onnx/dtype.js';
 import { serialize, type SerializeOptions } from './onnx/serialize.js';
@@ -32,95 +50,8 @@ import { describe, sameShape } from './ops/shape-util.js';
 
 export type { DType, TensorData } from './onnx/dtype.js';
 export { describe, sameShape, staticSize } from './ops/shape-util.js';
-
-export type Dim = number | string;
-export type Shape = readonly Dim[];
-export type Mode = 'train' | 'eval';
-
-export interface TensorRef {
-  readonly name: string;
-  readonly dtype: DType;
-  readonly shape: Shape;
-}
-
-export interface ConstTensor {
-  readonly dtype: DType;
-  readonly shape: readonly number[];
-  readonly data: TensorData;
-}
-
-export type Attr =
-  | { readonly type: 'int'; readonly value: number }
-  | { readonly type: 'float'; readonly value: number }
-  | { readonly type: 'string'; readonly value: string }
-  | { readonly type: 'ints'; readonly value: readonly number[] }
-  | { readonly type: 'floats'; readonly value: readonly number[] }
-  | { readonly type: 'strings'; readonly value: readonly string[] }
-  | { readonly type: 'tensor'; readonly value: ConstTensor };
-
-/** Loose attribute values; numbers become ints unless the attribute is a known float (see FLOAT_ATTRS) or wrapped with `attr.float`. */
-export type AttrValue = number | readonly number[] | string | readonly string[] | Attr;
-
-export const attr = {
-  float: (value: number): Attr => ({ type: 'float', value }),
-  floats: (value: readonly number[]): Attr => ({ type: 'floats', value }),
-  int: (value: number): Attr => ({ type: 'int', value }),
-  ints: (value: readonly number[]): Attr => ({ type: 'ints', value }),
-};
-
-// ONNX attributes are typed; these names are floats in every op the engine emits.
-const FLOAT_ATTRS = new Set(['epsilon', 'momentum', 'alpha', 'beta', 'gamma', 'lambd', 'bias', 'value_float', 'high', 'low', 'mean', 'scale']);
-const FLOAT_ATTRS_BY_OP: Record<string, readonly string[]> = {
-  RandomUniform: ['seed'],
-  RandomUniformLike: ['seed'],
-  RandomNormal: ['seed'],
-  RandomNormalLike: ['seed'],
-};
-
-export interface NodeRecord {
-  readonly name: string;
-  readonly opType: string;
-  readonly domain: string;
-  /** Input tensor names; '' marks an omitted optional input. */
-  readonly inputs: readonly string[];
-  readonly outputs: readonly string[];
-  readonly attrs: Readonly<Record<string, Attr>>;
-}
-
-export interface ParamInfo {
-  readonly name: string;
-  readonly kind: 'param' | 'buffer';
-  readonly dtype: DType;
-  readonly shape: readonly number[];
-  readonly init: Initializer;
-  /** Initial values, generated once from (graph seed, name). */
-  values(): TensorData;
-}
-
-export interface CompositeRecord {
-  readonly opType: string;
-  readonly inputs: readonly (TensorRef | undefined)[];
-  readonly outputs: readonly TensorRef[];
-  /** Forward intermediates the gradient rule reuses. */
-  readonly saved: Readonly<Record<string, TensorRef>>;
-  readonly attrs: Readonly<Record<string, Attr>>;
-  /** The nodes [firstNode, endNode) of g.nodes() that implement it. */
-  readonly firstNode: number;
-  readonly endNode: number;
-}
-
-export interface BufferUpdate {
-  readonly buffer: string;
-  readonly value: TensorRef;
-}
-
-export interface GraphOptions {
-  /** ONNX default-domain opset, >= 17 (default 17). */
-  opset?: number;
-  mode?: Mode;
-  /** Seed of every parameter initializer (default 0). */
-  seed?: number;
-}
+export { attr, type Attr, type AttrValue } from './attributes.js';
+export type { BufferUpdate, CompositeRecord, ConstTensor, Dim, GraphOptions, Mode, NodeRecord, ParamInfo, Shape, TensorRef } from './graph-records.js';
 
 type TensorKind = 'input' | 'param' | 'buffer' | 'constant' | 'node';
 
@@ -429,31 +360,4 @@ export class Graph {
   toModelProto(opts: SerializeOptions = {}): Uint8Array {
     return serialize(this, opts);
   }
-}
-
-function checkShape(shape: Shape, what: string, staticOnly = false): void {
-  for (const d of shape) {
-    const ok = typeof d === 'number' ? Number.isInteger(d) && d >= 0 : !staticOnly && d.length > 0;
-    if (!ok) throw new EngineError('invalid_argument', `${what}: invalid dimension ${JSON.stringify(d)} in shape [${shape.join(', ')}]`);
-  }
-}
-
-function normalizeAttrs(opType: string, attrs: Readonly<Record<string, AttrValue>>): Record<string, Attr> {
-  const out: Record<string, Attr> = {};
-  const floatNames = FLOAT_ATTRS_BY_OP[opType] ?? [];
-  for (const [k, v] of Object.entries(attrs)) {
-    const isFloatName = FLOAT_ATTRS.has(k) || floatNames.includes(k);
-    if (typeof v === 'number') out[k] = isFloatName ? { type: 'float', value: v } : { type: 'int', value: checkInt(opType, k, v) };
-    else if (typeof v === 'string') out[k] = { type: 'string', value: v };
-    else if (Array.isArray(v)) {
-      if (v.every((x) => typeof x === 'string')) out[k] = { type: 'strings', value: v as string[] };
-      else out[k] = isFloatName ? { type: 'floats', value: v as number[] } : { type: 'ints', value: (v as number[]).map((x) => checkInt(opType, k, x)) };
-    } else out[k] = v as Attr;
-  }
-  return out;
-}
-
-function checkInt(opType: string, name: string, v: number): number {
-  if (!Number.isInteger(v)) throw new EngineError('invalid_argument', `${opType}: attribute '${name}' must be an integer, got ${v}`);
-  return v;
 }
