@@ -26,6 +26,8 @@ export {
 } from './model-metadata.js';
 export { buildModelCard, modelCardMarkdown, MODEL_CARD_SCHEMA, type ModelCard } from './model-card.js';
 export { createLoadedModel, type LoadedModel, type Prediction } from './loaded-model.js';
+export { loadModelVersion, modelBytes } from './model-loader.js';
+export { readModelFile, versionFromImport, versionFromRun, versionFromSource, type CardSources, type NewVersion } from './version-sources.js';
 export { imageToInput, normalizePixels, perChannel } from './model-input.js';
 /** The one softmax (core/probabilities.ts), under the name tracking's callers have used. */
 export { softmaxRows as softmax } from '../core/probabilities.js';

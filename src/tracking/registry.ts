@@ -1,12 +1,16 @@
-// The model registry. A version is immutable: its ONNX, model card and metadata are written once
-// under models/<name>/<version>/. Versions are numbered per name by a counter row updated inside the
-// registering transaction, so concurrent registrations (two processes, two API requests) get distinct,
-// increasing numbers. Aliases (staging, canary, production) are not stored as pointers: each change is
-// an event in an append-only history, and an alias's current version is derived by replaying it —
-// `set` pushes a version, `rollback` pops the latest one still in effect.
+// The model registry: versions and aliases. A version is immutable: its ONNX, model card and metadata
+// are written once under models/<name>/<version>/. Versions are numbered per name by a counter row
+// updated inside the registering transaction, so concurrent registrations (two processes, two API
+// requests) get distinct, increasing numbers. Aliases (staging, canary, production) are not stored as
+// pointers: each change is an event in an append-only history, and an alias's current version is
+// derived by replaying it — `set` pushes a version, `rollback` pops the latest one still in effect.
+//
+// One way to create a version: `createVersion(NewVersion)` validates the bytes (metadata, shapes, a smoke
+// inference) and stores them with their card. Where the bytes and the card's inputs come from (a run, an
+// import, a derived model) is version-sources.ts; `register`, `importOnnx(Bytes)` and `registerDerived`
+// are those sources composed with createVersion for the callers. Loading a version for inference is
+// model-loader.ts; `modelBytes` and `loadForInference` here only resolve the version and hand it over.
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 
 import type { Transaction } from 'kysely';
 
@@ -15,67 +19,21 @@ import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js
 import type { Db } from '../storage/db.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { Database, ModelVersionsTable } from '../storage/schema.js';
-import { InvalidModelError } from './errors.js';
-import { createLoadedModel, type LoadedModel } from './loaded-model.js';
-import { buildModelCard, type CardInput, type ModelCard, modelCardMarkdown, parseRunMetrics, type RunMetricsFile } from './model-card.js';
-import { metadataFromExport, metadataFromImport, type ModelMetadata, parseImportMeta, parseStoredMetadata } from './model-metadata.js';
+import type { LoadedModel } from './loaded-model.js';
+import { buildModelCard, type ModelCard, modelCardMarkdown } from './model-card.js';
+import { loadModelVersion, type LoadOptions, modelBytes } from './model-loader.js';
+import type { ModelMetadata } from './model-metadata.js';
+import { type AliasEvent, modelObjectKeys, type ModelRef, type ModelVersion, type RegisteredModel, toModelVersion } from './model-version.js';
 import { type Alias, ALIASES, assertAlias, assertLabel, assertModelName, assertVersion } from './names.js';
-import { checkShapes, type OpenedModel, openModel, selectIO, smokeTest } from './onnx-model.js';
+import { checkShapes, type OpenedModel, openModel, smokeTest } from './onnx-model.js';
 import type { Tracker } from './tracker.js';
+import { type NewVersion, readModelFile, versionFromImport, versionFromRun, versionFromSource } from './version-sources.js';
 
-export interface ModelVersion {
-  name: string;
-  version: number;
-  source: 'run' | 'import';
-  runId: string | null;
-  datasetVersion: string | null;
-  onnxKey: string;
-  onnxSha256: string;
-  onnxBytes: number;
-  cardKey: string;
-  cardMarkdownKey: string;
-  metadata: ModelMetadata;
-  createdBy: string;
-  notes: string | null;
-  createdAt: string;
-}
-
-export interface AliasEvent {
-  seq: number;
-  alias: Alias;
-  action: 'set' | 'rollback';
-  version: number;
-  previousVersion: number | null;
-  by: string;
-  reason: string;
-  at: string;
-}
-
-export interface RegisteredModel {
-  name: string;
-  latestVersion: number;
-  createdAt: string;
-  aliases: Partial<Record<Alias, number>>;
-}
-
-export interface ModelRef {
-  version?: number;
-  alias?: string;
-}
-
-export interface LoadOptions {
-  /** Keep downloaded model files here (by name / version / sha256) so a restart does not download again. */
-  cacheDir?: string;
-  /** ONNX Runtime intra-op threads (default 1). */
-  threads?: number;
-}
+export type { AliasEvent, ModelRef, ModelVersion, RegisteredModel } from './model-version.js';
+export { modelObjectKeys } from './model-version.js';
+export type { LoadOptions } from './model-loader.js';
 
 type Trx = Transaction<Database>;
-
-export function modelObjectKeys(name: string, version: number): { onnx: string; card: string; cardMarkdown: string } {
-  const base = `models/${assertModelName(name)}/${assertVersion(version)}`;
-  return { onnx: `${base}/model.onnx`, card: `${base}/model-card.json`, cardMarkdown: `${base}/model-card.md` };
-}
 
 /** Current version of each alias: replay set (push) and rollback (pop) events in order. */
 export function aliasStacks(events: readonly Pick<AliasEvent, 'alias' | 'action' | 'version'>[]): Map<Alias, number[]> {
@@ -89,17 +47,8 @@ export function aliasStacks(events: readonly Pick<AliasEvent, 'alias' | 'action'
   return stacks;
 }
 
-interface Candidate {
-  name: string;
-  bytes: Uint8Array;
-  metadata: ModelMetadata;
-  producer: string | null;
-  by: string;
-  notes: string | null;
-  runId: string | null;
-  datasetVersion: string | null;
-  card: Omit<CardInput, 'name' | 'version' | 'createdAt' | 'createdBy' | 'notes' | 'metadata' | 'onnx'>;
-}
+/** A validated version about to be stored. */
+type Candidate = Omit<NewVersion, 'describe'> & { metadata: ModelMetadata; producer: string | null };
 
 export class ModelRegistry {
   constructor(
@@ -109,131 +58,33 @@ export class ModelRegistry {
     private readonly clock: Clock = systemClock,
   ) {}
 
+  /** The one way a version is created: validates the bytes (metadata, shapes, smoke inference), then stores them as the next version. */
+  async createVersion(nv: NewVersion): Promise<ModelVersion> {
+    const name = assertModelName(nv.name);
+    assertLabel('user', nv.by);
+    const { metadata, producer } = await validate(nv.bytes, nv.describe);
+    return this.store({ ...nv, name, metadata, producer });
+  }
+
   /** Registers a finished run's exported ONNX (default artifact `model.onnx`) as the next version of `name`. */
   async register(o: { runId: string; name: string; onnxArtifact?: string; by: string; notes?: string }): Promise<ModelVersion> {
-    const name = assertModelName(o.name);
-    assertLabel('user', o.by);
-    const run = await this.tracker.getRun(o.runId);
-    if (run.status !== 'finished')
-      throw new ConflictError(`run '${run.id}' is ${run.status}: only a finished run can be registered`, { run: run.id, status: run.status });
-    const artifact = o.onnxArtifact ?? 'model.onnx';
-    if (!(await this.tracker.hasArtifact(run.id, artifact)))
-      throw new ValidationError(`run '${run.id}' has no artifact '${artifact}' (export the model first)`, { run: run.id, artifact });
-    const bytes = await this.tracker.getArtifact(run.id, artifact);
-    const runMetrics = await this.readRunMetrics(run.id);
-    const { metadata, producer } = await this.validate(bytes, (m) => {
-      const io = selectIO(m);
-      return metadataFromExport(
-        m.metadataProps,
-        { input: io.input.name, output: io.output.name, inputShape: io.input.shape },
-        runMetrics?.calibration?.temperature,
-      );
-    });
-    const experiment = await this.db.selectFrom('experiments').select('name').where('id', '=', run.experimentId).executeTakeFirst();
-    const datasetImages = run.datasetVersion
-      ? ((await this.db.selectFrom('dataset_versions').select('image_count').where('id', '=', run.datasetVersion).executeTakeFirst())?.image_count ?? null)
-      : null;
-    return this.store({
-      name,
-      bytes,
-      metadata,
-      producer,
-      by: o.by,
-      notes: o.notes ?? null,
-      runId: run.id,
-      datasetVersion: run.datasetVersion,
-      card: { run: { ...run, experiment: experiment?.name ?? null }, runMetrics, datasetImages: datasetImages === null ? null : Number(datasetImages) },
-    });
+    return this.createVersion(await versionFromRun(this, o));
   }
 
   /** Imports an ONNX classifier exported elsewhere (`file` is a path given by the CLI user). */
   async importOnnx(o: { name: string; file: string; meta: unknown; by: string; notes?: string }): Promise<ModelVersion> {
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(o.file);
-    } catch (err) {
-      throw new ValidationError(`cannot read model file '${o.file}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { file: o.file });
-    }
-    return this.importOnnxBytes({ ...o, bytes });
+    return this.importOnnxBytes({ ...o, bytes: await readModelFile(o.file) });
   }
 
   async importOnnxBytes(o: { name: string; bytes: Uint8Array; meta: unknown; by: string; notes?: string }): Promise<ModelVersion> {
-    const name = assertModelName(o.name);
-    assertLabel('user', o.by);
-    const meta = parseImportMeta(o.meta);
-    const { metadata, producer } = await this.validate(o.bytes, (m) => {
-      const io = selectIO(m, { input: meta.input.name, output: meta.output?.name });
-      return metadataFromImport(meta, { input: io.input.name, output: io.output.name });
-    });
-    return this.store({
-      name,
-      bytes: o.bytes,
-      metadata,
-      producer,
-      by: o.by,
-      notes: o.notes ?? meta.description ?? null,
-      runId: null,
-      datasetVersion: meta.datasetVersion ?? null,
-      card: { import: meta },
-    });
+    return this.createVersion(versionFromImport(o));
   }
 
-  /**
-   * Registers a model derived from an existing version (e.g. its INT8 quantization) as the next version of the
-   * same name. It keeps the source's lineage (run, dataset version) and metadata (classes, preprocessing,
-   * temperature); its card shows the notes (naming the source version), `evaluations` per split and `metrics` —
-   * figures measured on the derived model, never the source run's. The bytes are validated like any registration.
-   */
-  async registerDerived(o: {
-    from: { name: string; version: number };
-    bytes: Uint8Array;
-    by: string;
-    notes: string;
-    evaluations?: Partial<Record<'val' | 'test' | 'finalEval', { count: number; accuracy: number }>>;
-    metrics?: Record<string, number>;
-  }): Promise<ModelVersion> {
+  /** Registers a model derived from an existing version (e.g. its INT8 quantization) as the next version of the same name (see versionFromSource). */
+  async registerDerived(o: Parameters<typeof versionFromSource>[2] & { from: { name: string; version: number } }): Promise<ModelVersion> {
     assertLabel('user', o.by);
     const src = await this.resolve(o.from.name, { version: o.from.version });
-    const { metadata, producer } = await this.validate(o.bytes, () => src.metadata);
-    const run = src.runId ? await this.tracker.getRun(src.runId) : null;
-    const experiment = run ? await this.db.selectFrom('experiments').select('name').where('id', '=', run.experimentId).executeTakeFirst() : undefined;
-    return this.store({
-      name: src.name,
-      bytes: o.bytes,
-      metadata,
-      producer,
-      by: o.by,
-      notes: o.notes,
-      runId: src.runId,
-      datasetVersion: src.datasetVersion,
-      card: {
-        ...(run ? { run: { ...run, summary: null, experiment: experiment?.name ?? null } } : {}),
-        runMetrics: o.evaluations ?? null,
-        import: { datasetVersion: src.datasetVersion ?? undefined, metrics: o.metrics },
-      },
-    });
-  }
-
-  /** Loads the model, derives its metadata, checks shapes and runs a smoke inference. */
-  private async validate(bytes: Uint8Array, describe: (m: OpenedModel) => ModelMetadata): Promise<{ metadata: ModelMetadata; producer: string | null }> {
-    const opened = await openModel(bytes);
-    try {
-      const metadata = describe(opened);
-      checkShapes(opened, metadata);
-      await smokeTest(opened, metadata);
-      return { metadata, producer: opened.producer || null };
-    } finally {
-      await opened.session.release();
-    }
-  }
-
-  private async readRunMetrics(runId: string): Promise<RunMetricsFile | null> {
-    if (!(await this.tracker.hasArtifact(runId, 'metrics.json'))) return null;
-    try {
-      return parseRunMetrics(JSON.parse((await this.tracker.getArtifact(runId, 'metrics.json')).toString('utf8')));
-    } catch {
-      return null; // an unreadable metrics file leaves the card without figures, it does not block registration
-    }
+    return this.createVersion(await versionFromSource(this, src, o));
   }
 
   /**
@@ -424,32 +275,14 @@ export class ModelRegistry {
     return JSON.parse((await this.objects.getBytes(mv.cardKey)).toString('utf8')) as ModelCard;
   }
 
-  /** The version's ONNX bytes, checked against the sha256 recorded at registration. */
+  /** The version's ONNX bytes, checked against the sha256 recorded at registration (model-loader.ts). */
   async modelBytes(mv: ModelVersion, o: LoadOptions = {}): Promise<Uint8Array> {
-    const cached = o.cacheDir ? join(o.cacheDir, mv.name, String(mv.version), `${mv.onnxSha256}.onnx`) : undefined;
-    if (cached) {
-      const hit = await readFile(cached).catch(() => undefined);
-      if (hit && sha256(hit) === mv.onnxSha256) return hit;
-    }
-    const bytes = await this.objects.getBytes(mv.onnxKey);
-    if (sha256(bytes) !== mv.onnxSha256)
-      throw new InvalidModelError(`${mv.onnxKey} does not match the sha256 recorded at registration: the stored model was altered or corrupted`, {
-        key: mv.onnxKey,
-      });
-    if (cached) {
-      // Write-then-rename: a concurrent loader never reads a half-written cache file.
-      await mkdir(join(o.cacheDir!, mv.name, String(mv.version)), { recursive: true });
-      const tmp = `${cached}.${process.pid}.${Date.now()}.tmp`;
-      await writeFile(tmp, bytes);
-      await rename(tmp, cached);
-    }
-    return bytes;
+    return modelBytes(this.objects, mv, o);
   }
 
-  /** A version (by number or alias, default latest) ready to predict. */
+  /** A version (by number or alias, default latest) ready to predict (model-loader.ts). */
   async loadForInference(name: string, ref: ModelRef = {}, o: LoadOptions = {}): Promise<LoadedModel> {
-    const mv = await this.resolve(name, ref);
-    return createLoadedModel({ name: mv.name, version: mv.version, bytes: await this.modelBytes(mv, o), metadata: mv.metadata, threads: o.threads });
+    return loadModelVersion(this.objects, await this.resolve(name, ref), o);
   }
 
   private async requireModel(name: string): Promise<void> {
@@ -459,27 +292,17 @@ export class ModelRegistry {
   }
 }
 
-function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
-function toModelVersion(r: ModelVersionsTable): ModelVersion {
-  return {
-    name: r.name,
-    version: Number(r.version),
-    source: r.source as ModelVersion['source'],
-    runId: r.run_id,
-    datasetVersion: r.dataset_version,
-    onnxKey: r.onnx_key,
-    onnxSha256: r.onnx_sha256,
-    onnxBytes: Number(r.onnx_bytes),
-    cardKey: r.card_key,
-    cardMarkdownKey: r.card_key.replace(/\.json$/, '.md'),
-    metadata: parseStoredMetadata(r.metadata_json),
-    createdBy: r.created_by,
-    notes: r.notes,
-    createdAt: r.created_at,
-  };
+/** Loads the model, derives its metadata, checks shapes and runs a smoke inference. */
+async function validate(bytes: Uint8Array, describe: (m: OpenedModel) => ModelMetadata): Promise<{ metadata: ModelMetadata; producer: string | null }> {
+  const opened = await openModel(bytes);
+  try {
+    const metadata = describe(opened);
+    checkShapes(opened, metadata);
+    await smokeTest(opened, metadata);
+    return { metadata, producer: opened.producer || null };
+  } finally {
+    await opened.session.release();
+  }
 }
 
 export { ALIASES };

@@ -1,0 +1,71 @@
+// The records of the model registry as its callers see them: a registered version (immutable: its ONNX,
+// model card and metadata are written once under models/<name>/<version>/), an alias event, a model
+// with its current aliases, and how a version is asked for. Kept apart so that the loader and the
+// version sources read these types without importing the registry.
+import type { ModelVersionsTable } from '../storage/schema.js';
+import { type ModelMetadata,parseStoredMetadata } from './model-metadata.js';
+import { type Alias, assertModelName, assertVersion } from './names.js';
+
+export interface ModelVersion {
+  name: string;
+  version: number;
+  source: 'run' | 'import';
+  runId: string | null;
+  datasetVersion: string | null;
+  onnxKey: string;
+  onnxSha256: string;
+  onnxBytes: number;
+  cardKey: string;
+  cardMarkdownKey: string;
+  metadata: ModelMetadata;
+  createdBy: string;
+  notes: string | null;
+  createdAt: string;
+}
+
+export interface AliasEvent {
+  seq: number;
+  alias: Alias;
+  action: 'set' | 'rollback';
+  version: number;
+  previousVersion: number | null;
+  by: string;
+  reason: string;
+  at: string;
+}
+
+export interface RegisteredModel {
+  name: string;
+  latestVersion: number;
+  createdAt: string;
+  aliases: Partial<Record<Alias, number>>;
+}
+
+export interface ModelRef {
+  version?: number;
+  alias?: string;
+}
+
+export function modelObjectKeys(name: string, version: number): { onnx: string; card: string; cardMarkdown: string } {
+  const base = `models/${assertModelName(name)}/${assertVersion(version)}`;
+  return { onnx: `${base}/model.onnx`, card: `${base}/model-card.json`, cardMarkdown: `${base}/model-card.md` };
+}
+
+export function toModelVersion(r: ModelVersionsTable): ModelVersion {
+  return {
+    name: r.name,
+    version: Number(r.version),
+    source: r.source as ModelVersion['source'],
+    runId: r.run_id,
+    datasetVersion: r.dataset_version,
+    onnxKey: r.onnx_key,
+    onnxSha256: r.onnx_sha256,
+    onnxBytes: Number(r.onnx_bytes),
+    cardKey: r.card_key,
+    cardMarkdownKey: r.card_key.replace(/\.json$/, '.md'),
+    metadata: parseStoredMetadata(r.metadata_json),
+    createdBy: r.created_by,
+    notes: r.notes,
+    createdAt: r.created_at,
+  };
+}
