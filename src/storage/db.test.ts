@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+// The metadata DB on SQLite: opening (WAL, foreign keys), migrations applied once even by racing processes,
+// errors that name the path and never echo credentials, and the shared DB contract (test/integration/helpers).
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { describeDatabaseContract } from '../../test/integration/helpers/db-contract.js';
 import { StorageError } from '../core/errors.js';
+import { runTsChild } from '../core/testing.js';
 import { dialectOf, migrateToLatest, openDatabase } from './db.js';
 import { openTestDatabase } from './testing.js';
 
@@ -67,20 +69,7 @@ describe('openDatabase (SQLite)', () => {
   it('processes that migrate the same file at once apply each migration exactly once', async () => {
     const path = join(await tempDir(), 'shared.db');
     const child = fileURLToPath(new URL('./testdata/migrate-child.ts', import.meta.url));
-    const runs = await Promise.all(
-      Array.from(
-        { length: 3 },
-        () =>
-          new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-            const p = spawn(process.execPath, ['--import', 'tsx', child, path], { stdio: ['ignore', 'pipe', 'pipe'] });
-            let out = '';
-            let err = '';
-            p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-            p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-            p.on('exit', (code) => resolve({ code, out, err }));
-          }),
-      ),
-    );
+    const runs = await Promise.all(Array.from({ length: 3 }, () => runTsChild(child, [path])));
     for (const r of runs) expect(r.code, r.err).toBe(0);
     const applied = runs.flatMap((r) => JSON.parse(r.out) as string[]).sort();
     expect(applied).toEqual(['0001_a', '0002_b', '0003_c']);

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +6,7 @@ import ort from 'onnxruntime-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { ConflictError, InvalidImageError, NotFoundError, ValidationError } from '../core/errors.js';
+import { runTsChild } from '../core/testing.js';
 import { preprocessImage } from '../data/images/preprocess.js';
 import { grayPng } from '../data/images/testing.js';
 import { InvalidModelError } from './errors.js';
@@ -94,21 +94,7 @@ describe('register + loadForInference (a vit-tiny exported by our engine)', () =
   it('gives distinct, gap-free versions to registrations racing from separate processes', async () => {
     const runId = await finishedRunWithModel(f.tracker);
     const child = fileURLToPath(new URL('./testdata/register-child.ts', import.meta.url));
-    const runs = await Promise.all(
-      [0, 1, 2].map(
-        () =>
-          new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-            const p = spawn(process.execPath, ['--import', 'tsx', child, f.t.location, f.objects.root, runId, 'raced', '3'], {
-              stdio: ['ignore', 'pipe', 'pipe'],
-            });
-            let out = '';
-            let err = '';
-            p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-            p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-            p.on('exit', (code) => resolve({ code, out, err }));
-          }),
-      ),
-    );
+    const runs = await Promise.all([0, 1, 2].map(() => runTsChild(child, [f.t.location, f.objects.root, runId, 'raced', '3'])));
     for (const r of runs) expect(r.code, r.err).toBe(0);
     const got = runs.flatMap((r) => JSON.parse(r.out) as number[]).sort((a, b) => a - b);
     expect(got).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
