@@ -16,49 +16,54 @@ export const studyIdSchema = {
 export const ERROR_BODY_ID = 'ErrorBody';
 export const KSERVE_ERROR_ID = 'KServeError';
 
-export const sharedSchemas = [
-  {
-    $id: ERROR_BODY_ID,
-    type: 'object',
-    description: 'Every error: a stable code to match on, a message for people, the request id to quote',
-    required: ['code', 'message', 'requestId'],
-    properties: {
-      code: {
-        type: 'string',
-        examples: [
-          'invalid_input',
-          'unauthenticated',
-          'forbidden',
-          'not_found',
-          'payload_too_large',
-          'unsupported_media_type',
-          'invalid_image',
-          'image_too_large',
-          'queue_full',
-          'illegal_transition',
-          'invalid_credentials',
-          'rate_limited',
-          'blinded',
-          'internal',
-        ],
-      },
-      message: { type: 'string' },
-      details: { type: 'object', additionalProperties: true },
-      requestId: { type: 'string' },
+export const errorBodySchema = {
+  $id: ERROR_BODY_ID,
+  type: 'object',
+  description: 'Every error: a stable code to match on, a message for people, the request id to quote',
+  required: ['code', 'message', 'requestId'],
+  properties: {
+    code: {
+      type: 'string',
+      examples: [
+        'invalid_input',
+        'unauthenticated',
+        'forbidden',
+        'not_found',
+        'payload_too_large',
+        'unsupported_media_type',
+        'invalid_image',
+        'image_too_large',
+        'queue_full',
+        'illegal_transition',
+        'invalid_credentials',
+        'rate_limited',
+        'blinded',
+        'internal',
+      ],
     },
+    message: { type: 'string' },
+    details: { type: 'object', additionalProperties: true },
+    requestId: { type: 'string' },
   },
-  {
-    $id: KSERVE_ERROR_ID,
-    type: 'object',
-    description: "KServe v2 error: the protocol's `error` string, plus the stable code and the request id",
-    required: ['error', 'code', 'request_id'],
-    properties: { error: { type: 'string' }, code: { type: 'string' }, request_id: { type: 'string' } },
-  },
-] as const;
+} as const;
 
-/** Response schemas for the error statuses a route can answer with. */
-export function errorResponses(statuses: readonly number[], id: string = ERROR_BODY_ID): Record<number, { $ref: string }> {
-  return Object.fromEntries(statuses.map((s) => [s, { $ref: `${id}#` }]));
+export const kserveErrorSchema = {
+  $id: KSERVE_ERROR_ID,
+  type: 'object',
+  description: "KServe v2 error: the protocol's `error` string, plus the stable code and the request id",
+  required: ['error', 'code', 'request_id'],
+  properties: { error: { type: 'string' }, code: { type: 'string' }, request_id: { type: 'string' } },
+} as const;
+
+/** Added to every app (addSchema) and given to the type provider as references (type-provider.ts). */
+export const sharedSchemas = [errorBodySchema, kserveErrorSchema] as const;
+
+/** Response schemas for the error statuses a route can answer with (typed, so replies infer the error body). */
+export function errorResponses<const S extends readonly number[], const Id extends string = typeof ERROR_BODY_ID>(
+  statuses: S,
+  id: Id = ERROR_BODY_ID as Id,
+): { [K in S[number]]: { readonly $ref: `${Id}#` } } {
+  return Object.fromEntries(statuses.map((s) => [s, { $ref: `${id}#` }])) as { [K in S[number]]: { readonly $ref: `${Id}#` } };
 }
 
 export const classProbabilitySchema = {

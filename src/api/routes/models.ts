@@ -8,15 +8,21 @@ import type { FastifyInstance } from 'fastify';
 import { NotFoundError } from '../../core/errors.js';
 import type { Alias, AliasEvent, ModelRegistry } from '../../tracking/index.js';
 import { aliasSchema, errorResponses, modelNameSchema, versionSchema } from '../schemas.js';
+import { typed } from '../type-provider.js';
 import type { RegistryPort } from '../types.js';
 
 export interface ModelsRoutesOptions {
   registry: RegistryPort;
 }
 
-const aliasesSchema = { type: 'object', properties: { staging: { type: 'integer' }, canary: { type: 'integer' }, production: { type: 'integer' } } } as const;
+const aliasesSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { staging: { type: 'integer' }, canary: { type: 'integer' }, production: { type: 'integer' } },
+} as const;
 
-export async function modelsRoutes(app: FastifyInstance, opts: ModelsRoutesOptions): Promise<void> {
+export async function modelsRoutes(fastify: FastifyInstance, opts: ModelsRoutesOptions): Promise<void> {
+  const app = typed(fastify);
   const { registry } = opts;
   const tags = ['models'];
 
@@ -29,12 +35,14 @@ export async function modelsRoutes(app: FastifyInstance, opts: ModelsRoutesOptio
         response: {
           200: {
             type: 'object',
+            additionalProperties: false,
             required: ['models'],
             properties: {
               models: {
                 type: 'array',
                 items: {
                   type: 'object',
+                  additionalProperties: false,
                   required: ['name', 'latestVersion', 'aliases', 'createdAt'],
                   properties: { name: { type: 'string' }, latestVersion: { type: 'integer' }, aliases: aliasesSchema, createdAt: { type: 'string' } },
                 },
@@ -50,7 +58,7 @@ export async function modelsRoutes(app: FastifyInstance, opts: ModelsRoutesOptio
     }),
   );
 
-  app.get<{ Params: { name: string } }>(
+  app.get(
     '/v1/models/:name',
     {
       schema: {
@@ -60,6 +68,7 @@ export async function modelsRoutes(app: FastifyInstance, opts: ModelsRoutesOptio
         response: {
           200: {
             type: 'object',
+            additionalProperties: false,
             required: ['name', 'aliases', 'versions'],
             properties: {
               name: { type: 'string' },
@@ -68,6 +77,7 @@ export async function modelsRoutes(app: FastifyInstance, opts: ModelsRoutesOptio
                 type: 'array',
                 items: {
                   type: 'object',
+                  additionalProperties: false,
                   required: ['version', 'source', 'classes', 'inputSize', 'createdAt', 'createdBy'],
                   properties: {
                     version: { type: 'integer' },
@@ -127,6 +137,7 @@ export const ALIAS_CHANGE_ROLES = ['ml-engineer', 'admin'] as const;
 const reasonSchema = { type: 'string', minLength: 1, maxLength: 2000, description: 'why (kept in the alias history)' } as const;
 const eventSchema = {
   type: 'object',
+  additionalProperties: false,
   required: ['seq', 'alias', 'action', 'version', 'previousVersion', 'by', 'reason', 'at'],
   properties: {
     seq: { type: 'integer' },
@@ -139,19 +150,25 @@ const eventSchema = {
     at: { type: 'string' },
   },
 } as const;
-const changeSchema = (extra: Record<string, unknown>, required: string[]) =>
-  ({
-    type: 'object',
-    required: ['name', 'alias', 'aliases', 'event', ...required],
-    properties: { name: { type: 'string' }, alias: { type: 'string' }, ...extra, aliases: aliasesSchema, event: eventSchema },
-  }) as const;
+const changeSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'alias', 'aliases', 'event'],
+  properties: { name: { type: 'string' }, alias: { type: 'string' }, aliases: aliasesSchema, event: eventSchema },
+} as const;
+const promoteResponse = {
+  ...changeSchema,
+  required: [...changeSchema.required, 'version', 'previousVersion'],
+  properties: { ...changeSchema.properties, version: { type: 'integer' }, previousVersion: { type: ['integer', 'null'] } },
+} as const;
+const rollbackResponse = {
+  ...changeSchema,
+  required: [...changeSchema.required, 'from', 'to'],
+  properties: { ...changeSchema.properties, from: { type: 'integer' }, to: { type: 'integer' } },
+} as const;
 
-interface AliasParams {
-  name: string;
-  alias: Alias;
-}
-
-export async function modelCatalogRoutes(app: FastifyInstance, opts: ModelCatalogRoutesOptions): Promise<void> {
+export async function modelCatalogRoutes(fastify: FastifyInstance, opts: ModelCatalogRoutesOptions): Promise<void> {
+  const app = typed(fastify);
   const { registry } = opts;
   const tags = ['models'];
   const aliasParams = { type: 'object', required: ['name', 'alias'], properties: { name: modelNameSchema, alias: aliasSchema } } as const;
@@ -164,7 +181,7 @@ export async function modelCatalogRoutes(app: FastifyInstance, opts: ModelCatalo
     return e;
   };
 
-  app.get<{ Params: { name: string; version: number } }>(
+  app.get(
     '/v1/models/:name/versions/:version',
     {
       schema: {
@@ -175,6 +192,7 @@ export async function modelCatalogRoutes(app: FastifyInstance, opts: ModelCatalo
         response: {
           200: {
             type: 'object',
+            additionalProperties: false,
             required: [
               'name',
               'version',
@@ -234,12 +252,12 @@ export async function modelCatalogRoutes(app: FastifyInstance, opts: ModelCatalo
         createdAt: mv.createdAt,
         createdBy: mv.createdBy,
         aliases: (Object.entries(aliases) as [Alias, number][]).filter(([, v]) => v === mv.version).map(([a]) => a),
-        card,
+        card: card as unknown as Record<string, unknown>,
       };
     },
   );
 
-  app.get<{ Params: { name: string }; Querystring: { alias?: Alias } }>(
+  app.get(
     '/v1/models/:name/aliases/history',
     {
       schema: {
@@ -250,6 +268,7 @@ export async function modelCatalogRoutes(app: FastifyInstance, opts: ModelCatalo
         response: {
           200: {
             type: 'object',
+            additionalProperties: false,
             required: ['name', 'aliases', 'events'],
             properties: { name: { type: 'string' }, aliases: aliasesSchema, events: { type: 'array', items: eventSchema } },
           },
@@ -264,7 +283,7 @@ export async function modelCatalogRoutes(app: FastifyInstance, opts: ModelCatalo
     },
   );
 
-  app.post<{ Params: AliasParams; Body: { version: number; reason: string } }>(
+  app.post(
     '/v1/models/:name/aliases/:alias',
     {
       config: { auth: ALIAS_CHANGE_ROLES },
@@ -276,7 +295,7 @@ export async function modelCatalogRoutes(app: FastifyInstance, opts: ModelCatalo
         params: aliasParams,
         body: { type: 'object', additionalProperties: false, required: ['version', 'reason'], properties: { version: versionSchema, reason: reasonSchema } },
         response: {
-          200: changeSchema({ version: { type: 'integer' }, previousVersion: { type: ['integer', 'null'] } }, ['version', 'previousVersion']),
+          200: promoteResponse,
           ...changeErrors,
         },
       },
@@ -291,7 +310,7 @@ export async function modelCatalogRoutes(app: FastifyInstance, opts: ModelCatalo
     },
   );
 
-  app.post<{ Params: AliasParams; Body: { reason: string } }>(
+  app.post(
     '/v1/models/:name/aliases/:alias/rollback',
     {
       config: { auth: ALIAS_CHANGE_ROLES },
@@ -301,7 +320,7 @@ export async function modelCatalogRoutes(app: FastifyInstance, opts: ModelCatalo
         description: 'A second rollback goes one further back. 409 `conflict` when the alias is not set or has no earlier version.',
         params: aliasParams,
         body: { type: 'object', additionalProperties: false, required: ['reason'], properties: { reason: reasonSchema } },
-        response: { 200: changeSchema({ from: { type: 'integer' }, to: { type: 'integer' } }, ['from', 'to']), ...changeErrors },
+        response: { 200: rollbackResponse, ...changeErrors },
       },
     },
     async (request) => {
