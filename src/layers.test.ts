@@ -1,6 +1,7 @@
 // The layer map of docs/design.md as a test, not a picture: every import of every .ts file under src/ (static
 // `import`, `export … from`, dynamic `import('…')` and `import('…')` types, type-only imports, test files and
-// testing helpers included) must point down the map. A failure prints each offending edge as
+// testing helpers included) must point down the map, and the browser code (web/src) may reach into src/ only
+// through the modules it shares. A failure prints each offending edge as
 // `importer → imported (layer → layer): why`. The checker is pure over an edge list, so its own tests below
 // feed it synthetic edges and watch it fail.
 import { readdirSync, readFileSync } from 'node:fs';
@@ -50,6 +51,12 @@ export const ONLY: Readonly<Record<string, readonly string[]>> = {
 /** A layer whose files other layers reach only through one entry module (its public API). */
 export const ENTRY: Readonly<Record<string, string>> = { engine: 'engine/index.ts' };
 
+/**
+ * The only src/ modules the browser code (web/src) may import: the workflow's type-only views (whose one import,
+ * core/probabilities.ts, is a type import too) and the import-free class list, so no server code reaches the bundle.
+ */
+export const WEB_SHARED: readonly string[] = ['workflow/views.ts', 'data/classes.ts'];
+
 /** Files no module outside `within` may import, and why. */
 export const PRIVATE: readonly { pattern: RegExp; within: string; why: string }[] = [
   {
@@ -75,7 +82,8 @@ const rowOf = (layer: string): number => LAYER_ROWS.findIndex((row) => row.inclu
 
 /** Why the edge breaks the map, or null when it may stand. */
 export function checkEdge({ from, to }: Edge): string | null {
-  if (from.startsWith('../')) return null; // only src/ is checked
+  if (from.startsWith('../web/')) return to.startsWith('../') || WEB_SHARED.includes(to) ? null : `web/ imports from src/ only ${WEB_SHARED.join(' and ')}`;
+  if (from.startsWith('../')) return null; // outside src/, only web/ is checked
   if (!from.includes('/')) return from.endsWith('.test.ts') ? null : `${from} is not in a layer folder`;
   if (to.startsWith('../')) return isTest(from) && to.startsWith('../test/') ? null : 'only a test file may import from outside src/ (the test/ helpers)';
   const a = layerOf(from);
@@ -113,7 +121,8 @@ export function importsOf(source: string): string[] {
 /** A relative specifier from `file` (src-relative) → the src-relative .ts file it names; null for a package. */
 export function resolveImport(file: string, specifier: string, exists: (path: string) => boolean): string | null {
   if (!specifier.startsWith('.')) return null;
-  const base = posix.normalize(posix.join(posix.dirname(file), specifier));
+  const joined = posix.normalize(posix.join(posix.dirname(file), specifier));
+  const base = joined.startsWith('../src/') ? joined.slice('../src/'.length) : joined; // web/ → src/
   const stem = base.replace(/\.(js|ts|tsx|jsx|mjs)$/, '');
   const candidates = [`${stem}.ts`, `${stem}.tsx`, `${stem}.d.ts`, `${base}/index.ts`];
   return candidates.find(exists) ?? base;
@@ -124,13 +133,14 @@ const SRC = dirname(fileURLToPath(import.meta.url));
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const path = join(dir, e.name);
-    if (e.isDirectory()) return sourceFiles(path);
+    if (e.isDirectory()) return e.name === 'node_modules' ? [] : sourceFiles(path);
     return /\.tsx?$/.test(e.name) ? [relative(SRC, path).split(sep).join('/')] : [];
   });
 }
 
+/** Every import of src/ and of the browser code in web/src, as src-relative edges. */
 function collectEdges(): Edge[] {
-  const files = sourceFiles(SRC);
+  const files = [...sourceFiles(SRC), ...sourceFiles(join(SRC, '..', 'web', 'src'))];
   const known = new Set(files);
   const exists = (p: string): boolean => known.has(p);
   return files.flatMap((from) =>
@@ -154,6 +164,7 @@ describe('the layer map', () => {
     expect(edges).toContainEqual({ from: 'models/vit.ts', to: 'engine/index.ts' });
     expect(edges).toContainEqual({ from: 'simulate/report.test.ts', to: 'simulate/bar-chart.ts' }); // await import('./bar-chart.js')
     expect(edges).toContainEqual({ from: 'api/types.ts', to: 'workflow/users.ts' }); // import('…').AuthenticatedUser
+    expect(edges).toContainEqual({ from: '../web/src/api/types.ts', to: 'workflow/views.ts' });
   });
 });
 
@@ -197,6 +208,13 @@ describe('the checker', () => {
     expect(why('helpers.ts', 'core/ids.ts')).toBe('helpers.ts is not in a layer folder');
   });
 
+  it('lets the browser code import only the shared type-only and import-free modules of src/', () => {
+    expect(why('../web/src/api/types.ts', 'workflow/views.ts')).toBeNull();
+    expect(why('../web/src/lib/labels.ts', 'data/classes.ts')).toBeNull();
+    expect(why('../web/src/pages/App.tsx', '../web/src/api/client.ts')).toBeNull();
+    expect(why('../web/src/api/client.ts', 'workflow/service.ts')).toBe('web/ imports from src/ only workflow/views.ts and data/classes.ts');
+  });
+
   it('lists every offending edge with its layers', () => {
     const found = checkEdges([
       { from: 'workflow/a.ts', to: 'data/b.ts' },
@@ -231,5 +249,6 @@ describe('the checker', () => {
     expect(resolveImport('web-e2e/a.ts', './ui.js', has)).toBe('web-e2e/ui.tsx');
     expect(resolveImport('storage/db.test.ts', '../../test/integration/helpers/x.js', has)).toBe('../test/integration/helpers/x.js');
     expect(resolveImport('api/app.ts', 'fastify', has)).toBeNull();
+    expect(resolveImport('../web/src/api/types.ts', '../../../src/workflow/audit.js', has)).toBe('workflow/audit.ts');
   });
 });
