@@ -30,27 +30,33 @@ export function canaryBucket(name: string, studyId: string): number {
   return parseInt(sha256Hex(`${name}\u0000${studyId}`).slice(0, 8), 16) / 2 ** 32;
 }
 
-/**
- * The route pick: a function of the alias table, the options and the study. Its one effect is to mark the
- * aliases it followed as served (so polling follows them from now on), also when it throws because one is unset.
- */
-export function pickRoute(name: string, p: Pointers, alias: Alias | undefined, stickyKey: string, o: Pick<ServingOptions, 'canaryWeight' | 'shadow'>): Target {
-  if (alias !== undefined) return { route: 'alias', version: follow(name, p, alias) };
-  const production = follow(name, p, 'production');
-  if (o.canaryWeight === 0 && !o.shadow) return { route: 'production', version: production };
-  p.served.add('canary');
-  const canary = p.current.canary;
-  if (canary === undefined || canary === production) return { route: 'production', version: production };
-  if (o.canaryWeight > 0 && canaryBucket(name, stickyKey) < o.canaryWeight) return { route: 'canary', version: canary };
-  return o.shadow ? { route: 'production', version: production, shadowVersion: canary } : { route: 'production', version: production };
-}
+/** The route pick's answer: the aliases it followed (served from now on) and the target, or the alias that is not set. */
+export type RoutePick = { follows: Alias[]; target: Target } | { follows: Alias[]; missing: Alias };
 
-/** The version an alias points at (as of the last poll); the alias is served from now on, so polling follows it. */
-function follow(name: string, p: Pointers, alias: Alias): number {
-  p.served.add(alias);
-  const v = p.current[alias];
-  if (v === undefined) throw new NotFoundError('model alias', `${name}@${alias}`);
-  return v;
+/**
+ * The route pick, a pure function of the alias table, the options and the request: a named alias → its version;
+ * else production, or the canary for the share `canaryWeight` of studies (by their stable bucket), or production
+ * with the canary as shadow.
+ */
+export function pickRoute(
+  name: string,
+  current: Readonly<Partial<Record<Alias, number>>>,
+  alias: Alias | undefined,
+  stickyKey: string,
+  o: Pick<ServingOptions, 'canaryWeight' | 'shadow'>,
+): RoutePick {
+  if (alias !== undefined) {
+    const v = current[alias];
+    return v === undefined ? { follows: [alias], missing: alias } : { follows: [alias], target: { route: 'alias', version: v } };
+  }
+  const production = current.production;
+  if (production === undefined) return { follows: ['production'], missing: 'production' };
+  if (o.canaryWeight === 0 && !o.shadow) return { follows: ['production'], target: { route: 'production', version: production } };
+  const follows: Alias[] = ['production', 'canary'];
+  const canary = current.canary;
+  if (canary === undefined || canary === production) return { follows, target: { route: 'production', version: production } };
+  if (o.canaryWeight > 0 && canaryBucket(name, stickyKey) < o.canaryWeight) return { follows, target: { route: 'canary', version: canary } };
+  return { follows, target: o.shadow ? { route: 'production', version: production, shadowVersion: canary } : { route: 'production', version: production } };
 }
 
 export interface DeploymentsDeps {
@@ -84,9 +90,15 @@ export class Deployments {
     return this.pointers.get(name) ?? this.readPointers(name);
   }
 
-  /** The route for a request, given the table from `pointersOf` (synchronous: nothing can move in between). */
+  /**
+   * The route for a request, given the table from `pointersOf` (synchronous: nothing can move in between). The
+   * aliases followed are served from now on — polling follows them — also when one is not set (NotFoundError).
+   */
   pick(name: string, p: Pointers, alias: Alias | undefined, stickyKey: string): Target {
-    return pickRoute(name, p, alias, stickyKey, this.options);
+    const r = pickRoute(name, p.current, alias, stickyKey, this.options);
+    for (const a of r.follows) p.served.add(a);
+    if ('missing' in r) throw new NotFoundError('model alias', `${name}@${r.missing}`);
+    return r.target;
   }
 
   /** The versions this server currently serves per alias of a model (after the last poll). */
