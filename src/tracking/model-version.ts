@@ -3,7 +3,7 @@
 // with its current aliases, and how a version is asked for. Kept apart so that the loader and the
 // version sources read these types without importing the registry.
 import type { ModelVersionsTable } from '../storage/schema.js';
-import { type ModelMetadata,parseStoredMetadata } from './model-metadata.js';
+import { type ModelMetadata, parseStoredMetadata } from './model-metadata.js';
 import { type Alias, assertModelName, assertVersion } from './names.js';
 
 export interface ModelVersion {
