@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { silentLogger } from '../core/logger.js';
+import { softmaxRows } from '../core/probabilities.js';
 import { SECONDREAD_CLASSES } from '../data/classes.js';
 import { grayPng } from '../data/images/testing.js';
 import { createInProcessQueue, type JobQueue } from '../jobs/index.js';
@@ -14,7 +15,7 @@ import { createEvaluationService } from '../monitoring/evaluations/index.js';
 import { Metrics } from '../monitoring/metrics.js';
 import { collectEvaluationGauges, evaluationGauges } from '../monitoring/metrics-evaluations.js';
 import { ServingService } from '../serving/service.js';
-import { imageToInput, ModelRegistry, softmax } from '../tracking/index.js';
+import { imageToInput, ModelRegistry } from '../tracking/index.js';
 import { finishedRunWithModel } from '../tracking/testing.js';
 import { openTrainingFixture, type TrainingFixture } from '../training/testing.js';
 import { UserStore } from '../workflow/users.js';
@@ -120,7 +121,7 @@ describe('the served API over HTTP', () => {
       id: 'kserve-1',
       outputs: [{ name: meta.outputs[0]!.name, shape: [1, SECONDREAD_CLASSES.length], datatype: 'FP32' }],
     });
-    const probs = softmax(out.outputs[0]!.data, SECONDREAD_CLASSES.length, 1.5);
+    const probs = softmaxRows(out.outputs[0]!.data, SECONDREAD_CLASSES.length, 1.5);
     for (const p of body.predictions) expect(probs[meta.parameters.classes.indexOf(p.class)]).toBeCloseTo(p.probability, 5);
 
     // tritonclient's default: binary tensors after a JSON header, no Content-Type; binary logits back.

@@ -29,5 +29,3 @@ export { createLoadedModel, type LoadedModel, type Prediction } from './loaded-m
 export { loadModelVersion, modelBytes } from './model-loader.js';
 export { readModelFile, versionFromImport, versionFromRun, versionFromSource, type CardSources, type NewVersion } from './version-sources.js';
 export { imageToInput, normalizePixels, perChannel } from './model-input.js';
-/** The one softmax (core/probabilities.ts), under the name tracking's callers have used. */
-export { softmaxRows as softmax } from '../core/probabilities.js';
