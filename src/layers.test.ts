@@ -1,7 +1,7 @@
 // The layer map of docs/design.md as a test, not a picture: every import of every .ts file under src/ (static
 // `import`, `export … from`, dynamic `import('…')` and `import('…')` types, type-only imports, test files and
-// testing helpers included) must point down the map, and the browser code (web/src) may reach into src/ only
-// through the modules it shares. A failure prints each offending edge as
+// testing helpers included) must point down the map, engine/ and models/ keep to their stated packages, and the
+// browser code (web/src) may reach into src/ only through the modules it shares. A failure prints each offending edge as
 // `importer → imported (layer → layer): why`. The checker is pure over an edge list, so its own tests below
 // feed it synthetic edges and watch it fail.
 import { readdirSync, readFileSync } from 'node:fs';
@@ -48,6 +48,12 @@ export const ONLY: Readonly<Record<string, readonly string[]>> = {
   types: [],
 };
 
+/**
+ * npm packages the code (not the tests) of these layers may import; node: built-ins always. Other layers use any
+ * dependency package.json declares.
+ */
+export const PACKAGES: Readonly<Record<string, readonly string[]>> = { engine: ['onnxruntime-node', 'onnx-proto'], models: [] };
+
 /** A layer whose files other layers reach only through one entry module (its public API). */
 export const ENTRY: Readonly<Record<string, string>> = { engine: 'engine/index.ts' };
 
@@ -66,7 +72,7 @@ export const PRIVATE: readonly { pattern: RegExp; within: string; why: string }[
   },
 ];
 
-/** An import: both ends relative to src/ with '/' separators; an end outside src/ starts with '../'. */
+/** An import: both ends relative to src/ with '/' separators; an end outside src/ starts with '../', a package is `npm:<specifier>`. */
 export interface Edge {
   from: string;
   to: string;
@@ -80,8 +86,17 @@ const isTest = (file: string): boolean => /\.test\.tsx?$/.test(file);
 const layerOf = (file: string): string => file.split('/')[0]!;
 const rowOf = (layer: string): number => LAYER_ROWS.findIndex((row) => row.includes(layer));
 
+function checkPackage(file: string, specifier: string): string | null {
+  const allowed = PACKAGES[layerOf(file)];
+  if (!allowed || isTest(file) || specifier.startsWith('node:')) return null;
+  const name = specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]!;
+  if (allowed.includes(name)) return null;
+  return `${layerOf(file)}/ may use ${allowed.length ? `only the packages ${allowed.join(' and ')}` : 'no package'} (and node: built-ins)`;
+}
+
 /** Why the edge breaks the map, or null when it may stand. */
 export function checkEdge({ from, to }: Edge): string | null {
+  if (to.startsWith('npm:')) return from.startsWith('../') || !from.includes('/') ? null : checkPackage(from, to.slice('npm:'.length));
   if (from.startsWith('../web/')) return to.startsWith('../') || WEB_SHARED.includes(to) ? null : `web/ imports from src/ only ${WEB_SHARED.join(' and ')}`;
   if (from.startsWith('../')) return null; // outside src/, only web/ is checked
   if (!from.includes('/')) return from.endsWith('.test.ts') ? null : `${from} is not in a layer folder`;
@@ -110,7 +125,8 @@ export function checkEdges(edges: readonly Edge[]): Violation[] {
 }
 
 export function formatViolation(v: Violation): string {
-  return `${v.from} → ${v.to} (${layerOf(v.from)} → ${v.to.startsWith('../') ? 'outside src' : layerOf(v.to)}): ${v.why}`;
+  const target = v.to.startsWith('npm:') ? 'package' : v.to.startsWith('../') ? 'outside src' : layerOf(v.to);
+  return `${v.from} → ${v.to} (${layerOf(v.from)} → ${target}): ${v.why}`;
 }
 
 /** The module specifiers a source text imports: static, re-exports, dynamic and type-position `import('…')`. */
@@ -118,9 +134,9 @@ export function importsOf(source: string): string[] {
   return ts.preProcessFile(source, true, true).importedFiles.map((f) => f.fileName);
 }
 
-/** A relative specifier from `file` (src-relative) → the src-relative .ts file it names; null for a package. */
-export function resolveImport(file: string, specifier: string, exists: (path: string) => boolean): string | null {
-  if (!specifier.startsWith('.')) return null;
+/** A specifier imported by `file` (src-relative) → the src-relative .ts file it names, or `npm:<specifier>`. */
+export function resolveImport(file: string, specifier: string, exists: (path: string) => boolean): string {
+  if (!specifier.startsWith('.')) return `npm:${specifier}`;
   const joined = posix.normalize(posix.join(posix.dirname(file), specifier));
   const base = joined.startsWith('../src/') ? joined.slice('../src/'.length) : joined; // web/ → src/
   const stem = base.replace(/\.(js|ts|tsx|jsx|mjs)$/, '');
@@ -143,12 +159,7 @@ function collectEdges(): Edge[] {
   const files = [...sourceFiles(SRC), ...sourceFiles(join(SRC, '..', 'web', 'src'))];
   const known = new Set(files);
   const exists = (p: string): boolean => known.has(p);
-  return files.flatMap((from) =>
-    importsOf(readFileSync(join(SRC, from), 'utf8')).flatMap((spec) => {
-      const to = resolveImport(from, spec, exists);
-      return to === null ? [] : [{ from, to }];
-    }),
-  );
+  return files.flatMap((from) => importsOf(readFileSync(join(SRC, from), 'utf8')).map((spec) => ({ from, to: resolveImport(from, spec, exists) })));
 }
 
 describe('the layer map', () => {
@@ -165,6 +176,7 @@ describe('the layer map', () => {
     expect(edges).toContainEqual({ from: 'simulate/report.test.ts', to: 'simulate/bar-chart.ts' }); // await import('./bar-chart.js')
     expect(edges).toContainEqual({ from: 'api/types.ts', to: 'workflow/users.ts' }); // import('…').AuthenticatedUser
     expect(edges).toContainEqual({ from: '../web/src/api/types.ts', to: 'workflow/views.ts' });
+    expect(edges).toContainEqual({ from: 'engine/onnx/proto.ts', to: 'npm:onnx-proto' });
   });
 });
 
@@ -197,6 +209,17 @@ describe('the checker', () => {
     expect(why('models/vit.ts', 'data/classes.ts')).toBe('models/ may import only models/ and engine/');
     expect(why('tracking/onnx-model.ts', 'engine/onnx/proto.ts')).toBe('engine/ is reached only through engine/index.ts');
     expect(why('types/x.d.ts', 'core/ids.ts')).toBe('types/ may import nothing in src/');
+  });
+
+  it('keeps the engine to onnxruntime-node and the ONNX protobuf, and models/ to no package, outside their tests', () => {
+    expect(why('engine/session/run.ts', 'npm:onnxruntime-node')).toBeNull();
+    expect(why('engine/onnx/proto.ts', 'npm:onnx-proto')).toBeNull();
+    expect(why('engine/checkpoint/io.ts', 'npm:node:fs/promises')).toBeNull();
+    expect(why('engine/graph.test.ts', 'npm:vitest')).toBeNull();
+    expect(why('engine/graph.ts', 'npm:zod')).toBe('engine/ may use only the packages onnxruntime-node and onnx-proto (and node: built-ins)');
+    expect(why('models/vit.ts', 'npm:onnxruntime-node')).toBe('models/ may use no package (and node: built-ins)');
+    expect(why('api/app.ts', 'npm:fastify')).toBeNull();
+    expect(why('../web/src/main.tsx', 'npm:react')).toBeNull();
   });
 
   it('fails a migration imported from outside, an unmapped folder, and non-test code leaving src/', () => {
@@ -248,7 +271,7 @@ describe('the checker', () => {
     expect(resolveImport('models/vit.ts', '../engine', has)).toBe('engine/index.ts');
     expect(resolveImport('web-e2e/a.ts', './ui.js', has)).toBe('web-e2e/ui.tsx');
     expect(resolveImport('storage/db.test.ts', '../../test/integration/helpers/x.js', has)).toBe('../test/integration/helpers/x.js');
-    expect(resolveImport('api/app.ts', 'fastify', has)).toBeNull();
+    expect(resolveImport('api/app.ts', 'fastify', has)).toBe('npm:fastify');
     expect(resolveImport('../web/src/api/types.ts', '../../../src/workflow/audit.js', has)).toBe('workflow/audit.ts');
   });
 });
