@@ -16,7 +16,7 @@ declare module 'dcmjs' {
     DicomDict: new (meta: unknown) => { dict: unknown; meta: unknown; write(options?: Record<string, unknown>): ArrayBuffer };
     ReadBufferStream: new (buffer: ArrayBuffer, littleEndian?: boolean) => unknown;
   }
-  const dcmjs: { data: DcmjsData; log: { setLevel(level: string): void } };
+  const dcmjs: { data: DcmjsData; log: { setLevel(level: string): void; getLogger(name: string): { setLevel(level: string): void } } };
   export default dcmjs;
 }
 

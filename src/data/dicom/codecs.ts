@@ -51,7 +51,12 @@ export async function decodeFrame(codec: PixelCodec, uid: string, frame: Uint8Ar
   const name = codec === 'jpeg-ls' ? 'charls' : codec === 'jpeg2000' ? 'openjpeg' : 'libjpeg-turbo-8bit';
   const className = codec === 'jpeg-ls' ? 'JpegLSDecoder' : codec === 'jpeg2000' ? 'J2KDecoder' : 'JPEGDecoder';
   const mod = await codecModule(name);
-  const decoder = new mod[className]!();
+  let decoder: CornerstoneDecoder;
+  try {
+    decoder = new mod[className]!();
+  } catch (err) {
+    throw new DicomPixelDecodeError(uid, `the codec could not start: ${String(err).slice(0, 100)}`);
+  }
   try {
     decoder.getEncodedBuffer(frame.length).set(frame);
     decoder.decode();
@@ -71,7 +76,12 @@ export async function decodeFrame(codec: PixelCodec, uid: string, frame: Uint8Ar
       typeof err === 'number' ? 'the codec rejected the compressed data' : String((err as Error).message ?? err).slice(0, 200),
     );
   } finally {
-    decoder.delete();
+    // After a codec exception the C++ object may be half torn down; its delete() can throw again.
+    try {
+      decoder.delete();
+    } catch {
+      /* nothing left to free that we could reach */
+    }
   }
 }
 

@@ -10,7 +10,7 @@
 // - Deflated datasets are inflated here with a hard output limit (a deflate bomb is refused before
 //   it is allocated), then parsed as explicit VR LE.
 // Any failure becomes a typed DicomError with a stable code; dcmjs' own exceptions never escape.
-import { inflateRawSync } from 'node:zlib';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 
 import dcmjs from 'dcmjs';
 
@@ -18,8 +18,7 @@ import { DicomInvalidError, DicomTruncatedError, DicomUnsupportedTransferSyntaxE
 import { DEFLATED_EXPLICIT_VR_LE, EXPLICIT_VR_BE, EXPLICIT_VR_LE, IMPLICIT_VR_LE, refusalReason, transferSyntax } from './transfer-syntax.js';
 
 const { DicomDict, DicomMessage, DicomMetaDictionary, ReadBufferStream } = dcmjs.data;
-// dcmjs logs odd VRs and padding on the console: a file's quirks are reported through our errors instead.
-dcmjs.log.setLevel('silent');
+silenceDcmjs();
 
 /** A dcmjs dataset in its tag-keyed form ({ '00100010': { vr, Value } }). */
 export type DicomTagDict = Record<string, { vr: string; Value?: unknown[]; InlineBinary?: string }>;
@@ -81,6 +80,7 @@ export function parseDicom(bytes: Uint8Array): DicomFile {
     body = inflateBounded(body);
     uid = DEFLATED_EXPLICIT_VR_LE;
   }
+  checkPixelDataLength(body, syntax.encoding);
   const readSyntax = syntax.encoding === 'implicit-le' ? IMPLICIT_VR_LE : syntax.encoding === 'explicit-be' ? EXPLICIT_VR_BE : EXPLICIT_VR_LE;
   const dict = guard('dataset', () => DicomMessage._read(streamOf(body), readSyntax, { ignoreErrors: false }) as DicomTagDict);
   const dataset = guard('dataset', () => DicomMetaDictionary.naturalizeDataset(dict) as NaturalDataset);
@@ -89,10 +89,28 @@ export function parseDicom(bytes: Uint8Array): DicomFile {
 }
 
 /** Writes a parsed (possibly edited) file back as Part 10 bytes, in its own transfer syntax. */
-export function writeDicom(meta: DicomTagDict, dict: DicomTagDict): Uint8Array {
-  const out = new DicomDict(meta);
-  out.dict = dict;
-  return new Uint8Array(out.write({ fragmentMultiframe: false }) as ArrayBuffer);
+export function writeDicom(meta: DicomTagDict, dict: DicomTagDict, o: { allowInvalidVRLength?: boolean } = {}): Uint8Array {
+  const options = { fragmentMultiframe: false, allowInvalidVRLength: o.allowInvalidVRLength ?? false };
+  const deflated = meta['00020010']?.Value?.[0] === DEFLATED_EXPLICIT_VR_LE;
+  if (!deflated) {
+    const out = new DicomDict(meta);
+    out.dict = dict;
+    return new Uint8Array(out.write(options));
+  }
+  // dcmjs does not deflate: write the dataset as explicit VR LE, then deflate everything after the
+  // meta header (PS3.5 A.5) under a meta header that names the deflated syntax.
+  const plain = new DicomDict({ ...meta, '00020010': { vr: 'UI', Value: [EXPLICIT_VR_LE] } });
+  plain.dict = dict;
+  const head = new DicomDict(meta);
+  head.dict = {};
+  const body = new Uint8Array(plain.write(options));
+  const metaOnly = new Uint8Array(head.write(options));
+  const plainMeta = new Uint8Array(new DicomDict({ ...meta, '00020010': { vr: 'UI', Value: [EXPLICIT_VR_LE] } }).write(options));
+  const deflatedBody = deflateRawSync(body.subarray(plainMeta.length));
+  const out = new Uint8Array(metaOnly.length + deflatedBody.length);
+  out.set(metaOnly);
+  out.set(deflatedBody, metaOnly.length);
+  return out;
 }
 
 /** The meta header in dcmjs' tag-keyed form, for writing. */
@@ -117,6 +135,33 @@ function readMetaHeader(bytes: Uint8Array): { meta: DicomTagDict; datasetStart: 
   const metaBytes = bytes.subarray(DICM_OFFSET + 4, at);
   const meta = guard('meta header', () => DicomMessage._read(streamOf(metaBytes), EXPLICIT_VR_LE, { ignoreErrors: false }) as DicomTagDict);
   return { meta, datasetStart: at };
+}
+
+/**
+ * dcmjs zero-fills a Pixel Data element whose declared length runs past the end of the file; a cut
+ * transfer must be refused instead, so the last Pixel Data header is checked against the bytes.
+ */
+function checkPixelDataLength(body: Uint8Array, encoding: string): void {
+  const be = encoding === 'explicit-be';
+  const tag = be ? [0x7f, 0xe0, 0x00, 0x10] : [0xe0, 0x7f, 0x10, 0x00];
+  const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const at = buf.lastIndexOf(Buffer.from(tag));
+  if (at < 0 || at + 8 > body.length) return;
+  const explicit = encoding !== 'implicit-le' && VALID_VRS.has(String.fromCharCode(body[at + 4]!, body[at + 5]!));
+  if (explicit && at + 12 > body.length) throw new DicomTruncatedError('the file ends inside the Pixel Data header');
+  const length = explicit ? (be ? buf.readUInt32BE(at + 8) : buf.readUInt32LE(at + 8)) : buf.readUInt32LE(at + 4);
+  const start = at + (explicit ? 12 : 8);
+  if (length !== 0xffffffff && start + length > body.length)
+    throw new DicomTruncatedError(`the Pixel Data declares ${length} bytes, the file holds ${body.length - start}`, {
+      declared: length,
+      present: body.length - start,
+    });
+}
+
+/** dcmjs logs odd VRs and padding on the console (two loggers): quirks reach users through our errors. */
+export function silenceDcmjs(): void {
+  dcmjs.log.setLevel('silent');
+  dcmjs.log.getLogger('validation.dcmjs').setLevel('silent');
 }
 
 function metaTransferSyntax(meta: DicomTagDict): string {

@@ -2,16 +2,15 @@
 // fixtures. Native syntaxes are written by dcmjs; compressed ones use the encoders of the same codec
 // packages that decode them (CharLS, OpenJPEG, libjpeg-turbo) and our RLE encoder. JPEG lossless
 // (process 14) has no encoder in JavaScript: such files come from DCMTK's dcmcjpeg in the tests.
-import { deflateRawSync } from 'node:zlib';
-
 import dcmjs from 'dcmjs';
 
 import { codecModule } from './codec-modules.js';
+import { silenceDcmjs, writeDicom } from './parse.js';
 import { encodeRleFrame } from './rle.js';
 import { DEFLATED_EXPLICIT_VR_LE, EXPLICIT_VR_BE, EXPLICIT_VR_LE, IMPLICIT_VR_LE } from './transfer-syntax.js';
 
-const { DicomDict, DicomMetaDictionary } = dcmjs.data;
-dcmjs.log.setLevel('silent'); // dcmjs warns on the console about VRs it substitutes
+const { DicomMetaDictionary } = dcmjs.data;
+silenceDcmjs();
 
 export const WRITABLE_SYNTAXES = {
   'explicit-le': EXPLICIT_VR_LE,
@@ -58,7 +57,7 @@ export async function writeDicomImage(attributes: Record<string, unknown>, image
     PixelData: [frame.buffer.slice(frame.byteOffset, frame.byteOffset + frame.byteLength)],
     _vrMap: { PixelData: image.bitsAllocated === 16 && isNative(syntax) ? 'OW' : 'OB' },
   };
-  if (image.samplesPerPixel === 3) dataset.PlanarConfiguration = 0;
+  if (image.samplesPerPixel === 3 && dataset.PlanarConfiguration === undefined) dataset.PlanarConfiguration = 0;
   if (!dataset.PhotometricInterpretation) dataset.PhotometricInterpretation = image.samplesPerPixel === 3 ? 'RGB' : 'MONOCHROME2';
   if (syntax === 'jpeg-baseline' && image.samplesPerPixel === 3) dataset.PhotometricInterpretation = 'YBR_FULL_422';
   if (!isNative(syntax) || syntax === 'jpeg-baseline')
@@ -66,14 +65,11 @@ export async function writeDicomImage(attributes: Record<string, unknown>, image
   const meta = {
     MediaStorageSOPClassUID: dataset.SOPClassUID,
     MediaStorageSOPInstanceUID: dataset.SOPInstanceUID,
-    TransferSyntaxUID: syntax === 'deflated' ? EXPLICIT_VR_LE : uid,
+    TransferSyntaxUID: uid,
     ImplementationClassUID: '2.25.302535969541327839017330545146316094373',
     ImplementationVersionName: 'SECONDREAD',
   };
-  const dict = new DicomDict(DicomMetaDictionary.denaturalizeDataset(meta));
-  dict.dict = DicomMetaDictionary.denaturalizeDataset(dataset);
-  const bytes = new Uint8Array(dict.write());
-  return syntax === 'deflated' ? deflateDataset(bytes) : bytes;
+  return writeDicom(DicomMetaDictionary.denaturalizeDataset(meta), DicomMetaDictionary.denaturalizeDataset(dataset));
 }
 
 function isNative(syntax: WritableSyntax): boolean {
@@ -95,33 +91,20 @@ async function encodePixels(syntax: WritableSyntax, raw: Uint8Array, image: Pixe
     encoder.getDecodedBuffer(info).set(raw);
     if (syntax === 'jpeg-ls-near') encoder.setNearLossless?.(2);
     if (syntax === 'jpeg2000-lossy') encoder.setQuality?.(false, 10);
+    // OpenJPEG's default of 5 wavelet levels needs ≥ 32 pixels per side at the coarsest level.
+    if (syntax.startsWith('jpeg2000'))
+      (encoder as unknown as { setDecompositions(n: number): void }).setDecompositions(
+        Math.max(0, Math.min(5, Math.floor(Math.log2(Math.min(image.width, image.height))) - 2)),
+      );
     if (syntax === 'jpeg-baseline') (encoder.setQuality as unknown as (q: number) => void)(95);
-    encoder.encode();
+    try {
+      encoder.encode();
+    } catch (err) {
+      throw new Error(`${syntax} encoder failed for ${image.width}×${image.height} (${typeof err === 'number' ? 'codec exception' : String(err)})`);
+    }
     const out = encoder.getEncodedBuffer().slice();
     return out.length % 2 ? Uint8Array.from([...out, 0]) : out;
   } finally {
     encoder.delete();
   }
-}
-
-/** Re-encodes the dataset part of an explicit VR LE Part 10 file as deflated (PS3.5 A.5). */
-function deflateDataset(bytes: Uint8Array): Uint8Array {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const groupLength = view.getUint32(132 + 8, true);
-  const metaEnd = 132 + 12 + groupLength;
-  const metaDict = dcmjs.data.DicomMessage._read(
-    new dcmjs.data.ReadBufferStream(bytes.buffer.slice(bytes.byteOffset + 132, bytes.byteOffset + metaEnd) as ArrayBuffer, true),
-    EXPLICIT_VR_LE,
-    {},
-  );
-  metaDict['00020010'] = { vr: 'UI', Value: [DEFLATED_EXPLICIT_VR_LE] };
-  const head = new DicomDict(metaDict);
-  head.dict = {};
-  // dcmjs writes the meta header for a deflated syntax; the (empty) dataset is replaced by ours.
-  const metaOnly = new Uint8Array(head.write());
-  const deflated = deflateRawSync(bytes.subarray(metaEnd));
-  const out = new Uint8Array(metaOnly.length + deflated.length);
-  out.set(metaOnly);
-  out.set(deflated, metaOnly.length);
-  return out;
 }
