@@ -80,6 +80,12 @@ export interface ServingOptions {
   aliasPollMs: number;
   /** Model file cache (by name / version / sha256). */
   cacheDir?: string;
+  /** Versions asked for by number kept loaded (LRU, default 3). */
+  pinnedVersions: number;
+  /** Batches computed at the same time per model version (Triton's instance count, default 1). */
+  instances: number;
+  /** Most rows one `infer` call may carry (default 256). */
+  maxInferBatch: number;
 }
 
 export interface TensorDescription {
