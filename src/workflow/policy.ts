@@ -3,6 +3,7 @@
 // is always double-read, and the QA draw did not pick it; everything else goes to reader B, with every
 // reason that applied. Pure: the random draw is an input, so a decision can be replayed exactly.
 import { ValidationError } from '../core/errors.js';
+import type { ClassProbability } from '../core/probabilities.js';
 import { isSecondreadClass } from '../data/classes.js';
 
 export const DEFAULT_QA_FRACTION = 0.05;
@@ -21,7 +22,7 @@ export const SECOND_READ_REASONS = ['no_model_read', 'no_policy', 'disagreement'
 export type SecondReadReason = (typeof SECOND_READ_REASONS)[number];
 
 export interface ModelOpinion {
-  top: { class: string; probability: number };
+  top: ClassProbability;
 }
 
 export interface PolicyInput {
