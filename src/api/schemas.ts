@@ -68,6 +68,7 @@ export function errorResponses<const S extends readonly number[], const Id exten
 
 export const classProbabilitySchema = {
   type: 'object',
+  additionalProperties: false,
   required: ['class', 'probability'],
   properties: { class: { type: 'string' }, probability: { type: 'number', minimum: 0, maximum: 1 } },
 } as const;

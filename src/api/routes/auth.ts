@@ -9,6 +9,7 @@ import type { UserStore } from '../../workflow/users.js';
 import { InvalidCredentialsError, RateLimitedError } from '../auth-errors.js';
 import { FailureLimiter } from '../rate-limit.js';
 import { errorResponses } from '../schemas.js';
+import { typed } from '../type-provider.js';
 
 export type AuthUsersPort = Pick<UserStore, 'login' | 'endSession'>;
 
@@ -30,9 +31,15 @@ export interface AuthRoutesOptions {
 export const DEFAULT_LOGIN_FAILURES = 5;
 export const DEFAULT_LOGIN_WINDOW_MS = 15 * 60 * 1000;
 
-const userSchema = { type: 'object', required: ['name', 'role'], properties: { name: { type: 'string' }, role: { type: 'string' } } } as const;
+const userSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'role'],
+  properties: { name: { type: 'string' }, role: { type: 'string' } },
+} as const;
 
-export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions): Promise<void> {
+export async function authRoutes(fastify: FastifyInstance, opts: AuthRoutesOptions): Promise<void> {
+  const app = typed(fastify);
   const { users } = opts;
   const limits = {
     limit: opts.rateLimit?.failures ?? DEFAULT_LOGIN_FAILURES,
@@ -45,7 +52,7 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
   const byName = new FailureLimiter(limits);
   const tags = ['auth'];
 
-  app.post<{ Body: { name: string; password: string } }>(
+  app.post(
     '/v1/auth/login',
     {
       config: { auth: 'public' },
@@ -62,6 +69,7 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
         response: {
           200: {
             type: 'object',
+            additionalProperties: false,
             required: ['token', 'expiresAt', 'user'],
             properties: {
               token: { type: 'string', description: 'send as Authorization: Bearer <token>; shown once' },
@@ -112,7 +120,7 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
     },
     async (request, reply) => {
       await users.endSession(request.user!.tokenId);
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 
@@ -124,7 +132,12 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
         tags,
         summary: 'Who the token belongs to, and when it expires (null: an API token)',
         response: {
-          200: { type: 'object', required: ['name', 'role', 'expiresAt'], properties: { ...userSchema.properties, expiresAt: { type: ['string', 'null'] } } },
+          200: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['name', 'role', 'expiresAt'],
+            properties: { ...userSchema.properties, expiresAt: { type: ['string', 'null'] } },
+          },
           ...errorResponses([401, 500]),
         },
       },

@@ -8,10 +8,10 @@ import type { FastifyInstance } from 'fastify';
 
 import { NotFoundError } from '../../core/errors.js';
 import { sha256Hex } from '../../core/ids.js';
-import { SECONDREAD_CLASSES, type SecondreadClass } from '../../data/classes.js';
+import { SECONDREAD_CLASSES } from '../../data/classes.js';
 import { findVersion, listImages, listVersions, resolveVersionRef } from '../../data/datasets/repository.js';
 import { fromImageRow } from '../../data/datasets/rows.js';
-import { type DatasetVersion, type ManifestImage, type Split, SPLITS } from '../../data/datasets/types.js';
+import { type DatasetVersion, type ManifestImage, SPLITS } from '../../data/datasets/types.js';
 import type { BuildReport } from '../../data/etl/report.js';
 import { decodeOrThrow, readImageHeader, strictPipeline } from '../../data/images/decode.js';
 import type { ValidationReport } from '../../data/validate/validate.js';
@@ -19,6 +19,7 @@ import { validateVersion } from '../../data/validate/validate-version.js';
 import type { Db } from '../../storage/db.js';
 import type { ObjectStore } from '../../storage/object-store.js';
 import { errorResponses } from '../schemas.js';
+import { typed } from '../type-provider.js';
 
 export interface DatasetsRoutesOptions {
   db: Db;
@@ -44,6 +45,7 @@ const versionIdSchema = {
 const sha256Schema = { type: 'string', pattern: '^[0-9a-f]{64}$', description: "the image's sha256, as listed in the version's manifest" } as const;
 const countsSchema = {
   type: ['object', 'null'],
+  additionalProperties: false,
   description: 'images per split × class (null until the version is ready)',
   properties: Object.fromEntries(SPLITS.map((s) => [s, { type: 'object', additionalProperties: { type: 'integer' } }])),
 } as const;
@@ -64,6 +66,7 @@ const versionRequired = ['id', 'name', 'status', 'imageCount', 'createdAt', 'com
 const summarySchema = { type: 'object', additionalProperties: true } as const;
 const detailSchema = {
   type: 'object',
+  additionalProperties: false,
   required: [...versionRequired, 'inputs', 'build', 'validation'],
   properties: {
     ...versionProperties,
@@ -79,6 +82,7 @@ const detailSchema = {
     },
     validation: {
       type: ['object', 'null'],
+      additionalProperties: false,
       description: '`data validate` of the manifest rows (objects not re-checked); null until ready',
       required: ['ok', 'errors', 'warnings', 'issues', 'splitTotals', 'finalEval', 'duplicates', 'leaks', 'classStats'],
       properties: {
@@ -89,6 +93,7 @@ const detailSchema = {
           type: 'array',
           items: {
             type: 'object',
+            additionalProperties: false,
             required: ['level', 'code', 'message'],
             properties: { level: { type: 'string' }, code: { type: 'string' }, message: { type: 'string' } },
           },
@@ -105,6 +110,7 @@ const detailSchema = {
 
 const sampleSchema = {
   type: 'object',
+  additionalProperties: false,
   required: ['sha256', 'class', 'split', 'finalEval', 'width', 'height', 'format', 'thumbnail'],
   properties: {
     sha256: { type: 'string' },
@@ -117,13 +123,6 @@ const sampleSchema = {
     thumbnail: { type: 'string', description: 'URL of its PNG thumbnail' },
   },
 } as const;
-
-interface SamplesQuery {
-  class?: SecondreadClass;
-  split?: Split;
-  n: number;
-  seed: number;
-}
 
 function toVersionBody(v: DatasetVersion) {
   const report = v.report as Partial<BuildReport> | null;
@@ -191,13 +190,14 @@ function remember<K, V>(m: Map<K, V>, k: K, v: V, max: number): V {
   return v;
 }
 
-export async function datasetsRoutes(app: FastifyInstance, opts: DatasetsRoutesOptions): Promise<void> {
+export async function datasetsRoutes(fastify: FastifyInstance, opts: DatasetsRoutesOptions): Promise<void> {
+  const app = typed(fastify);
   const { db, objects } = opts;
   const tags = ['datasets'];
   const config = { auth: DATASET_ROLES };
   const validations = new Map<string, ReturnType<typeof validationSummary>>();
   const thumbnails = new Map<string, Buffer>();
-  const idParams = { type: 'object', required: ['id'], properties: { id: versionIdSchema } } as const;
+  const idParams = { type: 'object', additionalProperties: false, required: ['id'], properties: { id: versionIdSchema } } as const;
 
   /** The ready or not version named by a full id or a unique prefix; 404 when there is none. */
   const version = async (ref: string): Promise<DatasetVersion> => {
@@ -222,8 +222,11 @@ export async function datasetsRoutes(app: FastifyInstance, opts: DatasetsRoutesO
         response: {
           200: {
             type: 'object',
+            additionalProperties: false,
             required: ['datasets'],
-            properties: { datasets: { type: 'array', items: { type: 'object', required: versionRequired, properties: versionProperties } } },
+            properties: {
+              datasets: { type: 'array', items: { type: 'object', additionalProperties: false, required: versionRequired, properties: versionProperties } },
+            },
           },
           ...errorResponses([401, 403, 500]),
         },
@@ -232,7 +235,7 @@ export async function datasetsRoutes(app: FastifyInstance, opts: DatasetsRoutesO
     async () => ({ datasets: (await listVersions(db)).map(toVersionBody) }),
   );
 
-  app.get<{ Params: { id: string } }>(
+  app.get(
     '/v1/datasets/:id',
     {
       config,
@@ -251,7 +254,7 @@ export async function datasetsRoutes(app: FastifyInstance, opts: DatasetsRoutesO
     },
   );
 
-  app.get<{ Params: { id: string }; Querystring: SamplesQuery }>(
+  app.get(
     '/v1/datasets/:id/samples',
     {
       config,
@@ -273,6 +276,7 @@ export async function datasetsRoutes(app: FastifyInstance, opts: DatasetsRoutesO
         response: {
           200: {
             type: 'object',
+            additionalProperties: false,
             required: ['version', 'samples'],
             properties: { version: { type: 'string' }, samples: { type: 'array', items: sampleSchema } },
           },
@@ -308,7 +312,7 @@ export async function datasetsRoutes(app: FastifyInstance, opts: DatasetsRoutesO
     },
   );
 
-  app.get<{ Params: { id: string; sha256: string }; Querystring: { size: number } }>(
+  app.get(
     '/v1/datasets/:id/samples/:sha256/thumbnail',
     {
       config,
@@ -318,7 +322,7 @@ export async function datasetsRoutes(app: FastifyInstance, opts: DatasetsRoutesO
         description:
           "The image is looked up in the version's manifest by its sha256. Immutable: cached by the browser, and `If-None-Match` with the ETag answers 304.",
         produces: ['image/png'],
-        params: { type: 'object', required: ['id', 'sha256'], properties: { id: versionIdSchema, sha256: sha256Schema } },
+        params: { type: 'object', additionalProperties: false, required: ['id', 'sha256'], properties: { id: versionIdSchema, sha256: sha256Schema } },
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -326,6 +330,7 @@ export async function datasetsRoutes(app: FastifyInstance, opts: DatasetsRoutesO
         },
         response: {
           200: { description: 'image/png', content: { 'image/png': { schema: { type: 'string', format: 'binary' } } } },
+          304: { type: 'null', description: 'not modified: the ETag given in If-None-Match' },
           ...errorResponses([400, 401, 403, 404, 422, 500]),
         },
       },
@@ -337,7 +342,7 @@ export async function datasetsRoutes(app: FastifyInstance, opts: DatasetsRoutesO
       const etag = `"${v.id}-${sha256}-${size}"`;
       // A version's images never change: the browser may keep the thumbnail; it is private (behind a token).
       void reply.header('cache-control', 'private, max-age=31536000, immutable').header('etag', etag);
-      if ((request.headers['if-none-match'] ?? '').split(',').some((t) => t.trim() === etag)) return reply.code(304).send();
+      if ((request.headers['if-none-match'] ?? '').split(',').some((t) => t.trim() === etag)) return reply.code(304).send(null);
       const key = `${v.id}/${sha256}/${size}`;
       let png = thumbnails.get(key);
       if (!png) {

@@ -7,18 +7,11 @@ import { NotFoundError } from '../../core/errors.js';
 import { SPLITS } from '../../data/datasets/types.js';
 import type { Evaluation } from '../../monitoring/evaluations/types.js';
 import { aliasSchema, errorResponses, modelNameSchema, versionSchema } from '../schemas.js';
+import { typed } from '../type-provider.js';
 import type { EvaluationsPort } from '../types.js';
 
 export interface EvaluationRoutesOptions {
   evaluations: EvaluationsPort;
-}
-
-interface CreateBody {
-  model: string;
-  version?: number;
-  alias?: string;
-  datasetVersion: string;
-  split: string;
 }
 
 export const EVALUATION_ROLES = ['ml-engineer', 'admin'] as const;
@@ -40,6 +33,7 @@ const createBody = {
 
 const evaluationSchema = {
   type: 'object',
+  additionalProperties: false,
   required: ['id', 'jobId', 'model', 'version', 'datasetVersion', 'split', 'status', 'progress', 'createdBy', 'createdAt'],
   properties: {
     id: { type: 'string' },
@@ -58,7 +52,7 @@ const evaluationSchema = {
       additionalProperties: true,
       description: 'per-class precision/recall/F1/AUC/support, confusion matrix, ECE, reliability (once succeeded)',
     },
-    error: { type: ['object', 'null'], properties: { code: { type: 'string' }, message: { type: 'string' } } },
+    error: { type: ['object', 'null'], additionalProperties: false, properties: { code: { type: 'string' }, message: { type: 'string' } } },
     createdBy: { type: 'string' },
     createdAt: { type: 'string' },
     finishedAt: { type: ['string', 'null'] },
@@ -78,7 +72,8 @@ function toBody(e: Evaluation) {
     images: e.images,
     accuracy: e.accuracy,
     macroF1: e.macroF1,
-    report: e.report,
+    // The stored report document, as JSON (its shape: EvaluationReport, docs/jobs.md).
+    report: e.report as Record<string, unknown> | null,
     error: e.error,
     createdBy: e.createdBy,
     createdAt: e.createdAt,
@@ -86,11 +81,12 @@ function toBody(e: Evaluation) {
   };
 }
 
-export async function evaluationRoutes(app: FastifyInstance, opts: EvaluationRoutesOptions): Promise<void> {
+export async function evaluationRoutes(fastify: FastifyInstance, opts: EvaluationRoutesOptions): Promise<void> {
+  const app = typed(fastify);
   const { evaluations } = opts;
   const tags = ['evaluations'];
 
-  app.post<{ Body: CreateBody }>(
+  app.post(
     '/v1/evaluations',
     {
       config: { auth: EVALUATION_ROLES },
@@ -118,14 +114,14 @@ export async function evaluationRoutes(app: FastifyInstance, opts: EvaluationRou
     },
   );
 
-  app.get<{ Params: { id: string } }>(
+  app.get(
     '/v1/evaluations/:id',
     {
       config: { auth: EVALUATION_ROLES },
       schema: {
         tags,
         summary: 'An evaluation: status, progress, and its figures once it succeeded',
-        params: { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$' } } },
+        params: { type: 'object', additionalProperties: false, required: ['id'], properties: { id: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$' } } },
         response: { 200: evaluationSchema, ...errorResponses([400, 401, 403, 404, 500]) },
       },
     },

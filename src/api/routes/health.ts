@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 
 import type { Db } from '../../storage/db.js';
+import { typed } from '../type-provider.js';
 import type { ServingPort } from '../types.js';
 
 export interface HealthRoutesOptions {
@@ -17,14 +18,20 @@ type Check = 'ok' | 'failing' | 'draining' | 'not_ready';
 
 const readyResponse = {
   type: 'object',
+  additionalProperties: false,
   required: ['status', 'checks'],
   properties: {
     status: { type: 'string', enum: ['ready', 'not_ready'] },
-    checks: { type: 'object', properties: { database: { type: 'string' }, serving: { type: 'string' }, server: { type: 'string' } } },
+    checks: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { database: { type: 'string' }, serving: { type: 'string' }, server: { type: 'string' } },
+    },
   },
 } as const;
 
-export async function healthRoutes(app: FastifyInstance, opts: HealthRoutesOptions): Promise<void> {
+export async function healthRoutes(fastify: FastifyInstance, opts: HealthRoutesOptions): Promise<void> {
+  const app = typed(fastify);
   app.get(
     '/healthz',
     {
@@ -32,7 +39,7 @@ export async function healthRoutes(app: FastifyInstance, opts: HealthRoutesOptio
       schema: {
         tags: ['health'],
         summary: 'Liveness: the process answers',
-        response: { 200: { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['ok'] } } } },
+        response: { 200: { type: 'object', additionalProperties: false, required: ['status'], properties: { status: { type: 'string', enum: ['ok'] } } } },
       },
     },
     async () => ({ status: 'ok' as const }),

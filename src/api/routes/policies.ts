@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 
 import type { Policy } from '../../workflow/policies.js';
 import { errorResponses, modelNameSchema } from '../schemas.js';
+import { typedRequests } from '../type-provider.js';
 import type { WorkflowPort } from '../types.js';
 
 export interface PoliciesRoutesOptions {
@@ -27,23 +28,30 @@ const policyProperties = {
 const summaryRequired = ['id', 'modelName', 'modelVersion', 'version', 'thresholds', 'alwaysDoubleRead', 'qaFraction', 'createdBy', 'createdAt'];
 const policySchema = {
   type: 'object',
+  additionalProperties: false,
   required: [...summaryRequired, 'report'],
   properties: { ...policyProperties, report: { description: 'how the policy was chosen (policy fit: sweep, curves), as stored; null when none' } },
 } as const;
-const summarySchema = { type: 'object', required: summaryRequired, properties: policyProperties } as const;
+const summarySchema = { type: 'object', additionalProperties: false, required: summaryRequired, properties: policyProperties } as const;
 
-const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$' } } } as const;
+const idParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id'],
+  properties: { id: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$' } },
+} as const;
 
 function summary(p: Policy): Omit<Policy, 'report'> {
   const { report: _report, ...rest } = p;
   return rest;
 }
 
-export async function policiesRoutes(app: FastifyInstance, opts: PoliciesRoutesOptions): Promise<void> {
+export async function policiesRoutes(fastify: FastifyInstance, opts: PoliciesRoutesOptions): Promise<void> {
+  const app = typedRequests(fastify);
   const { policies } = opts.workflow;
   const tags = ['workflow'];
 
-  app.get<{ Querystring: { model?: string } }>(
+  app.get(
     '/v1/policies',
     {
       config: { auth: POLICY_ROLES },
@@ -52,7 +60,7 @@ export async function policiesRoutes(app: FastifyInstance, opts: PoliciesRoutesO
         summary: 'Policies (without their reports), by model name, model version and policy version, newest first',
         querystring: { type: 'object', additionalProperties: false, properties: { model: modelNameSchema } },
         response: {
-          200: { type: 'object', required: ['policies'], properties: { policies: { type: 'array', items: summarySchema } } },
+          200: { type: 'object', additionalProperties: false, required: ['policies'], properties: { policies: { type: 'array', items: summarySchema } } },
           ...errorResponses([400, 401, 403, 500, 503]),
         },
       },
@@ -60,7 +68,7 @@ export async function policiesRoutes(app: FastifyInstance, opts: PoliciesRoutesO
     async (request) => ({ policies: (await policies.list(request.query.model)).map(summary) }),
   );
 
-  app.get<{ Params: { id: string } }>(
+  app.get(
     '/v1/policies/:id',
     {
       config: { auth: POLICY_ROLES },

@@ -2,7 +2,7 @@
 // PNG/JPEG body), class probabilities out. Each image passes the input rules (size, magic bytes,
 // header pixel count) before serving decodes it; the request's AbortSignal follows the client.
 import multipart, { type MultipartFile } from '@fastify/multipart';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 
 import { SecondreadError, ValidationError } from '../../core/errors.js';
 import type { PredictResult } from '../../serving/types.js';
@@ -11,6 +11,7 @@ import { UnsupportedMediaTypeError } from '../errors.js';
 import { checkImage } from '../image-input.js';
 import { isMultipartFile, readMultipartForm } from '../multipart-form.js';
 import { aliasSchema, classProbabilitySchema, errorResponses, modelNameSchema, studyIdSchema, versionSchema } from '../schemas.js';
+import { typed, type Wire } from '../type-provider.js';
 import type { ApiLimits, ServingPort } from '../types.js';
 
 export interface PredictRoutesOptions {
@@ -21,16 +22,7 @@ export interface PredictRoutesOptions {
 /** Raw bodies the predict routes accept; the bytes decide the real type. */
 export const RAW_IMAGE_TYPES = ['image/png', 'image/jpeg', 'application/octet-stream'] as const;
 
-interface Params {
-  name: string;
-}
-interface Query {
-  version?: number;
-  alias?: string;
-  studyId?: string;
-}
-
-const paramsSchema = { type: 'object', required: ['name'], properties: { name: modelNameSchema } } as const;
+const paramsSchema = { type: 'object', additionalProperties: false, required: ['name'], properties: { name: modelNameSchema } } as const;
 const querySchema = {
   type: 'object',
   additionalProperties: false,
@@ -38,6 +30,7 @@ const querySchema = {
   not: { required: ['version', 'alias'] },
   description: 'default: the `production` alias (canary and shadow rules apply only then)',
 } as const;
+type Query = Wire<typeof querySchema>;
 
 const predictionProperties = {
   model: { type: 'string' },
@@ -50,12 +43,14 @@ const predictionProperties = {
 
 const predictResponse = {
   type: 'object',
+  additionalProperties: false,
   required: ['model', 'version', 'route', 'predictions', 'top', 'latencyMs', 'requestId'],
   properties: { ...predictionProperties, requestId: { type: 'string' } },
 } as const;
 
 const batchResponse = {
   type: 'object',
+  additionalProperties: false,
   required: ['results', 'requestId'],
   properties: {
     results: {
@@ -63,6 +58,7 @@ const batchResponse = {
       description: 'one result per file, in upload order',
       items: {
         type: 'object',
+        additionalProperties: false,
         required: ['index', 'model', 'version', 'route', 'predictions', 'top', 'latencyMs'],
         properties: { index: { type: 'integer' }, filename: { type: 'string' }, ...predictionProperties },
       },
@@ -91,7 +87,8 @@ function bodySchema(batch: boolean, maxFiles: number) {
   };
 }
 
-export async function predictRoutes(app: FastifyInstance, opts: PredictRoutesOptions): Promise<void> {
+export async function predictRoutes(fastify: FastifyInstance, opts: PredictRoutesOptions): Promise<void> {
+  const app = typed(fastify);
   const { serving, limits } = opts;
   await app.register(multipart, {
     limits: { fileSize: limits.maxUploadBytes, files: limits.maxBatchFiles, fields: 8, fieldSize: 1024, parts: limits.maxBatchFiles + 8, headerPairs: 64 },
@@ -103,7 +100,7 @@ export async function predictRoutes(app: FastifyInstance, opts: PredictRoutesOpt
 
   const errors = errorResponses([400, 401, 403, 404, 413, 415, 422, 499, 500, 503, 504]);
 
-  app.post<{ Params: Params; Querystring: Query }>(
+  app.post(
     '/v1/models/:name/predict',
     {
       schema: {
@@ -126,7 +123,7 @@ export async function predictRoutes(app: FastifyInstance, opts: PredictRoutesOpt
     },
   );
 
-  app.post<{ Params: Params; Querystring: Query }>(
+  app.post(
     '/v1/models/:name/predict/batch',
     {
       schema: {
@@ -140,7 +137,7 @@ export async function predictRoutes(app: FastifyInstance, opts: PredictRoutesOpt
         response: { 200: batchResponse, ...errors },
       },
     },
-    async (request: FastifyRequest<{ Params: Params; Querystring: Query }>, reply: FastifyReply) => {
+    async (request, reply) => {
       const files = multipartFiles(request.body);
       const images: Uint8Array[] = [];
       for (const [i, f] of files.entries()) {

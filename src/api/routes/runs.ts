@@ -4,9 +4,10 @@
 import type { FastifyInstance } from 'fastify';
 
 import { ValidationError } from '../../core/errors.js';
-import { type MetricPoint, RUN_STATUSES, type RunStatus, type Tracker } from '../../tracking/index.js';
+import { type MetricPoint, RUN_STATUSES, type Tracker } from '../../tracking/index.js';
 import { compareRuns, runDetails, type RunWithExperiment } from '../../tracking/run-report.js';
 import { errorResponses } from '../schemas.js';
+import { typed } from '../type-provider.js';
 
 export interface RunsRoutesOptions {
   tracker: Tracker;
@@ -39,10 +40,16 @@ const runProperties = {
   endedAt: { type: ['string', 'null'] },
   summary: { ...figures, description: 'the final scalars the run recorded when it finished' },
 } as const;
-const runSchema = { type: 'object', required: ['id', 'name', 'experiment', 'status', 'startedAt', 'endedAt', 'summary'], properties: runProperties } as const;
+const runSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'name', 'experiment', 'status', 'startedAt', 'endedAt', 'summary'],
+  properties: runProperties,
+} as const;
 const comparisonRow = (values: object) =>
   ({
     type: 'object',
+    additionalProperties: false,
     required: ['key', 'values', 'differs'],
     properties: { key: { type: 'string' }, values: { type: 'array', items: values }, differs: { type: 'boolean' } },
   }) as const;
@@ -63,13 +70,14 @@ function thin<T>(points: readonly T[], max: number): T[] {
 /** A series' name: the key, with the split in brackets when the key does not already say it (as latestMetrics names them). */
 const seriesName = (p: MetricPoint): string => (p.split && !p.key.startsWith(`${p.split}/`) ? `${p.key}[${p.split}]` : p.key);
 
-export async function runsRoutes(app: FastifyInstance, opts: RunsRoutesOptions): Promise<void> {
+export async function runsRoutes(fastify: FastifyInstance, opts: RunsRoutesOptions): Promise<void> {
+  const app = typed(fastify);
   const { tracker } = opts;
   const tags = ['runs'];
   const config = { auth: RUN_ROLES };
-  const idParams = { type: 'object', required: ['id'], properties: { id: runIdSchema } } as const;
+  const idParams = { type: 'object', additionalProperties: false, required: ['id'], properties: { id: runIdSchema } } as const;
 
-  app.get<{ Querystring: { experiment?: string; status?: RunStatus; limit: number } }>(
+  app.get(
     '/v1/runs',
     {
       config,
@@ -86,7 +94,7 @@ export async function runsRoutes(app: FastifyInstance, opts: RunsRoutesOptions):
           },
         },
         response: {
-          200: { type: 'object', required: ['runs'], properties: { runs: { type: 'array', items: runSchema } } },
+          200: { type: 'object', additionalProperties: false, required: ['runs'], properties: { runs: { type: 'array', items: runSchema } } },
           ...errorResponses([400, 401, 403, 500]),
         },
       },
@@ -98,7 +106,7 @@ export async function runsRoutes(app: FastifyInstance, opts: RunsRoutesOptions):
   );
 
   // Next to /v1/runs/:id: the router prefers the static segment, so `compare` is never taken for an id.
-  app.get<{ Querystring: { ids: string } }>(
+  app.get(
     '/v1/runs/compare',
     {
       config,
@@ -116,6 +124,7 @@ export async function runsRoutes(app: FastifyInstance, opts: RunsRoutesOptions):
         response: {
           200: {
             type: 'object',
+            additionalProperties: false,
             required: ['runs', 'params', 'metrics'],
             properties: {
               runs: { type: 'array', items: runSchema },
@@ -139,7 +148,7 @@ export async function runsRoutes(app: FastifyInstance, opts: RunsRoutesOptions):
     },
   );
 
-  app.get<{ Params: { id: string } }>(
+  app.get(
     '/v1/runs/:id',
     {
       config,
@@ -150,6 +159,7 @@ export async function runsRoutes(app: FastifyInstance, opts: RunsRoutesOptions):
         response: {
           200: {
             type: 'object',
+            additionalProperties: false,
             required: ['run', 'metrics', 'artifacts'],
             properties: {
               run: runSchema,
@@ -158,6 +168,7 @@ export async function runsRoutes(app: FastifyInstance, opts: RunsRoutesOptions):
                 type: 'array',
                 items: {
                   type: 'object',
+                  additionalProperties: false,
                   required: ['name', 'size'],
                   properties: { name: { type: 'string' }, size: { type: 'integer' }, contentType: { type: ['string', 'null'] }, createdAt: { type: 'string' } },
                 },
@@ -178,7 +189,7 @@ export async function runsRoutes(app: FastifyInstance, opts: RunsRoutesOptions):
     },
   );
 
-  app.get<{ Params: { id: string }; Querystring: { name?: string; maxPoints: number } }>(
+  app.get(
     '/v1/runs/:id/metrics',
     {
       config,
@@ -199,6 +210,7 @@ export async function runsRoutes(app: FastifyInstance, opts: RunsRoutesOptions):
         response: {
           200: {
             type: 'object',
+            additionalProperties: false,
             required: ['runId', 'series', 'points'],
             properties: {
               runId: { type: 'string' },
@@ -208,6 +220,7 @@ export async function runsRoutes(app: FastifyInstance, opts: RunsRoutesOptions):
                   type: 'array',
                   items: {
                     type: 'object',
+                    additionalProperties: false,
                     required: ['key', 'step', 'value'],
                     properties: {
                       key: { type: 'string' },
@@ -222,7 +235,12 @@ export async function runsRoutes(app: FastifyInstance, opts: RunsRoutesOptions):
               },
               points: {
                 type: 'object',
-                additionalProperties: { type: 'object', required: ['total', 'sent'], properties: { total: { type: 'integer' }, sent: { type: 'integer' } } },
+                additionalProperties: {
+                  type: 'object',
+                  additionalProperties: false,
+                  required: ['total', 'sent'],
+                  properties: { total: { type: 'integer' }, sent: { type: 'integer' } },
+                },
                 description: 'per series: points recorded and points sent',
               },
             },
@@ -241,7 +259,7 @@ export async function runsRoutes(app: FastifyInstance, opts: RunsRoutesOptions):
         if (list) list.push(p);
         else grouped.set(k, [p]);
       }
-      const series: Record<string, unknown[]> = {};
+      const series: Record<string, (Omit<MetricPoint, 'value'> & { value: number | null })[]> = {};
       const points: Record<string, { total: number; sent: number }> = {};
       for (const [k, all] of grouped) {
         // Tracker returns a key's points ordered by split then step; a series is one split.

@@ -5,10 +5,11 @@
 import type { FastifyInstance } from 'fastify';
 
 import { SecondreadError } from '../../core/errors.js';
-import { SALIENCY_METHODS, type SaliencyMethod, type SaliencyService } from '../../serving/saliency.js';
+import { SALIENCY_METHODS, type SaliencyService } from '../../serving/saliency.js';
 import type { WorkflowService } from '../../workflow/service.js';
 import { STUDY_ID } from '../../workflow/service.js';
 import { errorResponses } from '../schemas.js';
+import { typed } from '../type-provider.js';
 
 /** What the route calls of the workflow: the caller's view of the study (blinding decided there) and its image. */
 export type SaliencyWorkflowPort = Pick<WorkflowService, 'getStudy' | 'getImage'>;
@@ -36,10 +37,11 @@ export class NoModelReadError extends SecondreadError {
   }
 }
 
-export async function saliencyRoutes(app: FastifyInstance, opts: SaliencyRoutesOptions): Promise<void> {
+export async function saliencyRoutes(fastify: FastifyInstance, opts: SaliencyRoutesOptions): Promise<void> {
+  const app = typed(fastify);
   const { workflow, saliency } = opts;
 
-  app.get<{ Params: { id: string }; Querystring: { class?: string; method?: SaliencyMethod } }>(
+  app.get(
     '/v1/studies/:id/saliency',
     {
       config: { auth: SALIENCY_ROLES },

@@ -11,6 +11,7 @@ import { UnsupportedMediaTypeError } from '../errors.js';
 import { checkImage } from '../image-input.js';
 import { isMultipartFile, readMultipartForm } from '../multipart-form.js';
 import { classProbabilitySchema, errorResponses, studyIdSchema } from '../schemas.js';
+import { typedRequests, type Wire } from '../type-provider.js';
 import type { ApiLimits, WorkflowPort } from '../types.js';
 
 export interface StudiesRoutesOptions {
@@ -26,34 +27,19 @@ export const OVERSIGHT_ROLES = ['adjudicator', 'ml-engineer', 'admin'] as const;
 const MAX_LIST = 500;
 const SHA256_PATTERN = '^[0-9a-f]{64}$';
 
-interface IntakeForm {
-  file: unknown;
-  modality: string;
-  priority: boolean;
-  datasetVersion?: string;
-  datasetSha256?: string;
-  truthClass?: string;
-}
-interface IdParams {
-  id: string;
-}
-interface ListQuery {
-  status?: string;
-  limit?: number;
-  before?: string;
-}
-
-const idParams = { type: 'object', required: ['id'], properties: { id: studyIdSchema } } as const;
+const idParams = { type: 'object', additionalProperties: false, required: ['id'], properties: { id: studyIdSchema } } as const;
 const nullableString = { type: ['string', 'null'] } as const;
 
 const humanReadSchema = {
   type: 'object',
+  additionalProperties: false,
   required: ['label', 'userId', 'at'],
   properties: { label: { type: 'string' }, userId: nullableString, at: { type: 'string' } },
 } as const;
 
 export const studyViewSchema = {
   type: 'object',
+  additionalProperties: false,
   description: 'A study as the caller may see it: for a reader before read A, `blinded: true` and no model read, model or decision',
   required: ['id', 'modality', 'source', 'datasetVersion', 'imageKey', 'status', 'priority', 'createdAt', 'blinded', 'reads', 'finalLabel', 'finalizedAt'],
   properties: {
@@ -68,11 +54,13 @@ export const studyViewSchema = {
     blinded: { type: 'boolean', description: 'something was withheld from this caller (the model read and the decision, before read A)' },
     reads: {
       type: 'object',
+      additionalProperties: false,
       properties: {
         A: humanReadSchema,
         B: humanReadSchema,
         model: {
           type: 'object',
+          additionalProperties: false,
           required: ['model', 'version', 'label', 'top', 'predictions', 'at'],
           properties: {
             model: nullableString,
@@ -87,12 +75,14 @@ export const studyViewSchema = {
     },
     model: {
       type: ['object', 'null'],
+      additionalProperties: false,
       required: ['name', 'version'],
       properties: { name: { type: 'string' }, version: { type: 'integer' } },
       description: 'the model version that read the study (null: its read failed)',
     },
     decision: {
       type: 'object',
+      additionalProperties: false,
       required: ['decision', 'reasons', 'qa', 'policyId', 'decidedAt'],
       properties: {
         decision: { type: 'string', enum: ['auto_finalized', 'second_read'] },
@@ -110,6 +100,7 @@ export const studyViewSchema = {
 
 const auditEntrySchema = {
   type: 'object',
+  additionalProperties: false,
   required: ['seq', 'at', 'actor', 'event', 'studyId', 'payload', 'prevHash', 'hash'],
   properties: {
     seq: { type: 'integer' },
@@ -123,31 +114,30 @@ const auditEntrySchema = {
   },
 } as const;
 
+/** The intake form's fields (multipart: the `isFile` keyword marks the file part). */
+const intakeFormSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['file', 'modality'],
+  properties: {
+    file: { isFile: true, description: 'the image, PNG or JPEG (the bytes decide, not the part’s type)' },
+    modality: { type: 'string', enum: ['cxr', 'oct'] },
+    priority: { type: 'boolean', default: false, description: 'urgent: listed first in the worklists' },
+    datasetVersion: {
+      type: 'string',
+      pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$',
+      description: 'simulation only (ml-engineer, admin): the dataset version the image comes from',
+    },
+    datasetSha256: { type: 'string', pattern: SHA256_PATTERN, description: 'simulation only: the image’s sha256 in that version' },
+    truthClass: { type: 'string', maxLength: 64, description: 'simulation only: its ground-truth class (never shown to readers)' },
+  },
+} as const;
+/** The form as validated (defaults applied); multipart content schemas are not inferred by the type provider. */
+type IntakeForm = Wire<typeof intakeFormSchema>;
+
 /** Fresh per call: the `isFile` keyword rewrites its schema for the OpenAPI document when compiled. */
 function intakeBodySchema() {
-  return {
-    content: {
-      'multipart/form-data': {
-        schema: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['file', 'modality'],
-          properties: {
-            file: { isFile: true, description: 'the image, PNG or JPEG (the bytes decide, not the part’s type)' },
-            modality: { type: 'string', enum: ['cxr', 'oct'] },
-            priority: { type: 'boolean', default: false, description: 'urgent: listed first in the worklists' },
-            datasetVersion: {
-              type: 'string',
-              pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$',
-              description: 'simulation only (ml-engineer, admin): the dataset version the image comes from',
-            },
-            datasetSha256: { type: 'string', pattern: SHA256_PATTERN, description: 'simulation only: the image’s sha256 in that version' },
-            truthClass: { type: 'string', maxLength: 64, description: 'simulation only: its ground-truth class (never shown to readers)' },
-          },
-        },
-      },
-    },
-  };
+  return { content: { 'multipart/form-data': { schema: structuredClone(intakeFormSchema) } } };
 }
 
 /** The dataset origin of a replayed study: all three fields or none. */
@@ -158,13 +148,14 @@ function datasetOrigin(f: IntakeForm): { version: string; sha256: string; truthC
   return { version: f.datasetVersion!, sha256: f.datasetSha256!, truthClass: f.truthClass! };
 }
 
-export async function studiesRoutes(app: FastifyInstance, opts: StudiesRoutesOptions): Promise<void> {
+export async function studiesRoutes(fastify: FastifyInstance, opts: StudiesRoutesOptions): Promise<void> {
+  const app = typedRequests(fastify);
   const { workflow, limits } = opts;
   const tags = ['studies'];
   await app.register(multipart, { limits: { fileSize: limits.maxUploadBytes, files: 1, fields: 8, fieldSize: 1024, parts: 9, headerPairs: 64 } });
   app.addHook('preValidation', readMultipartForm);
 
-  app.post<{ Body: IntakeForm }>(
+  app.post(
     '/v1/studies',
     {
       config: { auth: INTAKE_ROLES },
@@ -179,9 +170,9 @@ export async function studiesRoutes(app: FastifyInstance, opts: StudiesRoutesOpt
       },
     },
     async (request, reply) => {
-      if (!request.isMultipart() || !isMultipartFile(request.body?.file))
+      const form = request.body as IntakeForm | undefined;
+      if (!request.isMultipart() || !form || !isMultipartFile(form.file))
         throw new UnsupportedMediaTypeError('send the study as multipart/form-data: a `file` part (PNG or JPEG) and a `modality` field');
-      const form = request.body;
       const bytes = await (form.file as { toBuffer(): Promise<Buffer> }).toBuffer();
       await checkImage(bytes, limits);
       const view = await workflow.intake(request.user!, { modality: form.modality, image: bytes, priority: form.priority, dataset: datasetOrigin(form) });
@@ -192,7 +183,7 @@ export async function studiesRoutes(app: FastifyInstance, opts: StudiesRoutesOpt
     },
   );
 
-  app.get<{ Querystring: ListQuery }>(
+  app.get(
     '/v1/studies',
     {
       config: { auth: OVERSIGHT_ROLES },
@@ -209,7 +200,7 @@ export async function studiesRoutes(app: FastifyInstance, opts: StudiesRoutesOpt
           },
         },
         response: {
-          200: { type: 'object', required: ['studies'], properties: { studies: { type: 'array', items: studyViewSchema } } },
+          200: { type: 'object', additionalProperties: false, required: ['studies'], properties: { studies: { type: 'array', items: studyViewSchema } } },
           ...errorResponses([400, 401, 403, 404, 500, 503]),
         },
       },
@@ -217,7 +208,7 @@ export async function studiesRoutes(app: FastifyInstance, opts: StudiesRoutesOpt
     async (request) => ({ studies: await workflow.listStudies(request.user!, request.query) }),
   );
 
-  app.get<{ Params: IdParams }>(
+  app.get(
     '/v1/studies/:id',
     {
       schema: {
@@ -230,7 +221,7 @@ export async function studiesRoutes(app: FastifyInstance, opts: StudiesRoutesOpt
     async (request) => workflow.getStudy(request.user!, request.params.id),
   );
 
-  app.get<{ Params: IdParams }>(
+  app.get(
     '/v1/studies/:id/image',
     {
       schema: {
@@ -248,7 +239,7 @@ export async function studiesRoutes(app: FastifyInstance, opts: StudiesRoutesOpt
     },
   );
 
-  app.post<{ Params: IdParams; Body: { label: string } }>(
+  app.post(
     '/v1/studies/:id/reads',
     {
       config: { auth: READ_ROLES },
@@ -270,7 +261,7 @@ export async function studiesRoutes(app: FastifyInstance, opts: StudiesRoutesOpt
     async (request) => workflow.commitRead(request.user!, request.params.id, { label: request.body.label }),
   );
 
-  app.get<{ Params: IdParams }>(
+  app.get(
     '/v1/studies/:id/audit',
     {
       config: { auth: OVERSIGHT_ROLES },
@@ -279,7 +270,7 @@ export async function studiesRoutes(app: FastifyInstance, opts: StudiesRoutesOpt
         summary: 'The study’s audit entries (hash-chained), in order',
         params: idParams,
         response: {
-          200: { type: 'object', required: ['entries'], properties: { entries: { type: 'array', items: auditEntrySchema } } },
+          200: { type: 'object', additionalProperties: false, required: ['entries'], properties: { entries: { type: 'array', items: auditEntrySchema } } },
           ...errorResponses([400, 401, 403, 404, 500, 503]),
         },
       },

@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 
 import { errorResponses } from '../schemas.js';
+import { typed } from '../type-provider.js';
 import type { WorkflowPort } from '../types.js';
 
 export interface WorkflowMetricsRoutesOptions {
@@ -18,11 +19,12 @@ const rateProperties = {
   denominator: { type: 'integer' },
   rate: { ...nullableNum, description: 'null: no evidence yet (denominator 0)' },
 } as const;
-const rateSchema = { type: 'object', required: ['numerator', 'denominator', 'rate'], properties: rateProperties } as const;
+const rateSchema = { type: 'object', additionalProperties: false, required: ['numerator', 'denominator', 'rate'], properties: rateProperties } as const;
 const perModality = (value: object) => ({ type: 'object', additionalProperties: value }) as const;
 
 const metricsSchema = {
   type: 'object',
+  additionalProperties: false,
   required: [
     'since',
     'studies',
@@ -49,6 +51,7 @@ const metricsSchema = {
     secondReviewReduction: { ...rateSchema, description: 'auto-finalized / decided' },
     falseClear: {
       type: 'object',
+      additionalProperties: false,
       required: ['qa', 'truth'],
       properties: {
         qa: { ...rateSchema, description: 'QA studies where B ≠ A / QA studies adjudicated' },
@@ -57,26 +60,35 @@ const metricsSchema = {
     },
     agreementByClass: {
       type: 'array',
-      items: { type: 'object', required: ['class', 'numerator', 'denominator', 'rate'], properties: { class: { type: 'string' }, ...rateProperties } },
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['class', 'numerator', 'denominator', 'rate'],
+        properties: { class: { type: 'string' }, ...rateProperties },
+      },
       description: 'per A’s label: model top class = A’s label',
     },
     turnaroundSeconds: {
       type: 'object',
+      additionalProperties: false,
       required: ['count', 'mean', 'median', 'p90'],
       properties: { count: { type: 'integer' }, mean: nullableNum, median: nullableNum, p90: nullableNum },
     },
     worklistDepth: {
       type: 'object',
+      additionalProperties: false,
       required: ['A', 'B', 'qaInB'],
       properties: { A: { type: 'integer' }, B: { type: 'integer' }, qaInB: { type: 'integer' } },
       description: 'now, whatever the window',
     },
     savings: {
       type: 'object',
+      additionalProperties: false,
       required: ['economics', 'minutesSaved', 'costSaved', 'costSavedPerScan', 'byModality'],
       properties: {
         economics: {
           type: 'object',
+          additionalProperties: false,
           required: ['minutesPerRead', 'costPerRead', 'inferenceCostPerStudy', 'currency'],
           properties: { minutesPerRead: perModality(num), costPerRead: perModality(num), inferenceCostPerStudy: num, currency: { type: 'string' } },
           description: 'the figures the savings were priced with (configuration `workflow.economics`)',
@@ -86,6 +98,7 @@ const metricsSchema = {
         costSavedPerScan: nullableNum,
         byModality: perModality({
           type: 'object',
+          additionalProperties: false,
           required: ['autoFinalized', 'modelReads', 'minutesSaved', 'costSaved'],
           properties: { autoFinalized: { type: 'integer' }, modelReads: { type: 'integer' }, minutesSaved: num, costSaved: num },
         }),
@@ -94,8 +107,9 @@ const metricsSchema = {
   },
 } as const;
 
-export async function workflowMetricsRoutes(app: FastifyInstance, opts: WorkflowMetricsRoutesOptions): Promise<void> {
-  app.get<{ Querystring: { since?: string } }>(
+export async function workflowMetricsRoutes(fastify: FastifyInstance, opts: WorkflowMetricsRoutesOptions): Promise<void> {
+  const app = typed(fastify);
+  app.get(
     '/v1/workflow/metrics',
     {
       config: { auth: WORKFLOW_METRICS_ROLES },

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Worklist } from '../../workflow/service.js';
 import { STUDY_STATES } from '../../workflow/states.js';
 import { errorResponses } from '../schemas.js';
+import { typedRequests } from '../type-provider.js';
 import type { WorkflowPort } from '../types.js';
 
 export interface WorklistsRoutesOptions {
@@ -18,6 +19,7 @@ export const WORKLIST_ROLES = { A: ['reader', 'admin'], B: ['adjudicator', 'admi
 const worklistResponse = (which: Worklist) =>
   ({
     type: 'object',
+    additionalProperties: false,
     required: ['worklist', 'items'],
     properties: {
       worklist: { type: 'string', enum: [which] },
@@ -25,6 +27,7 @@ const worklistResponse = (which: Worklist) =>
         type: 'array',
         items: {
           type: 'object',
+          additionalProperties: false,
           required: ['id', 'modality', 'priority', 'createdAt', 'status'],
           properties: {
             id: { type: 'string' },
@@ -38,10 +41,11 @@ const worklistResponse = (which: Worklist) =>
     },
   }) as const;
 
-export async function worklistsRoutes(app: FastifyInstance, opts: WorklistsRoutesOptions): Promise<void> {
+export async function worklistsRoutes(fastify: FastifyInstance, opts: WorklistsRoutesOptions): Promise<void> {
+  const app = typedRequests(fastify);
   const { workflow } = opts;
   for (const which of ['A', 'B'] as const) {
-    app.get<{ Querystring: { limit: number } }>(
+    app.get(
       `/v1/worklists/${which}`,
       {
         config: { auth: WORKLIST_ROLES[which] },
