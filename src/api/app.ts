@@ -24,6 +24,7 @@ import { predictRoutes } from './routes/predict.js';
 import { runsRoutes } from './routes/runs.js';
 import { saliencyRoutes } from './routes/saliency.js';
 import { studiesRoutes } from './routes/studies.js';
+import { studyDicomRoutes } from './routes/study-dicom.js';
 import { webRoutes } from './routes/web.js';
 import { workflowMetricsRoutes } from './routes/workflow-metrics.js';
 import { worklistsRoutes } from './routes/worklists.js';
@@ -112,6 +113,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(metricsRoutes, { metrics: deps.metrics, publicMetrics: deps.publicMetrics ?? false });
   if (deps.workflow) {
     await app.register(studiesRoutes, { workflow: deps.workflow, limits });
+    await app.register(studyDicomRoutes, { workflow: deps.workflow });
     await app.register(worklistsRoutes, { workflow: deps.workflow });
     await app.register(workflowMetricsRoutes, { workflow: deps.workflow });
     await app.register(policiesRoutes, { workflow: deps.workflow });

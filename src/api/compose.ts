@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../core/config.js';
 import { SecondreadError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { loadDeidKey } from '../data/dicom/deid/key.js';
 import { jobBackend, type JobQueue, openJobQueue } from '../jobs/index.js';
 import { createEvaluationService } from '../monitoring/evaluations/index.js';
 import { Metrics } from '../monitoring/metrics.js';
@@ -107,7 +108,13 @@ export async function composeApi(deps: { config: Config; logger: Logger; db: Db;
       evaluations = service;
     }
     const modelReader = new ServingModelReader({ serving, registry, model: o.workflowModel ?? config.workflow.model, logger });
-    const workflow = new WorkflowService({ db, objects, model: modelReader, logger, economics: config.workflow.economics ?? DEFAULT_ECONOMICS });
+    // DICOM studies are de-identified on intake with the site's key (SECONDREAD_DEID_KEY, else one
+    // made once in the home). BurnedInAnnotation = YES is refused unless SECONDREAD_DICOM_BURNED_IN=allow.
+    const dicom = {
+      key: loadDeidKey({ home: config.home, envKey: process.env.SECONDREAD_DEID_KEY }),
+      burnedIn: process.env.SECONDREAD_DICOM_BURNED_IN === 'allow' ? ('allow' as const) : ('refuse' as const),
+    };
+    const workflow = new WorkflowService({ db, objects, model: modelReader, logger, economics: config.workflow.economics ?? DEFAULT_ECONOMICS, dicom });
     if (!config.workflow.economics) logger.info('workflow economics: placeholder figures (configure workflow.economics for time and cost saved)');
     collectWorkflowGauges(workflow, metrics, logger);
     const users = new UserStore(db);

@@ -2,18 +2,19 @@
 // magic bytes (never from the client's Content-Type or file name), and the pixel count from the
 // header (cheap) — a 100 000² PNG of a few kilobytes is refused before it can take gigabytes.
 import { ValidationError } from '../core/errors.js';
-import { type ImageHeader, MAX_IMAGE_PIXELS, readImageHeader } from '../data/images/decode.js';
+import { type ImageHeader, isDicom, MAX_IMAGE_PIXELS, readImageHeader } from '../data/images/decode.js';
 import { ImageTooLargeError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors.js';
 import type { ApiLimits } from './types.js';
 
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const JPEG_MAGIC = [0xff, 0xd8, 0xff];
 
-/** The image type the bytes announce, or null for anything else. */
-export function sniffImageType(bytes: Uint8Array): 'png' | 'jpeg' | null {
+/** The image type the bytes announce, or null for anything else (DICOM: "DICM" at 128 or a bare dataset). */
+export function sniffImageType(bytes: Uint8Array): 'png' | 'jpeg' | 'dicom' | null {
   const starts = (magic: number[]) => bytes.length >= magic.length && magic.every((b, i) => bytes[i] === b);
   if (starts(PNG_MAGIC)) return 'png';
   if (starts(JPEG_MAGIC)) return 'jpeg';
+  if (isDicom(bytes)) return 'dicom';
   return null;
 }
 
@@ -51,13 +52,13 @@ export function declaredDimensions(bytes: Uint8Array): { width: number; height: 
 
 /** Checks one uploaded image (what = how to name it in messages, e.g. "file 3"); returns its header. */
 export async function checkImage(bytes: Uint8Array, limits: Pick<ApiLimits, 'maxUploadBytes' | 'maxImagePixels'>, what = 'image'): Promise<ImageHeader> {
-  if (bytes.length === 0) throw new ValidationError(`${what} is empty: send PNG or JPEG bytes`);
+  if (bytes.length === 0) throw new ValidationError(`${what} is empty: send PNG, JPEG or DICOM bytes`);
   if (bytes.length > limits.maxUploadBytes)
     throw new PayloadTooLargeError(`${what} is ${bytes.length} bytes, over the ${limits.maxUploadBytes}-byte limit`, {
       bytes: bytes.length,
       limit: limits.maxUploadBytes,
     });
-  if (sniffImageType(bytes) === null) throw new UnsupportedMediaTypeError(`${what} is not a PNG or JPEG (judged by its first bytes)`);
+  if (sniffImageType(bytes) === null) throw new UnsupportedMediaTypeError(`${what} is not a PNG, JPEG or DICOM file (judged by its first bytes)`);
   const maxPixels = Math.min(limits.maxImagePixels, MAX_IMAGE_PIXELS);
   const declared = declaredDimensions(bytes);
   if (declared && declared.width * declared.height > maxPixels) throw new ImageTooLargeError(declared.width, declared.height, maxPixels);

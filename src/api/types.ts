@@ -26,7 +26,10 @@ export type EvaluationsPort = Pick<EvaluationService, 'create' | 'get'>;
 export type RegistryPort = Pick<ModelRegistry, 'listModels' | 'listVersions' | 'aliases'>;
 export type UsersPort = Pick<UserStore, 'authenticate'>;
 /** The second-reader workflow as the routes use it; blinding and roles are decided inside, not by the routes. */
-export type WorkflowPort = Pick<WorkflowService, 'intake' | 'getStudy' | 'getImage' | 'commitRead' | 'worklist' | 'listStudies' | 'studyAudit' | 'metrics'> & {
+export type WorkflowPort = Pick<
+  WorkflowService,
+  'intake' | 'getStudy' | 'getImage' | 'getDicomFacts' | 'getDicomInstance' | 'commitRead' | 'worklist' | 'listStudies' | 'studyAudit' | 'metrics'
+> & {
   policies: Pick<WorkflowService['policies'], 'list' | 'get'>;
 };
 

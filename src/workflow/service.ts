@@ -11,7 +11,6 @@ import { newId, sha256Hex } from '../core/ids.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import { CLASS_MODALITY, classesOf, isSecondreadClass, MODALITIES, type Modality } from '../data/classes.js';
 import { VERSION_ID_PATTERN } from '../data/datasets/types.js';
-import { decodeGrayscale } from '../data/images/decode.js';
 import type { Db } from '../storage/db.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { Database, ReadsTable, StudiesTable } from '../storage/schema.js';
@@ -22,6 +21,7 @@ import { DEFAULT_ECONOMICS, type Economics, type WorkflowMetrics, workflowMetric
 import { PolicyStore } from './policies.js';
 import { evaluatePolicy } from './policy.js';
 import { assertTransition, STUDY_STATES, type StudyEvent, type StudyState } from './states.js';
+import { type DicomIntakeSettings, prepareStudyImage, type StudyDicomFacts } from './study-image.js';
 import type { Role } from './users.js';
 import type { WorklistItem } from './views.js';
 
@@ -77,6 +77,8 @@ export interface WorkflowServiceDeps {
   random?: () => number;
   /** Minutes and cost per read for the savings figures (default: DEFAULT_ECONOMICS placeholders). */
   economics?: Economics;
+  /** DICOM intake (de-identification key and policy); without it a DICOM study is refused. */
+  dicom?: DicomIntakeSettings;
 }
 
 /** Study ids: the API's rule, so anything that reaches a query is a plausible id. */
@@ -102,6 +104,7 @@ export class WorkflowService {
   private readonly clock: Clock;
   private readonly random: () => number;
   private readonly economics: Economics;
+  private readonly dicom?: DicomIntakeSettings;
   readonly policies: PolicyStore;
 
   constructor(deps: WorkflowServiceDeps) {
@@ -112,6 +115,7 @@ export class WorkflowService {
     this.clock = deps.clock ?? systemClock;
     this.random = deps.random ?? Math.random;
     this.economics = deps.economics ?? DEFAULT_ECONOMICS;
+    this.dicom = deps.dicom;
     this.policies = new PolicyStore(this.db, this.clock);
   }
 
@@ -125,17 +129,19 @@ export class WorkflowService {
     const modality = assertModality(input.modality);
     const dataset = input.dataset ? assertDatasetOrigin(user, modality, input.dataset) : undefined;
     if (!(input.image instanceof Uint8Array)) throw new ValidationError('image must be bytes');
-    // A full decode, not just the header: a truncated or corrupt image must not become a clinical
-    // record that nobody can display (and whose model read would fail).
-    const { header } = await decodeGrayscale(input.image);
+    // Decoded in full (and a DICOM de-identified) before anything is stored: see study-image.ts.
+    const prepared = await prepareStudyImage(input.image, this.dicom);
     const id = newId('st_');
-    const imageKey = `studies/${id}/image.${header.format === 'png' ? 'png' : 'jpg'}`;
-    await this.objects.put(imageKey, input.image, { ifNotExists: true, contentType: header.format === 'png' ? 'image/png' : 'image/jpeg' });
+    const imageKey = `studies/${id}/image.${prepared.extension}`;
+    const storedKeys = [imageKey, ...prepared.extras.map((e) => `studies/${id}/${e.name}`)];
+    await this.objects.put(imageKey, prepared.image, { ifNotExists: true, contentType: prepared.contentType });
+    for (const extra of prepared.extras)
+      await this.objects.put(`studies/${id}/${extra.name}`, extra.bytes, { ifNotExists: true, contentType: extra.contentType });
 
     let read: ModelRead | undefined;
     let modelError: string | undefined;
     try {
-      read = assertModelRead(await this.model.read(input.image, { studyId: id }));
+      read = assertModelRead(await this.model.read(prepared.image, { studyId: id }));
     } catch (err) {
       modelError = describeError(err);
       this.logger.warn({ studyId: id, err: modelError }, 'model read failed at intake; the study will be double-read');
@@ -185,7 +191,17 @@ export class WorkflowService {
             modality,
             source: row.source,
             imageKey,
-            imageSha256: sha256Hex(input.image),
+            imageSha256: sha256Hex(prepared.image),
+            ...(prepared.dicom
+              ? {
+                  dicom: {
+                    modality: prepared.dicom.modality,
+                    sopClassUid: prepared.dicom.sopClassUid,
+                    studyInstanceUid: prepared.dicom.studyInstanceUid,
+                    deidentified: true,
+                  },
+                }
+              : {}),
             priority: row.priority === 1,
             datasetVersion: row.dataset_version,
             datasetSha256: row.dataset_sha256,
@@ -207,9 +223,8 @@ export class WorkflowService {
       });
     } catch (err) {
       // Nothing refers to the image now; leaving it would only leak storage.
-      await this.objects
-        .delete(imageKey)
-        .catch((e: unknown) => this.logger.warn({ imageKey, err: describeError(e) }, 'could not delete the image of a failed intake'));
+      for (const key of storedKeys)
+        await this.objects.delete(key).catch((e: unknown) => this.logger.warn({ key, err: describeError(e) }, 'could not delete an object of a failed intake'));
       throw err;
     }
     this.logger.info({ studyId: id, modality, model: read ? `${read.model}@${read.version}` : null }, 'study intake');
@@ -220,6 +235,22 @@ export class WorkflowService {
   async getStudy(user: WorkflowUser, id: string): Promise<StudyView> {
     const { study, reads } = await this.load(this.db, assertStudyId(id));
     return studyView(user.role, study, reads);
+  }
+
+  /** The non-identifying DICOM header facts of a DICOM study (window, modality, spacing…), or null. */
+  async getDicomFacts(id: string): Promise<StudyDicomFacts | null> {
+    const { study } = await this.load(this.db, assertStudyId(id));
+    const key = study.image_key.replace(/image\.png$/, 'dicom.json');
+    if (key === study.image_key || !(await this.objects.head(key))) return null;
+    return JSON.parse((await this.objects.getBytes(key)).toString('utf8')) as StudyDicomFacts;
+  }
+
+  /** The de-identified DICOM instance of a DICOM study, or null. */
+  async getDicomInstance(id: string): Promise<Buffer | null> {
+    const { study } = await this.load(this.db, assertStudyId(id));
+    const key = study.image_key.replace(/image\.png$/, 'instance.dcm');
+    if (key === study.image_key || !(await this.objects.head(key))) return null;
+    return this.objects.getBytes(key);
   }
 
   /** The study's image bytes (any role may see the image: it is what they read). */

@@ -151,7 +151,13 @@ function checkPixelDataLength(body: Uint8Array, encoding: string): void {
   if (explicit && at + 12 > body.length) throw new DicomTruncatedError('the file ends inside the Pixel Data header');
   const length = explicit ? (be ? buf.readUInt32BE(at + 8) : buf.readUInt32LE(at + 8)) : buf.readUInt32LE(at + 4);
   const start = at + (explicit ? 12 : 8);
-  if (length !== 0xffffffff && start + length > body.length)
+  if (length === 0xffffffff) {
+    // Encapsulated: fragments end with a sequence delimitation item (FFFE,E0DD); a cut file has none.
+    if (buf.indexOf(Buffer.from(be ? [0xff, 0xfe, 0xe0, 0xdd] : [0xfe, 0xff, 0xdd, 0xe0]), start) < 0)
+      throw new DicomTruncatedError('the encapsulated Pixel Data has no sequence delimiter: the file was cut');
+    return;
+  }
+  if (start + length > body.length)
     throw new DicomTruncatedError(`the Pixel Data declares ${length} bytes, the file holds ${body.length - start}`, {
       declared: length,
       present: body.length - start,

@@ -100,7 +100,9 @@ async function encodePixels(syntax: WritableSyntax, raw: Uint8Array, image: Pixe
     try {
       encoder.encode();
     } catch (err) {
-      throw new Error(`${syntax} encoder failed for ${image.width}×${image.height} (${typeof err === 'number' ? 'codec exception' : String(err)})`, { cause: err });
+      throw new Error(`${syntax} encoder failed for ${image.width}×${image.height} (${typeof err === 'number' ? 'codec exception' : String(err)})`, {
+        cause: err,
+      });
     }
     const out = encoder.getEncodedBuffer().slice();
     return out.length % 2 ? Uint8Array.from([...out, 0]) : out;

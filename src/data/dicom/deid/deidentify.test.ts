@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeDicom } from '../decode.js';
 import { parseDicom } from '../parse.js';
 import { containsMarker, cxrDicom, phiDicom, ramp16 } from '../testing.js';
-import { deidentify,DicomBurnedInAnnotationError } from './deidentify.js';
+import { deidentify, DicomBurnedInAnnotationError } from './deidentify.js';
 import { BASIC_PROFILE } from './profile.js';
 
 const KEY = Buffer.from('0123456789abcdef0123456789abcdef', 'hex');
