@@ -20,7 +20,7 @@ export interface PredictRoutesOptions {
 }
 
 /** Raw bodies the predict routes accept; the bytes decide the real type. */
-export const RAW_IMAGE_TYPES = ['image/png', 'image/jpeg', 'application/octet-stream'] as const;
+export const RAW_IMAGE_TYPES = ['image/png', 'image/jpeg', 'application/dicom', 'application/octet-stream'] as const;
 
 const paramsSchema = { type: 'object', additionalProperties: false, required: ['name'], properties: { name: modelNameSchema } } as const;
 const querySchema = {
@@ -107,7 +107,7 @@ export async function predictRoutes(fastify: FastifyInstance, opts: PredictRoute
         tags: ['predict'],
         summary: 'Classify one image',
         description:
-          'Send the image as a multipart `file` field or as the raw request body (`Content-Type: image/png`, `image/jpeg` or `application/octet-stream`).',
+          'Send the image as a multipart `file` field or as the raw request body (`Content-Type: image/png`, `image/jpeg`, `application/dicom` or `application/octet-stream`). DICOM is decoded with its own window; nothing of it is stored.',
         consumes: ['multipart/form-data', ...RAW_IMAGE_TYPES],
         params: paramsSchema,
         querystring: querySchema,
@@ -163,7 +163,9 @@ async function singleImage(body: unknown): Promise<Buffer> {
   if (Buffer.isBuffer(body)) return body;
   const file = (body as { file?: unknown } | undefined)?.file;
   if (isMultipartFile(file)) return file.toBuffer();
-  throw new ValidationError('send the image as a multipart `file` field or as the raw body (image/png, image/jpeg, application/octet-stream)');
+  throw new ValidationError(
+    'send the image as a multipart `file` field or as the raw body (image/png, image/jpeg, application/dicom, application/octet-stream)',
+  );
 }
 
 function multipartFiles(body: unknown): MultipartFile[] {
