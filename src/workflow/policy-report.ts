@@ -5,6 +5,7 @@
 // above it.
 import { lineChartBody, lineChartLayout, type LineChartOptions, PALETTE, type Series } from '../core/charts/line-chart.js';
 import { esc, svgDocument, svgToPng } from '../core/charts/svg.js';
+import { percent } from '../core/format.js';
 import { CLASS_MODALITY, isSecondreadClass, MODALITIES, type SecondreadClass } from '../data/classes.js';
 import { type PolicyFit, upperEnvelope } from './policy-fit.js';
 import type { ConfusionPattern } from './simulated-reader.js';
@@ -25,7 +26,8 @@ export interface PolicyFitReport {
   fit: PolicyFit;
 }
 
-export const pct = (v: number | null, digits = 2): string => (v === null ? '—' : `${(100 * v).toFixed(digits)}%`);
+/** Rates in the policy report and its CLI summary read to two decimals unless asked otherwise. */
+export const pct = (v: number | null, digits = 2): string => percent(v, digits);
 /** Six decimals: softmax thresholds crowd near 1 (0.999512 and 0.999987 must not both read 1.0000). */
 export const fmtThreshold = (t: number | null): string => (t === null ? '—' : t.toFixed(6));
 

@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 
 import { ValidationError } from '../../core/errors.js';
+import { percent } from '../../core/format.js';
 import { buildCache, loadCache } from '../../data/cache/index.js';
 import { type Split, SPLITS } from '../../data/datasets/types.js';
 import { EngineError, QUANTIZATION_METHOD, quantizeDynamic, type QuantizeOptions, type QuantizeReport } from '../../engine/index.js';
@@ -235,7 +236,6 @@ export async function runQuantize(ctx: CliContext, reg: ModelRegistry, name: str
   }
 }
 
-const pct = (v: number): string => `${(100 * v).toFixed(2)}%`;
 const mb = (b: number): string => (b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(2)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
 
 export function formatQuantizeResult(r: QuantizeResult): string {
@@ -246,7 +246,7 @@ export function formatQuantizeResult(r: QuantizeResult): string {
   if (r.accuracy) {
     const a = r.accuracy;
     L.push(
-      `accuracy on ${a.split} of ${a.datasetVersion} (${a.images} images${a.leftOut ? `, ${a.leftOut} of unknown classes left out` : ''}): float ${pct(a.float)}, int8 ${pct(a.int8)}, delta ${a.delta >= 0 ? '+' : ''}${(100 * a.delta).toFixed(2)} points; same top-1 class on ${pct(a.agreement)}`,
+      `accuracy on ${a.split} of ${a.datasetVersion} (${a.images} images${a.leftOut ? `, ${a.leftOut} of unknown classes left out` : ''}): float ${percent(a.float, 2)}, int8 ${percent(a.int8, 2)}, delta ${a.delta >= 0 ? '+' : ''}${(100 * a.delta).toFixed(2)} points; same top-1 class on ${percent(a.agreement, 2)}`,
     );
   } else {
     L.push(`accuracy: skipped — ${r.accuracySkipped}`);

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 
 import { describeError, SecondreadError } from '../../core/errors.js';
+import { percent } from '../../core/format.js';
 import { SECONDREAD_CLASSES } from '../../data/classes.js';
 import { DEMO_MODEL, DEMO_USERS, type DemoCredential, type DemoOutcome, type DemoSummary, ensureDemo, type StepEvent } from '../../demo/index.js';
 import { ModelRegistry, Tracker } from '../../tracking/index.js';
@@ -43,7 +44,6 @@ async function describeStore(): Promise<string[]> {
   });
 }
 
-const pct = (v: number | null | undefined) => (v === null || v === undefined || Number.isNaN(v) ? '—' : `${(100 * v).toFixed(1)}%`);
 const secs = (s: number) => (s < 120 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`);
 
 /** The address a browser on this machine opens (a wildcard or loopback listener is reachable as localhost). */
@@ -63,7 +63,9 @@ export function boxed(lines: readonly string[]): string {
 /** The end-of-bootstrap (or later start) summary: where to go, who to log in as, what the demo holds, how to stop or reset. */
 export function formatDemoSummary(s: DemoSummary, url: string, credentials?: readonly DemoCredential[]): string {
   const m = s.model;
-  const accuracy = m.test ? `test accuracy ${pct(m.test.accuracy)} on ${m.test.count} images` : `val accuracy ${pct(m.val.accuracy)} on ${m.val.count} images`;
+  const accuracy = m.test
+    ? `test accuracy ${percent(m.test.accuracy)} on ${m.test.count} images`
+    : `val accuracy ${percent(m.val.accuracy)} on ${m.val.count} images`;
   const byStatus = s.studies.byStatus;
   const studies = [
     byStatus.awaiting_a && `${byStatus.awaiting_a} in worklist A`,
@@ -91,9 +93,9 @@ export function formatDemoSummary(s: DemoSummary, url: string, credentials?: rea
     ...users,
     '',
     `model:   ${m.name} v${m.version} (production): ${m.architecture} ${m.inputSize}×${m.inputSize}, ${m.epochs} epochs`,
-    `         ${accuracy} (chance ${pct(1 / SECONDREAD_CLASSES.length)})`,
+    `         ${accuracy} (chance ${percent(1 / SECONDREAD_CLASSES.length)})`,
     '         trained on synthetic phantoms: a demo, not a medical device',
-    `policy:  second-review reduction ${pct(s.policy.reduction)}, false-clear rate ${pct(s.policy.falseClearRate)} (bound ${pct(s.policy.maxFalseClear)})`,
+    `policy:  second-review reduction ${percent(s.policy.reduction)}, false-clear rate ${percent(s.policy.falseClearRate)} (bound ${percent(s.policy.maxFalseClear)})`,
     `         fitted on ${s.policy.fittedOn} val studies with a simulated reader A`,
     `studies: ${s.studies.total} from final_eval${studies.length ? `: ${studies.join(', ')}` : ''}`,
     `dataset: ${s.datasetVersion} (${s.images.total} images)`,

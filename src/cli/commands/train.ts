@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 
 import { SecondreadError, ValidationError } from '../../core/errors.js';
+import { percent } from '../../core/format.js';
 import { SECONDREAD_CLASSES } from '../../data/classes.js';
 import { LINEAR_INITS, POOLS, VIT_CONFIGS } from '../../models/vit.js';
 import { ModelRegistry, Tracker } from '../../tracking/index.js';
@@ -81,7 +82,6 @@ const FLAG_KEYS = [
 type CliOptions = Partial<Record<(typeof FLAG_KEYS)[number], unknown>> & { resume?: string; json?: boolean };
 
 const duration = (s: number) => (s < 120 ? `${s.toFixed(1)} s` : `${(s / 60).toFixed(1)} min`);
-const pct = (v: number | null | undefined) => (v === null || v === undefined ? '—' : `${(100 * v).toFixed(1)}%`);
 
 /** The confusion matrix as an aligned text table (rows = truth, columns = prediction, numbered as the rows). */
 export function formatConfusion(cm: readonly (readonly number[])[], classes: readonly string[]): string {
@@ -108,7 +108,7 @@ export function formatTrainResult(r: TrainResult): string {
   ] as const) {
     if (rep)
       lines.push(
-        `  ${name.padEnd(10)} n=${String(rep.count).padStart(5)}  accuracy ${pct(rep.accuracy)}  macro-F1 ${pct(rep.macroF1)}  macro-AUC ${rep.macroAuc?.toFixed(3) ?? '—'}  ECE ${rep.ece.toFixed(3)} (uncalibrated ${rep.eceUncalibrated.toFixed(3)})`,
+        `  ${name.padEnd(10)} n=${String(rep.count).padStart(5)}  accuracy ${percent(rep.accuracy)}  macro-F1 ${percent(rep.macroF1)}  macro-AUC ${rep.macroAuc?.toFixed(3) ?? '—'}  ECE ${rep.ece.toFixed(3)} (uncalibrated ${rep.eceUncalibrated.toFixed(3)})`,
       );
   }
   const shown = m.test ?? m.val;

@@ -1,6 +1,7 @@
 // Step 6: the decision policy of the demo model version, fitted like `secondread policy fit` does: the model's
 // probabilities on the validation split (without the final_eval images, which stay untouched for the demo
 // studies), a simulated reader A, and the thresholds that clear the most studies within the false-clear bound.
+import { percent } from '../../core/format.js';
 import { splitImages } from '../../monitoring/evaluations/run.js';
 import { type Policy, PolicyStore } from '../../workflow/policies.js';
 import { fitPolicy, type PolicyFit } from '../../workflow/policy-fit.js';
@@ -37,9 +38,8 @@ function figures(p: Policy): DemoPolicyFigures {
   };
 }
 
-const pct = (v: number | null) => (v === null || Number.isNaN(v) ? '—' : `${(100 * v).toFixed(1)}%`);
 const describe = (f: DemoPolicyFigures) =>
-  `policy ${f.id} v${f.version}: thresholds for ${f.classesCleared} classes, fitted on ${f.fittedOn} val studies — second-review reduction ${pct(f.reduction)}, false-clear rate ${pct(f.falseClearRate)} (bound ${pct(f.maxFalseClear)})`;
+  `policy ${f.id} v${f.version}: thresholds for ${f.classesCleared} classes, fitted on ${f.fittedOn} val studies — second-review reduction ${percent(f.reduction)}, false-clear rate ${percent(f.falseClearRate)} (bound ${percent(f.maxFalseClear)})`;
 
 export async function policyStep(c: DemoContext): Promise<StepResult> {
   const datasetVersion = need(c.out.datasetVersion, 'the dataset version');

@@ -2,6 +2,7 @@
 // is reused; one left running (crash) or killed (Ctrl-C) is resumed from its last checkpoint; a failed one is
 // left for inspection and a new run starts.
 import { SecondreadError } from '../../core/errors.js';
+import { percent } from '../../core/format.js';
 import { ARTIFACTS, type FinalMetrics, resumeTraining, startTraining, type TrainOptionsInput } from '../../training/index.js';
 import { type DemoContext, type DemoModelFigures, need, type StepResult } from '../context.js';
 import { DEMO_EXPERIMENT, DEMO_MODEL, type DemoOptions } from '../options.js';
@@ -46,8 +47,6 @@ export function modelFigures(m: FinalMetrics, version = 0): DemoModelFigures {
   };
 }
 
-const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
-
 export async function trainStep(c: DemoContext): Promise<StepResult> {
   const datasetVersion = need(c.out.datasetVersion, 'the dataset version');
   const runs = (await c.tracker.listRuns({ experiment: DEMO_EXPERIMENT })).filter((r) => r.name === DEMO_RUN_NAME && r.datasetVersion === datasetVersion);
@@ -75,7 +74,7 @@ export async function trainStep(c: DemoContext): Promise<StepResult> {
   c.out.model = modelFigures(metrics);
   const m = c.out.model;
   const test = m.test
-    ? `test accuracy ${pct(m.test.accuracy)} (n=${m.test.count}, chance ${pct(1 / metrics.classes.length)})`
-    : `val accuracy ${pct(m.val.accuracy)}`;
+    ? `test accuracy ${percent(m.test.accuracy)} (n=${m.test.count}, chance ${percent(1 / metrics.classes.length)})`
+    : `val accuracy ${percent(m.val.accuracy)}`;
   return { outcome, detail: `run ${runId}: ${m.architecture} ${m.inputSize}×${m.inputSize}, ${m.epochs} epochs, ${test}` };
 }
