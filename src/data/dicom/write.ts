@@ -1,5 +1,6 @@
 // Builds DICOM files from pixels: the synthetic phantoms (`data synth --format dicom`) and the test
-// fixtures. Native syntaxes are written by dcmjs; compressed ones use the encoders of the same codec
+// fixtures (big endian, retired, is read but not written: those fixtures come from DCMTK). Native
+// little-endian syntaxes are written by dcmjs; compressed ones use the encoders of the same codec
 // packages that decode them (CharLS, OpenJPEG, libjpeg-turbo) and our RLE encoder. JPEG lossless
 // (process 14) has no encoder in JavaScript: such files come from DCMTK's dcmcjpeg in the tests.
 import dcmjs from 'dcmjs';
@@ -7,7 +8,7 @@ import dcmjs from 'dcmjs';
 import { codecModule } from './codec-modules.js';
 import { silenceDcmjs, writeDicom } from './parse.js';
 import { encodeRleFrame } from './rle.js';
-import { DEFLATED_EXPLICIT_VR_LE, EXPLICIT_VR_BE, EXPLICIT_VR_LE, IMPLICIT_VR_LE } from './transfer-syntax.js';
+import { DEFLATED_EXPLICIT_VR_LE, EXPLICIT_VR_LE, IMPLICIT_VR_LE } from './transfer-syntax.js';
 
 const { DicomMetaDictionary } = dcmjs.data;
 silenceDcmjs();
@@ -15,7 +16,6 @@ silenceDcmjs();
 export const WRITABLE_SYNTAXES = {
   'explicit-le': EXPLICIT_VR_LE,
   'implicit-le': IMPLICIT_VR_LE,
-  'explicit-be': EXPLICIT_VR_BE,
   deflated: DEFLATED_EXPLICIT_VR_LE,
   rle: '1.2.840.10008.1.2.5',
   'jpeg-ls': '1.2.840.10008.1.2.4.80',
@@ -73,13 +73,12 @@ export async function writeDicomImage(attributes: Record<string, unknown>, image
 }
 
 function isNative(syntax: WritableSyntax): boolean {
-  return syntax === 'explicit-le' || syntax === 'implicit-le' || syntax === 'explicit-be' || syntax === 'deflated';
+  return syntax === 'explicit-le' || syntax === 'implicit-le' || syntax === 'deflated';
 }
 
 async function encodePixels(syntax: WritableSyntax, raw: Uint8Array, image: PixelImage): Promise<Uint8Array> {
   const pixels = image.width * image.height;
   const bps = image.bitsAllocated / 8;
-  // dcmjs byte-swaps OW values itself when it writes big endian.
   if (isNative(syntax)) return raw;
   if (syntax === 'rle') return encodeRleFrame(raw, pixels, bps, image.samplesPerPixel);
   const info = { width: image.width, height: image.height, bitsPerSample: image.bitsStored, componentCount: image.samplesPerPixel, isSigned: image.signed };
