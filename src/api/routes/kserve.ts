@@ -10,6 +10,7 @@ import { ValidationError } from '../../core/errors.js';
 import { clientSignal } from '../client-signal.js';
 import { BinaryTensorReader, encodeBinaryResponse, HEADER_LENGTH, parseInferBody } from '../kserve-binary.js';
 import { errorResponses, KSERVE_ERROR_ID, modelNameSchema } from '../schemas.js';
+import type { Wire } from '../type-provider.js';
 import type { ServingPort } from '../types.js';
 
 export interface KServeRoutesOptions {
@@ -20,26 +21,6 @@ export interface KServeRoutesOptions {
   serverVersion: string;
   /** Largest number of tensor elements one infer request may carry. */
   maxTensorElements: number;
-}
-
-interface Params {
-  name: string;
-  version?: string;
-}
-
-interface TensorIn {
-  name: string;
-  shape: number[];
-  datatype: string;
-  parameters?: Record<string, unknown>;
-  data?: unknown[];
-}
-
-interface InferBody {
-  id?: string;
-  parameters?: Record<string, unknown>;
-  inputs: TensorIn[];
-  outputs?: { name: string; parameters?: Record<string, unknown> }[];
 }
 
 const versionParam = { type: 'string', pattern: '^[1-9][0-9]{0,8}$', description: 'model version (a positive integer, as a string)' } as const;
@@ -103,6 +84,10 @@ const inferBody = {
     },
   },
 } as const;
+
+// The request types, from the schemas (the routes register with these; their replies may be binary).
+type Params = Wire<typeof modelParams> & Partial<Wire<typeof versionedParams>>;
+type InferBody = Wire<typeof inferBody>;
 
 const inferResponse = {
   type: 'object',
