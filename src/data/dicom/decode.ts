@@ -15,7 +15,7 @@ import {
   DicomUnsupportedPixelsError,
 } from './errors.js';
 import { type DicomFile, type NaturalDataset, parseDicom } from './parse.js';
-import { type AppliedWindow, type PixelAttributes, storedValues, toGrey8 } from './pixels.js';
+import { type AppliedWindow, type PixelAttributes, type StoredValues, storedValues, toGrey8 } from './pixels.js';
 import { nonImageKind } from './sop-classes.js';
 import { transferSyntax } from './transfer-syntax.js';
 
@@ -44,7 +44,7 @@ export interface DecodedDicom {
   /** 8-bit grey, row-major, 0 = black. */
   data: Uint8Array;
   /** Stored values of the first frame (before rescale and VOI): what peers' decoders are compared on. */
-  stored: Float64Array;
+  stored: StoredValues;
   info: DicomImageInfo;
 }
 

@@ -1,0 +1,130 @@
+// `npm run bench -- dicom-decode [--size 2048] [--repeats 5] [--json]`: decode time of one
+// size×size 16-bit (12 bits stored) chest-X-ray-like image per transfer syntax — uncompressed, RLE,
+// JPEG lossless SV1, JPEG-LS, JPEG 2000 — ours (in process: parse + decode to stored values + window
+// to 8-bit) side by side with DCMTK's command-line decoders on the same files (dcmdrle, dcmdjpeg,
+// dcmdjpls; dcmconv for the uncompressed file; DCMTK has no JPEG 2000 decoder), and DICOM → model
+// tensor (224²). DCMTK's figures include starting the process and writing its output, so the
+// `dcmconv` copy of the uncompressed file is printed as the floor any DCMTK command pays.
+// Medians of --repeats runs, in one run on one machine; the ratios are what to compare.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+import { decodeDicom } from '../src/data/dicom/decode.js';
+import { cxrDicom } from '../src/data/dicom/testing.js';
+import type { PixelImage, WritableSyntax } from '../src/data/dicom/write.js';
+import { preprocessImage } from '../src/data/images/preprocess.js';
+
+const USAGE = 'usage: npm run bench -- dicom-decode [--size 2048] [--repeats 5] [--json]';
+
+interface Row {
+  syntax: string;
+  bytes: number;
+  oursMs: number;
+  dcmtkMs: number | null;
+  ratio: number | null;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const opt = { size: 2048, repeats: 5, json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--size') opt.size = Number(argv[++i]);
+    else if (a === '--repeats') opt.repeats = Number(argv[++i]);
+    else if (a === '--json') opt.json = true;
+    else {
+      console.error(USAGE);
+      process.exit(a === '--help' || a === '-h' ? 0 : 2);
+    }
+  }
+  if (!Number.isInteger(opt.size) || opt.size < 64 || opt.size > 8192 || !Number.isInteger(opt.repeats) || opt.repeats < 1) {
+    console.error(USAGE);
+    process.exit(2);
+  }
+  const haveDcmtk = spawnSync('dcmdump', ['--version']).status === 0;
+  if (!haveDcmtk) console.error('note: DCMTK is not installed (apt-get install dcmtk): only our figures are printed');
+  const dir = mkdtempSync(join(tmpdir(), 'sr-bench-dicom-'));
+  try {
+    const image = chestLike(opt.size);
+    const files: [string, Uint8Array, string[] | null][] = [];
+    const add = async (name: string, syntax: WritableSyntax, dcmtk: string[] | null) => files.push([name, await cxrDicom(image, syntax), dcmtk]);
+    await add('uncompressed (explicit VR LE)', 'explicit-le', ['dcmconv', '+te']);
+    await add('RLE lossless', 'rle', ['dcmdrle']);
+    await add('JPEG-LS lossless', 'jpeg-ls', ['dcmdjpls']);
+    await add('JPEG 2000 lossless', 'jpeg2000', null);
+    if (haveDcmtk) {
+      const src = join(dir, 'source.dcm');
+      writeFileSync(src, files[0]![1]);
+      const jl = join(dir, 'jl.dcm');
+      if (spawnSync('dcmcjpeg', ['+e1', src, jl]).status === 0) files.splice(2, 0, ['JPEG lossless SV1 (DCMTK-encoded)', readFileSync(jl), ['dcmdjpeg']]);
+    }
+    const rows: Row[] = [];
+    for (const [name, bytes, dcmtk] of files) {
+      await decodeDicom(bytes); // codec warm-up (WebAssembly instantiation happens once per process)
+      const oursMs = median(await times(opt.repeats, () => decodeDicom(bytes)));
+      let dcmtkMs: number | null = null;
+      if (haveDcmtk && dcmtk) {
+        const file = join(dir, 'in.dcm');
+        writeFileSync(file, bytes);
+        const [cmd, ...flags] = dcmtk;
+        dcmtkMs = median(
+          await times(opt.repeats, async () => {
+            const r = spawnSync(cmd!, [...flags, file, join(dir, 'out.dcm')]);
+            if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr}`);
+          }),
+        );
+      }
+      rows.push({ syntax: name, bytes: bytes.length, oursMs, dcmtkMs, ratio: dcmtkMs ? oursMs / dcmtkMs : null });
+    }
+    const tensorMs = median(await times(opt.repeats, () => preprocessImage(files[1]![1], 224)));
+    if (opt.json) {
+      console.log(JSON.stringify({ size: opt.size, repeats: opt.repeats, rows, dicomToTensor224Ms: tensorMs }, null, 2));
+      return;
+    }
+    console.log(`DICOM decode, ${opt.size}×${opt.size} 16-bit (12 stored), median of ${opt.repeats} (ours in process; DCMTK command line)`);
+    console.log(`${'syntax'.padEnd(36)}${'bytes'.padStart(11)}${'ours ms'.padStart(10)}${'DCMTK ms'.padStart(10)}${'ours/DCMTK'.padStart(12)}`);
+    for (const r of rows)
+      console.log(
+        `${r.syntax.padEnd(36)}${String(r.bytes).padStart(11)}${r.oursMs.toFixed(1).padStart(10)}${(r.dcmtkMs?.toFixed(1) ?? '—').padStart(10)}${(r.ratio ? `${r.ratio.toFixed(2)}×` : '—').padStart(12)}`,
+      );
+    console.log(`DICOM (RLE) → 224² model tensor: ${tensorMs.toFixed(1)} ms`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A smooth chest-like field (two darker lungs in a brighter body) with film grain: compresses like a CXR. */
+function chestLike(n: number): PixelImage {
+  const pixels = new Uint16Array(n * n);
+  let seed = 12345;
+  const noise = () => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return (seed >>> 16) / 65536 - 0.5;
+  };
+  for (let y = 0; y < n; y++)
+    for (let x = 0; x < n; x++) {
+      const u = x / n - 0.5;
+      const v = y / n - 0.5;
+      const body = Math.exp(-(u * u * 3 + v * v * 2)) * 2600;
+      const lung = (cx: number) => Math.exp(-(((u - cx) / 0.16) ** 2 + ((v + 0.02) / 0.28) ** 2)) * 1500;
+      pixels[y * n + x] = Math.max(0, Math.min(4095, Math.round(800 + body - lung(-0.2) - lung(0.2) + noise() * 60)));
+    }
+  return { width: n, height: n, bitsAllocated: 16, bitsStored: 12, signed: false, samplesPerPixel: 1, pixels };
+}
+
+async function times(n: number, f: () => Promise<unknown>): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await f();
+    out.push(performance.now() - t);
+  }
+  return out;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
