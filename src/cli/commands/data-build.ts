@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 
 import { ValidationError } from '../../core/errors.js';
+import { loadDeidKey } from '../../data/dicom/deid/key.js';
 import { buildDataset } from '../../data/etl/build.js';
 import { loadDatasetConfig } from '../../data/etl/config.js';
 import type { BuildReport } from '../../data/etl/report.js';
@@ -47,7 +48,9 @@ export function registerDataBuild(program: Command): void {
         let validation;
         try {
           const db = await ctx.db();
-          result = await buildDataset({ db, objects: ctx.objects(), config, concurrency: opts.concurrency, onProgress: progress.onProgress });
+          // DICOM entries are de-identified with the site's key, the same as study intake uses.
+          const dicom = { key: loadDeidKey({ home: ctx.config.home, envKey: process.env.SECONDREAD_DEID_KEY }) };
+          result = await buildDataset({ db, objects: ctx.objects(), config, concurrency: opts.concurrency, onProgress: progress.onProgress, dicom });
           // Objects are checked right after writing them; a no-op rerun only re-checks the manifest.
           validation = await validateVersion(db, result.versionId, { objects: result.built ? ctx.objects() : undefined, onProgress: progress.onProgress });
         } finally {

@@ -24,6 +24,7 @@ import { beginBuild, completeBuild, failBuild, findVersion } from '../datasets/r
 import type { DatasetVersion, ManifestImage } from '../datasets/types.js';
 import { findLeaks } from '../validate/leakage.js';
 import type { DatasetConfig } from './config.js';
+import type { DatasetDicomSettings } from './dicom-ingest.js';
 import { datasetPrefix, manifestKey, reportKey } from './naming.js';
 import { type BuildReport, buildReport } from './report.js';
 import { type ScannedImage, scanSources } from './scan.js';
@@ -40,6 +41,8 @@ export interface BuildOptions {
   /** Uploads in flight (default 8). */
   uploadConcurrency?: number;
   clock?: Clock;
+  /** De-identification of DICOM entries (data/etl/dicom-ingest.ts); required when an archive holds DICOM. */
+  dicom?: DatasetDicomSettings;
 }
 
 export interface BuildResult {
@@ -92,6 +95,7 @@ export async function buildDataset(opts: BuildOptions): Promise<BuildResult> {
       concurrency: opts.concurrency ?? 3,
       uploadConcurrency: opts.uploadConcurrency ?? 8,
       onProgress: opts.onProgress,
+      dicom: opts.dicom,
     });
     timingsMs.scan = Date.now() - t;
 

@@ -4,16 +4,18 @@
 // reported; the run goes on. Decode-checks and uploads run in a small pool (see TaskPool).
 import { basename } from 'node:path';
 
-import { InvalidImageError, ValidationError } from '../../core/errors.js';
+import { ConfigError, InvalidImageError, ValidationError } from '../../core/errors.js';
 import { sha256Hex } from '../../core/ids.js';
 import type { ProgressFn } from '../../core/progress.js';
 import type { ObjectStore } from '../../storage/object-store.js';
 import { type ArchiveSummary, readArchive } from '../archive/index.js';
 import type { SecondreadClass } from '../classes.js';
 import type { ManifestImage } from '../datasets/types.js';
-import { decodeGrayscale } from '../images/decode.js';
+import { DicomError } from '../dicom/errors.js';
+import { decodeGrayscale, isDicom } from '../images/decode.js';
 import { intensityStats } from '../images/intensity.js';
 import { type DatasetConfig, matchClass, patientKeyOf, type SourceConfig } from './config.js';
+import { type DatasetDicomSettings, deidentifyForDataset } from './dicom-ingest.js';
 import { disambiguate, imageFileName, imageKey, quarantineKey } from './naming.js';
 import { TaskPool } from './pool.js';
 import { contentTypeOf, putIfAbsent, type UploadCounts } from './upload.js';
@@ -60,6 +62,8 @@ export interface ScanOptions {
   /** Uploads in flight (I/O-bound: a filesystem store fsyncs every object, S3 waits on the network). */
   uploadConcurrency: number;
   onProgress?: ProgressFn;
+  /** De-identification of DICOM entries; without it a DICOM entry fails the build (nothing is stored). */
+  dicom?: DatasetDicomSettings;
 }
 
 export async function scanSources(opts: ScanOptions): Promise<ScanResult> {
@@ -154,6 +158,24 @@ type ImageBase = Pick<ScannedImage, 'sha256' | 'fileName' | 'dataset' | 'sourceA
 
 /** Decode-checks one image, then hands its upload to the upload pool (freeing the decode slot). */
 async function processImage(opts: ScanOptions, source: SourceConfig, base: ImageBase, data: Buffer, result: ScanResult, uploads: TaskPool): Promise<void> {
+  let dicomPatientKey: string | undefined;
+  if (isDicom(data)) {
+    if (!opts.dicom)
+      throw new ConfigError("the archive holds DICOM files: building needs the de-identification key (SECONDREAD_DEID_KEY, or the home's deid.key)");
+    const d = deidentifyForDataset(data, opts.dicom);
+    if (d.kind === 'refused') {
+      // Only a note is stored: the file itself may carry PHI that could not be removed.
+      const objectKey = quarantineKey(opts.versionId, `${base.sha256.slice(0, 12)}-refused.txt`);
+      await uploads.run(async () => {
+        await putIfAbsent(opts.objects, objectKey, Buffer.from(`${d.reason}\n`), 'text/plain', result.uploads);
+        result.quarantined.push({ dataset: base.dataset, entry: base.entryPath, reason: d.reason, objectKey });
+      });
+      return;
+    }
+    data = d.bytes;
+    base = { ...base, sha256: d.sha256, fileName: d.fileName };
+    dicomPatientKey = d.patientKey;
+  }
   const quarantine = async (reason: string) => {
     const objectKey = quarantineKey(opts.versionId, `${base.sha256.slice(0, 12)}-${base.fileName}`);
     await uploads.run(async () => {
@@ -170,7 +192,7 @@ async function processImage(opts: ScanOptions, source: SourceConfig, base: Image
   try {
     decoded = await decodeGrayscale(data);
   } catch (err) {
-    if (!(err instanceof InvalidImageError)) throw err;
+    if (!(err instanceof InvalidImageError) && !(err instanceof DicomError)) throw err;
     await quarantine(err.message);
     return;
   }
@@ -179,7 +201,7 @@ async function processImage(opts: ScanOptions, source: SourceConfig, base: Image
   const image: ScannedImage = {
     ...base,
     objectKey,
-    patientKey: patientKey ?? null,
+    patientKey: patientKey ?? dicomPatientKey ?? null,
     width: decoded.width,
     height: decoded.height,
     bytes: data.length,

@@ -19,5 +19,5 @@ export async function putIfAbsent(objects: ObjectStore, key: string, data: Uint8
 }
 
 export function contentTypeOf(format: string): string {
-  return format === 'jpeg' ? 'image/jpeg' : format === 'png' ? 'image/png' : 'application/octet-stream';
+  return format === 'jpeg' ? 'image/jpeg' : format === 'png' ? 'image/png' : format === 'dicom' ? 'application/dicom' : 'application/octet-stream';
 }
