@@ -98,7 +98,13 @@ describe('the OpenAPI document', () => {
     }
     expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
     const predict = doc.paths['/v1/models/{name}/predict']!.post!;
-    expect(Object.keys(predict.requestBody!.content).sort()).toEqual(['application/dicom', 'application/octet-stream', 'image/jpeg', 'image/png', 'multipart/form-data']);
+    expect(Object.keys(predict.requestBody!.content).sort()).toEqual([
+      'application/dicom',
+      'application/octet-stream',
+      'image/jpeg',
+      'image/png',
+      'multipart/form-data',
+    ]);
     expect(JSON.stringify(predict.requestBody!.content['multipart/form-data'])).toContain('"format":"binary"');
     expect(JSON.stringify(predict.requestBody!.content['image/png'])).toContain('"format":"binary"');
   });
