@@ -6,23 +6,12 @@ import { type Clock } from '../core/clock.js';
 import { newId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import type { Db } from '../storage/db.js';
+import type { ShadowComparisonsTable } from '../storage/schema.js';
 import type { ModelRuntime } from './runtime.js';
 import type { PredictResult, ServingObserver } from './types.js';
 
-export interface ShadowComparison {
-  id: string;
-  model_name: string;
-  production_version: number;
-  shadow_version: number;
-  request_id: string;
-  study_id: string | null;
-  production_class: string;
-  production_probability: number;
-  shadow_class: string;
-  shadow_probability: number;
-  agree: 0 | 1;
-  at: string;
-}
+/** One comparison row: the `shadow_comparisons` table's own record type (one shape, not two). */
+export type ShadowComparison = ShadowComparisonsTable;
 
 /** Where comparisons go. */
 export interface ShadowStore {

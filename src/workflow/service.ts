@@ -3,6 +3,8 @@
 // transition is one transaction: read the study, ask the state machine, write with a compare-and-set
 // on (status, row_version), add the read, append the audit entries — so of two readers racing on one
 // study exactly one wins, and the audit log holds an event iff the change it describes committed.
+// Why one ~500-line file: every transition shares the same load → state machine → compare-and-set →
+// audit transaction helpers, and splitting them would spread one invariant over several modules.
 import type { Kysely } from 'kysely';
 
 import { type Clock, systemClock } from '../core/clock.js';

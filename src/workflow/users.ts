@@ -3,6 +3,8 @@
 // of token: `api` (made by the CLI, lives until revoked) and `session` (made by a login with name and
 // password, expires). Passwords are stored as scrypt hashes with a per-user salt. Roles decide what a
 // user may call (the API maps routes to roles; this module only knows who is who).
+// Why one ~450-line file: users, passwords and both token kinds share the same table rows and
+// constant-time checks; splitting them would expose those internals between modules.
 import { randomBytes, scrypt, type ScryptOptions, timingSafeEqual } from 'node:crypto';
 
 import { type Clock, systemClock } from '../core/clock.js';
