@@ -13,7 +13,7 @@ import { findVersion, listImages, listVersions, resolveVersionRef } from '../../
 import { fromImageRow } from '../../data/datasets/rows.js';
 import { type DatasetVersion, type ManifestImage, SPLITS } from '../../data/datasets/types.js';
 import type { BuildReport } from '../../data/etl/report.js';
-import { decodeOrThrow, readImageHeader, strictPipeline } from '../../data/images/decode.js';
+import { decodeOrThrow, imagePipeline, readImageHeader } from '../../data/images/decode.js';
 import type { ValidationReport } from '../../data/validate/validate.js';
 import { validateVersion } from '../../data/validate/validate-version.js';
 import type { Db } from '../../storage/db.js';
@@ -356,12 +356,11 @@ export async function datasetsRoutes(fastify: FastifyInstance, opts: DatasetsRou
         if (!row) throw new NotFoundError('image', `${v.id}/${sha256}`);
         const bytes = await objects.getBytes(fromImageRow(row).objectKey);
         await readImageHeader(bytes);
+        const pipeline = await imagePipeline(bytes); // a DICOM entry is rendered with its own window
         png = remember(
           thumbnails,
           key,
-          await decodeOrThrow(() =>
-            strictPipeline(bytes).greyscale().resize(size, size, { fit: 'inside', withoutEnlargement: true }).toColourspace('b-w').png().toBuffer(),
-          ),
+          await decodeOrThrow(() => pipeline.greyscale().resize(size, size, { fit: 'inside', withoutEnlargement: true }).toColourspace('b-w').png().toBuffer()),
           THUMBNAIL_CACHE,
         );
       }
