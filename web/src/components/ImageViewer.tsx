@@ -32,6 +32,8 @@ export interface ImageViewerProps {
   overlayVisible?: boolean;
   overlayOpacity?: number;
   testId?: string;
+  /** For a DICOM study: the window its rendering was made with (the default picture), to show. */
+  sourceWindow?: string | null;
 }
 
 interface Decoded {
@@ -62,7 +64,15 @@ function readPixels(img: HTMLImageElement): Decoded {
 
 const ZOOM_STEP = 1.25;
 
-export function ImageViewer({ src, label, overlaySrc = null, overlayVisible = false, overlayOpacity = 0.6, testId = 'image-viewer' }: ImageViewerProps) {
+export function ImageViewer({
+  src,
+  label,
+  overlaySrc = null,
+  overlayVisible = false,
+  overlayOpacity = 0.6,
+  testId = 'image-viewer',
+  sourceWindow = null,
+}: ImageViewerProps) {
   const helpId = useId();
   const canvasRef = useRef<HTMLCanvasElement | null>(null);
   const boxRef = useRef<HTMLDivElement | null>(null);
@@ -232,7 +242,7 @@ export function ImageViewer({ src, label, overlaySrc = null, overlayVisible = fa
   };
 
   const status = image
-    ? `${image.width}×${image.height} px · zoom ${Math.round(view.scale * 100)}% · window ${Math.round(wl.width)} · level ${Math.round(wl.center)}${invert ? ' · inverted' : ''}`
+    ? `${image.width}×${image.height} px · zoom ${Math.round(view.scale * 100)}% · window ${Math.round(wl.width)} · level ${Math.round(wl.center)}${invert ? ' · inverted' : ''}${sourceWindow ? ` · ${sourceWindow}` : ''}`
     : '';
 
   return (

@@ -12,6 +12,7 @@ import { ImageViewer } from '../components/ImageViewer.js';
 import { LabelPicker } from '../components/LabelPicker.js';
 import { Badge, ErrorBox, Facts, Link, Loading, PageHeader, StatusBadge } from '../components/ui.js';
 import { useApi, useObjectUrl } from '../hooks/useApi.js';
+import { describeDicomWindow, useDicomWindow } from '../hooks/useDicomWindow.js';
 import { className, dateTime } from '../lib/format.js';
 import { labelsFor, modalityName } from '../lib/labels.js';
 import { hrefFor, navigate } from '../router.js';
@@ -27,6 +28,7 @@ export function ReadPage({ id, as }: { id: string; as: 'A' | 'B' }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const image = useObjectUrl(`/v1/studies/${enc(id)}/image`);
+  const dicomWindow = useDicomWindow(id);
   const [saliencyOn, setSaliencyOn] = useState(false);
   const [saliencyClass, setSaliencyClass] = useState<string>('');
   const [opacity, setOpacity] = useState(0.6);
@@ -97,6 +99,7 @@ export function ReadPage({ id, as }: { id: string; as: 'A' | 'B' }) {
           overlaySrc={saliency.url}
           overlayVisible={saliencyOn}
           overlayOpacity={opacity}
+          sourceWindow={dicomWindow && describeDicomWindow(dicomWindow)}
         />
         <aside className="read-side" aria-label="Study and read">
           <Facts

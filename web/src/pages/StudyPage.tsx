@@ -7,6 +7,7 @@ import { ImageViewer } from '../components/ImageViewer.js';
 import { Timeline } from '../components/Timeline.js';
 import { ErrorBox, Facts, Loading, PageHeader, StatusBadge } from '../components/ui.js';
 import { useApi, useObjectUrl } from '../hooks/useApi.js';
+import { describeDicomWindow, useDicomWindow } from '../hooks/useDicomWindow.js';
 import { dateTime } from '../lib/format.js';
 import { modalityName } from '../lib/labels.js';
 
@@ -19,13 +20,14 @@ export function StudyPage({ id }: { id: string }) {
   const study = useApi((api, signal) => api.get<StudyView>(`/v1/studies/${enc(id)}`, undefined, signal), [id]);
   const audit = useApi((api, signal) => api.get<{ entries: AuditEntry[] }>(`/v1/studies/${enc(id)}/audit`, undefined, signal), [id], { enabled: mayAudit });
   const image = useObjectUrl(`/v1/studies/${enc(id)}/image`);
+  const dicomWindow = useDicomWindow(id);
   const s = study.data;
   if (!s) return study.error ? <ErrorBox error={study.error} /> : <Loading what="Loading the study" />;
   return (
     <>
       <PageHeader title={`Study ${s.id}`} />
       <div className="read-layout">
-        <ImageViewer src={image.url} label={`${modalityName(s.modality)} of study ${s.id}`} />
+        <ImageViewer src={image.url} label={`${modalityName(s.modality)} of study ${s.id}`} sourceWindow={dicomWindow && describeDicomWindow(dicomWindow)} />
         <aside className="read-side" aria-label="Study">
           <Facts
             items={[
