@@ -43,8 +43,12 @@ Archives written (exact layouts of the public datasets):
 database when both are written. The same seed and options give byte-identical archives.
 Difficulty knobs, class appearances and nuisances: docs/synthetic-data.md.
 
+With --format dicom the same layouts hold .dcm files instead (build them with a config whose globs
+select *.dcm, e.g. examples/datasets-dicom.yaml): docs/synthetic-data.md.
+
 Examples:
   secondread data synth --out /tmp/raw --per-class 300
+  secondread data synth --out /tmp/dcm --per-class 20 --cxr-size 256 --format dicom
   secondread data synth --out /tmp/small --per-class 20 --cxr-size 256 --oct-width 128 --oct-height 124 --datasets covid,oct
 `;
 
@@ -91,6 +95,14 @@ export function registerDataSynth(program: Command): void {
     .addOption(new Option('--datasets <list>', 'which archives to write').argParser(datasetList).default([...SYNTH_DATASETS], SYNTH_DATASETS.join(',')))
     .option('--workers <n>', 'render threads (0 = main thread only; default: one per core, at most 4)', integer('--workers'))
     .option('--force', 'write into a non-empty output directory, replacing archives of the same name', false)
+    .addOption(
+      new Option(
+        '--format <format>',
+        'image files: original (PNG/JPEG as the public datasets) or dicom (.dcm: CR 12-bit MONOCHROME1/2, OCT as OPT, rotating transfer syntaxes, fake PHI in every profile attribute)',
+      )
+        .choices(['original', 'dicom'])
+        .default('original'),
+    )
     .addHelpText('after', HELP_AFTER)
     .action(
       async (opts: {
@@ -104,6 +116,7 @@ export function registerDataSynth(program: Command): void {
         datasets: SynthDataset[];
         workers?: number;
         force: boolean;
+        format: 'original' | 'dicom';
       }) => {
         const progress = createProgressRenderer();
         const started = performance.now();

@@ -9,6 +9,7 @@ import { noProgress, type ProgressFn } from '../../core/progress.js';
 import { createWorkerPool, defaultWorkerCount, siblingModule, type WorkerPool } from '../../core/workers.js';
 import type { SecondreadClass } from '../classes.js';
 import { type ArchiveWriter, createTarGzWriter, createZipWriter } from './archive-writer.js';
+import { encodeDicomPhantom } from './dicom-phantom.js';
 import { encodeGray } from './encode.js';
 import { LAYOUTS, SYNTH_DATASETS, type SynthDataset } from './layouts.js';
 import { type PlannedImage, planSynthesis } from './plan.js';
@@ -31,6 +32,8 @@ export interface SynthOptions {
   workers?: number;
   /** Write into a non-empty directory (replacing same-named archives). */
   force?: boolean;
+  /** The image files: as the public datasets store them (PNG/JPEG, default) or as DICOM (`.dcm`). */
+  format?: 'original' | 'dicom';
   onProgress?: ProgressFn;
 }
 
@@ -108,13 +111,13 @@ async function assertWritableDir(dir: string, force: boolean): Promise<void> {
 function orderedImages(
   images: readonly PlannedImage[],
   toTask: (im: PlannedImage) => RenderTask,
-  encoding: 'png' | 'jpeg',
+  encode: (r: RenderedImage, im: PlannedImage) => Promise<Buffer>,
   pool: WorkerPool<RenderTask, RenderedImage> | undefined,
   window: number,
 ): AsyncGenerator<{ image: PlannedImage; bytes: Buffer }> {
   const start = (im: PlannedImage): Promise<Buffer> => {
     const rendered = pool ? pool.run(toTask(im)) : Promise.resolve().then(() => renderTask(toTask(im)));
-    return rendered.then((r) => encodeGray(r, encoding));
+    return rendered.then((r) => encode(r, im));
   };
   return (async function* () {
     const inFlight: Array<Promise<Buffer>> = [];
@@ -157,13 +160,19 @@ export async function synthesizeArchives(options: SynthOptions): Promise<SynthRe
           ? { cls: im.shownClass, seed: im.seed, width: o.octWidth, height: o.octHeight }
           : { cls: im.shownClass, seed: im.seed, width: o.cxrSize, height: o.cxrSize };
       const folders: Record<string, number> = {};
-      for await (const { image, bytes } of orderedImages(images, toTask, layout.encoding, pool, window)) {
-        await writer.add(image.entry, bytes);
+      const dicom = options.format === 'dicom';
+      const indexOf = new Map(images.map((im, i) => [im, i]));
+      const encode = dicom
+        ? (r: RenderedImage, im: PlannedImage) =>
+            encodeDicomPhantom(r, { modality: ds === 'oct' ? 'oct' : 'cxr', index: indexOf.get(im) ?? 0, seed: im.seed, patientId: im.patientId ?? undefined })
+        : (r: RenderedImage) => encodeGray(r, layout.encoding);
+      for await (const { image, bytes } of orderedImages(images, toTask, encode, pool, window)) {
+        const entry = dicom ? image.entry.replace(/\.(png|jpe?g)$/i, '.dcm') : image.entry;
+        await writer.add(entry, bytes);
         const folder = layout.folders[image.filedClass] as string;
         folders[folder] = (folders[folder] ?? 0) + 1;
         classCounts[image.filedClass] = (classCounts[image.filedClass] ?? 0) + 1;
-        if (image.shownClass !== image.filedClass)
-          flipped.push({ archive: layout.archive, entry: image.entry, filedAs: image.filedClass, shows: image.shownClass });
+        if (image.shownClass !== image.filedClass) flipped.push({ archive: layout.archive, entry, filedAs: image.filedClass, shows: image.shownClass });
         onProgress({ phase: 'synth', done: ++done, total, info: { archive: layout.archive } });
       }
       const summary = await writer.finish();
