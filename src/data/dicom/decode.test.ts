@@ -134,6 +134,10 @@ describe('decodeDicom: bad input gets a stable 4xx code', () => {
     const bomb = await writeDicomImage({ Modality: 'CR' }, { ...ramp16(4, 4), width: 60000, height: 60000 });
     expect(await codeOf(decodeDicom(bomb))).toBe('image_too_large 422');
     expect(await codeOf(decodeDicom(Buffer.from('not a dicom file at all, just text')))).toBe('dicom_invalid 422');
+    const rgb: PixelImage = { width: 4, height: 4, bitsAllocated: 8, bitsStored: 8, signed: false, samplesPerPixel: 3, pixels: new Uint8Array(48) };
+    expect(await codeOf(decodeDicom(await writeDicomImage({ Modality: 'OT', PhotometricInterpretation: 'YBR_FULL_422' }, rgb)))).toBe(
+      'dicom_unsupported_pixels 422',
+    );
   });
 
   it('data/images reads DICOM through the same decode and preprocessing as PNG', async () => {

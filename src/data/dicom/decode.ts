@@ -127,6 +127,12 @@ export async function decodeDicom(input: Uint8Array | DicomFile, o: DecodeDicomO
   const fragments = frameBuffers(ds.PixelData);
   let frame: DecodedFrame;
   if (syntax.codec === 'native') {
+    // Native YBR_FULL_422 stores two chroma samples per two pixels (PS3.3 C.7.6.3.1.2): not a layout
+    // the pipeline reads; say so instead of calling the file short.
+    if (info.photometric === 'YBR_FULL_422')
+      throw new DicomUnsupportedPixelsError('uncompressed YBR_FULL_422 (chroma-subsampled) pixel data is not supported; send it as RGB or compressed', {
+        photometric: info.photometric,
+      });
     const bytesPerSample = bitsAllocated / 8;
     const need = attrs.rows * attrs.columns * samples * bytesPerSample;
     const all = fragments[0] ?? new Uint8Array(0);
