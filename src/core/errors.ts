@@ -62,6 +62,11 @@ export class StorageError extends SecondreadError {
   }
 }
 
+/** The first line of a thrown value's message (at most `max` characters): what a wrapped library error shows. */
+export function firstLineOf(err: unknown, max = Infinity): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, max);
+}
+
 /** A one-line description of any thrown value, for logs and CLI output. */
 export function describeError(err: unknown): string {
   if (err instanceof SecondreadError) return `${err.message} [${err.code}]`;

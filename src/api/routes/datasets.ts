@@ -13,7 +13,7 @@ import { findVersion, listImages, listVersions, resolveVersionRef } from '../../
 import { fromImageRow } from '../../data/datasets/rows.js';
 import { type DatasetVersion, type ManifestImage, SPLITS } from '../../data/datasets/types.js';
 import type { BuildReport } from '../../data/etl/report.js';
-import { decodeOrThrow, imagePipeline, readImageHeader } from '../../data/images/decode.js';
+import { decodeOrThrow, imagePipeline } from '../../data/images/decode.js';
 import type { ValidationReport } from '../../data/validate/validate.js';
 import { validateVersion } from '../../data/validate/validate-version.js';
 import type { Db } from '../../storage/db.js';
@@ -355,7 +355,6 @@ export async function datasetsRoutes(fastify: FastifyInstance, opts: DatasetsRou
           .executeTakeFirst();
         if (!row) throw new NotFoundError('image', `${v.id}/${sha256}`);
         const bytes = await objects.getBytes(fromImageRow(row).objectKey);
-        await readImageHeader(bytes);
         const pipeline = await imagePipeline(bytes); // a DICOM entry is rendered with its own window
         png = remember(
           thumbnails,

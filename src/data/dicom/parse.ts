@@ -14,6 +14,7 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 
 import dcmjs from 'dcmjs';
 
+import { firstLineOf } from '../../core/errors.js';
 import { DicomInvalidError, DicomTruncatedError, DicomUnsupportedTransferSyntaxError } from './errors.js';
 import { DEFLATED_EXPLICIT_VR_LE, EXPLICIT_VR_BE, EXPLICIT_VR_LE, IMPLICIT_VR_LE, refusalReason, transferSyntax } from './transfer-syntax.js';
 
@@ -101,12 +102,13 @@ export function writeDicom(meta: DicomTagDict, dict: DicomTagDict, o: { allowInv
   // meta header (PS3.5 A.5) under a meta header that names the deflated syntax.
   const plain = new DicomDict({ ...meta, '00020010': { vr: 'UI', Value: [EXPLICIT_VR_LE] } });
   plain.dict = dict;
+  const body = new Uint8Array(plain.write(options));
+  // The dataset starts after the preamble, "DICM", the group length element (12 bytes) and the group.
+  const datasetStart = DICM_OFFSET + 4 + 12 + new DataView(body.buffer, body.byteOffset).getUint32(DICM_OFFSET + 4 + 8, true);
   const head = new DicomDict(meta);
   head.dict = {};
-  const body = new Uint8Array(plain.write(options));
   const metaOnly = new Uint8Array(head.write(options));
-  const plainMeta = new Uint8Array(new DicomDict({ ...meta, '00020010': { vr: 'UI', Value: [EXPLICIT_VR_LE] } }).write(options));
-  const deflatedBody = deflateRawSync(body.subarray(plainMeta.length));
+  const deflatedBody = deflateRawSync(body.subarray(datasetStart));
   const out = new Uint8Array(metaOnly.length + deflatedBody.length);
   out.set(metaOnly);
   out.set(deflatedBody, metaOnly.length);
@@ -165,7 +167,7 @@ function checkPixelDataLength(body: Uint8Array, encoding: string): void {
 }
 
 /** dcmjs logs odd VRs and padding on the console (two loggers): quirks reach users through our errors. */
-export function silenceDcmjs(): void {
+function silenceDcmjs(): void {
   dcmjs.log.setLevel('silent');
   dcmjs.log.getLogger('validation.dcmjs').setLevel('silent');
 }
@@ -189,7 +191,7 @@ function inflateBounded(body: Uint8Array): Uint8Array {
     if (code === 'ERR_BUFFER_TOO_LARGE' || /maxOutputLength|buffer/i.test(String(err)))
       throw new DicomInvalidError(`the deflated dataset inflates to more than ${MAX_INFLATED_BYTES} bytes`);
     if (code === 'Z_BUF_ERROR') throw new DicomTruncatedError('the deflated dataset ends early');
-    throw new DicomInvalidError(`the deflated dataset cannot be inflated: ${firstLine(err)}`);
+    throw new DicomInvalidError(`the deflated dataset cannot be inflated: ${firstLineOf(err, 200)}`);
   }
 }
 
@@ -205,13 +207,9 @@ function guard<T>(what: string, step: () => T): T {
     return step();
   } catch (err) {
     if (err instanceof DicomInvalidError || err instanceof DicomTruncatedError) throw err;
-    const message = firstLine(err);
+    const message = firstLineOf(err, 200);
     if (err instanceof RangeError || /outside the bounds|out of range|beyond|end of (the )?buffer|offset/i.test(message))
       throw new DicomTruncatedError(`the ${what} ends early or declares a length past the end of the file`, { reason: message });
     throw new DicomInvalidError(`the ${what} cannot be parsed: ${message}`);
   }
-}
-
-function firstLine(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 200);
 }

@@ -6,12 +6,11 @@
 import dcmjs from 'dcmjs';
 
 import { codecModule } from './codec-modules.js';
-import { silenceDcmjs, writeDicom } from './parse.js';
+import { writeDicom } from './parse.js';
 import { encodeRleFrame } from './rle.js';
 import { DEFLATED_EXPLICIT_VR_LE, EXPLICIT_VR_LE, IMPLICIT_VR_LE } from './transfer-syntax.js';
 
 const { DicomMetaDictionary } = dcmjs.data;
-silenceDcmjs();
 
 export const WRITABLE_SYNTAXES = {
   'explicit-le': EXPLICIT_VR_LE,

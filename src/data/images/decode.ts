@@ -4,7 +4,7 @@
 // 8-bit grey that then takes exactly the same path as a grey PNG.
 import sharp, { type Metadata, type Sharp } from 'sharp';
 
-import { InvalidImageError } from '../../core/errors.js';
+import { firstLineOf, InvalidImageError } from '../../core/errors.js';
 import { type DecodedDicom, decodeDicom, type DicomImageInfo, inspectDicom } from '../dicom/decode.js';
 import { looksLikeDicom } from '../dicom/parse.js';
 import { MAX_IMAGE_PIXELS } from './limits.js';
@@ -24,9 +24,7 @@ export interface ImageHeader {
 }
 
 /** True for bytes the DICOM path reads (Part 10 marker, or a bare dataset as devices send them). */
-export function isDicom(bytes: Uint8Array): boolean {
-  return looksLikeDicom(bytes);
-}
+export const isDicom = looksLikeDicom;
 
 /** Reads the header only (cheap); InvalidImageError for anything that is not a PNG or JPEG we accept. */
 export async function readImageHeader(bytes: Uint8Array): Promise<ImageHeader> {
@@ -38,7 +36,7 @@ export async function readImageHeader(bytes: Uint8Array): Promise<ImageHeader> {
   try {
     meta = await sharp(bytes).metadata();
   } catch (err) {
-    throw new InvalidImageError(`not a readable image: ${firstLine(err)}`);
+    throw new InvalidImageError(`not a readable image: ${firstLineOf(err)}`);
   }
   const format = meta.format as string;
   if (!(SUPPORTED_IMAGE_FORMATS as readonly string[]).includes(format)) {
@@ -64,7 +62,7 @@ export async function decodeOrThrow<T>(op: () => Promise<T>): Promise<T> {
   try {
     return await op();
   } catch (err) {
-    throw new InvalidImageError(`image cannot be decoded: ${firstLine(err)}`);
+    throw new InvalidImageError(`image cannot be decoded: ${firstLineOf(err)}`);
   }
 }
 
@@ -90,19 +88,19 @@ export async function decodeGrayscale(bytes: Uint8Array): Promise<GrayscaleImage
 }
 
 /**
- * A sharp pipeline over any accepted image, for callers that resize or render (previews, saliency
- * overlays): PNG/JPEG as strictPipeline; DICOM decoded to its 8-bit grey first.
+ * A sharp pipeline over any accepted image, its header already checked, for callers that resize or
+ * render (preprocessing, previews, saliency overlays): PNG/JPEG as strictPipeline after
+ * readImageHeader; DICOM decoded to its 8-bit grey first (one parse: decodeDicom does the checks).
  */
 export async function imagePipeline(bytes: Uint8Array): Promise<Sharp> {
-  if (!isDicom(bytes)) return strictPipeline(bytes);
+  if (!isDicom(bytes)) {
+    await readImageHeader(bytes);
+    return strictPipeline(bytes);
+  }
   const d = await decodeDicom(bytes);
   return sharp(d.data, { raw: { width: d.width, height: d.height, channels: 1 } });
 }
 
 function dicomHeader(d: DecodedDicom): ImageHeader {
   return { format: 'dicom', width: d.width, height: d.height, channels: 1, bitDepth: d.info.bitsStored > 8 ? 16 : 8 };
-}
-
-function firstLine(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
 }

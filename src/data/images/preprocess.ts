@@ -8,7 +8,7 @@
 // Letterbox rather than squash (distorts anatomy: OCT B-scans are ~1.5:1) or center crop (can cut
 // off the finding at an edge, e.g. a peripheral opacity or a drusen at the scan's end).
 import { InvalidImageError } from '../../core/errors.js';
-import { decodeOrThrow, imagePipeline, readImageHeader } from './decode.js';
+import { decodeOrThrow, imagePipeline } from './decode.js';
 
 export const PREPROCESS_POLICY = {
   name: 'grayscale-letterbox-lanczos3-uint8',
@@ -24,7 +24,6 @@ export async function preprocessImage(bytes: Uint8Array, size: number): Promise<
   if (!Number.isInteger(size) || size < MIN_SIZE || size > MAX_SIZE) {
     throw new InvalidImageError(`preprocess size must be an integer in ${MIN_SIZE}…${MAX_SIZE}, got ${size}`);
   }
-  await readImageHeader(bytes);
   const pipeline = await imagePipeline(bytes);
   const { data, info } = await decodeOrThrow(() =>
     pipeline

@@ -2,7 +2,7 @@
 // and alpha-blended over the grayscale image at its own aspect ratio, as a PNG.
 import sharp from 'sharp';
 
-import { decodeOrThrow, imagePipeline, readImageHeader } from '../../data/images/decode.js';
+import { decodeOrThrow, imagePipeline } from '../../data/images/decode.js';
 
 /** Blue → cyan → yellow → red: the ramp radiology viewers use for heatmaps. */
 const RAMP: readonly [number, [number, number, number]][] = [
@@ -39,7 +39,6 @@ export async function renderOverlay(
   o: { maxSize?: number } = {},
 ): Promise<{ png: Buffer; width: number; height: number }> {
   const maxSize = o.maxSize ?? 512;
-  await readImageHeader(image);
   const pipeline = await imagePipeline(image); // DICOM: its 8-bit rendering with its own window
   const { data, info } = await decodeOrThrow(() =>
     pipeline.greyscale().resize(maxSize, maxSize, { fit: 'inside', withoutEnlargement: true }).toColourspace('b-w').raw().toBuffer({ resolveWithObject: true }),
