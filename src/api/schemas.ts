@@ -13,6 +13,9 @@ export const studyIdSchema = {
   description: 'study id: the same study is always routed to the same deployment (canary stickiness)',
 } as const;
 
+/** `/v1/studies/:id…` route params. */
+export const studyIdParams = { type: 'object', additionalProperties: false, required: ['id'], properties: { id: studyIdSchema } } as const;
+
 export const ERROR_BODY_ID = 'ErrorBody';
 export const KSERVE_ERROR_ID = 'KServeError';
 

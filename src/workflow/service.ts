@@ -135,10 +135,12 @@ export class WorkflowService {
     const prepared = await prepareStudyImage(input.image, this.dicom);
     const id = newId('st_');
     const imageKey = `studies/${id}/image.${prepared.extension}`;
-    const storedKeys = [imageKey, ...prepared.extras.map((e) => `studies/${id}/${e.name}`)];
-    await this.objects.put(imageKey, prepared.image, { ifNotExists: true, contentType: prepared.contentType });
-    for (const extra of prepared.extras)
-      await this.objects.put(`studies/${id}/${extra.name}`, extra.bytes, { ifNotExists: true, contentType: extra.contentType });
+    const objects = [
+      { key: imageKey, bytes: prepared.image, contentType: prepared.contentType },
+      ...prepared.extras.map((e) => ({ ...e, key: `studies/${id}/${e.name}` })),
+    ];
+    const storedKeys = objects.map((o) => o.key);
+    for (const o of objects) await this.objects.put(o.key, o.bytes, { ifNotExists: true, contentType: o.contentType });
 
     let read: ModelRead | undefined;
     let modelError: string | undefined;
@@ -241,18 +243,20 @@ export class WorkflowService {
 
   /** The non-identifying DICOM header facts of a DICOM study (window, modality, spacing…), or null. */
   async getDicomFacts(id: string): Promise<StudyDicomFacts | null> {
-    const { study } = await this.load(this.db, assertStudyId(id));
-    const key = study.image_key.replace(/image\.png$/, 'dicom.json');
-    if (key === study.image_key || !(await this.objects.head(key))) return null;
-    return JSON.parse((await this.objects.getBytes(key)).toString('utf8')) as StudyDicomFacts;
+    const bytes = await this.studyObject(id, 'dicom.json');
+    return bytes && (JSON.parse(bytes.toString('utf8')) as StudyDicomFacts);
   }
 
   /** The de-identified DICOM instance of a DICOM study, or null. */
   async getDicomInstance(id: string): Promise<Buffer | null> {
+    return this.studyObject(id, 'instance.dcm');
+  }
+
+  /** An object stored beside a study's image (study-image.ts's extras), or null when it has none. */
+  private async studyObject(id: string, name: 'dicom.json' | 'instance.dcm'): Promise<Buffer | null> {
     const { study } = await this.load(this.db, assertStudyId(id));
-    const key = study.image_key.replace(/image\.png$/, 'instance.dcm');
-    if (key === study.image_key || !(await this.objects.head(key))) return null;
-    return this.objects.getBytes(key);
+    const key = `studies/${study.id}/${name}`;
+    return (await this.objects.head(key)) ? this.objects.getBytes(key) : null;
   }
 
   /** The study's image bytes (any role may see the image: it is what they read). */

@@ -10,7 +10,7 @@ import { STUDY_STATES } from '../../workflow/states.js';
 import { UnsupportedMediaTypeError } from '../errors.js';
 import { checkImage } from '../image-input.js';
 import { isMultipartFile, readMultipartForm } from '../multipart-form.js';
-import { classProbabilitySchema, errorResponses, studyIdSchema } from '../schemas.js';
+import { classProbabilitySchema, errorResponses, studyIdParams, studyIdSchema } from '../schemas.js';
 import { typedRequests, type Wire } from '../type-provider.js';
 import type { ApiLimits, WorkflowPort } from '../types.js';
 
@@ -27,7 +27,6 @@ export const OVERSIGHT_ROLES = ['adjudicator', 'ml-engineer', 'admin'] as const;
 const MAX_LIST = 500;
 const SHA256_PATTERN = '^[0-9a-f]{64}$';
 
-const idParams = { type: 'object', additionalProperties: false, required: ['id'], properties: { id: studyIdSchema } } as const;
 const nullableString = { type: ['string', 'null'] } as const;
 
 const humanReadSchema = {
@@ -214,7 +213,7 @@ export async function studiesRoutes(fastify: FastifyInstance, opts: StudiesRoute
       schema: {
         tags,
         summary: 'One study as the caller’s role may see it (reader A: no model read or decision before committing read A)',
-        params: idParams,
+        params: studyIdParams,
         response: { 200: studyViewSchema, ...errorResponses([400, 401, 403, 404, 500, 503]) },
       },
     },
@@ -227,7 +226,7 @@ export async function studiesRoutes(fastify: FastifyInstance, opts: StudiesRoute
       schema: {
         tags,
         summary: 'The study’s image, as uploaded (PNG or JPEG)',
-        params: idParams,
+        params: studyIdParams,
         produces: ['image/png', 'image/jpeg'],
         response: { 200: { type: 'string', format: 'binary', description: 'the image bytes' }, ...errorResponses([400, 401, 403, 404, 500, 503]) },
       },
@@ -248,7 +247,7 @@ export async function studiesRoutes(fastify: FastifyInstance, opts: StudiesRoute
         summary: 'Commit a read: a reader’s is read A (then the policy decides), an adjudicator’s is read B (the final label)',
         description:
           '409 `illegal_transition` when the study is not waiting for this read (read B before A, A twice, a final study, or another read won a race).',
-        params: idParams,
+        params: studyIdParams,
         body: {
           type: 'object',
           additionalProperties: false,
@@ -268,7 +267,7 @@ export async function studiesRoutes(fastify: FastifyInstance, opts: StudiesRoute
       schema: {
         tags,
         summary: 'The study’s audit entries (hash-chained), in order',
-        params: idParams,
+        params: studyIdParams,
         response: {
           200: { type: 'object', additionalProperties: false, required: ['entries'], properties: { entries: { type: 'array', items: auditEntrySchema } } },
           ...errorResponses([400, 401, 403, 404, 500, 503]),

@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 
 import { NotFoundError } from '../../core/errors.js';
-import { errorResponses, studyIdSchema } from '../schemas.js';
+import { errorResponses, studyIdParams } from '../schemas.js';
 import { typed } from '../type-provider.js';
 import type { WorkflowPort } from '../types.js';
 
@@ -12,7 +12,6 @@ export interface StudyDicomRoutesOptions {
   workflow: Pick<WorkflowPort, 'getDicomFacts' | 'getDicomInstance'>;
 }
 
-const params = { type: 'object', additionalProperties: false, required: ['id'], properties: { id: studyIdSchema } } as const;
 const nullableString = { type: ['string', 'null'] } as const;
 const factsSchema = {
   type: 'object',
@@ -53,7 +52,7 @@ export async function studyDicomRoutes(plain: FastifyInstance, opts: StudyDicomR
       schema: {
         tags,
         summary: 'The DICOM header facts of a study received as DICOM (404 for PNG/JPEG studies): window/level, modality, spacing',
-        params,
+        params: studyIdParams,
         response: { 200: factsSchema, ...errorResponses([400, 401, 403, 404, 500, 503]) },
       },
     },
@@ -69,7 +68,7 @@ export async function studyDicomRoutes(plain: FastifyInstance, opts: StudyDicomR
       schema: {
         tags,
         summary: 'The de-identified DICOM instance of a study received as DICOM (PS3.15 Basic Profile applied on intake)',
-        params,
+        params: studyIdParams,
         produces: ['application/dicom'],
         response: { 200: { type: 'string', format: 'binary', description: 'DICOM Part 10 bytes' }, ...errorResponses([400, 401, 403, 404, 500, 503]) },
       },

@@ -1,11 +1,8 @@
 // Test helpers: small DICOM images in every syntax we write, and a file whose every identifying
 // attribute (the PS3.15 Basic Profile's, private tags, names inside sequences) carries a marker.
-import dcmjs from 'dcmjs';
-
-import { BASIC_PROFILE } from './deid/profile.js';
+import { profileAttributes } from './deid/profile.js';
+import { metaDict, parseDicom, writeDicom } from './parse.js';
 import { type PixelImage, type WritableSyntax, writeDicomImage } from './write.js';
-
-const { DicomMetaDictionary } = dcmjs.data;
 
 /** A 16-bit ramp image (values 0…4095, 12 bits stored), width×height. */
 export function ramp16(width = 64, height = 48, o: { signed?: boolean } = {}): PixelImage {
@@ -40,10 +37,7 @@ export function cxrDicom(image: PixelImage = ramp16(), syntax: WritableSyntax = 
 export async function phiDicom(marker = 'PHIMARKER', syntax: WritableSyntax = 'explicit-le', image: PixelImage = ramp16()): Promise<Uint8Array> {
   const uid = `1.2.826.0.1.3680043.10.${[...marker].map((c) => c.charCodeAt(0)).join('')}`;
   const extra: Record<string, { vr: string; Value: unknown[] }> = {};
-  for (const tag of Object.keys(BASIC_PROFILE)) {
-    const entry = DicomMetaDictionary.dictionary[`(${tag.slice(0, 4)},${tag.slice(4)})`];
-    if (!entry) continue;
-    const vr = entry.vr.split('|')[0]!;
+  for (const { tag, vr } of profileAttributes()) {
     if (vr === 'SQ')
       extra[tag] = { vr, Value: [{ '00100010': { vr: 'PN', Value: [{ Alphabetic: `${marker}^Seq` }] }, '00081030': { vr: 'LO', Value: [marker] } }] };
     else if (vr === 'UI') extra[tag] = { vr, Value: [`${uid}.${parseInt(tag.slice(4), 16)}`] };
@@ -64,7 +58,6 @@ export async function phiDicom(marker = 'PHIMARKER', syntax: WritableSyntax = 'e
     SOPInstanceUID: `${uid}.3`,
   });
   // Re-read, add the tag-keyed attributes (dcmjs naturalizing would drop unknown private tags), write back.
-  const { parseDicom, writeDicom, metaDict } = await import('./parse.js');
   const file = parseDicom(bytes);
   // Markers are longer than a DA or TM allows: the writer is told to keep them anyway.
   return writeDicom(metaDict(file), { ...file.dict, ...extra }, { allowInvalidVRLength: true });

@@ -8,7 +8,7 @@
 // something to remove.
 import dcmjs from 'dcmjs';
 
-import { BASIC_PROFILE } from '../dicom/deid/profile.js';
+import { profileAttributes } from '../dicom/deid/profile.js';
 import { type PixelImage, type WritableSyntax, writeDicomImage } from '../dicom/write.js';
 import type { GrayImage } from './types.js';
 
@@ -69,10 +69,8 @@ function fakeIdentity(o: DicomPhantomInput): Record<string, unknown> {
   const day = String(1 + (s % 28)).padStart(2, '0');
   const uid = (n: number) => `2.25.${(BigInt(s) * 1000003n + BigInt(n)).toString()}${o.index}`;
   const out: Record<string, unknown> = {};
-  for (const [tag, [keyword]] of Object.entries(BASIC_PROFILE)) {
-    const entry = DicomMetaDictionary.dictionary[`(${tag.slice(0, 4)},${tag.slice(4)})`];
-    if (!entry || !DicomMetaDictionary.nameMap[keyword]) continue;
-    const vr = entry.vr.split('|')[0]!;
+  for (const { tag, keyword, vr } of profileAttributes()) {
+    if (!DicomMetaDictionary.nameMap[keyword]) continue;
     if (vr === 'PN') out[keyword] = `${FAMILY[(s + keyword.length) % FAMILY.length]}^${GIVEN[keyword.length % GIVEN.length]}`;
     else if (vr === 'DA') out[keyword] = `2024${String(1 + (s % 12)).padStart(2, '0')}${day}`;
     else if (vr === 'TM') out[keyword] = '101500';

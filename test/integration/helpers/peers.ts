@@ -14,3 +14,13 @@ export function pythonHas(...modules: string[]): boolean {
   console.warn(`SKIPPING: ${reason}. Install python3-torch python3-onnx libopenblas0-pthread to run it.`);
   return false;
 }
+
+/** True when `<command> --version` runs; throws under CI when it does not (e.g. DCMTK's dcmdump). */
+export function commandAvailable(command: string, install: string): boolean {
+  const r = spawnSync(command, ['--version'], { encoding: 'utf8' });
+  if (r.status === 0) return true;
+  const reason = `${command} is not installed (${install})`;
+  if (process.env.CI) throw new Error(`${reason} (CI is set, so this is a failure, not a skip)`);
+  console.warn(`SKIPPING: ${reason}`);
+  return false;
+}

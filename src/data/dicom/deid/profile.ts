@@ -9,6 +9,8 @@
 // curves (50xx) are removed (they can carry burned-in text), and every UID outside the DICOM root
 // (1.2.840.10008) is remapped, so identifiers the table does not name cannot pass through either.
 
+import dcmjs from 'dcmjs';
+
 export type DeidAction = 'X' | 'Z' | 'D' | 'U';
 
 /** tag (8 hex digits, upper case) → [keyword, action] */
@@ -165,3 +167,21 @@ export const BASIC_PROFILE: Readonly<Record<string, readonly [string, DeidAction
   FFFAFFFA: ['DigitalSignaturesSequence', 'X'],
   FFFCFFFC: ['DataSetTrailingPadding', 'X'],
 });
+
+export interface ProfileAttribute {
+  tag: string;
+  keyword: string;
+  /** The attribute's VR (the first, where the dictionary allows several). */
+  vr: string;
+}
+
+let known: readonly ProfileAttribute[] | undefined;
+
+/** The profile's attributes that dcmjs' dictionary knows, with their VR: what test and synthetic files fill. */
+export function profileAttributes(): readonly ProfileAttribute[] {
+  known ??= Object.entries(BASIC_PROFILE).flatMap(([tag, [keyword]]) => {
+    const entry = dcmjs.data.DicomMetaDictionary.dictionary[`(${tag.slice(0, 4)},${tag.slice(4)})`];
+    return entry ? [{ tag, keyword, vr: entry.vr.split('|')[0]! }] : [];
+  });
+  return known;
+}
