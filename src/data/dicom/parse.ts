@@ -48,7 +48,7 @@ const VALID_VRS = new Set([
 ]); // prettier-ignore
 
 /** True when the bytes carry the Part 10 "DICM" marker. */
-export function hasPart10Marker(bytes: Uint8Array): boolean {
+function hasPart10Marker(bytes: Uint8Array): boolean {
   return bytes.length >= DICM_OFFSET + 4 && bytes[128] === 0x44 && bytes[129] === 0x49 && bytes[130] === 0x43 && bytes[131] === 0x4d;
 }
 

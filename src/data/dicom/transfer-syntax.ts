@@ -62,7 +62,3 @@ export function transferSyntax(uid: string): TransferSyntax | undefined {
 export function refusalReason(uid: string): string {
   return REFUSED[uid] ?? 'unknown transfer syntax';
 }
-
-export function supportedTransferSyntaxes(): readonly TransferSyntax[] {
-  return SYNTAXES;
-}
