@@ -1,5 +1,6 @@
 // Pixel data decoders by codec, each a well-kept package but RLE (PS3.5 Annex G, rle.ts):
-// JPEG baseline/extended 8-bit — libjpeg-turbo (@cornerstonejs/codec-libjpeg-turbo-8bit);
+// JPEG baseline/extended 8-bit — libjpeg-turbo (@cornerstonejs/codec-libjpeg-turbo-8bit); 12-bit JPEG
+// extended — DCMTK's dcmdjpeg when installed (jpeg12-dcmtk.ts: no maintained JS codec exists);
 // JPEG lossless process 14 and 14 SV1 — jpeg-lossless-decoder-js; JPEG-LS — CharLS
 // (@cornerstonejs/codec-charls); JPEG 2000 — OpenJPEG (@cornerstonejs/codec-openjpeg).
 // The WebAssembly modules are instantiated once, on first use, and shared.
@@ -9,6 +10,7 @@
 import { codecModule } from './codec-modules.js';
 import { jpeg2000Header, jpegFamilyHeader } from './codestream.js';
 import { DicomImageTooLargeError, DicomPixelDecodeError, DicomUnsupportedTransferSyntaxError } from './errors.js';
+import { dcmtkJpeg12Available, decodeJpeg12WithDcmtk } from './jpeg12-dcmtk.js';
 import { decodeRleFrame } from './rle.js';
 import type { PixelCodec } from './transfer-syntax.js';
 
@@ -42,11 +44,20 @@ export async function decodeFrame(codec: PixelCodec, uid: string, frame: Uint8Ar
     throw new DicomPixelDecodeError(uid, `the codestream is ${header.width}×${header.height}, the DICOM header says ${g.columns}×${g.rows}`);
 
   if (codec === 'jpeg-lossless') return decodeJpegLossless(uid, frame, g, header.precision);
-  if (codec === 'jpeg-baseline' && header.precision > 8)
-    throw new DicomUnsupportedTransferSyntaxError(
-      uid,
-      `${header.precision}-bit JPEG extended needs a 12-bit JPEG codec, which is not installed; send it lossless`,
-    );
+  if (codec === 'jpeg-baseline' && header.precision > 8) {
+    if (!dcmtkJpeg12Available())
+      throw new DicomUnsupportedTransferSyntaxError(
+        uid,
+        `${header.precision}-bit JPEG extended is decoded through DCMTK's dcmdjpeg, which is not installed here (apt-get install dcmtk); or send it lossless`,
+      );
+    const bytes = await decodeJpeg12WithDcmtk(uid, frame, {
+      rows: g.rows,
+      columns: g.columns,
+      samplesPerPixel: g.samplesPerPixel,
+      precision: header.precision,
+    });
+    return { bytes, bytesPerSample: 2, samplesPerPixel: g.samplesPerPixel, rgb: false };
+  }
 
   const name = codec === 'jpeg-ls' ? 'charls' : codec === 'jpeg2000' ? 'openjpeg' : 'libjpeg-turbo-8bit';
   const className = codec === 'jpeg-ls' ? 'JpegLSDecoder' : codec === 'jpeg2000' ? 'J2KDecoder' : 'JPEGDecoder';

@@ -6,6 +6,7 @@ import { decodeGrayscale, readImageHeader } from '../images/decode.js';
 import { preprocessImage } from '../images/preprocess.js';
 import { decodeDicom } from './decode.js';
 import { DicomError } from './errors.js';
+import { dcmtkJpeg12Available } from './jpeg12-dcmtk.js';
 import { parseDicom } from './parse.js';
 import { cxrDicom, ramp16, smooth8 } from './testing.js';
 import { type PixelImage, WRITABLE_SYNTAXES, type WritableSyntax, writeDicomImage } from './write.js';
@@ -43,8 +44,23 @@ describe('decodeDicom: transfer syntaxes', () => {
     }
   });
 
-  it('refuses 12-bit JPEG extended with a clear code (no 12-bit JPEG codec is installed)', async () => {
-    expect(await codeOf(decodeDicom(fixture('jpeg-extended-12bit.dcm')))).toBe('dicom_unsupported_transfer_syntax 415');
+  it('refuses 12-bit JPEG extended with a clear code when DCMTK, its decoder, is turned off or missing', async () => {
+    const before = process.env.SECONDREAD_DCMTK;
+    process.env.SECONDREAD_DCMTK = 'off';
+    try {
+      expect(await codeOf(decodeDicom(fixture('jpeg-extended-12bit.dcm')))).toBe('dicom_unsupported_transfer_syntax 415');
+    } finally {
+      if (before === undefined) delete process.env.SECONDREAD_DCMTK;
+      else process.env.SECONDREAD_DCMTK = before;
+    }
+  });
+
+  it.skipIf(!dcmtkJpeg12Available())('decodes 12-bit JPEG extended through DCMTK within the lossy tolerance of the source', async () => {
+    const d = await decodeDicom(fixture('jpeg-extended-12bit.dcm'));
+    expect(d.info.transferSyntaxUid).toBe('1.2.840.10008.1.2.4.51');
+    // DCMTK's default quality (90) on a smooth 12-bit ramp: a few grey levels out of 4096.
+    expect(maxDiff(d.stored, ramp16().pixels)).toBeLessThanOrEqual(24);
+    expect(maxDiff(d.stored, ramp16().pixels)).toBeGreaterThan(0);
   });
 
   it('reads a bare dataset without preamble or meta header (implicit and explicit VR)', async () => {
