@@ -1,0 +1,170 @@
+// What every result object we send back shares: the original patient and study (so the PACS files it
+// into the study the department already has), a new series of ours, deterministic UIDs (a resend of
+// the same result is the same instance, which the PACS and our exporter de-duplicate), Contributing
+// Equipment naming the model (IHE AI Results), and the Part 10 write through the one DICOM writer.
+import { createHash } from 'node:crypto';
+
+import dcmjs from 'dcmjs';
+
+import { type DicomTagDict, writeDicom } from '../parse.js';
+import { EXPLICIT_VR_LE } from '../transfer-syntax.js';
+import { type Code, codeContent, codeItem, CODES, LOCAL_SCHEME, type NaturalItem, SrInputError } from './content.js';
+
+const { DicomMetaDictionary } = dcmjs.data;
+
+/** The identified context of the source instance (Contract 1's DicomOrigin, read before de-identification). */
+export interface SrOrigin {
+  patient: { id: string; name: string; birthDate?: string; sex?: string };
+  study: { studyInstanceUid: string; studyDate?: string; studyTime?: string; accessionNumber?: string; studyId?: string; referringPhysicianName?: string };
+  series: { seriesInstanceUid: string; modality: string };
+  instance: { sopClassUid: string; sopInstanceUid: string };
+}
+
+export interface SrModel {
+  name: string;
+  version: string;
+}
+
+/** The same as write.ts' implementation class: one implementation writes all our files. */
+const IMPLEMENTATION_CLASS_UID = '2.25.302535969541327839017330545146316094373';
+const UID_PATTERN = /^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$/;
+
+/**
+ * 2.25.<decimal of a 128-bit name-based UUID> (PS3.5 B.2) from the parts: SHA-256 of the
+ * NUL-joined parts, first 16 bytes, version 8 (RFC 9562 custom) and the RFC variant bits set, so
+ * the integer is a well-formed UUID. Same parts → same UID, which makes a resend idempotent.
+ */
+export function deterministicUid(...parts: string[]): string {
+  const bytes = createHash('sha256')
+    .update(`secondread/sr/v1\0${parts.join('\0')}`)
+    .digest()
+    .subarray(0, 16);
+  bytes[6] = (bytes[6]! & 0x0f) | 0x80;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  return `2.25.${BigInt(`0x${bytes.toString('hex')}`).toString()}`;
+}
+
+/** DA and TM (UTC) of a date: YYYYMMDD and HHMMSS.ffffff. */
+export function dicomDateTime(at: Date): { date: string; time: string; dateTime: string } {
+  if (Number.isNaN(at.getTime())) throw new SrInputError('the result date is not a valid date');
+  const iso = at.toISOString(); // 2026-12-06T03:07:48.123Z
+  const date = iso.slice(0, 10).replace(/-/g, '');
+  const time = `${iso.slice(11, 19).replace(/:/g, '')}.${iso.slice(20, 23)}000`;
+  return { date, time, dateTime: `${date}${time}+0000` };
+}
+
+export function checkUid(what: string, uid: string): string {
+  if (uid.length > 64 || !UID_PATTERN.test(uid)) throw new SrInputError(`${what} '${uid.slice(0, 80)}' is not a valid DICOM UID`);
+  return uid;
+}
+
+/** The patient and study modules, copied from the origin (type 2 attributes present even when empty). */
+export function patientAndStudy(origin: SrOrigin): NaturalItem {
+  if (!origin.patient.id) throw new SrInputError('the origin has no Patient ID');
+  return {
+    PatientName: [{ Alphabetic: origin.patient.name }],
+    PatientID: origin.patient.id,
+    PatientBirthDate: origin.patient.birthDate ?? '',
+    PatientSex: origin.patient.sex ?? '',
+    StudyInstanceUID: checkUid('Study Instance UID', origin.study.studyInstanceUid),
+    StudyDate: origin.study.studyDate ?? '',
+    StudyTime: origin.study.studyTime ?? '',
+    AccessionNumber: origin.study.accessionNumber ?? '',
+    StudyID: origin.study.studyId ?? '',
+    ReferringPhysicianName: origin.study.referringPhysicianName ? [{ Alphabetic: origin.study.referringPhysicianName }] : '',
+  };
+}
+
+export function contributingEquipment(model: SrModel, at: Date, description: string): NaturalItem {
+  return {
+    Manufacturer: 'secondread',
+    ManufacturerModelName: model.name,
+    SoftwareVersions: model.version,
+    PurposeOfReferenceCodeSequence: [codeItem(CODES.processingEquipment)],
+    ContributionDateTime: dicomDateTime(at).dateTime,
+    ContributionDescription: description,
+  };
+}
+
+export interface SrDocument {
+  origin: SrOrigin;
+  seriesInstanceUid: string;
+  sopInstanceUid: string;
+  seriesNumber: number;
+  seriesDescription: string;
+  contentAt: Date;
+  title: Code;
+  template?: string;
+  observer: NaturalItem[];
+  content: NaturalItem[];
+  contributingEquipment: NaturalItem[];
+}
+
+/** Comprehensive SR (1.2.840.10008.5.1.4.1.1.88.33) Part 10 bytes, explicit VR little endian. */
+export function writeSr(doc: SrDocument): Uint8Array {
+  const { origin } = doc;
+  const { date, time } = dicomDateTime(doc.contentAt);
+  const source = {
+    ReferencedSOPClassUID: checkUid('source SOP Class UID', origin.instance.sopClassUid),
+    ReferencedSOPInstanceUID: checkUid('source SOP Instance UID', origin.instance.sopInstanceUid),
+  };
+  const dataset: NaturalItem = {
+    InstanceCreationDate: date,
+    InstanceCreationTime: time,
+    TimezoneOffsetFromUTC: '+0000',
+    // Comprehensive SR: TID 1500 content without spatial coordinates fits it, it is the SR class
+    // PACS and viewers store and show most widely, and its relationship rules allow all of TID 1500
+    // (by-reference items too, which Enhanced SR forbids). A detector's boxes in 3D coordinates
+    // (SCOORD3D) would need Comprehensive 3D SR.
+    SOPClassUID: '1.2.840.10008.5.1.4.1.1.88.33',
+    SOPInstanceUID: doc.sopInstanceUid,
+    ...patientAndStudy(origin),
+    Modality: 'SR',
+    SeriesInstanceUID: doc.seriesInstanceUid,
+    SeriesNumber: doc.seriesNumber,
+    SeriesDate: date,
+    SeriesTime: time,
+    SeriesDescription: doc.seriesDescription,
+    ReferencedPerformedProcedureStepSequence: [],
+    Manufacturer: 'secondread',
+    ...(doc.contributingEquipment.length ? { ContributingEquipmentSequence: doc.contributingEquipment } : {}),
+    InstanceNumber: 1,
+    ContentDate: date,
+    ContentTime: time,
+    CompletionFlag: 'COMPLETE',
+    VerificationFlag: 'UNVERIFIED',
+    PerformedProcedureCodeSequence: [],
+    CurrentRequestedProcedureEvidenceSequence: [
+      {
+        StudyInstanceUID: origin.study.studyInstanceUid,
+        ReferencedSeriesSequence: [
+          { SeriesInstanceUID: checkUid('source Series Instance UID', origin.series.seriesInstanceUid), ReferencedSOPSequence: [source] },
+        ],
+      },
+    ],
+    CodingSchemeIdentificationSequence: [
+      {
+        CodingSchemeDesignator: LOCAL_SCHEME,
+        CodingSchemeName: 'secondread model classes and policy terms',
+        CodingSchemeResponsibleOrganization: 'secondread',
+      },
+    ],
+    ValueType: 'CONTAINER',
+    ConceptNameCodeSequence: [codeItem(doc.title)],
+    ContinuityOfContent: 'SEPARATE',
+    ...(doc.template ? { ContentTemplateSequence: [{ MappingResource: 'DCMR', TemplateIdentifier: doc.template }] } : {}),
+    ContentSequence: [codeContent('HAS CONCEPT MOD', CODES.language, CODES.englishUs), ...doc.observer, ...doc.content],
+  };
+  // The default repertoire when everything is ASCII (what every reader handles); UTF-8 otherwise
+  // (names and reasons may be in any language; dcmjs writes strings as UTF-8).
+  if (/[\u0080-\uffff]/.test(JSON.stringify(dataset))) dataset.SpecificCharacterSet = 'ISO_IR 192';
+  const meta = {
+    FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
+    MediaStorageSOPClassUID: dataset.SOPClassUID,
+    MediaStorageSOPInstanceUID: dataset.SOPInstanceUID,
+    TransferSyntaxUID: EXPLICIT_VR_LE,
+    ImplementationClassUID: IMPLEMENTATION_CLASS_UID,
+    ImplementationVersionName: 'SECONDREAD',
+  };
+  return writeDicom(DicomMetaDictionary.denaturalizeDataset(meta) as DicomTagDict, DicomMetaDictionary.denaturalizeDataset(dataset) as DicomTagDict);
+}
