@@ -7,7 +7,7 @@ import { preprocessImage } from '../images/preprocess.js';
 import { decodeDicom } from './decode.js';
 import { DicomError } from './errors.js';
 import { dcmtkJpeg12Available } from './jpeg12-dcmtk.js';
-import { parseDicom } from './parse.js';
+import { metaDict, parseDicom, writeDicom } from './parse.js';
 import { cxrDicom, ramp16, smooth8 } from './testing.js';
 import { type PixelImage, WRITABLE_SYNTAXES, type WritableSyntax, writeDicomImage } from './write.js';
 
@@ -61,6 +61,32 @@ describe('decodeDicom: transfer syntaxes', () => {
     // DCMTK's default quality (90) on a smooth 12-bit ramp: a few grey levels out of 4096.
     expect(maxDiff(d.stored, ramp16().pixels)).toBeLessThanOrEqual(24);
     expect(maxDiff(d.stored, ramp16().pixels)).toBeGreaterThan(0);
+  });
+
+  it('reads a bare big-endian dataset (old equipment sends them without a meta header)', async () => {
+    const full = fixture('big-endian-dcmtk.dcm');
+    const groupLength = new DataView(full.buffer, full.byteOffset).getUint32(140, true);
+    const d = await decodeDicom(full.subarray(144 + groupLength));
+    expect(d.info.transferSyntaxUid).toBe('1.2.840.10008.1.2.2');
+    expect(maxDiff(d.stored, ramp16().pixels)).toBe(0);
+  });
+
+  it('reads a dataset written implicit VR under a meta header that declares explicit VR (as pydicom does)', async () => {
+    const implicit = await cxrDicom(ramp16(), 'implicit-le');
+    const groupLength = new DataView(implicit.buffer, implicit.byteOffset).getUint32(140, true);
+    const body = implicit.subarray(144 + groupLength);
+    const file = parseDicom(implicit);
+    const metaOnly = writeDicom({ ...metaDict(file), '00020010': { vr: 'UI', Value: [WRITABLE_SYNTAXES['explicit-le']] } }, {});
+    const lying = Buffer.concat([metaOnly, body]);
+    const d = await decodeDicom(lying);
+    expect(maxDiff(d.stored, ramp16().pixels)).toBe(0);
+  });
+
+  it('reads a dataset with an ISO 2022 multi-valued Specific Character Set (Japanese sites) instead of refusing it', async () => {
+    const bytes = await cxrDicom(ramp16(), 'explicit-le', { SpecificCharacterSet: ['ISO 2022 IR 13', 'ISO 2022 IR 87'], StudyDescription: 'CHEST' });
+    const d = await decodeDicom(bytes);
+    expect(maxDiff(d.stored, ramp16().pixels)).toBe(0);
+    expect(parseDicom(bytes).dataset.StudyDescription).toBe('CHEST');
   });
 
   it('reads a bare dataset without preamble or meta header (implicit and explicit VR)', async () => {

@@ -137,7 +137,10 @@ export async function decodeDicom(input: Uint8Array | DicomFile, o: DecodeDicomO
     const need = attrs.rows * attrs.columns * samples * bytesPerSample;
     const all = fragments[0] ?? new Uint8Array(0);
     if (all.length < need) throw new DicomTruncatedError(`the pixel data holds ${all.length} bytes, the first frame needs ${need}`);
-    frame = { bytes: all.subarray(0, need), bytesPerSample: bytesPerSample as 1 | 2, samplesPerPixel: samples, rgb: false };
+    // Big endian (retired, still sent by old equipment): dcmjs hands OW over as stored, so 16-bit samples are
+    // swapped here into the little-endian layout the pixel pipeline reads.
+    const bytes = syntax.encoding === 'explicit-be' && bytesPerSample === 2 ? swap16(all.subarray(0, need)) : all.subarray(0, need);
+    frame = { bytes, bytesPerSample: bytesPerSample as 1 | 2, samplesPerPixel: samples, rgb: false };
   } else {
     if (fragments.length === 0 || fragments[0]!.length === 0) throw new DicomTruncatedError('the encapsulated pixel data has no fragment');
     // dcmjs returns one buffer per frame; a single-frame image split over several fragments
@@ -163,6 +166,12 @@ function frameBuffers(pixelData: unknown): Uint8Array[] {
   return list
     .filter((b): b is ArrayBuffer | Uint8Array => b instanceof ArrayBuffer || ArrayBuffer.isView(b))
     .map((b) => (b instanceof ArrayBuffer ? new Uint8Array(b) : new Uint8Array(b.buffer, b.byteOffset, b.byteLength)));
+}
+
+function swap16(bytes: Uint8Array): Uint8Array {
+  const out = Uint8Array.from(bytes);
+  Buffer.from(out.buffer, out.byteOffset, out.byteLength).swap16();
+  return out;
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {

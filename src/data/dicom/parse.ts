@@ -59,11 +59,17 @@ function hasPart10Marker(bytes: Uint8Array): boolean {
 export function looksLikeDicom(bytes: Uint8Array): boolean {
   if (hasPart10Marker(bytes)) return true;
   if (bytes.length < 8) return false;
+  if (bareBigEndian(bytes)) return true;
   const group = bytes[0]! | (bytes[1]! << 8);
   const element = bytes[2]! | (bytes[3]! << 8);
   if (group !== 0x0002 && group !== 0x0008) return false;
   if (element > 0x0100) return false;
   return VALID_VRS.has(String.fromCharCode(bytes[4]!, bytes[5]!)) || (bytes[6] === 0 && bytes[7] === 0) || element === 0;
+}
+
+/** A bare explicit VR big-endian dataset (retired, still sent by old equipment): group 0008 tag, big-endian, then a VR. */
+function bareBigEndian(bytes: Uint8Array): boolean {
+  return bytes[0] === 0x00 && bytes[1] === 0x08 && bytes[2] === 0x00 && bytes[3]! <= 0x20 && VALID_VRS.has(String.fromCharCode(bytes[4]!, bytes[5]!));
 }
 
 /** Parses a DICOM file (Part 10 or a bare dataset). Throws DicomError subclasses only. */
@@ -81,8 +87,10 @@ export function parseDicom(bytes: Uint8Array): DicomFile {
     body = inflateBounded(body);
     uid = DEFLATED_EXPLICIT_VR_LE;
   }
-  checkPixelDataLength(body, syntax.encoding);
-  const readSyntax = syntax.encoding === 'implicit-le' ? IMPLICIT_VR_LE : syntax.encoding === 'explicit-be' ? EXPLICIT_VR_BE : EXPLICIT_VR_LE;
+  const encoding = actualEncoding(body, syntax.encoding);
+  checkPixelDataLength(body, encoding);
+  body = firstCharacterSetOnly(body, encoding);
+  const readSyntax = encoding === 'implicit-le' ? IMPLICIT_VR_LE : encoding === 'explicit-be' ? EXPLICIT_VR_BE : EXPLICIT_VR_LE;
   const dict = guard('dataset', () => DicomMessage._read(streamOf(body), readSyntax, { ignoreErrors: false }) as DicomTagDict);
   const dataset = guard('dataset', () => DicomMetaDictionary.naturalizeDataset(dict) as NaturalDataset);
   const metaNatural = guard('meta header', () => DicomMetaDictionary.naturalizeDataset(meta) as NaturalDataset);
@@ -178,7 +186,54 @@ function metaTransferSyntax(meta: DicomTagDict): string {
   return value.replace(/\0/g, '').trim();
 }
 
+/**
+ * Some writers declare an explicit VR syntax in the meta header and then write the dataset implicit VR
+ * (old toolkits, some JPEG transcoders). When the first element of an "explicit" little-endian dataset
+ * carries no valid VR, it is read as implicit VR LE — what pydicom does; the pixel codec still follows
+ * the declared syntax.
+ */
+function actualEncoding(body: Uint8Array, declared: string): string {
+  if (declared !== 'explicit-le' && declared !== 'deflated-explicit-le') return declared;
+  if (body.length < 8 || VALID_VRS.has(String.fromCharCode(body[4]!, body[5]!))) return declared;
+  return 'implicit-le';
+}
+
+/**
+ * dcmjs refuses a Specific Character Set (0008,0005) with several values (ISO 2022 code extensions, as
+ * Japanese, Korean and Chinese sites write: `ISO 2022 IR 13\ISO 2022 IR 87`). Such a file is still an
+ * image: the value is cut to its first term, in a copy, so the dataset reads with that one set. Only text
+ * in the other sets (names, descriptions) reads garbled; de-identification removes the identifying ones
+ * and no pixel depends on text.
+ */
+function firstCharacterSetOnly(body: Uint8Array, encoding: string): Uint8Array {
+  if (encoding === 'explicit-be') return body;
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const explicit = encoding !== 'implicit-le';
+  // Group 0008 opens the dataset; (0008,0005) follows at most (0008,0000) and (0008,0001), so three
+  // elements are enough to find it.
+  let at = 0;
+  for (let i = 0; i < 3 && at + 8 <= body.length; i++) {
+    const group = view.getUint16(at, true);
+    const element = view.getUint16(at + 2, true);
+    if (group !== 0x0008 || element > 0x0005) return body;
+    const length = explicit ? view.getUint16(at + 6, true) : view.getUint32(at + 4, true);
+    const valueStart = at + 8;
+    if (valueStart + length > body.length) return body;
+    if (element === 0x0005) {
+      const value = Buffer.from(body.buffer, body.byteOffset + valueStart, length).toString('latin1');
+      const cut = value.indexOf('\\');
+      if (cut < 0) return body;
+      const copy = Uint8Array.from(body);
+      copy.set(Buffer.from(value.slice(0, cut).padEnd(length, ' '), 'latin1'), valueStart);
+      return copy;
+    }
+    at = valueStart + length;
+  }
+  return body;
+}
+
 function guessBareEncoding(bytes: Uint8Array): string {
+  if (bareBigEndian(bytes)) return EXPLICIT_VR_BE;
   const vr = String.fromCharCode(bytes[4]!, bytes[5]!);
   return VALID_VRS.has(vr) ? EXPLICIT_VR_LE : IMPLICIT_VR_LE;
 }
