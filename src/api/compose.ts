@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 
 import type { Config } from '../core/config.js';
-import { SecondreadError } from '../core/errors.js';
+import { ConfigError, SecondreadError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { loadDeidKey } from '../data/dicom/deid/key.js';
 import { jobBackend, type JobQueue, openJobQueue } from '../jobs/index.js';
@@ -63,6 +63,14 @@ const noEvaluations: EvaluationsPort = {
   get: () => Promise.reject(new EvaluationsNotServedError()),
 };
 
+/** SECONDREAD_PACS_RETURN: on | off (default off); anything else is a configuration error, not a silent off. */
+export function pacsReturn(value: string | undefined): boolean {
+  const v = (value ?? '').trim().toLowerCase();
+  if (v === '' || v === 'off') return false;
+  if (v === 'on') return true;
+  throw new ConfigError(`SECONDREAD_PACS_RETURN must be 'on' or 'off' (got '${v.slice(0, 20)}')`);
+}
+
 export async function composeApi(deps: { config: Config; logger: Logger; db: Db; objects: ObjectStore }, o: ComposeOptions = {}): Promise<ComposedApi> {
   const { config, logger, db, objects } = deps;
   const limits: ApiLimits = {
@@ -110,9 +118,12 @@ export async function composeApi(deps: { config: Config; logger: Logger; db: Db;
     const modelReader = new ServingModelReader({ serving, registry, model: o.workflowModel ?? config.workflow.model, logger });
     // DICOM studies are de-identified on intake with the site's key (SECONDREAD_DEID_KEY, else one
     // made once in the home). BurnedInAnnotation = YES is refused unless SECONDREAD_DICOM_BURNED_IN=allow.
+    // SECONDREAD_PACS_RETURN=on keeps each instance's identified origin, sealed with that key, so results
+    // can go back into the original study (docs/dicom.md); off (the default) keeps no link back.
     const dicom = {
       key: loadDeidKey({ home: config.home, envKey: process.env.SECONDREAD_DEID_KEY }),
       burnedIn: process.env.SECONDREAD_DICOM_BURNED_IN === 'allow' ? ('allow' as const) : ('refuse' as const),
+      keepOrigin: pacsReturn(process.env.SECONDREAD_PACS_RETURN),
     };
     const workflow = new WorkflowService({ db, objects, model: modelReader, logger, economics: config.workflow.economics ?? DEFAULT_ECONOMICS, dicom });
     if (!config.workflow.economics) logger.info('workflow economics: placeholder figures (configure workflow.economics for time and cost saved)');

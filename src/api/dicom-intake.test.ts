@@ -27,7 +27,8 @@ beforeAll(async () => {
     },
   });
   const logger = pino({ level: 'trace' }, sink);
-  f = await openApiFixture({ workflow: { dicom: { key: Buffer.alloc(32, 7) }, logger } });
+  // Results-return on: the sealed origin of every instance is stored too, and must hide the marker as well.
+  f = await openApiFixture({ workflow: { dicom: { key: Buffer.alloc(32, 7), keepOrigin: true }, logger } });
 });
 afterAll(async () => {
   await f.close();
@@ -121,6 +122,8 @@ describe('DICOM intake over HTTP', () => {
       expect(JSON.stringify(all).includes(MARKER), t.name).toBe(false);
     }
     expect(rows).toBeGreaterThan(0);
+    // The identified origins are there (sealed), so the search above covered them.
+    expect((await db.selectFrom('study_origins').selectAll().execute()).length).toBeGreaterThan(0);
 
     let objects = 0;
     for await (const o of f.tracking.objects.list('')) {

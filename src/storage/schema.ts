@@ -64,6 +64,8 @@ export interface Database {
   policies: PoliciesTable;
   audit_log: AuditLogTable;
   audit_head: AuditHeadTable;
+  dicom_studies: DicomStudiesTable;
+  study_origins: StudyOriginsTable;
 }
 
 // ---- Tracking and registry (src/tracking, migration 0002_tracking) ----
@@ -332,4 +334,37 @@ export interface AuditHeadTable {
   id: number;
   seq: number;
   hash: string;
+}
+
+// ---- DICOM studies (src/workflow, migration 0006_dicom_index) ----
+
+/** The QIDO-RS index: one row per study registered from a DICOM instance, de-identified values only. */
+export interface DicomStudiesTable {
+  study_id: string;
+  /** Remapped (2.25.…) UIDs: the ones the stored instance carries. */
+  study_instance_uid: string;
+  series_instance_uid: string;
+  sop_instance_uid: string;
+  sop_class_uid: string;
+  /** The syntax the stored instance is encoded in. */
+  transfer_syntax_uid: string;
+  /** DICOM Modality (CR, DX, OPT…). */
+  modality: string;
+  /** The pseudonymous patient key: QIDO's PatientID. */
+  patient_key: string;
+  /** YYYYMMDD as the de-identified instance carries it (null when the profile emptied it). */
+  study_date: string | null;
+  rows: number;
+  columns: number;
+  created_at: string;
+}
+
+/** The identified origin of a DICOM study, sealed (core/seal.ts); only when results-return is on. */
+export interface StudyOriginsTable {
+  study_id: string;
+  sealed: string;
+  /** upload | stow | dimse */
+  via: string;
+  calling_ae: string | null;
+  created_at: string;
 }

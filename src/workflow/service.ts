@@ -13,17 +13,34 @@ import { newId, sha256Hex } from '../core/ids.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import { CLASS_MODALITY, classesOf, isSecondreadClass, MODALITIES, type Modality } from '../data/classes.js';
 import { VERSION_ID_PATTERN } from '../data/datasets/types.js';
+import type { DicomOrigin } from '../data/dicom/deid/origin.js';
+import { DicomNotAnImageError } from '../data/dicom/errors.js';
+import { parseDicom } from '../data/dicom/parse.js';
+import { nonImageKind } from '../data/dicom/sop-classes.js';
 import type { Db } from '../storage/db.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { Database, ReadsTable, StudiesTable } from '../storage/schema.js';
 import { appendAudit, type AuditEntry, listAudit } from './audit.js';
 import { type ClassProbability, type StudyView, studyView } from './blinding.js';
+import {
+  type DicomIndexRow,
+  type DicomQuery,
+  type DicomSeriesMatch,
+  type DicomStudyMatch,
+  insertDicomIndex,
+  searchInstances,
+  searchSeries,
+  searchStudies,
+  studyOfSopInstance,
+} from './dicom-index.js';
+import { type DicomIntakeResult, refusalOf, workflowModalityOf } from './dicom-intake.js';
 import { IllegalTransitionError, ModelReadInvalidError, WorkflowForbiddenError } from './errors.js';
 import { DEFAULT_ECONOMICS, type Economics, type WorkflowMetrics, workflowMetrics } from './metrics.js';
+import { type IntakeOrigin, loadOrigin, storeOrigin } from './origin-store.js';
 import { PolicyStore } from './policies.js';
 import { evaluatePolicy } from './policy.js';
 import { assertTransition, STUDY_STATES, type StudyEvent, type StudyState } from './states.js';
-import { type DicomIntakeSettings, prepareStudyImage, type StudyDicomFacts } from './study-image.js';
+import { type DicomIntakeSettings, prepareDicomStudyImage, prepareStudyImage, type StudyDicomFacts, type StudyImage } from './study-image.js';
 import type { Role } from './users.js';
 import type { WorklistItem } from './views.js';
 
@@ -54,7 +71,12 @@ export interface IntakeInput {
   priority?: boolean;
   /** A study replayed from a dataset version (simulation): where it came from and its truth. */
   dataset?: { version: string; sha256: string; truthClass: string };
+  /** How a DICOM instance came in (upload, STOW-RS, DIMSE); its sealed origin is kept when results-return is on. */
+  origin?: IntakeOrigin;
 }
+
+export type { IntakeOrigin } from './origin-store.js';
+export type { DicomIntakeResult } from './dicom-intake.js';
 
 export type Worklist = 'A' | 'B';
 
@@ -108,6 +130,8 @@ export class WorkflowService {
   private readonly economics: Economics;
   private readonly dicom?: DicomIntakeSettings;
   readonly policies: PolicyStore;
+  /** DICOM instances being taken in, by de-identified SOP Instance UID: a resend waits, then finds the first one's study. */
+  private readonly dicomInFlight = new Map<string, Promise<unknown>>();
 
   constructor(deps: WorkflowServiceDeps) {
     this.db = deps.db;
@@ -131,8 +155,96 @@ export class WorkflowService {
     const modality = assertModality(input.modality);
     const dataset = input.dataset ? assertDatasetOrigin(user, modality, input.dataset) : undefined;
     if (!(input.image instanceof Uint8Array)) throw new ValidationError('image must be bytes');
+    const origin = input.origin === undefined ? undefined : assertIntakeOrigin(input.origin);
     // Decoded in full (and a DICOM de-identified) before anything is stored: see study-image.ts.
     const prepared = await prepareStudyImage(input.image, this.dicom);
+    return this.register(user, { modality, dataset, priority: input.priority === true, origin }, prepared);
+  }
+
+  /**
+   * A DICOM instance received from the network (STOW-RS, DIMSE C-STORE): its Modality decides the
+   * workflow modality (CR/DX → cxr, OPT/OCT → oct), then it is taken in like an upload. Bad input is an
+   * answer (`ok: false` with a stable code), never an exception; an instance received before (same
+   * de-identified SOP Instance UID) answers the study it made then, so a resend makes no second study.
+   */
+  async intakeDicomInstance(user: WorkflowUser, bytes: Uint8Array, origin: IntakeOrigin): Promise<DicomIntakeResult> {
+    const via = assertIntakeOrigin(origin);
+    let sopInstanceUid: string | undefined;
+    let sopClassUid: string | undefined;
+    try {
+      if (!(bytes instanceof Uint8Array)) throw new ValidationError('the instance must be bytes');
+      const file = parseDicom(bytes);
+      sopClassUid = text(file.dataset.SOPClassUID) || text(file.meta.MediaStorageSOPClassUID) || undefined;
+      sopInstanceUid = text(file.dataset.SOPInstanceUID) || text(file.meta.MediaStorageSOPInstanceUID) || undefined;
+      const kind = sopClassUid ? nonImageKind(sopClassUid) : null;
+      if (kind) throw new DicomNotAnImageError(sopClassUid!, kind);
+      const modality = workflowModalityOf(file.dataset.Modality);
+      const prepared = await prepareDicomStudyImage(file, this.dicom);
+      const stored = {
+        studyInstanceUid: prepared.dicom!.studyInstanceUid,
+        seriesInstanceUid: prepared.index!.seriesInstanceUid,
+        sopInstanceUid: prepared.dicom!.sopInstanceUid,
+      };
+      const key = stored.sopInstanceUid;
+      for (let busy = this.dicomInFlight.get(key); busy; busy = this.dicomInFlight.get(key)) await busy.catch(() => undefined);
+      const work = (async () => {
+        const existing = await studyOfSopInstance(this.db, key);
+        if (existing) return { study: await this.getStudy(user, existing), duplicate: true };
+        return { study: await this.register(user, { modality, priority: false, origin: via }, prepared), duplicate: false };
+      })();
+      this.dicomInFlight.set(key, work);
+      try {
+        const { study, duplicate } = await work;
+        return {
+          ok: true,
+          study,
+          sopInstanceUid: sopInstanceUid ?? stored.sopInstanceUid,
+          sopClassUid: sopClassUid ?? prepared.dicom!.sopClassUid,
+          stored,
+          duplicate,
+        };
+      } finally {
+        if (this.dicomInFlight.get(key) === work) this.dicomInFlight.delete(key);
+      }
+    } catch (err) {
+      const refusal = refusalOf(err);
+      if (!refusal) throw err;
+      return { ok: false, ...refusal, ...(sopInstanceUid ? { sopInstanceUid } : {}), ...(sopClassUid ? { sopClassUid } : {}) };
+    }
+  }
+
+  /**
+   * The identified origin of a DICOM study, opened from its seal — for the results exporter only, never
+   * an API answer. Null when none was kept (results-return off when it came in, or not a DICOM study).
+   */
+  async getStudyOrigin(studyId: string): Promise<DicomOrigin | null> {
+    const id = assertStudyId(studyId);
+    if (!this.dicom) return null;
+    return loadOrigin(this.db, this.dicom.key, id);
+  }
+
+  /** QIDO-RS, study level (de-identified values only). */
+  async searchDicomStudies(q: DicomQuery): Promise<DicomStudyMatch[]> {
+    return searchStudies(this.db, q);
+  }
+
+  /** QIDO-RS, series level. */
+  async searchDicomSeries(q: DicomQuery): Promise<DicomSeriesMatch[]> {
+    return searchSeries(this.db, q);
+  }
+
+  /** QIDO-RS instance level, and WADO-RS's lookup of what to send (by de-identified UIDs). */
+  async searchDicomInstances(q: DicomQuery): Promise<DicomIndexRow[]> {
+    return searchInstances(this.db, q);
+  }
+
+  /** Stores a prepared study, has the model read it and records it (intake's second half). */
+  private async register(
+    user: WorkflowUser,
+    input: { modality: Modality; dataset?: { version: string; sha256: string; truthClass: string }; priority: boolean; origin?: IntakeOrigin },
+    prepared: StudyImage,
+  ): Promise<StudyView> {
+    const { modality, dataset, origin } = input;
     const id = newId('st_');
     const imageKey = `studies/${id}/image.${prepared.extension}`;
     const objects = [
@@ -183,9 +295,27 @@ export class WorkflowService {
       probabilities_json: JSON.stringify(read.predictions),
       created_at: now,
     };
+    const keptOrigin = prepared.origin !== undefined && this.dicom?.keepOrigin === true;
     try {
       await this.db.transaction().execute(async (trx) => {
         await trx.insertInto('studies').values(row).execute();
+        if (prepared.dicom && prepared.index) {
+          await insertDicomIndex(trx, {
+            study_id: id,
+            study_instance_uid: prepared.dicom.studyInstanceUid,
+            series_instance_uid: prepared.index.seriesInstanceUid,
+            sop_instance_uid: prepared.dicom.sopInstanceUid,
+            sop_class_uid: prepared.dicom.sopClassUid,
+            transfer_syntax_uid: prepared.dicom.transferSyntaxUid,
+            modality: prepared.dicom.modality ?? '',
+            patient_key: prepared.dicom.patientKey,
+            study_date: prepared.index.studyDate,
+            rows: prepared.dicom.rows,
+            columns: prepared.dicom.columns,
+            created_at: now,
+          });
+        }
+        if (keptOrigin) await storeOrigin(trx, this.dicom!.key, { studyId: id, origin: prepared.origin!, via: origin ?? { via: 'upload' }, at: now });
         await appendAudit(trx, {
           at: now,
           actor: actorOf(user),
@@ -203,9 +333,12 @@ export class WorkflowService {
                     sopClassUid: prepared.dicom.sopClassUid,
                     studyInstanceUid: prepared.dicom.studyInstanceUid,
                     deidentified: true,
+                    // Whether results can go back into the original study (results-return was on).
+                    originKept: keptOrigin,
                   },
                 }
               : {}),
+            ...(origin ? { via: { via: origin.via, callingAe: origin.callingAe ?? null, remoteAddress: origin.remoteAddress ?? null } } : {}),
             priority: row.priority === 1,
             datasetVersion: row.dataset_version,
             datasetSha256: row.dataset_sha256,
@@ -454,6 +587,26 @@ function actorOf(user: WorkflowUser): string {
 function assertStudyId(id: string): string {
   if (typeof id !== 'string' || !STUDY_ID.test(id)) throw new ValidationError('invalid study id', { id: String(id).slice(0, 80) });
   return id;
+}
+
+const AE_TITLE = /^[\x20-\x5b\x5d-\x7e]{1,16}$/;
+
+/** The origin is recorded in the audit trail: only plain, bounded values get there. */
+function assertIntakeOrigin(o: IntakeOrigin): IntakeOrigin {
+  if (!o || (o.via !== 'upload' && o.via !== 'stow' && o.via !== 'dimse')) throw new ValidationError(`origin.via must be upload, stow or dimse`);
+  if (o.callingAe !== undefined && (typeof o.callingAe !== 'string' || !AE_TITLE.test(o.callingAe)))
+    throw new ValidationError('origin.callingAe must be an AE title (1–16 printable characters, no backslash)');
+  if (o.remoteAddress !== undefined && (typeof o.remoteAddress !== 'string' || o.remoteAddress.length > 100))
+    throw new ValidationError('origin.remoteAddress must be an address of at most 100 characters');
+  return {
+    via: o.via,
+    ...(o.callingAe !== undefined ? { callingAe: o.callingAe.trim() } : {}),
+    ...(o.remoteAddress !== undefined ? { remoteAddress: o.remoteAddress } : {}),
+  };
+}
+
+function text(v: unknown): string {
+  return typeof v === 'string' ? v.replace(/\0/g, '').trim() : '';
 }
 
 function assertLimit(limit: number): number {

@@ -9,8 +9,9 @@ import sharp from 'sharp';
 
 import { ConfigError } from '../core/errors.js';
 import { type BurnedInPolicy, deidentify } from '../data/dicom/deid/index.js';
+import { type DicomOrigin, readDicomOrigin } from '../data/dicom/deid/origin.js';
 import { decodeDicom, type DicomImageInfo } from '../data/dicom/index.js';
-import { parseDicom } from '../data/dicom/parse.js';
+import { type DicomFile, parseDicom } from '../data/dicom/parse.js';
 import { decodeGrayscale, isDicom } from '../data/images/decode.js';
 
 export interface DicomIntakeSettings {
@@ -18,6 +19,11 @@ export interface DicomIntakeSettings {
   key: Uint8Array;
   /** BurnedInAnnotation = YES: refuse (default) or allow. A study cannot wait in quarantine. */
   burnedIn?: Exclude<BurnedInPolicy, 'quarantine'>;
+  /**
+   * Results-return (SECONDREAD_PACS_RETURN=on): keep the identified origin of each instance, sealed
+   * with this key, so results can go back into the original study. Off: no link back is kept.
+   */
+  keepOrigin?: boolean;
 }
 
 export interface StudyImage {
@@ -28,6 +34,10 @@ export interface StudyImage {
   /** Other objects stored beside the image, by file name. */
   extras: { name: string; bytes: Uint8Array; contentType: string }[];
   dicom?: StudyDicomFacts;
+  /** What the QIDO index keeps of a DICOM study beyond its facts (de-identified values). */
+  index?: { seriesInstanceUid: string; studyDate: string | null };
+  /** The identified origin (only with keepOrigin): sealed before it is stored, never logged. */
+  origin?: DicomOrigin;
 }
 
 /** The non-identifying header facts of a DICOM study, stored as dicom.json. */
@@ -45,8 +55,12 @@ export async function prepareStudyImage(bytes: Uint8Array, dicom: DicomIntakeSet
     const png = header.format === 'png';
     return { image: bytes, contentType: png ? 'image/png' : 'image/jpeg', extension: png ? 'png' : 'jpg', extras: [] };
   }
+  return prepareDicomStudyImage(parseDicom(bytes), dicom);
+}
+
+/** A parsed DICOM file to what its study stores (for callers that read its header first). */
+export async function prepareDicomStudyImage(file: DicomFile, dicom: DicomIntakeSettings | undefined): Promise<StudyImage> {
   if (!dicom) throw new ConfigError('DICOM intake needs a de-identification key: set SECONDREAD_DEID_KEY (serve makes one in its home otherwise)');
-  const file = parseDicom(bytes);
   const decoded = await decodeDicom(file);
   const deid = deidentify(file, { key: dicom.key, burnedIn: dicom.burnedIn ?? 'refuse' });
   const png = await sharp(decoded.data, { raw: { width: decoded.width, height: decoded.height, channels: 1 } })
@@ -63,5 +77,7 @@ export async function prepareStudyImage(bytes: Uint8Array, dicom: DicomIntakeSet
       { name: 'dicom.json', bytes: Buffer.from(JSON.stringify(facts)), contentType: 'application/json' },
     ],
     dicom: facts,
+    index: { seriesInstanceUid: deid.seriesInstanceUid, studyDate: deid.studyDate },
+    ...(dicom.keepOrigin ? { origin: readDicomOrigin(file) } : {}),
   };
 }

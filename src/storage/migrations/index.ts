@@ -7,6 +7,7 @@ import { trackingMigration } from './0002_tracking.js';
 import { servingMigration } from './0003_serving.js';
 import { workflowMigration } from './0004_workflow.js';
 import { authLoginMigration } from './0005_auth_login.js';
+import { dicomIndexMigration } from './0006_dicom_index.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_datasets': datasetsMigration,
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '0003_serving': servingMigration,
   '0004_workflow': workflowMigration,
   '0005_auth_login': authLoginMigration,
+  '0006_dicom_index': dicomIndexMigration,
 };

@@ -33,9 +33,12 @@ export interface DeidentifiedDicom {
   bytes: Uint8Array;
   /** Keyed hash of the patient's issuer + ID (hex, 24 digits): the same patient, the same key. */
   patientKey: string;
-  /** The remapped Study / SOP Instance UIDs (what the stored instance carries). */
+  /** The remapped Study / Series / SOP Instance UIDs (what the stored instance carries). */
   studyInstanceUid: string;
+  seriesInstanceUid: string;
   sopInstanceUid: string;
+  /** StudyDate as the de-identified instance carries it (null: the profile emptied it). */
+  studyDate: string | null;
   /** True when BurnedInAnnotation = YES and the policy is 'quarantine': keep it out of datasets. */
   quarantine: boolean;
   /** What was done, by keyword and action (no values): for the audit trail. */
@@ -85,12 +88,16 @@ export function deidentify(file: DicomFile, o: DeidOptions): DeidentifiedDicom {
 
   const sopInstanceUid = String(first(dict['00080018']) ?? remapUid(o.key, 'missing-sop-instance'));
   const studyInstanceUid = String(first(dict['0020000D']) ?? remapUid(o.key, 'missing-study'));
+  const seriesInstanceUid = String(first(dict['0020000E']) ?? remapUid(o.key, `missing-series\0${studyInstanceUid}`));
+  const studyDate = String(first(dict['00080020']) ?? '').trim();
   const meta = deidentifiedMeta(file, sopInstanceUid);
   return {
     bytes: writeDicom(meta, dict),
     patientKey,
     studyInstanceUid,
+    seriesInstanceUid,
     sopInstanceUid,
+    studyDate: studyDate === '' ? null : studyDate,
     quarantine: burnedIn && policy === 'quarantine',
     actions: [...counts].map(([k, n]) => (n > 1 ? `${k}×${n}` : k)).sort(),
   };

@@ -1,0 +1,3 @@
+import { dicomIntakeSuite } from './dicom-intake.suite.js';
+
+dicomIntakeSuite('sqlite');
