@@ -35,6 +35,8 @@ import { UserStore } from '../src/workflow/users.js';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PYTHON = '/usr/bin/python3';
 const MODEL = 'bench-vit-small';
+const ON = 'secondread (batching on)';
+const OFF = 'secondread (batching off)';
 
 interface Options {
   connections: number[];
@@ -43,12 +45,28 @@ interface Options {
   threads: number;
   peer: boolean;
   json: boolean;
+  /** Which workloads run (default both). */
+  workloads: ('png' | 'tensor')[];
+  /** Also measure the batcher with a fixed queue delay (Triton's behaviour, the old default): µs, or none. */
+  fixedDelayUs: number | null;
+  /** Interleaved rounds per concurrency (each server driven `rounds` times for `duration` s). */
+  rounds: number;
 }
 
-const USAGE = `usage: npm run bench -- serve [--connections 1,8,32,64] [--duration 10] [--images 8] [--threads 2] [--no-peer] [--json]`;
+const USAGE = `usage: npm run bench -- serve [--connections 1,8,32,64] [--duration 10] [--images 8] [--threads 2] [--rounds 1] [--workloads png,tensor] [--fixed-delay-us 2000] [--no-peer] [--json]`;
 
 function parseArgs(args: string[]): Options {
-  const o: Options = { connections: [1, 8, 32, 64], duration: 10, images: 8, threads: 2, peer: true, json: false };
+  const o: Options = {
+    connections: [1, 8, 32, 64],
+    duration: 10,
+    images: 8,
+    threads: 2,
+    peer: true,
+    json: false,
+    workloads: ['png', 'tensor'],
+    fixedDelayUs: null,
+    rounds: 1,
+  };
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
     const num = (v: string | undefined): number => {
@@ -60,6 +78,12 @@ function parseArgs(args: string[]): Options {
     else if (a === '--duration') o.duration = num(args[++i]);
     else if (a === '--images') o.images = num(args[++i]);
     else if (a === '--threads') o.threads = num(args[++i]);
+    else if (a === '--workloads') {
+      const names = String(args[++i]).split(',');
+      for (const n of names) if (n !== 'png' && n !== 'tensor') throw new Error(`--workloads takes png and/or tensor, got '${n}'\n${USAGE}`);
+      o.workloads = names as Options['workloads'];
+    } else if (a === '--fixed-delay-us') o.fixedDelayUs = num(args[++i]);
+    else if (a === '--rounds') o.rounds = num(args[++i]);
     else if (a === '--no-peer') o.peer = false;
     else if (a === '--json') o.json = true;
     else throw new Error(`unknown option ${a}\n${USAGE}`);
@@ -229,7 +253,16 @@ function percentile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
 }
 
-async function drive(server: Server, w: Workload, connections: number, seconds: number): Promise<Measurement> {
+/** What one autocannon run saw: every response's time, and how many were 2xx. */
+interface Drive {
+  times: number[];
+  ok: number;
+  errors: number;
+  non2xx: number;
+  seconds: number;
+}
+
+async function drive(server: Server, w: Workload, connections: number, seconds: number): Promise<Drive> {
   const url = w.target(server);
   if (!url) throw new Error(`${server.label} has no endpoint for ${w.name}`);
   const bodies = w.bodies;
@@ -253,37 +286,56 @@ async function drive(server: Server, w: Workload, connections: number, seconds: 
       if (status >= 200 && status < 300) ok++;
     });
   });
-  times.sort((a, b) => a - b);
+  return { times, ok, errors: r.errors + r.timeouts, non2xx: r.non2xx, seconds };
+}
+
+/** One row from every drive of a (server, workload, concurrency): totals over the rounds, percentiles over all responses. */
+function summarize(server: Server, w: Workload, connections: number, drives: Drive[]): Measurement {
+  const times = drives.flatMap((d) => d.times).sort((a, b) => a - b);
+  const sum = (f: (d: Drive) => number): number => drives.reduce((s, d) => s + f(d), 0);
   return {
     workload: w.name,
     server: server.label,
     connections,
     requests: times.length,
-    errors: r.errors + r.timeouts,
-    non2xx: r.non2xx,
-    imagesPerSecond: ok / seconds,
+    errors: sum((d) => d.errors),
+    non2xx: sum((d) => d.non2xx),
+    imagesPerSecond: sum((d) => d.ok) / sum((d) => d.seconds),
     p50: percentile(times, 0.5),
     p95: percentile(times, 0.95),
     p99: percentile(times, 0.99),
   };
 }
 
-async function measure(server: Server, workloads: Workload[], o: Options): Promise<Measurement[]> {
+const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Measures servers that are all up at once, interleaved: at each concurrency, every round drives each server in turn
+ * (the order flips every round), so that on a machine shared with other work, load that comes and goes falls on all
+ * of them alike and the ratios compare like with like.
+ */
+async function measure(servers: Server[], workloads: Workload[], o: Options): Promise<Measurement[]> {
   const out: Measurement[] = [];
-  try {
-    for (const w of workloads) {
-      if (!w.target(server)) continue;
-      // Warm-up (sessions, allocator, JIT), then a pause so a slow server has finished its backlog before timing.
-      await drive(server, w, 8, 3);
-      await new Promise((r) => setTimeout(r, 2000));
-      for (const c of o.connections) {
-        const m = await drive(server, w, c, o.duration);
+  for (const w of workloads) {
+    const targets = servers.filter((s) => w.target(s));
+    if (targets.length === 0) continue;
+    // Warm-up (sessions, allocator, JIT), then a pause so a slow server has finished its backlog before timing.
+    for (const s of targets) await drive(s, w, 8, 3);
+    await pause(2000);
+    for (const c of o.connections) {
+      const drives = new Map<Server, Drive[]>(targets.map((s) => [s, []]));
+      for (let round = 0; round < o.rounds; round++) {
+        for (const s of round % 2 === 0 ? targets : [...targets].reverse()) {
+          drives.get(s)!.push(await drive(s, w, c, o.duration));
+          await pause(500);
+        }
+      }
+      for (const s of targets) {
+        const m = summarize(s, w, c, drives.get(s)!);
         out.push(m);
-        console.error(`  ${w.name} · ${server.label} c=${c}: ${m.imagesPerSecond.toFixed(1)} img/s, p50 ${m.p50.toFixed(1)} ms`);
+        console.error(`  ${w.name} · ${s.label} c=${c}: ${m.imagesPerSecond.toFixed(1)} img/s, p50 ${m.p50.toFixed(1)} ms`);
       }
     }
-  } finally {
-    await server.stop();
   }
   return out;
 }
@@ -375,11 +427,28 @@ export async function main(args: string[]): Promise<void> {
       target: (s) => s.url,
     };
     const tensor: Workload = { name: 'v2 tensor', contentType: 'application/json', bodies: await tensorBodies(pngs), target: (s) => s.inferUrl };
-    const workloads = [png, tensor];
+    const workloads = [...(o.workloads.includes('png') ? [png] : []), ...(o.workloads.includes('tensor') ? [tensor] : [])];
     const rows: Measurement[] = [];
-    rows.push(...(await measure(await startSecondread('secondread (batching on)', dir, token, o, []), workloads, o)));
-    rows.push(...(await measure(await startSecondread('secondread (batching off)', dir, token, o, ['--no-batching']), workloads, o)));
-    if (o.peer) rows.push(...(await measure(await startPeer(dir, o), workloads, o)));
+    // Batching on and off (and the fixed-delay variant) are up at once and driven in turn at each level.
+    const ours: Server[] = [];
+    try {
+      ours.push(await startSecondread(ON, dir, token, o, []));
+      ours.push(await startSecondread(OFF, dir, token, o, ['--no-batching']));
+      if (o.fixedDelayUs !== null)
+        ours.push(await startSecondread(`secondread (fixed ${o.fixedDelayUs} µs delay)`, dir, token, o, ['--max-queue-delay-us', String(o.fixedDelayUs)]));
+      rows.push(...(await measure(ours, workloads, o)));
+    } finally {
+      await Promise.all(ours.map((s) => s.stop()));
+    }
+    // The peer alone, afterwards: its Python process would otherwise compete for the cores while ours are measured.
+    if (o.peer && o.workloads.includes('png')) {
+      const peer = await startPeer(dir, o);
+      try {
+        rows.push(...(await measure([peer], workloads, o)));
+      } finally {
+        await peer.stop();
+      }
+    }
     if (o.json) {
       console.log(JSON.stringify({ rows, cpu }, null, 2));
       return;
@@ -392,20 +461,30 @@ export async function main(args: string[]): Promise<void> {
       rows.find((r) => r.workload === workload && r.server.startsWith(server) && r.connections === c);
     const peak = (server: string): number =>
       Math.max(...rows.filter((r) => r.workload === png.name && r.server.startsWith(server)).map((r) => r.imagesPerSecond));
-    const on1 = find('secondread (batching on)', 1);
+    const ratio = (workload: string, c: number): number | undefined => {
+      const on = find(ON, c, workload);
+      const off = find(OFF, c, workload);
+      return on && off ? on.imagesPerSecond / off.imagesPerSecond : undefined;
+    };
+    const on1 = find(ON, 1);
     const peer1 = find('FastAPI', 1);
-    const on32 = find('secondread (batching on)', 32);
-    const off32 = find('secondread (batching off)', 32);
     const cMax = Math.max(...o.connections);
-    const onMax = find('secondread (batching on)', cMax);
     console.log('\nratios (goal in brackets):');
     if (on1 && peer1) console.log(`  p50 at concurrency 1, secondread / peer:       ${fmt(on1.p50 / peer1.p50, 3)}  [≤ 0.2]`);
-    if (o.peer) console.log(`  peak images/s, secondread / peer:              ${fmt(peak('secondread (batching on)') / peak('FastAPI'), 2)}×  [≥ 3]`);
-    if (on32 && off32) console.log(`  images/s at concurrency 32, batching on / off: ${fmt(on32.imagesPerSecond / off32.imagesPerSecond, 2)}×  [≥ 1.5]`);
-    const t32on = find('secondread (batching on)', 32, tensor.name);
-    const t32off = find('secondread (batching off)', 32, tensor.name);
-    if (t32on && t32off) console.log(`  same, v2 tensors (no image decode):          ${fmt(t32on.imagesPerSecond / t32off.imagesPerSecond, 2)}×`);
-    if (onMax) console.log(`  errors at concurrency ${cMax} (batching on):        ${onMax.errors + onMax.non2xx}  [0]`);
+    if (peer1) console.log(`  peak images/s, secondread / peer:              ${fmt(peak(ON) / peak('FastAPI'), 2)}×  [≥ 3]`);
+    for (const [w, c, goal] of [
+      [tensor.name, 1, '≥ 0.95'],
+      [tensor.name, 32, '≥ 1.3'],
+      [png.name, 1, '≥ 0.95'],
+      [png.name, 32, 'as measured'],
+    ] as const) {
+      const r = ratio(w, c);
+      if (r !== undefined) console.log(`  images/s, batching on / off, ${w.padEnd(10)} c=${String(c).padEnd(2)}: ${fmt(r, 2)}×  [${goal}]`);
+    }
+    for (const w of workloads) {
+      const onMax = find(ON, cMax, w.name);
+      if (onMax) console.log(`  errors at concurrency ${cMax} (batching on), ${w.name}: ${onMax.errors + onMax.non2xx}  [0]`);
+    }
     const ceiling = (cpu.preprocess + cpu.computeBatch1) / (cpu.preprocess + cpu.computeBatch32);
     console.log(
       `\nCPU per image, in-process, one call at a time (ms): PNG preprocessing ${fmt(cpu.preprocess, 2)}, model at batch 1 ${fmt(cpu.computeBatch1, 2)}, at batch 32 ${fmt(cpu.computeBatch32, 2)}`,

@@ -1,8 +1,18 @@
-// Triton's dynamic batcher (https://docs.nvidia.com/deeplearning/triton-inference-server, "Dynamic
-// Batcher"): requests wait in a bounded queue; when the compute instance is free, a batch leaves as
-// soon as it reaches the max batch size or one of the preferred sizes, or when its oldest request has
-// waited the max queue delay. One forward pass over B inputs costs far less than B passes of one, so
-// under load throughput grows with the batch while an idle server adds at most the queue delay.
+// The dynamic batcher: requests wait in a bounded FIFO queue and leave in batches, one forward pass per
+// batch. One pass over B inputs costs far less than B passes of one, so under load throughput grows with
+// the batch size.
+//
+// Default policy — greedy (continuous) batching: whenever a compute instance is free and the queue holds
+// work, everything queued (up to the max batch size) leaves at once. A lone request on an idle server is
+// therefore computed with no added delay, and what arrives while the instances are busy accumulates
+// into the next batch: the batch size follows the load by itself, with no timer to tune. A fixed queue
+// delay (the old default, 2 ms) cost every lone request that delay and halved throughput at one
+// connection (docs/serving.md, benchmark).
+//
+// Triton's knobs stay for those who set them (https://docs.nvidia.com/deeplearning/triton-inference-server,
+// "Dynamic Batcher"): with `maxQueueDelayUs > 0`, a free instance waits until the queue reaches the max
+// batch size or one of the preferred sizes, or until the oldest request has waited the delay. Preferred
+// sizes also shape greedy batches: the largest one the queue can fill leaves first.
 //
 // A request leaves the queue in exactly one way: in a batch (its promise settles with the batch's
 // outcome), by timing out (InferenceTimeoutError), by its client going away (ClientGoneError) — the
@@ -16,15 +26,29 @@ export type { BatchObserver, BatcherOptions } from './types.js';
 export const DEFAULT_BATCHER_OPTIONS: BatcherOptions = {
   maxBatchSize: 32,
   preferredBatchSizes: [],
-  maxQueueDelayUs: 2000,
+  maxQueueDelayUs: 0,
   maxQueueSize: 256,
   defaultTimeoutUs: 10_000_000,
 };
 
-/** A knob outside Triton's dynamic_batching block: its instance_group count. */
+/** Time as the batcher sees it (milliseconds), injectable so that tests can run it on a fake clock. */
+export interface BatcherTimers {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const realTimers: BatcherTimers = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout | undefined),
+};
+
+/** What is not one of Triton's dynamic_batching knobs: its instance_group count, and the clock. */
 export interface BatcherRuntimeOptions {
   /** Batches computed at the same time (default 1: one session, one pass at a time). */
   instances?: number;
+  timers?: BatcherTimers;
 }
 
 interface Pending<I, O> {
@@ -56,7 +80,8 @@ export class DynamicBatcher<I, O> {
   private readonly queue: Pending<I, O>[] = [];
   private readonly instances: number;
   private inFlight = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: unknown;
+  private readonly timers: BatcherTimers;
   private draining = false;
   private readonly idleWaiters: (() => void)[] = [];
   /** Moving average of one batch's compute time: the Retry-After estimate when the queue is full. */
@@ -70,6 +95,7 @@ export class DynamicBatcher<I, O> {
   ) {
     this.options = validateBatcherOptions({ ...DEFAULT_BATCHER_OPTIONS, ...options });
     this.instances = runtime.instances ?? 1;
+    this.timers = runtime.timers ?? realTimers;
     if (!Number.isInteger(this.instances) || this.instances < 1) throw new ValidationError(`instances must be an integer ≥ 1, got ${this.instances}`);
   }
 
@@ -103,15 +129,15 @@ export class DynamicBatcher<I, O> {
       const signal = o.signal;
       const entry: Pending<I, O> = {
         input,
-        enqueuedAt: performance.now(),
+        enqueuedAt: this.timers.now(),
         resolve,
         reject,
         cleanup: () => {
-          clearTimeout(deadline);
+          this.timers.clearTimeout(deadline);
           signal?.removeEventListener('abort', onAbort);
         },
       };
-      const deadline = setTimeout(
+      const deadline = this.timers.setTimeout(
         () =>
           this.drop(
             entry,
@@ -147,23 +173,23 @@ export class DynamicBatcher<I, O> {
     this.notifyIdle();
   }
 
-  /** Decides whether a batch leaves now, or when the oldest request's delay runs out. */
+  /** Fills every free instance with a batch now, or (with a queue delay set) arms a timer for the oldest request's delay. */
   private schedule(): void {
-    clearTimeout(this.timer);
+    if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
     this.timer = undefined;
     while (this.inFlight < this.instances && this.queue.length > 0) {
       const size = this.readySize();
       if (size === 0) {
-        const waitedMs = performance.now() - this.queue[0]!.enqueuedAt;
+        const waitedMs = this.timers.now() - this.queue[0]!.enqueuedAt;
         const leftMs = this.options.maxQueueDelayUs / 1000 - waitedMs;
-        this.timer = setTimeout(() => this.schedule(), Math.max(0, leftMs));
+        this.timer = this.timers.setTimeout(() => this.schedule(), Math.max(0, leftMs));
         return;
       }
       void this.dispatch(this.queue.splice(0, size));
     }
   }
 
-  /** Size of the batch to send now, or 0 to keep waiting. */
+  /** Size of the batch a free instance takes now, or 0 to keep waiting (only with a queue delay set). */
   private readySize(): number {
     const { maxBatchSize, preferredBatchSizes, maxQueueDelayUs } = this.options;
     const n = this.queue.length;
@@ -171,14 +197,16 @@ export class DynamicBatcher<I, O> {
     // The largest preferred size the queue can fill goes at once (sorted descending).
     const preferred = preferredBatchSizes.find((p) => p <= n);
     if (preferred !== undefined) return preferred;
-    if (this.draining) return n;
-    if ((performance.now() - this.queue[0]!.enqueuedAt) * 1000 >= maxQueueDelayUs) return n;
+    // Greedy (delay 0): waiting for company would only delay what is queued, since a free instance
+    // computes it now and whatever arrives meanwhile forms the next batch.
+    if (maxQueueDelayUs === 0 || this.draining) return n;
+    if ((this.timers.now() - this.queue[0]!.enqueuedAt) * 1000 >= maxQueueDelayUs) return n;
     return 0;
   }
 
   private async dispatch(batch: Pending<I, O>[]): Promise<void> {
     this.inFlight += 1;
-    const start = performance.now();
+    const start = this.timers.now();
     for (const e of batch) e.cleanup();
     this.observer.queueDepth?.(this.queue.length);
     try {
@@ -191,7 +219,7 @@ export class DynamicBatcher<I, O> {
         for (const e of batch) e.reject(err);
         return;
       }
-      const computeMs = performance.now() - start;
+      const computeMs = this.timers.now() - start;
       this.avgComputeMs = this.avgComputeMs === 0 ? computeMs : 0.8 * this.avgComputeMs + 0.2 * computeMs;
       // Answers first: nothing the observer does can keep them from their requests.
       batch.forEach((e, i) => e.resolve(outputs[i]!));

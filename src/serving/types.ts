@@ -13,7 +13,11 @@ export interface BatcherOptions {
   maxBatchSize: number;
   /** Dispatch at once when the queue reaches one of these sizes (default [] = only max size or delay). */
   preferredBatchSizes: number[];
-  /** How long the oldest queued request may wait for company before its batch goes (default 2000 µs). */
+  /**
+   * 0 (default): greedy — a free instance takes what is queued at once, and batches form from what arrives while the
+   * instances are busy. > 0: Triton's delay — a free instance waits until the oldest queued request has waited this
+   * long (or a preferred/max size is reached), trading a lone request's latency for fuller batches.
+   */
   maxQueueDelayUs: number;
   /** Requests waiting at most; beyond → QueueFullError (503, details.retryAfterSeconds) (default 256). */
   maxQueueSize: number;

@@ -71,7 +71,10 @@ export function registerServe(program: Command): void {
     .option('--no-batching', 'one request per compute call (max batch size 1, no queue delay)')
     .option('--max-batch-size <n>', 'largest dynamic batch (default 32)')
     .option('--preferred-batch-sizes <list>', 'comma-separated sizes that dispatch at once, e.g. 8,16')
-    .option('--max-queue-delay-us <µs>', 'how long a request may wait for a fuller batch (default 2000)')
+    .option(
+      '--max-queue-delay-us <µs>',
+      'wait up to this long for a fuller batch even when the model is free (default 0: no waiting, batches form while it is busy)',
+    )
     .option('--max-queue-size <n>', 'queued requests per model version before 503 queue_full (default 256)')
     .option('--timeout-ms <ms>', 'a request still queued after this long fails with 504 (default 10000)')
     .option('--canary-weight <w>', 'share 0…1 of studies routed to the `canary` alias (sticky by study id)', '0')
