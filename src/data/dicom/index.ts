@@ -2,4 +2,13 @@ export { type DecodedDicom, decodeDicom, type DicomImageInfo, inspectDicom } fro
 export * from './errors.js';
 export { type DicomFile, looksLikeDicom, metaDict, parseDicom, writeDicom } from './parse.js';
 export { type TransferSyntax, transferSyntax } from './transfer-syntax.js';
-export { buildModelResultSr, buildReaderResultSr, type ModelResultSrInput, type ReaderResultSrInput, SrInputError, type SrOrigin } from './sr/index.js';
+export {
+  buildModelResultSr,
+  buildReaderResultSr,
+  buildSaliencySecondaryCapture,
+  type ModelResultSrInput,
+  type ReaderResultSrInput,
+  type SaliencyScInput,
+  SrInputError,
+  type SrOrigin,
+} from './sr/index.js';

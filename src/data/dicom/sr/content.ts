@@ -48,6 +48,7 @@ export const CODES = {
   impression: dcm('121073', 'Impression'),
   percent: { value: '%', scheme: 'UCUM', meaning: 'Percent' },
   processingEquipment: dcm('109102', 'Processing Equipment'), // CID 7005: the AI model processed the images
+  sourceForProcessing: dcm('121322', 'Source image for image processing operation'), // CID 7202
   topClass: local('top-class', 'Most probable class'),
   policyDecision: local('policy-decision', 'Second-reader policy decision'),
   policyReason: local('policy-reason', 'Second-reader policy reason'),

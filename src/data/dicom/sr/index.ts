@@ -6,6 +6,7 @@ import { checkUid, contributingEquipment, deterministicUid, type SrModel, type S
 
 export { SrInputError } from './content.js';
 export { deterministicUid, type SrModel, type SrOrigin } from './document.js';
+export { buildSaliencySecondaryCapture, type SaliencyScInput, saliencyScUids } from './saliency.js';
 
 export interface ModelResultSrInput {
   origin: SrOrigin;

@@ -1,7 +1,7 @@
 // The SRs we send back, read by independent peers: DCMTK's dcmdump (the dataset) and dsrdump (the SR
 // document model, which checks the IOD's relationship constraints and every content item), and
-// pydicom (dcmread, strict validation, a walk of the content tree). Any error or warning in their
-// output fails the test. Under CI a missing peer is a failure, not a skip.
+// pydicom (dcmread, strict validation, a walk of the content tree). The saliency Secondary Capture
+// goes through dcmdump and pydicom (pixels included). Any error or warning in their output fails the test. Under CI a missing peer is a failure, not a skip.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { commandAvailable, PYTHON, pythonHas } from '../../../../test/integration/helpers/peers.js';
-import { buildModelResultSr, buildReaderResultSr } from './index.js';
+import { buildModelResultSr, buildReaderResultSr, buildSaliencySecondaryCapture } from './index.js';
 import { modelInput, readerInput, testOrigin } from './testing.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sr-peers-'));
@@ -118,4 +118,47 @@ print(json.dumps({'sopClass': d.SOPClassUID.name, 'patient': str(d.PatientName),
       } else expect(out.items).toContainEqual(['CONTAINS', 'CODE', 'Final label']);
     });
   }
+});
+
+describe('the saliency Secondary Capture vs DCMTK and pydicom', () => {
+  const rgb = new Uint8Array(16 * 8 * 3).map((_, i) => (i * 7) % 256);
+  const make = () =>
+    buildSaliencySecondaryCapture({
+      origin: testOrigin(),
+      model: { name: 'cxr-vit', version: '3' },
+      overlay: { rgb, width: 16, height: 8 },
+      className: 'lung-opacity',
+      observedAt: new Date('2026-12-06T03:07:48.123Z'),
+      studyId: 'st_0123',
+    });
+
+  it.runIf(commandAvailable('dcmdump', 'apt-get install dcmtk'))('dcmdump reads it without a warning', async () => {
+    const path = join(dir, 'saliency-sc.dcm');
+    writeFileSync(path, await make());
+    const r = spawnSync('dcmdump', ['-v', path], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(complaints(`${r.stdout}\n${r.stderr}`)).toEqual([]);
+    expect(r.stdout).toContain('=SecondaryCaptureImageStorage');
+    expect(r.stdout).toContain('[DERIVED\\SECONDARY]');
+    expect(r.stdout).toContain('FileMetaInformationVersion');
+  });
+
+  it.runIf(pythonHas('pydicom', 'numpy'))('pydicom reads it strictly, pixels equal', async () => {
+    const path = join(dir, 'saliency-sc-py.dcm');
+    writeFileSync(path, await make());
+    const py = `
+import sys, warnings
+warnings.simplefilter('error')
+import pydicom
+from pydicom import config
+config.settings.reading_validation_mode = config.RAISE
+d = pydicom.dcmread(sys.argv[1])
+a = d.pixel_array
+print(d.SOPClassUID.name, d.BurnedInAnnotation, '\\\\'.join(d.ImageType), a.shape, bytes(a.tobytes()).hex())
+`;
+    const r = spawnSync(PYTHON, ['-c', py, path], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr.trim()).toBe('');
+    expect(r.stdout.trim()).toBe(`Secondary Capture Image Storage YES DERIVED\\SECONDARY (8, 16, 3) ${Buffer.from(rgb).toString('hex')}`);
+  });
 });
