@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 
 import { registerAudit } from './audit.js';
+import { registerBackup } from './backup.js';
 import { registerDataBuild } from './data-build.js';
 import { registerDataCache } from './data-cache.js';
 import { registerDataLs } from './data-ls.js';
@@ -33,6 +34,7 @@ export function registerCommands(program: Command): void {
   registerServe(program);
   registerUsers(program);
   registerAudit(program);
+  registerBackup(program);
   registerSimulate(program);
   registerPolicy(program);
 }
