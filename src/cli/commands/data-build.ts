@@ -17,6 +17,10 @@ function describeBuild(r: BuildReport): string {
   const mb = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MB`;
   const lines = r.archives.map((a) => `  ${a.archive} (${a.dataset}, ${mb(a.sizeBytes)}): ${a.entries} entries, ${a.selected} selected, ${a.ignored} ignored`);
   const quarantined = r.quarantined.listed.slice(0, 10).map((q) => `    ${q.dataset}: ${q.entry} — ${q.reason}`);
+  const labels = (r.labels ?? []).flatMap((l) => [
+    `  ${l.dataset} (${l.layout} sheet, ${l.rows} rows, ${l.labelledIds} images named): ${l.selected} kept, ${l.excluded.count} left out by the class rules, ${l.unlabelledFiles} files not in the sheet, ${l.missingFiles} named without a file; ${l.boxes} boxes (${l.boxesOutsideImage} outside their image)`,
+    ...l.excluded.reasons.slice(0, 5).map((x) => `    ${x.count} × ${x.reason}`),
+  ]);
   const timings = Object.entries(r.timingsMs)
     .map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`)
     .join(', ');
@@ -25,6 +29,7 @@ function describeBuild(r: BuildReport): string {
     ...lines,
     `duplicates dropped: ${r.duplicates.count} (${r.duplicates.conflictingClasses} with conflicting classes)   quarantined: ${r.quarantined.count}   ignored entries: ${r.ignoredEntries}`,
     ...quarantined,
+    ...(labels.length ? ['labels sheets:', ...labels] : []),
     `patients: ${r.patients.keyed} keyed, ${r.patients.groups} split groups   objects: ${r.objects.uploaded} uploaded, ${r.objects.reused} already present, ${r.objects.removed} stray removed`,
     `timings: ${timings}`,
   ].join('\n');

@@ -25,9 +25,10 @@ import type { DatasetVersion, ManifestImage } from '../datasets/types.js';
 import { findLeaks } from '../validate/leakage.js';
 import type { DatasetConfig } from './config.js';
 import type { DatasetDicomSettings } from './dicom-ingest.js';
-import { datasetPrefix, manifestKey, reportKey } from './naming.js';
+import { hashFolder, listFolder } from './folder.js';
+import { annotationsKey, datasetPrefix, manifestKey, reportKey } from './naming.js';
 import { type BuildReport, buildReport } from './report.js';
-import { type ScannedImage, scanSources } from './scan.js';
+import { type ImageAnnotation, type ScannedImage, scanSources } from './scan.js';
 import { assignSplits } from './split.js';
 import { sha256File, versionIdOf, versionInputs } from './version-id.js';
 
@@ -58,14 +59,16 @@ export async function computeVersionId(
   config: DatasetConfig,
   onProgress?: ProgressFn,
 ): Promise<{ id: string; inputs: Record<string, unknown>; sha256: string[]; sizes: number[] }> {
-  const sizes = await Promise.all(config.sources.map(async (s) => (await stat(s.archivePath)).size));
+  // A folder's size is known once it is listed; its share of the progress is estimated from the listing.
+  const sizes = await Promise.all(
+    config.sources.map(async (s) => (s.format === 'dir' ? (await listFolder(s.archivePath, config.limits)).files : [await stat(s.archivePath)])),
+  ).then((lists) => lists.map((files) => files.reduce((n, f) => n + f.size, 0)));
   const total = sizes.reduce((a, b) => a + b, 0);
   const sha256: string[] = [];
   let before = 0;
   for (const [i, s] of config.sources.entries()) {
-    sha256.push(
-      await sha256File(s.archivePath, (n) => onProgress?.({ phase: 'hash', done: Math.floor((100 * (before + n)) / Math.max(total, 1)), total: 100 })),
-    );
+    const onBytes = (n: number) => onProgress?.({ phase: 'hash', done: Math.floor((100 * (before + n)) / Math.max(total, 1)), total: 100 });
+    sha256.push(s.format === 'dir' ? (await hashFolder(s.archivePath, s.isExcluded, config.limits, onBytes)).sha256 : await sha256File(s.archivePath, onBytes));
     before += sizes[i]!;
   }
   onProgress?.({ phase: 'hash', done: 100, total: 100 });
@@ -107,6 +110,8 @@ export async function buildDataset(opts: BuildOptions): Promise<BuildResult> {
     const removed = await removeStrayObjects(opts.objects, id, new Set([...images.map((i) => i.objectKey), ...scan.quarantined.map((q) => q.objectKey)]));
     const report = buildReport({ version: id, name: opts.config.name ?? null, scan, images, removed, timingsMs: { ...timingsMs } });
     await opts.objects.put(manifestKey(id), encodeManifest(images), { contentType: 'application/x-ndjson' });
+    if (scan.annotations.size > 0)
+      await opts.objects.put(annotationsKey(id), encodeAnnotations(images, scan.annotations), { contentType: 'application/x-ndjson' });
     await opts.objects.put(reportKey(id), `${JSON.stringify(report, null, 2)}\n`, { contentType: 'application/json' });
     opts.onProgress?.({ phase: 'publish', done: 0, total: images.length });
     await completeBuild(opts.db, id, images, report, clock.now().toISOString());
@@ -143,9 +148,33 @@ export function splitImages(scanned: readonly ScannedImage[], config: DatasetCon
   return images;
 }
 
+/**
+ * annotations.jsonl: for each stored image of a sheet-labelled source (manifest order), the sheet's
+ * labels and every reader's box, in the stored image's own pixel coordinates — what a detector needs and
+ * the manifest (one class per image) cannot carry. Reader boxes are kept as given, not fused.
+ */
+export function encodeAnnotations(images: readonly ManifestImage[], annotations: ReadonlyMap<string, ImageAnnotation>): string {
+  const lines: string[] = [];
+  for (const img of images) {
+    const a = annotations.get(img.objectKey);
+    if (!a) continue;
+    lines.push(
+      JSON.stringify({
+        object_key: img.objectKey,
+        sha256: img.sha256,
+        width: img.width,
+        height: img.height,
+        source_labels: a.labels,
+        boxes: a.boxes.map((b) => ({ label: b.label, reader: b.reader, box: b.box })),
+      }),
+    );
+  }
+  return lines.length ? `${lines.join('\n')}\n` : '';
+}
+
 /** Deletes objects under the version's prefix that are not part of it (debris of an earlier, different run). */
 async function removeStrayObjects(objects: ObjectStore, id: string, keep: Set<string>): Promise<number> {
-  const fixed = new Set([manifestKey(id), reportKey(id)]);
+  const fixed = new Set([manifestKey(id), reportKey(id), annotationsKey(id)]);
   const stray: string[] = [];
   for await (const o of objects.list(datasetPrefix(id))) if (!keep.has(o.key) && !fixed.has(o.key)) stray.push(o.key);
   for (const key of stray) await objects.delete(key);

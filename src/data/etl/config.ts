@@ -1,16 +1,22 @@
-// The dataset build config (datasets.yaml): which archives, how their folders map to the nine
-// secondread classes, how patients are recognised, split ratios, seed and extraction limits.
+// The dataset build config (datasets.yaml): which archives (or folders), how their folders — or their
+// labels sheets (RSNA, VinDr-CXR: data/etl/labels.ts) — map to the nine secondread classes, how patients
+// are recognised, split ratios, seed and extraction limits.
 // Validated with zod; every mistake is a ValidationError (user input: exit 2, HTTP 400) naming its YAML path.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
 import { ValidationError } from '../../core/errors.js';
-import { ARCHIVE_FORMATS, type ArchiveFormat, type ArchiveLimits } from '../archive/index.js';
+import { type ArchiveFormat, type ArchiveLimits } from '../archive/index.js';
 import { SECONDREAD_CLASSES, type SecondreadClass } from '../classes.js';
 import { globToRegExp } from './glob.js';
+import { LABEL_LAYOUTS, type LabelLayout, type LabelRule } from './labels.js';
+
+/** A source is an archive, or a folder (`dir`: an unpacked download, read under the same limits). */
+export type SourceFormat = ArchiveFormat | 'dir';
+export const SOURCE_FORMATS = ['zip', 'tar.gz', 'dir'] as const satisfies readonly SourceFormat[];
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes (e.g. kermany-oct2017)');
 
@@ -22,8 +28,20 @@ const classRule = z
     glob: z.string().min(1).optional(),
     regex: z.string().min(1).optional(),
   })
+  .strict();
+
+const labelsRule = z
+  .object({
+    layout: z.enum(LABEL_LAYOUTS),
+    /** Glob of the image files the sheet labels (entry paths inside the archive or folder). */
+    images: z.string().min(1),
+    /** Glob of the labels sheet: exactly one entry must match. */
+    csv: z.string().min(1),
+    /** RSNA only: glob of stage_2_detailed_class_info.csv. */
+    class_info: z.string().min(1).optional(),
+  })
   .strict()
-  .refine((r) => (r.glob === undefined) !== (r.regex === undefined), 'give exactly one of glob or regex');
+  .refine((l) => l.class_info === undefined || l.layout === 'rsna', { message: 'class_info is read for the rsna layout only', path: ['class_info'] });
 
 const patientRule = z
   .object({
@@ -38,12 +56,21 @@ const sourceSchema = z
   .object({
     dataset: slug,
     archive: z.string().min(1),
-    format: z.enum(ARCHIVE_FORMATS as [ArchiveFormat, ...ArchiveFormat[]]),
+    format: z.enum(SOURCE_FORMATS),
     classes: z.array(classRule).min(1),
     exclude: z.array(z.string().min(1)).default(['**/__MACOSX/**', '**/._*']),
     patient: patientRule.optional(),
+    labels: labelsRule.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((s, ctx) => {
+    for (const [ri, r] of s.classes.entries()) {
+      const patterns = (r.glob === undefined ? 0 : 1) + (r.regex === undefined ? 0 : 1);
+      if (s.labels && patterns > 0)
+        ctx.addIssue({ code: 'custom', path: ['classes', ri], message: 'with labels, a class rule maps a label (source) to a class: no glob or regex' });
+      if (!s.labels && patterns !== 1) ctx.addIssue({ code: 'custom', path: ['classes', ri], message: 'give exactly one of glob or regex' });
+    }
+  });
 
 const ratio = z.number().min(0).max(1);
 
@@ -84,13 +111,28 @@ export interface ClassRule {
 
 export interface SourceConfig {
   dataset: string;
-  /** Absolute path of the archive file. */
+  /** Absolute path of the archive file (or of the folder, for format `dir`). */
   archivePath: string;
-  format: ArchiveFormat;
+  format: SourceFormat;
+  /** Folder rules; empty for a source whose classes come from a labels sheet. */
   classes: ClassRule[];
   exclude: string[];
   isExcluded(path: string): boolean;
   patient?: { regex: RegExp; pattern: string; namespace: string };
+  labels?: LabelsConfig;
+}
+
+/** A source labelled by a sheet (data/etl/labels.ts) rather than by folders. */
+export interface LabelsConfig {
+  layout: LabelLayout;
+  images: string;
+  csv: string;
+  classInfo?: string;
+  /** Label → class, in priority order. */
+  rules: LabelRule[];
+  isImage(path: string): boolean;
+  isCsv(path: string): boolean;
+  isClassInfo(path: string): boolean;
 }
 
 export interface SplitRatios {
@@ -138,6 +180,12 @@ export function parseDatasetConfig(raw: unknown, baseDir: string, opts: LoadData
     if (seen.has(s.dataset)) throw new ValidationError(`sources.${si}.dataset: '${s.dataset}' is listed twice`);
     seen.add(s.dataset);
     const archivePath = isAbsolute(s.archive) ? s.archive : resolve(root, s.archive);
+    if (opts.checkArchives !== false && existsSync(archivePath) && statSync(archivePath).isDirectory() !== (s.format === 'dir')) {
+      throw new ValidationError(
+        `sources.${si}.archive: ${archivePath} is a ${s.format === 'dir' ? 'file, not a folder (format dir reads a folder)' : `folder; use format: dir to read a folder`}`,
+        { archive: archivePath },
+      );
+    }
     if (opts.checkArchives !== false && !existsSync(archivePath)) {
       throw new ValidationError(
         `sources.${si}.archive: file not found: ${archivePath}${opts.rawDir || c.raw_dir ? '' : ' (relative paths resolve against the config file; set raw_dir or pass --raw-dir)'}`,
@@ -146,7 +194,29 @@ export function parseDatasetConfig(raw: unknown, baseDir: string, opts: LoadData
         },
       );
     }
-    const classes = s.classes.map((r, ri): ClassRule => {
+    let labels: LabelsConfig | undefined;
+    if (s.labels) {
+      const l = s.labels;
+      const seenLabels = new Set<string>();
+      for (const [ri, r] of s.classes.entries()) {
+        if (seenLabels.has(r.source)) throw new ValidationError(`sources.${si}.classes.${ri}.source: label '${r.source}' is mapped twice`);
+        seenLabels.add(r.source);
+      }
+      const images = compile(`sources.${si}.labels.images`, l.images, 'glob');
+      const csv = compile(`sources.${si}.labels.csv`, l.csv, 'glob');
+      const info = l.class_info === undefined ? undefined : compile(`sources.${si}.labels.class_info`, l.class_info, 'glob');
+      labels = {
+        layout: l.layout,
+        images: l.images,
+        csv: l.csv,
+        classInfo: l.class_info,
+        rules: s.classes.map((r) => ({ source: r.source, class: r.class })),
+        isImage: (p) => images.test(p),
+        isCsv: (p) => csv.test(p),
+        isClassInfo: (p) => info?.test(p) ?? false,
+      };
+    }
+    const classes = (labels ? [] : s.classes).map((r, ri): ClassRule => {
       const kind = r.glob !== undefined ? 'glob' : 'regex';
       const pattern = (r.glob ?? r.regex)!;
       const re = compile(`sources.${si}.classes.${ri}`, pattern, kind);
@@ -158,7 +228,16 @@ export function parseDatasetConfig(raw: unknown, baseDir: string, opts: LoadData
       const regex = compile(`sources.${si}.patient.regex`, s.patient.regex, 'regex');
       patient = { regex, pattern: s.patient.regex, namespace: s.patient.namespace ?? s.dataset };
     }
-    return { dataset: s.dataset, archivePath, format: s.format, classes, exclude: s.exclude, isExcluded: (p) => excludes.some((re) => re.test(p)), patient };
+    return {
+      dataset: s.dataset,
+      archivePath,
+      format: s.format,
+      classes,
+      exclude: s.exclude,
+      isExcluded: (p) => excludes.some((re) => re.test(p)),
+      patient,
+      labels,
+    };
   });
   return {
     name: c.name,

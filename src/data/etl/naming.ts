@@ -35,3 +35,4 @@ export const imageKey = (version: string, cls: SecondreadClass, fileName: string
 export const quarantineKey = (version: string, fileName: string) => `datasets/${version}/quarantine/${fileName}`;
 export const manifestKey = (version: string) => `datasets/${version}/manifest.jsonl`;
 export const reportKey = (version: string) => `datasets/${version}/report.json`;
+export const annotationsKey = (version: string) => `datasets/${version}/annotations.jsonl`;

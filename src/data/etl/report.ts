@@ -2,7 +2,7 @@
 // (DB + datasets/<version>/report.json) and shown by `data build` and `data stats`.
 import { SECONDREAD_CLASSES, type SecondreadClass } from '../classes.js';
 import { type ManifestImage, type Split, SPLITS } from '../datasets/types.js';
-import type { ArchiveScan, DuplicateEntry, QuarantinedEntry, ScanResult } from './scan.js';
+import type { ArchiveScan, DuplicateEntry, LabelsScan, QuarantinedEntry, ScanResult } from './scan.js';
 
 /** Lists in the report are capped; the counts beside them are always complete. */
 const MAX_LISTED = 200;
@@ -23,6 +23,8 @@ export interface BuildReport {
   finalEval: number;
   patients: { keyed: number; groups: number };
   objects: { uploaded: number; reused: number; removed: number };
+  /** Sheet-labelled sources (RSNA, VinDr-CXR): what the sheet gave, left out and could not match. Absent when none. */
+  labels?: LabelsScan[];
   timingsMs: Record<string, number>;
 }
 
@@ -58,6 +60,7 @@ export function buildReport(args: {
     finalEval: images.filter((i) => i.finalEval).length,
     patients: { keyed: keyed.size, groups: keyed.size + images.filter((i) => !i.patientKey).length },
     objects: { ...scan.uploads, removed: args.removed },
+    ...(scan.labels.length > 0 && { labels: scan.labels }),
     timingsMs: args.timingsMs,
   };
 }

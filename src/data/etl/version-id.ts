@@ -23,6 +23,10 @@ export function versionInputs(config: DatasetConfig, archiveSha256: readonly str
       classes: s.classes.map((r) => ({ source: r.source, class: r.class, [r.kind]: r.pattern })),
       exclude: s.exclude,
       patient: s.patient ? { regex: s.patient.pattern, namespace: s.patient.namespace } : null,
+      // Only for sheet-labelled sources, so the ids of folder-labelled versions stay what they were.
+      ...(s.labels && {
+        labels: { layout: s.labels.layout, images: s.labels.images, csv: s.labels.csv, class_info: s.labels.classInfo ?? null, classes: s.labels.rules },
+      }),
     })),
   };
 }
