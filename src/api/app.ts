@@ -29,6 +29,7 @@ import { webRoutes } from './routes/web.js';
 import { workflowMetricsRoutes } from './routes/workflow-metrics.js';
 import { worklistsRoutes } from './routes/worklists.js';
 import { sharedSchemas } from './schemas.js';
+import { installSecurityHeaders } from './security-headers.js';
 import { type ApiDeps, type ApiLimits, DEFAULT_LIMITS } from './types.js';
 
 export const API_VERSION = '0.1.0';
@@ -95,6 +96,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     if (draining) void reply.header('connection', 'close');
   });
 
+  installSecurityHeaders(app, { corsOrigins: deps.corsOrigins });
   installAuth(app, deps.users);
 
   await registerOpenApi(app, deps.serverVersion ?? API_VERSION);

@@ -140,6 +140,7 @@ export async function composeApi(deps: { config: Config; logger: Logger; db: Db;
       workflow,
       limits,
       publicMetrics: o.publicMetrics,
+      corsOrigins: config.http.corsOrigins,
       accounts: users,
       modelCatalog: registry,
       objects,

@@ -79,6 +79,8 @@ export interface ApiDeps {
   tracker?: Tracker;
   /** Saliency overlays of a study (needs `workflow`): /v1/studies/:id/saliency. */
   saliency?: SaliencyPort;
+  /** Browser origins allowed to call the API (CORS); absent or empty: CORS off (security-headers.ts). */
+  corsOrigins?: readonly string[];
   /** The web UI at / (built by `npm run build:web`); absent: no UI routes. */
   web?: WebRoutesOptions;
 }

@@ -40,8 +40,10 @@ const configSchema = z
         maxImagePixels: z.number().int().positive().default(50_000_000),
         /** Images in one /predict/batch request. */
         maxBatchFiles: z.number().int().positive().max(10_000).default(64),
+        /** Browser origins allowed to call the API (CORS), exact `https://host[:port]`; empty: CORS off. */
+        corsOrigins: z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'an origin such as https://viewer.example.org (no path)')).default([]),
       })
-      .default({ host: '127.0.0.1', port: 8080, maxUploadMb: 32, maxImagePixels: 50_000_000, maxBatchFiles: 64 }),
+      .default({ host: '127.0.0.1', port: 8080, maxUploadMb: 32, maxImagePixels: 50_000_000, maxBatchFiles: 64, corsOrigins: [] }),
     workflow: z
       .object({
         /** The registered model that reads every study at intake (its `production` alias); absent: the only model that has one. */
@@ -98,7 +100,13 @@ function overridesFromEnv(env: Env): Record<string, unknown> {
       s3Region: env.AWS_REGION,
       s3ForcePathStyle: boolFromEnv(env.S3_FORCE_PATH_STYLE),
     }),
-    http: strip({ host: env.HOST, port: intFromEnv('PORT', env.PORT) }),
+    http: strip({
+      host: env.HOST,
+      port: intFromEnv('PORT', env.PORT),
+      corsOrigins: env.SECONDREAD_CORS_ORIGINS?.split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    }),
   });
 }
 
