@@ -16,7 +16,7 @@ export interface CliContext {
 
 export async function withContext<T>(fn: (ctx: CliContext) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, 'secondread', config.logFormat);
   let db: Db | undefined;
   let objects: ObjectStore | undefined;
   const ctx: CliContext = {

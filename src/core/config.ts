@@ -13,6 +13,8 @@ const configSchema = z
     /** Root of the embedded default's state (SQLite file, object directory). */
     home: z.string().min(1).default('.secondread'),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    /** `auto`: human-readable lines when stderr is a terminal, JSON lines when piped; or force `pretty` / `json`. */
+    logFormat: z.enum(['auto', 'pretty', 'json']).default('auto'),
     database: z
       .object({
         /** postgres://… selects PostgreSQL; absent selects SQLite at `sqlitePath`. */
@@ -92,6 +94,7 @@ function overridesFromEnv(env: Env): Record<string, unknown> {
   return strip({
     home: env.SECONDREAD_HOME,
     logLevel: env.LOG_LEVEL,
+    logFormat: env.LOG_FORMAT,
     redisUrl: env.REDIS_URL,
     database: strip({ url: env.DATABASE_URL, sqlitePath: env.SECONDREAD_SQLITE_PATH }),
     objectStore: strip({
