@@ -29,7 +29,7 @@ describe('logger formats', () => {
     log.info({ url: 'http://127.0.0.1:8080', migrations: 3, note: 'two words' }, 'Server listening');
     log.debug('hidden below the level');
     expect(pretty.lines).toHaveLength(1);
-    expect(pretty.lines[0]).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO  Server listening {2}url=http:\/\/127\.0\.0\.1:8080 migrations=3 note="two words"\n$/);
+    expect(pretty.lines[0]).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO {2}Server listening {2}url=http:\/\/127\.0\.0\.1:8080 migrations=3 note="two words"\n$/);
     expect(pretty.lines[0]).not.toContain('{'); // no JSON for a reader at a terminal
   });
 
