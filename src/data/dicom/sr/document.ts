@@ -60,19 +60,38 @@ export function checkUid(what: string, uid: string): string {
 
 /** The patient and study modules, copied from the origin (type 2 attributes present even when empty). */
 export function patientAndStudy(origin: SrOrigin): NaturalItem {
-  if (!origin.patient.id) throw new SrInputError('the origin has no Patient ID');
+  // Type 2 attributes mirror the original: where it had none, the result has an empty one.
   return {
-    PatientName: [{ Alphabetic: origin.patient.name }],
+    PatientName: origin.patient.name ? [{ Alphabetic: origin.patient.name }] : '',
     PatientID: origin.patient.id,
-    PatientBirthDate: origin.patient.birthDate ?? '',
-    PatientSex: origin.patient.sex ?? '',
+    PatientBirthDate: dicomDate(origin.patient.birthDate),
+    PatientSex: ['M', 'F', 'O'].includes(origin.patient.sex ?? '') ? origin.patient.sex : '',
     StudyInstanceUID: checkUid('Study Instance UID', origin.study.studyInstanceUid),
-    StudyDate: origin.study.studyDate ?? '',
-    StudyTime: origin.study.studyTime ?? '',
+    StudyDate: dicomDate(origin.study.studyDate),
+    StudyTime: dicomTime(origin.study.studyTime),
     AccessionNumber: origin.study.accessionNumber ?? '',
     StudyID: origin.study.studyId ?? '',
     ReferringPhysicianName: origin.study.referringPhysicianName ? [{ Alphabetic: origin.study.referringPhysicianName }] : '',
   };
+}
+
+/**
+ * A copied DA: YYYYMMDD as is, the old ACR-NEMA YYYY.MM.DD (or YYYY-MM-DD) rewritten, anything else
+ * empty (type 2), so a malformed original date cannot make our object malformed.
+ */
+export function dicomDate(value: string | undefined): string {
+  const v = (value ?? '').trim();
+  if (/^\d{8}$/.test(v)) return v;
+  const m = /^(\d{4})[-.](\d{2})[-.](\d{2})$/.exec(v);
+  return m ? `${m[1]}${m[2]}${m[3]}` : '';
+}
+
+/** A copied TM: HH[MM[SS[.F{1,6}]]] as is, HH:MM[:SS[.F]] rewritten, anything else empty. */
+export function dicomTime(value: string | undefined): string {
+  const v = (value ?? '').trim();
+  if (/^\d{2}(\d{2}(\d{2}(\.\d{1,6})?)?)?$/.test(v)) return v;
+  const m = /^(\d{2}):(\d{2})(?::(\d{2}(\.\d{1,6})?))?$/.exec(v);
+  return m ? `${m[1]}${m[2]}${m[3] ?? ''}` : '';
 }
 
 export function contributingEquipment(model: SrModel, at: Date, description: string): NaturalItem {
@@ -166,5 +185,17 @@ export function writeSr(doc: SrDocument): Uint8Array {
     ImplementationClassUID: IMPLEMENTATION_CLASS_UID,
     ImplementationVersionName: 'SECONDREAD',
   };
-  return writeDicom(DicomMetaDictionary.denaturalizeDataset(meta) as DicomTagDict, DicomMetaDictionary.denaturalizeDataset(dataset) as DicomTagDict);
+  return guardWrite(() =>
+    writeDicom(DicomMetaDictionary.denaturalizeDataset(meta) as DicomTagDict, DicomMetaDictionary.denaturalizeDataset(dataset) as DicomTagDict),
+  );
+}
+
+/** dcmjs refuses values its VR cannot hold (e.g. a copied accession number over 16 characters): a typed error, not dcmjs' own. */
+export function guardWrite<T>(write: () => T): T {
+  try {
+    return write();
+  } catch (err) {
+    if (err instanceof SrInputError) throw err;
+    throw new SrInputError(`the result cannot be written as DICOM: ${String(err instanceof Error ? err.message : err).slice(0, 200)}`);
+  }
 }

@@ -21,6 +21,14 @@ const cases: { name: string; bytes: () => Uint8Array; utf8?: boolean }[] = [
   { name: 'model-result-no-decision', bytes: () => buildModelResultSr(modelInput({ decision: undefined })) },
   { name: 'model-result-utf8', bytes: () => buildModelResultSr(modelInput({ origin: testOrigin({ patientName: 'Müller^Zoë' }) })), utf8: true },
   { name: 'reader-result', bytes: () => buildReaderResultSr(readerInput()) },
+  {
+    // An original with only the mandatory UIDs: the type 2 attributes go out empty.
+    name: 'reader-result-sparse-origin',
+    bytes: () =>
+      buildReaderResultSr(
+        readerInput({ origin: { ...testOrigin(), patient: { id: '', name: '' }, study: { studyInstanceUid: testOrigin().study.studyInstanceUid } } }),
+      ),
+  },
 ];
 const files = new Map<string, string>();
 function file(c: (typeof cases)[number]): string {
@@ -110,7 +118,7 @@ print(json.dumps({'sopClass': d.SOPClassUID.name, 'patient': str(d.PatientName),
       expect(r.stderr.trim()).toBe('');
       const out = JSON.parse(r.stdout) as { sopClass: string; patient: string; study: string; equipment: string[]; items: [string, string, string][] };
       expect(out.sopClass).toBe('Comprehensive SR Storage');
-      expect(out.patient).toBe(c.utf8 ? 'Müller^Zoë' : 'Doe^Jane');
+      expect(out.patient).toBe(c.utf8 ? 'Müller^Zoë' : c.name.includes('sparse') ? '' : 'Doe^Jane');
       expect(out.study).toBe(testOrigin().study.studyInstanceUid);
       if (c.name.startsWith('model-result')) {
         expect(out.equipment).toEqual(['cxr-vit']);

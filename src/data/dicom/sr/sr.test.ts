@@ -159,6 +159,26 @@ describe('buildModelResultSr', () => {
     expect(seq(d.PatientName)[0]).toMatchObject({ Alphabetic: 'Müller^Zoë' });
   });
 
+  it('mirrors what the original lacks (empty type 2) and normalizes or drops malformed copied dates and times', () => {
+    const origin = testOrigin();
+    origin.patient = { id: '', name: '', sex: 'female', birthDate: '1970.01.02' };
+    origin.study = { studyInstanceUid: origin.study.studyInstanceUid, studyDate: '2026-12-01', studyTime: '10:15:00.5' };
+    const d = parseDicom(buildModelResultSr(modelInput({ origin }))).dataset;
+    expect([d.PatientID, d.PatientSex, d.PatientBirthDate, d.StudyDate, d.StudyTime, d.AccessionNumber]).toEqual([
+      '',
+      '',
+      '19700102',
+      '20261201',
+      '101500.5',
+      '',
+    ]);
+    expect(seq(d.PatientName)).toEqual([]);
+    origin.study.studyDate = 'yesterday';
+    origin.study.studyTime = '25h';
+    const e = parseDicom(buildModelResultSr(modelInput({ origin }))).dataset;
+    expect([e.StudyDate, e.StudyTime]).toEqual(['', '']);
+  });
+
   it('refuses input it cannot write as a valid document, with a typed error', () => {
     const bad: [string, Parameters<typeof modelInput>[0]][] = [
       ['no predictions', { predictions: [] }],
