@@ -3,9 +3,13 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { loadConfig } from '../../core/config.js';
+import { parseDicom } from '../../data/dicom/parse.js';
+import { cxrDicom, phiDicom, ramp16 } from '../../data/dicom/testing.js';
+import { decodeGrayscale } from '../../data/images/decode.js';
 import { grayPng } from '../../data/images/testing.js';
 import { migrateToLatest, openDatabase } from '../../storage/db.js';
 import { openObjectStore } from '../../storage/open-object-store.js';
@@ -104,6 +108,35 @@ describe('secondread models …', () => {
     const ok = await run('models', 'import', onnxPath, '--name', 'foreign', '--meta', metaPath);
     expect(ok.code, ok.err).toBe(0);
     expect(ok.out).toContain('imported foreign version 1');
+
+    // The imported model tried on a DICOM (12-bit MONOCHROME1, RLE, with PHI): read through the one
+    // decoder, it scores exactly as its 8-bit rendering as a PNG does; a broken DICOM is a clear exit 2.
+    const dicom = await phiDicom('PHIMODELX', 'rle', ramp16(40, 28));
+    expect(parseDicom(dicom).dataset.PhotometricInterpretation).toBe('MONOCHROME2');
+    const m1 = await cxrDicom(ramp16(40, 28), 'rle', { PhotometricInterpretation: 'MONOCHROME1', PatientName: 'PHIMODELX^Y' });
+    for (const [name, bytes] of [
+      ['m2.dcm', dicom],
+      ['m1.dcm', m1],
+    ] as const) {
+      await writeFile(join(dir, name), bytes);
+      const g = await decodeGrayscale(bytes);
+      await writeFile(
+        join(dir, `${name}.png`),
+        await sharp(g.data, { raw: { width: g.width, height: g.height, channels: 1 } })
+          .png()
+          .toBuffer(),
+      );
+      const fromDicom = await run('models', 'predict', 'foreign', join(dir, name), '--json');
+      expect(fromDicom.code, fromDicom.err).toBe(0);
+      expect(fromDicom.out).not.toContain('PHIMODELX');
+      const fromPng = await run('models', 'predict', 'foreign', join(dir, `${name}.png`), '--json');
+      const probs = (out: string) => (JSON.parse(out) as { classes: { class: string; probability: number }[] }).classes;
+      expect(probs(fromDicom.out)).toEqual(probs(fromPng.out));
+    }
+    await writeFile(join(dir, 'cut.dcm'), dicom.subarray(0, dicom.length - 300));
+    const cut = await run('models', 'predict', 'foreign', join(dir, 'cut.dcm'));
+    expect(cut.code).toBe(2);
+    expect(cut.err).toMatch(/dicom_|truncated|corrupt/i);
 
     await writeFile(join(dir, 'bad.onnx'), 'definitely not onnx');
     const bad = await run('models', 'import', join(dir, 'bad.onnx'), '--name', 'foreign', '--meta', metaPath);

@@ -248,7 +248,7 @@ export function registerModels(program: Command): void {
 
   models
     .command('predict <name> <image>')
-    .description('classify one image (PNG/JPEG) with a registered model')
+    .description('classify one image (PNG, JPEG or DICOM) with a registered model')
     .option('--version <n>', 'this version (default: latest)')
     .option('--alias <alias>', 'the version this alias points at')
     .option('--json', 'print as JSON')
