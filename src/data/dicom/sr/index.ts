@@ -2,7 +2,7 @@
 // the model's read as a TID 1500 measurement report, reader B's final label as a diagnostic imaging
 // report (TID 2000 style). Pure functions: bytes in memory, no I/O; the gateway sends them.
 import { classCode, codeContent, CODES, container, decisionCode, image, type NaturalItem, num, pname, SrInputError, text, uidref } from './content.js';
-import { checkUid, contributingEquipment, deterministicUid, type SrModel, type SrOrigin, writeSr } from './document.js';
+import { checkUid, contributingEquipment, deterministicUid, dicomDateTime, type SrModel, type SrOrigin, writeSr } from './document.js';
 
 export { SrInputError } from './content.js';
 export { deterministicUid, type SrModel, type SrOrigin } from './document.js';
@@ -45,7 +45,7 @@ export function modelResultSrUids(origin: SrOrigin, model: SrModel): SrUids {
 /** The UIDs of reader B's SR: one series per source instance, one instance per decision (label and time). */
 export function readerResultSrUids(input: Pick<ReaderResultSrInput, 'origin' | 'reader' | 'finalLabel' | 'decidedAt'>): SrUids {
   const sop = checkUid('source SOP Instance UID', input.origin.instance.sopInstanceUid);
-  const decision = [input.reader.role, input.reader.pseudonym, input.finalLabel, input.decidedAt.toISOString()];
+  const decision = [input.reader.role, input.reader.pseudonym, input.finalLabel, dicomDateTime(input.decidedAt).dateTime];
   return {
     seriesInstanceUid: deterministicUid('series', sop, 'reader-result'),
     sopInstanceUid: deterministicUid('instance', sop, 'reader-result', ...decision),
@@ -59,6 +59,7 @@ export function buildModelResultSr(input: ModelResultSrInput): Uint8Array {
   if (input.predictions.length === 0) throw new SrInputError('a model result SR needs at least one class prediction');
   for (const p of input.predictions)
     if (!(p.probability >= 0 && p.probability <= 1)) throw new SrInputError(`the probability of '${p.class}' is not within 0…1 (${p.probability})`);
+  if (new Set(input.predictions.map((p) => p.class)).size !== input.predictions.length) throw new SrInputError('a class is predicted more than once');
   if (!input.predictions.some((p) => p.class === input.top)) throw new SrInputError(`the top class '${input.top}' is not among the predictions`);
   const uids = modelResultSrUids(origin, model);
   const who = `${model.name}@${model.version}`;

@@ -188,6 +188,15 @@ describe('buildModelResultSr', () => {
       ['empty model version', { model: { name: 'cxr-vit', version: '' } }],
       ['bad source UID', { origin: testOrigin({ sopInstanceUid: '1.2.03' }) }],
       ['invalid date', { observedAt: new Date('nope') }],
+      [
+        'a class twice',
+        {
+          predictions: [
+            { class: 'lung-normal', probability: 0.5 },
+            { class: 'lung-normal', probability: 0.5 },
+          ],
+        },
+      ],
     ];
     for (const [what, over] of bad) {
       const err = (() => {
@@ -233,6 +242,7 @@ describe('buildReaderResultSr', () => {
     const d = parseDicom(buildReaderResultSr(readerInput({ reader: { pseudonym: 'Smith^John', role: 'B' } }))).dataset;
     expect(seq(only(walk(d.ContentSequence), 'Person Observer Name').PersonName)[0]).toMatchObject({ Alphabetic: 'Smith_John' });
     expect(() => buildReaderResultSr(readerInput({ reader: { pseudonym: ' ', role: 'B' } }))).toThrow(SrInputError);
+    expect(() => buildReaderResultSr(readerInput({ decidedAt: new Date('nope') }))).toThrow(SrInputError);
   });
 });
 
