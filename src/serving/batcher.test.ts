@@ -76,16 +76,21 @@ function fakeTimers() {
 
 describe('DynamicBatcher', () => {
   it('forms one batch from requests that arrive within the queue delay, and answers each with its own output', async () => {
+    const clock = fakeTimers();
     const { events, observer } = recorder();
     const seen: number[][] = [];
-    const b = new DynamicBatcher<number, number>(async (x) => (seen.push(x), x.map((v) => v * 10)), { maxBatchSize: 8, maxQueueDelayUs: 30_000 }, observer);
-    const out = await Promise.all([1, 2, 3, 4, 5].map((v) => b.submit(v)));
-    expect(out).toEqual([10, 20, 30, 40, 50]);
+    const b = new DynamicBatcher<number, number>(async (x) => (seen.push(x), x.map((v) => v * 10)), { maxBatchSize: 8, maxQueueDelayUs: 30_000 }, observer, {
+      timers: clock.timers,
+    });
+    const out = Promise.all([1, 2, 3, 4, 5].map((v) => b.submit(v)));
+    await clock.advance(29);
+    expect(seen).toEqual([]); // still waiting for company
+    await clock.advance(1);
+    expect(await out).toEqual([10, 20, 30, 40, 50]);
     expect(seen).toEqual([[1, 2, 3, 4, 5]]);
     expect(events.batches).toHaveLength(1);
     expect(events.batches[0]!.size).toBe(5);
-    // Each waited about the queue delay (timers are ms-grained and may fire late on a busy machine).
-    for (const q of events.batches[0]!.queueMs) expect(q).toBeGreaterThanOrEqual(25);
+    expect(events.batches[0]!.queueMs).toEqual([30, 30, 30, 30, 30]); // each waited exactly the delay
     expect(events.depth.at(-1)).toBe(0);
   });
 
