@@ -107,7 +107,7 @@ describe('fitPolicy', () => {
       ...Array.from({ length: 10 }, (): Study => ({ truth: 'lung-covid', top: 'lung-covid', p: 0.99, a: 'lung-opacity' })),
     ];
     const { cases, reader } = build(studies);
-    const fit = fitPolicy(cases, { readerA: reader, maxFalseClear: 0.02 });
+    const fit = fitPolicy(cases, { method: 'empirical', readerA: reader, maxFalseClear: 0.02 });
     expect(fit).toMatchObject({ studies: 161, unread: 0, agreements: 151, autoFinalized: 151, falseClears: 3, falseClearDenominator: 'auto_finalized' });
     expect(Object.keys(fit.rule.thresholds).sort()).toEqual(['lung-covid', 'lung-normal', 'oct-cnv']);
     expect(fit.rule.thresholds['lung-normal']).toBeCloseTo(0.8, 12);
@@ -131,7 +131,7 @@ describe('fitPolicy', () => {
     expectConsistent(fit, cases, reader);
 
     // 1.9%: three false clears need 158 clears; two allow 105: lung-normal + all of lung-covid = 121 (1.65%).
-    const tighter = fitPolicy(cases, { readerA: reader, maxFalseClear: 0.019 });
+    const tighter = fitPolicy(cases, { method: 'empirical', readerA: reader, maxFalseClear: 0.019 });
     expect(tighter).toMatchObject({ autoFinalized: 121, falseClears: 2 });
     expect(tighter.classes.map((c) => [c.class, c.status])).toEqual([
       ['lung-normal', 'fitted'],
@@ -142,7 +142,7 @@ describe('fitPolicy', () => {
     expectConsistent(tighter, cases, reader);
 
     // 1.5%: only what clears with no false clear at all.
-    const strict = fitPolicy(cases, { readerA: reader, maxFalseClear: 0.015 });
+    const strict = fitPolicy(cases, { method: 'empirical', readerA: reader, maxFalseClear: 0.015 });
     expect(strict).toMatchObject({ autoFinalized: 20, falseClears: 0 });
     expect(Object.keys(strict.rule.thresholds)).toEqual(['lung-normal']);
     expectConsistent(strict, cases, reader);
@@ -168,7 +168,7 @@ describe('fitPolicy', () => {
       });
       const { cases, reader } = build(studies);
       const bound = [0, 0.05, 0.1, 0.2, 0.34][trial % 5]!;
-      const fit = fitPolicy(cases, { readerA: reader, maxFalseClear: bound, classes });
+      const fit = fitPolicy(cases, { method: 'empirical', readerA: reader, maxFalseClear: bound, classes });
       expectConsistent(fit, cases, reader);
 
       const candidates = classes.map((c) => [2, ...new Set(cases.filter((x) => x.predictions[0]!.class === c).map((x) => x.predictions[0]!.probability))]);
@@ -198,7 +198,7 @@ describe('fitPolicy', () => {
       const rest = classes.filter((c) => c !== top).map((c) => ({ class: c, probability: (1 - p) / 3 }));
       return { key: `k${i}`, truth, predictions: [{ class: top, probability: p }, ...rest] };
     });
-    const fit = fitPolicy(cases, { readerA: reader, maxFalseClear: 0.01 });
+    const fit = fitPolicy(cases, { method: 'empirical', readerA: reader, maxFalseClear: 0.01 });
     expectConsistent(fit, cases, reader);
     expect(fit.curve[0]).toMatchObject({ falseClears: 0, falseClearRate: 0 });
     for (let i = 1; i < fit.curve.length; i++) {
@@ -207,14 +207,14 @@ describe('fitPolicy', () => {
     }
     expect(fit.curve.length).toBeGreaterThan(5);
     for (const point of fit.curve.filter((_, i) => i % Math.ceil(fit.curve.length / 8) === 0 || i === fit.curve.length - 1)) {
-      const refit = fitPolicy(cases, { readerA: reader, maxFalseClear: point.falseClearRate });
+      const refit = fitPolicy(cases, { method: 'empirical', readerA: reader, maxFalseClear: point.falseClearRate });
       expect(refit.autoFinalized).toBe(point.autoFinalized);
       expectConsistent(refit, cases, reader);
     }
     // The chosen point is the curve's last within the bound.
     expect(fit.autoFinalized).toBe(fit.curve.filter((p) => p.falseClearRate <= 0.01).pop()!.autoFinalized);
     // Same inputs in another order, same fit (the simulated reader is keyed by study, not by position).
-    expect(fitPolicy([...cases].reverse(), { readerA: reader, maxFalseClear: 0.01 })).toEqual(fit);
+    expect(fitPolicy([...cases].reverse(), { method: 'empirical', readerA: reader, maxFalseClear: 0.01 })).toEqual(fit);
   });
 
   it('always-double-read classes, classes without agreements, and unread studies', () => {
@@ -226,6 +226,7 @@ describe('fitPolicy', () => {
     ]);
     const unread: ScoredCase = { key: 'not-read', truth: 'lung-normal', predictions: [{ class: 'lung-normal', probability: 1 }] };
     const fit = fitPolicy([...cases, unread], {
+      method: 'empirical',
       readerA: reader,
       maxFalseClear: 0,
       alwaysDoubleRead: ['oct-cnv'],
@@ -248,7 +249,7 @@ describe('fitPolicy', () => {
       { truth: 'lung-opacity', top: 'lung-covid', p: 0.99, a: 'lung-covid' },
       { truth: 'lung-covid', top: 'lung-covid', p: 0.6 },
     ]);
-    const fit = fitPolicy(cases, { readerA: reader, maxFalseClear: 0.005 });
+    const fit = fitPolicy(cases, { method: 'empirical', readerA: reader, maxFalseClear: 0.005 });
     expect(fit).toMatchObject({ autoFinalized: 0, falseClears: 0, reduction: 0, falseClearRate: null });
     expect(fit.rule.thresholds).toEqual({});
     expect(fit.classes.find((c) => c.class === 'lung-covid')!.status).toBe('never_clears');
@@ -256,18 +257,18 @@ describe('fitPolicy', () => {
 
   it('refuses bad input with clear messages', () => {
     const { cases, reader } = build([{ truth: 'lung-covid', top: 'lung-covid', p: 0.9 }]);
-    expect(() => fitPolicy(cases, { readerA: reader, maxFalseClear: 1.5 })).toThrow(/maxFalseClear must be a number in \[0, 1\]/);
-    expect(() => fitPolicy(cases, { readerA: reader, maxFalseClear: Number.NaN })).toThrow(/maxFalseClear/);
-    expect(() => fitPolicy(cases, { readerA: reader, maxFalseClear: 0.1, qaFraction: -1 })).toThrow(/qaFraction/);
-    expect(() => fitPolicy(cases, { readerA: reader, maxFalseClear: 0.1, alwaysDoubleRead: ['lung-cancer'] })).toThrow(
+    expect(() => fitPolicy(cases, { method: 'empirical', readerA: reader, maxFalseClear: 1.5 })).toThrow(/maxFalseClear must be a number in \[0, 1\]/);
+    expect(() => fitPolicy(cases, { method: 'empirical', readerA: reader, maxFalseClear: Number.NaN })).toThrow(/maxFalseClear/);
+    expect(() => fitPolicy(cases, { method: 'empirical', readerA: reader, maxFalseClear: 0.1, qaFraction: -1 })).toThrow(/qaFraction/);
+    expect(() => fitPolicy(cases, { method: 'empirical', readerA: reader, maxFalseClear: 0.1, alwaysDoubleRead: ['lung-cancer'] })).toThrow(
       /always-double-read class 'lung-cancer' is unknown/,
     );
-    expect(() => fitPolicy([], { readerA: reader, maxFalseClear: 0.1 })).toThrow(/no studies/);
-    expect(() => fitPolicy(cases, { readerA: new Scripted(new Map()), maxFalseClear: 0.1 })).toThrow(/no read for any of the 1 studies/);
-    expect(() => fitPolicy([{ ...cases[0]!, predictions: [{ class: 'lung-covid', probability: 1.2 }] }], { readerA: reader, maxFalseClear: 0.1 })).toThrow(
-      /outside \[0, 1\]/,
-    );
-    expect(() => fitPolicy([{ ...cases[0]!, predictions: [] }], { readerA: reader, maxFalseClear: 0.1 })).toThrow(/no predictions/);
+    expect(() => fitPolicy([], { method: 'empirical', readerA: reader, maxFalseClear: 0.1 })).toThrow(/no studies/);
+    expect(() => fitPolicy(cases, { method: 'empirical', readerA: new Scripted(new Map()), maxFalseClear: 0.1 })).toThrow(/no read for any of the 1 studies/);
+    expect(() =>
+      fitPolicy([{ ...cases[0]!, predictions: [{ class: 'lung-covid', probability: 1.2 }] }], { method: 'empirical', readerA: reader, maxFalseClear: 0.1 }),
+    ).toThrow(/outside \[0, 1\]/);
+    expect(() => fitPolicy([{ ...cases[0]!, predictions: [] }], { method: 'empirical', readerA: reader, maxFalseClear: 0.1 })).toThrow(/no predictions/);
   });
 });
 
