@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '../core/rng.js';
 import type { SecondreadClass } from '../data/classes.js';
 import { evaluatePolicy, type PolicyRule } from './policy.js';
-import { classSweep, fitPolicy, type FitReader, parseRecordedReads, type PolicyFit, type ScoredCase } from './policy-fit.js';
+import { classSweep, fitPart, fitPolicy, type FitReader, parseRecordedReads, type PolicyFit, type ScoredCase } from './policy-fit.js';
+import { binomialPValue, clopperPearsonUpper } from './risk-bound.js';
+import { policyCoverage, syntheticScoredCases } from './synthetic-scores.js';
 import { SimulatedReader } from './simulated-reader.js';
 
 /** A reader that answers a label fixed per study (the tests' way of saying exactly what A read). */
@@ -269,6 +271,98 @@ describe('fitPolicy', () => {
       fitPolicy([{ ...cases[0]!, predictions: [{ class: 'lung-covid', probability: 1.2 }] }], { method: 'empirical', readerA: reader, maxFalseClear: 0.1 }),
     ).toThrow(/outside \[0, 1\]/);
     expect(() => fitPolicy([{ ...cases[0]!, predictions: [] }], { method: 'empirical', readerA: reader, maxFalseClear: 0.1 })).toThrow(/no predictions/);
+  });
+});
+
+describe('fitPolicy with the Learn-then-Test guarantee (the default)', () => {
+  const cases = syntheticScoredCases({ seed: 8, n: 5000 });
+  const reader = new SimulatedReader({ accuracy: 0.9, confusion: 'miss', seed: 8 });
+  const bound = 0.005;
+
+  it('tests candidates in a fixed sequence with exact binomial p-values and keeps the last one rejected', () => {
+    const fit = fitPolicy(cases, { readerA: reader, maxFalseClear: bound });
+    const g = fit.guarantee!;
+    expect(fit).toMatchObject({ method: 'ltt', confidence: 0.95 });
+    expect(g).toMatchObject({ method: 'learn-then-test', confidence: 0.95, searchFraction: 0.3, splitSeed: 1 });
+    expect(g.searchStudies + g.testStudies).toBe(5000);
+    expect(g.searchStudies / 5000).toBeCloseTo(0.3, 1);
+    expect(g.chosen).not.toBeNull();
+    // Every step but possibly the last is rejected; the fit is the last rejected one.
+    g.sequence.forEach((s, i) => {
+      expect(s.candidate).toBe(g.start + i);
+      expect(s.pValue).toBeCloseTo(binomialPValue(s.testFalseClears, s.testAutoFinalized, bound), 12);
+      expect(s.upperBound).toBeCloseTo(clopperPearsonUpper(s.testFalseClears, s.testAutoFinalized, 0.95), 12);
+      expect(s.rejected).toBe(s.pValue <= 0.05);
+      expect(s.rejected).toBe(s.upperBound <= bound + 1e-12);
+      if (i < g.sequence.length - 1) expect(s.rejected).toBe(true);
+    });
+    expect(g.chosen).toBe(g.sequence[g.sequence.length - 1]!.rejected ? g.sequence.length - 1 : g.sequence.length - 2);
+    const pick = g.sequence[g.chosen!]!;
+    expect(fit.rule.thresholds).toEqual(pick.thresholds);
+    expect(g.upperBound).toBe(pick.upperBound);
+    expect(g.upperBound!).toBeLessThanOrEqual(bound);
+    // The stored rule, replayed through the decision function: on the whole split and on the test part alone.
+    expectConsistent(fit, cases, reader);
+    const test = cases.filter((c) => fitPart(c.key, 1, 0.3) === 'test');
+    expect(test).toHaveLength(g.testStudies);
+    expect(replay(test, reader, fit.rule)).toEqual({ autoFinalized: g.testAutoFinalized, falseClears: g.testFalseClears });
+    // The price: the empirical fit on the same split clears more, and is what --method empirical stores.
+    const empirical = fitPolicy(cases, { method: 'empirical', readerA: reader, maxFalseClear: bound });
+    expect(fit.empirical).toMatchObject({ thresholds: empirical.rule.thresholds, autoFinalized: empirical.autoFinalized, reduction: empirical.reduction });
+    expect(fit.price).toBeCloseTo(empirical.reduction - fit.reduction, 12);
+    expect(fit.price).toBeGreaterThan(0);
+    expect(empirical).toMatchObject({ method: 'empirical', confidence: null, guarantee: null, price: 0 });
+  });
+
+  it("orders the candidates on the search part alone: the test part's truth changes the verdicts, never the sequence", () => {
+    const fit = fitPolicy(cases, { readerA: reader, maxFalseClear: bound });
+    // Every test-part study where A and the model agree becomes a false clear of that label.
+    const spoiled = cases.map((c) => {
+      if (fitPart(c.key, 1, 0.3) === 'search') return c;
+      const wrong = c.truth === 'lung-normal' ? 'lung-covid' : 'lung-normal';
+      return { ...c, truth: wrong } as ScoredCase;
+    });
+    const other = fitPolicy(spoiled, { readerA: { read: (key: string) => reader.read(key, cases.find((c) => c.key === key)!.truth) }, maxFalseClear: bound });
+    const g = fit.guarantee!;
+    const h = other.guarantee!;
+    expect(h.start).toBe(g.start);
+    expect(h.candidates).toBe(g.candidates);
+    expect(h.sequence[0]!.thresholds).toEqual(g.sequence[0]!.thresholds);
+    expect(h.sequence[0]!.searchAutoFinalized).toBe(g.sequence[0]!.searchAutoFinalized);
+    // …and the spoiled test part certifies nothing: the policy clears nothing.
+    expect(h.chosen).toBeNull();
+    expect(other.rule.thresholds).toEqual({});
+    expect(other.classes.every((c) => c.status !== 'fitted')).toBe(true);
+  });
+
+  it('is deterministic, and another split seed is another split', () => {
+    const a = fitPolicy(cases, { readerA: reader, maxFalseClear: bound, splitSeed: 5 });
+    expect(fitPolicy([...cases].reverse(), { readerA: reader, maxFalseClear: bound, splitSeed: 5 })).toEqual(a);
+    expect(a.guarantee!.searchStudies).not.toBe(fitPolicy(cases, { readerA: reader, maxFalseClear: bound }).guarantee!.searchStudies);
+  });
+
+  it('checks its options', () => {
+    const o = { readerA: reader, maxFalseClear: bound };
+    expect(() => fitPolicy(cases, { ...o, confidence: 1 })).toThrow(/confidence must be a number strictly between 0 and 1/);
+    expect(() => fitPolicy(cases, { ...o, searchFraction: 0 })).toThrow(/searchFraction/);
+    expect(() => fitPolicy(cases, { ...o, splitSeed: 1.5 })).toThrow(/splitSeed must be an integer/);
+    expect(() => fitPolicy(cases, { ...o, method: 'bayes' as never })).toThrow(/fit method must be one of ltt, empirical/);
+  });
+
+  // The quick version of `npm run bench -- policy-bound`: 20 reruns, each a new validation split of 5000
+  // studies, a new reader A and a new search/test split; each policy's true false-clear rate measured on a
+  // 60 000-study population read by the same reader. 95% confidence promises at most 5% of fits above the bound.
+  it('holds out of sample: over 20 reruns the true rate exceeds the bound in ≤ 2 fits (the empirical fit: in most)', () => {
+    const runs = policyCoverage({ reruns: 20, valStudies: 5000, populationStudies: 60_000, maxFalseClear: bound, seed: 11 });
+    const ltt = runs.filter((r) => r.method === 'ltt');
+    const empirical = runs.filter((r) => r.method === 'empirical');
+    expect(ltt).toHaveLength(20);
+    expect(ltt.filter((r) => r.exceeds).length).toBeLessThanOrEqual(2);
+    expect(empirical.filter((r) => r.exceeds).length).toBeGreaterThanOrEqual(10);
+    // Not by clearing nothing: the guaranteed fits keep most of the reduction.
+    const meanReduction = ltt.reduce((s, r) => s + r.trueReduction, 0) / ltt.length;
+    expect(meanReduction).toBeGreaterThan(0.45);
+    expect(ltt.filter((r) => r.trueReduction === 0).length).toBeLessThanOrEqual(3);
   });
 });
 

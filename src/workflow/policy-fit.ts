@@ -363,6 +363,11 @@ export function sequenceStart(candidates: readonly { autoFinalized: number; fals
   return bestIndex;
 }
 
+/** Which part of the split a study is in for a Learn-then-Test fit: a hash of its key, so its truth plays no part. */
+export function fitPart(key: string, splitSeed: number, searchFraction: number): 'search' | 'test' {
+  return subSeed(splitSeed, 'policy-fit-split', key) / 0x1_0000_0000 < searchFraction ? 'search' : 'test';
+}
+
 export function fitPolicy(cases: readonly ScoredCase[], o: FitOptions): PolicyFit {
   const maxFalseClear = assertFraction('maxFalseClear', o.maxFalseClear);
   const qaFraction = assertFraction('qaFraction', o.qaFraction ?? DEFAULT_QA_FRACTION);
@@ -383,7 +388,7 @@ export function fitPolicy(cases: readonly ScoredCase[], o: FitOptions): PolicyFi
   const all: Agreeing[][] = classes.map(() => []);
   const parts = { search: classes.map(() => [] as Agreeing[]), test: classes.map(() => [] as Agreeing[]) };
   const partStudies = { search: 0, test: 0 };
-  const partOf = (key: string): 'search' | 'test' => (subSeed(splitSeed, 'policy-fit-split', key) / 0x1_0000_0000 < searchFraction ? 'search' : 'test');
+  const partOf = (key: string) => fitPart(key, splitSeed, searchFraction);
   let studies = 0;
   let unread = 0;
   let agreements = 0;

@@ -2,29 +2,33 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 
 import type { SecondreadClass } from '../data/classes.js';
-import { fitPolicy, type ScoredCase } from './policy-fit.js';
+import { type FitMethod, fitPolicy, type ScoredCase } from './policy-fit.js';
 import { type PolicyFitReport, policyReportMarkdown, renderPolicyChart } from './policy-report.js';
 import { SimulatedReader } from './simulated-reader.js';
+import { syntheticScoredCases } from './synthetic-scores.js';
 
 const CLASSES: SecondreadClass[] = ['lung-normal', 'lung-covid', 'lung-opacity'];
 
 /** 300 studies: the model is right on ~80%, more confident when right; reader A 85% right, uniform errors. */
-function report(o: { maxFalseClear?: number; alwaysDoubleRead?: string[] } = {}): PolicyFitReport {
-  const cases: ScoredCase[] = Array.from({ length: 300 }, (_, i) => {
-    const truth = CLASSES[i % 3]!;
-    const right = (i * 7919) % 10 < 8;
-    const top = right ? truth : CLASSES[(i + 1) % 3]!;
-    const p = right ? 0.6 + ((i * 37) % 40) / 100 : 0.4 + ((i * 53) % 50) / 100;
-    return {
-      key: `k${i}`,
-      truth,
-      predictions: [{ class: top, probability: p }, ...CLASSES.filter((c) => c !== top).map((c) => ({ class: c, probability: (1 - p) / 2 }))],
-    };
-  });
+function report(o: { maxFalseClear?: number; alwaysDoubleRead?: string[]; method?: FitMethod; cases?: ScoredCase[] } = {}): PolicyFitReport {
+  const cases: ScoredCase[] =
+    o.cases ??
+    Array.from({ length: 300 }, (_, i) => {
+      const truth = CLASSES[i % 3]!;
+      const right = (i * 7919) % 10 < 8;
+      const top = right ? truth : CLASSES[(i + 1) % 3]!;
+      const p = right ? 0.6 + ((i * 37) % 40) / 100 : 0.4 + ((i * 53) % 50) / 100;
+      return {
+        key: `k${i}`,
+        truth,
+        predictions: [{ class: top, probability: p }, ...CLASSES.filter((c) => c !== top).map((c) => ({ class: c, probability: (1 - p) / 2 }))],
+      };
+    });
   const fit = fitPolicy(cases, {
     readerA: new SimulatedReader({ accuracy: 0.85, confusion: 'uniform', seed: 2 }),
     maxFalseClear: o.maxFalseClear ?? 0.02,
     alwaysDoubleRead: o.alwaysDoubleRead,
+    method: o.method ?? 'empirical',
   });
   return {
     kind: 'policy-fit',
@@ -57,10 +61,44 @@ describe('policy report', () => {
     expect(md.match(/← chosen/g)).toHaveLength(1);
     expect(md).toContain('The **false-clear rate** divides by the auto-finalized studies');
     expect(policyReportMarkdown(r)).toContain('Not stored (dry run).');
+    expect(md).toContain('- Method: empirical — the false-clear rate is within the bound on this split only');
+    expect(md).not.toContain('## The guarantee');
+  });
+
+  it('a Learn-then-Test fit states the bound, the confidence, the test sequence, the upper bound reached and the price', () => {
+    const r = report({ method: 'ltt', maxFalseClear: 0.01, cases: syntheticScoredCases({ seed: 3, n: 3000 }) });
+    const f = r.fit;
+    const g = f.guarantee!;
+    expect(g.chosen).not.toBeNull();
+    expect(g.upperBound!).toBeLessThanOrEqual(0.01);
+    const md = policyReportMarkdown(r);
+    expect(md).toContain(`- Method: Learn then Test at 95% confidence — candidates from ${g.searchStudies} studies (search part, 30%)`);
+    expect(md).toContain(
+      `- Guarantee: false-clear rate ≤ 1.00% with probability ≥ 95% (over the split's draw); on the test part ${g.testFalseClears} false clears of ${g.testAutoFinalized} auto-finalized, Clopper–Pearson 95% upper bound ${(100 * g.upperBound!).toFixed(2)}%.`,
+    );
+    expect(md).toContain(`- Price: ${(100 * f.price).toFixed(2)}% of second-review reduction — the empirical fit`);
+    expect(md).toContain('## The guarantee');
+    expect(md.match(/rejected ← the fit/g)).toHaveLength(1);
+    expect(md.match(/← the empirical fit/g)).toHaveLength(1);
+    expect(md).not.toContain('← chosen');
+  });
+
+  it('says so plainly when nothing could be certified, and how many clears it would take', () => {
+    const r = report({ method: 'ltt', maxFalseClear: 0.005 });
+    expect(r.fit.guarantee!.chosen).toBeNull();
+    expect(r.fit.rule.thresholds).toEqual({});
+    expect(r.fit.price).toBeCloseTo(r.fit.empirical.reduction, 12);
+    const md = policyReportMarkdown(r);
+    expect(md).toContain('- Guarantee: NOTHING CERTIFIED');
+    expect(md).toContain('Showing it takes at least 598 clears on the test part without a single false clear');
   });
 
   it('renders the trade-off as a PNG: overall | per class, or overall alone when no class can clear', async () => {
     const png = await renderPolicyChart(report());
+    expect(
+      (await sharp(await renderPolicyChart(report({ method: 'ltt', maxFalseClear: 0.01, cases: syntheticScoredCases({ seed: 3, n: 3000 }) }))).metadata())
+        .format,
+    ).toBe('png');
     const meta = await sharp(png).metadata();
     expect([meta.format, meta.width, meta.height]).toEqual(['png', 1280, 400]);
     // Every class always double-read: nothing to draw per class.

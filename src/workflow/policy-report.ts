@@ -8,6 +8,7 @@ import { esc, svgDocument, svgToPng } from '../core/charts/svg.js';
 import { percent } from '../core/format.js';
 import { CLASS_MODALITY, isSecondreadClass, MODALITIES, type SecondreadClass } from '../data/classes.js';
 import { type PolicyFit, upperEnvelope } from './policy-fit.js';
+import { minTrialsToCertify } from './risk-bound.js';
 import type { ConfusionPattern } from './simulated-reader.js';
 
 export type ReaderDescription =
@@ -56,12 +57,39 @@ function readerText(r: ReaderDescription): string {
 function curveRows(fit: PolicyFit, max = 25): PolicyFit['curve'] {
   const c = fit.curve;
   if (c.length <= max) return c;
-  const keep = new Set([0, c.length - 1, c.findIndex((p) => p.autoFinalized === fit.autoFinalized)]);
+  const keep = new Set([0, c.length - 1, c.findIndex((p) => p.autoFinalized === fit.empirical.autoFinalized)]);
   for (let i = 0; i < max - 3; i++) keep.add(Math.round((i * (c.length - 1)) / (max - 4)));
   return [...keep]
     .filter((i) => i >= 0)
     .sort((a, b) => a - b)
     .map((i) => c[i]!);
+}
+
+/**
+ * What the fit promises, in a few sentences (report.md, the CLI summary): the method, the bound at its
+ * confidence, the upper bound reached on the test part, and the reduction given up against the empirical fit.
+ */
+export function guaranteeLines(f: PolicyFit): string[] {
+  const g = f.guarantee;
+  const empirical = `the empirical fit (thresholds chosen and counted on the whole split, no statement beyond it) clears ${pct(f.empirical.reduction)} at ${pct(f.empirical.falseClearRate)}`;
+  if (!g)
+    return [
+      `method: empirical — the false-clear rate is within the bound on this split only; out of sample it is above it about half the time (docs/policy.md, "Measured")`,
+    ];
+  const head = `method: Learn then Test at ${pct(g.confidence, 0)} confidence — candidates from ${g.searchStudies} studies (search part, ${pct(g.searchFraction, 0)}), tested in a fixed sequence with exact binomial p-values on the other ${g.testStudies} (test part)`;
+  if (g.chosen === null) {
+    const need = minTrialsToCertify(f.maxFalseClear, g.confidence);
+    return [
+      head,
+      `guarantee: NOTHING CERTIFIED — no candidate's rate could be shown ≤ ${pct(f.maxFalseClear)} at ${pct(g.confidence, 0)} on the test part; the policy clears nothing. Showing it takes at least ${need} clears on the test part without a single false clear (more with any); use a larger split, a higher bound or a lower confidence`,
+      `price: ${pct(f.price)} of second-review reduction — ${empirical}`,
+    ];
+  }
+  return [
+    head,
+    `guarantee: false-clear rate ≤ ${pct(f.maxFalseClear)} with probability ≥ ${pct(g.confidence, 0)} (over the split's draw); on the test part ${g.testFalseClears} false clears of ${g.testAutoFinalized} auto-finalized, Clopper–Pearson ${pct(g.confidence, 0)} upper bound ${pct(g.upperBound)}`,
+    `price: ${pct(f.price)} of second-review reduction — ${empirical}`,
+  ];
 }
 
 export function policyReportMarkdown(r: PolicyFitReport, o: { policy?: { id: string; version: number } | null; chartFile?: string } = {}): string {
@@ -76,6 +104,8 @@ export function policyReportMarkdown(r: PolicyFitReport, o: { policy?: { id: str
   );
   L.push('## Result', '');
   L.push(`Bound: false-clear rate ≤ ${pct(f.maxFalseClear)} (false clears / auto-finalized studies).`, '');
+  for (const line of guaranteeLines(f)) L.push(`- ${line.charAt(0).toUpperCase()}${line.slice(1)}.`);
+  L.push('', 'Figures below are on the whole split (for Learn then Test: in sample on the search part, out of sample on the test part):', '');
   L.push(`| | before QA sampling | after QA sampling (${pct(f.afterQa.qaFraction, 1)} of clears to B) |`, '|---|---|---|');
   L.push(
     `| second-review reduction (auto-finalized / studies) | ${pct(f.reduction)} (${f.autoFinalized} of ${f.studies}) | ${pct(f.afterQa.reduction)} (≈ ${f.afterQa.expectedQaSamples.toFixed(1)} QA samples) |`,
@@ -102,13 +132,34 @@ export function policyReportMarkdown(r: PolicyFitReport, o: { policy?: { id: str
     `Always double-read: ${f.rule.alwaysDoubleRead.length ? f.rule.alwaysDoubleRead.join(', ') : 'none'}. A class without a threshold never auto-finalizes.`,
     '',
   );
+  const g = f.guarantee;
+  if (g) {
+    L.push('## The guarantee', '');
+    L.push(
+      `Each candidate was built on the search part (${g.searchStudies} studies: the exact search's trade-off, preceded by stricter versions of its first point), in an order fixed there. The test part (${g.testStudies} studies, split seed ${g.splitSeed}) tested them in that order from candidate ${g.start} (the first one the search part expects to pass): H: "its false-clear rate is above ${pct(f.maxFalseClear)}", rejected when the exact binomial p-value is ≤ ${(1 - g.confidence).toFixed(3)}; the first candidate not rejected ends the test, and the fit is the last one rejected. With probability ≥ ${pct(g.confidence, 0)} every rejected candidate's true rate is within the bound (fixed-sequence testing controls the family-wise error).`,
+      '',
+    );
+    L.push(
+      '| candidate | search: auto-finalized | search: false clears | test: auto-finalized | test: false clears | p-value | CP upper bound | |',
+      '|---:|---:|---:|---:|---:|---:|---:|---|',
+    );
+    g.sequence.forEach((s, i) =>
+      L.push(
+        `| ${s.candidate} | ${s.searchAutoFinalized} | ${s.searchFalseClears} | ${s.testAutoFinalized} | ${s.testFalseClears} | ${s.pValue.toPrecision(3)} | ${pct(s.upperBound)} | ${s.rejected ? (i === g.chosen ? 'rejected ← the fit' : 'rejected') : 'not rejected: the test ends'} |`,
+      ),
+    );
+    L.push('');
+  }
   L.push('## Trade-off', '');
   if (o.chartFile) L.push(`![reduction vs false-clear rate](${o.chartFile})`, '');
-  L.push('The best reduction each bound on the false-clear rate allows on this split (what `--max-false-clear` set to that rate would give):', '');
+  L.push(
+    'The best reduction each bound on the false-clear rate allows on this split, in sample (what `--method empirical --max-false-clear` set to that rate would give):',
+    '',
+  );
   L.push('| false-clear rate | reduction | auto-finalized | false clears |', '|---:|---:|---:|---:|');
   for (const p of curveRows(f))
     L.push(
-      `| ${pct(p.falseClearRate)} | ${pct(p.reduction)} | ${p.autoFinalized} | ${p.falseClears}${p.autoFinalized === f.autoFinalized ? ' ← chosen' : ''} |`,
+      `| ${pct(p.falseClearRate)} | ${pct(p.reduction)} | ${p.autoFinalized} | ${p.falseClears}${p.autoFinalized === f.empirical.autoFinalized ? (f.method === 'empirical' ? ' ← chosen' : ' ← the empirical fit') : ''} |`,
     );
   L.push('', '## Definitions', '');
   L.push(
@@ -118,7 +169,7 @@ export function policyReportMarkdown(r: PolicyFitReport, o: { policy?: { id: str
     '- A **false clear** is an auto-finalized study whose label ≠ truth. The **false-clear rate** divides by the auto-finalized studies, as `secondread_false_clear_rate` (truth and QA) does in production.',
   );
   L.push(
-    '- Thresholds are the lowest top probability among the studies each class clears on this split; the search over every combination is exact (docs/policy.md).',
+    '- Thresholds are the lowest top probability among the studies each class clears on the part that chose them; the search over every combination is exact (docs/policy.md).',
   );
   return `${L.join('\n')}\n`;
 }
@@ -145,7 +196,7 @@ export async function renderPolicyChart(r: PolicyFitReport): Promise<Buffer> {
   const bound = 100 * f.maxFalseClear;
   const chosenX = 100 * (f.falseClearRate ?? 0);
   const chosenY = 100 * f.reduction;
-  const xMax = Math.max(2.5 * bound, 1.25 * chosenX, 1);
+  const xMax = Math.max(2.5 * bound, 1.25 * chosenX, 125 * (f.empirical.falseClearRate ?? 0), 1);
   const overall: LineChartOptions = {
     title: `${r.model.name} v${r.model.version}: reduction vs false-clear rate`,
     xLabel: 'false-clear rate, % of auto-finalized',
@@ -164,10 +215,20 @@ export async function renderPolicyChart(r: PolicyFitReport): Promise<Buffer> {
     ],
   };
   const L = lineChartLayout(overall);
-  const label = `chosen: ${chosenY.toFixed(1)}% at ${chosenX.toFixed(2)}%`;
-  const marker =
+  const label = f.guarantee
+    ? `guaranteed (${(100 * f.guarantee.confidence).toFixed(0)}%): ${chosenY.toFixed(1)}% at ${chosenX.toFixed(2)}%`
+    : `chosen: ${chosenY.toFixed(1)}% at ${chosenX.toFixed(2)}%`;
+  let marker =
     `<circle cx="${L.sx(chosenX).toFixed(1)}" cy="${L.sy(chosenY).toFixed(1)}" r="6" fill="none" stroke="#000" stroke-width="2"/>` +
     `<text x="${(L.sx(chosenX) + 9).toFixed(1)}" y="${(L.sy(chosenY) + 16).toFixed(1)}" font-size="12" font-weight="bold">${esc(label)}</text>`;
+  if (f.guarantee) {
+    // The empirical fit beside it: the price of the guarantee is the vertical gap.
+    const ex = 100 * (f.empirical.falseClearRate ?? 0);
+    const ey = 100 * f.empirical.reduction;
+    marker +=
+      `<circle cx="${L.sx(ex).toFixed(1)}" cy="${L.sy(ey).toFixed(1)}" r="5" fill="none" stroke="#888" stroke-width="2" stroke-dasharray="3,2"/>` +
+      `<text x="${(L.sx(ex) + 9).toFixed(1)}" y="${(L.sy(ey) - 8).toFixed(1)}" font-size="11" fill="#555">${esc(`empirical, no guarantee: ${ey.toFixed(1)}% at ${ex.toFixed(2)}%`)}</text>`;
+  }
 
   // One panel per modality: its classes' own trade-offs (at most five lines each, so colours stay distinct).
   const drawn = f.classes.filter((c) => c.sweep.some((o) => o.threshold !== null));

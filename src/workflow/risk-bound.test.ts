@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { binomialCdf, binomialPValue, clopperPearsonUpper } from './risk-bound.js';
+import { binomialCdf, binomialPValue, clopperPearsonUpper, minTrialsToCertify } from './risk-bound.js';
 
 // Reference values from scipy 1.17.1: binom.cdf(k, n, p) and beta.ppf(c, f + 1, n − f).
 describe('binomialCdf', () => {
@@ -64,5 +64,16 @@ describe('clopperPearsonUpper', () => {
     expect(clopperPearsonUpper(4, 4, 0.95)).toBe(1);
     expect(() => clopperPearsonUpper(1, 10, 1)).toThrow(RangeError);
     expect(() => clopperPearsonUpper(11, 10, 0.9)).toThrow(RangeError);
+  });
+});
+
+describe('minTrialsToCertify', () => {
+  it('is the least n with (1 − b)^n ≤ 1 − c: 598 for 0.5% at 95%', () => {
+    expect(minTrialsToCertify(0.005, 0.95)).toBe(598);
+    expect(clopperPearsonUpper(0, 598, 0.95)).toBeLessThanOrEqual(0.005);
+    expect(clopperPearsonUpper(0, 597, 0.95)).toBeGreaterThan(0.005);
+    // (1 − 1/2)^n ≤ 1/4 ⇔ n ≥ 2 (exactly at 2: the boundary counts).
+    expect(minTrialsToCertify(0.5, 0.75)).toBe(2);
+    expect(minTrialsToCertify(0, 0.95)).toBe(Number.POSITIVE_INFINITY);
   });
 });

@@ -72,3 +72,9 @@ export function clopperPearsonUpper(failures: number, trials: number, confidence
   }
   return hi;
 }
+
+/** The fewest trials without a failure that bring the Clopper–Pearson upper bound to `bound` at `confidence`: ln(1 − c) / ln(1 − b). */
+export function minTrialsToCertify(bound: number, confidence: number): number {
+  if (!(bound > 0 && bound < 1) || !(confidence > 0 && confidence < 1)) return Number.POSITIVE_INFINITY;
+  return Math.ceil(Math.log(1 - confidence) / Math.log1p(-bound) - 1e-9);
+}
