@@ -5,8 +5,8 @@ import type { SecondreadClass } from '../data/classes.js';
 import { evaluatePolicy, type PolicyRule } from './policy.js';
 import { classSweep, fitPart, fitPolicy, type FitReader, parseRecordedReads, type PolicyFit, type ScoredCase } from './policy-fit.js';
 import { binomialPValue, clopperPearsonUpper } from './risk-bound.js';
-import { policyCoverage, syntheticScoredCases } from './synthetic-scores.js';
 import { SimulatedReader } from './simulated-reader.js';
+import { policyCoverage, syntheticScoredCases } from './synthetic-scores.js';
 
 /** A reader that answers a label fixed per study (the tests' way of saying exactly what A read). */
 class Scripted implements FitReader {

@@ -79,9 +79,12 @@ export function guaranteeLines(f: PolicyFit): string[] {
   const head = `method: Learn then Test at ${pct(g.confidence, 0)} confidence — candidates from ${g.searchStudies} studies (search part, ${pct(g.searchFraction, 0)}), tested in a fixed sequence with exact binomial p-values on the other ${g.testStudies} (test part)`;
   if (g.chosen === null) {
     const need = minTrialsToCertify(f.maxFalseClear, g.confidence);
+    const takes = Number.isFinite(need)
+      ? `Showing it takes at least ${need} clears on the test part without a single false clear (more with any)`
+      : 'No number of clears can show a rate of 0';
     return [
       head,
-      `guarantee: NOTHING CERTIFIED — no candidate's rate could be shown ≤ ${pct(f.maxFalseClear)} at ${pct(g.confidence, 0)} on the test part; the policy clears nothing. Showing it takes at least ${need} clears on the test part without a single false clear (more with any); use a larger split, a higher bound or a lower confidence`,
+      `guarantee: NOTHING CERTIFIED — no candidate's rate could be shown ≤ ${pct(f.maxFalseClear)} at ${pct(g.confidence, 0)} on the test part; the policy clears nothing. ${takes}; use a larger split, a higher bound or a lower confidence`,
       `price: ${pct(f.price)} of second-review reduction — ${empirical}`,
     ];
   }

@@ -43,6 +43,8 @@ describe('secondread policy fit', () => {
       '1',
       '--max-false-clear',
       '0',
+      '--method',
+      'empirical',
       '--by',
       'alice',
       '--out',
@@ -56,6 +58,7 @@ describe('secondread policy fit', () => {
     expect(r.out).toContain('second-review reduction 66.67% (8 of 12 auto-finalized); after 5.0% QA sampling 63.33%');
     expect(r.out).toContain('false-clear rate 0.00% (0 of 8 auto-finalized; bound 0.00%)');
     expect(r.out).toMatch(/lung-normal\s+0\.\d{6}\s+fitted\s+3\s+3\s+3\s+0/);
+    expect(r.out).toContain('  method: empirical — the false-clear rate is within the bound on this split only');
     expect(r.out).toMatch(/policy (pol_\w+) stored: version 1 of brightness v1, in force for it from now on/);
 
     const written = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as Written;
@@ -76,7 +79,7 @@ describe('secondread policy fit', () => {
 
     const ls = await runCli('policy', 'ls', '--model', 'brightness');
     expect(ls.code).toBe(0);
-    expect(ls.out).toMatch(new RegExp(`${stored.id}\\s+brightness\\s+v1\\s+1\\s+yes\\s+3\\s+—\\s+5\\.0%\\s+66\\.7%\\s+0\\.00%`));
+    expect(ls.out).toMatch(new RegExp(`${stored.id}\\s+brightness\\s+v1\\s+1\\s+yes\\s+3\\s+—\\s+5\\.0%\\s+66\\.7%\\s+0\\.00%\\s+empirical`));
     const show = await runCli('policy', 'show', stored.id);
     expect(show.out).toContain(`policy ${stored.id}: version 1 of brightness v1 (in force)`);
     expect(show.out).toContain('second-review reduction 66.67%');
@@ -110,6 +113,8 @@ describe('secondread policy fit', () => {
       csv,
       '--max-false-clear',
       '0.3',
+      '--method',
+      'empirical',
       '--always-double-read',
       'oct-cnv',
       '--qa-fraction',
@@ -147,6 +152,50 @@ describe('secondread policy fit', () => {
     expect(fit.autoFinalized).toBeGreaterThan(0);
   });
 
+  it('by default certifies the bound out of sample, and on 12 studies says it cannot: the policy clears nothing', async () => {
+    const out = join(f.home, 'fit-ltt');
+    const r = await runCli('policy', 'fit', '--model', 'brightness', '--dataset', f.datasetVersion, '--split', 'test', '--reader-accuracy', '1', '--out', out);
+    expect(r.code).toBe(0);
+    expect(r.err).toContain('warning: nothing certified at bound 0.50% and confidence 95% on 12 studies: the policy clears nothing');
+    expect(r.out).toMatch(/ {2}method: Learn then Test at 95% confidence — candidates from \d+ studies \(search part, 30%\), tested in a fixed sequence/);
+    expect(r.out).toContain('  guarantee: NOTHING CERTIFIED');
+    expect(r.out).toContain('Showing it takes at least 598 clears on the test part without a single false clear');
+    expect(r.out).toContain('  price: 66.67% of second-review reduction — the empirical fit');
+    expect(r.out).toContain('second-review reduction 0.00% (0 of 12 auto-finalized)');
+    const written = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as Written;
+    expect(written.fit).toMatchObject({ method: 'ltt', confidence: 0.95, autoFinalized: 0, rule: { thresholds: {} } });
+    expect(written.fit.guarantee).toMatchObject({ method: 'learn-then-test', chosen: null, upperBound: null, searchFraction: 0.3, splitSeed: 1 });
+    expect(written.fit.empirical.autoFinalized).toBe(8);
+    expect(await readFile(join(out, 'report.md'), 'utf8')).toContain('## The guarantee');
+    const stored = await new PolicyStore(f.db).get(written.policy!.id);
+    expect(stored.thresholds).toEqual({});
+    expect((await runCli('policy', 'ls', '--model', 'brightness')).out).toMatch(new RegExp(`${stored.id}.*LTT 95%`));
+    // A wider bound at a lower confidence, another split: the options reach the fit.
+    const j = JSON.parse(
+      (
+        await runCli(
+          ...[
+            'policy',
+            'fit',
+            '--model',
+            'brightness',
+            '--dataset',
+            f.datasetVersion,
+            '--split',
+            'test',
+            '--dry-run',
+            '--json',
+            '--out',
+            join(f.home, 'fit-ltt2'),
+          ],
+          ...['--max-false-clear', '0.4', '--confidence', '0.6', '--search-fraction', '0.5', '--split-seed', '3'],
+        )
+      ).out,
+    ) as Written;
+    expect(j.fit.guarantee).toMatchObject({ confidence: 0.6, searchFraction: 0.5, splitSeed: 3 });
+    expect(j.fit.maxFalseClear).toBe(0.4);
+  });
+
   it('--dry-run stores nothing', async () => {
     const before = (await new PolicyStore(f.db).list()).length;
     const r = await runCli(
@@ -174,6 +223,8 @@ describe('secondread policy fit', () => {
     expect(r.out).toContain('--max-false-clear <rate>');
     expect(r.out).toContain('false-clear rate false clears / auto-finalized');
     expect(r.out).toContain('reduction x (1 - qa fraction)');
+    expect(r.out).toContain('--confidence <c>');
+    expect(r.out).toContain('Learn then Test');
   });
 
   it('refuses bad input with a clear message and exit code 2', async () => {
@@ -194,6 +245,10 @@ describe('secondread policy fit', () => {
       [['--dataset', emptyVal], /split 'val' of ds-00000000000000000077 has no images/],
       [['--max-false-clear', '5'], /--max-false-clear must be a number in 0…1, got '5'/],
       [['--qa-fraction', 'x'], /--qa-fraction must be a number/],
+      [['--method', 'bayes'], /--method must be one of ltt, empirical, got 'bayes'/],
+      [['--confidence', '1'], /--confidence must be strictly between 0 and 1/],
+      [['--search-fraction', '0'], /--search-fraction must be strictly between 0 and 1/],
+      [['--split-seed', '-1'], /--split-seed/],
       [['--reader-accuracy', '1.5'], /--reader-accuracy must be a number in 0…1/],
       [['--confusion', 'random'], /--confusion must be one of miss, uniform/],
       [['--reader-class-accuracy', 'oct-drusen'], /expected class=accuracy/],

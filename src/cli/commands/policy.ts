@@ -16,11 +16,21 @@ import { ModelRegistry, Tracker } from '../../tracking/index.js';
 import { parseModelRef } from '../../training/retrain.js';
 import { type Policy, PolicyStore } from '../../workflow/policies.js';
 import { DEFAULT_QA_FRACTION } from '../../workflow/policy.js';
-import { fitPolicy, type FitReader, parseRecordedReads } from '../../workflow/policy-fit.js';
+import {
+  DEFAULT_CONFIDENCE,
+  DEFAULT_SEARCH_FRACTION,
+  FIT_METHODS,
+  type FitMethod,
+  fitPolicy,
+  type FitReader,
+  parseRecordedReads,
+  type PolicyFit,
+} from '../../workflow/policy-fit.js';
 import {
   CLASS_COLUMNS,
   classRows,
   fmtThreshold,
+  guaranteeLines,
   pct,
   type PolicyFitReport,
   policyReportMarkdown,
@@ -47,8 +57,15 @@ What it does:
      image's sha256, so \`secondread simulate\` with the same settings sees the same reads), or recorded reads
      (--reader-a-reads reads.csv, lines "sha256,label"; studies without a read are left out and counted).
   3. For each class, every distinct top probability of the studies where A and the model agree on it is a
-     candidate threshold (or none: never clear). The search over all classes together is exact and picks the
+     candidate threshold (or none: never clear). The search over all classes together is exact and finds the
      thresholds that auto-finalize the most studies with false-clear rate <= --max-false-clear.
+     --method ltt (default), Learn then Test: the split is cut in two by a hash of each study's key
+     (--search-fraction, --split-seed); the search part builds the candidates and their order, the test part
+     tests them in that order with exact binomial p-values until the first one it cannot certify. With
+     probability >= --confidence the stored thresholds' false-clear rate is within the bound out of sample.
+     A split too small for the bound certifies nothing, and the policy then clears nothing (the summary says
+     how many clears it would take). --method empirical: the thresholds within the bound on the whole split,
+     counted on the split that chose them (out of sample they exceed the bound about half the time).
   4. Stores the policy as the next version for that model version (in force from now on; --dry-run: not
      stored) and writes tradeoff.png, report.json and report.md to --out.
 
@@ -64,6 +81,7 @@ Examples:
   secondread policy fit --model cxr-oct:3 --dataset ds-3f9a --reader-accuracy 0.85 --confusion uniform \\
       --max-false-clear 0.01 --always-double-read lung-tuberculosis --out reports/policy-v3
   secondread policy fit --model cxr-oct:3 --dataset ds-3f9a --reader-a-reads reads.csv --dry-run
+  secondread policy fit --model cxr-oct:3 --dataset ds-3f9a --max-false-clear 0.01 --confidence 0.9
 `;
 
 interface FitFlags {
@@ -76,6 +94,10 @@ interface FitFlags {
   readerSeed?: string;
   readerAReads?: string;
   maxFalseClear: string;
+  method: string;
+  confidence: string;
+  searchFraction: string;
+  splitSeed: string;
   alwaysDoubleRead?: string;
   qaFraction: string;
   out?: string;
@@ -167,6 +189,8 @@ function fitSummary(r: PolicyFitReport): string {
     `  reader A right ${pct(f.readerAccuracy, 1)}, model right ${pct(f.modelAccuracy, 1)}, A and model agree ${pct(f.agreements / f.studies, 1)}`,
     `  second-review reduction ${pct(f.reduction)} (${f.autoFinalized} of ${f.studies} auto-finalized); after ${pct(f.afterQa.qaFraction, 1)} QA sampling ${pct(f.afterQa.reduction)}`,
     `  false-clear rate ${pct(f.falseClearRate)} (${f.falseClears} of ${f.autoFinalized} auto-finalized; bound ${pct(f.maxFalseClear)}); ${pct(f.falseClearsPerStudy, 3)} of all studies`,
+    // Reports stored before the guarantee existed have no method: they were empirical fits.
+    ...guaranteeLines({ ...f, method: f.method ?? 'empirical', guarantee: f.guarantee ?? null } as PolicyFit).map((l) => `  ${l}`),
     '',
     renderTable(CLASS_COLUMNS, classRows(f)),
   ].join('\n');
@@ -187,6 +211,14 @@ export function registerPolicy(program: Command): void {
     .option('--reader-seed <n>', "seed of the simulated reader's draws (default 1)")
     .option('--reader-a-reads <file.csv>', 'recorded reads of A instead of a simulated reader: CSV lines sha256,label')
     .option('--max-false-clear <rate>', 'bound on false clears / auto-finalized studies (0.005 = 0.5%)', String(DEFAULT_MAX_FALSE_CLEAR))
+    .option(
+      '--method <method>',
+      `${FIT_METHODS.join(' | ')}: ltt certifies the bound out of sample at --confidence (Learn then Test); empirical only on the split`,
+      'ltt',
+    )
+    .option('--confidence <c>', 'ltt: probability that the fitted policy keeps the bound out of sample', String(DEFAULT_CONFIDENCE))
+    .option('--search-fraction <f>', 'ltt: share of the split that builds the candidates; the rest tests them', String(DEFAULT_SEARCH_FRACTION))
+    .option('--split-seed <n>', 'ltt: seed of the search/test assignment', '1')
     .option('--always-double-read <classes>', 'comma-separated classes that are never auto-finalized')
     .option('--qa-fraction <f>', 'share of would-be auto-finalized studies still sent to B (stored in the policy)', String(DEFAULT_QA_FRACTION))
     .option('--out <dir>', 'where to write tradeoff.png, report.json, report.md (default: <home>/reports/policies/<policy id>)')
@@ -203,6 +235,14 @@ export function registerPolicy(program: Command): void {
         throw new ValidationError(`--split must be one of ${EVALUATION_SPLITS.join(', ')}, got '${o.split.slice(0, 40)}'`);
       const maxFalseClear = parseNumber('--max-false-clear', o.maxFalseClear, 0, 1);
       const qaFraction = parseNumber('--qa-fraction', o.qaFraction, 0, 1);
+      if (!(FIT_METHODS as readonly string[]).includes(o.method))
+        throw new ValidationError(`--method must be one of ${FIT_METHODS.join(', ')}, got '${o.method.slice(0, 40)}'`);
+      const method = o.method as FitMethod;
+      const confidence = parseNumber('--confidence', o.confidence, 0, 1);
+      const searchFraction = parseNumber('--search-fraction', o.searchFraction, 0, 1);
+      if (confidence <= 0 || confidence >= 1) throw new ValidationError('--confidence must be strictly between 0 and 1');
+      if (searchFraction <= 0 || searchFraction >= 1) throw new ValidationError('--search-fraction must be strictly between 0 and 1');
+      const splitSeed = parseInteger('--split-seed', o.splitSeed, 0, 2 ** 31 - 1);
       const alwaysDoubleRead = o.alwaysDoubleRead === undefined ? [] : parseClassList('--always-double-read', o.alwaysDoubleRead);
       const batchSize = parseInteger('--batch-size', o.batchSize, 1, 4096);
       const threads = parseInteger('--threads', o.threads, 1, 256);
@@ -229,6 +269,10 @@ export function registerPolicy(program: Command): void {
           qaFraction,
           alwaysDoubleRead,
           classes: scored.model.classes.filter(isSecondreadClass),
+          method,
+          confidence,
+          searchFraction,
+          splitSeed,
         });
         if (fit.unread > 0)
           process.stderr.write(
@@ -259,6 +303,10 @@ export function registerPolicy(program: Command): void {
           throw new ValidationError(`${what} to '${out}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
         }
         // The report is printed once, beside the policy (which stores the same object).
+        if (fit.guarantee && fit.guarantee.chosen === null)
+          process.stderr.write(
+            `warning: nothing certified at bound ${pct(maxFalseClear)} and confidence ${pct(confidence, 0)} on ${fit.studies} studies: the policy clears nothing (see the summary)\n`,
+          );
         if (o.json) return printJson({ policy: stored ? { ...stored, report: undefined } : null, out, ...report });
         print(fitSummary(report));
         print('');
@@ -301,13 +349,28 @@ export function registerPolicy(program: Command): void {
             pct(p.qaFraction, 1),
             fit ? pct(fit.reduction, 1) : '—',
             fit ? pct(fit.falseClearRate) : '—',
+            fit ? (fit.guarantee ? `LTT ${pct(fit.guarantee.confidence, 0)}` : 'empirical') : '—',
             when(p.createdAt),
             p.createdBy,
           ];
         });
         print(
           renderTable(
-            ['id', 'model', 'model version', 'policy', 'in force', 'thresholds', 'always double-read', 'QA', 'reduction', 'false-clear', 'created (UTC)', 'by'],
+            [
+              'id',
+              'model',
+              'model version',
+              'policy',
+              'in force',
+              'thresholds',
+              'always double-read',
+              'QA',
+              'reduction',
+              'false-clear',
+              'fit',
+              'created (UTC)',
+              'by',
+            ],
             rows,
           ),
         );
