@@ -14,6 +14,7 @@ import { sendError, ShuttingDownError } from './errors.js';
 import { registerOpenApi } from './openapi.js';
 import { authRoutes } from './routes/auth.js';
 import { datasetsRoutes } from './routes/datasets.js';
+import { dicomwebRoutes } from './routes/dicomweb/index.js';
 import { evaluationRoutes } from './routes/evaluations.js';
 import { healthRoutes } from './routes/health.js';
 import { kserveRoutes } from './routes/kserve.js';
@@ -116,6 +117,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   if (deps.workflow) {
     await app.register(studiesRoutes, { workflow: deps.workflow, limits });
     await app.register(studyDicomRoutes, { workflow: deps.workflow });
+    await app.register(dicomwebRoutes, { workflow: deps.workflow, limits });
     await app.register(worklistsRoutes, { workflow: deps.workflow });
     await app.register(workflowMetricsRoutes, { workflow: deps.workflow });
     await app.register(policiesRoutes, { workflow: deps.workflow });

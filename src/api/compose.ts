@@ -71,6 +71,15 @@ export function pacsReturn(value: string | undefined): boolean {
   throw new ConfigError(`SECONDREAD_PACS_RETURN must be 'on' or 'off' (got '${v.slice(0, 20)}')`);
 }
 
+/** SECONDREAD_STOW_MAX_MB: the largest STOW-RS request body in MiB (default 256; the request is held in memory). */
+export function stowMaxBytes(value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return DEFAULT_LIMITS.maxStowBytes;
+  const mb = Number(value);
+  if (!Number.isFinite(mb) || mb <= 0 || mb > 4096)
+    throw new ConfigError(`SECONDREAD_STOW_MAX_MB must be a number of MiB in (0, 4096] (got '${value.slice(0, 20)}')`);
+  return Math.round(mb * 1024 * 1024);
+}
+
 export async function composeApi(deps: { config: Config; logger: Logger; db: Db; objects: ObjectStore }, o: ComposeOptions = {}): Promise<ComposedApi> {
   const { config, logger, db, objects } = deps;
   const limits: ApiLimits = {
@@ -78,6 +87,7 @@ export async function composeApi(deps: { config: Config; logger: Logger; db: Db;
     maxUploadBytes: Math.round(config.http.maxUploadMb * 1024 * 1024),
     maxImagePixels: config.http.maxImagePixels,
     maxBatchFiles: config.http.maxBatchFiles,
+    maxStowBytes: stowMaxBytes(process.env.SECONDREAD_STOW_MAX_MB),
     ...o.limits,
   };
   const tracker = new Tracker(db, objects);

@@ -1,6 +1,6 @@
 // DICOM through the HTTP API, and the proof that no PHI is stored: a CXR whose every PS3.15 Basic
 // Profile attribute (plus private tags and names nested in sequences) carries a marker is taken in
-// through POST /v1/studies and predict; afterwards the marker is looked for in every API answer,
+// through POST /v1/studies, predict and STOW-RS (then searched and retrieved by QIDO-RS and WADO-RS); afterwards the marker is looked for in every API answer,
 // every database row, every stored object and every log line — it must be nowhere.
 import { Writable } from 'node:stream';
 
@@ -8,7 +8,8 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { decodeDicom } from '../data/dicom/decode.js';
-import { parseDicom } from '../data/dicom/parse.js';
+import { buildMultipartRelated } from '../data/dicom/multipart.js';
+import { metaDict, parseDicom, writeDicom } from '../data/dicom/parse.js';
 import { containsMarker, cxrDicom, phiDicom, ramp16 } from '../data/dicom/testing.js';
 import { writeDicomImage } from '../data/dicom/write.js';
 import { type ApiFixture, openApiFixture } from './testing/fixture.js';
@@ -104,6 +105,27 @@ describe('DICOM intake over HTTP', () => {
     }
     const after = (await f.app.inject({ method: 'GET', url: '/v1/studies?limit=200', headers: f.auth('admin') })).json().studies.length;
     expect(after).toBe(before);
+  });
+
+  it('STOW-RS takes a PHI-filled instance in; QIDO-RS and WADO-RS answer with de-identified values only', async () => {
+    // Another SOP Instance UID than the instance uploaded above, so STOW makes (and seals the origin of) a new study.
+    const file = parseDicom(await phiDicom(MARKER, 'rle'));
+    file.dict['00080018'] = { vr: 'UI', Value: ['1.2.826.0.1.3680043.10.99.3'] };
+    const dicom = writeDicom(metaDict(file), file.dict, { allowInvalidVRLength: true });
+    const { contentType, body } = buildMultipartRelated('application/dicom', [{ contentType: 'application/dicom', body: dicom }]);
+    const stow = keep(
+      await f.app.inject({ method: 'POST', url: '/dicomweb/studies', headers: { ...f.auth('reader'), 'content-type': contentType }, payload: body }),
+    );
+    expect(stow.statusCode, stow.body).toBe(200);
+    expect((await f.tracking.t.db.selectFrom('study_origins').selectAll().where('via', '=', 'stow').execute()).length).toBe(1);
+    const url = new URL(String(stow.json()['00081199'].Value[0]['00081190'].Value[0])).pathname;
+    const studies = keep(await f.app.inject({ method: 'GET', url: '/dicomweb/studies', headers: f.auth('reader') }));
+    expect(studies.json().length).toBeGreaterThan(0);
+    const study = url.split('/series/')[0]!;
+    for (const u of [`${study}/series`, `${study}/instances`, `${study}/metadata`, url, `${url}/metadata`, `${url}/rendered`]) {
+      const res = keep(await f.app.inject({ method: 'GET', url: u, headers: f.auth('reader') }));
+      expect(res.statusCode, u).toBe(200);
+    }
   });
 
   it('the marker appears in no API answer, no database row, no stored object, no log line', async () => {

@@ -28,7 +28,21 @@ export type UsersPort = Pick<UserStore, 'authenticate'>;
 /** The second-reader workflow as the routes use it; blinding and roles are decided inside, not by the routes. */
 export type WorkflowPort = Pick<
   WorkflowService,
-  'intake' | 'getStudy' | 'getImage' | 'getDicomFacts' | 'getDicomInstance' | 'commitRead' | 'worklist' | 'listStudies' | 'studyAudit' | 'metrics'
+  | 'intake'
+  | 'getStudy'
+  | 'getImage'
+  | 'getDicomFacts'
+  | 'getDicomInstance'
+  | 'commitRead'
+  | 'worklist'
+  | 'listStudies'
+  | 'studyAudit'
+  | 'metrics'
+  // DICOMweb (routes/dicomweb)
+  | 'intakeDicomInstance'
+  | 'searchDicomStudies'
+  | 'searchDicomSeries'
+  | 'searchDicomInstances'
 > & {
   policies: Pick<WorkflowService['policies'], 'list' | 'get'>;
 };
@@ -38,6 +52,8 @@ export interface ApiLimits {
   maxUploadBytes: number;
   /** Largest image the server decodes, by the pixel count its header declares (default 50 MP) → 422 `image_too_large`. */
   maxImagePixels: number;
+  /** Largest STOW-RS request body, all its instances together (default 256 MiB) → 413; each instance is held to maxUploadBytes. */
+  maxStowBytes: number;
   /** Files in one `/predict/batch` request (default 64) → 413. */
   maxBatchFiles: number;
   /** Whole-request deadline, headers and body included (default 120 s): slow clients cannot hold sockets forever. */
@@ -48,6 +64,7 @@ export const DEFAULT_LIMITS: ApiLimits = {
   maxUploadBytes: 32 * 1024 * 1024,
   maxImagePixels: 50_000_000,
   maxBatchFiles: 64,
+  maxStowBytes: 256 * 1024 * 1024,
   requestTimeoutMs: 120_000,
 };
 

@@ -18,6 +18,13 @@ export class DicomModalityNotAcceptedError extends DicomError {
   }
 }
 
+/** STOW-RS to /studies/{uid} with an instance of another study (PS3.18 10.5: not stored). */
+export class DicomStudyMismatchError extends DicomError {
+  constructor() {
+    super('dicom_study_mismatch', 'the instance does not belong to the study the request was sent to', 409);
+  }
+}
+
 export function workflowModalityOf(dicomModality: unknown): Modality {
   const m = typeof dicomModality === 'string' ? dicomModality.trim().toUpperCase() : '';
   const modality = WORKFLOW_MODALITY[m];

@@ -33,7 +33,7 @@ import {
   searchStudies,
   studyOfSopInstance,
 } from './dicom-index.js';
-import { type DicomIntakeResult, refusalOf, workflowModalityOf } from './dicom-intake.js';
+import { type DicomIntakeResult, DicomStudyMismatchError, refusalOf, workflowModalityOf } from './dicom-intake.js';
 import { IllegalTransitionError, ModelReadInvalidError, WorkflowForbiddenError } from './errors.js';
 import { DEFAULT_ECONOMICS, type Economics, type WorkflowMetrics, workflowMetrics } from './metrics.js';
 import { type IntakeOrigin, loadOrigin, storeOrigin } from './origin-store.js';
@@ -166,8 +166,9 @@ export class WorkflowService {
    * workflow modality (CR/DX → cxr, OPT/OCT → oct), then it is taken in like an upload. Bad input is an
    * answer (`ok: false` with a stable code), never an exception; an instance received before (same
    * de-identified SOP Instance UID) answers the study it made then, so a resend makes no second study.
+   * `o.studyInstanceUid` (STOW-RS to /studies/{uid}): the instance must belong to that (as sent) study.
    */
-  async intakeDicomInstance(user: WorkflowUser, bytes: Uint8Array, origin: IntakeOrigin): Promise<DicomIntakeResult> {
+  async intakeDicomInstance(user: WorkflowUser, bytes: Uint8Array, origin: IntakeOrigin, o: { studyInstanceUid?: string } = {}): Promise<DicomIntakeResult> {
     const via = assertIntakeOrigin(origin);
     let sopInstanceUid: string | undefined;
     let sopClassUid: string | undefined;
@@ -178,6 +179,7 @@ export class WorkflowService {
       sopInstanceUid = text(file.dataset.SOPInstanceUID) || text(file.meta.MediaStorageSOPInstanceUID) || undefined;
       const kind = sopClassUid ? nonImageKind(sopClassUid) : null;
       if (kind) throw new DicomNotAnImageError(sopClassUid!, kind);
+      if (o.studyInstanceUid !== undefined && text(file.dataset.StudyInstanceUID) !== o.studyInstanceUid) throw new DicomStudyMismatchError();
       const modality = workflowModalityOf(file.dataset.Modality);
       const prepared = await prepareDicomStudyImage(file, this.dicom);
       const stored = {
