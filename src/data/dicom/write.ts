@@ -62,6 +62,7 @@ export async function writeDicomImage(attributes: Record<string, unknown>, image
   if (!isNative(syntax) || syntax === 'jpeg-baseline')
     dataset.LossyImageCompression = syntax.includes('near') || syntax.includes('lossy') || syntax === 'jpeg-baseline' ? '01' : '00';
   const meta = {
+    FileMetaInformationVersion: new Uint8Array([0, 1]).buffer, // type 1 (PS3.10 7.1)
     MediaStorageSOPClassUID: dataset.SOPClassUID,
     MediaStorageSOPInstanceUID: dataset.SOPInstanceUID,
     TransferSyntaxUID: uid,

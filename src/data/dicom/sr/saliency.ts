@@ -4,7 +4,6 @@
 // ONC advice on AI output, IHE AIR).
 import sharp from 'sharp';
 
-import { metaDict, parseDicom, writeDicom } from '../parse.js';
 import { writeDicomImage } from '../write.js';
 import { codeItem, CODES, SrInputError } from './content.js';
 import { checkUid, contributingEquipment, deterministicUid, dicomDateTime, patientAndStudy, type SrModel, type SrOrigin } from './document.js';
@@ -67,16 +66,11 @@ export async function buildSaliencySecondaryCapture(input: SaliencyScInput): Pro
     BurnedInAnnotation: 'YES',
     PhotometricInterpretation: 'RGB',
   };
-  const bytes = await writeDicomImage(
+  return writeDicomImage(
     attributes,
     { width, height, bitsAllocated: 8, bitsStored: 8, signed: false, samplesPerPixel: 3, pixels: rgb },
     'explicit-le',
   );
-  // writeDicomImage's meta header has no File Meta Information Version (type 1, PS3.10 7.1): a file
-  // that leaves us for a PACS gets it, through the same writer.
-  const file = parseDicom(bytes);
-  const { '00020000': _groupLength, ...meta } = metaDict(file); // the writer computes its own
-  return writeDicom({ ...meta, '00020001': { vr: 'OB', Value: [new Uint8Array([0, 1]).buffer] } }, file.dict);
 }
 
 async function rgbOf(overlay: SaliencyScInput['overlay']): Promise<{ rgb: Uint8Array; width: number; height: number }> {
