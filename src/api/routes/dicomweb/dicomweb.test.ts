@@ -3,11 +3,13 @@
 // instances, their metadata and rendering; authentication, UID validation, limits and negotiation.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { Rng } from '../../../core/rng.js';
 import { DICOM_STATUS } from '../../../data/dicom/failure-reasons.js';
 import { buildMultipartRelated, parseMultipartRelated } from '../../../data/dicom/multipart.js';
 import { parseDicom } from '../../../data/dicom/parse.js';
 import { cxrDicom, ramp16 } from '../../../data/dicom/testing.js';
 import { type ApiFixture, openApiFixture } from '../../testing/fixture.js';
+import { parseQidoQuery } from './qido.js';
 
 type Json = Record<string, { vr: string; Value?: unknown[] }>;
 let f: ApiFixture;
@@ -124,6 +126,30 @@ describe('STOW-RS', () => {
   });
 });
 
+describe('STOW-RS under hostile bodies', () => {
+  it('random cuts, byte flips and boundary damage: always a 2xx/4xx answer, never a 5xx', async () => {
+    const rng = new Rng(17);
+    const good = await cxrDicom(ramp16(16, 12), 'explicit-le', { StudyInstanceUID: '1.2.3.800', PatientID: 'FUZZ' });
+    const { contentType, body } = buildMultipartRelated('application/dicom', [
+      { contentType: 'application/dicom', body: good },
+      { contentType: 'application/dicom', body: good.subarray(0, 400) },
+    ]);
+    const statuses = new Set<number>();
+    for (let i = 0; i < 60; i++) {
+      const b = Buffer.from(body);
+      const kind = i % 3;
+      let payload: Buffer = b;
+      if (kind === 0) payload = b.subarray(0, Math.floor(rng.next() * b.length));
+      else for (let k = 0; k < 1 + (i % 7); k++) b[Math.floor(rng.next() * b.length)] = Math.floor(rng.next() * 256);
+      if (kind === 2) payload = Buffer.concat([b.subarray(0, 60), Buffer.from('\r\n--'), b.subarray(60)]);
+      const res = await f.app.inject({ method: 'POST', url: '/dicomweb/studies', headers: { ...f.auth(), 'content-type': contentType }, payload });
+      statuses.add(res.statusCode);
+      expect(res.statusCode, `case ${i}: ${res.body.slice(0, 200)}`).toBeLessThan(500);
+    }
+    expect(statuses.size).toBeGreaterThan(1);
+  });
+});
+
 describe('QIDO-RS', () => {
   let study: string;
   let patient: string;
@@ -190,6 +216,14 @@ describe('QIDO-RS', () => {
     expect((await get('/dicomweb/studies', { accept: 'application/dicom+xml' })).statusCode).toBe(406);
     expect((await get('/dicomweb/studies', { accept: 'application/dicom+xml, application/dicom+json' })).statusCode).toBe(200);
     expect((await f.app.inject({ method: 'GET', url: '/dicomweb/studies' })).statusCode).toBe(401);
+    expect((await get('/dicomweb/studies?limit=5000')).statusCode).toBe(200);
+    expect(parseQidoQuery({ limit: '5000', '0020000d': '1.2.3,1.2.4', StudyDate: '20240101-', PatientID: 'abc' }, 'study')).toEqual({
+      query: { limit: 1000, offset: 0, studyInstanceUids: ['1.2.3', '1.2.4'], studyDate: { from: '20240101' }, patientKey: 'abc' },
+      ignored: [],
+      capped: true,
+    });
+    // Keys of another level are ignored there, not matched.
+    expect(parseQidoQuery({ SOPInstanceUID: '1.2' }, 'study').ignored).toEqual(['SOPInstanceUID']);
   });
 });
 

@@ -58,16 +58,19 @@ const MODALITY = /^[A-Z0-9_]{1,16}$/;
 const PATIENT_KEY = /^[0-9A-Za-z._-]{1,64}$/;
 
 /** The query string as QIDO sends it (values repeated or comma/backslash-separated). */
-export function parseQidoQuery(raw: Record<string, unknown>, level: Level): { query: DicomQuery; ignored: string[] } {
+export function parseQidoQuery(raw: Record<string, unknown>, level: Level): { query: DicomQuery; ignored: string[]; capped: boolean } {
   const q: DicomQuery = { limit: QIDO_DEFAULT_LIMIT, offset: 0 };
   const ignored: string[] = [];
+  let capped = false;
   for (const [name, value] of Object.entries(raw)) {
     const values = (Array.isArray(value) ? value : [value]).map(String);
     if (name === 'limit' || name === 'offset') {
       const n = Number(values.at(-1));
       if (!Number.isInteger(n) || n < (name === 'limit' ? 1 : 0)) throw new ValidationError(`${name} must be an integer ≥ ${name === 'limit' ? 1 : 0}`);
-      if (name === 'limit') q.limit = Math.min(n, QIDO_MAX_LIMIT);
-      else q.offset = n;
+      if (name === 'limit') {
+        capped = n > QIDO_MAX_LIMIT;
+        q.limit = Math.min(n, QIDO_MAX_LIMIT);
+      } else q.offset = n;
       continue;
     }
     const key: Key | undefined = (KEY_OF_TAG[name.toUpperCase()] as Key | undefined) ?? (Object.hasOwn(TAG_OF, name) ? (name as Key) : undefined);
@@ -114,7 +117,7 @@ export function parseQidoQuery(raw: Record<string, unknown>, level: Level): { qu
       }
     }
   }
-  return { query: q, ignored };
+  return { query: q, ignored, capped };
 }
 
 /** YYYYMMDD, YYYYMMDD-YYYYMMDD, -YYYYMMDD or YYYYMMDD- (PS3.4 C.2.2.2.5). */
@@ -127,8 +130,13 @@ function parseDateRange(v: string): { from?: string; to?: string } {
   return { ...(from ? { from } : {}), ...(to ? { to } : {}) };
 }
 
-function send(request: FastifyRequest, reply: FastifyReply, ignored: string[], body: DicomJsonDataset[]) {
-  if (ignored.length) void reply.header('warning', `299 secondread "The following query keys are not supported and were ignored: ${ignored.join(', ')}"`);
+function send(reply: FastifyReply, parsed: { ignored: string[]; capped: boolean }, body: DicomJsonDataset[]) {
+  const warnings: string[] = [];
+  if (parsed.ignored.length) warnings.push(`299 secondread "The following query keys are not supported and were ignored: ${parsed.ignored.join(', ')}"`);
+  // PS3.18 8.3.4.4: a limit above the server's maximum returns that maximum, and says more may follow.
+  if (parsed.capped && body.length === QIDO_MAX_LIMIT)
+    warnings.push('299 secondread "The number of results exceeded the maximum supported by the server. Additional results can be requested."');
+  if (warnings.length) void reply.header('warning', warnings.join(', '));
   return reply.type(DICOM_JSON).header('cache-control', 'private, no-store').send(JSON.stringify(body));
 }
 
@@ -162,13 +170,12 @@ export async function qidoRoutes(app: FastifyInstance, opts: QidoRoutesOptions):
     },
     async (request, reply) => {
       negotiate(request);
-      const { query, ignored } = parseQidoQuery(request.query as Record<string, unknown>, 'study');
+      const parsed = parseQidoQuery(request.query as Record<string, unknown>, 'study');
       const base = serviceBase(request);
-      const studies = await workflow.searchDicomStudies(query);
+      const studies = await workflow.searchDicomStudies(parsed.query);
       return send(
-        request,
         reply,
-        ignored,
+        parsed,
         studies.map((s) => ({
           '00080020': attr('DA', s.studyDate ?? undefined),
           '00080056': attr('CS', 'ONLINE'),
@@ -197,13 +204,12 @@ export async function qidoRoutes(app: FastifyInstance, opts: QidoRoutesOptions):
     },
     async (request: FastifyRequest<{ Params: { study: string } }>, reply) => {
       negotiate(request);
-      const { query, ignored } = parseQidoQuery(request.query as Record<string, unknown>, 'series');
+      const parsed = parseQidoQuery(request.query as Record<string, unknown>, 'series');
       const base = serviceBase(request);
-      const series = await workflow.searchDicomSeries({ ...query, studyInstanceUids: [request.params.study] });
+      const series = await workflow.searchDicomSeries({ ...parsed.query, studyInstanceUids: [request.params.study] });
       return send(
-        request,
         reply,
-        ignored,
+        parsed,
         series.map((s) => ({
           '00080056': attr('CS', 'ONLINE'),
           '00080060': attr('CS', s.modality),
@@ -218,17 +224,16 @@ export async function qidoRoutes(app: FastifyInstance, opts: QidoRoutesOptions):
 
   const instances = async (request: FastifyRequest<{ Params: { study: string; series?: string } }>, reply: FastifyReply) => {
     negotiate(request);
-    const { query, ignored } = parseQidoQuery(request.query as Record<string, unknown>, 'instance');
+    const parsed = parseQidoQuery(request.query as Record<string, unknown>, 'instance');
     const base = serviceBase(request);
     const rows = await workflow.searchDicomInstances({
-      ...query,
+      ...parsed.query,
       studyInstanceUids: [request.params.study],
       ...(request.params.series !== undefined ? { seriesInstanceUids: [request.params.series] } : {}),
     });
     return send(
-      request,
       reply,
-      ignored,
+      parsed,
       rows.map((r) => ({
         '00080016': attr('UI', r.sop_class_uid),
         '00080018': attr('UI', r.sop_instance_uid),
