@@ -30,7 +30,13 @@ const policySchema = {
   type: 'object',
   additionalProperties: false,
   required: [...summaryRequired, 'report'],
-  properties: { ...policyProperties, report: { description: 'how the policy was chosen (policy fit: sweep, curves), as stored; null when none' } },
+  properties: {
+    ...policyProperties,
+    report: {
+      description:
+        'how the policy was chosen, as stored; null when none. From policy fit: fit.method (ltt | empirical), fit.maxFalseClear, fit.confidence, fit.guarantee (Learn then Test: the test sequence, p-values, the Clopper–Pearson upper bound reached), fit.empirical and fit.price (reduction given up for the guarantee), per-class sweeps, the curve',
+    },
+  },
 } as const;
 const summarySchema = { type: 'object', additionalProperties: false, required: summaryRequired, properties: policyProperties } as const;
 

@@ -7,6 +7,7 @@ import type { AliasEvent, ClassFigures, ModelCard, SplitFigures } from '../api/c
 import { type Alias, ALIASES, type ModelDetail, type ModelSummary } from '../api/types.js';
 import { useSession } from '../auth/SessionContext.js';
 import { BarList } from '../components/charts/BarList.js';
+import { PolicyPanel } from '../components/PolicyPanel.js';
 import { ErrorBox, Facts, Link, ListBody, Loading, PageHeader, TableHead } from '../components/ui.js';
 import { useApi } from '../hooks/useApi.js';
 import { className, dateTime, num, percent } from '../lib/format.js';
@@ -323,6 +324,8 @@ export function ModelVersionPage({ name, version }: { name: string; version: num
           <BarList title="F1 per class" max={1} bars={perClass.map((c) => ({ label: className(c.class), value: c.f1 ?? 0, display: num(c.f1, 3) }))} />
         </div>
       )}
+      <h2>Decision policy</h2>
+      <PolicyPanel name={name} version={version} />
       {card.limitations && card.limitations.length > 0 && (
         <>
           <h2>Limitations</h2>
