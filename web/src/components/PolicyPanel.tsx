@@ -1,7 +1,7 @@
 // The decision policy in force for a model version, with what its fit promises: the false-clear bound, the
 // confidence it holds at out of sample (Learn then Test) or that it holds only on the fitting split
 // (empirical), the upper bound reached, and the second-review reduction the guarantee cost (docs/policy.md).
-import { inForceFor,type Policy, type PolicyFitFigures, policyFitFigures, type PolicySummary } from '../api/policy.js';
+import { inForceFor, type Policy, type PolicyFitFigures, policyFitFigures, type PolicySummary } from '../api/policy.js';
 import { useApi } from '../hooks/useApi.js';
 import { dateTime, num, percent } from '../lib/format.js';
 import { ErrorBox, Facts, Loading } from './ui.js';
