@@ -5,11 +5,13 @@ import { join, resolve } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { writeSeedArchives } from '../../data/etl/testing.js';
+import { writeTestZip } from '../../data/archive/testing.js';
+import { rsnaFiles, vindrFiles, writeFolder, writeSeedArchives } from '../../data/etl/testing.js';
 import { openDatabase } from '../../storage/db.js';
 import { runCli, tempCliHome } from '../testing.js';
 
 const EXAMPLE = resolve(import.meta.dirname, '../../../examples/datasets.yaml');
+const LABELLED = resolve(import.meta.dirname, '../../../examples/datasets-rsna-vindr.yaml');
 let dir: string;
 let cli: Awaited<ReturnType<typeof tempCliHome>>;
 
@@ -35,6 +37,23 @@ describe('secondread data …', () => {
     const again = await runCli('data', 'build', '--config', EXAMPLE, '--raw-dir', join(dir, 'raw'), '--json');
     expect(again.code).toBe(0);
     expect(JSON.parse(again.out)).toMatchObject({ version, built: false, validation: { ok: true } });
+  });
+
+  it('build: the RSNA zip and VinDr folder of examples/datasets-rsna-vindr.yaml, with what the sheets left out', async () => {
+    const raw = join(dir, 'raw-labelled');
+    await mkdir(raw);
+    await writeTestZip(join(raw, 'rsna-pneumonia-detection-challenge.zip'), (await rsnaFiles({ opacity: 2, normal: 2, notNormal: 1 })).files);
+    await writeFolder(join(raw, 'vindr-cxr'), (await vindrFiles({ normal: 2, opacity: 2, cardio: 1, split: 1, samePatient: 0 })).files);
+    const r = await runCli('data', 'build', '--config', LABELLED, '--raw-dir', raw);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/built dataset version ds-[0-9a-f]{20}: 8 images/);
+    expect(r.out).toContain('labels sheets:');
+    expect(r.out).toMatch(
+      /rsna-pneumonia \(rsna sheet, \d+ rows, 7 images named\): 4 kept, 2 left out by the class rules, 1 files not in the sheet, 1 named without a file; 3 boxes/,
+    );
+    expect(r.out).toMatch(/1 × no class rule for 'No Lung Opacity \/ Not Normal'/);
+    expect(r.out).toMatch(/vindr-cxr \(vindr sheet, \d+ rows, 6 images named\): 4 kept, 2 left out/);
+    expect(r.out).toMatch(/1 × no class rule for 'Cardiomegaly'/);
   });
 
   it('build: a clear error and exit 2 for a config that points at missing archives', async () => {
