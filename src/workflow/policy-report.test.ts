@@ -76,7 +76,7 @@ describe('policy report', () => {
     expect(md).toContain(
       `- Guarantee: false-clear rate ≤ 1.00% with probability ≥ 95% (over the split's draw); on the test part ${g.testFalseClears} false clears of ${g.testAutoFinalized} auto-finalized, Clopper–Pearson 95% upper bound ${(100 * g.upperBound!).toFixed(2)}%.`,
     );
-    expect(md).toContain(`- Price: ${(100 * f.price).toFixed(2)}% of second-review reduction — the empirical fit`);
+    expect(md).toContain(`- Price: ${(100 * f.price).toFixed(2)} points of second-review reduction — the empirical fit`);
     expect(md).toContain('## The guarantee');
     expect(md.match(/rejected ← the fit/g)).toHaveLength(1);
     expect(md.match(/← the empirical fit/g)).toHaveLength(1);

@@ -85,13 +85,13 @@ export function guaranteeLines(f: PolicyFit): string[] {
     return [
       head,
       `guarantee: NOTHING CERTIFIED — no candidate's rate could be shown ≤ ${pct(f.maxFalseClear)} at ${pct(g.confidence, 0)} on the test part; the policy clears nothing. ${takes}; use a larger split, a higher bound or a lower confidence`,
-      `price: ${pct(f.price)} of second-review reduction — ${empirical}`,
+      `price: ${(100 * f.price).toFixed(2)} points of second-review reduction — ${empirical}`,
     ];
   }
   return [
     head,
     `guarantee: false-clear rate ≤ ${pct(f.maxFalseClear)} with probability ≥ ${pct(g.confidence, 0)} (over the split's draw); on the test part ${g.testFalseClears} false clears of ${g.testAutoFinalized} auto-finalized, Clopper–Pearson ${pct(g.confidence, 0)} upper bound ${pct(g.upperBound)}`,
-    `price: ${pct(f.price)} of second-review reduction — ${empirical}`,
+    `price: ${(100 * f.price).toFixed(2)} points of second-review reduction — ${empirical}`,
   ];
 }
 

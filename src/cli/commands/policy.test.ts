@@ -160,7 +160,7 @@ describe('secondread policy fit', () => {
     expect(r.out).toMatch(/ {2}method: Learn then Test at 95% confidence — candidates from \d+ studies \(search part, 30%\), tested in a fixed sequence/);
     expect(r.out).toContain('  guarantee: NOTHING CERTIFIED');
     expect(r.out).toContain('Showing it takes at least 598 clears on the test part without a single false clear');
-    expect(r.out).toContain('  price: 66.67% of second-review reduction — the empirical fit');
+    expect(r.out).toContain('  price: 66.67 points of second-review reduction — the empirical fit');
     expect(r.out).toContain('second-review reduction 0.00% (0 of 12 auto-finalized)');
     const written = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as Written;
     expect(written.fit).toMatchObject({ method: 'ltt', confidence: 0.95, autoFinalized: 0, rule: { thresholds: {} } });

@@ -26,7 +26,7 @@ function fitFacts(f: PolicyFitFigures): [string, string][] {
   if (f.method === 'ltt' && f.empiricalReduction !== null)
     rows.push([
       'Price of the guarantee',
-      `${percent(f.price, 1)} of reduction: the empirical fit would clear ${percent(f.empiricalReduction, 1)} (at ${percent(f.empiricalFalseClearRate, 2)} in sample, no guarantee)`,
+      `${num(f.price === null ? null : 100 * f.price, 1)} points of reduction: the empirical fit would clear ${percent(f.empiricalReduction, 1)} (at ${percent(f.empiricalFalseClearRate, 2)} in sample, no guarantee)`,
     ]);
   return rows;
 }
