@@ -5,7 +5,8 @@
 // dcmdjpls; dcmconv for the uncompressed file; DCMTK has no JPEG 2000 decoder), and DICOM → model
 // tensor (224²). DCMTK's figures include starting the process and writing its output, so the
 // `dcmconv` copy of the uncompressed file is printed as the floor any DCMTK command pays.
-// Medians of --repeats runs, in one run on one machine; the ratios are what to compare.
+// Medians of --repeats runs, ours and DCMTK alternating run by run, in one run on one machine; the ratios
+// are what to compare.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -63,19 +64,26 @@ export async function main(argv: string[]): Promise<void> {
     const rows: Row[] = [];
     for (const [name, bytes, dcmtk] of files) {
       await decodeDicom(bytes); // codec warm-up (WebAssembly instantiation happens once per process)
-      const oursMs = median(await times(opt.repeats, () => decodeDicom(bytes)));
-      let dcmtkMs: number | null = null;
-      if (haveDcmtk && dcmtk) {
-        const file = join(dir, 'in.dcm');
-        writeFileSync(file, bytes);
-        const [cmd, ...flags] = dcmtk;
-        dcmtkMs = median(
-          await times(opt.repeats, async () => {
-            const r = spawnSync(cmd!, [...flags, file, join(dir, 'out.dcm')]);
-            if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr}`);
-          }),
-        );
+      const file = join(dir, 'in.dcm');
+      writeFileSync(file, bytes);
+      const [cmd, ...flags] = dcmtk ?? [];
+      const runDcmtk =
+        haveDcmtk && cmd
+          ? () => {
+              const r = spawnSync(cmd, [...flags, file, join(dir, 'out.dcm')]);
+              if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr}`);
+            }
+          : undefined;
+      // Ours and DCMTK alternate, one run each per round, so a change in the machine's load (other
+      // processes on a shared 2-core machine) falls on both sides alike.
+      const ours: number[] = [];
+      const theirs: number[] = [];
+      for (let i = 0; i < opt.repeats; i++) {
+        ours.push(...(await times(1, () => decodeDicom(bytes))));
+        if (runDcmtk) theirs.push(...(await times(1, async () => runDcmtk())));
       }
+      const oursMs = median(ours);
+      const dcmtkMs = runDcmtk ? median(theirs) : null;
       rows.push({ syntax: name, bytes: bytes.length, oursMs, dcmtkMs, ratio: dcmtkMs ? oursMs / dcmtkMs : null });
     }
     const tensorMs = median(await times(opt.repeats, () => preprocessImage(files[1]![1], 224)));
