@@ -197,6 +197,12 @@ describe('QIDO-RS', () => {
     expect((await get(`/dicomweb/studies/${study}/instances?Modality=CR`)).json()).toHaveLength(2);
     expect((await get(`/dicomweb/studies/${study}/series?Modality=DX`)).json()).toHaveLength(1);
     expect((await get(`/dicomweb/studies/1.2.3/series`)).json()).toEqual([]);
+    // Across studies.
+    expect((await get(`/dicomweb/series?PatientID=${patient}`)).json()).toHaveLength(3);
+    expect((await get(`/dicomweb/series?PatientID=${patient}&Modality=DX`)).json()).toHaveLength(1);
+    expect((await get(`/dicomweb/instances?StudyInstanceUID=${study}`)).json()).toHaveLength(3);
+    expect((await get(`/dicomweb/instances?Modality=OPT`)).json<Json[]>().map((x) => v(x, '00080060'))).toEqual(['OPT']);
+    expect((await get(`/dicomweb/instances?SOPInstanceUID=${v(inSeries[0]!, '00080018')}`)).json()).toEqual(inSeries);
   });
 
   it('validates keys, warns about unsupported ones, negotiates', async () => {

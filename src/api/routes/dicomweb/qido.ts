@@ -34,7 +34,8 @@ export interface QidoRoutesOptions {
   workflow: Pick<WorkflowPort, 'searchDicomStudies' | 'searchDicomSeries' | 'searchDicomInstances'>;
 }
 
-type Level = 'study' | 'series' | 'instance';
+/** `allSeries`/`allInstances`: the searches across studies (GET /dicomweb/series, /dicomweb/instances). */
+type Level = 'study' | 'series' | 'instance' | 'allSeries' | 'allInstances';
 type Key = 'StudyInstanceUID' | 'PatientID' | 'StudyDate' | 'ModalitiesInStudy' | 'Modality' | 'SeriesInstanceUID' | 'SOPInstanceUID' | 'SOPClassUID';
 
 const TAG_OF: Record<Key, string> = {
@@ -52,6 +53,8 @@ const KEYS_AT: Record<Level, readonly Key[]> = {
   study: ['StudyInstanceUID', 'PatientID', 'StudyDate', 'ModalitiesInStudy'],
   series: ['SeriesInstanceUID', 'Modality'],
   instance: ['SeriesInstanceUID', 'SOPInstanceUID', 'SOPClassUID', 'Modality'],
+  allSeries: ['StudyInstanceUID', 'PatientID', 'StudyDate', 'SeriesInstanceUID', 'Modality'],
+  allInstances: ['StudyInstanceUID', 'PatientID', 'StudyDate', 'SeriesInstanceUID', 'SOPInstanceUID', 'SOPClassUID', 'Modality'],
 };
 const DATE = /^\d{8}$/;
 const MODALITY = /^[A-Z0-9_]{1,16}$/;
@@ -202,33 +205,48 @@ export async function qidoRoutes(app: FastifyInstance, opts: QidoRoutesOptions):
         response,
       },
     },
-    async (request: FastifyRequest<{ Params: { study: string } }>, reply) => {
-      negotiate(request);
-      const parsed = parseQidoQuery(request.query as Record<string, unknown>, 'series');
-      const base = serviceBase(request);
-      const series = await workflow.searchDicomSeries({ ...parsed.query, studyInstanceUids: [request.params.study] });
-      return send(
-        reply,
-        parsed,
-        series.map((s) => ({
-          '00080056': attr('CS', 'ONLINE'),
-          '00080060': attr('CS', s.modality),
-          '00081190': attr('UR', seriesUrl(base, s.studyInstanceUid, s.seriesInstanceUid)),
-          '0020000D': attr('UI', s.studyInstanceUid),
-          '0020000E': attr('UI', s.seriesInstanceUid),
-          '00201209': attr('IS', s.instances),
-        })),
-      );
-    },
+    seriesSearch,
   );
-
-  const instances = async (request: FastifyRequest<{ Params: { study: string; series?: string } }>, reply: FastifyReply) => {
+  app.get(
+    '/dicomweb/series',
+    {
+      schema: {
+        tags: DICOMWEB_TAGS,
+        summary: 'QIDO-RS: search series across studies, by StudyInstanceUID, PatientID, StudyDate, SeriesInstanceUID, Modality',
+        querystring: searchQuerystring,
+        produces: [DICOM_JSON],
+        response,
+      },
+    },
+    seriesSearch,
+  );
+  async function seriesSearch(request: FastifyRequest<{ Params: { study?: string } }>, reply: FastifyReply) {
     negotiate(request);
-    const parsed = parseQidoQuery(request.query as Record<string, unknown>, 'instance');
+    const study = request.params.study;
+    const parsed = parseQidoQuery(request.query as Record<string, unknown>, study === undefined ? 'allSeries' : 'series');
+    const base = serviceBase(request);
+    const series = await workflow.searchDicomSeries({ ...parsed.query, ...(study !== undefined ? { studyInstanceUids: [study] } : {}) });
+    return send(
+      reply,
+      parsed,
+      series.map((s) => ({
+        '00080056': attr('CS', 'ONLINE'),
+        '00080060': attr('CS', s.modality),
+        '00081190': attr('UR', seriesUrl(base, s.studyInstanceUid, s.seriesInstanceUid)),
+        '0020000D': attr('UI', s.studyInstanceUid),
+        '0020000E': attr('UI', s.seriesInstanceUid),
+        '00201209': attr('IS', s.instances),
+      })),
+    );
+  }
+
+  const instances = async (request: FastifyRequest<{ Params: { study?: string; series?: string } }>, reply: FastifyReply) => {
+    negotiate(request);
+    const parsed = parseQidoQuery(request.query as Record<string, unknown>, request.params.study === undefined ? 'allInstances' : 'instance');
     const base = serviceBase(request);
     const rows = await workflow.searchDicomInstances({
       ...parsed.query,
-      studyInstanceUids: [request.params.study],
+      ...(request.params.study !== undefined ? { studyInstanceUids: [request.params.study] } : {}),
       ...(request.params.series !== undefined ? { seriesInstanceUids: [request.params.series] } : {}),
     });
     return send(
@@ -269,6 +287,20 @@ export async function qidoRoutes(app: FastifyInstance, opts: QidoRoutesOptions):
         tags: DICOMWEB_TAGS,
         summary: "QIDO-RS: a study's instances, by SeriesInstanceUID, SOPInstanceUID, SOPClassUID, Modality",
         params: studyParams,
+        querystring: searchQuerystring,
+        produces: [DICOM_JSON],
+        response,
+      },
+    },
+    instances,
+  );
+  app.get(
+    '/dicomweb/instances',
+    {
+      schema: {
+        tags: DICOMWEB_TAGS,
+        summary:
+          'QIDO-RS: search instances across studies, by StudyInstanceUID, PatientID, StudyDate, SeriesInstanceUID, SOPInstanceUID, SOPClassUID, Modality',
         querystring: searchQuerystring,
         produces: [DICOM_JSON],
         response,
