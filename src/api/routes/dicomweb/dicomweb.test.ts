@@ -123,6 +123,15 @@ describe('STOW-RS', () => {
     expect((await f.app.inject({ method: 'POST', url: '/dicomweb/studies', payload: 'x' })).statusCode).toBe(401);
     expect(await codes(await stow([pa], { role: 'adjudicator' }))).toEqual([403, 'forbidden']);
     expect((await stow([pa], { url: '/dicomweb/studies/..%2F..%2Fetc' })).statusCode).toBe(400);
+    // The answer is DICOM JSON only: a client that reads only XML is told so before anything is stored.
+    const { contentType, body } = buildMultipartRelated('application/dicom', [{ contentType: 'application/dicom', body: pa }]);
+    const xml = await f.app.inject({
+      method: 'POST',
+      url: '/dicomweb/studies',
+      headers: { ...f.auth(), 'content-type': contentType, accept: 'application/dicom+xml' },
+      payload: body,
+    });
+    expect([xml.statusCode, xml.json().code]).toEqual([406, 'not_acceptable']);
   });
 });
 

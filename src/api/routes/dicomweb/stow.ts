@@ -16,7 +16,7 @@ import { UnsupportedMediaTypeError } from '../../errors.js';
 import { errorResponses } from '../../schemas.js';
 import type { ApiLimits, WorkflowPort } from '../../types.js';
 import { INTAKE_ROLES } from '../studies.js';
-import { DICOM_JSON, DICOMWEB_TAGS, instanceUrl, serviceBase, studyParams, studyUrl } from './common.js';
+import { accepts, DICOM_JSON, DICOMWEB_TAGS, instanceUrl, NotAcceptableError, serviceBase, studyParams, studyUrl } from './common.js';
 
 /** Instances in one request: far above any CXR/OCT study, low enough to bound the answer. */
 export const MAX_STOW_INSTANCES = 1000;
@@ -43,9 +43,11 @@ export async function stowRoutes(app: FastifyInstance, opts: StowRoutesOptions):
     consumes: ['multipart/related'],
     description: `Body: multipart/related; type="application/dicom", one DICOM Part 10 instance per part (at most ${MAX_STOW_INSTANCES} instances, ${limits.maxStowBytes} bytes in all, ${limits.maxUploadBytes} bytes each). CR/DX become cxr studies, OPT oct studies; others are refused per instance in FailedSOPSequence. 200: all stored; 202: some; 409: none.`,
     produces: [DICOM_JSON],
-    response: { 200: storeResponseSchema, 202: storeResponseSchema, 409: storeResponseSchema, ...errorResponses([400, 401, 403, 413, 415, 500, 503]) },
+    response: { 200: storeResponseSchema, 202: storeResponseSchema, 409: storeResponseSchema, ...errorResponses([400, 401, 403, 406, 413, 415, 500, 503]) },
   };
   const handler = async (request: FastifyRequest<{ Params: { study?: string } }>, reply: FastifyReply) => {
+    // Asked before any instance is stored: an answer the client cannot read must not follow the work.
+    if (!accepts(request, DICOM_JSON) && !accepts(request, 'application/json')) throw new NotAcceptableError([DICOM_JSON]);
     const contentType = String(request.headers['content-type'] ?? '');
     if (!Buffer.isBuffer(request.body)) throw new UnsupportedMediaTypeError('send instances as multipart/related; type="application/dicom"');
     const { type, parts } = parseMultipartRelated(contentType, request.body, { maxParts: MAX_STOW_INSTANCES, maxPartBytes: limits.maxUploadBytes });
