@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import { decodeDicom } from '../src/data/dicom/decode.js';
-import { cxrDicom } from '../src/data/dicom/testing.js';
-import type { PixelImage, WritableSyntax } from '../src/data/dicom/write.js';
+import { chestLike, cxrDicom } from '../src/data/dicom/testing.js';
+import type { WritableSyntax } from '../src/data/dicom/write.js';
 import { preprocessImage } from '../src/data/images/preprocess.js';
 
 const USAGE = 'usage: npm run bench -- dicom-decode [--size 2048] [--repeats 5] [--json]';
@@ -101,25 +101,6 @@ export async function main(argv: string[]): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** A smooth chest-like field (two darker lungs in a brighter body) with film grain: compresses like a CXR. */
-function chestLike(n: number): PixelImage {
-  const pixels = new Uint16Array(n * n);
-  let seed = 12345;
-  const noise = () => {
-    seed = (seed * 1103515245 + 12345) >>> 0;
-    return (seed >>> 16) / 65536 - 0.5;
-  };
-  for (let y = 0; y < n; y++)
-    for (let x = 0; x < n; x++) {
-      const u = x / n - 0.5;
-      const v = y / n - 0.5;
-      const body = Math.exp(-(u * u * 3 + v * v * 2)) * 2600;
-      const lung = (cx: number) => Math.exp(-(((u - cx) / 0.16) ** 2 + ((v + 0.02) / 0.28) ** 2)) * 1500;
-      pixels[y * n + x] = Math.max(0, Math.min(4095, Math.round(800 + body - lung(-0.2) - lung(0.2) + noise() * 60)));
-    }
-  return { width: n, height: n, bitsAllocated: 16, bitsStored: 12, signed: false, samplesPerPixel: 1, pixels };
 }
 
 async function times(n: number, f: () => Promise<unknown>): Promise<number[]> {

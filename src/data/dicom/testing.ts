@@ -68,3 +68,22 @@ export function containsMarker(haystack: Uint8Array, marker: string): boolean {
   const b = Buffer.from(haystack.buffer, haystack.byteOffset, haystack.byteLength);
   return b.includes(Buffer.from(marker, 'latin1')) || b.includes(Buffer.from(marker, 'utf16le')) || b.includes(Buffer.from(marker.toLowerCase(), 'latin1'));
 }
+
+/** A smooth chest-like field (two darker lungs in a brighter body) with film grain: compresses like a CXR. */
+export function chestLike(n: number): PixelImage {
+  const pixels = new Uint16Array(n * n);
+  let seed = 12345;
+  const noise = () => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return (seed >>> 16) / 65536 - 0.5;
+  };
+  for (let y = 0; y < n; y++)
+    for (let x = 0; x < n; x++) {
+      const u = x / n - 0.5;
+      const v = y / n - 0.5;
+      const body = Math.exp(-(u * u * 3 + v * v * 2)) * 2600;
+      const lung = (cx: number) => Math.exp(-(((u - cx) / 0.16) ** 2 + ((v + 0.02) / 0.28) ** 2)) * 1500;
+      pixels[y * n + x] = Math.max(0, Math.min(4095, Math.round(800 + body - lung(-0.2) - lung(0.2) + noise() * 60)));
+    }
+  return { width: n, height: n, bitsAllocated: 16, bitsStored: 12, signed: false, samplesPerPixel: 1, pixels };
+}
