@@ -2,8 +2,8 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 
 import type { SecondreadClass } from '../data/classes.js';
-import { type FitMethod, fitPolicy, type ScoredCase } from './policy-fit.js';
-import { type PolicyFitReport, policyReportMarkdown, renderPolicyChart } from './policy-report.js';
+import { type FitMethod, fitPolicy, type PolicyFit, type ScoredCase } from './policy-fit.js';
+import { guaranteeLines, type PolicyFitReport, policyReportMarkdown, renderPolicyChart } from './policy-report.js';
 import { SimulatedReader } from './simulated-reader.js';
 import { syntheticScoredCases } from './synthetic-scores.js';
 
@@ -81,6 +81,13 @@ describe('policy report', () => {
     expect(md.match(/rejected ← the fit/g)).toHaveLength(1);
     expect(md.match(/← the empirical fit/g)).toHaveLength(1);
     expect(md).not.toContain('← chosen');
+  });
+
+  it('reads reports stored before the guarantee existed (no method, guarantee or empirical) as empirical fits', () => {
+    const { method: _m, guarantee: _g, empirical: _e, price: _p, confidence: _c, ...old } = report().fit;
+    expect(guaranteeLines(old as PolicyFit)).toEqual([
+      expect.stringMatching(/^method: empirical — the false-clear rate is within the bound on this split only/),
+    ]);
   });
 
   it('says so plainly when nothing could be certified, and how many clears it would take', () => {

@@ -70,12 +70,13 @@ function curveRows(fit: PolicyFit, max = 25): PolicyFit['curve'] {
  * confidence, the upper bound reached on the test part, and the reduction given up against the empirical fit.
  */
 export function guaranteeLines(f: PolicyFit): string[] {
-  const g = f.guarantee;
-  const empirical = `the empirical fit (thresholds chosen and counted on the whole split, no statement beyond it) clears ${pct(f.empirical.reduction)} at ${pct(f.empirical.falseClearRate)}`;
-  if (!g)
+  // Reports stored before the guarantee existed have neither `guarantee` nor `empirical`: they were empirical fits.
+  const g = f.guarantee ?? null;
+  if (!g || !f.empirical)
     return [
-      `method: empirical — the false-clear rate is within the bound on this split only; out of sample it is above it about half the time (docs/policy.md, "Measured")`,
+      `method: empirical — the false-clear rate is within the bound on this split only; out of sample it is above it most of the time (docs/policy.md, "Measured")`,
     ];
+  const empirical = `the empirical fit (thresholds chosen and counted on the whole split, no statement beyond it) clears ${pct(f.empirical.reduction)} at ${pct(f.empirical.falseClearRate)}`;
   const head = `method: Learn then Test at ${pct(g.confidence, 0)} confidence — candidates from ${g.searchStudies} studies (search part, ${pct(g.searchFraction, 0)}), tested in a fixed sequence with exact binomial p-values on the other ${g.testStudies} (test part)`;
   if (g.chosen === null) {
     const need = minTrialsToCertify(f.maxFalseClear, g.confidence);

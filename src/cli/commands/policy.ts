@@ -24,7 +24,6 @@ import {
   fitPolicy,
   type FitReader,
   parseRecordedReads,
-  type PolicyFit,
 } from '../../workflow/policy-fit.js';
 import {
   CLASS_COLUMNS,
@@ -65,7 +64,7 @@ What it does:
      probability >= --confidence the stored thresholds' false-clear rate is within the bound out of sample.
      A split too small for the bound certifies nothing, and the policy then clears nothing (the summary says
      how many clears it would take). --method empirical: the thresholds within the bound on the whole split,
-     counted on the split that chose them (out of sample they exceed the bound about half the time).
+     counted on the split that chose them (out of sample they exceed it most of the time: docs/policy.md, "Measured").
   4. Stores the policy as the next version for that model version (in force from now on; --dry-run: not
      stored) and writes tradeoff.png, report.json and report.md to --out.
 
@@ -189,8 +188,7 @@ function fitSummary(r: PolicyFitReport): string {
     `  reader A right ${pct(f.readerAccuracy, 1)}, model right ${pct(f.modelAccuracy, 1)}, A and model agree ${pct(f.agreements / f.studies, 1)}`,
     `  second-review reduction ${pct(f.reduction)} (${f.autoFinalized} of ${f.studies} auto-finalized); after ${pct(f.afterQa.qaFraction, 1)} QA sampling ${pct(f.afterQa.reduction)}`,
     `  false-clear rate ${pct(f.falseClearRate)} (${f.falseClears} of ${f.autoFinalized} auto-finalized; bound ${pct(f.maxFalseClear)}); ${pct(f.falseClearsPerStudy, 3)} of all studies`,
-    // Reports stored before the guarantee existed have no method: they were empirical fits.
-    ...guaranteeLines({ ...f, method: f.method ?? 'empirical', guarantee: f.guarantee ?? null } as PolicyFit).map((l) => `  ${l}`),
+    ...guaranteeLines(f).map((l) => `  ${l}`),
     '',
     renderTable(CLASS_COLUMNS, classRows(f)),
   ].join('\n');
