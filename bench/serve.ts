@@ -1,14 +1,18 @@
 // `npm run bench -- serve [options]`: secondread's HTTP server vs the seed's serving style, side by side in one run.
 //
-// Servers, each started as its own process and measured alone (one at a time on this 2-core machine):
-//   secondread (batching on)   `secondread serve`, dynamic batcher with its defaults
+// Servers, each its own process:
+//   secondread (batching on)   `secondread serve`, dynamic batcher with its defaults (greedy: no queue delay)
 //   secondread (batching off)  `secondread serve --no-batching` (every request is its own batch of 1)
+//   secondread (fixed … delay) with --fixed-delay-us: Triton's fixed queue delay (the batcher's old default was 2000 µs)
 //   FastAPI peer               bench/peers/fastapi_vit.py: FastAPI + uvicorn, PIL decode, one PyTorch forward per request
-// All serve vit-small (64×64×1, same architecture; random seeded weights: speed does not depend on them) and all get
-// the same requests: multipart uploads of 1024×1024 chest X-ray phantom PNGs, driven by autocannon at each concurrency.
-// A second workload sends the same images already preprocessed, as KServe v2 FP32 tensors (what a Triton client
-// sends): with no PNG decode in the request, it shows what dynamic batching does when the model is the main cost.
-// Latency percentiles are computed from every response's time (autocannon's own summary has no p95).
+// Our servers are up together and driven one at a time, in turn, at each concurrency (--rounds interleaves them, the
+// order flipping each round), so on a machine shared with other work the on/off ratios compare like with like; the
+// peer is measured alone afterwards. All serve vit-small (64×64×1, same architecture; random seeded weights: speed
+// does not depend on them) and all get the same requests: multipart uploads of 1024×1024 chest X-ray phantom PNGs,
+// driven by autocannon at each concurrency. A second workload sends the same images already preprocessed, as KServe
+// v2 FP32 tensors (what a Triton client sends): with no PNG decode in the request, it shows what dynamic batching does
+// when the model is the main cost. Latency percentiles are computed from every response's time (autocannon's own
+// summary has no p95).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -246,6 +250,8 @@ interface Measurement {
   p50: number;
   p95: number;
   p99: number;
+  /** images/s of each round's drive, in round order (rounds interleave the servers). */
+  perRound: number[];
 }
 
 function percentile(sorted: number[], q: number): number {
@@ -304,6 +310,7 @@ function summarize(server: Server, w: Workload, connections: number, drives: Dri
     p50: percentile(times, 0.5),
     p95: percentile(times, 0.95),
     p99: percentile(times, 0.99),
+    perRound: drives.map((d) => d.ok / d.seconds),
   };
 }
 
@@ -461,10 +468,16 @@ export async function main(args: string[]): Promise<void> {
       rows.find((r) => r.workload === workload && r.server.startsWith(server) && r.connections === c);
     const peak = (server: string): number =>
       Math.max(...rows.filter((r) => r.workload === png.name && r.server.startsWith(server)).map((r) => r.imagesPerSecond));
-    const ratio = (workload: string, c: number): number | undefined => {
+    // The ratio of totals, and the median of each round's on/off pair (driven back to back, so a burst of other load
+    // on a shared machine spoils one pair rather than the whole comparison).
+    const ratio = (workload: string, c: number): string | undefined => {
       const on = find(ON, c, workload);
       const off = find(OFF, c, workload);
-      return on && off ? on.imagesPerSecond / off.imagesPerSecond : undefined;
+      if (!on || !off) return undefined;
+      const total = `${fmt(on.imagesPerSecond / off.imagesPerSecond, 2)}×`;
+      if (o.rounds === 1) return total;
+      const pairs = on.perRound.map((v, i) => v / off.perRound[i]!).sort((a, b) => a - b);
+      return `${total} (median of ${pairs.length} rounds ${fmt(percentile(pairs, 0.5), 2)}×, range ${fmt(pairs[0]!, 2)}–${fmt(pairs.at(-1)!, 2)})`;
     };
     const on1 = find(ON, 1);
     const peer1 = find('FastAPI', 1);
@@ -479,7 +492,7 @@ export async function main(args: string[]): Promise<void> {
       [png.name, 32, 'as measured'],
     ] as const) {
       const r = ratio(w, c);
-      if (r !== undefined) console.log(`  images/s, batching on / off, ${w.padEnd(10)} c=${String(c).padEnd(2)}: ${fmt(r, 2)}×  [${goal}]`);
+      if (r !== undefined) console.log(`  images/s, batching on / off, ${w.padEnd(10)} c=${String(c).padEnd(2)}: ${r}  [${goal}]`);
     }
     for (const w of workloads) {
       const onMax = find(ON, cMax, w.name);
