@@ -182,6 +182,8 @@ interface Server {
   url: string;
   /** KServe v2 infer URL (secondread only). */
   inferUrl?: string;
+  /** Prometheus endpoint (secondread only): the batcher's own account of batch sizes and queue time. */
+  metricsUrl?: string;
   headers: Record<string, string>;
   stop(): Promise<void>;
 }
@@ -224,6 +226,7 @@ async function startSecondread(label: string, home: string, token: string, o: Op
     label,
     url: `${url}/v1/models/${MODEL}/predict`,
     inferUrl: `${url}/v2/models/${MODEL}/infer`,
+    metricsUrl: `${url}/metrics`,
     headers: { authorization: `Bearer ${token}` },
     stop: () => stopProcess(p.child),
   };
@@ -252,6 +255,9 @@ interface Measurement {
   p99: number;
   /** images/s of each round's drive, in round order (rounds interleave the servers). */
   perRound: number[];
+  /** From the server's /metrics over this level's drives: requests per executed batch, and ms a request waited in the batcher. */
+  meanBatch?: number;
+  meanQueueMs?: number;
 }
 
 function percentile(sorted: number[], q: number): number {
@@ -314,6 +320,30 @@ function summarize(server: Server, w: Workload, connections: number, drives: Dri
   };
 }
 
+/** Sums of the batcher's histograms on a secondread server's /metrics (all model versions). */
+interface BatchTotals {
+  sizeSum: number;
+  sizeCount: number;
+  queueSum: number;
+  queueCount: number;
+}
+
+async function batchTotals(server: Server): Promise<BatchTotals | undefined> {
+  if (!server.metricsUrl) return undefined;
+  const text = await (await fetch(server.metricsUrl, { headers: server.headers })).text();
+  const total = (name: string): number =>
+    text
+      .split('\n')
+      .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
+      .reduce((acc, l) => acc + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  return {
+    sizeSum: total('secondread_batch_size_sum'),
+    sizeCount: total('secondread_batch_size_count'),
+    queueSum: total('secondread_batch_queue_seconds_sum'),
+    queueCount: total('secondread_batch_queue_seconds_count'),
+  };
+}
+
 const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -331,6 +361,7 @@ async function measure(servers: Server[], workloads: Workload[], o: Options): Pr
     await pause(2000);
     for (const c of o.connections) {
       const drives = new Map<Server, Drive[]>(targets.map((s) => [s, []]));
+      const before = new Map(await Promise.all(targets.map(async (s) => [s, await batchTotals(s)] as const)));
       for (let round = 0; round < o.rounds; round++) {
         for (const s of round % 2 === 0 ? targets : [...targets].reverse()) {
           drives.get(s)!.push(await drive(s, w, c, o.duration));
@@ -339,6 +370,11 @@ async function measure(servers: Server[], workloads: Workload[], o: Options): Pr
       }
       for (const s of targets) {
         const m = summarize(s, w, c, drives.get(s)!);
+        const [a, b] = [before.get(s), await batchTotals(s)];
+        if (a && b && b.sizeCount > a.sizeCount) {
+          m.meanBatch = (b.sizeSum - a.sizeSum) / (b.sizeCount - a.sizeCount);
+          m.meanQueueMs = ((b.queueSum - a.queueSum) / (b.queueCount - a.queueCount)) * 1000;
+        }
         out.push(m);
         console.error(`  ${w.name} · ${s.label} c=${c}: ${m.imagesPerSecond.toFixed(1)} img/s, p50 ${m.p50.toFixed(1)} ms`);
       }
@@ -400,7 +436,7 @@ async function cpuBreakdown(pngs: Buffer[], onnx: Uint8Array, threads: number, s
 const fmt = (v: number, d = 1): string => (Number.isFinite(v) ? v.toFixed(d) : '—');
 
 function table(rows: Measurement[]): string {
-  const head = ['workload', 'server', 'conc', 'p50 ms', 'p95 ms', 'p99 ms', 'images/s', 'requests', 'errors', 'non-2xx'];
+  const head = ['workload', 'server', 'conc', 'p50 ms', 'p95 ms', 'p99 ms', 'images/s', 'mean batch', 'queue ms', 'requests', 'errors', 'non-2xx'];
   const body = rows.map((m) => [
     m.workload,
     m.server,
@@ -409,6 +445,8 @@ function table(rows: Measurement[]): string {
     fmt(m.p95),
     fmt(m.p99),
     fmt(m.imagesPerSecond),
+    m.meanBatch === undefined ? '—' : fmt(m.meanBatch),
+    m.meanQueueMs === undefined ? '—' : fmt(m.meanQueueMs, 2),
     String(m.requests),
     String(m.errors),
     String(m.non2xx),
