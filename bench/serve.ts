@@ -14,7 +14,7 @@
 // when the model is the main cost. Latency percentiles are computed from every response's time (autocannon's own
 // summary has no p95).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -177,6 +177,22 @@ async function waitFor(url: string, child: ChildProcess, log: () => string, time
   throw new Error(`server did not become ready at ${url} within ${timeoutMs / 1000} s:\n${log()}`);
 }
 
+/** CPU seconds (user + system, all threads) of a process, from /proc/<pid>/stat; undefined where there is no /proc. */
+async function processCpuSeconds(pid: number | undefined): Promise<number | undefined> {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces, hence the last ')'): utime and stime are the 12th and 13th.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+/** USER_HZ: Linux reports process times in 1/100 s on every architecture Node runs on. */
+const CLOCK_TICKS = 100;
+
 interface Server {
   label: string;
   url: string;
@@ -184,6 +200,8 @@ interface Server {
   inferUrl?: string;
   /** Prometheus endpoint (secondread only): the batcher's own account of batch sizes and queue time. */
   metricsUrl?: string;
+  /** CPU seconds the server process has used so far (all its threads), from /proc. */
+  cpuSeconds(): Promise<number | undefined>;
   headers: Record<string, string>;
   stop(): Promise<void>;
 }
@@ -227,6 +245,7 @@ async function startSecondread(label: string, home: string, token: string, o: Op
     url: `${url}/v1/models/${MODEL}/predict`,
     inferUrl: `${url}/v2/models/${MODEL}/infer`,
     metricsUrl: `${url}/metrics`,
+    cpuSeconds: () => processCpuSeconds(p.child.pid),
     headers: { authorization: `Bearer ${token}` },
     stop: () => stopProcess(p.child),
   };
@@ -239,7 +258,13 @@ async function startPeer(dir: string, o: Options): Promise<Server> {
   const p = startProcess(PYTHON, ['bench/peers/fastapi_vit.py', '--config', cfgPath, '--port', String(port), '--threads', String(o.threads)], process.env);
   const url = `http://127.0.0.1:${port}`;
   await waitFor(`${url}/healthz`, p.child, p.log);
-  return { label: 'FastAPI + PyTorch (peer)', url: `${url}/predict`, headers: {}, stop: () => stopProcess(p.child) };
+  return {
+    label: 'FastAPI + PyTorch (peer)',
+    url: `${url}/predict`,
+    headers: {},
+    cpuSeconds: () => processCpuSeconds(p.child.pid),
+    stop: () => stopProcess(p.child),
+  };
 }
 
 interface Measurement {
@@ -258,6 +283,11 @@ interface Measurement {
   /** From the server's /metrics over this level's drives: requests per executed batch, and ms a request waited in the batcher. */
   meanBatch?: number;
   meanQueueMs?: number;
+  /**
+   * Server CPU ms per answered request over this level (user + system, every thread). Far less sensitive than images/s
+   * to other work on a shared machine, and what bounds throughput when the server is CPU-bound: cores ÷ CPU per request.
+   */
+  cpuMsPerRequest?: number;
 }
 
 function percentile(sorted: number[], q: number): number {
@@ -362,6 +392,7 @@ async function measure(servers: Server[], workloads: Workload[], o: Options): Pr
     for (const c of o.connections) {
       const drives = new Map<Server, Drive[]>(targets.map((s) => [s, []]));
       const before = new Map(await Promise.all(targets.map(async (s) => [s, await batchTotals(s)] as const)));
+      const cpuBefore = new Map(await Promise.all(targets.map(async (s) => [s, await s.cpuSeconds()] as const)));
       for (let round = 0; round < o.rounds; round++) {
         for (const s of round % 2 === 0 ? targets : [...targets].reverse()) {
           drives.get(s)!.push(await drive(s, w, c, o.duration));
@@ -370,6 +401,8 @@ async function measure(servers: Server[], workloads: Workload[], o: Options): Pr
       }
       for (const s of targets) {
         const m = summarize(s, w, c, drives.get(s)!);
+        const [c0, c1] = [cpuBefore.get(s), await s.cpuSeconds()];
+        if (c0 !== undefined && c1 !== undefined && m.requests > 0) m.cpuMsPerRequest = ((c1 - c0) * 1000) / m.requests;
         const [a, b] = [before.get(s), await batchTotals(s)];
         if (a && b && b.sizeCount > a.sizeCount) {
           m.meanBatch = (b.sizeSum - a.sizeSum) / (b.sizeCount - a.sizeCount);
@@ -436,7 +469,21 @@ async function cpuBreakdown(pngs: Buffer[], onnx: Uint8Array, threads: number, s
 const fmt = (v: number, d = 1): string => (Number.isFinite(v) ? v.toFixed(d) : '—');
 
 function table(rows: Measurement[]): string {
-  const head = ['workload', 'server', 'conc', 'p50 ms', 'p95 ms', 'p99 ms', 'images/s', 'mean batch', 'queue ms', 'requests', 'errors', 'non-2xx'];
+  const head = [
+    'workload',
+    'server',
+    'conc',
+    'p50 ms',
+    'p95 ms',
+    'p99 ms',
+    'images/s',
+    'mean batch',
+    'queue ms',
+    'CPU ms/req',
+    'requests',
+    'errors',
+    'non-2xx',
+  ];
   const body = rows.map((m) => [
     m.workload,
     m.server,
@@ -447,6 +494,7 @@ function table(rows: Measurement[]): string {
     fmt(m.imagesPerSecond),
     m.meanBatch === undefined ? '—' : fmt(m.meanBatch),
     m.meanQueueMs === undefined ? '—' : fmt(m.meanQueueMs, 2),
+    m.cpuMsPerRequest === undefined ? '—' : fmt(m.cpuMsPerRequest, 2),
     String(m.requests),
     String(m.errors),
     String(m.non2xx),
@@ -513,9 +561,14 @@ export async function main(args: string[]): Promise<void> {
       const off = find(OFF, c, workload);
       if (!on || !off) return undefined;
       const total = `${fmt(on.imagesPerSecond / off.imagesPerSecond, 2)}×`;
-      if (o.rounds === 1) return total;
       const pairs = on.perRound.map((v, i) => v / off.perRound[i]!).sort((a, b) => a - b);
-      return `${total} (median of ${pairs.length} rounds ${fmt(percentile(pairs, 0.5), 2)}×, range ${fmt(pairs[0]!, 2)}–${fmt(pairs.at(-1)!, 2)})`;
+      const rounds =
+        o.rounds > 1 ? ` (median of ${pairs.length} rounds ${fmt(percentile(pairs, 0.5), 2)}×, range ${fmt(pairs[0]!, 2)}–${fmt(pairs.at(-1)!, 2)})` : '';
+      const cpu =
+        on.cpuMsPerRequest !== undefined && off.cpuMsPerRequest !== undefined
+          ? `; server CPU per request off / on ${fmt(off.cpuMsPerRequest / on.cpuMsPerRequest, 2)}×`
+          : '';
+      return total + rounds + cpu;
     };
     const on1 = find(ON, 1);
     const peer1 = find('FastAPI', 1);
