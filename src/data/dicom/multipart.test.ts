@@ -51,6 +51,16 @@ describe('parseMultipartRelated', () => {
     expect(r.parts[2]!.body.length).toBe(0);
   });
 
+  it("takes boundaries longer than RFC 2046's 70 characters, as Orthanc sends them", () => {
+    const b = '33defb0f-e7fb-4ede-ab6f-a0a67cb12315-33defb0f-e7fb-4ede-ab6f-a0a67cb12315';
+    const r = parseMultipartRelated(
+      `multipart/related; type="application/dicom"; boundary=${b}`,
+      body(`--${b}\r\nContent-Length: 1\r\n\r\nx\r\n--${b}--`),
+      limits,
+    );
+    expect(r.parts.map((p) => p.body.toString())).toEqual(['x']);
+  });
+
   it('round-trips what buildMultipartRelated writes', () => {
     const a = new Uint8Array([1, 2, 3, 13, 10, 45, 45]);
     const built = buildMultipartRelated('application/dicom', [
@@ -66,7 +76,8 @@ describe('parseMultipartRelated', () => {
     expect(parseMultipartRelated(CT, ok, limits).parts).toHaveLength(1);
     expect(refusal('application/json', ok)).toEqual({ status: 415, code: 'unsupported_media_type' });
     expect(refusal('multipart/related; type="application/dicom"', ok)).toEqual({ status: 400, code: 'multipart_invalid' });
-    expect(refusal(`multipart/related; boundary=${'x'.repeat(71)}`, ok).status).toBe(400);
+    expect(refusal(`multipart/related; boundary=${'x'.repeat(201)}`, ok).status).toBe(400);
+    expect(refusal('multipart/related; boundary="a b "', ok).status).toBe(400); // may not end in a space
     expect(refusal(CT, body('no boundary here'))).toEqual({ status: 400, code: 'multipart_invalid' });
     expect(refusal(CT, body('--XyZ\r\n\r\nabc cut off'))).toEqual({ status: 400, code: 'multipart_invalid' });
     expect(refusal(CT, body('--XyZ\r\nno header end\r\n--XyZ--'))).toEqual({ status: 400, code: 'multipart_invalid' });

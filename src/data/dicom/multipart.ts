@@ -35,8 +35,11 @@ export interface MultipartLimits {
 }
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-/** RFC 2046 bchars: 1–70 of these, not ending in a space. */
-const BOUNDARY = /^[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]$/;
+/**
+ * RFC 2046 bchars, not ending in a space. RFC 2046 allows 70 of them, but real senders use more
+ * (Orthanc's DICOMweb plugin: two UUIDs, 73 characters), so up to 200 are taken.
+ */
+const BOUNDARY = /^[0-9A-Za-z'()+_,\-./:=? ]{0,199}[0-9A-Za-z'()+_,\-./:=?]$/;
 const CRLF = Buffer.from('\r\n');
 const HEADER_END = Buffer.from('\r\n\r\n');
 
@@ -86,7 +89,7 @@ export function parseMultipartRelated(
   const mt = parseMediaType(contentType);
   if (mt.type !== 'multipart/related') throw new MultipartError(`expected multipart/related, got ${mt.type}`, 415, 'unsupported_media_type');
   const boundary = mt.params.boundary;
-  if (!boundary || !BOUNDARY.test(boundary)) throw new MultipartError('multipart/related needs a boundary parameter of 1–70 allowed characters', 400);
+  if (!boundary || !BOUNDARY.test(boundary)) throw new MultipartError('multipart/related needs a boundary parameter of 1–200 allowed characters', 400);
   const typeParam = mt.params.type ? parseMediaType(mt.params.type) : null;
   const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   const dashBoundary = Buffer.from(`--${boundary}`, 'latin1');
