@@ -105,7 +105,7 @@ export async function exportedSeriesNames(): Promise<Set<string>> {
   workflowGauges(metrics);
   const out = new Set<string>(['up']);
   for (const m of await metrics.registry.getMetricsAsJSON()) {
-    if (m.type === 'histogram') for (const s of ['_bucket', '_sum', '_count']) out.add(m.name + s);
+    if (String(m.type) === 'histogram') for (const s of ['_bucket', '_sum', '_count']) out.add(m.name + s);
     else out.add(m.name);
   }
   return out;
