@@ -61,7 +61,7 @@ export async function stowRoutes(app: FastifyInstance, opts: StowRoutesOptions):
     const referenced: DicomJsonDataset[] = [];
     const failed: DicomJsonDataset[] = [];
     const studies = new Set<string>();
-    for (const part of parts) {
+    for (const [index, part] of parts.entries()) {
       const r = await workflow.intakeDicomInstance(
         request.user!,
         part.body,
@@ -77,7 +77,8 @@ export async function stowRoutes(app: FastifyInstance, opts: StowRoutesOptions):
           '00081196': attr('US', DICOM_STATUS.coercionOfDataElements),
         });
       } else {
-        request.log.info({ code: r.code }, 'STOW-RS instance refused');
+        // The code and the part's position only: the reason may quote the file, the UIDs are the sender's.
+        request.log.info({ code: r.code, part: index + 1 }, 'STOW-RS instance refused');
         failed.push({ '00081150': attr('UI', r.sopClassUid), '00081155': attr('UI', r.sopInstanceUid), '00081197': attr('US', dicomFailureReason(r.code)) });
       }
     }
