@@ -237,6 +237,7 @@ describe('QIDO-RS', () => {
       ignored: [],
       capped: true,
     });
+    expect(parseQidoQuery({ PatientID: '*', ModalitiesInStudy: '' }, 'study').query).toEqual({ limit: 100, offset: 0 });
     // Keys of another level are ignored there, not matched.
     expect(parseQidoQuery({ SOPInstanceUID: '1.2' }, 'study').ignored).toEqual(['SOPInstanceUID']);
   });

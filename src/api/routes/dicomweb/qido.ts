@@ -85,7 +85,8 @@ export function parseQidoQuery(raw: Record<string, unknown>, level: Level): { qu
       .flatMap((v) => v.split(/[,\\]/))
       .map((v) => v.trim())
       .filter((v) => v !== '');
-    if (list.length === 0) continue; // an empty value is universal matching (PS3.4 C.2.2.2.3)
+    // An empty value, or a lone "*", is universal matching (PS3.4 C.2.2.2.3, C.2.2.2.4).
+    if (list.length === 0 || (list.length === 1 && list[0] === '*')) continue;
     switch (key) {
       case 'StudyInstanceUID':
       case 'SeriesInstanceUID':
