@@ -8,6 +8,100 @@ import { z } from 'zod';
 
 import { ConfigError } from './errors.js';
 
+/** A DICOM Application Entity title (PS3.5 §6.2: at most 16 characters, no backslash or control characters, not all spaces). */
+export const aeTitleSchema = z
+  .string()
+  .regex(/^[\x20-\x5b\x5d-\x7e]{1,16}$/, 'an AE title: 1-16 printable ASCII characters, no backslash')
+  .refine((s) => s.trim() !== '', 'an AE title must not be all spaces');
+
+/** Where results are sent: a DIMSE C-STORE SCP or a DICOMweb STOW-RS service. */
+const pacsNodeSchema = z.discriminatedUnion('kind', [
+  z
+    .object({
+      name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'a node name: lower-case letters, digits, _ and -'),
+      kind: z.literal('dimse'),
+      /** The PACS's (called) AE title. */
+      aet: aeTitleSchema,
+      host: z.string().min(1),
+      port: z.number().int().min(1).max(65535),
+      /** Our (calling) AE title as the PACS knows it (default: pacs.dimse.aeTitle). */
+      callingAet: aeTitleSchema.optional(),
+    })
+    .strict(),
+  z
+    .object({
+      name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'a node name: lower-case letters, digits, _ and -'),
+      kind: z.literal('dicomweb'),
+      /** The DICOMweb service root; STOW-RS posts to `<url>/studies`. */
+      url: z.string().url(),
+      /** Sent as the Authorization header: `{ bearer }` or `{ basic: { user, password } }`. */
+      auth: z
+        .union([z.object({ bearer: z.string().min(1) }).strict(), z.object({ basic: z.object({ user: z.string(), password: z.string() }).strict() }).strict()])
+        .optional(),
+    })
+    .strict(),
+]);
+export type PacsNode = z.infer<typeof pacsNodeSchema>;
+
+const dimseDefaults = { host: '0.0.0.0', aeTitle: 'SECONDREAD', allow: [], maxAssociations: 8, maxPduBytes: 65536, maxInstanceMb: 256, timeoutS: 60 };
+const exportDefaults = { pollMs: 2000, maxAttempts: 5, backoffMs: 5000, maxBackoffMs: 600_000, modelResultAfter: 'decision' as const };
+
+const pacsSchema = z
+  .object({
+    dimse: z
+      .object({
+        /** The C-STORE SCP's port; absent: `serve`/`start` start no SCP (`dicom listen` takes --port). */
+        port: z.number().int().min(0).max(65535).optional(),
+        host: z.string().min(1).default(dimseDefaults.host),
+        /** Our AE title: associations calling another one are refused. */
+        aeTitle: aeTitleSchema.default(dimseDefaults.aeTitle),
+        /** Who may send: calling AE title (or '*') and, when given, the addresses it must come from. Empty: nobody. */
+        allow: z
+          .array(z.object({ aeTitle: z.union([aeTitleSchema, z.literal('*')]), hosts: z.array(z.string().min(1)).min(1).optional() }).strict())
+          .default([]),
+        /** Associations open at once; more are refused (transient, local limit exceeded). */
+        maxAssociations: z.number().int().min(1).max(1024).default(dimseDefaults.maxAssociations),
+        /** The largest PDU we announce we receive. */
+        maxPduBytes: z
+          .number()
+          .int()
+          .min(4096)
+          .max(16 * 1024 * 1024)
+          .default(dimseDefaults.maxPduBytes),
+        /** The largest instance accepted, MiB (a larger C-STORE is answered "out of resources"). */
+        maxInstanceMb: z.number().positive().max(4096).default(dimseDefaults.maxInstanceMb),
+        /** Idle association and PDU timeout, seconds. */
+        timeoutS: z.number().positive().max(3600).default(dimseDefaults.timeoutS),
+      })
+      .strict()
+      .default(dimseDefaults),
+    /** The PACS nodes every result is sent to (none: nothing is exported). */
+    nodes: z
+      .array(pacsNodeSchema)
+      .default([])
+      .refine((nodes) => new Set(nodes.map((n) => n.name)).size === nodes.length, 'node names must be unique'),
+    export: z
+      .object({
+        /** How often the audit trail is read for new results and due retries are sent. */
+        pollMs: z.number().int().min(50).max(3_600_000).default(exportDefaults.pollMs),
+        /** Sends of one result to one node before it goes to the dead letters. */
+        maxAttempts: z.number().int().min(1).max(100).default(exportDefaults.maxAttempts),
+        /** Wait before the first retry; doubled after each failure up to maxBackoffMs. */
+        backoffMs: z.number().int().min(0).default(exportDefaults.backoffMs),
+        maxBackoffMs: z.number().int().min(0).default(exportDefaults.maxBackoffMs),
+        /**
+         * When the model's result SR leaves: after reader A's read and the policy's decision (default; the
+         * SR then carries the decision, and the model's answer never reaches reader A through the PACS),
+         * or at once after the model read (sites without blinded double reading).
+         */
+        modelResultAfter: z.enum(['decision', 'read']).default(exportDefaults.modelResultAfter),
+      })
+      .strict()
+      .default(exportDefaults),
+  })
+  .strict()
+  .default({ dimse: dimseDefaults, nodes: [], export: exportDefaults });
+
 const configSchema = z
   .object({
     /** Root of the embedded default's state (SQLite file, object directory). */
@@ -66,6 +160,8 @@ const configSchema = z
       })
       .strict()
       .default({}),
+    /** The DICOM network edge (src/gateway, docs/pacs.md): the C-STORE SCP and the PACS nodes results go back to. */
+    pacs: pacsSchema,
   })
   .strict();
 
@@ -86,6 +182,28 @@ function intFromEnv(name: string, v: string | undefined): number | undefined {
   const n = Number(v);
   if (!Number.isInteger(n)) throw new ConfigError(`${name} must be an integer, got '${v}'`);
   return n;
+}
+
+/** `AET`, `AET@host` or `*@host`, comma-separated (SECONDREAD_DIMSE_ALLOW). */
+function allowFromEnv(v: string | undefined): { aeTitle: string; hosts?: string[] }[] | undefined {
+  if (v === undefined) return undefined;
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map((s) => {
+      const at = s.lastIndexOf('@');
+      return at < 0 ? { aeTitle: s } : { aeTitle: s.slice(0, at), hosts: [s.slice(at + 1)] };
+    });
+}
+
+function jsonFromEnv(name: string, v: string | undefined): unknown {
+  if (v === undefined) return undefined;
+  try {
+    return JSON.parse(v) as unknown;
+  } catch (err) {
+    throw new ConfigError(`${name} must be JSON: ${(err as Error).message}`);
+  }
 }
 
 /** Environment variables that override the file; each maps to one config key. */
@@ -109,6 +227,14 @@ function overridesFromEnv(env: Env): Record<string, unknown> {
       corsOrigins: env.SECONDREAD_CORS_ORIGINS?.split(',')
         .map((o) => o.trim())
         .filter(Boolean),
+    }),
+    pacs: strip({
+      dimse: strip({
+        port: intFromEnv('SECONDREAD_DIMSE_PORT', env.SECONDREAD_DIMSE_PORT),
+        aeTitle: env.SECONDREAD_DIMSE_AE,
+        allow: allowFromEnv(env.SECONDREAD_DIMSE_ALLOW),
+      }),
+      nodes: jsonFromEnv('SECONDREAD_PACS_NODES', env.SECONDREAD_PACS_NODES),
     }),
   });
 }

@@ -66,6 +66,8 @@ export interface Database {
   audit_head: AuditHeadTable;
   dicom_studies: DicomStudiesTable;
   study_origins: StudyOriginsTable;
+  pacs_exports: PacsExportsTable;
+  pacs_export_cursor: PacsExportCursorTable;
 }
 
 // ---- Tracking and registry (src/tracking, migration 0002_tracking) ----
@@ -367,4 +369,34 @@ export interface StudyOriginsTable {
   via: string;
   calling_ae: string | null;
   created_at: string;
+}
+
+/** A result sent back to one PACS node (src/gateway/exporter.ts); the SR is rebuilt per attempt, never stored. */
+export interface PacsExportsTable {
+  id: string;
+  node: string;
+  /** model-result | reader-result */
+  kind: string;
+  study_id: string;
+  /** The audit entry the result came from. */
+  audit_seq: number;
+  /** The SR's SOP Instance UID; null when skipped (no SR could be made). */
+  sop_instance_uid: string | null;
+  /** What the SR says besides the sealed origin (model read and decision, or reader B's label), non-identifying. */
+  payload_json: string;
+  /** pending | sent | dead | skipped */
+  status: string;
+  attempts: number;
+  next_attempt_at: string | null;
+  /** The last failure, or why it was skipped. */
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+  sent_at: string | null;
+}
+
+/** How far the exporter has read the audit trail (one row, id 1). */
+export interface PacsExportCursorTable {
+  id: number;
+  seq: number;
 }

@@ -8,6 +8,7 @@ import { servingMigration } from './0003_serving.js';
 import { workflowMigration } from './0004_workflow.js';
 import { authLoginMigration } from './0005_auth_login.js';
 import { dicomIndexMigration } from './0006_dicom_index.js';
+import { pacsExportsMigration } from './0007_pacs_exports.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_datasets': datasetsMigration,
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '0004_workflow': workflowMigration,
   '0005_auth_login': authLoginMigration,
   '0006_dicom_index': dicomIndexMigration,
+  '0007_pacs_exports': pacsExportsMigration,
 };
