@@ -20,6 +20,7 @@ import { healthRoutes } from './routes/health.js';
 import { kserveRoutes } from './routes/kserve.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { modelCatalogRoutes, modelsRoutes } from './routes/models.js';
+import { pacsRoutes } from './routes/pacs.js';
 import { policiesRoutes } from './routes/policies.js';
 import { predictRoutes } from './routes/predict.js';
 import { runsRoutes } from './routes/runs.js';
@@ -127,6 +128,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   if (deps.modelCatalog) await app.register(modelCatalogRoutes, { registry: deps.modelCatalog });
   if (deps.objects) await app.register(datasetsRoutes, { db: deps.db, objects: deps.objects });
   if (deps.tracker) await app.register(runsRoutes, { tracker: deps.tracker });
+  if (deps.pacs) await app.register(pacsRoutes, { exports: deps.pacs });
   // Last: its GET /* answers every path no API route took (the single-page app's client-side routes).
   if (deps.web) await app.register(webRoutes, deps.web);
   return app;

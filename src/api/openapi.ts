@@ -24,6 +24,7 @@ export const OPENAPI_TAGS = [
   { name: 'studies', description: 'the second-reader workflow: intake, blinded study views, reads A and B, worklists, audit trail' },
   { name: 'workflow', description: 'decision policies and the workflow’s business and safety figures' },
   { name: 'dicomweb', description: 'DICOMweb (PS3.18): STOW-RS intake into the workflow, QIDO-RS search, WADO-RS retrieve — de-identified, DICOM JSON model' },
+  { name: 'pacs', description: 'results sent back to the PACS nodes as DICOM SR: sent, pending, dead letters, skipped; retry' },
 ] as const;
 
 /** Registers the document and its UI; call before registering the routes it should list. */

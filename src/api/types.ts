@@ -12,6 +12,7 @@ import type { Role, UserStore } from '../workflow/users.js';
 import type { AuthUsersPort } from './routes/auth.js';
 import type { ModelCatalogPort } from './routes/models.js';
 import type { SaliencyPort } from './routes/saliency.js';
+import type { PacsExportsPort } from './routes/pacs.js';
 import type { WebRoutesOptions } from './routes/web.js';
 
 /** What the routes call of serving's ServingService. */
@@ -100,6 +101,8 @@ export interface ApiDeps {
   corsOrigins?: readonly string[];
   /** The web UI at / (built by `npm run build:web`); absent: no UI routes. */
   web?: WebRoutesOptions;
+  /** Results sent back to the PACS nodes and their dead letters: /v1/pacs/exports. */
+  pacs?: PacsExportsPort;
 }
 
 /** Who may call a route: nobody needs a token (`public`), any user with a token (`any`), or these roles. */

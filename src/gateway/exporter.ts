@@ -13,7 +13,7 @@ import type { Db } from '../storage/db.js';
 import type { PacsExportsTable } from '../storage/schema.js';
 import { type AuditEntry, listAudit } from '../workflow/audit.js';
 import { PacsSendError } from './errors.js';
-import { type NewExport, PacsExportStore } from './exports-store.js';
+import { type NewExport, type PacsExport, PacsExportStore } from './exports-store.js';
 import { mayMakeResult, type ModelResultAfter, resultOf, type ResultOrigin, type ResultPayload, type ResultSrWriter } from './results.js';
 import type { SendToNode } from './send.js';
 
@@ -94,6 +94,18 @@ export class PacsExporter {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.running;
+  }
+
+  /** The exports, newest first (GET /v1/pacs/exports). */
+  list(o: Parameters<PacsExportStore['list']>[0] = {}): Promise<PacsExport[]> {
+    return this.store.list(o);
+  }
+
+  /** Sends a dead export again at the next pass (POST /v1/pacs/exports/:id/retry). */
+  async retry(id: string): Promise<PacsExport> {
+    const r = await this.store.retry(id, this.clock.now().toISOString());
+    this.deps.logger.info(`PACS exporter: ${r.kind} of study ${r.studyId} to ${r.node} will be sent again (export ${r.id})`);
+    return r;
   }
 
   /** One pass: record the results of new audit entries, then send what is due. */
