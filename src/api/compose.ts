@@ -10,6 +10,7 @@ import type { Config } from '../core/config.js';
 import { ConfigError, SecondreadError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { loadDeidKey } from '../data/dicom/deid/key.js';
+import { createGateway, type Gateway, type GatewayOptions } from '../gateway/index.js';
 import { jobBackend, type JobQueue, openJobQueue } from '../jobs/index.js';
 import { createEvaluationService } from '../monitoring/evaluations/index.js';
 import { Metrics } from '../monitoring/metrics.js';
@@ -38,6 +39,8 @@ export interface ComposeOptions {
   jobs?: boolean;
   /** Serve the web UI at / (serve: true). */
   web?: boolean;
+  /** The DICOM network edge: the C-STORE SCP and the results exporter (serve, start, dicom listen); the caller starts it. */
+  gateway?: GatewayOptions;
 }
 
 export interface ComposedApi {
@@ -48,6 +51,8 @@ export interface ComposedApi {
   modelReader: ServingModelReader;
   /** Present with `jobs: true`; the caller starts it once the app is ready. */
   jobs: JobQueue | null;
+  /** The C-STORE SCP and the results exporter; the caller starts it once the app is ready (it is among the closers). */
+  gateway: Gateway;
   /** What to close after the app, in this order. */
   closers: { name: string; close: () => Promise<void> }[];
 }
@@ -139,6 +144,9 @@ export async function composeApi(deps: { config: Config; logger: Logger; db: Db;
     if (!config.workflow.economics) logger.info('workflow economics: placeholder figures (configure workflow.economics for time and cost saved)');
     collectWorkflowGauges(workflow, metrics, logger);
     const users = new UserStore(db);
+    const gateway = createGateway({ config, logger, db, workflow }, o.gateway);
+    // First to close: no new C-STOREs while serving and the database are still there for those in flight.
+    closers.unshift({ name: 'gateway', close: () => gateway.close() });
     const app = await buildApp({
       logger,
       db,
@@ -156,9 +164,10 @@ export async function composeApi(deps: { config: Config; logger: Logger; db: Db;
       objects,
       tracker,
       saliency,
+      pacs: gateway.exporter,
       ...(o.web ? { web: {} } : {}),
     });
-    return { app, serving, registry, modelReader, jobs, closers };
+    return { app, serving, registry, modelReader, jobs, gateway, closers };
   } catch (err) {
     for (const c of closers) await c.close().catch(() => {});
     throw err;

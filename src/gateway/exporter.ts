@@ -7,7 +7,7 @@
 // SECONDREAD_PACS_RETURN) the export is recorded as skipped, with the reason, instead of vanishing.
 import { type Clock, systemClock } from '../core/clock.js';
 import type { PacsNode } from '../core/config.js';
-import { describeError } from '../core/errors.js';
+import { describeError, SecondreadError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Db } from '../storage/db.js';
 import type { PacsExportsTable } from '../storage/schema.js';
@@ -181,7 +181,9 @@ export class PacsExporter {
       logger.info(`PACS exporter: sent ${what} (SR ${row.sop_instance_uid}, attempt ${attempts})`);
       return 'sent';
     } catch (err) {
-      const retryable = !(err instanceof PacsSendError) || err.retryable;
+      // A node's refusal says itself whether to retry; a 4xx of ours (an SR that cannot be built from this
+      // input) fails the same way every time; anything else (a server fault) may pass.
+      const retryable = err instanceof PacsSendError ? err.retryable : !(err instanceof SecondreadError && err.httpStatus < 500);
       const message = describeError(err);
       const nowMs = this.clock.now().getTime();
       if (retryable && attempts < this.options.maxAttempts) {

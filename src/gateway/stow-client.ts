@@ -2,8 +2,7 @@
 // multipart/related; type="application/dicom", and reads the answer. 200: stored. 202: stored with
 // warnings — unless our instance is in the Failed SOP Sequence. 409 and other 4xx: the service refused the
 // object, resending cannot help; 408/429/5xx and network failures: try again later.
-import { randomBytes } from 'node:crypto';
-
+import { buildMultipartRelated } from '../data/dicom/multipart.js';
 import { PacsSendError } from './errors.js';
 
 export interface StowTarget {
@@ -25,14 +24,6 @@ const FAILED_SOP_SEQUENCE = '00081198';
 const REFERENCED_SOP_INSTANCE_UID = '00081155';
 const FAILURE_REASON = '00081197';
 const WARNING_REASON = '00081196';
-
-/** The multipart/related body of one instance, and its Content-Type header. */
-export function stowBody(file: Uint8Array): { body: Buffer; contentType: string } {
-  const boundary = `secondread-${randomBytes(12).toString('hex')}`;
-  const head = Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`, 'latin1');
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`, 'latin1');
-  return { body: Buffer.concat([head, file, tail]), contentType: `multipart/related; type="application/dicom"; boundary=${boundary}` };
-}
 
 function authorization(auth: StowTarget['auth']): Record<string, string> {
   if (!auth) return {};
@@ -57,18 +48,24 @@ export async function stowRs(
   sopInstanceUid: string,
   o: { timeoutMs?: number; fetchImpl?: typeof fetch } = {},
 ): Promise<StowOutcome> {
-  const url = `${target.url.replace(/\/+$/, '')}/studies`;
-  const { body, contentType } = stowBody(file);
+  // fetch refuses a URL with credentials in it: they become Basic auth (unless auth is configured).
+  const service = new URL(target.url);
+  const fromUrl = service.username ? { basic: { user: decodeURIComponent(service.username), password: decodeURIComponent(service.password) } } : undefined;
+  service.username = '';
+  service.password = '';
+  const url = `${service.toString().replace(/\/+$/, '')}/studies`;
+  const { body, contentType } = buildMultipartRelated('application/dicom', [{ contentType: 'application/dicom', body: file }]);
   let res: Response;
   try {
     res = await (o.fetchImpl ?? fetch)(url, {
       method: 'POST',
-      headers: { 'content-type': contentType, accept: 'application/dicom+json', ...authorization(target.auth) },
+      headers: { 'content-type': contentType, accept: 'application/dicom+json', ...authorization(target.auth ?? fromUrl) },
       body,
       signal: AbortSignal.timeout(o.timeoutMs ?? 60_000),
     });
   } catch (err) {
-    throw new PacsSendError(target.name, `STOW-RS to ${shown(url)} failed: ${(err as Error).message}`, { retryable: true, cause: err });
+    const reason = (err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message;
+    throw new PacsSendError(target.name, `STOW-RS to ${shown(url)} failed: ${reason.split(target.url).join(shown(url))}`, { retryable: true, cause: err });
   }
   const text = await res.text().catch(() => '');
   const failure = failureFor(text, sopInstanceUid);

@@ -9,6 +9,7 @@ import { registerDataLs } from './data-ls.js';
 import { registerDataStats } from './data-stats.js';
 import { registerDataSynth } from './data-synth.js';
 import { registerDataValidate } from './data-validate.js';
+import { registerDicom } from './dicom.js';
 import { registerModels } from './models.js';
 import { registerPolicy } from './policy.js';
 import { registerRuns } from './runs.js';
@@ -32,6 +33,7 @@ export function registerCommands(program: Command): void {
   registerModels(program);
   registerWorker(program);
   registerServe(program);
+  registerDicom(program);
   registerUsers(program);
   registerAudit(program);
   registerBackup(program);

@@ -127,9 +127,18 @@ export function registerServe(program: Command): void {
         };
         const host = flags.host ?? config.http.host;
         const port = flags.port !== undefined ? parseInteger('--port', flags.port, 0, 65535) : config.http.port;
-        const { app, serving, jobs, closers } = await composeApi(
+        // With pacs.dimse.port (SECONDREAD_DIMSE_PORT) the C-STORE SCP listens too; with pacs.nodes results go back.
+        const { app, serving, jobs, gateway, closers } = await composeApi(
           { config, logger, db: await ctx.db(), objects: ctx.objects() },
-          { limits, serving: servingOptions, workflowModel: flags.workflowModel, publicMetrics: flags.publicMetrics, jobs: true, web: true },
+          {
+            limits,
+            serving: servingOptions,
+            workflowModel: flags.workflowModel,
+            publicMetrics: flags.publicMetrics,
+            jobs: true,
+            web: true,
+            gateway: { dimse: true, exporter: true },
+          },
         );
         const shutdown = createShutdown({ app, logger, timeoutMs: shutdownTimeoutMs, closers });
         let onSignal!: (signal: NodeJS.Signals) => void;
@@ -153,7 +162,9 @@ export function registerServe(program: Command): void {
               await serving.preload(p.name, p);
             }
             const address = await app.listen({ host, port });
+            await gateway.start();
             print(`secondread serving on ${address} (API docs: ${address}/docs)`);
+            if (gateway.scp) print(`DICOM C-STORE SCP: AE title ${config.pacs.dimse.aeTitle}, port ${gateway.scp.port}`);
           } catch (err) {
             await shutdown('startup failed');
             throw err;
