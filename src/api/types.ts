@@ -11,8 +11,8 @@ import type { WorkflowService } from '../workflow/service.js';
 import type { Role, UserStore } from '../workflow/users.js';
 import type { AuthUsersPort } from './routes/auth.js';
 import type { ModelCatalogPort } from './routes/models.js';
-import type { SaliencyPort } from './routes/saliency.js';
 import type { PacsExportsPort } from './routes/pacs.js';
+import type { SaliencyPort } from './routes/saliency.js';
 import type { WebRoutesOptions } from './routes/web.js';
 
 /** What the routes call of serving's ServingService. */
