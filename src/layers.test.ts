@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 
 /**
  * Top to bottom. A layer imports itself and the rows below it: never a row above, never a neighbour in its own
- * row (neighbours are independent entry points). gateway/ and rollout/ are planned and hold their place.
+ * row (neighbours are independent entry points). rollout/ is planned and holds its place.
  * cli/ and web-e2e/ (the browser driver of the UI tests) are where people and browsers come in; demo/ (the
  * `npm start` bootstrap) and simulate/ (replays a split through the HTTP API) sit beside each other under them
  * and above api/. jobs/ keeps its queue in the metadata DB, so it sits above storage/.
