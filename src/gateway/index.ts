@@ -6,7 +6,7 @@ import type { Logger } from '../core/logger.js';
 import type { Db } from '../storage/db.js';
 import { PacsExporter } from './exporter.js';
 import { type ResultOrigin, srWriter } from './results.js';
-import { type DicomIntakePort,DicomScp } from './scp.js';
+import { type DicomIntakePort, DicomScp } from './scp.js';
 import { nodeSender } from './send.js';
 
 export { PacsSendError } from './errors.js';
