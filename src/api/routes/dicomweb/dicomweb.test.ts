@@ -116,6 +116,13 @@ describe('STOW-RS', () => {
       payload: Buffer.from('--b\r\n\r\nDICM cut off'),
     });
     expect(await codes(cut)).toEqual([400, 'multipart_invalid']);
+    const empty = await f.app.inject({
+      method: 'POST',
+      url: '/dicomweb/studies',
+      headers: { ...f.auth(), 'content-type': 'multipart/related; type="application/dicom"; boundary=b' },
+      payload: Buffer.from('--b--\r\n'),
+    });
+    expect(await codes(empty)).toEqual([400, 'multipart_invalid']);
     const big = await cxrDicom(ramp16(400, 300));
     expect(big.length).toBeGreaterThan(200_000);
     expect(await codes(await stow([big]))).toEqual([413, 'payload_too_large']);

@@ -11,7 +11,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 import { DICOM_STATUS, dicomFailureReason } from '../../../data/dicom/failure-reasons.js';
 import { attr, type DicomJsonDataset } from '../../../data/dicom/json-model.js';
-import { parseMultipartRelated } from '../../../data/dicom/multipart.js';
+import { MultipartError, parseMultipartRelated } from '../../../data/dicom/multipart.js';
 import { UnsupportedMediaTypeError } from '../../errors.js';
 import { errorResponses } from '../../schemas.js';
 import type { ApiLimits, WorkflowPort } from '../../types.js';
@@ -53,7 +53,7 @@ export async function stowRoutes(app: FastifyInstance, opts: StowRoutesOptions):
     const { type, parts } = parseMultipartRelated(contentType, request.body, { maxParts: MAX_STOW_INSTANCES, maxPartBytes: limits.maxUploadBytes });
     if (type.type !== '' && type.type !== 'application/dicom')
       throw new UnsupportedMediaTypeError(`only type="application/dicom" (Part 10 instances) is stored, not ${type.type.slice(0, 60)}`);
-    if (parts.length === 0) throw new UnsupportedMediaTypeError('the multipart body holds no instance');
+    if (parts.length === 0) throw new MultipartError('the multipart body holds no instance', 400);
     const bad = parts.findIndex((p) => p.contentType.type !== 'application/dicom');
     if (bad >= 0) throw new UnsupportedMediaTypeError(`part ${bad + 1} is ${parts[bad]!.contentType.type.slice(0, 60)}: every part must be application/dicom`);
 
