@@ -145,6 +145,8 @@ export async function composeApi(deps: { config: Config; logger: Logger; db: Db;
     collectWorkflowGauges(workflow, metrics, logger);
     const users = new UserStore(db);
     const gateway = createGateway({ config, logger, db, workflow }, o.gateway);
+    if (o.gateway?.exporter && config.pacs.nodes.length > 0 && !dicom.keepOrigin)
+      logger.warn('PACS nodes are configured but SECONDREAD_PACS_RETURN is off: no origin is kept, so every result is recorded as skipped');
     // First to close: no new C-STOREs while serving and the database are still there for those in flight.
     closers.unshift({ name: 'gateway', close: () => gateway.close() });
     const app = await buildApp({

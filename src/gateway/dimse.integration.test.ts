@@ -18,9 +18,11 @@ import { parseDicom } from '../data/dicom/parse.js';
 import { cxrDicom, ramp16 } from '../data/dicom/testing.js';
 import type { WorkflowService } from '../workflow/service.js';
 import { modelRead, openWorkflowFixture, type WorkflowFixture } from '../workflow/testing.js';
+import { PacsSendError } from './errors.js';
 import { PacsExporter } from './exporter.js';
 import { srWriter } from './results.js';
 import { DicomScp, type ScpOptions } from './scp.js';
+import { cStore } from './scu.js';
 import { nodeSender } from './send.js';
 
 const FIXTURE = new URL('../data/dicom/testdata/rle-dcmtk.dcm', import.meta.url).pathname;
@@ -109,6 +111,25 @@ describe.runIf(commandAvailable('storescu', 'apt-get install dcmtk'))('DIMSE wit
     // Sent again: the same instance answers the study it made, none is added.
     expect((await run('storescu', ['-xr', ...peer('MODALITY'), FIXTURE])).status).toBe(0);
     expect(await workflow.listStudies(fx.users.admin)).toHaveLength(2);
+  });
+
+  it("answers the workflow's refusal with its C-STORE status and reason (a modality we do not read: 0x0122)", async () => {
+    const ct = join(dir, 'ct-as-cr.dcm');
+    writeFileSync(ct, await cxrDicom(ramp16(), 'explicit-le', { ...PATIENT, Modality: 'CT', SOPInstanceUID: '1.2.826.0.1.3680043.10.42.9' }));
+    const before = (await workflow.listStudies(fx.users.admin)).length;
+    const r = await run('storescu', ['-d', ...peer('MODALITY'), ct]);
+    expect(r.output, r.output).toMatch(/Status\s*:\s*0x0122/i);
+    expect(r.output).toContain('dicom_modality_not_accepted');
+    expect((await workflow.listStudies(fx.users.admin)).length).toBe(before);
+  });
+
+  it('our C-STORE SCU: a node that is down is worth retrying', async () => {
+    const err = await cStore(
+      { name: 'down', aet: 'PACS', host: '127.0.0.1', port: await freePort(), callingAet: 'SECONDREAD' },
+      readFileSync(FIXTURE_LE),
+    ).catch((e: PacsSendError) => e);
+    expect(err).toBeInstanceOf(PacsSendError);
+    expect((err as PacsSendError).retryable).toBe(true);
   });
 
   it('refuses a store from a peer off the allow-list at the association', async () => {
