@@ -1,13 +1,14 @@
-// deploy/prometheus and deploy/grafana against Debian's Prometheus: promtool checks the config and rules and
-// runs their unit tests (and fails on a broken copy); then a real `prometheus` (temporary directory, free
-// port, 1 s scrape and rule interval, the repository's scrape config and rule files) scrapes a secondread API
-// listening on a port — the real app with the registry `serve` uses (process metrics included), the real
-// workflow on its database — with the bearer token from a file. Studies go through the workflow over HTTP and
-// the serving observer is fed as serving would; the gauges are read back through Prometheus' HTTP API and
-// compared with what the server computed, a scrape without the token is refused, every rule loads and
-// evaluates, a queue_full drop fires its alert, and every Grafana panel's PromQL runs and returns data.
+// deploy/prometheus and deploy/grafana against Debian's Prometheus. promtool checks the config and rules and
+// runs their unit tests (and fails on a broken copy). Then a real `prometheus` (temporary directory, free
+// port, 1 s scrape and rule interval, the repository's scrape config and rule files, the token from a file)
+// scrapes, first, a secondread API listening on a port — the real app with the registry `serve` uses, the real
+// workflow on its database: studies go through the workflow over HTTP and the serving observer is fed as
+// serving would; the gauges are read back through Prometheus' HTTP API and compared with what the server
+// computed, a scrape without the token is refused, every rule loads and evaluates, a queue_full drop fires its
+// alert, and every Grafana panel's PromQL runs and returns data. Second, a `secondread serve` child process on
+// a fresh home: its gauges read back equal its own /metrics, and stopping it makes SecondreadDown pending.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +22,7 @@ import { silentLogger } from '../../../src/core/logger.js';
 import { Metrics } from '../../../src/monitoring/metrics.js';
 import { collectWorkflowGauges } from '../../../src/workflow/gauges.js';
 import { modelRead } from '../../../src/workflow/testing.js';
-import { dashboardQueries, loadRules, PROMETHEUS_DIR, readYaml, RULE_FILES, RULE_TEST_FILES } from '../../unit/deploy/deploy-files.js';
+import { dashboardQueries, loadRules, PROMETHEUS_DIR, readYaml, REPO, RULE_FILES, RULE_TEST_FILES } from '../../unit/deploy/deploy-files.js';
 import { commandAvailable } from '../helpers/peers.js';
 
 const INSTALL = 'apt-get install prometheus (Debian ships promtool with it)';
@@ -111,24 +112,83 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
-describe.skipIf(!hasPrometheus)('a live Prometheus scraping secondread', () => {
-  let f: ApiFixture;
-  let metrics: Metrics;
-  let prom: ChildProcess | undefined;
-  let promUrl = '';
-  let promLog = '';
+/** Debian's prometheus on a free port in its own directory, with the repository's prometheus.yml pointed at `target`. */
+class LivePrometheus {
+  private proc?: ChildProcess;
+  private log = '';
+  url = '';
 
-  const api = async <T>(path: string, params: Record<string, string> = {}): Promise<T> => {
-    const res = await fetch(`${promUrl}${path}?${new URLSearchParams(params).toString()}`);
+  constructor(private readonly home: string) {}
+
+  /** The shipped scrape config with a 1 s interval, this target and token file; plus a job without the token. */
+  async start(target: string, tokenFile: string): Promise<void> {
+    mkdirSync(this.home, { recursive: true });
+    const cfg = readYaml<PromConfig>(join(PROMETHEUS_DIR, 'prometheus.yml'));
+    cfg.global = { scrape_interval: '1s', evaluation_interval: '1s' };
+    cfg.rule_files = RULE_FILES;
+    const job = cfg.scrape_configs[0]!;
+    job.authorization!.credentials_file = tokenFile;
+    job.static_configs = [{ targets: [target] }];
+    cfg.scrape_configs.push({ job_name: 'secondread-no-token', static_configs: [{ targets: [target] }] });
+    writeFileSync(join(this.home, 'prometheus.yml'), toYaml(cfg));
+    const port = await freePort();
+    this.url = `http://127.0.0.1:${port}`;
+    const args = [
+      `--config.file=${join(this.home, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(this.home, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+    ];
+    this.proc = spawn('prometheus', [...args, '--log.level=warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc.stdout!.on('data', (b: Buffer) => (this.log += b.toString()));
+    this.proc.stderr!.on('data', (b: Buffer) => (this.log += b.toString()));
+    await until('prometheus ready', async () => ((await fetch(`${this.url}/-/ready`)).ok ? true : undefined), 30_000).catch((err: Error) => {
+      throw new Error(`${err.message}\n${this.log}`);
+    });
+  }
+
+  async stop(): Promise<void> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null) return;
+    const exited = new Promise((r) => p.once('exit', r));
+    p.kill('SIGTERM');
+    await exited;
+  }
+
+  async api<T>(path: string, params: Record<string, string> = {}): Promise<T> {
+    const res = await fetch(`${this.url}${path}?${new URLSearchParams(params).toString()}`);
     const body = (await res.json()) as { status: string; data: T; error?: string };
     if (body.status !== 'success') throw new Error(`${path} ${JSON.stringify(params)}: ${body.error}`);
     return body.data;
-  };
-  const query = (q: string) => api<{ resultType: string; result: PromSample[] }>('/api/v1/query', { query: q });
-  const scalar = async (q: string): Promise<number | undefined> => {
-    const r = (await query(q)).result;
+  }
+
+  query(q: string) {
+    return this.api<{ resultType: string; result: PromSample[] }>('/api/v1/query', { query: q });
+  }
+
+  /** The value of a query that answers one series; undefined when it answers none or several. */
+  async scalar(q: string): Promise<number | undefined> {
+    const r = (await this.query(q)).result;
     return r.length === 1 ? Number(r[0]!.value[1]) : undefined;
-  };
+  }
+
+  target(job: string) {
+    type Target = { labels: { job: string }; health: string; lastError: string; scrapeUrl: string };
+    return this.api<{ activeTargets: Target[] }>('/api/v1/targets').then((d) => d.activeTargets.find((t) => t.labels.job === job));
+  }
+
+  /** rate() needs two samples in its window; a few more make every panel's query answer. */
+  scrapes(n: number): Promise<true> {
+    return until(`${n} scrapes`, async () => ((await this.scalar('count_over_time(up{job="secondread"}[1m])')) ?? 0) >= n || undefined);
+  }
+}
+
+describe.skipIf(!hasPrometheus)('a live Prometheus scraping secondread', () => {
+  let f: ApiFixture;
+  let metrics: Metrics;
+  const prom = new LivePrometheus(join(dir, 'fixture'));
+  const api = <T>(path: string, params: Record<string, string> = {}) => prom.api<T>(path, params);
+  const query = (q: string) => prom.query(q);
+  const scalar = (q: string) => prom.scalar(q);
 
   beforeAll(async () => {
     // The registry `secondread serve` builds (process metrics on), with the workflow gauges as compose.ts wires them.
@@ -179,34 +239,8 @@ describe.skipIf(!hasPrometheus)('a live Prometheus scraping secondread', () => {
     // a second job scrapes without the token.
     const token = join(dir, 'token');
     writeFileSync(token, f.tokens.reader, { mode: 0o600 });
-    const cfg = readYaml<PromConfig>(join(PROMETHEUS_DIR, 'prometheus.yml'));
-    cfg.global = { scrape_interval: '1s', evaluation_interval: '1s' };
-    cfg.rule_files = RULE_FILES;
-    const job = cfg.scrape_configs[0]!;
-    job.authorization!.credentials_file = token;
-    job.static_configs = [{ targets: [target] }];
-    cfg.scrape_configs.push({ job_name: 'secondread-no-token', static_configs: [{ targets: [target] }] });
-    writeFileSync(join(dir, 'prometheus.yml'), toYaml(cfg));
-
-    const port = await freePort();
-    promUrl = `http://127.0.0.1:${port}`;
-    prom = spawn(
-      'prometheus',
-      [
-        `--config.file=${join(dir, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${join(dir, 'data')}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--log.level=warn',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    prom.stdout!.on('data', (b: Buffer) => (promLog += b.toString()));
-    prom.stderr!.on('data', (b: Buffer) => (promLog += b.toString()));
-    await until('prometheus ready', async () => ((await fetch(`${promUrl}/-/ready`)).ok ? true : undefined), 30_000).catch((err: Error) => {
-      throw new Error(`${err.message}\n${promLog}`);
-    });
-    // rate() needs two samples in its window, a few more make every panel's query answer.
-    await until('four scrapes', async () => ((await scalar('count_over_time(up{job="secondread"}[1m])')) ?? 0) >= 4 || undefined);
+    await prom.start(target, token);
+    await prom.scrapes(4);
     // Counters seen from their first sample on have no rate yet: a second server fault and two more shadow
     // comparisons now give the ratio rules something to divide.
     metrics.observeHttp({ method: 'POST', route: '/v1/predict', statusCode: 500, seconds: 0.01 });
@@ -221,20 +255,14 @@ describe.skipIf(!hasPrometheus)('a live Prometheus scraping secondread', () => {
   });
 
   afterAll(async () => {
-    if (prom && prom.exitCode === null) {
-      const exited = new Promise((r) => prom!.once('exit', r));
-      prom.kill('SIGTERM');
-      await exited;
-    }
+    await prom.stop();
     await f?.close();
   });
 
   it('scrapes /metrics with the token from the file; without it the scrape is refused', async () => {
-    type Target = { labels: { job: string }; health: string; lastError: string; scrapeUrl: string };
-    const target = async (job: string) => (await api<{ activeTargets: Target[] }>('/api/v1/targets')).activeTargets.find((t) => t.labels.job === job);
-    expect(await target('secondread')).toMatchObject({ health: 'up', lastError: '', scrapeUrl: expect.stringMatching(/\/metrics$/) });
+    expect(await prom.target('secondread')).toMatchObject({ health: 'up', lastError: '', scrapeUrl: expect.stringMatching(/\/metrics$/) });
     const refused = await until('the untokened scrape to fail', async () => {
-      const t = await target('secondread-no-token');
+      const t = await prom.target('secondread-no-token');
       return t?.health === 'down' ? t : undefined;
     });
     expect(refused.lastError).toMatch(/401/);
@@ -306,5 +334,76 @@ describe.skipIf(!hasPrometheus)('a live Prometheus scraping secondread', () => {
       if (r.result.length === 0) empty.push(`${q.dashboard} / ${q.panel} / ${q.refId}: ${q.expr}`);
     }
     expect(empty).toEqual([]);
+  });
+});
+
+describe.skipIf(!hasPrometheus)('a live Prometheus scraping `secondread serve`', () => {
+  const home = join(dir, 'serve-home');
+  const prom = new LivePrometheus(join(dir, 'serve-prometheus'));
+  let serve: ChildProcess | undefined;
+  let serveLog = '';
+  let base = '';
+  let token = '';
+  // A fresh embedded home: no database, object store or queue from the environment.
+  const env: NodeJS.ProcessEnv = { ...process.env, SECONDREAD_HOME: home, LOG_LEVEL: 'warn' };
+  for (const k of ['DATABASE_URL', 'OBJECT_STORE_URL', 'REDIS_URL', 'SECONDREAD_CONFIG']) delete env[k];
+  const cli = join(REPO, 'bin', 'secondread.js');
+
+  beforeAll(async () => {
+    const added = spawnSync(process.execPath, [cli, 'users', 'add', 'prometheus', '--role', 'reader'], { env, encoding: 'utf8' });
+    expect(added.status, added.stderr).toBe(0);
+    token = /token \(shown once[^)]*\): (\S+)/.exec(added.stdout)?.[1] ?? '';
+    expect(token).toMatch(/^sr_/);
+    const tokenFile = join(dir, 'serve-token');
+    writeFileSync(tokenFile, token, { mode: 0o600 });
+
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    serve = spawn(process.execPath, [cli, 'serve', '--host', '127.0.0.1', '--port', String(port), '--shutdown-timeout', '5'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    serve.stdout!.on('data', (b: Buffer) => (serveLog += b.toString()));
+    serve.stderr!.on('data', (b: Buffer) => (serveLog += b.toString()));
+    await until('secondread serve to answer /healthz', async () => ((await fetch(`${base}/healthz`)).ok ? true : undefined), 90_000).catch((err: Error) => {
+      throw new Error(`${err.message}\n${serveLog}`);
+    });
+    await prom.start(`127.0.0.1:${port}`, tokenFile);
+    await prom.scrapes(3);
+  });
+
+  afterAll(async () => {
+    if (serve && serve.exitCode === null) {
+      const exited = new Promise((r) => serve!.once('exit', r));
+      serve.kill('SIGKILL');
+      await exited;
+    }
+    await prom.stop();
+  });
+
+  it("reads the server's gauges back as its own /metrics shows them", async () => {
+    expect(await prom.target('secondread')).toMatchObject({ health: 'up', lastError: '' });
+    const text = await (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
+    const served = (line: RegExp) => Number(text.match(line)?.[1]);
+    for (const w of ['A', 'B', 'B_qa'])
+      expect(await prom.scalar(`secondread_worklist_depth{job="secondread",worklist="${w}"}`), w).toBe(
+        served(new RegExp(`^secondread_worklist_depth\\{worklist="${w}"\\} (\\S+)$`, 'm')),
+      );
+    expect(await prom.scalar('secondread_minutes_saved_total{job="secondread"}')).toBe(served(/^secondread_minutes_saved_total (\S+)$/m));
+    expect(await prom.scalar('secondread_process_start_time_seconds{job="secondread"}')).toBe(served(/^secondread_process_start_time_seconds (\S+)$/m));
+    expect(await prom.scalar('sum(secondread_cost_saved_total{job="secondread"})')).toBe(served(/^secondread_cost_saved_total\{currency="[A-Z]{3}"\} (\S+)$/m));
+  });
+
+  it('when serve stops, the target goes down and SecondreadDown is pending', async () => {
+    const exited = new Promise<number | null>((r) => serve!.once('exit', (code) => r(code)));
+    serve!.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    await until('up == 0', async () => ((await prom.scalar('up{job="secondread"}')) === 0 ? true : undefined));
+    const alert = await until('SecondreadDown pending', async () => {
+      const { alerts } = await prom.api<{ alerts: { labels: Record<string, string>; state: string }[] }>('/api/v1/alerts');
+      return alerts.find((a) => a.labels.alertname === 'SecondreadDown' && a.labels.job === 'secondread');
+    });
+    // `for: 2m` holds it pending; promtool's tests show it firing after two minutes.
+    expect(alert).toMatchObject({ state: 'pending', labels: { severity: 'page', instance: expect.stringMatching(/^127\.0\.0\.1:\d+$/) } });
   });
 });
