@@ -3,8 +3,10 @@
 // transition is one transaction: read the study, ask the state machine, write with a compare-and-set
 // on (status, row_version), add the read, append the audit entries — so of two readers racing on one
 // study exactly one wins, and the audit log holds an event iff the change it describes committed.
-// Why one ~500-line file: every transition shares the same load → state machine → compare-and-set →
+// Why one ~650-line file: every transition shares the same load → state machine → compare-and-set →
 // audit transaction helpers, and splitting them would spread one invariant over several modules.
+// DICOM received from the network (STOW-RS, DIMSE) enters through intakeDicomInstance; the index it
+// writes and QIDO reads is dicom-index.ts, the sealed origin link origin-store.ts.
 import type { Kysely } from 'kysely';
 
 import { type Clock, systemClock } from '../core/clock.js';
