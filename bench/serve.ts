@@ -13,30 +13,23 @@
 // v2 FP32 tensors (what a Triton client sends): with no PNG decode in the request, it shows what dynamic batching does
 // when the model is the main cost. Latency percentiles are computed from every response's time (autocannon's own
 // summary has no p95).
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
 import autocannon from 'autocannon';
 import ort from 'onnxruntime-node';
 
+import { freePort } from '../src/api/testing/orthanc.js';
 import { Rng } from '../src/core/rng.js';
 import { SECONDREAD_CLASSES } from '../src/data/classes.js';
-import { PREPROCESS_POLICY, preprocessImage } from '../src/data/images/preprocess.js';
+import { preprocessImage } from '../src/data/images/preprocess.js';
 import { renderCxr } from '../src/data/synth/cxr.js';
 import { encodeGray } from '../src/data/synth/encode.js';
-import { exportInferenceModel, Graph, type StoredTensor } from '../src/engine/index.js';
 import { createOrtSession } from '../src/engine/session/execution.js';
-import { vitClassifier, vitConfig } from '../src/models/vit.js';
-import { migrateToLatest, openDatabase } from '../src/storage/db.js';
-import { FsObjectStore } from '../src/storage/fs-object-store.js';
-import { ModelRegistry, Tracker } from '../src/tracking/index.js';
-import { UserStore } from '../src/workflow/users.js';
+import { vitConfig } from '../src/models/vit.js';
+import { percentile, prepareBenchStore, startProcess, stopProcess, waitFor } from './support/server.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PYTHON = '/usr/bin/python3';
 const MODEL = 'bench-vit-small';
 const ON = 'secondread (batching on)';
@@ -95,48 +88,6 @@ function parseArgs(args: string[]): Options {
   return o;
 }
 
-/** A random vit-small exported by the engine, registered and promoted to production; plus an admin token. */
-async function prepareStore(home: string, threads: number): Promise<{ token: string; onnx: Uint8Array }> {
-  const db = openDatabase({ sqlitePath: join(home, 'secondread.db') });
-  await migrateToLatest(db);
-  const objects = new FsObjectStore(join(home, 'objects'));
-  try {
-    const cfg = vitConfig('vit-small', { dropout: 0 });
-    const build = vitClassifier(cfg);
-    const g = new Graph('init', { mode: 'eval', seed: 7 });
-    build(g);
-    const weights = new Map<string, StoredTensor>(g.state().map((p) => [p.name, { dtype: p.dtype, shape: [...p.shape], data: p.values() }]));
-    const exported = exportInferenceModel(build, {
-      weights,
-      classNames: SECONDREAD_CLASSES,
-      preprocessing: {
-        policy: PREPROCESS_POLICY.name,
-        policyVersion: PREPROCESS_POLICY.version,
-        size: cfg.imageSize,
-        channels: 1,
-        layout: 'NCHW',
-        dtype: 'float32',
-        scale: 1 / 255,
-        mean: 0.5,
-        std: 0.25,
-      },
-      model: cfg,
-    });
-    const tracker = new Tracker(db, objects);
-    const run = await tracker.startRun({ experiment: 'bench-serve', params: { model: 'vit-small', threads } });
-    await tracker.putArtifact(run.id, 'model.onnx', exported.bytes);
-    await tracker.finishRun(run.id, 'finished');
-    const registry = new ModelRegistry(db, objects, tracker);
-    const mv = await registry.register({ runId: run.id, name: MODEL, by: 'bench' });
-    await registry.setAlias(MODEL, 'production', mv.version, { by: 'bench', reason: 'serving benchmark' });
-    const { token } = await new UserStore(db).addUser({ name: 'bench', role: 'admin' });
-    return { token, onnx: exported.bytes };
-  } finally {
-    await objects.close();
-    await db.destroy();
-  }
-}
-
 async function phantomPngs(n: number): Promise<Buffer[]> {
   const out: Buffer[] = [];
   for (let i = 0; i < n; i++) {
@@ -150,31 +101,6 @@ async function phantomPngs(n: number): Promise<Buffer[]> {
 function multipart(png: Buffer, boundary: string): Buffer {
   const head = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="cxr.png"\r\nContent-Type: image/png\r\n\r\n`;
   return Buffer.concat([Buffer.from(head), png, Buffer.from(`\r\n--${boundary}--\r\n`)]);
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-async function waitFor(url: string, child: ChildProcess, log: () => string, timeoutMs = 120_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${log()}`);
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`server did not become ready at ${url} within ${timeoutMs / 1000} s:\n${log()}`);
 }
 
 /** CPU seconds (user + system, all threads) of a process, from /proc/<pid>/stat; undefined where there is no /proc. */
@@ -212,26 +138,6 @@ interface Workload {
   contentType: string;
   bodies: Buffer[];
   target(s: Server): string | undefined;
-}
-
-function startProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; log: () => string } {
-  const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const keep = (d: Buffer): void => {
-    out = (out + d.toString()).slice(-4000);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  return { child, log: () => out };
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const done = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await done;
-  clearTimeout(timer);
 }
 
 async function startSecondread(label: string, home: string, token: string, o: Options, extra: string[]): Promise<Server> {
@@ -288,11 +194,6 @@ interface Measurement {
    * to other work on a shared machine, and what bounds throughput when the server is CPU-bound: cores ÷ CPU per request.
    */
   cpuMsPerRequest?: number;
-}
-
-function percentile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
 }
 
 /** What one autocannon run saw: every response's time, and how many were 2xx. */
@@ -509,7 +410,7 @@ export async function main(args: string[]): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'secondread-bench-serve-'));
   try {
     console.error('preparing: vit-small registered as production, admin token, 1024×1024 CXR phantoms …');
-    const { token, onnx } = await prepareStore(dir, o.threads);
+    const { token, onnx } = await prepareBenchStore(dir, { name: MODEL, experiment: 'bench-serve', threads: o.threads });
     const pngs = await phantomPngs(o.images);
     const cpu = await cpuBreakdown(pngs, onnx, o.threads, vitConfig('vit-small').imageSize);
     const boundary = 'secondreadbenchboundary';
