@@ -66,6 +66,7 @@ export async function startOrthanc(options: { modalities?: Record<string, Orthan
     DicomWeb: { Enable: true, Root: '/dicom-web/' },
     DicomModalities: Object.fromEntries(Object.entries(options.modalities ?? {}).map(([name, m]) => [name, [m.aet, m.host, m.port]])),
     DicomAlwaysAllowStore: true,
+    DicomAlwaysAllowFind: true,
     DicomCheckCalledAet: false,
     StableAge: 1,
     // The tests store a few hundred small instances at most; Orthanc's default cache sizes are fine.
