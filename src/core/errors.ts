@@ -62,6 +62,23 @@ export class StorageError extends SecondreadError {
   }
 }
 
+/**
+ * A dependency the request needs (the database, the object store) cannot be reached right now: the
+ * request failed fast and may be retried as is. 503 with Retry-After, so clients and load balancers back off.
+ */
+export class StorageUnavailableError extends SecondreadError {
+  constructor(message: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+    super('storage_unavailable', message, 503, { retryAfterSeconds: 2, ...details }, options);
+  }
+}
+
+/** The storage is out of space (ENOSPC, a quota): nothing was written; 507 Insufficient Storage until an operator frees space. */
+export class StorageFullError extends SecondreadError {
+  constructor(message: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+    super('storage_full', message, 507, details, options);
+  }
+}
+
 /** The first line of a thrown value's message (at most `max` characters): what a wrapped library error shows. */
 export function firstLineOf(err: unknown, max = Infinity): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, max);

@@ -4,10 +4,21 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, type Migration, type MigrationResultSet, Migrator, PostgresDialect, sql, SqliteAdapter, SqliteDialect } from 'kysely';
+import {
+  Kysely,
+  type Migration,
+  type MigrationResultSet,
+  Migrator,
+  PostgresDialect,
+  type PostgresPool,
+  type PostgresPoolClient,
+  sql,
+  SqliteAdapter,
+  SqliteDialect,
+} from 'kysely';
 import pg from 'pg';
 
-import { StorageError } from '../core/errors.js';
+import { StorageError, StorageUnavailableError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { migrations as allMigrations } from './migrations/index.js';
 import type { Database } from './schema.js';
@@ -26,6 +37,8 @@ export interface DatabaseOptions {
   poolSize?: number;
   /** Receives errors of idle pooled connections (PostgreSQL restarts, network drops). */
   logger?: Logger;
+  /** PostgreSQL only: how long opening a connection may take before the request fails (default 5000 ms). */
+  connectTimeoutMs?: number;
 }
 
 // int8 (COUNT(*), SUM of integers) comes back as a string from pg; our values fit in a double
@@ -55,11 +68,85 @@ function openPostgres(opts: DatabaseOptions): Db {
     connectionString: opts.url,
     max: opts.poolSize ?? 10,
     options: opts.schema ? `-c search_path=${opts.schema}` : undefined,
+    // Without it a server that stopped answering (not refusing) would hold every request forever.
+    connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000,
   });
   // Without a listener, an idle client's error (server restart) would crash the process; the pool
   // drops that client and the next query opens a fresh one.
   pool.on('error', (err) => opts.logger?.warn({ err: err.message }, 'idle PostgreSQL connection failed'));
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: availabilityGuarded(pool) }) });
+}
+
+/**
+ * SQLSTATEs and socket errors that mean "the server cannot be reached or is going away", not "this
+ * query is wrong": class 08 (connection exception), 57P01-03 (admin shutdown, crash shutdown, cannot
+ * connect now), 53300 (too many connections).
+ */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+]);
+// pg reports a dropped socket and a connect timeout without a code; these are its messages.
+const UNAVAILABLE_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended)/;
+
+/** True when a PostgreSQL error says the database is unreachable (retrying later may succeed). */
+export function isPostgresUnavailable(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  if (!e || typeof e !== 'object') return false;
+  if (typeof e.code === 'string' && (UNAVAILABLE_CODES.has(e.code) || e.code.startsWith('08'))) return true;
+  return typeof e.message === 'string' && UNAVAILABLE_MESSAGES.test(e.message);
+}
+
+function unavailableOr(err: unknown): unknown {
+  if (!isPostgresUnavailable(err)) return err;
+  return new StorageUnavailableError(`the database is unavailable: ${(err as Error).message.split('\n')[0]}`, undefined, { cause: err });
+}
+
+/**
+ * The pool as Kysely sees it, with "database unreachable" errors (from connecting and from queries on a
+ * connection that broke) turned into StorageUnavailableError, so the API answers 503 + Retry-After
+ * instead of a 500, and every caller sees one typed error whatever pg's wording. The pool itself
+ * reconnects on the next request: recovery needs no restart.
+ */
+function availabilityGuarded(pool: pg.Pool): PostgresPool {
+  // Kysely keys its connection objects by client identity: one wrapper per pg client.
+  const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>();
+  const wrap = (client: pg.PoolClient): PostgresPoolClient => {
+    let w = wrappers.get(client);
+    if (!w) {
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      w = {
+        query: ((...args: unknown[]) => {
+          const r = query(...args);
+          // A cursor (streaming) is returned as is; a plain query is a promise.
+          return r instanceof Promise ? r.catch((err: unknown) => Promise.reject(unavailableOr(err))) : r;
+        }) as PostgresPoolClient['query'],
+        release: () => client.release(),
+      };
+      wrappers.set(client, w);
+    }
+    return w;
+  };
+  return {
+    connect: async () => {
+      try {
+        return wrap(await pool.connect());
+      } catch (err) {
+        throw unavailableOr(err);
+      }
+    },
+    end: () => pool.end(),
+  };
 }
 
 function openSqlite(path: string): Db {

@@ -8,7 +8,7 @@ import { dirname, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 
-import { ConflictError, NotFoundError, SecondreadError, StorageError } from '../core/errors.js';
+import { ConflictError, NotFoundError, SecondreadError, StorageError, StorageFullError } from '../core/errors.js';
 import { assertValidKey, assertValidPrefix, compareKeys, isValidKey, RESERVED_TOP_SEGMENT } from './object-key.js';
 import type { ObjectBody, ObjectInfo, ObjectStore, PutOptions } from './object-store.js';
 
@@ -245,10 +245,23 @@ function isAbsent(err: unknown): boolean {
   return errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR';
 }
 
-/** Typed errors pass through; anything else becomes a StorageError that says what was being done. */
+/**
+ * Typed errors pass through; a full disk or quota becomes StorageFullError (507: the client cannot fix
+ * it by retrying soon); anything else becomes a StorageError that says what was being done.
+ */
 function wrap(err: unknown, doing: string, key?: string): SecondreadError {
   if (err instanceof SecondreadError) return err;
   const message = err instanceof Error ? err.message : String(err);
+  if (errno(err) === 'ENOSPC' || errno(err) === 'EDQUOT') {
+    // The temp file was removed by the caller, so a full disk leaves no partial object behind.
+    return new StorageFullError(
+      `object store is out of space while ${doing} (${errno(err)}): free space or grow the volume`,
+      key === undefined ? undefined : { key },
+      {
+        cause: err,
+      },
+    );
+  }
   return new StorageError(`object store failed ${doing}: ${message}`, key === undefined ? undefined : { key }, { cause: err });
 }
 

@@ -10,6 +10,7 @@ import { registerDataStats } from './data-stats.js';
 import { registerDataSynth } from './data-synth.js';
 import { registerDataValidate } from './data-validate.js';
 import { registerDicom } from './dicom.js';
+import { registerMaintenance } from './maintenance.js';
 import { registerModels } from './models.js';
 import { registerPolicy } from './policy.js';
 import { registerRuns } from './runs.js';
@@ -37,6 +38,7 @@ export function registerCommands(program: Command): void {
   registerUsers(program);
   registerAudit(program);
   registerBackup(program);
+  registerMaintenance(program);
   registerSimulate(program);
   registerPolicy(program);
 }
