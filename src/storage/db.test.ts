@@ -9,9 +9,9 @@ import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { describeDatabaseContract } from '../../test/integration/helpers/db-contract.js';
-import { StorageError } from '../core/errors.js';
+import { StorageError, StorageUnavailableError } from '../core/errors.js';
 import { runTsChild } from '../core/testing.js';
-import { dialectOf, migrateToLatest, openDatabase } from './db.js';
+import { dialectOf, isPostgresUnavailable, migrateToLatest, openDatabase } from './db.js';
 import { openTestDatabase } from './testing.js';
 
 describeDatabaseContract('sqlite', (migrate) => openTestDatabase('sqlite', { migrate }));
@@ -73,5 +73,31 @@ describe('openDatabase (SQLite)', () => {
     for (const r of runs) expect(r.code, r.err).toBe(0);
     const applied = runs.flatMap((r) => JSON.parse(r.out) as string[]).sort();
     expect(applied).toEqual(['0001_a', '0002_b', '0003_c']);
+  });
+});
+
+describe('PostgreSQL unreachable', () => {
+  it('a refused connection is StorageUnavailableError (503 storage_unavailable with a retry hint), not a raw pg error', async () => {
+    // Port 1 on loopback: nothing listens, the connection is refused at once.
+    const db = openDatabase({ url: 'postgres://nobody@127.0.0.1:1/none', sqlitePath: '', connectTimeoutMs: 2000 });
+    try {
+      const err = await sql`select 1`.execute(db).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(StorageUnavailableError);
+      expect(err).toMatchObject({ code: 'storage_unavailable', httpStatus: 503, details: { retryAfterSeconds: 2 } });
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('isPostgresUnavailable: connection failures yes, query errors no', () => {
+    expect(isPostgresUnavailable(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))).toBe(true);
+    expect(isPostgresUnavailable(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }))).toBe(true);
+    expect(isPostgresUnavailable(Object.assign(new Error('connection failure'), { code: '08006' }))).toBe(true);
+    expect(isPostgresUnavailable(new Error('Connection terminated unexpectedly'))).toBe(true);
+    expect(isPostgresUnavailable(Object.assign(new Error('duplicate key value'), { code: '23505' }))).toBe(false);
+    expect(isPostgresUnavailable(Object.assign(new Error('syntax error'), { code: '42601' }))).toBe(false);
   });
 });

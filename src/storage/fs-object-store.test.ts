@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { describeObjectStoreContract, failingStream, keysOf } from '../../test/integration/helpers/object-store-contract.js';
-import { ConflictError } from '../core/errors.js';
-import { FsObjectStore } from './fs-object-store.js';
+import { ConflictError, StorageFullError } from '../core/errors.js';
+import { FsObjectStore, objectStoreError } from './fs-object-store.js';
 
 const roots: string[] = [];
 async function freshStore(): Promise<FsObjectStore> {
@@ -142,3 +142,12 @@ async function waitFor(cond: () => Promise<boolean>, timeoutMs = 5000, context?:
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+describe('FsObjectStore errors', () => {
+  it('a full disk or quota is StorageFullError (507 storage_full); other I/O failures stay storage_error (503)', () => {
+    const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    expect(objectStoreError(enospc, "writing object 'a'", 'a')).toMatchObject({ code: 'storage_full', httpStatus: 507, details: { key: 'a' } });
+    expect(objectStoreError(Object.assign(new Error('quota'), { code: 'EDQUOT' }), 'writing')).toBeInstanceOf(StorageFullError);
+    expect(objectStoreError(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }), 'reading')).toMatchObject({ code: 'storage_error', httpStatus: 503 });
+  });
+});

@@ -52,7 +52,7 @@ export class FsObjectStore implements ObjectStore {
     } catch (err) {
       if (body instanceof Readable) body.destroy();
       await unlink(tmp).catch(() => undefined);
-      throw wrap(err, `writing object '${key}'`, key);
+      throw objectStoreError(err, `writing object '${key}'`, key);
     }
   }
 
@@ -79,7 +79,7 @@ export class FsObjectStore implements ObjectStore {
       return st.isFile() ? { key, size: st.size, lastModified: st.mtime } : undefined;
     } catch (err) {
       if (isAbsent(err)) return undefined;
-      throw wrap(err, `reading metadata of object '${key}'`, key);
+      throw objectStoreError(err, `reading metadata of object '${key}'`, key);
     }
   }
 
@@ -97,7 +97,7 @@ export class FsObjectStore implements ObjectStore {
       entries = await readdir(dir, { withFileTypes: true });
     } catch (err) {
       if (isAbsent(err)) return;
-      throw wrap(err, `listing '${prefix}'`, prefix);
+      throw objectStoreError(err, `listing '${prefix}'`, prefix);
     }
     // Sorting a directory's names with '/' appended to subdirectories yields full keys in byte
     // order: every key below `a/` sorts exactly where the string `a/` sorts among its siblings.
@@ -125,7 +125,7 @@ export class FsObjectStore implements ObjectStore {
     } catch (err) {
       // EISDIR/EPERM: the key names a directory of other objects, i.e. no object of its own.
       if (isAbsent(err) || errno(err) === 'EISDIR' || errno(err) === 'EPERM') return;
-      throw wrap(err, `deleting object '${key}'`, key);
+      throw objectStoreError(err, `deleting object '${key}'`, key);
     }
     await this.pruneEmptyParents(dirname(path));
   }
@@ -149,7 +149,7 @@ export class FsObjectStore implements ObjectStore {
       return fh;
     } catch (err) {
       if (isAbsent(err) || errno(err) === 'EISDIR') throw new NotFoundError('object', key);
-      throw wrap(err, `reading object '${key}'`, key);
+      throw objectStoreError(err, `reading object '${key}'`, key);
     }
   }
 
@@ -208,7 +208,7 @@ export class FsObjectStore implements ObjectStore {
       await this.removeStaleTempFiles(STALE_TEMP_MS);
     })().catch((err: unknown) => {
       this.tmpReady = undefined;
-      throw wrap(err, `preparing ${this.tmpDir}`);
+      throw objectStoreError(err, `preparing ${this.tmpDir}`);
     });
     return this.tmpReady;
   }
@@ -249,7 +249,7 @@ function isAbsent(err: unknown): boolean {
  * Typed errors pass through; a full disk or quota becomes StorageFullError (507: the client cannot fix
  * it by retrying soon); anything else becomes a StorageError that says what was being done.
  */
-function wrap(err: unknown, doing: string, key?: string): SecondreadError {
+export function objectStoreError(err: unknown, doing: string, key?: string): SecondreadError {
   if (err instanceof SecondreadError) return err;
   const message = err instanceof Error ? err.message : String(err);
   if (errno(err) === 'ENOSPC' || errno(err) === 'EDQUOT') {

@@ -165,7 +165,7 @@ export async function studiesRoutes(fastify: FastifyInstance, opts: StudiesRoute
           'Multipart form: `file` (PNG/JPEG, the same input rules as predict), `modality` (cxr|oct), `priority` (true|false). Studies replayed from a dataset version (simulation) add `datasetVersion`, `datasetSha256` and `truthClass` (ml-engineer, admin).',
         consumes: ['multipart/form-data'],
         body: intakeBodySchema(),
-        response: { 201: studyViewSchema, ...errorResponses([400, 401, 403, 413, 415, 422, 500, 503]) },
+        response: { 201: studyViewSchema, ...errorResponses([400, 401, 403, 413, 415, 422, 500, 503, 507]) },
       },
     },
     async (request, reply) => {
