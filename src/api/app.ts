@@ -68,6 +68,10 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     ajv: API_AJV,
+    // Errors the router raises before any route or hook runs (a URL with bad percent-escapes, a path
+    // parameter over maxParamLength) get the same JSON body with a stable code as every other error,
+    // not Fastify's own body with its FST_ code.
+    frameworkErrors: (err, request, reply) => sendError(err, request, reply.header('x-request-id', request.id)),
   });
 
   for (const s of sharedSchemas) app.addSchema(s);

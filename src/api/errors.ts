@@ -59,6 +59,7 @@ const CODE_BY_STATUS: Record<number, string> = {
   406: 'unsupported_media_type',
   408: 'request_timeout',
   413: 'payload_too_large',
+  414: 'uri_too_long',
   415: 'unsupported_media_type',
   431: 'headers_too_large',
   503: 'unavailable',

@@ -69,7 +69,9 @@ export function parseQidoQuery(raw: Record<string, unknown>, level: Level): { qu
     const values = (Array.isArray(value) ? value : [value]).map(String);
     if (name === 'limit' || name === 'offset') {
       const n = Number(values.at(-1));
-      if (!Number.isInteger(n) || n < (name === 'limit' ? 1 : 0)) throw new ValidationError(`${name} must be an integer ≥ ${name === 'limit' ? 1 : 0}`);
+      // A huge limit is capped below; a huge offset must still be an exact integer the database binds as one.
+      if (!Number.isInteger(n) || n < (name === 'limit' ? 1 : 0) || (name === 'offset' && !Number.isSafeInteger(n)))
+        throw new ValidationError(`${name} must be an integer ≥ ${name === 'limit' ? 1 : 0}${name === 'offset' ? ` and ≤ ${Number.MAX_SAFE_INTEGER}` : ''}`);
       if (name === 'limit') {
         capped = n > QIDO_MAX_LIMIT;
         q.limit = Math.min(n, QIDO_MAX_LIMIT);
@@ -136,7 +138,10 @@ function parseDateRange(v: string): { from?: string; to?: string } {
 
 function send(reply: FastifyReply, parsed: { ignored: string[]; capped: boolean }, body: DicomJsonDataset[]) {
   const warnings: string[] = [];
-  if (parsed.ignored.length) warnings.push(`299 secondread "The following query keys are not supported and were ignored: ${parsed.ignored.join(', ')}"`);
+  // The ignored keys are the client's text: only printable ASCII outside quotes goes into the header
+  // (a control or non-ASCII character there would make Node refuse to write the response at all).
+  const keys = parsed.ignored.map((k) => k.replace(/[^\x20-\x7e]|["\\]/g, '?'));
+  if (keys.length) warnings.push(`299 secondread "The following query keys are not supported and were ignored: ${keys.join(', ')}"`);
   // PS3.18 8.3.4.4: a limit above the server's maximum returns that maximum, and says more may follow.
   if (parsed.capped && body.length === QIDO_MAX_LIMIT)
     warnings.push('299 secondread "The number of results exceeded the maximum supported by the server. Additional results can be requested."');
