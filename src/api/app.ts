@@ -128,7 +128,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     await app.register(policiesRoutes, { workflow: deps.workflow });
     if (deps.saliency) await app.register(saliencyRoutes, { workflow: deps.workflow, saliency: deps.saliency });
   }
-  if (deps.accounts) await app.register(authRoutes, { users: deps.accounts });
+  if (deps.accounts) await app.register(authRoutes, { users: deps.accounts, limiter: deps.loginLimiter });
   if (deps.modelCatalog) await app.register(modelCatalogRoutes, { registry: deps.modelCatalog });
   if (deps.objects) await app.register(datasetsRoutes, { db: deps.db, objects: deps.objects });
   if (deps.tracker) await app.register(runsRoutes, { tracker: deps.tracker });

@@ -26,6 +26,8 @@ import { DEFAULT_ECONOMICS } from '../workflow/metrics.js';
 import { WorkflowService } from '../workflow/service.js';
 import { UserStore } from '../workflow/users.js';
 import { buildApp } from './app.js';
+import { MemoryLoginLimiter } from './rate-limit.js';
+import { RedisLoginLimiter } from './rate-limit-redis.js';
 import { ServingModelReader } from './serving-model-reader.js';
 import { type ApiLimits, DEFAULT_LIMITS, type EvaluationsPort } from './types.js';
 
@@ -144,6 +146,9 @@ export async function composeApi(deps: { config: Config; logger: Logger; db: Db;
     if (!config.workflow.economics) logger.info('workflow economics: placeholder figures (configure workflow.economics for time and cost saved)');
     collectWorkflowGauges(workflow, metrics, logger);
     const users = new UserStore(db);
+    // Failed logins count across every API process when Redis is configured (rate-limit-redis.ts).
+    const loginLimiter = config.redisUrl ? new RedisLoginLimiter({ redisUrl: config.redisUrl, logger }) : new MemoryLoginLimiter();
+    closers.push({ name: 'login limits', close: () => loginLimiter.close() });
     const gateway = createGateway({ config, logger, db, workflow }, o.gateway);
     if (o.gateway?.exporter && config.pacs.nodes.length > 0 && !dicom.keepOrigin)
       logger.warn('PACS nodes are configured but SECONDREAD_PACS_RETURN is off: no origin is kept, so every result is recorded as skipped');
@@ -162,6 +167,7 @@ export async function composeApi(deps: { config: Config; logger: Logger; db: Db;
       publicMetrics: o.publicMetrics,
       corsOrigins: config.http.corsOrigins,
       accounts: users,
+      loginLimiter,
       modelCatalog: registry,
       objects,
       tracker,

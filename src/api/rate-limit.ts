@@ -1,16 +1,18 @@
-// A sliding-window failure limiter kept in memory: at most `limit` failures per key (a client IP, a
-// user name) in any `windowMs`; past that, the key waits until its oldest counted failure leaves the
-// window. Used by POST /v1/auth/login against password guessing.
+// Failed-login limits: at most `limit` failures per key (a client IP, a user name) in any sliding
+// `windowMs`; past that, the key waits until its oldest counted failure leaves the window. Used by
+// POST /v1/auth/login against password guessing, through the LoginLimiter interface, in two forms:
 //
-// PER PROCESS: each API process has its own counts. Behind a load balancer with n API processes, a
-// client can make up to n × limit attempts per window, and a restart forgets every count. A shared
-// store (Redis) would make the limit global; that is future work, not something this class does.
+// - MemoryLoginLimiter (FailureLimiter tables in this process): each API process has its own counts, so
+//   behind a load balancer with n API processes a client can make up to n × limit attempts per window,
+//   and a restart forgets every count. The default when no Redis is configured.
+// - RedisLoginLimiter (rate-limit-redis.ts): the same rule on sorted sets in Redis, checked and counted
+//   in one script, so every API process sharing the Redis shares the counts (REDIS_URL configured).
 //
-// Memory is bounded: at most `maxKeys` keys, each holding at most `limit` timestamps. Keys are kept
-// in the order of their latest failure, so expired keys are dropped from the front as new failures
-// arrive, and when the table is full the key whose latest failure is oldest is evicted even if it is
-// still counting (an attacker who floods the table with fresh keys can thus make it forget old ones;
-// the bound on memory wins over completeness).
+// FailureLimiter's memory is bounded: at most `maxKeys` keys, each holding at most `limit` timestamps.
+// Keys are kept in the order of their latest failure, so expired keys are dropped from the front as new
+// failures arrive, and when the table is full the key whose latest failure is oldest is evicted even if
+// it is still counting (an attacker who floods the table with fresh keys can thus make it forget old
+// ones; the bound on memory wins over completeness).
 import { type Clock, systemClock } from '../core/clock.js';
 
 export interface FailureLimiterOptions {
@@ -102,5 +104,83 @@ export class FailureLimiter {
       if (times[times.length - 1]! > now - this.windowMs) break;
       this.failures.delete(key);
     }
+  }
+}
+
+/** One login attempt, counted up front as a failure for its client IP and its user name. */
+export interface LoginAttempt {
+  /** The password was right: the IP's failure is taken back and the name's failures are forgotten. */
+  succeeded(): Promise<void>;
+  /** The attempt could not be judged (a server error): both counts are taken back. */
+  abandon(): Promise<void>;
+}
+
+/** Failed-login limits per client IP and per user name (the attempt is a failure unless taken back). */
+export interface LoginLimiter {
+  readonly limit: number;
+  readonly windowMs: number;
+  /** Whether the counts are shared by every API process using the same store. */
+  readonly shared: boolean;
+  /**
+   * Either the seconds to wait (the IP or the name is at its limit; nothing is counted), or the
+   * attempt, already counted for both — so parallel guesses cannot overrun the limit while the
+   * password hash is computed.
+   */
+  begin(ip: string, name: string): Promise<{ retryAfterSeconds: number } | { attempt: LoginAttempt }>;
+  close(): Promise<void>;
+}
+
+export interface LoginLimiterOptions {
+  /** Failed logins allowed per client IP and per user name within the window (default 5). */
+  failures?: number;
+  /** The sliding window (default 15 min). */
+  windowMs?: number;
+  /** Client IPs and user names remembered at most, each (default 10 000; the in-memory limiter only). */
+  maxKeys?: number;
+  clock?: Clock;
+}
+
+export const DEFAULT_LOGIN_FAILURES = 5;
+export const DEFAULT_LOGIN_WINDOW_MS = 15 * 60 * 1000;
+
+/** The per-process limiter: two tables, so a flood of made-up names cannot evict the counts of client IPs (or the reverse). */
+export class MemoryLoginLimiter implements LoginLimiter {
+  readonly limit: number;
+  readonly windowMs: number;
+  readonly shared = false;
+  private readonly byIp: FailureLimiter;
+  private readonly byName: FailureLimiter;
+
+  constructor(o: LoginLimiterOptions = {}) {
+    const limits = { limit: o.failures ?? DEFAULT_LOGIN_FAILURES, windowMs: o.windowMs ?? DEFAULT_LOGIN_WINDOW_MS, maxKeys: o.maxKeys, clock: o.clock };
+    this.byIp = new FailureLimiter(limits);
+    this.byName = new FailureLimiter(limits);
+    this.limit = this.byIp.limit;
+    this.windowMs = this.byIp.windowMs;
+  }
+
+  begin(ip: string, name: string): Promise<{ retryAfterSeconds: number } | { attempt: LoginAttempt }> {
+    const wait = Math.max(this.byIp.retryAfterSeconds(ip), this.byName.retryAfterSeconds(name));
+    if (wait > 0) return Promise.resolve({ retryAfterSeconds: wait });
+    const undoIp = this.byIp.record(ip);
+    const undoName = this.byName.record(name);
+    return Promise.resolve({
+      attempt: {
+        succeeded: () => {
+          undoIp();
+          this.byName.reset(name);
+          return Promise.resolve();
+        },
+        abandon: () => {
+          undoIp();
+          undoName();
+          return Promise.resolve();
+        },
+      },
+    });
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
   }
 }

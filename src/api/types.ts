@@ -9,6 +9,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import type { ModelRegistry, Tracker } from '../tracking/index.js';
 import type { WorkflowService } from '../workflow/service.js';
 import type { Role, UserStore } from '../workflow/users.js';
+import type { LoginLimiter } from './rate-limit.js';
 import type { AuthUsersPort } from './routes/auth.js';
 import type { ModelCatalogPort } from './routes/models.js';
 import type { PacsExportsPort } from './routes/pacs.js';
@@ -89,6 +90,8 @@ export interface ApiDeps {
   serverVersion?: string;
   /** Log in and out with a password (session tokens for the web UI): /v1/auth. */
   accounts?: AuthUsersPort;
+  /** Failed-login limits of POST /v1/auth/login (default: in this process); compose.ts shares them through Redis when configured. */
+  loginLimiter?: LoginLimiter;
   /** Model versions, cards, alias history, promote and rollback: /v1/models/:name/… */
   modelCatalog?: ModelCatalogPort;
   /** Dataset versions, counts and sample thumbnails (images by manifest key): /v1/datasets. */

@@ -68,7 +68,26 @@ describe('UserStore', () => {
     await expect(users.createToken('nobody', 'x')).rejects.toMatchObject({ code: 'not_found' });
   });
 
-  it('another process revoking a token is seen once the cache entry expires', async () => {
+  it('by default every authentication reads the database: a revocation, a disabled user or an expiry through another store is seen at once', async () => {
+    const clock = manualClock();
+    const here = new UserStore(t.db, { clock, scrypt: CHEAP, sessionTtlMs: 10_000 });
+    const elsewhere = new UserStore(t.db, { clock });
+    const { token, tokenId } = await here.addUser({ name: 'fay', role: 'reader' });
+    const kept = await here.createToken('fay', 'kept');
+    expect(await here.authenticate(token)).not.toBeNull();
+    await elsewhere.revokeToken(tokenId);
+    expect(await here.authenticate(token)).toBeNull();
+    expect(await here.authenticate(kept.token)).not.toBeNull();
+    await elsewhere.disableUser('fay');
+    expect(await here.authenticate(kept.token)).toBeNull();
+    await here.addUserWithPassword({ name: 'fred', role: 'reader', password: PASSWORD });
+    const s = (await here.login('fred', PASSWORD))!;
+    expect(await here.authenticate(s.token)).not.toBeNull();
+    clock.advance(10_000);
+    expect(await here.authenticate(s.token)).toBeNull();
+  });
+
+  it('another process revoking a token is seen once the cache entry expires (with a cache TTL)', async () => {
     const clock = manualClock();
     const here = new UserStore(t.db, { clock, cacheTtlMs: 5000 });
     const elsewhere = new UserStore(t.db, { clock });

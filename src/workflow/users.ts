@@ -171,9 +171,11 @@ export async function verifyPassword(password: string, stored: string): Promise<
 export interface UserStoreOptions {
   clock?: Clock;
   /**
-   * How long a successful authentication is remembered in this process (default 5 s), so a busy
-   * predict endpoint does not read the database on every request. A token revoked by another
-   * process stops working within this time; one revoked through this store stops at once.
+   * How long a successful authentication is remembered in this process (default 0: never). With 0,
+   * every request reads the token's row (one indexed lookup), so a token revoked, expired or whose
+   * user was disabled — by any API process or the CLI — is refused by every process at once. A
+   * positive TTL saves that read on a busy endpoint at the price of revocations elsewhere taking up
+   * to the TTL to be seen (one revoked through this store stops at once either way).
    */
   cacheTtlMs?: number;
   /** last_used_at is written at most this often per token (default 60 s): it is a hint, not an audit log. */
@@ -207,7 +209,7 @@ export class UserStore {
     o: UserStoreOptions = {},
   ) {
     this.clock = o.clock ?? systemClock;
-    this.cacheTtlMs = o.cacheTtlMs ?? 5000;
+    this.cacheTtlMs = o.cacheTtlMs ?? 0;
     this.touchIntervalMs = o.touchIntervalMs ?? 60_000;
     this.sessionTtlMs = o.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;
     if (!Number.isInteger(this.sessionTtlMs) || this.sessionTtlMs < 1000)
@@ -392,7 +394,7 @@ export class UserStore {
     this.cache.delete(row.token_sha256);
   }
 
-  /** Disables a user: all their tokens stop working (here at once, elsewhere within the cache TTL). */
+  /** Disables a user: all their tokens stop working (at once everywhere, unless a process caches authentications). */
   async disableUser(name: string): Promise<void> {
     const user = await this.getUser(name);
     if (user.disabledAt !== null) throw new ConflictError(`user '${name}' is already disabled`, { name });

@@ -1,35 +1,28 @@
 // POST /v1/auth/login, POST /v1/auth/logout, GET /v1/auth/me: how the web UI gets and drops a
 // session token. Login is the one public route that takes a secret, so it is rate-limited: per
 // client IP and per user name, `failures` failed logins per `windowMs` (default 5 per 15 min), then
-// 429 `rate_limited` with Retry-After. The limiter is in memory, per API process (rate-limit.ts).
+// 429 `rate_limited` with Retry-After. The limiter is in memory, per API process, unless the app is
+// given a shared one (Redis, when configured: rate-limit-redis.ts).
 import type { FastifyInstance } from 'fastify';
 
-import type { Clock } from '../../core/clock.js';
 import type { UserStore } from '../../workflow/users.js';
 import { InvalidCredentialsError, RateLimitedError } from '../auth-errors.js';
-import { FailureLimiter } from '../rate-limit.js';
+import { type LoginLimiter, type LoginLimiterOptions, MemoryLoginLimiter } from '../rate-limit.js';
 import { errorResponses } from '../schemas.js';
 import { typed } from '../type-provider.js';
 
 export type AuthUsersPort = Pick<UserStore, 'login' | 'endSession'>;
 
-export interface LoginRateLimitOptions {
-  /** Failed logins allowed per client IP and per user name within the window (default 5). */
-  failures?: number;
-  /** The sliding window (default 15 min). */
-  windowMs?: number;
-  /** Client IPs and user names remembered at most, each (default 10 000). */
-  maxKeys?: number;
-  clock?: Clock;
-}
+export type LoginRateLimitOptions = LoginLimiterOptions;
+export { DEFAULT_LOGIN_FAILURES, DEFAULT_LOGIN_WINDOW_MS } from '../rate-limit.js';
 
 export interface AuthRoutesOptions {
   users: AuthUsersPort;
+  /** Limits of the in-process limiter made when no `limiter` is given. */
   rateLimit?: LoginRateLimitOptions;
+  /** A limiter (shared through Redis when configured); its owner closes it. */
+  limiter?: LoginLimiter;
 }
-
-export const DEFAULT_LOGIN_FAILURES = 5;
-export const DEFAULT_LOGIN_WINDOW_MS = 15 * 60 * 1000;
 
 const userSchema = {
   type: 'object',
@@ -41,15 +34,7 @@ const userSchema = {
 export async function authRoutes(fastify: FastifyInstance, opts: AuthRoutesOptions): Promise<void> {
   const app = typed(fastify);
   const { users } = opts;
-  const limits = {
-    limit: opts.rateLimit?.failures ?? DEFAULT_LOGIN_FAILURES,
-    windowMs: opts.rateLimit?.windowMs ?? DEFAULT_LOGIN_WINDOW_MS,
-    maxKeys: opts.rateLimit?.maxKeys,
-    clock: opts.rateLimit?.clock,
-  };
-  // Two tables, so a flood of made-up names cannot evict the counts of client IPs (or the reverse).
-  const byIp = new FailureLimiter(limits);
-  const byName = new FailureLimiter(limits);
+  const limiter = opts.limiter ?? new MemoryLoginLimiter(opts.rateLimit);
   const tags = ['auth'];
 
   app.post(
@@ -59,7 +44,7 @@ export async function authRoutes(fastify: FastifyInstance, opts: AuthRoutesOptio
       schema: {
         tags,
         summary: 'Log in with a user name and password: a session token (expires; 12 h by default)',
-        description: `Wrong name or password: 401 \`invalid_credentials\` (the same for unknown users). After ${limits.limit} failures within ${Math.round(limits.windowMs / 60_000)} min from one client IP or for one user name: 429 \`rate_limited\` with Retry-After (counted per API process).`,
+        description: `Wrong name or password: 401 \`invalid_credentials\` (the same for unknown users). After ${limiter.limit} failures within ${Math.round(limiter.windowMs / 60_000)} min from one client IP or for one user name: 429 \`rate_limited\` with Retry-After (${limiter.shared ? 'counted across all API processes' : 'counted per API process'}).`,
         body: {
           type: 'object',
           required: ['name', 'password'],
@@ -83,26 +68,21 @@ export async function authRoutes(fastify: FastifyInstance, opts: AuthRoutesOptio
     },
     async (request, reply) => {
       const { name, password } = request.body;
-      const ipKey = request.ip;
-      const wait = Math.max(byIp.retryAfterSeconds(ipKey), byName.retryAfterSeconds(name));
-      if (wait > 0) throw new RateLimitedError(wait);
-      // Counted as failures before the password is checked, so parallel guesses cannot overrun the
+      // Counted as a failure before the password is checked, so parallel guesses cannot overrun the
       // limit while scrypt runs; taken back below when the attempt was not a wrong guess.
-      const undoIp = byIp.record(ipKey);
-      const undoName = byName.record(name);
+      const begun = await limiter.begin(request.ip, name);
+      if ('retryAfterSeconds' in begun) throw new RateLimitedError(begun.retryAfterSeconds);
       let session: Awaited<ReturnType<AuthUsersPort['login']>>;
       try {
         session = await users.login(name, password);
       } catch (err) {
-        undoIp();
-        undoName();
+        await begun.attempt.abandon();
         throw err;
       }
       if (!session) throw new InvalidCredentialsError();
       // A success clears the name's failures; the IP's earlier failures still count (one valid
       // account must not let a client reset its budget for guessing others).
-      undoIp();
-      byName.reset(name);
+      await begun.attempt.succeeded();
       void reply.header('cache-control', 'no-store');
       return { token: session.token, expiresAt: session.expiresAt, user: { name: session.user.name, role: session.user.role } };
     },
