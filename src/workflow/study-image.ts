@@ -62,11 +62,16 @@ export async function prepareStudyImage(bytes: Uint8Array, dicom: DicomIntakeSet
 export async function prepareDicomStudyImage(file: DicomFile, dicom: DicomIntakeSettings | undefined): Promise<StudyImage> {
   if (!dicom) throw new ConfigError('DICOM intake needs a de-identification key: set SECONDREAD_DEID_KEY (serve makes one in its home otherwise)');
   const decoded = await decodeDicom(file);
-  const deid = deidentify(file, { key: dicom.key, burnedIn: dicom.burnedIn ?? 'refuse' });
-  const png = await sharp(decoded.data, { raw: { width: decoded.width, height: decoded.height, channels: 1 } })
+  // The PNG is encoded on libuv's thread pool while de-identification runs here: the two overlap on a
+  // second core. zlib level 3: as small as the default 6 within a few percent on radiographs, in about
+  // two thirds of the time (measured on 2048² CXR renderings).
+  const encoding = sharp(decoded.data, { raw: { width: decoded.width, height: decoded.height, channels: 1 } })
     .toColourspace('b-w')
-    .png()
+    .png({ compressionLevel: 3 })
     .toBuffer();
+  encoding.catch(() => undefined); // awaited below; a refusal by deidentify must not leave it unhandled
+  const deid = deidentify(file, { key: dicom.key, burnedIn: dicom.burnedIn ?? 'refuse' });
+  const png = await encoding;
   const facts: StudyDicomFacts = { ...decoded.info, studyInstanceUid: deid.studyInstanceUid, sopInstanceUid: deid.sopInstanceUid, patientKey: deid.patientKey };
   return {
     image: png,

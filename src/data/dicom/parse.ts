@@ -101,16 +101,10 @@ export function parseDicom(bytes: Uint8Array): DicomFile {
 export function writeDicom(meta: DicomTagDict, dict: DicomTagDict, o: { allowInvalidVRLength?: boolean } = {}): Uint8Array {
   const options = { fragmentMultiframe: false, allowInvalidVRLength: o.allowInvalidVRLength ?? false };
   const deflated = meta['00020010']?.Value?.[0] === DEFLATED_EXPLICIT_VR_LE;
-  if (!deflated) {
-    const out = new DicomDict(meta);
-    out.dict = dict;
-    return new Uint8Array(out.write(options));
-  }
+  if (!deflated) return writeWithPixelData(meta, dict, options);
   // dcmjs does not deflate: write the dataset as explicit VR LE, then deflate everything after the
   // meta header (PS3.5 A.5) under a meta header that names the deflated syntax.
-  const plain = new DicomDict({ ...meta, '00020010': { vr: 'UI', Value: [EXPLICIT_VR_LE] } });
-  plain.dict = dict;
-  const body = new Uint8Array(plain.write(options));
+  const body = writeWithPixelData({ ...meta, '00020010': { vr: 'UI', Value: [EXPLICIT_VR_LE] } }, dict, options);
   // The dataset starts after the preamble, "DICM", the group length element (12 bytes) and the group.
   const datasetStart = DICM_OFFSET + 4 + 12 + new DataView(body.buffer, body.byteOffset).getUint32(DICM_OFFSET + 4 + 8, true);
   const head = new DicomDict(meta);
@@ -121,6 +115,69 @@ export function writeDicom(meta: DicomTagDict, dict: DicomTagDict, o: { allowInv
   out.set(metaOnly);
   out.set(deflatedBody, metaOnly.length);
   return out;
+}
+
+/**
+ * dcmjs copies a large Pixel Data element through its growing write buffer several times (~60 ms for an
+ * 8 MB radiograph, most of a de-identification). When Pixel Data is the dataset's last element and the
+ * syntax little endian, everything before it is written by dcmjs and the element is appended here, byte
+ * for byte what dcmjs would write (native: tag, VR, length, value; encapsulated: an empty Basic Offset
+ * Table, one item per buffer, the sequence delimiter — `fragmentMultiframe: false`). Anything else goes
+ * through dcmjs whole.
+ */
+function writeWithPixelData(meta: DicomTagDict, dict: DicomTagDict, options: Record<string, unknown>): Uint8Array {
+  const whole = () => {
+    const out = new DicomDict(meta);
+    out.dict = dict;
+    return new Uint8Array(out.write(options));
+  };
+  const uid = meta['00020010']?.Value?.[0];
+  const pixel = dict['7FE00010'];
+  const buffers = pixel?.Value;
+  const last = Object.keys(dict).reduce((a, b) => (b.toUpperCase() > a ? b.toUpperCase() : a), '');
+  const implicit = uid === IMPLICIT_VR_LE;
+  const native = implicit || uid === EXPLICIT_VR_LE;
+  if (
+    typeof uid !== 'string' ||
+    uid === EXPLICIT_VR_BE ||
+    !pixel ||
+    last !== '7FE00010' ||
+    !Array.isArray(buffers) ||
+    buffers.length === 0 ||
+    !buffers.every((b) => b instanceof ArrayBuffer) ||
+    (native && buffers.length !== 1) ||
+    (pixel.vr !== 'OB' && pixel.vr !== 'OW')
+  )
+    return whole();
+  const { '7FE00010': _pixel, ...rest } = dict;
+  const head = new DicomDict(meta);
+  head.dict = rest;
+  const before = new Uint8Array(head.write(options));
+  const parts: Uint8Array[] = [before];
+  const u32 = (n: number) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(n);
+    return b;
+  };
+  const tag = Buffer.from([0xe0, 0x7f, 0x10, 0x00]);
+  const vrHeader = (vr: string) => Buffer.concat([Buffer.from(vr, 'latin1'), Buffer.alloc(2)]);
+  const padded = (b: ArrayBuffer) => (b.byteLength % 2 ? Buffer.concat([Buffer.from(b), Buffer.alloc(1)]) : new Uint8Array(b));
+  if (native) {
+    const value = padded(buffers[0] as ArrayBuffer);
+    parts.push(tag, ...(implicit ? [] : [vrHeader(pixel.vr)]), u32(value.length), value);
+  } else {
+    const values = (buffers as ArrayBuffer[]).map(padded);
+    const offsets: Buffer[] = [];
+    let offset = 0;
+    for (const v of values) {
+      offsets.push(u32(offset));
+      offset += 8 + v.length;
+    }
+    parts.push(tag, vrHeader(pixel.vr), u32(0xffffffff), Buffer.from([0xfe, 0xff, 0x00, 0xe0]), u32(4 * values.length), ...offsets);
+    for (const value of values) parts.push(Buffer.from([0xfe, 0xff, 0x00, 0xe0]), u32(value.length), value);
+    parts.push(Buffer.from([0xfe, 0xff, 0xdd, 0xe0]), u32(0));
+  }
+  return Buffer.concat(parts);
 }
 
 /** The meta header in dcmjs' tag-keyed form, for writing. */
