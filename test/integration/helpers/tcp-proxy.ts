@@ -1,7 +1,7 @@
 // A TCP proxy between the application and a shared service (PostgreSQL, Redis) that a test may not
 // stop because other tests use it: `cut()` refuses new connections and drops open ones, as a stopped
 // server or a broken network would; `restore()` listens again on the same port.
-import { connect,createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 
 export class TcpProxy {
   private server?: Server;

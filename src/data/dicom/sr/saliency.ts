@@ -66,11 +66,7 @@ export async function buildSaliencySecondaryCapture(input: SaliencyScInput): Pro
     BurnedInAnnotation: 'YES',
     PhotometricInterpretation: 'RGB',
   };
-  return writeDicomImage(
-    attributes,
-    { width, height, bitsAllocated: 8, bitsStored: 8, signed: false, samplesPerPixel: 3, pixels: rgb },
-    'explicit-le',
-  );
+  return writeDicomImage(attributes, { width, height, bitsAllocated: 8, bitsStored: 8, signed: false, samplesPerPixel: 3, pixels: rgb }, 'explicit-le');
 }
 
 async function rgbOf(overlay: SaliencyScInput['overlay']): Promise<{ rgb: Uint8Array; width: number; height: number }> {
