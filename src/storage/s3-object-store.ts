@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 
-import { ConfigError, ConflictError, NotFoundError, SecondreadError, StorageError } from '../core/errors.js';
+import { ConfigError, ConflictError, NotFoundError, SecondreadError, StorageError, StorageUnavailableError } from '../core/errors.js';
 import { assertValidKey, assertValidPrefix, isValidKey } from './object-key.js';
 import type { ObjectBody, ObjectInfo, ObjectStore, PutOptions } from './object-store.js';
 
@@ -251,8 +251,17 @@ function errorName(err: unknown): string | undefined {
   return err instanceof Error ? err.name : undefined;
 }
 
+/** Socket errors: the endpoint cannot be reached (after the SDK's own retries). */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
 function wrap(err: unknown, doing: string, key: string): SecondreadError {
   if (err instanceof SecondreadError) return err;
   const reason = err instanceof S3ServiceException ? `${err.name}: ${err.message}` : err instanceof Error ? err.message : String(err);
+  const code = (err as { code?: unknown } | undefined)?.code;
+  // Unreachable, or the service says "later" (503 SlowDown / ServiceUnavailable): retrying may succeed,
+  // so the client gets 503 with Retry-After; anything else (no bucket, denied) is a configuration fault.
+  if ((typeof code === 'string' && UNREACHABLE.has(code)) || errorName(err) === 'TimeoutError' || httpStatus(err) === 503) {
+    return new StorageUnavailableError(`the object store is unavailable ${doing}: ${reason}`, { key }, { cause: err });
+  }
   return new StorageError(`object store failed ${doing}: ${reason}`, { key }, { cause: err });
 }
