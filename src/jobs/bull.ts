@@ -25,7 +25,7 @@ const QUEUE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 export class QueueUnavailableError extends SecondreadError {
   constructor(message: string) {
-    super('queue_unavailable', message, 503);
+    super('queue_unavailable', message, 503, { retryAfterSeconds: 2 }); // the API sends it as Retry-After
   }
 }
 
