@@ -31,7 +31,7 @@ import { webRoutes } from './routes/web.js';
 import { workflowMetricsRoutes } from './routes/workflow-metrics.js';
 import { worklistsRoutes } from './routes/worklists.js';
 import { sharedSchemas } from './schemas.js';
-import { installSecurityHeaders } from './security-headers.js';
+import { installSecurityHeaders, securityHeaders } from './security-headers.js';
 import { type ApiDeps, type ApiLimits, DEFAULT_LIMITS } from './types.js';
 
 export const API_VERSION = '0.1.0';
@@ -71,7 +71,10 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     // Errors the router raises before any route or hook runs (a URL with bad percent-escapes, a path
     // parameter over maxParamLength) get the same JSON body with a stable code as every other error,
     // not Fastify's own body with its FST_ code.
-    frameworkErrors: (err, request, reply) => sendError(err, request, reply.header('x-request-id', request.id)),
+    frameworkErrors: (err, request, reply) => {
+      securityHeaders(request, reply);
+      return sendError(err, request, reply.header('x-request-id', request.id));
+    },
   });
 
   for (const s of sharedSchemas) app.addSchema(s);

@@ -17,12 +17,7 @@ export interface SecurityHeaderOptions {
 export function installSecurityHeaders(app: FastifyInstance, o: SecurityHeaderOptions = {}): void {
   const allowed = new Set(o.corsOrigins ?? []);
   app.addHook('onSend', async (request, reply) => {
-    void reply.header('x-content-type-options', 'nosniff');
-    void reply.header('referrer-policy', 'no-referrer');
-    void reply.header('x-frame-options', 'DENY');
-    void reply.header('cross-origin-resource-policy', allowed.size ? 'cross-origin' : 'same-origin');
-    if (!reply.hasHeader('content-security-policy')) void reply.header('content-security-policy', API_CSP);
-    if (request.protocol === 'https') void reply.header('strict-transport-security', HSTS);
+    securityHeaders(request, reply, allowed.size > 0);
     if (allowed.size) corsHeaders(request, reply, allowed);
   });
   if (allowed.size)
@@ -34,6 +29,19 @@ export function installSecurityHeaders(app: FastifyInstance, o: SecurityHeaderOp
       void reply.header('access-control-max-age', '600');
       return reply.code(204).send();
     });
+}
+
+/**
+ * The headers every answer carries. Exported for the router's own errors (a bad %-escape, an over-long
+ * path parameter: app.ts's frameworkErrors), which Fastify answers without running any hook.
+ */
+export function securityHeaders(request: FastifyRequest, reply: FastifyReply, crossOrigin = false): void {
+  void reply.header('x-content-type-options', 'nosniff');
+  void reply.header('referrer-policy', 'no-referrer');
+  void reply.header('x-frame-options', 'DENY');
+  void reply.header('cross-origin-resource-policy', crossOrigin ? 'cross-origin' : 'same-origin');
+  if (!reply.hasHeader('content-security-policy')) void reply.header('content-security-policy', API_CSP);
+  if (request.protocol === 'https') void reply.header('strict-transport-security', HSTS);
 }
 
 function corsHeaders(request: FastifyRequest, reply: FastifyReply, allowed: ReadonlySet<string>): void {
