@@ -10,6 +10,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { pino } from 'pino';
 
 import { grayPng } from '../../data/images/testing.js';
+import { PacsExportStore } from '../../gateway/exports-store.js';
 import { type ApiFixture, type ApiFixtureOptions, openApiFixture } from './fixture.js';
 import { multipartBody, pngHeaderClaiming, postStudy } from './http.js';
 
@@ -346,7 +347,18 @@ export async function openFuzzTarget(o: ApiFixtureOptions = {}): Promise<FuzzTar
       },
     },
   );
-  const f = await openApiFixture({ ...o, limits: { maxUploadBytes: MAX_UPLOAD, maxStowBytes: MAX_STOW, maxBatchFiles: 4 }, deps: { ...o.deps, logger } });
+  // Every optional route the fixture leaves out that a server has: the PACS export list and retry.
+  const store: { exports?: PacsExportStore } = {};
+  const pacs = {
+    list: (q?: Parameters<PacsExportStore['list']>[0]) => store.exports!.list(q),
+    retry: (id: string) => store.exports!.retry(id, new Date().toISOString()),
+  };
+  const f = await openApiFixture({
+    ...o,
+    limits: { maxUploadBytes: MAX_UPLOAD, maxStowBytes: MAX_STOW, maxBatchFiles: 4 },
+    deps: { pacs, ...o.deps, logger },
+  });
+  store.exports = new PacsExportStore(f.tracking.t.db);
   const doc = (await f.app.inject({ method: 'GET', url: '/docs/json' })).json<Parameters<typeof operations>[0]>();
   const png = await grayPng(16, 16, (x, y) => (x * 7 + y * 3) % 256);
   const images = [png, pngHeaderClaiming(100_000, 100_000), Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10]), Buffer.from('GIF89a')];
