@@ -4,7 +4,7 @@
 // it forwards again the same store instance works, and what was stored before the outage is intact.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { type S3TestServer,startS3Server } from '../../test/integration/helpers/s3-server.js';
+import { type S3TestServer, startS3Server } from '../../test/integration/helpers/s3-server.js';
 import { TcpProxy } from '../../test/integration/helpers/tcp-proxy.js';
 import { StorageUnavailableError } from '../core/errors.js';
 import { S3ObjectStore } from './s3-object-store.js';
