@@ -1,6 +1,6 @@
 // Login limits and tokens across API processes: two API apps (each with its own database connection,
 // its own UserStore and its own Redis connection — as two `secondread serve` processes would have)
-// on one SQLite file and one Redis. Failed logins counted by one process count on the other; parallel
+// on one SQLite file — and again on one PostgreSQL database — and one Redis. Failed logins counted by one process count on the other; parallel
 // guesses spread over both cannot overrun the limit; a token revoked, ended, expired or whose user is
 // disabled through one process is refused by the other on the very next request. With the per-process
 // limiter the same sequence gets through (the contrast shows what Redis adds). Needs Redis:
@@ -12,9 +12,10 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { postgresUrlForTests } from '../../test/integration/helpers/postgres.js';
 import { silentLogger } from '../core/logger.js';
 import { Metrics } from '../monitoring/metrics.js';
-import type { Db } from '../storage/db.js';
+import type { Db, DbDialect } from '../storage/db.js';
 import { UserStore } from '../workflow/users.js';
 import { buildApp } from './app.js';
 import { type LoginLimiter, MemoryLoginLimiter } from './rate-limit.js';
@@ -42,8 +43,9 @@ async function redisUrlForTests(): Promise<string | undefined> {
 }
 
 const redisUrl = await redisUrlForTests();
+const dialects: DbDialect[] = redisUrl && (await postgresUrlForTests()) ? ['sqlite', 'postgres'] : ['sqlite'];
 
-/** Two API "processes": the fixture's app and a second one on its own connection to the same SQLite file. */
+/** Two API "processes": the fixture's app and a second one on its own connection (pool) to the same database. */
 interface Pair {
   f: ApiFixture;
   other: Db;
@@ -53,10 +55,10 @@ interface Pair {
   close(): Promise<void>;
 }
 
-async function openPair(limiters: () => LoginLimiter): Promise<Pair> {
+async function openPair(limiters: () => LoginLimiter, dialect: DbDialect = 'sqlite'): Promise<Pair> {
   const l1 = limiters();
   const l2 = limiters();
-  const f = await openApiFixture({ deps: { loginLimiter: l1 } });
+  const f = await openApiFixture({ dialect, deps: { loginLimiter: l1 } });
   const other = f.tracking.t.openAnother();
   const users2 = new UserStore(other, { scrypt: CHEAP });
   const app2 = await buildApp({
@@ -95,12 +97,12 @@ function me(app: FastifyInstance, token: string) {
   return app.inject({ method: 'GET', url: '/v1/auth/me', headers: { authorization: `Bearer ${token}` } });
 }
 
-describe.skipIf(!redisUrl)('login limits shared through Redis, tokens checked by every process', () => {
+describe.skipIf(!redisUrl).each(dialects)('login limits shared through Redis, tokens checked by every process (%s)', (dialect) => {
   const prefix = `secondread:test:${randomBytes(6).toString('hex')}:`;
   let p: Pair;
 
   beforeAll(async () => {
-    p = await openPair(() => new RedisLoginLimiter({ redisUrl: redisUrl!, logger: silentLogger, prefix }));
+    p = await openPair(() => new RedisLoginLimiter({ redisUrl: redisUrl!, logger: silentLogger, prefix }), dialect);
     await p.users2.addUserWithPassword({ name: 'nina', role: 'reader', password: PASSWORD });
     await p.users2.addUserWithPassword({ name: 'omar', role: 'reader', password: PASSWORD });
   });
