@@ -16,6 +16,7 @@ import { datasetOfPart10 } from '../../gateway/part10.js';
 import { nodeSender } from '../../gateway/send.js';
 import { withContext } from '../context.js';
 import { parseInteger } from '../parse.js';
+import { stopOnSignals } from '../signals.js';
 import { print } from './runs.js';
 
 interface ListenFlags {
@@ -49,19 +50,7 @@ export function registerDicom(program: Command): void {
           { gateway: { dimse: { port, aeTitle: ae, ...(flags.host !== undefined ? { host: flags.host } : {}) }, exporter: true } },
         );
         const shutdown = createShutdown({ app, logger, closers });
-        let onSignal!: (signal: NodeJS.Signals) => void;
-        const stopped = new Promise<ShutdownOutcome>((resolve) => {
-          let signals = 0;
-          onSignal = (signal) => {
-            if (++signals > 1) {
-              logger.warn({ signal }, 'second signal: exiting without waiting for stores in flight');
-              process.exit(130);
-            }
-            void shutdown(signal).then(resolve);
-          };
-        });
-        process.on('SIGTERM', onSignal);
-        process.on('SIGINT', onSignal);
+        const signals = stopOnSignals(shutdown, logger, 'waiting for stores in flight');
         try {
           try {
             await app.ready();
@@ -71,10 +60,9 @@ export function registerDicom(program: Command): void {
             throw err;
           }
           print(`secondread DICOM listener: AE title ${ae}, port ${gateway.scp!.port} (Ctrl-C stops it)`);
-          return await stopped;
+          return await signals.stopped;
         } finally {
-          process.off('SIGTERM', onSignal);
-          process.off('SIGINT', onSignal);
+          signals.dispose();
         }
       });
       if (outcome !== 'clean') process.exitCode = 1;

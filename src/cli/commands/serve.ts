@@ -12,6 +12,7 @@ import type { BatcherOptions } from '../../serving/types.js';
 import { assertModelName } from '../../tracking/index.js';
 import { withContext } from '../context.js';
 import { parseInteger, parseIntegerList, parseNumber } from '../parse.js';
+import { stopOnSignals } from '../signals.js';
 import { print } from './runs.js';
 
 interface ServeFlags {
@@ -141,19 +142,7 @@ export function registerServe(program: Command): void {
           },
         );
         const shutdown = createShutdown({ app, logger, timeoutMs: shutdownTimeoutMs, closers });
-        let onSignal!: (signal: NodeJS.Signals) => void;
-        const stopped = new Promise<ShutdownOutcome>((resolve) => {
-          let signals = 0;
-          onSignal = (signal) => {
-            if (++signals > 1) {
-              logger.warn({ signal }, 'second signal: exiting without draining');
-              process.exit(130);
-            }
-            void shutdown(signal).then(resolve);
-          };
-        });
-        process.on('SIGTERM', onSignal);
-        process.on('SIGINT', onSignal);
+        const signals = stopOnSignals(shutdown, logger, 'draining');
         try {
           try {
             await jobs?.start();
@@ -169,10 +158,9 @@ export function registerServe(program: Command): void {
             await shutdown('startup failed');
             throw err;
           }
-          return await stopped;
+          return await signals.stopped;
         } finally {
-          process.off('SIGTERM', onSignal);
-          process.off('SIGINT', onSignal);
+          signals.dispose();
         }
       });
       if (outcome !== 'clean') process.exitCode = 1;
