@@ -101,3 +101,34 @@ describe('PostgreSQL unreachable', () => {
     expect(isPostgresUnavailable(Object.assign(new Error('syntax error'), { code: '42601' }))).toBe(false);
   });
 });
+
+describe('SQLite out of space or locked', () => {
+  it('a full database is StorageFullError (507); a write lock held past busy_timeout is StorageUnavailableError (503)', async () => {
+    const file = join(await tempDir(), 'full.db');
+    const db = openDatabase({ sqlitePath: file });
+    const other = openDatabase({ sqlitePath: file });
+    try {
+      await sql`create table blobs (b blob)`.execute(db);
+      // max_page_count caps the file where it is: the next page the insert needs is "disk full" (SQLITE_FULL).
+      const pages = (await sql<{ page_count: number }>`pragma page_count`.execute(db)).rows[0]!.page_count;
+      await sql.raw(`pragma max_page_count = ${pages}`).execute(db);
+      await expect(sql`insert into blobs values (${Buffer.alloc(64 * 1024)})`.execute(db)).rejects.toMatchObject({ code: 'storage_full', httpStatus: 507 });
+      await sql.raw('pragma max_page_count = 1073741823').execute(db);
+
+      await sql`pragma busy_timeout = 50`.execute(other);
+      await sql`begin immediate`.execute(db);
+      const locked = await sql`insert into blobs values (x'00')`.execute(other).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      await sql`commit`.execute(db);
+      expect(locked).toBeInstanceOf(StorageUnavailableError);
+      expect(locked).toMatchObject({ code: 'storage_unavailable', httpStatus: 503 });
+      // Other errors stay what they were.
+      await expect(sql`insert into no_such_table values (1)`.execute(db)).rejects.toThrow(/no such table/);
+    } finally {
+      await other.destroy();
+      await db.destroy();
+    }
+  });
+});

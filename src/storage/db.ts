@@ -14,11 +14,13 @@ import {
   type PostgresPoolClient,
   sql,
   SqliteAdapter,
+  type SqliteDatabase,
   SqliteDialect,
+  type SqliteStatement,
 } from 'kysely';
 import pg from 'pg';
 
-import { StorageError, StorageUnavailableError } from '../core/errors.js';
+import { StorageError, StorageFullError, StorageUnavailableError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { migrations as allMigrations } from './migrations/index.js';
 import type { Database } from './schema.js';
@@ -171,7 +173,43 @@ function openSqlite(path: string): Db {
     sqlite.close();
     throw new StorageError(`cannot use SQLite database '${path}': ${(err as Error).message}`, { path }, { cause: err });
   }
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqliteGuarded(sqlite) }) });
+}
+
+/**
+ * SQLite's "disk full" and "still locked after busy_timeout" as typed errors (507 storage_full, 503
+ * storage_unavailable + Retry-After) instead of a 500: the first needs an operator, the second a retry.
+ * Other errors (constraints, bugs) pass through unchanged.
+ */
+function sqliteError(err: unknown): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'SQLITE_FULL') return new StorageFullError(`the database is out of space: ${(err as Error).message}`, undefined, { cause: err });
+  if (code === 'SQLITE_BUSY')
+    return new StorageUnavailableError(`the database is locked by another writer: ${(err as Error).message}`, undefined, { cause: err });
+  return err;
+}
+
+function mapSqlite<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw sqliteError(err);
+  }
+}
+
+function sqliteGuarded(sqlite: BetterSqlite3.Database): SqliteDatabase {
+  return {
+    close: () => sqlite.close(),
+    prepare: (query: string): SqliteStatement => {
+      const st = mapSqlite(() => sqlite.prepare(query));
+      return {
+        reader: st.reader,
+        all: (params) => mapSqlite(() => st.all(params)),
+        run: (params) => mapSqlite(() => st.run(params)),
+        iterate: (params) => mapSqlite(() => st.iterate(params)),
+      };
+    },
+  };
 }
 
 /**
