@@ -5,5 +5,4 @@ import { postgresUrlForTests } from '../../test/integration/helpers/postgres.js'
 import { dicomIntakeSuite } from './dicom-intake.suite.js';
 
 const url = await postgresUrlForTests();
-if (url) dicomIntakeSuite('postgres');
-else describe.skip('DICOM intake on PostgreSQL (no server)', () => undefined);
+describe.skipIf(!url)('PostgreSQL', () => dicomIntakeSuite('postgres'));
