@@ -5,12 +5,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { SECONDREAD_CLASSES } from '../../src/data/classes.js';
-import { PREPROCESS_POLICY } from '../../src/data/images/preprocess.js';
-import { exportInferenceModel, Graph, type StoredTensor } from '../../src/engine/index.js';
-import { vitClassifier, vitConfig } from '../../src/models/vit.js';
 import { migrateToLatest, openDatabase } from '../../src/storage/db.js';
 import { FsObjectStore } from '../../src/storage/fs-object-store.js';
 import { ModelRegistry, Tracker } from '../../src/tracking/index.js';
+import { tinyVitOnnx } from '../../src/tracking/testing.js';
 import { UserStore } from '../../src/workflow/users.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -21,27 +19,8 @@ export async function prepareBenchStore(home: string, o: { name: string; experim
   await migrateToLatest(db);
   const objects = new FsObjectStore(join(home, 'objects'));
   try {
-    const cfg = vitConfig('vit-small', { dropout: 0 });
-    const build = vitClassifier(cfg);
-    const g = new Graph('init', { mode: 'eval', seed: 7 });
-    build(g);
-    const weights = new Map<string, StoredTensor>(g.state().map((p) => [p.name, { dtype: p.dtype, shape: [...p.shape], data: p.values() }]));
-    const exported = exportInferenceModel(build, {
-      weights,
-      classNames: SECONDREAD_CLASSES,
-      preprocessing: {
-        policy: PREPROCESS_POLICY.name,
-        policyVersion: PREPROCESS_POLICY.version,
-        size: cfg.imageSize,
-        channels: 1,
-        layout: 'NCHW',
-        dtype: 'float32',
-        scale: 1 / 255,
-        mean: 0.5,
-        std: 0.25,
-      },
-      model: cfg,
-    });
+    // Untrained weights: serving speed does not depend on them.
+    const exported = tinyVitOnnx({ variant: 'vit-small', classes: SECONDREAD_CLASSES, seed: 7, mean: 0.5, std: 0.25 });
     const tracker = new Tracker(db, objects);
     const run = await tracker.startRun({ experiment: o.experiment, params: { model: 'vit-small', threads: o.threads } });
     await tracker.putArtifact(run.id, 'model.onnx', exported.bytes);

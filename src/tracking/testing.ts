@@ -43,6 +43,8 @@ export const TEST_CLASSES = ['lung-normal', 'lung-covid', 'oct-cnv'] as const;
 
 export interface TinyModelOptions {
   classes?: readonly string[];
+  /** The architecture (default vit-tiny; the serving benchmarks use vit-small). */
+  variant?: 'vit-tiny' | 'vit-small';
   /** Normalization the "training" used. */
   mean?: number;
   std?: number;
@@ -52,10 +54,10 @@ export interface TinyModelOptions {
   bare?: boolean;
 }
 
-/** An untrained vit-tiny exported by our engine, with the metadata the trainer writes. */
+/** An untrained ViT (vit-tiny unless `variant` says otherwise) exported by our engine, with the metadata the trainer writes. */
 export function tinyVitOnnx(o: TinyModelOptions = {}): { bytes: Uint8Array; size: number; classes: readonly string[] } {
   const classes = o.classes ?? TEST_CLASSES;
-  const cfg = vitConfig('vit-tiny', { numClasses: classes.length, dropout: 0 });
+  const cfg = vitConfig(o.variant ?? 'vit-tiny', { numClasses: classes.length, dropout: 0 });
   const build = vitClassifier(cfg);
   const g = new Graph('init', { mode: 'eval', seed: o.seed ?? 3 });
   build(g);
