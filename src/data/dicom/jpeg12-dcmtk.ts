@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import dcmjs from 'dcmjs';
 
 import { DicomPixelDecodeError } from './errors.js';
-import { parseDicom, writeDicom } from './parse.js';
+import { IMPLEMENTATION_CLASS_UID, parseDicom, writeDicom } from './parse.js';
 
 const { DicomMetaDictionary } = dcmjs.data;
 const JPEG_EXTENDED = '1.2.840.10008.1.2.4.51';
@@ -60,7 +60,7 @@ export async function decodeJpeg12WithDcmtk(uid: string, frame: Uint8Array, g: J
     MediaStorageSOPClassUID: SECONDARY_CAPTURE,
     MediaStorageSOPInstanceUID: sopInstanceUid,
     TransferSyntaxUID: JPEG_EXTENDED,
-    ImplementationClassUID: '2.25.302535969541327839017330545146316094373',
+    ImplementationClassUID: IMPLEMENTATION_CLASS_UID,
   };
   const dir = await mkdtemp(join(tmpdir(), 'sr-jpeg12-'));
   try {

@@ -107,14 +107,7 @@ export function writeDicom(meta: DicomTagDict, dict: DicomTagDict, o: { allowInv
   const body = writeWithPixelData({ ...meta, '00020010': { vr: 'UI', Value: [EXPLICIT_VR_LE] } }, dict, options);
   // The dataset starts after the preamble, "DICM", the group length element (12 bytes) and the group.
   const datasetStart = DICM_OFFSET + 4 + 12 + new DataView(body.buffer, body.byteOffset).getUint32(DICM_OFFSET + 4 + 8, true);
-  const head = new DicomDict(meta);
-  head.dict = {};
-  const metaOnly = new Uint8Array(head.write(options));
-  const deflatedBody = deflateRawSync(body.subarray(datasetStart));
-  const out = new Uint8Array(metaOnly.length + deflatedBody.length);
-  out.set(metaOnly);
-  out.set(deflatedBody, metaOnly.length);
-  return out;
+  return wrapDataset(meta, deflateRawSync(body.subarray(datasetStart)));
 }
 
 /**
@@ -178,6 +171,41 @@ function writeWithPixelData(meta: DicomTagDict, dict: DicomTagDict, options: Rec
     parts.push(Buffer.from([0xfe, 0xff, 0xdd, 0xe0]), u32(0));
   }
   return Buffer.concat(parts);
+}
+
+/** Our implementation (PS3.7 D.3.3.2 Implementation Class UID): every file secondread writes says so. */
+export const IMPLEMENTATION_CLASS_UID = '2.25.302535969541327839017330545146316094373';
+export const IMPLEMENTATION_VERSION_NAME = 'SECONDREAD';
+
+/** The file meta header (PS3.10 7.1) of an instance secondread writes, tag-keyed for writeDicom/wrapDataset. */
+export function part10Meta(o: { sopClassUid: string; sopInstanceUid: string; transferSyntaxUid: string; sourceAeTitle?: string }): DicomTagDict {
+  return {
+    '00020001': { vr: 'OB', Value: [new Uint8Array([0, 1]).buffer] },
+    '00020002': { vr: 'UI', Value: [o.sopClassUid] },
+    '00020003': { vr: 'UI', Value: [o.sopInstanceUid] },
+    '00020010': { vr: 'UI', Value: [o.transferSyntaxUid] },
+    '00020012': { vr: 'UI', Value: [IMPLEMENTATION_CLASS_UID] },
+    '00020013': { vr: 'SH', Value: [IMPLEMENTATION_VERSION_NAME] },
+    ...(o.sourceAeTitle ? { '00020016': { vr: 'AE', Value: [o.sourceAeTitle] } } : {}),
+  };
+}
+
+/** Preamble, "DICM", the meta header, then `dataset` byte for byte as it is (already encoded in the meta's syntax). */
+export function wrapDataset(meta: DicomTagDict, dataset: Uint8Array): Uint8Array {
+  const head = new DicomDict(meta);
+  head.dict = {};
+  const metaOnly = new Uint8Array(head.write({ fragmentMultiframe: false }));
+  const out = new Uint8Array(metaOnly.length + dataset.length);
+  out.set(metaOnly);
+  out.set(dataset, metaOnly.length);
+  return out;
+}
+
+/** A Part 10 file's meta header (naturalized) and its dataset bytes, untouched. Throws DicomError subclasses only. */
+export function splitPart10(bytes: Uint8Array): { meta: NaturalDataset; dataset: Uint8Array } {
+  if (!hasPart10Marker(bytes)) throw new DicomInvalidError('not a Part 10 file: no "DICM" marker at byte 128');
+  const { meta, datasetStart } = readMetaHeader(bytes);
+  return { meta: guard('meta header', () => DicomMetaDictionary.naturalizeDataset(meta) as NaturalDataset), dataset: bytes.subarray(datasetStart) };
 }
 
 /** The meta header in dcmjs' tag-keyed form, for writing. */

@@ -6,7 +6,7 @@
 import dcmjs from 'dcmjs';
 
 import { codecModule } from './codec-modules.js';
-import { writeDicom } from './parse.js';
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, writeDicom } from './parse.js';
 import { encodeRleFrame } from './rle.js';
 import { DEFLATED_EXPLICIT_VR_LE, EXPLICIT_VR_LE, IMPLICIT_VR_LE } from './transfer-syntax.js';
 
@@ -66,8 +66,8 @@ export async function writeDicomImage(attributes: Record<string, unknown>, image
     MediaStorageSOPClassUID: dataset.SOPClassUID,
     MediaStorageSOPInstanceUID: dataset.SOPInstanceUID,
     TransferSyntaxUID: uid,
-    ImplementationClassUID: '2.25.302535969541327839017330545146316094373',
-    ImplementationVersionName: 'SECONDREAD',
+    ImplementationClassUID: IMPLEMENTATION_CLASS_UID,
+    ImplementationVersionName: IMPLEMENTATION_VERSION_NAME,
   };
   return writeDicom(DicomMetaDictionary.denaturalizeDataset(meta), DicomMetaDictionary.denaturalizeDataset(dataset));
 }

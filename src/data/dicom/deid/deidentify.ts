@@ -16,7 +16,7 @@
 import { createHmac } from 'node:crypto';
 
 import { DicomError } from '../errors.js';
-import { type DicomFile, type DicomTagDict, writeDicom } from '../parse.js';
+import { type DicomFile, type DicomTagDict, part10Meta, writeDicom } from '../parse.js';
 import { DEFLATED_EXPLICIT_VR_LE, EXPLICIT_VR_LE } from '../transfer-syntax.js';
 import { BASIC_PROFILE } from './profile.js';
 
@@ -153,15 +153,8 @@ function clean(dict: DicomTagDict, key: Uint8Array, note: (keyword: string, acti
 
 function deidentifiedMeta(file: DicomFile, sopInstanceUid: string): DicomTagDict {
   const syntax = file.transferSyntaxUid === DEFLATED_EXPLICIT_VR_LE ? EXPLICIT_VR_LE : file.transferSyntaxUid;
-  const sopClass = String(file.dataset.SOPClassUID ?? file.meta.MediaStorageSOPClassUID ?? '');
-  return {
-    '00020001': { vr: 'OB', Value: [new Uint8Array([0, 1]).buffer] },
-    '00020002': { vr: 'UI', Value: [sopClass] },
-    '00020003': { vr: 'UI', Value: [sopInstanceUid] },
-    '00020010': { vr: 'UI', Value: [syntax] },
-    '00020012': { vr: 'UI', Value: ['2.25.302535969541327839017330545146316094373'] },
-    '00020013': { vr: 'SH', Value: ['SECONDREAD'] },
-  };
+  const sopClassUid = String(file.dataset.SOPClassUID ?? file.meta.MediaStorageSOPClassUID ?? '');
+  return part10Meta({ sopClassUid, sopInstanceUid, transferSyntaxUid: syntax });
 }
 
 function first(element: { Value?: unknown[] } | undefined): unknown {

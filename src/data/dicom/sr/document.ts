@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 
 import dcmjs from 'dcmjs';
 
-import { type DicomTagDict, writeDicom } from '../parse.js';
+import { type DicomTagDict, IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, writeDicom } from '../parse.js';
 import { EXPLICIT_VR_LE } from '../transfer-syntax.js';
 import { type Code, codeContent, codeItem, CODES, LOCAL_SCHEME, type NaturalItem, SrInputError } from './content.js';
 
@@ -26,7 +26,6 @@ export interface SrModel {
 }
 
 /** The same as write.ts' implementation class: one implementation writes all our files. */
-const IMPLEMENTATION_CLASS_UID = '2.25.302535969541327839017330545146316094373';
 const UID_PATTERN = /^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$/;
 
 /**
@@ -183,7 +182,7 @@ export function writeSr(doc: SrDocument): Uint8Array {
     MediaStorageSOPInstanceUID: dataset.SOPInstanceUID,
     TransferSyntaxUID: EXPLICIT_VR_LE,
     ImplementationClassUID: IMPLEMENTATION_CLASS_UID,
-    ImplementationVersionName: 'SECONDREAD',
+    ImplementationVersionName: IMPLEMENTATION_VERSION_NAME,
   };
   return guardWrite(() =>
     writeDicom(DicomMetaDictionary.denaturalizeDataset(meta) as DicomTagDict, DicomMetaDictionary.denaturalizeDataset(dataset) as DicomTagDict),
