@@ -3,23 +3,17 @@
 // A reads, the policy decides; the exporter sends the model's result SR back into the ORIGINAL study — by
 // STOW-RS to that Orthanc and by C-STORE to a second Orthanc — where QIDO-RS finds it under the original
 // Study Instance UID and Patient ID, with the model's name and version in Contributing Equipment (IHE AIR).
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { cxrDicom, ramp16 } from '../data/dicom/testing.js';
-import { migrateToLatest, openDatabase } from '../storage/db.js';
-import { FsObjectStore } from '../storage/fs-object-store.js';
-import { ModelRegistry, Tracker } from '../tracking/index.js';
-import { finishedRunWithModel } from '../tracking/testing.js';
-import { UserStore } from '../workflow/users.js';
 import { freePort, orthancAvailable, type RunningOrthanc, startOrthanc } from './testing/orthanc.js';
+import { type PreparedHome, prepareHome, ServeProcess, until as untilReady } from './testing/serve-process.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const available = orthancAvailable();
 if (!available && process.env.CI) throw new Error('Orthanc is missing: apt-get install orthanc orthanc-dicomweb');
 
@@ -38,53 +32,27 @@ const MODEL = 'e2e-cxr';
 let dir: string;
 let pacs: RunningOrthanc; // the department's PACS: sends the study, receives the SR by STOW-RS
 let archive: RunningOrthanc; // a second node: receives the SR by C-STORE
-let serve: ChildProcess | undefined;
-let serveLog = '';
+let serve: ServeProcess | undefined;
 let api: string;
-const tokens: Record<'admin' | 'reader', string> = { admin: '', reader: '' };
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n--- secondread log ---\n${serveLog.slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+let tokens: PreparedHome['tokens'];
+const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000) => untilReady(what, probe, timeoutMs, () => serve?.log ?? '');
 
 beforeAll(async () => {
   if (!available) return;
   dir = await mkdtemp(join(tmpdir(), 'sr-pacs-e2e-'));
   const home = join(dir, 'home');
-  // A home with one model in production and two users, as an engineer would leave it.
-  const db = openDatabase({ sqlitePath: join(home, 'secondread.db') });
-  await migrateToLatest(db);
-  const objects = new FsObjectStore(join(home, 'objects'));
-  const tracker = new Tracker(db, objects);
-  const runId = await finishedRunWithModel(tracker);
-  const registry = new ModelRegistry(db, objects, tracker);
-  const mv = await registry.register({ runId, name: MODEL, by: 'e2e' });
-  await registry.setAlias(MODEL, 'production', mv.version, { by: 'e2e', reason: 'PACS end-to-end test' });
-  const users = new UserStore(db);
-  tokens.admin = (await users.addUser({ name: 'ada', role: 'admin' })).token;
-  tokens.reader = (await users.addUser({ name: 'rita', role: 'reader' })).token;
-  await objects.close();
-  await db.destroy();
+  ({ tokens } = await prepareHome(home, { model: MODEL }));
 
   const dimsePort = await freePort();
-  const httpPort = await freePort();
   archive = await startOrthanc({ aet: 'ARCHIVE' });
   pacs = await startOrthanc({ aet: 'DEPTPACS', modalities: { secondread: { aet: 'SECONDREAD', host: '127.0.0.1', port: dimsePort } } });
   const nodes = [
     { name: 'dept-pacs', kind: 'dicomweb', url: pacs.dicomweb },
     { name: 'archive', kind: 'dimse', aet: 'ARCHIVE', host: '127.0.0.1', port: archive.dicomPort },
   ];
-  serve = spawn(process.execPath, ['bin/secondread.js', 'serve', '--port', String(httpPort)], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
+  serve = await ServeProcess.start(
+    await freePort(),
+    {
       SECONDREAD_HOME: home,
       SECONDREAD_DEID_KEY: 'e'.repeat(64),
       SECONDREAD_PACS_RETURN: 'on',
@@ -92,30 +60,20 @@ beforeAll(async () => {
       SECONDREAD_DIMSE_AE: 'SECONDREAD',
       SECONDREAD_DIMSE_ALLOW: 'DEPTPACS@127.0.0.1',
       SECONDREAD_PACS_NODES: JSON.stringify(nodes),
-      LOG_LEVEL: 'info',
     },
-  });
-  const keep = (d: Buffer) => {
-    serveLog = (serveLog + d.toString()).slice(-20_000);
-  };
-  serve.stdout!.on('data', keep);
-  serve.stderr!.on('data', keep);
-  api = `http://127.0.0.1:${httpPort}`;
-  await until('secondread serve to be ready', async () => ((await fetch(`${api}/readyz`).catch(() => undefined))?.ok ? true : undefined), 90_000);
+    90_000,
+  );
+  api = serve.url;
 }, 150_000);
 
 afterAll(async () => {
-  if (serve && serve.exitCode === null) {
-    const exited = new Promise((r) => serve!.once('exit', r));
-    serve.kill('SIGTERM');
-    await exited;
-  }
+  await serve?.stop();
   await pacs?.stop();
   await archive?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-const authed = (who: keyof typeof tokens) => ({ authorization: `Bearer ${tokens[who]}` });
+const authed = (who: keyof PreparedHome['tokens']) => ({ authorization: `Bearer ${tokens[who]}` });
 
 describe.skipIf(!available)('PACS end to end: Orthanc C-STORE → secondread → SR back in the original study', () => {
   it('a study pushed by the PACS is read, decided, and its result SR is found in both PACS nodes under the original study', async () => {
@@ -126,7 +84,7 @@ describe.skipIf(!available)('PACS end to end: Orthanc C-STORE → secondread →
     const orthancId = ((await stored.json()) as { ID: string }).ID;
     // … and pushes it to secondread by C-STORE (Orthanc's /modalities/{id}/store is a synchronous C-STORE SCU).
     const push = await fetch(`${pacs.url}/modalities/secondread/store`, { method: 'POST', body: orthancId });
-    expect(push.status, `${await push.text()}\n${pacs.log().slice(-2000)}\n${serveLog.slice(-2000)}`).toBe(200);
+    expect(push.status, `${await push.text()}\n${pacs.log().slice(-2000)}\n${(serve?.log ?? '').slice(-2000)}`).toBe(200);
 
     // The study exists, de-identified: its DICOM facts carry a pseudonymous Study Instance UID.
     const study = await until('the pushed study', async () => {

@@ -1,4 +1,4 @@
-// `secondread serve` as a real child process for the fault tests: a home prepared as an engineer would
+// `secondread serve` as a real child process for the fault and PACS end-to-end tests: a home prepared as an engineer would
 // leave it (one model in production, an admin and a reader), the process started, waited for, killed
 // with SIGKILL or stopped with SIGTERM, and the HTTP calls those tests make. No vitest import.
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -22,10 +22,14 @@ export interface PreparedHome {
 }
 
 /**
- * A home with one model in production and two users. `database`: PostgreSQL URL and schema (the
+ * A home with one model in production (`model`, default FAULTS_MODEL) and two users. `database`: PostgreSQL URL and schema (the
  * database serve will use); absent: the home's SQLite file. `objectsDir`: where the filesystem store lives.
  */
-export async function prepareHome(home: string, opts: { database?: { url: string; schema: string }; objectsDir?: string } = {}): Promise<PreparedHome> {
+export async function prepareHome(
+  home: string,
+  opts: { database?: { url: string; schema: string }; objectsDir?: string; model?: string } = {},
+): Promise<PreparedHome> {
+  const model = opts.model ?? FAULTS_MODEL;
   const db = openDatabase({ sqlitePath: join(home, 'secondread.db'), url: opts.database?.url, schema: opts.database?.schema, poolSize: 2 });
   try {
     await migrateToLatest(db);
@@ -33,8 +37,8 @@ export async function prepareHome(home: string, opts: { database?: { url: string
     const tracker = new Tracker(db, objects);
     const runId = await finishedRunWithModel(tracker);
     const registry = new ModelRegistry(db, objects, tracker);
-    const mv = await registry.register({ runId, name: FAULTS_MODEL, by: 'faults' });
-    await registry.setAlias(FAULTS_MODEL, 'production', mv.version, { by: 'faults', reason: 'fault tests' });
+    const mv = await registry.register({ runId, name: model, by: 'test' });
+    await registry.setAlias(model, 'production', mv.version, { by: 'test', reason: 'integration test' });
     const users = new UserStore(db);
     const admin = (await users.addUser({ name: 'ada', role: 'admin' })).token;
     const reader = (await users.addUser({ name: 'rita', role: 'reader' })).token;
