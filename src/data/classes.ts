@@ -44,3 +44,33 @@ export function isSecondreadClass(value: string): value is SecondreadClass {
 export function classesOf(modality: Modality): SecondreadClass[] {
   return SECONDREAD_CLASSES.filter((c) => CLASS_MODALITY[c] === modality);
 }
+
+// The detector's classes: the 14 VinDr-CXR findings, spelled exactly as the VinDr-CXR / VinBigData
+// annotation sheets spell `class_name`, in `class_id` order (0…13; the sheets give 'No finding' id 14).
+// Kept here, import-free, so the viewer can name a box's class with the same list the trainer used.
+export const DETECTION_CLASSES = [
+  'Aortic enlargement',
+  'Atelectasis',
+  'Calcification',
+  'Cardiomegaly',
+  'Consolidation',
+  'ILD',
+  'Infiltration',
+  'Lung Opacity',
+  'Nodule/Mass',
+  'Other lesion',
+  'Pleural effusion',
+  'Pleural thickening',
+  'Pneumothorax',
+  'Pulmonary fibrosis',
+] as const;
+
+export type DetectionClass = (typeof DETECTION_CLASSES)[number];
+
+/** The VinDr label of an image without findings, and the `class_id` the sheets give it. */
+export const NO_FINDING = 'No finding';
+export const NO_FINDING_CLASS_ID = 14;
+
+export function isDetectionClass(value: string): value is DetectionClass {
+  return (DETECTION_CLASSES as readonly string[]).includes(value);
+}

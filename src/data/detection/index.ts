@@ -1,0 +1,4 @@
+// The detector's data: box and annotation types, the letterbox mapping, reader fusion and agreement,
+// annotation formats (VinDr CSV, COCO, YOLO, Label Studio).
+export * from './types.js';
+export * from './letterbox.js';
