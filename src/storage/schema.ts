@@ -68,6 +68,8 @@ export interface Database {
   study_origins: StudyOriginsTable;
   pacs_exports: PacsExportsTable;
   pacs_export_cursor: PacsExportCursorTable;
+  drift_observations: DriftObservationsTable;
+  drift_checks: DriftChecksTable;
 }
 
 // ---- Tracking and registry (src/tracking, migration 0002_tracking) ----
@@ -399,4 +401,53 @@ export interface PacsExportsTable {
 export interface PacsExportCursorTable {
   id: number;
   seq: number;
+}
+
+// ---- Drift monitoring (src/monitoring/drift, migration 0008_drift) ----
+
+/** One model read as the drift monitor sees it (see the migration for why it copies the read's top class). */
+export interface DriftObservationsTable {
+  id: string;
+  study_id: string | null;
+  model_name: string;
+  model_version: number;
+  /** cxr | oct | unknown */
+  modality: string;
+  top_class: string;
+  top_probability: number;
+  /** Intensity mean/std of the decoded image (8-bit grey scale, 0…255) and its size in pixels; null when not measured. */
+  image_mean: number | null;
+  image_std: number | null;
+  image_width: number | null;
+  image_height: number | null;
+  /** The model's pooled embedding, base64 of little-endian float32; null when the model exports none. */
+  embedding: string | null;
+  at: string;
+}
+
+/** One drift check of a production window against the model version's reference profile; detected = 1 is an alarm. */
+export interface DriftChecksTable {
+  id: string;
+  model_name: string;
+  model_version: number;
+  /** cxr | oct | all */
+  modality: string;
+  /** count | time */
+  window_kind: string;
+  window_start: string;
+  window_end: string;
+  observations: number;
+  alpha: number;
+  /** holm */
+  correction: string;
+  /** JSON array of {test, statistic, pValue, adjustedPValue, detected, skipped?} */
+  tests_json: string;
+  detected: number;
+  /** CBPE: mean top-class calibrated probability over the window. */
+  estimated_accuracy: number | null;
+  /** Share of the window's studies whose reader-A label equals the model's top class (null: no reads yet). */
+  realized_agreement: number | null;
+  agreement_reads: number;
+  created_by: string;
+  created_at: string;
 }

@@ -9,6 +9,7 @@ import { workflowMigration } from './0004_workflow.js';
 import { authLoginMigration } from './0005_auth_login.js';
 import { dicomIndexMigration } from './0006_dicom_index.js';
 import { pacsExportsMigration } from './0007_pacs_exports.js';
+import { driftMigration } from './0008_drift.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_datasets': datasetsMigration,
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '0005_auth_login': authLoginMigration,
   '0006_dicom_index': dicomIndexMigration,
   '0007_pacs_exports': pacsExportsMigration,
+  '0008_drift': driftMigration,
 };
