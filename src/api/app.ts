@@ -110,7 +110,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
 
   await registerOpenApi(app, deps.serverVersion ?? API_VERSION);
 
-  await app.register(healthRoutes, { db: deps.db, serving: deps.serving, draining: () => draining });
+  await app.register(healthRoutes, { db: deps.db, serving: deps.serving, draining: () => draining, checks: deps.readiness });
   await app.register(predictRoutes, { serving: deps.serving, limits });
   await app.register(kserveRoutes, {
     serving: deps.serving,

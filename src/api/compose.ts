@@ -27,6 +27,7 @@ import { WorkflowService } from '../workflow/service.js';
 import { UserStore } from '../workflow/users.js';
 import { buildApp } from './app.js';
 import { MemoryLoginLimiter } from './rate-limit.js';
+import { objectStoreReadiness, redisReadiness } from './readiness.js';
 import { RedisLoginLimiter } from './rate-limit-redis.js';
 import { ServingModelReader } from './serving-model-reader.js';
 import { type ApiLimits, DEFAULT_LIMITS, type EvaluationsPort } from './types.js';
@@ -149,6 +150,9 @@ export async function composeApi(deps: { config: Config; logger: Logger; db: Db;
     // Failed logins count across every API process when Redis is configured (rate-limit-redis.ts).
     const loginLimiter = config.redisUrl ? new RedisLoginLimiter({ redisUrl: config.redisUrl, logger }) : new MemoryLoginLimiter();
     closers.push({ name: 'login limits', close: () => loginLimiter.close() });
+    // /readyz: not ready while the object store or (when configured) Redis does not answer.
+    const readiness = [objectStoreReadiness(objects), ...(config.redisUrl ? [redisReadiness(config.redisUrl, logger)] : [])];
+    for (const c of readiness) if (c.close) closers.push({ name: `readiness ${c.name}`, close: c.close });
     const gateway = createGateway({ config, logger, db, workflow }, o.gateway);
     if (o.gateway?.exporter && config.pacs.nodes.length > 0 && !dicom.keepOrigin)
       logger.warn('PACS nodes are configured but SECONDREAD_PACS_RETURN is off: no origin is kept, so every result is recorded as skipped');
@@ -173,6 +177,7 @@ export async function composeApi(deps: { config: Config; logger: Logger; db: Db;
       tracker,
       saliency,
       pacs: gateway.exporter,
+      readiness,
       ...(o.web ? { web: {} } : {}),
     });
     return { app, serving, registry, modelReader, jobs, gateway, closers };

@@ -10,6 +10,7 @@ import type { ModelRegistry, Tracker } from '../tracking/index.js';
 import type { WorkflowService } from '../workflow/service.js';
 import type { Role, UserStore } from '../workflow/users.js';
 import type { LoginLimiter } from './rate-limit.js';
+import type { ReadinessCheck } from './readiness.js';
 import type { AuthUsersPort } from './routes/auth.js';
 import type { ModelCatalogPort } from './routes/models.js';
 import type { PacsExportsPort } from './routes/pacs.js';
@@ -106,6 +107,8 @@ export interface ApiDeps {
   web?: WebRoutesOptions;
   /** Results sent back to the PACS nodes and their dead letters: /v1/pacs/exports. */
   pacs?: PacsExportsPort;
+  /** Dependencies /readyz asks besides the database and serving (compose.ts: Redis when configured, the object store). */
+  readiness?: readonly ReadinessCheck[];
 }
 
 /** Who may call a route: nobody needs a token (`public`), any user with a token (`any`), or these roles. */

@@ -4,6 +4,7 @@ import { type AddressInfo, createConnection, type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { grayPng } from '../../data/images/testing.js';
+import { objectStoreReadiness, READINESS_TIMEOUT_MS } from '../readiness.js';
 import { type ApiFixture, openApiFixture } from '../testing/fixture.js';
 
 let f: ApiFixture;
@@ -40,7 +41,54 @@ describe('health', () => {
   it('/readyz fails when the database is gone', async () => {
     await f.tracking.t.db.destroy();
     const res = await f.app.inject({ method: 'GET', url: '/readyz' });
-    expect([res.statusCode, res.json().checks.database]).toEqual([503, 'failing']);
+    expect([res.statusCode, res.json().checks.database, res.headers['retry-after']]).toEqual([503, 'failing', '5']);
+  });
+});
+
+describe('/readyz with dependency checks', () => {
+  it('names each check; a failing or silent dependency makes it 503 with Retry-After, and it recovers', async () => {
+    const app = await openApiFixture();
+    let objects: 'up' | 'down' | 'hangs' = 'up';
+    const store = {
+      head: async () => {
+        if (objects === 'down') throw new Error('connect ECONNREFUSED 127.0.0.1:9000');
+        if (objects === 'hangs') await new Promise(() => {});
+        return undefined;
+      },
+    };
+    let redisUp = true;
+    const checks = [objectStoreReadiness(store), { name: 'redis', probe: async () => void (redisUp || (await Promise.reject(new Error('gone')))) }];
+    const withChecks = await openApiFixture({ deps: { readiness: checks } });
+    try {
+      let res = await withChecks.app.inject({ method: 'GET', url: '/readyz' });
+      expect([res.statusCode, res.json(), res.headers['retry-after']]).toEqual([
+        200,
+        { status: 'ready', checks: { database: 'ok', serving: 'ok', server: 'ok', objects: 'ok', redis: 'ok' } },
+        undefined,
+      ]);
+      objects = 'down';
+      res = await withChecks.app.inject({ method: 'GET', url: '/readyz' });
+      expect([res.statusCode, res.json().checks, res.headers['retry-after']]).toEqual([
+        503,
+        { database: 'ok', serving: 'ok', server: 'ok', objects: 'failing', redis: 'ok' },
+        '5',
+      ]);
+      expect(res.body).not.toContain('ECONNREFUSED');
+      redisUp = false;
+      objects = 'hangs';
+      const t0 = performance.now();
+      res = await withChecks.app.inject({ method: 'GET', url: '/readyz' });
+      expect(performance.now() - t0).toBeLessThan(READINESS_TIMEOUT_MS + 1000);
+      expect([res.statusCode, res.json().checks.objects, res.json().checks.redis]).toEqual([503, 'failing', 'failing']);
+      objects = 'up';
+      redisUp = true;
+      expect((await withChecks.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+      // Without checks (an app built around the database and serving alone) the answer has only those.
+      expect(Object.keys((await app.app.inject({ method: 'GET', url: '/readyz' })).json().checks)).toEqual(['database', 'serving', 'server']);
+    } finally {
+      await withChecks.close();
+      await app.close();
+    }
   });
 });
 

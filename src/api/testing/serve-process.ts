@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { grayPng } from '../../data/images/testing.js';
 import { migrateToLatest, openDatabase } from '../../storage/db.js';
 import { FsObjectStore } from '../../storage/fs-object-store.js';
+import type { ObjectStore } from '../../storage/object-store.js';
 import { ModelRegistry, Tracker } from '../../tracking/index.js';
 import { finishedRunWithModel } from '../../tracking/testing.js';
 import { UserStore } from '../../workflow/users.js';
@@ -23,17 +24,18 @@ export interface PreparedHome {
 
 /**
  * A home with one model in production (`model`, default FAULTS_MODEL) and two users. `database`: PostgreSQL URL and schema (the
- * database serve will use); absent: the home's SQLite file. `objectsDir`: where the filesystem store lives.
+ * database serve will use); absent: the home's SQLite file. `objectsDir`: where the filesystem store lives; `objects`: the
+ * store serve will use when it is not the home's filesystem store (e.g. S3; the caller closes it).
  */
 export async function prepareHome(
   home: string,
-  opts: { database?: { url: string; schema: string }; objectsDir?: string; model?: string } = {},
+  opts: { database?: { url: string; schema: string }; objectsDir?: string; objects?: ObjectStore; model?: string } = {},
 ): Promise<PreparedHome> {
   const model = opts.model ?? FAULTS_MODEL;
   const db = openDatabase({ sqlitePath: join(home, 'secondread.db'), url: opts.database?.url, schema: opts.database?.schema, poolSize: 2 });
   try {
     await migrateToLatest(db);
-    const objects = new FsObjectStore(opts.objectsDir ?? join(home, 'objects'));
+    const objects = opts.objects ?? new FsObjectStore(opts.objectsDir ?? join(home, 'objects'));
     const tracker = new Tracker(db, objects);
     const runId = await finishedRunWithModel(tracker);
     const registry = new ModelRegistry(db, objects, tracker);
@@ -42,7 +44,7 @@ export async function prepareHome(
     const users = new UserStore(db);
     const admin = (await users.addUser({ name: 'ada', role: 'admin' })).token;
     const reader = (await users.addUser({ name: 'rita', role: 'reader' })).token;
-    await objects.close();
+    if (!opts.objects) await objects.close();
     return { home, tokens: { admin, reader } };
   } finally {
     await db.destroy();
