@@ -67,6 +67,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     // Requests arriving while shutting down get our JSON 503 (hook below), not Fastify's own body.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
+    // TLS terminated here (serve --tls-cert/--tls-key); behind a proxy that terminates it, plain HTTP (docs/operations.md).
+    ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key } } : {}),
     ajv: API_AJV,
     // Errors the router raises before any route or hook runs (a URL with bad percent-escapes, a path
     // parameter over maxParamLength) get the same JSON body with a stable code as every other error,

@@ -27,10 +27,10 @@ import { WorkflowService } from '../workflow/service.js';
 import { UserStore } from '../workflow/users.js';
 import { buildApp } from './app.js';
 import { MemoryLoginLimiter } from './rate-limit.js';
-import { objectStoreReadiness, redisReadiness } from './readiness.js';
 import { RedisLoginLimiter } from './rate-limit-redis.js';
+import { objectStoreReadiness, redisReadiness } from './readiness.js';
 import { ServingModelReader } from './serving-model-reader.js';
-import { type ApiLimits, DEFAULT_LIMITS, type EvaluationsPort } from './types.js';
+import { type ApiLimits, DEFAULT_LIMITS, type EvaluationsPort, type TlsFiles } from './types.js';
 
 export interface ComposeOptions {
   limits?: Partial<ApiLimits>;
@@ -44,6 +44,8 @@ export interface ComposeOptions {
   web?: boolean;
   /** The DICOM network edge: the C-STORE SCP and the results exporter (serve, start, dicom listen); the caller starts it. */
   gateway?: GatewayOptions;
+  /** Serve HTTPS with this certificate and key (serve --tls-cert/--tls-key). */
+  tls?: TlsFiles;
 }
 
 export interface ComposedApi {
@@ -178,6 +180,7 @@ export async function composeApi(deps: { config: Config; logger: Logger; db: Db;
       saliency,
       pacs: gateway.exporter,
       readiness,
+      tls: o.tls,
       ...(o.web ? { web: {} } : {}),
     });
     return { app, serving, registry, modelReader, jobs, gateway, closers };

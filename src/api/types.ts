@@ -109,6 +109,14 @@ export interface ApiDeps {
   pacs?: PacsExportsPort;
   /** Dependencies /readyz asks besides the database and serving (compose.ts: Redis when configured, the object store). */
   readiness?: readonly ReadinessCheck[];
+  /** Serve HTTPS with this PEM certificate chain and key (`serve --tls-cert/--tls-key`); absent: plain HTTP. */
+  tls?: TlsFiles;
+}
+
+/** A PEM certificate (chain) and its private key, as read from disk. */
+export interface TlsFiles {
+  cert: Buffer;
+  key: Buffer;
 }
 
 /** Who may call a route: nobody needs a token (`public`), any user with a token (`any`), or these roles. */

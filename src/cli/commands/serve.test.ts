@@ -1,9 +1,10 @@
 // `secondread serve` as a real process: it composes everything from SECONDREAD_HOME, preloads the
 // production model, serves predictions, and on SIGTERM finishes the request it is holding (here
 // waiting in the batcher's queue) before it exits 0.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -58,7 +59,7 @@ function startServer(args: string[]): { proc: ChildProcess; url: Promise<string>
   const url = new Promise<string>((res, rej) => {
     proc.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      const m = /serving on (http:\/\/\S+) /.exec(out);
+      const m = /serving on (https?:\/\/\S+) /.exec(out);
       if (m) res(m[1]!);
     });
     proc.once('exit', (code) => rej(new Error(`serve exited (${code}) before listening: ${err.slice(-2000)}`)));
@@ -118,7 +119,9 @@ describe('secondread serve', () => {
       ).json()) as { top: unknown; predictions: unknown };
       expect(seen.model).toEqual({ name: 'cxr', version: 1 });
       expect(seen.reads.model).toMatchObject({ top: predicted.top, predictions: predicted.predictions });
-      const metrics = await (await fetch(`${base}/metrics`, { headers: adjudicator })).text();
+      const metricsRes = await fetch(`${base}/metrics`, { headers: adjudicator });
+      expect(metricsRes.headers.get('strict-transport-security')).toBeNull(); // plain HTTP: no HSTS
+      const metrics = await metricsRes.text();
       expect(metrics).toContain('secondread_worklist_depth{worklist="A"} 1');
       expect(metrics).toContain('secondread_cost_saved_total{currency="USD"} -0.01');
       const exited = once(proc, 'exit');
@@ -128,6 +131,42 @@ describe('secondread serve', () => {
       if (proc.exitCode === null) proc.kill('SIGKILL');
     }
   }, 60_000);
+
+  it('serves HTTPS with --tls-cert/--tls-key (a self-signed certificate made here), with HSTS', async () => {
+    const cert = join(dir, 'cert.pem');
+    const key = join(dir, 'key.pem');
+    selfSigned(cert, key);
+    const { proc, url, stderr } = startServer(['--threads', '1', '--alias-poll-ms', '0', '--tls-cert', cert, '--tls-key', key]);
+    try {
+      const base = await url;
+      expect(base).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      const ca = await readFile(cert);
+      const res = await httpsJson(`${base}/readyz`, ca);
+      expect([res.status, res.body], stderr()).toEqual([200, expect.objectContaining({ status: 'ready' })]);
+      expect(res.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
+      // The certificate is what the client checks: without trusting it, the connection is refused.
+      await expect(httpsJson(`${base}/readyz`, undefined)).rejects.toThrow(/self-signed|self signed/);
+      const exited = once(proc, 'exit');
+      proc.kill('SIGTERM');
+      expect((await exited)[0], stderr()).toBe(0);
+    } finally {
+      if (proc.exitCode === null) proc.kill('SIGKILL');
+    }
+  }, 60_000);
+
+  it('refuses --tls-cert without --tls-key, an unreadable file and a key of another certificate (exit 2)', async () => {
+    const [certA, keyA, certB, keyB] = ['a-cert.pem', 'a-key.pem', 'b-cert.pem', 'b-key.pem'].map((f) => join(dir, f)) as [string, string, string, string];
+    selfSigned(certA, keyA);
+    selfSigned(certB, keyB);
+    for (const [args, message] of [
+      [['--tls-cert', certA], /--tls-cert and --tls-key go together/],
+      [['--tls-cert', join(dir, 'absent.pem'), '--tls-key', keyA], /--tls-cert: cannot read .*ENOENT/],
+      [['--tls-cert', certA, '--tls-key', keyB], /not a usable certificate and key/],
+    ] as const) {
+      const r = await runCli('serve', ...args);
+      expect([r.code, r.err], args.join(' ')).toEqual([2, expect.stringMatching(message)]);
+    }
+  });
 
   it('refuses bad flags with exit code 2 before opening anything', async () => {
     for (const [flag, value, message] of [
@@ -143,6 +182,42 @@ describe('secondread serve', () => {
     }
   });
 });
+
+/** A self-signed certificate for 127.0.0.1 (one day) and its key, made by openssl. */
+function selfSigned(certPath: string, keyPath: string): void {
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      keyPath,
+      '-out',
+      certPath,
+    ],
+    { stdio: 'ignore' },
+  );
+}
+
+/** GET over HTTPS trusting `ca` (undefined: the system's CAs only). */
+function httpsJson(url: string, ca: Buffer | undefined): Promise<{ status: number; headers: Record<string, unknown>; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    httpsGet(url, { ca }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: JSON.parse(text) }));
+    }).on('error', reject);
+  });
+}
 
 describe('serve flags', () => {
   it('parses preload specs and batching knobs', () => {

@@ -2,11 +2,14 @@
 // by src/api/compose.ts from the configured stores, with the job queue and evaluations. SIGTERM/SIGINT
 // shut it down gracefully: no new connections, requests in flight finish, then serving (batchers
 // drained), jobs, objects and the database are closed. A second signal exits at once.
+import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
+
 import type { Command } from 'commander';
 
 import { composeApi } from '../../api/compose.js';
 import { createShutdown, type ShutdownOutcome } from '../../api/shutdown.js';
-import { type ApiLimits, DEFAULT_LIMITS } from '../../api/types.js';
+import { type ApiLimits, DEFAULT_LIMITS, type TlsFiles } from '../../api/types.js';
 import { ValidationError } from '../../core/errors.js';
 import type { BatcherOptions } from '../../serving/types.js';
 import { assertModelName } from '../../tracking/index.js';
@@ -36,6 +39,31 @@ interface ServeFlags {
   publicMetrics?: boolean;
   shutdownTimeout: string;
   workflowModel?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+}
+
+/** --tls-cert and --tls-key together (HTTPS) or neither (HTTP); each a readable PEM file. */
+export function readTlsFiles(f: Pick<ServeFlags, 'tlsCert' | 'tlsKey'>): TlsFiles | undefined {
+  if (f.tlsCert === undefined && f.tlsKey === undefined) return undefined;
+  if (f.tlsCert === undefined || f.tlsKey === undefined) throw new ValidationError('--tls-cert and --tls-key go together: give both or neither');
+  const read = (flag: string, path: string): Buffer => {
+    let pem: Buffer;
+    try {
+      pem = readFileSync(path);
+    } catch (err) {
+      throw new ValidationError(`${flag}: cannot read '${path}' (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    return pem;
+  };
+  const files = { cert: read('--tls-cert', f.tlsCert), key: read('--tls-key', f.tlsKey) };
+  // OpenSSL's verdict now (not a PEM, encrypted key, key of another certificate) as a usage error, not a crash at listen.
+  try {
+    createSecureContext(files);
+  } catch (err) {
+    throw new ValidationError(`--tls-cert/--tls-key: not a usable certificate and key (${(err as Error).message})`);
+  }
+  return files;
 }
 
 /** `name`, `name@alias` or `name@version`. */
@@ -102,6 +130,8 @@ export function registerServe(program: Command): void {
       '--workflow-model <name>',
       'the model that reads every study at intake, by its production alias (default: config workflow.model, else the only model with a production alias)',
     )
+    .option('--tls-cert <pem>', 'serve HTTPS with this PEM certificate (chain); needs --tls-key (HSTS is sent only then)')
+    .option('--tls-key <pem>', 'the PEM private key of --tls-cert')
     .action(async (flags: ServeFlags) => {
       const servingOptions = {
         threads: parseInteger('--threads', flags.threads, 1, 256),
@@ -114,6 +144,7 @@ export function registerServe(program: Command): void {
       const preloads = flags.preload.map(parsePreload);
       const shutdownTimeoutMs = parseNumber('--shutdown-timeout', flags.shutdownTimeout, 0, 3600) * 1000;
       if (flags.workflowModel !== undefined) assertModelName(flags.workflowModel);
+      const tls = readTlsFiles(flags);
 
       const outcome = await withContext(async (ctx): Promise<ShutdownOutcome> => {
         const { config, logger } = ctx;
@@ -139,6 +170,7 @@ export function registerServe(program: Command): void {
             jobs: true,
             web: true,
             gateway: { dimse: true, exporter: true },
+            tls,
           },
         );
         const shutdown = createShutdown({ app, logger, timeoutMs: shutdownTimeoutMs, closers });
