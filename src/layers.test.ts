@@ -16,13 +16,15 @@ import { describe, expect, it } from 'vitest';
  * row (neighbours are independent entry points). rollout/ is planned and holds its place.
  * cli/ and web-e2e/ (the browser driver of the UI tests) are where people and browsers come in; demo/ (the
  * `npm start` bootstrap) and simulate/ (replays a split through the HTTP API) sit beside each other under them
- * and above api/. jobs/ keeps its queue in the metadata DB, so it sits above storage/.
+ * and above api/. jobs/ keeps its queue in the metadata DB, so it sits above storage/. loop/ (feedback datasets,
+ * retraining triggers and jobs) ties the workflow's labels, drift, training and rollout together, so it sits above
+ * all of them, beside gateway/.
  */
 export const LAYER_ROWS: readonly (readonly string[])[] = [
   ['cli', 'web-e2e'],
   ['demo', 'simulate'],
   ['api'],
-  ['gateway'],
+  ['gateway', 'loop'],
   ['workflow'],
   ['rollout'],
   ['serving'],

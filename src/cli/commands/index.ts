@@ -5,6 +5,7 @@ import { registerAudit } from './audit.js';
 import { registerBackup } from './backup.js';
 import { registerDataBuild } from './data-build.js';
 import { registerDataCache } from './data-cache.js';
+import { registerDataFeedback } from './data-feedback.js';
 import { registerDataLs } from './data-ls.js';
 import { registerDataStats } from './data-stats.js';
 import { registerDataSynth } from './data-synth.js';
@@ -29,6 +30,7 @@ export function registerCommands(program: Command): void {
   registerDataCache(program);
   registerDataLs(program);
   registerDataStats(program);
+  registerDataFeedback(program);
   registerTrain(program);
   registerRuns(program);
   registerModels(program);

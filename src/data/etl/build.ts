@@ -127,16 +127,21 @@ export async function buildDataset(opts: BuildOptions): Promise<BuildResult> {
 }
 
 /** Assigns splits and asserts the invariants the whole platform relies on. */
-export function splitImages(scanned: readonly ScannedImage[], config: DatasetConfig): ManifestImage[] {
+export function splitImages(scanned: readonly ScannedImage[], config: Pick<DatasetConfig, 'split' | 'seed'>): ManifestImage[] {
   const assignment = assignSplits(scanned, config.split, config.seed);
-  const images = scanned
-    .map((s): ManifestImage => {
+  return checkedManifest(
+    scanned.map((s): ManifestImage => {
       const a = assignment.get(s.sha256);
       if (!a) throw new SecondreadError('split_invariant', `internal error: image ${s.sha256} received no split`);
       return { ...s, split: a.split, finalEval: a.finalEval };
-    })
-    .sort((a, b) => (a.objectKey < b.objectKey ? -1 : a.objectKey > b.objectKey ? 1 : 0));
-  const leaks = findLeaks(images);
+    }),
+  );
+}
+
+/** A manifest in object-key order, refused (500) when a patient or an image spans two splits or final_eval touches train. */
+export function checkedManifest(images: readonly ManifestImage[]): ManifestImage[] {
+  const sorted = [...images].sort((a, b) => (a.objectKey < b.objectKey ? -1 : a.objectKey > b.objectKey ? 1 : 0));
+  const leaks = findLeaks(sorted);
   if (leaks.length > 0) {
     throw new SecondreadError(
       'split_invariant',
@@ -145,7 +150,7 @@ export function splitImages(scanned: readonly ScannedImage[], config: DatasetCon
       { leaks: leaks.slice(0, 20) },
     );
   }
-  return images;
+  return sorted;
 }
 
 /**

@@ -72,6 +72,17 @@ const sourceSchema = z
     }
   });
 
+export interface SplitRatios {
+  train: number;
+  val: number;
+  test: number;
+  /** Share of val ∪ test (per class and split) flagged final_eval. */
+  finalEvalFraction: number;
+}
+
+/** 7:2:1, half of val ∪ test flagged final_eval: the ETL's default and the feedback datasets' (data/feedback). */
+export const DEFAULT_SPLIT: SplitRatios = { train: 0.7, val: 0.2, test: 0.1, finalEvalFraction: 0.5 };
+
 const ratio = z.number().min(0).max(1);
 
 const configSchema = z
@@ -83,7 +94,7 @@ const configSchema = z
     split: z
       .object({ train: ratio, val: ratio, test: ratio, final_eval_fraction: ratio.default(0.5) })
       .strict()
-      .default({ train: 0.7, val: 0.2, test: 0.1, final_eval_fraction: 0.5 })
+      .default({ train: DEFAULT_SPLIT.train, val: DEFAULT_SPLIT.val, test: DEFAULT_SPLIT.test, final_eval_fraction: DEFAULT_SPLIT.finalEvalFraction })
       .refine((s) => Math.abs(s.train + s.val + s.test - 1) < 1e-9, { message: 'train + val + test must add up to 1' })
       .refine((s) => s.train > 0, { message: 'train must be greater than 0' }),
     limits: z
@@ -133,14 +144,6 @@ export interface LabelsConfig {
   isImage(path: string): boolean;
   isCsv(path: string): boolean;
   isClassInfo(path: string): boolean;
-}
-
-export interface SplitRatios {
-  train: number;
-  val: number;
-  test: number;
-  /** Share of val ∪ test (per class and split) flagged final_eval. */
-  finalEvalFraction: number;
 }
 
 export interface DatasetConfig {
