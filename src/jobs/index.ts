@@ -3,3 +3,4 @@ export { JOB_FAILED, WORKER_LOST, JobQueueClosedError, UnknownJobKindError, jobE
 export { createInProcessQueue, type InProcessQueueOptions } from './in-process.js';
 export { DEFAULT_QUEUE_NAME, QueueUnavailableError, createBullQueue, type BullQueueOptions } from './bull.js';
 export { jobBackend, openJobQueue, type OpenJobQueueDeps } from './open.js';
+export { listJobsOfKind } from './store.js';

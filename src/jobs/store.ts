@@ -55,6 +55,11 @@ function toJson(value: unknown, what: string): string {
   return text;
 }
 
+/** Jobs of one kind, oldest first, read-only (a sweep finds the trials an earlier invocation queued). */
+export function listJobsOfKind(db: Db, kind: string, limit?: number): Promise<Job[]> {
+  return new JobStore(db).listByKind(kind, limit);
+}
+
 export class JobStore {
   constructor(private readonly db: Db) {}
 
@@ -84,6 +89,12 @@ export class JobStore {
   async get(id: string): Promise<Job | null> {
     const row = await this.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? toJob(row) : null;
+  }
+
+  /** Jobs of one kind, oldest first (a sweep finds the trials an earlier invocation queued). */
+  async listByKind(kind: string, limit = 1000): Promise<Job[]> {
+    const rows = await this.db.selectFrom('jobs').selectAll().where('kind', '=', assertKind(kind)).orderBy('created_at').orderBy('id').limit(limit).execute();
+    return rows.map(toJob);
   }
 
   /** Oldest queued jobs of these kinds (candidates; `claim` decides who gets one). */

@@ -44,7 +44,12 @@ export interface TrainResult {
   metrics?: FinalMetrics;
 }
 
-export async function startTraining(deps: TrainerDeps, input: TrainOptionsInput): Promise<TrainResult> {
+/** What a caller adds to a new run besides its options: tags (a sweep's name and trial, the job that runs it). */
+export interface StartExtras {
+  tags?: Record<string, string>;
+}
+
+export async function startTraining(deps: TrainerDeps, input: TrainOptionsInput, extras: StartExtras = {}): Promise<TrainResult> {
   const options = parseTrainOptions(input);
   let base;
   if (options.fromModel) {
@@ -59,7 +64,7 @@ export async function startTraining(deps: TrainerDeps, input: TrainOptionsInput)
     params: planToParams(plan, { data: { ...data.counts, added_final_eval: data.addedFinalEval } }),
     datasetVersion: plan.options.dataset,
     parentRunId: base?.runId,
-    tags: plan.lineage ? { retrain_of: plan.lineage.from_model } : undefined,
+    tags: { ...extras.tags, ...(plan.lineage ? { retrain_of: plan.lineage.from_model } : {}) },
   });
   deps.onRunStarted?.(run);
   return trainRun(deps, run, plan, data, base);

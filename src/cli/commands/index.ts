@@ -18,6 +18,7 @@ import { registerRuns } from './runs.js';
 import { registerServe } from './serve.js';
 import { registerSimulate } from './simulate.js';
 import { registerStart } from './start.js';
+import { registerSweep } from './sweep.js';
 import { registerTrain } from './train.js';
 import { registerUsers } from './users.js';
 import { registerWorker } from './worker.js';
@@ -32,6 +33,7 @@ export function registerCommands(program: Command): void {
   registerDataStats(program);
   registerDataFeedback(program);
   registerTrain(program);
+  registerSweep(program);
   registerRuns(program);
   registerModels(program);
   registerWorker(program);

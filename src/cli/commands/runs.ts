@@ -123,14 +123,24 @@ export function registerRuns(program: Command): void {
     });
 
   runs
-    .command('compare <runs...>')
+    .command('compare [runs...]')
     .description('runs side by side: params and metrics (* marks values that differ)')
+    .option('--experiment <name>', "compare the finished runs of an experiment (a sweep's: sweep-<name>) instead of listing ids")
     .option('--all', 'also show params and metrics that are the same in every run')
     .option('--json', 'print as JSON')
-    .action(async (ids: string[], opts: { all?: boolean; json?: boolean }) => {
-      if (ids.length < 2) throw new ValidationError('give at least two run ids to compare');
+    .action(async (given: string[], opts: { experiment?: string; all?: boolean; json?: boolean }) => {
+      if (opts.experiment !== undefined && given.length > 0) throw new ValidationError('give run ids or --experiment, not both');
       await withContext(async (ctx) => {
-        const c = await compareRuns(await tracker(ctx), ids);
+        const t = await tracker(ctx);
+        // Oldest first, so a sweep's trials read in their order.
+        const ids = opts.experiment !== undefined ? (await t.listRuns({ experiment: opts.experiment, status: 'finished' })).map((r) => r.id).reverse() : given;
+        if (ids.length < 2)
+          throw new ValidationError(
+            opts.experiment !== undefined
+              ? `experiment '${opts.experiment}' has ${ids.length} finished run(s): nothing to compare`
+              : 'give at least two run ids to compare',
+          );
+        const c = await compareRuns(t, ids);
         if (opts.json) return printJson(c);
         const header = ['', ...c.runs.map((r) => r.id)];
         const out: string[] = [];

@@ -9,6 +9,7 @@ import { ValidationError } from '../../core/errors.js';
 import { createBullQueue, DEFAULT_QUEUE_NAME } from '../../jobs/index.js';
 import { createEvaluationService } from '../../monitoring/evaluations/index.js';
 import { ModelRegistry, Tracker } from '../../tracking/index.js';
+import { registerTrainJob } from '../../training/index.js';
 import { withContext } from '../context.js';
 
 interface WorkerOptions {
@@ -25,7 +26,7 @@ function positiveInt(value: string): number {
 export function registerWorker(program: Command): void {
   program
     .command('worker')
-    .description('run background jobs (evaluations) from the Redis job queue; needs REDIS_URL')
+    .description('run background jobs (evaluations, training runs of sweeps) from the Redis job queue; needs REDIS_URL')
     .option('--concurrency <n>', 'jobs run at once by this process', positiveInt, 1)
     .option('--queue <name>', 'BullMQ queue name', DEFAULT_QUEUE_NAME)
     .action(async (opts: WorkerOptions) => {
@@ -38,7 +39,8 @@ export function registerWorker(program: Command): void {
         }
         const db = await ctx.db();
         const objects = ctx.objects();
-        const registry = new ModelRegistry(db, objects, new Tracker(db, objects));
+        const tracker = new Tracker(db, objects);
+        const registry = new ModelRegistry(db, objects, tracker);
         const queue = createBullQueue({
           db,
           logger: ctx.logger,
@@ -56,6 +58,7 @@ export function registerWorker(program: Command): void {
           cacheDir: join(ctx.config.home, 'cache', 'models'),
         });
         evaluations.registerHandler(queue);
+        registerTrainJob(queue, { db, objects, tracker, registry, cacheDir: join(ctx.config.home, 'cache') });
 
         // `once`: a second signal while the running jobs finish gets Node's default (stop at once).
         let onSignal: (sig: NodeJS.Signals) => void = () => undefined;
