@@ -80,6 +80,8 @@ export interface Run {
   params?: Record<string, unknown>;
   datasetVersion?: string | null;
   parentRunId?: string | null;
+  /** e.g. a sweep's trial: {sweep, trial, job}. */
+  tags?: Record<string, string>;
   startedAt: string;
   endedAt?: string | null;
   summary?: Record<string, number> | null;

@@ -3,10 +3,12 @@
 import { useState } from 'react';
 
 import { curveGroups, type MetricPoint, metricSeries, type Run } from '../api/catalog.js';
+import { BarList } from '../components/charts/BarList.js';
 import { LineChart, type Series } from '../components/charts/LineChart.js';
 import { ErrorBox, Facts, Link, ListBody, Loading, PageHeader, TableHead } from '../components/ui.js';
 import { useApi } from '../hooks/useApi.js';
 import { dateTime, num } from '../lib/format.js';
+import { type SweepView,sweepViews } from '../lib/sweep.js';
 import { hrefFor, navigate } from '../router.js';
 
 const enc = encodeURIComponent;
@@ -53,6 +55,9 @@ export function ExperimentsPage() {
           Compare {picked.length}/2
         </button>
       </PageHeader>
+      {sweepViews(runs).map((v) => (
+        <SweepTable key={v.name} view={v} />
+      ))}
       <ListBody loaded={list} count={runs.length} empty={<>No runs{experiment ? ` in “${experiment}”` : ''}.</>}>
         <table className="table" data-testid="runs-table" aria-labelledby="page-title">
           <TableHead cols={['Compare', 'Run', 'Experiment', 'Status', 'Started', 'Dataset', 'Summary']} />
@@ -81,6 +86,51 @@ export function ExperimentsPage() {
         </table>
       </ListBody>
     </>
+  );
+}
+
+/** A sweep's trials best first: the options that vary, validation and test accuracy, and the ranking as bars. */
+function SweepTable({ view }: { view: SweepView }) {
+  return (
+    <section className="panel" data-testid="sweep-table" aria-label={`Sweep ${view.name}`}>
+      <h2>
+        Sweep {view.name} · {view.rows.length} trials
+      </h2>
+      <table className="table">
+        <TableHead cols={['Rank', 'Trial', 'Run', ...view.keys, 'val accuracy', 'test accuracy']} />
+        <tbody>
+          {view.rows.map((r, i) => (
+            <tr key={r.run.id}>
+              <td>{r.metric === null ? '—' : i + 1}</td>
+              <td>{r.trial}</td>
+              <td>
+                <Link href={hrefFor({ page: 'run', id: r.run.id })}>{r.run.name || r.run.id}</Link>
+              </td>
+              {view.keys.map((k) => (
+                <td key={k} className="mono small">
+                  {r.values[k]}
+                </td>
+              ))}
+              <td>{r.metric === null ? r.run.status : num(r.metric, 3)}</td>
+              <td>{r.test === null ? '—' : num(r.test, 3)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <BarList
+        title="Validation accuracy by trial"
+        bars={view.rows
+          .filter((r) => r.metric !== null)
+          .map((r, i) => ({
+            key: r.run.id,
+            label: `#${r.trial} ${view.keys.map((k) => `${k}=${r.values[k]}`).join(' ')}`,
+            value: r.metric!,
+            display: num(r.metric!, 3),
+            highlight: i === 0,
+          }))}
+        max={1}
+      />
+    </section>
   );
 }
 
