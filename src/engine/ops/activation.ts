@@ -1,4 +1,4 @@
-// Activations: Relu, Gelu (exact, erf form), Sigmoid, Tanh, Softmax, LogSoftmax, Dropout.
+// Activations: Relu, Gelu (exact, erf form), Sigmoid, SiLU, Tanh, Softmax, LogSoftmax, Dropout.
 import { EngineError } from '../errors.js';
 import type { Graph, TensorRef } from '../graph.js';
 import { registerShape } from './registry.js';
@@ -20,6 +20,8 @@ registerShape('Dropout', (ctx) => {
 
 export const relu = (g: Graph, x: TensorRef): TensorRef => g.op('Relu', [x]);
 export const sigmoid = (g: Graph, x: TensorRef): TensorRef => g.op('Sigmoid', [x]);
+/** SiLU (swish), x·σ(x): opset 17 has no op for it, so it is the two nodes PyTorch exports (ORT fuses them). */
+export const silu = (g: Graph, x: TensorRef): TensorRef => g.op('Mul', [x, g.op('Sigmoid', [x])]);
 export const tanh = (g: Graph, x: TensorRef): TensorRef => g.op('Tanh', [x]);
 
 export function softmax(g: Graph, x: TensorRef, axis = -1): TensorRef {

@@ -1,5 +1,6 @@
 // Convolution and pooling: Conv, ConvTranspose (any spatial rank, groups, dilation, explicit pads),
-// MaxPool, AveragePool, GlobalAveragePool. The helpers always emit explicit pads (never auto_pad).
+// MaxPool, AveragePool, GlobalAveragePool; nearest upsampling (Resize with integer scales). The helpers always emit explicit pads (never auto_pad).
+import { EngineError } from '../errors.js';
 import type { Dim, Graph, TensorRef } from '../graph.js';
 import { type InferCtx, registerShape } from './registry.js';
 
@@ -93,6 +94,17 @@ registerShape(['GlobalAveragePool', 'GlobalMaxPool'], (ctx) => {
   return [{ dtype: x.dtype, shape: x.shape.map((d, i) => (i < 2 ? d : 1)) }];
 });
 
+// Resize with constant scales (input 2; roi and sizes omitted): every dim × its scale, floored as ONNX does.
+registerShape('Resize', (ctx) => {
+  const x = ctx.input(0);
+  if (ctx.optional(3)) throw ctx.error('give scales, not sizes');
+  const scales = ctx.g.constantValue(ctx.input(2));
+  if (!scales || scales.data.length !== x.shape.length) throw ctx.error(`scales must be a constant with one value per dim (${x.shape.length})`);
+  const sc = Array.from(scales.data, Number);
+  const shape = x.shape.map((d, i) => (sc[i] === 1 ? d : typeof d === 'number' ? Math.floor(d * (sc[i] as number)) : ctx.unknownDim()));
+  return [{ dtype: x.dtype, shape }];
+});
+
 // ---- functional helpers ----------------------------------------------------------------------------
 
 type PerDim = number | readonly number[];
@@ -158,4 +170,18 @@ export function avgPool2d(g: Graph, x: TensorRef, opts: PoolOptions & { countInc
 
 export function globalAvgPool(g: Graph, x: TensorRef): TensorRef {
   return g.op('GlobalAveragePool', [x]);
+}
+
+/**
+ * Nearest-neighbour upsampling of the spatial dims by an integer factor (PyTorch's nn.Upsample(scale_factor, 'nearest')):
+ * one Resize node with the attributes torch.onnx exports for it.
+ */
+export function upsampleNearest(g: Graph, x: TensorRef, factor: number): TensorRef {
+  if (!Number.isInteger(factor) || factor < 1) throw new EngineError('invalid_argument', `upsampleNearest: factor must be a positive integer, got ${factor}`);
+  const scales = g.constant(
+    x.shape.map((_, i) => (i < 2 ? 1 : factor)),
+    [x.shape.length],
+    'float32',
+  );
+  return g.op('Resize', [x, undefined, scales], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' });
 }

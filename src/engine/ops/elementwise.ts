@@ -51,6 +51,7 @@ registerShape(
     'Softplus',
     'Sin',
     'Cos',
+    'Atan',
     'Clip',
   ],
   (ctx) => {
@@ -98,6 +99,7 @@ export const reciprocal = unary('Reciprocal');
 export const erf = unary('Erf');
 export const identity = unary('Identity');
 export const not = unary('Not');
+export const atan = unary('Atan');
 
 /** Elementwise sum of any number of tensors (Add for two, Sum for more). */
 export function sum(g: Graph, xs: readonly TensorRef[]): TensorRef {

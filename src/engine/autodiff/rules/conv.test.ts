@@ -59,6 +59,32 @@ const cases: [string, GradCheckSpec, number][] = [
     1e-3,
   ],
   [
+    'MaxPool 5×5 stride 1 pad 2 (SPPF), chained twice',
+    {
+      dtype: 'float32',
+      eps: 1e-3,
+      inputs: { x: { shape: [1, 2, 6, 6] } },
+      build: (g, t) => ops.maxPool2d(g, ops.maxPool2d(g, t.x!, { kernel: 5, stride: 1, padding: 2 }), { kernel: 5, stride: 1, padding: 2 }),
+    },
+    1e-3,
+  ],
+  // ORT's CPU Resize has no double kernel; nearest upsampling is linear, so a large step is exact.
+  [
+    'Resize nearest 2× (PAN neck upsample)',
+    { dtype: 'float32', eps: 0.1, inputs: { x: { shape: [2, 3, 3, 4] } }, build: (g, t) => ops.upsampleNearest(g, t.x!, 2) },
+    F32,
+  ],
+  [
+    'Resize nearest 3×, then a non-uniform weighting',
+    {
+      dtype: 'float32',
+      eps: 0.1,
+      inputs: { x: { shape: [1, 2, 2, 3] }, w: { shape: [1, 2, 6, 9] } },
+      build: (g, t) => ops.mul(g, ops.upsampleNearest(g, t.x!, 3), t.w!),
+    },
+    F32,
+  ],
+  [
     'AveragePool 3×3 stride 2 pad 1',
     { dtype: 'float32', eps: 0.1, inputs: { x: { shape: [2, 2, 5, 6] } }, build: (g, t) => ops.avgPool2d(g, t.x!, { kernel: 3, stride: 2, padding: 1 }) },
     F32,
@@ -100,6 +126,14 @@ describe('conv gradient rules', () => {
     expect(count(added, 'ConvTranspose')).toBe(0);
     expect(count(added, 'Conv')).toBe(1);
     expect(count(added, 'Gemm')).toBe(1);
+  });
+
+  it('Resize gradient keeps a symbolic batch', () => {
+    const g = new Graph('resize', { mode: 'train' });
+    const x = g.input('x', 'float32', ['batch', 4, 3, 5]);
+    const y = ops.upsampleNearest(g, x, 2);
+    expect(y.shape).toEqual(['batch', 4, 6, 10]);
+    expect(gradients(g, ops.reduceSum(g, y), [x]).get('x')!.shape).toEqual(['batch', 4, 3, 5]);
   });
 
   it('non-overlapping patches: im2col is a Reshape + Transpose (no slices)', () => {

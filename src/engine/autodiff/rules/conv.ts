@@ -201,6 +201,29 @@ export const conv: GradFamily = {
     return [dx];
   },
 
+  // y = nearest upsampling by integer factors sᵢ (each x cell copied to an s₁×s₂… block): dx = Σ dy over each block,
+  // dy viewed as [N, C, H, s₁, W, s₂, …] and summed over the s axes
+  Resize: (ctx) => {
+    const { g, dy } = ctx;
+    const x = ctx.x(0);
+    const scales = ctx.maybeX(2) && g.constantValue(ctx.x(2));
+    const s = scales ? Array.from(scales.data, Number) : [];
+    const integral = s.length === x.shape.length && s.every((v, i) => Number.isInteger(v) && v >= 1 && (i >= 2 || v === 1));
+    if (ctx.string('mode', 'nearest') !== 'nearest' || !integral) {
+      throw new EngineError('unsupported_op', 'Resize gradient: only nearest mode with constant integer scales on the spatial dims');
+    }
+    const spatial = staticDims(x, 2, 'Resize gradient');
+    const dx = (): TensorRef => {
+      const blocks = g.op('Reshape', [
+        dy,
+        g.ints([-1, ...x.shape.slice(1, 2).map((c) => (typeof c === 'number' ? c : 0)), ...spatial.flatMap((d, i) => [d, s[i + 2]!])]),
+      ]);
+      const axes = spatial.map((_, i) => 3 + 2 * i);
+      return reshapeLike(g, g.op('ReduceSum', [blocks, g.ints(axes)], { keepdims: 0 }), x);
+    };
+    return [dx, undefined, undefined, undefined];
+  },
+
   // y = window max: dx = scatter-add of dy at the argmax positions (MaxPool's Indices output, flat over N·C·H·W)
   MaxPool: (ctx) => {
     const { g, dy } = ctx;

@@ -1,4 +1,4 @@
-// Finite-difference proofs of the elementwise rules (float64 unless ORT lacks a double kernel: Erf).
+// Finite-difference proofs of the elementwise rules (float64 unless ORT lacks a double kernel: Erf, Atan).
 import { describe, it } from 'vitest';
 
 import * as ops from '../../ops/index.js';
@@ -43,6 +43,8 @@ const cases: [string, GradCheckSpec, number][] = [
   ['Cast', { eps: 1e-2, inputs: { a: { shape: [6] } }, build: (g, x) => ops.cast(g, ops.mul(g, ops.cast(g, x.a!, 'float32'), 3), 'float64') }, 1e-4],
   // ORT has no double Erf kernel: float32, step 1e-2.
   ['Erf (float32)', { dtype: 'float32', inputs: { a: { shape: [8] } }, build: (g, x) => ops.erf(g, x.a!) }, 5e-4],
+  // Nor a double Atan kernel (CIoU's aspect term): float32, step 1e-2.
+  ['Atan (float32)', { dtype: 'float32', inputs: { a: { shape: [8], low: -3, high: 3 } }, build: (g, x) => ops.atan(g, x.a!) }, 5e-4],
 ];
 
 describe('elementwise gradient rules', () => {

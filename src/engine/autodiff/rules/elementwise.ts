@@ -97,6 +97,13 @@ export const elementwise: GradFamily = {
     ];
   },
 
+  // y = atan(x): dx = dy/(1 + x²)
+  Atan: (ctx) => {
+    const { g, dy } = ctx;
+    const x = ctx.x(0);
+    return [() => g.op('Div', [dy, g.op('Add', [g.op('Mul', [x, x]), g.scalar(1, x)])])];
+  },
+
   // y = cast(x): dx = cast(dy) back to x's dtype (float inputs only; ints get no gradient)
   Cast: (ctx) => {
     const { g, dy } = ctx;
