@@ -113,6 +113,14 @@ export function where(g: Graph, cond: TensorRef, x: Operand, y: Operand): Tensor
   return g.op('Where', [cond, xx, yy]);
 }
 
+/**
+ * x as a constant for autodiff (PyTorch's `x.detach()`): one Identity recorded as the composite StopGradient, whose
+ * rule gives its input no gradient. ORT removes the Identity, so the forward costs nothing.
+ */
+export function stopGradient(g: Graph, x: TensorRef): TensorRef {
+  return g.composite('StopGradient', [x], {}, () => ({ outputs: [g.op('Identity', [x])] }))[0] as TensorRef;
+}
+
 export function cast(g: Graph, x: TensorRef, to: DType): TensorRef {
   return x.dtype === to ? x : g.op('Cast', [x], { to: ONNX_DTYPE[to] });
 }

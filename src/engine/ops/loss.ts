@@ -62,3 +62,16 @@ export function softmaxCrossEntropy(g: Graph, logits: TensorRef, labels: TensorR
   // mean: normalized by Σ w_y (PyTorch), which is N without class weights.
   return g.op('Div', [total, g.op('ReduceSum', [wy], { keepdims: 0 })]);
 }
+
+/**
+ * Elementwise binary cross-entropy of logits x against targets t in [0, 1] (PyTorch's
+ * binary_cross_entropy_with_logits, reduction 'none'), in the overflow-free form max(x, 0) − x·t + log(1 + e^−|x|).
+ * A composite whose rule is the closed form dx = σ(x) − t (one Sigmoid instead of differentiating five nodes).
+ */
+export function sigmoidBinaryCrossEntropy(g: Graph, x: TensorRef, t: TensorRef): TensorRef {
+  const [y] = g.composite('SigmoidBinaryCrossEntropy', [x, t], {}, () => {
+    const softplusNegAbs = g.op('Log', [g.op('Add', [g.op('Exp', [g.op('Neg', [g.op('Abs', [x])])]), g.scalar(1, x)])]);
+    return { outputs: [g.op('Add', [g.op('Sub', [g.op('Relu', [x]), g.op('Mul', [x, t])]), softplusNegAbs])] };
+  });
+  return y as TensorRef;
+}

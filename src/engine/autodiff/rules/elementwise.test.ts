@@ -1,8 +1,11 @@
 // Finite-difference proofs of the elementwise rules (float64 unless ORT lacks a double kernel: Erf, Atan).
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
+import { Graph } from '../../graph.js';
 import * as ops from '../../ops/index.js';
 import { assertGradients, type GradCheckSpec } from '../../testing/gradcheck.js';
+import { OrtRunner } from '../../testing/ort.js';
+import { gradients } from '../gradients.js';
 
 const F64 = 1e-6;
 const cases: [string, GradCheckSpec, number][] = [
@@ -50,5 +53,20 @@ const cases: [string, GradCheckSpec, number][] = [
 describe('elementwise gradient rules', () => {
   it.each(cases)('%s', async (name, spec, tol) => {
     await assertGradients(spec, tol, name);
+  });
+});
+
+describe('StopGradient', () => {
+  it('d/dx [x·stop(eˣ)] = eˣ: the stopped factor is a constant (PyTorch detach)', async () => {
+    const g = new Graph('stop', { mode: 'train' });
+    const x = g.input('x', 'float64', [4]);
+    const y = ops.reduceSum(g, ops.mul(g, x, ops.stopGradient(g, ops.exp(g, x))));
+    const dx = g.output(gradients(g, y, [x]).get('x')!, 'dx');
+    const runner = await OrtRunner.create(g.toModelProto());
+    const xs = Float64Array.of(-1, 0, 0.5, 2);
+    const out = await runner.run({ x: { dtype: 'float64', dims: [4], data: xs } });
+    // (without the stop it would be (1 + x)·eˣ; ORT's exp may differ from V8's in the last bit)
+    (out[dx.name]!.data as Float64Array).forEach((v, i) => expect(v).toBeCloseTo(Math.exp(xs[i]!), 14));
+    await runner.release();
   });
 });

@@ -97,6 +97,9 @@ export const elementwise: GradFamily = {
     ];
   },
 
+  // y = x treated as a constant (composite around an Identity): no gradient flows back
+  StopGradient: () => [undefined],
+
   // y = atan(x): dx = dy/(1 + x²)
   Atan: (ctx) => {
     const { g, dy } = ctx;

@@ -22,6 +22,14 @@ const ce = (opts: { weights?: boolean; smoothing?: number; reduction?: 'mean' | 
 });
 
 const cases: [string, GradCheckSpec, number][] = [
+  [
+    'SigmoidBinaryCrossEntropy (logits and soft targets both differentiated)',
+    {
+      inputs: { x: { shape: [3, 5], low: -6, high: 6, margin: 0.01 }, t: { shape: [3, 5], low: 0, high: 1 } },
+      build: (g, t) => ops.sigmoidBinaryCrossEntropy(g, t.x!, t.t!),
+    },
+    F64,
+  ],
   ['SoftmaxCrossEntropyLoss mean', ce({}), F64],
   ['SoftmaxCrossEntropyLoss sum', ce({ reduction: 'sum' }), F64],
   ['SoftmaxCrossEntropyLoss none', ce({ reduction: 'none' }), F64],
@@ -102,5 +110,30 @@ describe('loss gradient rules', () => {
     });
     const rows = [0, 1, 2, 3, 4].map((i) => xs.slice(i * 4, i * 4 + 4));
     expect((out[loss.name]!.data as Float64Array)[0]).toBeCloseTo(reference(rows, LABELS, weights, eps), 12);
+  });
+});
+
+describe('SigmoidBinaryCrossEntropy forward', () => {
+  it('equals −t·log σ(x) − (1 − t)·log(1 − σ(x)), also where e^x would overflow', async () => {
+    const xs = [-800, -5, -0.3, 0, 0.7, 4, 800];
+    const ts = [0, 0.2, 1, 0.5, 0, 0.9, 1];
+    const g = new Graph('bce', { mode: 'eval' });
+    const x = g.input('x', 'float64', [xs.length]);
+    const t = g.input('t', 'float64', [xs.length]);
+    const y = g.output(ops.sigmoidBinaryCrossEntropy(g, x, t), 'y');
+    const runner = await OrtRunner.create(g.toModelProto());
+    const out = await runner.run({
+      x: { dtype: 'float64', dims: [xs.length], data: Float64Array.from(xs) },
+      t: { dtype: 'float64', dims: [xs.length], data: Float64Array.from(ts) },
+    });
+    const got = out[y.name]!.data as Float64Array;
+    xs.forEach((xv, i) => {
+      const tv = ts[i]!;
+      // log σ(x) = −log(1 + e^−x), log(1 − σ(x)) = −log(1 + e^x), each evaluated on its stable side
+      const logSig = xv >= 0 ? -Math.log1p(Math.exp(-xv)) : xv - Math.log1p(Math.exp(xv));
+      const log1mSig = xv >= 0 ? -xv - Math.log1p(Math.exp(-xv)) : -Math.log1p(Math.exp(xv));
+      expect(got[i]).toBeCloseTo(-tv * logSig - (1 - tv) * log1mSig, 10);
+    });
+    await runner.release();
   });
 });

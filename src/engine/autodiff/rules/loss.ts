@@ -3,9 +3,19 @@
 //   dx = (p − onehot(y)) · w_y · s,  s = dL / Σ w_y (mean), dL (sum), dL_i (none); ignored labels get w = 0.
 import type { TensorRef } from '../../graph.js';
 import { ONNX_DTYPE } from '../../onnx/dtype.js';
+import { unbroadcast } from '../helpers.js';
 import type { GradContext, GradFamily } from '../registry.js';
 
-export const loss: GradFamily = { SoftmaxCrossEntropyLoss: (ctx) => [() => dLogits(ctx), undefined, undefined] };
+export const loss: GradFamily = {
+  SoftmaxCrossEntropyLoss: (ctx) => [() => dLogits(ctx), undefined, undefined],
+
+  // y = max(x, 0) − x·t + log(1 + e^−|x|) (BCE with logits): dx = dy·(σ(x) − t), dt = −dy·x
+  SigmoidBinaryCrossEntropy: (ctx) => {
+    const { g, dy } = ctx;
+    const [x, t] = [ctx.x(0), ctx.x(1)];
+    return [() => unbroadcast(g, g.op('Mul', [dy, g.op('Sub', [g.op('Sigmoid', [x]), t])]), x), () => unbroadcast(g, g.op('Neg', [g.op('Mul', [dy, x])]), t)];
+  },
+};
 
 function dLogits(ctx: GradContext): TensorRef {
   const { g } = ctx;
