@@ -13,7 +13,8 @@ import { describe, expect, it } from 'vitest';
 
 /**
  * Top to bottom. A layer imports itself and the rows below it: never a row above, never a neighbour in its own
- * row (neighbours are independent entry points). rollout/ is planned and holds its place.
+ * row (neighbours are independent entry points). rollout/ sits above workflow/: it gates model changes with the
+ * workflow's policy fit, figures and audit trail, and moves serving's aliases and canary weight.
  * cli/ and web-e2e/ (the browser driver of the UI tests) are where people and browsers come in; demo/ (the
  * `npm start` bootstrap) and simulate/ (replays a split through the HTTP API) sit beside each other under them
  * and above api/. jobs/ keeps its queue in the metadata DB, so it sits above storage/. loop/ (feedback datasets,
@@ -25,8 +26,8 @@ export const LAYER_ROWS: readonly (readonly string[])[] = [
   ['demo', 'simulate'],
   ['api'],
   ['gateway', 'loop'],
-  ['workflow'],
   ['rollout'],
+  ['workflow'],
   ['serving'],
   ['monitoring'],
   ['training'],

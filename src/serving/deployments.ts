@@ -4,7 +4,8 @@
 // to `canary` (the same study always goes the same way); shadow mode answers with production and names
 // `canary` as the version to score in the background. Alias polling: when a served alias moves, the new
 // version is loaded and warmed (by the owner's `warm`) while the old one keeps serving, then the pointer
-// is swapped.
+// is swapped. A staged rollout (src/rollout) sets the canary share per model; it is read with the aliases and
+// overrides the server's `canaryWeight` while set.
 import { NotFoundError } from '../core/errors.js';
 import { sha256Hex } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
@@ -16,6 +17,8 @@ import type { Route, ServingObserver, ServingOptions } from './types.js';
 export interface Pointers {
   current: Partial<Record<Alias, number>>;
   served: Set<Alias>;
+  /** The canary share a staged rollout sets for this model (last read), or null: the server's `canaryWeight`. */
+  canaryWeight: number | null;
 }
 
 export interface Target {
@@ -67,6 +70,8 @@ export interface DeploymentsDeps {
   warm(name: string, version: number): Promise<void>;
   /** Called after each alias change: versions nothing points at any more may be unloaded. */
   changed(): void;
+  /** The canary share a staged rollout (src/rollout) sets for a model, or null when none does; read with the aliases. */
+  canaryWeight?(name: string): Promise<number | null>;
 }
 
 export class Deployments {
@@ -95,7 +100,7 @@ export class Deployments {
    * aliases followed are served from now on — polling follows them — also when one is not set (NotFoundError).
    */
   pick(name: string, p: Pointers, alias: Alias | undefined, stickyKey: string): Target {
-    const r = pickRoute(name, p.current, alias, stickyKey, this.options);
+    const r = pickRoute(name, p.current, alias, stickyKey, { canaryWeight: p.canaryWeight ?? this.options.canaryWeight, shadow: this.options.shadow });
     for (const a of r.follows) p.served.add(a);
     if ('missing' in r) throw new NotFoundError('model alias', `${name}@${r.missing}`);
     return r.target;
@@ -126,11 +131,17 @@ export class Deployments {
     for (const [name, p] of this.pointers) {
       if (this.stopped) return;
       let fresh: Partial<Record<Alias, number>>;
+      let weight: number | null;
       try {
         fresh = await this.deps.registry.aliases(name);
+        weight = await this.rolloutWeight(name);
       } catch (err) {
         this.deps.logger.warn({ err, model: name }, 'alias poll failed; serving the versions already loaded');
         continue;
+      }
+      if (weight !== p.canaryWeight) {
+        this.deps.logger.info({ model: name, from: p.canaryWeight, to: weight }, 'canary share changed by a rollout');
+        p.canaryWeight = weight;
       }
       for (const alias of Object.keys({ ...p.current, ...fresh }) as Alias[]) {
         const from = p.current[alias];
@@ -163,12 +174,11 @@ export class Deployments {
   private readPointers(name: string): Promise<Pointers> {
     let p = this.pointerLoads.get(name);
     if (!p) {
-      p = this.deps.registry
-        .aliases(name)
-        .then((current) => {
+      p = Promise.all([this.deps.registry.aliases(name), this.rolloutWeight(name)])
+        .then(([current, canaryWeight]) => {
           const existing = this.pointers.get(name);
           if (existing) return existing;
-          const created: Pointers = { current, served: new Set() };
+          const created: Pointers = { current, served: new Set(), canaryWeight };
           this.pointers.set(name, created);
           return created;
         })
@@ -176,6 +186,10 @@ export class Deployments {
       this.pointerLoads.set(name, p);
     }
     return p;
+  }
+
+  private rolloutWeight(name: string): Promise<number | null> {
+    return this.deps.canaryWeight ? this.deps.canaryWeight(name) : Promise.resolve(null);
   }
 
   private schedulePoll(): void {

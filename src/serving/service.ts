@@ -43,6 +43,8 @@ export interface ServingDeps {
   clock?: Clock;
   /** Where shadow comparisons are recorded (default: the DB's `shadow_comparisons` table). */
   shadowStore?: ShadowStore;
+  /** The canary share a staged rollout sets per model (src/rollout), read with the aliases; null: `canaryWeight`. */
+  canaryWeights?: (name: string) => Promise<number | null>;
 }
 
 export class ServingService {
@@ -95,6 +97,7 @@ export class ServingService {
         observer: this.observer,
         warm: (name, version) => this.pool.using(this.pool.hold(name, version), async () => undefined),
         changed: () => this.pool.sweep(),
+        canaryWeight: deps.canaryWeights,
       },
       o,
     );

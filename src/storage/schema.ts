@@ -70,6 +70,9 @@ export interface Database {
   pacs_export_cursor: PacsExportCursorTable;
   drift_observations: DriftObservationsTable;
   drift_checks: DriftChecksTable;
+  rollout_reports: RolloutReportsTable;
+  rollouts: RolloutsTable;
+  rollout_serving_stats: RolloutServingStatsTable;
 }
 
 // ---- Tracking and registry (src/tracking, migration 0002_tracking) ----
@@ -450,4 +453,63 @@ export interface DriftChecksTable {
   agreement_reads: number;
   created_by: string;
   created_at: string;
+}
+// ---- Change protocol and gated rollout (src/rollout, migration 0009_rollout) ----
+
+/** One candidate evaluation against a change protocol (src/rollout/evaluate.ts): verdict, reasons, the whole report. */
+export interface RolloutReportsTable {
+  id: string;
+  model_name: string;
+  model_version: number;
+  /** The production version it was compared with; null when the model had none. */
+  baseline_version: number | null;
+  protocol_name: string;
+  protocol_version: number;
+  /** sha256 of the protocol file's canonical JSON: which exact criteria were applied. */
+  protocol_sha256: string;
+  /** 1 = passed (the version went to `staging`), 0 = rejected. */
+  passed: number;
+  /** The failed criteria's reasons (JSON string[]; empty when passed). */
+  failures_json: string;
+  report_json: string;
+  created_by: string;
+  created_at: string;
+}
+
+/** A staged canary of a candidate (src/rollout/service.ts). status: active | promoted | rolled_back. */
+export interface RolloutsTable {
+  id: string;
+  model_name: string;
+  candidate_version: number;
+  /** The production version the candidate is compared with (and rolled back to). */
+  baseline_version: number;
+  /** The passing protocol report that let the candidate in. */
+  report_id: string;
+  /** The protocol's canary section, frozen at start (JSON). */
+  canary_json: string;
+  status: string;
+  /** Index into the canary steps. */
+  step: number;
+  /** The share of studies the canary gets now (0 once ended). */
+  weight: number;
+  step_started_at: string;
+  /** The latest gate judgement (JSON), for status and the UI. */
+  last_judgement_json: string | null;
+  ended_reason: string | null;
+  started_by: string;
+  created_at: string;
+  updated_at: string;
+  ended_at: string | null;
+}
+
+/** What a serving process saw of one model version between two flushes (src/rollout/serving-stats.ts). */
+export interface RolloutServingStatsTable {
+  id: string;
+  model_name: string;
+  model_version: number;
+  at: string;
+  requests: number;
+  errors: number;
+  /** Counts per latency bucket (JSON number[], bucket upper edges in serving-stats.ts's LATENCY_EDGES_MS). */
+  latency_counts_json: string;
 }

@@ -24,7 +24,7 @@ export {
   type ModelMetadata,
   type Preprocessing,
 } from './model-metadata.js';
-export { buildModelCard, modelCardMarkdown, MODEL_CARD_SCHEMA, type ModelCard } from './model-card.js';
+export { buildModelCard, modelCardMarkdown, MODEL_CARD_SCHEMA, type ModelCard, type ProtocolCardSection } from './model-card.js';
 export { createLoadedModel, type LoadedModel, type Prediction } from './loaded-model.js';
 export { loadModelVersion, modelBytes } from './model-loader.js';
 export { readModelFile, versionFromImport, versionFromRun, versionFromSource, type CardSources, type NewVersion } from './version-sources.js';

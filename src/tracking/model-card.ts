@@ -104,6 +104,22 @@ export interface ModelCard {
     eceUncalibrated: number | null;
   };
   limitations: string[];
+  /** Change-protocol evaluations (src/rollout) attached after registration, oldest first; absent: none yet. */
+  changeProtocol?: ProtocolCardSection[];
+}
+
+/** One change-protocol evaluation of the version, as its card shows it: the verdict and every criterion. */
+export interface ProtocolCardSection {
+  reportId: string;
+  protocol: { name: string; version: number; sha256: string };
+  evaluatedAt: string;
+  evaluatedBy: string;
+  /** The production version it was compared with (null: there was none). */
+  baselineVersion: number | null;
+  datasetVersion: string;
+  passed: boolean;
+  criteria: { criterion: string; split: string | null; passed: boolean; summary: string }[];
+  failures: string[];
 }
 
 export interface CardInput {
@@ -280,5 +296,14 @@ export function modelCardMarkdown(card: ModelCard): string {
   if (card.calibration.ece !== null) L.push(`- ECE after / before: ${f3(card.calibration.ece)} / ${f3(card.calibration.eceUncalibrated)}`);
   L.push('', '## Limitations', '');
   for (const l of card.limitations) L.push(`- ${l}`);
+  for (const r of card.changeProtocol ?? []) {
+    L.push('', `## Change protocol: ${cell(r.protocol.name)} v${r.protocol.version} — ${r.passed ? 'passed' : 'rejected'}`, '');
+    L.push(
+      `Report \`${r.reportId}\`, ${r.evaluatedAt} by ${cell(r.evaluatedBy)}; against ${r.baselineVersion === null ? 'no production version' : `production v${r.baselineVersion}`} on dataset \`${r.datasetVersion}\`; protocol sha256 \`${r.protocol.sha256}\`.`,
+      '',
+    );
+    L.push('| criterion | split | result | figures |', '|---|---|---|---|');
+    for (const c of r.criteria) L.push(`| ${cell(c.criterion)} | ${c.split ?? '—'} | ${c.passed ? 'pass' : '**fail**'} | ${cell(c.summary)} |`);
+  }
   return `${L.join('\n')}\n`;
 }

@@ -46,9 +46,14 @@ export interface ModelRef {
   alias?: string;
 }
 
-export function modelObjectKeys(name: string, version: number): { onnx: string; card: string; cardMarkdown: string } {
+export function modelObjectKeys(name: string, version: number): { onnx: string; card: string; cardMarkdown: string; protocolReports: string } {
   const base = `models/${assertModelName(name)}/${assertVersion(version)}`;
-  return { onnx: `${base}/model.onnx`, card: `${base}/model-card.json`, cardMarkdown: `${base}/model-card.md` };
+  return {
+    onnx: `${base}/model.onnx`,
+    card: `${base}/model-card.json`,
+    cardMarkdown: `${base}/model-card.md`,
+    protocolReports: `${base}/change-protocol-reports.json`,
+  };
 }
 
 export function toModelVersion(r: ModelVersionsTable): ModelVersion {

@@ -20,7 +20,7 @@ import type { Db } from '../storage/db.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { Database, ModelVersionsTable } from '../storage/schema.js';
 import type { LoadedModel } from './loaded-model.js';
-import { buildModelCard, type ModelCard, modelCardMarkdown } from './model-card.js';
+import { buildModelCard, type ModelCard, modelCardMarkdown, type ProtocolCardSection } from './model-card.js';
 import { loadModelVersion, type LoadOptions, modelBytes } from './model-loader.js';
 import type { ModelMetadata } from './model-metadata.js';
 import { type AliasEvent, modelObjectKeys, type ModelRef, type ModelVersion, type RegisteredModel, toModelVersion } from './model-version.js';
@@ -270,9 +270,31 @@ export class ModelRegistry {
     return rows.map(toModelVersion);
   }
 
+  /** The card as registered, with the change-protocol evaluations attached since (attachProtocolReport). */
   async modelCard(name: string, version: number): Promise<ModelCard> {
     const mv = await this.resolve(name, { version });
-    return JSON.parse((await this.objects.getBytes(mv.cardKey)).toString('utf8')) as ModelCard;
+    const card = JSON.parse((await this.objects.getBytes(mv.cardKey)).toString('utf8')) as ModelCard;
+    const reports = await this.protocolReports(mv.name, mv.version);
+    return reports.length ? { ...card, changeProtocol: reports } : card;
+  }
+
+  private async protocolReports(name: string, version: number): Promise<ProtocolCardSection[]> {
+    const key = modelObjectKeys(name, version).protocolReports;
+    return (await this.objects.head(key)) ? (JSON.parse((await this.objects.getBytes(key)).toString('utf8')) as ProtocolCardSection[]) : [];
+  }
+
+  /**
+   * Adds a change-protocol evaluation to the version's card: the registered card JSON and the ONNX stay as they
+   * were; the evaluations are kept beside them (oldest first) and the card's Markdown is rendered again with them.
+   * Evaluations of one version are made one at a time (the rollout service serializes them per model).
+   */
+  async attachProtocolReport(name: string, version: number, section: ProtocolCardSection): Promise<void> {
+    const mv = await this.resolve(name, { version });
+    const keys = modelObjectKeys(mv.name, mv.version);
+    const reports = [...(await this.protocolReports(mv.name, mv.version)), section];
+    await this.objects.put(keys.protocolReports, `${JSON.stringify(reports, null, 2)}\n`, { contentType: 'application/json' });
+    const card = JSON.parse((await this.objects.getBytes(mv.cardKey)).toString('utf8')) as ModelCard;
+    await this.objects.put(keys.cardMarkdown, modelCardMarkdown({ ...card, changeProtocol: reports }), { contentType: 'text/markdown; charset=utf-8' });
   }
 
   /** The version's ONNX bytes, checked against the sha256 recorded at registration (model-loader.ts). */

@@ -11,7 +11,21 @@ import type { AuditLogTable, Database } from '../storage/schema.js';
 /** prev_hash of the first entry (storage/migrations/0004_workflow.ts seeds `audit_head` with the same value). */
 export const AUDIT_GENESIS_HASH = '0'.repeat(64);
 
-export const AUDIT_EVENTS = ['study.intake', 'read.model', 'read.model_failed', 'read.A', 'decision', 'read.B', 'study.finalized'] as const;
+/** Study events, then the model change events of src/rollout (no study: studyId null). */
+export const AUDIT_EVENTS = [
+  'study.intake',
+  'read.model',
+  'read.model_failed',
+  'read.A',
+  'decision',
+  'read.B',
+  'study.finalized',
+  'rollout.evaluated',
+  'rollout.started',
+  'rollout.stepped',
+  'rollout.promoted',
+  'rollout.rolled_back',
+] as const;
 export type AuditEvent = (typeof AUDIT_EVENTS)[number];
 
 export interface AuditEntryInput {

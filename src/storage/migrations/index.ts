@@ -10,6 +10,7 @@ import { authLoginMigration } from './0005_auth_login.js';
 import { dicomIndexMigration } from './0006_dicom_index.js';
 import { pacsExportsMigration } from './0007_pacs_exports.js';
 import { driftMigration } from './0008_drift.js';
+import { rolloutMigration } from './0009_rollout.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_datasets': datasetsMigration,
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '0006_dicom_index': dicomIndexMigration,
   '0007_pacs_exports': pacsExportsMigration,
   '0008_drift': driftMigration,
+  '0009_rollout': rolloutMigration,
 };
