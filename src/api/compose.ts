@@ -15,6 +15,8 @@ import { jobBackend, type JobQueue, openJobQueue } from '../jobs/index.js';
 import { createEvaluationService } from '../monitoring/evaluations/index.js';
 import { Metrics } from '../monitoring/metrics.js';
 import { collectEvaluationGauges, evaluationGauges } from '../monitoring/metrics-evaluations.js';
+import { combineObservers } from '../monitoring/serving-observer.js';
+import { collectRolloutGauges, RolloutService, ServingStatsRecorder, startRolloutGate } from '../rollout/index.js';
 import { SaliencyService } from '../serving/saliency.js';
 import { ServingService } from '../serving/service.js';
 import type { ServingOptions } from '../serving/types.js';
@@ -46,6 +48,8 @@ export interface ComposeOptions {
   gateway?: GatewayOptions;
   /** Serve HTTPS with this certificate and key (serve --tls-cert/--tls-key). */
   tls?: TlsFiles;
+  /** How often the rollout gate judges active canaries (ms; default 15000 with `jobs`, else 0 = never: call `rollout.tick()`). */
+  rolloutGateMs?: number;
 }
 
 export interface ComposedApi {
@@ -58,6 +62,8 @@ export interface ComposedApi {
   jobs: JobQueue | null;
   /** The C-STORE SCP and the results exporter; the caller starts it once the app is ready (it is among the closers). */
   gateway: Gateway;
+  /** Change-protocol evaluation and the staged canary (src/rollout); serving follows its canary share. */
+  rollout: RolloutService;
   /** What to close after the app, in this order. */
   closers: { name: string; close: () => Promise<void> }[];
 }
@@ -105,13 +111,26 @@ export async function composeApi(deps: { config: Config; logger: Logger; db: Db;
   const cacheDir = join(config.home, 'cache', 'models');
   const metrics = new Metrics();
   collectEvaluationGauges(db, metrics, logger);
-  const serving = new ServingService({ registry, db, logger, observer: metrics }, { ...o.serving, cacheDir });
+  const rollout = new RolloutService({ db, objects, registry, logger, cacheDir });
+  collectRolloutGauges(rollout, metrics, logger);
+  // What this process serves per model version, for the canary's error-rate and latency guards.
+  const servingStats = new ServingStatsRecorder({ db, logger });
+  const serving = new ServingService(
+    { registry, db, logger, observer: combineObservers(metrics, servingStats), canaryWeights: (name) => rollout.canaryWeight(name) },
+    { ...o.serving, cacheDir },
+  );
   // One saliency map at a time on one thread: explanations must not starve serving.
   const saliency = new SaliencyService({ registry, logger });
   const closers: ComposedApi['closers'] = [
     { name: 'serving', close: () => serving.close() },
     { name: 'saliency', close: () => saliency.close() },
+    { name: 'rollout serving figures', close: () => servingStats.close() },
   ];
+  const gateMs = o.rolloutGateMs ?? (o.jobs ? 15_000 : 0);
+  if (gateMs > 0) {
+    const gate = startRolloutGate(rollout, gateMs);
+    closers.unshift({ name: 'rollout gate', close: () => gate.close() });
+  }
   let jobs: JobQueue | null = null;
   try {
     let evaluations = noEvaluations;
@@ -183,7 +202,7 @@ export async function composeApi(deps: { config: Config; logger: Logger; db: Db;
       tls: o.tls,
       ...(o.web ? { web: {} } : {}),
     });
-    return { app, serving, registry, modelReader, jobs, gateway, closers };
+    return { app, serving, registry, modelReader, jobs, gateway, rollout, closers };
   } catch (err) {
     for (const c of closers) await c.close().catch(() => {});
     throw err;

@@ -20,3 +20,13 @@ export interface ServingObserver {
   shadow?(m: { model: string; productionVersion: number; shadowVersion: number }, agree: boolean): void;
   swapped?(m: { model: string; alias: string; from: number | null; to: number }): void;
 }
+
+/** One observer that reports every event to each of `observers` in turn (metrics, the rollout's serving figures…). */
+export function combineObservers(...observers: ServingObserver[]): ServingObserver {
+  const out: ServingObserver = {};
+  for (const k of ['batch', 'queueDepth', 'dropped', 'prediction', 'shadow', 'swapped'] as const) {
+    const fns = observers.map((o) => o[k]?.bind(o)).filter((f) => f !== undefined) as ((...args: unknown[]) => void)[];
+    if (fns.length) (out as Record<string, unknown>)[k] = (...args: unknown[]) => fns.forEach((f) => f(...args));
+  }
+  return out;
+}

@@ -15,4 +15,13 @@ export {
   type LoadedProtocol,
 } from './protocol.js';
 export { ServingStatsRecorder } from './serving-stats.js';
-export { ROLLOUT_STATUSES, RolloutService, type Actor, type Rollout, type RolloutStatus, type StepAction, type StoredReport } from './service.js';
+export {
+  ROLLOUT_STATUSES,
+  RolloutService,
+  startRolloutGate,
+  type Actor,
+  type Rollout,
+  type RolloutStatus,
+  type StepAction,
+  type StoredReport,
+} from './service.js';

@@ -484,3 +484,18 @@ function toRollout(r: RolloutsTable): Rollout {
     endedAt: r.ended_at,
   };
 }
+
+/** Judges every active rollout every `everyMs` (the server's automatic gate); `close` stops it and waits for a tick in progress. */
+export function startRolloutGate(service: Pick<RolloutService, 'tick'>, everyMs: number): { close(): Promise<void> } {
+  let running: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = running.then(() => service.tick());
+  }, everyMs);
+  timer.unref();
+  return {
+    close: async () => {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
