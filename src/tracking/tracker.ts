@@ -140,6 +140,19 @@ export class Tracker {
   }
 
   /**
+   * Adds (or replaces) top-level params of a run: what is only known once it trains, such as a time-budgeted
+   * run's measured plan. Keys already set are overwritten with the new values; other params stay.
+   */
+  async mergeParams(runId: string, params: Record<string, unknown>): Promise<void> {
+    const run = await this.getRun(runId);
+    await this.db
+      .updateTable('runs')
+      .set({ params_json: JSON.stringify({ ...run.params, ...params }) })
+      .where('id', '=', runId)
+      .execute();
+  }
+
+  /**
    * Records metric points. UPSERT on (run, key, step, split): a resumed run that recomputes a step
    * overwrites the earlier value instead of adding a second row.
    */

@@ -7,6 +7,7 @@ import { PREPROCESS_POLICY } from '../data/images/preprocess.js';
 import { decodeCheckpoint, EvalSession, type ExecutionOptions, exportInferenceModel, type ModelBuilder } from '../engine/index.js';
 import type { ViTConfig } from '../models/vit.js';
 import type { MetricPoint, Tracker } from '../tracking/index.js';
+import type { BudgetState } from './budget.js';
 import type { Normalization } from './data/augment.js';
 import type { TrainingData } from './dataset.js';
 import { predictSet } from './evaluate.js';
@@ -31,6 +32,8 @@ export interface FinalMetrics {
   epochsTrained: number;
   stoppedEarly: boolean;
   training: { steps: number; images: number; seconds: number; imagesPerSecond: number };
+  /** A time-budgeted run's plan and clock at the end (absent without --time-budget). */
+  budget?: BudgetState;
   data: TrainingData['counts'] & { addedFinalEval: number };
   val: ClassifierReport;
   test: ClassifierReport | null;
@@ -117,6 +120,7 @@ export async function finalizeRun(f: FinalizeInput): Promise<FinalMetrics> {
     epochsTrained: p.epoch,
     stoppedEarly: p.stoppedEarly,
     training: { steps: f.steps, images: trainImages, seconds: p.trainSeconds, imagesPerSecond: p.trainSeconds > 0 ? trainImages / p.trainSeconds : 0 },
+    ...(p.budget ? { budget: p.budget } : {}),
     data: { ...f.data.counts, addedFinalEval: f.data.addedFinalEval },
     val: reports.val,
     test: reports.test,

@@ -13,6 +13,7 @@ import { prepareBatch } from './data/batch.js';
 import type { FinalMetrics } from './finalize.js';
 import { ARTIFACTS, parseTrainOptions } from './index.js';
 import { argmaxRow } from './metrics/confusion.js';
+import { applyRecipe } from './options.js';
 import { openTrainingFixture, phantomSets, type TrainingFixture } from './testing.js';
 import { trainRun } from './trainer.js';
 
@@ -39,7 +40,7 @@ describe('vit-tiny on synthetic phantoms', () => {
       seed: 1,
     });
     const plan = {
-      options: { ...options, dataset: 'in-memory-phantoms', model: 'vit-tiny', size: SIZE },
+      options: { ...applyRecipe(options, 'vit-tiny', { architecture: false }), dataset: 'in-memory-phantoms', model: 'vit-tiny', size: SIZE },
       model: vitConfig('vit-tiny', { imageSize: SIZE, linearInit: options.linearInit }),
     };
     const run = await fx.tracker.startRun({ experiment: 'learning-test', params: {} });

@@ -11,6 +11,10 @@
 //     evaluate on val; log; keep the best weights (lowest val loss); checkpoint
 //     stop early after `patience` epochs without improvement
 //
+// Under a time budget (budget.ts) the first steps are timed, the steps that fit are planned and the cosine is laid
+// over them; every epoch end measures and re-plans; the run ends (validating its last, possibly partial, epoch) when
+// the planned steps are done or, should the machine slow down, when the budget is spent.
+//
 // Everything the loop carries between steps (position, running sums, early-stopping state) is in TrainerProgress
 // and goes into every checkpoint, so a run killed anywhere continues exactly where its last checkpoint was; metric
 // points are keyed by step and upserted, so replayed steps never add rows.
@@ -19,6 +23,7 @@ import { SECONDREAD_CLASSES } from '../data/classes.js';
 import { encodeCheckpoint, EvalSession, type StepResult, type StoredTensor, TrainSession } from '../engine/index.js';
 import type { ViTConfig } from '../models/vit.js';
 import type { MetricPoint, Tracker } from '../tracking/index.js';
+import { BudgetClock, CALIBRATION, planDone, replan, stepsThatFit } from './budget.js';
 import type { AugmentConfig, Normalization } from './data/augment.js';
 import type { ImageSet, PreparedBatch } from './data/batch.js';
 import { type BatchLoader, createBatchLoader } from './data/loader.js';
@@ -31,6 +36,7 @@ import { ARTIFACTS } from './retrain.js';
 import { type Accumulator, CHECKPOINT_KIND, type CheckpointConfig, emptyAccumulator, type TrainerProgress } from './state.js';
 
 export interface LoopSettings {
+  /** Upper bound on the epochs (a budgeted run without --epochs: Number.MAX_SAFE_INTEGER). */
   epochs: number;
   batchSize: number;
   seed: number;
@@ -72,7 +78,8 @@ function checkpointConfig(ctx: LoopContext): CheckpointConfig {
   return { kind: CHECKPOINT_KIND, model: ctx.model, norm: ctx.norm, progress: structuredClone(ctx.progress) };
 }
 
-export async function saveLastCheckpoint(ctx: LoopContext): Promise<void> {
+export async function saveLastCheckpoint(ctx: LoopContext, clock?: BudgetClock): Promise<void> {
+  clock?.sync();
   const ck = ctx.session.checkpoint(checkpointConfig(ctx));
   ctx.average?.addTo(ck.tensors);
   await ctx.tracker.putArtifact(ctx.runId, ARTIFACTS.last, encodeCheckpoint(ck));
@@ -153,9 +160,9 @@ function tally(p: TrainerProgress, r: StepResult, labels: BigInt64Array): void {
 
 /** The progress bar's line for the epoch: running loss and accuracy, and this process's throughput. */
 function reportProgress(ctx: LoopContext, epoch: number, perEpoch: number, clock: { start: number; images: number }): void {
-  const { progress: p, settings: s } = ctx;
+  const p = ctx.progress;
   ctx.onProgress?.({
-    phase: `epoch ${epoch + 1}/${s.epochs}`,
+    phase: `epoch ${epoch + 1}/${plannedEpochs(ctx, perEpoch)}`,
     done: p.batch,
     total: perEpoch,
     info: {
@@ -166,23 +173,90 @@ function reportProgress(ctx: LoopContext, epoch: number, perEpoch: number, clock
   });
 }
 
-/** Trains until the last epoch, early stopping, or `signal` (then it checkpoints and returns 'interrupted'). */
+/** The epochs the run will train, for the progress bar: the planned ones under a budget ('?' before the plan). */
+function plannedEpochs(ctx: LoopContext, perEpoch: number): string {
+  const b = ctx.progress.budget;
+  if (!b) return String(ctx.settings.epochs);
+  return b.totalSteps === null ? '?' : String(Math.min(ctx.settings.epochs, Math.ceil(b.totalSteps / perEpoch)));
+}
+
+/** Whether a budgeted run is over: its planned steps done, or its time spent. */
+function budgetOver(ctx: LoopContext): boolean {
+  const b = ctx.progress.budget;
+  return b !== undefined && (planDone(b, ctx.session.steps) || b.deadlineReached);
+}
+
+/** Seconds a validation pass over the whole val set takes, from two timed eval batches (the first warms up). */
+async function estimateValidationSeconds(ctx: LoopContext): Promise<number> {
+  const n = Math.min(ctx.settings.evalBatchSize, ctx.val.count);
+  if (n === 0) return 0;
+  const slice = { ...ctx.val, count: n };
+  await predictSet(ctx.evalSession, slice, ctx.norm, NUM_CLASSES, n);
+  const t0 = performance.now();
+  await predictSet(ctx.evalSession, slice, ctx.norm, NUM_CLASSES, n);
+  return (((performance.now() - t0) / 1000) * ctx.val.count) / n;
+}
+
+/**
+ * Plans (or re-plans) a budgeted run from the clock's figures: the steps that fit in what is left, capped by the
+ * epoch limit; records the plan in the run's params. Returns without a plan while too few steps are timed.
+ */
+async function planBudget(ctx: LoopContext, clock: BudgetClock, perEpoch: number, min: { steps: number; seconds: number }): Promise<void> {
+  const b = clock.state;
+  const secondsPerStep = clock.secondsPerStep(min) ?? b.secondsPerStep;
+  if (secondsPerStep === null) return;
+  const validation = clock.validationSeconds ?? (await estimateValidationSeconds(ctx));
+  const secondsPerEpochEnd = validation + clock.checkpointSeconds;
+  const step = ctx.session.steps;
+  const steps = stepsThatFit({
+    remainingSeconds: b.seconds - clock.elapsed(),
+    secondsPerStep,
+    secondsPerEpochEnd,
+    perEpoch,
+    batchInEpoch: ctx.progress.batch,
+    maxSteps: ctx.settings.epochs * perEpoch - step,
+  });
+  replan(b, step, steps, { secondsPerStep, secondsPerEpochEnd });
+  clock.restartTiming();
+  await ctx.tracker.mergeParams(ctx.runId, { budget_plan: budgetRecord(ctx, perEpoch) });
+}
+
+/** What the run's params say about the plan (`runs show`). */
+function budgetRecord(ctx: LoopContext, perEpoch: number): Record<string, number | boolean | null> {
+  const b = ctx.progress.budget;
+  if (!b) return {};
+  return {
+    budget_seconds: b.seconds,
+    planned_steps: b.totalSteps,
+    planned_epochs: b.totalSteps === null ? null : Math.ceil(b.totalSteps / perEpoch),
+    warmup_steps: b.warmupSteps,
+    seconds_per_step: b.secondsPerStep,
+    seconds_per_epoch_end: b.secondsPerEpochEnd,
+    plans: b.plans,
+    deadline_reached: b.deadlineReached,
+  };
+}
+
+/** Trains until the last epoch, early stopping, the end of a time budget, or `signal` (then it checkpoints and returns 'interrupted'). */
 export async function runLoop(ctx: LoopContext): Promise<LoopOutcome> {
   const { session, settings: s, progress: p, train } = ctx;
   const batch = Math.min(s.batchSize, train.count);
   const perEpoch = stepsPerEpoch(train.count, batch);
   const loader = createBatchLoader(train, { workers: s.workers });
+  const clock = p.budget ? new BudgetClock(p.budget) : undefined;
   let windowStart = performance.now();
   try {
-    while (p.epoch < s.epochs && !p.stoppedEarly) {
+    while (p.epoch < s.epochs && !p.stoppedEarly && !budgetOver(ctx)) {
       const epoch = p.epoch;
       const batches = epochBatches(ctx, loader, epoch, batch, perEpoch);
       const epochClock = { start: performance.now(), images: 0 }; // throughput shown on the bar, this process only
       while (p.batch < perEpoch) {
         const t0 = performance.now();
+        clock?.stepStarting();
         const prepared = await batches.take(p.batch);
         const r = await trainStep(ctx, prepared);
         p.trainSeconds += (performance.now() - t0) / 1000;
+        clock?.stepDone();
         tally(p, r, prepared.labels);
         epochClock.images += prepared.labels.length;
 
@@ -194,13 +268,31 @@ export async function runLoop(ctx: LoopContext): Promise<LoopOutcome> {
         reportProgress(ctx, epoch, perEpoch, epochClock);
         if (ctx.signal?.aborted) {
           await batches.settle();
-          await saveLastCheckpoint(ctx);
+          await saveLastCheckpoint(ctx, clock);
           return 'interrupted';
         }
-        if (s.checkpointEvery > 0 && step % s.checkpointEvery === 0 && p.batch < perEpoch) await saveLastCheckpoint(ctx);
+        if (clock) {
+          if (clock.state.totalSteps === null) await planBudget(ctx, clock, perEpoch, CALIBRATION);
+          if (planDone(clock.state, step)) break;
+          if (clock.overBudget()) {
+            clock.state.deadlineReached = true;
+            break;
+          }
+        }
+        if (s.checkpointEvery > 0 && step % s.checkpointEvery === 0 && p.batch < perEpoch) await saveLastCheckpoint(ctx, clock);
       }
+      await batches.settle();
+      clock?.epochEnding();
+      const validated = performance.now();
       await endEpoch(ctx, epoch, p.lastLr);
-      await saveLastCheckpoint(ctx);
+      if (clock) {
+        clock.validationSeconds = (performance.now() - validated) / 1000;
+        if (!budgetOver(ctx)) await planBudget(ctx, clock, perEpoch, { steps: 3, seconds: 0 });
+        else await ctx.tracker.mergeParams(ctx.runId, { budget_plan: budgetRecord(ctx, perEpoch) });
+      }
+      const saved = performance.now();
+      await saveLastCheckpoint(ctx, clock);
+      if (clock) clock.checkpointSeconds = (performance.now() - saved) / 1000;
     }
     return p.stoppedEarly ? 'stopped_early' : 'completed';
   } finally {
@@ -225,7 +317,8 @@ async function logWindow(ctx: LoopContext, step: number, epoch: number, lr: numb
 async function endEpoch(ctx: LoopContext, epoch: number, lr: number): Promise<void> {
   const { progress: p, settings: s } = ctx;
   const step = ctx.session.steps;
-  ctx.onProgress?.({ phase: `validate ${epoch + 1}/${s.epochs}`, done: 0, total: ctx.val.count });
+  const phase = `validate ${epoch + 1}/${plannedEpochs(ctx, stepsPerEpoch(ctx.train.count, Math.min(s.batchSize, ctx.train.count)))}`;
+  ctx.onProgress?.({ phase, done: 0, total: ctx.val.count });
   const val = await predictSet(ctx.evalSession, ctx.val, ctx.norm, NUM_CLASSES, s.evalBatchSize);
   const predicted = Array.from({ length: ctx.val.count }, (_, i) => argmaxRow(val.logits, i * NUM_CLASSES, NUM_CLASSES));
   const cm = confusionMatrix(val.labels, predicted, NUM_CLASSES);
@@ -251,7 +344,7 @@ async function endEpoch(ctx: LoopContext, epoch: number, lr: number): Promise<vo
   if (valMacroF1 !== null) points.push({ key: 'val/macro_f1', value: valMacroF1, step, epoch: epoch + 1, split: 'val' });
   await ctx.tracker.logMetrics(ctx.runId, points);
   ctx.onProgress?.({
-    phase: `validate ${epoch + 1}/${s.epochs}`,
+    phase,
     done: ctx.val.count,
     total: ctx.val.count,
     info: { 'val loss': val.loss, 'val acc': valAccuracy },

@@ -17,8 +17,29 @@ afterAll(async () => {
 describe('planRun', () => {
   it('records --patch-size and --size in the model config, other fields from the named config', async () => {
     const plan = await planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, model: 'vit-small', patchSize: 4 }));
-    expect(plan.model).toMatchObject({ name: 'vit-small', imageSize: 64, patchSize: 4, dim: 192 });
-    expect((await planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, model: 'vit-small' }))).model.patchSize).toBe(2);
+    expect(plan.model).toMatchObject({ name: 'vit-small', imageSize: 64, patchSize: 4, stemStrides: [2, 2, 1], dim: 192 });
+    expect((await planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, model: 'vit-tiny' }))).model.patchSize).toBe(2);
+  });
+
+  it("fills what is not given from the model's measured recipe; given options win", async () => {
+    const small = await planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, model: 'vit-small' }));
+    expect(small.model).toMatchObject({ stemStrides: [1, 2, 2, 2, 2], stemChannels: [16, 32, 64, 128, 192], patchSize: 1, dropout: 0 });
+    expect(small.options).toMatchObject({ epochs: 40, batchSize: 64, lr: 1e-3, warmupEpochs: 3, patience: 15, labelSmoothing: 0.1, sharpShare: 0.3 });
+    expect(small.options).toMatchObject({ cropMinScale: 0.9, rotateDegrees: 5, brightness: 0.1, contrast: 0.1, emaDecay: 0 });
+    // The default model is vit-small, with its recipe.
+    expect((await planRun(fx.db, parseTrainOptions({ dataset: fx.versionId }))).options).toMatchObject({ model: 'vit-small', sharpShare: 0.3 });
+
+    const given = await planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, model: 'vit-small', sharpShare: 0, epochs: 5, dropout: 0.2, lr: 5e-4 }));
+    expect(given.options).toMatchObject({ sharpShare: 0, epochs: 5, lr: 5e-4, batchSize: 64 });
+    expect(given.model.dropout).toBe(0.2);
+
+    const tiny = await planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, model: 'vit-tiny' }));
+    expect(tiny.options).toMatchObject({ epochs: 30, batchSize: 32, warmupEpochs: 1, patience: 5, labelSmoothing: 0, sharpShare: 0, cropMinScale: 0.75 });
+    expect(tiny.model).toMatchObject({ stemStrides: [2, 2, 1], dropout: 0.1 });
+
+    // Under a time budget the epochs stay open unless given.
+    expect((await planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, timeBudget: 10 }))).options.epochs).toBeUndefined();
+    expect((await planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, timeBudget: 10, epochs: 3 }))).options.epochs).toBe(3);
   });
 
   it('records --stem-strides and --stem-channels in the model config', async () => {
@@ -54,7 +75,7 @@ describe('planRun', () => {
       version: 1,
       runId: 'r',
       datasetVersion: fx.versionId,
-      config: { model: { ...(await planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, model: 'vit-small' }))).model } },
+      config: { model: { ...(await planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, model: 'vit-small', patchSize: 2 }))).model } },
     };
     await expect(planRun(fx.db, parseTrainOptions({ fromModel: 'm@production', patchSize: 4 }), base as never)).rejects.toThrow(
       /--patch-size 4 differs from the base model's patch size 2/,
@@ -69,5 +90,9 @@ describe('planRun', () => {
       /--pool mean differs from the base model's pooling cls/,
     );
     expect((await planRun(fx.db, parseTrainOptions({ fromModel: 'm@production', pool: 'cls' }), base as never)).model.pool).toBe('cls');
+    // The recipe's training options apply to a retrained model, its architecture does not.
+    const retrain = await planRun(fx.db, parseTrainOptions({ fromModel: 'm@production' }), base as never);
+    expect(retrain.model).toMatchObject({ stemStrides: [2, 2, 1], patchSize: 2 });
+    expect(retrain.options).toMatchObject({ sharpShare: 0.3, batchSize: 64 });
   });
 });

@@ -6,7 +6,7 @@ import { ValidationError } from '../core/errors.js';
 import { resolveVersionRef } from '../data/datasets/repository.js';
 import { type ViTConfig, vitConfig } from '../models/vit.js';
 import type { Db } from '../storage/db.js';
-import { parseTrainOptions, type TrainOptions, trainOptionsSchema } from './options.js';
+import { applyRecipe, parseTrainOptions, type ResolvedTrainOptions, type TrainOptions, trainOptionsSchema } from './options.js';
 import type { BaseModel } from './retrain.js';
 
 export interface Lineage {
@@ -19,15 +19,18 @@ export interface Lineage {
 }
 
 export interface RunPlan {
-  options: TrainOptions & { dataset: string; model: string; size: number };
+  /** The options as given, with the model's recipe filled in (docs/training.md). */
+  options: ResolvedTrainOptions & { dataset: string; model: string; size: number };
   model: ViTConfig;
   /** The base version whose train split (and final_eval share) joins training; undefined without retraining. */
   baseDataset?: string;
   lineage?: Lineage;
 }
 
-export async function planRun(db: Db, options: TrainOptions, base?: BaseModel): Promise<RunPlan> {
+export async function planRun(db: Db, given: TrainOptions, base?: BaseModel): Promise<RunPlan> {
   const baseCfg = base?.config.model;
+  const name = given.model ?? baseCfg?.name ?? 'vit-small';
+  const options = applyRecipe(given, name, { architecture: !baseCfg });
   const datasetRef = options.dataset ?? base?.datasetVersion ?? undefined;
   if (!datasetRef) throw new ValidationError("the base model's run records no dataset version: pass --dataset");
   const dataset = await resolveVersionRef(db, datasetRef);
@@ -47,7 +50,6 @@ export async function planRun(db: Db, options: TrainOptions, base?: BaseModel): 
       }
     }
   }
-  const name = options.model ?? baseCfg?.name ?? 'vit-small';
   const overrides: Partial<ViTConfig> = {};
   if (options.size !== undefined) overrides.imageSize = options.size;
   if (options.patchSize !== undefined) overrides.patchSize = options.patchSize;
@@ -79,11 +81,13 @@ export function planToParams(plan: RunPlan, extra: Record<string, unknown>): Rec
 /** The plan of a stored run (its params), exactly as it was started. */
 export function planFromParams(params: Record<string, unknown>): RunPlan {
   const keys = Object.keys(trainOptionsSchema.shape);
-  const options = parseTrainOptions(Object.fromEntries(Object.entries(params).filter(([k]) => keys.includes(k))));
+  const parsed = parseTrainOptions(Object.fromEntries(Object.entries(params).filter(([k]) => keys.includes(k))));
   const model = params.model_config as ViTConfig | undefined;
-  if (!model || !options.dataset || !options.model || !options.size) throw new ValidationError("the run's params are not those of a secondread training run");
+  if (!model || !parsed.dataset || !parsed.model || !parsed.size) throw new ValidationError("the run's params are not those of a secondread training run");
+  // A run's params hold its resolved options; the recipe only fills what a run stored by an older version lacks.
+  const options = applyRecipe(parsed, parsed.model, { architecture: false });
   const lineage = params.lineage as Lineage | undefined;
-  const plan: RunPlan = { options: { ...options, dataset: options.dataset, model: options.model, size: options.size }, model };
+  const plan: RunPlan = { options: { ...options, dataset: parsed.dataset, model: parsed.model, size: parsed.size }, model };
   if (lineage) {
     plan.lineage = lineage;
     plan.baseDataset = lineage.base_dataset ?? undefined;

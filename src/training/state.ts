@@ -3,6 +3,7 @@
 // the same early-stopping bookkeeping and partial averages.
 import { ValidationError } from '../core/errors.js';
 import type { ViTConfig } from '../models/vit.js';
+import type { BudgetState } from './budget.js';
 import type { Normalization } from './data/augment.js';
 
 export const CHECKPOINT_KIND = 'secondread.trainer/1';
@@ -46,6 +47,8 @@ export interface TrainerProgress {
   imagesSeen: number;
   /** Learning rate of the last step taken. */
   lastLr: number;
+  /** A time-budgeted run's plan and clock (absent without --time-budget). */
+  budget?: BudgetState;
 }
 
 export interface CheckpointConfig {

@@ -10,16 +10,17 @@ import { vitClassifier } from '../models/vit.js';
 import type { Db } from '../storage/db.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { RunRecord, Tracker } from '../tracking/index.js';
+import { budgetSchedule, initialBudget } from './budget.js';
 import { pixelStats } from './data/augment.js';
 import { inverseFrequencyWeights } from './data/sampler.js';
 import { loadTrainingData, type TrainingData } from './dataset.js';
 import { WeightAverage } from './ema.js';
 import { finalizeRun, type FinalMetrics, runSummary } from './finalize.js';
 import { liveEval, type LoopSettings, runLoop, stepsPerEpoch } from './loop.js';
-import { parseTrainOptions, type TrainOptions, type TrainOptionsInput } from './options.js';
+import { parseTrainOptions, type ResolvedTrainOptions, type TrainOptionsInput } from './options.js';
 import { planFromParams, planRun, planToParams, type RunPlan } from './plan.js';
 import { ARTIFACTS, loadBaseModel, loadRunWeights, type ModelResolver, type RunWeights } from './retrain.js';
-import { type CheckpointConfig, initialProgress, readCheckpointConfig } from './state.js';
+import { type CheckpointConfig, initialProgress, readCheckpointConfig, type TrainerProgress } from './state.js';
 
 export interface TrainerDeps {
   db: Db;
@@ -123,20 +124,29 @@ async function readLastCheckpoint(tracker: Tracker, runId: string): Promise<Last
 /**
  * The training session (AdamW, warm-up + cosine LR, gradient clipping) started from the last checkpoint, else from
  * the base weights, else fresh; and the weight average a resumed run continues (or a new one when emaDecay > 0).
+ * Under a time budget the cosine follows the budget's plan (budget.ts), which lives in `progress`.
  */
 async function createTrainSession(
   build: ModelBuilder,
-  o: TrainOptions,
+  o: ResolvedTrainOptions,
   perEpoch: number,
+  progress: TrainerProgress,
   execution: ExecutionOptions,
   last: LastCheckpoint | undefined,
   base: RunWeights | undefined,
 ): Promise<{ session: TrainSession; average: WeightAverage | undefined }> {
-  const totalSteps = perEpoch * o.epochs;
-  const warmupSteps = Math.min(totalSteps, Math.round(o.warmupEpochs * perEpoch));
+  const warmupSteps = Math.round(o.warmupEpochs * perEpoch);
+  let lr;
+  if (o.timeBudget !== undefined) {
+    progress.budget ??= initialBudget(o.timeBudget, warmupSteps);
+    lr = budgetSchedule(progress.budget, { peakLr: o.lr, minLr: o.lr * o.minLrRatio });
+  } else {
+    const totalSteps = perEpoch * (o.epochs ?? 1);
+    lr = warmupCosine({ peakLr: o.lr, warmupSteps: Math.min(totalSteps, warmupSteps), totalSteps, minLr: o.lr * o.minLrRatio });
+  }
   const session = await TrainSession.create(build, {
     optimizer: adamw({ weightDecay: o.weightDecay }),
-    lr: warmupCosine({ peakLr: o.lr, warmupSteps, totalSteps, minLr: o.lr * o.minLrRatio }),
+    lr,
     clipGradNorm: o.clipGradNorm,
     seed: o.seed,
     execution,
@@ -154,9 +164,10 @@ async function createTrainSession(
 }
 
 /** The loop's settings from the run's options (augmentation on or off as a whole). */
-function loopSettings(o: TrainOptions, batchSize: number): LoopSettings {
+function loopSettings(o: ResolvedTrainOptions, batchSize: number): LoopSettings {
   return {
-    epochs: o.epochs,
+    // Under a time budget without --epochs the budget's plan ends the run.
+    epochs: o.epochs ?? Number.MAX_SAFE_INTEGER,
     batchSize,
     seed: o.seed,
     patience: o.patience,
@@ -192,9 +203,9 @@ async function train(deps: TrainerDeps, run: RunRecord, plan: RunPlan, data: Tra
   const build = vitClassifier(plan.model, { classWeights, labelSmoothing: o.labelSmoothing });
   const batch = Math.min(o.batchSize, data.train.count);
   const execution: ExecutionOptions = deps.execution ?? { provider: 'cpu', intraOpThreads: o.threads };
-  const { session, average } = await createTrainSession(build, o, stepsPerEpoch(data.train.count, batch), execution, last, base);
-  const evalSession = await liveEval(build, session, average, execution);
   const progress = last?.config.progress ?? initialProgress();
+  const { session, average } = await createTrainSession(build, o, stepsPerEpoch(data.train.count, batch), progress, execution, last, base);
+  const evalSession = await liveEval(build, session, average, execution);
   try {
     const outcome = await runLoop({
       runId: run.id,

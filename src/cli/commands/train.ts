@@ -11,12 +11,35 @@ import { SECONDREAD_CLASSES } from '../../data/classes.js';
 import { LINEAR_INITS, POOLS, VIT_CONFIGS } from '../../models/vit.js';
 import { ModelRegistry, Tracker } from '../../tracking/index.js';
 import { BALANCE_MODES } from '../../training/data/sampler.js';
-import { type FinalMetrics, resumeTraining, startTraining, type TrainOptionsInput, trainOptionsSchema, type TrainResult } from '../../training/index.js';
+import {
+  type FinalMetrics,
+  modelRecipe,
+  resumeTraining,
+  startTraining,
+  type TrainOptionsInput,
+  trainOptionsSchema,
+  type TrainResult,
+} from '../../training/index.js';
 import { withContext } from '../context.js';
 import { parseIntegerList } from '../parse.js';
 import { createProgressRenderer } from '../progress.js';
 
 const DEFAULTS = trainOptionsSchema.parse({});
+/** A recipe option's default for --help: the models' recipes differ (src/training/options.ts). */
+const recipe = (
+  k:
+    | 'epochs'
+    | 'batchSize'
+    | 'lr'
+    | 'warmupEpochs'
+    | 'labelSmoothing'
+    | 'patience'
+    | 'cropMinScale'
+    | 'rotateDegrees'
+    | 'brightness'
+    | 'contrast'
+    | 'sharpShare',
+) => `${modelRecipe('vit-small')[k]} for vit-small/vit-seed, ${modelRecipe('vit-tiny')[k]} for vit-tiny`;
 
 function number(flag: string, check: (n: number) => boolean = Number.isFinite) {
   return (value: string): number => {
@@ -48,6 +71,7 @@ const FLAG_KEYS = [
   'stemChannels',
   'pool',
   'epochs',
+  'timeBudget',
   'batchSize',
   'lr',
   'minLrRatio',
@@ -93,12 +117,23 @@ export function formatConfusion(cm: readonly (readonly number[])[], classes: rea
   return [head, ...rows].join('\n');
 }
 
+/** How a time-budgeted run used its budget (none without one). */
+function budgetLine(m: FinalMetrics): string[] {
+  const b = m.budget;
+  if (!b) return [];
+  const end = b.deadlineReached ? `the budget ran out at step ${m.training.steps} of ${b.totalSteps ?? '?'} planned` : 'schedule completed';
+  return [
+    `  time budget ${duration(b.seconds)}: ${duration(b.elapsed)} used, ${b.totalSteps ?? '?'} steps planned (${b.plans} plan${b.plans === 1 ? '' : 's'}), ${end}`,
+  ];
+}
+
 export function formatTrainResult(r: TrainResult): string {
   if (r.status === 'killed' || !r.metrics) return `run ${r.run.id} interrupted: checkpointed; continue with: secondread train --resume ${r.run.id}\n`;
   const m: FinalMetrics = r.metrics;
   const lines = [
     `run ${r.run.id} finished (experiment ${r.run.params.experiment as string}, dataset ${m.datasetVersion}, ${m.model.name} ${m.model.imageSize}×${m.model.imageSize})`,
     `  trained ${m.epochsTrained} epoch${m.epochsTrained === 1 ? '' : 's'}${m.stoppedEarly ? ' (stopped early)' : ''}, best epoch ${m.bestEpoch ?? '—'}, ${m.training.steps} steps in ${duration(m.training.seconds)} (${m.training.imagesPerSecond.toFixed(0)} img/s)`,
+    ...budgetLine(m),
     `  temperature ${m.calibration.temperature.toFixed(3)} (val NLL ${m.calibration.nllBefore.toFixed(4)} → ${m.calibration.nllAfter.toFixed(4)})`,
   ];
   for (const [name, rep] of [
@@ -140,38 +175,43 @@ export function registerTrain(program: Command): void {
       ints('--stem-channels'),
     )
     .addOption(new Option('--pool <kind>', 'what the head reads: the [CLS] token (default) or the mean of the patch tokens').choices(POOLS))
-    .option('--epochs <n>', `epochs (default ${DEFAULTS.epochs})`, int('--epochs'))
-    .option('--batch-size <n>', `batch size (default ${DEFAULTS.batchSize})`, int('--batch-size'))
-    .option('--lr <rate>', `peak learning rate (default ${DEFAULTS.lr})`, number('--lr'))
+    .option('--epochs <n>', `epochs (default ${recipe('epochs')})`, int('--epochs'))
+    .option(
+      '--time-budget <minutes>',
+      'train for this many minutes: the learning-rate schedule is fitted to the steps that fit, measured after the first steps (with --epochs: whichever ends first)',
+      number('--time-budget', (n) => n > 0),
+    )
+    .option('--batch-size <n>', `batch size (default ${recipe('batchSize')})`, int('--batch-size'))
+    .option('--lr <rate>', `peak learning rate (default ${recipe('lr')})`, number('--lr'))
     .option('--min-lr-ratio <r>', `cosine floor as a fraction of --lr (default ${DEFAULTS.minLrRatio})`, number('--min-lr-ratio'))
     .option('--weight-decay <wd>', `AdamW weight decay (default ${DEFAULTS.weightDecay})`, number('--weight-decay'))
-    .option('--warmup-epochs <n>', `linear warm-up, in epochs (default ${DEFAULTS.warmupEpochs})`, number('--warmup-epochs'))
+    .option('--warmup-epochs <n>', `linear warm-up, in epochs (default ${recipe('warmupEpochs')})`, number('--warmup-epochs'))
     .option('--clip-grad-norm <c>', `global gradient-norm clip (default ${DEFAULTS.clipGradNorm})`, number('--clip-grad-norm'))
-    .option('--label-smoothing <e>', `label smoothing (default ${DEFAULTS.labelSmoothing})`, number('--label-smoothing'))
+    .option('--label-smoothing <e>', `label smoothing (default ${recipe('labelSmoothing')})`, number('--label-smoothing'))
     .option(
       '--ema-decay <d>',
       "validate, keep and test an exponential moving average of the weights with this decay, e.g. 0.998 (default 0: the last step's weights)",
       number('--ema-decay'),
     )
-    .option('--dropout <p>', "dropout in the transformer blocks (default: the model config's, 0.1)", number('--dropout'))
+    .option('--dropout <p>', "dropout in the transformer blocks (default: 0 for vit-small/vit-seed, the model config's 0.1 for vit-tiny)", number('--dropout'))
     .addOption(
       new Option('--linear-init <kind>', `Linear-layer init of a fresh model (default ${DEFAULTS.linearInit}; trunc-normal = timm's 0.02)`).choices(
         LINEAR_INITS,
       ),
     )
     .option('--seed <n>', `seed of initialization, shuffling, augmentation and dropout (default ${DEFAULTS.seed})`, int('--seed'))
-    .option('--patience <n>', `early stopping: epochs without val-loss improvement (0 = off; default ${DEFAULTS.patience})`, int('--patience'))
+    .option('--patience <n>', `early stopping: epochs without val-loss improvement (0 = off; default ${recipe('patience')})`, int('--patience'))
     .addOption(new Option('--balance <mode>', `class balancing (default ${DEFAULTS.balance})`).choices(BALANCE_MODES))
     .option('--hflip', 'augment with horizontal flips (off by default: laterality matters in CXR and OCT)')
     .option('--no-hflip', 'no horizontal flips')
     .option('--no-augment', 'no augmentation at all')
-    .option('--crop-min-scale <s>', `random resized crop: smallest crop area share (default ${DEFAULTS.cropMinScale})`, number('--crop-min-scale'))
-    .option('--rotate-degrees <d>', `random rotation ±degrees (default ${DEFAULTS.rotateDegrees})`, number('--rotate-degrees'))
-    .option('--brightness <b>', `brightness jitter ±b (default ${DEFAULTS.brightness})`, number('--brightness'))
-    .option('--contrast <c>', `contrast jitter ±c (default ${DEFAULTS.contrast})`, number('--contrast'))
+    .option('--crop-min-scale <s>', `random resized crop: smallest crop area share (default ${recipe('cropMinScale')})`, number('--crop-min-scale'))
+    .option('--rotate-degrees <d>', `random rotation ±degrees (default ${recipe('rotateDegrees')})`, number('--rotate-degrees'))
+    .option('--brightness <b>', `brightness jitter ±b (default ${recipe('brightness')})`, number('--brightness'))
+    .option('--contrast <c>', `contrast jitter ±c (default ${recipe('contrast')})`, number('--contrast'))
     .option(
       '--sharp-share <p>',
-      `share of training images only shifted by whole pixels, keeping them as sharp as the images the model is evaluated and served on (default ${DEFAULTS.sharpShare})`,
+      `share of training images only shifted by whole pixels, keeping them as sharp as the images the model is evaluated and served on (default ${recipe('sharpShare')})`,
       number('--sharp-share'),
     )
     .option('--checkpoint-every <steps>', 'also checkpoint every N steps (default: at epoch ends only)', int('--checkpoint-every'))
