@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 import { adamw, EngineError, Graph, TrainSession } from '../engine/index.js';
 import { anchorPoints, detector, detectorConfig, detectorFlops, detectorGrid, detectorModel, detectorParameterCount } from './detector.js';
-import { assignImage,stackTargets } from './detector-assign.js';
+import { assignImage, stackTargets } from './detector-assign.js';
 import { decodeImage } from './detector-decode.js';
 
 describe('detector structure', () => {
@@ -87,5 +87,25 @@ describe('detector structure', () => {
     expect(losses.every(Number.isFinite)).toBe(true);
     expect(losses[losses.length - 1]!).toBeLessThan(losses[0]!);
     await session.release();
+  });
+});
+
+describe('detector parameter names', () => {
+  it('equal Ultralytics’ state_dict keys (layer numbers of yolov8.yaml)', () => {
+    const g = new Graph('names', { mode: 'train' });
+    detectorModel(detectorConfig('det-nano', { imageSize: 64 }))(g);
+    const names = g.state().map((p) => p.name);
+    for (const key of [
+      'model.0.conv.weight',
+      'model.2.m.0.cv1.bn.running_var',
+      'model.9.cv2.conv.weight',
+      'model.21.cv1.bn.bias',
+      'model.22.cv2.0.0.conv.weight',
+      'model.22.cv2.2.1.bn.weight',
+      'model.22.cv2.1.2.bias',
+      'model.22.cv3.2.2.weight',
+    ])
+      expect(names).toContain(key);
+    expect(names.filter((n) => /^model\.(10|11|13|14|17|20)\./.test(n))).toEqual([]);
   });
 });

@@ -187,34 +187,15 @@ function head(g: Graph, feats: TensorRef[], chans: number[], cfg: DetectorConfig
     const cin = chans[i] as number;
     const stride = DETECTOR_STRIDES[i] as number;
     const flat = (t: TensorRef, c: number): TensorRef => reshape(g, t, [b, c, (cfg.imageSize / stride) ** 2]);
-    const box = scoped(g, `cv2.${i}`, () => {
-      const h = scoped(g, '1', () =>
-        conv(
-          g,
-          scoped(g, '0', () => conv(g, f, cin, cBox, 3, 1, cfg)),
-          cBox,
-          cBox,
-          3,
-          1,
-          cfg,
-        ),
-      );
-      return scoped(g, '2', () => conv1x1(g, h, cBox, 4 * regMax, init.constant(1)));
-    });
-    const cls = scoped(g, `cv3.${i}`, () => {
-      const h = scoped(g, '1', () =>
-        conv(
-          g,
-          scoped(g, '0', () => conv(g, f, cin, cCls, 3, 1, cfg)),
-          cCls,
-          cCls,
-          3,
-          1,
-          cfg,
-        ),
-      );
-      return scoped(g, '2', () => conv1x1(g, h, cCls, nc, init.constant(Math.log(5 / nc / (cfg.imageSize / stride) ** 2))));
-    });
+    // Box and class branches: Conv₃ → Conv₃ → Conv₁ (Sequential indices 0, 1, 2 in Ultralytics' names).
+    const branch = (name: string, cmid: number, cout: number, bias: init.Initializer): TensorRef =>
+      scoped(g, name, () => {
+        const h0 = scoped(g, '0', () => conv(g, f, cin, cmid, 3, 1, cfg));
+        const h1 = scoped(g, '1', () => conv(g, h0, cmid, cmid, 3, 1, cfg));
+        return scoped(g, '2', () => conv1x1(g, h1, cmid, cout, bias));
+      });
+    const box = branch(`cv2.${i}`, cBox, 4 * regMax, init.constant(1));
+    const cls = branch(`cv3.${i}`, cCls, nc, init.constant(Math.log(5 / nc / (cfg.imageSize / stride) ** 2)));
     boxes.push(flat(box, 4 * regMax));
     classes.push(flat(cls, nc));
   });

@@ -1,0 +1,337 @@
+#!/usr/bin/python3
+"""PyTorch peer of src/models/detector.ts (det-nano / det-small, YOLOv8-style) and its loss, used to
+(1) prove the engine's loss and every gradient against PyTorch autograd (`grad`), with the assigner's targets fed in,
+(2) cross-check the TypeScript task-aligned assigner against a vectorized torch transcription of Ultralytics'
+    TaskAlignedAssigner (`assign`).
+
+The modules mirror Ultralytics' (Conv, Bottleneck, C2f, SPPF, Detect) and the state_dict keys equal the engine's
+parameter names (`model.<layer>.…`), so weights travel as one safetensors file. The loss is Ultralytics'
+v8DetectionLoss with boolean foreground selection (the engine weights background anchors by 0 instead), without
+its final multiplication by the batch size (the engine's convention).
+
+Run with Debian's interpreter (/usr/bin/python3: torch 1.13).
+"""
+import argparse
+import json
+import math
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import safetensors_io  # noqa: E402
+
+STRIDES = (8, 16, 32)
+
+
+def channels(cfg, c):
+    return int(math.ceil(min(c, cfg["maxChannels"]) * cfg["width"] / 8) * 8)
+
+
+def repeats(cfg, n):
+    return max(round(n * cfg["depth"]), 1)
+
+
+class Conv(nn.Module):
+    def __init__(self, cin, cout, k, s, cfg):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, k, s, k // 2, bias=False)
+        self.bn = nn.BatchNorm2d(cout, eps=cfg["batchNormEps"], momentum=cfg["batchNormMomentum"])
+
+    def forward(self, x):
+        return F.silu(self.bn(self.conv(x)))
+
+
+class Bottleneck(nn.Module):
+    def __init__(self, c, shortcut, cfg):
+        super().__init__()
+        self.cv1 = Conv(c, c, 3, 1, cfg)
+        self.cv2 = Conv(c, c, 3, 1, cfg)
+        self.add = shortcut
+
+    def forward(self, x):
+        y = self.cv2(self.cv1(x))
+        return x + y if self.add else y
+
+
+class C2f(nn.Module):
+    def __init__(self, c1, c2, n, shortcut, cfg):
+        super().__init__()
+        self.c = c2 // 2
+        self.cv1 = Conv(c1, 2 * self.c, 1, 1, cfg)
+        self.cv2 = Conv((2 + n) * self.c, c2, 1, 1, cfg)
+        self.m = nn.ModuleList(Bottleneck(self.c, shortcut, cfg) for _ in range(n))
+
+    def forward(self, x):
+        y = list(self.cv1(x).chunk(2, 1))
+        y.extend(m(y[-1]) for m in self.m)
+        return self.cv2(torch.cat(y, 1))
+
+
+class SPPF(nn.Module):
+    def __init__(self, c1, c2, cfg):
+        super().__init__()
+        c = c1 // 2
+        self.cv1 = Conv(c1, c, 1, 1, cfg)
+        self.cv2 = Conv(4 * c, c2, 1, 1, cfg)
+        self.m = nn.MaxPool2d(5, 1, 2)
+
+    def forward(self, x):
+        y = [self.cv1(x)]
+        y.extend(self.m(y[-1]) for _ in range(3))
+        return self.cv2(torch.cat(y, 1))
+
+
+class Detect(nn.Module):
+    def __init__(self, ch, cfg):
+        super().__init__()
+        nc, r = cfg["numClasses"], cfg["regMax"]
+        c2 = max(16, ch[0] // 4, 4 * r)
+        c3 = max(ch[0], min(nc, 100))
+        self.cv2 = nn.ModuleList(nn.Sequential(Conv(x, c2, 3, 1, cfg), Conv(c2, c2, 3, 1, cfg), nn.Conv2d(c2, 4 * r, 1)) for x in ch)
+        self.cv3 = nn.ModuleList(nn.Sequential(Conv(x, c3, 3, 1, cfg), Conv(c3, c3, 3, 1, cfg), nn.Conv2d(c3, nc, 1)) for x in ch)
+
+    def forward(self, xs):
+        b = xs[0].shape[0]
+        box = torch.cat([self.cv2[i](x).reshape(b, self.cv2[i][2].out_channels, -1) for i, x in enumerate(xs)], 2)
+        cls = torch.cat([self.cv3[i](x).reshape(b, self.cv3[i][2].out_channels, -1) for i, x in enumerate(xs)], 2)
+        return box.transpose(1, 2), cls.transpose(1, 2)
+
+
+class Detector(nn.Module):
+    """yolov8.yaml's layers 0–22; the parameter-free ones (Upsample, Concat) are Identity placeholders for numbering."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        ch = lambda c: channels(cfg, c)  # noqa: E731
+        n = lambda k: repeats(cfg, k)  # noqa: E731
+        layers = [
+            Conv(cfg["inChannels"], ch(64), 3, 2, cfg),
+            Conv(ch(64), ch(128), 3, 2, cfg),
+            C2f(ch(128), ch(128), n(3), True, cfg),
+            Conv(ch(128), ch(256), 3, 2, cfg),
+            C2f(ch(256), ch(256), n(6), True, cfg),
+            Conv(ch(256), ch(512), 3, 2, cfg),
+            C2f(ch(512), ch(512), n(6), True, cfg),
+            Conv(ch(512), ch(1024), 3, 2, cfg),
+            C2f(ch(1024), ch(1024), n(3), True, cfg),
+            SPPF(ch(1024), ch(1024), cfg),
+            nn.Identity(),
+            nn.Identity(),
+            C2f(ch(1024) + ch(512), ch(512), n(3), False, cfg),
+            nn.Identity(),
+            nn.Identity(),
+            C2f(ch(512) + ch(256), ch(256), n(3), False, cfg),
+            Conv(ch(256), ch(256), 3, 2, cfg),
+            nn.Identity(),
+            C2f(ch(256) + ch(512), ch(512), n(3), False, cfg),
+            Conv(ch(512), ch(512), 3, 2, cfg),
+            nn.Identity(),
+            C2f(ch(512) + ch(1024), ch(1024), n(3), False, cfg),
+            Detect((ch(256), ch(512), ch(1024)), cfg),
+        ]
+        self.model = nn.ModuleList(layers)
+
+    def forward(self, x):
+        m = self.model
+        up = lambda t: F.interpolate(t, scale_factor=2, mode="nearest")  # noqa: E731
+        c2 = m[2](m[1](m[0](x)))
+        c3 = m[4](m[3](c2))
+        c4 = m[6](m[5](c3))
+        s5 = m[9](m[8](m[7](c4)))
+        n4 = m[12](torch.cat([up(s5), c4], 1))
+        out8 = m[15](torch.cat([up(n4), c3], 1))
+        out16 = m[18](torch.cat([m[16](out8), n4], 1))
+        out32 = m[21](torch.cat([m[19](out16), s5], 1))
+        return m[22]([out8, out16, out32])
+
+
+def anchors(cfg, dtype):
+    pts, strides = [], []
+    for s in STRIDES:
+        side = cfg["imageSize"] // s
+        sy, sx = torch.meshgrid(torch.arange(side, dtype=dtype) + 0.5, torch.arange(side, dtype=dtype) + 0.5, indexing="ij")
+        pts.append(torch.stack((sx, sy), -1).view(-1, 2))
+        strides.append(torch.full((side * side, 1), float(s), dtype=dtype))
+    return torch.cat(pts), torch.cat(strides)
+
+
+# ---- Ultralytics' box utilities and loss ---------------------------------------------------------------------------
+
+def bbox_ciou(box1, box2, eps=1e-7):
+    b1_x1, b1_y1, b1_x2, b1_y2 = box1.chunk(4, -1)
+    b2_x1, b2_y1, b2_x2, b2_y2 = box2.chunk(4, -1)
+    w1, h1 = b1_x2 - b1_x1, b1_y2 - b1_y1 + eps
+    w2, h2 = b2_x2 - b2_x1, b2_y2 - b2_y1 + eps
+    inter = (b1_x2.minimum(b2_x2) - b1_x1.maximum(b2_x1)).clamp(0) * (b1_y2.minimum(b2_y2) - b1_y1.maximum(b2_y1)).clamp(0)
+    union = w1 * h1 + w2 * h2 - inter + eps
+    iou = inter / union
+    cw = b1_x2.maximum(b2_x2) - b1_x1.minimum(b2_x1)
+    ch = b1_y2.maximum(b2_y2) - b1_y1.minimum(b2_y1)
+    c2 = cw.pow(2) + ch.pow(2) + eps
+    rho2 = ((b2_x1 + b2_x2 - b1_x1 - b1_x2).pow(2) + (b2_y1 + b2_y2 - b1_y1 - b1_y2).pow(2)) / 4
+    v = (4 / math.pi**2) * (torch.atan(w2 / h2) - torch.atan(w1 / h1)).pow(2)
+    with torch.no_grad():
+        alpha = v / (v - iou + (1 + eps))
+    return iou - (rho2 / c2 + v * alpha)
+
+
+def bbox_decode(points, box_logits, reg_max):
+    b, a, _ = box_logits.shape
+    proj = torch.arange(reg_max, dtype=box_logits.dtype)
+    d = box_logits.view(b, a, 4, reg_max).softmax(3).matmul(proj)
+    lt, rb = d.chunk(2, -1)
+    return torch.cat((points - lt, points + rb), -1)
+
+
+def df_loss(pred_dist, target):
+    tl = target.long()
+    tr = tl + 1
+    wl = tr - target
+    wr = 1 - wl
+    return (F.cross_entropy(pred_dist, tl.view(-1), reduction="none").view(tl.shape) * wl
+            + F.cross_entropy(pred_dist, tr.view(-1), reduction="none").view(tl.shape) * wr).mean(-1, keepdim=True)
+
+
+def detection_loss(cfg, box_logits, cls_logits, target_scores, target_boxes, fg, gains=(7.5, 0.5, 1.5)):
+    r = cfg["regMax"]
+    points, _ = anchors(cfg, box_logits.dtype)
+    fg_mask = fg > 0
+    tss = max(target_scores.sum(), 1)
+    loss_cls = F.binary_cross_entropy_with_logits(cls_logits, target_scores, reduction="none").sum() / tss
+    pred_boxes = bbox_decode(points, box_logits, r)
+    weight = target_scores.sum(-1)[fg_mask].unsqueeze(-1)
+    iou = bbox_ciou(pred_boxes[fg_mask], target_boxes[fg_mask])
+    loss_box = ((1.0 - iou) * weight).sum() / tss
+    lt, rb = target_boxes.chunk(2, -1)
+    target_ltrb = torch.cat((points - lt, rb - points), -1).clamp(0, r - 1 - 0.01)
+    loss_dfl = (df_loss(box_logits[fg_mask].view(-1, r), target_ltrb[fg_mask]) * weight).sum() / tss
+    total = gains[0] * loss_box + gains[1] * loss_cls + gains[2] * loss_dfl
+    return total, loss_box, loss_cls, loss_dfl
+
+
+# ---- Ultralytics' TaskAlignedAssigner (vectorized; top-k ties broken towards the lower index) -------------------------
+
+def tal_assign(cfg, pd_scores, pd_boxes, gt_labels, gt_boxes, topk=10, alpha=0.5, beta=6.0, eps=1e-9):
+    """One image: pd_scores [A, nc] (probabilities), pd_boxes [A, 4] px, gt_labels [M], gt_boxes [M, 4] px."""
+    points, strides = anchors(cfg, pd_scores.dtype)
+    px = points * strides
+    a_n, nc = pd_scores.shape
+    m_n = gt_labels.shape[0]
+    target_scores = torch.zeros(a_n, nc, dtype=pd_scores.dtype)
+    fg = torch.zeros(a_n, dtype=pd_scores.dtype)
+    obj = torch.full((a_n,), -1, dtype=torch.long)
+    if m_n == 0:
+        return target_scores, fg, obj
+    lt, rb = gt_boxes[:, None, :2], gt_boxes[:, None, 2:]
+    deltas = torch.cat((px[None] - lt, rb - px[None]), -1)
+    inside = deltas.amin(-1) > eps  # [M, A]
+    overlaps = torch.zeros(m_n, a_n, dtype=pd_scores.dtype)
+    ious = bbox_ciou(gt_boxes[:, None, :].expand(-1, a_n, -1), pd_boxes[None].expand(m_n, -1, -1)).squeeze(-1).clamp(0)
+    overlaps[inside] = ious[inside]
+    scores = pd_scores[:, gt_labels].T  # [M, A]
+    align = torch.where(inside, scores.pow(alpha) * overlaps.pow(beta), torch.zeros_like(overlaps))
+    # Stable descending order: ties go to the lower anchor index.
+    order = torch.from_numpy(np.argsort(-align.numpy(), axis=1, kind="stable"))[:, :topk]
+    mask_topk = torch.zeros(m_n, a_n, dtype=torch.bool)
+    mask_topk.scatter_(1, order, True)
+    mask_pos = (mask_topk & inside).to(pd_scores.dtype)
+    fg_count = mask_pos.sum(0)
+    if fg_count.max() > 1:
+        multi = (fg_count[None] > 1).expand(m_n, -1)
+        is_max = torch.zeros_like(mask_pos)
+        is_max.scatter_(0, overlaps.argmax(0)[None], 1)
+        mask_pos = torch.where(multi, is_max, mask_pos)
+        fg_count = mask_pos.sum(0)
+    gt_idx = mask_pos.argmax(0)
+    align = align * mask_pos
+    pos_align = align.amax(-1, keepdim=True)
+    pos_over = (overlaps * mask_pos).amax(-1, keepdim=True)
+    norm = (align * pos_over / (pos_align + eps)).amax(0)
+    fg = (fg_count > 0).to(pd_scores.dtype)
+    labels = gt_labels[gt_idx]
+    target_scores = F.one_hot(labels, nc).to(pd_scores.dtype) * (fg * norm)[:, None]
+    obj = torch.where(fg > 0, gt_idx, torch.full_like(gt_idx, -1))
+    return target_scores, fg, obj
+
+
+def load_weights(model, tensors, dtype):
+    state = {k: torch.from_numpy(np.ascontiguousarray(v)).to(dtype) for k, v in tensors.items()}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [k for k in missing if not k.endswith("num_batches_tracked")]
+    if missing or unexpected:
+        raise SystemExit(f"weights do not match the model: missing {missing}, unexpected {unexpected}")
+
+
+def cmd_grad(a):
+    """Loss (and its three terms), head outputs, parameter gradients and BatchNorm updates of one training step."""
+    cfg = json.load(open(a.config))
+    dtype = torch.float64 if a.dtype == "float64" else torch.float32
+    model = Detector(cfg).to(dtype)
+    weights, _ = safetensors_io.read(a.weights)
+    load_weights(model, weights, dtype)
+    inputs, _ = safetensors_io.read(a.inputs)
+    t = {k: torch.from_numpy(v).to(dtype) for k, v in inputs.items()}
+    model.train()
+    box_logits, cls_logits = model(t["images"])
+    total, lb, lc, ld = detection_loss(cfg, box_logits, cls_logits, t["target_scores"], t["target_boxes"], t["fg"])
+    total.backward()
+    out = {
+        "loss": np.array(total.item()),
+        "loss_box": np.array(lb.item()),
+        "loss_cls": np.array(lc.item()),
+        "loss_dfl": np.array(ld.item()),
+        "logits": torch.cat([box_logits, cls_logits], 2).detach().numpy(),
+    }
+    for n, p in model.named_parameters():
+        out[f"grad/{n}"] = p.grad.detach().numpy()
+    for n, b in model.named_buffers():
+        if not n.endswith("num_batches_tracked"):
+            out[f"buffer/{n}"] = b.detach().numpy()
+    safetensors_io.write(a.out, out)
+
+
+def cmd_assign(a):
+    """The task-aligned assignment of each image in --inputs (scores_<i>, boxes_<i>, gt_labels_<i>, gt_boxes_<i>)."""
+    cfg = json.load(open(a.config))
+    inputs, _ = safetensors_io.read(a.inputs)
+    out = {}
+    i = 0
+    while f"scores_{i}" in inputs:
+        ts, fg, obj = tal_assign(
+            cfg,
+            torch.from_numpy(inputs[f"scores_{i}"]).double(),
+            torch.from_numpy(inputs[f"boxes_{i}"]).double(),
+            torch.from_numpy(inputs[f"gt_labels_{i}"]).long(),
+            torch.from_numpy(inputs[f"gt_boxes_{i}"]).double(),
+        )
+        out[f"target_scores_{i}"] = ts.numpy()
+        out[f"fg_{i}"] = fg.numpy()
+        out[f"object_{i}"] = obj.numpy()
+        i += 1
+    safetensors_io.write(a.out, out)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    g = sub.add_parser("grad")
+    g.add_argument("--config", required=True)
+    g.add_argument("--weights", required=True)
+    g.add_argument("--inputs", required=True)
+    g.add_argument("--out", required=True)
+    g.add_argument("--dtype", choices=["float32", "float64"], default="float64")
+    s = sub.add_parser("assign")
+    s.add_argument("--config", required=True)
+    s.add_argument("--inputs", required=True)
+    s.add_argument("--out", required=True)
+    a = p.parse_args()
+    {"grad": cmd_grad, "assign": cmd_assign}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    main()
