@@ -28,7 +28,7 @@ import { renderCxr } from '../src/data/synth/cxr.js';
 import { encodeGray } from '../src/data/synth/encode.js';
 import { createOrtSession } from '../src/engine/session/execution.js';
 import { vitConfig } from '../src/models/vit.js';
-import { percentile, prepareBenchStore, startProcess, stopProcess, waitFor } from './support/server.js';
+import { percentile, prepareBenchStore, startProcess, stopProcess, tensorBodies, waitFor } from './support/server.js';
 
 const PYTHON = '/usr/bin/python3';
 const MODEL = 'bench-vit-small';
@@ -315,18 +315,6 @@ async function measure(servers: Server[], workloads: Workload[], o: Options): Pr
     }
   }
   return out;
-}
-
-/** KServe v2 JSON requests carrying each PNG already preprocessed the model's way (what a Triton client sends). */
-async function tensorBodies(pngs: Buffer[]): Promise<Buffer[]> {
-  const size = vitConfig('vit-small').imageSize;
-  return Promise.all(
-    pngs.map(async (png) => {
-      const pixels = await preprocessImage(png, size);
-      const data = Array.from(pixels, (v) => Math.round(((v / 255 - 0.5) / 0.25) * 1e4) / 1e4);
-      return Buffer.from(JSON.stringify({ inputs: [{ name: 'images', shape: [1, 1, size, size], datatype: 'FP32', data }] }));
-    }),
-  );
 }
 
 interface CpuBreakdown {

@@ -5,6 +5,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { SECONDREAD_CLASSES } from '../../src/data/classes.js';
+import { preprocessImage } from '../../src/data/images/preprocess.js';
+import { vitConfig } from '../../src/models/vit.js';
 import { migrateToLatest, openDatabase } from '../../src/storage/db.js';
 import { FsObjectStore } from '../../src/storage/fs-object-store.js';
 import { ModelRegistry, Tracker } from '../../src/tracking/index.js';
@@ -34,6 +36,13 @@ export async function prepareBenchStore(home: string, o: { name: string; experim
     await objects.close();
     await db.destroy();
   }
+}
+
+/** The embedded default on `home` whatever the caller's environment says (no PostgreSQL, S3 or Redis). */
+export function embeddedEnv(home: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, SECONDREAD_HOME: home, LOG_LEVEL: 'warn' };
+  for (const k of ['DATABASE_URL', 'OBJECT_STORE_URL', 'REDIS_URL', 'SECONDREAD_SQLITE_PATH', 'SECONDREAD_CONFIG']) delete env[k];
+  return env;
 }
 
 export function startProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; log: () => string } {
@@ -74,4 +83,16 @@ export async function stopProcess(child: ChildProcess): Promise<void> {
 export function percentile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+}
+
+/** KServe v2 JSON requests carrying each image already preprocessed the benchmark model's way (what a Triton client sends). */
+export async function tensorBodies(images: readonly Uint8Array[]): Promise<Buffer[]> {
+  const size = vitConfig('vit-small').imageSize;
+  return Promise.all(
+    images.map(async (png) => {
+      const pixels = await preprocessImage(png, size);
+      const data = Array.from(pixels, (v) => Math.round(((v / 255 - 0.5) / 0.25) * 1e4) / 1e4);
+      return Buffer.from(JSON.stringify({ inputs: [{ name: 'images', shape: [1, 1, size, size], datatype: 'FP32', data }] }));
+    }),
+  );
 }
