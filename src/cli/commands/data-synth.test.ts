@@ -48,6 +48,21 @@ describe('secondread data synth', () => {
     }
   });
 
+  it('--task detect writes the VinDr-CXR layout, its dataset config and the true boxes', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'secondread-synth-detect-cli-'));
+    try {
+      const r = await runCli('data', 'synth', '--task', 'detect', '--out', dir, '--images', '5', '--size', '96', '--workers', '0');
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(/5 images \(\d+ with findings\), 96 px, png/);
+      expect(r.out).toMatch(/Pneumothorax\s+\d+ true boxes/);
+      expect((await readdir(dir)).sort()).toEqual(['datasets-detect.yaml', 'synth-detect-manifest.json', 'vindr-cxr-synth']);
+      expect((await readdir(join(dir, 'vindr-cxr-synth', 'train'))).filter((f) => /^[0-9a-f]{32}\.png$/.test(f))).toHaveLength(5);
+      expect(await readdir(join(dir, 'vindr-cxr-synth', 'annotations'))).toEqual(['annotations_train.csv']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('rejects bad option values without a stack trace', async () => {
     const bad = await runCli('data', 'synth', '--out', '/tmp/never', '--datasets', 'covid,mnist');
     expect(bad.code).not.toBe(0);

@@ -2,7 +2,17 @@
 // datasets' layouts (the real archives cannot be downloaded here), for the ETL, tests and demos.
 import { type Command, InvalidArgumentError, Option } from 'commander';
 
-import { isSynthDataset, SYNTH_DATASETS, SYNTH_DEFAULTS, type SynthDataset, synthesizeArchives, type SynthResult } from '../../data/synth/index.js';
+import {
+  DETECT_SYNTH_DEFAULTS,
+  type DetectSynthResult,
+  isSynthDataset,
+  SYNTH_DATASETS,
+  SYNTH_DEFAULTS,
+  type SynthDataset,
+  synthesizeArchives,
+  synthesizeDetection,
+  type SynthResult,
+} from '../../data/synth/index.js';
 import { createProgressRenderer } from '../progress.js';
 import { dataCommand } from './data-group.js';
 
@@ -46,8 +56,16 @@ Difficulty knobs, class appearances and nuisances: docs/synthetic-data.md.
 With --format dicom the same layouts hold .dcm files instead (build them with a config whose globs
 select *.dcm, e.g. examples/datasets-dicom.yaml): docs/synthetic-data.md.
 
+--task detect writes the detector's phantoms in the VinDr-CXR layout instead (docs/detection.md):
+  vindr-cxr-synth/train/<image_id>.png (.dicom with --format dicom), 14 findings boxed at plausible
+  places and sizes, 0-4 per image; vindr-cxr-synth/annotations/annotations_train.csv with three
+  simulated readers per image (image_id,class_name,class_id,rad_id,x_min,y_min,x_max,y_max; jitter,
+  misses, neighbouring-class confusions, 'No finding' rows); datasets-detect.yaml that builds it;
+  synth-detect-manifest.json with the true boxes. Options: --images, --size, --normal-fraction.
+
 Examples:
   secondread data synth --out /tmp/raw --per-class 300
+  secondread data synth --task detect --out /tmp/vindr --images 3000 --size 256
   secondread data synth --out /tmp/dcm --per-class 20 --cxr-size 256 --format dicom
   secondread data synth --out /tmp/small --per-class 20 --cxr-size 256 --oct-width 128 --oct-height 124 --datasets covid,oct
 `;
@@ -56,6 +74,20 @@ function formatBytes(n: number): string {
   if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(2)} GiB`;
   if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
   return `${(n / 1024).toFixed(1)} KiB`;
+}
+
+/** The end-of-run summary of `--task detect`. */
+export function formatDetectSummary(result: DetectSynthResult, seconds: number): string {
+  const m = result.manifest;
+  const out = [
+    `  ${result.root}: ${m.options.images} images (${m.abnormalImages} with findings), ${m.options.size} px, ${m.options.format}`,
+    ...Object.entries(m.classCounts).map(([c, n]) => `    ${c.padEnd(20)} ${String(n).padStart(6)} true boxes`),
+    `  annotations: ${result.csvPath} (${m.annotationRows} reader rows)`,
+    `  dataset config: ${result.configPath}`,
+    `  manifest: ${result.manifestPath}`,
+    `  done in ${seconds.toFixed(1)} s`,
+  ];
+  return `${out.join('\n')}\n`;
 }
 
 /** The end-of-run table: one row per archive and class folder. */
@@ -86,6 +118,12 @@ export function registerDataSynth(program: Command): void {
     .command('synth')
     .description("write synthetic chest X-ray and OCT phantom archives in the public datasets' layouts (seeded, reproducible)")
     .requiredOption('--out <dir>', 'output directory (created if missing; must be empty unless --force)')
+    .addOption(
+      new Option('--task <task>', 'classify: the nine-class archives; detect: VinDr-layout boxed findings').choices(['classify', 'detect']).default('classify'),
+    )
+    .option('--images <n>', `detect: number of images (default ${DETECT_SYNTH_DEFAULTS.images})`, integer('--images'))
+    .option('--size <px>', `detect: image width and height (default ${DETECT_SYNTH_DEFAULTS.size})`, integer('--size'))
+    .option('--normal-fraction <p>', `detect: share of images without findings (default ${DETECT_SYNTH_DEFAULTS.normalFraction})`, fraction)
     .option('--per-class <n>', 'images per secondread class', integer('--per-class'), SYNTH_DEFAULTS.perClass)
     .option('--seed <n>', 'random seed (same seed + options = byte-identical archives)', integer('--seed'), SYNTH_DEFAULTS.seed)
     .option('--label-noise <p>', 'share of images filed under another class of the same modality', fraction, SYNTH_DEFAULTS.labelNoise)
@@ -117,9 +155,33 @@ export function registerDataSynth(program: Command): void {
         workers?: number;
         force: boolean;
         format: 'original' | 'dicom';
+        task: 'classify' | 'detect';
+        images?: number;
+        size?: number;
+        normalFraction?: number;
       }) => {
         const progress = createProgressRenderer();
         const started = performance.now();
+        if (opts.task === 'detect') {
+          let detect: DetectSynthResult;
+          try {
+            detect = await synthesizeDetection({
+              outDir: opts.out,
+              images: opts.images,
+              size: opts.size,
+              seed: opts.seed,
+              normalFraction: opts.normalFraction,
+              format: opts.format === 'dicom' ? 'dicom' : 'png',
+              workers: opts.workers,
+              force: opts.force,
+              onProgress: progress.onProgress,
+            });
+          } finally {
+            progress.stop();
+          }
+          process.stdout.write(formatDetectSummary(detect, (performance.now() - started) / 1000));
+          return;
+        }
         let result: SynthResult;
         try {
           result = await synthesizeArchives({ outDir: opts.out, ...opts, onProgress: progress.onProgress });

@@ -2,3 +2,5 @@
 // annotation formats (VinDr CSV, COCO, YOLO, Label Studio).
 export * from './types.js';
 export * from './letterbox.js';
+export * from './vindr-csv.js';
+export * from './fusion.js';

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { ValidationError } from '../../core/errors.js';
 import { type ArchiveFormat, type ArchiveLimits } from '../archive/index.js';
 import { SECONDREAD_CLASSES, type SecondreadClass } from '../classes.js';
+import { FUSION_DEFAULTS, FUSION_METHODS, type FusionOptions } from '../detection/fusion.js';
 import { globToRegExp } from './glob.js';
 import { LABEL_LAYOUTS, type LabelLayout, type LabelRule } from './labels.js';
 
@@ -85,6 +86,19 @@ export const DEFAULT_SPLIT: SplitRatios = { train: 0.7, val: 0.2, test: 0.1, fin
 
 const ratio = z.number().min(0).max(1);
 
+/** How readers' boxes become one reference (data/detection/fusion.ts; docs/detection.md, "Reader fusion"). */
+const detectionSchema = z
+  .object({
+    fusion: z
+      .object({
+        method: z.enum(FUSION_METHODS),
+        iou: z.number().gt(0).lt(1).optional(),
+        min_readers: z.number().int().min(1).optional(),
+      })
+      .strict(),
+  })
+  .strict();
+
 const configSchema = z
   .object({
     name: z.string().min(1).max(200).optional(),
@@ -107,6 +121,7 @@ const configSchema = z
       .strict()
       .default({}),
     sources: z.array(sourceSchema).min(1),
+    detection: detectionSchema.optional(),
   })
   .strict();
 
@@ -152,6 +167,8 @@ export interface DatasetConfig {
   split: SplitRatios;
   limits: Partial<ArchiveLimits>;
   sources: SourceConfig[];
+  /** For detection datasets: how each image's reader boxes are fused into the reference (annotations.jsonl). */
+  detection?: { fusion: FusionOptions };
 }
 
 export interface LoadDatasetConfigOptions {
@@ -253,6 +270,15 @@ export function parseDatasetConfig(raw: unknown, baseDir: string, opts: LoadData
       ...(c.limits.max_compression_ratio !== undefined && { maxCompressionRatio: c.limits.max_compression_ratio }),
     },
     sources,
+    ...(c.detection && {
+      detection: {
+        fusion: {
+          method: c.detection.fusion.method,
+          iou: c.detection.fusion.iou ?? FUSION_DEFAULTS[c.detection.fusion.method].iou,
+          minReaders: c.detection.fusion.min_readers ?? FUSION_DEFAULTS[c.detection.fusion.method].minReaders,
+        },
+      },
+    }),
   };
 }
 

@@ -74,3 +74,14 @@ export function requireColumns(table: CsvTable, name: string, columns: readonly 
       missing,
     });
 }
+
+/** One CSV field as this reader reads it back: quoted when it holds a comma, quote or line break. */
+export function csvField(value: string | number | null): string {
+  const s = value === null ? '' : String(value);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** A CSV text: the header, then one line per row, LF line ends. */
+export function formatCsv(header: readonly string[], rows: readonly (readonly (string | number | null)[])[]): string {
+  return `${[header, ...rows].map((r) => r.map(csvField).join(',')).join('\n')}\n`;
+}

@@ -34,6 +34,7 @@ describe('readLabelSheets + decideClass', () => {
     expect(s.rows).toBe(3);
     expect(s.byImage.get('a')).toEqual({
       labels: new Set(['Target=1']),
+      readers: new Set(),
       boxes: [
         { label: 'Lung Opacity', reader: null, box: [10, 20, 40, 60] },
         { label: 'Lung Opacity', reader: null, box: [0, 0, 5, 5] },
@@ -84,7 +85,7 @@ describe('readLabelSheets + decideClass', () => {
   });
 
   it('the first matching rule in config order wins', () => {
-    const image = { labels: new Set(['Consolidation', 'Lung Opacity']), boxes: [] };
+    const image = { labels: new Set(['Consolidation', 'Lung Opacity']), readers: new Set<string>(), boxes: [] };
     expect(
       decideClass('vindr', image, [
         { source: 'Consolidation', class: 'lung-viral-pneumonia' },

@@ -35,6 +35,8 @@ export interface LabelBox {
 
 export interface ImageLabels {
   labels: Set<string>;
+  /** Every reader with a row for the image ('No finding' rows included: VinDr rad_id); empty for RSNA. */
+  readers: Set<string>;
   boxes: LabelBox[];
   /** Why the sheets contradict each other about this image (then it is left out), else undefined. */
   conflict?: string;
@@ -60,7 +62,7 @@ function num(value: string, where: string): number {
 
 function entry(map: Map<string, ImageLabels>, id: string): ImageLabels {
   let e = map.get(id);
-  if (!e) map.set(id, (e = { labels: new Set(), boxes: [] }));
+  if (!e) map.set(id, (e = { labels: new Set(), readers: new Set(), boxes: [] }));
   return e;
 }
 
@@ -116,6 +118,7 @@ export function readLabelSheets(layout: LabelLayout, main: { name: string; text:
       if (!r.class_name) throw new ValidationError(`${where}: empty class_name`);
       const e = entry(byImage, id);
       e.labels.add(r.class_name);
+      if (r.rad_id) e.readers.add(r.rad_id);
       if (r.class_name === NORMAL_LABEL.vindr) continue; // its coordinates are empty (or NaN in some exports)
       const box: LabelBox['box'] = [
         num(r.x_min!, `${where} x_min`),

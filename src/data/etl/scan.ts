@@ -50,6 +50,8 @@ export interface ArchiveScan extends ArchiveSummary {
 /** The sheet's labels and boxes of one stored image (datasets/<version>/annotations.jsonl). */
 export interface ImageAnnotation {
   labels: string[];
+  /** The readers with a row for the image, sorted (VinDr rad_id; empty for RSNA). */
+  readers: string[];
   boxes: LabelBox[];
 }
 
@@ -341,7 +343,7 @@ async function labelledSelector(source: SourceConfig, read: (v: ArchiveVisitor) 
       return null;
     }
     stats.selected += 1;
-    return { class: d.class, source: d.source, annotation: { labels: [...labels.labels].sort(), boxes: labels.boxes } };
+    return { class: d.class, source: d.source, annotation: { labels: [...labels.labels].sort(), readers: [...labels.readers].sort(), boxes: labels.boxes } };
   };
   const claimOf = (path: string): Claim | undefined => {
     if (source.isExcluded(path) || !l.isImage(path)) return undefined;

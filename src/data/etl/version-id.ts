@@ -28,6 +28,10 @@ export function versionInputs(config: DatasetConfig, archiveSha256: readonly str
         labels: { layout: s.labels.layout, images: s.labels.images, csv: s.labels.csv, class_info: s.labels.classInfo ?? null, classes: s.labels.rules },
       }),
     })),
+    // Only when configured, so the ids of classification versions stay what they were.
+    ...(config.detection && {
+      detection: { fusion: { method: config.detection.fusion.method, iou: config.detection.fusion.iou, min_readers: config.detection.fusion.minReaders } },
+    }),
   };
 }
 

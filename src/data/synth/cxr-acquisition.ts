@@ -4,7 +4,7 @@
 // independently of the class, so a model that keys on it learns nothing useful.
 import type { Rng } from '../../core/rng.js';
 import { drawText, fillRect, textWidth } from './glyphs.js';
-import { addNoise, blur, clamp, type Raster, transform, unsharp } from './raster.js';
+import { addNoise, blur, clamp, type Placement, type Raster, transform, unsharp } from './raster.js';
 
 /**
  * - `cr`: computed radiography: noisier, softer, collimation borders, boxed side marker.
@@ -78,12 +78,13 @@ function burnAnnotations(img: Raster, scanner: CxrScanner, rng: Rng): void {
  * width x height [0, 1] image. `px` is the size of one 1024-grid pixel in output pixels, so noise
  * grain and blur scale with the image size.
  */
-export function acquireCxr(atten: Raster, width: number, height: number, scanner: CxrScanner, rng: Rng): Raster {
+export function acquireCxr(atten: Raster, width: number, height: number, scanner: CxrScanner, rng: Rng): { image: Raster; placement: Placement } {
   const W = width;
   const px = W / 1024;
 
-  // Patient positioning (and up-sampling from the working resolution in the same pass).
-  const img = transform(atten, {
+  // Patient positioning (and up-sampling from the working resolution in the same pass); returned so
+  // boxes drawn on the anatomy follow the patient (placePoint).
+  const placement: Placement = {
     width,
     height,
     angle: rng.clippedNormal(0, 0.035, -0.09, 0.09),
@@ -91,7 +92,8 @@ export function acquireCxr(atten: Raster, width: number, height: number, scanner
     shiftX: rng.clippedNormal(0, 0.02, -0.05, 0.05) * W,
     shiftY: rng.clippedNormal(0, 0.02, -0.05, 0.05) * height,
     fill: 0,
-  });
+  };
+  const img = transform(atten, placement);
 
   // Exposure: transmitted fraction -> detector signal (dark = air, white = bone).
   const k = rng.uniform(0.8, 1.6);
@@ -124,7 +126,7 @@ export function acquireCxr(atten: Raster, width: number, height: number, scanner
 
   if (scanner === 'cr' && rng.chance(0.6)) collimate(img, rng);
   burnAnnotations(img, scanner, rng);
-  return img;
+  return { image: img, placement };
 }
 
 /** Collimation: the unexposed margin outside the collimator blades is flat white or masked black. */

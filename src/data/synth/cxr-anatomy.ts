@@ -29,6 +29,17 @@ export interface CxrAnatomy {
   /** 0..1, 1 inside aerated lung not covered by the mediastinum/heart. */
   lungMask: Raster;
   lungs: [LungGeometry, LungGeometry];
+  /** The heart silhouette (a rotated ellipse) and the aortic knob, for findings that box them. */
+  heart: { cx: number; cy: number; rx: number; ry: number; angle: number };
+  knob: { cx: number; cy: number; r: number };
+}
+
+/** Findings that change the anatomy itself rather than adding density (the detector's phantoms). */
+export interface AnatomyChanges {
+  /** Heart size factor (cardiomegaly: > 1; default 1). */
+  heartScale?: number;
+  /** Aortic knob size factor (aortic enlargement: > 1; default 1). */
+  knobScale?: number;
 }
 
 /** Half-width of the mediastinum at row y (narrow at the trachea, wider at the hila). */
@@ -37,7 +48,7 @@ function mediastinumHalfWidth(y: number, top: number, hilumY: number, w: number,
   return w * (0.04 + 0.025 * t) + 0.004 * h * Math.sin((y / h) * 9);
 }
 
-export function drawCxrAnatomy(width: number, height: number, rng: Rng): CxrAnatomy {
+export function drawCxrAnatomy(width: number, height: number, rng: Rng, changes: AnatomyChanges = {}): CxrAnatomy {
   const W = width;
   const H = height;
   const cx = W / 2;
@@ -80,14 +91,20 @@ export function drawCxrAnatomy(width: number, height: number, rng: Rng): CxrAnat
       med.data[row + x] = 1 - smoothstep(hw - 1.5, hw + 1.5, Math.abs(x - cx));
     }
   }
-  const heartRx = rng.clippedNormal(0.145, 0.015, 0.11, 0.2) * W;
+  // The size factors multiply values already drawn, so the draw sequence (and every image of the
+  // classification phantoms, which pass none) is unchanged.
+  const heartScale = changes.heartScale ?? 1;
+  const heartRx = rng.clippedNormal(0.145, 0.015, 0.11, 0.2) * W * heartScale;
   const heartRy = heartRx * rng.uniform(0.75, 0.9);
-  const heartCx = cx + rng.uniform(0.025, 0.06) * W;
+  // An enlarged heart grows mostly to the patient's left (image right).
+  const heartCx = cx + rng.uniform(0.025, 0.06) * W + (heartScale - 1) * 0.5 * heartRx;
   const heartCy = domeYL - heartRy * rng.uniform(0.15, 0.35); // sits on (and into) the left dome
   const heartAngle = -rng.uniform(0.2, 0.45);
   addEllipse(med, heartCx, heartCy, heartRx, heartRy, 1, { angle: heartAngle, edge: 0.02, mode: 'max' });
   const knobY = apexY + (hilumY - apexY) * rng.uniform(0.45, 0.65);
-  addEllipse(med, cx + 0.045 * W, knobY, 0.03 * W, 0.03 * W, 1, { edge: 0.25, mode: 'max' });
+  const knobScale = changes.knobScale ?? 1;
+  const knob = { cx: cx + 0.045 * W + (knobScale - 1) * 0.02 * W, cy: knobY, r: 0.03 * W * knobScale };
+  addEllipse(med, knob.cx, knob.cy, knob.r, knob.r, 1, { edge: 0.25, mode: 'max' });
 
   // --- Lungs: an ellipse cut by the mediastinum and by the hemidiaphragm dome ---
   const lungs = ([-1, 1] as const).map((side): LungGeometry => {
@@ -166,7 +183,7 @@ export function drawCxrAnatomy(width: number, height: number, rng: Rng): CxrAnat
       );
     }
   }
-  return { width: W, height: H, atten, lungMask, lungs };
+  return { width: W, height: H, atten, lungMask, lungs, heart: { cx: heartCx, cy: heartCy, rx: heartRx, ry: heartRy, angle: heartAngle }, knob };
 }
 
 function drawLungMask(mask: Raster, lung: LungGeometry, cx: number): void {

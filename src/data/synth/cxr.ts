@@ -18,6 +18,6 @@ export function renderCxr(cls: SecondreadClass, rng: Rng, opts: RenderOptions): 
   const work = Math.max(opts.width, opts.height) > WORKING_RESOLUTION_LIMIT ? 0.5 : 1;
   const anatomy = drawCxrAnatomy(Math.round(opts.width * work), Math.round(opts.height * work), anatomyRng);
   addCxrFinding(anatomy, cls, severity, findingRng);
-  const image = acquireCxr(anatomy.atten, opts.width, opts.height, scanner, acquisitionRng);
+  const { image } = acquireCxr(anatomy.atten, opts.width, opts.height, scanner, acquisitionRng);
   return { width: opts.width, height: opts.height, data: toUint8(image), info: { cls, severity, scanner } };
 }

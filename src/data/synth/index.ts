@@ -12,3 +12,6 @@ export { planSynthesis, filedCounts, type PlannedImage, type PlanOptions } from 
 export { CXR_SCANNERS } from './cxr-acquisition.js';
 export { OCT_SCANNERS } from './oct-acquisition.js';
 export type { GrayImage, RenderedImage, RenderInfo, RenderOptions } from './types.js';
+export { synthesizeDetection, DETECT_SYNTH_DEFAULTS, DETECT_SYNTH_FOLDER, detectDatasetConfig, synthImageId } from './synthesize-detect.js';
+export type { DetectSynthOptions, DetectSynthResult, DetectSynthManifest } from './synthesize-detect.js';
+export { renderCxrDetect, type DetectPhantom, type TrueFinding } from './cxr-detect.js';

@@ -318,6 +318,23 @@ export function transform(r: Raster, p: Placement): Raster {
   return out;
 }
 
+/**
+ * Where `transform` puts a source point: (x, y) in the source raster's pixel-index coordinates → the
+ * output's. The inverse of the sampling map in `transform`, so a box drawn on the source follows it.
+ */
+export function placePoint(sourceWidth: number, sourceHeight: number, p: Placement, x: number, y: number): [number, number] {
+  const width = p.width ?? sourceWidth;
+  const height = p.height ?? sourceHeight;
+  const kx = sourceWidth / width / p.scale;
+  const ky = sourceHeight / height / p.scale;
+  const u = (x - (sourceWidth - 1) / 2) / kx;
+  const v = (y - (sourceHeight - 1) / 2) / ky;
+  // transform samples at R(-angle)·d; the point therefore lands at d = R(angle)·(u, v).
+  const cos = Math.cos(p.angle);
+  const sin = Math.sin(p.angle);
+  return [(width - 1) / 2 + p.shiftX + (u * cos - v * sin), (height - 1) / 2 + p.shiftY + (u * sin + v * cos)];
+}
+
 /** Box-average down-sampling by an integer factor (edge cells average what they cover). */
 function downsample(r: Raster, f: number): Raster {
   const w = Math.ceil(r.width / f);

@@ -6,12 +6,13 @@ import { join } from 'node:path';
 
 import { ConflictError, ValidationError } from '../../core/errors.js';
 import { noProgress, type ProgressFn } from '../../core/progress.js';
-import { createWorkerPool, defaultWorkerCount, siblingModule, type WorkerPool } from '../../core/workers.js';
+import { createWorkerPool, defaultWorkerCount, siblingModule } from '../../core/workers.js';
 import type { SecondreadClass } from '../classes.js';
 import { type ArchiveWriter, createTarGzWriter, createZipWriter } from './archive-writer.js';
 import { encodeDicomPhantom } from './dicom-phantom.js';
 import { encodeGray } from './encode.js';
 import { LAYOUTS, SYNTH_DATASETS, type SynthDataset } from './layouts.js';
+import { orderedResults } from './ordered.js';
 import { type PlannedImage, planSynthesis } from './plan.js';
 import { type RenderTask, renderTask } from './render.js';
 import type { RenderedImage } from './types.js';
@@ -99,39 +100,12 @@ function resolveOptions(o: SynthOptions) {
   return r;
 }
 
-async function assertWritableDir(dir: string, force: boolean): Promise<void> {
+export async function assertWritableDir(dir: string, force: boolean): Promise<void> {
   await mkdir(dir, { recursive: true });
   const existing = await readdir(dir);
   if (existing.length > 0 && !force) {
     throw new ConflictError(`output directory ${dir} is not empty (${existing.length} entries); use --force to write into it anyway`, { dir });
   }
-}
-
-/** Renders images through the pool (or inline) and encodes them, at most `window` at a time, in order. */
-function orderedImages(
-  images: readonly PlannedImage[],
-  toTask: (im: PlannedImage) => RenderTask,
-  encode: (r: RenderedImage, im: PlannedImage) => Promise<Buffer>,
-  pool: WorkerPool<RenderTask, RenderedImage> | undefined,
-  window: number,
-): AsyncGenerator<{ image: PlannedImage; bytes: Buffer }> {
-  const start = (im: PlannedImage): Promise<Buffer> => {
-    const rendered = pool ? pool.run(toTask(im)) : Promise.resolve().then(() => renderTask(toTask(im)));
-    return rendered.then((r) => encode(r, im));
-  };
-  return (async function* () {
-    const inFlight: Array<Promise<Buffer>> = [];
-    let next = 0;
-    for (let i = 0; i < images.length; i++) {
-      while (next < images.length && next - i < window) {
-        const p = start(images[next++] as PlannedImage);
-        p.catch(() => {}); // awaited below in order; this only stops an early failure from being "unhandled"
-        inFlight.push(p);
-      }
-      const bytes = await (inFlight.shift() as Promise<Buffer>);
-      yield { image: images[i] as PlannedImage, bytes };
-    }
-  })();
 }
 
 export async function synthesizeArchives(options: SynthOptions): Promise<SynthResult> {
@@ -166,7 +140,7 @@ export async function synthesizeArchives(options: SynthOptions): Promise<SynthRe
         ? (r: RenderedImage, im: PlannedImage) =>
             encodeDicomPhantom(r, { modality: ds === 'oct' ? 'oct' : 'cxr', index: indexOf.get(im) ?? 0, seed: im.seed, patientId: im.patientId ?? undefined })
         : (r: RenderedImage) => encodeGray(r, layout.encoding);
-      for await (const { image, bytes } of orderedImages(images, toTask, encode, pool, window)) {
+      for await (const { item: image, result: bytes } of orderedResults(images, toTask, renderTask, encode, pool, window)) {
         const entry = dicom ? image.entry.replace(/\.(png|jpe?g)$/i, '.dcm') : image.entry;
         await writer.add(entry, bytes);
         const folder = layout.folders[image.filedClass] as string;
