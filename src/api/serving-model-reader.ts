@@ -44,8 +44,8 @@ export class ServingModelReader implements ModelReader {
     const name = this.model ?? (await this.productionModel());
     // No alias: serving's default, the production alias with the canary weight (and shadow) applied,
     // sticky by the study id. Naming `production` explicitly would bypass the canary.
-    const r = await this.serving.predict(name, image, { studyId: o.studyId });
-    return { model: r.model, version: r.version, predictions: r.predictions, top: r.top, route: r.route };
+    const r = await this.serving.predict(name, image, { studyId: o.studyId, embedding: true });
+    return { model: r.model, version: r.version, predictions: r.predictions, top: r.top, route: r.route, ...(r.embedding ? { embedding: r.embedding } : {}) };
   }
 
   /** The name of the only registered model with a production alias. */

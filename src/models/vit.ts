@@ -198,6 +198,11 @@ function block(g: Graph, x: TensorRef, cfg: ViTConfig): TensorRef {
 
 /** The ViT applied to images [B, C, H, W] (B may be symbolic); returns logits [B, numClasses]. */
 export function vit(g: Graph, images: TensorRef, cfg: ViTConfig): TensorRef {
+  return vitFeatures(g, images, cfg).logits;
+}
+
+/** The ViT with the vector its head reads: embedding = norm(pooled) [B, dim], logits = head(embedding). */
+export function vitFeatures(g: Graph, images: TensorRef, cfg: ViTConfig): { embedding: TensorRef; logits: TensorRef } {
   validate(cfg);
   const [batch, c, hgt, wid] = images.shape;
   if (c !== cfg.inChannels || hgt !== cfg.imageSize || wid !== cfg.imageSize) {
@@ -237,7 +242,8 @@ export function vit(g: Graph, images: TensorRef, cfg: ViTConfig): TensorRef {
     cfg.pool === 'mean'
       ? reduceMean(g, slice(g, x, { starts: [1], ends: [n + 1], axes: [1] }), [1])
       : reshape(g, slice(g, x, { starts: [0], ends: [1], axes: [1] }), [b, d]);
-  return dense(g, 'head', norm(g, 'norm', pooled, d, cfg.layerNormEps), d, cfg.numClasses, cfg);
+  const embedding = norm(g, 'norm', pooled, d, cfg.layerNormEps);
+  return { embedding, logits: dense(g, 'head', embedding, d, cfg.numClasses, cfg) };
 }
 
 export interface ClassifierOptions {
@@ -261,8 +267,8 @@ export function vitClassifier(cfg: ViTConfig, opts: ClassifierOptions = {}): Mod
   }
   return (g: Graph) => {
     const images = g.input(inputName, 'float32', ['batch', cfg.inChannels, cfg.imageSize, cfg.imageSize]);
-    const logits = vit(g, images, cfg);
-    if (g.mode === 'eval') return { logits };
+    const { logits, embedding } = vitFeatures(g, images, cfg);
+    if (g.mode === 'eval') return { logits, embedding };
     const labels = g.input('labels', 'int64', ['batch']);
     const weights = cw ? g.constant([...cw], [cfg.numClasses], 'float32') : undefined;
     return { logits, loss: ops.softmaxCrossEntropy(g, logits, labels, { labelSmoothing: opts.labelSmoothing, weights }) };

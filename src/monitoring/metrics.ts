@@ -21,6 +21,16 @@ export interface EvaluationGauges {
   perClass: { class: string; recall: number }[];
 }
 
+/** What the drift gauges show of a check (monitoring/drift's DriftCheck fits). */
+export interface DriftGauges {
+  model: string;
+  tests: { test: string; adjustedPValue: number }[];
+  skipped: { test: string }[];
+  detected: boolean;
+  estimatedAccuracy: number | null;
+  realizedAgreement: number | null;
+}
+
 export interface MetricsOptions {
   /** Also export Node's process metrics (CPU, memory, event-loop lag, GC) — default true. */
   processMetrics?: boolean;
@@ -41,6 +51,10 @@ export class Metrics implements ServingObserver {
   readonly modelSwaps: Counter<'model' | 'alias'>;
   readonly overallAccuracy: Gauge<'dataset'>;
   readonly accuracyPerClass: Gauge<'dataset' | 'class_name'>;
+  readonly driftPValue: Gauge<'model' | 'test'>;
+  readonly driftDetected: Gauge<'model'>;
+  readonly driftEstimatedAccuracy: Gauge<'model'>;
+  readonly driftRealizedAgreement: Gauge<'model'>;
   /** Classes last set per dataset, so a new evaluation does not leave stale class series behind. */
   private readonly classesByDataset = new Map<string, Set<string>>();
   private readonly collectors: (() => Promise<void>)[] = [];
@@ -132,6 +146,30 @@ export class Metrics implements ServingObserver {
       labelNames: ['dataset', 'class_name'],
       registers,
     });
+    this.driftPValue = new Gauge({
+      name: 'secondread_drift_p_value',
+      help: 'Holm-adjusted p-value of each drift test in the latest drift check of the model (drift when <= the check alpha)',
+      labelNames: ['model', 'test'],
+      registers,
+    });
+    this.driftDetected = new Gauge({
+      name: 'secondread_drift_detected',
+      help: '1 when the latest drift check of the model detected drift, else 0',
+      labelNames: ['model'],
+      registers,
+    });
+    this.driftEstimatedAccuracy = new Gauge({
+      name: 'secondread_drift_estimated_accuracy',
+      help: 'Label-free accuracy estimate (CBPE: mean calibrated top-class probability) of the latest drift window',
+      labelNames: ['model'],
+      registers,
+    });
+    this.driftRealizedAgreement = new Gauge({
+      name: 'secondread_drift_realized_agreement',
+      help: "Share of the latest drift window's studies where reader A agreed with the model's top class",
+      labelNames: ['model'],
+      registers,
+    });
     if (o.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'secondread_' });
   }
 
@@ -160,6 +198,15 @@ export class Metrics implements ServingObserver {
       if (!now.has(stale)) this.accuracyPerClass.remove({ dataset: e.dataset, class_name: stale });
     for (const c of e.perClass) this.accuracyPerClass.set({ dataset: e.dataset, class_name: c.class }, c.recall);
     this.classesByDataset.set(e.dataset, now);
+  }
+
+  /** The latest drift check of a model (a test skipped this time loses its series: no stale p-value is left). */
+  setDriftGauges(c: DriftGauges): void {
+    for (const t of c.skipped) this.driftPValue.remove({ model: c.model, test: t.test });
+    for (const t of c.tests) this.driftPValue.set({ model: c.model, test: t.test }, t.adjustedPValue);
+    this.driftDetected.set({ model: c.model }, c.detected ? 1 : 0);
+    if (c.estimatedAccuracy !== null) this.driftEstimatedAccuracy.set({ model: c.model }, c.estimatedAccuracy);
+    if (c.realizedAgreement !== null) this.driftRealizedAgreement.set({ model: c.model }, c.realizedAgreement);
   }
 
   // ---- ServingObserver ----

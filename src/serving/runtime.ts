@@ -7,6 +7,12 @@ import type { LoadedModel, ModelMetadata } from '../tracking/index.js';
 import { DynamicBatcher } from './batcher.js';
 import type { BatcherOptions, BatchObserver, ClassProbability } from './types.js';
 
+/** One input's scores: its logits row and, when the model exports one, its pooled embedding (for drift monitoring). */
+export interface Scores {
+  logits: Float32Array;
+  embedding: Float32Array | null;
+}
+
 export interface RuntimeOptions {
   batching?: Partial<BatcherOptions>;
   /** Batches computed at the same time on the session (default 1). */
@@ -20,7 +26,7 @@ export class ModelRuntime {
   readonly metadata: ModelMetadata;
   /** Values of one input [C, H, W]. */
   readonly plane: number;
-  private readonly batcher: DynamicBatcher<Float32Array, Float32Array>;
+  private readonly batcher: DynamicBatcher<Float32Array, Scores>;
   /** A model exported with a fixed batch dimension is fed chunks of exactly that size (padded). */
   private readonly fixedBatch: number | null;
 
@@ -64,7 +70,12 @@ export class ModelRuntime {
   }
 
   /** One prepared input → its logits row, computed in a batch with whatever else is queued. */
-  score(input: Float32Array, o: { signal?: AbortSignal; timeoutUs?: number } = {}): Promise<Float32Array> {
+  async score(input: Float32Array, o: { signal?: AbortSignal; timeoutUs?: number } = {}): Promise<Float32Array> {
+    return (await this.batcher.submit(input, o)).logits;
+  }
+
+  /** One prepared input → its logits row and embedding (null when the model exports none), from the same batch run. */
+  scores(input: Float32Array, o: { signal?: AbortSignal; timeoutUs?: number } = {}): Promise<Scores> {
     return this.batcher.submit(input, o);
   }
 
@@ -79,16 +90,18 @@ export class ModelRuntime {
     await this.model.close();
   }
 
-  private async forward(inputs: Float32Array[]): Promise<Float32Array[]> {
+  private async forward(inputs: Float32Array[]): Promise<Scores[]> {
     const k = this.metadata.classes.length;
     const chunk = this.fixedBatch ?? inputs.length;
-    const out: Float32Array[] = [];
+    const out: Scores[] = [];
     for (let start = 0; start < inputs.length; start += chunk) {
       const part = inputs.slice(start, start + chunk);
       const packed = new Float32Array(chunk * this.plane); // zero rows pad a fixed-size batch
       part.forEach((x, i) => packed.set(x, i * this.plane));
-      const logits = await this.model.logits(packed, chunk);
-      for (let i = 0; i < part.length; i++) out.push(logits.slice(i * k, (i + 1) * k));
+      // The embedding comes from the same run (the head reads it anyway): fetching it costs a copy, not compute.
+      const { logits, embeddings, dim } = await this.model.forward(packed, chunk);
+      for (let i = 0; i < part.length; i++)
+        out.push({ logits: logits.slice(i * k, (i + 1) * k), embedding: embeddings && dim ? embeddings.slice(i * dim, (i + 1) * dim) : null });
     }
     return out;
   }

@@ -231,11 +231,12 @@ export class ServingService {
       .using(entry, async (rt) => {
         preprocessing = JSON.stringify(rt.metadata.preprocessing);
         tensors = await Promise.all(images.map((img) => rt.preprocess(img)));
-        const logits = await Promise.all(tensors.map((t) => rt.score(t, { signal: o.signal })));
+        const scores = await Promise.all(tensors.map((t) => rt.scores(t, { signal: o.signal })));
         const latencyMs = performance.now() - t0;
-        return logits.map((l): PredictResult => {
-          const predictions = rt.classify(l);
-          return { model: name, version: rt.version, route: target.route, predictions, top: predictions[0]!, latencyMs, requestId };
+        return scores.map(({ logits, embedding }): PredictResult => {
+          const predictions = rt.classify(logits);
+          const r: PredictResult = { model: name, version: rt.version, route: target.route, predictions, top: predictions[0]!, latencyMs, requestId };
+          return o.embedding === true && embedding ? { ...r, embedding } : r;
         });
       })
       .catch((err: unknown) => {

@@ -43,6 +43,8 @@ export interface PredictResult {
   /** Time spent in the serving runtime: decode + preprocessing, queue, compute. */
   latencyMs: number;
   requestId: string;
+  /** The model's pooled embedding, only when asked for (PredictOptions.embedding) and the model exports one. Internal: drift monitoring. */
+  embedding?: Float32Array;
 }
 
 export interface PredictOptions {
@@ -52,6 +54,8 @@ export interface PredictOptions {
   studyId?: string;
   requestId?: string;
   signal?: AbortSignal;
+  /** Also return the model's pooled embedding (for drift monitoring; never sent over the public API). */
+  embedding?: boolean;
 }
 
 export interface InferOptions {

@@ -4,6 +4,7 @@ import * as ort from 'onnxruntime-node';
 
 import { ValidationError } from '../core/errors.js';
 import { type ClassProbability, rankClasses, softmaxRows } from '../core/probabilities.js';
+import { EMBEDDING_OUTPUT } from '../engine/index.js';
 import { imageToInput } from './model-input.js';
 import type { ModelMetadata } from './model-metadata.js';
 import { openModel } from './onnx-model.js';
@@ -22,6 +23,10 @@ export interface LoadedModel {
   preprocess(image: Uint8Array): Promise<Float32Array>;
   /** Raw logits [N, classes] of N prepared inputs laid end to end. */
   logits(inputs: Float32Array, n: number): Promise<Float32Array>;
+  /** Whether the model exports its pooled embedding (an output named EMBEDDING_OUTPUT). */
+  hasEmbedding: boolean;
+  /** Logits and, when the model exports one, the embeddings [N, dim] of N prepared inputs, from one run. */
+  forward(inputs: Float32Array, n: number): Promise<{ logits: Float32Array; embeddings: Float32Array | null; dim: number | null }>;
   predict(image: Uint8Array): Promise<Prediction>;
   predictBatch(images: readonly Uint8Array[]): Promise<Prediction[]>;
   close(): Promise<void>;
@@ -40,10 +45,18 @@ export async function createLoadedModel(o: {
   const plane = channels * size * size;
   const k = meta.classes.length;
 
-  const logits = async (inputs: Float32Array, n: number): Promise<Float32Array> => {
+  const hasEmbedding = meta.output.name !== EMBEDDING_OUTPUT && opened.outputs.some((o) => o.name === EMBEDDING_OUTPUT);
+  const run = async (inputs: Float32Array, n: number, names: string[]): Promise<ort.InferenceSession.ReturnType> => {
     if (inputs.length !== n * plane) throw new ValidationError(`expected ${n}×${plane} input values, got ${inputs.length}`);
-    const out = await opened.session.run({ [meta.input.name]: new ort.Tensor('float32', inputs, [n, channels, size, size]) }, [meta.output.name]);
-    return out[meta.output.name]!.data as Float32Array;
+    return opened.session.run({ [meta.input.name]: new ort.Tensor('float32', inputs, [n, channels, size, size]) }, names);
+  };
+  const logits = async (inputs: Float32Array, n: number): Promise<Float32Array> =>
+    (await run(inputs, n, [meta.output.name]))[meta.output.name]!.data as Float32Array;
+  const forward = async (inputs: Float32Array, n: number) => {
+    if (!hasEmbedding) return { logits: await logits(inputs, n), embeddings: null, dim: null };
+    const out = await run(inputs, n, [meta.output.name, EMBEDDING_OUTPUT]);
+    const emb = out[EMBEDDING_OUTPUT]!;
+    return { logits: out[meta.output.name]!.data as Float32Array, embeddings: emb.data as Float32Array, dim: emb.size / n };
   };
   const toPredictions = (scores: Float32Array, n: number): Prediction[] => {
     const probs = softmaxRows(scores, k, meta.temperature);
@@ -75,6 +88,8 @@ export async function createLoadedModel(o: {
     metadata: meta,
     preprocess: (image) => imageToInput(image, meta.preprocessing),
     logits,
+    hasEmbedding,
+    forward,
     predict: async (image) => (await predictBatch([image]))[0]!,
     predictBatch,
     close: () => opened.session.release(),

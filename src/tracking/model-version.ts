@@ -2,6 +2,7 @@
 // model card and metadata are written once under models/<name>/<version>/), an alias event, a model
 // with its current aliases, and how a version is asked for. Kept apart so that the loader and the
 // version sources read these types without importing the registry.
+import { ValidationError } from '../core/errors.js';
 import type { ModelVersionsTable } from '../storage/schema.js';
 import { type ModelMetadata, parseStoredMetadata } from './model-metadata.js';
 import { type Alias, assertModelName, assertVersion } from './names.js';
@@ -54,6 +55,13 @@ export function modelObjectKeys(name: string, version: number): { onnx: string; 
     cardMarkdown: `${base}/model-card.md`,
     protocolReports: `${base}/change-protocol-reports.json`,
   };
+}
+
+/** Where a version's further artifacts live (written after registration, e.g. the drift reference profile). */
+export function modelArtifactKey(name: string, version: number, artifact: string): string {
+  if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(artifact))
+    throw new ValidationError(`artifact name '${artifact.slice(0, 40)}' must be lower-case letters, digits, '.', '_' or '-'`);
+  return `models/${assertModelName(name)}/${assertVersion(version)}/artifacts/${artifact}`;
 }
 
 export function toModelVersion(r: ModelVersionsTable): ModelVersion {

@@ -23,14 +23,14 @@ import type { LoadedModel } from './loaded-model.js';
 import { buildModelCard, type ModelCard, modelCardMarkdown, type ProtocolCardSection } from './model-card.js';
 import { loadModelVersion, type LoadOptions, modelBytes } from './model-loader.js';
 import type { ModelMetadata } from './model-metadata.js';
-import { type AliasEvent, modelObjectKeys, type ModelRef, type ModelVersion, type RegisteredModel, toModelVersion } from './model-version.js';
+import { type AliasEvent, modelArtifactKey, modelObjectKeys, type ModelRef, type ModelVersion, type RegisteredModel, toModelVersion } from './model-version.js';
 import { type Alias, ALIASES, assertAlias, assertLabel, assertModelName, assertVersion } from './names.js';
 import { checkShapes, type OpenedModel, openModel, smokeTest } from './onnx-model.js';
 import type { Tracker } from './tracker.js';
 import { type NewVersion, readModelFile, versionFromImport, versionFromRun, versionFromSource } from './version-sources.js';
 
 export type { AliasEvent, ModelRef, ModelVersion, RegisteredModel } from './model-version.js';
-export { modelObjectKeys } from './model-version.js';
+export { modelArtifactKey, modelObjectKeys } from './model-version.js';
 export type { LoadOptions } from './model-loader.js';
 
 type Trx = Transaction<Database>;
@@ -298,6 +298,24 @@ export class ModelRegistry {
   }
 
   /** The version's ONNX bytes, checked against the sha256 recorded at registration (model-loader.ts). */
+  /**
+   * Stores an artifact of a registered version (e.g. the drift reference profile, computed at or after registration).
+   * The version's model and card stay immutable; an artifact is replaced by writing it again.
+   */
+  async putVersionArtifact(name: string, version: number, artifact: string, body: string | Uint8Array, contentType = 'application/json'): Promise<string> {
+    const mv = await this.resolve(name, { version });
+    const key = modelArtifactKey(mv.name, mv.version, artifact);
+    await this.objects.put(key, body, { contentType });
+    return key;
+  }
+
+  /** A version's artifact, or null when none was stored under that name. */
+  async getVersionArtifact(name: string, version: number, artifact: string): Promise<Buffer | null> {
+    const key = modelArtifactKey(name, version, artifact);
+    if ((await this.objects.head(key)) === undefined) return null;
+    return this.objects.getBytes(key);
+  }
+
   async modelBytes(mv: ModelVersion, o: LoadOptions = {}): Promise<Uint8Array> {
     return modelBytes(this.objects, mv, o);
   }

@@ -19,6 +19,7 @@ import type { DicomOrigin } from '../data/dicom/deid/origin.js';
 import { DicomNotAnImageError } from '../data/dicom/errors.js';
 import { parseDicom } from '../data/dicom/parse.js';
 import { nonImageKind } from '../data/dicom/sop-classes.js';
+import { observeRead } from '../monitoring/drift/observe.js';
 import type { Db } from '../storage/db.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { Database, ReadsTable, StudiesTable } from '../storage/schema.js';
@@ -54,6 +55,8 @@ export interface ModelRead {
   top: ClassProbability;
   /** How serving chose the version (`production`, `canary`, …), recorded in the audit entry when given. */
   route?: string;
+  /** The model's pooled embedding when it exports one: kept for drift monitoring only, never in the clinical record. */
+  embedding?: Float32Array;
 }
 
 export interface ModelReader {
@@ -368,8 +371,21 @@ export class WorkflowService {
         await this.objects.delete(key).catch((e: unknown) => this.logger.warn({ key, err: describeError(e) }, 'could not delete an object of a failed intake'));
       throw err;
     }
+    if (read) await this.observeForDrift(id, modality, prepared.image, read, now);
     this.logger.info({ studyId: id, modality, model: read ? `${read.model}@${read.version}` : null }, 'study intake');
     return studyView(user.role, row, modelRow ? [modelRow] : []);
+  }
+
+  /**
+   * Records the model read for the drift monitor (monitoring/drift). After the clinical transaction and outside it:
+   * monitoring is not part of the clinical record, so a failure here is logged and the intake still succeeds.
+   */
+  private async observeForDrift(studyId: string, modality: Modality, image: Uint8Array, read: ModelRead, at: string): Promise<void> {
+    try {
+      await observeRead(this.db, { studyId, model: read.model, version: read.version, modality, top: read.top, image, embedding: read.embedding, at });
+    } catch (err) {
+      this.logger.warn({ studyId, err: describeError(err) }, 'could not record the model read for drift monitoring');
+    }
   }
 
   /** The study as this user may see it (see blinding.ts). */
@@ -654,5 +670,12 @@ function assertModelRead(r: ModelRead): ModelRead {
   // Most probable first, so the first entry is the model's label wherever the read is shown.
   const predictions = [...r.predictions].sort((x, y) => y.probability - x.probability || Number(y.class === r.top.class) - Number(x.class === r.top.class));
   if (predictions[0]!.class !== r.top.class) throw new ModelReadInvalidError(`the model read's top class '${r.top.class}' is not its most probable class`);
-  return { model: r.model, version: r.version, top: r.top, predictions, ...(typeof r.route === 'string' ? { route: r.route.slice(0, 40) } : {}) };
+  return {
+    model: r.model,
+    version: r.version,
+    top: r.top,
+    predictions,
+    ...(typeof r.route === 'string' ? { route: r.route.slice(0, 40) } : {}),
+    ...(r.embedding instanceof Float32Array ? { embedding: r.embedding } : {}),
+  };
 }

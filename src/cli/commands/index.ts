@@ -11,6 +11,7 @@ import { registerDataStats } from './data-stats.js';
 import { registerDataSynth } from './data-synth.js';
 import { registerDataValidate } from './data-validate.js';
 import { registerDicom } from './dicom.js';
+import { registerDrift } from './drift.js';
 import { registerMaintenance } from './maintenance.js';
 import { registerModels } from './models.js';
 import { registerPolicy } from './policy.js';
@@ -45,4 +46,5 @@ export function registerCommands(program: Command): void {
   registerMaintenance(program);
   registerSimulate(program);
   registerPolicy(program);
+  registerDrift(program);
 }

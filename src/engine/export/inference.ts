@@ -20,6 +20,9 @@ export const EXPORT_METADATA = {
   model: 'secondread.model',
 } as const;
 
+/** Name of the optional second output: the model's pooled embedding [batch, dim] (ModelOutputs.embedding). */
+export const EMBEDDING_OUTPUT = 'embedding';
+
 export interface ExportOptions {
   /** Trained parameters and buffers by name (a TrainSession's state or a checkpoint's tensors). */
   weights: ReadonlyMap<string, StoredTensor>;
@@ -41,14 +44,18 @@ export interface ExportedModel {
   bytes: Uint8Array;
   /** Name of the logits output. */
   output: string;
+  /** Name of the embedding output, null when the model declares none. */
+  embedding: string | null;
   foldedBatchNorms: number;
   metadata: Record<string, string>;
 }
 
 export function exportInferenceModel(build: ModelBuilder, opts: ExportOptions): ExportedModel {
   const g = new Graph(opts.name ?? 'inference', { mode: 'eval', opset: opts.opset });
-  const { logits } = build(g);
+  const { logits, embedding } = build(g);
   const out = g.output(logits, 'logits');
+  // Logits stay the first output: a server that knows nothing of embeddings reads the first one.
+  const emb = embedding ? g.output(embedding, EMBEDDING_OUTPUT) : null;
 
   const values = new Map<string, TensorData>();
   const missing: string[] = [];
@@ -79,7 +86,7 @@ export function exportInferenceModel(build: ModelBuilder, opts: ExportOptions): 
   if (opts.preprocessing !== undefined) metadata[EXPORT_METADATA.preprocessing] = JSON.stringify(opts.preprocessing);
   if (opts.model !== undefined) metadata[EXPORT_METADATA.model] = JSON.stringify(opts.model);
 
-  const proto = modelProto(g, { stateValues: values, outputs: [out] });
+  const proto = modelProto(g, { stateValues: values, outputs: emb ? [out, emb] : [out] });
   const graph = proto.graph!;
   const folded = opts.foldBatchNorm === false ? 0 : foldBatchNorm(graph);
   bypassIdentities(graph);
@@ -89,5 +96,5 @@ export function exportInferenceModel(build: ModelBuilder, opts: ExportOptions): 
   proto.metadataProps = Object.entries(metadata).map(([key, value]) => ({ key, value }));
 
   const bytes = onnx.ModelProto.encode(onnx.ModelProto.create(proto)).finish();
-  return { bytes, output: out.name, foldedBatchNorms: folded, metadata };
+  return { bytes, output: out.name, embedding: emb?.name ?? null, foldedBatchNorms: folded, metadata };
 }

@@ -10,6 +10,11 @@ export interface ModelOutputs {
   logits: TensorRef;
   /** Scalar training loss; required in train mode, optional in eval mode. */
   loss?: TensorRef;
+  /**
+   * The pooled features the classification head reads, [batch, dim] (optional, eval mode). The inference export
+   * adds it as a second output named EMBEDDING_OUTPUT, so a server can watch for drift in representation space.
+   */
+  embedding?: TensorRef;
 }
 
 /** Declares the model's inputs on `g` (g.input) and builds it; reads `g.mode` for train/eval behaviour. */

@@ -87,7 +87,7 @@ describe('drift alarms and store', () => {
     const last3 = await windowObservations(t.db, { model: 'm', version: 1, modality: 'all', window: { kind: 'count', size: 3 }, now });
     expect(last3.map((o) => o.studyId)).toEqual(['s3', 's4', 's5']);
     expect(last3[2]!.embedding).toEqual(emb);
-    const cxr = await windowObservations(t.db, { model: 'm', version: 1, modality: 'cxr', window: { kind: 'time', seconds: 200 }, now });
+    const cxr = await windowObservations(t.db, { model: 'm', version: 1, modality: 'cxr', window: { kind: 'time', seconds: 210 }, now });
     expect(cxr.map((o) => o.studyId)).toEqual(['s4']);
     const first = await windowObservations(t.db, { model: 'm', version: 1, modality: 'cxr', window: { kind: 'count', size: 10 }, now });
     expect(first[0]!.image).toBeNull();

@@ -40,7 +40,7 @@ export async function recordObservation(db: Db, o: DriftObservation): Promise<st
   return id;
 }
 
-/** The window's observations, oldest first: the newest `size` reads, or those at or after now − seconds. */
+/** The window's observations, oldest first: the newest `size` reads, or those in (now − seconds, now]. */
 export async function windowObservations(
   db: Db,
   o: { model: string; version: number; modality: WindowModality; window: WindowSpec; now: Date },
@@ -51,7 +51,7 @@ export async function windowObservations(
     o.window.kind === 'count'
       ? (await q.orderBy('at', 'desc').orderBy('id', 'desc').limit(o.window.size).execute()).reverse()
       : await q
-          .where('at', '>=', new Date(o.now.getTime() - o.window.seconds * 1000).toISOString())
+          .where('at', '>', new Date(o.now.getTime() - o.window.seconds * 1000).toISOString())
           .where('at', '<=', o.now.toISOString())
           .orderBy('at')
           .orderBy('id')

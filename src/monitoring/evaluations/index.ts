@@ -3,6 +3,7 @@ export { EVALUATION_JOB, createEvaluationService, type EvaluationJobResult } fro
 export {
   EVALUATION_SPLITS,
   modelLogits,
+  modelOutputs,
   predictSplit,
   resolveTarget,
   runEvaluation,

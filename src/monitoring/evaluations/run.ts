@@ -100,6 +100,19 @@ export async function modelLogits(
   images: readonly ManifestImage[],
   o: { batchSize: number; signal?: AbortSignal; progress?: (done: number) => void | Promise<void> },
 ): Promise<Float32Array> {
+  return (await modelOutputs(model, objects, images, { ...o, embeddings: false })).logits;
+}
+
+/**
+ * modelLogits plus, with `embeddings` and a model that exports one, the pooled embeddings [images × dim] from the
+ * same runs (the drift monitor's reference profile); `embeddings` is null otherwise.
+ */
+export async function modelOutputs(
+  model: LoadedModel,
+  objects: ObjectStore,
+  images: readonly ManifestImage[],
+  o: { batchSize: number; embeddings: boolean; signal?: AbortSignal; progress?: (done: number) => void | Promise<void> },
+): Promise<{ logits: Float32Array; embeddings: Float32Array | null; dim: number | null }> {
   const k = model.metadata.classes.length;
   const { size, channels } = model.metadata.preprocessing;
   const plane = channels * size * size;
@@ -107,6 +120,8 @@ export async function modelLogits(
   const fixed = typeof declared === 'number' && declared > 0 ? declared : null;
   const step = fixed ?? o.batchSize;
   const logits = new Float32Array(images.length * k);
+  let embeddings: Float32Array | null = null;
+  let dim: number | null = null;
   for (let start = 0; start < images.length; start += step) {
     o.signal?.throwIfAborted();
     const part = images.slice(start, start + step);
@@ -114,11 +129,16 @@ export async function modelLogits(
     const inputs = new Float32Array(rows * plane);
     const prepared = await Promise.all(part.map(async (img) => model.preprocess(await objects.getBytes(img.objectKey))));
     prepared.forEach((x, i) => inputs.set(x, i * plane));
-    const out = await model.logits(inputs, rows);
-    logits.set(out.subarray(0, part.length * k), start * k);
+    const out = o.embeddings ? await model.forward(inputs, rows) : { logits: await model.logits(inputs, rows), embeddings: null, dim: null };
+    logits.set(out.logits.subarray(0, part.length * k), start * k);
+    if (out.embeddings && out.dim) {
+      dim = out.dim;
+      embeddings ??= new Float32Array(images.length * dim);
+      embeddings.set(out.embeddings.subarray(0, part.length * dim), start * dim);
+    }
     await o.progress?.(start + part.length);
   }
-  return logits;
+  return { logits, embeddings, dim };
 }
 
 export async function runEvaluation(
