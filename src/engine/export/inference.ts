@@ -52,10 +52,11 @@ export interface ExportedModel {
 
 export function exportInferenceModel(build: ModelBuilder, opts: ExportOptions): ExportedModel {
   const g = new Graph(opts.name ?? 'inference', { mode: 'eval', opset: opts.opset });
-  const { logits, embedding } = build(g);
+  const { logits, embedding, outputs: extra = {} } = build(g);
   const out = g.output(logits, 'logits');
   // Logits stay the first output: a server that knows nothing of embeddings reads the first one.
   const emb = embedding ? g.output(embedding, EMBEDDING_OUTPUT) : null;
+  const extraOutputs = Object.entries(extra).map(([name, t]) => g.output(t, name));
 
   const values = new Map<string, TensorData>();
   const missing: string[] = [];
@@ -86,7 +87,7 @@ export function exportInferenceModel(build: ModelBuilder, opts: ExportOptions): 
   if (opts.preprocessing !== undefined) metadata[EXPORT_METADATA.preprocessing] = JSON.stringify(opts.preprocessing);
   if (opts.model !== undefined) metadata[EXPORT_METADATA.model] = JSON.stringify(opts.model);
 
-  const proto = modelProto(g, { stateValues: values, outputs: emb ? [out, emb] : [out] });
+  const proto = modelProto(g, { stateValues: values, outputs: [out, ...(emb ? [emb] : []), ...extraOutputs] });
   const graph = proto.graph!;
   const folded = opts.foldBatchNorm === false ? 0 : foldBatchNorm(graph);
   bypassIdentities(graph);

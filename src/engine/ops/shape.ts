@@ -1,4 +1,4 @@
-// Shape ops: Reshape, Flatten, Transpose, Concat, Split, Slice, Gather(Elements), Scatter*, Expand,
+// Shape ops: Reshape, Flatten, Transpose, Concat, Split, Slice, Gather(Elements, ND), Scatter*, NonMaxSuppression (selection indices), Expand,
 // Unsqueeze, Squeeze, Shape, Size, ConstantOfShape, Pad, Tile. Small integer tensors whose values are known
 // at build time (constants, Shape of a tensor) are tracked so shapes fold statically.
 import { EngineError } from '../errors.js';
@@ -198,6 +198,22 @@ registerShape('Tile', (ctx) => {
   const x = ctx.input(0);
   const reps = intValues(ctx, 1, 'repeats');
   return [{ dtype: x.dtype, shape: x.shape.map((d, i) => (reps[i] === 1 ? d : typeof d === 'number' ? d * (reps[i] as number) : ctx.unknownDim())) }];
+});
+
+// GatherND (batch_dims 0): indices [..., k] pick slices data[i₀, …, i_{k−1}] → indices.shape[:-1] + data.shape[k:]
+registerShape('GatherND', (ctx) => {
+  const [data, idx] = [ctx.input(0), ctx.input(1)];
+  if (ctx.int('batch_dims', 0) !== 0) throw ctx.error('only batch_dims 0 is supported');
+  const k = idx.shape[idx.shape.length - 1];
+  if (typeof k !== 'number' || k > data.shape.length) throw ctx.error('the last indices dim must be static and at most the data rank');
+  return [{ dtype: data.dtype, shape: [...idx.shape.slice(0, -1), ...data.shape.slice(k)] }];
+});
+
+// NonMaxSuppression: selected [num_selected, 3] = (batch, class, box) indices, num_selected known only at run time.
+registerShape('NonMaxSuppression', (ctx) => {
+  const [boxes, scores] = [ctx.input(0), ctx.input(1)];
+  if (boxes.shape.length !== 3 || boxes.shape[2] !== 4 || scores.shape.length !== 3) throw ctx.error('boxes must be [B, N, 4] and scores [B, C, N]');
+  return [{ dtype: 'int64', shape: [ctx.unknownDim(), 3] }];
 });
 
 registerShape('Range', (ctx) => {

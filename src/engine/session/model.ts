@@ -15,6 +15,8 @@ export interface ModelOutputs {
    * adds it as a second output named EMBEDDING_OUTPUT, so a server can watch for drift in representation space.
    */
   embedding?: TensorRef;
+  /** Further outputs of an exported model, by output name (a detector's decoded boxes and NMS selection). */
+  outputs?: Readonly<Record<string, TensorRef>>;
 }
 
 /** Declares the model's inputs on `g` (g.input) and builds it; reads `g.mode` for train/eval behaviour. */
