@@ -5,3 +5,17 @@ export { type CalibrationSummary, type ReliabilityBin, expectedCalibrationError 
 export { meanNll, softmaxRows } from './softmax.js';
 export { TEMPERATURE_BOUNDS, type TemperatureFit, fitTemperature } from './temperature.js';
 export { type ClassReport, type ClassifierReport, type ReportInput, classifierReport } from './report.js';
+export {
+  type DetectionClassReport,
+  type DetectionReport,
+  type FrocResult,
+  type PrPoint,
+  asPredictions,
+  cocoClassAp,
+  COCO_IOUS,
+  COCO_RECALLS,
+  detectionReport,
+  froc,
+  FROC_FPS,
+  vocClassAp,
+} from './detection.js';
