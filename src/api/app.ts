@@ -23,6 +23,7 @@ import { modelCatalogRoutes, modelsRoutes } from './routes/models.js';
 import { pacsRoutes } from './routes/pacs.js';
 import { policiesRoutes } from './routes/policies.js';
 import { predictRoutes } from './routes/predict.js';
+import { rolloutRoutes } from './routes/rollout.js';
 import { runsRoutes } from './routes/runs.js';
 import { saliencyRoutes } from './routes/saliency.js';
 import { studiesRoutes } from './routes/studies.js';
@@ -138,6 +139,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   if (deps.objects) await app.register(datasetsRoutes, { db: deps.db, objects: deps.objects });
   if (deps.tracker) await app.register(runsRoutes, { tracker: deps.tracker });
   if (deps.pacs) await app.register(pacsRoutes, { exports: deps.pacs });
+  if (deps.rollout) await app.register(rolloutRoutes, { rollout: deps.rollout });
   // Last: its GET /* answers every path no API route took (the single-page app's client-side routes).
   if (deps.web) await app.register(webRoutes, deps.web);
   return app;

@@ -198,6 +198,7 @@ export async function composeApi(deps: { config: Config; logger: Logger; db: Db;
       tracker,
       saliency,
       pacs: gateway.exporter,
+      rollout,
       readiness,
       tls: o.tls,
       ...(o.web ? { web: {} } : {}),

@@ -14,6 +14,7 @@ import type { ReadinessCheck } from './readiness.js';
 import type { AuthUsersPort } from './routes/auth.js';
 import type { ModelCatalogPort } from './routes/models.js';
 import type { PacsExportsPort } from './routes/pacs.js';
+import type { RolloutPort } from './routes/rollout.js';
 import type { SaliencyPort } from './routes/saliency.js';
 import type { WebRoutesOptions } from './routes/web.js';
 
@@ -111,6 +112,8 @@ export interface ApiDeps {
   readiness?: readonly ReadinessCheck[];
   /** Serve HTTPS with this PEM certificate chain and key (`serve --tls-cert/--tls-key`); absent: plain HTTP. */
   tls?: TlsFiles;
+  /** The staged canary and the change-protocol reports: /v1/rollouts, /v1/models/:name/rollout…, /v1/protocol-reports. */
+  rollout?: RolloutPort;
 }
 
 /** A PEM certificate (chain) and its private key, as read from disk. */

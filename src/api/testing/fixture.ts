@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyPlu
 
 import { silentLogger } from '../../core/logger.js';
 import { Metrics } from '../../monitoring/metrics.js';
+import { RolloutService } from '../../rollout/index.js';
 import { SaliencyService } from '../../serving/saliency.js';
 import type { DbDialect } from '../../storage/db.js';
 import { ModelRegistry } from '../../tracking/index.js';
@@ -87,6 +88,7 @@ export async function openApiFixture(o: ApiFixtureOptions = {}): Promise<ApiFixt
     objects: tracking.objects,
     tracker: tracking.tracker,
     saliency,
+    rollout: new RolloutService({ db: tracking.t.db, objects: tracking.objects, registry, logger: silentLogger }),
     ...o.deps,
   });
   await app.ready();

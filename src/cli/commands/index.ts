@@ -15,6 +15,7 @@ import { registerDrift } from './drift.js';
 import { registerMaintenance } from './maintenance.js';
 import { registerModels } from './models.js';
 import { registerPolicy } from './policy.js';
+import { registerRollout } from './rollout.js';
 import { registerRuns } from './runs.js';
 import { registerServe } from './serve.js';
 import { registerSimulate } from './simulate.js';
@@ -47,4 +48,5 @@ export function registerCommands(program: Command): void {
   registerSimulate(program);
   registerPolicy(program);
   registerDrift(program);
+  registerRollout(program);
 }
