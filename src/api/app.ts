@@ -15,6 +15,7 @@ import { registerOpenApi } from './openapi.js';
 import { authRoutes } from './routes/auth.js';
 import { datasetsRoutes } from './routes/datasets.js';
 import { dicomwebRoutes } from './routes/dicomweb/index.js';
+import { driftRoutes } from './routes/drift.js';
 import { evaluationRoutes } from './routes/evaluations.js';
 import { healthRoutes } from './routes/health.js';
 import { kserveRoutes } from './routes/kserve.js';
@@ -140,6 +141,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   if (deps.tracker) await app.register(runsRoutes, { tracker: deps.tracker });
   if (deps.pacs) await app.register(pacsRoutes, { exports: deps.pacs });
   if (deps.rollout) await app.register(rolloutRoutes, { rollout: deps.rollout });
+  if (deps.drift) await app.register(driftRoutes, { drift: deps.drift });
   // Last: its GET /* answers every path no API route took (the single-page app's client-side routes).
   if (deps.web) await app.register(webRoutes, deps.web);
   return app;

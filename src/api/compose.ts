@@ -12,6 +12,7 @@ import type { Logger } from '../core/logger.js';
 import { loadDeidKey } from '../data/dicom/deid/key.js';
 import { createGateway, type Gateway, type GatewayOptions } from '../gateway/index.js';
 import { jobBackend, type JobQueue, openJobQueue } from '../jobs/index.js';
+import { collectDriftGauges, DriftService } from '../monitoring/drift/service.js';
 import { createEvaluationService } from '../monitoring/evaluations/index.js';
 import { Metrics } from '../monitoring/metrics.js';
 import { collectEvaluationGauges, evaluationGauges } from '../monitoring/metrics-evaluations.js';
@@ -64,6 +65,8 @@ export interface ComposedApi {
   gateway: Gateway;
   /** Change-protocol evaluation and the staged canary (src/rollout); serving follows its canary share. */
   rollout: RolloutService;
+  /** The drift monitor; the retrain trigger subscribes to `drift.alarms` (docs/drift.md). */
+  drift: DriftService;
   /** What to close after the app, in this order. */
   closers: { name: string; close: () => Promise<void> }[];
 }
@@ -111,6 +114,9 @@ export async function composeApi(deps: { config: Config; logger: Logger; db: Db;
   const cacheDir = join(config.home, 'cache', 'models');
   const metrics = new Metrics();
   collectEvaluationGauges(db, metrics, logger);
+  // Checks run here (POST /v1/drift/checks) raise alarms on drift.alarms; checks run elsewhere reach the gauges through the DB.
+  const drift = new DriftService({ db, registry, logger, metrics });
+  collectDriftGauges(db, metrics, logger);
   const rollout = new RolloutService({ db, objects, registry, logger, cacheDir });
   collectRolloutGauges(rollout, metrics, logger);
   // What this process serves per model version, for the canary's error-rate and latency guards.
@@ -199,11 +205,12 @@ export async function composeApi(deps: { config: Config; logger: Logger; db: Db;
       saliency,
       pacs: gateway.exporter,
       rollout,
+      drift,
       readiness,
       tls: o.tls,
       ...(o.web ? { web: {} } : {}),
     });
-    return { app, serving, registry, modelReader, jobs, gateway, rollout, closers };
+    return { app, serving, registry, modelReader, jobs, gateway, rollout, drift, closers };
   } catch (err) {
     for (const c of closers) await c.close().catch(() => {});
     throw err;

@@ -1,6 +1,9 @@
 // What the HTTP app is built from. The API depends on the narrow slices of the services it calls
 // (Pick<…>), so a route test can hand it a small fake and the real services need no HTTP knowledge.
 import type { Logger } from '../core/logger.js';
+import type { DriftCheckRequest } from '../monitoring/drift/check.js';
+import type { ProfileStatus } from '../monitoring/drift/service.js';
+import type { DriftCheck } from '../monitoring/drift/types.js';
 import type { EvaluationService } from '../monitoring/evaluations/types.js';
 import type { Metrics } from '../monitoring/metrics.js';
 import type { InferOptions, InferResult, ModelDescription, PredictOptions, PredictResult, TensorInput } from '../serving/types.js';
@@ -110,6 +113,8 @@ export interface ApiDeps {
   pacs?: PacsExportsPort;
   /** Dependencies /readyz asks besides the database and serving (compose.ts: Redis when configured, the object store). */
   readiness?: readonly ReadinessCheck[];
+  /** Drift checks, profiles and running a check: /v1/drift (monitoring/drift's DriftService fits). */
+  drift?: DriftPort;
   /** Serve HTTPS with this PEM certificate chain and key (`serve --tls-cert/--tls-key`); absent: plain HTTP. */
   tls?: TlsFiles;
   /** The staged canary and the change-protocol reports: /v1/rollouts, /v1/models/:name/rollout…, /v1/protocol-reports. */
@@ -136,4 +141,11 @@ declare module 'fastify' {
     /** The authenticated user (set by the auth hook; undefined on public routes). */
     user?: import('../workflow/users.js').AuthenticatedUser;
   }
+}
+
+/** What the drift routes need (monitoring/drift's DriftService). */
+export interface DriftPort {
+  check(req: DriftCheckRequest): Promise<DriftCheck>;
+  checks(o: { model?: string; limit?: number }): Promise<DriftCheck[]>;
+  profile(model: string): Promise<ProfileStatus | null>;
 }
