@@ -1,4 +1,4 @@
-// `npm run bench -- pacs [--count 8] [--size 2048] [--concurrency 2] [--syntaxes explicit-le,jpeg-ls,jpeg2000] [--json]`:
+// `npm run bench -- pacs [--count 8] [--size 2048] [--concurrency 2] [--syntaxes explicit-le,jpeg-ls,jpeg2000] [--dicom-workers 2] [--json]`:
 // STOW-RS ingest of N chest X-ray DICOMs (size×size, 16-bit, 12 stored, identifying attributes filled in) per
 // transfer syntax, side by side in one run:
 //   secondread  `secondread serve` (a child process): each instance is parsed, decoded, de-identified, rendered,
@@ -7,6 +7,8 @@
 // The very same files go to both; the two servers are measured alternately per syntax (one idles while the other
 // works) with the same client concurrency. Reported: instances/s and per-request p50/p95 (request sent → answer),
 // and ours/Orthanc. Goal (issue 17): ingest with de-identification and model read ≥ 0.5× Orthanc's store-only rate.
+// `--dicom-workers 0,2` runs one secondread server per setting of SECONDREAD_DICOM_WORKERS (0: DICOM prepared on
+// the event loop; N: in N worker threads), each on its own instances, measured in turn with the others idle.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +20,8 @@ import { chestLike, cxrDicom } from '../src/data/dicom/testing.js';
 import { WRITABLE_SYNTAXES, type WritableSyntax } from '../src/data/dicom/write.js';
 import { percentile, prepareBenchStore, startProcess, stopProcess, waitFor } from './support/server.js';
 
-const USAGE = 'usage: npm run bench -- pacs [--count 8] [--size 2048] [--concurrency 2] [--syntaxes explicit-le,jpeg-ls,jpeg2000] [--json]';
+const USAGE =
+  'usage: npm run bench -- pacs [--count 8] [--size 2048] [--concurrency 2] [--syntaxes explicit-le,jpeg-ls,jpeg2000] [--dicom-workers 2 | 0,2] [--json]';
 const MODEL = 'bench-pacs';
 const BOUNDARY = 'secondread-bench-boundary';
 
@@ -27,12 +30,15 @@ interface Options {
   size: number;
   concurrency: number;
   syntaxes: WritableSyntax[];
+  /** SECONDREAD_DICOM_WORKERS of each secondread server measured. */
+  dicomWorkers: number[];
   json: boolean;
 }
 
 interface Row {
   syntax: string;
-  server: 'secondread' | 'Orthanc';
+  /** `secondread` (or `secondread w=N` when several worker settings are measured) or `Orthanc`. */
+  server: string;
   instances: number;
   failures: number;
   instancesPerSecond: number;
@@ -41,13 +47,14 @@ interface Row {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { count: 8, size: 2048, concurrency: 2, syntaxes: ['explicit-le', 'jpeg-ls', 'jpeg2000'], json: false };
+  const o: Options = { count: 8, size: 2048, concurrency: 2, syntaxes: ['explicit-le', 'jpeg-ls', 'jpeg2000'], dicomWorkers: [2], json: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--count') o.count = Number(argv[++i]);
     else if (a === '--size') o.size = Number(argv[++i]);
     else if (a === '--concurrency') o.concurrency = Number(argv[++i]);
     else if (a === '--syntaxes') o.syntaxes = String(argv[++i]).split(',') as WritableSyntax[];
+    else if (a === '--dicom-workers') o.dicomWorkers = String(argv[++i]).split(',').map(Number);
     else if (a === '--json') o.json = true;
     else {
       console.error(USAGE);
@@ -55,6 +62,10 @@ function parseArgs(argv: string[]): Options {
     }
   }
   const bad = o.syntaxes.filter((s) => !(s in WRITABLE_SYNTAXES));
+  if (!o.dicomWorkers.every((n) => Number.isInteger(n) && n >= 0 && n <= 16)) {
+    console.error('--dicom-workers: integers from 0 to 16, comma-separated');
+    process.exit(2);
+  }
   if (!(o.count >= 1 && o.count <= 1000) || !(o.size >= 64 && o.size <= 4096) || !(o.concurrency >= 1 && o.concurrency <= 64) || bad.length) {
     console.error(bad.length ? `unknown syntax: ${bad.join(', ')} (one of ${Object.keys(WRITABLE_SYNTAXES).join(', ')})` : USAGE);
     process.exit(2);
@@ -150,33 +161,43 @@ export async function main(argv: string[]): Promise<void> {
     const home = join(dir, 'home');
     const { token } = await prepareBenchStore(home, { name: MODEL, experiment: 'bench-pacs', threads: 2 });
     const run = String(Date.now() % 1e9);
-    const files = new Map<WritableSyntax, Buffer[]>();
-    for (const s of o.syntaxes) files.set(s, await instances(o.size, s, o.count, `${run}${o.syntaxes.indexOf(s)}`));
+    const variants = o.dicomWorkers.map((w) => ({ workers: w, name: o.dicomWorkers.length > 1 ? `secondread w=${w}` : 'secondread' }));
+    // Every server gets its own instances: a resent instance would answer the study it made before.
+    const files = new Map<string, Buffer[]>();
+    for (const s of o.syntaxes)
+      for (const [v, variant] of variants.entries()) files.set(`${s}:${variant.name}`, await instances(o.size, s, o.count, `${run}${o.syntaxes.indexOf(s)}${v}`));
 
-    const port = await freePort();
-    const serve = startProcess(process.execPath, ['bin/secondread.js', 'serve', '--port', String(port), '--preload', `${MODEL}@production`], {
-      ...process.env,
-      SECONDREAD_HOME: home,
-      SECONDREAD_DEID_KEY: 'b'.repeat(64),
-      LOG_LEVEL: 'warn',
-    });
-    stops.push(() => stopProcess(serve.child));
-    await waitFor(`http://127.0.0.1:${port}/readyz`, serve.child, serve.log);
+    const servers: { name: string; port: number }[] = [];
+    for (const variant of variants) {
+      const port = await freePort();
+      const serve = startProcess(process.execPath, ['bin/secondread.js', 'serve', '--port', String(port), '--preload', `${MODEL}@production`], {
+        ...process.env,
+        SECONDREAD_HOME: home,
+        SECONDREAD_DEID_KEY: 'b'.repeat(64),
+        SECONDREAD_DICOM_WORKERS: String(variant.workers),
+        LOG_LEVEL: 'warn',
+      });
+      stops.push(() => stopProcess(serve.child));
+      await waitFor(`http://127.0.0.1:${port}/readyz`, serve.child, serve.log);
+      servers.push({ name: variant.name, port });
+    }
     const orthanc = await startOrthanc();
     stops.push(() => orthanc.stop());
 
     const rows: Row[] = [];
     for (const s of o.syntaxes) {
-      const batch = files.get(s)!;
-      // Warm-up: one instance each (codec instantiation, model session, Orthanc's first write); not counted.
-      const warm = await instances(o.size, s, 1, `${run}9${o.syntaxes.indexOf(s)}`);
-      await ingest(`${orthanc.dicomweb}/studies`, {}, warm, 1);
-      await ingest(`http://127.0.0.1:${port}/dicomweb/studies`, { authorization: `Bearer ${token}` }, warm, 1);
-      const theirs = await ingest(`${orthanc.dicomweb}/studies`, {}, batch, o.concurrency);
-      const ours = await ingest(`http://127.0.0.1:${port}/dicomweb/studies`, { authorization: `Bearer ${token}` }, batch, o.concurrency);
-      if (ours.failures.length) console.error(`secondread refused ${ours.failures.length} (${s}): ${ours.failures[0]}`);
+      // Warm-up: one instance each (codec instantiation, worker threads, model session, Orthanc's first write); not counted.
+      await ingest(`${orthanc.dicomweb}/studies`, {}, await instances(o.size, s, 1, `${run}8${o.syntaxes.indexOf(s)}`), 1);
+      for (const [v, server] of servers.entries())
+        await ingest(`http://127.0.0.1:${server.port}/dicomweb/studies`, { authorization: `Bearer ${token}` }, await instances(o.size, s, 1, `${run}9${o.syntaxes.indexOf(s)}${v}`), 1);
+      const theirs = await ingest(`${orthanc.dicomweb}/studies`, {}, files.get(`${s}:${servers[0]!.name}`)!, o.concurrency);
       if (theirs.failures.length) console.error(`Orthanc refused ${theirs.failures.length} (${s}): ${theirs.failures[0]}`);
-      rows.push(row(s, 'secondread', ours), row(s, 'Orthanc', theirs));
+      for (const server of servers) {
+        const ours = await ingest(`http://127.0.0.1:${server.port}/dicomweb/studies`, { authorization: `Bearer ${token}` }, files.get(`${s}:${server.name}`)!, o.concurrency);
+        if (ours.failures.length) console.error(`${server.name} refused ${ours.failures.length} (${s}): ${ours.failures[0]}`);
+        rows.push(row(s, server.name, ours));
+      }
+      rows.push(row(s, 'Orthanc', theirs));
     }
 
     if (o.json) {
@@ -186,14 +207,13 @@ export async function main(argv: string[]): Promise<void> {
     console.log(`STOW-RS ingest, ${o.count} × ${o.size}² 16-bit CXR per syntax, ${o.concurrency} requests in flight, one instance per request`);
     console.log('secondread: parse, decode, de-identify, render, store, model read (vit-small), record · Orthanc: parse and store');
     console.log(
-      `${'syntax'.padEnd(14)}${'server'.padEnd(12)}${'inst/s'.padStart(8)}${'p50 ms'.padStart(9)}${'p95 ms'.padStart(9)}${'failed'.padStart(8)}${'ours/Orthanc'.padStart(14)}`,
+      `${'syntax'.padEnd(14)}${'server'.padEnd(16)}${'inst/s'.padStart(8)}${'p50 ms'.padStart(9)}${'p95 ms'.padStart(9)}${'failed'.padStart(8)}${'ours/Orthanc'.padStart(14)}`,
     );
     for (const s of o.syntaxes) {
-      const ours = rows.find((r) => r.syntax === s && r.server === 'secondread')!;
       const theirs = rows.find((r) => r.syntax === s && r.server === 'Orthanc')!;
-      for (const r of [ours, theirs])
+      for (const r of rows.filter((x) => x.syntax === s))
         console.log(
-          `${r.syntax.padEnd(14)}${r.server.padEnd(12)}${r.instancesPerSecond.toFixed(2).padStart(8)}${r.p50Ms.toFixed(0).padStart(9)}${r.p95Ms.toFixed(0).padStart(9)}${String(r.failures).padStart(8)}${(r === ours ? `${(ours.instancesPerSecond / theirs.instancesPerSecond).toFixed(2)}×` : '').padStart(14)}`,
+          `${r.syntax.padEnd(14)}${r.server.padEnd(16)}${r.instancesPerSecond.toFixed(2).padStart(8)}${r.p50Ms.toFixed(0).padStart(9)}${r.p95Ms.toFixed(0).padStart(9)}${String(r.failures).padStart(8)}${(r !== theirs ? `${(r.instancesPerSecond / theirs.instancesPerSecond).toFixed(2)}×` : '').padStart(14)}`,
         );
     }
   } finally {

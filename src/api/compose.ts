@@ -24,6 +24,7 @@ import type { ServingOptions } from '../serving/types.js';
 import type { Db } from '../storage/db.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { ModelRegistry, Tracker } from '../tracking/index.js';
+import { dicomWorkerCount, pooledDicomPreparer } from '../workflow/dicom-prepare.js';
 import { collectWorkflowGauges } from '../workflow/gauges.js';
 import { DEFAULT_ECONOMICS } from '../workflow/metrics.js';
 import { WorkflowService } from '../workflow/service.js';
@@ -170,7 +171,20 @@ export async function composeApi(deps: { config: Config; logger: Logger; db: Db;
       burnedIn: process.env.SECONDREAD_DICOM_BURNED_IN === 'allow' ? ('allow' as const) : ('refuse' as const),
       keepOrigin: pacsReturn(process.env.SECONDREAD_PACS_RETURN),
     };
-    const workflow = new WorkflowService({ db, objects, model: modelReader, logger, economics: config.workflow.economics ?? DEFAULT_ECONOMICS, dicom });
+    // DICOM parsing, decoding and de-identification are JavaScript: in worker threads (one per core, at most 4;
+    // SECONDREAD_DICOM_WORKERS, 0 = on the event loop) they run in parallel and the loop keeps answering.
+    const dicomWorkers = dicomWorkerCount(process.env.SECONDREAD_DICOM_WORKERS);
+    const dicomPreparer = dicomWorkers > 0 ? pooledDicomPreparer(dicom, dicomWorkers) : undefined;
+    if (dicomPreparer) closers.push({ name: 'dicom workers', close: () => dicomPreparer.close() });
+    const workflow = new WorkflowService({
+      db,
+      objects,
+      model: modelReader,
+      logger,
+      economics: config.workflow.economics ?? DEFAULT_ECONOMICS,
+      dicom,
+      dicomPreparer,
+    });
     if (!config.workflow.economics) logger.info('workflow economics: placeholder figures (configure workflow.economics for time and cost saved)');
     collectWorkflowGauges(workflow, metrics, logger);
     const users = new UserStore(db);

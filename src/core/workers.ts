@@ -11,7 +11,9 @@ interface Request<T> {
   task: T;
 }
 
-type Reply<R> = { id: number; ok: true; result: R } | { id: number; ok: false; message: string; code?: string };
+type Reply<R> =
+  | { id: number; ok: true; result: R }
+  | { id: number; ok: false; message: string; code?: string; httpStatus?: number; details?: Record<string, unknown> };
 
 export interface WorkerPool<T, R> {
   readonly size: number;
@@ -75,7 +77,8 @@ export function createWorkerPool<T, R>(moduleUrl: URL, size: number): WorkerPool
       const p = pending.get(reply.id);
       pending.delete(reply.id);
       if (reply.ok) p?.resolve(reply.result);
-      else p?.reject(new SecondreadError(reply.code ?? 'worker_task_failed', reply.message));
+      // A typed error keeps its code, HTTP status and details across the thread boundary (its class does not).
+      else p?.reject(new SecondreadError(reply.code ?? 'worker_task_failed', reply.message, reply.httpStatus ?? 500, reply.details));
       dispatch();
     });
     worker.on('error', (err) => {
@@ -124,8 +127,13 @@ export function serveWorkerTasks<T, R>(
       port.postMessage({ id: req.id, ok: true, result } satisfies Reply<R>, transfer);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      const code = err instanceof SecondreadError ? err.code : undefined;
-      port.postMessage({ id: req.id, ok: false, message, code } satisfies Reply<R>);
+      const typed = err instanceof SecondreadError ? { code: err.code, httpStatus: err.httpStatus, details: err.details } : {};
+      try {
+        port.postMessage({ id: req.id, ok: false, message, ...typed } satisfies Reply<R>);
+      } catch {
+        // Details that cannot be cloned must not leave the task unanswered.
+        port.postMessage({ id: req.id, ok: false, message, code: typed.code, httpStatus: typed.httpStatus } satisfies Reply<R>);
+      }
     }
   });
 }

@@ -6,24 +6,35 @@ import { ramp16 } from '../data/dicom/testing.js';
 import { containsMarker, cxrDicom, phiDicom } from '../data/dicom/testing.js';
 import type { DbDialect } from '../storage/db.js';
 import type { DicomQuery } from './dicom-index.js';
+import { type DicomPreparer, pooledDicomPreparer } from './dicom-prepare.js';
 import type { WorkflowService } from './service.js';
+import type { DicomIntakeSettings } from './study-image.js';
 import { openWorkflowFixture, type WorkflowFixture } from './testing.js';
 
 const KEY = Buffer.alloc(32, 9);
 const MARKER = 'QQPHIMARKERQQ';
 const q = (o: Partial<DicomQuery> = {}): DicomQuery => ({ limit: 100, offset: 0, ...o });
 
-export function dicomIntakeSuite(dialect: DbDialect): void {
-  describe(`DICOM intake, index and sealed origin (${dialect})`, () => {
+/** `workers`: prepare every instance in a worker pool of that size (as `serve` does) instead of inline. */
+export function dicomIntakeSuite(dialect: DbDialect, o: { workers?: number } = {}): void {
+  describe(`DICOM intake, index and sealed origin (${dialect}${o.workers ? `, ${o.workers} preparation workers` : ''})`, () => {
     let f: WorkflowFixture;
     let kept: WorkflowService;
     let plain: WorkflowService;
+    const preparers: DicomPreparer[] = [];
+    const withPreparer = (dicom: DicomIntakeSettings) => {
+      if (!o.workers) return { dicom };
+      const dicomPreparer = pooledDicomPreparer(dicom, o.workers, { inlineBelowBytes: 0 });
+      preparers.push(dicomPreparer);
+      return { dicom, dicomPreparer };
+    };
     beforeAll(async () => {
       f = await openWorkflowFixture(dialect);
-      kept = f.service({ dicom: { key: KEY, keepOrigin: true } });
-      plain = f.service({ dicom: { key: KEY } });
+      kept = f.service(withPreparer({ key: KEY, keepOrigin: true }));
+      plain = f.service(withPreparer({ key: KEY }));
     });
     afterAll(async () => {
+      for (const p of preparers) await p.close();
       await f?.close();
     });
 

@@ -16,9 +16,6 @@ import { type Logger, silentLogger } from '../core/logger.js';
 import { CLASS_MODALITY, classesOf, isSecondreadClass, MODALITIES, type Modality } from '../data/classes.js';
 import { VERSION_ID_PATTERN } from '../data/datasets/types.js';
 import type { DicomOrigin } from '../data/dicom/deid/origin.js';
-import { DicomNotAnImageError } from '../data/dicom/errors.js';
-import { parseDicom } from '../data/dicom/parse.js';
-import { nonImageKind } from '../data/dicom/sop-classes.js';
 import { observeRead } from '../monitoring/drift/observe.js';
 import type { Db } from '../storage/db.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -36,14 +33,15 @@ import {
   searchStudies,
   studyOfSopInstance,
 } from './dicom-index.js';
-import { type DicomIntakeResult, DicomStudyMismatchError, refusalOf, workflowModalityOf } from './dicom-intake.js';
+import { type DicomIntakeResult, refusalOf } from './dicom-intake.js';
+import { type DicomPreparer, inlineDicomPreparer } from './dicom-prepare.js';
 import { IllegalTransitionError, ModelReadInvalidError, WorkflowForbiddenError } from './errors.js';
 import { DEFAULT_ECONOMICS, type Economics, type WorkflowMetrics, workflowMetrics } from './metrics.js';
 import { type IntakeOrigin, loadOrigin, storeOrigin } from './origin-store.js';
 import { PolicyStore } from './policies.js';
 import { evaluatePolicy } from './policy.js';
 import { assertTransition, STUDY_STATES, type StudyEvent, type StudyState } from './states.js';
-import { type DicomIntakeSettings, prepareDicomStudyImage, prepareStudyImage, type StudyDicomFacts, type StudyImage } from './study-image.js';
+import type { DicomIntakeSettings, StudyDicomFacts, StudyImage } from './study-image.js';
 import type { Role } from './users.js';
 import type { WorklistItem } from './views.js';
 
@@ -108,6 +106,8 @@ export interface WorkflowServiceDeps {
   economics?: Economics;
   /** DICOM intake (de-identification key and policy); without it a DICOM study is refused. */
   dicom?: DicomIntakeSettings;
+  /** Where DICOM parsing, decoding and de-identification run (default: on the calling thread; serve: a worker pool). */
+  dicomPreparer?: DicomPreparer;
 }
 
 /** Study ids: the API's rule, so anything that reaches a query is a plausible id. */
@@ -134,6 +134,7 @@ export class WorkflowService {
   private readonly random: () => number;
   private readonly economics: Economics;
   private readonly dicom?: DicomIntakeSettings;
+  private readonly preparer: DicomPreparer;
   readonly policies: PolicyStore;
   /** DICOM instances being taken in, by de-identified SOP Instance UID: a resend waits, then finds the first one's study. */
   private readonly dicomInFlight = new Map<string, Promise<unknown>>();
@@ -147,6 +148,7 @@ export class WorkflowService {
     this.random = deps.random ?? Math.random;
     this.economics = deps.economics ?? DEFAULT_ECONOMICS;
     this.dicom = deps.dicom;
+    this.preparer = deps.dicomPreparer ?? inlineDicomPreparer(deps.dicom);
     this.policies = new PolicyStore(this.db, this.clock);
   }
 
@@ -162,7 +164,7 @@ export class WorkflowService {
     if (!(input.image instanceof Uint8Array)) throw new ValidationError('image must be bytes');
     const origin = input.origin === undefined ? undefined : assertIntakeOrigin(input.origin);
     // Decoded in full (and a DICOM de-identified) before anything is stored: see study-image.ts.
-    const prepared = await prepareStudyImage(input.image, this.dicom);
+    const prepared = await this.preparer.upload(input.image);
     return this.register(user, { modality, dataset, priority: input.priority === true, origin }, prepared);
   }
 
@@ -175,18 +177,10 @@ export class WorkflowService {
    */
   async intakeDicomInstance(user: WorkflowUser, bytes: Uint8Array, origin: IntakeOrigin, o: { studyInstanceUid?: string } = {}): Promise<DicomIntakeResult> {
     const via = assertIntakeOrigin(origin);
-    let sopInstanceUid: string | undefined;
-    let sopClassUid: string | undefined;
+    const ready = await this.preparer.instance(bytes, o);
+    if (!ready.ok) return ready;
+    const { prepared, modality, sopClassUid, sopInstanceUid } = ready;
     try {
-      if (!(bytes instanceof Uint8Array)) throw new ValidationError('the instance must be bytes');
-      const file = parseDicom(bytes);
-      sopClassUid = text(file.dataset.SOPClassUID) || text(file.meta.MediaStorageSOPClassUID) || undefined;
-      sopInstanceUid = text(file.dataset.SOPInstanceUID) || text(file.meta.MediaStorageSOPInstanceUID) || undefined;
-      const kind = sopClassUid ? nonImageKind(sopClassUid) : null;
-      if (kind) throw new DicomNotAnImageError(sopClassUid!, kind);
-      if (o.studyInstanceUid !== undefined && text(file.dataset.StudyInstanceUID) !== o.studyInstanceUid) throw new DicomStudyMismatchError();
-      const modality = workflowModalityOf(file.dataset.Modality);
-      const prepared = await prepareDicomStudyImage(file, this.dicom);
       const stored = {
         studyInstanceUid: prepared.dicom!.studyInstanceUid,
         seriesInstanceUid: prepared.index!.seriesInstanceUid,
@@ -623,10 +617,6 @@ function assertIntakeOrigin(o: IntakeOrigin): IntakeOrigin {
     ...(o.callingAe !== undefined ? { callingAe: o.callingAe.trim() } : {}),
     ...(o.remoteAddress !== undefined ? { remoteAddress: o.remoteAddress } : {}),
   };
-}
-
-function text(v: unknown): string {
-  return typeof v === 'string' ? v.replace(/\0/g, '').trim() : '';
 }
 
 function assertLimit(limit: number): number {

@@ -3,6 +3,6 @@ import { ValidationError } from '../errors.js';
 import { serveWorkerTasks } from '../workers.js';
 
 serveWorkerTasks<number, number>((n) => {
-  if (n < 0) throw new ValidationError(`cannot square negative ${n}`);
+  if (n < 0) throw new ValidationError(`cannot square negative ${n}`, { value: n });
   return { result: n * n };
 });
