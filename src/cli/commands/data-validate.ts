@@ -16,7 +16,9 @@ import { dataCommand } from './data-group.js';
 export function registerDataValidate(program: Command): void {
   dataCommand(program)
     .command('validate')
-    .description('check a dataset version (or a manifest.jsonl file): counts, statistics, duplicates, leakage, imbalance')
+    .description(
+      'check a dataset version (or a manifest.jsonl file): counts, statistics, duplicates, leakage, imbalance; reader agreement per class for detection versions',
+    )
     .argument('<version>', 'dataset version id (or unique prefix), or the path of a manifest.jsonl')
     .option('--json', 'print the report as JSON')
     .option('--no-objects', 'skip checking that every image object exists with its recorded size')
@@ -30,6 +32,7 @@ export function registerDataValidate(program: Command): void {
               try {
                 return await validateVersion(db, await resolveVersionRef(db, ref), {
                   objects: opts.objects ? ctx.objects() : undefined,
+                  store: ctx.objects(),
                   onProgress: progress.onProgress,
                 });
               } finally {

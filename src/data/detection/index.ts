@@ -4,3 +4,5 @@ export * from './types.js';
 export * from './letterbox.js';
 export * from './vindr-csv.js';
 export * from './fusion.js';
+export * from './agreement.js';
+export * from './annotations.js';

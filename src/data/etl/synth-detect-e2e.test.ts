@@ -10,6 +10,7 @@ import { DETECTION_CLASSES } from '../classes.js';
 import { listImages } from '../datasets/repository.js';
 import { iou } from '../detection/types.js';
 import { type DetectSynthResult, synthesizeDetection } from '../synth/index.js';
+import { validateVersion } from '../validate/validate-version.js';
 import { buildDataset } from './build.js';
 import { loadDatasetConfig } from './config.js';
 import { parseCsv } from './csv.js';
@@ -71,5 +72,15 @@ describe('synth --task detect → build', () => {
     }
     expect(truths).toBeGreaterThan(20);
     expect(matched / truths).toBeGreaterThan(0.6);
+
+    const report = await validateVersion(fx.db, r.versionId, { store: fx.objects });
+    expect(report.readerAgreement?.readersPerImage).toEqual([3]);
+    expect(report.readerAgreement?.classes).toHaveLength(14);
+    const drawn = report.readerAgreement!.classes.filter((c) => c.pairF1 !== null);
+    expect(drawn.length).toBeGreaterThan(5);
+    // Simulated readers agree often but not always.
+    const f1 = drawn.reduce((s, c) => s + c.pairF1!, 0) / drawn.length;
+    expect(f1).toBeGreaterThan(0.3);
+    expect(f1).toBeLessThan(0.99);
   });
 });

@@ -32,6 +32,22 @@ export function formatValidationReport(r: ValidationReport): string {
       ];
     }),
   );
+  const agreement = r.readerAgreement
+    ? [
+        '',
+        `reader agreement (boxes matched at IoU ≥ ${r.readerAgreement.iou}; readers per image: ${r.readerAgreement.readersPerImage.join(', ')}):`,
+        renderTable(
+          ['class', 'reader boxes', 'images', 'pairwise F1', "Fleiss' kappa"],
+          r.readerAgreement.classes.map((c) => [
+            c.class,
+            c.boxes,
+            c.images,
+            c.pairF1 === null ? '-' : c.pairF1.toFixed(3),
+            c.kappa === null ? '-' : c.kappa.toFixed(3),
+          ]),
+        ),
+      ]
+    : [];
   const issues = r.issues.length === 0 ? ['  none'] : r.issues.map((i) => `  ${i.level === 'error' ? 'ERROR  ' : 'warning'} ${i.message}`);
   return [
     `dataset version ${r.version}: ${r.images} images — ${r.ok ? 'OK' : 'INVALID'}`,
@@ -39,6 +55,8 @@ export function formatValidationReport(r: ValidationReport): string {
     countsTable(r.counts, r.finalEval),
     '',
     stats,
+    '',
+    ...agreement,
     '',
     `duplicates: ${r.duplicates.length}   leaks: ${r.leaks.length}`,
     'issues:',

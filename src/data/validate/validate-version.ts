@@ -9,12 +9,18 @@ import type { ObjectStore } from '../../storage/object-store.js';
 import { parseManifest } from '../datasets/manifest.js';
 import { getVersion, listImages } from '../datasets/repository.js';
 import type { ManifestImage } from '../datasets/types.js';
+import { readerAgreement } from '../detection/agreement.js';
+import { readAnnotations } from '../detection/annotations.js';
 import { TaskPool } from '../etl/pool.js';
 import { validateImages, type ValidateOptions, type ValidationReport } from './validate.js';
 
 export interface ValidateVersionOptions extends Omit<ValidateOptions, 'ratios' | 'missingObjects'> {
   /** When given, every image's object is looked up (head) and its size compared. */
   objects?: ObjectStore;
+  /** Where the version's annotations.jsonl is read from (reader agreement of detection versions). */
+  store?: ObjectStore;
+  /** IoU at which two readers' boxes count as the same finding (default 0.4, the VinBigData threshold). */
+  agreementIou?: number;
   onProgress?: ProgressFn;
 }
 
@@ -25,7 +31,21 @@ export async function validateVersion(db: Db, versionId: string, opts: ValidateV
   const images = await listImages(db, versionId);
   const missingObjects = opts.objects ? await findMissingObjects(opts.objects, images, opts.onProgress) : undefined;
   const ratios = (version.inputs.split as { train: number; val: number; test: number } | undefined) ?? undefined;
-  return validateImages(versionId, images, { ...opts, ratios, missingObjects });
+  const report = validateImages(versionId, images, { ...opts, ratios, missingObjects });
+  const annotations = opts.store ? await readAnnotations(opts.store, versionId) : null;
+  if (annotations && annotations.some((a) => a.readers.length > 0)) {
+    const t = opts.agreementIou ?? 0.4;
+    const readersPerImage = [...new Set(annotations.map((a) => a.readers.length))].sort((a, b) => a - b);
+    report.readerAgreement = {
+      iou: t,
+      readersPerImage,
+      classes: readerAgreement(
+        annotations.map((a) => ({ readers: a.readers, boxes: a.readerBoxes })),
+        t,
+      ),
+    };
+  }
+  return report;
 }
 
 export async function validateManifestFile(path: string, opts: ValidateOptions = {}): Promise<ValidationReport> {

@@ -4,6 +4,7 @@
 // warnings (imbalance, a class absent from a split, a split far from the configured ratio) do not.
 import { SECONDREAD_CLASSES, type SecondreadClass } from '../classes.js';
 import { type ManifestImage, type Split, SPLITS } from '../datasets/types.js';
+import type { ClassAgreement } from '../detection/agreement.js';
 import { countBySplitClass, type SplitClassCounts } from '../etl/report.js';
 import { findLeaks, type Leak } from './leakage.js';
 
@@ -40,6 +41,8 @@ export interface ValidationReport {
   duplicates: { sha256: string; copies: number; splits: Split[] }[];
   leaks: Leak[];
   issues: Issue[];
+  /** Detection versions (with reader boxes): reader agreement per class (data/detection/agreement.ts). */
+  readerAgreement?: { iou: number; readersPerImage: number[]; classes: ClassAgreement[] };
 }
 
 export interface ValidateOptions {
