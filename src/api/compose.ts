@@ -119,7 +119,7 @@ export async function composeApi(deps: { config: Config; logger: Logger; db: Db;
   const drift = new DriftService({ db, registry, logger, metrics });
   collectDriftGauges(db, metrics, logger);
   const rollout = new RolloutService({ db, objects, registry, logger, cacheDir });
-  collectRolloutGauges(rollout, metrics, logger);
+  collectRolloutGauges(rollout, metrics, logger, { models: async () => (await registry.listModels()).map((m) => m.name) });
   // What this process serves per model version, for the canary's error-rate and latency guards.
   const servingStats = new ServingStatsRecorder({ db, logger });
   const serving = new ServingService(

@@ -6,11 +6,10 @@
 //   secondread_rollouts{model,status}          rollouts by how they stand (active, promoted, rolled_back)
 import { Gauge } from 'prom-client';
 
-import type { Clock } from '../core/clock.js';
-import { systemClock } from '../core/clock.js';
+import { type Clock, systemClock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../monitoring/metrics.js';
-import type { Rollout, RolloutService } from './service.js';
+import { type Rollout, ROLLOUT_STATUSES, type RolloutService } from './service.js';
 
 /** How long `secondread_canary_degraded` stays 1 after an automatic rollback: long enough for an alert's `for` and its notification. */
 export const DEGRADED_HOLD_MS = 60 * 60 * 1000;
@@ -59,11 +58,20 @@ export function degradedRecently(r: Rollout, now: Date): boolean {
   );
 }
 
-export function setRolloutGauges(g: RolloutGauges, rollouts: readonly Rollout[], now: Date): void {
+/**
+ * Sets the gauges from the rollouts; every model in `models` (the registered ones) gets its series even without a
+ * rollout (weight 0, not degraded, 0 per status), so dashboards and alerts see 0 rather than nothing.
+ */
+export function setRolloutGauges(g: RolloutGauges, rollouts: readonly Rollout[], now: Date, models: readonly string[] = []): void {
   g.weight.reset();
   g.degraded.reset();
   g.guard.reset();
   g.rollouts.reset();
+  for (const model of models) {
+    g.weight.set({ model }, 0);
+    g.degraded.set({ model }, 0);
+    for (const status of ROLLOUT_STATUSES) g.rollouts.set({ model, status }, 0);
+  }
   const newest = new Map<string, Rollout>();
   const counts = new Map<string, number>();
   for (const r of rollouts) {
@@ -90,12 +98,13 @@ export function collectRolloutGauges(
   service: Pick<RolloutService, 'list'>,
   metrics: Pick<Metrics, 'registry' | 'addCollector'>,
   logger: Logger,
-  clock: Clock = systemClock,
+  o: { clock?: Clock; models?: () => Promise<string[]> } = {},
 ): RolloutGauges {
   const g = rolloutGauges(metrics);
+  const clock = o.clock ?? systemClock;
   metrics.addCollector(async () => {
     try {
-      setRolloutGauges(g, await service.list(), clock.now());
+      setRolloutGauges(g, await service.list(), clock.now(), (await o.models?.()) ?? []);
     } catch (err) {
       logger.warn({ err }, 'could not refresh the rollout gauges');
     }

@@ -3,7 +3,7 @@
 export { CRITERIA, type CriterionName, type CriterionResult } from './criteria.js';
 export { evaluateCandidate, REPORT_SCHEMA, type EvaluateTarget, type ProtocolEvaluation } from './evaluate.js';
 export { GUARDS, judgeStep, type ArmFigures, type GuardName, type GuardResult, type StepDecision, type StepJudgement } from './gates.js';
-export { collectRolloutGauges, DEGRADED_HOLD_MS } from './gauges.js';
+export { collectRolloutGauges, DEGRADED_HOLD_MS, rolloutGauges } from './gauges.js';
 export { armFigures } from './guards.js';
 export {
   parseProtocol,

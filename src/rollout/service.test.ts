@@ -172,11 +172,15 @@ describe('staged canary', () => {
     await expect(svc.step(fx.model, alice)).rejects.toThrow(/has no active rollout/);
 
     const metrics = new Metrics({ processMetrics: false });
-    collectRolloutGauges(svc, metrics, silentLogger, fx.clock);
+    collectRolloutGauges(svc, metrics, silentLogger, { clock: fx.clock, models: async () => [fx.model, 'other'] });
     const text = await metrics.render();
     expect(text).toContain(`secondread_canary_degraded{model="${fx.model}"} 1`);
     expect(text).toContain(`secondread_canary_weight{model="${fx.model}"} 0`);
     expect(text).toContain(`secondread_rollouts{model="${fx.model}",status="rolled_back"} 1`);
+    expect(text).toContain(`secondread_rollouts{model="${fx.model}",status="promoted"} 0`);
+    // A model without a rollout has its series too: 0, not absent.
+    expect(text).toContain('secondread_canary_degraded{model="other"} 0');
+    expect(text).toContain('secondread_canary_weight{model="other"} 0');
     fx.clock.advance(2 * 60 * 60 * 1000);
     expect(await metrics.render()).toContain(`secondread_canary_degraded{model="${fx.model}"} 0`);
   });

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 
 import { Metrics } from '../../../src/monitoring/metrics.js';
+import { rolloutGauges } from '../../../src/rollout/gauges.js';
 import { workflowGauges } from '../../../src/workflow/gauges.js';
 
 export const REPO = resolve(import.meta.dirname, '..', '..', '..');
@@ -103,6 +104,7 @@ export function seriesNamesIn(expr: string): string[] {
 export async function exportedSeriesNames(): Promise<Set<string>> {
   const metrics = new Metrics();
   workflowGauges(metrics);
+  rolloutGauges(metrics);
   const out = new Set<string>(['up']);
   for (const m of await metrics.registry.getMetricsAsJSON()) {
     if (String(m.type) === 'histogram') for (const s of ['_bucket', '_sum', '_count']) out.add(m.name + s);
