@@ -165,7 +165,8 @@ export async function main(argv: string[]): Promise<void> {
     // Every server gets its own instances: a resent instance would answer the study it made before.
     const files = new Map<string, Buffer[]>();
     for (const s of o.syntaxes)
-      for (const [v, variant] of variants.entries()) files.set(`${s}:${variant.name}`, await instances(o.size, s, o.count, `${run}${o.syntaxes.indexOf(s)}${v}`));
+      for (const [v, variant] of variants.entries())
+        files.set(`${s}:${variant.name}`, await instances(o.size, s, o.count, `${run}${o.syntaxes.indexOf(s)}${v}`));
 
     const servers: { name: string; port: number }[] = [];
     for (const variant of variants) {
@@ -189,11 +190,21 @@ export async function main(argv: string[]): Promise<void> {
       // Warm-up: one instance each (codec instantiation, worker threads, model session, Orthanc's first write); not counted.
       await ingest(`${orthanc.dicomweb}/studies`, {}, await instances(o.size, s, 1, `${run}8${o.syntaxes.indexOf(s)}`), 1);
       for (const [v, server] of servers.entries())
-        await ingest(`http://127.0.0.1:${server.port}/dicomweb/studies`, { authorization: `Bearer ${token}` }, await instances(o.size, s, 1, `${run}9${o.syntaxes.indexOf(s)}${v}`), 1);
+        await ingest(
+          `http://127.0.0.1:${server.port}/dicomweb/studies`,
+          { authorization: `Bearer ${token}` },
+          await instances(o.size, s, 1, `${run}9${o.syntaxes.indexOf(s)}${v}`),
+          1,
+        );
       const theirs = await ingest(`${orthanc.dicomweb}/studies`, {}, files.get(`${s}:${servers[0]!.name}`)!, o.concurrency);
       if (theirs.failures.length) console.error(`Orthanc refused ${theirs.failures.length} (${s}): ${theirs.failures[0]}`);
       for (const server of servers) {
-        const ours = await ingest(`http://127.0.0.1:${server.port}/dicomweb/studies`, { authorization: `Bearer ${token}` }, files.get(`${s}:${server.name}`)!, o.concurrency);
+        const ours = await ingest(
+          `http://127.0.0.1:${server.port}/dicomweb/studies`,
+          { authorization: `Bearer ${token}` },
+          files.get(`${s}:${server.name}`)!,
+          o.concurrency,
+        );
         if (ours.failures.length) console.error(`${server.name} refused ${ours.failures.length} (${s}): ${ours.failures[0]}`);
         rows.push(row(s, server.name, ours));
       }

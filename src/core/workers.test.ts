@@ -16,7 +16,12 @@ describe('worker pool', () => {
   it('rejects a failed task with the worker error code, HTTP status and details, and keeps serving others', async () => {
     const pool = createWorkerPool<number, number>(siblingModule(import.meta.url, 'testdata/square-worker'), 1);
     try {
-      await expect(pool.run(-3)).rejects.toMatchObject({ code: 'invalid_input', httpStatus: 400, details: { value: -3 }, message: 'cannot square negative -3' });
+      await expect(pool.run(-3)).rejects.toMatchObject({
+        code: 'invalid_input',
+        httpStatus: 400,
+        details: { value: -3 },
+        message: 'cannot square negative -3',
+      });
       expect(await pool.run(7)).toBe(49);
     } finally {
       await pool.close();

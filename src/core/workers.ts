@@ -12,8 +12,7 @@ interface Request<T> {
 }
 
 type Reply<R> =
-  | { id: number; ok: true; result: R }
-  | { id: number; ok: false; message: string; code?: string; httpStatus?: number; details?: Record<string, unknown> };
+  { id: number; ok: true; result: R } | { id: number; ok: false; message: string; code?: string; httpStatus?: number; details?: Record<string, unknown> };
 
 export interface WorkerPool<T, R> {
   readonly size: number;

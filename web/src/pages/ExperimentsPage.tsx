@@ -8,7 +8,7 @@ import { LineChart, type Series } from '../components/charts/LineChart.js';
 import { ErrorBox, Facts, Link, ListBody, Loading, PageHeader, TableHead } from '../components/ui.js';
 import { useApi } from '../hooks/useApi.js';
 import { dateTime, num } from '../lib/format.js';
-import { type SweepView,sweepViews } from '../lib/sweep.js';
+import { type SweepView, sweepViews } from '../lib/sweep.js';
 import { hrefFor, navigate } from '../router.js';
 
 const enc = encodeURIComponent;
