@@ -248,6 +248,11 @@ export interface DetectorModelOptions {
   input?: string;
   /** Gains of the box (CIoU), class (BCE) and DFL terms; default YOLOv8's 7.5, 0.5, 1.5. */
   lossWeights?: Partial<DetectionLossWeights>;
+  /**
+   * false: no targets and no loss, also in train mode — the training-mode forward whose predictions the assigner
+   * reads before each step (EvalSession with mode 'train'). Default true.
+   */
+  targets?: boolean;
 }
 
 /**
@@ -264,7 +269,7 @@ export function detectorModel(cfg: DetectorConfig, opts: DetectorModelOptions = 
     const images = g.input(inputName, 'float32', ['batch', cfg.inChannels, cfg.imageSize, cfg.imageSize]);
     const out = detector(g, images, cfg);
     const logits = concat(g, [out.boxLogits, out.classLogits], 2);
-    if (g.mode === 'eval') return { logits };
+    if (g.mode === 'eval' || opts.targets === false) return { logits };
     const { anchors } = detectorGrid(cfg);
     const targets = {
       scores: g.input('target_scores', 'float32', ['batch', anchors, cfg.numClasses]),
