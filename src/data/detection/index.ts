@@ -6,3 +6,4 @@ export * from './vindr-csv.js';
 export * from './fusion.js';
 export * from './agreement.js';
 export * from './annotations.js';
+export * from './formats/index.js';
