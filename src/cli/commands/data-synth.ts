@@ -3,9 +3,11 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 
 import {
+  CXR_SCANNERS,
   DETECT_SYNTH_DEFAULTS,
   type DetectSynthResult,
   isSynthDataset,
+  OCT_SCANNERS,
   SYNTH_DATASETS,
   SYNTH_DEFAULTS,
   type SynthDataset,
@@ -68,6 +70,10 @@ Examples:
   secondread data synth --task detect --out /tmp/vindr --images 3000 --size 256
   secondread data synth --out /tmp/dcm --per-class 20 --cxr-size 256 --format dicom
   secondread data synth --out /tmp/small --per-class 20 --cxr-size 256 --oct-width 128 --oct-height 124 --datasets covid,oct
+  secondread data synth --out /tmp/film --per-class 20 --cxr-scanner film     (acquisition shift: every CXR digitised film)
+
+Acquisition shift (docs/drift.md): --cxr-scanner cr|dr|film and --oct-scanner render every image of that modality
+with one scanner style instead of one drawn per image; same seed = same patients and findings, other acquisition.
 `;
 
 function formatBytes(n: number): string {
@@ -130,6 +136,14 @@ export function registerDataSynth(program: Command): void {
     .option('--cxr-size <px>', 'chest X-ray width and height', integer('--cxr-size'), SYNTH_DEFAULTS.cxrSize)
     .option('--oct-width <px>', 'OCT B-scan width', integer('--oct-width'), SYNTH_DEFAULTS.octWidth)
     .option('--oct-height <px>', 'OCT B-scan height', integer('--oct-height'), SYNTH_DEFAULTS.octHeight)
+    .addOption(
+      new Option('--cxr-scanner <style>', 'acquisition shift: render every chest X-ray as this scanner style (default: drawn per image)').choices([
+        ...CXR_SCANNERS,
+      ]),
+    )
+    .addOption(
+      new Option('--oct-scanner <style>', 'acquisition shift: render every OCT as this scanner style (default: drawn per image)').choices([...OCT_SCANNERS]),
+    )
     .addOption(new Option('--datasets <list>', 'which archives to write').argParser(datasetList).default([...SYNTH_DATASETS], SYNTH_DATASETS.join(',')))
     .option('--workers <n>', 'render threads (0 = main thread only; default: one per core, at most 4)', integer('--workers'))
     .option('--force', 'write into a non-empty output directory, replacing archives of the same name', false)
@@ -152,6 +166,8 @@ export function registerDataSynth(program: Command): void {
         octWidth: number;
         octHeight: number;
         datasets: SynthDataset[];
+        cxrScanner?: string;
+        octScanner?: string;
         workers?: number;
         force: boolean;
         format: 'original' | 'dicom';

@@ -10,10 +10,12 @@ export interface RenderTask {
   seed: number;
   width: number;
   height: number;
+  /** Force this scanner style (an acquisition shift); absent: drawn per image. */
+  scanner?: string;
 }
 
 export function renderTask(task: RenderTask): RenderedImage {
   const rng = new Rng(task.seed);
-  const opts = { width: task.width, height: task.height };
+  const opts = { width: task.width, height: task.height, ...(task.scanner !== undefined ? { scanner: task.scanner } : {}) };
   return CLASS_MODALITY[task.cls] === 'cxr' ? renderCxr(task.cls, rng, opts) : renderOct(task.cls, rng, opts);
 }

@@ -9,9 +9,11 @@ import { noProgress, type ProgressFn } from '../../core/progress.js';
 import { createWorkerPool, defaultWorkerCount, siblingModule } from '../../core/workers.js';
 import type { SecondreadClass } from '../classes.js';
 import { type ArchiveWriter, createTarGzWriter, createZipWriter } from './archive-writer.js';
+import { CXR_SCANNERS } from './cxr-acquisition.js';
 import { encodeDicomPhantom } from './dicom-phantom.js';
 import { encodeGray } from './encode.js';
 import { LAYOUTS, SYNTH_DATASETS, type SynthDataset } from './layouts.js';
+import { OCT_SCANNERS } from './oct-acquisition.js';
 import { orderedResults } from './ordered.js';
 import { type PlannedImage, planSynthesis } from './plan.js';
 import { type RenderTask, renderTask } from './render.js';
@@ -29,6 +31,13 @@ export interface SynthOptions {
   octWidth?: number;
   octHeight?: number;
   datasets?: readonly SynthDataset[];
+  /**
+   * Acquisition shift: every CXR / OCT rendered with this one scanner style (CXR_SCANNERS, OCT_SCANNERS) instead of a
+   * style drawn per image. The same seed gives the same patients and findings under the other acquisition
+   * (render-setup.ts forks the streams before the style is drawn), so a shifted set differs only in acquisition.
+   */
+  cxrScanner?: string;
+  octScanner?: string;
   /** Render threads; 0 renders on the calling thread (default: one per core, at most 4). */
   workers?: number;
   /** Write into a non-empty directory (replacing same-named archives). */
@@ -61,7 +70,17 @@ export interface FlippedLabel {
 export interface SynthManifest {
   generator: 'secondread-synth/1';
   seed: number;
-  options: { perClass: number; labelNoise: number; cxrSize: number; octWidth: number; octHeight: number; datasets: SynthDataset[] };
+  options: {
+    perClass: number;
+    labelNoise: number;
+    cxrSize: number;
+    octWidth: number;
+    octHeight: number;
+    datasets: SynthDataset[];
+    /** Present only for an acquisition-shifted set. */
+    cxrScanner?: string;
+    octScanner?: string;
+  };
   archives: Array<Omit<SynthArchive, 'path'> & { file: string }>;
   /** Images filed under each secondread class, over all archives. */
   classCounts: Partial<Record<SecondreadClass, number>>;
@@ -86,7 +105,13 @@ function resolveOptions(o: SynthOptions) {
     octWidth: o.octWidth ?? SYNTH_DEFAULTS.octWidth,
     octHeight: o.octHeight ?? SYNTH_DEFAULTS.octHeight,
     datasets: SYNTH_DATASETS.filter((d) => (o.datasets ?? SYNTH_DATASETS).includes(d)),
+    cxrScanner: o.cxrScanner,
+    octScanner: o.octScanner,
   };
+  if (r.cxrScanner !== undefined && !(CXR_SCANNERS as readonly string[]).includes(r.cxrScanner))
+    throw new ValidationError(`cxrScanner must be one of ${CXR_SCANNERS.join(', ')}, got '${r.cxrScanner.slice(0, 20)}'`);
+  if (r.octScanner !== undefined && !(OCT_SCANNERS as readonly string[]).includes(r.octScanner))
+    throw new ValidationError(`octScanner must be one of ${OCT_SCANNERS.join(', ')}, got '${r.octScanner.slice(0, 20)}'`);
   const int = (name: string, v: number, lo: number, hi: number) => {
     if (!Number.isInteger(v) || v < lo || v > hi) throw new ValidationError(`${name} must be an integer from ${lo} to ${hi}, got ${v}`, { [name]: v });
   };
@@ -131,8 +156,8 @@ export async function synthesizeArchives(options: SynthOptions): Promise<SynthRe
       const writer: ArchiveWriter = layout.format === 'zip' ? createZipWriter(path) : createTarGzWriter(path);
       const toTask = (im: PlannedImage): RenderTask =>
         ds === 'oct'
-          ? { cls: im.shownClass, seed: im.seed, width: o.octWidth, height: o.octHeight }
-          : { cls: im.shownClass, seed: im.seed, width: o.cxrSize, height: o.cxrSize };
+          ? { cls: im.shownClass, seed: im.seed, width: o.octWidth, height: o.octHeight, ...(o.octScanner ? { scanner: o.octScanner } : {}) }
+          : { cls: im.shownClass, seed: im.seed, width: o.cxrSize, height: o.cxrSize, ...(o.cxrScanner ? { scanner: o.cxrScanner } : {}) };
       const folders: Record<string, number> = {};
       const dicom = options.format === 'dicom';
       const indexOf = new Map(images.map((im, i) => [im, i]));
@@ -159,7 +184,16 @@ export async function synthesizeArchives(options: SynthOptions): Promise<SynthRe
   const manifest: SynthManifest = {
     generator: 'secondread-synth/1',
     seed: o.seed,
-    options: { perClass: o.perClass, labelNoise: o.labelNoise, cxrSize: o.cxrSize, octWidth: o.octWidth, octHeight: o.octHeight, datasets: o.datasets },
+    options: {
+      perClass: o.perClass,
+      labelNoise: o.labelNoise,
+      cxrSize: o.cxrSize,
+      octWidth: o.octWidth,
+      octHeight: o.octHeight,
+      datasets: o.datasets,
+      ...(o.cxrScanner ? { cxrScanner: o.cxrScanner } : {}),
+      ...(o.octScanner ? { octScanner: o.octScanner } : {}),
+    },
     archives: archives.map(({ path: _path, ...a }) => ({ file: LAYOUTS[a.dataset].archive, ...a })),
     classCounts,
     flipped,
