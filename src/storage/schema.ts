@@ -73,6 +73,7 @@ export interface Database {
   rollout_reports: RolloutReportsTable;
   rollouts: RolloutsTable;
   rollout_serving_stats: RolloutServingStatsTable;
+  retrain_triggers: RetrainTriggersTable;
 }
 
 // ---- Tracking and registry (src/tracking, migration 0002_tracking) ----
@@ -512,4 +513,19 @@ export interface RolloutServingStatsTable {
   errors: number;
   /** Counts per latency bucket (JSON number[], bucket upper edges in serving-stats.ts's LATENCY_EDGES_MS). */
   latency_counts_json: string;
+
+// ---- Retraining triggers (src/loop, migration 0010_retrain) ----
+
+/** Trigger state of one model the loop retrains; row_version is the compare-and-set token of every enqueue. */
+export interface RetrainTriggersTable {
+  model_name: string;
+  last_job_id: string | null;
+  /** manual | schedule | drift | labels */
+  last_trigger: string | null;
+  last_enqueued_at: string | null;
+  last_scheduled_at: string | null;
+  /** The `at` of the last drift alarm acted on (or seen while a retrain was already under way). */
+  drift_cursor: string | null;
+  row_version: number;
+  updated_at: string;
 }

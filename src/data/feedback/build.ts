@@ -2,7 +2,8 @@
 //
 //   1. read each study's image from the object store, hash it, decode-check it (undecodable: left out, reported);
 //   2. dedupe by sha256: within the studies (two studies of one image with different final labels: both left
-//      out as a label conflict), then against the base version and every earlier feedback version;
+//      out as a label conflict), then against the base version — or, without a base, every earlier feedback
+//      version;
 //   3. nothing new → NoNewLabelsError (no empty version is made);
 //   4. id = hash(base, seed, split, the surviving studies' ids, sha256s, labels and labellers): the same inputs
 //      give the same id, and a ready version with it is returned untouched;
@@ -178,8 +179,11 @@ export async function buildFeedbackVersion(o: FeedbackBuildOptions): Promise<Fee
     withinStudies += group.length - 1;
     unique.push(group[0]!);
   }
+  // With a base, the base is the earlier version (earlier feedback merged into it is in it; feedback that was
+  // never merged, e.g. a rejected candidate's, is not, and its labels are offered again). Without one, each
+  // version holds what no earlier feedback version holds: versions are increments.
   const inBaseSha = new Set(baseImages.map((i) => i.sha256));
-  const earlier = await earlierFeedbackImages(o.db);
+  const earlier = base ? new Map<string, string>() : await earlierFeedbackImages(o.db);
   const inEarlierVersions: Record<string, number> = {};
   let inBase = 0;
   const fresh = unique.filter((c) => {

@@ -11,6 +11,7 @@ import { dicomIndexMigration } from './0006_dicom_index.js';
 import { pacsExportsMigration } from './0007_pacs_exports.js';
 import { driftMigration } from './0008_drift.js';
 import { rolloutMigration } from './0009_rollout.js';
+import { retrainMigration } from './0010_retrain.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_datasets': datasetsMigration,
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '0007_pacs_exports': pacsExportsMigration,
   '0008_drift': driftMigration,
   '0009_rollout': rolloutMigration,
+  '0010_retrain': retrainMigration,
 };
