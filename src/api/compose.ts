@@ -12,6 +12,8 @@ import type { Logger } from '../core/logger.js';
 import { loadDeidKey } from '../data/dicom/deid/key.js';
 import { createGateway, type Gateway, type GatewayOptions } from '../gateway/index.js';
 import { jobBackend, type JobQueue, openJobQueue } from '../jobs/index.js';
+import { startLoop } from '../loop/loop.js';
+import type { RetrainTriggers } from '../loop/triggers.js';
 import { collectDriftGauges, DriftService } from '../monitoring/drift/service.js';
 import { createEvaluationService } from '../monitoring/evaluations/index.js';
 import { Metrics } from '../monitoring/metrics.js';
@@ -68,6 +70,8 @@ export interface ComposedApi {
   rollout: RolloutService;
   /** The drift monitor; the retrain trigger subscribes to `drift.alarms` (docs/drift.md). */
   drift: DriftService;
+  /** The retrain triggers (src/loop) when jobs run and any trigger is configured. */
+  retrainTriggers: RetrainTriggers | null;
   /** What to close after the app, in this order. */
   closers: { name: string; close: () => Promise<void> }[];
 }
@@ -139,6 +143,7 @@ export async function composeApi(deps: { config: Config; logger: Logger; db: Db;
     closers.unshift({ name: 'rollout gate', close: () => gate.close() });
   }
   let jobs: JobQueue | null = null;
+  let retrainTriggers: RetrainTriggers | null = null;
   try {
     let evaluations = noEvaluations;
     if (o.jobs) {
@@ -160,6 +165,15 @@ export async function composeApi(deps: { config: Config; logger: Logger; db: Db;
       // The embedded queue runs its jobs in this process; with BullMQ, `secondread worker` runs them.
       if (jobBackend(config) === 'in-process') service.registerHandler(queue);
       evaluations = service;
+      // The feedback loop: the retrain handler where jobs run here, the triggers in every API process (each
+      // enqueue is a compare-and-set on the trigger row, so several processes enqueue once).
+      const loop = await startLoop({ config, db, objects, registry, tracker, logger, cacheDir: join(config.home, 'cache'), rollout }, queue, {
+        runsJobs: jobBackend(config) === 'in-process',
+        startTriggers: true,
+        driftAlarms: drift.alarms,
+      });
+      retrainTriggers = loop.triggers;
+      closers.unshift({ name: 'retrain triggers', close: () => loop.close() });
     }
     const modelReader = new ServingModelReader({ serving, registry, model: o.workflowModel ?? config.workflow.model, logger });
     // DICOM studies are de-identified on intake with the site's key (SECONDREAD_DEID_KEY, else one
@@ -224,7 +238,7 @@ export async function composeApi(deps: { config: Config; logger: Logger; db: Db;
       tls: o.tls,
       ...(o.web ? { web: {} } : {}),
     });
-    return { app, serving, registry, modelReader, jobs, gateway, rollout, drift, closers };
+    return { app, serving, registry, modelReader, jobs, gateway, rollout, drift, retrainTriggers, closers };
   } catch (err) {
     for (const c of closers) await c.close().catch(() => {});
     throw err;

@@ -102,6 +102,35 @@ const pacsSchema = z
   .strict()
   .default({ dimse: dimseDefaults, nodes: [], export: exportDefaults });
 
+const retrainDefaults = { onDrift: false, includeAutoFinalized: false, checkSeconds: 60, startCanary: false, train: {} };
+const retrainSchema = z
+  .object({
+    /** The registered model retrained (its production version); absent: workflow.model, else the only production model. */
+    model: z.string().min(1).optional(),
+    /** Retrain every this many hours (absent: no schedule). */
+    everyHours: z
+      .number()
+      .positive()
+      .max(24 * 366)
+      .optional(),
+    /** Retrain once this many labels (adjudicated and QA studies) were finalized since the last retrain. */
+    newLabels: z.number().int().positive().optional(),
+    /** Retrain on a drift alarm for the production model. */
+    onDrift: z.boolean().default(retrainDefaults.onDrift),
+    /** Feedback also takes auto-finalized studies B never reviewed (labelled by A+model agreement). */
+    includeAutoFinalized: z.boolean().default(retrainDefaults.includeAutoFinalized),
+    /** How often the schedule, the labels count and drift alarms of other processes are checked, seconds. */
+    checkSeconds: z.number().min(1).max(86_400).default(retrainDefaults.checkSeconds),
+    /** The change protocol (change-protocol.yaml) every candidate is evaluated against; absent: candidates wait in the registry. */
+    protocol: z.string().min(1).optional(),
+    /** Start the staged canary when a candidate passes the protocol. */
+    startCanary: z.boolean().default(retrainDefaults.startCanary),
+    /** Training options of retraining runs (epochs, batchSize, lr, seed, …: docs/training.md). */
+    train: z.record(z.string(), z.unknown()).default(retrainDefaults.train),
+  })
+  .strict()
+  .default(retrainDefaults);
+
 const configSchema = z
   .object({
     /** Root of the embedded default's state (SQLite file, object directory). */
@@ -162,6 +191,8 @@ const configSchema = z
       .default({}),
     /** The DICOM network edge (src/gateway, docs/pacs.md): the C-STORE SCP and the PACS nodes results go back to. */
     pacs: pacsSchema,
+    /** The feedback loop (src/loop, docs/jobs.md "Retraining"): what retrains the production model, and with what. */
+    retrain: retrainSchema,
   })
   .strict();
 

@@ -28,7 +28,10 @@ const TRAIN = { model: 'vit-tiny', epochs: 1, batchSize: 16, lr: 2e-3, workers: 
 beforeAll(async () => {
   fx = await openTrainingFixture({ perClass: 8, imageSize: 40 });
   registry = new ModelRegistry(fx.db, fx.objects, fx.tracker);
-  const base = await startTraining({ db: fx.db, objects: fx.objects, tracker: fx.tracker, cacheDir: fx.cacheDir }, { ...TRAIN, dataset: fx.versionId, experiment: 'base' });
+  const base = await startTraining(
+    { db: fx.db, objects: fx.objects, tracker: fx.tracker, cacheDir: fx.cacheDir },
+    { ...TRAIN, dataset: fx.versionId, experiment: 'base' },
+  );
   prodRun = base.run.id;
   await registry.register({ runId: prodRun, name: 'tiny', by: 'test' });
   await registry.setAlias('tiny', 'production', 1, { by: 'test', reason: 'fixture' });
@@ -63,7 +66,11 @@ async function adjudicatedStream(): Promise<number> {
   const images = (await listImages(fx.db, stream)).filter((_, i) => i % 2 === 0);
   for (const img of images) {
     const modality = img.class.startsWith('oct') ? 'oct' : 'cxr';
-    const s = await wf.intake(admin, { modality, image: await fx.objects.getBytes(img.objectKey), dataset: { version: stream, sha256: img.sha256, truthClass: img.class } });
+    const s = await wf.intake(admin, {
+      modality,
+      image: await fx.objects.getBytes(img.objectKey),
+      dataset: { version: stream, sha256: img.sha256, truthClass: img.class },
+    });
     await wf.commitRead(reader, s.id, { label: modality === 'oct' ? 'oct-normal' : 'lung-normal' });
     if ((await wf.getStudy(admin, s.id)).status === 'awaiting_b') await wf.commitRead(adjudicator, s.id, { label: img.class });
   }
@@ -73,7 +80,10 @@ async function adjudicatedStream(): Promise<number> {
 describe('the retrain job', () => {
   it('N new labels → feedback dataset on the production version → child run → registered candidate, handed to rollout; production untouched', async () => {
     const n = await adjudicatedStream();
-    const t = new RetrainTriggers({ db: fx.db, jobs: queue }, { model: 'tiny', newLabels: n, onDrift: false, includeAutoFinalized: false, train: { ...TRAIN, seed: 3 } });
+    const t = new RetrainTriggers(
+      { db: fx.db, jobs: queue },
+      { model: 'tiny', newLabels: n, onDrift: false, includeAutoFinalized: false, train: { ...TRAIN, seed: 3 } },
+    );
     const [outcome] = await t.check();
     expect(outcome?.enqueued).toBe(true);
     const job = await waitForJob(queue, outcome!.job!.id, 240_000);
@@ -83,7 +93,9 @@ describe('the retrain job', () => {
     expect(r.feedback).toMatchObject({ built: true, added: n });
     expect(r.run.parentRunId).toBe(prodRun);
     expect(r.rollout).toEqual({ protocol: 'test', decision: 'recorded' });
-    expect(handedOff).toEqual([{ name: 'tiny', version: 2, runId: r.run.id, parent: { version: 1, runId: prodRun }, datasetVersion: r.dataset, trigger: 'labels' }]);
+    expect(handedOff).toEqual([
+      { name: 'tiny', version: 2, runId: r.run.id, parent: { version: 1, runId: prodRun }, datasetVersion: r.dataset, trigger: 'labels' },
+    ]);
 
     // The feedback version is the production version's images plus the new labels; the candidate points at it.
     const baseRows = await listImages(fx.db, fx.versionId);
@@ -99,7 +111,12 @@ describe('the retrain job', () => {
     const runsBefore = (await fx.db.selectFrom('runs').select('id').execute()).length;
     const t = new RetrainTriggers({ db: fx.db, jobs: queue }, { model: 'tiny', onDrift: false, includeAutoFinalized: false, train: TRAIN });
     const job = await waitForJob(queue, (await t.manual('alice')).id, 60_000);
-    expect(job.result).toMatchObject({ status: 'skipped', trigger: 'manual', production: { version: 2 }, reason: expect.stringMatching(/no new labelled images/) });
+    expect(job.result).toMatchObject({
+      status: 'skipped',
+      trigger: 'manual',
+      production: { version: 2 },
+      reason: expect.stringMatching(/no new labelled images/),
+    });
     expect((await fx.db.selectFrom('runs').select('id').execute()).length).toBe(runsBefore);
   }, 120_000);
 });

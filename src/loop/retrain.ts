@@ -18,11 +18,9 @@ export const TRIGGERS = ['manual', 'schedule', 'drift', 'labels'] as const;
 export type TriggerKind = (typeof TRIGGERS)[number];
 
 /** Training options a retrain may set; what to start from and what to train on are the job's to decide. */
-const trainOverrides = z
-  .record(z.string(), z.unknown())
-  .refine((o) => !['fromModel', 'dataset', 'resume', 'addFinalEvalFraction'].some((k) => k in o), {
-    message: 'fromModel, dataset and addFinalEvalFraction are chosen by the retrain job, not given as training options',
-  });
+const trainOverrides = z.record(z.string(), z.unknown()).refine((o) => !['fromModel', 'dataset', 'resume', 'addFinalEvalFraction'].some((k) => k in o), {
+  message: 'fromModel, dataset and addFinalEvalFraction are chosen by the retrain job, not given as training options',
+});
 
 export const retrainPayloadSchema = z
   .object({

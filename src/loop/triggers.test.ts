@@ -36,7 +36,13 @@ afterEach(async () => {
   await fx.close();
 });
 
-const settings = (o: Partial<TriggerSettings> = {}): TriggerSettings => ({ model: 'cxr-oct', onDrift: false, includeAutoFinalized: false, train: { epochs: 1 }, ...o });
+const settings = (o: Partial<TriggerSettings> = {}): TriggerSettings => ({
+  model: 'cxr-oct',
+  onDrift: false,
+  includeAutoFinalized: false,
+  train: { epochs: 1 },
+  ...o,
+});
 const triggers = (o: Partial<TriggerSettings> = {}) => new RetrainTriggers({ db: fx.t.db, jobs: queue, clock }, settings(o));
 
 async function finishAll(t: RetrainTriggers) {
@@ -79,7 +85,11 @@ describe('RetrainTriggers', () => {
   it('by hand: enqueues a retrain of the production model with the configured options; refuses a second while it runs', async () => {
     const t = triggers();
     const job = await t.manual('alice', { note: 'new scanner' });
-    expect(job).toMatchObject({ kind: 'retrain', createdBy: 'alice', payload: { model: 'cxr-oct', trigger: { kind: 'manual', detail: { note: 'new scanner' } }, train: { epochs: 1 } } });
+    expect(job).toMatchObject({
+      kind: 'retrain',
+      createdBy: 'alice',
+      payload: { model: 'cxr-oct', trigger: { kind: 'manual', detail: { note: 'new scanner' } }, train: { epochs: 1 } },
+    });
     await expect(t.manual('bob')).rejects.toMatchObject({ code: 'conflict', httpStatus: 409 });
     await finishAll(t);
     expect((await t.manual('bob')).id).not.toBe(job.id);
@@ -107,7 +117,16 @@ describe('RetrainTriggers', () => {
     const alarms = new DriftAlarms();
     const seen: unknown[] = [];
     alarms.subscribe(async (a) => void seen.push(await t.onDriftAlarm(a)));
-    const alarm = { checkId: 'dc_1', model: 'cxr-oct', version: 1, modality: 'cxr' as const, window: { kind: 'count' as const, start: 'a', end: 'b', observations: 200 }, tests: ['confidence_ks' as const], alpha: 0.05, at: '2026-06-01T00:00:01.000Z' };
+    const alarm = {
+      checkId: 'dc_1',
+      model: 'cxr-oct',
+      version: 1,
+      modality: 'cxr' as const,
+      window: { kind: 'count' as const, start: 'a', end: 'b', observations: 200 },
+      tests: ['confidence_ks' as const],
+      alpha: 0.05,
+      at: '2026-06-01T00:00:01.000Z',
+    };
     await alarms.emit(alarm);
     await alarms.emit(alarm); // the same alarm twice (e.g. also found by polling): acted on once
     await alarms.emit({ ...alarm, model: 'other' });

@@ -57,7 +57,11 @@ export class RetrainTriggers {
       row_version: 0,
       updated_at: this.clock.now().toISOString(),
     };
-    await this.deps.db.insertInto('retrain_triggers').values(fresh).onConflict((oc) => oc.column('model_name').doNothing()).execute();
+    await this.deps.db
+      .insertInto('retrain_triggers')
+      .values(fresh)
+      .onConflict((oc) => oc.column('model_name').doNothing())
+      .execute();
     return (await this.deps.db.selectFrom('retrain_triggers').selectAll().where('model_name', '=', this.settings.model).executeTakeFirstOrThrow())!;
   }
 
@@ -82,7 +86,12 @@ export class RetrainTriggers {
    * Enqueues a retrain for `kind`, unless one is queued or running. `extra` is written with the claim
    * (the schedule's or the drift cursor's advance), so what fired is recorded once whatever happens next.
    */
-  async request(kind: TriggerKind, o: { by: string; detail?: Record<string, unknown>; extra?: Partial<RetrainTriggersTable> } = { by: 'system' }): Promise<RequestOutcome> {
+  async request(
+    kind: TriggerKind,
+    o: { by: string; detail?: Record<string, unknown>; extra?: Partial<RetrainTriggersTable>; payload?: Pick<RetrainPayload, 'dataset' | 'since'> } = {
+      by: 'system',
+    },
+  ): Promise<RequestOutcome> {
     const s = await this.state();
     const active = await this.activeJob(s);
     if (active) {
@@ -97,6 +106,8 @@ export class RetrainTriggers {
       trigger: { kind, detail: o.detail ?? {} },
       includeAutoFinalized: this.settings.includeAutoFinalized,
       train: this.settings.train,
+      ...(o.payload?.dataset !== undefined ? { dataset: o.payload.dataset } : {}),
+      ...(o.payload?.since !== undefined ? { since: o.payload.since } : {}),
     };
     let job: Job;
     try {
@@ -116,8 +127,8 @@ export class RetrainTriggers {
   }
 
   /** `secondread retrain`: by hand; refused (409) while a retrain of the model is queued or running. */
-  async manual(by: string, detail: Record<string, unknown> = {}): Promise<Job> {
-    const r = await this.request('manual', { by, detail });
+  async manual(by: string, detail: Record<string, unknown> = {}, payload: Pick<RetrainPayload, 'dataset' | 'since'> = {}): Promise<Job> {
+    const r = await this.request('manual', { by, detail, payload });
     if (!r.enqueued) throw new ConflictError(`not enqueued: ${r.reason}`, r.job ? { job: r.job.id } : undefined);
     return r.job;
   }
@@ -153,7 +164,9 @@ export class RetrainTriggers {
       // The first check starts the clock: a server starting up does not retrain at once.
       if (s.last_scheduled_at === null) await this.claim(s, { last_scheduled_at: now.toISOString() });
       else if (now.getTime() - Date.parse(s.last_scheduled_at) >= settings.everyHours * 3_600_000)
-        out.push(await this.request('schedule', { by: 'schedule', detail: { everyHours: settings.everyHours }, extra: { last_scheduled_at: now.toISOString() } }));
+        out.push(
+          await this.request('schedule', { by: 'schedule', detail: { everyHours: settings.everyHours }, extra: { last_scheduled_at: now.toISOString() } }),
+        );
     }
     if (settings.newLabels !== undefined) {
       const s = await this.state();

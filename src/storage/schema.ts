@@ -513,6 +513,7 @@ export interface RolloutServingStatsTable {
   errors: number;
   /** Counts per latency bucket (JSON number[], bucket upper edges in serving-stats.ts's LATENCY_EDGES_MS). */
   latency_counts_json: string;
+}
 
 // ---- Retraining triggers (src/loop, migration 0010_retrain) ----
 

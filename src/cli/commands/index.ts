@@ -15,6 +15,7 @@ import { registerDrift } from './drift.js';
 import { registerMaintenance } from './maintenance.js';
 import { registerModels } from './models.js';
 import { registerPolicy } from './policy.js';
+import { registerRetrain } from './retrain.js';
 import { registerRollout } from './rollout.js';
 import { registerRuns } from './runs.js';
 import { registerServe } from './serve.js';
@@ -38,6 +39,7 @@ export function registerCommands(program: Command): void {
   registerSweep(program);
   registerRuns(program);
   registerModels(program);
+  registerRetrain(program);
   registerWorker(program);
   registerServe(program);
   registerDicom(program);

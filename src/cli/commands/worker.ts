@@ -7,7 +7,9 @@ import { type Command, InvalidArgumentError } from 'commander';
 
 import { ValidationError } from '../../core/errors.js';
 import { createBullQueue, DEFAULT_QUEUE_NAME } from '../../jobs/index.js';
+import { startLoop } from '../../loop/loop.js';
 import { createEvaluationService } from '../../monitoring/evaluations/index.js';
+import { RolloutService } from '../../rollout/index.js';
 import { ModelRegistry, Tracker } from '../../tracking/index.js';
 import { registerTrainJob } from '../../training/index.js';
 import { withContext } from '../context.js';
@@ -26,7 +28,7 @@ function positiveInt(value: string): number {
 export function registerWorker(program: Command): void {
   program
     .command('worker')
-    .description('run background jobs (evaluations, training runs of sweeps) from the Redis job queue; needs REDIS_URL')
+    .description('run background jobs (evaluations, training runs of sweeps, retraining) from the Redis job queue; needs REDIS_URL')
     .option('--concurrency <n>', 'jobs run at once by this process', positiveInt, 1)
     .option('--queue <name>', 'BullMQ queue name', DEFAULT_QUEUE_NAME)
     .action(async (opts: WorkerOptions) => {
@@ -59,6 +61,13 @@ export function registerWorker(program: Command): void {
         });
         evaluations.registerHandler(queue);
         registerTrainJob(queue, { db, objects, tracker, registry, cacheDir: join(ctx.config.home, 'cache') });
+        // Retraining runs here; its triggers run in the API processes (startTriggers: false).
+        const rollout = new RolloutService({ db, objects, registry, logger: ctx.logger, cacheDir: join(ctx.config.home, 'cache', 'models') });
+        const cfg = ctx.config;
+        await startLoop({ config: cfg, db, objects, registry, tracker, logger: ctx.logger, cacheDir: join(cfg.home, 'cache'), rollout }, queue, {
+          runsJobs: true,
+          startTriggers: false,
+        });
 
         // `once`: a second signal while the running jobs finish gets Node's default (stop at once).
         let onSignal: (sig: NodeJS.Signals) => void = () => undefined;
