@@ -18,23 +18,13 @@ import { decodeSafetensors, encodeSafetensors, gradients, Graph, serialize, type
 import { detectorConfig, detectorGrid, detectorModel } from '../../../src/models/detector.js';
 import { assignImage, type GroundTruth, stackTargets } from '../../../src/models/detector-assign.js';
 import { decodeImage } from '../../../src/models/detector-decode.js';
-import { PYTHON, pythonHas } from '../helpers/peers.js';
+import { PYTHON, pythonHas, relErr } from '../helpers/peers.js';
 
 const hasTorch = pythonHas('torch', 'numpy');
 const PEER = join(import.meta.dirname, '..', '..', '..', 'bench', 'peers', 'detector_torch.py');
 
 const dir = await mkdtemp(join(tmpdir(), 'detector-vs-torch-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
-
-function relErr(ours: ArrayLike<number>, ref: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < ref.length; i++) {
-    num += (Number(ours[i]) - Number(ref[i])) ** 2;
-    den += Number(ref[i]) ** 2;
-  }
-  return Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-30);
-}
 
 const f32 = (shape: number[], data: Float32Array): StoredTensor => ({ dtype: 'float32', shape, data });
 

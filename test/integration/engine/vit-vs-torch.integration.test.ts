@@ -12,23 +12,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { decodeSafetensors, encodeSafetensors, gradients, Graph, serialize, type StoredTensor } from '../../../src/engine/index.js';
 import { POOLS, vitClassifier, vitConfig } from '../../../src/models/vit.js';
-import { PYTHON, pythonHas } from '../helpers/peers.js';
+import { PYTHON, pythonHas, relErr } from '../helpers/peers.js';
 
 const hasTorch = pythonHas('torch', 'numpy');
 const PEER = join(import.meta.dirname, '..', '..', '..', 'bench', 'peers', 'vit_torch.py');
 
 const dir = await mkdtemp(join(tmpdir(), 'vit-vs-torch-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
-
-function relErr(ours: ArrayLike<number>, ref: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < ref.length; i++) {
-    num += (Number(ours[i]) - Number(ref[i])) ** 2;
-    den += Number(ref[i]) ** 2;
-  }
-  return Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-30);
-}
 
 describe.skipIf(!hasTorch)('ViT vs PyTorch autograd', () => {
   // The [CLS] head and the mean-pooled head (--pool mean), each against the peer's.

@@ -24,3 +24,14 @@ export function commandAvailable(command: string, install: string): boolean {
   console.warn(`SKIPPING: ${reason}`);
   return false;
 }
+
+/** Relative error of a tensor against a peer's: ‖ours − ref‖₂ / ‖ref‖₂ (the engine-vs-PyTorch proofs' measure). */
+export function relErr(ours: ArrayLike<number>, ref: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < ref.length; i++) {
+    num += (Number(ours[i]) - Number(ref[i])) ** 2;
+    den += Number(ref[i]) ** 2;
+  }
+  return Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-30);
+}
