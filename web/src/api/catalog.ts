@@ -3,6 +3,8 @@
 // src/tracking/model-card.ts ModelCard, src/tracking/registry.ts AliasEvent) are mirrored here, and
 // the few places where an answer may come in more than one shape are normalized in one function each.
 
+import type { CriterionResult } from './rollout.js';
+
 export interface DatasetVersion {
   id: string;
   name: string | null;
@@ -168,4 +170,16 @@ export interface ModelCard {
   metrics?: { overall: SplitFigures[]; perClassSplit: string | null; perClass: ClassFigures[] };
   calibration?: { temperature: number; ece: number | null; eceUncalibrated: number | null };
   limitations?: string[];
+  /** Change-protocol evaluations attached since registration (docs/rollout.md), oldest first. */
+  changeProtocol?: {
+    reportId: string;
+    protocol: { name: string; version: number; sha256: string };
+    evaluatedAt: string;
+    evaluatedBy: string;
+    baselineVersion: number | null;
+    datasetVersion: string;
+    passed: boolean;
+    criteria: CriterionResult[];
+    failures: string[];
+  }[];
 }

@@ -1,6 +1,7 @@
 // The model registry: models and their aliases, a model's versions and alias history with promote and
-// rollback (ml-engineer, admin — every move needs a reason and is recorded with who and when), and a
-// version's model card with its per-class figures.
+// rollback (ml-engineer, admin — every move needs a reason and is recorded with who and when), its staged
+// rollout with the change-protocol verdicts (RolloutPanel), and a version's model card with its per-class
+// figures and change-protocol reports.
 import { type FormEvent, useState } from 'react';
 
 import type { AliasEvent, ClassFigures, ModelCard, SplitFigures } from '../api/catalog.js';
@@ -8,6 +9,7 @@ import { type Alias, ALIASES, type ModelDetail, type ModelSummary } from '../api
 import { useSession } from '../auth/SessionContext.js';
 import { BarList } from '../components/charts/BarList.js';
 import { PolicyPanel } from '../components/PolicyPanel.js';
+import { CriteriaTable, RolloutPanel } from '../components/RolloutPanel.js';
 import { ErrorBox, Facts, Link, ListBody, Loading, PageHeader, TableHead } from '../components/ui.js';
 import { useApi } from '../hooks/useApi.js';
 import { className, dateTime, num, percent } from '../lib/format.js';
@@ -181,6 +183,7 @@ export function ModelPage({ name }: { name: string }) {
         Aliases: <AliasList aliases={m.aliases} />
       </p>
       {DEPLOYERS.includes(session?.user.role ?? '') && <AliasControls model={m} onChanged={reload} />}
+      <RolloutPanel name={m.name} onChanged={reload} />
       <h2>Versions</h2>
       <table className="table" data-testid="model-versions">
         <TableHead cols={['Version', 'Source', 'Dataset', 'Classes', 'Input', 'Registered']} />
@@ -326,6 +329,18 @@ export function ModelVersionPage({ name, version }: { name: string; version: num
       )}
       <h2>Decision policy</h2>
       <PolicyPanel name={name} version={version} />
+      {(card.changeProtocol ?? []).map((r) => (
+        <section key={r.reportId} data-testid="card-change-protocol">
+          <h2>
+            Change protocol {r.protocol.name} v{r.protocol.version}: {r.passed ? 'passed' : 'rejected'}
+          </h2>
+          <p className="small">
+            {dateTime(r.evaluatedAt)} by {r.evaluatedBy}, against {r.baselineVersion === null ? 'no production version' : `production v${r.baselineVersion}`} on
+            dataset <span className="mono">{r.datasetVersion}</span>
+          </p>
+          <CriteriaTable criteria={r.criteria} />
+        </section>
+      ))}
       {card.limitations && card.limitations.length > 0 && (
         <>
           <h2>Limitations</h2>
