@@ -5,6 +5,7 @@ import { useSession } from './auth/SessionContext.js';
 import { Link, PageHeader } from './components/ui.js';
 import { homeFor, mayOpen, navFor, sectionOf } from './nav.js';
 import { DatasetPage, DatasetsPage } from './pages/DatasetsPage.js';
+import { DriftPage } from './pages/DriftPage.js';
 import { ComparePage, ExperimentsPage, RunPage } from './pages/ExperimentsPage.js';
 import { LoginPage } from './pages/LoginPage.js';
 import { ModelPage, ModelsPage, ModelVersionPage } from './pages/ModelsPage.js';
@@ -47,6 +48,8 @@ function page(r: Route): ReactNode {
       return <ModelVersionPage key={`${r.name}@${r.version}`} name={r.name} version={r.version} />;
     case 'monitoring':
       return <MonitoringPage />;
+    case 'drift':
+      return <DriftPage />;
     default:
       return (
         <>

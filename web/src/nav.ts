@@ -17,6 +17,7 @@ export const NAV: readonly NavItem[] = [
   { page: 'experiments', label: 'Experiments', href: '/experiments', roles: ['ml-engineer', 'admin'] },
   { page: 'models', label: 'Models', href: '/models', roles: ['ml-engineer', 'admin'] },
   { page: 'monitoring', label: 'Monitoring', href: '/monitoring', roles: ['adjudicator', 'ml-engineer', 'admin'] },
+  { page: 'drift', label: 'Drift', href: '/drift', roles: ['adjudicator', 'ml-engineer', 'admin'] },
 ];
 
 /** Pages reached from a list page (a study of the worklist, a run of the experiments, …) and their list. */

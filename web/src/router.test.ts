@@ -21,6 +21,7 @@ describe('routes', () => {
       { page: 'model', name: 'cxr-oct' },
       { page: 'modelVersion', name: 'cxr-oct', version: 3 },
       { page: 'monitoring' },
+      { page: 'drift' },
       { page: 'studies' },
       { page: 'adjudication' },
     ];
@@ -42,9 +43,9 @@ describe('routes', () => {
 describe('navigation by role', () => {
   it('each role sees its pages; admin sees all', () => {
     expect(navFor('reader').map((n) => n.page)).toEqual(['worklist']);
-    expect(navFor('adjudicator').map((n) => n.page)).toEqual(['adjudication', 'studies', 'monitoring']);
-    expect(navFor('ml-engineer').map((n) => n.page)).toEqual(['studies', 'datasets', 'experiments', 'models', 'monitoring']);
-    expect(navFor('admin')).toHaveLength(7);
+    expect(navFor('adjudicator').map((n) => n.page)).toEqual(['adjudication', 'studies', 'monitoring', 'drift']);
+    expect(navFor('ml-engineer').map((n) => n.page)).toEqual(['studies', 'datasets', 'experiments', 'models', 'monitoring', 'drift']);
+    expect(navFor('admin')).toHaveLength(8);
     expect([homeFor('reader'), homeFor('adjudicator'), homeFor('ml-engineer')]).toEqual(['/worklist', '/adjudication', '/studies']);
   });
 

@@ -20,6 +20,7 @@ export type Route =
   | { page: 'model'; name: string }
   | { page: 'modelVersion'; name: string; version: number }
   | { page: 'monitoring' }
+  | { page: 'drift' }
   | { page: 'notFound'; path: string };
 
 export type Page = Route['page'];
@@ -51,6 +52,7 @@ export function matchRoute(pathname: string, search = ''): Route {
       experiments: { page: 'experiments' },
       models: { page: 'models' },
       monitoring: { page: 'monitoring' },
+      drift: { page: 'drift' },
     };
     if (a! in simple) return simple[a!]!;
   }

@@ -69,3 +69,22 @@ export interface ModelDetail {
   aliases: Partial<Record<Alias, number>>;
   versions: ModelVersionSummary[];
 }
+
+/** One drift check (GET /v1/drift/checks; src/monitoring/drift/types.ts DriftCheck). */
+export interface DriftCheck {
+  id: string;
+  model: string;
+  version: number;
+  modality: 'cxr' | 'oct' | 'all';
+  window: { kind: 'count' | 'time'; start: string; end: string; observations: number };
+  alpha: number;
+  correction: 'holm';
+  tests: { test: string; statistic: number; pValue: number; adjustedPValue: number; detected: boolean }[];
+  skipped: { test: string; reason: string }[];
+  detected: boolean;
+  estimatedAccuracy: number | null;
+  realizedAgreement: number | null;
+  agreementReads: number;
+  createdBy: string;
+  createdAt: string;
+}
