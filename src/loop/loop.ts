@@ -7,7 +7,7 @@ import { ConfigError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { JobQueue } from '../jobs/index.js';
 import type { DriftAlarms } from '../monitoring/drift/index.js';
-import { readProtocolFile, type RolloutService } from '../rollout/index.js';
+import { type LoadedProtocol, readProtocolFile, type RolloutService } from '../rollout/index.js';
 import type { Db } from '../storage/db.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { ModelRegistry, Tracker } from '../tracking/index.js';
@@ -27,19 +27,13 @@ export interface LoopDeps {
 }
 
 /**
- * The candidate hand-off the configuration asks for: evaluation against `retrain.protocol` (pass → staging, by
- * rollout), and with `retrain.startCanary` the staged canary of a passing candidate. No protocol: none (the
- * candidate waits in the registry for `secondread rollout evaluate`).
+ * The hand-off of a candidate to the change protocol: evaluation (pass → staging with its own policy, by rollout),
+ * and with `startCanary` the staged canary of a passing candidate.
  */
-export async function candidateHandOff(deps: Pick<LoopDeps, 'config' | 'rollout'>): Promise<CandidateHandOff | undefined> {
-  const { retrain } = deps.config;
-  if (retrain.protocol === undefined) return undefined;
-  if (!deps.rollout) throw new ConfigError('retrain.protocol is set but this process has no rollout service');
-  const rollout = deps.rollout;
-  const protocol = await readProtocolFile(retrain.protocol);
+export function protocolHandOff(rollout: RolloutService, protocol: LoadedProtocol, o: { startCanary: boolean }): CandidateHandOff {
   return async (c, ctx) => {
     const report = await rollout.evaluate({ model: c.name, version: c.version }, protocol, { by: 'retrain', automatic: true }, { signal: ctx.signal });
-    const canary = report.passed && retrain.startCanary ? await rollout.start({ model: c.name, version: c.version }, { by: 'retrain', automatic: true }) : null;
+    const canary = report.passed && o.startCanary ? await rollout.start({ model: c.name, version: c.version }, { by: 'retrain', automatic: true }) : null;
     return {
       protocol: report.protocol,
       reportId: report.id,
@@ -49,6 +43,14 @@ export async function candidateHandOff(deps: Pick<LoopDeps, 'config' | 'rollout'
       canary: canary ? { rollout: canary.id, step: canary.step, weight: canary.weight } : null,
     };
   };
+}
+
+/** The hand-off the configuration asks for (`retrain.protocol`, `retrain.startCanary`); none without a protocol. */
+export async function candidateHandOff(deps: Pick<LoopDeps, 'config' | 'rollout'>): Promise<CandidateHandOff | undefined> {
+  const { retrain } = deps.config;
+  if (retrain.protocol === undefined) return undefined;
+  if (!deps.rollout) throw new ConfigError('retrain.protocol is set but this process has no rollout service');
+  return protocolHandOff(deps.rollout, await readProtocolFile(retrain.protocol), { startCanary: retrain.startCanary });
 }
 
 /** The model the triggers retrain: `retrain.model`, else `workflow.model`, else the only model with a production alias. */
