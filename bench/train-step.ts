@@ -5,6 +5,12 @@
 // Fairness: both use 2 intra-op threads (--threads), float32, identical architecture and batch; PyTorch is
 // Debian's python3-torch with libopenblas0-pthread (/usr/bin/python3). This machine is shared, so --rounds R runs
 // everything R times, alternating engine and PyTorch, and reports each side's best round.
+//
+// Distance to the hardware: the model's forward FLOPs are counted from its graph (engine/flops.ts: MatMul, Gemm and
+// Conv nodes with their shapes); a training step is taken as 3 × forward (forward, and a backward of about twice
+// its cost), so achieved GFLOP/s = 3 × forward FLOPs per image × images/s. The peak it is compared with is measured
+// in the same run: one large float32 MatMul (--gemm-size n: n×n by n×n) in an ONNX Runtime session on the same
+// threads, the best of several runs.
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,8 +19,9 @@ import { fileURLToPath } from 'node:url';
 
 import ort from 'onnxruntime-node';
 
-import { adamw, type Batch, exportInferenceModel, latestProfile, readProfile, TrainSession } from '../src/engine/index.js';
+import { adamw, type Batch, exportInferenceModel, type FlopCount, forwardFlops, Graph, latestProfile, readProfile, TrainSession } from '../src/engine/index.js';
 import { vitClassifier, type ViTConfig, vitConfig } from '../src/models/vit.js';
+import { modelRecipe } from '../src/training/options.js';
 
 interface Options {
   model: string;
@@ -27,13 +34,29 @@ interface Options {
   torch: boolean;
   profile: boolean;
   json: boolean;
+  /** Train the architecture of the model's training recipe (what `secondread train --model X` trains). */
+  recipe: boolean;
+  gemmSize: number;
 }
 
-const USAGE = `usage: npm run bench -- train-step [--model vit-small] [--steps 20] [--warmup 3] [--batch 32] [--threads 2]
-                                    [--rounds 1] [--eval-images 256] [--no-torch] [--profile] [--json]`;
+const USAGE = `usage: npm run bench -- train-step [--model vit-small] [--recipe] [--steps 20] [--warmup 3] [--batch 32] [--threads 2]
+                                    [--rounds 1] [--eval-images 256] [--gemm-size 2048] [--no-torch] [--profile] [--json]`;
 
 function parseArgs(args: string[]): Options {
-  const o: Options = { model: 'vit-small', steps: 20, warmup: 3, batch: 32, threads: 2, rounds: 1, evalImages: 256, torch: true, profile: false, json: false };
+  const o: Options = {
+    model: 'vit-small',
+    steps: 20,
+    warmup: 3,
+    batch: 32,
+    threads: 2,
+    rounds: 1,
+    evalImages: 256,
+    torch: true,
+    profile: false,
+    json: false,
+    recipe: false,
+    gemmSize: 2048,
+  };
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
     const num = (): number => {
@@ -51,9 +74,12 @@ function parseArgs(args: string[]): Options {
     else if (a === '--no-torch') o.torch = false;
     else if (a === '--profile') o.profile = true;
     else if (a === '--json') o.json = true;
+    else if (a === '--recipe') o.recipe = true;
+    else if (a === '--gemm-size') o.gemmSize = num();
     else throw new Error(`unknown option ${a}\n${USAGE}`);
   }
   if (o.steps < 1 || o.batch < 1) throw new Error(`--steps and --batch must be >= 1\n${USAGE}`);
+  if (o.gemmSize < 64) throw new Error(`--gemm-size must be >= 64\n${USAGE}`);
   return o;
 }
 
@@ -111,6 +137,30 @@ async function engineEval(cfg: ViTConfig, session: TrainSession, o: Options): Pr
   return out;
 }
 
+/** GFLOP/s of one n×n by n×n float32 MatMul in ONNX Runtime on `threads` threads: the best of several runs. */
+async function gemmPeak(n: number, threads: number): Promise<number> {
+  const g = new Graph('gemm-peak', { mode: 'eval' });
+  g.output(g.op('MatMul', [g.input('a', 'float32', [n, n]), g.input('b', 'float32', [n, n])]), 'c');
+  const session = await ort.InferenceSession.create(g.toModelProto(), {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+  });
+  const data = (seed: number) => new Float32Array(n * n).map((_, i) => (((i * 2654435761 + seed) >>> 0) % 1000) / 1000 - 0.5);
+  const feed = { a: new ort.Tensor('float32', data(1), [n, n]), b: new ort.Tensor('float32', data(2), [n, n]) };
+  await session.run(feed);
+  let best = Infinity;
+  const start = performance.now();
+  for (let i = 0; i < 20 && (i < 3 || performance.now() - start < 2000); i++) {
+    const t0 = performance.now();
+    await session.run(feed);
+    best = Math.min(best, (performance.now() - t0) / 1000);
+  }
+  await session.release();
+  return (2 * n ** 3) / best / 1e9;
+}
+
 async function torchPeer(cfg: ViTConfig, o: Options, dir: string): Promise<Figures & { torch: string }> {
   const configPath = join(dir, 'config.json');
   await writeFile(configPath, JSON.stringify(cfg));
@@ -135,7 +185,10 @@ const ratio = (a: number | undefined, b: number | undefined): string => (a === u
 
 export async function main(args: string[]): Promise<void> {
   const o = parseArgs(args);
-  const cfg = vitConfig(o.model);
+  const arch = o.recipe ? modelRecipe(o.model).architecture : undefined;
+  const cfg = vitConfig(o.model, arch ? { stemStrides: [...arch.stemStrides], stemChannels: [...arch.stemChannels], patchSize: arch.patchSize } : {});
+  const flops: FlopCount = forwardFlops(vitClassifier(cfg));
+  let peak = 0;
   const dir = await mkdtemp(join(tmpdir(), 'bench-train-step-'));
   const best: { engine?: Figures; torch?: Figures } = {};
   let torchVersion = '';
@@ -151,6 +204,8 @@ export async function main(args: string[]): Promise<void> {
       const progress = (what: string): void => {
         if (!o.json) process.stderr.write(`round ${r + 1}/${o.rounds}: ${what}\n`);
       };
+      progress(`GEMM peak: ONNX Runtime MatMul ${o.gemmSize}×${o.gemmSize}`);
+      peak = Math.max(peak, await gemmPeak(o.gemmSize, o.threads));
       progress('engine training + exported-model inference');
       const prefix = o.profile && r === 0 ? join(dir, 'ort-profile') : undefined;
       const { imagesPerS, session } = await engineTrain(cfg, o, prefix);
@@ -171,6 +226,16 @@ export async function main(args: string[]): Promise<void> {
 
   const e = best.engine as Figures;
   const t = best.torch;
+  const gflops = (imagesPerS: number, factor: number) => (factor * flops.total * imagesPerS) / 1e9;
+  const compute = {
+    forward_gflop_per_image: flops.total / 1e9,
+    forward_by_op: Object.fromEntries(Object.entries(flops.byOp).map(([k, v]) => [k, v / 1e9])),
+    gemm_peak_gflops: peak,
+    gemm_size: o.gemmSize,
+    train_gflops: gflops(e.train, 3),
+    train_share_of_peak: gflops(e.train, 3) / peak,
+    eval: e.eval.map((x) => ({ batch: x.batch, gflops: gflops(x.images_per_s, 1), share_of_peak: gflops(x.images_per_s, 1) / peak })),
+  };
   const result = {
     model: cfg.name,
     batch: o.batch,
@@ -178,6 +243,8 @@ export async function main(args: string[]): Promise<void> {
     threads: o.threads,
     rounds: o.rounds,
     torch: torchVersion || undefined,
+    model_config: { stemStrides: cfg.stemStrides, stemChannels: cfg.stemChannels, patchSize: cfg.patchSize },
+    compute,
     engine: e,
     pytorch: t,
     ratios: t
@@ -188,7 +255,9 @@ export async function main(args: string[]): Promise<void> {
     console.log(JSON.stringify(result, null, 2));
     return;
   }
-  console.log(`${cfg.name}: batch ${o.batch}, ${o.steps} timed steps after ${o.warmup} warm-up, ${o.threads} threads, best of ${o.rounds} round(s)`);
+  console.log(
+    `${cfg.name}${o.recipe ? ' (recipe architecture)' : ''}: batch ${o.batch}, ${o.steps} timed steps after ${o.warmup} warm-up, ${o.threads} threads, best of ${o.rounds} round(s)`,
+  );
   console.log(`                              engine   pytorch   ratio   goal`);
   console.log(`train (AdamW) images/s     ${fmt(e.train)}  ${fmt(t?.train)}   ${ratio(e.train, t?.train)}   ≥1.5× (floor 1.0×)`);
   for (const [i, x] of e.eval.entries()) {
@@ -198,6 +267,17 @@ export async function main(args: string[]): Promise<void> {
     );
   }
   if (torchVersion) console.log(`(PyTorch ${torchVersion}, eager, torch.set_num_threads(${o.threads}); engine inference = exported ONNX in onnxruntime-node)`);
+  const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
+  const ops = Object.entries(flops.byOp)
+    .map(([k, v]) => `${k} ${(v / 1e9).toPrecision(3)}`)
+    .join(', ');
+  console.log(
+    `\ncompute: ${cfg.name} (stem ${cfg.stemStrides.join(',')}, patch ${cfg.patchSize}) forward ${(flops.total / 1e9).toFixed(3)} GFLOP/image (${ops}); a training step ≈ 3 × forward`,
+  );
+  console.log(`GEMM peak (ONNX Runtime MatMul ${o.gemmSize}×${o.gemmSize}, ${o.threads} threads, same run)  ${peak.toFixed(1)} GFLOP/s`);
+  console.log(`engine train achieved       ${compute.train_gflops.toFixed(1).padStart(8)} GFLOP/s  ${pct(compute.train_share_of_peak)} of peak`);
+  for (const x of compute.eval)
+    console.log(`engine inference b${String(x.batch).padEnd(2)} achieved ${x.gflops.toFixed(1).padStart(8)} GFLOP/s  ${pct(x.share_of_peak)} of peak`);
 }
 
 async function printProfile(path: string, runs: number): Promise<void> {

@@ -1,5 +1,6 @@
 // Public API of the training engine (src/engine imports nothing else from src/).
 export * from './graph.js';
+export { forwardFlops, type FlopCount, graphFlops } from './flops.js';
 export * from './errors.js';
 export * as init from './init.js';
 export * as ops from './ops/index.js';

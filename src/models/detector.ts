@@ -18,7 +18,7 @@
 // Channels and depths are YOLOv8's base (64…1024 channels; 3, 6, 6, 3 bottlenecks) scaled by `width` (rounded up
 // to a multiple of 8) and `depth` (rounded, ≥ 1). Parameter names equal Ultralytics' state_dict keys
 // (`model.<layer>.…`, layer numbers as in yolov8.yaml) and the PyTorch peer's (bench/peers/detector_torch.py).
-import { type Dim, EngineError, Graph, init, type ModelBuilder, ops, type TensorRef } from '../engine/index.js';
+import { type Dim, EngineError, Graph, graphFlops, init, type ModelBuilder, ops, type TensorRef } from '../engine/index.js';
 import { detectionLoss, type DetectionLossWeights } from './detector-loss.js';
 
 const { add, batchNorm, concat, conv2d, maxPool2d, reshape, silu, split, transpose, upsampleNearest } = ops;
@@ -284,14 +284,7 @@ export function detectorModel(cfg: DetectorConfig, opts: DetectorModelOptions = 
 export function detectorFlops(cfg: DetectorConfig): number {
   const g = new Graph('flops', { mode: 'eval' });
   detector(g, g.input('images', 'float32', [1, cfg.inChannels, cfg.imageSize, cfg.imageSize]), cfg);
-  let flops = 0;
-  for (const node of g.nodes()) {
-    if (node.opType !== 'Conv') continue;
-    const out = g.tensor(node.outputs[0]!).shape as number[];
-    const w = g.tensor(node.inputs[1]!).shape as number[];
-    flops += 2 * out.reduce((a, d) => a * d, 1) * w.slice(1).reduce((a, d) => a * d, 1);
-  }
-  return flops;
+  return graphFlops(g).byOp.Conv ?? 0;
 }
 
 /** Trainable parameters (BatchNorm running statistics and the fixed DFL projection not included). */

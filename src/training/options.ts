@@ -63,6 +63,8 @@ export const trainOptionsSchema = z
     contrast: z.number().min(0).lt(1).optional(),
     /** Share of training images only shifted by whole pixels, keeping their sharp pixels (see augment.ts). */
     sharpShare: z.number().min(0).max(1).optional(),
+    /** Random erasing probability (augment.ts); 0 = off. */
+    randomErase: z.number().min(0).max(1).default(0),
     /** Also checkpoint every N optimizer steps (0: at epoch ends only). */
     checkpointEvery: z.number().int().nonnegative().default(0),
     /** Log train metrics every N steps. */

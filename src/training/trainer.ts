@@ -181,6 +181,7 @@ function loopSettings(o: ResolvedTrainOptions, batchSize: number): LoopSettings 
           contrast: o.contrast,
           hflip: o.hflip,
           sharpShare: o.sharpShare,
+          eraseProb: o.randomErase,
         }
       : null,
     checkpointEvery: o.checkpointEvery,

@@ -92,6 +92,7 @@ const FLAG_KEYS = [
   'brightness',
   'contrast',
   'sharpShare',
+  'randomErase',
   'checkpointEvery',
   'logEvery',
   'evalBatchSize',
@@ -213,6 +214,11 @@ export function registerTrain(program: Command): void {
       '--sharp-share <p>',
       `share of training images only shifted by whole pixels, keeping them as sharp as the images the model is evaluated and served on (default ${recipe('sharpShare')})`,
       number('--sharp-share'),
+    )
+    .option(
+      '--random-erase <p>',
+      `random erasing: with probability p one rectangle of 2–33% of the image is set to the mean (default ${DEFAULTS.randomErase})`,
+      number('--random-erase', (n) => n >= 0 && n <= 1),
     )
     .option('--checkpoint-every <steps>', 'also checkpoint every N steps (default: at epoch ends only)', int('--checkpoint-every'))
     .option('--log-every <steps>', `log train metrics every N steps (default ${DEFAULTS.logEvery})`, int('--log-every'))

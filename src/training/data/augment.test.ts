@@ -120,6 +120,46 @@ describe('drawAugment with sharpShare', () => {
   });
 });
 
+describe('random erasing (eraseProb)', () => {
+  it('erases one rectangle of 2–33% of the image to the training mean (0 after normalization), at the configured rate', () => {
+    const rng = new Rng(5);
+    let erased = 0;
+    for (let k = 0; k < 400; k++) {
+      const p = drawAugment(rng, 64, { ...DEFAULT_AUGMENT, eraseProb: 0.25 });
+      if (!p.erase) continue;
+      erased++;
+      const { x0, y0, x1, y1 } = p.erase;
+      const area = ((x1 - x0) * (y1 - y0)) / (64 * 64);
+      expect(area).toBeGreaterThan(0.015);
+      expect(area).toBeLessThan(0.36);
+      expect(x0 >= 0 && y0 >= 0 && x1 <= 64 && y1 <= 64).toBe(true);
+    }
+    expect(erased / 400).toBeGreaterThan(0.18);
+    expect(erased / 400).toBeLessThan(0.32);
+  });
+
+  it('writes the mean into the rectangle and leaves every other pixel as without it', () => {
+    const norm = { mean: 0.4, std: 0.2 };
+    const erase = { x0: 2, y0: 3, x1: 6, y1: 5 };
+    const plain = new Float32Array(S * S);
+    const withErase = new Float32Array(S * S);
+    augmentInto(ramp, S, IDENTITY_PARAMS(S), norm, plain, 0);
+    augmentInto(ramp, S, { ...IDENTITY_PARAMS(S), erase }, norm, withErase, 0);
+    for (let v = 0; v < S; v++) {
+      for (let u = 0; u < S; u++) {
+        const inside = u >= 2 && u < 6 && v >= 3 && v < 5;
+        expect(withErase[v * S + u]).toBe(inside ? 0 : plain[v * S + u]);
+      }
+    }
+  });
+
+  it('draws nothing extra when off, so runs without it keep their random sequence', () => {
+    const a = new Rng(9);
+    const b = new Rng(9);
+    for (let k = 0; k < 20; k++) expect(drawAugment(a, 64, DEFAULT_AUGMENT)).toEqual(drawAugment(b, 64, { ...DEFAULT_AUGMENT, eraseProb: 0 }));
+  });
+});
+
 describe('pixelStats', () => {
   it('returns mean and std on the 0…1 scale', () => {
     const s = pixelStats(Uint8Array.from([0, 255, 0, 255]));

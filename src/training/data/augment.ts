@@ -27,7 +27,16 @@ export interface AugmentConfig {
    * as they are), and reads their crisper texture as a finding (measured: docs/training.md, "Sharp and blurred").
    */
   sharpShare: number;
+  /**
+   * Random erasing (Zhong et al. 2020; timm's RandomErasing): with this probability one rectangle of 2–33% of the
+   * image, aspect log-uniform in [0.3, 3.3], is set to the training mean (0 after normalization). Optional in
+   * the config so that configs written before it keep meaning "off".
+   */
+  eraseProb?: number;
 }
+
+/** Random erasing's rectangle: area share and aspect ranges of the paper and timm. */
+export const ERASE = { minArea: 0.02, maxArea: 1 / 3, minAspect: 0.3, maxAspect: 1 / 0.3 } as const;
 
 export const DEFAULT_AUGMENT: AugmentConfig = {
   cropMinScale: 0.75,
@@ -57,9 +66,34 @@ export interface AugmentParams {
   flip: boolean;
   brightness: number;
   contrast: number;
+  /** The erased rectangle in output pixels [x0, x1) × [y0, y1), if any. */
+  erase?: { x0: number; y0: number; x1: number; y1: number };
 }
 
 export function drawAugment(rng: Rng, size: number, cfg: AugmentConfig): AugmentParams {
+  const p = drawGeometryAndIntensity(rng, size, cfg);
+  // Drawn last and only when enabled, so runs without it keep their exact random sequence.
+  const erase = cfg.eraseProb ? drawErase(rng, size, cfg.eraseProb) : undefined;
+  return erase ? { ...p, erase } : p;
+}
+
+/** Random erasing's rectangle, with probability `prob` (timm: up to 10 tries for one that fits in the image). */
+function drawErase(rng: Rng, size: number, prob: number): AugmentParams['erase'] {
+  if (!rng.chance(prob)) return undefined;
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const area = rng.uniform(ERASE.minArea, ERASE.maxArea) * size * size;
+    const aspect = Math.exp(rng.uniform(Math.log(ERASE.minAspect), Math.log(ERASE.maxAspect)));
+    const h = Math.round(Math.sqrt(area * aspect));
+    const w = Math.round(Math.sqrt(area / aspect));
+    if (w < 1 || h < 1 || w >= size || h >= size) continue;
+    const x0 = rng.int(0, size - w);
+    const y0 = rng.int(0, size - h);
+    return { x0, y0, x1: x0 + w, y1: y0 + h };
+  }
+  return undefined;
+}
+
+function drawGeometryAndIntensity(rng: Rng, size: number, cfg: AugmentConfig): AugmentParams {
   // Drawn only when enabled, so runs without it keep their exact random sequence.
   if (cfg.sharpShare > 0 && rng.chance(cfg.sharpShare)) return drawSharp(rng, size, cfg);
   const area = rng.uniform(Math.min(1, cfg.cropMinScale), 1);
@@ -133,6 +167,8 @@ export function augmentInto(src: Uint8Array, size: number, p: AugmentParams, nor
     const v = Math.min(255, Math.max(0, ((out[i] as number) - mean) * p.contrast + mean));
     out[i] = v * scale - norm.mean / norm.std;
   }
+  const e = p.erase;
+  if (e) for (let v = e.y0; v < e.y1; v++) out.fill(0, offset + v * size + e.x0, offset + v * size + e.x1);
 }
 
 /** Normalization only (evaluation, serving): x = (v / 255 − mean) / std. */
