@@ -30,6 +30,12 @@ export const demoOptionsSchema = z
     model: z.enum(Object.keys(VIT_CONFIGS) as [string, ...string[]]).default('vit-tiny'),
     size: z.number().int().positive().default(32),
     epochs: z.number().int().positive().max(200).default(35),
+    /**
+     * Cap on the training loop's minutes (`train --time-budget`): on a quiet 2-core machine the 35 epochs take about a
+     * minute and end first; on a slower or busy one the schedule is fitted to this time instead, so the bootstrap
+     * stays within its five minutes (with a model trained for fewer steps).
+     */
+    timeBudget: z.number().positive().max(60).default(3),
     batchSize: z.number().int().positive().default(32),
     lr: z.number().positive().default(3e-3),
     /** Policy fit: simulated reader A (accuracy, `miss` errors) and the false-clear bound. */

@@ -105,6 +105,7 @@ describe('the demo summary', () => {
     expect(first).toContain('secondread demo is ready — open http://localhost:8080');
     expect(first).toMatch(/reader-a\s+reader\s+pw-reader-a-123456/);
     expect(first).toContain('test accuracy 60.0% on 90 images');
+    expect(first).toContain('10 epochs in 100 s');
     expect(first).toContain('(chance 11.1%');
     expect(first).toContain('second-review reduction 25.0%, false-clear rate 1.2% (bound 2.0%)');
     expect(first).toContain('27 from final_eval: 9 in worklist A, 12 in worklist B, 6 auto-finalized');

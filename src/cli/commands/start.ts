@@ -92,7 +92,7 @@ export function formatDemoSummary(s: DemoSummary, url: string, credentials?: rea
     '',
     ...users,
     '',
-    `model:   ${m.name} v${m.version} (production): ${m.architecture} ${m.inputSize}×${m.inputSize}, ${m.epochs} epochs`,
+    `model:   ${m.name} v${m.version} (production): ${m.architecture} ${m.inputSize}×${m.inputSize}, ${m.epochs} epochs in ${Math.round(m.trainSeconds)} s`,
     `         ${accuracy} (chance ${percent(1 / SECONDREAD_CLASSES.length)})`,
     '         trained on synthetic phantoms: a demo, not a medical device',
     `policy:  second-review reduction ${percent(s.policy.reduction)}, false-clear rate ${percent(s.policy.falseClearRate)} (bound ${percent(s.policy.maxFalseClear)})`,

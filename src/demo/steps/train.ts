@@ -9,13 +9,17 @@ import { DEMO_EXPERIMENT, DEMO_MODEL, type DemoOptions } from '../options.js';
 
 export const DEMO_RUN_NAME = 'demo-model';
 
-/** docs/training.md's best measured augmentation and regularization (no dropout, mild augmentation), for a fixed number of epochs. */
+/**
+ * docs/training.md's best measured augmentation and regularization (no dropout, mild augmentation), for a fixed number
+ * of epochs or the time budget, whichever ends first.
+ */
 export function demoTrainOptions(o: DemoOptions, datasetVersion: string): TrainOptionsInput {
   return {
     dataset: datasetVersion,
     model: o.model,
     size: o.size,
     epochs: o.epochs,
+    timeBudget: o.timeBudget,
     batchSize: o.batchSize,
     lr: o.lr,
     warmupEpochs: 1,
