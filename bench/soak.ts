@@ -59,7 +59,13 @@ export async function main(args: string[]): Promise<void> {
   const home = await mkdtemp(join(tmpdir(), 'secondread-soak-home-'));
   const before = uptime();
   try {
-    const result = await runSoak({ durationS: o.durationS, concurrency: o.concurrency, threads: o.threads, home, log: (l) => console.error(l) });
+    const result = await runSoak({
+      durationS: o.durationS,
+      concurrency: o.concurrency,
+      threads: o.threads,
+      home,
+      log: (l) => console.error(l),
+    });
     const after = uptime();
     const summary = summarize(result);
     const charts = await writeCharts(result, out);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { type LineChartOptions, renderChartsPng, renderLineChartPng, type Series } from '../../src/core/charts/index.js';
 import { percentile } from './server.js';
 import type { SoakResult } from './soak.js';
-import type { RequestRecord } from './soak-traffic.js';
+import { MAX_FAILURE_SAMPLES, type RequestRecord } from './soak-traffic.js';
 
 /** RSS growth allowed after warm-up (the issue's goal). */
 export const RSS_FLAT_WITHIN = 0.1;
@@ -166,7 +166,13 @@ export function renderMarkdown(r: SoakResult, s: SoakSummary, o: { load?: { befo
   }
   lines.push(`| requests/s | ${ws.map((w) => (state.records.filter((x) => x.t >= w.from && x.t < w.to).length / (w.to - w.from)).toFixed(0)).join(' | ')} |`);
 
-  lines.push('', '## Memory and event loop over time', '', '| t s | RSS MB | event-loop lag p99 ms | max ms |', '|---:|---:|---:|---:|');
+  lines.push(
+    '',
+    '## Memory and event loop over time',
+    '',
+    '| t s | RSS MB | V8 heap used MB | external MB | event-loop lag p99 ms | max ms |',
+    '|---:|---:|---:|---:|---:|---:|',
+  );
   const step = Math.max(1, Math.round(r.samples.length / 20));
   for (const x of r.samples.filter((_, i) => i % step === 0 || i === r.samples.length - 1))
     lines.push(
@@ -181,6 +187,26 @@ export function renderMarkdown(r: SoakResult, s: SoakSummary, o: { load?: { befo
       '',
       `Per acknowledged study: ${((b.dbBytes - a.dbBytes) / 1024 / inv.acknowledged!).toFixed(1)} KiB of database, ${((b.objectBytes - a.objectBytes) / 1024 / inv.acknowledged!).toFixed(1)} KiB of objects.`,
     );
+
+  if (state.failures.length) {
+    lines.push('', '## Failures (5xx and no answer), by route and reason', '', '| route | status | reason | count |', '|---|---:|---|---:|');
+    const groups = new Map<string, number>();
+    for (const f of state.failures) {
+      // The reason without what varies per request (ids, timings), so equal causes group together.
+      const reason = f.what
+        .replace(/"requestId":"[^"]*"/g, '')
+        .replace(/\d+ ms/g, 'N ms')
+        .replace(/\|/g, '/');
+      const key = `${f.route}\u0000${f.status}\u0000${reason}`;
+      groups.set(key, (groups.get(key) ?? 0) + 1);
+    }
+    for (const [key, n] of [...groups.entries()].sort((a, b) => b[1] - a[1])) {
+      const [route, status, reason] = key.split('\u0000');
+      lines.push(`| ${route} | ${status} | ${reason} | ${n} |`);
+    }
+    if (state.failures.length >= MAX_FAILURE_SAMPLES)
+      lines.push('', `Only the first ${MAX_FAILURE_SAMPLES} failures are kept with their reason; the counts in the tables above are complete.`);
+  }
 
   if (o.charts.length) lines.push('', '## Charts', '', ...o.charts.map((c) => `![${c}](${c})`));
   return `${lines.join('\n')}\n`;
@@ -211,7 +237,17 @@ export async function writeCharts(r: SoakResult, dir: string): Promise<string[]>
       return y === null ? [] : [{ x: x.t, y }];
     });
   const memory: LineChartOptions[] = [
-    { title: 'Server RSS', series: [{ name: 'RSS MB', points: pts((x) => x.rssMb) }], xLabel: 'seconds', yLabel: 'MB', yMin: 0 },
+    {
+      title: 'Server memory',
+      series: [
+        { name: 'RSS MB', points: pts((x) => x.rssMb) },
+        { name: 'V8 heap used MB', points: pts((x) => x.heapUsedMb) },
+        { name: 'external MB', points: pts((x) => x.externalMb) },
+      ],
+      xLabel: 'seconds',
+      yLabel: 'MB',
+      yMin: 0,
+    },
     {
       title: 'Event-loop lag',
       series: [

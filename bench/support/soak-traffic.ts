@@ -66,8 +66,19 @@ export function routeOf(method: string, url: string): string {
   return `${method.toUpperCase()} ${path}`;
 }
 
-/** A fetch that records every request it makes (the ApiClient's and the raw calls alike). */
-export function recordingFetch(records: RequestRecord[], t0: number, timeoutMs: number): typeof fetch {
+/** A 5xx or a request without an answer, with what the server said (its error code) or what went wrong on the wire. */
+export interface FailureSample {
+  t: number;
+  route: string;
+  status: number;
+  what: string;
+}
+
+/** Failures kept with their reason (the first ones; every failure is counted in the records anyway). */
+export const MAX_FAILURE_SAMPLES = 200;
+
+/** A fetch that records every request it makes (the ApiClient's and the raw calls alike), and why the failed ones failed. */
+export function recordingFetch(records: RequestRecord[], t0: number, timeoutMs: number, failures: FailureSample[] = []): typeof fetch {
   return async (input, init) => {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
     const route = routeOf(init?.method ?? 'GET', url);
@@ -77,9 +88,24 @@ export function recordingFetch(records: RequestRecord[], t0: number, timeoutMs: 
     try {
       const res = await fetch(input, { ...init, signal });
       records.push({ t, route, status: res.status, ms: performance.now() - sent });
+      if (res.status >= 500 && failures.length < MAX_FAILURE_SAMPLES)
+        void res
+          .clone()
+          .text()
+          .then((text) => failures.push({ t, route, status: res.status, what: text.slice(0, 300) }))
+          .catch(() => {});
       return res;
     } catch (err) {
-      records.push({ t, route, status: 0, ms: performance.now() - sent });
+      const ms = performance.now() - sent;
+      records.push({ t, route, status: 0, ms });
+      const cause = (err as { cause?: { code?: string } }).cause?.code;
+      if (failures.length < MAX_FAILURE_SAMPLES)
+        failures.push({
+          t,
+          route,
+          status: 0,
+          what: `${(err as Error).name}: ${(err as Error).message}${cause ? ` (${cause})` : ''} after ${ms.toFixed(0)} ms`,
+        });
       throw err;
     }
   };
@@ -136,6 +162,8 @@ export class TrafficState {
   readonly readA: AckedStudy[] = [];
   /** Client-side errors other than an HTTP status (bugs in the driver would show here). */
   readonly driverErrors: string[] = [];
+  /** Why 5xx answers and requests without an answer failed (the first MAX_FAILURE_SAMPLES). */
+  readonly failures: FailureSample[] = [];
   evaluation: { id: string; status: string; t: number } | null = null;
   private dicomCount = 0;
 
@@ -163,7 +191,7 @@ export interface TrafficContext {
 }
 
 export function trafficContext(url: string, model: string, tokens: TrafficTokens, pool: ImagePool, state: TrafficState, timeoutMs: number): TrafficContext {
-  const f = recordingFetch(state.records, state.t0, timeoutMs);
+  const f = recordingFetch(state.records, state.t0, timeoutMs, state.failures);
   const client = (token: string) => new ApiClient({ baseUrl: url, token, timeoutMs, fetch: f });
   return {
     url,

@@ -40,7 +40,7 @@ export interface SoakOptions {
   sampleEveryS?: number;
   /** ONNX Runtime threads of the server (default 2). */
   threads?: number;
-  /** Per request (default 30 s): a request with no answer by then counts as status 0. */
+  /** Per request (default 125 s, longer than serve's own 120 s request timeout: only the server decides a request failed). */
   requestTimeoutMs?: number;
   /** Progress lines (default none). */
   log?: (line: string) => void;
@@ -53,6 +53,9 @@ export interface Sample {
   /** The server's event-loop delay p99 since the previous scrape (prom-client's monitorEventLoopDelay), ms. */
   lagP99Ms: number | null;
   lagMaxMs: number | null;
+  /** V8 heap in use and memory held outside it (Buffers, ArrayBuffers), from the last scrape: what RSS growth is made of. */
+  heapUsedMb: number | null;
+  externalMb: number | null;
 }
 
 export interface StorageSample {
@@ -176,7 +179,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const ctx = trafficContext(url, SOAK_MODEL, tokens, pool, state, options.requestTimeoutMs);
   const samples: Sample[] = [];
   const storage: StorageSample[] = [await storageSample(o.home, 0)];
-  let lastLag: { p99: number | null; max: number | null } = { p99: null, max: null };
+  let last: Pick<Sample, 'lagP99Ms' | 'lagMaxMs' | 'heapUsedMb' | 'externalMb'> = { lagP99Ms: null, lagMaxMs: null, heapUsedMb: null, externalMb: null };
 
   // RSS and lag every sampleEveryS; the disk about ten times over the run (a walk of the object tree is not free).
   const sampler = (async () => {
@@ -185,7 +188,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     while (performance.now() < until) {
       await new Promise((r) => setTimeout(r, Math.min(options.sampleEveryS * 1000, Math.max(0, until - performance.now()))));
       const t = state.now();
-      samples.push({ t, rssMb: await rssMb(pid), lagP99Ms: lastLag.p99, lagMaxMs: lastLag.max });
+      samples.push({ t, rssMb: await rssMb(pid), ...last });
       if (t >= nextStorage) {
         storage.push(await storageSample(o.home, t));
         nextStorage += storageEvery;
@@ -196,11 +199,17 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     }
   })();
   const onScrape = (_t: number, text: string) => {
-    const p99 = gauge(text, 'secondread_nodejs_eventloop_lag_p99_seconds');
-    const max = gauge(text, 'secondread_nodejs_eventloop_lag_max_seconds');
-    lastLag = { p99: p99 === null ? null : p99 * 1000, max: max === null ? null : max * 1000 };
+    const scaled = (name: string, by: number) => {
+      const v = gauge(text, name);
+      return v === null ? null : v * by;
+    };
+    last = {
+      lagP99Ms: scaled('secondread_nodejs_eventloop_lag_p99_seconds', 1000),
+      lagMaxMs: scaled('secondread_nodejs_eventloop_lag_max_seconds', 1000),
+      heapUsedMb: scaled('secondread_nodejs_heap_size_used_bytes', 1 / (1024 * 1024)),
+      externalMb: scaled('secondread_nodejs_external_memory_bytes', 1 / (1024 * 1024)),
+    };
   };
-
   log(`soak: ${options.concurrency} clients for ${options.durationS} s against ${url} (pid ${pid})`);
   await Promise.all([
     ...Array.from({ length: options.concurrency }, (_, i) => mixedClient(ctx, 1000 + i, until)),
