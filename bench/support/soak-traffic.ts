@@ -84,7 +84,8 @@ export function recordingFetch(records: RequestRecord[], t0: number, timeoutMs: 
     const route = routeOf(init?.method ?? 'GET', url);
     const sent = performance.now();
     const t = (sent - t0) / 1000;
-    const signal = init?.signal ? AbortSignal.any([init.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
     try {
       const res = await fetch(input, { ...init, signal });
       records.push({ t, route, status: res.status, ms: performance.now() - sent });
@@ -96,16 +97,12 @@ export function recordingFetch(records: RequestRecord[], t0: number, timeoutMs: 
           .catch(() => {});
       return res;
     } catch (err) {
-      const ms = performance.now() - sent;
-      records.push({ t, route, status: 0, ms });
+      records.push({ t, route, status: 0, ms: performance.now() - sent });
       const cause = (err as { cause?: { code?: string } }).cause?.code;
-      if (failures.length < MAX_FAILURE_SAMPLES)
-        failures.push({
-          t,
-          route,
-          status: 0,
-          what: `${(err as Error).name}: ${(err as Error).message}${cause ? ` (${cause})` : ''} after ${ms.toFixed(0)} ms`,
-        });
+      const what = timeout.aborted
+        ? `client timeout: no answer within ${timeoutMs / 1000} s`
+        : `${(err as Error).name}: ${(err as Error).message}${cause ? ` (${cause})` : ''}`;
+      if (failures.length < MAX_FAILURE_SAMPLES) failures.push({ t, route, status: 0, what });
       throw err;
     }
   };

@@ -138,7 +138,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     concurrency: o.concurrency,
     sampleEveryS: o.sampleEveryS ?? 5,
     threads: o.threads ?? 2,
-    requestTimeoutMs: o.requestTimeoutMs ?? 30_000,
+    requestTimeoutMs: o.requestTimeoutMs ?? 125_000,
   };
   const begun = performance.now();
   const say = o.log ?? (() => {});

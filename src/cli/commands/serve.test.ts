@@ -124,9 +124,7 @@ describe('secondread serve', () => {
       const metrics = await metricsRes.text();
       expect(metrics).toContain('secondread_worklist_depth{worklist="A"} 1');
       expect(metrics).toContain('secondread_cost_saved_total{currency="USD"} -0.01');
-      const exited = once(proc, 'exit');
-      proc.kill('SIGTERM');
-      expect((await exited)[0], stderr()).toBe(0);
+      await expectCleanExit(proc, stderr);
     } finally {
       if (proc.exitCode === null) proc.kill('SIGKILL');
     }
@@ -146,9 +144,7 @@ describe('secondread serve', () => {
       expect(res.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
       // The certificate is what the client checks: without trusting it, the connection is refused.
       await expect(httpsJson(`${base}/readyz`, undefined)).rejects.toThrow(/self-signed|self signed/);
-      const exited = once(proc, 'exit');
-      proc.kill('SIGTERM');
-      expect((await exited)[0], stderr()).toBe(0);
+      await expectCleanExit(proc, stderr);
     } finally {
       if (proc.exitCode === null) proc.kill('SIGKILL');
     }
@@ -182,6 +178,13 @@ describe('secondread serve', () => {
     }
   });
 });
+
+/** SIGTERM, then exit code 0 (a graceful shutdown). */
+async function expectCleanExit(proc: ChildProcess, stderr: () => string): Promise<void> {
+  const exited = once(proc, 'exit');
+  proc.kill('SIGTERM');
+  expect((await exited)[0], stderr()).toBe(0);
+}
 
 /** A self-signed certificate for 127.0.0.1 (one day) and its key, made by openssl. */
 function selfSigned(certPath: string, keyPath: string): void {
