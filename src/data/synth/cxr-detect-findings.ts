@@ -7,6 +7,7 @@
 import type { Rng } from '../../core/rng.js';
 import type { DetectionClass } from '../classes.js';
 import type { CxrAnatomy, LungGeometry } from './cxr-anatomy.js';
+import { lateralBorderX, mottle, zoneY } from './cxr-findings.js';
 import { addEllipse, addGaussian, addSegment, createRaster, type Raster, smoothstep, valueNoise } from './raster.js';
 
 /** A drawn density finding, in anatomy pixels. */
@@ -18,30 +19,10 @@ export interface DrawnFinding {
 
 export type DensityClass = Exclude<DetectionClass, 'Cardiomegaly' | 'Aortic enlargement'>;
 
-/** x of the lateral lung border at row y (from the lung's ellipse). */
-function lateralBorderX(lung: LungGeometry, y: number): number {
-  const e = lung.ellipse;
-  const v = Math.min(0.999, Math.abs((y - e.cy) / e.ry));
-  return e.cx + lung.side * e.rx * Math.sqrt(1 - v * v);
-}
-
-/** y at fraction t of the way from the apex to the costophrenic angle. */
-function zoneY(lung: LungGeometry, t: number): number {
-  return lung.apexY + t * (lung.costoY - lung.apexY);
-}
-
 /** A point inside the lung at height fraction t and lateral fraction u (0 = hilum side, 1 = chest wall). */
 function lungPoint(lung: LungGeometry, t: number, u: number): [number, number] {
   const y = zoneY(lung, t);
   return [lung.hilumX + (lateralBorderX(lung, y) - lung.hilumX) * u, y];
-}
-
-function mottle(r: Raster, k: number, cell: number, rng: Rng): void {
-  const n = valueNoise(r.width, r.height, cell, rng);
-  for (let i = 0; i < r.data.length; i++) {
-    const v = r.data[i] as number;
-    if (v !== 0) r.data[i] = v * Math.max(0, 1 + k * (n[i] as number));
-  }
 }
 
 /** Reticulation (a network of fine lines) weighted by `weight(x, y)`: interstitial patterns. */

@@ -7,14 +7,14 @@ import type { CxrAnatomy, LungGeometry } from './cxr-anatomy.js';
 import { addEllipse, addGaussian, addSegment, createRaster, type Raster, smoothstep, valueNoise } from './raster.js';
 
 /** x of the lateral lung border at row y (from the lung's ellipse). */
-function lateralBorderX(lung: LungGeometry, y: number): number {
+export function lateralBorderX(lung: LungGeometry, y: number): number {
   const e = lung.ellipse;
   const v = Math.min(0.999, Math.abs((y - e.cy) / e.ry));
   return e.cx + lung.side * e.rx * Math.sqrt(1 - v * v);
 }
 
 /** y at fraction t of the way from the apex to the costophrenic angle. */
-function zoneY(lung: LungGeometry, t: number): number {
+export function zoneY(lung: LungGeometry, t: number): number {
   return lung.apexY + t * (lung.costoY - lung.apexY);
 }
 
@@ -23,7 +23,7 @@ function bothOrOne(rng: Rng, pBoth: number, lungs: readonly LungGeometry[]): Lun
 }
 
 /** Multiplies a raster by (1 + k * noise) so opacities are patchy rather than smooth blobs. */
-function mottle(r: Raster, k: number, cell: number, rng: Rng): void {
+export function mottle(r: Raster, k: number, cell: number, rng: Rng): void {
   const n = valueNoise(r.width, r.height, cell, rng);
   for (let i = 0; i < r.data.length; i++) {
     const v = r.data[i] as number;

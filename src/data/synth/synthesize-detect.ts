@@ -18,7 +18,7 @@ import { encodeDicomPhantom } from './dicom-phantom.js';
 import { encodeGray } from './encode.js';
 import { orderedResults } from './ordered.js';
 import { readImage } from './readers.js';
-import { assertWritableDir } from './synthesize.js';
+import { assertWritableDir, requireInt } from './synthesize.js';
 
 export interface DetectSynthOptions {
   outDir: string;
@@ -68,9 +68,7 @@ function resolveOptions(o: DetectSynthOptions) {
     normalFraction: o.normalFraction ?? DETECT_SYNTH_DEFAULTS.normalFraction,
     format: o.format ?? DETECT_SYNTH_DEFAULTS.format,
   };
-  const int = (name: string, v: number, lo: number, hi: number) => {
-    if (!Number.isInteger(v) || v < lo || v > hi) throw new ValidationError(`${name} must be an integer from ${lo} to ${hi}, got ${v}`, { [name]: v });
-  };
+  const int = requireInt;
   int('images', r.images, 1, 1_000_000);
   int('size', r.size, 64, 4096);
   int('seed', r.seed, 0, 2 ** 32 - 1);

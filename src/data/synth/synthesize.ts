@@ -96,6 +96,11 @@ export interface SynthResult {
 
 const MANIFEST_FILE = 'synth-manifest.json';
 
+/** An option that must be an integer in [lo, hi] (both synth tasks check theirs with it). */
+export function requireInt(name: string, v: number, lo: number, hi: number): void {
+  if (!Number.isInteger(v) || v < lo || v > hi) throw new ValidationError(`${name} must be an integer from ${lo} to ${hi}, got ${v}`, { [name]: v });
+}
+
 function resolveOptions(o: SynthOptions) {
   const r = {
     perClass: o.perClass ?? SYNTH_DEFAULTS.perClass,
@@ -112,9 +117,7 @@ function resolveOptions(o: SynthOptions) {
     throw new ValidationError(`cxrScanner must be one of ${CXR_SCANNERS.join(', ')}, got '${r.cxrScanner.slice(0, 20)}'`);
   if (r.octScanner !== undefined && !(OCT_SCANNERS as readonly string[]).includes(r.octScanner))
     throw new ValidationError(`octScanner must be one of ${OCT_SCANNERS.join(', ')}, got '${r.octScanner.slice(0, 20)}'`);
-  const int = (name: string, v: number, lo: number, hi: number) => {
-    if (!Number.isInteger(v) || v < lo || v > hi) throw new ValidationError(`${name} must be an integer from ${lo} to ${hi}, got ${v}`, { [name]: v });
-  };
+  const int = requireInt;
   int('perClass', r.perClass, 1, 1_000_000);
   int('seed', r.seed, 0, 2 ** 32 - 1);
   int('cxrSize', r.cxrSize, 32, 4096);
