@@ -130,12 +130,12 @@ def load_engine_weights(model, tensors, dtype):
         state[k].copy_(torch.from_numpy(np.ascontiguousarray(arr)).to(dtype))
 
 
-def cmd_grad(a):
-    """Loss, logits and parameter gradients of one training-mode forward/backward."""
+def cmd_grad(a, build):
+    """Loss, logits and parameter gradients of one training-mode forward/backward of build(cfg)."""
     cfg = json.load(open(a.config))
     dtype = torch.float64 if a.dtype == "float64" else torch.float32
     torch.manual_seed(0)
-    model = ViT(cfg).to(dtype)
+    model = build(cfg).to(dtype)
     weights, _ = safetensors_io.read(a.weights)
     load_engine_weights(model, weights, dtype)
     inputs, _ = safetensors_io.read(a.inputs)
@@ -165,12 +165,12 @@ def timed(fn, warmup, steps):
     return time.perf_counter() - t0
 
 
-def cmd_bench(a):
-    """Training (AdamW, batch a.batch) and eval throughput, float32, a.threads intra-op threads."""
+def cmd_bench(a, build):
+    """Training (AdamW, batch a.batch) and eval throughput of build(cfg), float32, a.threads intra-op threads."""
     torch.set_num_threads(a.threads)
     cfg = json.load(open(a.config))
     torch.manual_seed(0)
-    model = ViT(cfg)
+    model = build(cfg)
     n_params = sum(p.numel() for p in model.parameters())
     res = {"torch": torch.__version__, "threads": torch.get_num_threads(), "params": n_params}
     shape = (cfg["inChannels"], cfg["imageSize"], cfg["imageSize"])
@@ -199,8 +199,9 @@ def cmd_bench(a):
     print(json.dumps(res))
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__)
+def main(build=ViT, description=__doc__):
+    """The `grad` and `bench` commands for the model build(cfg) (bench/peers/cnn_torch.py reuses them)."""
+    ap = argparse.ArgumentParser(description=description)
     sub = ap.add_subparsers(dest="cmd", required=True)
     g = sub.add_parser("grad")
     g.add_argument("--config", required=True)
@@ -219,7 +220,7 @@ def main():
     b.add_argument("--eval-images", type=int, default=256, help="images per eval measurement (runs = images / batch)")
     b.set_defaults(fn=cmd_bench)
     a = ap.parse_args()
-    a.fn(a)
+    a.fn(a, build)
 
 
 if __name__ == "__main__":

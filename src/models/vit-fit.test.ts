@@ -3,34 +3,9 @@
 // session's state handling is broken: the loss must fall clearly and held-out accuracy must be far above chance.
 import { describe, expect, it } from 'vitest';
 
-import { adamw, type Batch, EvalSession, TrainSession, warmupCosine } from '../engine/index.js';
+import { adamw, EvalSession, TrainSession, warmupCosine } from '../engine/index.js';
+import { stripes } from './testing.js';
 import { vitClassifier, vitConfig } from './vit.js';
-
-const SIZE = 32;
-
-/** n images of class (i + offset) % 2: stripes of random phase and period along rows (0) or columns (1). */
-function stripes(n: number, seed: number): { batch: Batch; labels: number[] } {
-  let s = seed >>> 0;
-  const rand = (): number => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-  const images = new Float32Array(n * SIZE * SIZE);
-  const labels: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const c = rand() < 0.5 ? 0 : 1;
-    labels.push(c);
-    const period = 4 + Math.floor(rand() * 5);
-    const phase = rand() * 2 * Math.PI;
-    for (let y = 0; y < SIZE; y++) {
-      for (let x = 0; x < SIZE; x++) {
-        const t = c === 0 ? y : x;
-        images[i * SIZE * SIZE + y * SIZE + x] = Math.sin((2 * Math.PI * t) / period + phase) + (rand() - 0.5);
-      }
-    }
-  }
-  return {
-    batch: { images: { data: images, shape: [n, 1, SIZE, SIZE] }, labels: { data: BigInt64Array.from(labels, BigInt), shape: [n] } },
-    labels,
-  };
-}
 
 describe('vit-tiny fit example', () => {
   it('learns horizontal vs vertical stripes in 40 steps', async () => {

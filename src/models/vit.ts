@@ -16,6 +16,7 @@
 // Parameter names equal the PyTorch peer's state_dict keys (bench/peers/vit_torch.py) so weights move between the
 // two as one safetensors file; Linear weights are [in, out] here (x·W), PyTorch's transposed.
 import { type Dim, EngineError, fedDropout, type Graph, init, type ModelBuilder, ops, type TensorRef } from '../engine/index.js';
+import { classifierHead, type ClassifierOptions } from './classifier.js';
 
 const { add, batchNorm, concat, conv2d, gelu, layerNorm, linear, matmul, mul, reduceMean, relu, reshape, slice, softmax, split, transpose } = ops;
 const { kaimingNormal, ones, truncatedNormal, uniform, zeros } = init;
@@ -246,31 +247,11 @@ export function vitFeatures(g: Graph, images: TensorRef, cfg: ViTConfig): { embe
   return { embedding, logits: dense(g, 'head', embedding, d, cfg.numClasses, cfg) };
 }
 
-export interface ClassifierOptions {
-  /** Name of the image input (default 'images'); labels are 'labels' (int64 [batch]). */
-  input?: string;
-  labelSmoothing?: number;
-  /** Per-class loss weights [numClasses] (class balancing); unweighted when absent. */
-  classWeights?: readonly number[];
-}
-
 /**
  * The ViT as a session model: declares `images` [batch, C, H, W] (float32) and, in train mode, `labels`
  * [batch] (int64) with a softmax cross-entropy loss.
  */
 export function vitClassifier(cfg: ViTConfig, opts: ClassifierOptions = {}): ModelBuilder {
   validate(cfg);
-  const inputName = opts.input ?? 'images';
-  const cw = opts.classWeights;
-  if (cw && (cw.length !== cfg.numClasses || cw.some((w) => !(w >= 0) || !Number.isFinite(w)))) {
-    throw new EngineError('invalid_argument', `classWeights must be ${cfg.numClasses} finite numbers >= 0`);
-  }
-  return (g: Graph) => {
-    const images = g.input(inputName, 'float32', ['batch', cfg.inChannels, cfg.imageSize, cfg.imageSize]);
-    const { logits, embedding } = vitFeatures(g, images, cfg);
-    if (g.mode === 'eval') return { logits, embedding };
-    const labels = g.input('labels', 'int64', ['batch']);
-    const weights = cw ? g.constant([...cw], [cfg.numClasses], 'float32') : undefined;
-    return { logits, loss: ops.softmaxCrossEntropy(g, logits, labels, { labelSmoothing: opts.labelSmoothing, weights }) };
-  };
+  return classifierHead(cfg, opts, (g, images) => vitFeatures(g, images, cfg));
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Clock } from '../core/clock.js';
 import { PREPROCESS_POLICY } from '../data/images/preprocess.js';
 import { exportInferenceModel, Graph, type StoredTensor } from '../engine/index.js';
-import { vitClassifier, vitConfig } from '../models/vit.js';
+import { classifier, modelConfig } from '../models/index.js';
 import type { DbDialect } from '../storage/db.js';
 import { FsObjectStore } from '../storage/fs-object-store.js';
 import { openTestDatabase, type TestDatabase } from '../storage/testing.js';
@@ -43,8 +43,8 @@ export const TEST_CLASSES = ['lung-normal', 'lung-covid', 'oct-cnv'] as const;
 
 export interface TinyModelOptions {
   classes?: readonly string[];
-  /** The architecture (default vit-tiny; the serving benchmarks use vit-small). */
-  variant?: 'vit-tiny' | 'vit-small';
+  /** The architecture (default vit-tiny; the serving benchmarks use vit-small, saliency also cnn-tiny). */
+  variant?: 'vit-tiny' | 'vit-small' | 'cnn-tiny';
   /** Normalization the "training" used. */
   mean?: number;
   std?: number;
@@ -54,11 +54,11 @@ export interface TinyModelOptions {
   bare?: boolean;
 }
 
-/** An untrained ViT (vit-tiny unless `variant` says otherwise) exported by our engine, with the metadata the trainer writes. */
+/** An untrained model (vit-tiny unless `variant` says otherwise) exported by our engine, with the metadata the trainer writes. */
 export function tinyVitOnnx(o: TinyModelOptions = {}): { bytes: Uint8Array; size: number; classes: readonly string[] } {
   const classes = o.classes ?? TEST_CLASSES;
-  const cfg = vitConfig(o.variant ?? 'vit-tiny', { numClasses: classes.length, dropout: 0 });
-  const build = vitClassifier(cfg);
+  const cfg = modelConfig(o.variant ?? 'vit-tiny', { numClasses: classes.length, dropout: 0 });
+  const build = classifier(cfg);
   const g = new Graph('init', { mode: 'eval', seed: o.seed ?? 3 });
   build(g);
   const weights = new Map<string, StoredTensor>(g.state().map((p) => [p.name, { dtype: p.dtype, shape: [...p.shape], data: p.values() }]));

@@ -5,7 +5,7 @@ import { renderChartsPng, renderConfusionMatrixPng } from '../core/charts/index.
 import { SECONDREAD_CLASSES } from '../data/classes.js';
 import { PREPROCESS_POLICY } from '../data/images/preprocess.js';
 import { decodeCheckpoint, EvalSession, type ExecutionOptions, exportInferenceModel, type ModelBuilder } from '../engine/index.js';
-import type { ViTConfig } from '../models/vit.js';
+import type { ModelConfig } from '../models/index.js';
 import type { MetricPoint, Tracker } from '../tracking/index.js';
 import type { BudgetState } from './budget.js';
 import type { Normalization } from './data/augment.js';
@@ -25,7 +25,7 @@ export const TRAINER_METADATA = {
 export interface FinalMetrics {
   run: string;
   datasetVersion: string;
-  model: ViTConfig;
+  model: ModelConfig;
   classes: readonly string[];
   calibration: TemperatureFit & { fittedOn: 'val' };
   bestEpoch: number | null;
@@ -44,7 +44,7 @@ export interface FinalizeInput {
   runId: string;
   tracker: Tracker;
   build: ModelBuilder;
-  model: ViTConfig;
+  model: ModelConfig;
   norm: Normalization;
   data: TrainingData;
   datasetVersion: string;
@@ -56,7 +56,7 @@ export interface FinalizeInput {
 }
 
 /** How serving must turn an image into the model's input (stored in the ONNX metadata). */
-export function preprocessingSpec(model: ViTConfig, norm: Normalization) {
+export function preprocessingSpec(model: ModelConfig, norm: Normalization) {
   return {
     policy: PREPROCESS_POLICY.name,
     policyVersion: PREPROCESS_POLICY.version,

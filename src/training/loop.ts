@@ -21,7 +21,7 @@
 import type { ProgressFn } from '../core/progress.js';
 import { SECONDREAD_CLASSES } from '../data/classes.js';
 import { encodeCheckpoint, EvalSession, type StepResult, type StoredTensor, TrainSession } from '../engine/index.js';
-import type { ViTConfig } from '../models/vit.js';
+import type { ModelConfig } from '../models/index.js';
 import type { MetricPoint, Tracker } from '../tracking/index.js';
 import { BudgetClock, CALIBRATION, planDone, replan, stepsThatFit } from './budget.js';
 import type { AugmentConfig, Normalization } from './data/augment.js';
@@ -54,7 +54,7 @@ export interface LoopContext {
   tracker: Tracker;
   session: TrainSession;
   evalSession: EvalSession;
-  model: ViTConfig;
+  model: ModelConfig;
   norm: Normalization;
   train: ImageSet;
   val: ImageSet;

@@ -3,7 +3,8 @@
 import { z } from 'zod';
 
 import { ValidationError } from '../core/errors.js';
-import { LINEAR_INITS, POOLS, VIT_CONFIGS } from '../models/vit.js';
+import { MODEL_NAMES } from '../models/index.js';
+import { LINEAR_INITS, POOLS } from '../models/vit.js';
 import { DEFAULT_AUGMENT } from './data/augment.js';
 import { BALANCE_MODES } from './data/sampler.js';
 
@@ -14,7 +15,7 @@ export const trainOptionsSchema = z
   .object({
     /** Dataset version id or unique prefix; with --from-model it defaults to the base model's version. */
     dataset: z.string().min(1).optional(),
-    model: z.enum(Object.keys(VIT_CONFIGS) as [string, ...string[]]).optional(),
+    model: z.enum(MODEL_NAMES).optional(),
     /** Input side in pixels; default: the model config's. */
     size: positiveInt.optional(),
     /** Patch side on the conv stem's output grid; default: the model config's (fewer tokens = faster epochs). */

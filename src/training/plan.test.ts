@@ -2,11 +2,14 @@
 // overrides land in model_config, and a retrained model cannot change its architecture.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import type { ModelConfig } from '../models/index.js';
+import type { ViTConfig } from '../models/vit.js';
 import { parseTrainOptions } from './options.js';
 import { planRun } from './plan.js';
 import { openTrainingFixture, type TrainingFixture } from './testing.js';
 
 let fx: TrainingFixture;
+const vit = (m: ModelConfig): ViTConfig => m as ViTConfig;
 beforeAll(async () => {
   fx = await openTrainingFixture({ perClass: 2, imageSize: 40 });
 });
@@ -18,7 +21,7 @@ describe('planRun', () => {
   it('records --patch-size and --size in the model config, other fields from the named config', async () => {
     const plan = await planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, model: 'vit-small', patchSize: 4 }));
     expect(plan.model).toMatchObject({ name: 'vit-small', imageSize: 64, patchSize: 4, stemStrides: [2, 2, 1], dim: 192 });
-    expect((await planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, model: 'vit-tiny' }))).model.patchSize).toBe(2);
+    expect(vit((await planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, model: 'vit-tiny' }))).model).patchSize).toBe(2);
   });
 
   it("fills what is not given from the model's measured recipe; given options win", async () => {
@@ -57,8 +60,8 @@ describe('planRun', () => {
   });
 
   it('records --pool in the model config; an unknown pooling is a validation error', async () => {
-    expect((await planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, pool: 'mean' }))).model.pool).toBe('mean');
-    expect((await planRun(fx.db, parseTrainOptions({ dataset: fx.versionId }))).model.pool).toBeUndefined();
+    expect(vit((await planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, pool: 'mean' }))).model).pool).toBe('mean');
+    expect(vit((await planRun(fx.db, parseTrainOptions({ dataset: fx.versionId }))).model).pool).toBeUndefined();
     expect(() => parseTrainOptions({ dataset: fx.versionId, pool: 'max' })).toThrow(/invalid training options: pool/);
   });
 
@@ -83,16 +86,36 @@ describe('planRun', () => {
     await expect(planRun(fx.db, parseTrainOptions({ fromModel: 'm@production', stemStrides: [1, 2, 2] }), base as never)).rejects.toThrow(
       /--stem-strides 1,2,2 differs from the base model's stem strides 2,2,1/,
     );
-    expect((await planRun(fx.db, parseTrainOptions({ fromModel: 'm@production', stemStrides: [2, 2, 1] }), base as never)).model.stemStrides).toEqual([
+    expect(vit((await planRun(fx.db, parseTrainOptions({ fromModel: 'm@production', stemStrides: [2, 2, 1] }), base as never)).model).stemStrides).toEqual([
       2, 2, 1,
     ]);
     await expect(planRun(fx.db, parseTrainOptions({ fromModel: 'm@production', pool: 'mean' }), base as never)).rejects.toThrow(
       /--pool mean differs from the base model's pooling cls/,
     );
-    expect((await planRun(fx.db, parseTrainOptions({ fromModel: 'm@production', pool: 'cls' }), base as never)).model.pool).toBe('cls');
+    expect(vit((await planRun(fx.db, parseTrainOptions({ fromModel: 'm@production', pool: 'cls' }), base as never)).model).pool).toBe('cls');
     // The recipe's training options apply to a retrained model, its architecture does not.
     const retrain = await planRun(fx.db, parseTrainOptions({ fromModel: 'm@production' }), base as never);
     expect(retrain.model).toMatchObject({ stemStrides: [2, 2, 1], patchSize: 2 });
     expect(retrain.options).toMatchObject({ sharpShare: 0.3, batchSize: 64 });
+  });
+
+  it('plans a CNN from its preset with --size and --dropout; ViT-only flags are refused, also when retraining a CNN', async () => {
+    const plan = await planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, model: 'cnn-small', size: 48, dropout: 0.1 }));
+    expect(plan.model).toMatchObject({ family: 'cnn', name: 'cnn-small', imageSize: 48, dropout: 0.1, widths: [32, 64, 128] });
+    expect(plan.options).toMatchObject({ model: 'cnn-small', size: 48 });
+    await expect(planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, model: 'cnn-small', patchSize: 4, pool: 'mean' }))).rejects.toThrow(
+      /--patch-size, --pool: ViT options, and cnn-small is a CNN/,
+    );
+    await expect(planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, model: 'cnn-small', size: 60 }))).rejects.toThrow(
+      /imageSize 60 is not divisible by the product of the strides \(8\)/,
+    );
+    const base = { ref: 'c@production', name: 'c', version: 1, runId: 'r', datasetVersion: fx.versionId, config: { model: plan.model } };
+    expect((await planRun(fx.db, parseTrainOptions({ fromModel: 'c@production' }), base as never)).model).toEqual(plan.model);
+    await expect(planRun(fx.db, parseTrainOptions({ fromModel: 'c@production', stemStrides: [1, 2, 2] }), base as never)).rejects.toThrow(
+      /--stem-strides: ViT options, and cnn-small is a CNN/,
+    );
+    await expect(planRun(fx.db, parseTrainOptions({ fromModel: 'c@production', model: 'vit-small' }), base as never)).rejects.toThrow(
+      /--model vit-small differs from the base model's architecture cnn-small/,
+    );
   });
 });

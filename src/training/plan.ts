@@ -4,6 +4,7 @@
 // that may have moved since the run started.
 import { ValidationError } from '../core/errors.js';
 import { resolveVersionRef } from '../data/datasets/repository.js';
+import { isCnnConfig, isCnnName, type ModelConfig, modelConfig } from '../models/index.js';
 import { type ViTConfig, vitConfig } from '../models/vit.js';
 import type { Db } from '../storage/db.js';
 import { applyRecipe, parseTrainOptions, type ResolvedTrainOptions, type TrainOptions, trainOptionsSchema } from './options.js';
@@ -21,7 +22,7 @@ export interface Lineage {
 export interface RunPlan {
   /** The options as given, with the model's recipe filled in (docs/training.md). */
   options: ResolvedTrainOptions & { dataset: string; model: string; size: number };
-  model: ViTConfig;
+  model: ModelConfig;
   /** The base version whose train split (and final_eval share) joins training; undefined without retraining. */
   baseDataset?: string;
   lineage?: Lineage;
@@ -34,31 +35,38 @@ export async function planRun(db: Db, given: TrainOptions, base?: BaseModel): Pr
   const datasetRef = options.dataset ?? base?.datasetVersion ?? undefined;
   if (!datasetRef) throw new ValidationError("the base model's run records no dataset version: pass --dataset");
   const dataset = await resolveVersionRef(db, datasetRef);
+  const vitOnly = [
+    ['--patch-size', given.patchSize],
+    ['--stem-strides', given.stemStrides],
+    ['--stem-channels', given.stemChannels],
+    ['--pool', given.pool],
+  ] as const;
+  if (isCnnName(name) || (baseCfg && isCnnConfig(baseCfg))) {
+    const flags = vitOnly.filter(([, v]) => v !== undefined).map(([flag]) => flag);
+    if (flags.length > 0) throw new ValidationError(`${flags.join(', ')}: ViT options, and ${name} is a CNN`);
+  }
   if (baseCfg) {
     // Retraining starts from the base model's weights, so every architecture override must match it.
+    const vit = isCnnConfig(baseCfg) ? undefined : baseCfg;
     const fixed = [
       ['--model', options.model, baseCfg.name, 'architecture'],
       ['--size', options.size, baseCfg.imageSize, 'input size'],
-      ['--patch-size', options.patchSize, baseCfg.patchSize, 'patch size'],
-      ['--stem-strides', options.stemStrides, baseCfg.stemStrides, 'stem strides'],
-      ['--stem-channels', options.stemChannels, baseCfg.stemChannels, 'stem channels'],
-      ['--pool', options.pool, baseCfg.pool ?? 'cls', 'pooling'],
+      ['--patch-size', options.patchSize, vit?.patchSize, 'patch size'],
+      ['--stem-strides', options.stemStrides, vit?.stemStrides, 'stem strides'],
+      ['--stem-channels', options.stemChannels, vit?.stemChannels, 'stem channels'],
+      ['--pool', options.pool, vit?.pool ?? 'cls', 'pooling'],
     ] as const;
-    for (const [flag, given, have, what] of fixed) {
-      if (given !== undefined && String(given) !== String(have)) {
-        throw new ValidationError(`${flag} ${String(given)} differs from the base model's ${what} ${String(have)}: retraining keeps the architecture`);
+    for (const [flag, value, have, what] of fixed) {
+      if (value !== undefined && String(value) !== String(have)) {
+        throw new ValidationError(`${flag} ${String(value)} differs from the base model's ${what} ${String(have)}: retraining keeps the architecture`);
       }
     }
   }
-  const overrides: Partial<ViTConfig> = {};
-  if (options.size !== undefined) overrides.imageSize = options.size;
-  if (options.patchSize !== undefined) overrides.patchSize = options.patchSize;
-  if (options.stemStrides !== undefined) overrides.stemStrides = [...options.stemStrides];
-  if (options.stemChannels !== undefined) overrides.stemChannels = [...options.stemChannels];
-  if (options.pool !== undefined) overrides.pool = options.pool;
-  if (options.dropout !== undefined) overrides.dropout = options.dropout;
-  if (!baseCfg) overrides.linearInit = options.linearInit; // a retrained model keeps its weights, so its init is moot
-  const model = baseCfg ? { ...baseCfg, ...overrides } : vitConfig(name, overrides);
+  const model: ModelConfig = !baseCfg
+    ? freshModel(name, options)
+    : isCnnConfig(baseCfg)
+      ? { ...baseCfg, ...sharedOverrides(options) }
+      : { ...baseCfg, ...sharedOverrides(options), ...vitOverrides(options) };
   const plan: RunPlan = { options: { ...options, dataset, model: name, size: model.imageSize }, model };
   if (base) {
     plan.baseDataset = base.datasetVersion ?? undefined;
@@ -74,6 +82,30 @@ export async function planRun(db: Db, given: TrainOptions, base?: BaseModel): Pr
   return plan;
 }
 
+/** Overrides every model family takes (the input size, dropout). */
+function sharedOverrides(options: TrainOptions): Partial<Pick<ModelConfig, 'imageSize' | 'dropout'>> {
+  const overrides: Partial<Pick<ModelConfig, 'imageSize' | 'dropout'>> = {};
+  if (options.size !== undefined) overrides.imageSize = options.size;
+  if (options.dropout !== undefined) overrides.dropout = options.dropout;
+  return overrides;
+}
+
+/** The ViT-only overrides: stem, patch, pooling. */
+function vitOverrides(options: TrainOptions): Partial<ViTConfig> {
+  const overrides: Partial<ViTConfig> = {};
+  if (options.patchSize !== undefined) overrides.patchSize = options.patchSize;
+  if (options.stemStrides !== undefined) overrides.stemStrides = [...options.stemStrides];
+  if (options.stemChannels !== undefined) overrides.stemChannels = [...options.stemChannels];
+  if (options.pool !== undefined) overrides.pool = options.pool;
+  return overrides;
+}
+
+/** The preset `name` with the run's overrides (a fresh ViT also takes its Linear init). */
+function freshModel(name: string, options: TrainOptions): ModelConfig {
+  if (isCnnName(name)) return modelConfig(name, sharedOverrides(options));
+  return vitConfig(name, { ...sharedOverrides(options), ...vitOverrides(options), linearInit: options.linearInit });
+}
+
 export function planToParams(plan: RunPlan, extra: Record<string, unknown>): Record<string, unknown> {
   return { ...plan.options, model_config: plan.model, ...(plan.lineage ? { lineage: plan.lineage } : {}), ...extra };
 }
@@ -82,7 +114,7 @@ export function planToParams(plan: RunPlan, extra: Record<string, unknown>): Rec
 export function planFromParams(params: Record<string, unknown>): RunPlan {
   const keys = Object.keys(trainOptionsSchema.shape);
   const parsed = parseTrainOptions(Object.fromEntries(Object.entries(params).filter(([k]) => keys.includes(k))));
-  const model = params.model_config as ViTConfig | undefined;
+  const model = params.model_config as ModelConfig | undefined;
   if (!model || !parsed.dataset || !parsed.model || !parsed.size) throw new ValidationError("the run's params are not those of a secondread training run");
   // A run's params hold its resolved options; the recipe only fills what a run stored by an older version lacks.
   const options = applyRecipe(parsed, parsed.model, { architecture: false });

@@ -2,7 +2,7 @@
 // weights belong to, and where the trainer stood, so a resumed run continues the same epoch at the same batch with
 // the same early-stopping bookkeeping and partial averages.
 import { ValidationError } from '../core/errors.js';
-import type { ViTConfig } from '../models/vit.js';
+import type { ModelConfig } from '../models/index.js';
 import type { BudgetState } from './budget.js';
 import type { Normalization } from './data/augment.js';
 
@@ -53,7 +53,7 @@ export interface TrainerProgress {
 
 export interface CheckpointConfig {
   kind: typeof CHECKPOINT_KIND;
-  model: ViTConfig;
+  model: ModelConfig;
   norm: Normalization;
   progress: TrainerProgress;
 }

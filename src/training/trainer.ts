@@ -6,7 +6,7 @@ import { ConflictError, SecondreadError } from '../core/errors.js';
 import type { ProgressFn } from '../core/progress.js';
 import { SECONDREAD_CLASSES } from '../data/classes.js';
 import { adamw, type Checkpoint, decodeCheckpoint, type ExecutionOptions, type ModelBuilder, TrainSession, warmupCosine } from '../engine/index.js';
-import { vitClassifier } from '../models/vit.js';
+import { classifier } from '../models/index.js';
 import type { Db } from '../storage/db.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { RunRecord, Tracker } from '../tracking/index.js';
@@ -201,7 +201,7 @@ async function train(deps: TrainerDeps, run: RunRecord, plan: RunPlan, data: Tra
   const norm = last?.config.norm ?? base?.config.norm ?? pixelStats(data.train.images);
 
   const classWeights = o.balance === 'weights' ? inverseFrequencyWeights(data.train.labels, SECONDREAD_CLASSES.length) : undefined;
-  const build = vitClassifier(plan.model, { classWeights, labelSmoothing: o.labelSmoothing });
+  const build = classifier(plan.model, { classWeights, labelSmoothing: o.labelSmoothing });
   const batch = Math.min(o.batchSize, data.train.count);
   const execution: ExecutionOptions = deps.execution ?? { provider: 'cpu', intraOpThreads: o.threads };
   const progress = last?.config.progress ?? initialProgress();

@@ -8,7 +8,8 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { SecondreadError, ValidationError } from '../../core/errors.js';
 import { percent } from '../../core/format.js';
 import { SECONDREAD_CLASSES } from '../../data/classes.js';
-import { LINEAR_INITS, POOLS, VIT_CONFIGS } from '../../models/vit.js';
+import { MODEL_NAMES } from '../../models/index.js';
+import { LINEAR_INITS, POOLS } from '../../models/vit.js';
 import { ModelRegistry, Tracker } from '../../tracking/index.js';
 import { BALANCE_MODES } from '../../training/data/sampler.js';
 import {
@@ -156,9 +157,9 @@ export function formatTrainResult(r: TrainResult): string {
 export function registerTrain(program: Command): void {
   program
     .command('train')
-    .description('train a ViT classifier on a dataset version (tracked run: checkpoints, metrics, exported ONNX)')
+    .description('train a classifier (ViT or CNN) on a dataset version (tracked run: checkpoints, metrics, exported ONNX)')
     .option('--dataset <version>', "dataset version id or unique prefix (default with --from-model: the base model's)")
-    .addOption(new Option('--model <name>', `architecture (default ${'vit-small'}; with --from-model: the base model's)`).choices(Object.keys(VIT_CONFIGS)))
+    .addOption(new Option('--model <name>', `architecture (default ${'vit-small'}; with --from-model: the base model's)`).choices(MODEL_NAMES))
     .option('--size <px>', "input side in pixels (default: the model's)", int('--size'))
     .option(
       '--patch-size <n>',
@@ -194,7 +195,11 @@ export function registerTrain(program: Command): void {
       "validate, keep and test an exponential moving average of the weights with this decay, e.g. 0.998 (default 0: the last step's weights)",
       number('--ema-decay'),
     )
-    .option('--dropout <p>', "dropout in the transformer blocks (default: 0 for vit-small/vit-seed, the model config's 0.1 for vit-tiny)", number('--dropout'))
+    .option(
+      '--dropout <p>',
+      "dropout in the transformer blocks, or before a CNN's head (default: 0 for vit-small/vit-seed, the model config's 0.1 for vit-tiny, 0.2 for cnn-small)",
+      number('--dropout'),
+    )
     .addOption(
       new Option('--linear-init <kind>', `Linear-layer init of a fresh model (default ${DEFAULTS.linearInit}; trunc-normal = timm's 0.02)`).choices(
         LINEAR_INITS,
