@@ -176,7 +176,7 @@ export function renderMarkdown(r: SoakResult, s: SoakSummary, o: { load?: { befo
   const step = Math.max(1, Math.round(r.samples.length / 20));
   for (const x of r.samples.filter((_, i) => i % step === 0 || i === r.samples.length - 1))
     lines.push(
-      `| ${x.t.toFixed(0)} | ${x.rssMb?.toFixed(0) ?? '–'} | ${x.lagP99Ms === null ? '–' : ms(x.lagP99Ms)} | ${x.lagMaxMs === null ? '–' : ms(x.lagMaxMs)} |`,
+      `| ${x.t.toFixed(0)} | ${x.rssMb?.toFixed(0) ?? '–'} | ${x.heapUsedMb?.toFixed(0) ?? '–'} | ${x.externalMb?.toFixed(0) ?? '–'} | ${x.lagP99Ms === null ? '–' : ms(x.lagP99Ms)} | ${x.lagMaxMs === null ? '–' : ms(x.lagMaxMs)} |`,
     );
 
   lines.push('', '## Database and object store growth', '', '| t s | database MB (file + WAL) | objects | object store MB |', '|---:|---:|---:|---:|');
