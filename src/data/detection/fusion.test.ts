@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { ValidationError } from '../../core/errors.js';
-import { fuseReaders,FUSION_DEFAULTS } from './fusion.js';
+import { fuseReaders, FUSION_DEFAULTS } from './fusion.js';
 import type { ReaderBox } from './types.js';
 
 const rb = (reader: string, classId: number, x0: number, y0: number, x1: number, y1: number): ReaderBox => ({ reader, classId, x0, y0, x1, y1 });

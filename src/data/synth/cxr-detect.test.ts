@@ -5,7 +5,7 @@ import { DETECTION_CLASSES, NO_FINDING } from '../classes.js';
 import { iou } from '../detection/types.js';
 import { renderCxrDetect } from './cxr-detect.js';
 import { createRaster, placePoint, transform } from './raster.js';
-import { READER_PANEL,readImage } from './readers.js';
+import { READER_PANEL, readImage } from './readers.js';
 
 describe('placePoint', () => {
   it('puts a source point where transform moves its pixels (rotation, scale, shift, resampling)', () => {
