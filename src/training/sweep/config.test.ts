@@ -29,7 +29,7 @@ parameters:
       epochs: 3,
       lr: 0.001,
       weightDecay: 0.1,
-      batchSize: 32,
+      seed: 1,
       experiment: 'sweep-lr-wd',
       name: 'lr-wd-5',
     });
