@@ -20,6 +20,7 @@ import { type ApiFixture, openApiFixture } from '../../../src/api/testing/fixtur
 import { postRead, postStudy } from '../../../src/api/testing/http.js';
 import { silentLogger } from '../../../src/core/logger.js';
 import { Metrics } from '../../../src/monitoring/metrics.js';
+import { rolloutGauges } from '../../../src/rollout/gauges.js';
 import { collectWorkflowGauges } from '../../../src/workflow/gauges.js';
 import { modelRead } from '../../../src/workflow/testing.js';
 import { dashboardQueries, loadRules, PROMETHEUS_DIR, readYaml, REPO, RULE_FILES, RULE_TEST_FILES } from '../../unit/deploy/deploy-files.js';
@@ -226,6 +227,22 @@ describe.skipIf(!hasPrometheus)('a live Prometheus scraping secondread', () => {
     metrics.swapped({ model: 'cxr-oct', alias: 'production', from: null, to: 1 });
     // A server fault, as the HTTP hook records it (a second one follows once Prometheus has seen the first).
     metrics.observeHttp({ method: 'POST', route: '/v1/predict', statusCode: 500, seconds: 0.01 });
+    // A drift check's gauges and an active canary, as the drift service and the rollout gauges set them at a scrape.
+    metrics.setDriftGauges({
+      model: 'cxr-oct',
+      tests: [
+        { test: 'confidence_ks', adjustedPValue: 0.4 },
+        { test: 'class_chi2', adjustedPValue: 0.03 },
+      ],
+      skipped: [],
+      detected: true,
+      estimatedAccuracy: 0.9,
+      realizedAgreement: 0.85,
+    });
+    const rollout = rolloutGauges(metrics);
+    rollout.weight.set({ model: 'cxr-oct' }, 0.05);
+    rollout.degraded.set({ model: 'cxr-oct' }, 0);
+    rollout.rollouts.set({ model: 'cxr-oct', status: 'active' }, 1);
     metrics.setEvaluationGauges({
       dataset: 'demo@1/test',
       accuracy: 0.9,
