@@ -10,7 +10,7 @@ import type { JobContext, JobQueue } from '../jobs/index.js';
 import type { Db } from '../storage/db.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { ModelRegistry, Tracker } from '../tracking/index.js';
-import { startTraining } from '../training/index.js';
+import { trainForJob } from '../training/index.js';
 import { buildFeedbackDataset } from './feedback.js';
 
 export const RETRAIN_JOB = 'retrain';
@@ -115,21 +115,13 @@ export async function runRetrain(deps: RetrainDeps, payload: unknown, ctx: JobCo
   await ctx.progress(0.05);
   ctx.logger.info({ model: p.model, from: prod.version, dataset, trigger: p.trigger.kind }, 'retraining');
 
-  const trained = await startTraining(
-    {
-      db: deps.db,
-      objects: deps.objects,
-      tracker: deps.tracker,
-      registry: deps.registry,
-      cacheDir: deps.cacheDir,
-      signal: ctx.signal,
-      onProgress: (e) => {
-        // Epoch bars carry done/total; the job's own progress moves only between 5 % and 90 %.
-        const m = /^epoch (\d+)\/(\d+)$/.exec(e.phase);
-        if (m && e.total) void ctx.progress(0.05 + 0.85 * ((Number(m[1]) - 1 + e.done / e.total) / Number(m[2]))).catch(() => undefined);
-      },
-    },
+  // A retrain handed back at shutdown resumes its run when the job runs again (trainForJob).
+  const trained = await trainForJob(
+    { db: deps.db, objects: deps.objects, tracker: deps.tracker, registry: deps.registry, cacheDir: deps.cacheDir },
     { workers: 0, experiment: 'retrain', name: `retrain-${p.model}-${p.trigger.kind}`, ...p.train, fromModel: `${p.model}:${prod.version}`, dataset },
+    ctx,
+    // The job's own progress moves between 5 % and 90 % while it trains.
+    { share: (f) => 0.05 + 0.85 * f },
   );
   if (trained.status !== 'finished') throw new RetrainInterruptedError(trained.run.id);
   await ctx.progress(0.9);

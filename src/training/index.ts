@@ -5,5 +5,5 @@ export { modelRecipe, parseTrainOptions, trainOptionsSchema, type TrainOptions, 
 export { ARTIFACTS, parseModelRef, type ModelRef, type ModelResolver } from './retrain.js';
 export { TRAINER_METADATA, preprocessingSpec, type FinalMetrics } from './finalize.js';
 export * from './metrics/index.js';
-export { registerTrainJob, TRAIN_JOB_KIND, trainJobHandler, type TrainJobDeps, type TrainJobPayload, type TrainJobResult } from './train-job.js';
+export { registerTrainJob, TRAIN_JOB_KIND, trainForJob, trainJobHandler, type TrainJobDeps, type TrainJobPayload, type TrainJobResult } from './train-job.js';
 export * from './sweep/index.js';

@@ -1,14 +1,15 @@
 // Training as a background job (kind `train`): what a sweep's trials and any other queued training run through, on
 // the embedded queue or on `secondread worker` processes (BullMQ). The payload is the trainer's own options plus
 // run tags; the handler tags the run with its job id, so a job handed back (worker stopped, or lost and re-queued)
-// resumes its run from the last checkpoint instead of starting a second one.
+// resumes its run from the last checkpoint instead of starting a second one. `trainForJob` is that step for any
+// job that trains (the loop's `retrain` too).
 import { hostname } from 'node:os';
 
 import { SecondreadError } from '../core/errors.js';
 import type { ProgressEvent } from '../core/progress.js';
 import type { JobContext, JobHandler, JobQueue } from '../jobs/index.js';
 import { parseTrainOptions, type TrainOptionsInput } from './options.js';
-import { resumeTraining, startTraining, type TrainerDeps } from './trainer.js';
+import { resumeTraining, startTraining, type TrainerDeps, type TrainResult } from './trainer.js';
 
 export const TRAIN_JOB_KIND = 'train';
 
@@ -39,16 +40,18 @@ export function epochFraction(e: ProgressEvent): number | undefined {
   return Math.min(1, (epoch - 1 + e.done / e.total) / epochs);
 }
 
-/** Reports progress to the job at most every `everyMs` (each report is a DB write). */
-function jobProgress(ctx: JobContext, everyMs: number): (e: ProgressEvent) => void {
+/**
+ * Reports training progress to the job at most every `everyMs` (each report is a DB write), mapped by `share`
+ * from the run's fraction to the job's (training is most of a job, not all of it).
+ */
+function jobProgress(ctx: JobContext, everyMs: number, share: (f: number) => number): (e: ProgressEvent) => void {
   let last = 0;
   return (e) => {
     const f = epochFraction(e);
     const now = Date.now();
     if (f === undefined || now - last < everyMs) return;
     last = now;
-    // Training is ~95% of a job; the rest is evaluation and export.
-    void ctx.progress(0.95 * f).catch(() => undefined);
+    void ctx.progress(share(f)).catch(() => undefined);
   };
 }
 
@@ -57,15 +60,29 @@ async function runOfJob(deps: TrainJobDeps, experiment: string, jobId: string): 
   return runs.find((r) => r.tags[JOB_TAG] === jobId && r.status !== 'finished')?.id;
 }
 
+export interface TrainForJobOptions {
+  /** Tags of a new run besides the job id. */
+  tags?: Record<string, string>;
+  /** The job's progress for a share f of the run trained (default 0.95·f: evaluation and export follow). */
+  share?: (f: number) => number;
+}
+
+/**
+ * Training inside any job (`train`, `retrain`, …): resumes the run this job started before it was handed back
+ * (worker stopped, or lost and re-queued), else starts one tagged with the job id; progress goes to the job.
+ * An interrupted result is the caller's to turn into an error.
+ */
+export async function trainForJob(deps: TrainJobDeps, input: TrainOptionsInput, ctx: JobContext, o: TrainForJobOptions = {}): Promise<TrainResult> {
+  const options = parseTrainOptions(input);
+  const trainer: TrainerDeps = { ...deps, signal: ctx.signal, onProgress: jobProgress(ctx, 2000, o.share ?? ((f) => 0.95 * f)) };
+  const earlier = await runOfJob(deps, options.experiment, ctx.jobId);
+  if (earlier) ctx.logger.info({ run: earlier, job: ctx.jobId }, 'resuming the run this job started before it was handed back');
+  return earlier ? resumeTraining(trainer, earlier) : startTraining(trainer, input, { tags: { ...o.tags, [JOB_TAG]: ctx.jobId } });
+}
+
 export function trainJobHandler(deps: TrainJobDeps): JobHandler<TrainJobPayload, TrainJobResult> {
   return async (payload, ctx) => {
-    const options = parseTrainOptions(payload.options);
-    const trainer: TrainerDeps = { ...deps, signal: ctx.signal, onProgress: jobProgress(ctx, 2000) };
-    const earlier = await runOfJob(deps, options.experiment, ctx.jobId);
-    if (earlier) ctx.logger.info({ run: earlier, job: ctx.jobId }, 'resuming the run this job started before it was handed back');
-    const result = earlier
-      ? await resumeTraining(trainer, earlier)
-      : await startTraining(trainer, payload.options, { tags: { ...payload.tags, [JOB_TAG]: ctx.jobId } });
+    const result = await trainForJob(deps, payload.options, ctx, { tags: payload.tags });
     // Interrupted means the queue is closing and has handed the job back (its writes are fenced off by then);
     // failing it keeps an interrupted run from ever reading as a success.
     if (result.status === 'killed') throw new SecondreadError('interrupted', `training run ${result.run.id} was interrupted; the job resumes it`, 409);
