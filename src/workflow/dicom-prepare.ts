@@ -3,10 +3,8 @@
 // large or compressed instance holds the server for 100–300 ms (all JavaScript: dcmjs parsing, the lossless-JPEG
 // decoder, de-identification), and every other request waits; in a pool sized to the cores, instances are
 // prepared in parallel and the loop keeps answering.
-import { availableParallelism } from 'node:os';
-
 import { ValidationError } from '../core/errors.js';
-import { createWorkerPool, siblingModule, type WorkerPool } from '../core/workers.js';
+import { createWorkerPool, defaultWorkerCount, siblingModule, type WorkerPool } from '../core/workers.js';
 import type { Modality } from '../data/classes.js';
 import { DicomNotAnImageError } from '../data/dicom/errors.js';
 import { parseDicom } from '../data/dicom/parse.js';
@@ -76,7 +74,7 @@ export const INLINE_BELOW_BYTES = 64 * 1024;
 
 /** The default pool: one worker per core, at most 4 (SECONDREAD_DICOM_WORKERS overrides; 0 = inline). */
 export function dicomWorkerCount(env: string | undefined): number {
-  if (env === undefined || env.trim() === '') return Math.min(4, availableParallelism());
+  if (env === undefined || env.trim() === '') return defaultWorkerCount(4);
   const n = Number(env);
   if (!Number.isInteger(n) || n < 0 || n > 64) throw new ValidationError(`SECONDREAD_DICOM_WORKERS must be an integer from 0 to 64, got '${env}'`);
   return n;

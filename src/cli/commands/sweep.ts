@@ -8,11 +8,11 @@ import type { Command } from 'commander';
 
 import { SecondreadError } from '../../core/errors.js';
 import { renderTable } from '../../data/validate/table.js';
-import { createBullQueue, createInProcessQueue, DEFAULT_QUEUE_NAME, type JobQueue } from '../../jobs/index.js';
+import { DEFAULT_QUEUE_NAME, jobBackend, openJobQueue } from '../../jobs/index.js';
 import { ModelRegistry, Tracker } from '../../tracking/index.js';
 import { planSweep, queueSweep, rankTrials, readSweepFile, registerTrainJob, runSweep, type SweepPlan, type TrialState } from '../../training/index.js';
 import { actor } from '../actor.js';
-import { type CliContext, withContext } from '../context.js';
+import { withContext } from '../context.js';
 import { createProgressRenderer } from '../progress.js';
 import { fmtNumber, print, printJson } from './runs.js';
 
@@ -71,11 +71,6 @@ export function formatResults(plan: SweepPlan, states: readonly TrialState[]): s
   return lines.join('\n');
 }
 
-function openQueue(ctx: CliContext, db: Awaited<ReturnType<CliContext['db']>>, queueName: string): JobQueue {
-  if (ctx.config.redisUrl) return createBullQueue({ db, logger: ctx.logger, redisUrl: ctx.config.redisUrl, queueName, worker: false });
-  return createInProcessQueue({ db, logger: ctx.logger, concurrency: 1 });
-}
-
 export function registerSweep(program: Command): void {
   program
     .command('sweep')
@@ -109,8 +104,9 @@ queue: after checkpointing the running trial); run the same command again to con
         const db = await ctx.db();
         const objects = ctx.objects();
         const tracker = new Tracker(db, objects);
-        const queue = openQueue(ctx, db, opts.queue);
-        const embedded = !ctx.config.redisUrl;
+        // The embedded queue runs the trials in this process (one at a time); BullMQ only queues them here.
+        const queue = openJobQueue(ctx.config, { db, logger: ctx.logger, worker: false, concurrency: 1, queueName: opts.queue });
+        const embedded = jobBackend(ctx.config) === 'in-process';
         if (embedded)
           registerTrainJob(queue, { db, objects, tracker, registry: new ModelRegistry(db, objects, tracker), cacheDir: join(ctx.config.home, 'cache') });
         const progress = createProgressRenderer();
