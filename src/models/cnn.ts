@@ -16,6 +16,7 @@
 // weight is [in, out] here (x·W), PyTorch's transposed.
 import { EngineError, fedDropout, type Graph, init, type ModelBuilder, ops, type TensorRef } from '../engine/index.js';
 import { classifierHead, type ClassifierOptions } from './classifier.js';
+import { presetConfig } from './presets.js';
 
 const { add, batchNorm, conv2d, globalAvgPool, linear, mul, relu, reshape, sigmoid } = ops;
 const { kaimingNormal, ones, uniform, zeros } = init;
@@ -70,11 +71,7 @@ export type CnnName = keyof typeof CNN_CONFIGS;
 
 /** A named configuration with optional overrides (e.g. `{ numClasses: 2 }`), validated. */
 export function cnnConfig(name: CnnName | string, overrides: Partial<CnnConfig> = {}): CnnConfig {
-  const base = (CNN_CONFIGS as Record<string, CnnConfig>)[name];
-  if (!base) throw new EngineError('invalid_argument', `unknown CNN config '${name}' (known: ${Object.keys(CNN_CONFIGS).join(', ')})`);
-  const cfg: CnnConfig = { ...base, widths: [...base.widths], depths: [...base.depths], strides: [...base.strides], ...overrides };
-  validate(cfg);
-  return cfg;
+  return presetConfig<CnnConfig>('CNN', CNN_CONFIGS, name, overrides, validate);
 }
 
 export function isCnnConfig(cfg: { name: string; family?: string }): cfg is CnnConfig {
@@ -98,7 +95,7 @@ function validate(cfg: CnnConfig): void {
 
 /** Conv k×k (no bias: the BatchNorm after it has one) in the current scope, as `<name>.weight`. */
 function conv(g: Graph, name: string, x: TensorRef, cin: number, cout: number, k: number, stride: number): TensorRef {
-  // He init, fan-out mode (torchvision's ResNet).
+  // He init, fan-out mode (as ResNets are usually initialized: kaiming_normal_ with mode='fan_out').
   const w = g.param(`${name}.weight`, [cout, cin, k, k], kaimingNormal({ mode: 'fanOut' }));
   return conv2d(g, x, w, undefined, { stride, padding: (k - 1) / 2 });
 }

@@ -20,6 +20,7 @@
 // (`model.<layer>.…`, layer numbers as in yolov8.yaml) and the PyTorch peer's (bench/peers/detector_torch.py).
 import { type Dim, EngineError, Graph, graphFlops, init, type ModelBuilder, ops, type TensorRef } from '../engine/index.js';
 import { detectionLoss, type DetectionLossWeights } from './detector-loss.js';
+import { presetConfig } from './presets.js';
 
 const { add, batchNorm, concat, conv2d, maxPool2d, reshape, silu, split, transpose, upsampleNearest } = ops;
 
@@ -58,11 +59,7 @@ export type DetectorName = keyof typeof DETECTOR_CONFIGS;
 
 /** A named configuration with optional overrides (e.g. `{ imageSize: 512 }`), validated. */
 export function detectorConfig(name: DetectorName | string, overrides: Partial<DetectorConfig> = {}): DetectorConfig {
-  const base = (DETECTOR_CONFIGS as Record<string, DetectorConfig>)[name];
-  if (!base) throw new EngineError('invalid_argument', `unknown detector config '${name}' (known: ${Object.keys(DETECTOR_CONFIGS).join(', ')})`);
-  const cfg: DetectorConfig = { ...base, ...overrides };
-  validateDetector(cfg);
-  return cfg;
+  return presetConfig<DetectorConfig>('detector', DETECTOR_CONFIGS, name, overrides, validateDetector);
 }
 
 export function validateDetector(cfg: DetectorConfig): void {

@@ -17,6 +17,7 @@
 // two as one safetensors file; Linear weights are [in, out] here (x·W), PyTorch's transposed.
 import { type Dim, EngineError, fedDropout, type Graph, init, type ModelBuilder, ops, type TensorRef } from '../engine/index.js';
 import { classifierHead, type ClassifierOptions } from './classifier.js';
+import { presetConfig } from './presets.js';
 
 const { add, batchNorm, concat, conv2d, gelu, layerNorm, linear, matmul, mul, reduceMean, relu, reshape, slice, softmax, split, transpose } = ops;
 const { kaimingNormal, ones, truncatedNormal, uniform, zeros } = init;
@@ -113,11 +114,7 @@ export type ViTName = keyof typeof VIT_CONFIGS;
 
 /** A named configuration with optional overrides (e.g. `{ numClasses: 2 }`), validated. */
 export function vitConfig(name: ViTName | string, overrides: Partial<ViTConfig> = {}): ViTConfig {
-  const base = (VIT_CONFIGS as Record<string, ViTConfig>)[name];
-  if (!base) throw new EngineError('invalid_argument', `unknown ViT config '${name}' (known: ${Object.keys(VIT_CONFIGS).join(', ')})`);
-  const cfg: ViTConfig = { ...base, stemChannels: [...base.stemChannels], stemStrides: [...base.stemStrides], ...overrides };
-  validate(cfg);
-  return cfg;
+  return presetConfig<ViTConfig>('ViT', VIT_CONFIGS, name, overrides, validate);
 }
 
 function validate(cfg: ViTConfig): void {
