@@ -17,6 +17,7 @@ import { decodeDicom } from '../src/data/dicom/decode.js';
 import { chestLike, cxrDicom } from '../src/data/dicom/testing.js';
 import type { WritableSyntax } from '../src/data/dicom/write.js';
 import { preprocessImage } from '../src/data/images/preprocess.js';
+import { benchArgs, refuse } from './support/args.js';
 
 const USAGE = 'usage: npm run bench -- dicom-decode [--size 2048] [--repeats 5] [--json]';
 
@@ -29,21 +30,19 @@ interface Row {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const opt = { size: 2048, repeats: 5, json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--size') opt.size = Number(argv[++i]);
-    else if (a === '--repeats') opt.repeats = Number(argv[++i]);
-    else if (a === '--json') opt.json = true;
-    else {
-      console.error(USAGE);
-      process.exit(a === '--help' || a === '-h' ? 0 : 2);
-    }
-  }
-  if (!Number.isInteger(opt.size) || opt.size < 64 || opt.size > 8192 || !Number.isInteger(opt.repeats) || opt.repeats < 1) {
-    console.error(USAGE);
-    process.exit(2);
-  }
+  const opt = benchArgs(
+    argv,
+    USAGE,
+    { size: 2048, repeats: 5, json: false },
+    {
+      '--size': (o, v) => (o.size = v.int(64)),
+      '--repeats': (o, v) => (o.repeats = v.int(1)),
+      '--json': (o) => (o.json = true),
+    },
+    (o) => {
+      if (o.size > 8192) refuse('--size: at most 8192', USAGE);
+    },
+  );
   const haveDcmtk = spawnSync('dcmdump', ['--version']).status === 0;
   if (!haveDcmtk) console.error('note: DCMTK is not installed (apt-get install dcmtk): only our figures are printed');
   const dir = mkdtempSync(join(tmpdir(), 'sr-bench-dicom-'));

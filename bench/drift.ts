@@ -21,7 +21,6 @@
 //   acquisition  every CXR rendered with the `film` scanner style (`data synth --cxr-scanner film`)
 //   class-mix    lung-covid at 50 % instead of 20 % (the other four CXR classes share the rest)
 //   modality     20 % of the CXR-declared studies are OCT B-scans (a misrouted series)
-import { parseArgs } from 'node:util';
 
 import { softmaxRows } from '../src/core/probabilities.js';
 import { Rng, subSeed } from '../src/core/rng.js';
@@ -31,6 +30,7 @@ import { renderTask } from '../src/data/synth/render.js';
 import { compareWindow, type ReferenceSample } from '../src/monitoring/drift/compare.js';
 import type { DriftObservation, ImageStats } from '../src/monitoring/drift/types.js';
 import { fitTemperature } from '../src/training/metrics/temperature.js';
+import { benchArgs, refuse } from './support/args.js';
 
 const USAGE = 'usage: npm run bench -- drift [--streams 100] [--shifted-streams 40] [--length 300] [--every 25] [--alpha 0.05] [--size 128] [--seed 1]';
 const CXR = classesOf('cxr');
@@ -141,30 +141,24 @@ const quantile = (xs: number[], q: number) => {
 };
 
 export async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      streams: { type: 'string', default: '100' },
-      'shifted-streams': { type: 'string', default: '40' },
-      length: { type: 'string', default: '300' },
-      every: { type: 'string', default: '25' },
-      alpha: { type: 'string', default: '0.05' },
-      size: { type: 'string', default: '128' },
-      seed: { type: 'string', default: '1' },
+  const { streams, shifted, length, every, alpha, size, seed } = benchArgs(
+    argv,
+    USAGE,
+    { streams: 100, shifted: 40, length: 300, every: 25, alpha: 0.05, size: 128, seed: 1 },
+    {
+      '--streams': (o, v) => (o.streams = v.number()),
+      '--shifted-streams': (o, v) => (o.shifted = v.number()),
+      '--length': (o, v) => (o.length = v.number()),
+      '--every': (o, v) => (o.every = v.number()),
+      '--alpha': (o, v) => (o.alpha = v.number()),
+      '--size': (o, v) => (o.size = v.number()),
+      '--seed': (o, v) => (o.seed = v.number()),
     },
-  });
-  const streams = Number(values.streams);
-  const shifted = Number(values['shifted-streams']);
-  const length = Number(values.length);
-  const every = Number(values.every);
-  const alpha = Number(values.alpha);
-  const size = Number(values.size);
-  const seed = Number(values.seed);
-  if (!(streams >= 20 && shifted >= 1 && length >= FIRST_LOOK && every >= 1 && alpha > 0 && alpha < 0.5 && size >= 32)) {
-    console.error(USAGE);
-    process.exitCode = 2;
-    return;
-  }
+    (o) => {
+      if (!(o.streams >= 20 && o.shifted >= 1 && o.length >= FIRST_LOOK && o.every >= 1 && o.alpha > 0 && o.alpha < 0.5 && o.size >= 32))
+        refuse(`out of range: --streams >= 20, --shifted-streams >= 1, --length >= ${FIRST_LOOK}, --every >= 1, 0 < --alpha < 0.5, --size >= 32`, USAGE);
+    },
+  );
   const t0 = performance.now();
   const seeds = (tag: string, cls: string, n: number) => Array.from({ length: n }, (_, i) => subSeed(seed, tag, cls, i));
   // Pools sized so that no stream needs an image twice: ≥ length images of the reference distribution.

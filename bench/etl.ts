@@ -15,6 +15,7 @@ import { SYNTH_DEFAULTS, synthesizeArchives } from '../src/data/synth/index.js';
 import { validateVersion } from '../src/data/validate/validate-version.js';
 import { migrateToLatest, openDatabase } from '../src/storage/db.js';
 import { FsObjectStore } from '../src/storage/fs-object-store.js';
+import { benchArgs } from './support/args.js';
 
 const USAGE = `usage: npm run bench -- etl [--raw DIR] [--per-class 556] [--cxr-size 1024] [--oct-width 512] [--oct-height 496]
                              [--concurrency 3] [--cache-size 64] [--json] [--keep]`;
@@ -34,7 +35,7 @@ interface Options {
 }
 
 function parseArgs(args: string[]): Options {
-  const o: Options = {
+  const defaults: Options = {
     perClass: 556,
     cxrSize: SYNTH_DEFAULTS.cxrSize,
     octWidth: SYNTH_DEFAULTS.octWidth,
@@ -44,25 +45,17 @@ function parseArgs(args: string[]): Options {
     json: false,
     keep: false,
   };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    const num = (): number => {
-      const v = Number(args[++i]);
-      if (!Number.isInteger(v) || v < 0) throw new Error(`${a} needs a non-negative integer\n${USAGE}`);
-      return v;
-    };
-    if (a === '--raw') o.raw = resolve(String(args[++i]));
-    else if (a === '--per-class') o.perClass = num();
-    else if (a === '--cxr-size') o.cxrSize = num();
-    else if (a === '--oct-width') o.octWidth = num();
-    else if (a === '--oct-height') o.octHeight = num();
-    else if (a === '--concurrency') o.concurrency = Math.max(1, num());
-    else if (a === '--cache-size') o.cacheSize = num();
-    else if (a === '--json') o.json = true;
-    else if (a === '--keep') o.keep = true;
-    else throw new Error(`unknown option ${a}\n${USAGE}`);
-  }
-  return o;
+  return benchArgs(args, USAGE, defaults, {
+    '--raw': (o, v) => (o.raw = resolve(v.text())),
+    '--per-class': (o, v) => (o.perClass = v.int()),
+    '--cxr-size': (o, v) => (o.cxrSize = v.int()),
+    '--oct-width': (o, v) => (o.octWidth = v.int()),
+    '--oct-height': (o, v) => (o.octHeight = v.int()),
+    '--concurrency': (o, v) => (o.concurrency = Math.max(1, v.int())),
+    '--cache-size': (o, v) => (o.cacheSize = v.int()),
+    '--json': (o) => (o.json = true),
+    '--keep': (o) => (o.keep = true),
+  });
 }
 
 /** Samples RSS every 100 ms; the peak is what a 5 000-image build costs in memory. */

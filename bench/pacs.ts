@@ -18,6 +18,7 @@ import { freePort, orthancAvailable, startOrthanc } from '../src/api/testing/ort
 import { metaDict, parseDicom, writeDicom } from '../src/data/dicom/parse.js';
 import { chestLike, cxrDicom } from '../src/data/dicom/testing.js';
 import { WRITABLE_SYNTAXES, type WritableSyntax } from '../src/data/dicom/write.js';
+import { benchArgs, refuse } from './support/args.js';
 import { percentile, prepareBenchStore, startProcess, stopProcess, waitFor } from './support/server.js';
 
 const USAGE =
@@ -47,30 +48,26 @@ interface Row {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { count: 8, size: 2048, concurrency: 2, syntaxes: ['explicit-le', 'jpeg-ls', 'jpeg2000'], dicomWorkers: [2], json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--count') o.count = Number(argv[++i]);
-    else if (a === '--size') o.size = Number(argv[++i]);
-    else if (a === '--concurrency') o.concurrency = Number(argv[++i]);
-    else if (a === '--syntaxes') o.syntaxes = String(argv[++i]).split(',') as WritableSyntax[];
-    else if (a === '--dicom-workers') o.dicomWorkers = String(argv[++i]).split(',').map(Number);
-    else if (a === '--json') o.json = true;
-    else {
-      console.error(USAGE);
-      process.exit(a === '--help' || a === '-h' ? 0 : 2);
-    }
-  }
-  const bad = o.syntaxes.filter((s) => !(s in WRITABLE_SYNTAXES));
-  if (!o.dicomWorkers.every((n) => Number.isInteger(n) && n >= 0 && n <= 16)) {
-    console.error('--dicom-workers: integers from 0 to 16, comma-separated');
-    process.exit(2);
-  }
-  if (!(o.count >= 1 && o.count <= 1000) || !(o.size >= 64 && o.size <= 4096) || !(o.concurrency >= 1 && o.concurrency <= 64) || bad.length) {
-    console.error(bad.length ? `unknown syntax: ${bad.join(', ')} (one of ${Object.keys(WRITABLE_SYNTAXES).join(', ')})` : USAGE);
-    process.exit(2);
-  }
-  return o;
+  const defaults: Options = { count: 8, size: 2048, concurrency: 2, syntaxes: ['explicit-le', 'jpeg-ls', 'jpeg2000'], dicomWorkers: [2], json: false };
+  return benchArgs(
+    argv,
+    USAGE,
+    defaults,
+    {
+      '--count': (o, v) => (o.count = v.int(1)),
+      '--size': (o, v) => (o.size = v.int(64)),
+      '--concurrency': (o, v) => (o.concurrency = v.int(1)),
+      '--syntaxes': (o, v) => (o.syntaxes = v.list() as WritableSyntax[]),
+      '--dicom-workers': (o, v) => (o.dicomWorkers = v.ints()),
+      '--json': (o) => (o.json = true),
+    },
+    (o) => {
+      const bad = o.syntaxes.filter((s) => !(s in WRITABLE_SYNTAXES));
+      if (bad.length) refuse(`unknown syntax: ${bad.join(', ')} (one of ${Object.keys(WRITABLE_SYNTAXES).join(', ')})`, USAGE);
+      if (o.dicomWorkers.some((n) => n > 16)) refuse('--dicom-workers: integers from 0 to 16, comma-separated', USAGE);
+      if (o.count > 1000 || o.size > 4096 || o.concurrency > 64) refuse('out of range: --count <= 1000, --size <= 4096, --concurrency <= 64', USAGE);
+    },
+  );
 }
 
 /** N instances of one encoded image, each its own patient, study, series and instance (UIDs re-written, pixels kept). */

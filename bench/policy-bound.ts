@@ -5,10 +5,9 @@
 // population read by the same reader (its rate stands for the true rate) and on a final_eval-sized sample.
 // Prints, per method, the share of fits whose true rate is above the bound — the guarantee promises at most
 // 1 − confidence — and the second-review reduction each keeps (docs/policy.md, "Measured").
-import { parseArgs } from 'node:util';
-
 import { clopperPearsonUpper } from '../src/workflow/risk-bound.js';
 import { type CoverageRun, policyCoverage } from '../src/workflow/synthetic-scores.js';
+import { benchArgs, refuse } from './support/args.js';
 
 const USAGE =
   'usage: npm run bench -- policy-bound [--reruns 40] [--val 1540,3000,5000,10000] [--bound 0.005] [--confidence 0.95] [--search-fraction 0.3] [--population 200000] [--reader-accuracy 0.9] [--seed 1]';
@@ -17,32 +16,31 @@ const pct = (v: number | null, d = 2) => (v === null ? '—' : `${(100 * v).toFi
 const mean = (xs: number[]) => (xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : Number.NaN);
 
 export async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      reruns: { type: 'string', default: '40' },
-      val: { type: 'string', default: '1540,3000,5000,10000' },
-      bound: { type: 'string', default: '0.005' },
-      confidence: { type: 'string', default: '0.95' },
-      'search-fraction': { type: 'string', default: '0.3' },
-      population: { type: 'string', default: '200000' },
-      'reader-accuracy': { type: 'string', default: '0.9' },
-      seed: { type: 'string', default: '1' },
+  const { reruns, sizes, bound, confidence, searchFraction, population, readerAccuracy, seed } = benchArgs(
+    argv,
+    USAGE,
+    { reruns: 40, sizes: [1540, 3000, 5000, 10000], bound: 0.005, confidence: 0.95, searchFraction: 0.3, population: 200000, readerAccuracy: 0.9, seed: 1 },
+    {
+      '--reruns': (o, v) => (o.reruns = v.number()),
+      '--val': (o, v) => (o.sizes = v.list().map(Number)),
+      '--bound': (o, v) => (o.bound = v.number()),
+      '--confidence': (o, v) => (o.confidence = v.number()),
+      '--search-fraction': (o, v) => (o.searchFraction = v.number()),
+      '--population': (o, v) => (o.population = v.number()),
+      '--reader-accuracy': (o, v) => (o.readerAccuracy = v.number()),
+      '--seed': (o, v) => (o.seed = v.number()),
     },
-  });
-  const reruns = Number(values.reruns);
-  const sizes = values.val.split(',').map(Number);
-  const bound = Number(values.bound);
-  const confidence = Number(values.confidence);
-  const searchFraction = Number(values['search-fraction']);
-  const population = Number(values.population);
-  const readerAccuracy = Number(values['reader-accuracy']);
-  const seed = Number(values.seed);
-  if (!(reruns >= 1) || sizes.some((s) => !(s >= 10)) || !(bound > 0 && bound < 1) || !(confidence > 0 && confidence < 1) || !(population >= 1000)) {
-    console.error(USAGE);
-    process.exitCode = 2;
-    return;
-  }
+    (o) => {
+      if (
+        !(o.reruns >= 1) ||
+        o.sizes.some((s) => !(s >= 10)) ||
+        !(o.bound > 0 && o.bound < 1) ||
+        !(o.confidence > 0 && o.confidence < 1) ||
+        !(o.population >= 1000)
+      )
+        refuse('out of range: --reruns >= 1, every --val size >= 10, 0 < --bound < 1, 0 < --confidence < 1, --population >= 1000', USAGE);
+    },
+  );
   console.log(
     `policy-bound: bound ${pct(bound)}, confidence ${pct(confidence, 0)}, ${reruns} reruns per size, reader A ${pct(readerAccuracy, 0)} (miss), search share ${searchFraction}, population ${population}, seed ${seed}`,
   );

@@ -8,7 +8,6 @@
 // scores clearly better on the resampled images has learned the blur as "normal" (docs/training.md, "Sharp and
 // blurred").
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 
 import ort from 'onnxruntime-node';
 
@@ -20,43 +19,39 @@ import { normalizePixels, preprocessingSchema } from '../src/tracking/index.js';
 import { augmentInto, type AugmentParams, DEFAULT_AUGMENT, drawAugment, IDENTITY_PARAMS, type Normalization } from '../src/training/data/augment.js';
 import { argmaxRow } from '../src/training/metrics/confusion.js';
 import { accuracy, confusionMatrix } from '../src/training/metrics/index.js';
+import { benchArgs, refuse } from './support/args.js';
 
 const USAGE = 'usage: npm run bench -- resample-skew --model FILE.onnx --cache SPLIT.srcache [--crop-min-scale 0.9] [--rotate-degrees 5]';
 const K = SECONDREAD_CLASSES.length;
 
 export async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      model: { type: 'string' },
-      cache: { type: 'string' },
-      'crop-min-scale': { type: 'string', default: '0.9' },
-      'rotate-degrees': { type: 'string', default: '5' },
+  const { model, cache, cropMinScale, rotateDegrees } = benchArgs(
+    argv,
+    USAGE,
+    { model: '', cache: '', cropMinScale: 0.9, rotateDegrees: 5 },
+    {
+      '--model': (o, v) => (o.model = v.text()),
+      '--cache': (o, v) => (o.cache = v.text()),
+      '--crop-min-scale': (o, v) => (o.cropMinScale = v.number()),
+      '--rotate-degrees': (o, v) => (o.rotateDegrees = v.number()),
     },
-  });
-  if (!values.model || !values.cache) {
-    console.error(USAGE);
-    process.exitCode = 2;
-    return;
-  }
-  const cropMinScale = Number(values['crop-min-scale']);
-  const rotateDegrees = Number(values['rotate-degrees']);
-  if (!(cropMinScale > 0 && cropMinScale <= 1) || !(rotateDegrees >= 0 && rotateDegrees <= 180)) {
-    console.error(`--crop-min-scale must be in (0, 1] and --rotate-degrees in 0…180\n${USAGE}`);
-    process.exitCode = 2;
-    return;
-  }
-  const bytes = await readFile(values.model);
+    (o) => {
+      if (!o.model || !o.cache) refuse('--model and --cache are required', USAGE);
+      if (!(o.cropMinScale > 0 && o.cropMinScale <= 1) || !(o.rotateDegrees >= 0 && o.rotateDegrees <= 180))
+        refuse('--crop-min-scale must be in (0, 1] and --rotate-degrees in 0…180', USAGE);
+    },
+  );
+  const bytes = await readFile(model);
   // The serving path's reading of the model's preprocessing; the augmentation takes one gray mean and std.
   const parsed = preprocessingSchema.safeParse(JSON.parse(decodeModel(bytes).metadata[EXPORT_METADATA.preprocessing] ?? 'null'));
   if (!parsed.success || parsed.data.channels !== 1 || Array.isArray(parsed.data.mean) || Array.isArray(parsed.data.std)) {
-    throw new Error(`${values.model} has no single-channel secondread preprocessing metadata: export it with secondread train`);
+    throw new Error(`${model} has no single-channel secondread preprocessing metadata: export it with secondread train`);
   }
   const pre = parsed.data;
   const norm: Normalization = { mean: pre.mean as number, std: pre.std as number };
-  const set = await loadCache(values.cache);
+  const set = await loadCache(cache);
   const size = set.header.size;
-  if (size !== pre.size) throw new Error(`${values.cache} holds ${size}×${size} images, the model takes ${pre.size}×${pre.size}`);
+  if (size !== pre.size) throw new Error(`${cache} holds ${size}×${size} images, the model takes ${pre.size}×${pre.size}`);
   const px = size * size;
   const n = set.header.count;
   const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 2 });
@@ -92,7 +87,7 @@ export async function main(argv: string[]): Promise<void> {
     [0, 4],
   ]; // the confusions that move
   const head = pairs.map(([t, p]) => `${SECONDREAD_CLASSES[t]}→${SECONDREAD_CLASSES[p]!.replace(/^(lung|oct)-/, '')}`);
-  console.log(`${n} images, ${size}×${size}, ${values.model}`);
+  console.log(`${n} images, ${size}×${size}, ${model}`);
   console.log(['input'.padEnd(34), 'accuracy (× as cached)'.padEnd(22), ...head].join('  '));
   let base = 0;
   for (const [name, params] of variants) {

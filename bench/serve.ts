@@ -28,6 +28,7 @@ import { renderCxr } from '../src/data/synth/cxr.js';
 import { encodeGray } from '../src/data/synth/encode.js';
 import { createOrtSession } from '../src/engine/session/execution.js';
 import { vitConfig } from '../src/models/vit.js';
+import { benchArgs, refuse } from './support/args.js';
 import { percentile, prepareBenchStore, startProcess, stopProcess, tensorBodies, waitFor } from './support/server.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -53,7 +54,7 @@ interface Options {
 const USAGE = `usage: npm run bench -- serve [--connections 1,8,32,64] [--duration 10] [--images 8] [--threads 2] [--rounds 1] [--workloads png,tensor] [--fixed-delay-us 2000] [--no-peer] [--json]`;
 
 function parseArgs(args: string[]): Options {
-  const o: Options = {
+  const defaults: Options = {
     connections: [1, 8, 32, 64],
     duration: 10,
     images: 8,
@@ -64,28 +65,21 @@ function parseArgs(args: string[]): Options {
     fixedDelayUs: null,
     rounds: 1,
   };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] as string;
-    const num = (v: string | undefined): number => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1) throw new Error(`${a} needs a positive integer\n${USAGE}`);
-      return n;
-    };
-    if (a === '--connections') o.connections = String(args[++i]).split(',').map(num);
-    else if (a === '--duration') o.duration = num(args[++i]);
-    else if (a === '--images') o.images = num(args[++i]);
-    else if (a === '--threads') o.threads = num(args[++i]);
-    else if (a === '--workloads') {
-      const names = String(args[++i]).split(',');
-      for (const n of names) if (n !== 'png' && n !== 'tensor') throw new Error(`--workloads takes png and/or tensor, got '${n}'\n${USAGE}`);
+  return benchArgs(args, USAGE, defaults, {
+    '--connections': (o, v) => (o.connections = v.ints(1)),
+    '--duration': (o, v) => (o.duration = v.int(1)),
+    '--images': (o, v) => (o.images = v.int(1)),
+    '--threads': (o, v) => (o.threads = v.int(1)),
+    '--workloads': (o, v) => {
+      const names = v.list();
+      for (const n of names) if (n !== 'png' && n !== 'tensor') refuse(`--workloads takes png and/or tensor, got '${n}'`, USAGE);
       o.workloads = names as Options['workloads'];
-    } else if (a === '--fixed-delay-us') o.fixedDelayUs = num(args[++i]);
-    else if (a === '--rounds') o.rounds = num(args[++i]);
-    else if (a === '--no-peer') o.peer = false;
-    else if (a === '--json') o.json = true;
-    else throw new Error(`unknown option ${a}\n${USAGE}`);
-  }
-  return o;
+    },
+    '--fixed-delay-us': (o, v) => (o.fixedDelayUs = v.int(1)),
+    '--rounds': (o, v) => (o.rounds = v.int(1)),
+    '--no-peer': (o) => (o.peer = false),
+    '--json': (o) => (o.json = true),
+  });
 }
 
 async function phantomPngs(n: number): Promise<Buffer[]> {

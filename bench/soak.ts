@@ -1,8 +1,8 @@
-// `npm run bench -- soak [--duration 600] [--connections 64] [--out DIR] [--threads 2] [--keep-home] [--json]`:
+// `npm run bench -- soak [--duration 600] [--connections 64] [--out DIR] [--threads 2] [--promote-at S] [--rollback-at S] [--keep-home] [--json]`:
 // ten minutes (by default) of mixed traffic at c=64 on one `secondread serve` process on loopback — studies taken in
 // as PNG, JPEG and DICOM phantoms, reads A and B by simulated readers, predict and KServe v2 calls, worklists,
 // /metrics scrapes, saliency maps, an evaluation job, and the production alias promoted and rolled back in the middle
-// (hot swap). Then the invariants are checked (every acknowledged study and read is there, `audit verify` passes,
+// (hot swap; at 40 % and 60 % of the run unless --promote-at/--rollback-at give the seconds). Then the invariants are checked (every acknowledged study and read is there, `audit verify` passes,
 // worklists equal the database, no orphan objects) and a markdown report with charts is written to a directory it
 // prints. Exit 1 when a goal is not met (0 5xx, 0 lost studies, RSS after warm-up flat within 10 %).
 import { execFileSync } from 'node:child_process';
@@ -10,6 +10,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
+import { benchArgs } from './support/args.js';
 import { runSoak } from './support/soak.js';
 import { renderMarkdown, summarize, writeCharts } from './support/soak-report.js';
 
@@ -20,28 +21,25 @@ interface Options {
   out: string | null;
   keepHome: boolean;
   json: boolean;
+  promoteAtS?: number;
+  rollbackAtS?: number;
 }
 
-const USAGE = 'usage: npm run bench -- soak [--duration 600] [--connections 64] [--threads 2] [--out DIR] [--keep-home] [--json]';
+const USAGE =
+  'usage: npm run bench -- soak [--duration 600] [--connections 64] [--threads 2] [--promote-at S] [--rollback-at S] [--out DIR] [--keep-home] [--json]';
 
 function parseArgs(args: string[]): Options {
-  const o: Options = { durationS: 600, concurrency: 64, threads: 2, out: null, keepHome: false, json: false };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    const num = (v: string | undefined): number => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1) throw new Error(`${a} needs a positive integer\n${USAGE}`);
-      return n;
-    };
-    if (a === '--duration') o.durationS = num(args[++i]);
-    else if (a === '--connections') o.concurrency = num(args[++i]);
-    else if (a === '--threads') o.threads = num(args[++i]);
-    else if (a === '--out') o.out = resolve(String(args[++i]));
-    else if (a === '--keep-home') o.keepHome = true;
-    else if (a === '--json') o.json = true;
-    else throw new Error(`unknown option ${a}\n${USAGE}`);
-  }
-  return o;
+  const defaults: Options = { durationS: 600, concurrency: 64, threads: 2, out: null, keepHome: false, json: false };
+  return benchArgs(args, USAGE, defaults, {
+    '--duration': (o, v) => (o.durationS = v.int(1)),
+    '--connections': (o, v) => (o.concurrency = v.int(1)),
+    '--threads': (o, v) => (o.threads = v.int(1)),
+    '--promote-at': (o, v) => (o.promoteAtS = v.int(1)),
+    '--rollback-at': (o, v) => (o.rollbackAtS = v.int(1)),
+    '--out': (o, v) => (o.out = resolve(v.text())),
+    '--keep-home': (o) => (o.keepHome = true),
+    '--json': (o) => (o.json = true),
+  });
 }
 
 function uptime(): string {
@@ -63,6 +61,8 @@ export async function main(args: string[]): Promise<void> {
       durationS: o.durationS,
       concurrency: o.concurrency,
       threads: o.threads,
+      ...(o.promoteAtS !== undefined ? { promoteAtS: o.promoteAtS } : {}),
+      ...(o.rollbackAtS !== undefined ? { rollbackAtS: o.rollbackAtS } : {}),
       home,
       log: (l) => console.error(l),
     });

@@ -22,6 +22,7 @@ import ort from 'onnxruntime-node';
 import { adamw, type Batch, exportInferenceModel, type FlopCount, forwardFlops, Graph, latestProfile, readProfile, TrainSession } from '../src/engine/index.js';
 import { vitClassifier, type ViTConfig, vitConfig } from '../src/models/vit.js';
 import { modelRecipe } from '../src/training/options.js';
+import { benchArgs } from './support/args.js';
 
 interface Options {
   model: string;
@@ -43,7 +44,7 @@ const USAGE = `usage: npm run bench -- train-step [--model vit-small] [--recipe]
                                     [--rounds 1] [--eval-images 256] [--gemm-size 2048] [--no-torch] [--profile] [--json]`;
 
 function parseArgs(args: string[]): Options {
-  const o: Options = {
+  const defaults: Options = {
     model: 'vit-small',
     steps: 20,
     warmup: 3,
@@ -57,30 +58,20 @@ function parseArgs(args: string[]): Options {
     recipe: false,
     gemmSize: 2048,
   };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] as string;
-    const num = (): number => {
-      const v = Number(args[++i]);
-      if (!Number.isInteger(v) || v < 0) throw new Error(`${a} needs a non-negative integer\n${USAGE}`);
-      return v;
-    };
-    if (a === '--model') o.model = String(args[++i]);
-    else if (a === '--steps') o.steps = num();
-    else if (a === '--warmup') o.warmup = num();
-    else if (a === '--batch') o.batch = num();
-    else if (a === '--threads') o.threads = num();
-    else if (a === '--rounds') o.rounds = Math.max(1, num());
-    else if (a === '--eval-images') o.evalImages = num();
-    else if (a === '--no-torch') o.torch = false;
-    else if (a === '--profile') o.profile = true;
-    else if (a === '--json') o.json = true;
-    else if (a === '--recipe') o.recipe = true;
-    else if (a === '--gemm-size') o.gemmSize = num();
-    else throw new Error(`unknown option ${a}\n${USAGE}`);
-  }
-  if (o.steps < 1 || o.batch < 1) throw new Error(`--steps and --batch must be >= 1\n${USAGE}`);
-  if (o.gemmSize < 64) throw new Error(`--gemm-size must be >= 64\n${USAGE}`);
-  return o;
+  return benchArgs(args, USAGE, defaults, {
+    '--model': (o, v) => (o.model = v.text()),
+    '--steps': (o, v) => (o.steps = v.int(1)),
+    '--warmup': (o, v) => (o.warmup = v.int()),
+    '--batch': (o, v) => (o.batch = v.int(1)),
+    '--threads': (o, v) => (o.threads = v.int()),
+    '--rounds': (o, v) => (o.rounds = Math.max(1, v.int())),
+    '--eval-images': (o, v) => (o.evalImages = v.int()),
+    '--no-torch': (o) => (o.torch = false),
+    '--profile': (o) => (o.profile = true),
+    '--json': (o) => (o.json = true),
+    '--recipe': (o) => (o.recipe = true),
+    '--gemm-size': (o, v) => (o.gemmSize = v.int(64)),
+  });
 }
 
 /** Deterministic pseudo-random batch (the content does not matter for speed, only its shape). */
@@ -138,7 +129,7 @@ async function engineEval(cfg: ViTConfig, session: TrainSession, o: Options): Pr
 }
 
 /** GFLOP/s of one n×n by n×n float32 MatMul in ONNX Runtime on `threads` threads: the best of several runs. */
-async function gemmPeak(n: number, threads: number): Promise<number> {
+export async function gemmPeak(n: number, threads: number): Promise<number> {
   const g = new Graph('gemm-peak', { mode: 'eval' });
   g.output(g.op('MatMul', [g.input('a', 'float32', [n, n]), g.input('b', 'float32', [n, n])]), 'c');
   const session = await ort.InferenceSession.create(g.toModelProto(), {
@@ -161,12 +152,8 @@ async function gemmPeak(n: number, threads: number): Promise<number> {
   return (2 * n ** 3) / best / 1e9;
 }
 
-async function torchPeer(cfg: ViTConfig, o: Options, dir: string): Promise<Figures & { torch: string }> {
-  const configPath = join(dir, 'config.json');
-  await writeFile(configPath, JSON.stringify(cfg));
-  const script = join(dirname(fileURLToPath(import.meta.url)), 'peers', 'vit_torch.py');
-  const args = [script, 'bench', '--config', configPath, '--batch', String(o.batch), '--steps', String(o.steps), '--warmup', String(o.warmup)];
-  args.push('--threads', String(o.threads), '--eval-batches', '1,32', '--eval-images', String(o.evalImages));
+/** Runs a peer script (Debian's /usr/bin/python3) and returns the JSON object on its last stdout line. */
+export async function runPeer<T>(args: string[]): Promise<T> {
   const stdout = await new Promise<string>((resolve, reject) => {
     const p = spawn('/usr/bin/python3', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -176,7 +163,16 @@ async function torchPeer(cfg: ViTConfig, o: Options, dir: string): Promise<Figur
     p.on('error', reject);
     p.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`PyTorch peer failed (exit ${code}): ${err.trim()}`))));
   });
-  const r = JSON.parse(stdout.trim().split('\n').pop() as string) as { torch: string; train: { images_per_s: number }; eval: EvalFigure[] };
+  return JSON.parse(stdout.trim().split('\n').pop() as string) as T;
+}
+
+async function torchPeer(cfg: ViTConfig, o: Options, dir: string): Promise<Figures & { torch: string }> {
+  const configPath = join(dir, 'config.json');
+  await writeFile(configPath, JSON.stringify(cfg));
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'peers', 'vit_torch.py');
+  const args = [script, 'bench', '--config', configPath, '--batch', String(o.batch), '--steps', String(o.steps), '--warmup', String(o.warmup)];
+  args.push('--threads', String(o.threads), '--eval-batches', '1,32', '--eval-images', String(o.evalImages));
+  const r = await runPeer<{ torch: string; train: { images_per_s: number }; eval: EvalFigure[] }>(args);
   return { torch: r.torch, train: r.train.images_per_s, eval: r.eval };
 }
 

@@ -2,7 +2,8 @@
 """PyTorch peer of src/models/detector.ts (det-nano / det-small, YOLOv8-style) and its loss, used to
 (1) prove the engine's loss and every gradient against PyTorch autograd (`grad`), with the assigner's targets fed in,
 (2) cross-check the TypeScript task-aligned assigner against a vectorized torch transcription of Ultralytics'
-    TaskAlignedAssigner (`assign`).
+    TaskAlignedAssigner (`assign`),
+(3) time a training step and eager inference of the same architecture (`bench`, for bench/det-step.ts).
 
 The modules mirror Ultralytics' (Conv, Bottleneck, C2f, SPPF, Detect) and the state_dict keys equal the engine's
 parameter names (`model.<layer>.…`), so weights travel as one safetensors file. The loss is Ultralytics'
@@ -24,6 +25,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import safetensors_io  # noqa: E402
+from vit_torch import timed  # noqa: E402
 
 STRIDES = (8, 16, 32)
 
@@ -316,6 +318,75 @@ def cmd_assign(a):
     safetensors_io.write(a.out, out)
 
 
+def bias_init(model, cfg):
+    """Ultralytics' Detect.bias_init (the engine's initial head biases): box logits 1, class logits log(5/nc/(S/s)^2)."""
+    det = model.model[22]
+    for i, s in enumerate(STRIDES):
+        det.cv2[i][2].bias.data.fill_(1.0)
+        det.cv3[i][2].bias.data.fill_(math.log(5 / cfg["numClasses"] / (cfg["imageSize"] / s) ** 2))
+
+
+def cmd_bench(a):
+    """Ultralytics' training step (train-mode forward, TaskAlignedAssigner on its detached predictions, v8 loss,
+    backward, AdamW) and eager inference (forward, box decoding, sigmoid, score threshold 0.25), float32, a.threads
+    intra-op threads, random images with `--boxes` random boxes each."""
+    torch.set_num_threads(a.threads)
+    cfg = json.load(open(a.config))
+    torch.manual_seed(0)
+    model = Detector(cfg)
+    bias_init(model, cfg)
+    r, nc, size = cfg["regMax"], cfg["numClasses"], cfg["imageSize"]
+    res = {"torch": torch.__version__, "threads": torch.get_num_threads(), "params": sum(p.numel() for p in model.parameters())}
+    points, strides = anchors(cfg, torch.float32)
+    rng = np.random.default_rng(1)
+
+    def random_boxes(n):
+        side = rng.uniform(0.05, 0.3, size=(n, 2)) * size
+        x0 = rng.uniform(0, 1, size=(n, 2)) * (size - side)
+        return torch.from_numpy(np.concatenate([x0, x0 + side], 1)).float(), torch.from_numpy(rng.integers(0, nc, n))
+
+    if a.steps > 0:
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=5e-4)
+        x = torch.randn(a.batch, cfg["inChannels"], size, size)
+        gts = [random_boxes(a.boxes) for _ in range(a.batch)]
+        model.train()
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            box_logits, cls_logits = model(x)
+            with torch.no_grad():
+                pd_boxes = bbox_decode(points, box_logits.detach(), r) * strides
+                pd_scores = cls_logits.detach().sigmoid()
+                ts, tb, fg = [], [], []
+                for i, (boxes, labels) in enumerate(gts):
+                    t, f, obj = tal_assign(cfg, pd_scores[i], pd_boxes[i], labels, boxes)
+                    ts.append(t)
+                    fg.append(f)
+                    tb.append(boxes[obj.clamp(min=0)] / strides)
+            loss = detection_loss(cfg, box_logits, cls_logits, torch.stack(ts), torch.stack(tb), torch.stack(fg))[0]
+            loss.backward()
+            opt.step()
+
+        secs = timed(step, a.warmup, a.steps)
+        res["train"] = {"batch": a.batch, "steps": a.steps, "seconds": secs, "images_per_s": a.batch * a.steps / secs}
+    model.eval()
+    res["eval"] = []
+    for b in [int(v) for v in a.eval_batches.split(",") if v]:
+        xb = torch.randn(b, cfg["inChannels"], size, size)
+
+        def infer():
+            box_logits, cls_logits = model(xb)
+            boxes = bbox_decode(points, box_logits, r) * strides
+            scores = cls_logits.sigmoid()
+            return boxes[scores.amax(-1) > 0.25]
+
+        reps = max(3, a.eval_images // b)
+        with torch.inference_mode():
+            secs = timed(infer, 2, reps)
+        res["eval"].append({"batch": b, "runs": reps, "seconds": secs, "images_per_s": b * reps / secs})
+    print(json.dumps(res))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -329,8 +400,17 @@ def main():
     s.add_argument("--config", required=True)
     s.add_argument("--inputs", required=True)
     s.add_argument("--out", required=True)
+    b = sub.add_parser("bench")
+    b.add_argument("--config", required=True)
+    b.add_argument("--batch", type=int, default=16)
+    b.add_argument("--boxes", type=int, default=2)
+    b.add_argument("--steps", type=int, default=3)
+    b.add_argument("--warmup", type=int, default=1)
+    b.add_argument("--threads", type=int, default=2)
+    b.add_argument("--eval-batches", default="1,8")
+    b.add_argument("--eval-images", type=int, default=32, help="images per eval measurement (runs = images / batch)")
     a = p.parse_args()
-    {"grad": cmd_grad, "assign": cmd_assign}[a.cmd](a)
+    {"grad": cmd_grad, "assign": cmd_assign, "bench": cmd_bench}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -103,7 +103,7 @@ export function renderMarkdown(r: SoakResult, s: SoakSummary, o: { load?: { befo
   lines.push(
     `Started ${r.startedAt}; server: \`secondread serve --threads ${opt.threads} --preload ${'soak-vit-small@production'} --alias-poll-ms 1000\` on loopback, ` +
       `SQLite + filesystem store, in-process job queue; model vit-small (64×64×1, random weights). Besides the ${opt.concurrency} clients: a /metrics scraper (every 2 s), ` +
-      `one saliency client (one map at a time, 1 s apart) and a control client (an evaluation job at 10 %, promotion of v2 to production at 40 %, rollback at 60 %).`,
+      `one saliency client (one map at a time, 1 s apart) and a control client (an evaluation job at 10 %, promotion of v2 to production at ${opt.promoteAtS.toFixed(0)} s, rollback at ${opt.rollbackAtS.toFixed(0)} s).`,
   );
   if (o.load) lines.push('', `Machine load (uptime) before: \`${o.load.before}\`; after: \`${o.load.after}\`.`);
   lines.push('', '## Goals', '', '| goal | result | |', '|---|---|---|');
@@ -129,6 +129,8 @@ export function renderMarkdown(r: SoakResult, s: SoakSummary, o: { load?: { befo
   for (const e of state.aliasEvents) lines.push(`| alias ${e.action} at ${e.t.toFixed(0)} s | HTTP ${e.status}, production → v${e.toVersion ?? '?'} |`);
   const versions = swapWindows(r);
   if (versions) lines.push(`| predict answers by model version (before / between / after the moves) | ${versions} |`);
+  const explained = firstByVersion(state.saliencyVersions);
+  if (explained) lines.push(`| saliency maps by model version (first answer at; each version explained loads an explainer session) | ${explained} |`);
   lines.push(`| graceful stop after the load (SIGTERM → exit) | ${r.stopSeconds.toFixed(1)} s |`);
   if (state.driverErrors.length)
     lines.push(`| driver errors (not HTTP answers) | ${state.driverErrors.length}: ${state.driverErrors.slice(0, 3).join('; ')} |`);
@@ -227,6 +229,21 @@ function swapWindows(r: SoakResult): string | null {
     );
   };
   return `${phase(0, promote.t)} / ${phase(promote.t, rollback.t)} / ${phase(rollback.t, Number.POSITIVE_INFINITY)}`;
+}
+
+/** "v1 120 (first at 31 s), v2 14 (first at 402 s)": how many answers came from each version, and when the first came. */
+function firstByVersion(answers: readonly { t: number; version: number }[]): string | null {
+  const by = new Map<number, { n: number; first: number }>();
+  for (const a of answers) {
+    const v = by.get(a.version);
+    if (v) v.n++;
+    else by.set(a.version, { n: 1, first: a.t });
+  }
+  if (by.size === 0) return null;
+  return [...by.entries()]
+    .sort((x, y) => x[0] - y[0])
+    .map(([v, { n, first }]) => `v${v} ${n} (first at ${first.toFixed(0)} s)`)
+    .join(', ');
 }
 
 /** The charts, written to `dir`; returns their file names. */

@@ -153,6 +153,8 @@ export class TrafficState {
   readonly aliasEvents: AliasEvent[] = [];
   /** predict answers by model version, per second of the run (the hot swap as the clients saw it). */
   readonly predictVersions: { t: number; version: number }[] = [];
+  /** Saliency maps by the model version explained (each version explained costs the server an explainer session). */
+  readonly saliencyVersions: { t: number; version: number }[] = [];
   readonly pendingA: AckedStudy[] = [];
   readonly pendingB: AckedStudy[] = [];
   /** Studies read A (the model's read is visible to everyone then): saliency is asked for these. */
@@ -338,7 +340,11 @@ export async function saliencyClient(ctx: TrafficContext, until: number, pauseMs
   const rng = new Rng(77);
   while (performance.now() < until) {
     const s = ctx.state.readA.length ? rng.pick(ctx.state.readA) : undefined;
-    if (s) await raw(ctx, 'GET', `/v1/studies/${s.id}/saliency`, ctx.tokens.adjudicator).catch((e: unknown) => noteError(ctx, e));
+    if (s) {
+      const res = await raw(ctx, 'GET', `/v1/studies/${s.id}/saliency`, ctx.tokens.adjudicator).catch((e: unknown) => noteError(ctx, e));
+      const version = /@(\d+)$/.exec(res?.headers.get('x-saliency-model') ?? '')?.[1];
+      if (version) ctx.state.saliencyVersions.push({ t: ctx.state.now(), version: Number(version) });
+    }
     await sleep(pauseMs, until);
   }
 }
@@ -357,9 +363,16 @@ export async function metricsScraper(ctx: TrafficContext, until: number, everyMs
   }
 }
 
-/** The once-per-run operations at fractions of the run: an evaluation job, then the alias promoted to `toVersion` and rolled back. */
-export async function controlClient(ctx: TrafficContext, o: { startMs: number; durationMs: number; datasetVersion: string; toVersion: number }): Promise<void> {
-  const at = (fraction: number) => sleep(o.startMs + fraction * o.durationMs - performance.now(), Number.POSITIVE_INFINITY);
+/**
+ * The once-per-run operations: an evaluation job at 10 % of the run, then the alias promoted to `toVersion` at
+ * `promoteAtMs` (default 40 % of the run) and rolled back at `rollbackAtMs` (default 60 %), both from `startMs`.
+ */
+export async function controlClient(
+  ctx: TrafficContext,
+  o: { startMs: number; durationMs: number; datasetVersion: string; toVersion: number; promoteAtMs?: number; rollbackAtMs?: number },
+): Promise<void> {
+  const atMs = (ms: number) => sleep(o.startMs + ms - performance.now(), Number.POSITIVE_INFINITY);
+  const at = (fraction: number) => atMs(fraction * o.durationMs);
   const post = (path: string, json: unknown) =>
     ctx.fetch(`${ctx.url}${path}`, {
       method: 'POST',
@@ -372,7 +385,7 @@ export async function controlClient(ctx: TrafficContext, o: { startMs: number; d
     const ev = (await res.json()) as { id?: string; status?: string };
     if (res.ok && ev.id) ctx.state.evaluation = { id: ev.id, status: ev.status ?? 'queued', t: ctx.state.now() };
 
-    await at(0.4);
+    await (o.promoteAtMs === undefined ? at(0.4) : atMs(o.promoteAtMs));
     let r = await post(`/v1/models/${ctx.model}/aliases/production`, { version: o.toVersion, reason: 'soak: hot swap under load' });
     ctx.state.aliasEvents.push({
       t: ctx.state.now(),
@@ -381,7 +394,7 @@ export async function controlClient(ctx: TrafficContext, o: { startMs: number; d
       toVersion: ((await r.json()) as { version?: number }).version ?? null,
     });
 
-    await at(0.6);
+    await (o.rollbackAtMs === undefined ? at(0.6) : atMs(o.rollbackAtMs));
     r = await post(`/v1/models/${ctx.model}/aliases/production/rollback`, { reason: 'soak: roll back under load' });
     ctx.state.aliasEvents.push({ t: ctx.state.now(), action: 'rollback', status: r.status, toVersion: ((await r.json()) as { to?: number }).to ?? null });
   } catch (err) {

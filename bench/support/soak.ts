@@ -42,6 +42,9 @@ export interface SoakOptions {
   threads?: number;
   /** Per request (default 125 s, longer than serve's own 120 s request timeout: only the server decides a request failed). */
   requestTimeoutMs?: number;
+  /** Seconds into the load when the production alias is promoted to v2 (default 40 % of the run) and rolled back (default 60 %). */
+  promoteAtS?: number;
+  rollbackAtS?: number;
   /** Progress lines (default none). */
   log?: (line: string) => void;
 }
@@ -139,7 +142,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     sampleEveryS: o.sampleEveryS ?? 5,
     threads: o.threads ?? 2,
     requestTimeoutMs: o.requestTimeoutMs ?? 125_000,
+    promoteAtS: o.promoteAtS ?? 0.4 * o.durationS,
+    rollbackAtS: o.rollbackAtS ?? 0.6 * o.durationS,
   };
+  if (!(options.promoteAtS < options.rollbackAtS && options.rollbackAtS < options.durationS))
+    throw new Error(
+      `the promotion (${options.promoteAtS} s) must come before the rollback (${options.rollbackAtS} s), both within the run (${options.durationS} s)`,
+    );
   const begun = performance.now();
   const say = o.log ?? (() => {});
   const log = (line: string) => say(`[${((performance.now() - begun) / 1000).toFixed(0)} s] ${line}`);
@@ -215,7 +224,14 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     ...Array.from({ length: options.concurrency }, (_, i) => mixedClient(ctx, 1000 + i, until)),
     saliencyClient(ctx, until, 1000),
     metricsScraper(ctx, until, Math.min(2000, options.sampleEveryS * 1000), onScrape),
-    controlClient(ctx, { startMs: t0, durationMs: options.durationS * 1000, datasetVersion, toVersion: 2 }),
+    controlClient(ctx, {
+      startMs: t0,
+      durationMs: options.durationS * 1000,
+      datasetVersion,
+      toVersion: 2,
+      promoteAtMs: options.promoteAtS * 1000,
+      rollbackAtMs: options.rollbackAtS * 1000,
+    }),
     sampler,
   ]);
   log('soak: load over; waiting for the evaluation, then checking');

@@ -14,6 +14,7 @@ import { createGateway, type Gateway, type GatewayOptions } from '../gateway/ind
 import { jobBackend, type JobQueue, openJobQueue } from '../jobs/index.js';
 import { startLoop } from '../loop/loop.js';
 import type { RetrainTriggers } from '../loop/triggers.js';
+import { DriftScheduler, scheduleSettings } from '../monitoring/drift/schedule.js';
 import { collectDriftGauges, DriftService } from '../monitoring/drift/service.js';
 import { createEvaluationService } from '../monitoring/evaluations/index.js';
 import { Metrics } from '../monitoring/metrics.js';
@@ -35,7 +36,7 @@ import { buildApp } from './app.js';
 import { MemoryLoginLimiter } from './rate-limit.js';
 import { RedisLoginLimiter } from './rate-limit-redis.js';
 import { objectStoreReadiness, redisReadiness } from './readiness.js';
-import { ServingModelReader } from './serving-model-reader.js';
+import { ServingDetectorReader, ServingModelReader } from './serving-model-reader.js';
 import { type ApiLimits, DEFAULT_LIMITS, type EvaluationsPort, type TlsFiles } from './types.js';
 
 export interface ComposeOptions {
@@ -43,6 +44,8 @@ export interface ComposeOptions {
   serving?: Partial<ServingOptions>;
   /** The model whose production deployment reads every study (default: config `workflow.model`, else the only production model). */
   workflowModel?: string;
+  /** The detector that also reads every CXR study (default: config `workflow.detector`; neither: no boxes). */
+  workflowDetector?: string;
   publicMetrics?: boolean;
   /** Job queue + evaluations (serve: true). false: /v1/evaluations answers 501 (the simulator starts none). */
   jobs?: boolean;
@@ -54,6 +57,8 @@ export interface ComposeOptions {
   tls?: TlsFiles;
   /** How often the rollout gate judges active canaries (ms; default 15000 with `jobs`, else 0 = never: call `rollout.tick()`). */
   rolloutGateMs?: number;
+  /** Scheduled drift checks every config `drift.checkIntervalSeconds` (0: off). Default: with `jobs` (serve); false: call `driftScheduler.tick()`. */
+  driftSchedule?: boolean;
 }
 
 export interface ComposedApi {
@@ -72,6 +77,11 @@ export interface ComposedApi {
   drift: DriftService;
   /** The retrain triggers (src/loop) when jobs run and any trigger is configured. */
   retrainTriggers: RetrainTriggers | null;
+  /**
+   * The scheduled drift checks (docs/drift.md "What runs automatically"): null when config `drift.checkIntervalSeconds`
+   * is 0. Started on its timer with `driftSchedule` (serve); otherwise `tick()` runs one pass when the caller wants.
+   */
+  driftScheduler: DriftScheduler | null;
   /** What to close after the app, in this order. */
   closers: { name: string; close: () => Promise<void> }[];
 }
@@ -175,7 +185,19 @@ export async function composeApi(deps: { config: Config; logger: Logger; db: Db;
       retrainTriggers = loop.triggers;
       closers.unshift({ name: 'retrain triggers', close: () => loop.close() });
     }
+    // Scheduled drift checks: their alarms go to drift.alarms, which the retrain triggers above subscribe to.
+    const schedule = scheduleSettings(config.drift);
+    const driftScheduler = schedule ? new DriftScheduler({ db, registry, check: (r) => drift.check(r), logger }, schedule) : null;
+    if (schedule && driftScheduler && (o.driftSchedule ?? o.jobs ?? false)) {
+      driftScheduler.start();
+      closers.unshift({ name: 'drift schedule', close: () => driftScheduler.stop() });
+      const { intervalSeconds, modality, minNewReads } = schedule;
+      logger.info({ intervalSeconds, window: config.drift.window, modality, minNewReads }, 'scheduled drift checks on');
+    }
     const modelReader = new ServingModelReader({ serving, registry, model: o.workflowModel ?? config.workflow.model, logger });
+    const detectorName = o.workflowDetector ?? config.workflow.detector;
+    const detector = detectorName !== undefined ? new ServingDetectorReader({ serving, model: detectorName }) : undefined;
+    if (detector) logger.info({ detector: detector.model }, 'workflow: CXR studies are also read by the detector');
     // DICOM studies are de-identified on intake with the site's key (SECONDREAD_DEID_KEY, else one
     // made once in the home). BurnedInAnnotation = YES is refused unless SECONDREAD_DICOM_BURNED_IN=allow.
     // SECONDREAD_PACS_RETURN=on keeps each instance's identified origin, sealed with that key, so results
@@ -194,6 +216,7 @@ export async function composeApi(deps: { config: Config; logger: Logger; db: Db;
       db,
       objects,
       model: modelReader,
+      detector,
       logger,
       economics: config.workflow.economics ?? DEFAULT_ECONOMICS,
       dicom,
@@ -238,7 +261,7 @@ export async function composeApi(deps: { config: Config; logger: Logger; db: Db;
       tls: o.tls,
       ...(o.web ? { web: {} } : {}),
     });
-    return { app, serving, registry, modelReader, jobs, gateway, rollout, drift, retrainTriggers, closers };
+    return { app, serving, registry, modelReader, jobs, gateway, rollout, drift, retrainTriggers, driftScheduler, closers };
   } catch (err) {
     for (const c of closers) await c.close().catch(() => {});
     throw err;

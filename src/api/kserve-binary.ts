@@ -70,11 +70,13 @@ export class BinaryTensorReader {
 /** A response with binary outputs: the JSON header, then each output's FP32 bytes (little-endian). */
 export function encodeBinaryResponse(
   header: { outputs: ({ parameters?: Record<string, unknown> } & Record<string, unknown>)[] } & Record<string, unknown>,
-  tensors: Float32Array[],
+  tensors: (Float32Array | Int32Array)[],
 ): { body: Buffer; headerLength: number } {
+  // Little-endian, as the extension specifies (FP32 and INT32 both 4 bytes an element).
   const blobs = tensors.map((t) => {
     const b = Buffer.alloc(t.length * 4);
-    for (let i = 0; i < t.length; i++) b.writeFloatLE(t[i]!, i * 4);
+    if (t instanceof Int32Array) t.forEach((v, i) => b.writeInt32LE(v, i * 4));
+    else t.forEach((v, i) => b.writeFloatLE(v, i * 4));
     return b;
   });
   const json = Buffer.from(

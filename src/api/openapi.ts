@@ -13,7 +13,7 @@ export const DOCS_PREFIX = '/docs';
 /** Route groups in the document (each route's `tags` names one of these). */
 export const OPENAPI_TAGS = [
   { name: 'health', description: 'liveness and readiness probes' },
-  { name: 'predict', description: 'classify images' },
+  { name: 'predict', description: 'classify images, or find boxes in them (detectors)' },
   { name: 'kserve-v2', description: 'KServe v2 / Open Inference Protocol (Triton-compatible JSON)' },
   { name: 'models', description: 'the model registry: versions, model cards, aliases with history; promote and rollback (ml-engineer, admin)' },
   { name: 'auth', description: 'log in and out (session tokens for the web UI)' },

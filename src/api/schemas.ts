@@ -75,3 +75,21 @@ export const classProbabilitySchema = {
   required: ['class', 'probability'],
   properties: { class: { type: 'string' }, probability: { type: 'number', minimum: 0, maximum: 1 } },
 } as const;
+
+/** One of a detector's boxes, in the original image's pixels: what predict answers and what a study's model read carries. */
+export const detectionSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['class', 'score', 'box'],
+  properties: {
+    class: { type: 'string', description: "one of the model's classes" },
+    score: { type: 'number', minimum: 0, maximum: 1, description: "the class probability, above the model's score threshold" },
+    box: {
+      type: 'array',
+      items: { type: 'number', minimum: 0 },
+      minItems: 4,
+      maxItems: 4,
+      description: "[x0, y0, x1, y1] in the ORIGINAL image's pixels (DICOM: Columns × Rows), continuous corners, x0 < x1, y0 < y1",
+    },
+  },
+} as const;

@@ -1,7 +1,8 @@
 // The workflow's model reader on the real serving runtime (tiny ViT versions in a real registry,
 // ONNX Runtime): a study taken in over HTTP is read by the production version, with the canary rules
 // applied and sticky by study id; the model is the configured one, else the only production model;
-// without one the study is still taken in (no model read) and the reason is logged once.
+// without one the study is still taken in (no model read) and the reason is logged once. The detector reader
+// (config workflow.detector) answers the detector's served boxes; a classifier named as detector fails its read.
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -14,7 +15,7 @@ import { TEST_CLASSES } from '../tracking/testing.js';
 import { WorkflowService } from '../workflow/service.js';
 import { UserStore } from '../workflow/users.js';
 import { buildApp } from './app.js';
-import { NoWorkflowModelError, ServingModelReader } from './serving-model-reader.js';
+import { NoWorkflowModelError, ServingDetectorReader, ServingModelReader, WorkflowDetectorTaskError } from './serving-model-reader.js';
 import { FakeEvaluations } from './testing/fakes.js';
 import { postStudy } from './testing/http.js';
 
@@ -141,5 +142,32 @@ describe('ServingModelReader', () => {
     const s = await wf.intake(user, { modality: 'cxr', image: await testImage(5) });
     const after = await wf.commitRead(user, s.id, { label: 'lung-normal' });
     expect(after).toMatchObject({ status: 'awaiting_b', model: null, decision: { decision: 'second_read', reasons: ['no_model_read'] } });
+  });
+});
+
+describe('ServingDetectorReader', () => {
+  it('reads with the detector’s production version: the boxes predict gives, in the original image’s pixels; a classifier is refused', async () => {
+    await fx.registerDetector('det', { seed: 9 });
+    await fx.promote('det', 1, 'production');
+    const serving = fx.service();
+    const img = await testImage(6);
+    const read = await new ServingDetectorReader({ serving, model: 'det' }).read(img, { studyId: 'st_d' });
+    const [served] = await serving.predictImages('det', [img], { studyId: 'st_d' });
+    expect(read).toEqual({ model: 'det', version: 1, route: 'production', detections: (served as { detections: unknown }).detections });
+    expect(read.detections.length).toBeGreaterThan(0);
+    for (const d of read.detections) expect(d.box[2]).toBeLessThanOrEqual(40);
+    await expect(new ServingDetectorReader({ serving, model: 'cxr' }).read(img, { studyId: 'st_e' })).rejects.toThrow(WorkflowDetectorTaskError);
+    expect(() => new ServingDetectorReader({ serving, model: 'Bad..Name' })).toThrow(/invalid model name/);
+
+    // In the workflow: the boxes are the model read's, and a classifier as detector fails the box read only.
+    const users = new UserStore(fx.f.t.db);
+    const { user } = await users.addUser({ name: 'dora', role: 'adjudicator' });
+    const reader = new ServingModelReader({ serving, registry: fx.registry, model: 'cxr', logger: silentLogger });
+    const wf = new WorkflowService({ db: fx.f.t.db, objects: fx.f.objects, model: reader, detector: new ServingDetectorReader({ serving, model: 'det' }) });
+    const s = await wf.intake(user, { modality: 'cxr', image: img });
+    expect(s.reads.model!.detections).toEqual([...read.detections].sort((a, b) => b.score - a.score));
+    const wrong = new WorkflowService({ db: fx.f.t.db, objects: fx.f.objects, model: reader, detector: new ServingDetectorReader({ serving, model: 'cxr' }) });
+    const t = await wrong.intake(user, { modality: 'cxr', image: img });
+    expect([t.status, t.boxRead?.status, t.reads.model?.label]).toEqual(['awaiting_a', 'failed', expect.any(String)]);
   });
 });

@@ -7,7 +7,9 @@
 // once, not per study.
 import { SecondreadError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { isDetectResult } from '../serving/types.js';
 import { assertModelName } from '../tracking/index.js';
+import type { BoxRead, BoxReader } from '../workflow/boxes.js';
 import type { ModelRead, ModelReader } from '../workflow/service.js';
 import type { RegistryPort, ServingPort } from './types.js';
 
@@ -64,5 +66,35 @@ export class ServingModelReader implements ModelReader {
       this.lastProblem = problem;
     }
     throw new NoWorkflowModelError(problem);
+  }
+}
+
+/** The configured workflow detector answered as a classifier (config `workflow.detector` names the wrong model). */
+export class WorkflowDetectorTaskError extends SecondreadError {
+  constructor(name: string) {
+    super('not_a_detector', `workflow.detector '${name}' is not a detector: its production version answers class probabilities, not boxes`, 409, {
+      model: name,
+    });
+  }
+}
+
+/**
+ * The workflow's box reader: every CXR study is also read by the configured detector's production deployment
+ * (config `workflow.detector`, `--workflow-detector`; canary rules apply, sticky by study id), its boxes in the
+ * original image's pixels. Only a named detector reads: no guessing among production models.
+ */
+export class ServingDetectorReader implements BoxReader {
+  private readonly serving: Pick<ServingPort, 'predictImages'>;
+  readonly model: string;
+
+  constructor(o: { serving: Pick<ServingPort, 'predictImages'>; model: string }) {
+    this.serving = o.serving;
+    this.model = assertModelName(o.model);
+  }
+
+  async read(image: Uint8Array, o: { studyId: string }): Promise<BoxRead> {
+    const [r] = await this.serving.predictImages(this.model, [image], { studyId: o.studyId });
+    if (!r || !isDetectResult(r)) throw new WorkflowDetectorTaskError(this.model);
+    return { model: r.model, version: r.version, route: r.route, detections: r.detections };
   }
 }

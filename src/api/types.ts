@@ -6,7 +6,7 @@ import type { ProfileStatus } from '../monitoring/drift/service.js';
 import type { DriftCheck } from '../monitoring/drift/types.js';
 import type { EvaluationService } from '../monitoring/evaluations/types.js';
 import type { Metrics } from '../monitoring/metrics.js';
-import type { InferOptions, InferResult, ModelDescription, PredictOptions, PredictResult, TensorInput } from '../serving/types.js';
+import type { InferOptions, InferResult, ModelAnswer, ModelDescription, PredictOptions, PredictResult, TensorInput } from '../serving/types.js';
 import type { Db } from '../storage/db.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { ModelRegistry, Tracker } from '../tracking/index.js';
@@ -25,6 +25,8 @@ import type { WebRoutesOptions } from './routes/web.js';
 export interface ServingPort {
   predict(name: string, image: Uint8Array, o?: PredictOptions): Promise<PredictResult>;
   predictBatch(name: string, images: Uint8Array[], o?: PredictOptions): Promise<PredictResult[]>;
+  /** Any model: a classifier's probabilities or a detector's boxes in the original image's pixels (the predict routes). */
+  predictImages(name: string, images: Uint8Array[], o?: PredictOptions): Promise<ModelAnswer[]>;
   infer(name: string, input: TensorInput, o?: InferOptions): Promise<InferResult>;
   describe(name: string, version?: number): Promise<ModelDescription>;
   isReady(name?: string, version?: number): Promise<boolean>;
@@ -41,6 +43,7 @@ export type WorkflowPort = Pick<
   | 'getDicomFacts'
   | 'getDicomInstance'
   | 'commitRead'
+  | 'markBox'
   | 'worklist'
   | 'listStudies'
   | 'studyAudit'

@@ -17,6 +17,20 @@ describe('loadConfig', () => {
     expect(c.http.port).toBe(8080);
   });
 
+  it('drift: profile at registration and scheduled checks on by default; SECONDREAD_DRIFT_CHECK_SECONDS=0 turns the checks off', () => {
+    expect(loadConfig({ env: {} }).drift).toEqual({
+      profileOnRegister: true,
+      checkIntervalSeconds: 900,
+      window: '200',
+      modality: 'all',
+      alpha: 0.05,
+      minNewReads: 100,
+    });
+    expect(loadConfig({ env: { SECONDREAD_DRIFT_CHECK_SECONDS: '0' } }).drift.checkIntervalSeconds).toBe(0);
+    expect(() => loadConfig({ env: { SECONDREAD_DRIFT_CHECK_SECONDS: '5' } })).toThrow(ConfigError);
+    expect(() => loadConfig({ env: {}, overrides: { drift: { window: 'soon' } } })).toThrow(/drift\.window/);
+  });
+
   it('lets environment variables override the YAML file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sr-config-'));
     const file = join(dir, 'secondread.yaml');
@@ -71,5 +85,17 @@ describe('loadConfig', () => {
       writeFileSync(file, yaml);
       expect(() => loadConfig({ file, env: {} }), yaml).toThrow(key);
     }
+  });
+  it('workflow: the detector that also reads CXR studies, from the file or the environment (which wins)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sr-config-'));
+    const file = join(dir, 'wf.yaml');
+    writeFileSync(file, 'workflow:\n  model: cxr-oct\n  detector: cxr-det\n');
+    expect(loadConfig({ file, env: {} }).workflow).toEqual({ model: 'cxr-oct', detector: 'cxr-det' });
+    expect(loadConfig({ file, env: { SECONDREAD_WORKFLOW_DETECTOR: 'det-2', SECONDREAD_WORKFLOW_MODEL: 'm2' } }).workflow).toEqual({
+      model: 'm2',
+      detector: 'det-2',
+    });
+    writeFileSync(file, "workflow:\n  detector: ''\n");
+    expect(() => loadConfig({ file, env: {} })).toThrow(/workflow\.detector/);
   });
 });

@@ -131,6 +131,35 @@ const retrainSchema = z
   .strict()
   .default(retrainDefaults);
 
+const driftDefaults = { profileOnRegister: true, checkIntervalSeconds: 900, window: '200', modality: 'all' as const, alpha: 0.05, minNewReads: 100 };
+/** The drift monitor's automatic steps (src/monitoring/drift, docs/drift.md "What runs automatically"). */
+const driftSchema = z
+  .object({
+    /** Compute the reference profile of every version registered with a dataset version (from its validation split). */
+    profileOnRegister: z.boolean().default(driftDefaults.profileOnRegister),
+    /** Seconds between the scheduled drift checks of `secondread serve`; 0 turns them off (env SECONDREAD_DRIFT_CHECK_SECONDS). */
+    checkIntervalSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 86_400)
+      .refine((v) => v === 0 || v >= 10, '0 (off) or at least 10 seconds')
+      .default(driftDefaults.checkIntervalSeconds),
+    /** The window a scheduled check tests, as `drift check --window` takes it: the last N reads (200) or a duration (24h). */
+    window: z
+      .string()
+      .regex(/^\d{1,6}[smhd]?$/, 'a number of reads (e.g. 200) or a duration (e.g. 30m, 24h, 7d)')
+      .default(driftDefaults.window),
+    /** The modality a scheduled check takes: all, cxr or oct. */
+    modality: z.enum(['all', 'cxr', 'oct']).default(driftDefaults.modality),
+    /** Family-wise significance level of a scheduled check (Holm). */
+    alpha: z.number().gt(0).lt(0.5).default(driftDefaults.alpha),
+    /** A model is checked only once this many of its reads arrived since its last check (no new data, no new check). */
+    minNewReads: z.number().int().min(1).max(100_000).default(driftDefaults.minNewReads),
+  })
+  .strict()
+  .default(driftDefaults);
+
 const configSchema = z
   .object({
     /** Root of the embedded default's state (SQLite file, object directory). */
@@ -173,6 +202,8 @@ const configSchema = z
       .object({
         /** The registered model that reads every study at intake (its `production` alias); absent: the only model that has one. */
         model: z.string().min(1).optional(),
+        /** The registered detector that also reads every CXR study (its `production` alias); absent: no boxes. */
+        detector: z.string().min(1).optional(),
         /**
          * What a read costs, for the time and cost saved (src/workflow/metrics.ts). All of it or none
          * (then the placeholders of DEFAULT_ECONOMICS), so a department's figures never mix with them.
@@ -193,6 +224,7 @@ const configSchema = z
     pacs: pacsSchema,
     /** The feedback loop (src/loop, docs/jobs.md "Retraining"): what retrains the production model, and with what. */
     retrain: retrainSchema,
+    drift: driftSchema,
   })
   .strict();
 
@@ -267,6 +299,8 @@ function overridesFromEnv(env: Env): Record<string, unknown> {
       }),
       nodes: jsonFromEnv('SECONDREAD_PACS_NODES', env.SECONDREAD_PACS_NODES),
     }),
+    drift: strip({ checkIntervalSeconds: intFromEnv('SECONDREAD_DRIFT_CHECK_SECONDS', env.SECONDREAD_DRIFT_CHECK_SECONDS) }),
+    workflow: strip({ model: env.SECONDREAD_WORKFLOW_MODEL, detector: env.SECONDREAD_WORKFLOW_DETECTOR }),
   });
 }
 

@@ -1,4 +1,4 @@
-// The demo bootstrap at tiny sizes (40 px phantoms, vit-tiny at 32 px for 2 epochs): every step runs once on
+// The demo bootstrap at tiny sizes (40 px phantoms, cnn-tiny at 32 px for 2 epochs: the demo model's family): every step runs once on
 // an empty store and the marker comes last; a complete demo runs nothing again; an interruption (a failure
 // between steps, Ctrl-C during training) is finished by the next call, reusing what was done (the training run
 // resumed, not restarted; the passwords kept); a store holding other data gets no demo.
@@ -20,7 +20,7 @@ import { UserStore } from '../workflow/users.js';
 import { DEMO_STEPS, ensureDemo, type StepEvent } from './bootstrap.js';
 import type { DemoDeps } from './context.js';
 import { DEMO_USERS, parseCredentials } from './credentials.js';
-import { DEMO_EXPERIMENT, DEMO_MODEL, type DemoOptionsInput } from './options.js';
+import { DEMO_EXPERIMENT, DEMO_MODEL, type DemoOptionsInput, parseDemoOptions } from './options.js';
 import { demoPaths } from './state.js';
 
 const TINY: DemoOptionsInput = {
@@ -28,7 +28,7 @@ const TINY: DemoOptionsInput = {
   cxrSize: 40,
   octWidth: 40,
   octHeight: 38,
-  model: 'vit-tiny',
+  model: 'cnn-tiny',
   size: 32,
   epochs: 2,
   batchSize: 8,
@@ -101,6 +101,7 @@ describe('ensureDemo', () => {
     expect(runs).toHaveLength(1);
     expect(runs[0]!.status).toBe('finished');
     expect(s.model.test?.accuracy).toBe(runs[0]!.summary?.test_accuracy);
+    expect(s.model).toMatchObject({ architecture: 'cnn-tiny', inputSize: 32, epochs: 2 });
     const registry = new ModelRegistry(h.db, h.objects, new Tracker(h.db, h.objects));
     expect((await registry.aliases(DEMO_MODEL)).production).toBe(s.model.version);
     const policy = await new PolicyStore(h.db).inForce(DEMO_MODEL, s.model.version);
@@ -168,5 +169,13 @@ describe('ensureDemo', () => {
     expect(r.outcome).toEqual({ status: 'skipped', reason: 'the store already holds data (1 users)' });
     expect(r.ended).toEqual({});
     expect(existsSync(demoPaths(h.home).dir)).toBe(false);
+  });
+});
+
+describe('parseDemoOptions', () => {
+  it('takes any model preset, ViT or CNN, and refuses other names', () => {
+    expect(parseDemoOptions({ model: 'cnn-small', size: 64 })).toMatchObject({ model: 'cnn-small', size: 64 });
+    expect(parseDemoOptions({ model: 'vit-tiny' }).model).toBe('vit-tiny');
+    expect(() => parseDemoOptions({ model: 'resnet-50' })).toThrow(/invalid demo options: model/);
   });
 });

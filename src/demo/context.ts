@@ -7,6 +7,7 @@ import type { Config } from '../core/config.js';
 import { SecondreadError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { ProgressFn } from '../core/progress.js';
+import { profileOnRegistration } from '../monitoring/drift/index.js';
 import type { Db } from '../storage/db.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { ModelRegistry, Tracker } from '../tracking/index.js';
@@ -92,12 +93,16 @@ export interface StepResult {
 
 export function demoContext(deps: DemoDeps, options: DemoOptions): DemoContext {
   const tracker = new Tracker(deps.db, deps.objects);
+  const registry = new ModelRegistry(deps.db, deps.objects, tracker);
+  // The demo model gets its drift reference profile when it is registered, so serve's scheduled checks cover it.
+  if (deps.config.drift.profileOnRegister)
+    profileOnRegistration(registry, { db: deps.db, objects: deps.objects, logger: deps.logger, cacheDir: join(deps.config.home, 'cache', 'models') });
   return {
     ...deps,
     options,
     paths: demoPaths(deps.config.home),
     tracker,
-    registry: new ModelRegistry(deps.db, deps.objects, tracker),
+    registry,
     users: new UserStore(deps.db, deps.scrypt ? { scrypt: deps.scrypt } : {}),
     cacheDir: join(deps.config.home, 'cache'),
     modelCacheDir: join(deps.config.home, 'cache', 'models'),

@@ -1,7 +1,8 @@
 // The DIMSE edge against DCMTK (`npm run test:integration`): echoscu and storescu talk to our SCP (the
 // allow-list, the called AE title, the size limit, a received instance becoming a study with its sealed
-// origin), and a study's result SR goes out through the exporter and our C-STORE SCU to DCMTK's storescp,
-// which writes it to disk: the file is read back with dcmdump and must sit in the original study.
+// origin), and a study's result SRs (the model's, and the detector's boxes) go out through the exporter and
+// our C-STORE SCU to DCMTK's storescp, which writes them to disk: the files are read back with dcmdump and
+// dsrdump and must sit in the original study, the boxes on the original instance.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -17,10 +18,10 @@ import { silentLogger } from '../core/logger.js';
 import { parseDicom } from '../data/dicom/parse.js';
 import { cxrDicom, ramp16 } from '../data/dicom/testing.js';
 import type { WorkflowService } from '../workflow/service.js';
-import { modelRead, openWorkflowFixture, type WorkflowFixture } from '../workflow/testing.js';
+import { boxRead, FakeBoxReader, modelRead, openWorkflowFixture, type WorkflowFixture } from '../workflow/testing.js';
 import { PacsSendError } from './errors.js';
 import { PacsExporter } from './exporter.js';
-import { srWriter } from './results.js';
+import { readerPseudonym, srWriter } from './results.js';
 import { DicomScp, type ScpOptions } from './scp.js';
 import { cStore } from './scu.js';
 import { nodeSender } from './send.js';
@@ -67,10 +68,36 @@ describe.runIf(commandAvailable('storescu', 'apt-get install dcmtk'))('DIMSE wit
     ...o,
   });
 
+  /** DCMTK's storescp on a free port, writing what it receives to `out`, and an exporter sending to it (results after the decision). */
+  async function withStorescp(body: (exporter: PacsExporter, out: string) => Promise<void>): Promise<void> {
+    const port = await freePort();
+    const out = mkdtempSync(join(dir, 'storescp-'));
+    const storescp = spawn('storescp', ['-aet', 'PACS', '-od', out, '+B', String(port)]);
+    try {
+      await new Promise((r) => setTimeout(r, 500));
+      const node: PacsNode = { name: 'dcmtk', kind: 'dimse', aet: 'PACS', host: '127.0.0.1', port, callingAet: 'SECONDREAD' };
+      const exporter = new PacsExporter(
+        {
+          db: fx.t.db,
+          origins: workflow,
+          sr: srWriter,
+          send: nodeSender({ callingAet: 'SECONDREAD', timeoutMs: 30_000 }),
+          nodes: [node],
+          logger: silentLogger,
+        },
+        { pollMs: 1000, maxAttempts: 3, backoffMs: 10, maxBackoffMs: 100, modelResultAfter: 'decision' },
+      );
+      await body(exporter, out);
+    } finally {
+      storescp.kill();
+    }
+  }
+
   beforeAll(async () => {
     writeFileSync(FIXTURE_LE, await cxrDicom(ramp16(), 'explicit-le', PATIENT));
     fx = await openWorkflowFixture();
-    workflow = fx.service({ dicom: { key: Buffer.alloc(32, 3), keepOrigin: true } });
+    // A detector too: its boxes (within 16×16) go back as the detection SR.
+    workflow = fx.service({ dicom: { key: Buffer.alloc(32, 3), keepOrigin: true }, detector: new FakeBoxReader() });
     scp = new DicomScp(options(), { intake: workflow, logger: silentLogger });
     await scp.start();
   });
@@ -172,24 +199,8 @@ describe.runIf(commandAvailable('storescu', 'apt-get install dcmtk'))('DIMSE wit
     }
   });
 
-  it("sends a study's result SR to DCMTK's storescp, in the original study", async () => {
-    const port = await freePort();
-    const out = mkdtempSync(join(dir, 'storescp-'));
-    const storescp = spawn('storescp', ['-aet', 'PACS', '-od', out, '+B', String(port)]);
-    try {
-      await new Promise((r) => setTimeout(r, 500));
-      const node: PacsNode = { name: 'dcmtk', kind: 'dimse', aet: 'PACS', host: '127.0.0.1', port, callingAet: 'SECONDREAD' };
-      const exporter = new PacsExporter(
-        {
-          db: fx.t.db,
-          origins: workflow,
-          sr: srWriter,
-          send: nodeSender({ callingAet: 'SECONDREAD', timeoutMs: 30_000 }),
-          nodes: [node],
-          logger: silentLogger,
-        },
-        { pollMs: 1000, maxAttempts: 3, backoffMs: 10, maxBackoffMs: 100, modelResultAfter: 'decision' },
-      );
+  it("sends a study's result SRs (the model's, the detector's boxes) to DCMTK's storescp, in the original study", async () => {
+    await withStorescp(async (exporter, out) => {
       const original = PATIENT;
       const target = [];
       for (const s of await workflow.listStudies(fx.users.admin))
@@ -197,19 +208,72 @@ describe.runIf(commandAvailable('storescu', 'apt-get install dcmtk'))('DIMSE wit
       expect(target).toHaveLength(1);
       await workflow.commitRead(fx.users.reader, target[0]!.id, { label: 'lung-normal' });
       const pass = await exporter.pass();
-      expect(pass, JSON.stringify(await exporter.list())).toMatchObject({ sent: 1, dead: 0 });
+      expect(pass, JSON.stringify(await exporter.list())).toMatchObject({ sent: 2, dead: 0 });
       const files = readdirSync(out);
-      expect(files).toHaveLength(1);
-      const sr = parseDicom(readFileSync(join(out, files[0]!))).dataset;
-      expect(sr.StudyInstanceUID).toBe(original.StudyInstanceUID);
-      expect(sr.PatientID).toBe(original.PatientID);
-      expect(sr.Modality).toBe('SR');
-      const exported = (await exporter.list())[0]!;
-      expect(sr.SOPInstanceUID).toBe(exported.sopInstanceUid);
-      const dump = await run('dcmdump', [join(out, files[0]!)]);
-      expect(dump.status, dump.output).toBe(0);
-    } finally {
-      storescp.kill();
-    }
+      expect(files).toHaveLength(2);
+      const exported = await exporter.list();
+      expect(exported.map((e) => e.kind).sort()).toEqual(['detection-result', 'model-result']);
+      for (const file of files) {
+        const sr = parseDicom(readFileSync(join(out, file))).dataset;
+        expect(sr.StudyInstanceUID).toBe(original.StudyInstanceUID);
+        expect(sr.PatientID).toBe(original.PatientID);
+        expect(sr.Modality).toBe('SR');
+        expect(exported.map((e) => e.sopInstanceUid)).toContain(sr.SOPInstanceUID);
+        const dump = await run('dcmdump', [join(out, file)]);
+        expect(dump.status, dump.output).toBe(0);
+      }
+      const boxesUid = exported.find((e) => e.kind === 'detection-result')!.sopInstanceUid;
+      const boxesFile = files.find((f) => parseDicom(readFileSync(join(out, f))).dataset.SOPInstanceUID === boxesUid)!;
+      const tree = await run('dsrdump', ['-v', '+Pc', '+Pl', '-Pi', join(out, boxesFile)]);
+      expect(tree.status, tree.output).toBe(0);
+      expect(tree.output.split('\n').filter((l) => /^[WEF]:/.test(l))).toEqual([]);
+      // The detector's boxes, best first, each a closed rectangle SELECTED FROM the original instance.
+      for (const d of boxRead().detections) {
+        const [x0, y0, x1, y1] = d.box;
+        expect(tree.output).toContain(`(111030,DCM,"Image Region")=(POLYLINE,${x0}/${y0},${x1}/${y0},${x1}/${y1},${x0}/${y1},${x0}/${y0})`);
+      }
+      expect(tree.output.match(/<selected from IMAGE:=\(CR image,\)>/g)).toHaveLength(3);
+      const sources = parseDicom(readFileSync(join(out, boxesFile))).dataset.CurrentRequestedProcedureEvidenceSequence as Record<string, unknown>[];
+      expect(JSON.stringify(sources)).toContain(original.SOPInstanceUID);
+    });
+  });
+
+  it("sends reader B's verdicts on the boxes, once B has read, as a reviewed boxes SR that DCMTK reads cleanly", async () => {
+    await withStorescp(async (exporter, out) => {
+      // A study A and the model disagree on, so it goes to B, who marks two of the three boxes and reads.
+      fx.model.next(modelRead('lung-covid', 0.9));
+      const bytes = await cxrDicom(ramp16(), 'explicit-le', { ...PATIENT, SOPInstanceUID: '1.2.826.0.1.3680043.10.42.9' });
+      const intake = await workflow.intakeDicomInstance(fx.users.admin, bytes, { via: 'dimse', callingAe: 'MODALITY' });
+      if (!intake.ok) throw new Error('the intake was refused');
+      const id = intake.study.id;
+      await workflow.commitRead(fx.users.reader, id, { label: 'lung-normal' });
+      expect((await workflow.getStudy(fx.users.admin, id)).status).toBe('awaiting_b');
+      await workflow.markBox(fx.users.adjudicator, id, 0, { correct: true });
+      await workflow.markBox(fx.users.adjudicator, id, 1, { correct: true });
+      await workflow.markBox(fx.users.adjudicator, id, 1, { correct: false }); // changed: the latest counts
+      await workflow.commitRead(fx.users.adjudicator, id, { label: 'lung-covid' });
+      expect(await exporter.pass()).toMatchObject({ dead: 0, failed: 0 });
+      const ours = (await exporter.list()).filter((e) => e.studyId === id);
+      expect(ours.map((e) => `${e.kind} ${e.status}`).sort()).toEqual([
+        'detection-result sent',
+        'detection-review sent',
+        'model-result sent',
+        'reader-result sent',
+      ]);
+      const byUid = new Map(readdirSync(out).map((f) => [parseDicom(readFileSync(join(out, f))).dataset.SOPInstanceUID as string, join(out, f)]));
+      const reviewFile = byUid.get(ours.find((e) => e.kind === 'detection-review')!.sopInstanceUid!)!;
+      const tree = await run('dsrdump', ['-v', '+Pc', '+Pl', '-Pi', reviewFile]);
+      expect(tree.status, tree.output).toBe(0);
+      expect(tree.output.split('\n').filter((l) => /^[WEF]:/.test(l))).toEqual([]);
+      expect(tree.output).toContain('(121005,DCM,"Observer Type")=(121007,DCM,"Device")');
+      expect(tree.output).toContain(`(121008,DCM,"Person Observer Name")="${readerPseudonym(fx.users.adjudicator.id)}"`);
+      const verdicts = [...tree.output.matchAll(/"Second reader verdict on the AI finding"\)=\(([a-z-]+),/g)].map((m) => m[1]);
+      expect(verdicts).toEqual(['correct', 'incorrect', 'not-marked']);
+      expect(tree.output.match(/<selected from IMAGE:=\(CR image,\)>/g)).toHaveLength(3);
+      // It names the device-only boxes SR, which went out too, as its predecessor.
+      const review = parseDicom(readFileSync(reviewFile)).dataset as Record<string, unknown>;
+      expect(JSON.stringify(review.PredecessorDocumentsSequence)).toContain(ours.find((e) => e.kind === 'detection-result')!.sopInstanceUid!);
+      expect(review.StudyInstanceUID).toBe(PATIENT.StudyInstanceUID);
+    });
   });
 });

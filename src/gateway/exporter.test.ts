@@ -6,11 +6,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type ManualClock, manualClock } from '../core/clock.js';
 import type { PacsNode } from '../core/config.js';
 import { silentLogger } from '../core/logger.js';
+import { detectionResultSrUids, detectionReviewSrUids } from '../data/dicom/sr/index.js';
 import { openTestDatabase, type TestDatabase } from '../storage/testing.js';
 import { appendAudit, type AuditEvent } from '../workflow/audit.js';
 import { PacsSendError } from './errors.js';
-import { backoffDelay, type ExporterOptions, NO_ORIGIN_REASON, PacsExporter } from './exporter.js';
-import { readerPseudonym, type ResultOrigin, type ResultPayload, type ResultSrWriter } from './results.js';
+import { backoffDelay, type ExporterOptions, NO_FACTS_REASON, NO_ORIGIN_REASON, PacsExporter } from './exporter.js';
+import { readerPseudonym, type ResultOrigin, type ResultPayload, type ResultSrWriter, srWriter } from './results.js';
 
 const NODES: PacsNode[] = [
   { name: 'orthanc', kind: 'dicomweb', url: 'http://pacs.example/dicom-web' },
@@ -29,13 +30,15 @@ function origin(n: number): ResultOrigin {
 
 /** A fake SR writer: the "SR" is the JSON of what it would say, its UID derived like the real one (same input → same UID). */
 const fakeSr: ResultSrWriter = {
-  sopInstanceUid: (o, _s, r) => `2.25.${o.instance.sopInstanceUid.replace(/\./g, '')}${r.kind === 'model-result' ? '1' : '2'}`,
+  sopInstanceUid: (o, _s, r) =>
+    `2.25.${o.instance.sopInstanceUid.replace(/\./g, '')}${{ 'model-result': '1', 'reader-result': '2', 'detection-result': '3', 'detection-review': `4${r.kind === 'detection-review' ? r.review.reviewedAt.replace(/\D/g, '') : ''}` }[r.kind]}`,
   build: (o, studyId, r) => new TextEncoder().encode(JSON.stringify({ origin: o, studyId, r })),
 };
 
 let t: TestDatabase;
 let clock: ManualClock;
 let origins: Map<string, ResultOrigin>;
+let facts: Map<string, { columns: number; rows: number }>;
 let sent: { node: string; uid: string; body: { studyId: string; r: ResultPayload; origin: ResultOrigin } }[];
 let failWith: ((node: PacsNode) => Error | null) | null;
 
@@ -43,6 +46,7 @@ beforeEach(async () => {
   t = await openTestDatabase('sqlite');
   clock = manualClock('2026-01-01T00:00:00.000Z');
   origins = new Map();
+  facts = new Map();
   sent = [];
   failWith = null;
 });
@@ -50,19 +54,21 @@ afterEach(async () => {
   await t.close();
 });
 
-function exporter(o: Partial<ExporterOptions> = {}, nodes = NODES): PacsExporter {
+function exporter(o: Partial<ExporterOptions> = {}, nodes = NODES, sr = fakeSr): PacsExporter {
   return new PacsExporter(
     {
       db: t.db,
-      origins: { getStudyOrigin: async (id) => origins.get(id) ?? null },
-      sr: fakeSr,
+      origins: { getStudyOrigin: async (id) => origins.get(id) ?? null, getDicomFacts: async (id) => facts.get(id) ?? null },
+      sr,
       nodes,
       logger: silentLogger,
       clock,
       send: async (node, file, uid) => {
         const err = failWith?.(node);
         if (err) throw err;
-        sent.push({ node: node.name, uid, body: JSON.parse(new TextDecoder().decode(file)) });
+        // The fake writer's JSON; a real SR (the tests that use srWriter) is kept as its size only.
+        const body = file[0] === 0x7b ? JSON.parse(new TextDecoder().decode(file)) : { bytes: file.length };
+        sent.push({ node: node.name, uid, body });
       },
     },
     { ...OPTIONS, ...o },
@@ -83,6 +89,16 @@ async function dicomStudy(id: string, o: { decide?: boolean; dicom?: boolean } =
     await audit('read.A', id, { label: 'lung-normal', userId: 'usr_a' });
     await audit('decision', id, { decision: 'second_read', reasons: ['disagreement'], qa: false });
   }
+}
+
+const BOXES = [
+  { class: 'Pleural effusion', score: 0.91, box: [100, 1800, 700.5, 2400] },
+  { class: 'Nodule/Mass', score: 0.42, box: [1311.7, 802.3, 1377.9, 866.05] },
+];
+
+/** The detector's read as the workflow audits it at intake (issue 18: `read.detector`). */
+async function detectorRead(id: string, detections: unknown[] = BOXES): Promise<void> {
+  await audit('read.detector', id, { model: 'det-nano', version: 2, route: 'production', detections });
 }
 
 describe('PacsExporter', () => {
@@ -219,6 +235,184 @@ describe('PacsExporter', () => {
     for (let i = 0; i < 200 && sent.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
     await x.stop();
     expect(sent).toHaveLength(2);
+  });
+
+  it("sends the detector's boxes beside the model result, after the decision, in the original image's size", async () => {
+    origins.set('st_1', origin(1));
+    facts.set('st_1', { columns: 2048, rows: 2500 });
+    await dicomStudy('st_1');
+    await detectorRead('st_1');
+    const x = exporter();
+    // Boxes follow the model's result: none before reader A has committed (blinding).
+    expect(await x.pass()).toEqual({ recorded: 0, sent: 0, failed: 0, dead: 0 });
+    await audit('read.A', 'st_1', { label: 'lung-normal', userId: 'usr_a' });
+    await audit('decision', 'st_1', { decision: 'second_read', reasons: ['disagreement'], qa: false });
+    expect(await x.pass()).toEqual({ recorded: 4, sent: 4, failed: 0, dead: 0 });
+    const boxes = sent.filter((s) => s.body.r.kind === 'detection-result');
+    expect(boxes.map((s) => [s.node, s.uid]).sort()).toEqual([
+      ['archive', '2.25.1231113'],
+      ['orthanc', '2.25.1231113'],
+    ]);
+    expect(boxes[0]!.body.r).toEqual({
+      kind: 'detection-result',
+      model: { name: 'det-nano', version: '2' },
+      detections: BOXES,
+      observedAt: '2026-01-01T00:00:00.000Z',
+      image: { columns: 2048, rows: 2500 },
+    });
+    expect((await x.store.list()).filter((r) => r.kind === 'detection-result')).toHaveLength(2);
+    // Reading the trail again adds nothing.
+    await t.db.updateTable('pacs_export_cursor').set({ seq: 0 }).execute();
+    expect(await x.pass()).toEqual({ recorded: 0, sent: 0, failed: 0, dead: 0 });
+  });
+
+  it("with modelResultAfter 'read' sends the boxes from the detector's read at once; no boxes is a detection SR too, a failed read none", async () => {
+    origins.set('st_1', origin(1));
+    origins.set('st_2', origin(2));
+    facts.set('st_1', { columns: 2048, rows: 2500 });
+    facts.set('st_2', { columns: 2048, rows: 2500 });
+    await dicomStudy('st_1');
+    await detectorRead('st_1');
+    await dicomStudy('st_2');
+    await detectorRead('st_2', []);
+    await audit('read.detector_failed', 'st_2', { error: 'boom' });
+    expect(await exporter({ modelResultAfter: 'read' }, [NODES[0]!]).pass()).toMatchObject({ recorded: 4, sent: 4 });
+    expect(sent.map((s) => `${s.body.studyId} ${s.body.r.kind}`).sort()).toEqual([
+      'st_1 detection-result',
+      'st_1 model-result',
+      'st_2 detection-result',
+      'st_2 model-result',
+    ]);
+  });
+
+  it('an image without boxes makes a real detection SR ("no abnormality detected"), released with the decision like boxes', async () => {
+    origins.set('st_1', origin(1));
+    facts.set('st_1', { columns: 2048, rows: 2500 });
+    await dicomStudy('st_1');
+    await detectorRead('st_1', []);
+    const x = exporter({}, [NODES[0]!], srWriter);
+    expect(await x.pass()).toEqual({ recorded: 0, sent: 0, failed: 0, dead: 0 }); // blinded until A has read
+    await audit('read.A', 'st_1', { label: 'lung-normal', userId: 'usr_a' });
+    await audit('decision', 'st_1', { decision: 'second_read', reasons: ['disagreement'], qa: false });
+    expect(await x.pass()).toEqual({ recorded: 2, sent: 2, failed: 0, dead: 0 });
+    const row = (await x.store.list()).find((r) => r.kind === 'detection-result')!;
+    expect(row.status).toBe('sent');
+    const stored = await t.db.selectFrom('pacs_exports').select('payload_json').where('id', '=', row.id).executeTakeFirstOrThrow();
+    expect(JSON.parse(stored.payload_json)).toMatchObject({ detections: [], image: { columns: 2048, rows: 2500 } });
+    expect(row.sopInstanceUid).toBe(detectionResultSrUids(origin(1), { name: 'det-nano', version: '2' }).sopInstanceUid);
+  });
+
+  describe("reader B's marks on the boxes", () => {
+    const pseudonym = readerPseudonym('usr_b');
+    const mark = (id: string, index: number, correct: boolean, previous: boolean | null = null, userId = 'usr_b'): Promise<void> =>
+      audit('box.marked', id, {
+        index,
+        correct,
+        box: BOXES[index],
+        detector: { name: 'det-nano', version: 2 },
+        previous: previous === null ? null : { correct: previous, userId, at: '2026-01-01T00:00:00.000Z' },
+        userId,
+      });
+    async function adjudicatedStudy(id: string, n: number): Promise<void> {
+      origins.set(id, origin(n));
+      facts.set(id, { columns: 2048, rows: 2500 });
+      await dicomStudy(id);
+      await detectorRead(id);
+      await audit('read.A', id, { label: 'lung-normal', userId: 'usr_a' });
+      await audit('decision', id, { decision: 'second_read', reasons: ['disagreement'], qa: false });
+    }
+    const reviews = (): ResultPayload[] => sent.filter((s) => s.body.r.kind === 'detection-review').map((s) => s.body.r);
+
+    it("go out with B's read as a detection review beside B's label; a changed mark after it sends a new one; resends add nothing", async () => {
+      await adjudicatedStudy('st_1', 1);
+      const x = exporter({}, [NODES[0]!]);
+      await x.pass();
+      sent = [];
+      await mark('st_1', 1, true);
+      clock.advance(1000);
+      await mark('st_1', 1, false, true); // B changes their mind before committing: the latest counts
+      expect(await x.pass()).toEqual({ recorded: 0, sent: 0, failed: 0, dead: 0 }); // marks wait for B's read
+      clock.advance(1000);
+      await audit('read.B', 'st_1', { label: 'lung-opacity', userId: 'usr_b' });
+      expect(await x.pass()).toEqual({ recorded: 2, sent: 2, failed: 0, dead: 0 });
+      expect(sent.map((s) => s.body.r.kind).sort()).toEqual(['detection-review', 'reader-result']);
+      expect(reviews()).toEqual([
+        {
+          kind: 'detection-review',
+          model: { name: 'det-nano', version: '2' },
+          detections: BOXES,
+          observedAt: '2026-01-01T00:00:00.000Z',
+          image: { columns: 2048, rows: 2500 },
+          review: { reviewers: [pseudonym], verdicts: [null, false], reviewedAt: '2026-01-01T00:00:02.000Z' },
+        },
+      ]);
+      // After B's read: a mark that repeats the verdict changes nothing; a new verdict is a new review.
+      clock.advance(1000);
+      await mark('st_1', 1, false, false);
+      expect(await x.pass()).toMatchObject({ recorded: 0, sent: 0 });
+      clock.advance(1000);
+      await mark('st_1', 0, true, null, 'usr_b2');
+      expect(await x.pass()).toMatchObject({ recorded: 1, sent: 1 });
+      const later = reviews()[1]!;
+      expect(later).toMatchObject({ review: { reviewers: [readerPseudonym('usr_b2'), pseudonym], verdicts: [true, false] } });
+      expect(sent[2]!.uid).not.toBe(sent.find((s) => s.body.r.kind === 'detection-review')!.uid);
+      // The device-only boxes SR of the decision is still the one recorded for it; a resend adds nothing.
+      await t.db.updateTable('pacs_export_cursor').set({ seq: 0 }).execute();
+      expect(await x.pass()).toEqual({ recorded: 0, sent: 0, failed: 0, dead: 0 });
+      expect((await x.store.list()).map((r) => r.kind).sort()).toEqual([
+        'detection-result',
+        'detection-review',
+        'detection-review',
+        'model-result',
+        'reader-result',
+      ]);
+    });
+
+    it('B read without marking, or an image without boxes: no review', async () => {
+      await adjudicatedStudy('st_1', 1);
+      origins.set('st_2', origin(2));
+      facts.set('st_2', { columns: 2048, rows: 2500 });
+      await dicomStudy('st_2', { decide: true });
+      await detectorRead('st_2', []);
+      for (const id of ['st_1', 'st_2']) await audit('read.B', id, { label: 'lung-opacity', userId: 'usr_b' });
+      await exporter({}, [NODES[0]!]).pass();
+      expect(reviews()).toEqual([]);
+      expect(sent.filter((s) => s.body.r.kind === 'reader-result')).toHaveLength(2);
+    });
+
+    it('the real writer builds the review SR with its deterministic UID (the export row and the sent instance agree)', async () => {
+      await adjudicatedStudy('st_1', 1);
+      await mark('st_1', 0, true);
+      await audit('read.B', 'st_1', { label: 'lung-opacity', userId: 'usr_b' });
+      const x = exporter({}, [NODES[0]!], srWriter);
+      expect(await x.pass()).toEqual({ recorded: 4, sent: 4, failed: 0, dead: 0 });
+      const row = (await x.store.list()).find((r) => r.kind === 'detection-review')!;
+      const review = { reviewers: [pseudonym], verdicts: [true, null], reviewedAt: new Date(clock.now()) };
+      expect(row.sopInstanceUid).toBe(detectionReviewSrUids(origin(1), { name: 'det-nano', version: '2' }, review).sopInstanceUid);
+      expect(sent.find((s) => s.uid === row.sopInstanceUid)?.body).toMatchObject({ bytes: expect.any(Number) });
+    });
+  });
+
+  it('skips the boxes, with the reason, without the image size or when they cannot make a valid SR', async () => {
+    origins.set('st_1', origin(1));
+    origins.set('st_2', origin(2));
+    facts.set('st_2', { columns: 1000, rows: 1000 }); // the boxes reach past it
+    for (const id of ['st_1', 'st_2']) {
+      await dicomStudy(id);
+      await detectorRead(id);
+      await audit('read.A', id, { label: 'lung-normal', userId: 'usr_a' });
+      await audit('decision', id, { decision: 'second_read', reasons: ['disagreement'], qa: false });
+    }
+    const x = exporter({}, [NODES[0]!], srWriter);
+    expect(await x.pass()).toEqual({ recorded: 4, sent: 2, failed: 0, dead: 0 });
+    const rows = (await x.store.list()).filter((r) => r.kind === 'detection-result');
+    const byStudy = Object.fromEntries(rows.map((r) => [r.studyId, r]));
+    expect(byStudy.st_1).toMatchObject({ status: 'skipped', sopInstanceUid: null, lastError: NO_FACTS_REASON });
+    expect(byStudy.st_2).toMatchObject({ status: 'skipped', sopInstanceUid: null });
+    expect(byStudy.st_2!.lastError).toMatch(/^no SR can be made: .*box 1 \(Pleural effusion\).*outside the 1000×1000 image/);
+    // The model results went out as real SRs.
+    expect(sent.map((s) => s.node)).toEqual(['orthanc', 'orthanc']);
+    expect((await x.store.list()).filter((r) => r.kind === 'model-result').map((r) => r.status)).toEqual(['sent', 'sent']);
   });
 
   it('backoff doubles up to its cap', () => {

@@ -14,7 +14,7 @@ import type { PacsExportsTable } from '../storage/schema.js';
 import { type AuditEntry, listAudit } from '../workflow/audit.js';
 import { PacsSendError } from './errors.js';
 import { type NewExport, type PacsExport, PacsExportStore } from './exports-store.js';
-import { mayMakeResult, type ModelResultAfter, resultOf, type ResultOrigin, type ResultPayload, type ResultSrWriter } from './results.js';
+import { checkResultSr, mayMakeResult, type ModelResultAfter, type ResultOrigin, type ResultPayload, resultsOf, type ResultSrWriter } from './results.js';
 import type { SendToNode } from './send.js';
 
 export interface ExporterOptions {
@@ -31,14 +31,24 @@ export interface ExporterOptions {
 
 export interface ExporterDeps {
   db: Db;
-  /** WorkflowService.getStudyOrigin (Contract 1): the opened seal, or null when none was kept. */
-  origins: { getStudyOrigin(studyId: string): Promise<ResultOrigin | null> };
+  /**
+   * WorkflowService.getStudyOrigin (Contract 1): the opened seal, or null when none was kept; getDicomFacts:
+   * the study's non-identifying header facts (the original's Columns × Rows, which the detector's boxes are in).
+   */
+  origins: ResultSources;
   sr: ResultSrWriter;
   send: SendToNode;
   nodes: readonly PacsNode[];
   logger: Logger;
   clock?: Clock;
 }
+
+export interface ResultSources {
+  getStudyOrigin(studyId: string): Promise<ResultOrigin | null>;
+  getDicomFacts(studyId: string): Promise<{ columns: number; rows: number } | null>;
+}
+
+export const NO_FACTS_REASON = "the study's DICOM facts (dicom.json) are missing, so the boxes cannot be placed on the original image";
 
 export const NO_ORIGIN_REASON =
   'no origin was kept for this study (results-return was off when it came in: set SECONDREAD_PACS_RETURN=on), so no SR can name the original study';
@@ -133,23 +143,36 @@ export class PacsExporter {
     if (!mayMakeResult(entry.event, this.options.modelResultAfter) || entry.studyId === null) return [];
     const studyId = entry.studyId;
     const trail = await listAudit(this.deps.db, { studyId, limit: 1000 });
-    const result = resultOf(entry, trail, this.options.modelResultAfter);
-    if (!result) return [];
-    const base = { kind: result.kind, studyId, auditSeq: entry.seq, payload: result };
-    const origin = await this.deps.origins.getStudyOrigin(studyId);
-    if (!origin) {
-      this.deps.logger.warn(`PACS exporter: study ${studyId}: ${result.kind} not sent: ${NO_ORIGIN_REASON}`);
-      return this.deps.nodes.map((n) => ({ ...base, node: n.name, sopInstanceUid: null, status: 'skipped' as const, reason: NO_ORIGIN_REASON }));
+    const rows: NewExport[] = [];
+    for (const result of resultsOf(entry, trail, this.options.modelResultAfter)) rows.push(...(await this.exportsOfResult(entry, studyId, result)));
+    return rows;
+  }
+
+  private async exportsOfResult(entry: AuditEntry, studyId: string, found: ResultPayload): Promise<NewExport[]> {
+    const rows = (result: ResultPayload, outcome: Pick<NewExport, 'sopInstanceUid' | 'status' | 'reason'>): NewExport[] =>
+      this.deps.nodes.map((n) => ({ kind: result.kind, studyId, auditSeq: entry.seq, payload: result, node: n.name, ...outcome }));
+    const skipped = (result: ResultPayload, reason: string): NewExport[] => {
+      this.deps.logger.warn(`PACS exporter: study ${studyId}: ${result.kind} not sent: ${reason}`);
+      return rows(result, { sopInstanceUid: null, status: 'skipped', reason });
+    };
+    let result = found;
+    if (result.kind === 'detection-result' || result.kind === 'detection-review') {
+      // The boxes are in the original's pixels: the SR checks them against its Columns × Rows, kept in the study's DICOM facts.
+      const facts = await this.deps.origins.getDicomFacts(studyId);
+      if (!facts) return skipped(result, NO_FACTS_REASON);
+      result = { ...result, image: { columns: facts.columns, rows: facts.rows } };
     }
+    const origin = await this.deps.origins.getStudyOrigin(studyId);
+    if (!origin) return skipped(result, NO_ORIGIN_REASON);
     let sopInstanceUid: string;
     try {
       sopInstanceUid = this.deps.sr.sopInstanceUid(origin, studyId, result);
+      // A result that cannot make a valid SR (a box outside the image) is skipped now, not retried to a dead letter.
+      checkResultSr(result);
     } catch (err) {
-      const reason = `no SR can be made: ${describeError(err)}`;
-      this.deps.logger.warn(`PACS exporter: study ${studyId}: ${result.kind} not sent: ${reason}`);
-      return this.deps.nodes.map((n) => ({ ...base, node: n.name, sopInstanceUid: null, status: 'skipped' as const, reason }));
+      return skipped(result, `no SR can be made: ${describeError(err)}`);
     }
-    return this.deps.nodes.map((n) => ({ ...base, node: n.name, sopInstanceUid, status: 'pending' as const }));
+    return rows(result, { sopInstanceUid, status: 'pending' });
   }
 
   /** Sends the exports that are due, one at a time (a PACS is better served by a steady trickle). */

@@ -9,7 +9,7 @@ import type { PacsExportsTable } from '../storage/schema.js';
 
 export const EXPORT_STATUSES = ['pending', 'sent', 'dead', 'skipped'] as const;
 export type ExportStatus = (typeof EXPORT_STATUSES)[number];
-export const EXPORT_KINDS = ['model-result', 'reader-result'] as const;
+export const EXPORT_KINDS = ['model-result', 'reader-result', 'detection-result', 'detection-review'] as const;
 export type ExportKind = (typeof EXPORT_KINDS)[number];
 
 /** One export as the API shows it (camelCase; the payload is the SR's non-identifying content). */

@@ -4,8 +4,8 @@
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import type { Db } from '../storage/db.js';
-import { PacsExporter } from './exporter.js';
-import { type ResultOrigin, srWriter } from './results.js';
+import { PacsExporter, type ResultSources } from './exporter.js';
+import { srWriter } from './results.js';
 import { type DicomIntakePort, DicomScp } from './scp.js';
 import { nodeSender } from './send.js';
 
@@ -18,8 +18,8 @@ export interface GatewayDeps {
   config: Config;
   logger: Logger;
   db: Db;
-  /** The workflow: intakeDicomInstance (Contract 3) for the SCP, getStudyOrigin (Contract 1) for the exporter. */
-  workflow: DicomIntakePort & { getStudyOrigin(studyId: string): Promise<ResultOrigin | null> };
+  /** The workflow: intakeDicomInstance (Contract 3) for the SCP, getStudyOrigin (Contract 1) and getDicomFacts for the exporter. */
+  workflow: DicomIntakePort & ResultSources;
 }
 
 export interface GatewayOptions {

@@ -30,7 +30,11 @@ beforeAll(async () => {
   proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 6379) });
   const proxied = new URL(REDIS_URL);
   proxied.host = `127.0.0.1:${proxy.port}`;
-  const common = { logger: silentLogger, redisUrl: proxied.href, queueName, enqueueTimeoutMs: 1000 };
+  // A short lock: a cut can swallow the reply to the worker's fetch, leaving a job active in Redis that no handler
+  // runs; only the stalled check (after the lock lapses) puts it back in the wait list. With the 30 s default that
+  // recovery alone took longer than the test waits (a CI failure); 4 s keeps it inside the wait, and a 150 ms
+  // handler renews its lock long before that.
+  const common = { logger: silentLogger, redisUrl: proxied.href, queueName, enqueueTimeoutMs: 1000, lockDurationMs: 4000 };
   producer = createBullQueue({ ...common, db: t.openAnother(), worker: false });
   worker = createBullQueue({ ...common, db: t.openAnother(), worker: true });
   worker.register<{ n: number }, number>('slow', async (p, ctx) => {

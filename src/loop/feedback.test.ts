@@ -5,9 +5,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../core/ids.js';
 import { beginBuild, completeBuild, listImages } from '../data/datasets/repository.js';
 import type { ManifestImage } from '../data/datasets/types.js';
+import { readAnnotations } from '../data/detection/annotations.js';
 import { type FeedbackLineage, lineageKey, NoNewLabelsError } from '../data/feedback/index.js';
 import type { WorkflowService } from '../workflow/service.js';
-import { modelRead, openWorkflowFixture, type WorkflowFixture } from '../workflow/testing.js';
+import { boxRead, FakeBoxReader, modelRead, openWorkflowFixture, type WorkflowFixture } from '../workflow/testing.js';
 import { buildFeedbackDataset } from './feedback.js';
 
 let fx: WorkflowFixture;
@@ -44,6 +45,49 @@ async function study(seed: number, a: string, b?: string, o: { qa?: boolean; dat
 const deps = () => ({ db: fx.t.db, objects: fx.objects });
 
 describe('buildFeedbackDataset', () => {
+  it('carries reader B’s box marks: confirmed boxes become the box labels (annotations.jsonl), all marks the lineage', async () => {
+    const boxes = fx.service({ detector: new FakeBoxReader(), random: () => 0.5, clock: { now: () => new Date((tick += 1000)) } });
+    const marked: string[] = [];
+    for (const seed of [11, 12]) {
+      fx.model.next(modelRead('lung-normal', 0.97));
+      const s = await boxes.intake(fx.users.admin, { modality: 'cxr', image: await fx.image(seed) });
+      await boxes.commitRead(fx.users.reader, s.id, { label: 'lung-opacity' }); // no policy for this clock: to B
+      marked.push(s.id);
+    }
+    await boxes.markBox(fx.users.adjudicator, marked[0]!, 0, { correct: true });
+    await boxes.markBox(fx.users.adjudicator, marked[0]!, 1, { correct: false });
+    await boxes.markBox(fx.users.adjudicator, marked[0]!, 2, { correct: true });
+    await boxes.markBox(fx.users.adjudicator, marked[1]!, 0, { correct: false });
+    for (const id of marked) await boxes.commitRead(fx.users.adjudicator, id, { label: 'lung-opacity' });
+
+    const r = await buildFeedbackDataset(deps(), {});
+    const annotated = await readAnnotations(fx.objects, r.versionId);
+    // Only the image with a confirmed box is labelled; its reference is exactly the boxes B confirmed.
+    expect(annotated).toHaveLength(1);
+    const [one] = annotated!;
+    const [d0, , d2] = boxRead().detections;
+    expect(one!.readers).toEqual(['B']);
+    expect(one!.reference!.map((b) => [b.classId, b.x0, b.y0, b.x1, b.y1])).toEqual([
+      [3, ...d0!.box], // Cardiomegaly
+      [10, ...d2!.box], // Pleural effusion
+    ]);
+    const lineage = (await fx.objects.getBytes(lineageKey(r.versionId)))
+      .toString('utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as FeedbackLineage);
+    const first = lineage.find((l) => l.study_id === marked[0])!;
+    expect(first.box_labels!.map((b) => [b.class, b.correct])).toEqual([
+      ['Cardiomegaly', true],
+      ['Nodule/Mass', false],
+      ['Pleural effusion', true],
+    ]);
+    expect(lineage.find((l) => l.study_id === marked[1])!.box_labels).toEqual([
+      { ...boxRead().detections[0]!, correct: false, detector: { name: 'cxr-det', version: 2 } },
+    ]);
+    expect(one!.objectKey).toBe(first.object_key);
+  });
+
   it('takes adjudicated studies and QA samples with their labellers, drops repeats and label conflicts, and stores lineage', async () => {
     const disagree = await study(1, 'lung-covid', 'lung-opacity'); // A ≠ model → B decides
     const qa = await study(2, 'lung-normal', 'lung-normal', { qa: true }); // would be auto-finalized; B confirms

@@ -2,11 +2,13 @@
 // every candidate to the change protocol (rollout/), and the triggers — checked on a timer and, for drift alarms
 // raised in this process, at once through the DriftAlarms hook. `composeApi` (serve) and `secondread worker` call
 // this; `secondread retrain` uses the same pieces by hand.
+import { join } from 'node:path';
+
 import type { Config } from '../core/config.js';
 import { ConfigError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { JobQueue } from '../jobs/index.js';
-import type { DriftAlarms } from '../monitoring/drift/index.js';
+import { type DriftAlarms, profileOnRegistration } from '../monitoring/drift/index.js';
 import { type LoadedProtocol, readProtocolFile, type RolloutService } from '../rollout/index.js';
 import type { Db } from '../storage/db.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -15,7 +17,7 @@ import { type CandidateHandOff, registerRetrainHandler } from './retrain.js';
 import { RetrainTriggers } from './triggers.js';
 
 export interface LoopDeps {
-  config: Pick<Config, 'retrain' | 'workflow'>;
+  config: Pick<Config, 'retrain' | 'workflow' | 'drift'>;
   db: Db;
   objects: ObjectStore;
   registry: ModelRegistry;
@@ -78,13 +80,18 @@ export async function startLoop(
   o: { runsJobs: boolean; startTriggers: boolean; driftAlarms?: DriftAlarms },
 ): Promise<RunningLoop> {
   if (o.runsJobs) registerRetrainHandler(queue, { ...deps, handOff: await candidateHandOff(deps) });
+  // Every candidate a retrain registers gets its drift reference profile before it can reach production (docs/drift.md).
+  const unprofile =
+    o.runsJobs && deps.config.drift.profileOnRegister
+      ? profileOnRegistration(deps.registry, { db: deps.db, objects: deps.objects, logger: deps.logger, cacheDir: join(deps.cacheDir, 'models') })
+      : () => undefined;
   const r = deps.config.retrain;
   const anyTrigger = r.onDrift || r.everyHours !== undefined || r.newLabels !== undefined;
-  if (!o.startTriggers || !anyTrigger) return { triggers: null, close: async () => undefined };
+  if (!o.startTriggers || !anyTrigger) return { triggers: null, close: async () => unprofile() };
   const model = await retrainModel(deps);
   if (model === undefined) {
     deps.logger.warn('retrain triggers are configured but no model is: set retrain.model (or workflow.model); triggers off');
-    return { triggers: null, close: async () => undefined };
+    return { triggers: null, close: async () => unprofile() };
   }
   const triggers = new RetrainTriggers(
     { db: deps.db, jobs: queue, logger: deps.logger },
@@ -98,6 +105,7 @@ export async function startLoop(
     close: async () => {
       off?.();
       await triggers.stop();
+      unprofile();
     },
   };
 }

@@ -16,6 +16,7 @@
 // weight is [in, out] here (x·W), PyTorch's transposed.
 import { EngineError, fedDropout, type Graph, init, type ModelBuilder, ops, type TensorRef } from '../engine/index.js';
 import { classifierHead, type ClassifierOptions } from './classifier.js';
+import { checkImageInput } from './images.js';
 import { presetConfig } from './presets.js';
 
 const { add, batchNorm, conv2d, globalAvgPool, linear, mul, relu, reshape, sigmoid } = ops;
@@ -132,13 +133,8 @@ function basicBlock(g: Graph, x: TensorRef, cin: number, cout: number, stride: n
 /** Pooled features [B, widths[last]] of images [B, C, H, W] (B may be symbolic): everything before the head. */
 function pooledFeatures(g: Graph, images: TensorRef, cfg: CnnConfig): TensorRef {
   validate(cfg);
-  const [batch, c, hgt, wid] = images.shape;
-  if (c !== cfg.inChannels || hgt !== cfg.imageSize || wid !== cfg.imageSize) {
-    throw new EngineError(
-      'shape_mismatch',
-      `${cfg.name} expects images [B, ${cfg.inChannels}, ${cfg.imageSize}, ${cfg.imageSize}], got [${images.shape.join(', ')}]`,
-    );
-  }
+  checkImageInput(images, cfg);
+  const [batch] = images.shape;
   let x = g.scope('stem', () => activation(g, bn(g, 'bn', conv(g, 'conv', images, cfg.inChannels, cfg.stemChannels, 3, 1), cfg), cfg));
   let cin = cfg.stemChannels;
   cfg.widths.forEach((cout, s) => {

@@ -3,25 +3,17 @@
 import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 
-import { decodeModel, EXPORT_METADATA, exportInferenceModel, Graph, type StoredTensor } from '../engine/index.js';
-import { detectorConfig, detectorModel } from './detector.js';
+import { decodeModel, EXPORT_METADATA, exportInferenceModel, Graph } from '../engine/index.js';
+import { detectorConfig } from './detector.js';
 import { DETECTION_METADATA_KEY, detectionMetadata, type DetectionThresholds, detectorInference, postprocess } from './detector-export.js';
+import { spreadDetectorWeights } from './testing.js';
 
 describe('exported detector', () => {
   it('per-class NMS in the graph equals the TypeScript post-processing; BatchNorm folded; metadata', async () => {
     const cfg = detectorConfig('det-nano', { imageSize: 64, numClasses: 3 });
     const thresholds: DetectionThresholds = { scoreThreshold: 0.05, iouThreshold: 0.5, maxDetections: 50 };
     // Seeded weights with the head's biases spread out, so boxes and scores vary across anchors.
-    const g = new Graph('weights', { mode: 'train', seed: 9 });
-    detectorModel(cfg)(g);
-    const weights = new Map<string, StoredTensor>();
-    for (const p of g.state()) {
-      let data = p.values() as Float32Array;
-      if (/\.bn\./.test(p.name)) data = data.map((v, i) => (p.name.endsWith('running_var') ? 1 + 0.1 * (i % 5) : v + 0.05 * Math.sin(i + 1)));
-      if (/cv3\.\d\.2\.bias$/.test(p.name)) data = data.map((v, i) => v + 2.5 * Math.sin(3 * i + 1) + 1);
-      if (/cv2\.\d\.2\.bias$/.test(p.name)) data = data.map((v, i) => v + Math.sin(7 * i));
-      weights.set(p.name, { dtype: 'float32', shape: [...p.shape] as number[], data });
-    }
+    const weights = spreadDetectorWeights(cfg, 9);
     const exported = exportInferenceModel(detectorInference(cfg, thresholds), { weights, metadata: detectionMetadata(cfg, thresholds), model: cfg });
     const decoded = decodeModel(exported.bytes);
     expect(decoded.nodes.filter((n) => n.opType === 'BatchNormalization')).toHaveLength(0);

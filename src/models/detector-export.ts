@@ -98,7 +98,7 @@ export interface Detection {
 }
 
 /** IoU as ONNX Runtime's NonMaxSuppression computes it (corners in any order; empty boxes overlap nothing). */
-function nmsIou(b: Float32Array, i: number, j: number): number {
+function nmsIou(b: ArrayLike<number>, i: number, j: number): number {
   const lo = (a: number, c: number): number => Math.min(a, c);
   const hi = (a: number, c: number): number => Math.max(a, c);
   const [ix0, iy0, ix1, iy1] = [lo(b[4 * i]!, b[4 * i + 2]!), lo(b[4 * i + 1]!, b[4 * i + 3]!), hi(b[4 * i]!, b[4 * i + 2]!), hi(b[4 * i + 1]!, b[4 * i + 3]!)];
@@ -118,10 +118,19 @@ function nmsIou(b: Float32Array, i: number, j: number): number {
  * per-image cap: the maxDetections best over all classes, best first.
  */
 export function postprocess(logits: ArrayLike<number>, i: number, cfg: DetectorConfig, t: DetectionThresholds = DETECTION_DEFAULTS): Detection[] {
-  validateThresholds(t);
   const { scores, boxes } = decodeImage(logits, i, cfg);
-  const nc = cfg.numClasses;
+  return selectDetections(scores, boxes, cfg.numClasses, t);
+}
+
+/**
+ * One image's candidates — scores [A, nc] and boxes [A, 4] (x0 y0 x1 y1) — through per-class NMS with ONNX Runtime's
+ * semantics (score > threshold; suppressed when IoU > threshold), then the per-image cap over all classes, best first.
+ */
+export function selectDetections(scores: ArrayLike<number>, boxes: ArrayLike<number>, nc: number, t: DetectionThresholds = DETECTION_DEFAULTS): Detection[] {
+  validateThresholds(t);
   const A = scores.length / nc;
+  if (!Number.isInteger(A) || boxes.length !== 4 * A)
+    throw new EngineError('shape_mismatch', `scores [${scores.length}] and boxes [${boxes.length}] do not hold the same anchors for ${nc} classes`);
   const out: Detection[] = [];
   for (let c = 0; c < nc; c++) {
     const candidates: number[] = [];

@@ -1,6 +1,7 @@
 // Test data for the model tests: a trivially separable 2-class set, so that a model that does not learn it in a
 // few dozen steps has a broken forward, backward, optimizer or state handling.
-import type { Batch } from '../engine/index.js';
+import { type Batch, Graph, type StoredTensor } from '../engine/index.js';
+import { type DetectorConfig, detectorModel } from './detector.js';
 
 const SIZE = 32;
 
@@ -26,4 +27,22 @@ export function stripes(n: number, seed: number): { batch: Batch; labels: number
     batch: { images: { data: images, shape: [n, 1, SIZE, SIZE] }, labels: { data: BigInt64Array.from(labels, BigInt), shape: [n] } },
     labels,
   };
+}
+
+/**
+ * A detector's weights from a seeded train graph with the BatchNorm statistics and the head's biases spread out, so
+ * that exported boxes and scores vary across anchors (an untrained head scores every anchor alike).
+ */
+export function spreadDetectorWeights(cfg: DetectorConfig, seed: number): Map<string, StoredTensor> {
+  const g = new Graph('weights', { mode: 'train', seed });
+  detectorModel(cfg)(g);
+  const weights = new Map<string, StoredTensor>();
+  for (const p of g.state()) {
+    let data = p.values() as Float32Array;
+    if (/\.bn\./.test(p.name)) data = data.map((v, i) => (p.name.endsWith('running_var') ? 1 + 0.1 * (i % 5) : v + 0.05 * Math.sin(i + 1)));
+    if (/cv3\.\d\.2\.bias$/.test(p.name)) data = data.map((v, i) => v + 2.5 * Math.sin(3 * i + 1) + 1);
+    if (/cv2\.\d\.2\.bias$/.test(p.name)) data = data.map((v, i) => v + Math.sin(7 * i));
+    weights.set(p.name, { dtype: 'float32', shape: [...p.shape] as number[], data });
+  }
+  return weights;
 }

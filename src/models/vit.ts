@@ -1,22 +1,25 @@
 // Vision Transformer with a convolutional stem (Dosovitskiy et al. 2021, "An Image is Worth 16x16 Words";
 // conv stem after Xiao et al. 2021, "Early Convolutions Help Transformers See Better"), written on the engine's
 // graph builder. One function builds both graphs: in a 'train' graph BatchNorm uses batch statistics (and records
-// its running-stat updates) and dropout is active; in an 'eval' graph BatchNorm uses the running statistics and
-// dropout disappears.
+// its running-stat updates) and dropout and drop path are active; in an 'eval' graph BatchNorm uses the running
+// statistics and dropout and drop path disappear.
 //
 //   image [B, C, H, W]
 //   → stem: one (Conv 3×3 → BatchNorm → ReLU) per entry of stemStrides (any length; the presets use three,
 //     strides 2, 2, 1, channels ending at 128)                       → [B, C_stem, H/s, W/s], s = Π stemStrides
 //   → patch embedding: Conv p×p stride p                             → [B, D, g, g] → tokens [B, g², D]
 //   → prepend [CLS], add learnable positional embeddings            → [B, g² + 1, D]
-//   → depth × pre-LN block: x = x + drop(attn(ln1(x))); x = x + drop(mlp(ln2(x)))
+//   → depth × pre-LN block: x = x + dropPath(drop(attn(ln1(x)))); x = x + dropPath(drop(mlp(ln2(x))))
+//     (dropPath: stochastic depth, Huang et al. 2016 — a residual branch dropped whole per sample, at a rate rising
+//      linearly from 0 in the first block to cfg.dropPath in the last, as timm's drop_path_rate)
 //   → LN([CLS]) → Linear → logits [B, classes]
 //     (pool 'mean': LN(mean of the patch tokens) instead of LN([CLS]); the [CLS] token stays in the sequence)
 //
 // Parameter names equal the PyTorch peer's state_dict keys (bench/peers/vit_torch.py) so weights move between the
 // two as one safetensors file; Linear weights are [in, out] here (x·W), PyTorch's transposed.
-import { type Dim, EngineError, fedDropout, type Graph, init, type ModelBuilder, ops, type TensorRef } from '../engine/index.js';
+import { type Dim, EngineError, fedDropout, fedDropPath, type Graph, init, type ModelBuilder, ops, type TensorRef } from '../engine/index.js';
 import { classifierHead, type ClassifierOptions } from './classifier.js';
+import { checkImageInput } from './images.js';
 import { presetConfig } from './presets.js';
 
 const { add, batchNorm, concat, conv2d, gelu, layerNorm, linear, matmul, mul, reduceMean, relu, reshape, slice, softmax, split, transpose } = ops;
@@ -40,6 +43,8 @@ export interface ViTConfig {
   numClasses: number;
   /** Dropout on both residual branches of every block. */
   dropout: number;
+  /** Stochastic depth: drop-path rate of the last block (linearly from 0 in the first; default 0 = off). */
+  dropPath?: number;
   layerNormEps: number;
   batchNormEps: number;
   /** PyTorch convention: weight of the new batch statistic in the running average. */
@@ -128,6 +133,7 @@ function validate(cfg: ViTConfig): void {
   if (cfg.dim % cfg.heads !== 0) bad(`dim ${cfg.dim} is not divisible by heads ${cfg.heads}`);
   if (!(cfg.numClasses >= 2)) bad('numClasses must be >= 2');
   if (!(cfg.dropout >= 0 && cfg.dropout < 1)) bad('dropout must be in [0, 1)');
+  if (cfg.dropPath !== undefined && !(cfg.dropPath >= 0 && cfg.dropPath < 1)) bad('dropPath must be in [0, 1)');
   if (cfg.linearInit !== undefined && !(LINEAR_INITS as readonly string[]).includes(cfg.linearInit))
     bad(`linearInit must be one of ${LINEAR_INITS.join(', ')}`);
   if (cfg.pool !== undefined && !(POOLS as readonly string[]).includes(cfg.pool)) bad(`pool must be one of ${POOLS.join(', ')}`);
@@ -182,13 +188,33 @@ function mlp(g: Graph, x: TensorRef, cfg: ViTConfig): TensorRef {
   return dense(g, 'fc2', gelu(g, dense(g, 'fc1', x, cfg.dim, cfg.mlpDim, cfg)), cfg.mlpDim, cfg.dim, cfg);
 }
 
-/** One pre-LN transformer block, as in the paper (eq. 2–3). */
-function block(g: Graph, x: TensorRef, cfg: ViTConfig): TensorRef {
+/** The drop-path rate of block i: linear from 0 (first block) to cfg.dropPath (last), as torch.linspace(0, p, depth). */
+export function dropPathRate(cfg: ViTConfig, i: number): number {
+  const p = cfg.dropPath ?? 0;
+  return cfg.depth > 1 ? (p * i) / (cfg.depth - 1) : 0;
+}
+
+/**
+ * Layer-wise learning-rate decay (BEiT, Bao et al. 2022; timm's param_groups_layer_decay): the factor of a
+ * parameter is decay^(depth + 1 − layer), layer 0 being the stem, patch embedding, [CLS] and positional
+ * embeddings, layer i + 1 block i, and layer depth + 1 the final norm and head (factor 1, the full rate).
+ */
+export function layerDecayFactor(cfg: ViTConfig, decay: number): (name: string) => number {
+  if (!(decay > 0 && decay <= 1)) throw new EngineError('invalid_argument', `layer decay must be in (0, 1], got ${decay}`);
+  return (name) => {
+    const block = /^blocks\.(\d+)\./.exec(name);
+    const layer = block ? Number(block[1]) + 1 : /^(norm|head)\./.test(name) ? cfg.depth + 1 : 0;
+    return decay ** (cfg.depth + 1 - layer);
+  };
+}
+
+/** One pre-LN transformer block, as in the paper (eq. 2–3), with stochastic depth at rate `pathRate`. */
+function block(g: Graph, x: TensorRef, cfg: ViTConfig, pathRate: number): TensorRef {
   const ln1 = (t: TensorRef): TensorRef => norm(g, 'ln1', t, cfg.dim, cfg.layerNormEps);
   const ln2 = (t: TensorRef): TensorRef => norm(g, 'ln2', t, cfg.dim, cfg.layerNormEps);
   const attn = (t: TensorRef): TensorRef => g.scope('attn', () => attention(g, t, cfg));
   const ffn = (t: TensorRef): TensorRef => g.scope('mlp', () => mlp(g, t, cfg));
-  const drop = (t: TensorRef): TensorRef => fedDropout(g, t, cfg.dropout);
+  const drop = (t: TensorRef): TensorRef => fedDropPath(g, fedDropout(g, t, cfg.dropout), pathRate);
   x = add(g, x, drop(attn(ln1(x))));
   x = add(g, x, drop(ffn(ln2(x))));
   return x;
@@ -202,13 +228,8 @@ export function vit(g: Graph, images: TensorRef, cfg: ViTConfig): TensorRef {
 /** The ViT with the vector its head reads: embedding = norm(pooled) [B, dim], logits = head(embedding). */
 export function vitFeatures(g: Graph, images: TensorRef, cfg: ViTConfig): { embedding: TensorRef; logits: TensorRef } {
   validate(cfg);
-  const [batch, c, hgt, wid] = images.shape;
-  if (c !== cfg.inChannels || hgt !== cfg.imageSize || wid !== cfg.imageSize) {
-    throw new EngineError(
-      'shape_mismatch',
-      `${cfg.name} expects images [B, ${cfg.inChannels}, ${cfg.imageSize}, ${cfg.imageSize}], got [${images.shape.join(', ')}]`,
-    );
-  }
+  checkImageInput(images, cfg);
+  const [batch] = images.shape;
   const b = batch as Dim;
   const chans = [cfg.inChannels, ...cfg.stemChannels];
   let x = images;
@@ -232,7 +253,7 @@ export function vitFeatures(g: Graph, images: TensorRef, cfg: ViTConfig): { embe
 
   for (let i = 0; i < cfg.depth; i++) {
     const xi = x;
-    x = g.scope(`blocks.${i}`, () => block(g, xi, cfg));
+    x = g.scope(`blocks.${i}`, () => block(g, xi, cfg, dropPathRate(cfg, i)));
   }
   // LayerNorm is per token, so normalizing only [CLS] equals normalizing all tokens and taking [CLS]. Mean pooling
   // normalizes the mean (timm's fc_norm order), so the head sees one normalized vector either way.

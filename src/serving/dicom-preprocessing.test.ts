@@ -130,7 +130,7 @@ describe('DICOM: serving preprocessing = training preprocessing', () => {
       // End to end: predict on the identified original = inference on the trainer's tensor.
       const row = 0;
       const tensor = prepareBatch(data.train, { rows: [row], augment: null, norm: NORM, seed: 0, epoch: 0, position: 0 }).images;
-      const logits = (await service.infer('cxr', { data: tensor, shape: [1, 1, size, size] })).data;
+      const logits = (await service.infer('cxr', { data: tensor, shape: [1, 1, size, size] })).outputs[0]!.data as Float32Array;
       const p = await service.predict('cxr', originals.get(bySha.get(data.train.sha256[row]!)!.entryPath)!);
       const probs = runtime.classify(logits);
       expect(p.predictions.map((c) => c.class)).toEqual(probs.map((c) => c.class));

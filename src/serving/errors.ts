@@ -30,3 +30,10 @@ export class ModelNotReadyError extends SecondreadError {
     super('model_not_ready', message, 503, details);
   }
 }
+
+/** A detector asked for class probabilities (or the reverse): the caller needs the other kind of model. */
+export class ModelTaskError extends SecondreadError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('model_task_mismatch', message, 409, details);
+  }
+}

@@ -70,7 +70,7 @@ describe('serving preprocessing = training preprocessing', () => {
       // And end to end: the trainer's tensor sent as a KServe tensor gets the logits predict computed from the file.
       const row = 0;
       const tensor = prepareBatch(data.test, { rows: [row], augment: null, norm: NORM, seed: 0, epoch: 0, position: 0 }).images;
-      const logits = (await service.infer('cxr', { data: tensor, shape: [1, 1, size, size] })).data;
+      const logits = (await service.infer('cxr', { data: tensor, shape: [1, 1, size, size] })).outputs[0]!.data as Float32Array;
       const p = await service.predict('cxr', await fx.objects.getBytes(keyBySha.get(data.test.sha256[row]!)!));
       const probs = runtime.classify(logits);
       expect(p.predictions.map((c) => c.class)).toEqual(probs.map((c) => c.class));

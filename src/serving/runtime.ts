@@ -3,7 +3,7 @@
 // Preprocessing (decode + resize, sharp on libuv's threads) runs per request and in parallel, OUTSIDE
 // the batch; only the forward pass is batched, so a batch never waits for the slowest decode.
 import { rankClasses, softmaxRows } from '../core/probabilities.js';
-import type { LoadedModel, ModelMetadata } from '../tracking/index.js';
+import type { Detection, LoadedModel, ModelMetadata } from '../tracking/index.js';
 import { DynamicBatcher } from './batcher.js';
 import type { BatcherOptions, BatchObserver, ClassProbability } from './types.js';
 
@@ -11,6 +11,8 @@ import type { BatcherOptions, BatchObserver, ClassProbability } from './types.js
 export interface Scores {
   logits: Float32Array;
   embedding: Float32Array | null;
+  /** A detector's boxes for this input (input pixels, best first); null for a classifier. */
+  detections: Detection[] | null;
 }
 
 export interface RuntimeOptions {
@@ -99,9 +101,13 @@ export class ModelRuntime {
       const packed = new Float32Array(chunk * this.plane); // zero rows pad a fixed-size batch
       part.forEach((x, i) => packed.set(x, i * this.plane));
       // The embedding comes from the same run (the head reads it anyway): fetching it costs a copy, not compute.
-      const { logits, embeddings, dim } = await this.model.forward(packed, chunk);
+      const { logits, embeddings, dim, detections } = await this.model.forward(packed, chunk);
       for (let i = 0; i < part.length; i++)
-        out.push({ logits: logits.slice(i * k, (i + 1) * k), embedding: embeddings && dim ? embeddings.slice(i * dim, (i + 1) * dim) : null });
+        out.push({
+          logits: logits.slice(i * k, (i + 1) * k),
+          embedding: embeddings && dim ? embeddings.slice(i * dim, (i + 1) * dim) : null,
+          detections: detections?.[i] ?? null,
+        });
     }
     return out;
   }

@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 
 import { ValidationError } from '../core/errors.js';
 import { grayPng } from '../data/images/testing.js';
@@ -145,6 +145,29 @@ describe('saliency maps', () => {
     }
   });
 
+  it('smoothgrad: the same map whether the noisy copies are differentiated one per run or four per run (padded)', async () => {
+    const [one, four] = await Promise.all([
+      InputGradient.create(patchModel(), patchMeta, { batch: 1 }),
+      InputGradient.create(patchModel(), patchMeta, { batch: 4 }),
+    ]);
+    try {
+      const input = await imageToInput(await patchImage(), patchMeta.preprocessing);
+      for (const samples of [8, 6]) {
+        const a = await smoothGrad(one, input, 0, 1, { samples, seed: 5 });
+        const b = await smoothGrad(four, input, 0, 1, { samples, seed: 5 });
+        const peak = Math.max(...a);
+        expect(peak).toBeGreaterThan(0);
+        for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!)).toBeLessThan(1e-5 * peak);
+      }
+      // A different seed is a different map: the comparison above can tell maps apart.
+      const other = await smoothGrad(one, input, 0, 1, { samples: 8, seed: 6 });
+      const a = await smoothGrad(one, input, 0, 1, { samples: 8, seed: 5 });
+      expect(a.some((v, i) => Math.abs(v - other[i]!) > 1e-3 * Math.max(...a))).toBe(true);
+    } finally {
+      await Promise.all([one.close(), four.close()]);
+    }
+  });
+
   it('occlusion: hiding the patch is what lowers `left`, so the credit lands on it', async () => {
     const { forward, release } = await ortForward(patchModel(), patchMeta);
     try {
@@ -213,6 +236,21 @@ describe('SaliencyService', () => {
     await expect(service.explain({ model: { name: 'patch', version: 1 }, image: await wide(), class: 'lung-covid' })).rejects.toBeInstanceOf(ValidationError);
     const occ = await service.explain({ model: { name: 'patch', version: 1 }, image: await wide(), method: 'occlusion', class: 'left' });
     expect(occ.method).toBe('occlusion');
+  });
+
+  it("differentiates one noisy copy per run unless told otherwise (the explainer keeps one image's working set, not eight)", async () => {
+    const create = vi.spyOn(InputGradient, 'create');
+    const byDefault = new SaliencyService({ registry, smoothGrad: { samples: 4 } });
+    const four = new SaliencyService({ registry, smoothGrad: { samples: 4 }, gradientBatch: 4 });
+    try {
+      await byDefault.explain({ model: { name: 'patch', version: 1 }, image: await wide() });
+      await four.explain({ model: { name: 'patch', version: 1 }, image: await wide() });
+      expect(create.mock.calls.map((c) => c[2].batch)).toEqual([1, 4]);
+    } finally {
+      create.mockRestore();
+      await Promise.all([byDefault.close(), four.close()]);
+    }
+    expect(() => new SaliencyService({ registry, gradientBatch: 0 })).toThrow(ValidationError);
   });
 
   it('answers 503 saliency_busy beyond its queue instead of piling up CPU work', async () => {

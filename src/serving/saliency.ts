@@ -56,6 +56,13 @@ export interface SaliencyServiceOptions {
   occlusion?: OcclusionOptions;
   /** Longest side of the returned picture (default 512). */
   maxSize?: number;
+  /**
+   * Noisy copies differentiated per ONNX Runtime run (default 1; a model exported with a fixed batch uses its
+   * own). Each explainer's session keeps, in its memory arena, the largest forward + backward working set it has
+   * run, for as long as the explainer is kept: at 8 copies per run vit-small kept ≈ 80–100 MB per version
+   * explained, at 1 copy ≈ 10–30 MB, and a map took no longer (docs/reliability.md, section 5).
+   */
+  gradientBatch?: number;
   /** Model versions kept ready (default 2). */
   models?: number;
   /** Finished pictures kept (default 32): a viewer asking again gets it at once. */
@@ -111,6 +118,8 @@ export class SaliencyService {
 
   constructor(private readonly o: SaliencyServiceOptions) {
     this.logger = o.logger ?? silentLogger;
+    const b = o.gradientBatch;
+    if (b !== undefined && !(Number.isInteger(b) && b >= 1)) throw new ValidationError(`gradientBatch must be an integer ≥ 1, got ${b}`);
   }
 
   async explain(req: ExplainRequest): Promise<Explanation> {
@@ -191,7 +200,7 @@ export class SaliencyService {
     const bytes = await this.o.registry.modelBytes(mv);
     const ex: Explainer = { mv, gradient: null, unsupported: null, forward: null, release: [] };
     const declared = mv.metadata.input.shape[0];
-    const batch = typeof declared === 'number' && declared > 0 ? declared : (this.o.smoothGrad?.samples ?? 8);
+    const batch = typeof declared === 'number' && declared > 0 ? declared : (this.o.gradientBatch ?? 1);
     try {
       ex.gradient = await InputGradient.create(bytes, mv.metadata, { batch, threads: this.o.threads });
       ex.release.push(() => ex.gradient!.close());

@@ -144,12 +144,14 @@ describe('ServingService.infer (KServe v2 tensors)', () => {
       const data = new Float32Array(rows[0]!.length * 2);
       rows.forEach((r, i) => data.set(r, i * r.length));
       const out = await s.infer('cxr', { data, shape: [2, 1, 32, 32] });
-      expect(out).toMatchObject({ version: 1, outputName: 'logits', shape: [2, 3] });
+      expect(out.outputs).toHaveLength(1);
+      expect(out.outputs[0]).toMatchObject({ name: 'logits', datatype: 'FP32', shape: [2, 3] });
+      const logits = out.outputs[0]!.data;
       const direct = await model.logits(data, 2);
-      for (let i = 0; i < 6; i++) expect(out.data[i]).toBeCloseTo(direct[i]!, 5);
+      for (let i = 0; i < 6; i++) expect(logits[i]).toBeCloseTo(direct[i]!, 5);
       // softmax(logits) (T = 1) is what predict answered.
       const p = await s.predict('cxr', imgs[1]!);
-      const e = Array.from(out.data.subarray(3, 6), Math.exp);
+      const e = Array.from(logits.subarray(3, 6), Math.exp);
       const sum = e.reduce((a, b) => a + b, 0);
       for (const c of p.predictions) expect(c.probability).toBeCloseTo(e[['lung-normal', 'lung-covid', 'oct-cnv'].indexOf(c.class)]! / sum, 6);
     } finally {
@@ -191,6 +193,7 @@ describe('ServingService.describe / isReady / preload', () => {
       inputs: [{ name: 'images', datatype: 'FP32', shape: [-1, 1, 32, 32] }],
       outputs: [{ name: 'logits', datatype: 'FP32', shape: [-1, 3] }],
       classes: ['lung-normal', 'lung-covid', 'oct-cnv'],
+      task: 'classify',
     });
     expect((await s.describe('cxr', 2)).version).toBe(2);
     await expect(s.describe('cxr', 7)).rejects.toBeInstanceOf(NotFoundError);

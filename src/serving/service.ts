@@ -9,18 +9,31 @@ import { type Clock, systemClock } from '../core/clock.js';
 import { ValidationError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
+import { readImageHeader } from '../data/images/decode.js';
 import type { Db } from '../storage/db.js';
 import { type Alias, assertAlias, assertModelName, type ModelRegistry } from '../tracking/index.js';
 import { BackgroundTasks } from './background.js';
 import { DEFAULT_BATCHER_OPTIONS, validateBatcherOptions } from './batcher.js';
 import { Deployments, type Target } from './deployments.js';
-import { ClientGoneError, ModelNotReadyError } from './errors.js';
+import { detectorInferOutputs, detectorOutputDescriptions, toServedDetections } from './detections.js';
+import { ClientGoneError, ModelNotReadyError, ModelTaskError } from './errors.js';
 import { guardObserver } from './observer.js';
 import { ModelRuntime } from './runtime.js';
 import { type PoolEntry, RuntimePool } from './runtime-pool.js';
 import { dbShadowStore, type ProductionAnswer, ShadowRecorder, type ShadowStore } from './shadow.js';
 import { checkTensor } from './tensor-input.js';
-import type { InferOptions, InferResult, ModelDescription, PredictOptions, PredictResult, ServingObserver, ServingOptions, TensorInput } from './types.js';
+import {
+  type InferOptions,
+  type InferResult,
+  isDetectResult,
+  type ModelAnswer,
+  type ModelDescription,
+  type PredictOptions,
+  type PredictResult,
+  type ServingObserver,
+  type ServingOptions,
+  type TensorInput,
+} from './types.js';
 
 export { canaryBucket } from './deployments.js';
 
@@ -103,13 +116,24 @@ export class ServingService {
     );
   }
 
-  /** Default: alias `production` (canary/shadow rules apply only then). studyId makes canary routing sticky. */
+  /**
+   * A classifier's class probabilities (a detector: ModelTaskError, 409 — use predictImages). Default: alias
+   * `production` (canary/shadow rules apply only then). studyId makes canary routing sticky.
+   */
   async predict(name: string, image: Uint8Array, o: PredictOptions = {}): Promise<PredictResult> {
-    return (await this.predictMany(name, [image], o))[0]!;
+    return classifications(await this.predictMany(name, [image], o))[0]!;
   }
 
-  /** Several images, one routing decision: their forward passes join the same batches. */
+  /** Several images, one routing decision: their forward passes join the same batches. A classifier's answers. */
   async predictBatch(name: string, images: Uint8Array[], o: PredictOptions = {}): Promise<PredictResult[]> {
+    return classifications(await this.predictImages(name, images, o));
+  }
+
+  /**
+   * Any model's answers, one per image in order: a classifier's probabilities, or a detector's boxes in each
+   * ORIGINAL image's pixels (DICOM included). One routing decision; the forward passes join the same batches.
+   */
+  async predictImages(name: string, images: Uint8Array[], o: PredictOptions = {}): Promise<ModelAnswer[]> {
     if (images.length === 0) throw new ValidationError('no images to predict');
     return this.predictMany(name, images, o);
   }
@@ -123,11 +147,21 @@ export class ServingService {
       const [c, s] = [rt.metadata.preprocessing.channels, rt.metadata.preprocessing.size];
       const n = checkTensor(input, [c, s, s], this.options.maxInferBatch, rt.metadata.input.name);
       const rows = Array.from({ length: n }, (_, i) => input.data.subarray(i * rt.plane, (i + 1) * rt.plane));
-      const logits = await Promise.all(rows.map((r) => rt.score(r, { signal: o.signal })));
+      const scores = await Promise.all(rows.map((r) => rt.scores(r, { signal: o.signal })));
+      const detection = rt.metadata.detection;
+      // A detector's boxes stay in input pixels: the tensor is already letterboxed, the original size unknown.
+      if (detection)
+        return {
+          version: rt.version,
+          outputs: detectorInferOutputs(
+            scores.map((x) => x.detections ?? []),
+            detection.maxDetections,
+          ),
+        };
       const k = rt.metadata.classes.length;
       const data = new Float32Array(n * k);
-      logits.forEach((l, i) => data.set(l, i * k));
-      return { version: rt.version, outputName: rt.metadata.output.name, data, shape: [n, k] };
+      scores.forEach((x, i) => data.set(x.logits, i * k));
+      return { version: rt.version, outputs: [{ name: rt.metadata.output.name, datatype: 'FP32', shape: [n, k], data }] };
     });
   }
 
@@ -145,8 +179,9 @@ export class ServingService {
       versions,
       platform: 'onnxruntime_onnx',
       inputs: [{ name: m.input.name, datatype: 'FP32', shape: [-1, channels, size, size] }],
-      outputs: [{ name: m.output.name, datatype: 'FP32', shape: [-1, m.classes.length] }],
+      outputs: m.detection ? detectorOutputDescriptions(m.detection) : [{ name: m.output.name, datatype: 'FP32', shape: [-1, m.classes.length] }],
       classes: [...m.classes],
+      task: m.detection ? 'detect' : 'classify',
     };
   }
 
@@ -219,7 +254,7 @@ export class ServingService {
     return this.deployments.poll();
   }
 
-  private async predictMany(name: string, images: Uint8Array[], o: PredictOptions): Promise<PredictResult[]> {
+  private async predictMany(name: string, images: Uint8Array[], o: PredictOptions): Promise<ModelAnswer[]> {
     this.assertOpen();
     const t0 = performance.now();
     const requestId = o.requestId ?? newId('req_');
@@ -230,10 +265,21 @@ export class ServingService {
     const results = await this.pool
       .using(entry, async (rt) => {
         preprocessing = JSON.stringify(rt.metadata.preprocessing);
-        tensors = await Promise.all(images.map((img) => rt.preprocess(img)));
+        const { classes, detection, preprocessing: pre } = rt.metadata;
+        // A detector's boxes go back to each original image: its size from the header (DICOM: Columns × Rows).
+        const [prepared, sizes] = await Promise.all([
+          Promise.all(images.map((img) => rt.preprocess(img))),
+          detection ? Promise.all(images.map((img) => readImageHeader(img))) : null,
+        ]);
+        tensors = prepared;
         const scores = await Promise.all(tensors.map((t) => rt.scores(t, { signal: o.signal })));
         const latencyMs = performance.now() - t0;
-        return scores.map(({ logits, embedding }): PredictResult => {
+        return scores.map(({ logits, embedding, detections }, i): ModelAnswer => {
+          if (sizes) {
+            const image = { width: sizes[i]!.width, height: sizes[i]!.height };
+            const served = toServedDetections(detections ?? [], classes, image, pre.size);
+            return { model: name, version: rt.version, route: target.route, task: 'detect', detections: served, image, latencyMs, requestId };
+          }
           const predictions = rt.classify(logits);
           const r: PredictResult = { model: name, version: rt.version, route: target.route, predictions, top: predictions[0]!, latencyMs, requestId };
           return o.embedding === true && embedding ? { ...r, embedding } : r;
@@ -243,8 +289,12 @@ export class ServingService {
         if (shadow) this.pool.release(shadow);
         throw err;
       });
-    for (const r of results) this.observer.prediction?.({ model: name, version: r.version, route: r.route }, r.top, r.latencyMs);
-    if (shadow) this.recordShadow(shadow, { images, tensors, preprocessing, results, requestId, studyId: o.studyId ?? null });
+    const classified = results.filter((r): r is PredictResult => !isDetectResult(r));
+    for (const r of classified) this.observer.prediction?.({ model: name, version: r.version, route: r.route }, r.top, r.latencyMs);
+    // Shadow comparisons are of top classes: a detector's answers are not compared (its shadow hold is released).
+    if (shadow && classified.length === results.length)
+      this.recordShadow(shadow, { images, tensors, preprocessing, results: classified, requestId, studyId: o.studyId ?? null });
+    else if (shadow) this.pool.release(shadow);
     return results;
   }
 
@@ -306,4 +356,18 @@ export class ServingService {
   private assertOpen(): void {
     if (this.closed) throw new ModelNotReadyError('the server is shutting down', { retryAfterSeconds: 1 });
   }
+}
+
+/** The answers of a classifier; a detector's answers are boxes, not probabilities (ModelTaskError). */
+function classifications(results: ModelAnswer[]): PredictResult[] {
+  const det = results.find(isDetectResult);
+  if (det)
+    throw new ModelTaskError(
+      `${det.model} version ${det.version} is a detector: it answers boxes, not class probabilities (POST /v1/models/${det.model}/predict returns them)`,
+      {
+        model: det.model,
+        version: det.version,
+      },
+    );
+  return results as PredictResult[];
 }

@@ -4,7 +4,7 @@ import { silentLogger } from '../core/logger.js';
 import { grayPng } from '../data/images/testing.js';
 import type { DbDialect } from '../storage/db.js';
 import { ModelRegistry } from '../tracking/registry.js';
-import { finishedRunWithModel, openTrackingFixture, type TinyModelOptions, type TrackingFixture } from '../tracking/testing.js';
+import { finishedRunWithDetector, finishedRunWithModel, openTrackingFixture, type TinyModelOptions, type TrackingFixture } from '../tracking/testing.js';
 import { ServingService } from './service.js';
 import type { ServingObserver, ServingOptions } from './types.js';
 
@@ -13,6 +13,8 @@ export interface ServingFixture {
   registry: ModelRegistry;
   /** Registers the next version of `name` (a tiny ViT; `seed` changes its weights, so versions disagree). */
   register(name: string, o?: TinyModelOptions): Promise<number>;
+  /** Registers the next version of `name`: the tiny engine-exported detector (tracking/testing.ts). */
+  registerDetector(name: string, o?: { seed?: number }): Promise<number>;
   promote(name: string, version: number, alias: string): Promise<void>;
   service(options?: Partial<ServingOptions>, observer?: ServingObserver): ServingService;
   close(): Promise<void>;
@@ -26,6 +28,7 @@ export async function openServingFixture(dialect: DbDialect = 'sqlite'): Promise
     f,
     registry,
     register: async (name, o = {}) => (await registry.register({ runId: await finishedRunWithModel(f.tracker, o), name, by: 'test' })).version,
+    registerDetector: async (name, o = {}) => (await registry.register({ runId: await finishedRunWithDetector(f.tracker, o), name, by: 'test' })).version,
     promote: (name, version, alias) => registry.setAlias(name, alias, version, { by: 'test', reason: 'test' }),
     service: (options = {}, observer) => {
       const s = new ServingService(

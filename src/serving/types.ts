@@ -47,6 +47,36 @@ export interface PredictResult {
   embedding?: Float32Array;
 }
 
+/** One box a detector found, in the ORIGINAL image's pixels (DICOM: Columns × Rows), corners continuous. */
+export interface ServedDetection {
+  class: string;
+  /** The class probability (sigmoid), above the model's score threshold. */
+  score: number;
+  /** x0, y0, x1, y1; the letterbox undone exactly and clipped to the image. */
+  box: [number, number, number, number];
+}
+
+/** A detector's answer for one image. */
+export interface DetectResult {
+  model: string;
+  version: number;
+  route: Route;
+  task: 'detect';
+  /** Best first, at most the model's maxDetections. */
+  detections: ServedDetection[];
+  /** The original image's size (the coordinate frame of the boxes). */
+  image: { width: number; height: number };
+  latencyMs: number;
+  requestId: string;
+}
+
+/** What a model answers for one image: class probabilities (a classifier) or boxes (a detector). */
+export type ModelAnswer = PredictResult | DetectResult;
+
+export function isDetectResult(r: ModelAnswer): r is DetectResult {
+  return (r as DetectResult).task === 'detect';
+}
+
 export interface PredictOptions {
   version?: number;
   alias?: string;
@@ -69,11 +99,17 @@ export interface TensorInput {
   shape: number[];
 }
 
+export interface InferOutput {
+  name: string;
+  datatype: 'FP32' | 'INT32';
+  shape: number[];
+  data: Float32Array | Int32Array;
+}
+
+/** A classifier answers one output (its logits); a detector four (docs/serving.md, "Detectors"). */
 export interface InferResult {
   version: number;
-  outputName: string;
-  data: Float32Array;
-  shape: number[];
+  outputs: InferOutput[];
 }
 
 export interface ServingOptions {
@@ -115,4 +151,6 @@ export interface ModelDescription {
   inputs: TensorDescription[];
   outputs: TensorDescription[];
   classes: string[];
+  /** 'detect' for a detector (boxes), else 'classify'. */
+  task: 'classify' | 'detect';
 }

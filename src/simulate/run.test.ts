@@ -54,6 +54,12 @@ describe('runSimulation', () => {
     const images = [{ sha256: 'c' }, { sha256: 'a' }, { sha256: 'b' }] as never[];
     expect(replayOrder(images, null).map((i: { sha256: string }) => i.sha256)).toEqual(['a', 'b', 'c']);
     expect(replayOrder(images, 2).map((i: { sha256: string }) => i.sha256)).toEqual(['a', 'b']);
+    expect(replayOrder(images, 1, 1).map((i: { sha256: string }) => i.sha256)).toEqual(['b']);
+    expect(replayOrder(images, null, 2).map((i: { sha256: string }) => i.sha256)).toEqual(['c']);
+    // wrapping: past the end the order starts again, until the limit; without a limit it does not wrap
+    expect(replayOrder(images, 5, 2, true).map((i: { sha256: string }) => i.sha256)).toEqual(['c', 'a', 'b', 'c', 'a']);
+    expect(replayOrder(images, 2, 7, true).map((i: { sha256: string }) => i.sha256)).toEqual(['b', 'c']);
+    expect(replayOrder(images, 2, 7).map((i: { sha256: string }) => i.sha256)).toEqual([]);
   });
 
   it('stopped after the first study: the report covers what was done and says why it stopped', async () => {

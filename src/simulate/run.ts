@@ -34,6 +34,14 @@ export interface SimulationOptions {
   split: EvaluationSplit;
   /** Replay at most this many images (null: the whole split). */
   limit: number | null;
+  /** Skip this many images of the replay order first (a scenario's stream continues where its last phase stopped). */
+  offset?: number;
+  /**
+   * Continue from the start of the replay order once its end is reached, until `limit` studies (each replay a new
+   * study). A scenario's streams wrap, so how many studies a phase gets never depends on how many an earlier phase
+   * happened to consume before its rollout ended (a timing matter).
+   */
+  wrap?: boolean;
   rate: number | null;
   concurrency: number;
   maxSeconds: number | null;
@@ -74,9 +82,13 @@ class StudyStageError extends SecondreadError {
 }
 
 /** The replay order: by sha256 — fixed for a dataset version, and classes mixed (the manifest's key order groups them). */
-export function replayOrder(images: readonly ManifestImage[], limit: number | null): ManifestImage[] {
+export function replayOrder(images: readonly ManifestImage[], limit: number | null, offset = 0, wrap = false): ManifestImage[] {
   const sorted = [...images].sort((a, b) => (a.sha256 < b.sha256 ? -1 : a.sha256 > b.sha256 ? 1 : 0));
-  return limit === null ? sorted : sorted.slice(0, limit);
+  if (!wrap || limit === null || sorted.length === 0) {
+    const rest = sorted.slice(offset);
+    return limit === null ? rest : rest.slice(0, limit);
+  }
+  return Array.from({ length: limit }, (_, i) => sorted[(offset + i) % sorted.length]!);
 }
 
 /** `sim-<time><random>`: unique per run, and a valid prefix of user names. */
@@ -111,7 +123,8 @@ export async function runSimulation(deps: SimulationDeps, o: SimulationOptions):
   if (version.status !== 'ready') throw new ValidationError(`dataset version '${version.id}' is ${version.status}, not ready`);
   const images = await splitImages(deps.db, version.id, o.split);
   if (images.length === 0) throw new ValidationError(`split '${o.split}' of dataset version '${version.id}' has no images`);
-  const replay = replayOrder(images, o.limit);
+  const replay = replayOrder(images, o.limit, o.offset ?? 0, o.wrap ?? false);
+  if (replay.length === 0) throw new ValidationError(`split '${o.split}' of dataset version '${version.id}' has no images after the first ${o.offset ?? 0}`);
 
   const runId = o.id;
   if (!/^sim-[a-z0-9]{1,40}$/.test(runId)) throw new ValidationError(`simulation id must be sim-<lower-case letters and digits>, got '${runId.slice(0, 60)}'`);

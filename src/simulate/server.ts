@@ -3,9 +3,12 @@
 // whose model reader is serve's own ServingModelReader (the production deployment; config
 // `workflow.model` / --model, else the only model with a production alias; config `workflow.economics`)
 // — listening on 127.0.0.1 on a free port for the length of one simulation.
-// Composed by src/api/compose.ts like serve; what serve adds for operators (job queue and evaluations,
-// alias polling, preloads, signal handling, the UI) is not needed to replay studies.
-import { composeApi } from '../api/compose.js';
+// Composed by src/api/compose.ts like serve. A plain replay needs none of what serve adds for operators (job
+// queue and evaluations, alias polling, the rollout gate, preloads, signal handling, the UI); a scenario
+// (scenario/run.ts) asks for the job queue — started here as serve starts it, so the retrain handler and the
+// drift-alarm trigger run in this process —, the rollout gate on a short timer and alias polling, so canary
+// shares and promotions reach serving while the stream runs.
+import { composeApi, type ComposedApi } from '../api/compose.js';
 import { NoWorkflowModelError, type ServingModelReader } from '../api/serving-model-reader.js';
 import type { Config } from '../core/config.js';
 import { describeError } from '../core/errors.js';
@@ -20,7 +23,19 @@ export interface InProcessServer {
   workflowModel: string | null;
   /** Why there is no workflow model (shown in the report), else null. */
   note: string | null;
+  /** The composed app's services (registry, drift, rollout, jobs, retrain triggers) for a scenario's steps. */
+  api: ComposedApi;
   close(): Promise<void>;
+}
+
+/** What a scenario adds to the replay server; absent: the plain replay server (no jobs, no gate, no alias polling). */
+export interface ServerLoopOptions {
+  /** The job queue (in-process with the embedded default), started before listening, as serve does. */
+  jobs: boolean;
+  /** How often the rollout gate judges active canaries, ms (0: never). */
+  rolloutGateMs: number;
+  /** How often serving picks up alias moves and canary shares, ms. */
+  aliasPollMs: number;
 }
 
 /**
@@ -47,11 +62,18 @@ export async function resolveWorkflowModel(
 
 export async function startInProcessServer(
   deps: { config: Config; logger: Logger; db: Db; objects: ObjectStore },
-  o: { model?: string } = {},
+  o: { model?: string; loop?: ServerLoopOptions } = {},
 ): Promise<InProcessServer> {
   const { config, logger } = deps;
-  // serve's composition without the job queue (the simulator starts no evaluations: that route answers 501) and the UI.
-  const api = await composeApi(deps, { workflowModel: o.model, serving: { aliasPollMs: 0 }, jobs: false, web: false });
+  // serve's composition without the UI; a plain replay also without the job queue (that route answers 501).
+  const loop = o.loop;
+  const api = await composeApi(deps, {
+    workflowModel: o.model,
+    serving: { aliasPollMs: loop?.aliasPollMs ?? 0 },
+    jobs: loop?.jobs ?? false,
+    rolloutGateMs: loop?.rolloutGateMs ?? 0,
+    web: false,
+  });
   const closeAll = async () => {
     try {
       await api.app.close();
@@ -63,8 +85,9 @@ export async function startInProcessServer(
     const requested = o.model ?? config.workflow.model;
     const { model, problem } = await resolveWorkflowModel(api.registry, api.modelReader, requested);
     if (problem) logger.warn({ reason: problem }, 'simulation without a workflow model: every study goes to reader B');
+    await api.jobs?.start();
     const url = await api.app.listen({ host: '127.0.0.1', port: 0 });
-    return { url, workflowModel: model, note: problem, close: closeAll };
+    return { url, workflowModel: model, note: problem, api, close: closeAll };
   } catch (err) {
     await closeAll().catch(() => {});
     throw err;

@@ -74,6 +74,8 @@ export interface Database {
   rollouts: RolloutsTable;
   rollout_serving_stats: RolloutServingStatsTable;
   retrain_triggers: RetrainTriggersTable;
+  box_reads: BoxReadsTable;
+  box_marks: BoxMarksTable;
 }
 
 // ---- Tracking and registry (src/tracking, migration 0002_tracking) ----
@@ -304,6 +306,29 @@ export interface ReadsTable {
   label: string;
   /** The model's probabilities (JSON array of {class, probability}, most probable first); null for people. */
   probabilities_json: string | null;
+  created_at: string;
+}
+
+/** The detector's read of a CXR study (migration 0011): its boxes, or why it failed. One row per study. */
+export interface BoxReadsTable {
+  study_id: string;
+  /** read | failed */
+  status: string;
+  model_name: string | null;
+  model_version: number | null;
+  /** JSON array of {class, score, box: [x0, y0, x1, y1]} in the original image's pixels, best first; null when failed. */
+  detections_json: string | null;
+  error: string | null;
+  created_at: string;
+}
+
+/** Reader B's verdict on one box of a study's box read; (study_id, box_index) is unique, the latest mark counts. */
+export interface BoxMarksTable {
+  study_id: string;
+  box_index: number;
+  /** 1 correct, 0 incorrect. */
+  correct: number;
+  user_id: string;
   created_at: string;
 }
 

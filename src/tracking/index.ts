@@ -14,6 +14,7 @@ export {
   type ModelRef,
   type ModelVersion,
   type RegisteredModel,
+  type VersionCreatedListener,
 } from './registry.js';
 export {
   TEMPERATURE_METADATA_KEY,
@@ -29,3 +30,4 @@ export { createLoadedModel, type LoadedModel, type Prediction } from './loaded-m
 export { loadModelVersion, modelBytes } from './model-loader.js';
 export { readModelFile, versionFromImport, versionFromRun, versionFromSource, type CardSources, type NewVersion } from './version-sources.js';
 export { imageToInput, normalizePixels, perChannel } from './model-input.js';
+export { detectionMetaSchema, type Detection, type DetectionMeta } from './detection.js';

@@ -5,6 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { ValidationError } from '../core/errors.js';
 import { type ClassProbability, rankClasses, softmaxRows } from '../core/probabilities.js';
 import { EMBEDDING_OUTPUT } from '../engine/index.js';
+import { type Detection, detectionFetches, readDetections } from './detection.js';
 import { imageToInput } from './model-input.js';
 import type { ModelMetadata } from './model-metadata.js';
 import { openModel } from './onnx-model.js';
@@ -25,8 +26,11 @@ export interface LoadedModel {
   logits(inputs: Float32Array, n: number): Promise<Float32Array>;
   /** Whether the model exports its pooled embedding (an output named EMBEDDING_OUTPUT). */
   hasEmbedding: boolean;
-  /** Logits and, when the model exports one, the embeddings [N, dim] of N prepared inputs, from one run. */
-  forward(inputs: Float32Array, n: number): Promise<{ logits: Float32Array; embeddings: Float32Array | null; dim: number | null }>;
+  /**
+   * Logits and, when the model exports one, the embeddings [N, dim] of N prepared inputs, from one run. A detector
+   * (metadata.detection) answers `detections` instead: each input's boxes in input pixels, best first; its logits are empty.
+   */
+  forward(inputs: Float32Array, n: number): Promise<{ logits: Float32Array; embeddings: Float32Array | null; dim: number | null; detections?: Detection[][] }>;
   predict(image: Uint8Array): Promise<Prediction>;
   predictBatch(images: readonly Uint8Array[]): Promise<Prediction[]>;
   close(): Promise<void>;
@@ -53,6 +57,10 @@ export async function createLoadedModel(o: {
   const logits = async (inputs: Float32Array, n: number): Promise<Float32Array> =>
     (await run(inputs, n, [meta.output.name]))[meta.output.name]!.data as Float32Array;
   const forward = async (inputs: Float32Array, n: number) => {
+    if (meta.detection) {
+      const detections = readDetections(await run(inputs, n, detectionFetches(meta.detection)), n, k, meta.detection);
+      return { logits: new Float32Array(0), embeddings: null, dim: null, detections };
+    }
     if (!hasEmbedding) return { logits: await logits(inputs, n), embeddings: null, dim: null };
     const out = await run(inputs, n, [meta.output.name, EMBEDDING_OUTPUT]);
     const emb = out[EMBEDDING_OUTPUT]!;
@@ -70,6 +78,7 @@ export async function createLoadedModel(o: {
   const declared = meta.input.shape[0];
   const chunk = typeof declared === 'number' && declared > 0 ? declared : Infinity;
   const predictBatch = async (images: readonly Uint8Array[]): Promise<Prediction[]> => {
+    if (meta.detection) throw new ValidationError(`${o.name} version ${o.version} is a detector: it answers boxes, not class probabilities`);
     const prepared = await Promise.all(images.map((img) => imageToInput(img, meta.preprocessing)));
     const out: Prediction[] = [];
     for (let start = 0; start < prepared.length; start += Math.min(chunk, prepared.length)) {

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { ValidationError } from '../core/errors.js';
 import { MAX_SIZE, MIN_SIZE, PREPROCESS_POLICY } from '../data/images/preprocess.js';
 import { EXPORT_METADATA } from '../engine/index.js';
+import { detectionFromExport, detectionMetaSchema } from './detection.js';
 import { InvalidModelError } from './errors.js';
 
 /** metadata_props key of the fitted softmax temperature (written by src/training/finalize.ts). */
@@ -65,6 +66,8 @@ export const modelMetadataSchema = z.object({
   preprocessing: preprocessingSchema,
   temperature: z.number().positive().finite().default(1),
   framework: z.string().optional(),
+  /** Present for a detector only (tracking/detection.ts): thresholds and output layout; `classes` are then the box classes. */
+  detection: detectionMetaSchema.optional(),
 });
 export type ModelMetadata = z.infer<typeof modelMetadataSchema>;
 
@@ -80,6 +83,8 @@ export const importMetaSchema = z
     output: z.object({ name: z.string().min(1).optional() }).optional(),
     preprocessing: z.object({ size: z.number().int().optional(), channels: z.number().int().optional() }).passthrough().optional(),
     temperature: z.number().positive().finite().optional(),
+    /** A detector: its thresholds and output layout (docs/detection.md, "Serving"). */
+    detection: detectionMetaSchema.optional(),
     framework: z.string().max(200).optional(),
     description: z.string().max(4000).optional(),
     intendedUse: z.string().max(4000).optional(),
@@ -128,6 +133,7 @@ export function metadataFromImport(meta: ImportMeta, io: { input: string; output
     preprocessing: pre,
     temperature: meta.temperature ?? 1,
     framework: meta.framework,
+    ...(meta.detection ? { detection: meta.detection } : {}),
   };
 }
 
@@ -152,6 +158,7 @@ export function metadataFromExport(
   const pre = readJsonProp(props, EXPORT_METADATA.preprocessing);
   if (pre === undefined) throw new InvalidModelError(`the model has no '${EXPORT_METADATA.preprocessing}' metadata (export it with preprocessing)`);
   const temperature = readJsonProp(props, TEMPERATURE_METADATA_KEY) ?? fallbackTemperature ?? 1;
+  const detection = detectionFromExport(props);
   const r = modelMetadataSchema.safeParse({
     classes,
     input: { name: io.input, shape: [...io.inputShape] },
@@ -159,6 +166,7 @@ export function metadataFromExport(
     preprocessing: pre,
     temperature,
     framework: 'secondread-engine',
+    ...(detection !== undefined ? { detection } : {}),
   });
   if (!r.success) throw new InvalidModelError(`invalid model metadata: ${describeIssues(r.error)}`);
   return r.data;

@@ -4,6 +4,7 @@
 import * as ort from 'onnxruntime-node';
 
 import { onnx, type OnnxTypes } from '../engine/index.js';
+import { checkDetectionValues, detectionFetches, type DetectionMeta, readDetections } from './detection.js';
 import { InvalidModelError } from './errors.js';
 import type { ModelMetadata } from './model-metadata.js';
 
@@ -111,6 +112,7 @@ export function checkShapes(m: OpenedModel, meta: ModelMetadata): void {
     }
   });
   const classes = meta.classes.length;
+  if (meta.detection) return checkDetectorOutputs(m, meta.detection, classes);
   if (output.shape.length > 0) {
     if (output.shape.length !== 2)
       throw new InvalidModelError(`output '${output.name}' must be [batch, classes], the model declares [${output.shape.join(', ')}]`);
@@ -120,6 +122,31 @@ export function checkShapes(m: OpenedModel, meta: ModelMetadata): void {
         meta: classes,
       });
     }
+  }
+}
+
+/** A detector's declared outputs: present, of the right element type, and of the layout's shapes where fixed. */
+function checkDetectorOutputs(m: OpenedModel, d: DetectionMeta, classes: number): void {
+  const ranks: Record<string, { type: string; rank: number; last?: number }> =
+    d.layout === 'nms'
+      ? {
+          [d.outputs.selected!]: { type: 'onnx-type-7', rank: 2, last: 3 },
+          [d.outputs.detBoxes!]: { type: 'float32', rank: 2, last: 4 },
+          [d.outputs.detScores!]: { type: 'float32', rank: 1 },
+          // The candidates the NMS chose from, when the graph also outputs them: their last axis is the classes.
+          ...(m.outputs.some((o) => o.name === d.outputs.scores) ? { [d.outputs.scores]: { type: 'float32', rank: 3, last: classes } } : {}),
+        }
+      : { [d.outputs.boxes]: { type: 'float32', rank: 3, last: 4 }, [d.outputs.scores]: { type: 'float32', rank: 3, last: classes } };
+  for (const [name, want] of Object.entries(ranks)) {
+    const s = pick(m.outputs, name, 'output');
+    if (s.type !== want.type)
+      throw new InvalidModelError(`detector output '${name}' must be ${want.type === 'onnx-type-7' ? 'int64' : want.type}, the model declares ${s.type}`);
+    if (s.shape.length === 0) continue;
+    const last = s.shape[s.shape.length - 1];
+    if (s.shape.length !== want.rank || (want.last !== undefined && fixed(last) && last !== want.last))
+      throw new InvalidModelError(
+        `detector output '${name}' must have ${want.rank} dimensions${want.last !== undefined ? ` ending in ${want.last}` : ''}, the model declares [${s.shape.join(', ')}]`,
+      );
   }
 }
 
@@ -136,13 +163,15 @@ export async function smokeTest(m: OpenedModel, meta: ModelMetadata): Promise<vo
   for (let i = 0; i < data.length; i++) data[i] = Math.sin(i * 0.7) * 1.5;
   let result: ort.InferenceSession.ReturnType;
   try {
-    result = await m.session.run({ [input.name]: new ort.Tensor('float32', data, [n, channels, size, size]) }, [output.name]);
+    const fetches = meta.detection ? detectionFetches(meta.detection) : [output.name];
+    result = await m.session.run({ [input.name]: new ort.Tensor('float32', data, [n, channels, size, size]) }, fetches);
   } catch (err) {
     const first = String((err as Error).message ?? err)
       .split('\n')[0]!
       .slice(0, 300);
     throw new InvalidModelError(`the model failed on a ${n}×${channels}×${size}×${size} test input: ${first}`);
   }
+  if (meta.detection) return checkDetectionValues(readDetections(result, n, meta.classes.length, meta.detection));
   const out = result[output.name]!;
   const dims = [...out.dims];
   if (dims.length !== 2 || dims[0] !== n || dims[1] !== meta.classes.length) {

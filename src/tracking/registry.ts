@@ -10,6 +10,9 @@
 // import, a derived model) is version-sources.ts; `register`, `importOnnx(Bytes)` and `registerDerived`
 // are those sources composed with createVersion for the callers. Loading a version for inference is
 // model-loader.ts; `modelBytes` and `loadForInference` here only resolve the version and hand it over.
+// `onVersionCreated` lets a layer above run a step after every registration (the drift reference profile,
+// docs/drift.md) without the registry knowing it: the step runs once the version is committed, and its failure
+// never fails the registration.
 import { createHash } from 'node:crypto';
 
 import type { Transaction } from 'kysely';
@@ -35,6 +38,9 @@ export type { LoadOptions } from './model-loader.js';
 
 type Trx = Transaction<Database>;
 
+/** A step run after a version is registered (committed). What it throws is handed to its `onError`, never to the registering caller. */
+export type VersionCreatedListener = (mv: ModelVersion) => Promise<void>;
+
 /** Current version of each alias: replay set (push) and rollback (pop) events in order. */
 export function aliasStacks(events: readonly Pick<AliasEvent, 'alias' | 'action' | 'version'>[]): Map<Alias, number[]> {
   const stacks = new Map<Alias, number[]>();
@@ -51,6 +57,8 @@ export function aliasStacks(events: readonly Pick<AliasEvent, 'alias' | 'action'
 type Candidate = Omit<NewVersion, 'describe'> & { metadata: ModelMetadata; producer: string | null };
 
 export class ModelRegistry {
+  private readonly created: { listener: VersionCreatedListener; onError: (err: unknown, mv: ModelVersion) => void }[] = [];
+
   constructor(
     readonly db: Db,
     readonly objects: ObjectStore,
@@ -63,7 +71,28 @@ export class ModelRegistry {
     const name = assertModelName(nv.name);
     assertLabel('user', nv.by);
     const { metadata, producer } = await validate(nv.bytes, nv.describe);
-    return this.store({ ...nv, name, metadata, producer });
+    const mv = await this.store({ ...nv, name, metadata, producer });
+    for (const c of this.created) {
+      try {
+        await c.listener(mv);
+      } catch (err) {
+        c.onError(err, mv);
+      }
+    }
+    return mv;
+  }
+
+  /**
+   * Runs `listener` after every version this registry object creates, awaited before `createVersion` returns (so a
+   * CLI process does not exit under it); a listener that throws is reported to `onError` and the registration stands.
+   */
+  onVersionCreated(listener: VersionCreatedListener, onError: (err: unknown, mv: ModelVersion) => void): () => void {
+    const entry = { listener, onError };
+    this.created.push(entry);
+    return () => {
+      const i = this.created.indexOf(entry);
+      if (i >= 0) this.created.splice(i, 1);
+    };
   }
 
   /** Registers a finished run's exported ONNX (default artifact `model.onnx`) as the next version of `name`. */

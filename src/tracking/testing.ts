@@ -5,8 +5,11 @@ import { join } from 'node:path';
 
 import type { Clock } from '../core/clock.js';
 import { PREPROCESS_POLICY } from '../data/images/preprocess.js';
-import { exportInferenceModel, Graph, type StoredTensor } from '../engine/index.js';
+import { EXPORT_METADATA, exportInferenceModel, Graph, type StoredTensor } from '../engine/index.js';
+import { detectorConfig } from '../models/detector.js';
+import { detectionMetadata, type DetectionThresholds, detectorInference } from '../models/detector-export.js';
 import { classifier, modelConfig } from '../models/index.js';
+import { spreadDetectorWeights } from '../models/testing.js';
 import type { DbDialect } from '../storage/db.js';
 import { FsObjectStore } from '../storage/fs-object-store.js';
 import { openTestDatabase, type TestDatabase } from '../storage/testing.js';
@@ -122,5 +125,48 @@ export async function finishedRunWithModel(tracker: Tracker, o: TinyModelOptions
     }),
   );
   await tracker.finishRun(run.id, 'finished', { test_accuracy: 0.86 });
+  return run.id;
+}
+
+/** Box classes of the tiny test detector (three of the 14 VinDr findings). */
+export const TEST_DETECTION_CLASSES = ['Cardiomegaly', 'Nodule/Mass', 'Pleural effusion'] as const;
+
+/**
+ * An untrained det-nano (64 px, 3 classes) exported by the engine with NMS in the graph and the metadata the
+ * trainer writes. Its head biases are spread (as detector-export.test.ts does) so that boxes and scores vary
+ * across anchors and images: an untrained head scores every anchor alike.
+ */
+export function tinyDetectorOnnx(o: { seed?: number; thresholds?: DetectionThresholds } = {}): {
+  bytes: Uint8Array;
+  size: number;
+  classes: readonly string[];
+  thresholds: DetectionThresholds;
+} {
+  const cfg = detectorConfig('det-nano', { imageSize: 64, numClasses: TEST_DETECTION_CLASSES.length });
+  const thresholds = o.thresholds ?? { scoreThreshold: 0.3, iouThreshold: 0.5, maxDetections: 12 };
+  const weights = spreadDetectorWeights(cfg, o.seed ?? 9);
+  const exported = exportInferenceModel(detectorInference(cfg, thresholds), {
+    weights,
+    preprocessing: {
+      policy: PREPROCESS_POLICY.name,
+      policyVersion: PREPROCESS_POLICY.version,
+      size: cfg.imageSize,
+      channels: 1,
+      scale: 1 / 255,
+      mean: 0.5,
+      std: 0.25,
+    },
+    model: cfg,
+    // The box classes go in as metadata: classNames would be checked against the raw head's width (4·16 + classes).
+    metadata: { ...detectionMetadata(cfg, thresholds), [EXPORT_METADATA.classes]: JSON.stringify(TEST_DETECTION_CLASSES) },
+  });
+  return { bytes: exported.bytes, size: cfg.imageSize, classes: TEST_DETECTION_CLASSES, thresholds };
+}
+
+/** A finished run holding model.onnx: the tiny detector above. */
+export async function finishedRunWithDetector(tracker: Tracker, o: { seed?: number; thresholds?: DetectionThresholds } = {}): Promise<string> {
+  const run = await tracker.startRun({ experiment: 'registry-test', params: { model: 'det-nano', epochs: 0 }, datasetVersion: 'ds_test' });
+  await tracker.putArtifact(run.id, 'model.onnx', tinyDetectorOnnx(o).bytes);
+  await tracker.finishRun(run.id, 'finished', {});
   return run.id;
 }

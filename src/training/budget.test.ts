@@ -1,8 +1,10 @@
 // The time budget's arithmetic: the steps that fit, the schedule laid over them, re-plans that keep the rate
-// continuous, a warm-up cut for a short budget.
+// continuous, a warm-up cut for a short budget; and its stopwatch, on a clock the test moves and on the real one.
+import { setTimeout as sleep } from 'node:timers/promises';
+
 import { describe, expect, it } from 'vitest';
 
-import { BUDGET_MARGIN, budgetSchedule, cosineFraction, initialBudget, planDone, replan, stepsThatFit } from './budget.js';
+import { BUDGET_MARGIN, BudgetClock, budgetSchedule, cosineFraction, initialBudget, planDone, replan, stepsThatFit } from './budget.js';
 
 const figures = { secondsPerStep: 1, secondsPerEpochEnd: 5 };
 
@@ -18,6 +20,12 @@ describe('stepsThatFit', () => {
     expect(stepsThatFit({ ...fit, batchInEpoch: 9 })).toBe(61);
     expect(stepsThatFit({ ...fit, maxSteps: 40 })).toBe(40);
     expect(stepsThatFit({ ...fit, secondsPerEpochEnd: 0 })).toBe(97);
+  });
+
+  it('leaves at least two steps of time unused near the end, where a share of the remainder is too thin', () => {
+    // 10 s left at 1 s per step: 3 % would leave 0.3 s, the floor leaves 2 s → 8 steps (no epoch end among them).
+    const end = { remainingSeconds: 10, secondsPerStep: 1, secondsPerEpochEnd: 0, perEpoch: 100, batchInEpoch: 0, maxSteps: Infinity };
+    expect(stepsThatFit(end)).toBe(8);
   });
 
   it('still takes one step when the budget is spent', () => {
@@ -61,6 +69,16 @@ describe('budgetSchedule', () => {
     expect(b.plans).toBe(3);
   });
 
+  it('runs the single step a re-plan leaves at the floor (the epoch-end re-plan of a slowed run)', () => {
+    const b = initialBudget(10, 0);
+    const lr = budgetSchedule(b, o);
+    replan(b, 0, 102, figures); // planned to end at step 101
+    replan(b, 100, 1, figures); // slower than measured: only step 100 still fits
+    expect(planDone(b, 100)).toBe(false);
+    expect(lr(100)).toBeCloseTo(1e-5, 12);
+    expect(planDone(b, 101)).toBe(true);
+  });
+
   it('anchors the cosine at the end of a warm-up that is still running, and cuts a warm-up longer than half the plan', () => {
     const b = initialBudget(1, 30);
     replan(b, 10, 90, figures); // 100 steps in all: warm-up of 30 stays, the cosine runs 30..99
@@ -74,5 +92,61 @@ describe('budgetSchedule', () => {
     const lr = budgetSchedule(short, o);
     expect(lr(19)).toBeCloseTo(1e-3, 12);
     expect(lr(39)).toBeCloseTo(1e-5, 12);
+  });
+});
+
+describe('BudgetClock', () => {
+  /** A clock in milliseconds that moves only when told. */
+  function manual() {
+    let ms = 1_000_000;
+    return { now: () => ms, advance: (seconds: number) => (ms += seconds * 1000) };
+  }
+
+  it('times the steps after the untimed first two, leaves epoch ends out, and starts again after a plan', () => {
+    const t = manual();
+    const clock = new BudgetClock(initialBudget(1, 0), t.now);
+    const step = (seconds: number) => {
+      clock.stepStarting();
+      t.advance(seconds);
+      clock.stepDone();
+    };
+    step(5); // ONNX Runtime's first runs: slow, not timed
+    step(5);
+    step(0.5);
+    step(0.5);
+    expect(clock.secondsPerStep({ steps: 3, seconds: 0 })).toBeNull(); // 2 timed steps
+    step(0.5);
+    expect(clock.secondsPerStep({ steps: 3, seconds: 0 })).toBe(0.5);
+    expect(clock.secondsPerStep({ steps: 3, seconds: 2 })).toBeNull(); // 1.5 timed seconds
+    clock.epochEnding();
+    t.advance(7); // validation and checkpoint
+    step(0.25);
+    expect(clock.secondsPerStep({ steps: 3, seconds: 0 })).toBe(1.75 / 4);
+    clock.restartTiming();
+    step(1);
+    step(1);
+    step(1);
+    expect(clock.secondsPerStep({ steps: 3, seconds: 0 })).toBe(1);
+    expect(clock.elapsed()).toBe(5 + 5 + 1.5 + 7 + 0.25 + 3);
+  });
+
+  it('counts the time of earlier sessions, stores it on sync, and says when the budget is spent', () => {
+    const t = manual();
+    const state = { ...initialBudget(1, 0), elapsed: 50 };
+    const clock = new BudgetClock(state, t.now);
+    t.advance(9.5);
+    expect(clock.overBudget()).toBe(false);
+    clock.sync();
+    expect(state.elapsed).toBe(59.5);
+    t.advance(0.5);
+    expect(clock.overBudget()).toBe(true);
+  });
+
+  it('runs on the real clock by default, in seconds', async () => {
+    const clock = new BudgetClock(initialBudget(1, 0));
+    await sleep(30);
+    // At least the 30 ms slept (timers may fire a hair early); far less than a minute, however loaded the machine.
+    expect(clock.elapsed()).toBeGreaterThanOrEqual(0.025);
+    expect(clock.elapsed()).toBeLessThan(60);
   });
 });

@@ -48,6 +48,8 @@ export function initialBudget(minutes: number, warmupSteps: number): BudgetState
 
 /** Share of the remaining time the plan leaves unused, for the variation of step times between measurements. */
 export const BUDGET_MARGIN = 0.03;
+/** Fewest steps' worth of time the plan leaves unused, however little time remains. */
+export const MARGIN_STEPS = 2;
 /** Steps of a session not timed (ONNX Runtime's first runs allocate and tune). */
 export const UNTIMED_STEPS = 2;
 /** The first plan waits for this many timed steps and this much timed time, whichever comes later. */
@@ -72,11 +74,15 @@ function epochEnds(steps: number, batchInEpoch: number, perEpoch: number): numbe
 }
 
 /**
- * The most steps S with S · secondsPerStep + (epoch ends among them) · secondsPerEpochEnd ≤ remaining · (1 − margin),
+ * The most steps S with S · secondsPerStep + (epoch ends among them) · secondsPerEpochEnd ≤ remaining − max(remaining ·
+ * margin, MARGIN_STEPS · secondsPerStep),
  * at least 1 (the run makes progress even on a budget already spent) and at most maxSteps.
  */
 export function stepsThatFit(f: StepFit): number {
-  const usable = f.remainingSeconds * (1 - BUDGET_MARGIN);
+  // The margin is a share of what is left, so it shrinks to nothing as the run nears its end, where the re-plan of
+  // the last epoch end must still absorb the jitter of single steps: it never leaves less than MARGIN_STEPS steps'
+  // time unused (without this floor a 9-second run ended past its deadline about one time in two).
+  const usable = f.remainingSeconds - Math.max(f.remainingSeconds * BUDGET_MARGIN, MARGIN_STEPS * f.secondsPerStep);
   const cost = (s: number): number => s * f.secondsPerStep + epochEnds(s, f.batchInEpoch, f.perEpoch) * f.secondsPerEpochEnd;
   let lo = 0;
   let hi = Math.min(f.maxSteps, Math.max(1, Math.floor(usable / Math.max(f.secondsPerStep, 1e-9)) + 1));
@@ -90,9 +96,12 @@ export function stepsThatFit(f: StepFit): number {
 
 /** Where the cosine stands at `step`: 0 at its start, 1 at the last planned step (totalSteps − 1) and after. */
 export function cosineFraction(b: BudgetState, step: number): number {
-  if (b.totalSteps === null || step <= b.anchorStep) return b.anchorFraction;
+  if (b.totalSteps === null) return b.anchorFraction;
+  // The last planned step is checked first: a re-plan that leaves a single step anchors the cosine on that very
+  // step, which must still run at the floor (the schedule completes), not at the anchor's position.
   const last = b.totalSteps - 1;
   if (step >= last) return 1;
+  if (step <= b.anchorStep) return b.anchorFraction;
   return b.anchorFraction + ((1 - b.anchorFraction) * (step - b.anchorStep)) / (last - b.anchorStep);
 }
 
@@ -135,13 +144,17 @@ export function planDone(b: BudgetState, step: number): boolean {
   return b.totalSteps !== null && step >= b.totalSteps;
 }
 
+/** A monotonic clock in milliseconds (performance.now); a test passes its own to drive a budgeted run's time. */
+export type Milliseconds = () => number;
+
 /**
  * The stopwatch of a budgeted run in one process: the loop time over all sessions (from the state's `elapsed`),
  * and the figures a plan needs — seconds per optimizer step (batch wait, step, logging; not the first steps of
  * the session, not epoch ends) since the last plan, and the cost of an epoch end (validation + checkpoint).
+ * Every reading goes through `now`, so a run under a test's clock plans, re-plans and meets its deadline exactly.
  */
 export class BudgetClock {
-  private readonly started = performance.now();
+  private readonly started: number;
   private readonly elapsedBefore: number;
   private sessionSteps = 0;
   private timedSteps = 0;
@@ -151,13 +164,22 @@ export class BudgetClock {
   validationSeconds: number | null = null;
   checkpointSeconds = 0;
 
-  constructor(readonly state: BudgetState) {
+  constructor(
+    readonly state: BudgetState,
+    readonly now: Milliseconds = () => performance.now(),
+  ) {
+    this.started = now();
     this.elapsedBefore = state.elapsed;
+  }
+
+  /** Seconds since `since` (a reading of `now`). */
+  secondsSince(since: number): number {
+    return (this.now() - since) / 1000;
   }
 
   /** Loop seconds so far, over every session of the run. */
   elapsed(): number {
-    return this.elapsedBefore + (performance.now() - this.started) / 1000;
+    return this.elapsedBefore + this.secondsSince(this.started);
   }
 
   /** Stores the elapsed time in the state (before a checkpoint, so a resumed run goes on from there). */
@@ -170,7 +192,7 @@ export class BudgetClock {
   }
 
   stepStarting(): void {
-    if (this.phaseStart === null && this.sessionSteps >= UNTIMED_STEPS) this.phaseStart = performance.now();
+    if (this.phaseStart === null && this.sessionSteps >= UNTIMED_STEPS) this.phaseStart = this.now();
   }
 
   stepDone(): void {
@@ -180,13 +202,13 @@ export class BudgetClock {
 
   /** Stops the step timing for an epoch end (validation and checkpoint are measured apart). */
   epochEnding(): void {
-    if (this.phaseStart !== null) this.timedSeconds += (performance.now() - this.phaseStart) / 1000;
+    if (this.phaseStart !== null) this.timedSeconds += this.secondsSince(this.phaseStart);
     this.phaseStart = null;
   }
 
   /** Seconds per step since the last plan, once `min` steps and seconds are timed; null before. */
   secondsPerStep(min: { steps: number; seconds: number }): number | null {
-    const seconds = this.timedSeconds + (this.phaseStart !== null ? (performance.now() - this.phaseStart) / 1000 : 0);
+    const seconds = this.timedSeconds + (this.phaseStart !== null ? this.secondsSince(this.phaseStart) : 0);
     return this.timedSteps >= min.steps && seconds >= min.seconds ? seconds / this.timedSteps : null;
   }
 
@@ -194,6 +216,6 @@ export class BudgetClock {
   restartTiming(): void {
     this.timedSteps = 0;
     this.timedSeconds = 0;
-    if (this.phaseStart !== null) this.phaseStart = performance.now();
+    if (this.phaseStart !== null) this.phaseStart = this.now();
   }
 }

@@ -56,7 +56,7 @@ export interface FinalizeInput {
 }
 
 /** How serving must turn an image into the model's input (stored in the ONNX metadata). */
-export function preprocessingSpec(model: ModelConfig, norm: Normalization) {
+export function preprocessingSpec(model: Pick<ModelConfig, 'imageSize' | 'inChannels'>, norm: Normalization) {
   return {
     policy: PREPROCESS_POLICY.name,
     policyVersion: PREPROCESS_POLICY.version,
@@ -109,7 +109,6 @@ export async function finalizeRun(f: FinalizeInput): Promise<FinalMetrics> {
     },
   });
   const p = f.progress;
-  const trainImages = p.imagesSeen;
   const metrics: FinalMetrics = {
     run: f.runId,
     datasetVersion: f.datasetVersion,
@@ -119,7 +118,7 @@ export async function finalizeRun(f: FinalizeInput): Promise<FinalMetrics> {
     bestEpoch: p.bestEpoch,
     epochsTrained: p.epoch,
     stoppedEarly: p.stoppedEarly,
-    training: { steps: f.steps, images: trainImages, seconds: p.trainSeconds, imagesPerSecond: p.trainSeconds > 0 ? trainImages / p.trainSeconds : 0 },
+    training: trainingFigures(p, f.steps),
     ...(p.budget ? { budget: p.budget } : {}),
     data: { ...f.data.counts, addedFinalEval: f.data.addedFinalEval },
     val: reports.val,
@@ -144,10 +143,18 @@ export async function finalizeRun(f: FinalizeInput): Promise<FinalMetrics> {
   return metrics;
 }
 
+/** Steps, images and seconds of training, and their rate (every task's metrics.json). */
+export function trainingFigures(p: TrainerProgress, steps: number): FinalMetrics['training'] {
+  return { steps, images: p.imagesSeen, seconds: p.trainSeconds, imagesPerSecond: p.trainSeconds > 0 ? p.imagesSeen / p.trainSeconds : 0 };
+}
+
 function renderCurves(p: TrainerProgress): Promise<Buffer> {
-  const series = (name: string, pick: (h: TrainerProgress['history'][number]) => number) => ({
+  const series = (name: string, pick: (h: TrainerProgress['history'][number]) => number | null) => ({
     name,
-    points: p.history.map((h) => ({ x: h.epoch, y: pick(h) })),
+    points: p.history.flatMap((h) => {
+      const y = pick(h);
+      return y === null ? [] : [{ x: h.epoch, y }];
+    }),
   });
   return renderChartsPng([
     { title: 'loss', xLabel: 'epoch', yLabel: 'cross-entropy', series: [series('train', (h) => h.trainLoss), series('val', (h) => h.valLoss)] },

@@ -8,12 +8,17 @@
 //       tally: loss and accuracy into the log window and the epoch totals
 //       every logEvery steps: log train loss/accuracy, lr, images/s, CPU/RSS
 //       every checkpointEvery steps: checkpoint (and on a stop signal: checkpoint, return 'interrupted')
-//     evaluate on val; log; keep the best weights (lowest val loss); checkpoint
+//     evaluate on val; log; keep the best weights (the task's monitored figure: lowest val loss for the
+//     classifier, highest val mAP@0.5 for the detector); checkpoint
 //     stop early after `patience` epochs without improvement
 //
 // Under a time budget (budget.ts) the first steps are timed, the steps that fit are planned and the cosine is laid
 // over them; every epoch end measures and re-plans; the run ends (validating its last, possibly partial, epoch) when
 // the planned steps are done or, should the machine slow down, when the budget is spent.
+//
+// The loop is the same for every task: what a step, a tally and a validation are is the task's (LoopTask:
+// classify-task.ts, detect-task.ts), everything else — order, loader, schedule, EMA, budget, checkpoints, logging,
+// early stopping — is this file's.
 //
 // Everything the loop carries between steps (position, running sums, early-stopping state) is in TrainerProgress
 // and goes into every checkpoint, so a run killed anywhere continues exactly where its last checkpoint was; metric
@@ -21,19 +26,48 @@
 import type { ProgressFn } from '../core/progress.js';
 import { SECONDREAD_CLASSES } from '../data/classes.js';
 import { encodeCheckpoint, EvalSession, type StepResult, type StoredTensor, TrainSession } from '../engine/index.js';
-import type { ModelConfig } from '../models/index.js';
 import type { MetricPoint, Tracker } from '../tracking/index.js';
-import { BudgetClock, CALIBRATION, planDone, replan, stepsThatFit } from './budget.js';
+import { BudgetClock, CALIBRATION, type Milliseconds, planDone, replan, stepsThatFit } from './budget.js';
 import type { AugmentConfig, Normalization } from './data/augment.js';
 import type { ImageSet, PreparedBatch } from './data/batch.js';
 import { type BatchLoader, createBatchLoader } from './data/loader.js';
+import type { MixConfig } from './data/mix.js';
 import { type BalanceMode, epochOrder } from './data/sampler.js';
 import type { WeightAverage } from './ema.js';
-import { predictSet } from './evaluate.js';
-import { argmaxRow } from './metrics/confusion.js';
-import { accuracy, classFigures, confusionMatrix, macroF1 } from './metrics/index.js';
 import { ARTIFACTS } from './retrain.js';
-import { type Accumulator, CHECKPOINT_KIND, type CheckpointConfig, emptyAccumulator, type TrainerProgress } from './state.js';
+import {
+  type Accumulator,
+  CHECKPOINT_KIND,
+  type CheckpointConfig,
+  emptyAccumulator,
+  type EpochRecord,
+  type TrainedModelConfig,
+  type TrainerProgress,
+} from './state.js';
+
+/** A validation pass's figures (val/… metric keys without the prefix) and the one that selects the weights. */
+export interface Validation {
+  /** The monitored figure: early stopping and the best checkpoint follow it (LoopTask.monitor says which way). */
+  monitored: number;
+  record: Pick<EpochRecord, 'valLoss' | 'valAccuracy' | 'valMacroF1' | 'valMap50'>;
+  /** Logged as `val/<key>`. */
+  figures: Record<string, number | null>;
+  /** Shown on the progress bar. */
+  info: Record<string, number>;
+}
+
+/** What a task does inside the one loop: a step on a prepared batch, its tally, and validation. */
+export interface LoopTask {
+  /** One optimizer step (the weight average is the loop's). */
+  step(prepared: PreparedBatch): Promise<StepResult>;
+  /** Whether the task has a training accuracy (the classifier) and how many of a step's images were right. */
+  readonly accuracy: boolean;
+  correct(r: StepResult, prepared: PreparedBatch): number;
+  /** Evaluates the current weights (or their average) on `set`. */
+  validate(set: ImageSet, batchSize: number): Promise<Validation>;
+  /** 'min': lower monitored values are better (a loss); 'max': higher (an mAP). */
+  readonly monitor: 'min' | 'max';
+}
 
 export interface LoopSettings {
   /** Upper bound on the epochs (a budgeted run without --epochs: Number.MAX_SAFE_INTEGER). */
@@ -43,6 +77,8 @@ export interface LoopSettings {
   patience: number;
   balance: BalanceMode;
   augment: AugmentConfig | null;
+  /** Mixup / CutMix (the train graph then reads soft `targets`); null: off. */
+  mix?: MixConfig | null;
   checkpointEvery: number;
   logEvery: number;
   evalBatchSize: number;
@@ -53,8 +89,8 @@ export interface LoopContext {
   runId: string;
   tracker: Tracker;
   session: TrainSession;
-  evalSession: EvalSession;
-  model: ModelConfig;
+  task: LoopTask;
+  model: TrainedModelConfig;
   norm: Normalization;
   train: ImageSet;
   val: ImageSet;
@@ -64,9 +100,13 @@ export interface LoopContext {
   average?: WeightAverage;
   onProgress?: ProgressFn;
   signal?: AbortSignal;
+  /** The time budget's clock (default performance.now); a test drives a budgeted run's time with its own. */
+  now?: Milliseconds;
 }
 
 const NUM_CLASSES = SECONDREAD_CLASSES.length;
+
+const batchImages = (b: PreparedBatch): number => b.labels.length;
 
 export function stepsPerEpoch(trainCount: number, batchSize: number): number {
   // The last incomplete batch is dropped (a batch of 1-2 images makes BatchNorm statistics meaningless), unless
@@ -103,12 +143,6 @@ function add(acc: Accumulator, loss: number, images: number, correct: number): v
   acc.correct += correct;
 }
 
-function countCorrect(logits: ArrayLike<number>, labels: BigInt64Array): number {
-  let correct = 0;
-  for (let i = 0; i < labels.length; i++) if (BigInt(argmaxRow(logits, i * NUM_CLASSES, NUM_CLASSES)) === labels[i]) correct++;
-  return correct;
-}
-
 export type LoopOutcome = 'completed' | 'stopped_early' | 'interrupted';
 
 /** An epoch's batches in order, each requested from the loader while the step before it runs. */
@@ -123,7 +157,15 @@ function epochBatches(ctx: LoopContext, loader: BatchLoader, epoch: number, batc
   const { settings: s, train } = ctx;
   const order = epochOrder(train.labels.subarray(0, train.count), NUM_CLASSES, s.balance, s.seed, epoch);
   const request = (b: number): Promise<PreparedBatch> =>
-    loader.request({ rows: order.subarray(b * batch, (b + 1) * batch), augment: s.augment, norm: ctx.norm, seed: s.seed, epoch, position: b * batch });
+    loader.request({
+      rows: order.subarray(b * batch, (b + 1) * batch),
+      augment: s.augment,
+      mix: s.mix,
+      norm: ctx.norm,
+      seed: s.seed,
+      epoch,
+      position: b * batch,
+    });
   let next = ctx.progress.batch < perEpoch ? request(ctx.progress.batch) : undefined;
   return {
     async take(b) {
@@ -137,24 +179,22 @@ function epochBatches(ctx: LoopContext, loader: BatchLoader, epoch: number, batc
   };
 }
 
-/** One optimizer step on a prepared batch, then the weight average's update. */
+/** One optimizer step on a prepared batch (the task's), then the weight average's update. */
 async function trainStep(ctx: LoopContext, prepared: PreparedBatch): Promise<StepResult> {
-  const n = prepared.labels.length;
-  const r = await ctx.session.step({
-    images: { data: prepared.images, shape: [n, 1, ctx.train.size, ctx.train.size] },
-    labels: { data: prepared.labels, shape: [n] },
-  });
+  const r = await ctx.task.step(prepared);
   ctx.average?.update(ctx.session.stateTensors(['param', 'buffer']));
   return r;
 }
 
 /** Counts a finished step into the progress: images seen, lr, the log window and the epoch totals; advances the batch. */
-function tally(p: TrainerProgress, r: StepResult, labels: BigInt64Array): void {
-  p.imagesSeen += labels.length;
+function tally(ctx: LoopContext, r: StepResult, prepared: PreparedBatch): void {
+  const p = ctx.progress;
+  const n = batchImages(prepared);
+  p.imagesSeen += n;
   p.lastLr = r.lr;
-  const correct = countCorrect(r.logits, labels);
-  add(p.window, r.loss, labels.length, correct);
-  add(p.epochTotals, r.loss, labels.length, correct);
+  const correct = ctx.task.correct(r, prepared);
+  add(p.window, r.loss, n, correct);
+  add(p.epochTotals, r.loss, n, correct);
   p.batch += 1;
 }
 
@@ -167,7 +207,7 @@ function reportProgress(ctx: LoopContext, epoch: number, perEpoch: number, clock
     total: perEpoch,
     info: {
       loss: p.epochTotals.lossSum / p.epochTotals.images,
-      acc: p.epochTotals.correct / p.epochTotals.images,
+      ...(ctx.task.accuracy ? { acc: p.epochTotals.correct / p.epochTotals.images } : {}),
       'img/s': Math.round((1000 * clock.images) / Math.max(1, performance.now() - clock.start)),
     },
   });
@@ -187,14 +227,14 @@ function budgetOver(ctx: LoopContext): boolean {
 }
 
 /** Seconds a validation pass over the whole val set takes, from two timed eval batches (the first warms up). */
-async function estimateValidationSeconds(ctx: LoopContext): Promise<number> {
+async function estimateValidationSeconds(ctx: LoopContext, clock: BudgetClock): Promise<number> {
   const n = Math.min(ctx.settings.evalBatchSize, ctx.val.count);
   if (n === 0) return 0;
   const slice = { ...ctx.val, count: n };
-  await predictSet(ctx.evalSession, slice, ctx.norm, NUM_CLASSES, n);
-  const t0 = performance.now();
-  await predictSet(ctx.evalSession, slice, ctx.norm, NUM_CLASSES, n);
-  return (((performance.now() - t0) / 1000) * ctx.val.count) / n;
+  await ctx.task.validate(slice, n);
+  const t0 = clock.now();
+  await ctx.task.validate(slice, n);
+  return (clock.secondsSince(t0) * ctx.val.count) / n;
 }
 
 /**
@@ -205,7 +245,7 @@ async function planBudget(ctx: LoopContext, clock: BudgetClock, perEpoch: number
   const b = clock.state;
   const secondsPerStep = clock.secondsPerStep(min) ?? b.secondsPerStep;
   if (secondsPerStep === null) return;
-  const validation = clock.validationSeconds ?? (await estimateValidationSeconds(ctx));
+  const validation = clock.validationSeconds ?? (await estimateValidationSeconds(ctx, clock));
   const secondsPerEpochEnd = validation + clock.checkpointSeconds;
   const step = ctx.session.steps;
   const steps = stepsThatFit({
@@ -243,7 +283,7 @@ export async function runLoop(ctx: LoopContext): Promise<LoopOutcome> {
   const batch = Math.min(s.batchSize, train.count);
   const perEpoch = stepsPerEpoch(train.count, batch);
   const loader = createBatchLoader(train, { workers: s.workers });
-  const clock = p.budget ? new BudgetClock(p.budget) : undefined;
+  const clock = p.budget ? new BudgetClock(p.budget, ctx.now) : undefined;
   let windowStart = performance.now();
   try {
     while (p.epoch < s.epochs && !p.stoppedEarly && !budgetOver(ctx)) {
@@ -257,8 +297,8 @@ export async function runLoop(ctx: LoopContext): Promise<LoopOutcome> {
         const r = await trainStep(ctx, prepared);
         p.trainSeconds += (performance.now() - t0) / 1000;
         clock?.stepDone();
-        tally(p, r, prepared.labels);
-        epochClock.images += prepared.labels.length;
+        tally(ctx, r, prepared);
+        epochClock.images += batchImages(prepared);
 
         const step = session.steps;
         if (step % s.logEvery === 0) {
@@ -283,16 +323,16 @@ export async function runLoop(ctx: LoopContext): Promise<LoopOutcome> {
       }
       await batches.settle();
       clock?.epochEnding();
-      const validated = performance.now();
+      const validated = clock?.now() ?? 0;
       await endEpoch(ctx, epoch, p.lastLr);
       if (clock) {
-        clock.validationSeconds = (performance.now() - validated) / 1000;
+        clock.validationSeconds = clock.secondsSince(validated);
         if (!budgetOver(ctx)) await planBudget(ctx, clock, perEpoch, { steps: 3, seconds: 0 });
         else await ctx.tracker.mergeParams(ctx.runId, { budget_plan: budgetRecord(ctx, perEpoch) });
       }
-      const saved = performance.now();
+      const saved = clock?.now() ?? 0;
       await saveLastCheckpoint(ctx, clock);
-      if (clock) clock.checkpointSeconds = (performance.now() - saved) / 1000;
+      if (clock) clock.checkpointSeconds = clock.secondsSince(saved);
     }
     return p.stoppedEarly ? 'stopped_early' : 'completed';
   } finally {
@@ -305,7 +345,7 @@ async function logWindow(ctx: LoopContext, step: number, epoch: number, lr: numb
   if (w.images === 0) return;
   const points: MetricPoint[] = [
     { key: 'train/loss', value: w.lossSum / w.images, step, epoch, split: 'train' },
-    { key: 'train/accuracy', value: w.correct / w.images, step, epoch, split: 'train' },
+    ...(ctx.task.accuracy ? [{ key: 'train/accuracy', value: w.correct / w.images, step, epoch, split: 'train' as const }] : []),
     { key: 'lr', value: lr, step, epoch },
     { key: 'images_per_second', value: w.images / Math.max(seconds, 1e-9), step, epoch },
   ];
@@ -319,44 +359,29 @@ async function endEpoch(ctx: LoopContext, epoch: number, lr: number): Promise<vo
   const step = ctx.session.steps;
   const phase = `validate ${epoch + 1}/${plannedEpochs(ctx, stepsPerEpoch(ctx.train.count, Math.min(s.batchSize, ctx.train.count)))}`;
   ctx.onProgress?.({ phase, done: 0, total: ctx.val.count });
-  const val = await predictSet(ctx.evalSession, ctx.val, ctx.norm, NUM_CLASSES, s.evalBatchSize);
-  const predicted = Array.from({ length: ctx.val.count }, (_, i) => argmaxRow(val.logits, i * NUM_CLASSES, NUM_CLASSES));
-  const cm = confusionMatrix(val.labels, predicted, NUM_CLASSES);
-  const valAccuracy = accuracy(cm);
-  const valMacroF1 = macroF1(classFigures(cm));
+  const val = await ctx.task.validate(ctx.val, s.evalBatchSize);
   const t = p.epochTotals;
-  const record = {
+  const record: EpochRecord = {
     epoch: epoch + 1,
     step,
     trainLoss: t.images ? t.lossSum / t.images : Number.NaN,
-    trainAccuracy: t.images ? t.correct / t.images : Number.NaN,
-    valLoss: val.loss,
-    valAccuracy,
-    valMacroF1,
+    trainAccuracy: ctx.task.accuracy && t.images ? t.correct / t.images : null,
+    ...val.record,
     lr,
   };
-  const points: MetricPoint[] = [
-    { key: 'train/epoch_loss', value: record.trainLoss, step, epoch: epoch + 1, split: 'train' },
-    { key: 'train/epoch_accuracy', value: record.trainAccuracy, step, epoch: epoch + 1, split: 'train' },
-    { key: 'val/loss', value: val.loss, step, epoch: epoch + 1, split: 'val' },
-    { key: 'val/accuracy', value: valAccuracy, step, epoch: epoch + 1, split: 'val' },
-  ];
-  if (valMacroF1 !== null) points.push({ key: 'val/macro_f1', value: valMacroF1, step, epoch: epoch + 1, split: 'val' });
+  const points: MetricPoint[] = [{ key: 'train/epoch_loss', value: record.trainLoss, step, epoch: epoch + 1, split: 'train' }];
+  if (record.trainAccuracy !== null) points.push({ key: 'train/epoch_accuracy', value: record.trainAccuracy, step, epoch: epoch + 1, split: 'train' });
+  for (const [key, value] of Object.entries(val.figures)) if (value !== null) points.push({ key: `val/${key}`, value, step, epoch: epoch + 1, split: 'val' });
   await ctx.tracker.logMetrics(ctx.runId, points);
-  ctx.onProgress?.({
-    phase,
-    done: ctx.val.count,
-    total: ctx.val.count,
-    info: { 'val loss': val.loss, 'val acc': valAccuracy },
-  });
+  ctx.onProgress?.({ phase, done: ctx.val.count, total: ctx.val.count, info: val.info });
 
-  const improved = p.bestValLoss === null || val.loss < p.bestValLoss;
+  const improved = p.bestScore === null || (ctx.task.monitor === 'min' ? val.monitored < p.bestScore : val.monitored > p.bestScore);
   p.history = [...p.history.filter((h) => h.epoch !== record.epoch), record];
   p.epoch = epoch + 1;
   p.batch = 0;
   p.epochTotals = emptyAccumulator();
   if (improved) {
-    p.bestValLoss = val.loss;
+    p.bestScore = val.monitored;
     p.bestEpoch = epoch + 1;
     p.epochsWithoutImprovement = 0;
     await saveBestWeights(ctx);

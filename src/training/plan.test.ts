@@ -2,14 +2,14 @@
 // overrides land in model_config, and a retrained model cannot change its architecture.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import type { ModelConfig } from '../models/index.js';
 import type { ViTConfig } from '../models/vit.js';
 import { parseTrainOptions } from './options.js';
 import { planRun } from './plan.js';
+import type { TrainedModelConfig } from './state.js';
 import { openTrainingFixture, type TrainingFixture } from './testing.js';
 
 let fx: TrainingFixture;
-const vit = (m: ModelConfig): ViTConfig => m as ViTConfig;
+const vit = (m: TrainedModelConfig): ViTConfig => m as ViTConfig;
 beforeAll(async () => {
   fx = await openTrainingFixture({ perClass: 2, imageSize: 40 });
 });
@@ -34,7 +34,7 @@ describe('planRun', () => {
 
     const given = await planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, model: 'vit-small', sharpShare: 0, epochs: 5, dropout: 0.2, lr: 5e-4 }));
     expect(given.options).toMatchObject({ sharpShare: 0, epochs: 5, lr: 5e-4, batchSize: 64 });
-    expect(given.model.dropout).toBe(0.2);
+    expect(vit(given.model).dropout).toBe(0.2);
 
     const tiny = await planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, model: 'vit-tiny' }));
     expect(tiny.options).toMatchObject({ epochs: 30, batchSize: 32, warmupEpochs: 1, patience: 5, labelSmoothing: 0, sharpShare: 0, cropMinScale: 0.75 });
@@ -103,6 +103,10 @@ describe('planRun', () => {
     const plan = await planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, model: 'cnn-small', size: 48, dropout: 0.1 }));
     expect(plan.model).toMatchObject({ family: 'cnn', name: 'cnn-small', imageSize: 48, dropout: 0.1, widths: [32, 64, 128] });
     expect(plan.options).toMatchObject({ model: 'cnn-small', size: 48 });
+    // cnn-small's own recipe (the config's dropout, given here as 0.1, is not the recipe's); cnn-tiny trains with the generic one.
+    expect(plan.options).toMatchObject({ epochs: 10, batchSize: 64, lr: 2e-3, warmupEpochs: 2, labelSmoothing: 0.05, patience: 0, sharpShare: 0.3 });
+    expect(vit((await planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, model: 'cnn-small' }))).model).dropout).toBe(0.2);
+    expect((await planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, model: 'cnn-tiny' }))).options).toMatchObject({ epochs: 30, sharpShare: 0 });
     await expect(planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, model: 'cnn-small', patchSize: 4, pool: 'mean' }))).rejects.toThrow(
       /--patch-size, --pool: ViT options, and cnn-small is a CNN/,
     );

@@ -4,11 +4,13 @@
 // that may have moved since the run started.
 import { ValidationError } from '../core/errors.js';
 import { resolveVersionRef } from '../data/datasets/repository.js';
+import { detectorConfig } from '../models/detector.js';
 import { isCnnConfig, isCnnName, type ModelConfig, modelConfig } from '../models/index.js';
 import { type ViTConfig, vitConfig } from '../models/vit.js';
 import type { Db } from '../storage/db.js';
-import { applyRecipe, parseTrainOptions, type ResolvedTrainOptions, type TrainOptions, trainOptionsSchema } from './options.js';
+import { applyRecipe, isDetectorName, parseTrainOptions, type ResolvedTrainOptions, taskOf, type TrainOptions, trainOptionsSchema } from './options.js';
 import type { BaseModel } from './retrain.js';
+import { isDetectorConfig, type TrainedModelConfig } from './state.js';
 
 export interface Lineage {
   from_model: string;
@@ -22,7 +24,7 @@ export interface Lineage {
 export interface RunPlan {
   /** The options as given, with the model's recipe filled in (docs/training.md). */
   options: ResolvedTrainOptions & { dataset: string; model: string; size: number };
-  model: ModelConfig;
+  model: TrainedModelConfig;
   /** The base version whose train split (and final_eval share) joins training; undefined without retraining. */
   baseDataset?: string;
   lineage?: Lineage;
@@ -30,7 +32,9 @@ export interface RunPlan {
 
 export async function planRun(db: Db, given: TrainOptions, base?: BaseModel): Promise<RunPlan> {
   const baseCfg = base?.config.model;
-  const name = given.model ?? baseCfg?.name ?? 'vit-small';
+  if (baseCfg && isDetectorConfig(baseCfg)) throw new ValidationError('--from-model retrains classifiers only (detector retraining is not built yet)');
+  const name = given.model ?? baseCfg?.name ?? (given.task === 'detect' ? 'det-nano' : 'vit-small');
+  const task = taskOf({ ...given, model: name });
   const options = applyRecipe(given, name, { architecture: !baseCfg });
   const datasetRef = options.dataset ?? base?.datasetVersion ?? undefined;
   if (!datasetRef) throw new ValidationError("the base model's run records no dataset version: pass --dataset");
@@ -40,10 +44,12 @@ export async function planRun(db: Db, given: TrainOptions, base?: BaseModel): Pr
     ['--stem-strides', given.stemStrides],
     ['--stem-channels', given.stemChannels],
     ['--pool', given.pool],
+    ['--drop-path', given.dropPath > 0 ? given.dropPath : undefined],
+    ['--layer-decay', given.layerDecay < 1 ? given.layerDecay : undefined],
   ] as const;
-  if (isCnnName(name) || (baseCfg && isCnnConfig(baseCfg))) {
+  if (isCnnName(name) || isDetectorName(name) || (baseCfg && isCnnConfig(baseCfg))) {
     const flags = vitOnly.filter(([, v]) => v !== undefined).map(([flag]) => flag);
-    if (flags.length > 0) throw new ValidationError(`${flags.join(', ')}: ViT options, and ${name} is a CNN`);
+    if (flags.length > 0) throw new ValidationError(`${flags.join(', ')}: ViT options, and ${name} is ${isDetectorName(name) ? 'a detector' : 'a CNN'}`);
   }
   if (baseCfg) {
     // Retraining starts from the base model's weights, so every architecture override must match it.
@@ -62,12 +68,12 @@ export async function planRun(db: Db, given: TrainOptions, base?: BaseModel): Pr
       }
     }
   }
-  const model: ModelConfig = !baseCfg
+  const model: TrainedModelConfig = !baseCfg
     ? freshModel(name, options)
     : isCnnConfig(baseCfg)
       ? { ...baseCfg, ...sharedOverrides(options) }
       : { ...baseCfg, ...sharedOverrides(options), ...vitOverrides(options) };
-  const plan: RunPlan = { options: { ...options, dataset, model: name, size: model.imageSize }, model };
+  const plan: RunPlan = { options: { ...options, dataset, model: name, size: model.imageSize, task }, model };
   if (base) {
     plan.baseDataset = base.datasetVersion ?? undefined;
     plan.lineage = {
@@ -90,9 +96,11 @@ function sharedOverrides(options: TrainOptions): Partial<Pick<ModelConfig, 'imag
   return overrides;
 }
 
-/** The ViT-only overrides: stem, patch, pooling. */
+/** The ViT-only overrides: stem, patch, pooling, stochastic depth. */
 function vitOverrides(options: TrainOptions): Partial<ViTConfig> {
   const overrides: Partial<ViTConfig> = {};
+  // A training-time choice, taken as this run gives it (a retrained model does not inherit its base's).
+  overrides.dropPath = options.dropPath > 0 ? options.dropPath : undefined;
   if (options.patchSize !== undefined) overrides.patchSize = options.patchSize;
   if (options.stemStrides !== undefined) overrides.stemStrides = [...options.stemStrides];
   if (options.stemChannels !== undefined) overrides.stemChannels = [...options.stemChannels];
@@ -100,8 +108,12 @@ function vitOverrides(options: TrainOptions): Partial<ViTConfig> {
   return overrides;
 }
 
-/** The preset `name` with the run's overrides (a fresh ViT also takes its Linear init). */
-function freshModel(name: string, options: TrainOptions): ModelConfig {
+/** The preset `name` with the run's overrides (a fresh ViT also takes its Linear init; a detector only its size). */
+function freshModel(name: string, options: TrainOptions): TrainedModelConfig {
+  if (isDetectorName(name)) {
+    if (options.dropout !== undefined) throw new ValidationError('--dropout: the detector has no dropout');
+    return detectorConfig(name, options.size !== undefined ? { imageSize: options.size } : {});
+  }
   if (isCnnName(name)) return modelConfig(name, sharedOverrides(options));
   return vitConfig(name, { ...sharedOverrides(options), ...vitOverrides(options), linearInit: options.linearInit });
 }
@@ -114,12 +126,12 @@ export function planToParams(plan: RunPlan, extra: Record<string, unknown>): Rec
 export function planFromParams(params: Record<string, unknown>): RunPlan {
   const keys = Object.keys(trainOptionsSchema.shape);
   const parsed = parseTrainOptions(Object.fromEntries(Object.entries(params).filter(([k]) => keys.includes(k))));
-  const model = params.model_config as ModelConfig | undefined;
+  const model = params.model_config as TrainedModelConfig | undefined;
   if (!model || !parsed.dataset || !parsed.model || !parsed.size) throw new ValidationError("the run's params are not those of a secondread training run");
   // A run's params hold its resolved options; the recipe only fills what a run stored by an older version lacks.
   const options = applyRecipe(parsed, parsed.model, { architecture: false });
   const lineage = params.lineage as Lineage | undefined;
-  const plan: RunPlan = { options: { ...options, dataset: parsed.dataset, model: parsed.model, size: parsed.size }, model };
+  const plan: RunPlan = { options: { ...options, dataset: parsed.dataset, model: parsed.model, size: parsed.size, task: taskOf(parsed) }, model };
   if (lineage) {
     plan.lineage = lineage;
     plan.baseDataset = lineage.base_dataset ?? undefined;

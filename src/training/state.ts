@@ -2,6 +2,7 @@
 // weights belong to, and where the trainer stood, so a resumed run continues the same epoch at the same batch with
 // the same early-stopping bookkeeping and partial averages.
 import { ValidationError } from '../core/errors.js';
+import type { DetectorConfig } from '../models/detector.js';
 import type { ModelConfig } from '../models/index.js';
 import type { BudgetState } from './budget.js';
 import type { Normalization } from './data/augment.js';
@@ -18,14 +19,17 @@ export interface Accumulator {
 
 export const emptyAccumulator = (): Accumulator => ({ steps: 0, images: 0, lossSum: 0, correct: 0 });
 
+/** One epoch's figures; null where the task has none (a detector has no accuracy and no validation loss). */
 export interface EpochRecord {
   epoch: number;
   step: number;
   trainLoss: number;
-  trainAccuracy: number;
-  valLoss: number;
-  valAccuracy: number;
+  trainAccuracy: number | null;
+  valLoss: number | null;
+  valAccuracy: number | null;
   valMacroF1: number | null;
+  /** Detection: VOC mAP@0.5 on val (the figure that selects the best weights). */
+  valMap50?: number | null;
   lr: number;
 }
 
@@ -34,7 +38,11 @@ export interface TrainerProgress {
   epoch: number;
   /** Next batch of that epoch. */
   batch: number;
-  bestValLoss: number | null;
+  /**
+   * The best value of the task's monitored validation figure so far (classification: the lowest val loss;
+   * detection: the highest val mAP@0.5). Checkpoints written before detection existed call it `bestValLoss`.
+   */
+  bestScore: number | null;
   bestEpoch: number | null;
   epochsWithoutImprovement: number;
   stoppedEarly: boolean;
@@ -51,9 +59,16 @@ export interface TrainerProgress {
   budget?: BudgetState;
 }
 
+/** The config of any model the trainer trains: a classifier (ViT, CNN) or a detector. */
+export type TrainedModelConfig = ModelConfig | DetectorConfig;
+
+export function isDetectorConfig(cfg: TrainedModelConfig): cfg is DetectorConfig {
+  return 'regMax' in cfg;
+}
+
 export interface CheckpointConfig {
   kind: typeof CHECKPOINT_KIND;
-  model: ModelConfig;
+  model: TrainedModelConfig;
   norm: Normalization;
   progress: TrainerProgress;
 }
@@ -62,7 +77,7 @@ export function initialProgress(): TrainerProgress {
   return {
     epoch: 0,
     batch: 0,
-    bestValLoss: null,
+    bestScore: null,
     bestEpoch: null,
     epochsWithoutImprovement: 0,
     stoppedEarly: false,
@@ -78,5 +93,10 @@ export function initialProgress(): TrainerProgress {
 export function readCheckpointConfig(config: unknown, source: string): CheckpointConfig {
   const c = config as Partial<CheckpointConfig> | undefined;
   if (!c || c.kind !== CHECKPOINT_KIND || !c.model || !c.norm || !c.progress) throw new ValidationError(`${source} is not a secondread trainer checkpoint`);
+  const progress = c.progress as TrainerProgress & { bestValLoss?: number | null };
+  if (progress.bestScore === undefined && progress.bestValLoss !== undefined) {
+    progress.bestScore = progress.bestValLoss;
+    delete progress.bestValLoss;
+  }
   return c as CheckpointConfig;
 }

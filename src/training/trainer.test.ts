@@ -9,7 +9,7 @@ import { decodeCheckpoint, decodeModel, EXPORT_METADATA } from '../engine/index.
 import { ModelRegistry } from '../tracking/index.js';
 import { ARTIFACTS, type FinalMetrics, resumeTraining, startTraining, TRAINER_METADATA } from './index.js';
 import { readCheckpointConfig } from './state.js';
-import { buildSyntheticVersion, openTrainingFixture, type TrainingFixture } from './testing.js';
+import { buildSyntheticVersion, interruptedRun, openTrainingFixture, type TrainingFixture } from './testing.js';
 
 let fx: TrainingFixture;
 beforeAll(async () => {
@@ -132,18 +132,7 @@ describe('startTraining on a built dataset version', () => {
     }
 
     // The same run, interrupted mid-way through epoch 2 and resumed, ends with the same average.
-    const controller = new AbortController();
-    let seen = 0;
-    const cut = await startTraining(
-      {
-        ...deps(),
-        signal: controller.signal,
-        onProgress: (p) => {
-          if (p.phase.startsWith('epoch') && ++seen === Math.round(steps / 2)) controller.abort();
-        },
-      },
-      { ...opts, name: 'ema-cut' },
-    );
+    const cut = await interruptedRun(deps(), { ...opts, name: 'ema-cut' }, Math.round(steps / 2));
     expect(cut.status).toBe('killed');
     const resumed = await resumeTraining(deps(), cut.run.id);
     expect(resumed.status).toBe('finished');

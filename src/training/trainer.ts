@@ -1,26 +1,34 @@
-// Starting and resuming training runs: resolve the plan, load the data, create the sessions (fresh, from a
-// registered model's weights, or from the run's last checkpoint), run the loop, finalize, and record the run's
-// status in the tracker. A failure marks the run failed; an interruption (signal) checkpoints and marks it killed;
-// a crash (kill -9) leaves it running — `resumeTraining` continues it.
+// Starting and resuming training runs — one trainer, two tasks: resolve the plan, load the data (the detector's with
+// its boxes), create the sessions (fresh, from a registered model's weights, or from the run's last checkpoint), run
+// the one loop with the task's step and validation (classify-task.ts, detect-task.ts), finalize with the task's
+// evaluation and export (finalize.ts, finalize-detect.ts), and record the run's status in the tracker. A failure marks
+// the run failed; an interruption (signal) checkpoints and marks it killed; a crash (kill -9) leaves it running — `resumeTraining` continues it.
 import { ConflictError, SecondreadError } from '../core/errors.js';
 import type { ProgressFn } from '../core/progress.js';
 import { SECONDREAD_CLASSES } from '../data/classes.js';
 import { adamw, type Checkpoint, decodeCheckpoint, type ExecutionOptions, type ModelBuilder, TrainSession, warmupCosine } from '../engine/index.js';
-import { classifier } from '../models/index.js';
+import { detectorModel } from '../models/detector.js';
+import { classifier, isCnnConfig } from '../models/index.js';
+import { layerDecayFactor } from '../models/vit.js';
 import type { Db } from '../storage/db.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { RunRecord, Tracker } from '../tracking/index.js';
-import { budgetSchedule, initialBudget } from './budget.js';
+import { budgetSchedule, initialBudget, type Milliseconds } from './budget.js';
+import { classifyLoopTask } from './classify-task.js';
 import { pixelStats } from './data/augment.js';
+import { type MixConfig, mixEnabled } from './data/mix.js';
 import { inverseFrequencyWeights } from './data/sampler.js';
 import { loadTrainingData, type TrainingData } from './dataset.js';
+import { detectLoopTask } from './detect-task.js';
+import { readReferenceBoxes, withBoxes } from './detection-data.js';
 import { WeightAverage } from './ema.js';
 import { finalizeRun, type FinalMetrics, runSummary } from './finalize.js';
-import { liveEval, type LoopSettings, runLoop, stepsPerEpoch } from './loop.js';
-import { parseTrainOptions, type ResolvedTrainOptions, type TrainOptionsInput } from './options.js';
+import { type DetectionFinalMetrics, detectionRunSummary, finalizeDetectionRun } from './finalize-detect.js';
+import { liveEval, type LoopSettings, type LoopTask, runLoop, stepsPerEpoch } from './loop.js';
+import { parseTrainOptions, type ResolvedTrainOptions, taskOf, type TrainOptionsInput } from './options.js';
 import { planFromParams, planRun, planToParams, type RunPlan } from './plan.js';
 import { ARTIFACTS, loadBaseModel, loadRunWeights, type ModelResolver, type RunWeights } from './retrain.js';
-import { type CheckpointConfig, initialProgress, readCheckpointConfig, type TrainerProgress } from './state.js';
+import { type CheckpointConfig, initialProgress, isDetectorConfig, readCheckpointConfig, type TrainedModelConfig, type TrainerProgress } from './state.js';
 
 export interface TrainerDeps {
   db: Db;
@@ -37,12 +45,17 @@ export interface TrainerDeps {
   signal?: AbortSignal;
   /** Execution provider and threads (default: CPU, options.threads). */
   execution?: ExecutionOptions;
+  /** The time budget's clock in milliseconds (default performance.now); tests drive a budgeted run's time with it. */
+  now?: Milliseconds;
 }
 
 export interface TrainResult {
   run: RunRecord;
   status: 'finished' | 'killed';
+  /** A finished classifier's figures. */
   metrics?: FinalMetrics;
+  /** A finished detector's figures. */
+  detection?: DetectionFinalMetrics;
 }
 
 /** What a caller adds to a new run besides its options: tags (a sweep's name and trial, the job that runs it). */
@@ -82,8 +95,8 @@ export async function resumeTraining(deps: TrainerDeps, runId: string): Promise<
   return trainRun(deps, run, plan, data);
 }
 
-function loadData(deps: TrainerDeps, plan: RunPlan): Promise<TrainingData> {
-  return loadTrainingData({
+async function loadData(deps: TrainerDeps, plan: RunPlan): Promise<TrainingData> {
+  const data = await loadTrainingData({
     db: deps.db,
     objects: deps.objects,
     cacheDir: deps.cacheDir,
@@ -94,6 +107,8 @@ function loadData(deps: TrainerDeps, plan: RunPlan): Promise<TrainingData> {
     seed: plan.options.seed,
     onProgress: deps.onProgress,
   });
+  if (taskOf(plan.options) !== 'detect') return data;
+  return withBoxes(data, await readReferenceBoxes(deps.objects, plan.options.dataset, plan.options.size));
 }
 
 /**
@@ -128,6 +143,7 @@ async function readLastCheckpoint(tracker: Tracker, runId: string): Promise<Last
  */
 async function createTrainSession(
   build: ModelBuilder,
+  model: TrainedModelConfig,
   o: ResolvedTrainOptions,
   perEpoch: number,
   progress: TrainerProgress,
@@ -145,7 +161,10 @@ async function createTrainSession(
     lr = warmupCosine({ peakLr: o.lr, warmupSteps: Math.min(totalSteps, warmupSteps), totalSteps, minLr: o.lr * o.minLrRatio });
   }
   const session = await TrainSession.create(build, {
-    optimizer: adamw({ weightDecay: o.weightDecay }),
+    optimizer: adamw({
+      weightDecay: o.weightDecay,
+      lrScale: o.layerDecay < 1 && !isDetectorConfig(model) && !isCnnConfig(model) ? layerDecayFactor(model, o.layerDecay) : undefined,
+    }),
     lr,
     clipGradNorm: o.clipGradNorm,
     seed: o.seed,
@@ -161,6 +180,12 @@ async function createTrainSession(
   }
   if (!average && o.emaDecay > 0) average = new WeightAverage(o.emaDecay, session.stateTensors(['param', 'buffer']));
   return { session, average };
+}
+
+/** Mixup / CutMix of the run's batches (null when both are off: the train graph then reads integer labels). */
+function mixing(o: ResolvedTrainOptions): MixConfig | null {
+  const mix = { mixup: o.mixup, cutmix: o.cutmix, numClasses: SECONDREAD_CLASSES.length };
+  return mixEnabled(mix) ? mix : null;
 }
 
 /** The loop's settings from the run's options (augmentation on or off as a whole). */
@@ -184,6 +209,7 @@ function loopSettings(o: ResolvedTrainOptions, batchSize: number): LoopSettings 
           eraseProb: o.randomErase,
         }
       : null,
+    mix: mixing(o),
     checkpointEvery: o.checkpointEvery,
     logEvery: o.logEvery,
     evalBatchSize: o.evalBatchSize,
@@ -200,20 +226,26 @@ async function train(deps: TrainerDeps, run: RunRecord, plan: RunPlan, data: Tra
   // The parent's normalization: its weights expect inputs scaled the way it was trained.
   const norm = last?.config.norm ?? base?.config.norm ?? pixelStats(data.train.images);
 
-  const classWeights = o.balance === 'weights' ? inverseFrequencyWeights(data.train.labels, SECONDREAD_CLASSES.length) : undefined;
-  const build = classifier(plan.model, { classWeights, labelSmoothing: o.labelSmoothing });
+  const model = plan.model;
+  const detect = isDetectorConfig(model);
+  // The classifier's loss weighs classes (--balance weights); the detector's classes are its boxes' (no weights).
+  const classWeights = !detect && o.balance === 'weights' ? inverseFrequencyWeights(data.train.labels, SECONDREAD_CLASSES.length) : undefined;
+  const build = detect ? detectorModel(model) : classifier(model, { classWeights, labelSmoothing: o.labelSmoothing, softTargets: mixing(o) !== null });
   const batch = Math.min(o.batchSize, data.train.count);
   const execution: ExecutionOptions = deps.execution ?? { provider: 'cpu', intraOpThreads: o.threads };
   const progress = last?.config.progress ?? initialProgress();
-  const { session, average } = await createTrainSession(build, o, stepsPerEpoch(data.train.count, batch), progress, execution, last, base);
+  const { session, average } = await createTrainSession(build, plan.model, o, stepsPerEpoch(data.train.count, batch), progress, execution, last, base);
   const evalSession = await liveEval(build, session, average, execution);
+  let detectTask: Awaited<ReturnType<typeof detectLoopTask>> | undefined;
   try {
+    if (detect) detectTask = await detectLoopTask(session, evalSession, norm, model, execution);
+    const task: LoopTask = detectTask ?? classifyLoopTask(session, evalSession, norm, data.train.size);
     const outcome = await runLoop({
       runId: run.id,
       tracker,
       session,
-      evalSession,
-      model: plan.model,
+      task,
+      model,
       norm,
       train: data.train,
       val: data.val,
@@ -222,16 +254,15 @@ async function train(deps: TrainerDeps, run: RunRecord, plan: RunPlan, data: Tra
       average,
       onProgress: deps.onProgress,
       signal: deps.signal,
+      now: deps.now,
     });
     if (outcome === 'interrupted') {
       await tracker.finishRun(run.id, 'killed');
       return { run: await tracker.getRun(run.id), status: 'killed' };
     }
-    const metrics = await finalizeRun({
+    const finalizing = {
       runId: run.id,
       tracker,
-      build,
-      model: plan.model,
       norm,
       data,
       datasetVersion: o.dataset,
@@ -239,11 +270,17 @@ async function train(deps: TrainerDeps, run: RunRecord, plan: RunPlan, data: Tra
       steps: session.steps,
       evalBatchSize: o.evalBatchSize,
       execution,
-      onProgress: (phase) => deps.onProgress?.({ phase, done: 0 }),
-    });
+      onProgress: (phase: string) => deps.onProgress?.({ phase, done: 0 }),
+    };
+    if (detect) {
+      const detection = await finalizeDetectionRun({ ...finalizing, model });
+      await tracker.finishRun(run.id, 'finished', detectionRunSummary(detection));
+      return { run: await tracker.getRun(run.id), status: 'finished', detection };
+    }
+    const metrics = await finalizeRun({ ...finalizing, build, model });
     await tracker.finishRun(run.id, 'finished', runSummary(metrics));
     return { run: await tracker.getRun(run.id), status: 'finished', metrics };
   } finally {
-    await Promise.all([session.release(), evalSession.release()]);
+    await Promise.all([session.release(), evalSession.release(), detectTask?.release()]);
   }
 }

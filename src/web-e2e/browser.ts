@@ -3,6 +3,7 @@
 // the login form, by the UI's test ids (docs/web.md, "Test ids") — and an API client for what the test
 // must know but the browser must not show (the model's read, as an admin sees it).
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 
@@ -46,15 +47,27 @@ export async function see(l: Locator, text: string | RegExp): Promise<void> {
   await l.filter({ hasText: text }).first().waitFor({ state: 'visible' });
 }
 
-/** A signed-in API client (for the test's own look-ups, never for the steps a person takes in the browser). */
-export async function apiAs(base: string, who: DemoCredential): Promise<<T>(path: string) => Promise<T>> {
+/** A full-page screenshot into `dir` as `<name>.png` (the browser tests' artifacts). */
+export function screenshotTo(dir: string): (page: Page, name: string) => Promise<void> {
+  return async (page, name) => {
+    await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
+  };
+}
+
+/** A bearer token of `who` from the API's login. */
+export async function loginToken(base: string, who: DemoCredential): Promise<string> {
   const login = await fetch(`${base}/v1/auth/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ name: who.name, password: who.password }),
   });
   if (!login.ok) throw new Error(`API login as ${who.name}: ${login.status} ${await login.text()}`);
-  const { token } = (await login.json()) as { token: string };
+  return ((await login.json()) as { token: string }).token;
+}
+
+/** A signed-in API client (for the test's own look-ups, never for the steps a person takes in the browser). */
+export async function apiAs(base: string, who: DemoCredential): Promise<<T>(path: string) => Promise<T>> {
+  const token = await loginToken(base, who);
   return async <T>(path: string) => {
     const r = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } });
     if (!r.ok) throw new Error(`GET ${path} as ${who.name}: ${r.status} ${await r.text()}`);

@@ -47,6 +47,13 @@ export interface DemoServer {
   close(): Promise<void>;
 }
 
+/** A demo user's credential, by name (an error naming the user when the home has none). */
+export function demoUser(server: DemoServer, name: string): DemoCredential {
+  const c = server.credentials.get(name);
+  if (!c) throw new Error(`no demo user ${name}`);
+  return c;
+}
+
 export interface DemoServerOptions {
   /** SECONDREAD_HOME: a new folder gets a new demo; one with a complete demo is served as it is. */
   home: string;
@@ -56,6 +63,8 @@ export interface DemoServerOptions {
   prepare?: (deps: DemoDeps, summary: DemoSummary) => Promise<void>;
   /** The server's log level (default warn). */
   logLevel?: string;
+  /** More environment for the server (e.g. SECONDREAD_WORKFLOW_DETECTOR). */
+  env?: Record<string, string>;
 }
 
 /** Builds dist/web when it is missing or older than its sources (bin/build-web-if-needed.js); throws when it cannot. */
@@ -129,6 +138,7 @@ export async function startDemoServer(o: DemoServerOptions): Promise<DemoServer>
   const credentials = await readCredentials(o.home);
   const env: NodeJS.ProcessEnv = { ...process.env, SECONDREAD_HOME: o.home, LOG_LEVEL: o.logLevel ?? 'warn' };
   for (const k of FOREIGN_ENV) delete env[k];
+  Object.assign(env, o.env);
   const proc = spawn(process.execPath, [BIN, 'start', '--host', '127.0.0.1', '--port', '0'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const collect = (d: Buffer) => {

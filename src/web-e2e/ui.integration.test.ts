@@ -24,8 +24,8 @@ import { DEMO_MODEL, type DemoOptionsInput } from '../demo/index.js';
 import type { StudyView } from '../workflow/blinding.js';
 import { PolicyStore } from '../workflow/policies.js';
 import type { WorklistItem } from '../workflow/service.js';
-import { apiAs, chromiumAvailable, launchChromium, newPage, see, signIn } from './browser.js';
-import { type DemoServer, startDemoServer } from './demo-server.js';
+import { apiAs, chromiumAvailable, launchChromium, newPage, screenshotTo, see, signIn } from './browser.js';
+import { type DemoServer, demoUser, startDemoServer } from './demo-server.js';
 
 /** A demo that bootstraps in seconds on 2 cores (src/demo/bootstrap.test.ts's sizes, a few more epochs). */
 const TINY_DEMO: DemoOptionsInput = {
@@ -50,15 +50,9 @@ let browser: Browser;
 /** Study that reader A sent to B (set by the first test, adjudicated by the second). */
 let toB: { id: string; labelA: string } | undefined;
 
-function user(name: string) {
-  const c = server.credentials.get(name);
-  if (!c) throw new Error(`no demo user ${name}`);
-  return c;
-}
+const user = (name: string) => demoUser(server, name);
 
-async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-}
+const shot = screenshotTo(ARTIFACTS);
 
 /** A page for one person; when the test fails, its last state is saved as <person>-failed.png and the server's output printed. */
 async function personPage(name: string, onFailed: (fn: () => Promise<void>) => void): Promise<{ page: Page }> {

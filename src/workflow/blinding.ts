@@ -3,14 +3,15 @@
 //   reader        — before A's read: the study and its image only; after: everything but the truth
 //   adjudicator   — everything but the truth (B sees A's read and the model's probabilities)
 //   ml-engineer, admin — everything, including the simulation's truth class
+// The detector's boxes (boxes.ts) are part of the model's read: withheld from reader A with it.
 import type { ReadsTable, StudiesTable } from '../storage/schema.js';
+import { detectionsOf, type StudyBoxes } from './boxes.js';
 import type { Role } from './users.js';
-
-export type { ClassProbability, HumanReadView, ModelReadView, StudyView } from './views.js';
+export type { BoxMarkView, ClassProbability, HumanReadView, ModelDetection, ModelReadView, StudyView } from './views.js';
 import type { ClassProbability, StudyView } from './views.js';
 
-/** What `user` may see of a study, given its row and its reads. */
-export function studyView(role: Role, s: StudiesTable, reads: readonly ReadsTable[]): StudyView {
+/** What `user` may see of a study, given its row, its reads and (CXR with a detector) its box read. */
+export function studyView(role: Role, s: StudiesTable, reads: readonly ReadsTable[], boxes?: StudyBoxes): StudyView {
   const byReader = new Map(reads.map((r) => [r.reader, r]));
   const a = byReader.get('A');
   const blinded = role === 'reader' && !a;
@@ -44,6 +45,17 @@ export function studyView(role: Role, s: StudiesTable, reads: readonly ReadsTabl
       predictions,
       at: m.created_at,
     };
+  }
+  const box = boxes?.read;
+  if (box) {
+    const detector = box.model_name !== null && box.model_version !== null ? { name: box.model_name, version: box.model_version } : null;
+    const detections = detectionsOf(box);
+    view.boxRead = { status: box.status === 'read' ? 'read' : 'failed', detector, boxes: detections.length };
+    if (view.reads.model && box.status === 'read') {
+      view.reads.model.detections = detections;
+      if (detector) view.reads.model.detector = detector;
+      view.reads.model.boxMarks = (boxes?.marks ?? []).map((k) => ({ index: k.box_index, correct: k.correct === 1, userId: k.user_id, at: k.created_at }));
+    }
   }
   view.model = s.model_name !== null && s.model_version !== null ? { name: s.model_name, version: s.model_version } : null;
   if (s.decision !== null) {

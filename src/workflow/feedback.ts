@@ -1,10 +1,12 @@
 // Which finalized studies may become training data, and who labelled each (data/feedback builds the version).
 // Adjudicated studies carry B's label; QA samples (studies A and the model agreed on, sent to B anyway) carry
 // B's label too and confirm or correct that agreement; auto-finalized studies no one reviewed only on request.
+// A CXR study a detector read carries reader B's marks on its boxes (boxes.ts) as box labels.
 import { ValidationError } from '../core/errors.js';
 import { isSecondreadClass } from '../data/classes.js';
-import type { FeedbackStudy, LabelledBy } from '../data/feedback/types.js';
+import type { BoxLabel, FeedbackStudy, LabelledBy } from '../data/feedback/types.js';
 import type { Db } from '../storage/db.js';
+import { detectionsOf } from './boxes.js';
 
 export interface FeedbackQuery {
   /** Studies finalized at or after this instant (ISO-8601). */
@@ -62,6 +64,7 @@ export async function finalizedStudies(db: Db, q: FeedbackQuery = {}): Promise<F
     for (const r of chunk) reads.set(r.study_id, { ...reads.get(r.study_id), [r.reader]: r.label });
   }
   const datasetPatients = await patientsOfDatasetStudies(db, rows);
+  const boxLabels = await boxLabelsOf(db, ids);
 
   const out: FeedbackStudy[] = [];
   for (const r of rows) {
@@ -79,7 +82,35 @@ export async function finalizedStudies(db: Db, q: FeedbackQuery = {}): Promise<F
       finalizedAt: r.finalized_at!,
       reads: { A: rr.A ?? null, model: rr.model ?? null, B: rr.B ?? null },
       model: r.model_name !== null && r.model_version !== null ? { name: r.model_name, version: Number(r.model_version) } : null,
+      ...(boxLabels.has(r.id) ? { boxLabels: boxLabels.get(r.id)! } : {}),
     });
+  }
+  return out;
+}
+
+/** Reader B's marks on the detector's boxes of these studies, by study id (studies with no mark are absent). */
+async function boxLabelsOf(db: Db, ids: readonly string[]): Promise<Map<string, BoxLabel[]>> {
+  const out = new Map<string, BoxLabel[]>();
+  for (let i = 0; i < ids.length; i += 500) {
+    const chunk = ids.slice(i, i + 500);
+    const marks = await db.selectFrom('box_marks').selectAll().where('study_id', 'in', chunk).orderBy('study_id').orderBy('box_index').execute();
+    if (marks.length === 0) continue;
+    const reads = new Map(
+      (
+        await db
+          .selectFrom('box_reads')
+          .selectAll()
+          .where('study_id', 'in', [...new Set(marks.map((m) => m.study_id))])
+          .execute()
+      ).map((r) => [r.study_id, r]),
+    );
+    for (const m of marks) {
+      const read = reads.get(m.study_id);
+      const box = read ? detectionsOf(read)[Number(m.box_index)] : undefined;
+      if (!read || !box) continue;
+      const detector = read.model_name !== null && read.model_version !== null ? { name: read.model_name, version: Number(read.model_version) } : null;
+      out.set(m.study_id, [...(out.get(m.study_id) ?? []), { class: box.class, score: box.score, box: box.box, correct: Number(m.correct) === 1, detector }]);
+    }
   }
   return out;
 }

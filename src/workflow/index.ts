@@ -1,6 +1,7 @@
 // The second-reader workflow: state machine, policy, blinding, audit trail, business metrics.
 export { appendAudit, AUDIT_EVENTS, listAudit, verifyAuditLog, type AuditEntry, type AuditEvent, type AuditVerification } from './audit.js';
-export { studyView, type ClassProbability, type HumanReadView, type ModelReadView, type StudyView } from './blinding.js';
+export { studyView, type BoxMarkView, type ClassProbability, type HumanReadView, type ModelDetection, type ModelReadView, type StudyView } from './blinding.js';
+export { BoxReadInvalidError, NoBoxesError, type BoxRead, type BoxReader } from './boxes.js';
 export { AuditChainError, IllegalTransitionError, ModelReadInvalidError, WorkflowForbiddenError } from './errors.js';
 export { DEFAULT_ECONOMICS, workflowMetrics, type Economics, type Rate, type WorkflowMetrics } from './metrics.js';
 export { PolicyStore, type NewPolicy, type Policy } from './policies.js';

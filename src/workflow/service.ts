@@ -22,6 +22,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import type { Database, ReadsTable, StudiesTable } from '../storage/schema.js';
 import { appendAudit, type AuditEntry, listAudit } from './audit.js';
 import { type ClassProbability, type StudyView, studyView } from './blinding.js';
+import { assertBoxMark, assertBoxRead, type BoxOutcome, type BoxReader, boxReadRow, loadBoxes, readBoxes } from './boxes.js';
 import {
   type DicomIndexRow,
   type DicomQuery,
@@ -43,7 +44,7 @@ import { evaluatePolicy } from './policy.js';
 import { assertTransition, STUDY_STATES, type StudyEvent, type StudyState } from './states.js';
 import type { DicomIntakeSettings, StudyDicomFacts, StudyImage } from './study-image.js';
 import type { Role } from './users.js';
-import type { WorklistItem } from './views.js';
+import type { ModelDetection, WorklistItem } from './views.js';
 
 /** The model's read of one image; the API backs this with ServingService (alias production, canary rules). */
 export interface ModelRead {
@@ -55,6 +56,11 @@ export interface ModelRead {
   route?: string;
   /** The model's pooled embedding when it exports one: kept for drift monitoring only, never in the clinical record. */
   embedding?: Float32Array;
+  /**
+   * Boxes in the ORIGINAL image's pixels, when this reader also detects (one model doing both). Without a
+   * configured detector they become the study's box read; the configured detector (deps.detector) wins otherwise.
+   */
+  detections?: ModelDetection[];
 }
 
 export interface ModelReader {
@@ -98,6 +104,8 @@ export interface WorkflowServiceDeps {
   db: Db;
   objects: ObjectStore;
   model: ModelReader;
+  /** The detector that also reads every CXR study (config `workflow.detector`); absent: no boxes. */
+  detector?: BoxReader;
   logger?: Logger;
   clock?: Clock;
   /** Uniform draws in [0, 1) for QA sampling (tests pin it). */
@@ -129,6 +137,7 @@ export class WorkflowService {
   private readonly db: Db;
   private readonly objects: ObjectStore;
   private readonly model: ModelReader;
+  private readonly detector?: BoxReader;
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly random: () => number;
@@ -143,6 +152,7 @@ export class WorkflowService {
     this.db = deps.db;
     this.objects = deps.objects;
     this.model = deps.model;
+    this.detector = deps.detector;
     this.logger = deps.logger ?? silentLogger;
     this.clock = deps.clock ?? systemClock;
     this.random = deps.random ?? Math.random;
@@ -255,6 +265,8 @@ export class WorkflowService {
     const storedKeys = objects.map((o) => o.key);
     for (const o of objects) await this.objects.put(o.key, o.bytes, { ifNotExists: true, contentType: o.contentType });
 
+    // The detector reads CXR studies beside the classifier (boxes.ts); its failure is an outcome, never thrown.
+    const boxRead = modality === 'cxr' && this.detector ? readBoxes(this.detector, prepared.image, id) : undefined;
     let read: ModelRead | undefined;
     let modelError: string | undefined;
     try {
@@ -263,6 +275,15 @@ export class WorkflowService {
       modelError = describeError(err);
       this.logger.warn({ studyId: id, err: modelError }, 'model read failed at intake; the study will be double-read');
     }
+    let boxes: BoxOutcome | undefined = boxRead ? await boxRead : undefined;
+    if (!boxes && read?.detections) {
+      try {
+        boxes = { ok: true, read: assertBoxRead({ model: read.model, version: read.version, detections: read.detections }) };
+      } catch (err) {
+        boxes = { ok: false, error: describeError(err) };
+      }
+    }
+    if (boxes && !boxes.ok) this.logger.warn({ studyId: id, err: boxes.error }, 'detector read failed at intake; the study is taken in without boxes');
 
     const now = this.clock.now().toISOString();
     const row: StudiesTable = {
@@ -296,6 +317,7 @@ export class WorkflowService {
       probabilities_json: JSON.stringify(read.predictions),
       created_at: now,
     };
+    const boxRow = boxes && boxReadRow(id, boxes, now);
     const keptOrigin = prepared.origin !== undefined && this.dicom?.keepOrigin === true;
     try {
       await this.db.transaction().execute(async (trx) => {
@@ -358,6 +380,21 @@ export class WorkflowService {
         } else {
           await appendAudit(trx, { at: now, actor: 'system', event: 'read.model_failed', studyId: id, payload: { error: modelError ?? 'unknown' } });
         }
+        if (boxes && boxRow) {
+          await trx.insertInto('box_reads').values(boxRow).execute();
+          if (boxes.ok) {
+            const b = boxes.read;
+            await appendAudit(trx, {
+              at: now,
+              actor: `model:${b.model}@${b.version}`,
+              event: 'read.detector',
+              studyId: id,
+              payload: { model: b.model, version: b.version, route: b.route ?? null, detections: b.detections },
+            });
+          } else {
+            await appendAudit(trx, { at: now, actor: 'system', event: 'read.detector_failed', studyId: id, payload: { error: boxes.error } });
+          }
+        }
       });
     } catch (err) {
       // Nothing refers to the image now; leaving it would only leak storage.
@@ -367,7 +404,7 @@ export class WorkflowService {
     }
     if (read) await this.observeForDrift(id, modality, prepared.image, read, now);
     this.logger.info({ studyId: id, modality, model: read ? `${read.model}@${read.version}` : null }, 'study intake');
-    return studyView(user.role, row, modelRow ? [modelRow] : []);
+    return studyView(user.role, row, modelRow ? [modelRow] : [], boxRow ? { read: boxRow, marks: [] } : undefined);
   }
 
   /**
@@ -385,7 +422,61 @@ export class WorkflowService {
   /** The study as this user may see it (see blinding.ts). */
   async getStudy(user: WorkflowUser, id: string): Promise<StudyView> {
     const { study, reads } = await this.load(this.db, assertStudyId(id));
-    return studyView(user.role, study, reads);
+    return studyView(user.role, study, reads, (await loadBoxes(this.db, [study.id])).get(study.id));
+  }
+
+  /**
+   * Reader B's verdict on one of the detector's boxes of a study waiting for B or adjudicated by B: stored
+   * as a box label (feedback.ts carries it into the next feedback dataset) and audited (`box.marked`, with the
+   * box and the verdict it replaced). The latest mark of a box counts.
+   */
+  async markBox(user: WorkflowUser, id: string, index: number, body: { correct: boolean }): Promise<StudyView> {
+    if (user.role !== 'adjudicator')
+      throw new WorkflowForbiddenError(`role '${user.role}' cannot mark boxes (reader B, the adjudicator, does)`, { role: user.role });
+    const studyId = assertStudyId(id);
+    await this.db.transaction().execute(async (trx) => {
+      // Marks on one study run one after the other: a no-op write takes the study's row lock (PostgreSQL; SQLite
+      // serializes writers anyway), so `previous` in the audit entry is the verdict this mark really replaced.
+      await trx
+        .updateTable('studies')
+        .set((eb) => ({ row_version: eb.ref('row_version') }))
+        .where('id', '=', studyId)
+        .execute();
+      const { study } = await this.load(trx, studyId);
+      if (study.status !== 'awaiting_b' && study.status !== 'adjudicated') {
+        throw new IllegalTransitionError(`study '${studyId}' is ${study.status}: boxes are marked by reader B (awaiting_b or adjudicated)`, {
+          studyId,
+          from: study.status,
+          event: 'mark_box',
+        });
+      }
+      const read = await trx.selectFrom('box_reads').selectAll().where('study_id', '=', studyId).executeTakeFirst();
+      const mark = assertBoxMark(read, studyId, index, body?.correct);
+      const previous = await trx.selectFrom('box_marks').selectAll().where('study_id', '=', studyId).where('box_index', '=', mark.index).executeTakeFirst();
+      const now = this.clock.now().toISOString();
+      const row = { study_id: studyId, box_index: mark.index, correct: mark.correct ? 1 : 0, user_id: user.id, created_at: now };
+      await trx
+        .insertInto('box_marks')
+        .values(row)
+        .onConflict((oc) => oc.columns(['study_id', 'box_index']).doUpdateSet({ correct: row.correct, user_id: row.user_id, created_at: row.created_at }))
+        .execute();
+      await appendAudit(trx, {
+        at: now,
+        actor: actorOf(user),
+        event: 'box.marked',
+        studyId,
+        payload: {
+          index: mark.index,
+          correct: mark.correct,
+          box: mark.box,
+          detector: { name: read!.model_name, version: read!.model_version },
+          previous: previous ? { correct: previous.correct === 1, userId: previous.user_id, at: previous.created_at } : null,
+          userId: user.id,
+        },
+      });
+    });
+    this.logger.info({ studyId, index, correct: body.correct, user: user.name }, 'box marked');
+    return this.getStudy(user, studyId);
   }
 
   /** The non-identifying DICOM header facts of a DICOM study (window, modality, spacing…), or null. */
@@ -536,11 +627,16 @@ export class WorkflowService {
         rows.map((r) => r.id),
       )
       .execute();
+    const boxes = await loadBoxes(
+      this.db,
+      rows.map((r) => r.id),
+    );
     return rows.map((r) =>
       studyView(
         user.role,
         r,
         reads.filter((x) => x.study_id === r.id),
+        boxes.get(r.id),
       ),
     );
   }
@@ -667,5 +763,6 @@ function assertModelRead(r: ModelRead): ModelRead {
     predictions,
     ...(typeof r.route === 'string' ? { route: r.route.slice(0, 40) } : {}),
     ...(r.embedding instanceof Float32Array ? { embedding: r.embedding } : {}),
+    ...(Array.isArray(r.detections) ? { detections: r.detections } : {}),
   };
 }

@@ -10,6 +10,7 @@ import { grayPng } from '../data/images/testing.js';
 import type { DbDialect } from '../storage/db.js';
 import { FsObjectStore } from '../storage/fs-object-store.js';
 import { openTestDatabase, type TestDatabase } from '../storage/testing.js';
+import type { BoxRead, BoxReader } from './boxes.js';
 import type { ModelRead, ModelReader, WorkflowServiceDeps, WorkflowUser } from './service.js';
 import { WorkflowService } from './service.js';
 import { type Role, UserStore } from './users.js';
@@ -41,6 +42,38 @@ export class FakeModelReader implements ModelReader {
 
   read(image: Uint8Array, o: { studyId: string }): Promise<ModelRead> {
     this.calls.push({ studyId: o.studyId, bytes: image.length });
+    const a = this.queue.shift() ?? this.fallback;
+    return a instanceof Error ? Promise.reject(a) : Promise.resolve(a);
+  }
+}
+
+/** Three boxes of a CXR detector (original image pixels), best first. */
+export function boxRead(o: { model?: string; version?: number } = {}): BoxRead {
+  return {
+    model: o.model ?? 'cxr-det',
+    version: o.version ?? 2,
+    detections: [
+      { class: 'Cardiomegaly', score: 0.91, box: [3, 8, 13, 14] },
+      { class: 'Nodule/Mass', score: 0.62, box: [1.5, 2, 4.25, 5] },
+      { class: 'Pleural effusion', score: 0.4, box: [10, 11, 16, 16] },
+    ],
+  };
+}
+
+/** A detector with scripted answers (FIFO, then the fallback); records what it was asked. */
+export class FakeBoxReader implements BoxReader {
+  readonly calls: string[] = [];
+  private readonly queue: (BoxRead | Error)[] = [];
+
+  constructor(private fallback: BoxRead | Error = boxRead()) {}
+
+  next(answer: BoxRead | Error): this {
+    this.queue.push(answer);
+    return this;
+  }
+
+  read(_image: Uint8Array, o: { studyId: string }): Promise<BoxRead> {
+    this.calls.push(o.studyId);
     const a = this.queue.shift() ?? this.fallback;
     return a instanceof Error ? Promise.reject(a) : Promise.resolve(a);
   }

@@ -12,6 +12,21 @@ export interface HumanReadView {
   at: string;
 }
 
+/** One box the detector found, in the ORIGINAL image's pixels (x0, y0, x1, y1; corners continuous). */
+export interface ModelDetection {
+  class: string;
+  score: number;
+  box: [number, number, number, number];
+}
+
+/** Reader B's verdict on one of the model's boxes (`index` into `detections`); the latest mark counts. */
+export interface BoxMarkView {
+  index: number;
+  correct: boolean;
+  userId: string;
+  at: string;
+}
+
 export interface ModelReadView {
   model: string | null;
   version: number | null;
@@ -19,6 +34,12 @@ export interface ModelReadView {
   top: ClassProbability;
   predictions: ClassProbability[];
   at: string;
+  /** The detector's boxes (CXR studies, when a detector is configured and its read succeeded), best first. */
+  detections?: ModelDetection[];
+  /** The detector version that drew them. */
+  detector?: { name: string; version: number };
+  /** Reader B's marks on the boxes (correct / incorrect), by box index. */
+  boxMarks?: BoxMarkView[];
 }
 
 export interface StudyView {
@@ -41,6 +62,11 @@ export interface StudyView {
   finalizedAt: string | null;
   /** Ground truth (simulation only), for ml-engineer and admin. */
   truthClass?: string | null;
+  /**
+   * The detector's read of a CXR study when a detector was configured at intake: `read` (its boxes are in
+   * reads.model.detections) or `failed` (no boxes; the intake went on). Absent when blinded or no detector read.
+   */
+  boxRead?: { status: 'read' | 'failed'; detector: { name: string; version: number } | null; boxes: number };
 }
 
 export interface WorklistItem {

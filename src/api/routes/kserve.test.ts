@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { FAKE_CLASSES } from '../testing/fakes.js';
+import { FAKE_CLASSES, FAKE_DETECTOR, FAKE_DETECTOR_CLASSES } from '../testing/fakes.js';
 import { type ApiFixture, openApiFixture } from '../testing/fixture.js';
 import { flattenTensor } from './kserve.js';
 
@@ -53,7 +53,17 @@ describe('KServe v2 health and metadata', () => {
       platform: 'onnxruntime_onnx',
       inputs: [{ name: 'pixels', datatype: 'FP32', shape: [-1, 1, 8, 8] }],
       outputs: [{ name: 'logits', datatype: 'FP32', shape: [-1, 3] }],
-      parameters: { model_version: '2', classes: FAKE_CLASSES },
+      parameters: { model_version: '2', task: 'classify', classes: FAKE_CLASSES },
+    });
+    // A detector: four outputs in TensorRT EfficientNMS's layout (M = its maxDetections, 2 here).
+    expect((await f.app.inject({ method: 'GET', url: `/v2/models/${FAKE_DETECTOR}`, headers: f.auth() })).json()).toMatchObject({
+      outputs: [
+        { name: 'num_detections', datatype: 'INT32', shape: [-1, 1] },
+        { name: 'detection_boxes', datatype: 'FP32', shape: [-1, 2, 4] },
+        { name: 'detection_scores', datatype: 'FP32', shape: [-1, 2] },
+        { name: 'detection_classes', datatype: 'INT32', shape: [-1, 2] },
+      ],
+      parameters: { model_version: '2', task: 'detect', classes: FAKE_DETECTOR_CLASSES },
     });
     expect((await f.app.inject({ method: 'GET', url: '/v2/models/cxr/versions/1', headers: f.auth() })).json().parameters.model_version).toBe('1');
     expectKServeError(await f.app.inject({ method: 'GET', url: '/v2/models/cxr/versions/9', headers: f.auth() }), 404, 'not_found');
@@ -226,6 +236,40 @@ describe('binary tensor data extension (tritonclient default)', () => {
       const res = await f.app.inject({ method: 'POST', url: '/v2/models/cxr/infer', ...req });
       expect(res.statusCode, what).toBe(400);
       expect(res.json(), what).toMatchObject({ error: expect.any(String), code: 'invalid_input' });
+    }
+  });
+});
+
+describe('KServe v2 infer on a detector', () => {
+  const url = `/v2/models/${FAKE_DETECTOR}/infer`;
+  it('answers the four detection tensors (JSON or binary, INT32 little-endian), or the ones asked for', async () => {
+    const res = await f.app.inject({ method: 'POST', url, headers: f.auth(), payload: tensor(ramp(128), [2, 1, 8, 8]) });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json().outputs).toEqual([
+      { name: 'num_detections', shape: [2, 1], datatype: 'INT32', data: [1, 1] },
+      { name: 'detection_boxes', shape: [2, 2, 4], datatype: 'FP32', data: [0, 0, 4, 4, 0, 0, 0, 0, 0, 0, 4, 4, 0, 0, 0, 0] },
+      { name: 'detection_scores', shape: [2, 2], datatype: 'FP32', data: [0.5, 0, 0.5, 0] },
+      { name: 'detection_classes', shape: [2, 2], datatype: 'INT32', data: [0, 0, 0, 0] },
+    ]);
+    const some = await f.app.inject({
+      method: 'POST',
+      url,
+      headers: f.auth(),
+      payload: { ...tensor(ramp(64)), outputs: [{ name: 'detection_classes' }, { name: 'num_detections', parameters: { binary_data: true } }] },
+    });
+    expect(some.statusCode, some.body).toBe(200);
+    const n = Number(some.headers['inference-header-content-length']);
+    const h = JSON.parse(some.rawPayload.subarray(0, n).toString('utf8'));
+    expect(
+      h.outputs.map((o: { name: string; datatype: string; parameters: { binary_data_size: number } }) => [o.name, o.datatype, o.parameters.binary_data_size]),
+    ).toEqual([
+      ['detection_classes', 'INT32', 8],
+      ['num_detections', 'INT32', 4],
+    ]);
+    expect([some.rawPayload.readInt32LE(n), some.rawPayload.readInt32LE(n + 4), some.rawPayload.readInt32LE(n + 8)]).toEqual([0, 0, 1]);
+    for (const outputs of [[{ name: 'logits' }], [{ name: 'detection_boxes' }, { name: 'detection_boxes' }]]) {
+      const bad = await f.app.inject({ method: 'POST', url, headers: f.auth(), payload: { ...tensor(ramp(64)), outputs } });
+      expectKServeError(bad, 400, 'invalid_input');
     }
   });
 });

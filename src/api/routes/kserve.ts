@@ -1,6 +1,7 @@
 // The KServe v2 / Open Inference Protocol (the one Triton speaks) over HTTP/JSON, so standard
 // clients work unchanged: server and model health, model metadata, and `infer` with FP32 tensors
-// (already preprocessed NCHW input in, logits out). Versions are strings in this protocol. Errors
+// (already preprocessed NCHW input in, logits out; a detector answers four tensors in TensorRT
+// EfficientNMS's layout, boxes in input pixels: serving/detections.ts, docs/serving.md). Versions are strings in this protocol. Errors
 // keep the protocol's `{error}` body and add our stable `code` and `request_id`.
 // Triton's binary tensor data extension is supported too (kserve-binary.ts), as tritonclient uses it
 // by default.
@@ -44,8 +45,13 @@ const modelMetadata = {
     outputs: { type: 'array', items: metadataTensor },
     parameters: {
       type: 'object',
-      description: 'secondread extras: the version these tensors describe, and the class of each logit',
-      properties: { model_version: { type: 'string' }, classes: { type: 'array', items: { type: 'string' } } },
+      description:
+        'secondread extras: the version these tensors describe, the task (`classify`: one logits output; `detect`: num_detections, detection_boxes, detection_scores, detection_classes) and the class names (of each logit, or of each detection_classes index)',
+      properties: {
+        model_version: { type: 'string' },
+        task: { type: 'string', enum: ['classify', 'detect'] },
+        classes: { type: 'array', items: { type: 'string' } },
+      },
     },
   },
 } as const;
@@ -75,7 +81,8 @@ const inferBody = {
     },
     outputs: {
       type: 'array',
-      maxItems: 1,
+      maxItems: 8,
+      description: 'the outputs wanted (default: all the model has); a classifier has one, a detector four',
       items: {
         type: 'object',
         required: ['name'],
@@ -104,7 +111,7 @@ const inferResponse = {
         properties: {
           name: { type: 'string' },
           shape: { type: 'array', items: { type: 'integer' } },
-          datatype: { type: 'string' },
+          datatype: { type: 'string', description: 'FP32 (logits, detection boxes and scores) or INT32 (num_detections, detection_classes)' },
           data: { type: 'array', items: { type: 'number' } },
         },
       },
@@ -197,7 +204,7 @@ export async function kserveRoutes(app: FastifyInstance, opts: KServeRoutesOptio
       platform: d.platform,
       inputs: d.inputs,
       outputs: d.outputs,
-      parameters: { model_version: String(d.version), classes: d.classes },
+      parameters: { model_version: String(d.version), task: d.task, classes: d.classes },
     };
   };
   app.get<{ Params: Params }>(
@@ -240,13 +247,15 @@ export async function kserveRoutes(app: FastifyInstance, opts: KServeRoutesOptio
     const expected = d.inputs[0];
     if (expected && input.name !== expected.name)
       throw new ValidationError(`unknown input '${input.name}': the model's input is '${expected.name}'`, { input: input.name, expected: expected.name });
-    const wantedOutput = body.outputs?.[0];
-    const outputName = d.outputs[0]?.name;
-    if (wantedOutput !== undefined && wantedOutput.name !== outputName)
-      throw new ValidationError(`unknown output '${wantedOutput.name}': the model's output is '${outputName}'`, {
-        output: wantedOutput.name,
-        expected: outputName,
-      });
+    const names = d.outputs.map((o) => o.name);
+    const wanted = body.outputs ?? [];
+    for (const w of wanted)
+      if (!names.includes(w.name))
+        throw new ValidationError(`unknown output '${w.name}': the model's outputs are ${names.map((n) => `'${n}'`).join(', ')}`, {
+          output: w.name,
+          expected: names,
+        });
+    if (new Set(wanted.map((w) => w.name)).size !== wanted.length) throw new ValidationError('an output is asked for twice');
 
     const count = input.shape.reduce((a, b) => a * b, 1);
     if (count > opts.maxTensorElements)
@@ -262,15 +271,21 @@ export async function kserveRoutes(app: FastifyInstance, opts: KServeRoutesOptio
 
     const out = await serving.infer(name, { data, shape: input.shape }, { version, signal: clientSignal(reply) });
     const header = { model_name: name, model_version: String(out.version), id: body.id ?? request.id };
+    // The outputs asked for, in the order asked (all, in the model's order, when none is named).
+    const chosen =
+      wanted.length > 0 ? wanted.map((w) => ({ w, o: out.outputs.find((o) => o.name === w.name)! })) : out.outputs.map((o) => ({ w: undefined, o }));
     // Per output, `binary_data` decides; without it, the request-wide `binary_data_output`.
-    const binaryOut = wantedOutput?.parameters?.binary_data ?? body.parameters?.binary_data_output ?? false;
-    if (binaryOut === true) {
-      const { body: payload, headerLength } = encodeBinaryResponse({ ...header, outputs: [{ name: out.outputName, shape: out.shape, datatype: 'FP32' }] }, [
-        out.data,
-      ]);
+    // Any output asking for binary data makes the whole answer binary (every tensor after the JSON header).
+    const binaryOut = chosen.some(({ w }) => (w?.parameters?.binary_data ?? body.parameters?.binary_data_output ?? false) === true);
+    if (binaryOut) {
+      const meta = chosen.map(({ o }) => ({ name: o.name, shape: o.shape, datatype: o.datatype }));
+      const { body: payload, headerLength } = encodeBinaryResponse(
+        { ...header, outputs: meta },
+        chosen.map(({ o }) => o.data),
+      );
       return reply.header(HEADER_LENGTH, String(headerLength)).type('application/octet-stream').send(payload);
     }
-    return { ...header, outputs: [{ name: out.outputName, shape: out.shape, datatype: 'FP32', data: Array.from(out.data) }] };
+    return { ...header, outputs: chosen.map(({ o }) => ({ name: o.name, shape: o.shape, datatype: o.datatype, data: Array.from(o.data) })) };
   };
   const inferSchema = (params: object, summary: string) => ({
     tags,

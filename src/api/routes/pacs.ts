@@ -43,7 +43,11 @@ export const pacsExportSchema = {
   properties: {
     id: exportIdSchema,
     node: { type: 'string', description: 'the PACS node (config pacs.nodes)' },
-    kind: { type: 'string', enum: [...EXPORT_KINDS], description: "the model's result SR, or reader B's" },
+    kind: {
+      type: 'string',
+      enum: [...EXPORT_KINDS],
+      description: "the model's result SR, the detector's boxes SR, the boxes with reader B's verdicts, or reader B's",
+    },
     studyId: { type: 'string' },
     auditSeq: { type: 'integer', description: 'the audit entry the result came from' },
     sopInstanceUid: { ...nullableString, description: "the SR's SOP Instance UID (null when skipped)" },

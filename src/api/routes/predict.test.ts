@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { SecondreadError } from '../../core/errors.js';
 import { grayPng, rgbJpeg, truncated } from '../../data/images/testing.js';
-import { FAKE_CLASSES } from '../testing/fakes.js';
+import { FAKE_CLASSES, FAKE_DETECTOR, FAKE_DETECTOR_CLASSES } from '../testing/fakes.js';
 import { type ApiFixture, openApiFixture } from '../testing/fixture.js';
 import { multipartBody, pngHeaderClaiming } from '../testing/http.js';
 
@@ -32,6 +32,58 @@ function expectError(res: { statusCode: number; json(): unknown; body: string; h
 }
 
 describe('POST /v1/models/:name/predict', () => {
+  it("a detector answers boxes in the original image's pixels (single and batch); the OpenAPI document describes both shapes", async () => {
+    const res = await f.app.inject({
+      method: 'POST',
+      url: `/v1/models/${FAKE_DETECTOR}/predict`,
+      headers: { ...f.auth(), 'content-type': 'image/png' },
+      payload: png,
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    const body = res.json();
+    expect(body).toEqual({
+      model: FAKE_DETECTOR,
+      version: 2,
+      route: 'production',
+      task: 'detect',
+      detections: [{ class: FAKE_DETECTOR_CLASSES[0], score: expect.any(Number), box: [0, 0, 20, 15] }],
+      image: { width: 40, height: 30 },
+      latencyMs: 1.5,
+      requestId: res.headers['x-request-id'],
+    });
+    expect(body.predictions).toBeUndefined();
+    const mp = multipartBody([
+      { bytes: png, filename: 'a.png', type: 'image/png' },
+      { bytes: jpeg, filename: 'b.jpg', type: 'image/jpeg' },
+    ]);
+    const batch = await f.app.inject({
+      method: 'POST',
+      url: `/v1/models/${FAKE_DETECTOR}/predict/batch`,
+      headers: { ...f.auth(), ...mp.headers },
+      payload: mp.payload,
+    });
+    expect(batch.statusCode, batch.body).toBe(200);
+    expect(
+      batch
+        .json()
+        .results.map((r: { index: number; filename: string; task: string; image: unknown; detections: { box: number[] }[] }) => [
+          r.index,
+          r.filename,
+          r.task,
+          r.image,
+          r.detections[0]!.box,
+        ]),
+    ).toEqual([
+      [0, 'a.png', 'detect', { width: 40, height: 30 }, [0, 0, 20, 15]],
+      [1, 'b.jpg', 'detect', { width: 24, height: 24 }, [0, 0, 12, 12]],
+    ]);
+    const doc = (await f.app.inject({ method: 'GET', url: '/docs/json' })).json();
+    const schema = JSON.stringify(doc.paths['/v1/models/{name}/predict'].post.responses['200']);
+    expect(schema).toContain('"detections"');
+    expect(schema).toContain('"predictions"');
+    expect(JSON.stringify(doc.paths['/v1/models/{name}/predict/batch'].post.responses['200'])).toContain('"detections"');
+  });
+
   it('scores a multipart upload: model, version, all classes by probability, top, latency, request id', async () => {
     const mp = multipartBody([{ bytes: png, filename: 'chest.png', type: 'image/png' }]);
     const ok = await f.app.inject({ method: 'POST', url, headers: { ...f.auth(), ...mp.headers }, payload: mp.payload });
@@ -44,7 +96,7 @@ describe('POST /v1/models/:name/predict', () => {
     expect(probs).toEqual([...probs].sort((a, b) => b - a));
     expect(probs.reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 6);
     const call = f.serving.calls.at(-1)!;
-    expect(call).toMatchObject({ method: 'predict', name: 'cxr', options: { requestId: ok.headers['x-request-id'] } });
+    expect(call).toMatchObject({ method: 'predictImages', name: 'cxr', images: 1, options: { requestId: ok.headers['x-request-id'] } });
     expect((call.options as { signal?: unknown }).signal).toBeInstanceOf(AbortSignal);
   });
 
@@ -209,7 +261,7 @@ describe('POST /v1/models/:name/predict/batch', () => {
     ]);
     expect(body.results[0].predictions).toEqual(body.results[2].predictions);
     expect(body.results[1]).toMatchObject({ model: 'cxr', version: 2, top: body.results[1].predictions[0] });
-    expect(f.serving.calls.at(-1)).toMatchObject({ method: 'predictBatch', images: 3, options: { studyId: 'S1' } });
+    expect(f.serving.calls.at(-1)).toMatchObject({ method: 'predictImages', images: 3, options: { studyId: 'S1' } });
   });
 
   it('one file is a batch of one', async () => {

@@ -1,16 +1,16 @@
 // POST /v1/models/:name/predict and /predict/batch: images in (multipart `file` fields or one raw
-// PNG/JPEG body), class probabilities out. Each image passes the input rules (size, magic bytes,
+// PNG/JPEG/DICOM body), class probabilities out — or, for a detector, boxes in the original image's pixels. Each image passes the input rules (size, magic bytes,
 // header pixel count) before serving decodes it; the request's AbortSignal follows the client.
 import multipart, { type MultipartFile } from '@fastify/multipart';
 import type { FastifyInstance } from 'fastify';
 
 import { SecondreadError, ValidationError } from '../../core/errors.js';
-import type { PredictResult } from '../../serving/types.js';
+import { isDetectResult, type ModelAnswer } from '../../serving/types.js';
 import { clientSignal } from '../client-signal.js';
 import { UnsupportedMediaTypeError } from '../errors.js';
 import { checkImage } from '../image-input.js';
 import { isMultipartFile, readMultipartForm } from '../multipart-form.js';
-import { aliasSchema, classProbabilitySchema, errorResponses, modelNameSchema, studyIdSchema, versionSchema } from '../schemas.js';
+import { aliasSchema, classProbabilitySchema, detectionSchema, errorResponses, modelNameSchema, studyIdSchema, versionSchema } from '../schemas.js';
 import { typed, type Wire } from '../type-provider.js';
 import type { ApiLimits, ServingPort } from '../types.js';
 
@@ -41,12 +41,39 @@ const predictionProperties = {
   latencyMs: { type: 'number', description: 'time in the serving runtime (decode, queue, compute)' },
 } as const;
 
-const predictResponse = {
+/** A detector's answer for one image (serving/types.ts DetectResult, without requestId). */
+const detectionProperties = {
+  model: predictionProperties.model,
+  version: predictionProperties.version,
+  route: predictionProperties.route,
+  task: { type: 'string', enum: ['detect'], description: "present on a detector's answer only" },
+  detections: { type: 'array', items: detectionSchema, description: "best first, at most the model's maxDetections; empty: no finding" },
+  image: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['width', 'height'],
+    properties: { width: { type: 'integer' }, height: { type: 'integer' } },
+    description: 'the original image size: the frame of the boxes',
+  },
+  latencyMs: predictionProperties.latencyMs,
+} as const;
+
+const classificationResponse = {
   type: 'object',
   additionalProperties: false,
   required: ['model', 'version', 'route', 'predictions', 'top', 'latencyMs', 'requestId'],
   properties: { ...predictionProperties, requestId: { type: 'string' } },
 } as const;
+
+const detectionResponse = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['model', 'version', 'route', 'task', 'detections', 'image', 'latencyMs', 'requestId'],
+  properties: { ...detectionProperties, requestId: { type: 'string' } },
+} as const;
+
+/** A classifier answers probabilities, a detector boxes (`task: detect`). */
+const predictResponse = { anyOf: [classificationResponse, detectionResponse] } as const;
 
 const batchResponse = {
   type: 'object',
@@ -57,10 +84,20 @@ const batchResponse = {
       type: 'array',
       description: 'one result per file, in upload order',
       items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['index', 'model', 'version', 'route', 'predictions', 'top', 'latencyMs'],
-        properties: { index: { type: 'integer' }, filename: { type: 'string' }, ...predictionProperties },
+        anyOf: [
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['index', 'model', 'version', 'route', 'predictions', 'top', 'latencyMs'],
+            properties: { index: { type: 'integer' }, filename: { type: 'string' }, ...predictionProperties },
+          },
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['index', 'model', 'version', 'route', 'task', 'detections', 'image', 'latencyMs'],
+            properties: { index: { type: 'integer' }, filename: { type: 'string' }, ...detectionProperties },
+          },
+        ],
       },
     },
     requestId: { type: 'string' },
@@ -105,9 +142,9 @@ export async function predictRoutes(fastify: FastifyInstance, opts: PredictRoute
     {
       schema: {
         tags: ['predict'],
-        summary: 'Classify one image',
+        summary: 'Classify one image, or find boxes in it (a detector)',
         description:
-          'Send the image as a multipart `file` field or as the raw request body (`Content-Type: image/png`, `image/jpeg`, `application/dicom` or `application/octet-stream`). DICOM is decoded with its own window; nothing of it is stored.',
+          "Send the image as a multipart `file` field or as the raw request body (`Content-Type: image/png`, `image/jpeg`, `application/dicom` or `application/octet-stream`). DICOM is decoded with its own window; nothing of it is stored. A classifier answers `predictions` and `top`; a detector answers `task: detect` and `detections` with boxes in the original image's pixels.",
         consumes: ['multipart/form-data', ...RAW_IMAGE_TYPES],
         params: paramsSchema,
         querystring: querySchema,
@@ -118,8 +155,8 @@ export async function predictRoutes(fastify: FastifyInstance, opts: PredictRoute
     async (request, reply) => {
       const bytes = await singleImage(request.body);
       await checkImage(bytes, limits);
-      const r = await serving.predict(request.params.name, bytes, { ...ref(request.query), requestId: request.id, signal: clientSignal(reply) });
-      return { ...predictionBody(r), requestId: request.id };
+      const [r] = await serving.predictImages(request.params.name, [bytes], { ...ref(request.query), requestId: request.id, signal: clientSignal(reply) });
+      return { ...answerBody(r!), requestId: request.id };
     },
   );
 
@@ -128,7 +165,7 @@ export async function predictRoutes(fastify: FastifyInstance, opts: PredictRoute
     {
       schema: {
         tags: ['predict'],
-        summary: 'Classify several images in one request',
+        summary: 'Classify several images (or find boxes in them) in one request',
         description: `Multipart form with 1-${limits.maxBatchFiles} parts named \`file\`. Every image is checked before any is scored; one bad image fails the request (details.index names it).`,
         consumes: ['multipart/form-data'],
         params: paramsSchema,
@@ -145,8 +182,8 @@ export async function predictRoutes(fastify: FastifyInstance, opts: PredictRoute
         await withIndex(i, () => checkImage(bytes, limits, `file ${i + 1} (${f.filename || 'unnamed'})`));
         images.push(bytes);
       }
-      const results = await serving.predictBatch(request.params.name, images, { ...ref(request.query), requestId: request.id, signal: clientSignal(reply) });
-      return { results: results.map((r, index) => ({ index, filename: files[index]?.filename ?? '', ...predictionBody(r) })), requestId: request.id };
+      const results = await serving.predictImages(request.params.name, images, { ...ref(request.query), requestId: request.id, signal: clientSignal(reply) });
+      return { results: results.map((r, index) => ({ index, filename: files[index]?.filename ?? '', ...answerBody(r) })), requestId: request.id };
     },
   );
 }
@@ -155,7 +192,9 @@ function ref(q: Query): { version?: number; alias?: string; studyId?: string } {
   return { version: q.version, alias: q.alias, studyId: q.studyId };
 }
 
-function predictionBody(r: PredictResult) {
+function answerBody(r: ModelAnswer) {
+  if (isDetectResult(r))
+    return { model: r.model, version: r.version, route: r.route, task: r.task, detections: r.detections, image: r.image, latencyMs: r.latencyMs };
   return { model: r.model, version: r.version, route: r.route, predictions: r.predictions, top: r.top, latencyMs: r.latencyMs };
 }
 

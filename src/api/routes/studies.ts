@@ -10,7 +10,7 @@ import { STUDY_STATES } from '../../workflow/states.js';
 import { UnsupportedMediaTypeError } from '../errors.js';
 import { checkImage } from '../image-input.js';
 import { isMultipartFile, readMultipartForm } from '../multipart-form.js';
-import { classProbabilitySchema, errorResponses, studyIdParams, studyIdSchema } from '../schemas.js';
+import { classProbabilitySchema, detectionSchema, errorResponses, studyIdParams, studyIdSchema } from '../schemas.js';
 import { typedRequests, type Wire } from '../type-provider.js';
 import type { ApiLimits, WorkflowPort } from '../types.js';
 
@@ -35,6 +35,16 @@ const humanReadSchema = {
   required: ['label', 'userId', 'at'],
   properties: { label: { type: 'string' }, userId: nullableString, at: { type: 'string' } },
 } as const;
+
+const detectorSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'version'],
+  properties: { name: { type: 'string' }, version: { type: 'integer' } },
+} as const;
+
+/** Who may mark the detector's boxes: reader B. */
+export const MARK_ROLES = ['adjudicator'] as const;
 
 export const studyViewSchema = {
   type: 'object',
@@ -68,6 +78,18 @@ export const studyViewSchema = {
             top: classProbabilitySchema,
             predictions: { type: 'array', items: classProbabilitySchema },
             at: { type: 'string' },
+            detections: { type: 'array', items: detectionSchema, description: 'the detector’s boxes (CXR with a configured detector), best first' },
+            detector: { ...detectorSchema, description: 'the detector version that drew the boxes' },
+            boxMarks: {
+              type: 'array',
+              description: 'reader B’s verdicts on the boxes (`index` into `detections`; the latest mark counts)',
+              items: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['index', 'correct', 'userId', 'at'],
+                properties: { index: { type: 'integer' }, correct: { type: 'boolean' }, userId: { type: 'string' }, at: { type: 'string' } },
+              },
+            },
           },
         },
       },
@@ -94,6 +116,17 @@ export const studyViewSchema = {
     finalLabel: nullableString,
     finalizedAt: nullableString,
     truthClass: { ...nullableString, description: 'simulation ground truth (ml-engineer, admin only)' },
+    boxRead: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['status', 'detector', 'boxes'],
+      description: 'the detector’s read of a CXR study (absent when blinded or when no detector was configured at intake)',
+      properties: {
+        status: { type: 'string', enum: ['read', 'failed'] },
+        detector: { ...detectorSchema, type: ['object', 'null'] },
+        boxes: { type: 'integer' },
+      },
+    },
   },
 } as const;
 
@@ -258,6 +291,33 @@ export async function studiesRoutes(fastify: FastifyInstance, opts: StudiesRoute
       },
     },
     async (request) => workflow.commitRead(request.user!, request.params.id, { label: request.body.label }),
+  );
+
+  app.put(
+    '/v1/studies/:id/boxes/:index/mark',
+    {
+      config: { auth: MARK_ROLES },
+      schema: {
+        tags,
+        summary: 'Reader B marks one of the detector’s boxes correct or incorrect (a box label for retraining; audited)',
+        description:
+          'The study must be waiting for B or adjudicated. `index` points into `reads.model.detections`. Marking again replaces the verdict (the audit trail keeps both). 409 `no_boxes` when no detector read the study, `illegal_transition` in another state.',
+        params: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['id', 'index'],
+          properties: { id: studyIdSchema, index: { type: 'integer', minimum: 0, maximum: 999 } },
+        },
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['correct'],
+          properties: { correct: { type: 'boolean', description: 'true: the box is right (class and place); false: it is not' } },
+        },
+        response: { 200: studyViewSchema, ...errorResponses([400, 401, 403, 404, 409, 500, 503]) },
+      },
+    },
+    async (request) => workflow.markBox(request.user!, request.params.id, request.params.index, { correct: request.body.correct }),
   );
 
   app.get(

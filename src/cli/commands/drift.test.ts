@@ -5,11 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { grayPng } from '../../data/images/testing.js';
 import { observeRead } from '../../monitoring/drift/observe.js';
-import { BRIGHTNESS_SIZE, type EvaluationFixture, type FixtureImage, openEvaluationFixture, publishTinyVersion } from '../../monitoring/evaluations/testing.js';
+import { type DriftFixture, openDriftFixture } from '../../monitoring/drift/testing.js';
+import { BRIGHTNESS_SIZE, type FixtureImage } from '../../monitoring/evaluations/testing.js';
 import { runCli, setEnv } from '../testing.js';
+import { profileLine } from './drift.js';
 
-let f: EvaluationFixture;
-let dv: string;
+let f: DriftFixture;
 let restore: () => void;
 const VAL: FixtureImage[] = Array.from({ length: 40 }, (_, i) => ({
   class: i % 2 ? 'lung-covid' : 'lung-normal',
@@ -18,8 +19,7 @@ const VAL: FixtureImage[] = Array.from({ length: 40 }, (_, i) => ({
 }));
 
 beforeAll(async () => {
-  f = await openEvaluationFixture();
-  dv = await publishTinyVersion(f.db, f.objects, VAL);
+  f = await openDriftFixture(VAL);
   restore = setEnv({ SECONDREAD_HOME: f.home, LOG_LEVEL: 'silent', SECONDREAD_CONFIG: '' });
 });
 afterAll(async () => {
@@ -30,7 +30,7 @@ afterAll(async () => {
 describe('secondread drift', () => {
   it('profile, check, status', async () => {
     expect((await runCli('drift', 'status')).out).toContain('no drift checks yet');
-    const prof = await runCli('drift', 'profile', 'brightness', '--dataset-version', dv);
+    const prof = await runCli('drift', 'profile', 'brightness', '--dataset-version', f.valVersion);
     expect(prof.code).toBe(0);
     expect(prof.out).toMatch(/profiled brightness v1 on val of .*: 40 images.*no embeddings \(the model exports none/);
 
@@ -66,5 +66,18 @@ describe('secondread drift', () => {
 
     expect((await runCli('drift', 'check', 'brightness', '--window', 'soon')).code).toBe(2);
     expect((await runCli('drift', 'check', 'brightness', '--modality', 'mri')).code).toBe(2);
+  });
+
+  it('status says why a model has no profile: being computed, or failed at registration', () => {
+    const at = '2026-12-06T10:00:00.000Z';
+    expect(profileLine('m', 3, null, null)).toBe('m v3: no reference profile (run `secondread drift profile m --version 3`)');
+    expect(profileLine('m', 3, null, { state: 'computing', datasetVersion: 'dsv_1', split: 'val', at })).toMatch(
+      /^m v3: reference profile being computed since .* \(on val of dsv_1\)/,
+    );
+    expect(
+      profileLine('m', 3, null, { state: 'failed', datasetVersion: 'dsv_1', split: 'val', at, error: { code: 'validation', message: 'too few images' } }),
+    ).toMatch(
+      /^m v3: the reference profile could not be computed at registration \(.*\): too few images; fix it and run `secondread drift profile m --version 3`$/,
+    );
   });
 });

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { ValidationError } from '../../core/errors.js';
 import { renderTable } from '../../data/validate/table.js';
 import { DriftAlarms } from '../../monitoring/drift/alarms.js';
+import { loadProfileComputation, type ProfileComputation } from '../../monitoring/drift/auto-profile.js';
 import { DEFAULT_ALPHA, runDriftCheck } from '../../monitoring/drift/check.js';
 import { computeProfile, loadProfile, NoDriftProfileError, profileSummary } from '../../monitoring/drift/profile.js';
 import { listChecks } from '../../monitoring/drift/store.js';
@@ -40,6 +41,23 @@ export function formatCheck(c: DriftCheck): string {
     estimate,
     c.detected ? `DRIFT DETECTED (check ${c.id})` : 'no drift detected',
   ].join('\n');
+}
+
+/** The profile line of `drift status <model>`: its summary, or why there is none (the computation at registration). */
+export function profileLine(
+  model: string,
+  version: number,
+  profile: (ReturnType<typeof profileSummary> & { version: number }) | null,
+  c: ProfileComputation | null,
+): string {
+  if (profile)
+    return `${model} v${version} profile: ${profile.images} images, expected accuracy ${p(profile.expectedAccuracy)}, ${profile.embeddings} embeddings${c?.state === 'stored' ? ` (computed at registration, ${when(c.at)})` : ''}`;
+  const byHand = `run \`secondread drift profile ${model} --version ${version}\``;
+  if (c?.state === 'computing')
+    return `${model} v${version}: reference profile being computed since ${when(c.at)} (on ${c.split} of ${c.datasetVersion}); if that process stopped, ${byHand}`;
+  if (c?.state === 'failed')
+    return `${model} v${version}: the reference profile could not be computed at registration (${when(c.at)}): ${c.error?.message ?? 'unknown error'}; fix it and ${byHand}`;
+  return `${model} v${version}: no reference profile (${byHand})`;
 }
 
 export function registerDrift(program: Command): void {
@@ -114,22 +132,20 @@ export function registerDrift(program: Command): void {
       await withContext(async (ctx) => {
         const checks = await listChecks(await ctx.db(), { model, limit: parseInteger('--limit', opts.limit, 1, 1000) });
         let profile: (ReturnType<typeof profileSummary> & { version: number }) | null = null;
+        let computation: ProfileComputation | null = null;
+        let version: number | undefined;
         if (model !== undefined) {
           const reg = await registry(ctx);
-          const version = (await reg.aliases(model)).production ?? (await reg.resolve(model)).version;
+          version = (await reg.aliases(model)).production ?? (await reg.resolve(model)).version;
           try {
             profile = { version, ...profileSummary(await loadProfile(reg, model, version)) };
           } catch (err) {
             if (!(err instanceof NoDriftProfileError)) throw err;
           }
+          computation = await loadProfileComputation(reg, model, version);
         }
-        if (opts.json) return printJson({ profile, checks });
-        if (model !== undefined)
-          print(
-            profile
-              ? `${model} v${profile.version} profile: ${profile.images} images, expected accuracy ${p(profile.expectedAccuracy)}, ${profile.embeddings} embeddings`
-              : `${model}: no reference profile (run \`secondread drift profile ${model}\`)`,
-          );
+        if (opts.json) return printJson({ profile, profileComputation: computation, checks });
+        if (model !== undefined && version !== undefined) print(profileLine(model, version, profile, computation));
         if (checks.length === 0) return print('no drift checks yet');
         print(
           renderTable(

@@ -5,7 +5,9 @@ import { registerAudit } from './audit.js';
 import { registerBackup } from './backup.js';
 import { registerDataBuild } from './data-build.js';
 import { registerDataCache } from './data-cache.js';
+import { registerDataExport } from './data-export.js';
 import { registerDataFeedback } from './data-feedback.js';
+import { registerDataImport } from './data-import.js';
 import { registerDataLs } from './data-ls.js';
 import { registerDataStats } from './data-stats.js';
 import { registerDataSynth } from './data-synth.js';
@@ -35,6 +37,8 @@ export function registerCommands(program: Command): void {
   registerDataLs(program);
   registerDataStats(program);
   registerDataFeedback(program);
+  registerDataExport(program);
+  registerDataImport(program);
   registerTrain(program);
   registerSweep(program);
   registerRuns(program);

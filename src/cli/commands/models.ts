@@ -6,8 +6,11 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 
 import { ValidationError } from '../../core/errors.js';
+import { readImageHeader } from '../../data/images/decode.js';
 import { renderTable } from '../../data/validate/table.js';
-import { ALIASES, ModelRegistry, type ModelVersion, Tracker } from '../../tracking/index.js';
+import { profileOnRegistration } from '../../monitoring/drift/auto-profile.js';
+import { toServedDetections } from '../../serving/detections.js';
+import { ALIASES, type LoadedModel, ModelRegistry, type ModelVersion, Tracker } from '../../tracking/index.js';
 import { actor } from '../actor.js';
 import { type CliContext, withContext } from '../context.js';
 import { parseInteger } from '../parse.js';
@@ -16,11 +19,15 @@ import { fmtNumber, print, printJson, when } from './runs.js';
 
 async function registry(ctx: CliContext): Promise<ModelRegistry> {
   const db = await ctx.db();
-  return new ModelRegistry(db, ctx.objects(), new Tracker(db, ctx.objects()));
+  const reg = new ModelRegistry(db, ctx.objects(), new Tracker(db, ctx.objects()));
+  // A version registered here with a dataset version gets its drift reference profile (docs/drift.md).
+  if (ctx.config.drift.profileOnRegister)
+    profileOnRegistration(reg, { db, objects: ctx.objects(), logger: ctx.logger, cacheDir: join(ctx.config.home, 'cache', 'models') });
+  return reg;
 }
 
 function versionSummary(mv: ModelVersion): string {
-  return `${mv.name} version ${mv.version} (${mv.source === 'run' ? `run ${mv.runId}` : 'imported'}; ${mv.metadata.classes.length} classes, input ${mv.metadata.preprocessing.channels}×${mv.metadata.preprocessing.size}×${mv.metadata.preprocessing.size}; ${mv.onnxKey})`;
+  return `${mv.name} version ${mv.version} (${mv.source === 'run' ? `run ${mv.runId}` : 'imported'}; ${mv.metadata.detection ? `detector (${mv.metadata.detection.layout}), ` : ''}${mv.metadata.classes.length} classes, input ${mv.metadata.preprocessing.channels}×${mv.metadata.preprocessing.size}×${mv.metadata.preprocessing.size}; ${mv.onnxKey})`;
 }
 
 async function readJsonFile(path: string, what: string): Promise<unknown> {
@@ -58,9 +65,14 @@ export function registerModels(program: Command): void {
 
   models
     .command('import <file>')
-    .description('import an ONNX classifier exported elsewhere (e.g. PyTorch), validated by loading, shape checks and a smoke inference')
+    .description(
+      'import an ONNX classifier or detector exported elsewhere (e.g. PyTorch), validated by loading, shape checks and a smoke inference (docs/detection.md: the detector meta file)',
+    )
     .requiredOption('--name <name>', 'model name (lower-case letters, digits, - _ .)')
-    .requiredOption('--meta <meta.json>', 'class names, input shape [1|batch, C, H, W], preprocessing {size, channels, mean, std, scale}, optional temperature')
+    .requiredOption(
+      '--meta <meta.json>',
+      'class names, input shape [1|batch, C, H, W], preprocessing {size, channels, mean, std, scale}, optional temperature; a detector adds detection {layout, outputs, scoreThreshold, iouThreshold, maxDetections}',
+    )
     .option('--notes <text>', 'free-text notes stored with the version')
     .option('--by <user>', 'who imports (default: the OS user)')
     .option('--json', 'print as JSON')
@@ -248,7 +260,7 @@ export function registerModels(program: Command): void {
 
   models
     .command('predict <name> <image>')
-    .description('classify one image (PNG, JPEG or DICOM) with a registered model')
+    .description("classify one image (PNG, JPEG or DICOM) with a registered model; a detector prints its boxes in the image's pixels")
     .option('--version <n>', 'this version (default: latest)')
     .option('--alias <alias>', 'the version this alias points at')
     .option('--json', 'print as JSON')
@@ -263,6 +275,7 @@ export function registerModels(program: Command): void {
         const ref = { version: opts.version !== undefined ? parseInteger('version', opts.version) : undefined, alias: opts.alias };
         const model = await (await registry(ctx)).loadForInference(name, ref, { cacheDir: join(ctx.config.home, 'model-cache') });
         try {
+          if (model.metadata.detection) return await printDetections(model, bytes, opts.json === true);
           const p = await model.predict(bytes);
           if (opts.json) return printJson({ model: model.name, version: model.version, ...p });
           print(`${model.name} v${model.version}: ${p.top.class} (${(100 * p.top.probability).toFixed(1)}%)`);
@@ -277,4 +290,21 @@ export function registerModels(program: Command): void {
         }
       });
     });
+}
+
+/** A detector's boxes for one image, in its original pixels (as the predict route answers them). */
+async function printDetections(model: LoadedModel, bytes: Uint8Array, json: boolean): Promise<void> {
+  const [input, header] = await Promise.all([model.preprocess(bytes), readImageHeader(bytes)]);
+  const image = { width: header.width, height: header.height };
+  const found = (await model.forward(input, 1)).detections?.[0] ?? [];
+  const detections = toServedDetections(found, model.metadata.classes, image, model.metadata.preprocessing.size);
+  if (json) return printJson({ model: model.name, version: model.version, task: 'detect', image, detections });
+  print(`${model.name} v${model.version}: ${detections.length} detection${detections.length === 1 ? '' : 's'} on ${image.width}×${image.height}`);
+  if (detections.length > 0)
+    print(
+      renderTable(
+        ['class', 'score', 'x0', 'y0', 'x1', 'y1'],
+        detections.map((d) => [d.class, d.score.toFixed(3), ...d.box.map((v) => v.toFixed(1))]),
+      ),
+    );
 }

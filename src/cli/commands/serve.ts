@@ -39,6 +39,7 @@ interface ServeFlags {
   publicMetrics?: boolean;
   shutdownTimeout: string;
   workflowModel?: string;
+  workflowDetector?: string;
   tlsCert?: string;
   tlsKey?: string;
 }
@@ -130,6 +131,10 @@ export function registerServe(program: Command): void {
       '--workflow-model <name>',
       'the model that reads every study at intake, by its production alias (default: config workflow.model, else the only model with a production alias)',
     )
+    .option(
+      '--workflow-detector <name>',
+      'the detector that also reads every CXR study, by its production alias (default: config workflow.detector; none: no boxes)',
+    )
     .option('--tls-cert <pem>', 'serve HTTPS with this PEM certificate (chain); needs --tls-key (HSTS is sent only then)')
     .option('--tls-key <pem>', 'the PEM private key of --tls-cert')
     .action(async (flags: ServeFlags) => {
@@ -144,6 +149,7 @@ export function registerServe(program: Command): void {
       const preloads = flags.preload.map(parsePreload);
       const shutdownTimeoutMs = parseNumber('--shutdown-timeout', flags.shutdownTimeout, 0, 3600) * 1000;
       if (flags.workflowModel !== undefined) assertModelName(flags.workflowModel);
+      if (flags.workflowDetector !== undefined) assertModelName(flags.workflowDetector);
       const tls = readTlsFiles(flags);
 
       const outcome = await withContext(async (ctx): Promise<ShutdownOutcome> => {
@@ -166,6 +172,7 @@ export function registerServe(program: Command): void {
             limits,
             serving: servingOptions,
             workflowModel: flags.workflowModel,
+            workflowDetector: flags.workflowDetector,
             publicMetrics: flags.publicMetrics,
             jobs: true,
             web: true,

@@ -236,5 +236,7 @@ describe('secondread simulate flags', () => {
     }
     const r = await runCli('simulate', '--dataset', 'ds-nope');
     expect([r.code, r.err]).toEqual([2, expect.stringMatching(/dataset version 'ds-nope' was not found/)]);
+    expect(await runCli('simulate')).toMatchObject({ code: 2, err: expect.stringMatching(/--dataset is required \(or --scenario <file\.yaml>\)/) });
+    expect(await runCli('simulate', '--scenario', '/nonexistent/s.yaml')).toMatchObject({ code: 2, err: expect.stringMatching(/cannot read scenario/) });
   });
 });

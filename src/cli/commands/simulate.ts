@@ -15,6 +15,9 @@ import type { EvaluationSplit } from '../../monitoring/evaluations/types.js';
 import { loopbackBaseUrl } from '../../simulate/client.js';
 import { summaryLines } from '../../simulate/report.js';
 import { newSimulationId, runSimulation, type SimulationOptions } from '../../simulate/run.js';
+import { scenarioSummary, writeScenarioReport } from '../../simulate/scenario/report.js';
+import { runScenario } from '../../simulate/scenario/run.js';
+import { readScenarioFile } from '../../simulate/scenario/schema.js';
 import { type InProcessServer, startInProcessServer } from '../../simulate/server.js';
 import { CONFUSION_PATTERNS, type ConfusionPattern } from '../../workflow/simulated-reader.js';
 import { UserStore } from '../../workflow/users.js';
@@ -24,7 +27,8 @@ import { createProgressRenderer } from '../progress.js';
 import { print } from './runs.js';
 
 interface SimulateFlags {
-  dataset: string;
+  dataset?: string;
+  scenario?: string;
   split: string;
   model?: string;
   url?: string;
@@ -81,7 +85,11 @@ export function registerSimulate(program: Command): void {
   program
     .command('simulate')
     .description('replay a dataset split through the HTTP API as production studies with simulated readers A and B; report reduction, false clears, savings')
-    .requiredOption('--dataset <version>', 'dataset version id (or an unambiguous prefix)')
+    .option('--dataset <version>', 'dataset version id (or an unambiguous prefix); required unless --scenario')
+    .option(
+      '--scenario <file.yaml>',
+      'run a scenario script instead (e.g. scenarios/shifted-stream.yaml): baseline → shifted stream → drift alarm → feedback → retrain job → protocol → canary → production, a rejected bad candidate, a rolled-back canary; report in --out',
+    )
     .option('--split <split>', `split to replay: ${EVALUATION_SPLITS.join(', ')}`, 'final_eval')
     .option(
       '--model <name>',
@@ -99,12 +107,29 @@ export function registerSimulate(program: Command): void {
     .option('--seed <n>', "seed of reader A's errors (reader B uses seed + 1)", '1')
     .option('--metrics-every <s>', 'seconds between reads of the server metrics during the run (over-time charts)', '5')
     .option('--out <dir>', 'report directory (default: <home>/simulations/<run id>)')
+    .addHelpText(
+      'after',
+      `
+Scenarios (docs/simulate.md "Scenarios"): --scenario runs the phases of a scenario script in order on the embedded
+default (SQLite, local files, jobs in this process) with the in-process server composed as serve composes it
+(job queue, retrain triggers, rollout gate): (0) setup — synthesize the baseline and shifted sets, train and release
+production v1; (1) baseline stream; (2) shifted stream with drift checks until the alarm; (3) the drift trigger's
+retrain job builds the feedback dataset; (4) it trains a child run; (5) the change protocol → staging → canary;
+(6) canary steps fed by the stream → production; (7) a candidate trained on misaligned labels (class index + 5) → rejected;
+(8) that candidate forced past evaluation by the scenario's declared permissive criteria → canary → automatic
+rollback. Then /metrics, the UI's API routes and the audit chain are checked; report.md and report.json go to --out.
+Run it in a fresh home: SECONDREAD_HOME=$(mktemp -d) secondread simulate --scenario scenarios/shifted-stream.yaml
+The other flags do not apply to a scenario (its file sets readers, splits and sizes). Exit 1 on any finding.`,
+    )
     .action(async (flags: SimulateFlags) => {
+      if (flags.scenario !== undefined) return runScenarioCommand(flags.scenario, flags.out);
+      if (flags.dataset === undefined) throw new ValidationError('--dataset is required (or --scenario <file.yaml>)');
+      const dataset = flags.dataset;
       const o = parseSimulateFlags(flags);
       await withContext(async (ctx) => {
         const db = await ctx.db();
         const objects = ctx.objects();
-        const datasetVersion = await resolveVersionRef(db, flags.dataset);
+        const datasetVersion = await resolveVersionRef(db, dataset);
         const id = newSimulationId();
         const outDir = flags.out !== undefined ? resolve(flags.out) : join(ctx.config.home, 'simulations', id);
 
@@ -156,4 +181,17 @@ export function registerSimulate(program: Command): void {
         }
       });
     });
+}
+
+/** `simulate --scenario`: the scenario validated before anything is opened (a bad file exits 2), run, reported. */
+async function runScenarioCommand(file: string, out: string | undefined): Promise<void> {
+  const scenario = await readScenarioFile(file);
+  await withContext(async (ctx) => {
+    const outDir = out !== undefined ? resolve(out) : join(ctx.config.home, 'scenarios', `${scenario.document.name}-${Date.now().toString(36)}`);
+    const result = await runScenario({ config: ctx.config, logger: ctx.logger, db: await ctx.db(), objects: ctx.objects(), say: print }, scenario, { outDir });
+    const files = await writeScenarioReport(result);
+    for (const line of scenarioSummary(result)) print(line);
+    print(`report: ${files.markdown}`);
+    if (!result.ok) throw new SimulationFindingsError(`the scenario found problems (see ${files.markdown})`);
+  });
 }

@@ -26,6 +26,10 @@ describe('secondread train (argument handling)', () => {
     expect((await run(['train', '--dataset', 'ds-x', '--lr', 'fast'])).err).toMatch(/--lr must be a number/);
     expect((await run(['train', '--dataset', 'ds-x', '--balance', 'oversample'])).err).toMatch(/Allowed choices are weights, sampler, none/);
     expect((await run(['train', '--dataset', 'ds-x', '--model', 'vit-huge'])).code).not.toBe(0);
+    expect((await run(['train', '--dataset', 'ds-x', '--drop-path', '1'])).err).toMatch(/--drop-path must be a number in range/);
+    expect((await run(['train', '--dataset', 'ds-x', '--layer-decay', '0'])).err).toMatch(/--layer-decay must be a number in range/);
+    expect((await run(['train', '--dataset', 'ds-x', '--mixup', '-1'])).err).toMatch(/--mixup must be a number in range/);
+    expect((await run(['train', '--dataset', 'ds-x', '--cutmix', 'x'])).err).toMatch(/--cutmix must be a number/);
   });
 });
 

@@ -1,4 +1,5 @@
-// `secondread train`: trains a ViT on a dataset version (docs/training.md), tracked as a run with checkpoints,
+// `secondread train`: trains a classifier (ViT or CNN) or, with --task detect, a detector (docs/detection.md) on a
+// dataset version (docs/training.md), tracked as a run with checkpoints,
 // metrics and the exported model as artifacts. `--resume <run>` continues a run from its last checkpoint;
 // `--from-model <name[:version|@alias]>` retrains a registered model on more data as a child run.
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { MODEL_NAMES } from '../../models/index.js';
 import { LINEAR_INITS, POOLS } from '../../models/vit.js';
 import { ModelRegistry, Tracker } from '../../tracking/index.js';
 import { BALANCE_MODES } from '../../training/data/sampler.js';
+import type { DetectionFinalMetrics } from '../../training/finalize-detect.js';
 import {
   type FinalMetrics,
   modelRecipe,
@@ -21,6 +23,7 @@ import {
   trainOptionsSchema,
   type TrainResult,
 } from '../../training/index.js';
+import { DETECTOR_NAMES, TASKS } from '../../training/options.js';
 import { withContext } from '../context.js';
 import { parseIntegerList } from '../parse.js';
 import { createProgressRenderer } from '../progress.js';
@@ -30,6 +33,7 @@ const DEFAULTS = trainOptionsSchema.parse({});
 const recipe = (
   k:
     | 'epochs'
+    | 'weightDecay'
     | 'batchSize'
     | 'lr'
     | 'warmupEpochs'
@@ -40,7 +44,8 @@ const recipe = (
     | 'brightness'
     | 'contrast'
     | 'sharpShare',
-) => `${modelRecipe('vit-small')[k]} for vit-small/vit-seed, ${modelRecipe('vit-tiny')[k]} for vit-tiny`;
+) =>
+  `${modelRecipe('vit-small')[k]} for vit-small/vit-seed, ${modelRecipe('cnn-small')[k]} for cnn-small, ${modelRecipe('vit-tiny')[k]} for vit-tiny/cnn-tiny, ${modelRecipe('det-nano')[k]} for the detectors`;
 
 function number(flag: string, check: (n: number) => boolean = Number.isFinite) {
   return (value: string): number => {
@@ -64,6 +69,7 @@ const ints =
 
 /** CLI flag → option key; only flags the user gave are passed on, so the defaults live in one place (options.ts). */
 const FLAG_KEYS = [
+  'task',
   'dataset',
   'model',
   'size',
@@ -82,6 +88,10 @@ const FLAG_KEYS = [
   'labelSmoothing',
   'emaDecay',
   'dropout',
+  'dropPath',
+  'mixup',
+  'cutmix',
+  'layerDecay',
   'linearInit',
   'seed',
   'patience',
@@ -120,7 +130,7 @@ export function formatConfusion(cm: readonly (readonly number[])[], classes: rea
 }
 
 /** How a time-budgeted run used its budget (none without one). */
-function budgetLine(m: FinalMetrics): string[] {
+function budgetLine(m: Pick<FinalMetrics, 'budget' | 'training'>): string[] {
   const b = m.budget;
   if (!b) return [];
   const end = b.deadlineReached ? `the budget ran out at step ${m.training.steps} of ${b.totalSteps ?? '?'} planned` : 'schedule completed';
@@ -129,25 +139,63 @@ function budgetLine(m: FinalMetrics): string[] {
   ];
 }
 
-export function formatTrainResult(r: TrainResult): string {
-  if (r.status === 'killed' || !r.metrics) return `run ${r.run.id} interrupted: checkpointed; continue with: secondread train --resume ${r.run.id}\n`;
-  const m: FinalMetrics = r.metrics;
-  const lines = [
+const ap = (v: number | null): string => (v === null ? '—' : v.toFixed(3));
+
+/** A finished run's first lines, classifier or detector: what was trained on what, for how long, and the budget. */
+function runHead(r: TrainResult, m: FinalMetrics | DetectionFinalMetrics, bestBy: string, imagesPerSecondDigits: number): string[] {
+  return [
     `run ${r.run.id} finished (experiment ${r.run.params.experiment as string}, dataset ${m.datasetVersion}, ${m.model.name} ${m.model.imageSize}×${m.model.imageSize})`,
-    `  trained ${m.epochsTrained} epoch${m.epochsTrained === 1 ? '' : 's'}${m.stoppedEarly ? ' (stopped early)' : ''}, best epoch ${m.bestEpoch ?? '—'}, ${m.training.steps} steps in ${duration(m.training.seconds)} (${m.training.imagesPerSecond.toFixed(0)} img/s)`,
+    `  trained ${m.epochsTrained} epoch${m.epochsTrained === 1 ? '' : 's'}${m.stoppedEarly ? ' (stopped early)' : ''}, best epoch ${m.bestEpoch ?? '—'}${bestBy}, ${m.training.steps} steps in ${duration(m.training.seconds)} (${m.training.imagesPerSecond.toFixed(imagesPerSecondDigits)} img/s)`,
     ...budgetLine(m),
-    `  temperature ${m.calibration.temperature.toFixed(3)} (val NLL ${m.calibration.nllBefore.toFixed(4)} → ${m.calibration.nllAfter.toFixed(4)})`,
   ];
-  for (const [name, rep] of [
+}
+
+/** One line per evaluated set (val, test, final_eval) that has a report. */
+function setLines<R>(m: { val: R; test?: R | null; finalEval?: R | null }, line: (rep: R) => string): string[] {
+  const sets = [
     ['val', m.val],
     ['test', m.test],
     ['final_eval', m.finalEval],
-  ] as const) {
-    if (rep)
-      lines.push(
-        `  ${name.padEnd(10)} n=${String(rep.count).padStart(5)}  accuracy ${percent(rep.accuracy)}  macro-F1 ${percent(rep.macroF1)}  macro-AUC ${rep.macroAuc?.toFixed(3) ?? '—'}  ECE ${rep.ece.toFixed(3)} (uncalibrated ${rep.eceUncalibrated.toFixed(3)})`,
-      );
-  }
+  ] as const;
+  return sets.flatMap(([name, rep]) => (rep ? [`  ${name.padEnd(10)} ${line(rep)}`] : []));
+}
+
+/** A finished detection run: the figures of each set under their protocols, and the per-class table of the test set. */
+export function formatDetectionResult(r: TrainResult & { detection: DetectionFinalMetrics }): string {
+  const m = r.detection;
+  const lines = [
+    ...runHead(r, m, ' (val mAP@0.5)', 1),
+    ...setLines(
+      m,
+      (rep) =>
+        `images ${String(rep.images).padStart(5)} boxes ${String(rep.truthBoxes).padStart(5)}  mAP@0.4 ${ap(rep.map40)}  mAP@0.5 ${ap(rep.map50)}  COCO mAP ${ap(rep.mapCoco)}  FROC ${rep.froc.sensitivity.map((s) => `${s.fpPerImage}:${s.sensitivity.toFixed(2)}`).join(' ')} (mean ${rep.froc.mean.toFixed(3)})`,
+    ),
+  ];
+  const shown = m.test ?? m.val;
+  lines.push('', `${m.test ? 'test' : 'val'} per class (VOC AP@0.4, AP@0.5, COCO AP):`);
+  const w = Math.max(...shown.perClass.map((c) => c.class.length));
+  for (const c of shown.perClass)
+    lines.push(`  ${c.class.padEnd(w)}  truth ${String(c.truthBoxes).padStart(4)}  ${ap(c.ap40)}  ${ap(c.ap50)}  ${ap(c.apCoco)}`);
+  lines.push(
+    '',
+    `artifacts: model.onnx (NMS in the graph), metrics.json, pr-curves.png, detection-table.png, curves.png, checkpoints (secondread runs show ${r.run.id})`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+export function formatTrainResult(r: TrainResult): string {
+  if (r.status !== 'killed' && r.detection) return formatDetectionResult({ ...r, detection: r.detection });
+  if (r.status === 'killed' || !r.metrics) return `run ${r.run.id} interrupted: checkpointed; continue with: secondread train --resume ${r.run.id}\n`;
+  const m: FinalMetrics = r.metrics;
+  const lines = [
+    ...runHead(r, m, '', 0),
+    `  temperature ${m.calibration.temperature.toFixed(3)} (val NLL ${m.calibration.nllBefore.toFixed(4)} → ${m.calibration.nllAfter.toFixed(4)})`,
+    ...setLines(
+      m,
+      (rep) =>
+        `n=${String(rep.count).padStart(5)}  accuracy ${percent(rep.accuracy)}  macro-F1 ${percent(rep.macroF1)}  macro-AUC ${rep.macroAuc?.toFixed(3) ?? '—'}  ECE ${rep.ece.toFixed(3)} (uncalibrated ${rep.eceUncalibrated.toFixed(3)})`,
+    ),
+  ];
   const shown = m.test ?? m.val;
   lines.push('', `${m.test ? 'test' : 'val'} confusion matrix:`, formatConfusion(shown.confusion, SECONDREAD_CLASSES), '');
   lines.push(`artifacts: model.onnx, metrics.json, confusion-matrix.png, curves.png, checkpoints (secondread runs show ${r.run.id})`);
@@ -157,9 +205,15 @@ export function formatTrainResult(r: TrainResult): string {
 export function registerTrain(program: Command): void {
   program
     .command('train')
-    .description('train a classifier (ViT or CNN) on a dataset version (tracked run: checkpoints, metrics, exported ONNX)')
+    .description('train a classifier (ViT or CNN) or a detector (--task detect) on a dataset version (tracked run: checkpoints, metrics, exported ONNX)')
+    .addOption(new Option('--task <task>', "classify (default) or detect (boxes of the 14 VinDr findings; default: the model's)").choices(TASKS))
     .option('--dataset <version>', "dataset version id or unique prefix (default with --from-model: the base model's)")
-    .addOption(new Option('--model <name>', `architecture (default ${'vit-small'}; with --from-model: the base model's)`).choices(MODEL_NAMES))
+    .addOption(
+      new Option('--model <name>', `architecture (default vit-small, det-nano with --task detect; with --from-model: the base model's)`).choices([
+        ...MODEL_NAMES,
+        ...DETECTOR_NAMES,
+      ]),
+    )
     .option('--size <px>', "input side in pixels (default: the model's)", int('--size'))
     .option(
       '--patch-size <n>',
@@ -186,7 +240,7 @@ export function registerTrain(program: Command): void {
     .option('--batch-size <n>', `batch size (default ${recipe('batchSize')})`, int('--batch-size'))
     .option('--lr <rate>', `peak learning rate (default ${recipe('lr')})`, number('--lr'))
     .option('--min-lr-ratio <r>', `cosine floor as a fraction of --lr (default ${DEFAULTS.minLrRatio})`, number('--min-lr-ratio'))
-    .option('--weight-decay <wd>', `AdamW weight decay (default ${DEFAULTS.weightDecay})`, number('--weight-decay'))
+    .option('--weight-decay <wd>', `AdamW weight decay (default ${recipe('weightDecay')})`, number('--weight-decay'))
     .option('--warmup-epochs <n>', `linear warm-up, in epochs (default ${recipe('warmupEpochs')})`, number('--warmup-epochs'))
     .option('--clip-grad-norm <c>', `global gradient-norm clip (default ${DEFAULTS.clipGradNorm})`, number('--clip-grad-norm'))
     .option('--label-smoothing <e>', `label smoothing (default ${recipe('labelSmoothing')})`, number('--label-smoothing'))
@@ -200,13 +254,37 @@ export function registerTrain(program: Command): void {
       "dropout in the transformer blocks, or before a CNN's head (default: 0 for vit-small/vit-seed, the model config's 0.1 for vit-tiny, 0.2 for cnn-small)",
       number('--dropout'),
     )
+    .option(
+      '--drop-path <p>',
+      `stochastic depth (ViT): drop-path rate of the last block, rising linearly from 0 in the first (default ${DEFAULTS.dropPath})`,
+      number('--drop-path', (n) => n >= 0 && n < 1),
+    )
+    .option(
+      '--mixup <alpha>',
+      `mixup: Beta(α, α) mixing of image pairs and their labels (0 = off; default ${DEFAULTS.mixup})`,
+      number('--mixup', (n) => n >= 0),
+    )
+    .option(
+      '--cutmix <alpha>',
+      `cutmix: a Beta(α, α)-sized box pasted from another image (0 = off; default ${DEFAULTS.cutmix})`,
+      number('--cutmix', (n) => n >= 0),
+    )
+    .option(
+      '--layer-decay <d>',
+      `layer-wise LR decay (ViT): block i at lr·d^(depth − i), stem and patch embedding at lr·d^(depth + 1), head at lr (1 = off; default ${DEFAULTS.layerDecay})`,
+      number('--layer-decay', (n) => n > 0 && n <= 1),
+    )
     .addOption(
       new Option('--linear-init <kind>', `Linear-layer init of a fresh model (default ${DEFAULTS.linearInit}; trunc-normal = timm's 0.02)`).choices(
         LINEAR_INITS,
       ),
     )
     .option('--seed <n>', `seed of initialization, shuffling, augmentation and dropout (default ${DEFAULTS.seed})`, int('--seed'))
-    .option('--patience <n>', `early stopping: epochs without val-loss improvement (0 = off; default ${recipe('patience')})`, int('--patience'))
+    .option(
+      '--patience <n>',
+      `early stopping: epochs without improvement of val loss (classifier) or val mAP@0.5 (detector) (0 = off; default ${recipe('patience')})`,
+      int('--patience'),
+    )
     .addOption(new Option('--balance <mode>', `class balancing (default ${DEFAULTS.balance})`).choices(BALANCE_MODES))
     .option('--hflip', 'augment with horizontal flips (off by default: laterality matters in CXR and OCT)')
     .option('--no-hflip', 'no horizontal flips')
@@ -286,7 +364,7 @@ export function registerTrain(program: Command): void {
         if (result.status === 'killed') throw new SecondreadError('interrupted', formatTrainResult(result).trim(), 409, { run: result.run.id });
         process.stdout.write(
           opts.json
-            ? `${JSON.stringify({ run: result.run.id, status: result.status, metrics: result.metrics ?? null }, null, 2)}\n`
+            ? `${JSON.stringify({ run: result.run.id, status: result.status, metrics: result.metrics ?? result.detection ?? null }, null, 2)}\n`
             : formatTrainResult(result),
         );
       });

@@ -1,4 +1,4 @@
-// Reads a detection version's annotations.jsonl (written by data/etl/build.ts): per stored image its
+// Reads a detection version's annotations.jsonl (written by data/etl/annotations.ts): per stored image its
 // size, readers, every reader's box and — when the version was built with `detection.fusion` — the
 // fused reference the detector trains and is scored on.
 import { ValidationError } from '../../core/errors.js';

@@ -19,19 +19,17 @@ import { describeError, SecondreadError } from '../../core/errors.js';
 import type { ProgressFn } from '../../core/progress.js';
 import type { Db } from '../../storage/db.js';
 import type { ObjectStore } from '../../storage/object-store.js';
-import { DETECTION_CLASSES } from '../classes.js';
 import { encodeManifest } from '../datasets/manifest.js';
 import { beginBuild, completeBuild, failBuild, findVersion } from '../datasets/repository.js';
 import type { DatasetVersion, ManifestImage } from '../datasets/types.js';
-import { fuseReaders, type FusionOptions } from '../detection/fusion.js';
-import { detectionClassId, type ReaderBox } from '../detection/types.js';
 import { findLeaks } from '../validate/leakage.js';
+import { encodeAnnotations } from './annotations.js';
 import type { DatasetConfig } from './config.js';
 import type { DatasetDicomSettings } from './dicom-ingest.js';
 import { hashFolder, listFolder } from './folder.js';
 import { annotationsKey, datasetPrefix, manifestKey, reportKey } from './naming.js';
 import { type BuildReport, buildReport } from './report.js';
-import { type ImageAnnotation, type ScannedImage, scanSources } from './scan.js';
+import { type ScannedImage, scanSources } from './scan.js';
 import { assignSplits } from './split.js';
 import { sha256File, versionIdOf, versionInputs } from './version-id.js';
 
@@ -156,54 +154,6 @@ export function checkedManifest(images: readonly ManifestImage[]): ManifestImage
     );
   }
   return sorted;
-}
-
-/**
- * annotations.jsonl: for each stored image of a sheet-labelled source (manifest order), the sheet's
- * labels, its readers and every reader's box, in the stored image's own pixel coordinates — what a
- * detector needs and the manifest (one class per image) cannot carry. Reader boxes are kept as given;
- * with a fusion config (`detection.fusion`) each line also carries `reference`: the fused boxes of the
- * 14 detection classes (data/detection/fusion.ts), clipped to the image. Labels outside the 14 are
- * kept in `boxes` but not fused.
- */
-export function encodeAnnotations(images: readonly ManifestImage[], annotations: ReadonlyMap<string, ImageAnnotation>, fusion?: FusionOptions): string {
-  const lines: string[] = [];
-  for (const img of images) {
-    const a = annotations.get(img.objectKey);
-    if (!a) continue;
-    lines.push(
-      JSON.stringify({
-        object_key: img.objectKey,
-        sha256: img.sha256,
-        width: img.width,
-        height: img.height,
-        source_labels: a.labels,
-        readers: a.readers,
-        boxes: a.boxes.map((b) => ({ label: b.label, reader: b.reader, box: b.box })),
-        ...(fusion && { reference: referenceBoxes(img, a, fusion) }),
-      }),
-    );
-  }
-  return lines.length ? `${lines.join('\n')}\n` : '';
-}
-
-function referenceBoxes(img: ManifestImage, a: ImageAnnotation, fusion: FusionOptions) {
-  const readerBoxes: ReaderBox[] = [];
-  a.boxes.forEach((b, i) => {
-    const classId = detectionClassId(b.label);
-    if (classId === undefined) return;
-    // A layout without reader ids (RSNA) makes each box its own reader.
-    readerBoxes.push({ classId, reader: b.reader ?? `box${i}`, x0: b.box[0], y0: b.box[1], x1: b.box[2], y1: b.box[3] });
-  });
-  const readerCount = Math.max(a.readers.length, new Set(readerBoxes.map((b) => b.reader)).size, 1);
-  const clip = (v: number, hi: number) => Math.round(Math.min(hi, Math.max(0, v)) * 1000) / 1000;
-  return fuseReaders(readerBoxes, readerCount, fusion).map((f) => ({
-    label: DETECTION_CLASSES[f.classId],
-    class_id: f.classId,
-    box: [clip(f.x0, img.width), clip(f.y0, img.height), clip(f.x1, img.width), clip(f.y1, img.height)],
-    readers: f.readers,
-    score: Math.round(f.score * 1e6) / 1e6,
-  }));
 }
 
 /** Deletes objects under the version's prefix that are not part of it (debris of an earlier, different run). */

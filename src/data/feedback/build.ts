@@ -9,7 +9,8 @@
 //      give the same id, and a ready version with it is returned untouched;
 //   5. split patient-aware: a patient already in the base keeps the base's split; the others are split like an
 //      ETL build (patient-grouped, class-stratified, seeded, final_eval flagged in val/test);
-//   6. store the images under datasets/<id>/images/…, write manifest.jsonl, lineage.jsonl and report.json,
+//   6. store the images under datasets/<id>/images/…, write manifest.jsonl, lineage.jsonl and report.json
+//      (and annotations.jsonl when reader B confirmed detector boxes: they become the images' box labels),
 //      then publish the rows (base rows keep their object keys: versions are immutable, so sharing is safe).
 import { type Clock, systemClock } from '../../core/clock.js';
 import { describeError, InvalidImageError, SecondreadError } from '../../core/errors.js';
@@ -20,16 +21,18 @@ import type { ObjectStore } from '../../storage/object-store.js';
 import { encodeManifest } from '../datasets/manifest.js';
 import { beginBuild, completeBuild, failBuild, findVersion, getVersion, listImages } from '../datasets/repository.js';
 import type { ManifestImage, Split } from '../datasets/types.js';
+import { detectionClassId } from '../detection/types.js';
 import { DicomError } from '../dicom/errors.js';
+import { type AnnotationInput, encodeAnnotations } from '../etl/annotations.js';
 import { checkedManifest, splitImages } from '../etl/build.js';
 import { DEFAULT_SPLIT, type SplitRatios } from '../etl/config.js';
-import { datasetPrefix, imageKey, manifestKey, reportKey } from '../etl/naming.js';
+import { annotationsKey, datasetPrefix, imageKey, manifestKey, reportKey } from '../etl/naming.js';
 import { countBySplitClass, type SplitClassCounts } from '../etl/report.js';
 import { contentTypeOf, putIfAbsent } from '../etl/upload.js';
 import { versionIdOf } from '../etl/version-id.js';
 import { decodeGrayscale } from '../images/decode.js';
 import { intensityStats } from '../images/intensity.js';
-import type { FeedbackLineage, FeedbackStudy, LabelledBy } from './types.js';
+import type { BoxLabel, FeedbackLineage, FeedbackStudy, LabelledBy } from './types.js';
 
 /** Bump when the output for unchanged inputs changes (naming, split rule, dedupe rule). */
 export const FEEDBACK_ALGORITHM_VERSION = 1;
@@ -222,6 +225,10 @@ export async function buildFeedbackVersion(o: FeedbackBuildOptions): Promise<Fee
       sha256: sha256Hex(fresh.map((c) => `${c.study.studyId} ${c.image.sha256} ${c.study.finalLabel} ${c.study.labelledBy}\n`).join('')),
     },
     selection: o.selection ?? {},
+    // Only when some study carries box marks, so the ids of versions without any stay what they were.
+    ...(fresh.some((c) => c.study.boxLabels?.length)
+      ? { boxLabels: sha256Hex(fresh.map((c) => `${c.study.studyId} ${JSON.stringify(c.study.boxLabels ?? [])}\n`).join('')) }
+      : {}),
   };
   const id = versionIdOf(inputs);
   const existing = await findVersion(o.db, id);
@@ -262,6 +269,7 @@ export async function buildFeedbackVersion(o: FeedbackBuildOptions): Promise<Fee
           reads: s.reads,
           model: s.model,
           finalized_at: s.finalizedAt,
+          ...(s.boxLabels?.length ? { box_labels: s.boxLabels } : {}),
         };
       })
       .sort((a, b) => (a.object_key < b.object_key ? -1 : 1));
@@ -286,10 +294,62 @@ export async function buildFeedbackVersion(o: FeedbackBuildOptions): Promise<Fee
     await o.objects.put(manifestKey(id), encodeManifest(images), { contentType: 'application/x-ndjson' });
     await o.objects.put(lineageKey(id), lineage.map((l) => `${JSON.stringify(l)}\n`).join(''), { contentType: 'application/x-ndjson' });
     await o.objects.put(reportKey(id), `${JSON.stringify(report, null, 2)}\n`, { contentType: 'application/json' });
+    const annotations = await boxAnnotations(o.objects, base?.id, added, byKey);
+    if (annotations !== null) await o.objects.put(annotationsKey(id), annotations, { contentType: 'application/x-ndjson' });
     await completeBuild(o.db, id, images, report, clock.now().toISOString());
     return { versionId: id, built: true, report };
   } catch (err) {
     await failBuild(o.db, id, describeError(err)).catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * annotations.jsonl of a feedback version (data/detection/annotations.ts reads it): the base's lines as they
+ * were, then one line per added image on which reader B confirmed at least one detector box — the confirmed
+ * boxes as reader `B`'s boxes and as the reference. They are the model's boxes B confirmed, not a complete
+ * annotation (a finding the detector missed is not in them). Null when there is nothing to write.
+ */
+async function boxAnnotations(
+  objects: ObjectStore,
+  base: string | undefined,
+  added: readonly ManifestImage[],
+  byKey: ReadonlyMap<string, Candidate>,
+): Promise<string | null> {
+  const lines: string[] = [];
+  if (base && (await objects.head(annotationsKey(base)))) {
+    for (const l of (await objects.getBytes(annotationsKey(base))).toString('utf8').split('\n')) if (l.trim() !== '') lines.push(l);
+  }
+  const confirmed = new Map<string, AnnotationInput>();
+  for (const img of added) {
+    const a = confirmedBoxAnnotation(byKey.get(img.objectKey)?.study.boxLabels ?? []);
+    if (a) confirmed.set(img.objectKey, a);
+  }
+  if (confirmed.size === 0) return null;
+  return (
+    lines.map((l) => `${l}\n`).join('') +
+    encodeAnnotations(
+      [...added].sort((a, b) => (a.objectKey < b.objectKey ? -1 : 1)),
+      confirmed,
+    )
+  );
+}
+
+/**
+ * The annotation of one added image from reader B's marks on the detector's boxes: the boxes B marked correct
+ * (of the 14 detection classes) as reader `B`'s boxes and, given rather than fused, as the reference (score 1).
+ * Undefined when B confirmed none.
+ */
+export function confirmedBoxAnnotation(marks: readonly BoxLabel[]): AnnotationInput | undefined {
+  const confirmed = marks
+    .filter((b) => b.correct)
+    .map((b) => ({ ...b, classId: detectionClassId(b.class) }))
+    .filter((b): b is typeof b & { classId: number } => b.classId !== undefined);
+  if (confirmed.length === 0) return undefined;
+  return {
+    labels: [...new Set(confirmed.map((b) => b.class))],
+    readers: ['B'],
+    boxes: confirmed.map((b) => ({ label: b.class, reader: 'B', box: b.box })),
+    reference: confirmed.map((b) => ({ label: b.class, class_id: b.classId, box: b.box, readers: ['B'], score: 1 })),
+  };
 }

@@ -27,6 +27,21 @@ export interface FeedbackStudy {
   finalizedAt: string;
   reads: { A: string | null; model: string | null; B: string | null };
   model: { name: string; version: number } | null;
+  /** Reader B's marks on the detector's boxes (CXR studies a detector read); absent when B marked none. */
+  boxLabels?: BoxLabel[];
+}
+
+/**
+ * One of the detector's boxes as reader B marked it, in the ORIGINAL image's pixels: `correct` boxes become
+ * box labels (the reference) of the feedback version's annotations.jsonl; incorrect ones are kept in the
+ * lineage as the model's confirmed false positives.
+ */
+export interface BoxLabel {
+  class: string;
+  score: number;
+  box: [number, number, number, number];
+  correct: boolean;
+  detector: { name: string; version: number } | null;
 }
 
 /** One line of datasets/<version>/lineage.jsonl: where a feedback image and its label came from. */
@@ -40,4 +55,6 @@ export interface FeedbackLineage {
   reads: { A: string | null; model: string | null; B: string | null };
   model: { name: string; version: number } | null;
   finalized_at: string;
+  /** Reader B's marks on the detector's boxes (only when B marked some). */
+  box_labels?: BoxLabel[];
 }

@@ -1,7 +1,8 @@
 // Softmax cross-entropy. Without label smoothing it is ONNX's SoftmaxCrossEntropyLoss (one kernel; its
 // log_prob output is reused by the gradient rule). ONNX's op has no label smoothing, so with smoothing the
-// loss is a composite of LogSoftmax, a one-hot target and reductions, differentiated through the rules of
-// those primitives. Both follow PyTorch's cross_entropy(weight, label_smoothing, reduction) semantics.
+// loss is the soft-target loss (a composite of LogSoftmax, the target and reductions, differentiated through the
+// rules of those primitives) of a one-hot target; mixup and cutmix feed that loss their mixed targets directly.
+// Both follow PyTorch's cross_entropy(weight, label_smoothing, reduction) semantics.
 import { EngineError } from '../errors.js';
 import type { Graph, TensorRef } from '../graph.js';
 import { ONNX_DTYPE } from '../onnx/dtype.js';
@@ -40,10 +41,7 @@ export function softmaxCrossEntropy(g: Graph, logits: TensorRef, labels: TensorR
     const [loss] = g.node('SoftmaxCrossEntropyLoss', [logits, labels, opts.weights], { reduction }, 2);
     return loss as TensorRef;
   }
-  if (logits.shape.length !== 2) throw new EngineError('invalid_argument', `label smoothing needs logits [N, C], got rank ${logits.shape.length}`);
-  const c = logits.shape[1];
-  if (typeof c !== 'number') throw new EngineError('invalid_argument', 'the class dim must be static');
-  const logp = g.op('LogSoftmax', [logits], { axis: 1 });
+  const c = classDim(logits, 'label smoothing');
   const classes = g.constant(
     Array.from({ length: c }, (_, i) => i),
     [1, c],
@@ -51,16 +49,42 @@ export function softmaxCrossEntropy(g: Graph, logits: TensorRef, labels: TensorR
   );
   const labels64 = labels.dtype === 'int64' ? labels : g.op('Cast', [labels], { to: ONNX_DTYPE.int64 });
   const onehot = g.op('Cast', [g.op('Equal', [g.op('Unsqueeze', [labels64, g.ints([1])]), classes])], { to: ONNX_DTYPE[logits.dtype] });
-  // Target weights T[i, c] = (1 − ε)·w_y·onehot + (ε/C)·w_c (w ≡ 1 without class weights).
-  const wy = opts.weights ? g.op('Mul', [onehot, opts.weights]) : onehot;
+  return softTargetCrossEntropy(g, logits, onehot, opts);
+}
+
+/**
+ * Cross-entropy of logits [N, C] against class probabilities [N, C] (mixup / cutmix targets: each row sums to 1),
+ * PyTorch's cross_entropy(logits, probs, label_smoothing=ε): the target is smoothed to (1 − ε)·t + ε/C. With
+ * class weights w the loss is Σᵢ Σ_c w_c·t'ᵢc·(−log pᵢc) / Σᵢ Σ_c w_c·tᵢc — for one-hot rows exactly the weighted
+ * mean of the integer-label loss above (PyTorch divides by N instead when targets are probabilities); without
+ * weights both are the mean over N.
+ */
+export function softTargetCrossEntropy(g: Graph, logits: TensorRef, targets: TensorRef, opts: CrossEntropyOptions = {}): TensorRef {
+  const eps = opts.labelSmoothing ?? 0;
+  const reduction = opts.reduction ?? 'mean';
+  if (!(eps >= 0 && eps <= 1)) throw new EngineError('invalid_argument', `labelSmoothing must be in [0, 1], got ${eps}`);
+  const c = classDim(logits, 'a soft-target loss');
+  if (targets.shape.length !== 2 || targets.shape[1] !== c || targets.dtype !== logits.dtype) {
+    throw new EngineError('shape_mismatch', `soft targets must be ${logits.dtype} [N, ${c}], got ${targets.dtype} [${targets.shape.join(', ')}]`);
+  }
+  const logp = g.op('LogSoftmax', [logits], { axis: 1 });
+  // Target weights T[i, c] = w_c·((1 − ε)·t[i, c] + ε/C) (w ≡ 1 without class weights).
+  const wt = opts.weights ? g.op('Mul', [targets, opts.weights]) : targets;
   const smooth = opts.weights ? g.op('Mul', [opts.weights, g.scalar(eps / c, logits)]) : g.scalar(eps / c, logits);
-  const target = g.op('Add', [g.op('Mul', [wy, g.scalar(1 - eps, logits)]), smooth]);
+  const target = eps === 0 ? wt : g.op('Add', [g.op('Mul', [wt, g.scalar(1 - eps, logits)]), smooth]);
   const perSample = g.op('Neg', [g.op('ReduceSum', [g.op('Mul', [target, logp]), g.ints([1])], { keepdims: 0 })]);
   if (reduction === 'none') return perSample;
   const total = g.op('ReduceSum', [perSample], { keepdims: 0 });
   if (reduction === 'sum') return total;
-  // mean: normalized by Σ w_y (PyTorch), which is N without class weights.
-  return g.op('Div', [total, g.op('ReduceSum', [wy], { keepdims: 0 })]);
+  // mean: normalized by Σ w·t (PyTorch's Σ w_y for one-hot rows), which is N without class weights.
+  return g.op('Div', [total, g.op('ReduceSum', [wt], { keepdims: 0 })]);
+}
+
+function classDim(logits: TensorRef, what: string): number {
+  if (logits.shape.length !== 2) throw new EngineError('invalid_argument', `${what} needs logits [N, C], got rank ${logits.shape.length}`);
+  const c = logits.shape[1];
+  if (typeof c !== 'number') throw new EngineError('invalid_argument', 'the class dim must be static');
+  return c;
 }
 
 /**

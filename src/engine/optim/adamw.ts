@@ -5,6 +5,9 @@
 //   v ← β2·v + (1 − β2)·g²
 //   p ← p − (lr / (1 − β1ᵗ)) · m / (√v / √(1 − β2ᵗ) + ε)
 // lr·wd, lr/(1−β1ᵗ) and 1/√(1−β2ᵗ) are scalar inputs computed in float64 each step (t = step + 1).
+// Parameter groups (torch.optim's param_groups with lr = s·lr, e.g. layer-wise LR decay): `lrScale` gives each
+// parameter a factor s; the parameters of one factor share a decay factor and step size of their own (scalar inputs
+// suffixed `.lr_x<s>`), so every group is exactly AdamW at the rate s·lr. Factor-1 parameters keep the plain names.
 import { EngineError } from '../errors.js';
 import type { Graph, TensorRef } from '../graph.js';
 import { commonDtype, type DecayFilter, decayMatricesOnly, type Optimizer, type OptimizerUpdate, type ParamGrad } from './optimizer.js';
@@ -17,9 +20,14 @@ export interface AdamWOptions {
   weightDecay?: number;
   /** Which parameters decay (default: rank >= 2). */
   decay?: DecayFilter;
+  /** Per-parameter learning-rate factor in (0, 1] (default: 1 for all). */
+  lrScale?: (name: string, shape: readonly number[]) => number;
 }
 
 const INPUT = { decay: 'adamw.decay_factor', stepSize: 'adamw.step_size', invBc2Sqrt: 'adamw.inv_bias_correction2_sqrt' };
+
+/** The scalar input `base` of the group with learning-rate factor `scale`. */
+const grouped = (base: string, scale: number): string => (scale === 1 ? base : `${base}.lr_x${scale}`);
 
 export function adamw(opts: AdamWOptions = {}): Optimizer {
   const beta1 = opts.beta1 ?? 0.9;
@@ -32,6 +40,9 @@ export function adamw(opts: AdamWOptions = {}): Optimizer {
   }
   if (!(eps > 0)) throw new EngineError('invalid_argument', `adamw: eps must be > 0, got ${eps}`);
   if (!(weightDecay >= 0)) throw new EngineError('invalid_argument', `adamw: weightDecay must be >= 0, got ${weightDecay}`);
+  const lrScale = opts.lrScale ?? (() => 1);
+  // The factors of the groups the last build() made (scalars() fills each group's inputs).
+  let scales: number[] = [1];
 
   return {
     name: 'adamw',
@@ -39,8 +50,16 @@ export function adamw(opts: AdamWOptions = {}): Optimizer {
 
     build(g: Graph, pairs: readonly ParamGrad[], { gradScale }: { gradScale?: TensorRef } = {}): OptimizerUpdate {
       const dtype = commonDtype(pairs, 'adamw');
-      const decayFactor = g.input(INPUT.decay, dtype, []);
-      const stepSize = g.input(INPUT.stepSize, dtype, []);
+      const factor = new Map<string, number>();
+      for (const { param } of pairs) {
+        const s = lrScale(param.name, param.shape.map(Number));
+        if (!(s > 0 && s <= 1)) throw new EngineError('invalid_argument', `adamw: the learning-rate factor of ${param.name} must be in (0, 1], got ${s}`);
+        factor.set(param.name, s);
+      }
+      scales = [...new Set([1, ...factor.values()])].sort((a, b) => b - a);
+      const groups = new Map(
+        scales.map((s) => [s, { decay: g.input(grouped(INPUT.decay, s), dtype, []), step: g.input(grouped(INPUT.stepSize, s), dtype, []) }]),
+      );
       const invBc2Sqrt = g.input(INPUT.invBc2Sqrt, dtype, []);
       // Gradient scaling folds into the moment coefficients: (1−β1)·s·g and (1−β2)·s²·g².
       let c1 = g.scalar(1 - beta1, dtype);
@@ -53,9 +72,11 @@ export function adamw(opts: AdamWOptions = {}): Optimizer {
       const b2 = g.scalar(beta2, dtype);
       const epsT = g.scalar(eps, dtype);
 
-      const update: OptimizerUpdate = { params: new Map(), state: [], scalarInputs: Object.values(INPUT) };
+      const scalarInputs = [INPUT.invBc2Sqrt, ...scales.flatMap((s) => [grouped(INPUT.decay, s), grouped(INPUT.stepSize, s)])];
+      const update: OptimizerUpdate = { params: new Map(), state: [], scalarInputs };
       for (const { param, grad } of pairs) {
         const shape = param.shape;
+        const { decay: decayFactor, step: stepSize } = groups.get(factor.get(param.name) as number) as { decay: TensorRef; step: TensorRef };
         const m = g.input(`adamw.m.${param.name}`, dtype, shape);
         const v = g.input(`adamw.v.${param.name}`, dtype, shape);
         const m1 = g.op('Add', [g.op('Mul', [m, b1]), g.op('Mul', [grad, c1])]);
@@ -71,11 +92,12 @@ export function adamw(opts: AdamWOptions = {}): Optimizer {
 
     scalars(step: number, lr: number): Record<string, number> {
       const t = step + 1;
-      return {
-        [INPUT.decay]: 1 - lr * weightDecay,
-        [INPUT.stepSize]: lr / (1 - beta1 ** t),
-        [INPUT.invBc2Sqrt]: 1 / Math.sqrt(1 - beta2 ** t),
-      };
+      const out: Record<string, number> = { [INPUT.invBc2Sqrt]: 1 / Math.sqrt(1 - beta2 ** t) };
+      for (const s of scales) {
+        out[grouped(INPUT.decay, s)] = 1 - s * lr * weightDecay;
+        out[grouped(INPUT.stepSize, s)] = (s * lr) / (1 - beta1 ** t);
+      }
+      return out;
     },
   };
 }

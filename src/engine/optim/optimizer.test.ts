@@ -97,6 +97,54 @@ describe('optimizers match torch.optim', () => {
     expect(decayed.w[0]![2]).toBeLessThan(plain.w[0]![2]!);
   });
 
+  it('parameter groups: a factor-½ parameter follows torch.optim.AdamW param_groups at lr·½, the other the full lr', async () => {
+    // Two copies of w: 'head.w' at factor 1, 'stem.w' at ½ (as layer-wise LR decay assigns them), same gradients.
+    const opt = adamw({ weightDecay: 0.1, decay: all, lrScale: (name) => (name.startsWith('stem') ? 0.5 : 1) });
+    const g = new Graph('groups', { mode: 'train' });
+    const gw = g.input('grad', 'float64', [3]);
+    const params = ['head.w', 'stem.w'].map((n) => g.param(n, [3], fromValues(W0), { dtype: 'float64' }));
+    const upd = opt.build(
+      g,
+      params.map((param) => ({ param, grad: gw })),
+    );
+    expect(upd.scalarInputs).toEqual([
+      'adamw.inv_bias_correction2_sqrt',
+      'adamw.decay_factor',
+      'adamw.step_size',
+      'adamw.decay_factor.lr_x0.5',
+      'adamw.step_size.lr_x0.5',
+    ]);
+    for (const p of params) g.output(upd.params.get(p.name)!, `${p.name}.updated`);
+    for (const s of upd.state) g.output(s.updated, `${s.input.name}.updated`);
+    const session = await ort.InferenceSession.create(serialize(g, { stateAsInputs: true }));
+    const state = new Map<string, Float64Array>(params.map((p) => [p.name, Float64Array.from(W0)]));
+    for (const s of upd.state) state.set(s.input.name, new Float64Array(3));
+    const got: Record<string, number[][]> = { 'head.w': [], 'stem.w': [] };
+    for (let step = 0; step < 3; step++) {
+      const feeds: Record<string, ort.Tensor> = { grad: new ort.Tensor('float64', Float64Array.from(grad(step + 1)), [3]) };
+      for (const [k, v] of state) feeds[k] = new ort.Tensor('float64', v, [3]);
+      for (const [k, v] of Object.entries(opt.scalars(step, 0.1))) feeds[k] = new ort.Tensor('float64', Float64Array.of(v), []);
+      const r = await session.run(feeds);
+      for (const k of state.keys()) state.set(k, r[`${k}.updated`]!.data as Float64Array);
+      for (const p of params) got[p.name]!.push(Array.from(state.get(p.name)!));
+    }
+    await session.release();
+    // torch.optim.AdamW([{'params': [a]}, {'params': [b], 'lr': 0.05}], lr=0.1, weight_decay=0.1), float64.
+    expectClose(got['head.w']!, [
+      [0.395000009999999, -0.8900000049999998, 2.079999996666667],
+      [0.294531813421253, -0.7811000099500002, 2.053936838980702],
+      [0.19578637731063, -0.6732890148505, 2.0669768052649418],
+    ]);
+    expectClose(got['stem.w']!, [
+      [0.44750000499999953, -0.9450000024999998, 2.0399999983333332],
+      [0.39700340673562656, -0.8902750049875001, 2.027168419482017],
+      [0.3471183307137432, -0.8358236324625625, 2.0338222447216308],
+    ]);
+    expect(() => adamw({ lrScale: () => 0 }).build(new Graph('bad', { mode: 'train' }), [{ param: params[0]!, grad: gw }])).toThrow(
+      /factor of head.w must be in \(0, 1\]/,
+    );
+  });
+
   it('rejects invalid hyper-parameters', () => {
     expect(() => adamw({ beta1: 1 })).toThrow(/beta1/);
     expect(() => sgd({ nesterov: true, momentum: 0 })).toThrow(/nesterov/);

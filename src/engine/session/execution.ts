@@ -20,6 +20,12 @@ export interface ExecutionOptions {
   /** Writes ORT's per-node profile (Chrome trace JSON) to `<profilePrefix>_<timestamp>.json` when the session ends. */
   enableProfiling?: boolean;
   profilePrefix?: string;
+  /**
+   * Whether ORT's intra-op threads busy-wait for work (ORT's default: true). false lets them sleep: on a shared,
+   * loaded machine spinning threads compete with other processes, and the process's CPU time then measures the
+   * work, not the waiting (bench/conv-grad.ts --no-spin).
+   */
+  allowSpinning?: boolean;
 }
 
 /** Directory that holds onnxruntime-node's native libraries for this platform. */
@@ -60,6 +66,7 @@ export function sessionOptions(opts: ExecutionOptions = {}): ort.InferenceSessio
     enableMemPattern: true,
     enableProfiling: opts.enableProfiling ?? false,
     ...(opts.profilePrefix ? { profileFilePrefix: opts.profilePrefix } : {}),
+    ...(opts.allowSpinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
   };
 }
 

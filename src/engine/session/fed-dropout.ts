@@ -4,6 +4,9 @@
 // own seeded, checkpointed RNG every step: runs are reproducible and resume is bit-identical.
 // A byte of noise quantizes the drop probability to k/256 (k = round(256·ratio)); the scale 256/(256−k) keeps
 // the expectation exact for the quantized rate. In eval mode it adds nothing.
+// Drop path (stochastic depth, Huang et al. 2016; timm's drop_path) is the same mask drawn once per sample instead
+// of once per element: a noise input [B, 1, …, 1] broadcast over the sample, so a residual branch is kept or
+// dropped whole for each image.
 import { EngineError } from '../errors.js';
 import type { Graph, TensorRef } from '../graph.js';
 import { ONNX_DTYPE } from '../onnx/dtype.js';
@@ -21,11 +24,22 @@ export function quantizedDropRatio(ratio: number): number {
 }
 
 export function fedDropout(g: Graph, x: TensorRef, ratio: number): TensorRef {
-  if (!(ratio >= 0 && ratio < 1)) throw new EngineError('invalid_argument', `dropout ratio must be in [0, 1), got ${ratio}`);
+  return fedMask(g, x, ratio, 'dropout', x.shape);
+}
+
+/** Drop path: `x` [B, …] zeroed for a random share `ratio` of the samples (whole), scaled by 1/(1 − ratio) otherwise. */
+export function fedDropPath(g: Graph, x: TensorRef, ratio: number): TensorRef {
+  const [batch] = x.shape;
+  if (batch === undefined) throw new EngineError('invalid_argument', 'drop path needs a batch dimension');
+  return fedMask(g, x, ratio, 'drop_path', [batch, ...x.shape.slice(1).map(() => 1)]);
+}
+
+function fedMask(g: Graph, x: TensorRef, ratio: number, kind: string, noiseShape: TensorRef['shape']): TensorRef {
+  if (!(ratio >= 0 && ratio < 1)) throw new EngineError('invalid_argument', `${kind} ratio must be in [0, 1), got ${ratio}`);
   const k = Math.round(ratio * 256);
   if (g.mode !== 'train' || k === 0) return x;
   const sites = noiseInputs(g);
-  const noise = g.input(`noise.dropout.${sites.length}`, 'uint8', x.shape);
+  const noise = g.input(`noise.${kind}.${sites.length}`, 'uint8', noiseShape);
   noiseByGraph.set(g, [...sites, noise]);
   // keep ⇔ noise ≥ k, written as (k − 1) < noise: ONNX Runtime's CPU Less has a uint8 kernel.
   const keep = g.op('Cast', [g.op('Less', [g.constant([k - 1], [], 'uint8'), noise])], { to: ONNX_DTYPE[x.dtype] });

@@ -5,4 +5,4 @@ export type { Batch, FeedTensor, ModelBuilder, ModelOutputs } from './model.js';
 export type { ExecutionOptions, ExecutionProvider } from './execution.js';
 export type { StateKind } from './state.js';
 export { type OpTime, type ProfileSummary, latestProfile, readProfile, summarizeProfile } from './profile.js';
-export { fedDropout, quantizedDropRatio, noiseInputs } from './fed-dropout.js';
+export { fedDropout, fedDropPath, quantizedDropRatio, noiseInputs } from './fed-dropout.js';

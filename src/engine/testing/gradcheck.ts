@@ -29,6 +29,8 @@ export interface GradCheckSpec {
   /** Float dtype of the graph (default float64). */
   dtype?: 'float32' | 'float64';
   inputs: Record<string, InputSpec>;
+  /** Fixed values of inputs the build declares itself (e.g. the noise a session feeds fedDropout / fedDropPath). */
+  feeds?: Record<string, HostTensor>;
   /** Builds the function; returns its output(s). `dtype` is the check's float dtype. */
   build: (g: Graph, x: Record<string, TensorRef>, dtype: 'float32' | 'float64') => TensorRef | TensorRef[];
   /** Central-difference step (default 1e-6 for float64, 1e-2 for float32). */
@@ -82,6 +84,7 @@ export async function checkGradients(spec: GradCheckSpec): Promise<GradCheckRepo
     if (s.wrt ?? (isFloat(dt) && !s.values)) wrt.push(refs[name]);
   }
   const built = spec.build(g, refs, dtype);
+  Object.assign(feeds, spec.feeds);
   const ys = (Array.isArray(built) ? built : [built]).filter((y) => isFloat(y.dtype));
   ys.forEach((y) => g.output(y));
   const forward = g.toModelProto();

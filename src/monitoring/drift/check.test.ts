@@ -7,13 +7,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { manualClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/logger.js';
 import { grayPng } from '../../data/images/testing.js';
-import { BRIGHTNESS_SIZE, type EvaluationFixture, type FixtureImage, openEvaluationFixture, publishTinyVersion } from '../evaluations/testing.js';
+import { BRIGHTNESS_SIZE, type FixtureImage } from '../evaluations/testing.js';
 import { Metrics } from '../metrics.js';
 import { type DriftAlarm, DriftAlarms, driftAlarmsSince } from './alarms.js';
 import { DriftWindowTooSmallError, runDriftCheck } from './check.js';
 import { observeRead } from './observe.js';
 import { computeProfile, loadProfile, NoDriftProfileError, profileSummary } from './profile.js';
 import { listChecks } from './store.js';
+import { type DriftFixture, openDriftFixture } from './testing.js';
 
 const VAL_VALUES = Array.from({ length: 40 }, (_, i) => 20 + i * 5); // 20…215: all three classes
 const VAL: FixtureImage[] = VAL_VALUES.map((value) => ({
@@ -23,11 +24,9 @@ const VAL: FixtureImage[] = VAL_VALUES.map((value) => ({
 }));
 
 describe('drift check', () => {
-  let f: EvaluationFixture;
-  let dv: string;
+  let f: DriftFixture;
   beforeEach(async () => {
-    f = await openEvaluationFixture();
-    dv = await publishTinyVersion(f.db, f.objects, VAL);
+    f = await openDriftFixture(VAL);
   });
   afterEach(async () => f.close());
 
@@ -50,7 +49,7 @@ describe('drift check', () => {
     await expect(runDriftCheck({ db: f.db, registry: f.registry }, { model: f.model, window: { kind: 'count', size: 40 }, by: 't' })).rejects.toBeInstanceOf(
       NoDriftProfileError,
     );
-    const profile = await computeProfile({ db: f.db, objects: f.objects, registry: f.registry, logger: silentLogger }, mv, { datasetVersion: dv });
+    const profile = await computeProfile({ db: f.db, objects: f.objects, registry: f.registry, logger: silentLogger }, mv, { datasetVersion: f.valVersion });
     expect(profile.embeddingDim).toBeNull();
     expect(profile.rows).toHaveLength(40);
     expect(await loadProfile(f.registry, f.model, 1)).toEqual(profile);

@@ -9,7 +9,7 @@ import type { ModelRegistry } from '../../tracking/registry.js';
 import { alarmOfCheck, type DriftAlarms } from './alarms.js';
 import { compareWindow, expectedAccuracy, type ReferenceSample } from './compare.js';
 import { loadProfile, profileEmbeddings, type ReferenceProfile } from './profile.js';
-import { insertCheck, windowObservations } from './store.js';
+import { checkExists, insertCheck, windowObservations } from './store.js';
 import type { DriftCheck, DriftObservation, WindowModality, WindowSpec } from './types.js';
 
 export const DEFAULT_ALPHA = 0.05;
@@ -22,7 +22,16 @@ export class DriftWindowTooSmallError extends SecondreadError {
   }
 }
 
+/** A check with this id (a scheduled check's slot, schedule.ts) was already recorded: another process ran it. */
+export class DriftCheckRecordedError extends SecondreadError {
+  constructor(id: string) {
+    super('drift_check_recorded', `drift check ${id} was already recorded (by another process)`, 409, { id });
+  }
+}
+
 export interface DriftCheckRequest {
+  /** The check's id (default: a new one). A scheduled check derives it from its slot, so only one process records it. */
+  id?: string;
   model: string;
   /** Default: the version `production` points at, else the latest. */
   version?: number;
@@ -78,7 +87,7 @@ export async function runDriftCheck(deps: DriftCheckDeps, req: DriftCheckRequest
   const cmp = compareWindow(ref, win, { alpha, permutations: req.permutations });
   const agreement = await readerAgreement(deps.db, win);
   const check: DriftCheck = {
-    id: newId('drc_'),
+    id: req.id ?? newId('drc_'),
     model: mv.name,
     version: mv.version,
     modality,
@@ -94,7 +103,12 @@ export async function runDriftCheck(deps: DriftCheckDeps, req: DriftCheckRequest
     createdBy: req.by,
     createdAt: now.toISOString(),
   };
-  await insertCheck(deps.db, check);
+  try {
+    await insertCheck(deps.db, check);
+  } catch (err) {
+    if (req.id !== undefined && (await checkExists(deps.db, req.id))) throw new DriftCheckRecordedError(req.id);
+    throw err;
+  }
   deps.onCheck?.(check);
   if (check.detected) await deps.alarms?.emit(alarmOfCheck(check));
   return check;

@@ -1,6 +1,7 @@
 // The drift monitor as one object the API, the CLI and the retrain trigger share: run a check (recorded, gauges set,
 // alarm raised on detection), list checks, a model's profile summary. `alarms` is the process's DriftAlarms: the
 // retrain trigger subscribes to it (docs/drift.md).
+import type { Clock } from '../../core/clock.js';
 import type { Logger } from '../../core/logger.js';
 import type { Db } from '../../storage/db.js';
 import type { ModelRegistry } from '../../tracking/registry.js';
@@ -26,16 +27,21 @@ export class DriftService {
   private readonly db: Db;
   private readonly registry: ModelRegistry;
   private readonly metrics: Pick<Metrics, 'setDriftGauges'> | undefined;
+  private readonly clock: Clock | undefined;
 
-  constructor(o: { db: Db; registry: ModelRegistry; logger: Logger; metrics?: Pick<Metrics, 'setDriftGauges'>; alarms?: DriftAlarms }) {
+  constructor(o: { db: Db; registry: ModelRegistry; logger: Logger; metrics?: Pick<Metrics, 'setDriftGauges'>; alarms?: DriftAlarms; clock?: Clock }) {
     this.db = o.db;
+    this.clock = o.clock;
     this.registry = o.registry;
     this.metrics = o.metrics;
     this.alarms = o.alarms ?? new DriftAlarms(o.logger);
   }
 
   check(req: DriftCheckRequest): Promise<DriftCheck> {
-    return runDriftCheck({ db: this.db, registry: this.registry, alarms: this.alarms, onCheck: (c) => this.metrics?.setDriftGauges(c) }, req);
+    return runDriftCheck(
+      { db: this.db, registry: this.registry, alarms: this.alarms, clock: this.clock, onCheck: (c) => this.metrics?.setDriftGauges(c) },
+      req,
+    );
   }
 
   checks(o: { model?: string; limit?: number } = {}): Promise<DriftCheck[]> {

@@ -74,6 +74,36 @@ function observationOf(r: DriftObservationsTable): DriftObservation {
   };
 }
 
+/** The newest check of a model version's windows of `modality` (by anyone), or null. */
+export async function latestCheck(db: Db, o: { model: string; version: number; modality: WindowModality }): Promise<DriftCheck | null> {
+  const r = await db
+    .selectFrom('drift_checks')
+    .selectAll()
+    .where('model_name', '=', o.model)
+    .where('model_version', '=', o.version)
+    .where('modality', '=', o.modality)
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .executeTakeFirst();
+  return r ? checkOf(r) : null;
+}
+
+/** How many reads of the model version (of `modality`, all for 'all') were recorded after `after` (all when null). */
+export async function countObservations(db: Db, o: { model: string; version: number; modality: WindowModality; after: string | null }): Promise<number> {
+  let q = db
+    .selectFrom('drift_observations')
+    .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
+    .where('model_name', '=', o.model)
+    .where('model_version', '=', o.version);
+  if (o.modality !== 'all') q = q.where('modality', '=', o.modality);
+  if (o.after !== null) q = q.where('at', '>', o.after);
+  return Number((await q.executeTakeFirstOrThrow()).n);
+}
+
+export async function checkExists(db: Db, id: string): Promise<boolean> {
+  return (await db.selectFrom('drift_checks').select('id').where('id', '=', id).executeTakeFirst()) !== undefined;
+}
+
 export async function insertCheck(db: Db, c: DriftCheck): Promise<void> {
   await db
     .insertInto('drift_checks')

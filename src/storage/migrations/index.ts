@@ -12,6 +12,7 @@ import { pacsExportsMigration } from './0007_pacs_exports.js';
 import { driftMigration } from './0008_drift.js';
 import { rolloutMigration } from './0009_rollout.js';
 import { retrainMigration } from './0010_retrain.js';
+import { boxReadsMigration } from './0011_box_reads.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_datasets': datasetsMigration,
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   '0008_drift': driftMigration,
   '0009_rollout': rolloutMigration,
   '0010_retrain': retrainMigration,
+  '0011_box_reads': boxReadsMigration,
 };

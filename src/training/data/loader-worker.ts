@@ -1,7 +1,7 @@
 // Worker thread of the batch loader: builds augmented batches while the main thread's ONNX Runtime step runs.
 // The image set arrives as SharedArrayBuffers (no copy); the finished batch's buffers are transferred back.
 import { serveWorkerTasks } from '../../core/workers.js';
-import { type BatchRequest, type ImageSet, prepareBatch, type PreparedBatch } from './batch.js';
+import { batchBuffers, type BatchRequest, type ImageSet, prepareBatch, type PreparedBatch } from './batch.js';
 
 export interface LoaderTask {
   set: ImageSet;
@@ -11,5 +11,5 @@ export interface LoaderTask {
 serveWorkerTasks<LoaderTask, PreparedBatch>((task) => {
   const batch = prepareBatch(task.set, task.req);
   // Freshly allocated (never shared) buffers: transferring them moves ownership without a copy.
-  return { result: batch, transfer: [batch.images.buffer as ArrayBuffer, batch.labels.buffer as ArrayBuffer] };
+  return { result: batch, transfer: batchBuffers(batch) };
 });

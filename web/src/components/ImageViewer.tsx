@@ -5,8 +5,11 @@
 //          the window, , and . brighten/darken, A auto window, I inverts, R resets everything
 // The maths is in lib/windowLevel.ts; this component decodes the image once, keeps its grey values,
 // re-applies the window into an offscreen canvas when it changes, and draws with the view transform.
+// The detector's boxes (lib/boxes.ts) are drawn over the canvas as outlined elements with class and score,
+// placed with the same view transform, so they follow zoom and pan and can be found in the page.
 import { type KeyboardEvent, type PointerEvent, useCallback, useEffect, useId, useRef, useState } from 'react';
 
+import { boxCaption, classColor, screenRect, type ViewerBox } from '../lib/boxes.js';
 import {
   applyLut,
   autoWindow,
@@ -34,6 +37,8 @@ export interface ImageViewerProps {
   testId?: string;
   /** For a DICOM study: the window its rendering was made with (the default picture), to show. */
   sourceWindow?: string | null;
+  /** The detector's boxes to draw (the visible ones), in the image's pixels. */
+  boxes?: readonly ViewerBox[];
 }
 
 interface Decoded {
@@ -72,6 +77,7 @@ export function ImageViewer({
   overlayOpacity = 0.6,
   testId = 'image-viewer',
   sourceWindow = null,
+  boxes = [],
 }: ImageViewerProps) {
   const helpId = useId();
   const canvasRef = useRef<HTMLCanvasElement | null>(null);
@@ -300,6 +306,28 @@ export function ImageViewer({
           onContextMenu={(e) => e.preventDefault()}
           onKeyDown={onKeyDown}
         />
+        {image && boxes.length > 0 && (
+          <div className="viewer-boxes" data-testid="viewer-boxes" aria-label={`${boxes.length} boxes drawn by the model`} role="img">
+            {boxes.map((b) => {
+              const r = screenRect(b.box, view);
+              const color = classColor(b.class);
+              return (
+                <div
+                  key={b.index}
+                  className={`viewer-box${b.mark === false ? ' rejected' : ''}`}
+                  data-testid="viewer-box"
+                  data-class={b.class}
+                  data-index={b.index}
+                  style={{ left: r.left, top: r.top, width: r.width, height: r.height, borderColor: color }}
+                >
+                  <span className="viewer-box-caption" style={{ background: color }}>
+                    {boxCaption(b)}
+                  </span>
+                </div>
+              );
+            })}
+          </div>
+        )}
         {!src && !error && <p className="viewer-message">Loading image…</p>}
         {error && (
           <p className="viewer-message error" role="alert">

@@ -1,18 +1,22 @@
 // Reading one study. Reader A sees the image only (the API blinds the model's read until A commits);
 // after the commit the answer carries the model's read and the decision, shown at once.
 // Adjudicator B sees A's read, the model's probabilities and the saliency overlay, and commits the
-// final label. Either way the page renders exactly the StudyView the API returned.
+// final label. Either way the page renders exactly the StudyView the API returned. The detector's boxes
+// (part of the model read, so absent while blinded) are drawn on the image, toggled per class, and B marks
+// each one correct or incorrect.
 import { useEffect, useState } from 'react';
 
 import { ApiError } from '../api/client.js';
 import type { StudyView, WorklistResponse } from '../api/types.js';
 import { useSession } from '../auth/SessionContext.js';
+import { BoxesPanel } from '../components/BoxesPanel.js';
 import { DecisionPanel, ModelProbabilities, reasonText } from '../components/DecisionPanel.js';
 import { ImageViewer } from '../components/ImageViewer.js';
 import { LabelPicker } from '../components/LabelPicker.js';
 import { Badge, ErrorBox, Facts, Link, Loading, PageHeader, StatusBadge } from '../components/ui.js';
 import { useApi, useObjectUrl } from '../hooks/useApi.js';
 import { describeDicomWindow, useDicomWindow } from '../hooks/useDicomWindow.js';
+import { boxesOf, toggleClass, visibleBoxes } from '../lib/boxes.js';
 import { className, dateTime } from '../lib/format.js';
 import { labelsFor, modalityName } from '../lib/labels.js';
 import { hrefFor, navigate } from '../router.js';
@@ -33,6 +37,8 @@ export function ReadPage({ id, as }: { id: string; as: 'A' | 'B' }) {
   const [saliencyClass, setSaliencyClass] = useState<string>('');
   const [opacity, setOpacity] = useState(0.6);
   const [committed, setCommitted] = useState(false);
+  const [hiddenClasses, setHiddenClasses] = useState<ReadonlySet<string>>(new Set());
+  const [marking, setMarking] = useState<number | null>(null);
 
   useEffect(() => {
     setStudy(loaded.data);
@@ -42,6 +48,7 @@ export function ReadPage({ id, as }: { id: string; as: 'A' | 'B' }) {
     setSaliencyOn(false);
     setSaliencyClass('');
     setCommitted(false);
+    setHiddenClasses(new Set());
   }, [id]);
   // After a commit, move focus to the decision the answer revealed (screen readers announce it).
   useEffect(() => {
@@ -70,6 +77,18 @@ export function ReadPage({ id, as }: { id: string; as: 'A' | 'B' }) {
     }
   };
 
+  const mark = async (index: number, correct: boolean) => {
+    setMarking(index);
+    setError(null);
+    try {
+      setStudy(await api.json<StudyView>('PUT', `/v1/studies/${enc(id)}/boxes/${index}/mark`, { json: { correct } }));
+    } catch (err) {
+      setError(err);
+    } finally {
+      setMarking(null);
+    }
+  };
+
   const next = async () => {
     try {
       const wl = await api.get<WorklistResponse>(`/v1/worklists/${as}`, { limit: 2 });
@@ -82,6 +101,8 @@ export function ReadPage({ id, as }: { id: string; as: 'A' | 'B' }) {
 
   if (!study) return loaded.error ? <ErrorBox error={loaded.error} /> : <Loading what="Loading the study" />;
   const listHref = as === 'A' ? '/worklist' : '/adjudication';
+  const boxes = study.blinded ? [] : boxesOf(study.reads.model);
+  const mayMark = as === 'B' && mayRead && (study.status === 'awaiting_b' || study.status === 'adjudicated');
   return (
     <>
       <PageHeader title={`${as === 'A' ? 'Read' : 'Adjudicate'} study ${study.id}`}>
@@ -100,6 +121,7 @@ export function ReadPage({ id, as }: { id: string; as: 'A' | 'B' }) {
           overlayVisible={saliencyOn}
           overlayOpacity={opacity}
           sourceWindow={dicomWindow && describeDicomWindow(dicomWindow)}
+          boxes={visibleBoxes(boxes, hiddenClasses)}
         />
         <aside className="read-side" aria-label="Study and read">
           <Facts
@@ -157,6 +179,14 @@ export function ReadPage({ id, as }: { id: string; as: 'A' | 'B' }) {
               <ErrorBox error={saliencyOn ? saliency.error : null} />
             </section>
           )}
+          <BoxesPanel
+            study={study}
+            boxes={boxes}
+            hidden={hiddenClasses}
+            onToggle={(c) => setHiddenClasses((h) => toggleClass(h, c))}
+            onMark={mayMark ? (i, correct) => void mark(i, correct) : undefined}
+            busyIndex={marking}
+          />
           {canRead ? (
             <LabelPicker
               modality={study.modality}

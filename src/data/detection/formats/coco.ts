@@ -4,6 +4,7 @@
 import { ValidationError } from '../../../core/errors.js';
 import { DETECTION_CLASSES } from '../../classes.js';
 import { detectionClassId, type ImageBoxes } from '../types.js';
+import { boxInsideImage } from './bounds.js';
 
 export interface CocoImage {
   id: number;
@@ -45,13 +46,13 @@ export function toCoco(images: readonly ImageBoxes[]): CocoDataset {
   };
 }
 
-function fail(message: string): never {
-  throw new ValidationError(`COCO file: ${message}`);
-}
-
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
-export function fromCoco(json: unknown): ImageBoxes[] {
+/** `name` (the file) starts every error; a box outside its image is refused (bounds.ts). */
+export function fromCoco(json: unknown, name = 'COCO file'): ImageBoxes[] {
+  function fail(message: string): never {
+    throw new ValidationError(`${name}: ${message}`);
+  }
   const d = json as Partial<CocoDataset> | null;
   if (!d || !Array.isArray(d.images) || !Array.isArray(d.annotations) || !Array.isArray(d.categories)) fail('needs images, annotations and categories arrays');
   const classOf = new Map<number, number>();
@@ -63,8 +64,8 @@ export function fromCoco(json: unknown): ImageBoxes[] {
   const byId = new Map<number, ImageBoxes>();
   const out: ImageBoxes[] = [];
   for (const im of d.images) {
-    if (!im || !isNum(im.id) || typeof im.file_name !== 'string' || !isNum(im.width) || !isNum(im.height))
-      fail('an image needs id, file_name, width and height');
+    if (!im || !isNum(im.id) || typeof im.file_name !== 'string' || !isNum(im.width) || !isNum(im.height) || im.width <= 0 || im.height <= 0)
+      fail(`image ${JSON.stringify(im?.id ?? null)}: an image needs id, file_name and a positive width and height`);
     if (byId.has(im.id)) fail(`image id ${im.id} is listed twice`);
     const e: ImageBoxes = { imageId: im.file_name, width: im.width, height: im.height, boxes: [] };
     byId.set(im.id, e);
@@ -78,7 +79,7 @@ export function fromCoco(json: unknown): ImageBoxes[] {
     if (!Array.isArray(a.bbox) || a.bbox.length !== 4 || !a.bbox.every(isNum) || a.bbox[2] <= 0 || a.bbox[3] <= 0)
       fail(`annotation ${a.id}: bbox must be [x, y, width, height] with a positive width and height`);
     const [x, y, w, h] = a.bbox;
-    img.boxes.push({ classId, x0: x, y0: y, x1: x + w, y1: y + h });
+    img.boxes.push(boxInsideImage({ classId, x0: x, y0: y, x1: x + w, y1: y + h }, img.width, img.height, `${name}: annotation ${a.id} (${img.imageId})`));
   }
   return out;
 }

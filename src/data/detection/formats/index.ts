@@ -2,3 +2,4 @@
 export * from './coco.js';
 export * from './yolo.js';
 export * from './label-studio.js';
+export * from './bounds.js';

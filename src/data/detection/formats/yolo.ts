@@ -4,7 +4,8 @@
 // import takes it.
 import { ValidationError } from '../../../core/errors.js';
 import { DETECTION_CLASSES } from '../../classes.js';
-import type { Box, ImageBoxes } from '../types.js';
+import { type Box, detectionClassId, type ImageBoxes } from '../types.js';
+import { boxInsideImage } from './bounds.js';
 
 /** Fractions are written with 7 decimals: under 1e-3 px of rounding on a 4096-px image. */
 const DIGITS = 7;
@@ -21,7 +22,11 @@ export function toYoloLabels(image: ImageBoxes): string {
     .join('');
 }
 
-export function fromYoloLabels(text: string, width: number, height: number, name = 'labels'): Box[] {
+/**
+ * `names` are the file set's class names by index (its data.yaml; ours by default), mapped to our classes BY NAME;
+ * `name` (the label file) starts every error, with the line number.
+ */
+export function fromYoloLabels(text: string, width: number, height: number, name = 'labels', names: readonly string[] = DETECTION_CLASSES): Box[] {
   return text
     .split(/\r?\n/)
     .map((l) => l.trim())
@@ -32,10 +37,12 @@ export function fromYoloLabels(text: string, width: number, height: number, name
       const [c, cx, cy, w, h] = parts.map(Number);
       if (parts.length !== 5 || ![c, cx, cy, w, h].every((v) => Number.isFinite(v)))
         throw new ValidationError(`${name}: line ${i + 1}: expected 'class cx cy w h', got '${l}'`);
-      if (!Number.isInteger(c) || c! < 0 || c! >= DETECTION_CLASSES.length)
-        throw new ValidationError(`${name}: line ${i + 1}: class ${c} is not 0…${DETECTION_CLASSES.length - 1}`);
+      if (!Number.isInteger(c) || c! < 0 || c! >= names.length) throw new ValidationError(`${name}: line ${i + 1}: class ${c} is not 0…${names.length - 1}`);
+      const classId = detectionClassId(names[c!]!);
+      if (classId === undefined) throw new ValidationError(`${name}: line ${i + 1}: class ${c} ('${names[c!]}') is not one of the 14 VinDr findings`);
       if (w! <= 0 || h! <= 0) throw new ValidationError(`${name}: line ${i + 1}: width and height must be positive`);
-      return { classId: c!, x0: (cx! - w! / 2) * width, y0: (cy! - h! / 2) * height, x1: (cx! + w! / 2) * width, y1: (cy! + h! / 2) * height };
+      const box = { classId, x0: (cx! - w! / 2) * width, y0: (cy! - h! / 2) * height, x1: (cx! + w! / 2) * width, y1: (cy! + h! / 2) * height };
+      return boxInsideImage(box, width, height, `${name}: line ${i + 1}`);
     });
 }
 

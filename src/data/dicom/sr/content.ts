@@ -40,6 +40,7 @@ export const CODES = {
   trackingIdentifier: dcm('112039', 'Tracking Identifier'),
   trackingUniqueIdentifier: dcm('112040', 'Tracking Unique Identifier'),
   finding: dcm('121071', 'Finding'),
+  imageRegion: dcm('111030', 'Image Region'), // TID 1410 row 7: the ROI as SCOORD
   certaintyOfFinding: dcm('111012', 'Certainty of Finding'), // CID 6048; a likelihood in percent as in TID 4108
   algorithmName: dcm('111001', 'Algorithm Name'), // TID 4019
   algorithmVersion: dcm('111003', 'Algorithm Version'),
@@ -53,6 +54,17 @@ export const CODES = {
   policyDecision: local('policy-decision', 'Second-reader policy decision'),
   policyReason: local('policy-reason', 'Second-reader policy reason'),
   finalLabel: local('final-label', 'Final label'),
+  // The detector looked and drew no box. SNOMED CT's finding "No abnormality detected" says exactly that
+  // (something was examined, nothing abnormal detected) without claiming the image is normal, which
+  // (17621005, SCT, "Normal") would; DCM 111286 "No abnormality" lives in the mammography pathology groups
+  // (CID 6030/6031). Not in any PS3.16 context group, so pydicom's dictionary cannot check it (docs/dicom-sr.md).
+  noAbnormalityDetected: { value: '281900007', scheme: 'SCT', meaning: 'No abnormality detected' },
+  // Reader B's verdict on one of the detector's boxes: no standard concept exists for a human's acceptance
+  // of an AI finding (IHE's assessment profile is not in PS3.16), so the local scheme.
+  boxVerdict: local('box-verdict', 'Second reader verdict on the AI finding'),
+  verdictCorrect: local('correct', 'Correct: confirmed by the second reader'),
+  verdictIncorrect: local('incorrect', 'Incorrect: rejected by the second reader'),
+  verdictNotMarked: local('not-marked', 'Not marked by the second reader'),
 } as const;
 
 const DECISIONS: Record<string, string> = {
@@ -114,6 +126,23 @@ export function pname(relationship: Relationship, concept: Code, name: string): 
 export function num(relationship: Relationship, concept: Code, value: number, unit: Code, children: NaturalItem[] = []): NaturalItem {
   const measured = { NumericValue: decimalString(value), MeasurementUnitsCodeSequence: [codeItem(unit)] };
   return item(relationship, 'NUM', concept, { MeasuredValueSequence: [measured], ...(children.length ? { ContentSequence: children } : {}) });
+}
+
+/**
+ * A SCOORD item (PS3.3 C.18.6): `points` are (column, row) pairs in the referenced image's pixel space,
+ * (0, 0) the top left corner of the top left pixel (C.10.5.1.2), written as FL. Its children say which
+ * image (a SELECTED FROM IMAGE item).
+ */
+export function scoord(
+  relationship: Relationship,
+  concept: Code,
+  graphicType: 'POINT' | 'MULTIPOINT' | 'POLYLINE' | 'CIRCLE' | 'ELLIPSE',
+  points: readonly (readonly [number, number])[],
+  children: NaturalItem[],
+): NaturalItem {
+  const data = points.flat();
+  if (data.length === 0 || !data.every(Number.isFinite)) throw new SrInputError(`the ${concept.meaning} coordinates are missing or not finite`);
+  return item(relationship, 'SCOORD', concept, { GraphicData: data, GraphicType: graphicType, ContentSequence: children });
 }
 
 export function image(relationship: Relationship, sopClassUid: string, sopInstanceUid: string): NaturalItem {

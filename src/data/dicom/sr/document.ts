@@ -8,7 +8,7 @@ import dcmjs from 'dcmjs';
 
 import { type DicomTagDict, IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, writeDicom } from '../parse.js';
 import { EXPLICIT_VR_LE } from '../transfer-syntax.js';
-import { type Code, codeContent, codeItem, CODES, LOCAL_SCHEME, type NaturalItem, SrInputError } from './content.js';
+import { type Code, codeContent, codeItem, CODES, container, image, LOCAL_SCHEME, type NaturalItem, pname, SrInputError, text, uidref } from './content.js';
 
 const { DicomMetaDictionary } = dcmjs.data;
 
@@ -104,6 +104,48 @@ export function contributingEquipment(model: SrModel, at: Date, description: str
   };
 }
 
+/** TID 1002/1004: the model as a device observer (UID from name@version, so it is stable across reports). */
+export function deviceObserver(model: SrModel): NaturalItem[] {
+  const who = `${model.name}@${model.version}`;
+  return [
+    codeContent('HAS OBS CONTEXT', CODES.observerType, CODES.device),
+    uidref('HAS OBS CONTEXT', CODES.deviceObserverUid, deterministicUid('device', who)),
+    text('HAS OBS CONTEXT', CODES.deviceObserverName, model.name),
+    text('HAS OBS CONTEXT', CODES.deviceObserverManufacturer, 'secondread'),
+    text('HAS OBS CONTEXT', CODES.deviceObserverModelName, who),
+  ];
+}
+
+/**
+ * A reader's pseudonym as a Person Observer Name: never a name, and with PN's component separators
+ * (`^`, `=`, `\`) replaced so it cannot read as family^given name. Throws when empty or over 64 characters.
+ */
+export function observerPseudonym(pseudonym: string): string {
+  const p = pseudonym.replace(/[\\^=]/g, '_').trim();
+  if (p === '' || p.length > 64) throw new SrInputError('the reader pseudonym is empty or longer than 64 characters');
+  return p;
+}
+
+/** TID 1002/1003: a person observer, named by pseudonym (observerPseudonym). */
+export function personObserver(pseudonym: string): NaturalItem[] {
+  return [codeContent('HAS OBS CONTEXT', CODES.observerType, CODES.person), pname('HAS OBS CONTEXT', CODES.personObserverName, observerPseudonym(pseudonym))];
+}
+
+/** TID 1600: the one source instance the report is about. */
+export function imageLibrary(origin: SrOrigin): NaturalItem {
+  return container('CONTAINS', CODES.imageLibrary, [
+    container('CONTAINS', CODES.imageLibraryGroup, [image('CONTAINS', origin.instance.sopClassUid, origin.instance.sopInstanceUid)]),
+  ]);
+}
+
+export function checkModel(model: SrModel): void {
+  for (const [what, value] of [
+    ['model name', model.name],
+    ['model version', model.version],
+  ] as const)
+    if (value.trim() === '' || value.length > 64 || /[\\\0]/.test(value)) throw new SrInputError(`the ${what} must be 1…64 characters without a backslash`);
+}
+
 export interface SrDocument {
   origin: SrOrigin;
   seriesInstanceUid: string;
@@ -116,7 +158,11 @@ export interface SrDocument {
   observer: NaturalItem[];
   content: NaturalItem[];
   contributingEquipment: NaturalItem[];
+  /** Earlier SRs of ours whose content this one wholly includes (Predecessor Documents Sequence, PS3.3 C.17.2.3). */
+  predecessors?: readonly { seriesInstanceUid: string; sopInstanceUid: string }[];
 }
+
+const COMPREHENSIVE_SR = '1.2.840.10008.5.1.4.1.1.88.33';
 
 /** Comprehensive SR (1.2.840.10008.5.1.4.1.1.88.33) Part 10 bytes, explicit VR little endian. */
 export function writeSr(doc: SrDocument): Uint8Array {
@@ -134,7 +180,7 @@ export function writeSr(doc: SrDocument): Uint8Array {
     // PACS and viewers store and show most widely, and its relationship rules allow all of TID 1500
     // (by-reference items too, which Enhanced SR forbids). A detector's boxes in 3D coordinates
     // (SCOORD3D) would need Comprehensive 3D SR.
-    SOPClassUID: '1.2.840.10008.5.1.4.1.1.88.33',
+    SOPClassUID: COMPREHENSIVE_SR,
     SOPInstanceUID: doc.sopInstanceUid,
     ...patientAndStudy(origin),
     Modality: 'SR',
@@ -152,6 +198,19 @@ export function writeSr(doc: SrDocument): Uint8Array {
     CompletionFlag: 'COMPLETE',
     VerificationFlag: 'UNVERIFIED',
     PerformedProcedureCodeSequence: [],
+    ...(doc.predecessors?.length
+      ? {
+          PredecessorDocumentsSequence: [
+            {
+              StudyInstanceUID: origin.study.studyInstanceUid,
+              ReferencedSeriesSequence: doc.predecessors.map((p) => ({
+                SeriesInstanceUID: p.seriesInstanceUid,
+                ReferencedSOPSequence: [{ ReferencedSOPClassUID: COMPREHENSIVE_SR, ReferencedSOPInstanceUID: p.sopInstanceUid }],
+              })),
+            },
+          ],
+        }
+      : {}),
     CurrentRequestedProcedureEvidenceSequence: [
       {
         StudyInstanceUID: origin.study.studyInstanceUid,

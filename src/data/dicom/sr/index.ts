@@ -1,11 +1,40 @@
 // The DICOM objects secondread sends back to the PACS, into the original study (IHE AI Results):
 // the model's read as a TID 1500 measurement report, reader B's final label as a diagnostic imaging
-// report (TID 2000 style). Pure functions: bytes in memory, no I/O; the gateway sends them.
-import { classCode, codeContent, CODES, container, decisionCode, image, type NaturalItem, num, pname, SrInputError, text, uidref } from './content.js';
-import { checkUid, contributingEquipment, deterministicUid, dicomDateTime, type SrModel, type SrOrigin, writeSr } from './document.js';
+// report (TID 2000 style), the detector's boxes as a TID 1500 report with image regions (detections.ts). Pure functions: bytes in memory, no I/O; the gateway sends them.
+import { classCode, codeContent, CODES, container, decisionCode, type NaturalItem, num, SrInputError, text, uidref } from './content.js';
+import {
+  checkModel,
+  checkUid,
+  contributingEquipment,
+  deterministicUid,
+  deviceObserver,
+  dicomDateTime,
+  imageLibrary,
+  observerPseudonym,
+  personObserver,
+  type SrModel,
+  type SrOrigin,
+  writeSr,
+} from './document.js';
 
 export { SrInputError } from './content.js';
 export { deterministicUid, type SrModel, type SrOrigin } from './document.js';
+export {
+  boxPolyline,
+  type BoxReview,
+  buildDetectionResultSr,
+  buildDetectionReviewSr,
+  checkDetections,
+  checkReview,
+  type DetectionReviewSrInput,
+  detectionReviewSrUids,
+  classOfFinding,
+  type DetectionResultSrInput,
+  detectionResultSrUids,
+  FINDING_CODES,
+  findingCode,
+  type SrDetection,
+} from './detections.js';
 export { buildSaliencySecondaryCapture, type SaliencyScInput, saliencyScUids } from './saliency.js';
 
 export interface ModelResultSrInput {
@@ -85,13 +114,7 @@ export function buildModelResultSr(input: ModelResultSrInput): Uint8Array {
     contentAt: input.observedAt,
     title: CODES.imagingMeasurementReport,
     template: '1500',
-    observer: [
-      codeContent('HAS OBS CONTEXT', CODES.observerType, CODES.device),
-      uidref('HAS OBS CONTEXT', CODES.deviceObserverUid, deterministicUid('device', who)),
-      text('HAS OBS CONTEXT', CODES.deviceObserverName, model.name),
-      text('HAS OBS CONTEXT', CODES.deviceObserverManufacturer, 'secondread'),
-      text('HAS OBS CONTEXT', CODES.deviceObserverModelName, who),
-    ],
+    observer: deviceObserver(model),
     content: [
       codeContent('HAS CONCEPT MOD', CODES.procedureReported, CODES.imagingProcedure),
       imageLibrary(origin),
@@ -106,9 +129,7 @@ export function buildModelResultSr(input: ModelResultSrInput): Uint8Array {
 export function buildReaderResultSr(input: ReaderResultSrInput): Uint8Array {
   const { origin } = input;
   if (input.reader.role !== 'B') throw new SrInputError(`reader result SRs are for reader B (got '${String(input.reader.role)}')`);
-  // A person name's component separators would make the pseudonym read as a family^given name.
-  const pseudonym = input.reader.pseudonym.replace(/[\\^=]/g, '_').trim();
-  if (pseudonym === '' || pseudonym.length > 64) throw new SrInputError('the reader pseudonym is empty or longer than 64 characters');
+  const pseudonym = observerPseudonym(input.reader.pseudonym);
   return writeSr({
     origin,
     ...readerResultSrUids(input),
@@ -116,7 +137,7 @@ export function buildReaderResultSr(input: ReaderResultSrInput): Uint8Array {
     seriesDescription: 'secondread second reader result',
     contentAt: input.decidedAt,
     title: CODES.diagnosticImagingReport,
-    observer: [codeContent('HAS OBS CONTEXT', CODES.observerType, CODES.person), pname('HAS OBS CONTEXT', CODES.personObserverName, pseudonym)],
+    observer: personObserver(pseudonym),
     content: [
       codeContent('HAS CONCEPT MOD', CODES.procedureReported, CODES.imagingProcedure),
       imageLibrary(origin),
@@ -127,18 +148,4 @@ export function buildReaderResultSr(input: ReaderResultSrInput): Uint8Array {
     ],
     contributingEquipment: [],
   });
-}
-
-function imageLibrary(origin: SrOrigin): NaturalItem {
-  return container('CONTAINS', CODES.imageLibrary, [
-    container('CONTAINS', CODES.imageLibraryGroup, [image('CONTAINS', origin.instance.sopClassUid, origin.instance.sopInstanceUid)]),
-  ]);
-}
-
-function checkModel(model: SrModel): void {
-  for (const [what, value] of [
-    ['model name', model.name],
-    ['model version', model.version],
-  ] as const)
-    if (value.trim() === '' || value.length > 64 || /[\\\0]/.test(value)) throw new SrInputError(`the ${what} must be 1…64 characters without a backslash`);
 }

@@ -1,5 +1,5 @@
 // Test inputs for the SR builders: an identified origin as the dicomweb/gateway side reads it.
-import type { ModelResultSrInput, ReaderResultSrInput, SrOrigin } from './index.js';
+import type { DetectionResultSrInput, ModelResultSrInput, ReaderResultSrInput, SrOrigin } from './index.js';
 
 export function testOrigin(over: { patientName?: string; sopInstanceUid?: string } = {}): SrOrigin {
   return {
@@ -40,6 +40,23 @@ export function readerInput(over: Partial<ReaderResultSrInput> = {}): ReaderResu
     reader: { pseudonym: 'reader-7f3a', role: 'B' },
     finalLabel: 'lung-opacity',
     decidedAt: new Date('2026-12-06T04:00:00.000Z'),
+    studyId: 'st_0123',
+    ...over,
+  };
+}
+
+/** Three boxes on a 2048×2500 image: a standard-coded finding, a local one, one whose code needs Long Code Value. */
+export function detectionInput(over: Partial<DetectionResultSrInput> = {}): DetectionResultSrInput {
+  return {
+    origin: testOrigin(),
+    model: { name: 'det-nano', version: '2' },
+    image: { columns: 2048, rows: 2500 },
+    detections: [
+      { class: 'Pleural effusion', score: 0.873, box: [100.25, 1800, 700.5, 2400] },
+      { class: 'Nodule/Mass', score: 0.41234567, box: [1311.7, 802.3, 1377.9, 866.05] },
+      { class: 'Aortic enlargement', score: 0.5, box: [1000, 600, 1200, 800] },
+    ],
+    observedAt: new Date('2026-12-06T03:07:48.123Z'),
     studyId: 'st_0123',
     ...over,
   };

@@ -7,6 +7,7 @@ import { Graph } from '../../graph.js';
 import * as ops from '../../ops/index.js';
 import { assertGradients, type GradCheckSpec } from '../../testing/gradcheck.js';
 import { gradients } from '../gradients.js';
+import { type ConvWeightGradStrategy, setConvWeightGradStrategy } from './conv.js';
 
 const F32 = 1e-4;
 const conv = (x: number[], w: number[], opts: ops.ConvOptions, bias = true): GradCheckSpec => ({
@@ -23,6 +24,13 @@ const cases: [string, GradCheckSpec, number][] = [
   ['Conv 4×4 patchify, stride 4 (ViT stem)', conv([2, 3, 8, 8], [5, 3, 4, 4], { stride: 4 }), F32],
   ['Conv dilation 2', conv([1, 2, 7, 7], [3, 2, 3, 3], { dilation: 2, padding: 2 }), F32],
   ['Conv stride 1, dilation [1, 2], asymmetric pads (flipped-kernel dX)', conv([2, 2, 6, 7], [3, 2, 3, 3], { dilation: [1, 2], padding: [0, 1, 2, 3] }), F32],
+  ['Conv 1×1 (weight grad without slices)', conv([2, 5, 4, 3], [3, 5, 1, 1], {}), F32],
+  ['Conv 1×1 stride 2 (one strided slice)', conv([2, 3, 5, 6], [4, 3, 1, 1], { stride: 2 }), F32],
+  ['Conv 3×3 stride 2 pad 1, even extent', conv([2, 3, 8, 6], [4, 3, 3, 3], { stride: 2, padding: 1 }), F32],
+  ['Conv 4×4 stride 2, asymmetric pads', conv([1, 2, 9, 8], [3, 2, 4, 4], { stride: 2, padding: [2, 1, 0, 3] }), F32],
+  ['Conv 3×3 stride 3 pad 2', conv([2, 2, 8, 10], [3, 2, 3, 3], { stride: 3, padding: 2 }), F32],
+  ['Conv 3×3 stride 3, last rows never read (cropped)', conv([1, 2, 10, 11], [2, 2, 3, 3], { stride: 3 }), F32],
+  ['Conv 3×3 stride 2, dilation 2', conv([1, 2, 11, 9], [2, 2, 3, 3], { stride: 2, dilation: 2, padding: 1 }), F32],
   ['Conv groups 2', conv([2, 4, 5, 5], [6, 2, 3, 3], { groups: 2, padding: 1 }), F32],
   ['Conv depthwise (groups = C)', conv([2, 3, 5, 5], [3, 1, 3, 3], { groups: 3, padding: 1 }, false), F32],
   [
@@ -97,6 +105,20 @@ describe('conv gradient rules', () => {
     await assertGradients(spec, tol, name);
   });
 
+  // Both weight-gradient formulations stay exact on every Conv/ConvTranspose case ('auto' above picks one per shape).
+  const forced = cases.filter(([name]) => name.startsWith('Conv'));
+  it.each((['im2col', 'batched'] as ConvWeightGradStrategy[]).flatMap((s) => forced.map(([name, spec, tol]) => [s, name, spec, tol] as const)))(
+    'weight grad forced to %s: %s',
+    async (strategy, name, spec, tol) => {
+      const prev = setConvWeightGradStrategy(strategy);
+      try {
+        await assertGradients(spec, tol, `${name} (${strategy})`);
+      } finally {
+        setConvWeightGradStrategy(prev);
+      }
+    },
+  );
+
   const backwardOps = (opts: ops.ConvOptions, wShape: number[]): string[] => {
     const g = new Graph('conv', { mode: 'train' });
     const x = g.input('x', 'float32', ['batch', 4, 8, 8]);
@@ -113,7 +135,7 @@ describe('conv gradient rules', () => {
   };
   const count = (list: string[], op: string): number => list.filter((t) => t === op).length;
 
-  it('strided conv: dX is one ConvTranspose, dW one im2col product (a batched MatMul with groups)', () => {
+  it('strided conv with groups: dX is one ConvTranspose, dW the channel-major im2col product (a batched MatMul)', () => {
     const added = backwardOps({ groups: 2, stride: 2, padding: 1 }, [6, 2, 3, 3]);
     expect(count(added, 'ConvTranspose')).toBe(1);
     expect(count(added, 'Conv')).toBe(0);
@@ -121,11 +143,32 @@ describe('conv gradient rules', () => {
     expect(count(added, 'Slice')).toBe(9);
   });
 
-  it('stride-1 conv: dX is a Conv with the flipped kernel, dW one Gemm', () => {
+  it('stride-1 conv: dX is a Conv with the flipped kernel; dW one batched MatMul over per-image cols, X and dY not transposed', () => {
     const added = backwardOps({ padding: 1 }, [5, 4, 3, 3]);
     expect(count(added, 'ConvTranspose')).toBe(0);
     expect(count(added, 'Conv')).toBe(1);
-    expect(count(added, 'Gemm')).toBe(1);
+    expect(count(added, 'Gemm')).toBe(0);
+    expect(count(added, 'MatMul')).toBe(1);
+    expect(count(added, 'Slice')).toBe(9 + 1); // 9 windows + the kernel flip of dX
+    expect(count(added, 'Transpose')).toBe(2); // the kernel's channel swap (dX) and colsᵀ (fused into the MatMul by ORT)
+  });
+
+  it('1×1 stride-1 conv: dW reads X as it is (no slices, no concat)', () => {
+    const added = backwardOps({}, [5, 4, 1, 1]);
+    expect(count(added, 'Slice')).toBe(1); // dX's kernel flip only
+    expect(count(added, 'Concat')).toBe(0);
+    expect(count(added, 'MatMul')).toBe(1);
+  });
+
+  it('the im2col formulation can still be forced: one Gemm over channel-major cols', () => {
+    const prev = setConvWeightGradStrategy('im2col');
+    try {
+      const added = backwardOps({ padding: 1 }, [5, 4, 3, 3]);
+      expect(count(added, 'Gemm')).toBe(1);
+      expect(count(added, 'MatMul')).toBe(0);
+    } finally {
+      setConvWeightGradStrategy(prev);
+    }
   });
 
   it('Resize gradient keeps a symbolic batch', () => {
@@ -136,9 +179,10 @@ describe('conv gradient rules', () => {
     expect(gradients(g, ops.reduceSum(g, y), [x]).get('x')!.shape).toEqual(['batch', 4, 3, 5]);
   });
 
-  it('non-overlapping patches: im2col is a Reshape + Transpose (no slices)', () => {
+  it('non-overlapping patches: im2col is a Reshape + Transpose (no window slices, no concat)', () => {
     const added = backwardOps({ stride: 2 }, [5, 4, 2, 2]);
     expect(count(added, 'Slice')).toBe(0);
+    expect(count(added, 'Concat')).toBe(0);
     expect(count(added, 'Gemm')).toBe(1);
   });
 });

@@ -3,11 +3,11 @@
 //   dX = ConvTranspose(dY, W; s, pads, d, G, output_padding = H + pb + pe − (s·(OH−1) + d·(K−1) + 1));
 //        with stride 1 it is the plain Conv of dY with the flipped, channel-swapped kernel and pads d·(K−1) − p
 //        (measured ~20% faster than ConvTranspose in onnxruntime's CPU kernels).
-//   dW[m, c, k] = Σ_n Σ_o dY[n, m, o]·Xpad[n, c, o·s + k·d] (c within m's group): im2col as ONNX ops — one
-//        strided Slice of the padded, channel-major X per kernel offset, concatenated to cols [C·K², N·OH·OW] —
-//        then one Gemm dY[M, N·OH·OW]·colsᵀ (a batched MatMul per group when G > 1). Non-overlapping patches
-//        (K = s, no pads, d = 1) need no slices: cols is a Reshape + Transpose of X. Measured 2–4× faster than
-//        the Conv-over-transposed-tensors formulation (docs/engine.md).
+//   dW[m, c, k] = Σ_n Σ_o dY[n, m, o]·Xpad[n, c, o·s + k·d] (c within m's group), by default per image in NCHW: one
+//        Slice of the padded X per kernel offset, concatenated to cols [N, C·K², OH·OW] (X itself for a 1×1 stride-1
+//        conv), one batched MatMul dY[N, M, OH·OW]·colsᵀ and a ReduceSum over N — no Transpose of X or dY. Grouped
+//        convs, and non-overlapping patches (K = s > 1: a Reshape + Transpose), take the channel-major im2col
+//        [C·K², N·OH·OW] and one Gemm (a batched MatMul per group). Both measured in docs/engine.md.
 //   dB = Σ dY over N and spatial dims.
 import { EngineError } from '../../errors.js';
 import type { Graph, TensorRef } from '../../graph.js';
@@ -79,15 +79,26 @@ function inputGradTransposed(g: Graph, dy: TensorRef, w: TensorRef, geo: ConvGeo
   });
 }
 
+/** The input window of every output position, one strided Slice of the padded input `xp` per kernel offset (on `axes`). */
+function windowSlices(g: Graph, xp: TensorRef, axes: number[], geo: ConvGeometry, spatialOut: number[]): TensorRef[] {
+  const { kernel, strides, dilations } = geo;
+  const kSize = kernel.reduce((a, b) => a * b, 1);
+  const axesRef = g.ints(axes);
+  const steps = strides.some((s) => s !== 1) ? g.ints(strides) : undefined;
+  return Array.from({ length: kSize }, (_, k) => {
+    const starts = kernelOffset(kernel, k).map((o, i) => o * dilations[i]!);
+    const ends = starts.map((st, i) => st + strides[i]! * (spatialOut[i]! - 1) + 1);
+    return g.op('Slice', [xp, g.ints(starts), g.ints(ends), axesRef, steps]);
+  });
+}
+
 /** cols [C·K…, N·OH·…]: the input window of every output position, for every kernel offset (im2col). */
 function im2col(g: Graph, x: TensorRef, geo: ConvGeometry, spatialIn: number[], spatialOut: number[]): TensorRef {
-  const { r, kernel, strides, dilations, pads } = geo;
+  const { r, kernel, pads } = geo;
   const c = x.shape[1] as number;
   const kSize = kernel.reduce((a, b) => a * b, 1);
   const spatial = Array.from({ length: r }, (_, i) => i + 2);
-  const patchify =
-    pads.every((p) => p === 0) && dilations.every((d) => d === 1) && kernel.every((k, i) => k === strides[i] && spatialIn[i] === k * spatialOut[i]!);
-  if (patchify) {
+  if (isPatchify(geo, spatialIn, spatialOut)) {
     // X [N, C, OH·K, …] → [N, C, OH, K, …] → [C, K…, N, OH…]
     const split = g.op('Reshape', [x, g.ints([-1, c, ...spatialOut.flatMap((o, i) => [o, kernel[i]!])])]);
     const perm = [1, ...spatial.map((i) => 2 * i - 1), 0, ...spatial.map((i) => 2 * i - 2)];
@@ -96,24 +107,81 @@ function im2col(g: Graph, x: TensorRef, geo: ConvGeometry, spatialIn: number[], 
   let xt = g.op('Transpose', [x], { perm: [1, 0, ...spatial] }); // [C, N, H…]
   if (pads.some((p) => p !== 0)) xt = g.op('Pad', [xt, g.ints([0, 0, ...pads.slice(0, r), 0, 0, ...pads.slice(r)])]);
   const xu = g.op('Unsqueeze', [xt, g.ints([1])]); // [C, 1, N, Hp…]
-  const axes = g.ints(spatial.map((i) => i + 1));
-  const steps = strides.some((s) => s !== 1) ? g.ints(strides) : undefined;
-  const slices: TensorRef[] = [];
-  for (let k = 0; k < kSize; k++) {
-    // kernel offset k as a multi-index (row-major over kernel dims)
-    const offset = kernel.map((_, i) => Math.floor(k / kernel.slice(i + 1).reduce((a, b) => a * b, 1)) % kernel[i]!);
-    const starts = offset.map((o, i) => o * dilations[i]!);
-    const ends = starts.map((st, i) => st + strides[i]! * (spatialOut[i]! - 1) + 1);
-    slices.push(g.op('Slice', [xu, g.ints(starts), g.ints(ends), axes, steps]));
-  }
+  const slices = windowSlices(
+    g,
+    xu,
+    spatial.map((i) => i + 1),
+    geo,
+    spatialOut,
+  );
   return g.op('Reshape', [g.op('Concat', slices, { axis: 1 }), g.ints([c * kSize, -1])]); // [C·K…, N·OH…]
 }
 
+/** How the weight gradient is formulated: 'auto' picks per shape (below); the others force one (tests, benchmarks). */
+export type ConvWeightGradStrategy = 'auto' | 'im2col' | 'batched';
+let weightStrategy: ConvWeightGradStrategy = 'auto';
+
+/** Sets the weight-gradient formulation of the Conv rules applied from now on; returns the previous one. */
+export function setConvWeightGradStrategy(s: ConvWeightGradStrategy): ConvWeightGradStrategy {
+  const prev = weightStrategy;
+  weightStrategy = s;
+  return prev;
+}
+
+/** The kernel offset k (row-major over the kernel dims) as a multi-index. */
+function kernelOffset(kernel: readonly number[], k: number): number[] {
+  return kernel.map((_, i) => Math.floor(k / kernel.slice(i + 1).reduce((a, b) => a * b, 1)) % kernel[i]!);
+}
+
+/** Non-overlapping patches (K = s, no pads, d = 1, the input an exact multiple): im2col is a Reshape + Transpose. */
+function isPatchify(geo: ConvGeometry, spatialIn: number[], spatialOut: number[]): boolean {
+  const { pads, dilations, kernel, strides } = geo;
+  return pads.every((p) => p === 0) && dilations.every((d) => d === 1) && kernel.every((k, i) => k === strides[i] && spatialIn[i] === k * spatialOut[i]!);
+}
+
 /**
- * dW[m, c, k] = Σ_n Σ_o dOut[n, m, o]·input_pad[n, c, o·s + k·d] for W [M, C/G, K…]: im2col of `input` and one
- * Gemm (a batched MatMul over groups).
+ * dW per image in the tensors' own NCHW layout (group 1): cols[n] [C·K…, OH·OW…] from one Slice of the padded X per
+ * kernel offset (a Concat on a new axis 2; none at all for a 1×1 stride-1 conv, where cols is X itself), then one
+ * batched MatMul dY[N, M, P]·colsᵀ (ORT fuses the Transpose into FusedMatMul) and a ReduceSum over N. No Transpose
+ * of X or dY, and the MatMul is parallel over the batch.
+ */
+function weightGradBatched(g: Graph, input: TensorRef, dOut: TensorRef, w: TensorRef, geo: ConvGeometry, spatialIn: number[], spatialOut: number[]): TensorRef {
+  const { r, kernel, pads } = geo;
+  const [m, c] = [w.shape[0] as number, input.shape[1] as number];
+  const kSize = kernel.reduce((a, b) => a * b, 1);
+  const planeOut = spatialOut.reduce((a, b) => a * b, 1);
+  let cols: TensorRef;
+  if (kSize === 1 && pads.every((p) => p === 0) && spatialIn.every((h, i) => h === spatialOut[i])) cols = g.op('Reshape', [input, g.ints([-1, c, planeOut])]);
+  else {
+    const xp = pads.some((p) => p !== 0) ? g.op('Pad', [input, g.ints([0, 0, ...pads.slice(0, r), 0, 0, ...pads.slice(r)])]) : input;
+    const xu = g.op('Unsqueeze', [xp, g.ints([2])]); // [N, C, 1, Hp…]
+    const slices = windowSlices(
+      g,
+      xu,
+      Array.from({ length: r }, (_, i) => i + 3),
+      geo,
+      spatialOut,
+    );
+    const stacked = slices.length === 1 ? (slices[0] as TensorRef) : g.op('Concat', slices, { axis: 2 }); // [N, C, K…, OH…]
+    cols = g.op('Reshape', [stacked, g.ints([-1, c * kSize, planeOut])]);
+  }
+  const prod = g.op('MatMul', [g.op('Reshape', [dOut, g.ints([-1, m, planeOut])]), g.op('Transpose', [cols], { perm: [0, 2, 1] })]); // [N, M, C·K…]
+  return g.op('Reshape', [g.op('ReduceSum', [prod, g.ints([0])], { keepdims: 0 }), g.ints([m, c, ...kernel])]);
+}
+
+/**
+ * dW[m, c, k] = Σ_n Σ_o dOut[n, m, o]·input_pad[n, c, o·s + k·d] for W [M, C/G, K…]. 'auto': the per-image batched
+ * MatMul for group 1, except non-overlapping patches (K = s > 1), where the channel-major im2col is one Transpose;
+ * grouped convs always take the channel-major im2col (docs/engine.md, "Performance choices").
  */
 function weightGrad(g: Graph, input: TensorRef, dOut: TensorRef, w: TensorRef, geo: ConvGeometry, spatialIn: number[], spatialOut: number[]): TensorRef {
+  const patches = isPatchify(geo, spatialIn, spatialOut) && geo.kernel.some((k) => k > 1);
+  const batched = geo.group === 1 && (weightStrategy === 'batched' || (weightStrategy === 'auto' && !patches));
+  return batched ? weightGradBatched(g, input, dOut, w, geo, spatialIn, spatialOut) : weightGradIm2col(g, input, dOut, w, geo, spatialIn, spatialOut);
+}
+
+/** Channel-major im2col and one Gemm dY[M, N·OH…]·colsᵀ (a batched MatMul over groups). */
+function weightGradIm2col(g: Graph, input: TensorRef, dOut: TensorRef, w: TensorRef, geo: ConvGeometry, spatialIn: number[], spatialOut: number[]): TensorRef {
   const [m, cg] = [w.shape[0] as number, w.shape[1] as number];
   const { r, group, kernel } = geo;
   const spatial = Array.from({ length: r }, (_, i) => i + 2);

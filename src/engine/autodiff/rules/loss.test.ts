@@ -21,6 +21,26 @@ const ce = (opts: { weights?: boolean; smoothing?: number; reduction?: 'mean' | 
   build: (g, t) => ops.softmaxCrossEntropy(g, t.x!, t.y!, { weights: t.w, labelSmoothing: opts.smoothing, reduction: opts.reduction }),
 });
 
+// Mixed targets: row i is λᵢ·onehot(aᵢ) + (1 − λᵢ)·onehot(bᵢ), rows summing to 1 (as mixup and cutmix build them).
+const MIXED = [
+  [0.7, 0, 0.3, 0],
+  [0, 1, 0, 0],
+  [0.25, 0, 0, 0.75],
+  [0, 0.5, 0.5, 0],
+  [0, 0, 0.1, 0.9],
+];
+
+const ONEHOT = LABELS.map((y) => [0, 1, 2, 3].map((k) => (k === y ? 1 : 0)));
+
+const soft = (opts: { weights?: boolean; smoothing?: number; reduction?: 'mean' | 'sum' | 'none' }): GradCheckSpec => ({
+  inputs: {
+    x: { shape: [5, 4], low: -2, high: 2 },
+    t: { shape: [5, 4], values: MIXED.flat() },
+    ...(opts.weights ? { w: { shape: [4], values: WEIGHTS } } : {}),
+  },
+  build: (g, t) => ops.softTargetCrossEntropy(g, t.x!, t.t!, { weights: t.w, labelSmoothing: opts.smoothing, reduction: opts.reduction }),
+});
+
 const cases: [string, GradCheckSpec, number][] = [
   [
     'SigmoidBinaryCrossEntropy (logits and soft targets both differentiated)',
@@ -65,25 +85,10 @@ const cases: [string, GradCheckSpec, number][] = [
   ['label smoothing 0.1 (composite)', ce({ smoothing: 0.1 }), F64],
   ['label smoothing + class weights (composite)', ce({ smoothing: 0.2, weights: true }), F64],
   ['label smoothing, sum', ce({ smoothing: 0.1, reduction: 'sum' }), F64],
+  ['soft targets (mixup), mean', soft({}), F64],
+  ['soft targets + label smoothing + class weights', soft({ smoothing: 0.1, weights: true }), F64],
+  ['soft targets + label smoothing, none', soft({ smoothing: 0.2, reduction: 'none' }), F64],
 ];
-
-/** PyTorch's cross_entropy: Σᵢ Σ_c T_ic·(−log p_ic) / Σᵢ w_yᵢ with T = (1−ε)·w_y·onehot + (ε/C)·w. */
-function reference(x: number[][], labels: number[], w: number[] | undefined, eps: number): number {
-  const c = x[0]!.length;
-  const wc = w ?? new Array<number>(c).fill(1);
-  let total = 0;
-  let denom = 0;
-  x.forEach((row, i) => {
-    const m = Math.max(...row);
-    const lse = m + Math.log(row.reduce((a, v) => a + Math.exp(v - m), 0));
-    row.forEach((v, k) => {
-      const t = (k === labels[i] ? (1 - eps) * wc[k]! : 0) + (eps / c) * wc[k]!;
-      total += t * (lse - v);
-    });
-    denom += wc[labels[i]!]!;
-  });
-  return total / denom;
-}
 
 describe('loss gradient rules', () => {
   it.each(cases)('%s', async (name, spec, tol) => {
@@ -109,7 +114,83 @@ describe('loss gradient rules', () => {
       y: { dtype: 'int64', dims: [5], data: BigInt64Array.from(LABELS.map(BigInt)) },
     });
     const rows = [0, 1, 2, 3, 4].map((i) => xs.slice(i * 4, i * 4 + 4));
-    expect((out[loss.name]!.data as Float64Array)[0]).toBeCloseTo(reference(rows, LABELS, weights, eps), 12);
+    expect((out[loss.name]!.data as Float64Array)[0]).toBeCloseTo(softReference(rows, ONEHOT, weights, eps), 12);
+  });
+});
+
+/**
+ * Σᵢ Σ_c w_c·((1−ε)·t_ic + ε/C)·(−log p_ic) / Σᵢ Σ_c w_c·t_ic, evaluated directly in float64: for one-hot rows
+ * PyTorch's cross_entropy(weight, label_smoothing), whose mean divides by Σᵢ w_yᵢ.
+ */
+function softReference(x: number[][], targets: number[][], w: number[] | undefined, eps: number): number {
+  const c = x[0]!.length;
+  const wc = w ?? new Array<number>(c).fill(1);
+  let total = 0;
+  let denom = 0;
+  x.forEach((row, i) => {
+    const m = Math.max(...row);
+    const lse = m + Math.log(row.reduce((a, v) => a + Math.exp(v - m), 0));
+    row.forEach((v, k) => {
+      const t = targets[i]![k]!;
+      total += wc[k]! * ((1 - eps) * t + eps / c) * (lse - v);
+      denom += wc[k]! * t;
+    });
+  });
+  return total / denom;
+}
+
+describe('soft-target cross-entropy forward', () => {
+  const xs = Array.from({ length: 20 }, (_, i) => Math.sin(i * 1.7) * 2);
+  async function run(build: (g: Graph, x: ReturnType<Graph['input']>) => ReturnType<Graph['input']>): Promise<number> {
+    const g = new Graph('soft');
+    const x = g.input('x', 'float64', [5, 4]);
+    const loss = g.output(build(g, x));
+    const out = await (await OrtRunner.create(g.toModelProto())).run({ x: { dtype: 'float64', dims: [5, 4], data: Float64Array.from(xs) } });
+    return (out[loss.name]!.data as Float64Array)[0]!;
+  }
+
+  it.each([
+    [undefined, 0],
+    [undefined, 0.1],
+    [WEIGHTS, 0.2],
+  ])('mixed targets: the formula above (weights %j, smoothing %d)', async (weights, eps) => {
+    const loss = await run((g, x) =>
+      ops.softTargetCrossEntropy(g, x, g.constant(Float64Array.from(MIXED.flat()), [5, 4]), {
+        weights: weights ? g.constant(Float64Array.from(weights), [4]) : undefined,
+        labelSmoothing: eps,
+      }),
+    );
+    const rows = [0, 1, 2, 3, 4].map((i) => xs.slice(i * 4, i * 4 + 4));
+    expect(loss).toBeCloseTo(softReference(rows, MIXED, weights, eps), 12);
+  });
+
+  it.each([
+    [0, 1.877237478239349],
+    [0.1, 1.9080755508564973],
+  ])('equals torch.nn.functional.cross_entropy(x, probs, label_smoothing=%d) (torch 1.13, float64)', async (eps, torchLoss) => {
+    const loss = await run((g, x) => ops.softTargetCrossEntropy(g, x, g.constant(Float64Array.from(MIXED.flat()), [5, 4]), { labelSmoothing: eps }));
+    expect(loss).toBeCloseTo(torchLoss, 12);
+  });
+
+  it.each([
+    [undefined, 0],
+    [WEIGHTS, 0.1],
+  ])('one-hot targets give the integer-label loss (weights %j, smoothing %d)', async (weights, eps) => {
+    const w = (g: Graph) => (weights ? g.constant(Float64Array.from(weights), [4]) : undefined);
+    const viaSoft = await run((g, x) =>
+      ops.softTargetCrossEntropy(g, x, g.constant(Float64Array.from(ONEHOT.flat()), [5, 4]), { weights: w(g), labelSmoothing: eps }),
+    );
+    const viaLabels = await run((g, x) =>
+      ops.softmaxCrossEntropy(g, x, g.constant(BigInt64Array.from(LABELS.map(BigInt)), [5], 'int64'), { weights: w(g), labelSmoothing: eps }),
+    );
+    expect(viaSoft).toBeCloseTo(viaLabels, 12);
+  });
+
+  it('refuses targets of another shape', () => {
+    const g = new Graph('soft');
+    expect(() => ops.softTargetCrossEntropy(g, g.input('x', 'float64', [5, 4]), g.input('t', 'float64', [5, 3]))).toThrow(
+      /soft targets must be float64 \[N, 4\]/,
+    );
   });
 });
 
