@@ -152,14 +152,20 @@ export async function gemmPeak(n: number, threads: number): Promise<number> {
   return (2 * n ** 3) / best / 1e9;
 }
 
-/** Runs a peer script (Debian's /usr/bin/python3) and returns the JSON object on its last stdout line. */
-export async function runPeer<T>(args: string[]): Promise<T> {
+/**
+ * Runs a peer script (Debian's /usr/bin/python3) and returns the JSON object on its last stdout line; `echo` also
+ * passes its stderr (progress lines) through as it comes.
+ */
+export async function runPeer<T>(args: string[], opts: { echo?: boolean } = {}): Promise<T> {
   const stdout = await new Promise<string>((resolve, reject) => {
     const p = spawn('/usr/bin/python3', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (opts.echo) process.stderr.write(d);
+    });
     p.on('error', reject);
     p.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`PyTorch peer failed (exit ${code}): ${err.trim()}`))));
   });

@@ -3,7 +3,9 @@
 (1) prove the engine's loss and every gradient against PyTorch autograd (`grad`), with the assigner's targets fed in,
 (2) cross-check the TypeScript task-aligned assigner against a vectorized torch transcription of Ultralytics'
     TaskAlignedAssigner (`assign`),
-(3) time a training step and eager inference of the same architecture (`bench`, for bench/det-step.ts).
+(3) time a training step and eager inference of the same architecture (`bench`, for bench/det-step.ts),
+(4) train det-nano on a dataset version exported by bench/det-parity.ts with the engine's recipe, and report the
+    test set's detections (`train`, for the parity benchmark).
 
 The modules mirror Ultralytics' (Conv, Bottleneck, C2f, SPPF, Detect) and the state_dict keys equal the engine's
 parameter names (`model.<layer>.…`), so weights travel as one safetensors file. The loss is Ultralytics'
@@ -17,6 +19,7 @@ import json
 import math
 import os
 import sys
+import time
 
 import numpy as np
 import torch
@@ -24,6 +27,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import detection_metrics  # noqa: E402
 import safetensors_io  # noqa: E402
 from vit_torch import timed  # noqa: E402
 
@@ -318,6 +322,23 @@ def cmd_assign(a):
     safetensors_io.write(a.out, out)
 
 
+def assigned_loss(cfg, model, x, gts):
+    """Ultralytics' training loss of a batch: the forward, the TaskAlignedAssigner on its detached predictions per
+    image (gts: (boxes [M, 4] px, labels [M]) per image), v8 loss with those targets."""
+    points, strides = anchors(cfg, x.dtype)
+    box_logits, cls_logits = model(x)
+    with torch.no_grad():
+        pd_boxes = bbox_decode(points, box_logits.detach(), cfg["regMax"]) * strides
+        pd_scores = cls_logits.detach().sigmoid()
+        ts, tb, fg = [], [], []
+        for i, (boxes, labels) in enumerate(gts):
+            t, f, obj = tal_assign(cfg, pd_scores[i], pd_boxes[i], labels, boxes)
+            ts.append(t)
+            fg.append(f)
+            tb.append(boxes[obj.clamp(min=0)] / strides if len(labels) else torch.zeros(points.shape[0], 4, dtype=x.dtype))
+    return detection_loss(cfg, box_logits, cls_logits, torch.stack(ts), torch.stack(tb), torch.stack(fg))[0]
+
+
 def bias_init(model, cfg):
     """Ultralytics' Detect.bias_init (the engine's initial head biases): box logits 1, class logits log(5/nc/(S/s)^2)."""
     det = model.model[22]
@@ -353,18 +374,7 @@ def cmd_bench(a):
 
         def step():
             opt.zero_grad(set_to_none=True)
-            box_logits, cls_logits = model(x)
-            with torch.no_grad():
-                pd_boxes = bbox_decode(points, box_logits.detach(), r) * strides
-                pd_scores = cls_logits.detach().sigmoid()
-                ts, tb, fg = [], [], []
-                for i, (boxes, labels) in enumerate(gts):
-                    t, f, obj = tal_assign(cfg, pd_scores[i], pd_boxes[i], labels, boxes)
-                    ts.append(t)
-                    fg.append(f)
-                    tb.append(boxes[obj.clamp(min=0)] / strides)
-            loss = detection_loss(cfg, box_logits, cls_logits, torch.stack(ts), torch.stack(tb), torch.stack(fg))[0]
-            loss.backward()
+            assigned_loss(cfg, model, x, gts).backward()
             opt.step()
 
         secs = timed(step, a.warmup, a.steps)
@@ -384,6 +394,226 @@ def cmd_bench(a):
         with torch.inference_mode():
             secs = timed(infer, 2, reps)
         res["eval"].append({"batch": b, "runs": reps, "seconds": secs, "images_per_s": b * reps / secs})
+    print(json.dumps(res))
+
+
+# ---- `train`: the engine's detector recipe on an exported dataset version (bench/det-parity.ts) ---------------------
+
+def read_split(data_dir, index, split):
+    """A split of bench/det-parity.ts's export: uint8 images [N, S, S] and per image (boxes [M, 4] px, classes [M])."""
+    n, size = index["splits"][split]["count"], index["size"]
+    raw = lambda name, dtype: np.fromfile(os.path.join(data_dir, f"{split}-{name}"), dtype=dtype)  # noqa: E731
+    images = raw("images.u8", np.uint8).reshape(n, size, size)
+    coords = raw("coords.f32", "<f4").reshape(-1, 4)
+    classes = raw("classes.u8", np.uint8)
+    offsets = raw("offsets.u32", "<u4")
+    if len(offsets) != n + 1 or offsets[-1] != len(classes) or len(coords) != len(classes):
+        raise SystemExit(f"{data_dir}: split {split} is inconsistent ({n} images, {len(offsets)} offsets, {len(classes)} boxes)")
+    truths = [(coords[offsets[i]:offsets[i + 1]], classes[offsets[i]:offsets[i + 1]].astype(np.int64)) for i in range(n)]
+    return images, truths
+
+
+def warmup_cosine(step, peak, warmup, total, floor):
+    """src/engine/optim/schedule.ts's warmupCosine: linear from peak/warmup at step 0, then half-cosine to floor."""
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    if total == warmup:
+        return peak
+    progress = min(1.0, (step - warmup) / (total - warmup))
+    return floor + 0.5 * (peak - floor) * (1 + math.cos(math.pi * progress))
+
+
+def draw_augment(rng, size, aug):
+    """src/training/data/augment.ts's draw without rotation (drawBoxAugment): crop area U(min, 1), aspect
+    log-uniform in [1/maxAspect, maxAspect], centre uniform where the crop fits, flip, brightness, contrast."""
+    area = rng.uniform(min(1.0, aug["cropMinScale"]), 1.0)
+    log_r = math.log(max(1.0, aug["cropMaxAspect"]))
+    ratio = math.exp(rng.uniform(-log_r, log_r))
+    cw = min(size, size * math.sqrt(area * ratio))
+    ch = min(size, size * math.sqrt(area / ratio))
+    cx = rng.uniform(cw / 2, size - cw / 2)
+    cy = rng.uniform(ch / 2, size - ch / 2)
+    flip = bool(aug["hflip"]) and rng.uniform() < 0.5
+    brightness = 1 + rng.uniform(-1, 1) * aug["brightness"]
+    contrast = 1 + rng.uniform(-1, 1) * aug["contrast"]
+    return cw, ch, cx, cy, flip, brightness, contrast
+
+
+def augment_image(img, p, norm):
+    """augmentInto without rotation: the crop resampled bilinearly to the full side (0 outside), brightness, contrast
+    around the image mean, clipped to 0…255, then normalized."""
+    size = img.shape[0]
+    cw, ch, cx, cy, flip, brightness, contrast = p
+    u = np.arange(size) + 0.5
+    xo = (size / 2 - u) if flip else (u - size / 2)
+    x = cx + xo * (cw / size) - 0.5
+    y = cy + (u - size / 2) * (ch / size) - 0.5
+    x0, y0 = np.floor(x).astype(np.int64), np.floor(y).astype(np.int64)
+    fx, fy = x - x0, y - y0
+    src = img.astype(np.float64)
+
+    def at(yi, xi):
+        vy, vx = (yi >= 0) & (yi < size), (xi >= 0) & (xi < size)
+        return src[np.clip(yi, 0, size - 1)][:, np.clip(xi, 0, size - 1)] * vy[:, None] * vx[None, :]
+
+    top = at(y0, x0) * (1 - fx) + at(y0, x0 + 1) * fx
+    bottom = at(y0 + 1, x0) * (1 - fx) + at(y0 + 1, x0 + 1) * fx
+    out = (top * (1 - fy)[:, None] + bottom * fy[:, None]) * brightness
+    mean = out.mean()
+    out = np.clip((out - mean) * contrast + mean, 0, 255)
+    return (out / 255 - norm["mean"]) / norm["std"]
+
+
+def augment_boxes(boxes, classes, size, p):
+    """augment-boxes.ts: boxes through the crop's map, clipped to the image, dropped under 2 px a side or 10 % visible."""
+    cw, ch, cx, cy, flip, _, _ = p
+    kx, ky = size / cw, size / ch
+    ua = (size / 2 - (boxes[:, 0] - cx) * kx) if flip else (size / 2 + (boxes[:, 0] - cx) * kx)
+    ub = (size / 2 - (boxes[:, 2] - cx) * kx) if flip else (size / 2 + (boxes[:, 2] - cx) * kx)
+    x0, x1 = np.minimum(ua, ub), np.maximum(ua, ub)
+    y0, y1 = size / 2 + (boxes[:, 1] - cy) * ky, size / 2 + (boxes[:, 3] - cy) * ky
+    c = np.clip(np.stack([x0, y0, x1, y1], 1), 0, size)
+    w, h = c[:, 2] - c[:, 0], c[:, 3] - c[:, 1]
+    keep = (w >= 2) & (h >= 2) & (w * h >= 0.1 * (x1 - x0) * (y1 - y0))
+    return c[keep], classes[keep]
+
+
+def normalize(images, norm):
+    return (images.astype(np.float32) / 255 - norm["mean"]) / norm["std"]
+
+
+def nms_select(scores, boxes, score_threshold, iou_threshold, max_dets):
+    """detector-export.ts's selectDetections: per class, score > threshold, best first (ties: lower anchor), greedy
+    suppression of IoU > threshold, at most max_dets kept; then at most max_dets over all classes, best first."""
+    out = []
+    x0, y0 = np.minimum(boxes[:, 0], boxes[:, 2]), np.minimum(boxes[:, 1], boxes[:, 3])
+    x1, y1 = np.maximum(boxes[:, 0], boxes[:, 2]), np.maximum(boxes[:, 1], boxes[:, 3])
+    area = (x1 - x0) * (y1 - y0)
+    for c in range(scores.shape[1]):
+        cand = np.nonzero(scores[:, c] > score_threshold)[0]
+        cand = cand[np.argsort(-scores[cand, c], kind="stable")]
+        kept = []
+        while len(cand) and len(kept) < max_dets:
+            k, rest = cand[0], cand[1:]
+            kept.append(k)
+            w = np.minimum(x1[k], x1[rest]) - np.maximum(x0[k], x0[rest])
+            h = np.minimum(y1[k], y1[rest]) - np.maximum(y0[k], y0[rest])
+            inter = np.where((w > 0) & (h > 0), w * h, 0.0)
+            iou = np.where((area[k] > 0) & (area[rest] > 0), inter / np.maximum(area[k] + area[rest] - inter, 1e-30), 0.0)
+            cand = rest[iou <= iou_threshold]
+        out.extend([c, float(boxes[k, 0]), float(boxes[k, 1]), float(boxes[k, 2]), float(boxes[k, 3]), float(scores[k, c])] for k in kept)
+    out.sort(key=lambda d: -d[5])  # stable: equal scores keep class order, as the engine's sort
+    return out[:max_dets]
+
+
+def predict(model, cfg, images, norm, batch, thresholds):
+    """Eval-mode forward (BatchNorm running statistics), boxes decoded in input pixels, sigmoid scores, NMS."""
+    points, strides = anchors(cfg, torch.float32)
+    model.eval()
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(images), batch):
+            x = torch.from_numpy(normalize(images[start:start + batch], norm)).unsqueeze(1)
+            box_logits, cls_logits = model(x)
+            boxes = (bbox_decode(points, box_logits, cfg["regMax"]) * strides).numpy()
+            scores = cls_logits.sigmoid().numpy()
+            for k in range(len(x)):
+                dets = nms_select(scores[k], boxes[k], thresholds["scoreThreshold"], thresholds["iouThreshold"], thresholds["maxDetections"])
+                out.append({"image_id": str(start + k), "boxes": dets})
+    return out
+
+
+def map50(truths, predictions, classes):
+    """VOC mAP@0.5 over the classes with truth boxes (detection_metrics.py, the independent implementation)."""
+    data = {
+        "classes": classes,
+        "truth": [{"image_id": str(i), "boxes": [[int(c), *map(float, b)] for b, c in zip(*t)]} for i, t in enumerate(truths)],
+        "predictions": predictions,
+    }
+    return detection_metrics.mean([detection_metrics.voc_ap(detection_metrics.split(data, c), 0.5) for c in range(classes)])
+
+
+def cmd_train(a):
+    """The engine's detector run (src/training/trainer.ts, loop.ts, detect-task.ts) on the exported version: fresh
+    det-nano with bias_init, AdamW (decay on rank ≥ 2 tensors only), warm-up + cosine per step, global-norm clipping,
+    shuffled epochs without the last partial batch, box-aware augmentation, val mAP@0.5 each epoch with early stopping
+    and the best epoch's weights evaluated on test. Prints JSON: the epochs, the timing, the test detections."""
+    t_start = time.perf_counter()
+    torch.set_num_threads(a.threads)
+    index = json.load(open(os.path.join(a.data, "index.json")))
+    cfg, rc, norm, thresholds = index["config"], index["recipe"], index["norm"], index["thresholds"]
+    aug = rc["augment"]
+    # Rotation: the engine's box augmentation pins it to 0 whatever the options say (drawBoxAugment), and so does this.
+    if aug and (aug.get("sharpShare", 0) > 0 or aug.get("eraseProb", 0) > 0):
+        raise SystemExit("train: the peer has no sharp share or random erasing (the detector recipe uses neither)")
+    train_x, train_t = read_split(a.data, index, "train")
+    val_x, val_t = read_split(a.data, index, "val")
+    test_x, _ = read_split(a.data, index, "test")
+    torch.manual_seed(rc["seed"])
+    rng = np.random.default_rng(rc["seed"])
+    model = Detector(cfg)
+    bias_init(model, cfg)
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": rc["weightDecay"]}, {"params": no_decay, "weight_decay": 0.0}],
+                            lr=rc["lr"], betas=(0.9, 0.999), eps=1e-8)
+    n, size = len(train_x), cfg["imageSize"]
+    batch = min(rc["batchSize"], n)
+    per_epoch = max(1, n // batch)
+    total = per_epoch * rc["epochs"]
+    warmup = min(total, round(rc["warmupEpochs"] * per_epoch))
+    res = {"torch": torch.__version__, "threads": torch.get_num_threads(), "params": sum(p.numel() for p in model.parameters()),
+           "steps_per_epoch": per_epoch, "epochs": []}
+    best, best_state, best_epoch, since_best, stopped, step = None, None, None, 0, False, 0
+    train_seconds = 0.0
+    for epoch in range(rc["epochs"]):
+        t0 = time.perf_counter()
+        order = rng.permutation(n)
+        loss_sum, seen, lr = 0.0, 0, 0.0
+        for b in range(per_epoch):
+            rows = order[b * batch:(b + 1) * batch]
+            xs, gts = [], []
+            for row in rows:
+                boxes, classes = train_t[row]
+                if aug:
+                    p = draw_augment(rng, size, aug)
+                    xs.append(augment_image(train_x[row], p, norm))
+                    boxes, classes = augment_boxes(boxes.astype(np.float64), classes, size, p)
+                else:
+                    xs.append(normalize(train_x[row], norm))
+                gts.append((torch.from_numpy(np.asarray(boxes, dtype=np.float32).reshape(-1, 4)), torch.from_numpy(classes)))
+            x = torch.from_numpy(np.stack(xs).astype(np.float32)).unsqueeze(1)
+            lr = warmup_cosine(step, rc["lr"], warmup, total, rc["lr"] * rc["minLrRatio"])
+            for g in opt.param_groups:
+                g["lr"] = lr
+            model.train()
+            opt.zero_grad(set_to_none=True)
+            loss = assigned_loss(cfg, model, x, gts)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), rc["clipGradNorm"])
+            opt.step()
+            step += 1
+            loss_sum += loss.item() * len(rows)
+            seen += len(rows)
+        train_seconds += time.perf_counter() - t0
+        val_map = map50(val_t, predict(model, cfg, val_x, norm, rc["evalBatchSize"], thresholds), cfg["numClasses"])
+        monitored = 0.0 if val_map is None else val_map
+        res["epochs"].append({"epoch": epoch + 1, "train_loss": loss_sum / seen, "val_map50": val_map, "lr": lr,
+                              "seconds": time.perf_counter() - t0})
+        print(f"epoch {epoch + 1}/{rc['epochs']}: loss {loss_sum / seen:.4f}, val mAP@0.5 {monitored:.4f}", file=sys.stderr, flush=True)
+        if best is None or monitored > best:
+            best, best_epoch, since_best = monitored, epoch + 1, 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            since_best += 1
+            if rc["patience"] > 0 and since_best >= rc["patience"]:
+                stopped = True
+                break
+    model.load_state_dict(best_state)
+    res.update({"best_epoch": best_epoch, "best_val_map50": best, "epochs_trained": len(res["epochs"]), "stopped_early": stopped,
+                "train_seconds": train_seconds})
+    res["test"] = predict(model, cfg, test_x, norm, rc["evalBatchSize"], thresholds)
+    res["wall_seconds"] = time.perf_counter() - t_start
     print(json.dumps(res))
 
 
@@ -409,8 +639,11 @@ def main():
     b.add_argument("--threads", type=int, default=2)
     b.add_argument("--eval-batches", default="1,8")
     b.add_argument("--eval-images", type=int, default=32, help="images per eval measurement (runs = images / batch)")
+    t = sub.add_parser("train")
+    t.add_argument("--data", required=True, help="a folder written by bench/det-parity.ts (index.json and the split files)")
+    t.add_argument("--threads", type=int, default=2)
     a = p.parse_args()
-    {"grad": cmd_grad, "assign": cmd_assign, "bench": cmd_bench}[a.cmd](a)
+    {"grad": cmd_grad, "assign": cmd_assign, "bench": cmd_bench, "train": cmd_train}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -95,7 +95,8 @@ export async function resumeTraining(deps: TrainerDeps, runId: string): Promise<
   return trainRun(deps, run, plan, data);
 }
 
-async function loadData(deps: TrainerDeps, plan: RunPlan): Promise<TrainingData> {
+/** A plan's images (and, for a detector, their fused reference boxes in input pixels), as the run trains on them. */
+export async function loadData(deps: Pick<TrainerDeps, 'db' | 'objects' | 'cacheDir' | 'onProgress'>, plan: RunPlan): Promise<TrainingData> {
   const data = await loadTrainingData({
     db: deps.db,
     objects: deps.objects,
@@ -189,7 +190,7 @@ function mixing(o: ResolvedTrainOptions): MixConfig | null {
 }
 
 /** The loop's settings from the run's options (augmentation on or off as a whole). */
-function loopSettings(o: ResolvedTrainOptions, batchSize: number): LoopSettings {
+export function loopSettings(o: ResolvedTrainOptions, batchSize: number): LoopSettings {
   return {
     // Under a time budget without --epochs the budget's plan ends the run.
     epochs: o.epochs ?? Number.MAX_SAFE_INTEGER,
