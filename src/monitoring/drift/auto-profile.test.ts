@@ -1,12 +1,13 @@
 // The profile at registration: a version registered from a run on a dataset version gets its reference profile from
 // that version's validation split without anyone running `drift profile`; a version whose profile cannot be computed
-// is still registered, with a warning and a `failed` record; an import naming no dataset version gets neither.
+// is still registered, with a warning and a `failed` record; an import naming no dataset version gets neither, nor
+// does a detector (no classifier outputs to profile).
 import { Writable } from 'node:stream';
 
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { finishedRunWithModel } from '../../tracking/testing.js';
+import { finishedRunWithDetector, finishedRunWithModel } from '../../tracking/testing.js';
 import { brightnessClassifierOnnx, brightnessMeta, publishTinyVersion } from '../evaluations/testing.js';
 import { loadProfileComputation, profileOnRegistration } from './auto-profile.js';
 import { loadProfile, profileSummary } from './profile.js';
@@ -74,6 +75,16 @@ describe('drift profile at registration', () => {
     expect(rec?.state).toBe('failed');
     expect(rec?.error?.message).toMatch(/has 0 images of the model's classes/);
     expect(log.lines().filter((l) => l.level === 40 && l.model === 'cxr-oct')).toHaveLength(1);
+  });
+
+  it('skips a detector: no profile, no failed record, no warning', async () => {
+    const log = capturingLogger();
+    profileOnRegistration(f.registry, { db: f.db, objects: f.objects, logger: log.logger });
+    const mv = await f.registry.register({ runId: await finishedRunWithDetector(f.registry.tracker), name: 'det-cxr', by: 't' });
+    expect(mv.metadata.detection).toBeDefined();
+    expect(await loadProfileComputation(f.registry, 'det-cxr', mv.version)).toBeNull();
+    expect(log.lines().filter((l) => l.level >= 40)).toEqual([]);
+    expect(log.lines().some((l) => l.level === 30 && /is a detector/.test(l.msg))).toBe(true);
   });
 
   it('profiles an import whose meta names a dataset version, and skips one that names none', async () => {

@@ -37,11 +37,18 @@ async function record(deps: Pick<ProfileDeps, 'registry' | 'logger'>, mv: ModelV
 
 /**
  * Computes and stores the version's reference profile from the validation split of its dataset version and records
- * how it went. Never throws: null when the version names no dataset version (nothing to profile on), else the record.
+ * how it went. Never throws: null when the version names no dataset version (nothing to profile on) or is a detector (no
+ * classifier outputs to profile), else the record.
  */
 export async function profileVersion(deps: ProfileDeps, mv: ModelVersion): Promise<ProfileComputation | null> {
   if (mv.datasetVersion === null) {
     deps.logger.info({ model: mv.name, version: mv.version }, 'no drift profile at registration: the version names no dataset version');
+    return null;
+  }
+  if (mv.metadata.detection !== undefined) {
+    // The profile describes a classifier's outputs (confidences, predicted classes, embeddings); a detector's boxes
+    // have none of them, and its dataset's manifest classes are not its box classes.
+    deps.logger.info({ model: mv.name, version: mv.version }, 'no drift profile at registration: the version is a detector');
     return null;
   }
   const clock: Clock = deps.clock ?? systemClock;
