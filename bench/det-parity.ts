@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { withContext } from '../src/cli/context.js';
-import { SecondreadError, ValidationError } from '../src/core/errors.js';
+import { ValidationError } from '../src/core/errors.js';
 import { resolveVersionRef } from '../src/data/datasets/repository.js';
 import { DETECTION_CLASSES } from '../src/data/detection/types.js';
 import type { DetectorConfig } from '../src/models/detector.js';
@@ -155,19 +155,9 @@ function printTable(plan: RunPlan, data: { train: number; val: number; test: num
   }
 }
 
+/** Bad input (an unknown run or version, a run the peer cannot follow) throws a SecondreadError: bin/run-bench.js prints it. */
 export async function main(args: string[]): Promise<void> {
   const o = parseArgs(args);
-  try {
-    await compare(o);
-  } catch (err) {
-    // Bad input (an unknown run or version, a run the peer cannot follow): the reason, no stack trace.
-    if (!(err instanceof SecondreadError)) throw err;
-    process.stderr.write(`det-parity: ${err.message}\n`);
-    process.exitCode = 2;
-  }
-}
-
-async function compare(o: Options): Promise<void> {
   await withContext(async (ctx) => {
     const db = await ctx.db();
     const objects = ctx.objects();

@@ -17,4 +17,12 @@ if (!name || !available.includes(name)) {
 }
 register();
 const mod = await import(pathToFileURL(join(benchDir, `${name}.ts`)).href);
-await mod.main(process.argv.slice(3));
+const { SecondreadError } = await import(pathToFileURL(join(benchDir, '..', 'src', 'core', 'errors.ts')).href);
+try {
+  await mod.main(process.argv.slice(3));
+} catch (err) {
+  // Bad input (an unknown run or dataset version, a value out of range): the reason in one line, no stack trace.
+  if (!(err instanceof SecondreadError)) throw err;
+  console.error(`${name}: ${err.message}`);
+  process.exitCode = 2;
+}
