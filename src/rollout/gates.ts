@@ -3,6 +3,12 @@
 // false clears, requests for error rate and latency); before that it is `insufficient`. Any degraded
 // guard rolls the candidate back at once; the step advances only when every guard has its sample and
 // none is degraded; otherwise the step waits. docs/rollout.md, "The canary gates".
+//
+// The agreement guard is a significance test judged again and again (every gate tick, every step), so its `alpha`
+// is spent as a sequential design would: split evenly over the steps that are judged (Bonferroni), and within a
+// step the looks taken while the step still waits for another guard's sample need p < INTERIM_ALPHA
+// (Haybittle–Peto), only the look that decides the step uses the step's share. Without this, a candidate as good
+// as production is rolled back more often than `alpha` says (up to alpha per step, more with every interim look).
 import type { CanaryProtocol } from './protocol.js';
 import { oneSidedProportionTest } from './statistics.js';
 
@@ -48,7 +54,21 @@ const ratio = (k: number, n: number): number | null => (n > 0 ? k / n : null);
 const pct = (v: number | null): string => (v === null ? '—' : `${(v * 100).toFixed(2)}%`);
 const ms = (v: number | null): string => (v === null ? '—' : Number.isFinite(v) ? `${v.toFixed(0)} ms` : '> histogram range');
 
-function agreementGuard(g: CanaryProtocol, c: ArmFigures, p: ArmFigures): GuardResult {
+/** The p-value an interim look at the agreement test must beat (Haybittle–Peto's boundary, z ≈ 3.1). */
+export const INTERIM_ALPHA = 0.001;
+
+/** Steps whose end is judged: every step below 1 (advancing from the last of them promotes). */
+export function judgedSteps(g: CanaryProtocol): number {
+  return Math.max(1, g.steps.filter((w) => w < 1).length);
+}
+
+/** The agreement test's threshold at this look: the step's share of `alpha`, or the interim boundary while the step waits. */
+export function agreementThreshold(g: CanaryProtocol, interim: boolean): number {
+  const perStep = g.guards.agreementDrop.alpha / judgedSteps(g);
+  return interim ? Math.min(INTERIM_ALPHA, perStep) : perStep;
+}
+
+function agreementGuard(g: CanaryProtocol, c: ArmFigures, p: ArmFigures, interim: boolean): GuardResult {
   const cr = ratio(c.agreements, c.studies);
   const pr = ratio(p.agreements, p.studies);
   if (c.studies < g.minStudies || p.studies < g.minStudies)
@@ -62,13 +82,15 @@ function agreementGuard(g: CanaryProtocol, c: ArmFigures, p: ArmFigures): GuardR
   const drop = pr! - cr!;
   const pValue = oneSidedProportionTest(p.agreements, p.studies, c.agreements, c.studies);
   const { max, alpha } = g.guards.agreementDrop;
-  const degraded = drop > max && pValue < alpha;
+  const threshold = agreementThreshold(g, interim);
+  const degraded = drop > max && pValue < threshold;
+  const rule = interim ? `interim look, the step waits for other samples` : `α ${alpha} over ${judgedSteps(g)} judged step${judgedSteps(g) === 1 ? '' : 's'}`;
   return {
     guard: 'agreement',
     status: degraded ? 'degraded' : 'ok',
     canary: cr,
     production: pr,
-    message: `agreement with reader A ${pct(cr)} (canary) vs ${pct(pr)} (production): drop ${pct(drop)} ${degraded ? '>' : 'within'} ${pct(max)}${drop > max ? `, one-sided p = ${pValue.toPrecision(3)} ${degraded ? '<' : '≥'} ${alpha}` : ''}`,
+    message: `agreement with reader A ${pct(cr)} (canary) vs ${pct(pr)} (production): drop ${pct(drop)} ${degraded ? '>' : 'within'} ${pct(max)}${drop > max ? `, one-sided p = ${pValue.toPrecision(3)} ${degraded ? '<' : '≥'} ${threshold.toPrecision(3)} (${rule})` : ''}`,
   };
 }
 
@@ -140,15 +162,13 @@ function latencyGuard(g: CanaryProtocol, c: ArmFigures, p: ArmFigures): GuardRes
 
 /** Judges the current step of a canary from the two arms' figures during it. */
 export function judgeStep(g: CanaryProtocol, canary: ArmFigures, production: ArmFigures): StepJudgement {
-  const guards = [
-    agreementGuard(g, canary, production),
-    qaGuard(g, canary, production),
-    errorGuard(g, canary, production),
-    latencyGuard(g, canary, production),
-  ];
-  const degraded = guards.filter((r) => r.status === 'degraded');
+  const others = [qaGuard(g, canary, production), errorGuard(g, canary, production), latencyGuard(g, canary, production)];
   // QA reviews gate advancing only when the protocol asks for them; the QA guard still rolls back when it has data.
-  const waiting = guards.filter((r) => r.status === 'insufficient' && !(r.guard === 'qa_false_clear' && g.minQaReviews === 0));
+  const blocks = (r: GuardResult): boolean => r.status === 'insufficient' && !(r.guard === 'qa_false_clear' && g.minQaReviews === 0);
+  // A look is interim when another guard still lacks its sample: this look cannot end the step by advancing.
+  const guards = [agreementGuard(g, canary, production, others.some(blocks)), ...others];
+  const degraded = guards.filter((r) => r.status === 'degraded');
+  const waiting = guards.filter(blocks);
   if (degraded.length > 0) return { decision: 'rollback', guards, waitingFor: [], reasons: degraded.map((r) => r.message) };
   if (waiting.length > 0) return { decision: 'wait', guards, waitingFor: waiting.map((r) => r.message), reasons: [] };
   return { decision: 'advance', guards, waitingFor: [], reasons: [] };

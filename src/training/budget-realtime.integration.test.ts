@@ -5,6 +5,10 @@
 // margin) keep a real run on time. Integration tier: it needs the machine to itself (the files run one at a time),
 // because a neighbouring test worker that starts heavy work in the run's last second slows it past its deadline
 // (stopping there is the designed answer to a machine that slows down, but then this test proves nothing).
+// CI's machines are shared, and a pause of half a second in the last second of the 9 still happens there (it
+// failed one CI run of 2026-12-06 that way, after passing the others): the test then tries again, twice at most,
+// and prints the figures of the run that missed, so three misses in a row — a plan that does not fit, not a
+// pause — still fail it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { vitConfig } from '../models/vit.js';
@@ -35,7 +39,7 @@ function budgetPlan(): RunPlan {
 }
 
 describe('a time-budgeted run on the real clock', () => {
-  it('fits its schedule to the budget: ends in time with the rate at its floor, the plan in params and metrics', async () => {
+  it('fits its schedule to the budget: ends in time with the rate at its floor, the plan in params and metrics', { retry: 2 }, async () => {
     const plan = budgetPlan();
     expect(plan.options.epochs).toBeUndefined();
     const run = await fx.tracker.startRun({ experiment: 'budget-test', params: {} });
@@ -46,6 +50,7 @@ describe('a time-budgeted run on the real clock', () => {
     const m = r.metrics!;
     const b = m.budget!;
     expect(b.seconds).toBe(9);
+    if (b.deadlineReached) console.log(`deadline reached: ${JSON.stringify({ ...b, steps: m.training.steps, loopBound })}`);
     expect(b.deadlineReached).toBe(false);
     expect(b.totalSteps).toBe(m.training.steps);
     expect(b.plans).toBeGreaterThanOrEqual(1);
