@@ -15,6 +15,7 @@ import { type Db, migrateToLatest, openDatabase } from '../storage/db.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { openObjectStore } from '../storage/open-object-store.js';
 import { ModelRegistry, Tracker } from '../tracking/index.js';
+import { applyRecipe, parseTrainOptions } from '../training/options.js';
 import { PolicyStore } from '../workflow/policies.js';
 import { UserStore } from '../workflow/users.js';
 import { DEMO_STEPS, ensureDemo, type StepEvent } from './bootstrap.js';
@@ -22,6 +23,7 @@ import type { DemoDeps } from './context.js';
 import { DEMO_USERS, parseCredentials } from './credentials.js';
 import { DEMO_EXPERIMENT, DEMO_MODEL, type DemoOptionsInput, parseDemoOptions } from './options.js';
 import { demoPaths } from './state.js';
+import { demoTrainOptions } from './steps/train.js';
 
 const TINY: DemoOptionsInput = {
   perClass: 16,
@@ -177,5 +179,22 @@ describe('parseDemoOptions', () => {
     expect(parseDemoOptions({ model: 'cnn-small', size: 64 })).toMatchObject({ model: 'cnn-small', size: 64 });
     expect(parseDemoOptions({ model: 'vit-tiny' }).model).toBe('vit-tiny');
     expect(() => parseDemoOptions({ model: 'resnet-50' })).toThrow(/invalid demo options: model/);
+  });
+});
+
+describe('demoTrainOptions', () => {
+  it("trains cnn-small at 32×32 for 3 minutes with the model's own recipe by default", () => {
+    const o = demoTrainOptions(parseDemoOptions({}), 'ds-x');
+    expect(o).toMatchObject({ dataset: 'ds-x', model: 'cnn-small', size: 32, timeBudget: 3, epochs: 30, patience: 0, experiment: DEMO_EXPERIMENT });
+    // batch, rate, warm-up, dropout, augmentation: left to MODEL_RECIPES['cnn-small'] (applied by the planner)
+    for (const k of ['batchSize', 'lr', 'warmupEpochs', 'dropout', 'labelSmoothing', 'cropMinScale']) expect(o).not.toHaveProperty(k);
+    const resolved = applyRecipe(parseTrainOptions(o), 'cnn-small', { architecture: true });
+    expect(resolved).toMatchObject({ batchSize: 64, lr: 2e-3, warmupEpochs: 2, labelSmoothing: 0.05, sharpShare: 0.3 });
+  });
+
+  it("keeps the demo's measured vit-tiny recipe for vit-tiny, and explicit batch and rate win", () => {
+    expect(demoTrainOptions(parseDemoOptions({ model: 'vit-tiny' }), 'ds-x')).toMatchObject({ batchSize: 32, lr: 5e-3, warmupEpochs: 1, dropout: 0 });
+    expect(demoTrainOptions(parseDemoOptions({ model: 'vit-tiny', lr: 1e-3, batchSize: 16 }), 'ds-x')).toMatchObject({ batchSize: 16, lr: 1e-3 });
+    expect(demoTrainOptions(parseDemoOptions({ lr: 1e-3 }), 'ds-x')).toMatchObject({ model: 'cnn-small', lr: 1e-3 });
   });
 });
