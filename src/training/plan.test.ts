@@ -2,6 +2,7 @@
 // overrides land in model_config, and a retrained model cannot change its architecture.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { cnnConfig } from '../models/cnn.js';
 import type { ViTConfig } from '../models/vit.js';
 import { parseTrainOptions } from './options.js';
 import { planRun } from './plan.js';
@@ -100,12 +101,16 @@ describe('planRun', () => {
   });
 
   it('plans a CNN from its preset with --size and --dropout; ViT-only flags are refused, also when retraining a CNN', async () => {
-    const plan = await planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, model: 'cnn-small', size: 48, dropout: 0.1 }));
-    expect(plan.model).toMatchObject({ family: 'cnn', name: 'cnn-small', imageSize: 48, dropout: 0.1, widths: [32, 64, 128] });
-    expect(plan.options).toMatchObject({ model: 'cnn-small', size: 48 });
+    const plan = await planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, model: 'cnn-small', size: 64, dropout: 0.1 }));
+    expect(plan.model).toMatchObject({ family: 'cnn', name: 'cnn-small', imageSize: 64, dropout: 0.1, widths: [32, 64, 128] });
+    expect(plan.options).toMatchObject({ model: 'cnn-small', size: 64 });
     // cnn-small's own recipe (the config's dropout, given here as 0.1, is not the recipe's); cnn-tiny trains with the generic one.
-    expect(plan.options).toMatchObject({ epochs: 10, batchSize: 64, lr: 2e-3, warmupEpochs: 2, labelSmoothing: 0.05, patience: 0, sharpShare: 0.3 });
-    expect(vit((await planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, model: 'cnn-small' }))).model).dropout).toBe(0.2);
+    expect(plan.options).toMatchObject({ epochs: 35, batchSize: 64, lr: 2e-3, warmupEpochs: 2, labelSmoothing: 0.05, patience: 0, sharpShare: 0.3 });
+    // Without --size a fresh cnn-small takes its recipe's 48×48 (the preset says 64); cnn-tiny keeps its preset's size.
+    const plain = await planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, model: 'cnn-small' }));
+    expect(plain.model).toMatchObject({ imageSize: 48, dropout: 0.2 });
+    expect(plain.options.size).toBe(48);
+    expect((await planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, model: 'cnn-tiny' }))).model.imageSize).toBe(cnnConfig('cnn-tiny').imageSize);
     expect((await planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, model: 'cnn-tiny' }))).options).toMatchObject({ epochs: 30, sharpShare: 0 });
     await expect(planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, model: 'cnn-small', patchSize: 4, pool: 'mean' }))).rejects.toThrow(
       /--patch-size, --pool: ViT options, and cnn-small is a CNN/,
