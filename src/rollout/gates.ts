@@ -58,7 +58,7 @@ const ms = (v: number | null): string => (v === null ? '—' : Number.isFinite(v
 export const INTERIM_ALPHA = 0.001;
 
 /** Steps whose end is judged: every step below 1 (advancing from the last of them promotes). */
-export function judgedSteps(g: CanaryProtocol): number {
+function judgedSteps(g: CanaryProtocol): number {
   return Math.max(1, g.steps.filter((w) => w < 1).length);
 }
 
@@ -84,7 +84,8 @@ function agreementGuard(g: CanaryProtocol, c: ArmFigures, p: ArmFigures, interim
   const { max, alpha } = g.guards.agreementDrop;
   const threshold = agreementThreshold(g, interim);
   const degraded = drop > max && pValue < threshold;
-  const rule = interim ? `interim look, the step waits for other samples` : `α ${alpha} over ${judgedSteps(g)} judged step${judgedSteps(g) === 1 ? '' : 's'}`;
+  const judged = judgedSteps(g);
+  const rule = interim ? `interim look, the step waits for other samples` : `α ${alpha} over ${judged} judged step${judged === 1 ? '' : 's'}`;
   return {
     guard: 'agreement',
     status: degraded ? 'degraded' : 'ok',

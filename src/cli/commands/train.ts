@@ -214,7 +214,7 @@ export function registerTrain(program: Command): void {
         ...DETECTOR_NAMES,
       ]),
     )
-    .option('--size <px>', "input side in pixels (default: the model's; cnn-small's recipe 48)", int('--size'))
+    .option('--size <px>', `input side in pixels (default: the model's; cnn-small's recipe ${modelRecipe('cnn-small').size})`, int('--size'))
     .option(
       '--patch-size <n>',
       "patch side on the conv stem's output grid (default: the model's; vit-small 2 = 64 tokens, 4 = 16 tokens and ~1.6× the images/s)",
