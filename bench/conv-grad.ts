@@ -1,5 +1,5 @@
 // `npm run bench -- conv-grad [options]`: the training step (forward, backward, AdamW) of cnn-small (batch 64, 64×64)
-// and of det-nano (DetectionStepper: assigner forward + step, batch 16, 256 px), built with each Conv weight-gradient
+// and of det-nano (DetectionStepper: forward, in-graph assigner, backward, update; batch 16, 256 px), built with each Conv weight-gradient
 // formulation of --weight-grad in turn (default 'auto'; 'im2col' is the formulation before 2026-12-06), in one process
 // and alternating, so that before/after ratios are measured side by side on a shared machine. --rounds R repeats the
 // whole set; --profile prints ONNX Runtime's per-op profile of the timed steps only (a session's first runs allocate
@@ -108,7 +108,7 @@ async function detStep(o: Options, prefix?: string): Promise<Timing> {
   const cfg = detectorConfig('det-nano', { imageSize: o.detSize });
   const execution = { intraOpThreads: o.threads, enableProfiling: prefix !== undefined, profilePrefix: prefix, allowSpinning: o.spin };
   const session = await TrainSession.create(detectorModel(cfg), { optimizer: adamw({ weightDecay: 5e-4 }), lr: 1e-4, execution });
-  const stepper = await DetectionStepper.create(session, cfg, { intraOpThreads: o.threads, allowSpinning: o.spin });
+  const stepper = new DetectionStepper(session, cfg);
   const next = lcg(1);
   const n = o.detBatch;
   const S = cfg.imageSize;
@@ -125,7 +125,6 @@ async function detStep(o: Options, prefix?: string): Promise<Timing> {
   const ms = (performance.now() - t0) / o.steps;
   const cu = process.cpuUsage(c0);
   const cpuMs = (cu.user + cu.system) / 1000 / o.steps;
-  await stepper.release();
   await session.release();
   return { ms, cpuMs };
 }

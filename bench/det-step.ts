@@ -5,9 +5,8 @@
 //
 // What a training step is, on both sides: YOLOv8's — a training-mode forward, the task-aligned assigner on its
 // predictions, the loss, backward and AdamW on random images with `--boxes` random boxes each. The engine's step is
-// DetectionStepper's (src/training/detect-step.ts): the forward for the assigner is a separate ONNX Runtime run
-// before the step's own forward–backward–update run (one more forward per step than PyTorch, which reuses its
-// autograd forward); PyTorch is bench/peers/detector_torch.py `bench` (Ultralytics' modules, v8DetectionLoss and a
+// DetectionStepper's (src/training/detect-step.ts): one ONNX Runtime run of forward, in-graph assigner, loss,
+// backward and AdamW (one forward per step, as PyTorch, which reuses its autograd forward); PyTorch is bench/peers/detector_torch.py `bench` (Ultralytics' modules, v8DetectionLoss and a
 // transcription of its TaskAlignedAssigner), float32, torch.set_num_threads(--threads), Debian's python3-torch.
 // Inference: the engine's exported model (boxes decoded and per-class NonMaxSuppression inside the graph,
 // BatchNorm folded) in onnxruntime-node vs PyTorch eager forward + box decoding + sigmoid + score threshold 0.25 (no
@@ -15,8 +14,7 @@
 // nothing on either side). Both sides start from the same initial head biases (Ultralytics' bias_init).
 //
 // Compute: forward FLOPs from the graph (engine/flops.ts: 2 × MACs of the convolutions); a training step is counted
-// as 3 × forward (the engine actually runs 4 × forward's worth: the assigner's extra forward is not counted as
-// useful work), so achieved GFLOP/s = 3 × forward FLOPs per image × images/s. The GEMM peak is one n×n float32 MatMul
+// as 3 × forward on both sides, so achieved GFLOP/s = 3 × forward FLOPs per image × images/s. The GEMM peak is one n×n float32 MatMul
 // in ONNX Runtime on the same threads, best of several runs (as bench/train-step.ts). Each goal is also printed as
 // the GFLOP/s it asks of the engine (goal ratio × the peer's images/s × FLOPs per image) against the highest rate
 // anything reached in the same run (the GEMM probe, the engine's or the peer's own figures): a goal that needs more
@@ -127,17 +125,12 @@ interface Figures {
 async function engine(cfg: DetectorConfig, o: Options): Promise<Figures> {
   const execution = { intraOpThreads: o.threads };
   const session = await TrainSession.create(detectorModel(cfg), { optimizer: adamw({ weightDecay: 5e-4 }), lr: 1e-4, execution });
-  const stepper = await DetectionStepper.create(session, cfg, execution);
+  const stepper = new DetectionStepper(session, cfg);
   const batch = { images: randomImages(cfg, o.batch, 1), truths: randomTruths(cfg, o.batch, o.boxes) };
-  let train: number;
-  try {
-    for (let i = 0; i < o.warmup; i++) await stepper.step(batch);
-    const t0 = performance.now();
-    for (let i = 0; i < o.steps; i++) await stepper.step(batch);
-    train = (o.batch * o.steps) / ((performance.now() - t0) / 1000);
-  } finally {
-    await stepper.release();
-  }
+  for (let i = 0; i < o.warmup; i++) await stepper.step(batch);
+  const t0 = performance.now();
+  for (let i = 0; i < o.steps; i++) await stepper.step(batch);
+  const train = (o.batch * o.steps) / ((performance.now() - t0) / 1000);
   // The export from the initial weights: the same starting head biases as the PyTorch peer's bias_init.
   const fresh = await TrainSession.create(detectorModel(cfg), { optimizer: adamw({ weightDecay: 0 }), lr: 0 });
   const exported = exportInferenceModel(detectorInference(cfg, DETECTION_DEFAULTS), { weights: fresh.stateTensors(['param', 'buffer']) });

@@ -26,13 +26,20 @@ describe('detector structure', () => {
     expect(detectorGrid(cfg)).toEqual({ sides: [32, 16, 8], anchors: 32 * 32 + 16 * 16 + 8 * 8 });
   });
 
-  it('logits [batch, anchors, 4·16 + classes]; train mode adds the assigner targets as inputs', () => {
+  it('logits [batch, anchors, 4·16 + classes]; train mode adds the padded ground truth (or, on request, the targets) as inputs', () => {
     const cfg = detectorConfig('det-nano', { imageSize: 64, numClasses: 3 });
     const e = new Graph('eval', { mode: 'eval' });
     expect(detectorModel(cfg)(e).logits.shape).toEqual(['batch', 84, 67]);
     expect(e.inputs().map((t) => t.name)).toEqual(['images']);
+    const a = new Graph('train', { mode: 'train' });
+    expect(detectorModel(cfg)(a).loss!.shape).toEqual([]);
+    expect(a.inputs().map((x) => [x.name, x.dtype, x.shape])).toEqual([
+      ['images', 'float32', ['batch', 1, 64, 64]],
+      ['gt_boxes', 'float32', ['batch', 'objects', 4]],
+      ['gt_labels', 'int64', ['batch', 'objects']],
+    ]);
     const t = new Graph('train', { mode: 'train' });
-    const { loss } = detectorModel(cfg)(t);
+    const { loss } = detectorModel(cfg, { targets: 'inputs' })(t);
     expect(loss!.shape).toEqual([]);
     expect(t.inputs().map((x) => [x.name, x.shape])).toEqual([
       ['images', ['batch', 1, 64, 64]],
@@ -61,7 +68,7 @@ describe('detector structure', () => {
 
   it('assign, then train steps on one batch: the loss is finite and falls', async () => {
     const cfg = detectorConfig('det-nano', { imageSize: 64, numClasses: 2, width: 0.125 });
-    const model = detectorModel(cfg);
+    const model = detectorModel(cfg, { targets: 'inputs' });
     const session = await TrainSession.create(model, { optimizer: adamw({ weightDecay: 0 }), lr: 2e-3, seed: 3 });
     const n = 2;
     const images = new Float32Array(n * 64 * 64).map((_, i) => (i % 64 > 20 && i % 64 < 40 && (i >> 6) % 64 > 10 && (i >> 6) % 64 < 30 ? 1 : 0));

@@ -19,6 +19,8 @@
 // to a multiple of 8) and `depth` (rounded, ≥ 1). Parameter names equal Ultralytics' state_dict keys
 // (`model.<layer>.…`, layer numbers as in yolov8.yaml) and the PyTorch peer's (bench/peers/detector_torch.py).
 import { type Dim, EngineError, Graph, graphFlops, init, type ModelBuilder, ops, type TensorRef } from '../engine/index.js';
+import { type AssignerOptions, TAL_DEFAULTS } from './detector-assign.js';
+import { assignInGraph } from './detector-assign-graph.js';
 import { detectionLoss, type DetectionLossWeights } from './detector-loss.js';
 import { presetConfig } from './presets.js';
 
@@ -246,38 +248,56 @@ export interface DetectorModelOptions {
   /** Gains of the box (CIoU), class (BCE) and DFL terms; default YOLOv8's 7.5, 0.5, 1.5. */
   lossWeights?: Partial<DetectionLossWeights>;
   /**
-   * false: no targets and no loss, also in train mode — the training-mode forward whose predictions the assigner
-   * reads before each step (EvalSession with mode 'train'). Default true.
+   * Where the loss's targets come from, in train mode:
+   * - 'assigner' (default): the task-aligned assigner inside the graph (./detector-assign-graph.ts) from the padded
+   *   ground truth — inputs `gt_boxes` [batch, objects, 4] (input pixels, zero rows for padding) and `gt_labels`
+   *   [batch, objects] (int64): one forward per step;
+   * - 'inputs': the targets themselves — `target_scores` [batch, A, nc], `target_boxes` [batch, A, 4] (x0, y0, x1,
+   *   y1 in grid units of each anchor's level), `fg` [batch, A] — as ./detector-assign.ts computes them on the host
+   *   (the PyTorch parity tests feed one set of targets to both sides);
+   * - false: no targets and no loss, also in train mode (a training-mode forward only).
    */
-  targets?: boolean;
+  targets?: 'assigner' | 'inputs' | false;
+  /** The in-graph assigner's top-k, α and β (default TAL_DEFAULTS). */
+  assigner?: AssignerOptions;
 }
 
 /**
  * The detector as a session model. Declares `images` [batch, C, S, S] and returns as `logits` the head's raw
  * output [batch, A, 4·regMax + nc] (box logits then class logits per anchor). In train mode it also declares the
- * targets the task-aligned assigner computes outside the graph (./detector-assign.ts) — `target_scores`
- * [batch, A, nc], `target_boxes` [batch, A, 4] (x0, y0, x1, y1 in grid units of each anchor's level), `fg`
- * [batch, A] (1 for anchors assigned an object) — and the loss of ./detector-loss.ts.
+ * inputs its `targets` option names and returns the loss of ./detector-loss.ts.
  */
 export function detectorModel(cfg: DetectorConfig, opts: DetectorModelOptions = {}): ModelBuilder {
   validateDetector(cfg);
   const inputName = opts.input ?? 'images';
+  const source = opts.targets ?? 'assigner';
   return (g: Graph) => {
     const images = g.input(inputName, 'float32', ['batch', cfg.inChannels, cfg.imageSize, cfg.imageSize]);
     const out = detector(g, images, cfg);
     const logits = concat(g, [out.boxLogits, out.classLogits], 2);
-    if (g.mode === 'eval' || opts.targets === false) return { logits };
+    if (g.mode === 'eval' || source === false) return { logits };
     const { anchors } = detectorGrid(cfg);
-    const targets = {
-      scores: g.input('target_scores', 'float32', ['batch', anchors, cfg.numClasses]),
-      boxes: g.input('target_boxes', 'float32', ['batch', anchors, 4]),
-      fg: g.input('fg', 'float32', ['batch', anchors]),
-    };
+    const targets =
+      source === 'inputs'
+        ? {
+            scores: g.input('target_scores', 'float32', ['batch', anchors, cfg.numClasses]),
+            boxes: g.input('target_boxes', 'float32', ['batch', anchors, 4]),
+            fg: g.input('fg', 'float32', ['batch', anchors]),
+          }
+        : assignInGraph(
+            g,
+            out,
+            { boxes: g.input(GT_INPUT.boxes, 'float32', ['batch', 'objects', 4]), labels: g.input(GT_INPUT.labels, 'int64', ['batch', 'objects']) },
+            cfg,
+            opts.assigner ?? TAL_DEFAULTS,
+          );
     return { logits, loss: detectionLoss(g, out, targets, cfg, opts.lossWeights).total };
   };
 }
 
-/** Forward FLOPs per image (2 × multiply–accumulates of every convolution, as Ultralytics reports GFLOPs). */
+/** Names of the padded ground-truth inputs of the in-graph assigner. */
+export const GT_INPUT = { boxes: 'gt_boxes', labels: 'gt_labels' } as const;
+
 export function detectorFlops(cfg: DetectorConfig): number {
   const g = new Graph('flops', { mode: 'eval' });
   detector(g, g.input('images', 'float32', [1, cfg.inChannels, cfg.imageSize, cfg.imageSize]), cfg);

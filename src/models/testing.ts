@@ -35,7 +35,7 @@ export function stripes(n: number, seed: number): { batch: Batch; labels: number
  */
 export function spreadDetectorWeights(cfg: DetectorConfig, seed: number): Map<string, StoredTensor> {
   const g = new Graph('weights', { mode: 'train', seed });
-  detectorModel(cfg)(g);
+  detectorModel(cfg, { targets: false })(g);
   const weights = new Map<string, StoredTensor>();
   for (const p of g.state()) {
     let data = p.values() as Float32Array;

@@ -1,11 +1,11 @@
-// The detector inside the one training loop (loop.ts): a step is DetectionStepper's (training-mode forward, the
-// task-aligned assigner on the host, then forward + loss + backward + update as one session run); validation runs
+// The detector inside the one training loop (loop.ts): a step is DetectionStepper's (forward, the task-aligned
+// assigner, loss, backward and update as one session run of the training graph); validation runs
 // the eval graph on val, keeps each image's detections as the exported model would select them (per-class NMS,
 // postprocess) at evaluation thresholds, and scores them (metrics/detection.ts). The monitored figure is VOC
 // mAP@0.5, higher is better. Boxes are compared in model-input pixels: the letterbox is a per-axis scaling and
 // shift of the original image, which leaves every IoU, and so every figure, unchanged.
 import { DETECTION_CLASSES, type ImagePredictions } from '../data/detection/types.js';
-import type { EvalSession, ExecutionOptions, TrainSession } from '../engine/index.js';
+import type { EvalSession, TrainSession } from '../engine/index.js';
 import type { DetectorConfig } from '../models/detector.js';
 import { type DetectionThresholds, postprocess } from '../models/detector-export.js';
 import type { Normalization } from './data/augment.js';
@@ -76,18 +76,8 @@ export async function evaluateDetections(
   return detectionReport(truthOf(set), predictions, DETECTION_CLASSES);
 }
 
-export interface DetectLoopTask extends LoopTask {
-  release(): Promise<void>;
-}
-
-export async function detectLoopTask(
-  session: TrainSession,
-  evalSession: EvalSession,
-  norm: Normalization,
-  cfg: DetectorConfig,
-  execution: ExecutionOptions,
-): Promise<DetectLoopTask> {
-  const stepper = await DetectionStepper.create(session, cfg, execution);
+export function detectLoopTask(session: TrainSession, evalSession: EvalSession, norm: Normalization, cfg: DetectorConfig): LoopTask {
+  const stepper = new DetectionStepper(session, cfg);
   return {
     accuracy: false,
     monitor: 'max',
@@ -102,6 +92,5 @@ export async function detectLoopTask(
         info: { 'val mAP@0.5': r.map50 ?? 0, 'val mAP@0.4': r.map40 ?? 0 },
       };
     },
-    release: () => stepper.release(),
   };
 }

@@ -237,10 +237,8 @@ async function train(deps: TrainerDeps, run: RunRecord, plan: RunPlan, data: Tra
   const progress = last?.config.progress ?? initialProgress();
   const { session, average } = await createTrainSession(build, plan.model, o, stepsPerEpoch(data.train.count, batch), progress, execution, last, base);
   const evalSession = await liveEval(build, session, average, execution);
-  let detectTask: Awaited<ReturnType<typeof detectLoopTask>> | undefined;
   try {
-    if (detect) detectTask = await detectLoopTask(session, evalSession, norm, model, execution);
-    const task: LoopTask = detectTask ?? classifyLoopTask(session, evalSession, norm, data.train.size);
+    const task: LoopTask = detect ? detectLoopTask(session, evalSession, norm, model) : classifyLoopTask(session, evalSession, norm, data.train.size);
     const outcome = await runLoop({
       runId: run.id,
       tracker,
@@ -282,6 +280,6 @@ async function train(deps: TrainerDeps, run: RunRecord, plan: RunPlan, data: Tra
     await tracker.finishRun(run.id, 'finished', runSummary(metrics));
     return { run: await tracker.getRun(run.id), status: 'finished', metrics };
   } finally {
-    await Promise.all([session.release(), evalSession.release(), detectTask?.release()]);
+    await Promise.all([session.release(), evalSession.release()]);
   }
 }

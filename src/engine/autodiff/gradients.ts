@@ -3,7 +3,8 @@
  * from standard ONNX ops by the rules in ./rules (one per op type, composites included).
  *
  * 1. The graph is read as units: each composite (g.composite) is one unit, every other node is one.
- * 2. Pruning: a unit is differentiated only if it lies on a path from some `wrt` tensor to `loss`.
+ * 2. Pruning: a unit is differentiated only if it lies on a path from some `wrt` tensor to `loss` (a path that
+ *    does not pass through a StopGradient).
  * 3. Units are visited in reverse order; the cotangents of a tensor that feeds several consumers are
  *    summed (Add/Sum) before its producer's rule runs. Integer/bool tensors never get gradients.
  * 4. A rule returns one lazy gradient per input; only those of inputs on a wrt → loss path are built (the
@@ -79,9 +80,12 @@ export function gradients(g: Graph, loss: TensorRef, wrt: readonly TensorRef[], 
   }
   const all = units(g);
 
-  // Forward: tensors that depend on some wrt tensor.
+  // Forward: tensors that depend on some wrt tensor. Nothing depends on a wrt tensor through a StopGradient, so
+  // what is computed from its output (e.g. a detector's in-graph target assignment: TopK, ArgMax, one-hots) is
+  // not differentiated and needs no gradient rules.
   const fromWrt = new Set(wrt.map((w) => w.name));
   for (const u of all) {
+    if (u.opType === 'StopGradient') continue;
     if (u.inputs.some((t) => t && fromWrt.has(t.name))) {
       for (const o of u.outputs) if (isFloat(o.dtype)) fromWrt.add(o.name);
     }

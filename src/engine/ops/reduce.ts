@@ -44,6 +44,29 @@ registerShape(['ArgMax', 'ArgMin'], (ctx) => {
   return [{ dtype: 'int64', shape: x.shape.flatMap((d, i) => (i !== axis ? [d] : keep ? [1] : [])) }];
 });
 
+registerShape('TopK', (ctx) => {
+  const x = ctx.input(0);
+  const axis = normAxis('TopK', ctx.int('axis', -1), x.shape.length);
+  const [k] = ctx.values(1, 'k');
+  if (typeof k !== 'number' || k < 0) throw ctx.error('k must be a non-negative constant');
+  const d = x.shape[axis] as Dim;
+  if (typeof d === 'number' && k > d) throw ctx.error(`k = ${k} is larger than axis ${axis} (${d})`);
+  const shape = x.shape.map((s, i) => (i === axis ? k : s));
+  return [
+    { dtype: x.dtype, shape },
+    { dtype: 'int64', shape: [...shape] },
+  ];
+});
+
+/**
+ * The k largest values along `axis` and their indices, largest first; equal values keep their order (lower index
+ * first), as ONNX specifies for TopK.
+ */
+export function topK(g: Graph, x: TensorRef, k: number, axis = -1): { values: TensorRef; indices: TensorRef } {
+  const [values, indices] = g.node('TopK', [x, g.ints([k])], { axis, largest: 1, sorted: 1 }, 2) as [TensorRef, TensorRef];
+  return { values, indices };
+}
+
 /** Emits a reduction over `axes` (all when omitted). */
 export function reduce(g: Graph, opType: string, x: TensorRef, axes?: readonly number[], keepdims = false): TensorRef {
   const keep = keepdims ? 1 : 0;

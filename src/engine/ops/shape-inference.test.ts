@@ -148,6 +148,9 @@ describe('shape inference agrees with onnxruntime', () => {
             pad: g.op('Pad', [x, g.ints([0, 1, 0, 2, 0, 0, 3, 0])]),
             tile: g.op('Tile', [x, g.ints([1, 2, 1, 3])]),
             range: g.op('Range', [g.constant([0], [], 'int64'), g.constant([7], [], 'int64'), g.constant([2], [], 'int64')]),
+            rangeOfBatch: g.op('Range', [g.constant([0], [], 'int64'), ops.gather(g, ops.shapeOf(g, x), 0), g.constant([1], [], 'int64')]),
+            topkValues: ops.topK(g, x, 4).values,
+            topkIndices: ops.topK(g, x, 2, 1).indices,
           };
         },
         'eval',

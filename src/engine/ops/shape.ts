@@ -218,7 +218,9 @@ registerShape('NonMaxSuppression', (ctx) => {
 
 registerShape('Range', (ctx) => {
   const [s, l, d] = [0, 1, 2].map((i) => ctx.g.valueOf(ctx.input(i))?.[0]);
-  const n = typeof s === 'number' && typeof l === 'number' && typeof d === 'number' ? Math.max(Math.ceil((l - s) / d), 0) : ctx.unknownDim();
+  // Range(0, n, 1) of a symbolic n (a dimension read with Shape) is as long as that dimension.
+  const symbolic = s === 0 && d === 1 && typeof l === 'string' ? l : undefined;
+  const n = typeof s === 'number' && typeof l === 'number' && typeof d === 'number' ? Math.max(Math.ceil((l - s) / d), 0) : (symbolic ?? ctx.unknownDim());
   return [{ dtype: ctx.input(0).dtype, shape: [n] }];
 });
 

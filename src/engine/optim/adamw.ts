@@ -10,7 +10,7 @@
 // suffixed `.lr_x<s>`), so every group is exactly AdamW at the rate s·lr. Factor-1 parameters keep the plain names.
 import { EngineError } from '../errors.js';
 import type { Graph, TensorRef } from '../graph.js';
-import { commonDtype, type DecayFilter, decayMatricesOnly, type Optimizer, type OptimizerUpdate, type ParamGrad } from './optimizer.js';
+import { commonDtype, type DecayFilter, decayMatricesOnly, flatBuckets, type Optimizer, type OptimizerUpdate, type ParamGrad } from './optimizer.js';
 
 export interface AdamWOptions {
   beta1?: number;
@@ -74,18 +74,28 @@ export function adamw(opts: AdamWOptions = {}): Optimizer {
 
       const scalarInputs = [INPUT.invBc2Sqrt, ...scales.flatMap((s) => [grouped(INPUT.decay, s), grouped(INPUT.stepSize, s)])];
       const update: OptimizerUpdate = { params: new Map(), state: [], scalarInputs };
-      for (const { param, grad } of pairs) {
-        const shape = param.shape;
-        const { decay: decayFactor, step: stepSize } = groups.get(factor.get(param.name) as number) as { decay: TensorRef; step: TensorRef };
-        const m = g.input(`adamw.m.${param.name}`, dtype, shape);
-        const v = g.input(`adamw.v.${param.name}`, dtype, shape);
-        const m1 = g.op('Add', [g.op('Mul', [m, b1]), g.op('Mul', [grad, c1])]);
-        const v1 = g.op('Add', [g.op('Mul', [v, b2]), g.op('Mul', [g.op('Mul', [grad, grad]), c2])]);
+      // One flat update per (learning-rate factor, decay) bucket; the moments stay one state tensor per parameter.
+      const decayed = (p: ParamGrad): boolean => weightDecay > 0 && decays(p.param.name, p.param.shape.map(Number));
+      for (const bucket of flatBuckets(g, pairs, (p) => `${factor.get(p.param.name)}|${decayed(p)}`)) {
+        const first = bucket.pairs[0] as ParamGrad;
+        const { decay: decayFactor, step: stepSize } = groups.get(factor.get(first.param.name) as number) as { decay: TensorRef; step: TensorRef };
+        const ms = bucket.pairs.map(({ param }) => g.input(`adamw.m.${param.name}`, dtype, param.shape));
+        const vs = bucket.pairs.map(({ param }) => g.input(`adamw.v.${param.name}`, dtype, param.shape));
+        const grad = bucket.flat(bucket.pairs.map((p) => p.grad));
+        const param = bucket.flat(bucket.pairs.map((p) => p.param));
+        const m1 = g.op('Add', [g.op('Mul', [bucket.flat(ms), b1]), g.op('Mul', [grad, c1])]);
+        const v1 = g.op('Add', [g.op('Mul', [bucket.flat(vs), b2]), g.op('Mul', [g.op('Mul', [grad, grad]), c2])]);
         const denom = g.op('Add', [g.op('Mul', [g.op('Sqrt', [v1]), invBc2Sqrt]), epsT]);
         const step = g.op('Mul', [g.op('Div', [m1, denom]), stepSize]);
-        const decayed = weightDecay > 0 && decays(param.name, shape.map(Number)) ? g.op('Mul', [param, decayFactor]) : param;
-        update.params.set(param.name, g.op('Sub', [decayed, step]));
-        update.state.push({ input: m, updated: m1, param: param.name }, { input: v, updated: v1, param: param.name });
+        const next = g.op('Sub', [decayed(first) ? g.op('Mul', [param, decayFactor]) : param, step]);
+        const [params, m1s, v1s] = [bucket.unflat(next), bucket.unflat(m1), bucket.unflat(v1)];
+        bucket.pairs.forEach(({ param: p }, i) => {
+          update.params.set(p.name, params[i] as TensorRef);
+          update.state.push(
+            { input: ms[i] as TensorRef, updated: m1s[i] as TensorRef, param: p.name },
+            { input: vs[i] as TensorRef, updated: v1s[i] as TensorRef, param: p.name },
+          );
+        });
       }
       return update;
     },

@@ -3,7 +3,8 @@
 // inputs and comes back as `<state>.updated` outputs; per-step numbers (learning rate, bias corrections) are scalar
 // graph inputs computed in float64 in JS each step, so schedules never change the graph.
 import { EngineError } from '../errors.js';
-import type { DType, Graph, TensorRef } from '../graph.js';
+import type { DType, Graph, Shape, TensorRef } from '../graph.js';
+import { concat, reshape, split } from '../ops/shape.js';
 
 export interface ParamGrad {
   param: TensorRef;
@@ -54,4 +55,46 @@ export function commonDtype(pairs: readonly ParamGrad[], who: string): DType {
     }
   }
   return d;
+}
+
+/**
+ * Parameters that share an update rule (same learning-rate factor, same decay), laid end to end: the optimizer's
+ * elementwise arithmetic then runs as a dozen nodes over one flat vector per bucket instead of a dozen per
+ * parameter. A detector has ~180 parameter tensors, most of them small (BatchNorm scales, biases), and ONNX Runtime
+ * spends tens of microseconds per node whatever its size: per-parameter updates cost det-nano's step 7% of its time
+ * (docs/engine.md, "Performance choices"). The arithmetic per element is unchanged, so results are identical.
+ */
+export interface FlatBucket {
+  /** The bucket's key (what its members share), as `keyOf` gave it. */
+  key: string;
+  pairs: ParamGrad[];
+  /** Concatenates per-parameter tensors (one per pair, in order, each shaped like its parameter) into one vector. */
+  flat(ts: readonly TensorRef[]): TensorRef;
+  /** Splits a flat vector back into per-parameter tensors with the parameters' shapes. */
+  unflat(t: TensorRef): TensorRef[];
+}
+
+export function flatBuckets(g: Graph, pairs: readonly ParamGrad[], keyOf: (pair: ParamGrad) => string): FlatBucket[] {
+  const byKey = new Map<string, ParamGrad[]>();
+  for (const pair of pairs) {
+    const key = keyOf(pair);
+    const list = byKey.get(key);
+    if (list) list.push(pair);
+    else byKey.set(key, [pair]);
+  }
+  return [...byKey].map(([key, members]) => {
+    const shapes = members.map((p) => p.param.shape);
+    const sizes = shapes.map((s) => s.reduce((a: number, d) => a * Number(d), 1));
+    return {
+      key,
+      pairs: members,
+      flat: (ts) =>
+        concat(
+          g,
+          ts.map((t) => reshape(g, t, [-1])),
+          0,
+        ),
+      unflat: (t) => (members.length === 1 ? [t] : split(g, t, sizes, 0)).map((part, i) => reshape(g, part, shapes[i] as Shape)),
+    };
+  });
 }

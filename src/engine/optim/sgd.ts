@@ -5,7 +5,7 @@
 // Without momentum (μ = 0) it keeps no state. lr is a scalar input fed each step.
 import { EngineError } from '../errors.js';
 import type { Graph, TensorRef } from '../graph.js';
-import { commonDtype, type DecayFilter, decayMatricesOnly, type Optimizer, type OptimizerUpdate, type ParamGrad } from './optimizer.js';
+import { commonDtype, type DecayFilter, decayMatricesOnly, flatBuckets, type Optimizer, type OptimizerUpdate, type ParamGrad } from './optimizer.js';
 
 export interface SgdOptions {
   momentum?: number;
@@ -35,16 +35,23 @@ export function sgd(opts: SgdOptions = {}): Optimizer {
       const mu = g.scalar(momentum, dtype);
       const wd = g.scalar(weightDecay, dtype);
       const update: OptimizerUpdate = { params: new Map(), state: [], scalarInputs: [LR] };
-      for (const { param, grad } of pairs) {
+      // One flat update per decay bucket (flatBuckets); the momentum stays one state tensor per parameter.
+      const decayed = (p: ParamGrad): boolean => weightDecay > 0 && decays(p.param.name, p.param.shape.map(Number));
+      for (const bucket of flatBuckets(g, pairs, (p) => `${decayed(p)}`)) {
+        const param = bucket.flat(bucket.pairs.map((p) => p.param));
+        const grad = bucket.flat(bucket.pairs.map((p) => p.grad));
         let d = gradScale ? g.op('Mul', [grad, gradScale]) : grad;
-        if (weightDecay > 0 && decays(param.name, param.shape.map(Number))) d = g.op('Add', [d, g.op('Mul', [param, wd])]);
+        if (decayed(bucket.pairs[0] as ParamGrad)) d = g.op('Add', [d, g.op('Mul', [param, wd])]);
         if (momentum > 0) {
-          const b = g.input(`sgd.momentum.${param.name}`, dtype, param.shape);
-          const b1 = g.op('Add', [g.op('Mul', [b, mu]), d]);
-          update.state.push({ input: b, updated: b1, param: param.name });
+          const bs = bucket.pairs.map(({ param: p }) => g.input(`sgd.momentum.${p.name}`, dtype, p.shape));
+          const b1 = g.op('Add', [g.op('Mul', [bucket.flat(bs), mu]), d]);
+          bucket
+            .unflat(b1)
+            .forEach((updated, i) => update.state.push({ input: bs[i] as TensorRef, updated, param: (bucket.pairs[i] as ParamGrad).param.name }));
           d = nesterov ? g.op('Add', [d, g.op('Mul', [b1, mu])]) : b1;
         }
-        update.params.set(param.name, g.op('Sub', [param, g.op('Mul', [d, lr])]));
+        const params = bucket.unflat(g.op('Sub', [param, g.op('Mul', [d, lr])]));
+        bucket.pairs.forEach(({ param: p }, i) => update.params.set(p.name, params[i] as TensorRef));
       }
       return update;
     },

@@ -37,7 +37,7 @@ describe.skipIf(!hasTorch)('detector vs PyTorch autograd', () => {
     const width = 4 * cfg.regMax + cfg.numClasses;
 
     const g = new Graph('det-grad', { mode: 'train', seed: 5 });
-    const { loss, logits } = detectorModel(cfg)(g);
+    const { loss, logits } = detectorModel(cfg, { targets: 'inputs' })(g);
     const params = g.params().map((p) => g.tensor(p.name));
     const grads = gradients(g, loss!, params);
     const session = await ort.InferenceSession.create(

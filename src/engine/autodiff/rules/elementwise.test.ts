@@ -69,4 +69,16 @@ describe('StopGradient', () => {
     (out[dx.name]!.data as Float64Array).forEach((v, i) => expect(v).toBeCloseTo(Math.exp(xs[i]!), 14));
     await runner.release();
   });
+
+  it('ops computed from a stopped tensor are not differentiated (TopK has no rule): d/dx [x · max(stop(x))] = max(x)', async () => {
+    const g = new Graph('stop-topk', { mode: 'train' });
+    const x = g.input('x', 'float64', [5]);
+    const largest = ops.topK(g, ops.stopGradient(g, x), 1).values; // [1]
+    const y = ops.reduceSum(g, ops.mul(g, x, largest));
+    const dx = g.output(gradients(g, y, [x]).get('x')!, 'dx');
+    const runner = await OrtRunner.create(g.toModelProto());
+    const out = await runner.run({ x: { dtype: 'float64', dims: [5], data: Float64Array.of(0.5, 3, -1, 2, 3) } });
+    expect(Array.from(out[dx.name]!.data as Float64Array)).toEqual([3, 3, 3, 3, 3]);
+    await runner.release();
+  });
 });
