@@ -5,7 +5,7 @@ import ort from 'onnxruntime-node';
 
 import type { StoredTensor } from '../checkpoint/safetensors.js';
 import { EngineError } from '../errors.js';
-import { Graph, type Mode, type TensorRef } from '../graph.js';
+import { Graph, type TensorRef } from '../graph.js';
 import { serialize } from '../onnx/serialize.js';
 import { createOrtSession, type ExecutionOptions } from './execution.js';
 import { type Batch, bindBatch, type ModelBuilder } from './model.js';
@@ -20,11 +20,6 @@ export interface EvalSessionOptions {
   name?: string;
   /** Must match the training graph's seed only for parameters absent from `state` (normally none). */
   seed?: number;
-  /**
-   * 'train' builds the training-mode forward (BatchNorm on batch statistics, as the training step computes it; the
-   * running-stat updates are left unread): the predictions a detector's assigner reads before the step. Default 'eval'.
-   */
-  mode?: Mode;
   opset?: number;
 }
 
@@ -45,7 +40,7 @@ export class EvalSession {
   ) {}
 
   static async create(build: ModelBuilder, opts: EvalSessionOptions): Promise<EvalSession> {
-    const g = new Graph(opts.name ?? 'eval', { mode: opts.mode ?? 'eval', seed: opts.seed ?? 0, opset: opts.opset });
+    const g = new Graph(opts.name ?? 'eval', { mode: 'eval', seed: opts.seed ?? 0, opset: opts.opset });
     const { logits, loss } = build(g);
     g.output(logits, OUTPUT.logits);
     if (loss) g.output(loss, OUTPUT.loss);
