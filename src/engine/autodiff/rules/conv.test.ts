@@ -24,6 +24,8 @@ const cases: [string, GradCheckSpec, number][] = [
   ['Conv 4×4 patchify, stride 4 (ViT stem)', conv([2, 3, 8, 8], [5, 3, 4, 4], { stride: 4 }), F32],
   ['Conv dilation 2', conv([1, 2, 7, 7], [3, 2, 3, 3], { dilation: 2, padding: 2 }), F32],
   ['Conv stride 1, dilation [1, 2], asymmetric pads (flipped-kernel dX)', conv([2, 2, 6, 7], [3, 2, 3, 3], { dilation: [1, 2], padding: [0, 1, 2, 3] }), F32],
+  ['Conv 2×3 stride 1, asymmetric pads', conv([2, 2, 6, 7], [3, 2, 2, 3], { padding: [0, 1, 2, 0] }), F32],
+  ['Conv 3×3 stride 1, no pads', conv([1, 2, 5, 6], [2, 2, 3, 3], {}), F32],
   ['Conv 1×1 (weight grad without slices)', conv([2, 5, 4, 3], [3, 5, 1, 1], {}), F32],
   ['Conv 1×1 stride 2 (one strided slice)', conv([2, 3, 5, 6], [4, 3, 1, 1], { stride: 2 }), F32],
   ['Conv 3×3 stride 2 pad 1, even extent', conv([2, 3, 8, 6], [4, 3, 3, 3], { stride: 2, padding: 1 }), F32],
