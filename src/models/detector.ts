@@ -298,6 +298,7 @@ export function detectorModel(cfg: DetectorConfig, opts: DetectorModelOptions = 
 /** Names of the padded ground-truth inputs of the in-graph assigner. */
 export const GT_INPUT = { boxes: 'gt_boxes', labels: 'gt_labels' } as const;
 
+/** Forward FLOPs per image (2 × multiply–accumulates of every convolution, as Ultralytics reports GFLOPs). */
 export function detectorFlops(cfg: DetectorConfig): number {
   const g = new Graph('flops', { mode: 'eval' });
   detector(g, g.input('images', 'float32', [1, cfg.inChannels, cfg.imageSize, cfg.imageSize]), cfg);

@@ -5,7 +5,8 @@
 // ground-truth inputs.
 //
 // (Until 2026-12-07 the assigner ran here on the host, which needed the predictions first: a second ORT session ran
-// one more training-mode forward per step — ≈ a fifth of det-nano's step at 256 px. docs/detection.md, "Speed".)
+// one more training-mode forward per step, ≈ a fifth of det-nano's step at 256 px — docs/detection.md, "Speed after
+// the in-graph assigner".)
 import type { StepResult, TrainSession } from '../engine/index.js';
 import { type DetectorConfig, GT_INPUT } from '../models/detector.js';
 import type { GroundTruth } from '../models/detector-assign.js';
