@@ -6,16 +6,17 @@
 // What a training step is, on both sides: YOLOv8's — a training-mode forward, the task-aligned assigner on its
 // predictions, the loss, backward and AdamW on random images with `--boxes` random boxes each. The engine's step is
 // DetectionStepper's (src/training/detect-step.ts): one ONNX Runtime run of forward, in-graph assigner, loss,
-// backward and AdamW (one forward per step, as PyTorch, which reuses its autograd forward); PyTorch is bench/peers/detector_torch.py `bench` (Ultralytics' modules, v8DetectionLoss and a
-// transcription of its TaskAlignedAssigner), float32, torch.set_num_threads(--threads), Debian's python3-torch.
+// backward and AdamW (one forward per step, as PyTorch, which reuses its autograd forward); PyTorch is
+// bench/peers/detector_torch.py `bench` (Ultralytics' modules, v8DetectionLoss and a transcription of its
+// TaskAlignedAssigner), float32, torch.set_num_threads(--threads), Debian's python3-torch.
 // Inference: the engine's exported model (boxes decoded and per-class NonMaxSuppression inside the graph,
 // BatchNorm folded) in onnxruntime-node vs PyTorch eager forward + box decoding + sigmoid + score threshold 0.25 (no
 // NMS: torchvision is not installed; with the initial head biases almost no anchor passes 0.25, so NMS costs next to
 // nothing on either side). Both sides start from the same initial head biases (Ultralytics' bias_init).
 //
 // Compute: forward FLOPs from the graph (engine/flops.ts: 2 × MACs of the convolutions); a training step is counted
-// as 3 × forward on both sides, so achieved GFLOP/s = 3 × forward FLOPs per image × images/s. The GEMM peak is one n×n float32 MatMul
-// in ONNX Runtime on the same threads, best of several runs (as bench/train-step.ts). Each goal is also printed as
+// as 3 × forward on both sides, so achieved GFLOP/s = 3 × forward FLOPs per image × images/s. The GEMM peak is one
+// n×n float32 MatMul in ONNX Runtime on the same threads, best of several runs (as bench/train-step.ts). Each goal is also printed as
 // the GFLOP/s it asks of the engine (goal ratio × the peer's images/s × FLOPs per image) against the highest rate
 // anything reached in the same run (the GEMM probe, the engine's or the peer's own figures): a goal that needs more
 // than the machine was seen to do is out of reach for any implementation on it, not only for this engine.

@@ -19,7 +19,7 @@
 // the batch (at least 1). A padding row is an all-zero box, which contains no anchor centre, so it is never assigned.
 import { type Graph, ops, type TensorRef } from '../engine/index.js';
 import { anchorPoints, type DetectorConfig, type DetectorHead } from './detector.js';
-import type { AssignerOptions, GroundTruth } from './detector-assign.js';
+import { type AssignerOptions, checkTruth, type GroundTruth } from './detector-assign.js';
 import { completeIou, type DetectionTargets, distances, distancesToBoxes } from './detector-loss.js';
 
 const { add, cast, div, equal, greater, mul, reduceMax, reduceSum, split, stopGradient, transpose, unsqueeze, where } = ops;
@@ -121,13 +121,9 @@ export function padTruths(truths: readonly GroundTruth[], numClasses: number): {
   const boxes = new Float32Array(truths.length * objects * 4);
   const labels = new BigInt64Array(truths.length * objects);
   truths.forEach((t, i) => {
-    const M = t.labels.length;
-    if (t.boxes.length !== 4 * M) throw new RangeError(`ground truth has ${M} labels but ${t.boxes.length / 4} boxes`);
-    for (let m = 0; m < M; m++) {
-      const label = t.labels[m] as number;
-      if (!(Number.isInteger(label) && label >= 0 && label < numClasses))
-        throw new RangeError(`ground-truth label ${label} is not a class index in [0, ${numClasses})`);
-      labels[i * objects + m] = BigInt(label);
+    checkTruth(t, numClasses);
+    for (let m = 0; m < t.labels.length; m++) {
+      labels[i * objects + m] = BigInt(t.labels[m] as number);
       for (let k = 0; k < 4; k++) boxes[(i * objects + m) * 4 + k] = t.boxes[4 * m + k] as number;
     }
   });

@@ -41,6 +41,17 @@ export interface ImageTargets {
 }
 
 const EPS = 1e-9;
+
+/** Refuses ground truth whose box and label counts differ or whose labels are not class indices of [0, nc). */
+export function checkTruth(gt: GroundTruth, nc: number): void {
+  const M = gt.labels.length;
+  if (gt.boxes.length !== 4 * M) throw new RangeError(`ground truth has ${M} labels but ${gt.boxes.length / 4} boxes`);
+  for (let m = 0; m < M; m++) {
+    const label = gt.labels[m] as number;
+    if (!(Number.isInteger(label) && label >= 0 && label < nc)) throw new RangeError(`ground-truth label ${label} is not a class index in [0, ${nc})`);
+  }
+}
+
 const CIOU_EPS = 1e-7;
 
 /** CIoU of two boxes (x0, y0, x1, y1), with Ultralytics' bbox_iou epsilons (the graph's completeIou, on the host). */
@@ -70,7 +81,7 @@ export function assignImage(pred: DecodedPredictions, gt: GroundTruth, cfg: Dete
   const { anchors: A } = detectorGrid(cfg);
   const nc = cfg.numClasses;
   const M = gt.labels.length;
-  if (gt.boxes.length !== 4 * M) throw new RangeError(`ground truth has ${gt.labels.length} labels but ${gt.boxes.length / 4} boxes`);
+  checkTruth(gt, nc);
   const { points, strides } = pixelAnchors(cfg);
   const out: ImageTargets = { scores: new Float32Array(A * nc), boxes: new Float32Array(A * 4), fg: new Float32Array(A), object: new Int32Array(A).fill(-1) };
   for (let a = 0; a < A; a++) {
@@ -86,7 +97,6 @@ export function assignImage(pred: DecodedPredictions, gt: GroundTruth, cfg: Dete
   const pos = Array.from({ length: M }, () => new Uint8Array(A));
   for (let m = 0; m < M; m++) {
     const label = gt.labels[m] as number;
-    if (!(Number.isInteger(label) && label >= 0 && label < nc)) throw new RangeError(`ground-truth label ${label} is not a class index in [0, ${nc})`);
     const [x0, y0, x1, y1] = [gt.boxes[4 * m]!, gt.boxes[4 * m + 1]!, gt.boxes[4 * m + 2]!, gt.boxes[4 * m + 3]!];
     const inside = new Uint8Array(A);
     for (let a = 0; a < A; a++) {

@@ -110,8 +110,9 @@ describe('planRun', () => {
     const plain = await planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, model: 'cnn-small' }));
     expect(plain.model).toMatchObject({ imageSize: 48, dropout: 0.2 });
     expect(plain.options.size).toBe(48);
-    expect((await planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, model: 'cnn-tiny' }))).model.imageSize).toBe(cnnConfig('cnn-tiny').imageSize);
-    expect((await planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, model: 'cnn-tiny' }))).options).toMatchObject({ epochs: 30, sharpShare: 0 });
+    const tiny = await planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, model: 'cnn-tiny' }));
+    expect(tiny.model.imageSize).toBe(cnnConfig('cnn-tiny').imageSize);
+    expect(tiny.options).toMatchObject({ epochs: 30, sharpShare: 0 });
     await expect(planRun(fx.db, parseTrainOptions({ dataset: fx.versionId, model: 'cnn-small', patchSize: 4, pool: 'mean' }))).rejects.toThrow(
       /--patch-size, --pool: ViT options, and cnn-small is a CNN/,
     );

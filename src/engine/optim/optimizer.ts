@@ -3,8 +3,8 @@
 // inputs and comes back as `<state>.updated` outputs; per-step numbers (learning rate, bias corrections) are scalar
 // graph inputs computed in float64 in JS each step, so schedules never change the graph.
 import { EngineError } from '../errors.js';
-import type { DType, Graph, Shape, TensorRef } from '../graph.js';
-import { concat, reshape, split } from '../ops/shape.js';
+import type { DType, Graph, TensorRef } from '../graph.js';
+import { concat, reshape, reshapeLike, split } from '../ops/shape.js';
 
 export interface ParamGrad {
   param: TensorRef;
@@ -65,8 +65,6 @@ export function commonDtype(pairs: readonly ParamGrad[], who: string): DType {
  * (docs/engine.md, "Performance choices"). The arithmetic per element is unchanged, so results are identical.
  */
 export interface FlatBucket {
-  /** The bucket's key (what its members share), as `keyOf` gave it. */
-  key: string;
   pairs: ParamGrad[];
   /** Concatenates per-parameter tensors (one per pair, in order, each shaped like its parameter) into one vector. */
   flat(ts: readonly TensorRef[]): TensorRef;
@@ -82,19 +80,14 @@ export function flatBuckets(g: Graph, pairs: readonly ParamGrad[], keyOf: (pair:
     if (list) list.push(pair);
     else byKey.set(key, [pair]);
   }
-  return [...byKey].map(([key, members]) => {
-    const shapes = members.map((p) => p.param.shape);
-    const sizes = shapes.map((s) => s.reduce((a: number, d) => a * Number(d), 1));
+  // 1-D tensors (biases, BatchNorm scales: half of a detector's) skip the Reshape nodes: each is one more ORT node per step.
+  const flatten = (t: TensorRef): TensorRef => (t.shape.length === 1 ? t : reshape(g, t, [-1]));
+  return [...byKey.values()].map((members) => {
+    const sizes = members.map((p) => p.param.shape.reduce((a: number, d) => a * Number(d), 1));
     return {
-      key,
       pairs: members,
-      flat: (ts) =>
-        concat(
-          g,
-          ts.map((t) => reshape(g, t, [-1])),
-          0,
-        ),
-      unflat: (t) => (members.length === 1 ? [t] : split(g, t, sizes, 0)).map((part, i) => reshape(g, part, shapes[i] as Shape)),
+      flat: (ts) => concat(g, ts.map(flatten), 0),
+      unflat: (t) => (members.length === 1 ? [t] : split(g, t, sizes, 0)).map((part, i) => reshapeLike(g, part, (members[i] as ParamGrad).param)),
     };
   });
 }
